@@ -1,0 +1,36 @@
+# migrator — every target installs what it needs first, so that on a fresh machine
+# `make demo` and `make test` are the only two commands a user has to know.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint demo bench fuzz clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check migrator tests benchmarks
+	$(BIN)/ruff format --check migrator tests benchmarks
+	$(BIN)/mypy
+
+demo: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash samples/demo.sh
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+fuzz: install
+	MIGRATOR_FUZZ_EXAMPLES=2000 $(BIN)/pytest tests/test_fuzz.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo-output

@@ -1,0 +1,292 @@
+"""The `migrator` command: a thin layer over `migrator.pipeline`.
+
+Exit codes: 0 success; 1 internal error (a bug: please report it, `--debug` shows the traceback);
+2 bad input or usage (unreadable file, unknown format, bad option); 3 the books have errors and
+nothing was written (or a mapping leaves accounts unmapped); 4 the output does not read back to
+the same books.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from migrator import __version__
+from migrator.errors import MigratorError, ProblemsFound
+
+EXIT_CODES = """\b
+Exit codes:
+  0  success
+  1  internal error (a bug; --debug shows the traceback)
+  2  bad input or usage: unreadable file, unknown format, bad option
+  3  the books have errors: nothing was written
+  4  the output does not read back to the same books"""
+
+MAX_PRINTED_PROBLEMS = 50
+
+
+class _State:
+    debug = False
+
+
+def _status(message: str) -> None:
+    """A one-line progress note, only on a terminal (quiet in pipes and logs)."""
+    if sys.stderr.isatty():
+        click.echo(f"\r\033[K{message}…", err=True, nl=False)
+
+
+def _status_done() -> None:
+    if sys.stderr.isatty():
+        click.echo("\r\033[K", err=True, nl=False)
+
+
+def _print_problems(problems: list[Any], limit: int = MAX_PRINTED_PROBLEMS) -> None:
+    for problem in problems[:limit]:
+        click.echo(f"  {problem}", err=True)
+    if len(problems) > limit:
+        click.echo(f"  … and {len(problems) - limit} more (see --report)", err=True)
+
+
+class _Group(click.Group):
+    """Turns every error into one clear message and an exit code (a traceback only with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except ProblemsFound as exc:
+            _status_done()
+            click.echo(f"error: {exc}", err=True)
+            _print_problems([p for p in exc.problems if p.severity == "error"])
+            ctx.exit(exc.exit_code)
+        except MigratorError as exc:
+            _status_done()
+            if _State.debug:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted: nothing half-written was left behind", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # a bug: say so plainly
+            if _State.debug:
+                raise
+            _status_done()
+            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
+@click.version_option(__version__, prog_name="migrator")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line messages.")
+def cli(debug: bool) -> None:
+    """Move a company's books from one accounting program to another, and prove nothing was lost.
+
+    \b
+    Example:
+      migrator convert samples/garage/journal.csv --to xlsx -o garage.xlsx
+    """
+    _State.debug = debug
+
+
+@cli.command()
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (as in the README).")
+def formats(markdown: bool) -> None:
+    """List the formats migrator reads and writes.
+
+    \b
+    Example:
+      migrator formats
+    """
+    from migrator.registry import formats as all_formats
+
+    rows = [
+        (f.name, "yes" if f.reads else "", "yes" if f.writes else "", f.output if f.writes else "",
+         " ".join(f.extensions), f.title)
+        for f in all_formats()
+    ]  # fmt: skip
+    if markdown:
+        click.echo("| format | reads | writes | output | extensions | what |")
+        click.echo("|---|---|---|---|---|---|")
+        for row in rows:
+            click.echo("| " + " | ".join(row) + " |")
+        return
+    click.echo(f"{'format':<14} {'read':<5} {'write':<6} {'output':<7} description")
+    for name, reads, writes, output, _ext, title in rows:
+        click.echo(f"{name:<14} {reads:<5} {writes:<6} {output:<7} {title}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def detect(file: str, as_json: bool) -> None:
+    """Tell which format FILE (or folder, or zip) is in, its encoding and how sure that is.
+
+    \b
+    Example:
+      migrator detect samples/garage/journal.csv
+    """
+    from migrator.pipeline import detect as run
+
+    found = run(file)
+    if as_json:
+        click.echo(json.dumps(found.__dict__))
+    else:
+        encoding = f", encoding {found.encoding}" if found.encoding else ""
+        click.echo(f"{file}: {found.format} (confidence {found.confidence:.2f}{encoding})")
+
+
+def _read_options(function: Any) -> Any:
+    function = click.option("--from", "from_format", metavar="FORMAT", help="Source format (default: detect).")(
+        function
+    )
+    function = click.option("--encoding", help="Text encoding of the source (default: detect).")(function)
+    function = click.option("--year", type=int, help="Only the fiscal year starting in YEAR.")(function)
+    function = click.option("--dossier", help="Which company of a multi-company source (Winbiz DAT).")(function)
+    return function
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True))
+@_read_options
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (counts, trial balance, years, problems).")
+def inspect(source: str, from_format: str | None, encoding: str | None, year: int | None, dossier: str | None,
+            as_json: bool) -> None:  # fmt: skip
+    """Read SOURCE and show what it holds: company, counts, trial balance, years and problems.
+
+    \b
+    Example:
+      migrator inspect samples/garage/journal.csv --json
+    """
+    from migrator.pipeline import read
+    from migrator.reconcile import summary
+    from migrator.validate import validate
+
+    _status("reading")
+    ledger = read(source, from_format, encoding=encoding, year=year, dossier=dossier)
+    ledger = ledger.with_problems(validate(ledger))
+    _status_done()
+    data = summary(ledger)
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    company = data["company"]
+    click.echo(f"{source}: {data['format']}" + (f", encoding {data['encoding']}" if data["encoding"] else ""))
+    click.echo(f"company:   {company['name'] or '(not named in the source)'} ({company['base_currency']})")
+    for key, value in data["counts"].items():
+        click.echo(f"{key + ':':<11}{value}")
+    for y in data["years"]:
+        click.echo(f"year:      {y['start']} to {y['end']}, {len(y['closing'])} accounts with a balance")
+    if data["extras"]:
+        for table_name, columns in data["extras"].items():
+            click.echo(f"kept aside ({table_name}): {', '.join(columns)}")
+    problems = ledger.problems
+    errors = sum(p.severity == "error" for p in problems)
+    click.echo(f"problems:  {errors} errors, {len(problems) - errors} warnings/notes")
+    _print_problems(list(problems), 20)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--to", "to_format", required=True, metavar="FORMAT", help="Target format (see `migrator formats`).")
+@click.option("-o", "--output", required=True, type=click.Path(), help="Output file, or folder for folder formats.")
+@_read_options
+@click.option("--map", "mapping", help="Account/VAT mapping: a CSV file, a folder, or a name under mappings/.")
+@click.option("--allow-problems", is_flag=True, help="Write even if the books have errors.")
+@click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
+@click.option("--no-verify", is_flag=True, help="Do not re-read the output to prove it.")
+def convert(source: str, to_format: str, output: str, from_format: str | None, encoding: str | None,
+            year: int | None, dossier: str | None, mapping: str | None, allow_problems: bool,
+            report: str | None, no_verify: bool) -> None:  # fmt: skip
+    """Convert the books in SOURCE to FORMAT, validate them and verify the output.
+
+    \b
+    Example:
+      migrator convert samples/garage/journal.csv --to xlsx -o garage.xlsx --report garage.json
+    """
+    from migrator.pipeline import convert as run
+    from migrator.registry import get
+
+    get(to_format)  # fail on a bad format name before reading anything
+    result = run(source, to_format, output, from_format=from_format, encoding=encoding, year=year,
+                 dossier=dossier, mapping=mapping, allow_problems=allow_problems,
+                 verify_output=not no_verify, progress=_status)  # fmt: skip
+    _status_done()
+    counts = result.written.counts()
+    click.echo(f"read {result.source.format}: {counts['entries']} entries, {counts['lines']} lines, "
+               f"{counts['accounts']} accounts")  # fmt: skip
+    warnings = [p for p in result.problems if p.severity != "error"]
+    errors = [p for p in result.problems if p.severity == "error"]
+    if errors:
+        click.echo(f"{len(errors)} errors (written anyway: --allow-problems)", err=True)
+        _print_problems(errors)
+    if warnings:
+        click.echo(f"{len(warnings)} warnings", err=True)
+        _print_problems(warnings, 10)
+    for item in result.not_carried:
+        click.echo(f"not carried: {item.message}", err=True)
+    click.echo(f"wrote {to_format}: {output}")
+    if report:
+        from migrator.report import write_report
+
+        write_report(result, report)
+        click.echo(f"report: {report}")
+    if result.verification is None:
+        click.echo("not verified: migrator cannot read this format back" if not no_verify else "not verified")
+    elif result.verification.ok:
+        click.echo("verified: counts and every account balance read back unchanged")
+        for note in result.verification.notes:
+            click.echo(f"  note: {note}")
+    else:
+        click.echo("VERIFICATION FAILED:", err=True)
+        for text in result.verification.differences[:MAX_PRINTED_PROBLEMS]:
+            click.echo(f"  {text}", err=True)
+        sys.exit(4)
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.argument("output", type=click.Path(exists=True))
+@click.option("--from", "from_format", metavar="FORMAT", help="Source format (default: detect).")
+@click.option("--to", "to_format", metavar="FORMAT", help="Format of OUTPUT (default: detect).")
+@click.option("--map", "mapping", help="The mapping the conversion used.")
+@click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
+def verify(source: str, output: str, from_format: str | None, to_format: str | None, mapping: str | None,
+           report: str | None) -> None:  # fmt: skip
+    """Prove that OUTPUT holds the same books as SOURCE: counts and every account balance.
+
+    \b
+    Example:
+      migrator verify samples/garage/journal.csv garage.xlsx
+    """
+    from migrator.pipeline import verify as run
+
+    result = run(source, output, from_format=from_format, to_format=to_format, mapping=mapping)
+    if report:
+        from migrator.report import write_report
+
+        write_report(result, report)
+        click.echo(f"report: {report}")
+    assert result.verification is not None
+    if result.verification.ok:
+        click.echo(f"verified: {output} holds the same books as {source}")
+        for note in result.verification.notes:
+            click.echo(f"  note: {note}")
+        return
+    click.echo("DIFFERENCES:", err=True)
+    for difference in result.verification.differences[:MAX_PRINTED_PROBLEMS]:
+        click.echo(f"  {difference}", err=True)
+    sys.exit(4)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the `migrator` command."""
+    cli.main(args=argv, prog_name="migrator")
+
+
+if __name__ == "__main__":
+    main()

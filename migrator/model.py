@@ -1,0 +1,293 @@
+"""The canonical ledger: one company's books as typed Arrow tables.
+
+Every reader produces a `Ledger`, every writer consumes one; nothing else crosses between formats.
+Tables rather than objects so that a million journal lines stay fast. Conventions:
+
+* money is ``int64`` in minor units (cents: 1/100 of the currency), never a binary float;
+  `migrator.money` converts to and from text and `Decimal`;
+* rates (exchange, VAT) are decimal text such as ``"8.1"`` or ``"1.085600"``;
+* debit is positive, credit negative; the lines of one entry sum to zero in base currency;
+* account codes are text, exactly as the source wrote them.
+
+A `Ledger` is immutable: functions take one and return a new one (`dataclasses.replace`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pyarrow as pa
+
+Severity = Literal["error", "warning", "info"]
+
+ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense", "off_balance", "")
+"""Account types; ``""`` where the source does not say."""
+
+VAT_KINDS = ("sales", "input_material", "input_investment", "acquisition", "exempt", "none")
+"""VAT kinds: sales VAT due, input VAT on material/services, on investments/overheads,
+acquisition tax (reverse charge), exempt supplies, and outside the scope of VAT."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something met while reading, mapping, validating or writing, with where it was met."""
+
+    severity: Severity
+    message: str
+    file: str = ""
+    row: int | None = None
+    """1-based row (or record) number in `file`; for text files the physical line number."""
+
+    def __str__(self) -> str:
+        where = self.file or ""
+        if self.row is not None:
+            where = f"{where}, row {self.row}" if where else f"row {self.row}"
+        return f"{self.severity}: {where}: {self.message}" if where else f"{self.severity}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"severity": self.severity, "file": self.file, "row": self.row, "message": self.message}
+
+
+@dataclass(frozen=True)
+class FiscalYear:
+    """One fiscal year; most Swiss firms use the calendar year."""
+
+    start: dt.date
+    end: dt.date
+
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An input file the ledger was read from, kept for the report and the archive."""
+
+    path: str
+    sha256: str
+    size: int
+    encoding: str = ""
+    format: str = ""
+
+
+@dataclass(frozen=True)
+class Company:
+    """Who the books belong to and where they came from."""
+
+    name: str = ""
+    base_currency: str = "CHF"
+    fiscal_years: tuple[FiscalYear, ...] = ()
+    vat_number: str = ""
+    address: str = ""
+    source_system: str = ""
+    source_version: str = ""
+    source_files: tuple[SourceFile, ...] = ()
+
+
+def _schema(*fields: tuple[str, pa.DataType, str]) -> pa.Schema:
+    return pa.schema([pa.field(name, kind, metadata={"doc": doc}) for name, kind, doc in fields])
+
+
+ACCOUNTS = _schema(
+    ("code", pa.string(), "account number or code, exactly as in the source"),
+    ("name", pa.string(), "account name"),
+    ("type", pa.string(), "asset, liability, equity, income, expense, off_balance or empty"),
+    ("parent", pa.string(), "code of the group the account belongs to (see `groups`)"),
+    ("currency", pa.string(), "currency the account is kept in; empty means base currency"),
+    ("vat_code", pa.string(), "default VAT code of the account"),
+    ("active", pa.bool_(), "false for accounts disabled or hidden in the source"),
+)
+
+GROUPS = _schema(
+    ("code", pa.string(), "group code (e.g. Winbiz 1-3 digit headings, Banana Gr)"),
+    ("name", pa.string(), "group title"),
+    ("parent", pa.string(), "code of the enclosing group"),
+)
+
+VAT_CODES = _schema(
+    ("code", pa.string(), "VAT code as in the source (V81, UN81, USN81, or derived for Winbiz)"),
+    ("rate", pa.string(), "rate in percent as decimal text, e.g. 8.1"),
+    ("kind", pa.string(), "one of VAT_KINDS"),
+    ("method", pa.string(), "gross (VAT included in the amount) or net (excluded)"),
+    ("account", pa.string(), "account the VAT is booked to"),
+    ("valid_from", pa.date32(), "first day the code applies"),
+    ("valid_to", pa.date32(), "last day the code applies"),
+    ("form_box", pa.string(), "box (figure) of the VAT return"),
+    ("description", pa.string(), "label"),
+)
+
+LINES = _schema(
+    ("entry", pa.string(), "entry id; the lines of one entry balance"),
+    ("line", pa.int32(), "line number within the entry, from 1"),
+    ("date", pa.date32(), "booking date"),
+    ("doc", pa.string(), "voucher / document number"),
+    ("description", pa.string(), "booking text"),
+    ("account", pa.string(), "account code"),
+    ("amount", pa.int64(), "amount in base currency, minor units, debit positive"),
+    ("currency", pa.string(), "currency of the foreign amount; empty for base currency"),
+    ("amount_currency", pa.int64(), "amount in that currency, minor units, same sign as amount"),
+    ("rate", pa.string(), "exchange rate as decimal text"),
+    ("vat_code", pa.string(), "VAT code this line belongs to"),
+    ("vat_amount", pa.int64(), "on a base line: the VAT due on it (minor units, signed like the VAT line)"),
+    ("vat_line", pa.bool_(), "true for a line that books the VAT itself (Winbiz ecr_tvatyp -1), not a base"),
+    ("partner", pa.string(), "partner id (see `partners`)"),
+    ("cost_centre", pa.string(), "cost centre / analytic object"),
+    ("journal", pa.string(), "journal code as in the source"),
+    ("opening", pa.bool_(), "true for opening-balance entries"),
+    ("source_file", pa.string(), "file the line was read from"),
+    ("source_row", pa.int64(), "row or record number in that file"),
+)
+
+PARTNERS = _schema(
+    ("id", pa.string(), "partner number in the source"),
+    ("kind", pa.string(), "customer, supplier, both or empty"),
+    ("name", pa.string(), "company or person name"),
+    ("street", pa.string(), "street and number"),
+    ("zip", pa.string(), "postal code"),
+    ("city", pa.string(), "town"),
+    ("country", pa.string(), "ISO country code"),
+    ("contact", pa.string(), "contact person"),
+    ("email", pa.string(), "e-mail"),
+    ("phone", pa.string(), "telephone"),
+    ("vat_number", pa.string(), "VAT / UID number"),
+    ("iban", pa.string(), "bank account"),
+    ("language", pa.string(), "correspondence language"),
+    ("payment_terms", pa.int32(), "payment terms in days"),
+    ("account", pa.string(), "receivable or payable account"),
+)
+
+OPEN_ITEMS = _schema(
+    ("id", pa.string(), "invoice or bill number"),
+    ("partner", pa.string(), "partner id"),
+    ("kind", pa.string(), "invoice (receivable) or bill (payable)"),
+    ("date", pa.date32(), "issue date"),
+    ("due_date", pa.date32(), "due date"),
+    ("currency", pa.string(), "currency; empty for base currency"),
+    ("amount", pa.int64(), "total, minor units"),
+    ("open_amount", pa.int64(), "still unpaid, minor units"),
+    ("account", pa.string(), "receivable or payable account"),
+    ("description", pa.string(), "text"),
+)
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "accounts": ACCOUNTS,
+    "groups": GROUPS,
+    "vat_codes": VAT_CODES,
+    "lines": LINES,
+    "partners": PARTNERS,
+    "open_items": OPEN_ITEMS,
+}
+TABLES = tuple(SCHEMAS)
+
+_DEFAULTS: dict[pa.DataType, Any] = {pa.string(): "", pa.bool_(): False}
+
+
+def table(name: str, rows: Iterable[Mapping[str, Any]] = ()) -> pa.Table:
+    """Build table `name` from row dicts; missing text is ``""``, missing flags false, others null."""
+    schema = SCHEMAS[name]
+    rows = list(rows)
+    columns = {}
+    for fld in schema:
+        default = _DEFAULTS.get(fld.type)
+        values = [row.get(fld.name) for row in rows]
+        if default is not None:
+            values = [default if v is None else v for v in values]
+        columns[fld.name] = pa.array(values, type=fld.type)
+    return pa.table(columns, schema=schema)
+
+
+def conform(name: str, data: pa.Table | Mapping[str, Sequence[Any] | pa.Array]) -> pa.Table:
+    """Give `data` exactly the schema of table `name`: add missing columns, cast, order."""
+    schema = SCHEMAS[name]
+    if isinstance(data, pa.Table):
+        size = data.num_rows
+        present = {n: data.column(n) for n in data.column_names}
+    else:
+        present = {n: v if isinstance(v, pa.Array | pa.ChunkedArray) else pa.array(v) for n, v in data.items()}
+        size = len(next(iter(present.values()))) if present else 0
+    columns = []
+    for fld in schema:
+        column = present.get(fld.name)
+        if column is None:
+            default = _DEFAULTS.get(fld.type)
+            column = pa.nulls(size, fld.type) if default is None else pa.array([default] * size, fld.type)
+        elif column.type != fld.type:
+            column = column.cast(fld.type)
+        if fld.type in _DEFAULTS and column.null_count:
+            column = column.fill_null(_DEFAULTS[fld.type])
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """One company's books: the canonical form every format is read into and written from."""
+
+    company: Company = field(default_factory=Company)
+    accounts: pa.Table = field(default_factory=lambda: table("accounts"))
+    groups: pa.Table = field(default_factory=lambda: table("groups"))
+    vat_codes: pa.Table = field(default_factory=lambda: table("vat_codes"))
+    lines: pa.Table = field(default_factory=lambda: table("lines"))
+    partners: pa.Table = field(default_factory=lambda: table("partners"))
+    open_items: pa.Table = field(default_factory=lambda: table("open_items"))
+    problems: tuple[Problem, ...] = ()
+    """Problems met while reading (and later mapping/validating)."""
+    extras: Mapping[str, pa.Table] = field(default_factory=dict)
+    """Source columns the reader could not place, per source table, keyed by source row."""
+    format: str = ""
+    """Name of the format the ledger was read from."""
+    encoding: str = ""
+    """Text encoding the main source file was read with."""
+
+    def __post_init__(self) -> None:
+        for name in TABLES:
+            got = getattr(self, name)
+            if not got.schema.equals(SCHEMAS[name]):
+                object.__setattr__(self, name, conform(name, got))
+
+    def replace(self, **changes: Any) -> Ledger:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def with_problems(self, problems: Iterable[Problem]) -> Ledger:
+        return self.replace(problems=self.problems + tuple(problems))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    def counts(self) -> dict[str, int]:
+        """Number of accounts, entries, lines, partners and open items."""
+        return {
+            "accounts": self.accounts.num_rows,
+            "entries": entry_count(self.lines),
+            "lines": self.lines.num_rows,
+            "partners": self.partners.num_rows,
+            "open_items": self.open_items.num_rows,
+            "vat_codes": self.vat_codes.num_rows,
+        }
+
+
+def entry_count(lines: pa.Table) -> int:
+    import pyarrow.compute as pc
+
+    return len(pc.unique(lines.column("entry"))) if lines.num_rows else 0
+
+
+def years_of(ledger: Ledger) -> tuple[FiscalYear, ...]:
+    """The fiscal years the source declares, else the calendar years its lines span."""
+    if ledger.company.fiscal_years:
+        return tuple(sorted(ledger.company.fiscal_years, key=lambda y: y.start))
+    import pyarrow.compute as pc
+
+    dates = ledger.lines.column("date")
+    if not len(dates) or dates.null_count == len(dates):
+        return ()
+    bounds = pc.min_max(dates).as_py()
+    return tuple(
+        FiscalYear(dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in range(bounds["min"].year, bounds["max"].year + 1)
+    )

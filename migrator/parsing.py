@@ -1,0 +1,315 @@
+"""Amounts, dates and text encodings as accounting programs write them; shared by every reader.
+
+A column's conventions (decimal mark, date layout) are decided once per file from all its values,
+never guessed row by row: ``1.234`` alone is ambiguous, but not in a column that also holds
+``1.234,50``. Parsers return exact values (`Decimal` or int cents) or raise `ParseError` with a
+message a user can act on; readers turn those into `Problem`s with file and row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from migrator.money import NotCents, to_cents
+
+
+class ParseError(ValueError):
+    """A value that cannot be read as what its column holds."""
+
+
+# --------------------------------------------------------------------------------------------- amounts
+
+# Thousands separators seen in Swiss and European exports: apostrophe, right single quote (U+2019),
+# space, no-break space, thin space, narrow no-break space, and U+FFFD where a bad re-encoding
+# destroyed one of those (seen in the bexio reference export).
+_GROUPING = "'’ \u00a0\u2009\u202f\ufffd"
+_GROUPING_RE = re.compile(f"[{_GROUPING}]")
+_NUMBER_RE = re.compile(r"^\d[\d.,]*$|^[.,]\d+$")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    negative: bool
+    digits: str  # digits with only '.' and ',' left
+
+
+def _shape(text: str) -> _Shape | None:
+    """Sign and bare number of `text`, or None when empty."""
+    s = text.strip()
+    if not s:
+        return None
+    negative = False
+    if s.startswith("(") and s.endswith(")"):
+        negative, s = True, s[1:-1].strip()
+    if s.endswith("-"):
+        negative, s = not negative, s[:-1].strip()
+    if s[:1] in "+-":
+        negative, s = (s[0] == "-") != negative, s[1:].strip()
+    s = _GROUPING_RE.sub("", s)
+    if not _NUMBER_RE.match(s):
+        raise ParseError(f"not an amount: {text!r}")
+    return _Shape(negative, s)
+
+
+def decimal_mark_evidence(text: str) -> str | None:
+    """The decimal mark that `text` proves, or None when it is ambiguous or has none.
+
+    >>> decimal_mark_evidence("1.234,50"), decimal_mark_evidence("1,5"), decimal_mark_evidence("1.234")
+    (',', ',', None)
+    """
+    try:
+        shape = _shape(text)
+    except ParseError:
+        return None
+    if shape is None:
+        return None
+    s = shape.digits
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        return "." if s.rfind(".") > s.rfind(",") else ","
+    for mark, other in ((".", ","), (",", ".")):
+        count = s.count(mark)
+        if count > 1:
+            return other  # repeated: a thousands separator
+        if count == 1 and len(s) - s.rfind(mark) - 1 != 3:
+            return mark
+    return None
+
+
+def decide_decimal_mark(values: Iterable[str], default: str = ".") -> str:
+    """The decimal mark of a column: what its unambiguous values show, else `default`."""
+    votes = {".": 0, ",": 0}
+    for value in values:
+        mark = decimal_mark_evidence(value)
+        if mark:
+            votes[mark] += 1
+    if votes["."] == votes[","]:
+        return default
+    return "." if votes["."] > votes[","] else ","
+
+
+def parse_decimal(text: str, decimal_mark: str = ".") -> Decimal | None:
+    """Exact value of `text` written with `decimal_mark`; None for an empty cell.
+
+    >>> parse_decimal("1'234.50-"), parse_decimal("(1 234,50)", ","), parse_decimal("")
+    (Decimal('-1234.50'), Decimal('-1234.50'), None)
+    """
+    shape = _shape(text)
+    if shape is None:
+        return None
+    grouping = "," if decimal_mark == "." else "."
+    s = shape.digits
+    if s.count(decimal_mark) > 1:
+        raise ParseError(f"not an amount: {text!r} (more than one decimal mark {decimal_mark!r})")
+    if grouping in s:
+        head = s.split(decimal_mark)[0]
+        groups = head.split(grouping)
+        if any(len(g) != 3 for g in groups[1:]) or not groups[0]:
+            raise ParseError(f"not an amount: {text!r} (misplaced {grouping!r})")
+        s = s.replace(grouping, "")
+    s = s.replace(decimal_mark, ".")
+    value = Decimal(s)
+    return -value if shape.negative else value
+
+
+def parse_cents(text: str, decimal_mark: str = ".") -> int | None:
+    """Exact cents of `text`; None for an empty cell. Raises `ParseError` past two decimals."""
+    value = parse_decimal(text, decimal_mark)
+    if value is None:
+        return None
+    try:
+        return to_cents(value)
+    except NotCents as exc:
+        raise ParseError(f"{text!r}: {exc}") from None
+
+
+class AmountColumn:
+    """Parse a whole column with one decimal mark decided from all its values.
+
+    >>> AmountColumn(["1.234", "1.234,50"]).cents("1.234")
+    123400
+    """
+
+    def __init__(self, values: Sequence[str], default_mark: str = ".") -> None:
+        self.decimal_mark = decide_decimal_mark(values, default_mark)
+
+    def cents(self, text: str) -> int | None:
+        return parse_cents(text, self.decimal_mark)
+
+    def decimal(self, text: str) -> Decimal | None:
+        return parse_decimal(text, self.decimal_mark)
+
+
+def parse_rate(text: str) -> str:
+    """Normalised decimal text of a rate or percentage (``"8.10%"`` → ``"8.1"``); ``""`` if empty."""
+    s = text.strip().rstrip("%").strip()
+    if not s:
+        return ""
+    value = parse_decimal(s, "," if "," in s and "." not in s else ".")
+    return decimal_text(value) if value is not None else ""
+
+
+def decimal_text(value: Decimal) -> str:
+    """Shortest exact text of `value`: ``Decimal("8.10")`` → ``"8.1"``, ``Decimal("0E-7")`` → ``"0"``."""
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+# ----------------------------------------------------------------------------------------------- dates
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01, with Excel's phantom 1900-02-29
+
+_DATE_LAYOUTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("iso", re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+Z?)?$")),
+    ("dmy", re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")),
+    ("dmy2", re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{2})$")),
+    ("dmy/", re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")),
+    ("ymd", re.compile(r"^(\d{4})(\d{2})(\d{2})$")),
+    ("serial", re.compile(r"^(\d{4,5})(?:\.0+)?$")),
+)
+
+
+def _build(layout: str, match: re.Match[str]) -> dt.date:
+    g = match.groups()
+    if layout in ("iso", "ymd"):
+        return dt.date(int(g[0]), int(g[1]), int(g[2]))
+    if layout == "serial":
+        return EXCEL_EPOCH + dt.timedelta(days=int(g[0]))
+    year = int(g[2])
+    if layout == "dmy2":
+        year += 2000 if year < 70 else 1900
+    return dt.date(year, int(g[1]), int(g[0]))
+
+
+def parse_date(text: str, layout: str | None = None) -> dt.date | None:
+    """The date in `text` (None if empty), in `layout` or the first layout that fits.
+
+    >>> parse_date("3.1.2024"), parse_date("20240103"), parse_date("45294")
+    (datetime.date(2024, 1, 3), datetime.date(2024, 1, 3), datetime.date(2024, 1, 3))
+    """
+    s = text.strip()
+    if not s:
+        return None
+    layouts = [(n, r) for n, r in _DATE_LAYOUTS if layout in (None, n)]
+    for name, pattern in layouts:
+        match = pattern.match(s)
+        if match:
+            try:
+                return _build(name, match)
+            except (ValueError, OverflowError):
+                raise ParseError(f"not a valid date: {text!r}") from None
+    expected = layout or "a date (yyyy-mm-dd, dd.mm.yyyy, dd.mm.yy, yyyymmdd)"
+    raise ParseError(f"not a date: {text!r} (expected {expected})")
+
+
+def decide_date_layout(values: Iterable[str]) -> str | None:
+    """The one layout that reads the most values of a column (ties: the order of `_DATE_LAYOUTS`)."""
+    scores = {name: 0 for name, _ in _DATE_LAYOUTS}
+    for value in values:
+        s = value.strip()
+        for name, pattern in _DATE_LAYOUTS:
+            match = pattern.match(s)
+            if match:
+                try:
+                    _build(name, match)
+                except (ValueError, OverflowError):
+                    continue
+                scores[name] += 1
+    best = max(scores.values())
+    if best == 0:
+        return None
+    return next(name for name, score in scores.items() if score == best)
+
+
+class DateColumn:
+    """Parse a whole column in the one layout that fits it.
+
+    >>> DateColumn(["01.02.24", "31.12.23"]).date("01.02.24")
+    datetime.date(2024, 2, 1)
+    """
+
+    def __init__(self, values: Sequence[str], layout: str | None = None) -> None:
+        self.layout = layout or decide_date_layout(values)
+
+    def date(self, text: str) -> dt.date | None:
+        return parse_date(text, self.layout)
+
+
+def excel_serial_to_date(serial: float | int) -> dt.date:  # float-ok: Excel stores day numbers as floats
+    """The date of an Excel day number (1900 system)."""
+    return EXCEL_EPOCH + dt.timedelta(days=int(serial))
+
+
+# ------------------------------------------------------------------------------------------- encodings
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+# chardet names → the codec migrator reads with. chardet often says ISO-8859-1 for Windows-1252
+# text; Windows-1252 is a superset for every printable character, so prefer it.
+_PREFERRED = {"ascii": "utf-8", "iso-8859-1": "cp1252", "windows-1252": "cp1252", "latin-1": "cp1252"}
+
+
+def detect_encoding(data: bytes) -> tuple[str, float]:
+    """Encoding of `data` and a confidence: BOM, then strict UTF-8, then chardet, then cp1252."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name, 1.0
+    sample = data[: 1 << 20]
+    if _looks_utf16_without_bom(sample):
+        return ("utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"), 0.8
+    try:
+        sample.decode("utf-8")
+        return "utf-8", 1.0
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 4 and len(data) > len(sample):
+            return "utf-8", 0.9  # the sample cut a character in half
+    import chardet
+
+    guess = chardet.detect(sample[: 1 << 16])
+    name = (guess.get("encoding") or "cp1252").lower()
+    name = _PREFERRED.get(name, name)
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        name = "cp1252"
+    return name, float(guess.get("confidence") or 0.5)  # float-ok: a confidence, not money
+
+
+def _looks_utf16_without_bom(sample: bytes) -> bool:
+    if len(sample) < 4:
+        return False
+    zeros_even = sample[0::2].count(0)
+    zeros_odd = sample[1::2].count(0)
+    half = len(sample) // 2
+    return max(zeros_even, zeros_odd) > 0.3 * half and min(zeros_even, zeros_odd) < 0.05 * half
+
+
+def decode(data: bytes, encoding: str | None = None, file: str = "") -> tuple[str, str]:
+    """Text of `data` and the encoding used; `encoding` overrides detection."""
+    name = encoding or detect_encoding(data)[0]
+    try:
+        return data.decode(name), name
+    except UnicodeDecodeError as exc:
+        raise ParseError(
+            f"{file or 'input'} is not valid {name} at byte {exc.start}; give the right one with --encoding"
+        ) from None
+    except LookupError:
+        raise ParseError(f"unknown encoding {name!r}") from None
+
+
+def codec_name(encoding: str) -> str:
+    """Canonical codec name, as shown to users (``cp1252`` → ``cp1252``, ``latin_1`` → ``iso8859-1``)."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding

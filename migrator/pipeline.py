@@ -1,0 +1,256 @@
+"""The operations, as plain functions: detect, read, write, convert, verify.
+
+Data flows one way: reader → ledger → mapping → validation → writer → verification. The command
+line is a thin layer over these; they are also migrator's Python API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from migrator import registry
+from migrator.errors import MigratorError, ProblemsFound, SourceError, UnknownFormat, VerificationFailed
+from migrator.model import Ledger, Problem, SourceFile
+from migrator.readers.base import ReadOptions
+from migrator.reconcile import Comparison, compare
+from migrator.sources import Source, opened, sha256_file
+from migrator.validate import validate
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Detection:
+    format: str
+    confidence: float
+    encoding: str = ""
+    path: str = ""
+
+
+def _candidates(source: Source) -> list[tuple[float, registry.Format]]:
+    scored = []
+    for fmt in registry.readable():
+        try:
+            confidence = fmt.reader().sniff(source)
+        except (OSError, ValueError, UnicodeError):
+            confidence = 0.0
+        if confidence > 0:
+            bonus = 0.01 if source.suffix in fmt.extensions else 0.0
+            scored.append((confidence + bonus, fmt))
+    return sorted(scored, key=lambda item: -item[0])
+
+
+def _choose(source: Source, format: str | None) -> tuple[registry.Format, Source, float]:
+    """The format to read `source` with: the one named, else the best sniff."""
+    if format:
+        fmt = registry.get(format)
+        fmt.reader()  # raises if the format cannot be read
+        return fmt, source, 1.0
+    scored = _candidates(source)
+    if not scored and source.is_dir:
+        files = [p for p in source.path.iterdir() if p.is_file() and not p.name.startswith(".")]
+        if len(files) == 1:
+            return _choose(source.child(files[0]), None)
+    if not scored:
+        raise UnknownFormat(
+            f"{source.name}: no reader recognises this {'folder' if source.is_dir else 'file'}; "
+            "name the format with --from (see `migrator formats`)"
+        )
+    confidence, fmt = scored[0]
+    return fmt, source, min(confidence, 1.0)
+
+
+def detect(path: PathLike) -> Detection:
+    """Which format `path` is in, how sure migrator is, and the text encoding of a file."""
+    from migrator.parsing import codec_name, detect_encoding
+
+    with opened(path) as source:
+        fmt, chosen, confidence = _choose(source, None)
+        encoding = ""
+        if not chosen.is_dir and not chosen.head(4).startswith(b"PK"):
+            encoding = codec_name(detect_encoding(chosen.head(1 << 16))[0])
+        return Detection(fmt.name, round(confidence, 2), encoding, str(path))
+
+
+def read(
+    path: PathLike,
+    format: str | None = None,
+    *,
+    encoding: str | None = None,
+    year: int | None = None,
+    dossier: str | None = None,
+) -> Ledger:
+    """Read the books at `path` (a file, folder or zip) into a `Ledger`."""
+    options = ReadOptions(encoding=encoding, year=year, dossier=dossier)
+    with opened(path) as source:
+        fmt, chosen, _ = _choose(source, format)
+        try:
+            ledger = fmt.reader().read(chosen, options)
+        except MigratorError:
+            raise
+        except (UnicodeError, ValueError, KeyError, IndexError, OSError, TypeError, ArithmeticError) as exc:
+            raise SourceError(f"cannot be read as {fmt.name}: {exc}", chosen.name) from exc
+        return _with_source_files(ledger, chosen, fmt.name)
+
+
+def _with_source_files(ledger: Ledger, source: Source, format: str) -> Ledger:
+    if ledger.company.source_files:
+        return ledger
+    paths = sorted(p for p in source.path.rglob("*") if p.is_file()) if source.is_dir else [source.path]
+    files = []
+    for p in paths:
+        name = source.child(p).name if source.is_dir else source.name
+        files.append(SourceFile(name, sha256_file(p), p.stat().st_size, ledger.encoding, format))
+    return ledger.replace(company=ledger.company.__class__(**{**ledger.company.__dict__, "source_files": tuple(files)}))
+
+
+@contextlib.contextmanager
+def _atomic(out: Path, folder: bool) -> Iterator[Path]:
+    """A temporary path beside `out`, renamed to `out` only if the block completes."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if folder:
+        temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    else:
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        os.close(handle)
+        temp = Path(name)
+    try:
+        yield temp
+        if folder:
+            if out.exists():
+                if not out.is_dir():
+                    raise MigratorError(f"{out} exists and is not a folder")
+                old = out.with_name(f".{out.name}.old-{os.getpid()}")
+                out.rename(old)
+                temp.rename(out)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                temp.rename(out)
+        else:
+            if out.is_dir():
+                raise MigratorError(f"{out} is a folder; this format writes one file: give a file name with -o")
+            os.replace(temp, out)
+    finally:
+        if temp.exists():
+            shutil.rmtree(temp, ignore_errors=True) if temp.is_dir() else temp.unlink()
+
+
+def write(ledger: Ledger, to: str, out: PathLike) -> list[Problem]:
+    """Write `ledger` as format `to` at `out`, atomically; return what the format could not carry."""
+    fmt = registry.get(to)
+    writer = fmt.writer()
+    with _atomic(Path(out), fmt.output == "folder") as temp:
+        return list(writer.write(ledger, temp))
+
+
+def output_files(out: PathLike) -> list[Path]:
+    out = Path(out)
+    return sorted(p for p in out.rglob("*") if p.is_file()) if out.is_dir() else [out]
+
+
+@dataclass
+class Conversion:
+    """Everything a conversion did and found: the report is made from this."""
+
+    source: Ledger
+    written: Ledger
+    target_format: str
+    output: Path
+    problems: list[Problem] = field(default_factory=list)
+    """Problems of reading, mapping and validation."""
+    not_carried: list[Problem] = field(default_factory=list)
+    """What the target format could not carry, as its writer said."""
+    verification: Comparison | None = None
+    reread: Ledger | None = None
+    mapping: Any = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def verified(self) -> bool:
+        return self.verification is not None and self.verification.ok
+
+
+Progress = Callable[[str], None]
+
+
+def convert(
+    source: PathLike,
+    to: str,
+    out: PathLike,
+    *,
+    from_format: str | None = None,
+    encoding: str | None = None,
+    year: int | None = None,
+    dossier: str | None = None,
+    mapping: PathLike | None = None,
+    allow_problems: bool = False,
+    verify_output: bool = True,
+    progress: Progress | None = None,
+) -> Conversion:
+    """Read, map, validate, write and verify; raise `ProblemsFound` (nothing written) on errors."""
+    step = progress or (lambda _message: None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    step("reading")
+    ledger = read(source, from_format, encoding=encoding, year=year, dossier=dossier)
+    timings["read"] = time.perf_counter() - started
+    original = ledger
+    applied = None
+    if mapping is not None:
+        step("mapping")
+        from migrator.mapping import apply_mapping, load_mapping
+
+        applied = load_mapping(mapping)
+        ledger = apply_mapping(ledger, applied)
+    step("validating")
+    t = time.perf_counter()
+    problems = list(ledger.problems) + validate(ledger)
+    timings["validate"] = time.perf_counter() - t
+    if any(p.severity == "error" for p in problems) and not allow_problems:
+        raise ProblemsFound(problems)
+    step("writing")
+    t = time.perf_counter()
+    not_carried = write(ledger, to, out)
+    timings["write"] = time.perf_counter() - t
+    result = Conversion(original, ledger, to, Path(out), problems, not_carried, mapping=applied, timings=timings)
+    fmt = registry.get(to)
+    if verify_output and fmt.reads:
+        step("verifying")
+        t = time.perf_counter()
+        result.reread = read(out, to, encoding=None)
+        result.verification = compare(ledger, result.reread, fmt.keeps)
+        timings["verify"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - started
+    return result
+
+
+def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, to_format: str | None = None,
+           mapping: PathLike | None = None) -> Conversion:  # fmt: skip
+    """Read `source` and an earlier output `out` and compare them; raise nothing, report everything."""
+    ledger = read(source, from_format)
+    original = ledger
+    applied = None
+    if mapping is not None:
+        from migrator.mapping import apply_mapping, load_mapping
+
+        applied = load_mapping(mapping)
+        ledger = apply_mapping(ledger, applied)
+    reread = read(out, to_format)
+    fmt = registry.get(reread.format)
+    result = Conversion(original, ledger, fmt.name, Path(out), list(ledger.problems), mapping=applied)
+    result.reread = reread
+    result.verification = compare(ledger, reread, fmt.keeps)
+    return result
+
+
+def require_verified(result: Conversion) -> None:
+    if result.verification is not None and not result.verification.ok:
+        raise VerificationFailed("; ".join(result.verification.differences[:20]))

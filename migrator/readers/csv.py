@@ -1,0 +1,304 @@
+"""Canonical postings CSV: one row per account line.
+
+Header ``entry,line,date,doc,description,account,amount,currency`` then any further canonical
+columns (``account_name, amount_currency, rate, vat_code, vat_amount, partner, cost_centre,
+journal, opening, vat_rate, vat_line``). ``amount`` is in base currency, debit positive; ``currency`` names the
+currency of ``amount_currency`` (the base currency, or empty, on base-currency lines).
+Reading also accepts ``;`` and tab separators, any encoding, Swiss amount and date layouts, and
+unknown columns (kept as extras). Without ``entry``, lines with the same date and doc form one entry.
+
+The fast path parses with pyarrow's CSV engine and converts whole columns at once; only values
+that are not already plain (``-1234.50``, ``2024-01-31``) go through the slower general parsers.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from migrator import money
+from migrator.errors import SourceError
+from migrator.model import Company, Ledger, Problem, conform, table
+from migrator.parsing import AmountColumn, DateColumn, ParseError, codec_name, detect_encoding
+from migrator.readers.base import ReadOptions, accounts_from_lines
+from migrator.sources import Source
+
+REQUIRED = ("date", "account", "amount")
+KNOWN = (
+    "entry", "line", "date", "doc", "description", "account", "amount", "currency", "account_name",
+    "amount_currency", "rate", "vat_code", "vat_rate", "vat_amount", "vat_line", "partner", "cost_centre",
+    "journal", "opening",
+)  # fmt: skip
+_TEXT = ("entry", "doc", "description", "account", "currency", "rate", "vat_code", "partner",
+         "cost_centre", "journal")  # fmt: skip
+_PLAIN_AMOUNT = r"^-?\d{1,16}(\.\d{1,2})?$"
+_PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_TRUE = {"true", "1", "yes", "y", "x", "oui", "ja", "wahr"}
+_FALSE = {"false", "0", "no", "n", "", "non", "nein", "falsch"}
+
+
+def sniff_header(head: bytes) -> tuple[str, list[str]] | None:
+    """Separator and column names of the first line, if it looks like a canonical header."""
+    text = head.decode("utf-8-sig", errors="replace").lstrip("\ufeff")
+    first = text.splitlines()[0] if text else ""
+    separator = max((",", ";", "\t"), key=first.count)
+    names = [n.strip().strip('"').strip().lower() for n in first.split(separator)]
+    return (separator, names) if all(r in names for r in REQUIRED) else None
+
+
+class CsvReader:
+    name = "csv"
+    extensions = (".csv", ".tsv", ".txt")
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir:
+            return 0.0
+        head = sniff_header(source.head())
+        if head is None:
+            return 0.0
+        names = head[1]
+        return 0.95 if ("entry" in names or "doc" in names) and "line" in names else 0.7
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        data = source.read_bytes()
+        if not data.strip():
+            raise SourceError("the file is empty; expected a header line with date, account, amount", source.name)
+        encoding = options.encoding or detect_encoding(data)[0]
+        if codec_name(encoding) not in ("utf-8",):
+            try:
+                data = data.decode(encoding).encode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
+        if data.startswith(b"\xef\xbb\xbf"):
+            data = data[3:]
+        header = sniff_header(data[:65536])
+        if header is None:
+            raise SourceError(
+                f"the first line is not a canonical header: it needs the columns {', '.join(REQUIRED)}",
+                source.name,
+                1,
+            )
+        separator, names = header
+        raw = _read_table(data, separator, names, source.name)
+        lines, problems, extras = _convert(raw, source.name)
+        base = _base_currency(lines)
+        lines = lines.set_column(
+            lines.schema.get_field_index("currency"),
+            "currency",
+            pc.if_else(pc.equal(lines.column("currency"), base), "", lines.column("currency")),
+        )
+        accounts, notes = accounts_from_lines(lines, source.name)
+        accounts = table("accounts", _first_values(raw, "account", "account_name", accounts))
+        vat_codes = _vat_codes(raw)
+        company = Company(base_currency=base, source_system="migrator canonical CSV")
+        return Ledger(
+            company=company,
+            accounts=accounts,
+            vat_codes=vat_codes,
+            lines=lines,
+            problems=tuple(problems + notes),
+            extras={"lines": extras} if extras is not None else {},
+            format=self.name,
+            encoding=codec_name(encoding),
+        )
+
+
+def _read_table(data: bytes, separator: str, names: list[str], file: str) -> pa.Table:
+    if len(set(names)) != len(names):
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        raise SourceError(f"column names repeat: {', '.join(dupes)}", file, 1)
+    try:
+        return pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        message = str(exc)
+        row = None
+        if "Expected" in message and "columns" in message:
+            message = f"wrong number of fields: {message.split(':', 1)[-1].strip()} (expected {len(names)})"
+        raise SourceError(message, file, row) from None
+
+
+def _convert(raw: pa.Table, file: str) -> tuple[pa.Table, list[Problem], pa.Table | None]:
+    n = raw.num_rows
+    rows = pa.array(np.arange(2, n + 2, dtype=np.int64))  # the header is row 1
+    problems: list[Problem] = []
+    bad = np.zeros(n, dtype=bool)
+
+    def col(name: str) -> pa.ChunkedArray | pa.Array:
+        return raw.column(name).combine_chunks() if name in raw.column_names else pa.array([""] * n)
+
+    def stripped(name: str) -> pa.Array:
+        return pc.utf8_trim_whitespace(col(name))
+
+    def report(mask: np.ndarray, name: str, expected: str) -> None:
+        """An error for each row of `mask` not already reported: the value of `name` is not `expected`."""
+        fresh = np.flatnonzero(mask & ~bad)
+        for index in fresh[:1000]:
+            value = raw.column(name)[int(index)].as_py() if name in raw.column_names else ""
+            problems.append(Problem("error", f"{name}: {value!r} {expected}", file, int(index) + 2))
+        if len(fresh) > 1000:
+            problems.append(Problem("error", f"{len(fresh) - 1000} more rows where {name} {expected}", file))
+        bad[mask] = True
+
+    columns: dict[str, Any] = {name: stripped(name) for name in _TEXT}
+    columns["description"] = col("description")
+    dates, date_errors = _dates(stripped("date"))
+    report(date_errors, "date", "is not a date (expected yyyy-mm-dd)")
+    columns["date"] = dates
+    amount, amount_errors = _amounts(stripped("amount"), required=True)
+    report(amount_errors, "amount", "is not an amount (expected e.g. -1234.50)")
+    columns["amount"] = amount
+    for name in ("amount_currency", "vat_amount"):
+        values, errors = _amounts(stripped(name), required=False)
+        report(errors, name, "is not an amount (expected e.g. -1234.50)")
+        columns[name] = values
+    account = columns["account"]
+    report(
+        pc.equal(pc.utf8_length(account), 0).to_numpy(zero_copy_only=False), "account", "is empty: every line needs one"
+    )
+    for name in ("opening", "vat_line"):
+        flags, flag_errors = _flags(stripped(name))
+        report(flag_errors, name, "is not true or false")
+        columns[name] = flags
+    columns["line"], line_errors = _line_numbers(stripped("line"))
+    report(line_errors, "line", "is not a whole number")
+    if "entry" not in raw.column_names or pc.all(pc.equal(pc.utf8_length(columns["entry"]), 0)).as_py():
+        key = pc.binary_join_element_wise(pc.cast(dates, pa.string()).fill_null(""), columns["doc"], "\x1f")
+        columns["entry"] = pc.cast(pc.add(pc.cast(key.dictionary_encode().indices, pa.int64()), 1), pa.string())
+    columns["source_file"] = pa.repeat(pa.scalar(file), n)
+    columns["source_row"] = rows
+    lines = conform("lines", columns)
+    if bad.any():
+        lines = lines.filter(pa.array(~bad))
+    if "line" not in raw.column_names:
+        lines = _renumber(lines)
+    extra_names = [c for c in raw.column_names if c not in KNOWN]
+    extras = raw.select(extra_names).add_column(0, "source_row", rows) if extra_names else None
+    return lines, problems, extras
+
+
+def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    plain = pc.match_substring_regex(text, _PLAIN_DATE)
+    parsed = pc.cast(pc.strptime(pc.if_else(plain, text, "1970-01-01"), "%Y-%m-%d", "s", error_is_null=True),
+                     pa.date32())  # fmt: skip
+    errors = np.zeros(len(text), dtype=bool)
+    slow = ~plain.to_numpy(zero_copy_only=False) | pc.is_null(parsed).to_numpy(zero_copy_only=False)
+    if not slow.any():
+        return parsed, errors
+    values = parsed.to_pylist()
+    indexes = np.flatnonzero(slow)
+    texts = [text[int(i)].as_py() for i in indexes]
+    column = DateColumn(texts)
+    for i, value in zip(indexes, texts, strict=True):
+        try:
+            values[i] = column.date(value)
+        except ParseError:
+            values[i] = None
+        if values[i] is None:
+            errors[i] = True
+    return pa.array(values, pa.date32()), errors
+
+
+def _amounts(text: pa.Array, required: bool) -> tuple[pa.Array, np.ndarray]:
+    plain = pc.match_substring_regex(text, _PLAIN_AMOUNT)
+    fast = money.decimal_array_to_cents(pc.cast(pc.if_else(plain, text, "0"), money.DECIMAL_TYPE))
+    errors = np.zeros(len(text), dtype=bool)
+    slow = ~plain.to_numpy(zero_copy_only=False)
+    if not slow.any():
+        return fast, errors
+    values = fast.to_pylist()
+    indexes = np.flatnonzero(slow)
+    texts = [text[int(i)].as_py() for i in indexes]
+    column = AmountColumn(texts)
+    for i, value in zip(indexes, texts, strict=True):
+        try:
+            values[i] = column.cents(value)
+        except ParseError:
+            values[i] = None
+            errors[i] = True
+            continue
+        if values[i] is None and required:
+            errors[i] = True
+    return pa.array(values, pa.int64()), errors
+
+
+def _flags(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    lowered = pc.utf8_lower(text)
+    true = pc.is_in(lowered, pa.array(sorted(_TRUE)))
+    false = pc.is_in(lowered, pa.array(sorted(_FALSE)))
+    errors = ~(pc.or_(true, false).to_numpy(zero_copy_only=False))
+    return true, errors
+
+
+def _line_numbers(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    plain = pc.match_substring_regex(text, r"^\d{1,9}$")
+    numbers = pc.cast(pc.if_else(plain, text, "0"), pa.int32())
+    empty = pc.equal(pc.utf8_length(text), 0)
+    errors = ~(pc.or_(plain, empty).to_numpy(zero_copy_only=False))
+    return numbers, errors
+
+
+def _renumber(lines: pa.Table) -> pa.Table:
+    """Number lines 1, 2, … within each entry, in file order."""
+    entries = lines.column("entry").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(entries, kind="stable")
+    sorted_entries = entries[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_entries)) + 1]
+    position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    numbers = np.empty(len(order), dtype=np.int32)
+    numbers[order] = position + 1
+    return lines.set_column(lines.schema.get_field_index("line"), "line", pa.array(numbers))
+
+
+def _base_currency(lines: pa.Table) -> str:
+    """The currency of lines without a foreign amount, by majority; CHF if the file never says."""
+    currency = lines.column("currency")
+    base_lines = pc.and_(pc.is_null(lines.column("amount_currency")), pc.not_equal(currency, ""))
+    counts = pc.value_counts(pc.filter(currency, base_lines))
+    if not len(counts):
+        return "CHF"
+    best = max(counts.to_pylist(), key=lambda c: c["counts"])
+    return str(best["values"])
+
+
+def _first(raw: pa.Table, key: str, value: str) -> dict[str, str]:
+    """The first non-empty `value` of each `key` in the file."""
+    if value not in raw.column_names:
+        return {}
+    pairs = pa.table(
+        {"key": pc.utf8_trim_whitespace(raw.column(key)), "value": pc.utf8_trim_whitespace(raw.column(value))}
+    )
+    pairs = pairs.filter(pc.and_(pc.not_equal(pairs.column("value"), ""), pc.not_equal(pairs.column("key"), "")))
+    grouped = pairs.group_by("key", use_threads=False).aggregate([("value", "first")])
+    return dict(zip(grouped.column("key").to_pylist(), grouped.column("value_first").to_pylist(), strict=True))
+
+
+def _first_values(raw: pa.Table, key: str, value: str, accounts: pa.Table) -> list[dict[str, Any]]:
+    """Created accounts, named from the ``account_name`` column where it has one."""
+    names = _first(raw, key, value)
+    return [{**row, "name": names.get(row["code"], row["name"])} for row in accounts.to_pylist()]
+
+
+def _vat_codes(raw: pa.Table) -> pa.Table:
+    """VAT codes the lines use, with the rate a ``vat_rate`` column gives them."""
+    if "vat_code" not in raw.column_names:
+        return table("vat_codes")
+    codes = [c for c in pc.unique(pc.utf8_trim_whitespace(raw.column("vat_code"))).to_pylist() if c]
+    rates = _first(raw, "vat_code", "vat_rate")
+    return table("vat_codes", ({"code": c, "rate": rates.get(c, "")} for c in sorted(codes)))
+
+
+FORMAT = CsvReader

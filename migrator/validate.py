@@ -1,0 +1,197 @@
+"""Checks every ledger passes before it is written, whatever its format.
+
+Errors stop a conversion: an entry that does not balance, a line without an account or with an
+account missing from the chart, a line without a date. Warnings do not: dates outside the fiscal
+years, a voucher number used by several entries, VAT rates that are not the standard Swiss rates
+for the date of supply (firms on the net tax rate method book other rates, and old books are
+carried as they are, never corrected). Every problem names file and row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrator.model import Ledger, Problem
+from migrator.money import format_cents
+
+MAX_PER_KIND = 200
+"""Problems of one kind listed row by row; beyond that one line says how many more there are."""
+
+# Standard Swiss VAT rates by date of supply (normal, reduced, accommodation), in percent.
+# Source: ESTV / AFC, rates valid 2011-2017, 2018-2023 and from 2024-01-01.
+SWISS_RATES: tuple[tuple[dt.date, dt.date, frozenset[Decimal]], ...] = (
+    (dt.date(2011, 1, 1), dt.date(2017, 12, 31), frozenset(Decimal(r) for r in ("8.0", "2.5", "3.8"))),
+    (dt.date(2018, 1, 1), dt.date(2023, 12, 31), frozenset(Decimal(r) for r in ("7.7", "2.5", "3.7"))),
+    (dt.date(2024, 1, 1), dt.date(9999, 12, 31), frozenset(Decimal(r) for r in ("8.1", "2.6", "3.8"))),
+)
+
+
+def standard_rates(day: dt.date) -> frozenset[Decimal] | None:
+    for start, end, rates in SWISS_RATES:
+        if start <= day <= end:
+            return rates
+    return None
+
+
+def validate(ledger: Ledger) -> list[Problem]:
+    """All problems of `ledger` found by the shared checks (the reader's own are not repeated)."""
+    lines = ledger.lines
+    problems: list[Problem] = []
+    if not lines.num_rows:
+        return problems
+    problems += _unbalanced(lines)
+    problems += _missing(lines, pc.equal(lines.column("account"), ""), "line has no account")
+    problems += _missing(lines, pc.is_null(lines.column("date")), "line has no date")
+    problems += _unknown_accounts(ledger)
+    problems += _outside_years(ledger)
+    problems += _duplicate_vouchers(lines)
+    problems += _vat_rates(ledger)
+    return problems
+
+
+def _where(lines: pa.Table, index: int) -> tuple[str, int | None]:
+    row = lines.column("source_row")[index].as_py()
+    return lines.column("source_file")[index].as_py() or "", row
+
+
+def _listed(lines: pa.Table, indexes: np.ndarray, severity: str, message: str) -> list[Problem]:
+    out = []
+    for index in indexes[:MAX_PER_KIND]:
+        file, row = _where(lines, int(index))
+        out.append(Problem(severity, message, file, row))  # type: ignore[arg-type]
+    if len(indexes) > MAX_PER_KIND:
+        out.append(Problem(severity, f"{len(indexes) - MAX_PER_KIND} more lines: {message}"))  # type: ignore[arg-type]
+    return out
+
+
+def _missing(lines: pa.Table, mask: pa.Array, message: str) -> list[Problem]:
+    return _listed(lines, np.flatnonzero(mask.to_numpy(zero_copy_only=False)), "error", message)
+
+
+def _first_rows(lines: pa.Table, key: str) -> dict[str, int]:
+    """Index of the first line of each value of `key`."""
+    values = lines.column(key).combine_chunks().dictionary_encode()
+    indices = values.indices.to_numpy(zero_copy_only=False)
+    _, first = np.unique(indices, return_index=True)
+    return dict(zip(values.dictionary.to_pylist(), first.tolist(), strict=True))
+
+
+def _unbalanced(lines: pa.Table) -> list[Problem]:
+    grouped = lines.select(["entry", "amount"]).group_by("entry", use_threads=False).aggregate([("amount", "sum")])
+    off = grouped.filter(pc.not_equal(grouped.column("amount_sum"), 0))
+    if not off.num_rows:
+        return []
+    first = _first_rows(lines, "entry")
+    out: list[Problem] = []
+    for entry, total in zip(off.column("entry").to_pylist(), off.column("amount_sum").to_pylist(), strict=True):
+        if len(out) >= MAX_PER_KIND:
+            out.append(Problem("error", f"{off.num_rows - MAX_PER_KIND} more entries do not balance"))
+            break
+        file, row = _where(lines, first[entry])
+        side = "debit" if total > 0 else "credit"
+        out.append(
+            Problem("error", f"entry {entry} does not balance: {format_cents(abs(total))} more {side}", file, row)
+        )
+    return out
+
+
+def _unknown_accounts(ledger: Ledger) -> list[Problem]:
+    if not ledger.accounts.num_rows:
+        return [Problem("error", "the ledger has no chart of accounts")]
+    lines = ledger.lines
+    unknown = pc.invert(pc.is_in(lines.column("account"), ledger.accounts.column("code")))
+    unknown = pc.and_(unknown, pc.not_equal(lines.column("account"), ""))
+    if not pc.any(unknown).as_py():
+        return []
+    subset = lines.filter(unknown)
+    first = _first_rows(subset, "account")
+    out = []
+    for code, index in sorted(first.items()):
+        file, row = _where(subset, index)
+        count = pc.sum(pc.equal(subset.column("account"), code)).as_py()
+        out.append(Problem("error", f"account {code} is not in the chart of accounts ({count} lines)", file, row))
+    return out
+
+
+def _outside_years(ledger: Ledger) -> list[Problem]:
+    years = ledger.company.fiscal_years
+    if not years:
+        return []
+    dates = ledger.lines.column("date")
+    inside = pa.array(np.zeros(len(dates), dtype=bool))
+    for year in years:
+        span = pc.and_(
+            pc.greater_equal(dates, pa.scalar(year.start, pa.date32())),
+            pc.less_equal(dates, pa.scalar(year.end, pa.date32())),
+        )
+        inside = pc.or_(inside, span.fill_null(True))
+    outside = np.flatnonzero(~inside.to_numpy(zero_copy_only=False))
+    return _listed(ledger.lines, outside, "warning", "date is outside the fiscal years of the books")
+
+
+def _duplicate_vouchers(lines: pa.Table) -> list[Problem]:
+    pairs = lines.select(["doc", "entry"]).filter(pc.not_equal(lines.column("doc"), ""))
+    if not pairs.num_rows:
+        return []
+    grouped = pairs.group_by("doc", use_threads=False).aggregate([("entry", "count_distinct")])
+    repeated = grouped.filter(pc.greater(grouped.column("entry_count_distinct"), 1))
+    if not repeated.num_rows:
+        return []
+    first = _first_rows(lines, "doc")
+    out = []
+    docs = repeated.column("doc").to_pylist()
+    counts = repeated.column("entry_count_distinct").to_pylist()
+    for doc, count in list(zip(docs, counts, strict=True))[:MAX_PER_KIND]:
+        file, row = _where(lines, first[doc])
+        out.append(Problem("warning", f"voucher {doc!r} is used by {count} entries", file, row))
+    if len(docs) > MAX_PER_KIND:
+        out.append(Problem("warning", f"{len(docs) - MAX_PER_KIND} more vouchers are used by several entries"))
+    return out
+
+
+def _vat_rates(ledger: Ledger) -> list[Problem]:
+    """One warning per VAT code and rate period whose rate is not a standard Swiss rate."""
+    if ledger.company.base_currency not in ("CHF", "") or not ledger.vat_codes.num_rows:
+        return []
+    rates = {}
+    for code, rate in zip(ledger.vat_codes.column("code").to_pylist(),
+                          ledger.vat_codes.column("rate").to_pylist(), strict=True):  # fmt: skip
+        try:
+            rates[code] = Decimal(rate) if rate else None
+        except ArithmeticError:
+            rates[code] = None
+    lines = ledger.lines.filter(pc.is_in(ledger.lines.column("vat_code"), pa.array(list(rates), pa.string())))
+    if not lines.num_rows:
+        return []
+    out = []
+    seen: set[tuple[str, int]] = set()
+    for index, (code, day) in enumerate(
+        zip(lines.column("vat_code").to_pylist(), lines.column("date").to_pylist(), strict=True)
+    ):
+        rate = rates.get(code)
+        if rate is None or rate == 0 or day is None:
+            continue
+        allowed = standard_rates(day)
+        if allowed is None or rate in allowed:
+            continue
+        period = next(i for i, (s, e, _) in enumerate(SWISS_RATES) if s <= day <= e)
+        if (code, period) in seen:
+            continue
+        seen.add((code, period))
+        file, row = _where(lines, index)
+        standard = "/".join(str(r) for r in sorted(allowed, reverse=True))
+        out.append(
+            Problem(
+                "warning",
+                f"VAT code {code} has rate {rate} %, not a standard Swiss rate on {day} ({standard} %): "
+                "fine for the net tax rate method or old books; carried as it is",
+                file,
+                row,
+            )
+        )
+    return out

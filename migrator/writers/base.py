@@ -1,0 +1,55 @@
+"""What every writer is, and the helpers writers share.
+
+A writer is a small class: `name`, `extension`, `output` ("file" or "folder") and
+`write(ledger, target) -> problems`. It knows one target format and nothing about sources.
+`target` is a temporary path the pipeline renames when the writer returns, so a writer never
+leaves half a file behind; for folder formats it is an empty, existing folder.
+The problems a writer returns name what the format could not carry (severity "info" or
+"warning"), so the report can say item by item what was not moved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrator.model import Ledger, Problem
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Writer(Protocol):
+    name: ClassVar[str]
+    extension: ClassVar[str]
+    output: ClassVar[Literal["file", "folder"]]
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]: ...
+
+
+def inert(text: str) -> str:
+    """Text a spreadsheet will not run as a formula: a leading ``'`` before ``= + - @`` tab or CR.
+
+    Only for free text (names, descriptions), never for amounts.
+
+    >>> inert("=HYPERLINK(1)"), inert("Garage")
+    ("'=HYPERLINK(1)", 'Garage')
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def inert_column(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """`inert` over a whole text column, vectorised."""
+    risky = pc.match_substring_regex(column, r"^[=+\-@\t\r]")
+    if not pc.any(risky).as_py():
+        return column
+    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+
+
+def lost(what: str, count: int, action: str) -> list[Problem]:
+    """One info problem saying that `count` items of `what` could not be carried, and what was done."""
+    if not count:
+        return []
+    return [Problem("info", f"{count} {what} not carried by this format: {action}")]

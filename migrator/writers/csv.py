@@ -1,0 +1,87 @@
+"""Canonical postings CSV: UTF-8, ``,``, ISO dates, amounts signed with ``.`` (see the reader).
+
+Text is written exactly as it is, so the file reads back to the same ledger; it is a data file,
+not a spreadsheet (use ``xlsx`` for that).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from migrator import money
+from migrator.model import Ledger, Problem
+from migrator.writers.base import lost
+
+COLUMNS = (
+    "entry", "line", "date", "doc", "description", "account", "amount", "currency", "account_name",
+    "amount_currency", "rate", "vat_code", "vat_rate", "vat_amount", "vat_line", "partner", "cost_centre",
+    "journal", "opening",
+)  # fmt: skip
+CHUNK = 1 << 18
+
+
+class CsvWriter:
+    name = "csv"
+    extension = ".csv"
+    output = "file"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        names = _pairs(ledger.accounts, "code", "name")
+        rates = _pairs(ledger.vat_codes, "code", "rate")
+        base = ledger.company.base_currency
+        options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+        with pacsv.CSVWriter(target, _schema(), write_options=options) as out:
+            for batch in ledger.lines.to_batches(CHUNK):
+                out.write_table(_rows(pa.Table.from_batches([batch]), names, rates, base))
+            if not ledger.lines.num_rows:
+                out.write_table(_schema().empty_table())
+        return _not_carried(ledger)
+
+
+def _pairs(table: pa.Table, key: str, value: str) -> dict[str, str]:
+    return dict(zip(table.column(key).to_pylist(), table.column(value).to_pylist(), strict=True))
+
+
+def _schema() -> pa.Schema:
+    types = {"line": pa.int32(), "date": pa.date32()}
+    return pa.schema([(name, types.get(name, pa.string())) for name in COLUMNS])
+
+
+def _lookup(keys: pa.ChunkedArray, pairs: dict[str, str]) -> pa.Array:
+    """The value `pairs` gives each key (``""`` where none), computed once per distinct key."""
+    encoded = keys.combine_chunks().dictionary_encode()
+    values = pa.array([pairs.get(k, "") or "" for k in encoded.dictionary.to_pylist()], pa.string())
+    return pc.take(values, encoded.indices)
+
+
+def _rows(lines: pa.Table, names: dict[str, str], rates: dict[str, str], base: str) -> pa.Table:
+    currency = lines.column("currency")
+    columns = {name: lines.column(name) for name in COLUMNS if name in lines.column_names}
+    columns["currency"] = pc.if_else(pc.equal(currency, ""), base, currency)
+    for name in ("amount", "amount_currency", "vat_amount"):
+        columns[name] = money.format_cents_array(lines.column(name))
+    columns["opening"] = pc.if_else(lines.column("opening"), "true", "")
+    columns["vat_line"] = pc.if_else(lines.column("vat_line"), "true", "")
+    columns["account_name"] = _lookup(lines.column("account"), names)
+    columns["vat_rate"] = _lookup(lines.column("vat_code"), rates)
+    return pa.table([columns[name] for name in COLUMNS], schema=_schema())
+
+
+def _not_carried(ledger: Ledger) -> list[Problem]:
+    problems = lost("partners", ledger.partners.num_rows, "left out (use xlsx or sqlite to keep them)")
+    problems += lost("open items", ledger.open_items.num_rows, "left out (use xlsx or sqlite to keep them)")
+    problems += lost(
+        "VAT code details (kind, account, validity)",
+        ledger.vat_codes.num_rows,
+        "codes and rates kept on the lines, the rest left out",
+    )
+    unused = ledger.accounts.num_rows - len(pc.unique(ledger.lines.column("account")))
+    problems += lost("accounts without lines", max(unused, 0), "left out (a postings file lists used accounts only)")
+    return problems
+
+
+FORMAT = CsvWriter
