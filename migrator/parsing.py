@@ -241,6 +241,27 @@ class DateColumn:
         return parse_date(text, self.layout)
 
 
+def excel_number(value: int | float | str | Decimal) -> Decimal:  # float-ok: Excel cells arrive as floats
+    """The number an Excel cell shows, exactly: Excel keeps 15 significant digits, so the float's
+    15-digit text is the value the user typed (``0.1 + 0.2`` stored as 0.30000000000000004 → 0.3).
+
+    >>> excel_number(1234.56), excel_number(3)
+    (Decimal('1234.56'), Decimal('3'))
+    """
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        return Decimal(int(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        parsed = parse_decimal(value)
+        if parsed is None:
+            raise ParseError("empty cell where a number was expected")
+        return parsed
+    return Decimal(format(value, ".15g"))
+
+
 def excel_serial_to_date(serial: float | int) -> dt.date:  # float-ok: Excel stores day numbers as floats
     """The date of an Excel day number (1900 system)."""
     return EXCEL_EPOCH + dt.timedelta(days=int(serial))
