@@ -294,9 +294,27 @@ def detect_encoding(data: bytes) -> tuple[str, float]:
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 4 and len(data) > len(sample):
             return "utf-8", 0.9  # the sample cut a character in half
+    return _single_byte(sample[: 1 << 16])
+
+
+# Accented letters sit at 0xC0-0xFF in Windows-1252/ISO-8859-1/15 but at 0x80-0xA5 in the DOS code
+# pages CP437/CP850 (ä 0x84, ö 0x94, ü 0x81, é 0x82, à 0x85), which SIE files and old exports use.
+_DOS_LETTERS = frozenset(range(0x80, 0xA6))
+_CP1252_UNDEFINED = frozenset((0x81, 0x8D, 0x8F, 0x90, 0x9D))
+
+
+def _single_byte(sample: bytes) -> tuple[str, float]:
+    """Windows-1252 or a DOS code page for Western text; chardet for anything else."""
+    high = [b for b in sample if b >= 0x80]
+    dos = sum(b in _DOS_LETTERS for b in high)
+    windows = sum(b >= 0xC0 for b in high)
+    if dos > 2 * windows:
+        return "cp437", 0.6
+    if not any(b in _CP1252_UNDEFINED for b in high):
+        return "cp1252", 0.8
     import chardet
 
-    guess = chardet.detect(sample[: 1 << 16])
+    guess = chardet.detect(sample)
     name = (guess.get("encoding") or "cp1252").lower()
     name = _PREFERRED.get(name, name)
     try:

@@ -60,6 +60,9 @@ _ALL: tuple[Aspect, ...] = ("accounts", "vat_codes", "lines", "entries", "partne
 FORMATS: tuple[Format, ...] = (
     Format("csv", "canonical postings CSV (one row per line)", (".csv", ".tsv", ".txt"), True, True,
            keeps=("lines", "entries")),
+    Format("sqlite", "SQLite archive of the canonical ledger (lossless)", (".sqlite", ".db"), True, True, keeps=_ALL),
+    Format("hledger", "hledger journal", (".journal", ".hledger"), False, True),
+    Format("beancount", "Beancount ledger", (".beancount",), False, True),
 )  # fmt: skip
 
 

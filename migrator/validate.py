@@ -31,13 +31,6 @@ SWISS_RATES: tuple[tuple[dt.date, dt.date, frozenset[Decimal]], ...] = (
 )
 
 
-def standard_rates(day: dt.date) -> frozenset[Decimal] | None:
-    for start, end, rates in SWISS_RATES:
-        if start <= day <= end:
-            return rates
-    return None
-
-
 def validate(ledger: Ledger) -> list[Problem]:
     """All problems of `ledger` found by the shared checks (the reader's own are not repeated)."""
     lines = ledger.lines
@@ -158,32 +151,37 @@ def _vat_rates(ledger: Ledger) -> list[Problem]:
     """One warning per VAT code and rate period whose rate is not a standard Swiss rate."""
     if ledger.company.base_currency not in ("CHF", "") or not ledger.vat_codes.num_rows:
         return []
-    rates = {}
+    rates: dict[str, Decimal] = {}
     for code, rate in zip(ledger.vat_codes.column("code").to_pylist(),
                           ledger.vat_codes.column("rate").to_pylist(), strict=True):  # fmt: skip
         try:
-            rates[code] = Decimal(rate) if rate else None
+            if rate and Decimal(rate) != 0:
+                rates[code] = Decimal(rate)
         except ArithmeticError:
-            rates[code] = None
-    lines = ledger.lines.filter(pc.is_in(ledger.lines.column("vat_code"), pa.array(list(rates), pa.string())))
-    if not lines.num_rows:
+            continue
+    lines = ledger.lines
+    tagged = pc.is_in(lines.column("vat_code"), pa.array(list(rates), pa.string()))
+    if not rates or not pc.any(tagged).as_py():
         return []
+    # Period of each line (index into SWISS_RATES, -1 before 2011), then the first line per code and period.
+    period = pa.array(np.full(lines.num_rows, -1, dtype=np.int8))
+    for index, (start, _end, _rates) in enumerate(SWISS_RATES):
+        later = pc.greater_equal(lines.column("date"), pa.scalar(start, pa.date32())).fill_null(False)
+        period = pc.if_else(later, np.int8(index), period)
+    keyed = pa.table({"code": lines.column("vat_code"), "period": period,
+                      "index": pa.array(np.arange(lines.num_rows))}).filter(tagged)  # fmt: skip
+    firsts = keyed.group_by(["code", "period"], use_threads=False).aggregate([("index", "min")])
     out = []
-    seen: set[tuple[str, int]] = set()
-    for index, (code, day) in enumerate(
-        zip(lines.column("vat_code").to_pylist(), lines.column("date").to_pylist(), strict=True)
-    ):
-        rate = rates.get(code)
-        if rate is None or rate == 0 or day is None:
+    for code, number, index in sorted(zip(*(firsts.column(c).to_pylist() for c in ("code", "period", "index_min")),
+                                          strict=True), key=lambda item: item[2]):  # fmt: skip
+        if number < 0:
             continue
-        allowed = standard_rates(day)
-        if allowed is None or rate in allowed:
+        allowed = SWISS_RATES[number][2]
+        rate = rates[code]
+        if rate in allowed:
             continue
-        period = next(i for i, (s, e, _) in enumerate(SWISS_RATES) if s <= day <= e)
-        if (code, period) in seen:
-            continue
-        seen.add((code, period))
         file, row = _where(lines, index)
+        day = lines.column("date")[index].as_py()
         standard = "/".join(str(r) for r in sorted(allowed, reverse=True))
         out.append(
             Problem(

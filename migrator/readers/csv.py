@@ -126,6 +126,12 @@ def _read_table(data: bytes, separator: str, names: list[str], file: str) -> pa.
     except pa.ArrowInvalid as exc:
         message = str(exc)
         row = None
+        if "invalid UTF8" in message:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                row = data.count(b"\n", 0, bad.start) + 1
+                message = f"not valid utf-8 at byte {bad.start}; give the file's encoding with --encoding"
         if "Expected" in message and "columns" in message:
             message = f"wrong number of fields: {message.split(':', 1)[-1].strip()} (expected {len(names)})"
         raise SourceError(message, file, row) from None
@@ -138,7 +144,7 @@ def _convert(raw: pa.Table, file: str) -> tuple[pa.Table, list[Problem], pa.Tabl
     bad = np.zeros(n, dtype=bool)
 
     def col(name: str) -> pa.ChunkedArray | pa.Array:
-        return raw.column(name).combine_chunks() if name in raw.column_names else pa.array([""] * n)
+        return raw.column(name).combine_chunks() if name in raw.column_names else pa.array([""] * n, pa.string())
 
     def stripped(name: str) -> pa.Array:
         return pc.utf8_trim_whitespace(col(name))

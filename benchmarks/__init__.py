@@ -1,0 +1,1 @@
+"""Benchmark harness: deterministic workloads and timed cases (`make bench`)."""

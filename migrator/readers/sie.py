@@ -1,0 +1,471 @@
+"""SIE 1–4 (Sweden, SIE-gruppen): tagged text records, one per line, CP437 (``#FORMAT PC8``).
+
+A record is a label (``#VER``) and fields separated by blanks or tabs: bare words, quoted strings
+(``\\"`` and ``\\\\`` escape a quote and a backslash) and object lists in braces (``{1 "2" 6 "P1"}``,
+pairs of dimension and object). Amounts use ``.``, debit positive, credit negative; dates yyyymmdd.
+``#RAR 0`` is the current fiscal year, ``#RAR -1`` the one before. The reader follows what the
+reference files in ``reference/sie`` do, including their quirks: tabs and runs of blanks, ``{ }``,
+blank lines, a ``#VER`` closed by ``}`` without a body, text that is UTF-8 although ``#FORMAT PC8``
+says CP437 (decoded as UTF-8 when it is valid UTF-8, with a warning for U+FFFD letters).
+
+What becomes of each record:
+
+* ``#VER``/``#TRANS``: one entry per voucher (``entry`` "series number", ``doc`` series and number,
+  ``journal`` the series); the object of dimension 1 (Kostnadsställe) is the line's cost centre,
+  objects of other dimensions are kept in ``extras["lines"]``. ``#RTRANS`` (a later addition, always
+  repeated by the ``#TRANS`` after it, SIE 4B §5) and ``#BTRANS`` (a removed transaction) are not
+  booked; they are kept in ``extras["sie"]``.
+* ``#IB`` of a year becomes that year's opening entry (``opening=True``, dated the first day of the
+  ``#RAR`` year), so a file written from a ledger reads back to the same balances.
+* A year with ``#IB``/``#UB``/``#RES`` but no voucher (SIE 1–3, and the previous year of most
+  SIE 4 files) also gets one entry dated the last day of the year that books the year's movement:
+  ``#UB − #IB`` for balance accounts and ``#RES`` for result accounts. Its text says it was
+  computed from balances, so nothing in the file is dropped and every year closes at its ``#UB``.
+* For a year with vouchers, ``#UB`` and ``#RES`` are checked against ``#IB`` plus the vouchers; a
+  difference is a warning.
+* ``#PSALDO``, ``#PBUDGET``, ``#OIB``, ``#OUB``, ``#SRU`` and other records the canonical ledger has no
+  place for are kept row by row in ``extras["sie"]`` and counted in one info problem per label.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from migrator.errors import SourceError
+from migrator.model import Company, FiscalYear, Ledger, Problem, table
+from migrator.money import format_cents
+from migrator.parsing import ParseError, codec_name, parse_cents, parse_date
+from migrator.readers.base import ReadOptions, Rows, merge_accounts
+from migrator.sources import Source
+
+Field = str | list[str]
+
+KTYP = {"T": "asset", "S": "liability", "K": "expense", "I": "income"}
+"""#KTYP: tillgång, skuld (liabilities and equity alike), kostnad, intäkt (SIE 4B, #KTYP)."""
+
+USED = {
+    "#FLAGGA", "#FORMAT", "#SIETYP", "#PROGRAM", "#GEN", "#FNAMN", "#ORGNR", "#ADRESS", "#RAR", "#VALUTA",
+    "#KONTO", "#KTYP", "#DIM", "#OBJEKT", "#IB", "#UB", "#RES", "#VER", "#TRANS",
+}  # fmt: skip
+
+
+def tokens(line: str) -> list[Field]:
+    """The fields of one record line: words, unescaped quoted strings, and brace lists.
+
+    >>> tokens('#TRANS 3010 {1 "2" 6 "a b"} -1.50 20240101 "say \\\\"hi\\\\""')
+    ['#TRANS', '3010', ['1', '2', '6', 'a b'], '-1.50', '20240101', 'say "hi"']
+    """
+    out: list[Field] = []
+    i, n = 0, len(line)
+    while i < n:
+        char = line[i]
+        if char in " \t\r\n":
+            i += 1
+        elif char == '"':
+            text, i = _quoted(line, i + 1)
+            out.append(text)
+        elif char == "{":
+            end = _closing_brace(line, i + 1)
+            inner = tokens(line[i + 1 : end])
+            out.append([t for t in inner if isinstance(t, str)])
+            i = end + 1
+        else:
+            start = i
+            while i < n and line[i] not in " \t\r\n{":
+                i += 1
+            out.append(line[start:i])
+    return out
+
+
+def _quoted(line: str, i: int) -> tuple[str, int]:
+    """The text of a quoted string starting after its opening quote, and the index after it."""
+    chars: list[str] = []
+    while i < len(line):
+        char = line[i]
+        if char == "\\" and i + 1 < len(line) and line[i + 1] in '"\\':
+            chars.append(line[i + 1])
+            i += 2
+        elif char == '"':
+            return "".join(chars), i + 1
+        else:
+            chars.append(char)
+            i += 1
+    return "".join(chars), i  # unterminated: the rest of the line
+
+
+def _closing_brace(line: str, i: int) -> int:
+    quoted = False
+    while i < len(line):
+        char = line[i]
+        if char == "\\" and quoted:
+            i += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif char == "}" and not quoted:
+            return i
+        i += 1
+    return len(line)
+
+
+def decode_sie(data: bytes, encoding: str | None) -> str:
+    """Text of a SIE file: the given encoding, else UTF-8 if it is valid UTF-8, else CP437 (PC8)."""
+    if encoding:
+        return data.decode(encoding)
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp437")
+
+
+@dataclass
+class _Voucher:
+    row: int
+    series: str
+    number: str
+    date: dt.date | None
+    text: str
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _State:
+    file: str
+    company: dict[str, str] = field(default_factory=dict)
+    years: dict[int, FiscalYear] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    balances: dict[str, dict[tuple[int, str], tuple[int, int]]] = field(
+        default_factory=lambda: {"#IB": {}, "#UB": {}, "#RES": {}}
+    )
+    vouchers: list[_Voucher] = field(default_factory=list)
+    extras: list[dict[str, Any]] = field(default_factory=list)
+    object_lists: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, row: int | None, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(severity, message, self.file, row))  # type: ignore[arg-type]
+
+
+class SieReader:
+    name = "sie"
+    extensions = (".se", ".si", ".sie")
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir:
+            return 0.0
+        head = source.head(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head.startswith(b"#FLAGGA") or head.startswith(b"#PROGRAM"):
+            return 0.95
+        return 0.6 if b"#SIETYP" in head and b"#FNAMN" in head else 0.0
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        data = source.read_bytes()
+        try:
+            text = decode_sie(data, options.encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise SourceError(f"cannot be decoded ({exc}); give the encoding with --encoding", source.name) from None
+        encoding = options.encoding or ("utf-8" if _is_utf8(data) else "cp437")
+        state = _State(source.name)
+        _parse(text.splitlines(), state)
+        if not state.company.get("#SIETYP") and not state.vouchers and not state.balances["#IB"]:
+            raise SourceError("no SIE records (#SIETYP, #VER, #IB) found: not a SIE file", source.name)
+        if "\ufffd" in text:
+            state.problem(
+                None,
+                f"{text.count(chr(0xFFFD))} characters were already damaged (U+FFFD) in the file; "
+                "names and texts are read as they are",
+                "warning",
+            )
+        rows = Rows(source.name)
+        _vouchers(state, rows)
+        _balances(state, rows)
+        lines = rows.lines()
+        accounts = table("accounts", ({"code": c, **a, "active": True} for c, a in state.accounts.items()))
+        accounts, notes = merge_accounts(accounts, lines, source.name)
+        extras: dict[str, pa.Table] = {}
+        if state.extras:
+            extras["sie"] = pa.Table.from_pylist(state.extras)
+            state.problems += _extras_notes(state.extras, source.name)
+        if state.object_lists:
+            extras["lines"] = pa.Table.from_pylist(state.object_lists)
+        company = Company(
+            name=state.company.get("#FNAMN", ""),
+            base_currency=state.company.get("#VALUTA", "") or "SEK",
+            fiscal_years=tuple(state.years[i] for i in sorted(state.years)),
+            vat_number=state.company.get("#ORGNR", ""),
+            address=state.company.get("#ADRESS", ""),
+            source_system=state.company.get("#PROGRAM", ""),
+            source_version=f"SIE {state.company.get('#SIETYP', '')}".strip(),
+        )
+        return Ledger(
+            company=company,
+            accounts=accounts,
+            lines=lines,
+            problems=tuple(state.problems + rows.problems + notes),
+            extras=extras,
+            format=self.name,
+            encoding=codec_name(encoding),
+        )
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _parse(lines: list[str], state: _State) -> None:
+    voucher: _Voucher | None = None
+    in_body = False
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        if line == "{":
+            if voucher is None or in_body:
+                state.problem(number, "'{' without a #VER before it", "warning")
+            in_body = True
+            continue
+        if line == "}":
+            if voucher is None:
+                state.problem(number, "'}' without a #VER before it", "warning")
+            else:
+                _close(voucher, state)
+            voucher, in_body = None, False
+            continue
+        fields = tokens(line)
+        label = str(fields[0]).upper() if fields else ""
+        if not label.startswith("#"):
+            state.problem(number, f"not a SIE record: {line[:60]!r}")
+            continue
+        args = fields[1:]
+        if voucher is not None and not in_body and label != "#TRANS":
+            _close(voucher, state)  # a #VER without a body
+            voucher = None
+        if label in ("#TRANS", "#RTRANS", "#BTRANS"):
+            if voucher is None:
+                state.problem(number, f"{label} outside a voucher (#VER … {{ }}): not booked")
+            elif label == "#TRANS":
+                _trans(voucher, args, number, state)
+            else:
+                _extra(state, number, label, args)
+            continue
+        if voucher is not None:
+            _close(voucher, state)
+            voucher, in_body = None, False
+        if label == "#VER":
+            voucher = _ver(args, number, state)
+        else:
+            _record(label, args, number, state)
+    if voucher is not None:
+        state.problem(voucher.row, "the last voucher is not closed with '}'", "warning")
+        _close(voucher, state)
+
+
+def _text(args: list[Field], index: int) -> str:
+    value = args[index] if index < len(args) else ""
+    return value if isinstance(value, str) else ""
+
+
+def _date(text: str, row: int, state: _State, what: str) -> dt.date | None:
+    try:
+        return parse_date(text, "ymd") if text else None
+    except ParseError as exc:
+        state.problem(row, f"{what}: {exc}")
+        return None
+
+
+def _cents(text: str, row: int, state: _State, what: str) -> int | None:
+    try:
+        cents = parse_cents(text, ".")
+    except ParseError as exc:
+        state.problem(row, f"{what}: {exc}")
+        return None
+    if cents is None:
+        state.problem(row, f"{what}: the amount is missing")
+    return cents
+
+
+def _record(label: str, args: list[Field], row: int, state: _State) -> None:
+    if label in ("#FNAMN", "#ORGNR", "#VALUTA", "#SIETYP", "#FORMAT", "#FLAGGA"):
+        state.company[label] = _text(args, 0).strip()
+    elif label == "#PROGRAM":
+        state.company[label] = " ".join(a for a in args if isinstance(a, str)).strip()
+    elif label == "#ADRESS":
+        state.company[label] = ", ".join(a.strip() for a in args if isinstance(a, str) and a.strip())
+    elif label == "#GEN":
+        state.company[label] = _text(args, 0)
+    elif label == "#RAR":
+        _rar(args, row, state)
+    elif label == "#KONTO":
+        state.accounts.setdefault(_text(args, 0), {"name": "", "type": ""})["name"] = _text(args, 1).strip()
+    elif label == "#KTYP":
+        kind = KTYP.get(_text(args, 1).upper())
+        if kind is None:
+            state.problem(row, f"#KTYP {_text(args, 1)!r} is not T, S, K or I; the type is left empty", "warning")
+        state.accounts.setdefault(_text(args, 0), {"name": "", "type": ""})["type"] = kind or ""
+    elif label in ("#IB", "#UB", "#RES"):
+        _balance(label, args, row, state)
+    else:
+        _extra(state, row, label, args)
+
+
+def _rar(args: list[Field], row: int, state: _State) -> None:
+    try:
+        index = int(_text(args, 0))
+    except ValueError:
+        state.problem(row, f"#RAR year number {_text(args, 0)!r} is not a whole number")
+        return
+    start = _date(_text(args, 1), row, state, "#RAR start")
+    end = _date(_text(args, 2), row, state, "#RAR end")
+    if start and end:
+        state.years[index] = FiscalYear(start, end)
+    else:
+        state.problem(row, f"#RAR {index} has no dates; the year is taken from the voucher dates", "info")
+
+
+def _balance(label: str, args: list[Field], row: int, state: _State) -> None:
+    try:
+        index = int(_text(args, 0))
+    except ValueError:
+        state.problem(row, f"{label} year number {_text(args, 0)!r} is not a whole number")
+        return
+    account = _text(args, 1)
+    cents = _cents(_text(args, 2), row, state, f"{label} {account}")
+    if cents is None:
+        return
+    known = state.balances[label].get((index, account))
+    if known is not None:
+        state.problem(row, f"{label} {index} {account} repeats the record of row {known[1]}; the last one is used",
+                      "warning")  # fmt: skip
+    state.balances[label][(index, account)] = (cents, row)
+
+
+def _ver(args: list[Field], row: int, state: _State) -> _Voucher:
+    date = _date(_text(args, 2), row, state, "#VER date")
+    return _Voucher(row, _text(args, 0).strip(), _text(args, 1).strip(), date, _text(args, 3))
+
+
+def _trans(voucher: _Voucher, args: list[Field], row: int, state: _State) -> None:
+    account = _text(args, 0)
+    objects = args[1] if len(args) > 1 and isinstance(args[1], list) else []
+    rest = args[2:] if len(args) > 1 and isinstance(args[1], list) else args[1:]
+    cents = _cents(_text(rest, 0), row, state, f"#TRANS {account}")
+    if cents is None:
+        return
+    date = _date(_text(rest, 1), row, state, "#TRANS date") or voucher.date
+    pairs = dict(zip(objects[0::2], objects[1::2], strict=False))
+    if any(dim != "1" for dim in pairs):
+        state.object_lists.append({"source_row": row, "objects": " ".join(f"{d} {o!r}" for d, o in pairs.items())})
+    voucher.lines.append({
+        "account": account, "amount": cents, "date": date, "description": _text(rest, 2) or voucher.text,
+        "cost_centre": pairs.get("1", ""), "source_row": row,
+    })  # fmt: skip
+
+
+def _close(voucher: _Voucher, state: _State) -> None:
+    if not voucher.lines:
+        state.problem(voucher.row, f"voucher {voucher.series} {voucher.number} has no transactions", "info")
+        return
+    state.vouchers.append(voucher)
+
+
+def _extra(state: _State, row: int, label: str, args: list[Field]) -> None:
+    text = " ".join(a if isinstance(a, str) else "{" + " ".join(a) + "}" for a in args)
+    state.extras.append({"source_row": row, "record": label, "fields": text})
+
+
+def _extras_notes(extras: list[dict[str, Any]], file: str) -> list[Problem]:
+    counts: dict[str, int] = {}
+    for row in extras:
+        counts[row["record"]] = counts.get(row["record"], 0) + 1
+    return [
+        Problem("info", f"{label}: {n} records kept in extras only (the canonical ledger has no place for them)", file)
+        for label, n in sorted(counts.items())
+    ]
+
+
+def _vouchers(state: _State, rows: Rows) -> None:
+    seen: set[str] = set()
+    for position, voucher in enumerate(state.vouchers, start=1):
+        entry = f"{voucher.series} {voucher.number}".strip() or str(position)
+        if entry in seen:
+            entry = f"{entry} ({position})"
+        seen.add(entry)
+        for line in voucher.lines:
+            rows.add(entry=entry, doc=f"{voucher.series}{voucher.number}", journal=voucher.series, **line)
+
+
+def _balances(state: _State, rows: Rows) -> None:
+    """Opening entries from #IB; a movement entry for years without vouchers; #UB checks for the rest."""
+    ib, ub, res = (state.balances[k] for k in ("#IB", "#UB", "#RES"))
+    indexes = sorted({i for i, _ in ib} | {i for i, _ in ub} | {i for i, _ in res})
+    booked = _voucher_years(state)
+    for index in indexes:
+        year = state.years.get(index)
+        rows_of = {k: {a: v for (i, a), v in table_.items() if i == index} for k, table_ in
+                   (("ib", ib), ("ub", ub), ("res", res))}  # fmt: skip
+        if year is None:
+            for (cents, row) in [v for t in rows_of.values() for v in t.values()]:
+                if cents:
+                    state.problem(row, f"no #RAR {index} gives the dates of this year; the balance is not booked")
+            continue
+        for account, (cents, row) in sorted(rows_of["ib"].items()):
+            if cents:
+                rows.add(entry=f"IB {year.start.year}", date=year.start, account=account, amount=cents,
+                         description=f"Ingående balans {year.start.isoformat()} (#IB {index})", opening=True,
+                         source_row=row)  # fmt: skip
+        movements: dict[str, tuple[int, int]] = {}
+        for account, (cents, row) in rows_of["ub"].items():
+            opening = rows_of["ib"].get(account, (0, row))[0]
+            movements[account] = (cents - opening, row)
+        for account, (cents, row) in rows_of["res"].items():
+            movements[account] = (cents, row)
+        if index in booked:
+            _check_closing(state, index, rows_of["ib"], movements)
+            continue
+        text = f"Årets förändring {year.start.year}: #UB − #IB och #RES (saldofil utan verifikationer)"
+        for account, (cents, row) in sorted(movements.items()):
+            if cents:
+                rows.add(entry=f"UB {year.start.year}", date=year.end, account=account, amount=cents,
+                         description=text, source_row=row)  # fmt: skip
+
+
+def _voucher_years(state: _State) -> set[int]:
+    found = set()
+    for voucher in state.vouchers:
+        for index, year in state.years.items():
+            if voucher.date and year.contains(voucher.date):
+                found.add(index)
+    return found
+
+
+def _check_closing(state: _State, index: int, opening: dict[str, tuple[int, int]],
+                   expected: dict[str, tuple[int, int]]) -> None:  # fmt: skip
+    """Warn where #UB − #IB or #RES of a year differs from what its vouchers book."""
+    year = state.years[index]
+    booked: dict[str, int] = {}
+    for voucher in state.vouchers:
+        for line in voucher.lines:
+            if line["date"] and year.contains(line["date"]):
+                booked[line["account"]] = booked.get(line["account"], 0) + line["amount"]
+    for account, (cents, row) in sorted(expected.items()):
+        got = booked.get(account, 0)
+        if got != cents:
+            state.problem(
+                row,
+                f"account {account}: #UB/#RES of year {index} says a movement of {format_cents(cents)}, "
+                f"the vouchers book {format_cents(got)}",
+                "warning",
+            )
+
+
+FORMAT = SieReader

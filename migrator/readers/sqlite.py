@@ -1,0 +1,113 @@
+"""SQLite archive (see `migrator.writers.sqlite`): read back exactly the ledger that was written.
+
+The file is opened read-only (``mode=ro``); a SQLite file without the archive's ``meta`` table is
+not claimed (GnuCash SQLite books are read by the ``gnucash`` format).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from migrator.errors import SourceError
+from migrator.model import SCHEMAS, Company, FiscalYear, Ledger, Problem, SourceFile
+from migrator.readers.base import ReadOptions
+from migrator.sources import Source
+from migrator.writers.sqlite import COMPANY, EXTRA_TYPES, KIND, SCHEMA_VERSION, quote
+
+MAGIC = b"SQLite format 3\x00"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """A read-only connection: the input is never written, not even a journal."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def _meta(path: Path) -> dict[str, str]:
+    db = connect(path)
+    try:
+        return dict(db.execute("SELECT key, value FROM meta").fetchall())
+    finally:
+        db.close()
+
+
+class SqliteReader:
+    name = "sqlite"
+    extensions = (".sqlite", ".db")
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir or not source.head(16).startswith(MAGIC):
+            return 0.0
+        try:
+            return 1.0 if _meta(source.path).get("kind") == KIND else 0.0
+        except sqlite3.Error:
+            return 0.0
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        if not source.head(16).startswith(MAGIC):
+            raise SourceError("not an SQLite file", source.name)
+        try:
+            db = connect(source.path)
+        except sqlite3.Error as exc:
+            raise SourceError(f"cannot open the SQLite file: {exc}", source.name) from None
+        try:
+            return _read(db, source.name)
+        except sqlite3.Error as exc:
+            raise SourceError(f"not a readable migrator archive: {exc}", source.name) from None
+        finally:
+            db.close()
+
+
+def _read(db: sqlite3.Connection, name: str) -> Ledger:
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    if meta.get("kind") != KIND:
+        raise SourceError("an SQLite file, but not a migrator archive (no meta kind)", name)
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise SourceError(f"archive schema version {meta.get('schema_version')!r}; this migrator reads "
+                          f"{SCHEMA_VERSION}", name)  # fmt: skip
+    row = db.execute("SELECT " + ", ".join(quote(c[0]) for c in COMPANY) + " FROM company").fetchone()
+    years = tuple(
+        FiscalYear(dt.date.fromisoformat(s), dt.date.fromisoformat(e))
+        for s, e in db.execute('SELECT start, "end" FROM fiscal_years ORDER BY position')
+    )
+    files = tuple(
+        SourceFile(*r)
+        for r in db.execute("SELECT path, sha256, size, encoding, format FROM source_files ORDER BY position")
+    )
+    company = Company(**dict(zip((c[0] for c in COMPANY), row or (), strict=False)), fiscal_years=years,
+                      source_files=files)  # fmt: skip
+    tables = {n: _table(db, n, SCHEMAS[n]) for n in SCHEMAS}
+    problems = tuple(
+        Problem(*r) for r in db.execute("SELECT severity, message, file, row FROM problems ORDER BY position")
+    )
+    extras = {}
+    for extra_name, table_name in db.execute("SELECT name, table_name FROM extras_index ORDER BY position"):
+        columns = db.execute(
+            "SELECT column_name, arrow_type FROM extras_columns WHERE table_name = ? ORDER BY column_position", (table_name,)
+        ).fetchall()
+        schema = pa.schema([(c, EXTRA_TYPES[t]) for c, t in columns])
+        extras[extra_name] = _table(db, table_name, schema)
+    return Ledger(company=company, **tables, problems=problems, extras=extras, format="sqlite",
+                  encoding=meta.get("ledger_encoding", ""))  # fmt: skip
+
+
+def _table(db: sqlite3.Connection, table: str, schema: pa.Schema) -> pa.Table:
+    names = ", ".join(quote(f.name) for f in schema)
+    rows = db.execute(f"SELECT {names} FROM {quote(table)} ORDER BY position").fetchall() if len(schema) else []
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    return pa.table([_array(values, f.type) for values, f in zip(columns, schema, strict=True)], schema=schema)
+
+
+def _array(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
+    if pa.types.is_boolean(kind):
+        return pa.array([None if v is None else bool(v) for v in values], kind)
+    if pa.types.is_date(kind):
+        return pa.array([None if v is None else dt.date.fromisoformat(v) for v in values], kind)
+    return pa.array(list(values), kind)
+
+
+FORMAT = SqliteReader

@@ -1,0 +1,147 @@
+"""Beancount ledger: plain-text books that `bean-check` accepts (Beancount v2 and v3 syntax).
+
+``option`` lines (title, operating currency), one ``open`` per account on the first day of the
+books, then one transaction per entry, with metadata for what Beancount has no field for::
+
+    2024-01-25 * "Facture Müller Transport, service camion"
+      doc: "R24-001"
+      entry: "14"
+      Assets:1100-Debiteurs-clients         2162.00 CHF
+        partner: "C001"
+      Income:3400-Prestations-d-atelier    -2000.00 CHF
+        vat: "V81"
+        vat_amount: -162.00 CHF
+
+Account names: the top level from the account type (Assets, Liabilities, Equity, Income,
+Expenses; untyped accounts by the Swiss chart's first digit), then one component ``CODE-Name``.
+Beancount wants each component to start with a capital letter or digit and to hold only letters,
+digits and dashes; to keep names portable migrator writes them in ASCII: German umlauts become
+``ae oe ue`` (Müller → Mueller), ``ß`` becomes ``ss``, other accents are dropped (Débiteurs →
+Debiteurs), ``Æ Ø Œ Ł`` become ``AE O OE L``, anything else becomes ``-``. Foreign-currency lines
+carry the base amount as total price (``1000.00 EUR @@ 965.00 CHF``). Opening entries are
+ordinary transactions tagged ``#opening``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+
+from migrator.model import Ledger, Problem
+from migrator.money import format_cents
+from migrator.writers.hledger import not_carried, entries, foreign, one_line, top_level, used_codes
+
+_SPECIAL = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
+                          "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l", "Ł": "L",
+                          "đ": "d", "Đ": "D", "þ": "th", "Þ": "Th"})  # fmt: skip
+
+
+def ascii_words(text: str) -> str:
+    """`text` transliterated to ASCII letters and digits joined by single dashes.
+
+    >>> ascii_words("Débiteurs clients"), ascii_words("Müller & Söhne AG"), ascii_words("Prestations d'atelier")
+    ('Debiteurs-clients', 'Mueller-Soehne-AG', 'Prestations-d-atelier')
+    """
+    plain = unicodedata.normalize("NFKD", text.translate(_SPECIAL))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")
+
+
+def component(code: str, name: str) -> str:
+    """One Beancount account component ``CODE-Name`` starting with a capital letter or digit."""
+    text = ascii_words(f"{code} {name}") or "X"
+    return text[0].upper() + text[1:]
+
+
+def account_names(ledger: Ledger) -> dict[str, str]:
+    """Beancount account name per code, made unique if two codes transliterate alike."""
+    codes = ledger.accounts.column("code").to_pylist()
+    kinds = dict(zip(codes, ledger.accounts.column("type").to_pylist(), strict=True))
+    titles = dict(zip(codes, ledger.accounts.column("name").to_pylist(), strict=True))
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for code in used_codes(ledger):
+        name = f"{top_level(kinds.get(code, ''), code)}:{component(code, titles.get(code, ''))}"
+        candidate, n = name, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{name}-{n}"
+        taken.add(candidate)
+        names[code] = candidate
+    return names
+
+
+def string(text: Any) -> str:
+    """A Beancount string literal."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def currency_code(text: str) -> str:
+    return re.sub(r"[^A-Z0-9'._-]", "", text.upper()) or "XXX"
+
+
+class BeancountWriter:
+    name = "beancount"
+    extension = ".beancount"
+    output = "file"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        base = currency_code(ledger.company.base_currency or "CHF")
+        names = account_names(ledger)
+        dates = ledger.lines.column("date")
+        starts = [y.start for y in ledger.company.fiscal_years]
+        if ledger.lines.num_rows:
+            starts.append(pc.min(dates).as_py())
+        opened = min(starts) if starts else dt.date(2000, 1, 1)
+        dropped = 0
+        with target.open("w", encoding="utf-8", newline="\n") as out:
+            out.write(f"; written by migrator; base currency {base}\n")
+            out.write(f"option \"title\" {string(one_line(ledger.company.name) or 'books')}\n")
+            out.write(f"option \"operating_currency\" \"{base}\"\n\n")
+            for code in used_codes(ledger):
+                out.write(f"{opened.isoformat()} open {names[code]}\n")
+            for rows in entries(ledger.lines):
+                text, dropped_here = _transaction(rows, names, base)
+                dropped += dropped_here
+                out.write("\n" + text)
+        return not_carried(ledger, dropped)
+
+
+def _transaction(rows: list[dict[str, Any]], names: dict[str, str], base: str) -> tuple[str, int]:
+    first = rows[0]
+    tags = " #opening" if any(r["opening"] for r in rows) else ""
+    out = [f"{first['date'].isoformat()} * {string(one_line(first['description']))}{tags}"]
+    for key in ("doc", "entry", "journal"):
+        if first[key]:
+            out.append(f"  {key}: {string(first[key])}")
+    dropped = 0
+    for row in rows:
+        amount = f"{format_cents(row['amount'])} {base}"
+        currency = currency_code(row["currency"]) if row["currency"] else ""
+        if foreign(row, base):
+            amount = f"{format_cents(row['amount_currency'])} {currency} @@ {format_cents(abs(row['amount']))} {base}"
+        elif currency and currency != base and row["amount_currency"] is not None:
+            dropped += 1
+        out.append(f"  {names[row['account']]}  {amount}")
+        meta = []
+        if row["date"] != first["date"]:
+            meta.append(f"date: {row['date'].isoformat()}")
+        for key in ("vat_code", "partner", "cost_centre"):
+            if row[key]:
+                meta.append(f"{key.replace('_code', '')}: {string(row[key])}")
+        if row["vat_amount"] is not None:
+            meta.append(f"vat_amount: {format_cents(row['vat_amount'])} {base}")
+        if row["vat_line"]:
+            meta.append("vat_line: TRUE")
+        if row["description"] != first["description"] and row["description"]:
+            meta.append(f"text: {string(one_line(row['description']))}")
+        out.extend(f"    {m}" for m in meta)
+    return "\n".join(out) + "\n", dropped
+
+
+FORMAT = BeancountWriter

@@ -1,0 +1,223 @@
+"""SQLite archive: the whole canonical ledger in one file any SQL tool can read, losslessly.
+
+One table per canonical table (``accounts``, ``groups``, ``vat_codes``, ``lines``, ``partners``,
+``open_items``) with the model's column names, plus ``company``, ``fiscal_years``,
+``source_files`` (each input's SHA-256), ``problems``, ``extras_index`` with one ``extra_N``
+table per extras table, ``meta`` (schema version, what wrote the file) and ``schema_doc`` (one
+row per column: table, column, SQL type, meaning). Every ``CREATE TABLE`` also carries the
+meanings as SQL comments, so ``.schema`` in the sqlite3 shell documents itself.
+
+Conventions: amounts are INTEGER minor units (cents, debit positive), dates ISO ``yyyy-mm-dd``
+TEXT, flags INTEGER 0/1, rates decimal TEXT; each table has ``position`` (1-based row order).
+Only the standard library's `sqlite3` is used; no extension, no STRICT tables (SQLite ≥ 3.8 reads it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+import migrator
+from migrator.model import SCHEMAS, Ledger, Problem
+
+SCHEMA_VERSION = "1"
+KIND = "migrator-ledger-archive"
+BATCH = 50_000
+
+COMPANY = (
+    ("name", "TEXT", "company name"),
+    ("base_currency", "TEXT", "ISO currency of all `amount` columns"),
+    ("vat_number", "TEXT", "VAT / UID number"),
+    ("address", "TEXT", "postal address"),
+    ("source_system", "TEXT", "program the books came from"),
+    ("source_version", "TEXT", "version of that program"),
+)
+FISCAL_YEARS = (
+    ("position", "INTEGER", "order of the year"),
+    ("start", "TEXT", "first day, yyyy-mm-dd"),
+    ("end", "TEXT", "last day, yyyy-mm-dd"),
+)
+SOURCE_FILES = (
+    ("position", "INTEGER", "order of the file"),
+    ("path", "TEXT", "file name as the user gave it"),
+    ("sha256", "TEXT", "SHA-256 of the file's bytes, hex"),
+    ("size", "INTEGER", "size in bytes"),
+    ("encoding", "TEXT", "text encoding it was read with"),
+    ("format", "TEXT", "migrator format it was read as"),
+)
+PROBLEMS = (
+    ("position", "INTEGER", "order of the problem"),
+    ("severity", "TEXT", "error, warning or info"),
+    ("message", "TEXT", "what was found"),
+    ("file", "TEXT", "file it was found in"),
+    ("row", "INTEGER", "1-based row or record in that file; NULL if none"),
+)
+META = (("key", "TEXT", "setting"), ("value", "TEXT", "its value"))
+EXTRAS_INDEX = (
+    ("position", "INTEGER", "order of the extras table"),
+    ("name", "TEXT", "source table the columns came from"),
+    ("table_name", "TEXT", "SQL table holding them (extra_N)"),
+)
+EXTRAS_COLUMNS = (
+    ("table_name", "TEXT", "SQL table (extra_N)"),
+    ("column_position", "INTEGER", "column order within the table"),
+    ("column_name", "TEXT", "column name"),
+    ("arrow_type", "TEXT", "Arrow type the column is read back as"),
+)
+SCHEMA_DOC = (
+    ("table_name", "TEXT", "table"),
+    ("column_name", "TEXT", "column"),
+    ("sql_type", "TEXT", "SQLite type"),
+    ("doc", "TEXT", "meaning"),
+)
+
+# Arrow types an extras column may have; anything else is stored as text (and said so).
+EXTRA_TYPES: dict[str, pa.DataType] = {
+    str(t): t
+    for t in (pa.string(), pa.large_string(), pa.bool_(), pa.int8(), pa.int16(), pa.int32(), pa.int64(),
+              pa.uint8(), pa.uint16(), pa.uint32(), pa.date32(), pa.float64(), pa.binary())
+}  # fmt: skip
+
+
+def sql_type(kind: pa.DataType) -> str:
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+        return "INTEGER"
+    if pa.types.is_floating(kind):
+        return "REAL"
+    if pa.types.is_binary(kind):
+        return "BLOB"
+    return "TEXT"
+
+
+def canonical_columns(name: str) -> tuple[tuple[str, str, str], ...]:
+    """(column, SQL type, doc) of a canonical table, `position` first."""
+    fields = SCHEMAS[name]
+    docs = [(f.name, sql_type(f.type), _doc(f)) for f in fields]
+    return (("position", "INTEGER", "row order, from 1"), *docs)
+
+
+def quote(name: str) -> str:
+    """An SQL identifier for `name`, whatever characters it has."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _create(db: sqlite3.Connection, table: str, columns: tuple[tuple[str, str, str], ...], doc: list[tuple]) -> None:
+    """CREATE TABLE with each column's meaning as an SQL comment (kept in sqlite_master)."""
+    lines = []
+    for index, (name, kind, text) in enumerate(columns):
+        key = " PRIMARY KEY" if name == "position" else ""
+        comma = "," if index < len(columns) - 1 else ""
+        comment = " ".join(text.split())  # a newline would end the comment early
+        lines.append(f"  {quote(name)} {kind}{key}{comma} -- {comment}")
+    db.execute(f"CREATE TABLE {quote(table)} (\n" + "\n".join(lines) + "\n)")
+    doc.extend((table, name, kind, text) for name, kind, text in columns)
+
+
+def _doc(fld: pa.Field) -> str:
+    text = (fld.metadata or {}).get(b"doc", b"").decode()
+    if pa.types.is_date(fld.type):
+        return f"{text} (yyyy-mm-dd)"
+    return f"{text} (0 or 1)" if pa.types.is_boolean(fld.type) else text
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
+    position = 0
+    for batch in table.to_batches(BATCH):
+        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+        for values in zip(*columns, strict=True):
+            position += 1
+            yield (position, *(_value(v) for v in values))
+
+
+def _insert(db: sqlite3.Connection, table: str, width: int, rows: Iterator[tuple[Any, ...]] | list) -> None:
+    marks = ", ".join("?" * width)
+    db.executemany(f"INSERT INTO {quote(table)} VALUES ({marks})", rows)
+
+
+class SqliteWriter:
+    name = "sqlite"
+    extension = ".sqlite"
+    output = "file"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        if target.exists():
+            target.unlink()  # the pipeline hands an empty temporary file; SQLite wants its own
+        db = sqlite3.connect(target)
+        try:
+            problems = self._fill(db, ledger)
+            db.commit()
+        finally:
+            db.close()
+        return problems
+
+    def _fill(self, db: sqlite3.Connection, ledger: Ledger) -> list[Problem]:
+        doc: list[tuple] = []
+        notes: list[Problem] = []
+        _create(db, "meta", META, doc)
+        meta = {
+            "kind": KIND,
+            "schema_version": SCHEMA_VERSION,
+            "written_by": f"migrator {migrator.__version__}",
+            "ledger_format": ledger.format,
+            "ledger_encoding": ledger.encoding,
+            "money": "INTEGER minor units (cents) of base_currency, debit positive",
+            "dates": "TEXT yyyy-mm-dd",
+        }
+        _insert(db, "meta", 2, list(meta.items()))
+        company = ledger.company
+        _create(db, "company", COMPANY, doc)
+        _insert(db, "company", len(COMPANY), [tuple(getattr(company, c[0]) for c in COMPANY)])
+        _create(db, "fiscal_years", FISCAL_YEARS, doc)
+        years = [(i, y.start.isoformat(), y.end.isoformat()) for i, y in enumerate(company.fiscal_years, 1)]
+        _insert(db, "fiscal_years", 3, years)
+        _create(db, "source_files", SOURCE_FILES, doc)
+        files = [(i, f.path, f.sha256, f.size, f.encoding, f.format) for i, f in enumerate(company.source_files, 1)]
+        _insert(db, "source_files", 6, files)
+        for name in SCHEMAS:
+            columns = canonical_columns(name)
+            _create(db, name, columns, doc)
+            _insert(db, name, len(columns), _rows(getattr(ledger, name)))
+        _create(db, "problems", PROBLEMS, doc)
+        found = [(i, p.severity, p.message, p.file, p.row) for i, p in enumerate(ledger.problems, 1)]
+        _insert(db, "problems", 5, found)
+        notes += self._extras(db, ledger, doc)
+        _create(db, "schema_doc", SCHEMA_DOC, doc)
+        doc.extend(("schema_doc", n, k, t) for n, k, t in SCHEMA_DOC)
+        _insert(db, "schema_doc", 4, doc)
+        return notes
+
+    def _extras(self, db: sqlite3.Connection, ledger: Ledger, doc: list[tuple]) -> list[Problem]:
+        notes: list[Problem] = []
+        _create(db, "extras_index", EXTRAS_INDEX, doc)
+        _create(db, "extras_columns", EXTRAS_COLUMNS, doc)
+        for number, (name, extra) in enumerate(ledger.extras.items(), 1):
+            table_name = f"extra_{number}"
+            _insert(db, "extras_index", 3, [(number, name, table_name)])
+            columns = []
+            for position, fld in enumerate(extra.schema, 1):
+                kind = str(fld.type)
+                if kind not in EXTRA_TYPES:
+                    notes.append(Problem("info", f"extras {name}.{fld.name}: type {kind} kept as text"))
+                    extra = extra.set_column(position - 1, fld.name, extra.column(position - 1).cast(pa.string()))
+                    kind = "string"
+                _insert(db, "extras_columns", 4, [(table_name, position, fld.name, kind)])
+                columns.append((fld.name, sql_type(EXTRA_TYPES[kind]), f"source column {fld.name} ({kind})"))
+            _create(db, table_name, (("position", "INTEGER", "row order, from 1"), *columns), doc)
+            _insert(db, table_name, len(columns) + 1, _rows(extra))
+        return notes
+
+
+FORMAT = SqliteWriter

@@ -1,0 +1,202 @@
+"""The command line: every command has help, errors are one clear line with the right exit code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from migrator.cli import cli
+
+COMMANDS = sorted(cli.commands)
+
+
+def test_every_command_has_help_with_an_example(run_cli) -> None:  # type: ignore[no-untyped-def]
+    for name in COMMANDS:
+        command = cli.commands[name]
+        result = run_cli(name, "--help")
+        assert result.exit_code == 0, name
+        assert command.help and command.help.strip(), f"{name} has no help"
+        if not hasattr(command, "commands"):
+            assert "Example" in result.output, f"{name} --help has no example"
+
+
+def test_top_level_help_documents_exit_codes(run_cli) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("--help")
+    assert result.exit_code == 0
+    for code in ("0", "1", "2", "3", "4"):
+        assert f"  {code}  " in result.output
+
+
+def test_formats_lists_the_registry(run_cli) -> None:  # type: ignore[no-untyped-def]
+    from migrator.registry import formats
+
+    result = run_cli("formats")
+    assert result.exit_code == 0
+    for fmt in formats():
+        assert fmt.name in result.output
+
+
+def test_readme_formats_table_is_in_sync(run_cli) -> None:  # type: ignore[no-untyped-def]
+    table = run_cli("formats", "--markdown").output.strip()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert table in readme, "README's formats table is stale: paste `migrator formats --markdown` into it"
+
+
+def test_detect(run_cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("detect", samples / "garage" / "journal.csv")
+    assert result.exit_code == 0
+    assert "csv (confidence" in result.output and "encoding utf-8" in result.output
+    data = json.loads(run_cli("detect", "--json", samples / "garage" / "journal.csv").output)
+    assert data["format"] == "csv"
+
+
+def test_detect_unknown_file(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 4)
+    result = run_cli("detect", junk)
+    assert result.exit_code == 2
+    assert "no reader recognises this file" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_inspect_json_has_the_documented_keys(run_cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("inspect", samples / "garage" / "journal.csv", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert {"format", "encoding", "company", "counts", "trial_balance", "years", "problems"} <= set(data)
+    assert data["counts"] == {
+        "accounts": 19,
+        "entries": 23,
+        "lines": 75,
+        "partners": 0,
+        "open_items": 0,
+        "vat_codes": 5,
+    }
+    # By hand from samples/garage.py: the 2023 opening books cash at 2'500.00 and the counter sale adds 538.50;
+    # the 2024 opening carries 3'038.50 and the 2024 counter sale adds 864.80.
+    first, second = data["years"]
+    assert (first["start"], first["end"]) == ("2023-01-01", "2023-12-31")
+    assert first["opening"]["1000"] == "2500.00"
+    assert first["movements"]["1000"] == "538.50"
+    assert first["closing"]["1000"] == "3038.50"
+    assert second["opening"]["1000"] == "3038.50"
+    assert second["closing"]["1000"] == "3903.30"
+    assert data["trial_balance"]["1000"] == "6941.80"
+    assert all(set(p) == {"severity", "file", "row", "message"} for p in data["problems"])
+
+
+def test_inspect_human_output(run_cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("inspect", samples / "garage" / "journal.csv")
+    assert result.exit_code == 0
+    assert "entries:   23" in result.output
+    assert "encoding utf-8" in result.output
+
+
+def test_convert_and_verify(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out.csv"
+    report = tmp_path / "report.json"
+    result = run_cli("convert", samples / "garage" / "journal.csv", "--to", "csv", "-o", out, "--report", report)
+    assert result.exit_code == 0, result.stderr
+    assert "verified" in result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["verdict"]["ok"] is True
+    assert data["counts"]["before"]["lines"] == data["counts"]["after"]["lines"] == 75
+    assert data["target"]["files"][0]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    result = run_cli("verify", samples / "garage" / "journal.csv", out)
+    assert result.exit_code == 0
+    assert "holds the same books" in result.output
+
+
+def test_verify_finds_a_changed_amount(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    changed = tmp_path / "changed.csv"
+    text = (samples / "garage" / "journal.csv").read_text(encoding="utf-8")
+    changed.write_text(text.replace('"6900","45.60"', '"6900","45.70"').replace('"1020","-45.60"', '"1020","-45.70"'),
+                       encoding="utf-8")  # fmt: skip
+    result = run_cli("verify", samples / "garage" / "journal.csv", changed)
+    assert result.exit_code == 4
+    assert "account 6900: balance 45.60 before, 45.70 after" in result.stderr
+
+
+def test_convert_with_errors_writes_nothing(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "bad.csv"
+    source.write_text("entry,line,date,doc,description,account,amount,currency\n1,1,2024-01-01,A,x,1000,10.00,CHF\n"
+                      "1,2,2024-01-01,A,x,3200,-9.00,CHF\n", encoding="utf-8")  # fmt: skip
+    out = tmp_path / "out.csv"
+    result = run_cli("convert", source, "--to", "csv", "-o", out)
+    assert result.exit_code == 3
+    assert "entry 1 does not balance: 1.00 more debit" in result.stderr
+    assert f"{source}, row 2" in result.stderr
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == [source]
+    allowed = run_cli("convert", source, "--to", "csv", "-o", out, "--allow-problems")
+    assert allowed.exit_code == 0 and out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["convert", "{src}", "--to", "nope", "-o", "{tmp}/x"], 2, "unknown format 'nope'"),
+        (["convert", "{src}", "-o", "{tmp}/x"], 2, "Missing option '--to'"),
+        (["inspect", "{tmp}/missing.csv"], 2, "does not exist"),
+        (["inspect", "{src}", "--from", "nope"], 2, "unknown format"),
+        (["convert", "{src}", "--to", "csv", "-o", "{tmp}"], 2, "is a folder"),
+    ],
+)
+def test_bad_arguments(run_cli, samples: Path, tmp_path: Path, args: list[str], code: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    filled = [a.format(src=samples / "garage" / "journal.csv", tmp=tmp_path) for a in args]
+    result = run_cli(*filled)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("random.csv", bytes(range(256)) * 8),
+        ("truncated.csv", b"entry,line,date,doc,description,account,amount,currency\n1,1,2024-01-01,A,\"unterminated"),
+        ("empty.csv", b""),
+        ("latin1.csv", "entry,line,date,doc,description,account,amount,currency\n1,1,2024-01-01,A,Müller,1000,1.00,CHF\n"
+                       "1,2,2024-01-01,A,Müller,3200,-1.00,CHF\n".encode("cp1252")),
+    ],
+)  # fmt: skip
+def test_bad_inputs_give_a_message_and_no_output(run_cli, tmp_path: Path, name: str, content: bytes) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / name
+    source.write_bytes(content)
+    out = tmp_path / "out" / "result.csv"
+    result = run_cli("convert", source, "--from", "csv", "--to", "csv", "-o", out, "--encoding", "utf-8")
+    assert result.exit_code == 2, result.output
+    assert str(source) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_wrong_encoding_is_explained(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "latin1.csv"
+    source.write_bytes("entry,line,date,doc,description,account,amount,currency\n1,1,2024-01-01,A,Müller,1000,1.00,CHF\n"
+                       "1,2,2024-01-01,A,Müller,3200,-1.00,CHF\n".encode("cp1252"))  # fmt: skip
+    result = run_cli("inspect", source, "--encoding", "utf-8")
+    assert result.exit_code == 2
+    assert "not valid utf-8" in result.stderr and "--encoding" in result.stderr
+    assert run_cli("inspect", source).exit_code == 0  # detected as Windows-1252
+
+
+def test_inputs_are_never_modified(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    source = samples / "garage" / "journal.csv"
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    run_cli("convert", source, "--to", "csv", "-o", tmp_path / "x.csv")
+    run_cli("inspect", source, "--json")
+    run_cli("verify", source, tmp_path / "x.csv")
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    junk = tmp_path / "junk.csv"
+    junk.write_text("nothing useful\n")
+    result = CliRunner().invoke(cli, ["--debug", "inspect", str(junk), "--from", "csv"])
+    assert result.exception is not None  # re-raised for the traceback

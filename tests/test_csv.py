@@ -1,0 +1,151 @@
+"""The canonical postings CSV: reading every accepted layout, writing, and bad inputs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from migrator import pipeline
+from migrator.errors import SourceError
+from migrator.reconcile import trial_balance
+
+HEADER = "entry,line,date,doc,description,account,amount,currency"
+
+
+def write(tmp_path: Path, text: str, name: str = "journal.csv", encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_reads_the_sample_by_hand(samples: Path) -> None:
+    path = samples / "garage" / "journal.csv"
+    rows = path.read_text(encoding="utf-8").splitlines()[1:]
+    ledger = pipeline.read(path)
+    assert ledger.format == "csv"
+    assert ledger.lines.num_rows == len(rows) == 75
+    assert ledger.counts()["entries"] == 23
+    # The 2023 opening entry, written by hand in samples/garage.py: cash 2'500.00, bank 48'300.00.
+    opening = ledger.lines.filter(pc.equal(ledger.lines.column("entry"), "1"))
+    assert opening.column("opening").to_pylist() == [True] * 8
+    assert opening.column("amount").to_pylist()[:2] == [250000, 4830000]
+    assert sum(trial_balance(ledger).values()) == 0
+    names = dict(
+        zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(), strict=True)
+    )
+    assert names["3400"] == "Prestations d'atelier"
+    rates = dict(
+        zip(ledger.vat_codes.column("code").to_pylist(), ledger.vat_codes.column("rate").to_pylist(), strict=True)
+    )
+    assert rates == {"I81": "8.1", "M77": "7.7", "M81": "8.1", "V77": "7.7", "V81": "8.1"}
+    foreign = ledger.lines.filter(pc.equal(ledger.lines.column("currency"), "EUR"))
+    assert foreign.column("amount_currency").to_pylist() == [100000, -100000]
+    assert foreign.column("rate").to_pylist() == ["0.965", "0.965"]
+
+
+def test_semicolon_swiss_amounts_and_dates_without_entry_column(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "date;doc;description;account;amount\n"
+        "31.01.2024;A1;Loyer;6000;1'800.00\n"
+        "31.01.2024;A1;Loyer;1020;-1'800.00\n"
+        "01.02.2024;A2;Vente;1000;(250.50)\n"
+        "01.02.2024;A2;Vente;3200;250.50\n",
+        encoding="cp1252",
+    )
+    ledger = pipeline.read(path)
+    assert ledger.counts()["entries"] == 2
+    assert ledger.lines.column("date").to_pylist()[0] == dt.date(2024, 1, 31)
+    assert ledger.lines.column("line").to_pylist() == [1, 2, 1, 2]
+    assert trial_balance(ledger) == {"1000": -25050, "1020": -180000, "3200": 25050, "6000": 180000}
+
+
+def test_tab_separator_bom_and_extra_columns_are_kept(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "\ufeffentry\tline\tdate\tdoc\tdescription\taccount\tamount\tcurrency\tmandate\n"
+        "1\t1\t2024-03-01\tX\tÉcriture\t1000\t10.00\tCHF\tM-7\n"
+        "1\t2\t2024-03-01\tX\tÉcriture\t3200\t-10.00\tCHF\tM-7\n",
+    )
+    ledger = pipeline.read(path)
+    assert ledger.lines.column("description").to_pylist() == ["Écriture", "Écriture"]
+    assert ledger.extras["lines"].column("mandate").to_pylist() == ["M-7", "M-7"]
+    assert ledger.extras["lines"].column("source_row").to_pylist() == [2, 3]
+
+
+def test_every_bad_row_is_a_problem_naming_file_and_row(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f"{HEADER}\n"
+        "1,1,2024-13-45,A,x,1000,10.00,CHF\n"
+        "1,2,2024-01-01,A,x,3200,1x0.00,CHF\n"
+        "2,1,2024-01-02,B,x,,5.00,CHF\n"
+        "2,2,2024-01-02,B,x,3200,-5.00,CHF\n",
+    )
+    ledger = pipeline.read(path)
+    messages = {(p.row, p.message.split(":")[0]) for p in ledger.problems if p.severity == "error"}
+    assert messages == {(2, "date"), (3, "amount"), (4, "account")}
+    assert all(p.file == str(path) for p in ledger.problems if p.row)
+    assert ledger.lines.num_rows == 1  # the three bad rows are in the problem list, not in the ledger
+
+
+def test_more_than_two_decimals_is_an_error_not_a_rounding(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n1,1,2024-01-01,A,x,1000,10.005,CHF\n1,2,2024-01-01,A,x,3200,-10.005,CHF\n")
+    ledger = pipeline.read(path)
+    assert [p.row for p in ledger.errors] == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty"),
+        ("   \n", "empty"),
+        ("a,b,c\n1,2,3\n", "not a canonical header"),
+        ("date,account,amount,amount\n", "repeat"),
+    ],
+)
+def test_unreadable_files_raise_a_clear_error(tmp_path: Path, content: str, message: str) -> None:
+    with pytest.raises(SourceError, match=message):
+        pipeline.read(write(tmp_path, content), "csv")
+
+
+def test_wrong_number_of_fields(tmp_path: Path) -> None:
+    path = write(tmp_path, f"{HEADER}\n1,1,2024-01-01,A,x,1000,10.00,CHF,extra\n")
+    with pytest.raises(SourceError, match="fields"):
+        pipeline.read(path, "csv")
+
+
+def test_header_only_reads_as_empty_books(tmp_path: Path) -> None:
+    ledger = pipeline.read(write(tmp_path, HEADER + "\n"), "csv")
+    assert ledger.lines.num_rows == 0
+    assert ledger.counts()["entries"] == 0
+
+
+def test_write_read_is_identical_text(tmp_path: Path, samples: Path) -> None:
+    first = samples / "garage" / "journal.csv"
+    out = tmp_path / "again.csv"
+    result = pipeline.convert(first, "csv", out)
+    assert result.verified
+    assert out.read_bytes() == first.read_bytes()
+
+
+def test_base_currency_is_the_currency_of_plain_lines(tmp_path: Path) -> None:
+    path = write(
+        tmp_path, f"{HEADER},amount_currency\n1,1,2024-01-01,A,x,1000,10.00,EUR,\n1,2,2024-01-01,A,x,3200,-10.00,EUR,\n"
+    )
+    ledger = pipeline.read(path)
+    assert ledger.company.base_currency == "EUR"
+    assert ledger.lines.column("currency").to_pylist() == ["", ""]
+
+
+def test_garage_ledger_writes_and_reads_back(tmp_path: Path, garage) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "garage.csv"
+    pipeline.write(garage, "csv", out)
+    back = pipeline.read(out)
+    assert trial_balance(back) == trial_balance(garage)
+    columns = ["entry", "line", "date", "doc", "description", "account", "amount", "currency", "amount_currency",
+               "rate", "vat_code", "vat_amount", "vat_line", "partner", "cost_centre", "journal", "opening"]  # fmt: skip
+    assert back.lines.select(columns).equals(garage.lines.select(columns))

@@ -1,0 +1,112 @@
+"""SQLite archive: write, read back exactly; the file answers plain SQL on its own."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from migrator import pipeline
+from migrator.model import Company, FiscalYear, Ledger, Problem, SourceFile, table
+from migrator.readers.base import ReadOptions
+from migrator.readers.sqlite import SqliteReader
+from migrator.reconcile import trial_balance
+from migrator.sources import Source
+
+
+def _read(path: Path) -> Ledger:
+    return SqliteReader().read(Source(path), ReadOptions())
+
+
+def _assert_same(before: Ledger, after: Ledger) -> None:
+    assert after.format == "sqlite"
+    assert dataclasses.replace(after, format=before.format) == before
+    for name in ("accounts", "groups", "vat_codes", "lines", "partners", "open_items"):
+        assert getattr(after, name).equals(getattr(before, name)), name
+    assert after.company == before.company
+    assert after.problems == before.problems
+
+
+def _odd_ledger() -> Ledger:
+    """Nulls, empty text, unicode, quotes, big amounts, problems without rows, typed extras."""
+    lines = table("lines", [
+        {"entry": "A'1", "line": 1, "date": dt.date(1999, 12, 31), "doc": 'say "hi"', "description": "Zürich\nzweite Zeile",
+         "account": "1020", "amount": 9_000_000_000_000_000, "currency": "EUR", "amount_currency": 1, "rate": "0.000001",
+         "opening": True, "source_file": "a.csv", "source_row": None},
+        {"entry": "A'1", "line": 2, "date": None, "account": "2000", "amount": -9_000_000_000_000_000,
+         "vat_code": "V81", "vat_amount": -5, "vat_line": True, "source_row": 3},
+    ])  # fmt: skip
+    extras = {
+        "lines": pa.table({"source_row": pa.array([2, 3], pa.int64()), "Kst.-Stelle \"x\"": ["a", None],
+                           "flag": pa.array([True, None]), "when": pa.array([dt.date(2024, 2, 29), None])}),
+        "kunden table": pa.table({"n": pa.array([], pa.int32())}),
+    }  # fmt: skip
+    company = Company(
+        name="Café «Zur Sonne» GmbH", base_currency="CHF", vat_number="CHE-1", address="",
+        fiscal_years=(FiscalYear(dt.date(2023, 7, 1), dt.date(2024, 6, 30)),),
+        source_files=(SourceFile("in/ü.csv", "ab" * 32, 12, "cp1252", "csv"),),
+    )  # fmt: skip
+    problems = (Problem("error", "bad; row", "x.csv", 7), Problem("info", "no row"))
+    partners = table("partners", [{"id": "C1", "name": "Ä", "payment_terms": None}, {"id": "C2", "payment_terms": 30}])
+    return Ledger(company=company, lines=lines, partners=partners, problems=problems, extras=extras,
+                  format="csv", encoding="cp1252")  # fmt: skip
+
+
+@pytest.mark.parametrize("make", [lambda: Ledger(), _odd_ledger], ids=["empty", "odd"])
+def test_hand_made_ledgers_read_back_exactly(make, tmp_path):
+    ledger = make()
+    out = tmp_path / "a.sqlite"
+    assert pipeline.write(ledger, "sqlite", out) == []
+    _assert_same(ledger, _read(out))
+
+
+def test_garage_reads_back_exactly(garage, tmp_path):
+    ledger = garage.replace(company=dataclasses.replace(garage.company, source_files=(
+        SourceFile("garage.csv", "0" * 64, 1234, "utf-8", "csv"),)))  # fmt: skip
+    out = tmp_path / "garage.sqlite"
+    pipeline.write(ledger, "sqlite", out)
+    _assert_same(ledger, pipeline.read(out))  # detected by sniffing
+    assert pipeline.detect(out).format == "sqlite"
+
+
+def test_plain_sql_gives_the_trial_balance(garage, tmp_path):
+    """Any SQL tool can compute the balances: amounts are integer cents, nothing to decode."""
+    out = tmp_path / "garage.sqlite"
+    pipeline.write(garage, "sqlite", out)
+    db = sqlite3.connect(out)
+    rows = db.execute("SELECT account, SUM(amount) FROM lines GROUP BY account").fetchall()
+    assert dict(rows) == trial_balance(garage)
+    # 2 opening entries + 12 entries in 2023 + 9 in 2024, as samples/garage.py lists them
+    assert db.execute("SELECT COUNT(DISTINCT entry) FROM lines").fetchone() == (23,)
+    assert db.execute("SELECT typeof(amount), typeof(date) FROM lines LIMIT 1").fetchone() == ("integer", "text")
+    assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
+    documented = {(t, c) for t, c in db.execute("SELECT table_name, column_name FROM schema_doc")}
+    for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+        for column in db.execute(f'PRAGMA table_info("{name}")').fetchall():
+            assert (name, column[1]) in documented
+    assert "-- amount in base currency" in db.execute("SELECT sql FROM sqlite_master WHERE name='lines'").fetchone()[0]
+    db.close()
+
+
+def test_other_sqlite_files_are_not_claimed(tmp_path, reference):
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE t (x)")
+    db.close()
+    assert SqliteReader().sniff(Source(other)) == 0
+    assert SqliteReader().sniff(Source(reference / "gnucash" / "simple_sample.sqlite.gnucash")) == 0
+    with pytest.raises(Exception, match="not a migrator archive|no such table"):
+        _read(other)
+
+
+def test_input_is_not_modified(garage, tmp_path):
+    out = tmp_path / "g.sqlite"
+    pipeline.write(garage, "sqlite", out)
+    before = out.read_bytes()
+    _read(out)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
