@@ -88,11 +88,14 @@ def ledger(entries: int, seed: int = 42, start_year: int = 2024) -> Ledger:
     )
     company = Company(
         name=f"Benchmark SA ({entries} entries)",
-        fiscal_years=tuple(FiscalYear(dt.date(start_year + y, 1, 1), dt.date(start_year + y, 12, 31))
-                           for y in range(years)),  # fmt: skip
+        fiscal_years=tuple(
+            FiscalYear(dt.date(start_year + y, 1, 1), dt.date(start_year + y, 12, 31)) for y in range(years)
+        ),  # fmt: skip
     )
     accounts = table("accounts", ({"code": c, "name": n, "type": t, "active": True} for c, n, t in ACCOUNTS))
-    vat_codes = table("vat_codes", [{"code": "V81", "rate": "8.1", "kind": "sales", "method": "net", "account": "2200"}])
+    vat_codes = table(
+        "vat_codes", [{"code": "V81", "rate": "8.1", "kind": "sales", "method": "net", "account": "2200"}]
+    )
     return Ledger(company=company, accounts=accounts, vat_codes=vat_codes, lines=lines)
 
 

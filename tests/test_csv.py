@@ -149,3 +149,16 @@ def test_garage_ledger_writes_and_reads_back(tmp_path: Path, garage) -> None:  #
     columns = ["entry", "line", "date", "doc", "description", "account", "amount", "currency", "amount_currency",
                "rate", "vat_code", "vat_amount", "vat_line", "partner", "cost_centre", "journal", "opening"]  # fmt: skip
     assert back.lines.select(columns).equals(garage.lines.select(columns))
+
+
+def test_quoted_line_breaks_and_separators_in_text(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        f'{HEADER}\n1,1,2024-01-01,A,"Ligne 1\nLigne 2, avec ""guillemets""",1000,10.00,CHF\n'
+        "1,2,2024-01-01,A,x,3200,-10.00,CHF\n",
+    )
+    ledger = pipeline.read(path)
+    assert ledger.lines.column("description").to_pylist()[0] == 'Ligne 1\nLigne 2, avec "guillemets"'
+    out = tmp_path / "out.csv"
+    assert pipeline.convert(path, "csv", out).verified
+    assert pipeline.read(out).lines.column("description").to_pylist()[0] == 'Ligne 1\nLigne 2, avec "guillemets"'
