@@ -3,13 +3,14 @@
 Exit codes: 0 success; 1 internal error (a bug: please report it, `--debug` shows the traceback);
 2 bad input or usage (unreadable file, unknown format, bad option); 3 the books have errors and
 nothing was written (or a mapping leaves accounts unmapped); 4 the output does not read back to
-the same books.
+the same books; 5 a bulk run in which at least one client failed.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -23,7 +24,8 @@ Exit codes:
   1  internal error (a bug; --debug shows the traceback)
   2  bad input or usage: unreadable file, unknown format, bad option
   3  the books have errors: nothing was written
-  4  the output does not read back to the same books"""
+  4  the output does not read back to the same books
+  5  bulk: at least one client failed (see OUTDIR/overview.html)"""
 
 MAX_PRINTED_PROBLEMS = 50
 
@@ -281,6 +283,86 @@ def verify(source: str, output: str, from_format: str | None, to_format: str | N
     for difference in result.verification.differences[:MAX_PRINTED_PROBLEMS]:
         click.echo(f"  {difference}", err=True)
     sys.exit(4)
+
+
+@cli.group()
+def mapping() -> None:
+    """Account and VAT maps: CSV rules that carry one chart onto another (see mappings/README.md)."""
+
+
+@mapping.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--to", "chart", required=True, metavar="CHART",
+              help="Target chart: a chart CSV, a name under mappings/ (kmu, winbiz-bexio), or books migrator reads.")  # fmt: skip
+@click.option("-o", "--output", required=True, type=click.Path(), help="The draft map to write (accounts.csv).")
+def suggest(source: str, chart: str, output: str) -> None:
+    """Write a draft map from the accounts of SOURCE to CHART, to check in Excel before use.
+
+    Same number first, then same name (accents, case and word order ignored), then the nearest
+    account of the same class. Rows marked `review` need an accountant's eye.
+
+    \b
+    Example:
+      migrator mapping suggest samples/garage/journal.csv --to kmu -o garage-kmu.csv
+    """
+    from migrator.mapping import chart_of, source_accounts, write_suggestions
+    from migrator.mapping import suggest as run
+
+    rows = run(source_accounts(source), chart_of(chart))
+    write_suggestions(rows, output)
+    review = sum(r.review for r in rows)
+    click.echo(f"wrote {output}: {len(rows)} accounts, {len(rows) - review} sure, {review} to review")
+
+
+@cli.command()
+@click.argument("root", type=click.Path(exists=True))
+@click.option("--to", "to_format", required=True, metavar="FORMAT", help="Target format (see `migrator formats`).")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder (OUTDIR).")
+@click.option("--map", "mapping", help="Account/VAT mapping applied to every client.")
+@click.option("--jobs", type=click.IntRange(1, 256), help="Clients converted at once (default: number of cores).")
+@click.option("--resume", is_flag=True, help="Skip clients already converted from unchanged inputs.")
+@click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask distributed cluster (tcp://host:8786).")
+def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int | None, resume: bool,
+         scheduler: str | None) -> None:  # fmt: skip
+    """Convert every client under ROOT (client folders, a Winbiz DAT folder, or a list file of paths).
+
+    Each client is converted in its own process into OUTDIR/<client>/ with its reconciliation report;
+    OUTDIR/catalog.sqlite records inputs, outputs and SHA-256; OUTDIR/overview.html sums it all up.
+
+    \b
+    Example:
+      migrator bulk clients/ --to banana -o migrated/ --jobs 4
+      migrator bulk clients/ --to banana -o migrated/ --resume
+    """
+    from migrator.bulk import run
+
+    bar: Any = None
+
+    def progress(result: Any, done: int, total: int) -> None:
+        nonlocal bar
+        if not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="clients", file=sys.stderr, show_pos=True,
+                                    item_show_func=lambda name: name or "")  # fmt: skip
+            bar.__enter__()
+        bar.update(1, result.name)
+
+    try:
+        result = run(root, to_format, output, mapping=mapping, jobs=jobs, resume=resume, scheduler=scheduler,
+                     progress=progress)  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    width = max([len(r.name) for r in result.results] + [6])
+    click.echo(f"{'client':<{width}}  {'status':<8} {'entries':>7} {'errors':>6}  message")
+    for r in result.results:
+        entries = r.counts.get("entries", "") if r.counts else ""
+        click.echo(f"{r.name:<{width}}  {r.status:<8} {entries!s:>7} {r.errors:>6}  {r.message}")
+    succeeded = sum(r.ok for r in result.results)
+    click.echo(f"{succeeded} of {len(result.results)} clients converted; overview: {Path(output) / 'overview.html'}")
+    if not result.ok:
+        sys.exit(5)
 
 
 def main(argv: list[str] | None = None) -> None:
