@@ -9,9 +9,11 @@ message a user can act on; readers turn those into `Problem`s with file and row.
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
+import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -352,3 +354,27 @@ def codec_name(encoding: str) -> str:
         return codecs.lookup(encoding).name
     except LookupError:
         return encoding
+
+
+# ----------------------------------------------------------------------------------------- delimited text
+
+MAX_FIELD = 16 << 20
+"""The longest field a delimited file may hold (16 MiB); a longer one is a problem, not a crash."""
+
+
+def csv_rows(text: str, delimiter: str = ",", file: str = "") -> Iterator[list[str]]:
+    """Rows of delimited `text` (quotes as in RFC 4180); a malformed row raises `ParseError` with its line."""
+    previous = csv.field_size_limit()
+    csv.field_size_limit(MAX_FIELD)
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise ParseError(f"{file or 'input'}, line {reader.line_num}: {exc}") from None
+            yield row
+    finally:
+        csv.field_size_limit(previous)

@@ -1,14 +1,17 @@
-"""The reconciliation of a conversion, as data, and written as JSON.
+"""The reconciliation of a conversion, as data, written as JSON, HTML or Excel.
 
 `report_data` gathers everything an accountant needs to sign off a conversion: files with sizes and
-SHA-256, counts before and after, every account's balance before and after, VAT totals, totals per
-fiscal year and month, every problem and every item the target could not carry, and a verdict.
+SHA-256, counts before and after, every account's balance before and after (and through which
+mapping rule), VAT totals, totals per fiscal year and month, every problem and every item the
+target could not carry, and a verdict. The renderers (`report_html`, `report_xlsx`) only lay out
+these data; they compute nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +19,35 @@ from migrator import __version__
 from migrator.model import Ledger
 from migrator.money import format_cents
 from migrator.pipeline import Conversion, output_files
-from migrator.reconcile import monthly_totals, trial_balance, vat_totals, years
+from migrator.reconcile import YearSummary, _code_key, monthly_totals, trial_balance, vat_totals, years
 from migrator.sources import sha256_file
+
+
+def _mapping_differences(conversion: Conversion) -> list[str]:
+    """Target accounts whose balance after is not the exact sum of their source accounts' balances."""
+    if conversion.mapping is None:
+        return []
+    before = trial_balance(conversion.source)
+    after = trial_balance(conversion.reread or conversion.written)
+    expected: dict[str, int] = {}
+    for code, rule in conversion.mapping.rules_for(before).items():
+        expected[rule.target] = expected.get(rule.target, 0) + before[code]
+    return [
+        f"target account {code}: sources sum to {format_cents(expected.get(code, 0))}, "
+        f"balance after {format_cents(after.get(code, 0))}"
+        for code in sorted(set(expected) | set(after), key=_code_key)
+        if expected.get(code, 0) != after.get(code, 0)
+    ]
 
 
 def verdict(conversion: Conversion) -> dict[str, Any]:
     errors = [p for p in conversion.problems if p.severity == "error"]
     balanced = not any("does not balance" in p.message for p in errors)
+    mapping = _mapping_differences(conversion)
     if conversion.verification is None:
         status = "written, not verified (the target format has no reader)"
-        ok = not errors
-    elif conversion.verification.ok:
+        ok = not errors and not mapping
+    elif conversion.verification.ok and not mapping:
         status = "balanced and verified" if not errors else "verified, with errors allowed by --allow-problems"
         ok = not errors
     else:
@@ -37,7 +58,7 @@ def verdict(conversion: Conversion) -> dict[str, Any]:
         "status": status,
         "balanced": balanced,
         "verified": conversion.verified,
-        "differences": conversion.verification.differences if conversion.verification else [],
+        "differences": (conversion.verification.differences if conversion.verification else []) + mapping,
         "notes": conversion.verification.notes if conversion.verification else [],
     }
 
@@ -47,13 +68,16 @@ def _files(ledger: Ledger) -> list[dict[str, Any]]:
             for f in ledger.company.source_files]  # fmt: skip
 
 
+def _names(ledger: Ledger) -> dict[str, str]:
+    return dict(
+        zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(), strict=True)
+    )
+
+
 def _accounts(conversion: Conversion) -> list[dict[str, Any]]:
     before = trial_balance(conversion.source)
     after = trial_balance(conversion.reread or conversion.written)
-    names = dict(zip(conversion.source.accounts.column("code").to_pylist(),
-                     conversion.source.accounts.column("name").to_pylist(), strict=True))  # fmt: skip
-    target_names = dict(zip(conversion.written.accounts.column("code").to_pylist(),
-                            conversion.written.accounts.column("name").to_pylist(), strict=True))  # fmt: skip
+    names, target_names = _names(conversion.source), _names(conversion.written)
     rules = conversion.mapping.rules_for(before) if conversion.mapping is not None else {}
     rows = []
     for code, cents in before.items():
@@ -71,16 +95,102 @@ def _accounts(conversion: Conversion) -> list[dict[str, Any]]:
     return rows
 
 
+def _target_accounts(conversion: Conversion) -> list[dict[str, Any]]:
+    """Per target account: the source accounts carried onto it, their sum, and the balance after."""
+    before = trial_balance(conversion.source)
+    after = trial_balance(conversion.reread or conversion.written)
+    rules = conversion.mapping.rules_for(before) if conversion.mapping is not None else {}
+    sources: dict[str, list[str]] = {}
+    for code in before:
+        sources.setdefault(rules[code].target if code in rules else code, []).append(code)
+    names = _names(conversion.written)
+    rows = []
+    for target in sorted(set(sources) | set(after), key=_code_key):
+        expected = sum(before[c] for c in sources.get(target, []))
+        rows.append({
+            "account": target,
+            "name": names.get(target, ""),
+            "sources": sources.get(target, []),
+            "expected": format_cents(expected),
+            "balance": format_cents(after.get(target, 0)),
+            "difference": format_cents(after.get(target, 0) - expected),
+        })  # fmt: skip
+    return rows
+
+
+def _account_class(code: str) -> str:
+    return code[0] if code[:1].isdigit() else "other"
+
+
+def _classes(before: dict[str, int], after: dict[str, int]) -> list[dict[str, Any]]:
+    sums: dict[str, list[int]] = {}
+    for side, balances in enumerate((before, after)):
+        for code, cents in balances.items():
+            sums.setdefault(_account_class(code), [0, 0])[side] += cents
+    return [{"class": c, "before": format_cents(b), "after": format_cents(a)}
+            for c, (b, a) in sorted(sums.items(), key=lambda i: (i[0] == "other", i[0]))]  # fmt: skip
+
+
+def _vat_rows(conversion: Conversion, source: Ledger, after: Ledger) -> list[dict[str, Any]]:
+    """Per source VAT code: base and VAT before, and under its target code after."""
+    moves: dict[str, str] = {}
+    if conversion.mapping is not None and conversion.mapping.vat:
+        for code in vat_totals(source):
+            rule = conversion.mapping.vat.find(code)
+            if rule is not None:
+                moves[code] = rule.target_for(code)
+    from migrator import vat
+
+    if vat.vendor_codes(conversion.target_format):
+        translated, _ = vat.translate(conversion.written, conversion.target_format)
+        moves = {code: translated.get(moves.get(code, code), moves.get(code, code)) for code in vat_totals(source)}
+    totals_before, totals_after = vat_totals(source), vat_totals(after)
+    rows = []
+    for code, sums in totals_before.items():
+        target = moves.get(code, code)
+        got = totals_after.get(target, {"base": 0, "vat": 0, "declared": 0})
+        rows.append({
+            "code": code, "base": format_cents(sums["base"]), "vat": format_cents(sums["vat"]),
+            "target": target, "base_after": format_cents(got["base"]), "vat_after": format_cents(got["vat"]),
+        })  # fmt: skip
+    return rows
+
+
+def _year(before: YearSummary, after: YearSummary | None) -> dict[str, Any]:
+    return {
+        "start": before.year.start.isoformat(),
+        "end": before.year.end.isoformat(),
+        "opening": format_cents(_positive(before.opening)),
+        "movements": format_cents(_positive(before.movements)),
+        "opening_after": format_cents(_positive(after.opening)) if after else "",
+        "movements_after": format_cents(_positive(after.movements)) if after else "",
+    }
+
+
+def _positive(balances: dict[str, int]) -> int:
+    return sum(v for v in balances.values() if v > 0)
+
+
 def report_data(conversion: Conversion) -> dict[str, Any]:
     """The whole reconciliation as JSON-ready data."""
     source, written = conversion.source, conversion.written
     after = conversion.reread or written
     outputs = output_files(conversion.output)
     tb_before, tb_after = trial_balance(source), trial_balance(after)
+    months_before, months_after = monthly_totals(source), monthly_totals(after)
+    years_after = {(y.year.start, y.year.end): y for y in years(after)}
+    company = source.company
     return {
         "migrator": __version__,
         "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "company": source.company.name,
+        "company": company.name,
+        "company_details": {
+            "name": company.name,
+            "vat_number": company.vat_number,
+            "address": company.address,
+            "base_currency": company.base_currency,
+        },
+        "mapping": conversion.mapping.name if conversion.mapping is not None else "",
         "verdict": verdict(conversion),
         "source": {"format": source.format, "encoding": source.encoding, "files": _files(source)},
         "target": {
@@ -89,25 +199,30 @@ def report_data(conversion: Conversion) -> dict[str, Any]:
         },
         "counts": {"before": source.counts(), "after": after.counts()},
         "accounts": _accounts(conversion),
+        "target_accounts": _target_accounts(conversion),
         "totals": {
-            "before": format_cents(sum(v for v in tb_before.values() if v > 0)),
-            "after": format_cents(sum(v for v in tb_after.values() if v > 0)),
+            "before": format_cents(_positive(tb_before)),
+            "after": format_cents(_positive(tb_after)),
+            "before_credit": format_cents(_positive({k: -v for k, v in tb_before.items()})),
+            "after_credit": format_cents(_positive({k: -v for k, v in tb_after.items()})),
+            "balance_before": format_cents(sum(tb_before.values())),
+            "balance_after": format_cents(sum(tb_after.values())),
         },
+        "classes": _classes(tb_before, tb_after),
         "vat": {
             "before": {c: {k: format_cents(v) for k, v in t.items()} for c, t in vat_totals(source).items()},
             "after": {c: {k: format_cents(v) for k, v in t.items()} for c, t in vat_totals(after).items()},
         },
-        "years": [
-            {
-                "start": y.year.start.isoformat(),
-                "end": y.year.end.isoformat(),
-                "opening": format_cents(sum(v for v in y.opening.values() if v > 0)),
-                "movements": format_cents(sum(v for v in y.movements.values() if v > 0)),
-            }
-            for y in years(source)
-        ],
+        "vat_rows": _vat_rows(conversion, source, after),
+        "years": [_year(y, years_after.get((y.year.start, y.year.end))) for y in years(source)],
         "months": {
-            m: {"lines": t["lines"], "debit": format_cents(t["debit"])} for m, t in monthly_totals(source).items()
+            m: {
+                "lines": t["lines"],
+                "debit": format_cents(t["debit"]),
+                "lines_after": months_after.get(m, {}).get("lines", 0),
+                "debit_after": format_cents(months_after.get(m, {}).get("debit", 0)),
+            }
+            for m, t in months_before.items()
         },
         "problems": [p.as_dict() for p in conversion.problems],
         "not_carried": [p.as_dict() for p in conversion.not_carried],
@@ -116,25 +231,28 @@ def report_data(conversion: Conversion) -> dict[str, Any]:
 
 
 def write_report(conversion: Conversion, path: str | Path) -> Path:
-    """Write the report; the extension chooses the form (``.json``, and where available ``.html``, ``.xlsx``)."""
+    """Write the report; the extension chooses the form: ``.json``, ``.html`` or ``.xlsx``."""
     from migrator.pipeline import _atomic
 
     path = Path(path)
-    data = report_data(conversion)
     renderers = _renderers()
     suffix = path.suffix.lower()
     if suffix not in renderers:
         from migrator.errors import UnsupportedOperation
 
         raise UnsupportedOperation(f"report {path.name}: use one of {', '.join(sorted(renderers))}")
+    data = report_data(conversion)
     with _atomic(path, folder=False) as temp:
         renderers[suffix](data, temp)
     return path
 
 
-def _write_json(data: dict[str, Any], path: Path) -> None:
+def write_json(data: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _renderers() -> dict[str, Any]:
-    return {".json": _write_json}
+def _renderers() -> dict[str, Callable[[dict[str, Any], Path], None]]:
+    from migrator.report_html import write_html
+    from migrator.report_xlsx import write_xlsx
+
+    return {".json": write_json, ".html": write_html, ".htm": write_html, ".xlsx": write_xlsx}

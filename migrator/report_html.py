@@ -1,0 +1,336 @@
+"""The reconciliation report as one self-contained HTML page, laid out to be printed on A4 and signed.
+
+No script, no font, no image and no link leaves the file: styles are inline, the chart is inline
+SVG, fonts are the reader's own. Print CSS (`@page`) numbers the pages and repeats the company.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+CLASS_NAMES = {
+    "1": "Assets",
+    "2": "Liabilities and equity",
+    "3": "Operating income",
+    "4": "Material and goods",
+    "5": "Personnel",
+    "6": "Other operating expenses",
+    "7": "Ancillary results",
+    "8": "Non-operating results, taxes",
+    "9": "Closing",
+    "other": "Other codes",
+}
+"""Classes of the Swiss SME chart (KMU/PME), by first digit."""
+
+
+def cents(text: str) -> int:
+    """Cents of an amount the report wrote with `format_cents` (``-1234.50`` → ``-123450``)."""
+    return int(text.replace(".", "")) if text else 0
+
+
+def amount(text: str) -> str:
+    """``-1234.50`` as ``-1’234.50`` (Swiss grouping); empty stays empty."""
+    if not text:
+        return ""
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, part = digits.partition(".")
+    groups: list[str] = []
+    while len(whole) > 3:
+        groups.insert(0, whole[-3:])
+        whole = whole[:-3]
+    groups.insert(0, whole)
+    return f"{sign}{'’'.join(groups)}.{part}"
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def _size(n: int) -> str:
+    return f"{n:,} bytes".replace(",", "’")
+
+
+def _table(head: list[str], rows: list[list[str]], numeric: set[int], foot: list[str] | None = None,
+           css: str = "") -> str:  # fmt: skip
+    """A table; cells are already escaped HTML; columns in `numeric` are right-aligned figures."""
+
+    def cells(values: list[str], tag: str) -> str:
+        return "".join(f"<{tag}{' class=num' if i in numeric else ''}>{v}</{tag}>" for i, v in enumerate(values))
+
+    body = "".join(f"\n<tr>{cells(r, 'td')}</tr>" for r in rows) or (
+        f'<tr><td colspan="{len(head)}" class="none">none</td></tr>'
+    )
+    foot_html = f"<tfoot><tr>{cells(foot, 'td')}</tr></tfoot>" if foot else ""
+    return (
+        f'\n<table class="{css}"><thead><tr>{cells(head, "th")}</tr></thead><tbody>{body}</tbody>{foot_html}</table>\n'
+    )
+
+
+def _money(text: str) -> str:
+    value = amount(text)
+    return f'<span class="neg">{value}</span>' if value.startswith("-") else value
+
+
+def chart_svg(classes: list[dict[str, str]]) -> str:
+    """Horizontal bars of the balance per class, before (light) and after (dark), around a zero axis."""
+    width, label_w, value_w, row_h = 640, 190, 110, 34
+    half = (width - label_w - value_w) // 2
+    axis = label_w + half
+    biggest = max([abs(cents(c[k])) for c in classes for k in ("before", "after")] + [1])
+    height = row_h * len(classes) + 30
+    parts = [
+        f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+        f'aria-label="Balance per account class, before and after">',
+        f'<line x1="{axis}" y1="4" x2="{axis}" y2="{height - 26}" class="axis"/>',
+    ]
+    for i, row in enumerate(classes):
+        top = 6 + i * row_h
+        label = f"{row['class']} {CLASS_NAMES.get(row['class'], '')}".strip()
+        parts.append(f'<text x="0" y="{top + 19}" class="label">{_e(label)}</text>')
+        for j, key in enumerate(("before", "after")):
+            value = cents(row[key])
+            length = abs(value) * half // biggest
+            x = axis if value >= 0 else axis - length
+            y = top + j * 13
+            parts.append(f'<rect x="{x}" y="{y}" width="{max(length, 1)}" height="11" class="bar {key}"/>')
+            parts.append(f'<text x="{width}" y="{y + 9}" class="value">{_e(amount(row[key]))}</text>')
+    legend = height - 10
+    parts.append(f'<rect x="{label_w}" y="{legend - 9}" width="10" height="10" class="bar before"/>')
+    parts.append(f'<text x="{label_w + 14}" y="{legend}" class="legend">before (source)</text>')
+    parts.append(f'<rect x="{label_w + 130}" y="{legend - 9}" width="10" height="10" class="bar after"/>')
+    parts.append(f'<text x="{label_w + 144}" y="{legend}" class="legend">after (target, read back)</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+CSS = """
+@page { size: A4; margin: 20mm 15mm 20mm 15mm;
+  @top-left { content: "%(company)s"; font: 8pt system-ui, sans-serif; color: #555; }
+  @top-right { content: "Reconciliation report"; font: 8pt system-ui, sans-serif; color: #555; }
+  @bottom-left { content: "migrator %(version)s · %(created)s"; font: 8pt system-ui, sans-serif; color: #555; }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt system-ui, sans-serif; color: #555; }
+}
+:root { --ink: #1b2430; --muted: #5b6573; --rule: #c9d0d8; --ok: #1e6b3a; --bad: #a4161a; --before: #9fb3c8; --after: #1f3a5f; }
+* { box-sizing: border-box; }
+html { background: #e8ebef; }
+body { font: 9.5pt/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  color: var(--ink); margin: 0; }
+.page { background: #fff; max-width: 210mm; margin: 12mm auto; padding: 16mm 15mm; box-shadow: 0 1px 6px rgba(0,0,0,.15); }
+header.doc { border-bottom: 2px solid var(--ink); padding-bottom: 4mm; margin-bottom: 5mm; display: flex;
+  justify-content: space-between; gap: 8mm; }
+header.doc h1 { font-size: 17pt; margin: 0 0 1mm; letter-spacing: .01em; }
+header.doc .company { font-size: 11pt; font-weight: 600; }
+header.doc .muted, .muted { color: var(--muted); }
+dl.meta { display: grid; grid-template-columns: auto auto; gap: 0 4mm; margin: 0; font-size: 8.5pt; }
+dl.meta dt { color: var(--muted); } dl.meta dd { margin: 0; font-weight: 500; }
+.verdict { border: 2px solid; border-radius: 2mm; padding: 3mm 4mm; margin: 0 0 6mm; break-inside: avoid; }
+.verdict.ok { border-color: var(--ok); background: #eef7f0; } .verdict.bad { border-color: var(--bad); background: #fbeeee; }
+.verdict .status { font-size: 14pt; font-weight: 700; }
+.verdict.ok .status { color: var(--ok); } .verdict.bad .status { color: var(--bad); }
+.verdict ul { margin: 1.5mm 0 0; padding-left: 5mm; }
+h2 { font-size: 11.5pt; margin: 7mm 0 2mm; padding-bottom: 1mm; border-bottom: 1px solid var(--rule); break-after: avoid; }
+h3 { font-size: 10pt; margin: 4mm 0 1.5mm; break-after: avoid; }
+table { width: 100%%; border-collapse: collapse; font-size: 8.5pt; margin-bottom: 2mm; }
+th { text-align: left; font-weight: 600; color: var(--muted); border-bottom: 1px solid var(--ink); padding: 1mm 1.5mm; }
+td { padding: .8mm 1.5mm; border-bottom: 1px solid #eef0f3; vertical-align: top; }
+tr { break-inside: avoid; }
+table.accounts td:nth-child(4) { font-size: 7.5pt; color: var(--muted); }
+tfoot td { font-weight: 700; border-top: 1px solid var(--ink); border-bottom: 3px double var(--ink); }
+.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.neg { color: #7a1d1d; }
+.mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 7.5pt; word-break: break-all; }
+.none { color: var(--muted); font-style: italic; }
+.diff { color: var(--bad); font-weight: 700; }
+.sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: #8a5a00; } .sev-info { color: var(--muted); }
+figure { margin: 2mm 0 3mm; break-inside: avoid; }
+svg .axis { stroke: var(--ink); stroke-width: 1; } svg .label, svg .legend { font-size: 11px; fill: var(--ink); }
+svg .value { font-size: 10px; fill: var(--muted); text-anchor: end; font-variant-numeric: tabular-nums; }
+svg .bar.before { fill: var(--before); } svg .bar.after { fill: var(--after); }
+.signatures { display: grid; grid-template-columns: 1fr 1fr; gap: 12mm; margin-top: 12mm; break-inside: avoid; }
+.signatures .box { border-top: 1px solid var(--ink); padding-top: 1.5mm; font-size: 8.5pt; }
+.signatures .line { margin-top: 9mm; border-top: 1px dotted var(--muted); padding-top: 1mm; color: var(--muted); }
+@media print {
+  html { background: #fff; }
+  .page { box-shadow: none; margin: 0; padding: 0; max-width: none; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+def _css_string(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+
+
+def _header(data: dict[str, Any]) -> str:
+    details = data.get("company_details", {})
+    company = details.get("name") or data.get("company") or "(company not named in the source)"
+    lines = [f'<div class="company">{_e(company)}</div>']
+    for key in ("address", "vat_number"):
+        if details.get(key):
+            lines.append(f'<div class="muted">{_e(details[key])}</div>')
+    meta = [
+        (
+            "Source",
+            f"{data['source']['format']}" + (f" ({data['source']['encoding']})" if data["source"]["encoding"] else ""),
+        ),
+        ("Target", data["target"]["format"]),
+        ("Mapping", data.get("mapping") or "none (accounts kept)"),
+        ("Currency", details.get("base_currency", "")),
+        ("Created", data["created"].replace("T", " ").replace("+00:00", " UTC")),
+        ("migrator", data["migrator"]),
+    ]
+    meta_html = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta)
+    return (
+        f'<header class="doc"><div><h1>Reconciliation report</h1>{"".join(lines)}</div>'
+        f'<dl class="meta">{meta_html}</dl></header>'
+    )
+
+
+def _verdict(data: dict[str, Any]) -> str:
+    v = data["verdict"]
+    css = "ok" if v["ok"] else "bad"
+    mark = "✓" if v["ok"] else "✗"
+    status = v["status"][:1].upper() + v["status"][1:]
+    counts = data["counts"]["after"]
+    summary = (
+        f"{counts['entries']} entries, {counts['lines']} lines on {counts['accounts']} accounts; "
+        f"debits {amount(data['totals']['after'])} = credits {amount(data['totals']['after_credit'])}"
+    )
+    items = "".join(f"<li>{_e(d)}</li>" for d in v["differences"])
+    notes = "".join(f"<li class=muted>{_e(n)}</li>" for n in v["notes"])
+    listing = f"<ul>{items}{notes}</ul>" if items or notes else ""
+    return f'<section class="verdict {css}"><div class="status">{mark} {_e(status)}</div><div>{_e(summary)}</div>{listing}</section>'
+
+
+def _files(data: dict[str, Any]) -> str:
+    rows = [["source", _e(f["path"]), _e(_size(f["size"])), f'<span class="mono">{_e(f["sha256"])}</span>']
+            for f in data["source"]["files"]]  # fmt: skip
+    rows += [["target", _e(f["path"]), _e(_size(f["size"])), f'<span class="mono">{_e(f["sha256"])}</span>']
+             for f in data["target"]["files"]]  # fmt: skip
+    return "<h2>1. Files</h2>" + _table(["", "file", "size", "SHA-256"], rows, {2})
+
+
+def _counts(data: dict[str, Any]) -> str:
+    before, after = data["counts"]["before"], data["counts"]["after"]
+    rows = []
+    for key in before:
+        a, b = before[key], after.get(key, 0)
+        change = "" if a == b else f'<span class="diff">{b - a:+d}</span>'
+        rows.append([_e(key.replace("_", " ")), str(a), str(b), change])
+    return "<h2>2. Counts</h2>" + _table(["", "before", "after", "change"], rows, {1, 2, 3})
+
+
+def _classes(data: dict[str, Any]) -> str:
+    rows = [[_e(f"{c['class']} {CLASS_NAMES.get(c['class'], '')}"), _money(c["before"]), _money(c["after"])]
+            for c in data["classes"]]  # fmt: skip
+    return f"<h2>3. Balances by class</h2><figure>{chart_svg(data['classes'])}</figure>" + _table(
+        ["class", "before", "after"], rows, {1, 2}
+    )
+
+
+def _accounts(data: dict[str, Any]) -> str:
+    rows = []
+    for a in data["accounts"]:
+        rows.append([_e(a["account"]), _e(a["name"]), _money(a["balance"]), _e(a["rule"] or "kept"),
+                     _e(a["target"]), _e(a["target_name"]), _money(a["target_balance"])])  # fmt: skip
+    t = data["totals"]
+    foot = ["", "debit balances", _money(t["before"]), "", "", "debit balances", _money(t["after"])]
+    html = "<h2>4. Accounts: source balance, rule, target</h2>"
+    html += _table(["account", "name", "balance", "rule", "target", "target name", "target balance"], rows, {2, 6},
+                   foot, "accounts")  # fmt: skip
+    html += _table(
+        ["", "before", "after"],
+        [["sum of debit balances", _money(t["before"]), _money(t["after"])],
+         ["sum of credit balances", _money(t["before_credit"]), _money(t["after_credit"])],
+         ["net (must be zero)", _money(t["balance_before"]), _money(t["balance_after"])]],
+        {1, 2},
+    )  # fmt: skip
+    if data.get("mapping"):
+        rows = []
+        for a in data["target_accounts"]:
+            diff = a["difference"]
+            rows.append([_e(a["account"]), _e(a["name"]), _e(", ".join(a["sources"])), _money(a["expected"]),
+                         _money(a["balance"]), f'<span class="diff">{amount(diff)}</span>' if cents(diff) else "0.00"])  # fmt: skip
+        html += "<h3>Target accounts: each balance is the exact sum of its sources</h3>"
+        html += _table(["target", "name", "from", "sum of sources", "balance after", "difference"], rows, {3, 4, 5})
+    return html
+
+
+def _vat(data: dict[str, Any]) -> str:
+    rows = []
+    for r in data["vat_rows"]:
+        same = r["base"] == r["base_after"] and r["vat"] == r["vat_after"]
+        flag = "" if same else '<span class="diff">differs</span>'
+        rows.append([_e(r["code"]), _money(r["base"]), _money(r["vat"]), _e(r["target"]), _money(r["base_after"]),
+                     _money(r["vat_after"]), flag])  # fmt: skip
+    head = ["code", "base before", "VAT before", "code after", "base after", "VAT after", ""]
+    return "<h2>5. VAT</h2>" + _table(head, rows, {1, 2, 4, 5})
+
+
+def _periods(data: dict[str, Any]) -> str:
+    years = [[_e(f"{y['start']} – {y['end']}"), _money(y["opening"]), _money(y["opening_after"]),
+              _money(y["movements"]), _money(y["movements_after"])] for y in data["years"]]  # fmt: skip
+    months = []
+    for month, t in data["months"].items():
+        flag = (
+            ""
+            if (t["lines"], t["debit"]) == (t["lines_after"], t["debit_after"])
+            else '<span class="diff">differs</span>'
+        )
+        months.append(
+            [_e(month), str(t["lines"]), _money(t["debit"]), str(t["lines_after"]), _money(t["debit_after"]), flag]
+        )
+    return (
+        "<h2>6. Fiscal years and months</h2><h3>Fiscal years (sum of debits)</h3>"
+        + _table(
+            ["year", "opening before", "opening after", "movements before", "movements after"], years, {1, 2, 3, 4}
+        )
+        + "<h3>Months</h3>"
+        + _table(["month", "lines before", "debits before", "lines after", "debits after", ""], months, {1, 2, 3, 4})
+    )
+
+
+def _problems(data: dict[str, Any]) -> str:
+    def rows(items: list[dict[str, Any]]) -> list[list[str]]:
+        return [[f'<span class="sev-{_e(p["severity"])}">{_e(p["severity"])}</span>', _e(p["file"]),
+                 "" if p["row"] is None else str(p["row"]), _e(p["message"])] for p in items]  # fmt: skip
+
+    return (
+        "<h2>7. Problems found while reading, mapping and checking</h2>"
+        + _table(["", "file", "row", "message"], rows(data["problems"]), {2})
+        + "<h2>8. What the target format could not carry, and what was done</h2>"
+        + _table(["", "file", "row", "message"], rows(data["not_carried"]), {2})
+    )
+
+
+def _signatures() -> str:
+    box = '<div class="box"><strong>{}</strong><div class="line">Name</div><div class="line">Date</div><div class="line">Signature</div></div>'
+    return f'<section class="signatures">{box.format("Prepared by")}{box.format("Reviewed by")}</section>'
+
+
+def render_html(data: dict[str, Any]) -> str:
+    """The report page for `data` (as `report.report_data` makes it)."""
+    company = data.get("company") or "migrator"
+    css = CSS % {
+        "company": _css_string(company),
+        "version": _css_string(data["migrator"]),
+        "created": _css_string(data["created"][:10]),
+    }
+    body = "\n".join(
+        (_header(data), _verdict(data), _files(data), _counts(data), _classes(data), _accounts(data), _vat(data),
+         _periods(data), _problems(data), _signatures())
+    )  # fmt: skip
+    title = f"Reconciliation report — {company}"
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>{_e(title)}</title><style>{css}</style></head>"
+        f'<body><main class="page">{body}</main></body></html>\n'
+    )
+
+
+def write_html(data: dict[str, Any], path: Path) -> None:
+    path.write_text(render_html(data), encoding="utf-8")
