@@ -172,7 +172,7 @@ class SieReader:
             raise SourceError(f"cannot be decoded ({exc}); give the encoding with --encoding", source.name) from None
         encoding = options.encoding or ("utf-8" if _is_utf8(data) else "cp437")
         state = _State(source.name)
-        _parse(text.splitlines(), state)
+        _parse(text.split("\n"), state)  # not splitlines(): CP437 text may hold \x1c-\x1e
         if not state.company.get("#SIETYP") and not state.vouchers and not state.balances["#IB"]:
             raise SourceError("no SIE records (#SIETYP, #VER, #IB) found: not a SIE file", source.name)
         if "\ufffd" in text:
@@ -344,8 +344,9 @@ def _balance(label: str, args: list[Field], row: int, state: _State) -> None:
         return
     known = state.balances[label].get((index, account))
     if known is not None:
-        state.problem(row, f"{label} {index} {account} repeats the record of row {known[1]}; the last one is used",
-                      "warning")  # fmt: skip
+        state.problem(
+            row, f"{label} {index} {account} repeats the record of row {known[1]}; the last one is used", "warning"
+        )
     state.balances[label][(index, account)] = (cents, row)
 
 
@@ -365,10 +366,16 @@ def _trans(voucher: _Voucher, args: list[Field], row: int, state: _State) -> Non
     pairs = dict(zip(objects[0::2], objects[1::2], strict=False))
     if any(dim != "1" for dim in pairs):
         state.object_lists.append({"source_row": row, "objects": " ".join(f"{d} {o!r}" for d, o in pairs.items())})
-    voucher.lines.append({
-        "account": account, "amount": cents, "date": date, "description": _text(rest, 2) or voucher.text,
-        "cost_centre": pairs.get("1", ""), "source_row": row,
-    })  # fmt: skip
+    voucher.lines.append(
+        {
+            "account": account,
+            "amount": cents,
+            "date": date,
+            "description": _text(rest, 2) or voucher.text,
+            "cost_centre": pairs.get("1", ""),
+            "source_row": row,
+        }
+    )
 
 
 def _close(voucher: _Voucher, state: _State) -> None:
@@ -406,37 +413,101 @@ def _vouchers(state: _State, rows: Rows) -> None:
 
 def _balances(state: _State, rows: Rows) -> None:
     """Opening entries from #IB; a movement entry for years without vouchers; #UB checks for the rest."""
-    ib, ub, res = (state.balances[k] for k in ("#IB", "#UB", "#RES"))
-    indexes = sorted({i for i, _ in ib} | {i for i, _ in ub} | {i for i, _ in res})
+    indexes = sorted({i for table_ in state.balances.values() for i, _ in table_})
     booked = _voucher_years(state)
     for index in indexes:
         year = state.years.get(index)
-        rows_of = {k: {a: v for (i, a), v in table_.items() if i == index} for k, table_ in
-                   (("ib", ib), ("ub", ub), ("res", res))}  # fmt: skip
+        ib, ub, res = (_of_year(state.balances[k], index) for k in ("#IB", "#UB", "#RES"))
         if year is None:
-            for (cents, row) in [v for t in rows_of.values() for v in t.values()]:
+            for cents, row in [*ib.values(), *ub.values(), *res.values()]:
                 if cents:
                     state.problem(row, f"no #RAR {index} gives the dates of this year; the balance is not booked")
             continue
-        for account, (cents, row) in sorted(rows_of["ib"].items()):
+        opening = ib
+        for account, (cents, row) in sorted(opening.items()):
             if cents:
-                rows.add(entry=f"IB {year.start.year}", date=year.start, account=account, amount=cents,
-                         description=f"Ingående balans {year.start.isoformat()} (#IB {index})", opening=True,
-                         source_row=row)  # fmt: skip
-        movements: dict[str, tuple[int, int]] = {}
-        for account, (cents, row) in rows_of["ub"].items():
-            opening = rows_of["ib"].get(account, (0, row))[0]
-            movements[account] = (cents - opening, row)
-        for account, (cents, row) in rows_of["res"].items():
-            movements[account] = (cents, row)
+                rows.add(
+                    entry=f"IB {year.start.year}",
+                    date=year.start,
+                    account=account,
+                    amount=cents,
+                    description=f"Ingående balans {year.start.isoformat()} (#IB {index})",
+                    opening=True,
+                    source_row=row,
+                )
+        _unbooked_result(state, rows, index, year, opening)
+        movements = _movements(opening, ub, res)
         if index in booked:
-            _check_closing(state, index, rows_of["ib"], movements)
+            _check_closing(state, index, movements)
             continue
         text = f"Årets förändring {year.start.year}: #UB − #IB och #RES (saldofil utan verifikationer)"
         for account, (cents, row) in sorted(movements.items()):
             if cents:
-                rows.add(entry=f"UB {year.start.year}", date=year.end, account=account, amount=cents,
-                         description=text, source_row=row)  # fmt: skip
+                rows.add(
+                    entry=f"UB {year.start.year}",
+                    date=year.end,
+                    account=account,
+                    amount=cents,
+                    description=text,
+                    source_row=row,
+                )
+
+
+def _of_year(records: dict[tuple[int, str], tuple[int, int]], index: int) -> dict[str, tuple[int, int]]:
+    return {account: value for (i, account), value in records.items() if i == index}
+
+
+def _movements(
+    opening: dict[str, tuple[int, int]], ub: dict[str, tuple[int, int]], res: dict[str, tuple[int, int]]
+) -> dict[str, tuple[int, int]]:
+    """Movement of the year per account: #RES for result accounts, #UB − #IB for the others.
+
+    Where a year has #UB records, a balance account with #IB but no #UB closed at zero.
+    """
+    out: dict[str, tuple[int, int]] = dict(res)
+    if not ub:
+        return out
+    for account in sorted(set(opening) | set(ub)):
+        if account in res:
+            continue
+        start, row = opening.get(account, (0, 0))
+        end, end_row = ub.get(account, (0, row))
+        out[account] = (end - start, end_row or row)
+    return out
+
+
+# BAS kontoplan: 2099 "Årets resultat". SIE files carry #IB as the balance accounts stood, so where
+# the previous year's result was not yet booked to equity the #IB do not sum to zero (the official
+# Övningsbolaget files): the difference is that result.
+RESULT_ACCOUNT = "2099"
+
+
+def _unbooked_result(
+    state: _State, rows: Rows, index: int, year: FiscalYear, opening: dict[str, tuple[int, int]]
+) -> None:
+    total = sum(cents for cents, _ in opening.values())
+    if not total:
+        return
+    previous = _of_year(state.balances["#RES"], index - 1)
+    first_row = min(row for _, row in opening.values())
+    if not previous or sum(c for c, _ in previous.values()) != -total:
+        return  # not explained: validation reports the unbalanced opening entry
+    rows.add(
+        entry=f"IB {year.start.year}",
+        date=year.start,
+        account=RESULT_ACCOUNT,
+        amount=-total,
+        opening=True,
+        description=f"Föregående års resultat, ej bokat i #IB {index} (motsvarar #RES {index - 1})",
+        source_row=first_row,
+    )
+    state.problem(
+        first_row,
+        f"the #IB of year {index} do not sum to zero: {format_cents(-total)} is the previous year's result "
+        f"(#RES {index - 1}) not yet booked to equity; the opening entry books it to {RESULT_ACCOUNT} (BAS: "
+        "Årets resultat)",
+        "warning",
+    )
 
 
 def _voucher_years(state: _State) -> set[int]:
@@ -448,8 +519,7 @@ def _voucher_years(state: _State) -> set[int]:
     return found
 
 
-def _check_closing(state: _State, index: int, opening: dict[str, tuple[int, int]],
-                   expected: dict[str, tuple[int, int]]) -> None:  # fmt: skip
+def _check_closing(state: _State, index: int, expected: dict[str, tuple[int, int]]) -> None:
     """Warn where #UB − #IB or #RES of a year differs from what its vouchers book."""
     year = state.years[index]
     booked: dict[str, int] = {}
@@ -462,7 +532,7 @@ def _check_closing(state: _State, index: int, opening: dict[str, tuple[int, int]
         if got != cents:
             state.problem(
                 row,
-                f"account {account}: #UB/#RES of year {index} says a movement of {format_cents(cents)}, "
+                f"account {account}: #UB/#RES of year {index} say a movement of {format_cents(cents)}, "
                 f"the vouchers book {format_cents(got)}",
                 "warning",
             )

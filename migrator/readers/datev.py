@@ -1,0 +1,398 @@
+"""DATEV EXTF (Germany): Buchungsstapel (category 21) and Kontenbeschriftungen (category 20).
+
+A source is one EXTF file or a folder of them (files of other categories are listed as not read).
+Each file: line 1 the EXTF header (``"EXTF";700;21;"Buchungsstapel";13;…``: version, category,
+format version, WJ-Beginn in field 13, Datum von/bis in fields 15/16, currency in field 22), line 2
+the column names, then ``;``-separated rows with a decimal comma. Columns are found by name, so
+format version 7 (116 columns, as in the reference sample) and 13 (125 columns) both read; names
+with damaged umlauts (U+FFFD) still match. Encoding: UTF-8 when the bytes are valid UTF-8, else
+Windows-1252 (DATEV's own), unless ``--encoding`` says otherwise.
+
+Each row books ``Umsatz`` from ``Konto`` to ``Gegenkonto``: two lines, ``S`` debits Konto. The
+``Belegdatum`` is DDMM; its year is the one that puts it inside the header's Datum von–bis (else the
+twelve months from WJ-Beginn). With a foreign ``WKZ Umsatz`` and a ``Basis-Umsatz``, the base amount
+is ``Basis-Umsatz`` and ``Umsatz`` the foreign one; the canonical rate is 1 / ``Kurs``.
+Rows that migrator wrote carry ``Beleginfo - Art 1`` "Buchungs-ID" with the entry id: they are
+grouped into that entry and its lines merged per account, cost centre and currency. Other rows
+form one entry per voucher: consecutive rows with the same ``Belegfeld 1`` and ``Belegdatum`` (a
+split booking), else one row, each row keeping its two lines. ``BU-Schlüssel`` and ``Skonto`` make DATEV compute VAT or discount lines on
+import; migrator cannot, so rows with them are read as written, with a warning, and every column not
+placed is kept in ``extras["Buchungsstapel"]``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from migrator.errors import SourceError
+from migrator.model import Company, FiscalYear, Ledger, Problem, table
+from migrator.parsing import ParseError, codec_name, decimal_text, parse_cents, parse_date
+from migrator.readers.base import ReadOptions, accounts_from_lines, merge_accounts, number_lines
+from migrator.sources import Source
+from migrator.writers.datev import ENTRY_MARK, OPENING_MARK
+
+NEEDED = {
+    "amount": "Umsatz (ohne Soll/Haben-Kz)", "flag": "Soll/Haben-Kennzeichen", "account": "Konto",
+    "counter": "Gegenkonto (ohne BU-Schlüssel)", "date": "Belegdatum",
+}  # fmt: skip
+OPTIONAL = {
+    "currency": "WKZ Umsatz", "kurs": "Kurs", "base": "Basis-Umsatz", "base_currency": "WKZ Basis-Umsatz",
+    "doc": "Belegfeld 1", "text": "Buchungstext", "cost_centre": "KOST1 - Kostenstelle",
+    "art1": "Beleginfo - Art 1", "info1": "Beleginfo - Inhalt 1", "art2": "Beleginfo - Art 2",
+    "info2": "Beleginfo - Inhalt 2",
+}  # fmt: skip
+COMPUTED = {"BU-Schlüssel": "DATEV computes VAT from it", "Skonto": "DATEV books the discount from it"}
+
+
+def _key(name: str) -> str:
+    """A column name with umlauts, U+FFFD and case evened out, so damaged names still match."""
+    return re.sub(r"[^a-z0-9/+().\- ]", "?", name.strip().lower())
+
+
+def is_extf(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf").startswith((b'"EXTF";', b"EXTF;"))
+
+
+@dataclass
+class _File:
+    name: str
+    header: list[str]
+    columns: list[str]
+    rows: list[tuple[int, list[str]]]
+
+    @property
+    def category(self) -> str:
+        return self.header[2].strip() if len(self.header) > 2 else ""
+
+    def field(self, number: int) -> str:
+        return self.header[number - 1].strip() if len(self.header) >= number else ""
+
+
+@dataclass
+class _Book:
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    extras: list[dict[str, Any]] = field(default_factory=list)
+    accounts: dict[str, str] = field(default_factory=dict)
+    years: set[FiscalYear] = field(default_factory=set)
+    currency: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    computed: dict[str, int] = field(default_factory=dict)
+
+
+class DatevReader:
+    name = "datev"
+    extensions = (".csv",)
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir:
+            found = [p for p in source.path.iterdir() if p.is_file() and is_extf(_head(p))]
+            return 0.9 if found else 0.0
+        return 0.95 if is_extf(source.head(64)) else 0.0
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        paths = sorted(p for p in source.path.iterdir() if p.is_file()) if source.is_dir else [source.path]
+        book = _Book()
+        encodings = set()
+        for path in paths:
+            child = source.child(path) if source.is_dir else source
+            if not is_extf(_head(path)):
+                if source.is_dir and not path.name.startswith("."):
+                    book.problems.append(Problem("info", "not a DATEV EXTF file; not read", child.name))
+                continue
+            parsed, encoding = _parse(path, child.name, options.encoding, book)
+            encodings.add(encoding)
+            if parsed.category == "21":
+                _bookings(parsed, book)
+            elif parsed.category == "20":
+                _labels(parsed, book)
+            else:
+                book.problems.append(
+                    Problem(
+                        "info",
+                        f"EXTF category {parsed.category} ({parsed.field(4)}) is not "
+                        "read by migrator (only 21 Buchungsstapel and 20 Kontenbeschriftungen)",
+                        child.name,
+                    )
+                )
+        if not encodings:
+            raise SourceError('no DATEV EXTF file (first line starting with "EXTF") found', source.name)
+        lines = table("lines", number_lines(book.lines))
+        if book.accounts:
+            accounts = table("accounts", ({"code": c, "name": n, "active": True} for c, n in book.accounts.items()))
+            accounts, notes = merge_accounts(accounts, lines, source.name)
+        else:
+            accounts, notes = accounts_from_lines(lines, source.name)
+        extras = {"Buchungsstapel": _extras_table(book.extras)} if book.extras else {}
+        for column, count in sorted(book.computed.items()):
+            book.problems.append(
+                Problem(
+                    "warning",
+                    f"{count} rows have a {column} ({COMPUTED[column]} on import); "
+                    "migrator reads the rows as written and does not compute those lines",
+                    source.name,
+                )
+            )
+        company = Company(
+            base_currency=book.currency or "EUR",
+            fiscal_years=_years(book.years),
+            source_system="DATEV EXTF",
+        )
+        return Ledger(
+            company=company,
+            accounts=accounts,
+            lines=lines,
+            problems=tuple(book.problems + notes),
+            extras=extras,
+            format=self.name,
+            encoding=codec_name(encodings.pop() if len(encodings) == 1 else "cp1252"),
+        )
+
+
+def _extras_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """One text column per source column any row has (empty where a row has none)."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    columns = {n: [row.get(n, "") for row in rows] for n in names if n != "source_row"}
+    return pa.table({"source_row": pa.array([row["source_row"] for row in rows], pa.int64()), **columns})
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(64)
+
+
+def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_File, str]:
+    data = path.read_bytes()
+    if encoding is None:
+        try:
+            text, encoding = data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("cp1252", errors="replace"), "cp1252"
+    else:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise SourceError(f"cannot be decoded as {encoding}: {exc}", name) from None
+    if "\ufffd" in text:
+        book.problems.append(
+            Problem(
+                "warning",
+                f"{text.count(chr(0xFFFD))} characters were already damaged "
+                "(U+FFFD) in the file; texts are read as they are",
+                name,
+            )
+        )
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
+    header = next(reader, [])
+    columns = next(reader, [])
+    if not columns:
+        raise SourceError("the second line (column names) is missing", name, 2)
+    rows = []
+    for values in reader:
+        if any(v.strip() for v in values):
+            rows.append((reader.line_num, values))
+    return _File(name, header, columns, rows), encoding
+
+
+def _labels(parsed: _File, book: _Book) -> None:
+    keys = {_key(c): i for i, c in enumerate(parsed.columns)}
+    code, short, long = (
+        keys.get("konto"),
+        keys.get(_key("Kontenbeschriftung")),
+        keys.get(_key("Kontenbeschriftung lang")),
+    )
+    if code is None or short is None:
+        book.problems.append(
+            Problem("error", "Kontenbeschriftungen without the columns Konto and Kontenbeschriftung", parsed.name, 2)
+        )
+        return
+    for row, values in parsed.rows:
+        account = values[code].strip() if code < len(values) else ""
+        if not account:
+            book.problems.append(Problem("error", "account label without an account number", parsed.name, row))
+            continue
+        name = values[long].strip() if long is not None and long < len(values) else ""
+        book.accounts[account] = name or (values[short].strip() if short < len(values) else "")
+
+
+def _period(parsed: _File) -> tuple[dt.date | None, dt.date | None, dt.date | None]:
+    dates = []
+    for number in (13, 15, 16):
+        try:
+            dates.append(parse_date(parsed.field(number), "ymd"))
+        except ParseError:
+            dates.append(None)
+    return dates[0], dates[1], dates[2]
+
+
+def _bookings(parsed: _File, book: _Book) -> None:
+    keys = {_key(c): i for i, c in enumerate(parsed.columns)}
+    where = {k: keys.get(_key(name)) for k, name in {**NEEDED, **OPTIONAL}.items()}
+    missing = [NEEDED[k] for k in NEEDED if where[k] is None]
+    if missing:
+        book.problems.append(
+            Problem("error", f"Buchungsstapel without the columns {', '.join(missing)}; not read", parsed.name, 2)
+        )
+        return
+    start, first, last = _period(parsed)
+    if start:
+        book.years.add(FiscalYear(start, start))
+    if first is None or last is None:
+        first = start
+        last = _add_year(start) - dt.timedelta(days=1) if start else None
+    book.currency = book.currency or parsed.field(22).strip('"')
+    base = parsed.field(22).strip('"')
+    marks = ("art1", "info1", "art2", "info2")
+    placed = {i for k, i in where.items() if i is not None and k not in marks}
+    entries: dict[str, dict[Hashable, dict[str, Any]]] = {}
+    group: tuple[str, str, str] = ("", "", "")  # doc, Belegdatum, entry of the last unmarked row
+    for row, values in parsed.rows:
+        value = {k: (values[i].strip() if i is not None and i < len(values) else "") for k, i in where.items()}
+        try:
+            lines = _row_lines(value, first, last, base)
+        except ParseError as exc:
+            book.problems.append(Problem("error", str(exc), parsed.name, row))
+            continue
+        marked = bool(value["art1"] == ENTRY_MARK and value["info1"])
+        if marked:
+            entry = value["info1"]
+        elif value["doc"] and group[:2] == (value["doc"], value["date"]):
+            entry = group[2]  # a split booking: consecutive rows of one voucher and date
+        else:
+            entry = f"{Path(parsed.name).stem}#{row}"
+            group = (value["doc"], value["date"], entry)
+        opening = marked and value["art2"] == OPENING_MARK
+        merged = entries.setdefault(entry, {})
+        for line in lines:
+            line.update(entry=entry, opening=opening, source_file=parsed.name, source_row=row)
+            key: Hashable = (line["account"], line["cost_centre"], line["currency"]) if marked else len(merged)
+            known = merged.get(key)
+            if known is None:
+                merged[key] = line
+                continue
+            known["amount"] += line["amount"]
+            if known["amount_currency"] is not None and line["amount_currency"] is not None:
+                known["amount_currency"] += line["amount_currency"]
+        unplaced = {
+            parsed.columns[i] if i < len(parsed.columns) else f"column {i + 1}": v
+            for i, v in enumerate(values)
+            if i not in placed and v.strip()
+        }
+        if marked:
+            used = {"Beleginfo - Art 1", "Beleginfo - Inhalt 1"}
+            if opening:
+                used |= {"Beleginfo - Art 2", "Beleginfo - Inhalt 2"}
+            unplaced = {k: v for k, v in unplaced.items() if _key(k) not in {_key(u) for u in used}}
+        for column in COMPUTED:
+            if any(_key(k) == _key(column) for k in unplaced):
+                book.computed[column] = book.computed.get(column, 0) + 1
+        if unplaced:
+            book.extras.append({"source_file": parsed.name, "source_row": row, **unplaced})
+    for merged in entries.values():
+        book.lines.extend(merged.values())
+
+
+def _row_lines(value: dict[str, str], first: dt.date | None, last: dt.date | None, base: str) -> list[dict[str, Any]]:
+    cents = parse_cents(value["amount"], ",")
+    if cents is None:
+        raise ParseError("Umsatz is empty")
+    flag = value["flag"].upper()
+    if flag not in ("S", "H"):
+        raise ParseError(f"Soll/Haben-Kennzeichen {value['flag']!r} is neither S nor H")
+    if not value["account"] or not value["counter"]:
+        raise ParseError("Konto or Gegenkonto is empty")
+    day = _belegdatum(value["date"], first, last)
+    amount, currency, foreign, rate = cents, "", None, ""
+    if value["currency"] and value["currency"] != base and value["base"]:
+        amount = parse_cents(value["base"], ",") or 0
+        currency, foreign = value["currency"], cents
+        rate = _rate(value["kurs"], amount, cents)
+    sign = 1 if flag == "S" else -1
+    text = value["text"]
+    common = {
+        "date": day,
+        "doc": value["doc"],
+        "description": text,
+        "currency": currency,
+        "rate": rate,
+        "vat_code": "",
+        "journal": "",
+    }
+    return [
+        {
+            **common,
+            "account": value["account"],
+            "amount": sign * amount,
+            "cost_centre": value["cost_centre"],
+            "amount_currency": None if foreign is None else sign * foreign,
+        },
+        {
+            **common,
+            "account": value["counter"],
+            "amount": -sign * amount,
+            "cost_centre": "",
+            "amount_currency": None if foreign is None else -sign * foreign,
+        },
+    ]
+
+
+def _rate(kurs: str, base: int, foreign: int) -> str:
+    """Canonical rate (base per foreign unit): 1 / Kurs, else the amounts' ratio; six decimals."""
+    try:
+        value = Decimal(1) / Decimal(kurs.replace(",", ".")) if kurs else Decimal(base) / Decimal(foreign)
+    except (InvalidOperation, ZeroDivisionError):
+        return ""
+    return decimal_text(value.quantize(Decimal("0.000001")))
+
+
+def _belegdatum(text: str, first: dt.date | None, last: dt.date | None) -> dt.date:
+    digits = text.strip().strip('"')
+    if len(digits) in (3, 4) and digits.isdigit():
+        digits = digits.zfill(4)
+        if first is None or last is None:
+            raise ParseError(f"Belegdatum {text!r} has no year and the header gives no period")
+        for year in range(first.year, last.year + 1):
+            try:
+                day = dt.date(year, int(digits[2:]), int(digits[:2]))
+            except ValueError:
+                continue
+            if first <= day <= last:
+                return day
+        raise ParseError(f"Belegdatum {text!r} (DDMM) is not within the batch period {first} to {last}")
+    if len(digits) == 8 and digits.isdigit():
+        try:
+            return dt.date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
+        except ValueError:
+            pass
+    raise ParseError(f"Belegdatum {text!r} is not a date (expected DDMM)")
+
+
+def _add_year(day: dt.date) -> dt.date:
+    try:
+        return day.replace(year=day.year + 1)
+    except ValueError:
+        return day.replace(year=day.year + 1, day=28)
+
+
+def _years(starts: set[FiscalYear]) -> tuple[FiscalYear, ...]:
+    """Fiscal years from the WJ-Beginn of the batches: twelve months, or up to the next one's start."""
+    begins = sorted({y.start for y in starts})
+    out = []
+    for i, begin in enumerate(begins):
+        end = _add_year(begin) - dt.timedelta(days=1)
+        if i + 1 < len(begins):
+            end = min(end, begins[i + 1] - dt.timedelta(days=1))
+        out.append(FiscalYear(begin, end))
+    return tuple(out)
+
+
+FORMAT = DatevReader

@@ -1,0 +1,224 @@
+"""SIE 4E (Sweden): the whole ledger as one CP437 text file, ``#FORMAT PC8``, CRLF.
+
+Layout (SIE 4B): identification records, ``#RAR`` per fiscal year (0 the last, -1 the one before,
+…), ``#KONTO``/``#KTYP`` per account (T asset, S liability or equity, I income, K expense; accounts
+without a type are typed by their code's first digit, 1 → T, 2 → S, 3 → I, others K),
+``#DIM 1 "Kostnadsställe"`` and ``#OBJEKT 1`` per cost centre, then per year ``#IB`` (opening
+balance), ``#UB`` (closing balance) of balance accounts and ``#RES`` (result) of result accounts,
+computed from the ledger, then one ``#VER`` per entry with its ``#TRANS`` lines (account, ``{1
+"cost centre"}``, amount, date, text).
+
+Opening entries are not written as vouchers: they become the ``#IB`` of their year, and the reader
+turns ``#IB`` back into one opening entry per year, so balances survive the round trip (the
+opening entries' lines are merged per account). Vouchers are numbered 1, 2, … per series (the
+journal, ``A`` where it is empty); the ledger's voucher number starts the ``#VER`` text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pyarrow.compute as pc
+
+from migrator import __version__ as version
+from migrator.model import FiscalYear, Ledger, Problem, years_of
+from migrator.money import format_cents
+from migrator.writers.base import lost
+
+ENCODING = "cp437"
+KTYP = {"asset": "T", "liability": "S", "equity": "S", "income": "I", "expense": "K"}
+
+
+class SieWriter:
+    name = "sie"
+    extension = ".se"
+    output = "file"
+
+    def __init__(self, today: dt.date | None = None) -> None:
+        self.today = today
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        out = _Out()
+        problems = _write(ledger, out, self.today or dt.date.today())
+        target.write_bytes(out.data())
+        return problems + out.problems()
+
+
+class _Out:
+    """Lines of the file; counts texts CP437 cannot hold (written without accents, or as ``?``)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.replaced = 0
+
+    def add(self, *fields: str) -> None:
+        self.lines.append(" ".join(fields))
+
+    def text(self, value: str) -> str:
+        """A quoted SIE string: ``"`` and ``\\`` escaped, line breaks as blanks, CP437 only."""
+        value = " ".join(value.split())
+        try:
+            value.encode(ENCODING)
+        except UnicodeEncodeError:
+            self.replaced += 1
+            value = "".join(_cp437(char) for char in value)
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    def word(self, value: str) -> str:
+        """A bare field (account numbers, series) where SIE allows one, else a quoted string."""
+        return value if value and all(c.isascii() and (c.isalnum() or c in "-_.") for c in value) else self.text(value)
+
+    def data(self) -> bytes:
+        return ("\r\n".join(self.lines) + "\r\n").encode(ENCODING)
+
+    def problems(self) -> list[Problem]:
+        return lost("texts with characters outside CP437", self.replaced, "written without accents or as '?'")
+
+
+def _cp437(char: str) -> str:
+    try:
+        char.encode(ENCODING)
+        return char
+    except UnicodeEncodeError:
+        plain = unicodedata.normalize("NFKD", char).encode(ENCODING, "ignore").decode(ENCODING)
+        return {"œ": "oe", "Œ": "OE", "€": "EUR", "’": "'"}.get(char, plain or "?")
+
+
+def _amount(cents: int) -> str:
+    return format_cents(cents)
+
+
+def _day(day: dt.date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def _write(ledger: Ledger, out: _Out, today: dt.date) -> list[Problem]:
+    company = ledger.company
+    years = list(years_of(ledger))
+    index = {year: position - len(years) + 1 for position, year in enumerate(years)}
+    out.add("#FLAGGA", "0")
+    out.add("#PROGRAM", out.text("migrator"), out.text(version))
+    out.add("#FORMAT", "PC8")
+    out.add("#GEN", _day(today))
+    out.add("#SIETYP", "4")
+    out.add("#FNAMN", out.text(company.name))
+    if company.vat_number:
+        out.add("#ORGNR", out.text(company.vat_number))
+    if company.address:
+        out.add("#ADRESS", out.text(""), out.text(company.address), out.text(""), out.text(""))
+    for year in reversed(years):
+        out.add("#RAR", str(index[year]), _day(year.start), _day(year.end))
+    out.add("#VALUTA", company.base_currency or "SEK")
+    types = _types(ledger)
+    for row in ledger.accounts.select(["code", "name"]).to_pylist():
+        out.add("#KONTO", out.word(row["code"]), out.text(row["name"]))
+        out.add("#KTYP", out.word(row["code"]), types[row["code"]])
+    centres = sorted(c for c in pc.unique(ledger.lines.column("cost_centre")).to_pylist() if c)
+    if centres:
+        out.add("#DIM", "1", out.text("Kostnadsställe"))
+        for centre in centres:
+            out.add("#OBJEKT", "1", out.word(centre), out.text(centre))
+    lines = ledger.lines.to_pylist()
+    _balances(out, lines, years, index, types)
+    outside = _vouchers(out, lines, years)
+    return _not_carried(ledger, lines, outside)
+
+
+def _types(ledger: Ledger) -> dict[str, str]:
+    types = {}
+    for code, kind in zip(
+        ledger.accounts.column("code").to_pylist(), ledger.accounts.column("type").to_pylist(), strict=True
+    ):
+        types[code] = KTYP.get(kind) or {"1": "T", "2": "S", "3": "I"}.get(code[:1], "K")
+    for code in pc.unique(ledger.lines.column("account")).to_pylist():
+        types.setdefault(code, {"1": "T", "2": "S", "3": "I"}.get(code[:1], "K"))
+    return types
+
+
+def _year_of(day: dt.date | None, years: list[FiscalYear]) -> FiscalYear | None:
+    return next((y for y in years if day is not None and y.contains(day)), None)
+
+
+def _balances(
+    out: _Out, lines: list[dict[str, Any]], years: list[FiscalYear], index: dict[FiscalYear, int], types: dict[str, str]
+) -> None:
+    for year in reversed(years):
+        opening: dict[str, int] = {}
+        movement: dict[str, int] = {}
+        for line in lines:
+            if _year_of(line["date"], years) != year:
+                continue
+            target = opening if line["opening"] else movement
+            target[line["account"]] = target.get(line["account"], 0) + line["amount"]
+        codes = sorted(set(opening) | set(movement))
+        for code in codes:
+            if opening.get(code):
+                out.add("#IB", str(index[year]), out.word(code), _amount(opening[code]))
+        for code in codes:
+            if types.get(code) in ("T", "S"):
+                out.add("#UB", str(index[year]), out.word(code), _amount(opening.get(code, 0) + movement.get(code, 0)))
+        for code in codes:
+            if types.get(code) in ("I", "K"):
+                out.add("#RES", str(index[year]), out.word(code), _amount(opening.get(code, 0) + movement.get(code, 0)))
+
+
+def _vouchers(out: _Out, lines: list[dict[str, Any]], years: list[FiscalYear]) -> int:
+    """Write every entry but the opening entries of a known year; return how many openings fell outside."""
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        entries.setdefault(line["entry"], []).append(line)
+    numbers: dict[str, int] = {}
+    outside = 0
+    for entry in entries.values():
+        first = entry[0]
+        if all(line["opening"] for line in entry):
+            if _year_of(first["date"], years) is not None:
+                continue
+            outside += 1
+        series = first["journal"] or "A"
+        numbers[series] = numbers.get(series, 0) + 1
+        date = _day(first["date"]) if first["date"] else ""
+        text = f"{first['doc']} {first['description']}".strip() if first["doc"] else first["description"]
+        out.add("#VER", out.word(series), str(numbers[series]), date, out.text(text))
+        out.add("{")
+        for line in entry:
+            objects = "{" + (f"1 {out.text(line['cost_centre'])}" if line["cost_centre"] else "") + "}"
+            day = _day(line["date"]) if line["date"] else date
+            out.add(
+                "\t#TRANS",
+                out.word(line["account"]),
+                objects,
+                _amount(line["amount"]),
+                day,
+                out.text(line["description"]),
+            )
+        out.add("}")
+    return outside
+
+
+def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> list[Problem]:
+    foreign = sum(1 for line in lines if line["currency"])
+    tagged = sum(1 for line in lines if line["vat_code"])
+    partners = sum(1 for line in lines if line["partner"])
+    problems = lost("VAT codes on lines", tagged, "amounts kept, codes left out (SIE has no VAT code field)")
+    problems += lost("foreign-currency amounts", foreign, "base-currency amounts kept, currency and rate left out")
+    problems += lost("partner references on lines", partners, "left out")
+    problems += lost("partners", ledger.partners.num_rows, "left out (SIE 4 has no customer or supplier register)")
+    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("VAT codes", ledger.vat_codes.num_rows, "left out")
+    problems += lost("account groups", ledger.groups.num_rows, "left out")
+    problems += lost("opening entries outside the fiscal years", outside, "written as ordinary vouchers")
+    problems += lost("voucher numbers", entry_docs(lines), "vouchers numbered per series; the number starts the text")
+    equity = pc.sum(pc.equal(ledger.accounts.column("type"), "equity")).as_py() or 0
+    problems += lost("equity account types", equity, "written as #KTYP S (SIE has one type for debts and equity)")
+    return problems
+
+
+def entry_docs(lines: list[dict[str, Any]]) -> int:
+    return len({line["entry"] for line in lines if line["doc"] and not line["opening"]})
+
+
+FORMAT = SieWriter

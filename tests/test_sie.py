@@ -1,0 +1,220 @@
+"""SIE 4: reading every reference file, hand-checked counts and sums, writing, and round trips."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+from conftest import REFERENCE, golden
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from migrator import pipeline
+from migrator.model import Company, FiscalYear, Ledger, table
+from migrator.readers.sie import tokens
+from migrator.reconcile import compare, trial_balance, years
+from migrator.validate import validate
+from migrator.writers.sie import SieWriter
+
+
+def records(path: Path, label: str) -> list[list[str]]:
+    """The whitespace-split fields of every `label` record, by plain text processing."""
+    text = path.read_bytes().decode("cp437")
+    return [line.split()[1:] for line in text.splitlines() if line.strip().split()[:1] == [label]]
+
+
+def transactions(path: Path) -> list[tuple[str, int]]:
+    """Account and amount of every #TRANS line (objects in braces skipped), by a plain regular expression."""
+    text = path.read_bytes().decode("cp437")
+    found = re.findall(r"^\s*#TRANS\s+(\S+)\s+\{[^}]*\}\s+(\S+)", text, re.MULTILINE)
+    return [(account, cents(amount)) for account, amount in found]
+
+
+def cents(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (REFERENCE / "sie").glob("*")) or ["none"])
+def test_every_reference_file_reads(reference: Path, name: str) -> None:
+    path = reference / "sie" / name
+    ledger = pipeline.read(path)
+    assert ledger.format == "sie"
+    assert ledger.lines.num_rows > 0
+    assert ledger.company.name
+    # every #TRANS of a voucher is a line (none dropped without a problem)
+    trans = len(records(path, "#TRANS"))
+    voucher_lines = ledger.lines.filter(pc.invert(pc.match_substring_regex(ledger.lines.column("entry"), "^(IB|UB) ")))
+    assert voucher_lines.num_rows == trans
+
+
+def test_transactions_file_by_hand(reference: Path) -> None:
+    path = reference / "sie" / "transaktioner_ovnbolag.se"
+    ledger = pipeline.read(path)
+    vers, trans = records(path, "#VER"), records(path, "#TRANS")
+    assert (len(vers), len(trans)) == (163, 671)
+    # 163 vouchers + the opening entries of 2011 and 2010 + the 2010 movements from #UB/#RES
+    assert ledger.counts()["entries"] == 163 + 3
+    booked = Counter[str]()
+    for account, amount in transactions(path):
+        booked[account] += amount
+    vouchers = ledger.lines.filter(pc.invert(pc.match_substring_regex(ledger.lines.column("entry"), "^(IB|UB) ")))
+    got = Counter[str]()
+    for account, amount in zip(vouchers.column("account").to_pylist(), vouchers.column("amount").to_pylist(),
+                               strict=True):  # fmt: skip
+        got[account] += amount
+    assert got == booked
+    assert booked["1910"] == -250700  # = #UB 0 1910 − #IB 0 1910 of the file
+    # the year closes at the file's #UB for every balance account; 2099 also holds the 2010 result that
+    # the file's #IB 0 leave out (its #IB sum to 1151678.15 = −(sum of #RES -1))
+    closing = years(ledger)[-1].closing
+    unbooked = {"2099": -115167815}
+    for year, account, amount in records(path, "#UB"):
+        if year == "0":
+            assert closing.get(account, 0) == cents(amount) + unbooked.get(account, 0), account
+    problems = list(ledger.problems) + validate(ledger)
+    assert not [p for p in problems if p.severity == "error"]
+    unbooked = [p for p in problems if "previous year's result" in p.message]
+    assert len(unbooked) == 1 and "-1151678.15" in unbooked[0].message
+
+
+def test_the_unbalanced_voucher_is_an_error(reference: Path) -> None:
+    ledger = pipeline.read(reference / "sie" / "transaktioner_ovnbolag-bad-balance.se")
+    errors = [p for p in list(ledger.problems) + validate(ledger) if p.severity == "error"]
+    # jsisie changed one #TRANS of voucher B 1 from -128.00 to -12899.00: 12771.00 too much credit
+    assert [(p.row, p.message) for p in errors] == [(3907, "entry B 1 does not balance: 12771.00 more credit")]
+    warnings = [p.message for p in ledger.problems if p.severity == "warning"]
+    assert any("account 1910" in m and "-15278.00" in m for m in warnings)
+
+
+def test_balances_only_file_becomes_opening_and_movement_entries(reference: Path) -> None:
+    path = reference / "sie" / "arsaldo_ovnbolag.se"
+    ledger = pipeline.read(path)
+    assert records(path, "#VER") == []
+    assert sorted(pc.unique(ledger.lines.column("entry")).to_pylist()) == ["IB 2010", "IB 2011", "UB 2010", "UB 2011"]
+    summaries = {y.year.start.year: y for y in years(ledger)}
+    unbooked = {("0", "2099"): -115167815}  # the 2010 result, left out of #IB 0 (see the transactions test)
+    for year, account, amount in records(path, "#UB"):
+        expected = cents(amount) + unbooked.get((year, account), 0)
+        assert summaries[2011 if year == "0" else 2010].closing.get(account, 0) == expected
+    for year, account, amount in records(path, "#RES"):
+        assert summaries[2011 if year == "0" else 2010].movements.get(account, 0) == cents(amount)
+    movement = ledger.lines.filter(pc.equal(ledger.lines.column("entry"), "UB 2011"))
+    assert set(movement.column("description").to_pylist()) == {
+        "Årets förändring 2011: #UB − #IB och #RES (saldofil utan verifikationer)"
+    }
+    assert not [p for p in validate(ledger) if p.severity == "error"]
+
+
+def test_vendor_quirks(reference: Path) -> None:
+    mamut = pipeline.read(reference / "sie" / "MAMUT_SIE4_EXPORT.SE")  # tabs, {1 "2"\t10 "12"}, #PROSA
+    assert (mamut.counts()["entries"], len(records(reference / "sie" / "MAMUT_SIE4_EXPORT.SE", "#VER"))) == (171, 168)
+    first = mamut.lines.filter(pc.equal(mamut.lines.column("entry"), "1 1"))
+    assert first.column("cost_centre").to_pylist() == ["2", "2", "2", "2"]
+    assert first.column("amount").to_pylist() == [-30105000, -7526250, 37631300, -50]
+    assert "10 '12'" in mamut.extras["lines"].column("objects")[0].as_py()
+    softone = pipeline.read(reference / "sie" / "Sie4.se")  # runs of blanks, { }, an account FEL
+    fel = softone.lines.filter(pc.equal(softone.lines.column("account"), "FEL"))
+    by_hand = [amount for account, amount in transactions(reference / "sie" / "Sie4.se") if account == "FEL"]
+    assert fel.column("amount").to_pylist() == by_hand and len(by_hand) == 37 and sum(by_hand) == 3312572
+    assert any("account FEL" in p.message for p in softone.problems)
+    bl = pipeline.read(reference / "sie" / "BL0001_typ4.SE")  # #RTRANS / #BTRANS are not booked twice
+    kept = bl.extras["sie"].filter(pc.is_in(bl.extras["sie"].column("record"), pc.cast(["#RTRANS", "#BTRANS"],
+                                                                                       "string")))  # fmt: skip
+    assert kept.num_rows == 9
+    broken = pipeline.read(reference / "sie" / "SIE4_Exempelfil_med_underdim.SE")
+    assert broken.company.name == "\ufffdvningsbolaget AB"
+    assert any("U+FFFD" in p.message for p in broken.problems)
+    importfile = pipeline.read(reference / "sie" / "BL0001_typ4I.SI")  # #RAR 0 without dates, series ""
+    assert importfile.counts()["entries"] == 1 and sum(trial_balance(importfile).values()) == 0
+
+
+def test_tokens() -> None:
+    assert tokens('#VER "" 0 20110824 "say \\"hi\\" \\\\ \\A"') == ["#VER", "", "0", "20110824", 'say "hi" \\ \\A']
+    assert tokens("#TRANS 1510  {} 1063") == ["#TRANS", "1510", [], "1063"]
+    assert tokens('#TRANS\t3051\t{1 "2"\t10 "12"}\t-1.00') == ["#TRANS", "3051", ["1", "2", "10", "12"], "-1.00"]
+    assert tokens('#TRANS 3010 { "1" "1"} -500') == ["#TRANS", "3010", ["1", "1"], "-500"]
+
+
+def test_garage_round_trip(garage: Ledger, tmp_path: Path) -> None:
+    out = tmp_path / "garage.se"
+    notes = pipeline.write(garage, "sie", out)
+    assert any("VAT codes on lines" in p.message and p.severity == "info" for p in notes)
+    back = pipeline.read(out)
+    assert compare(garage, back, ("accounts", "entries")).differences == []
+    assert back.counts()["lines"] == garage.counts()["lines"]
+    opening = back.lines.filter(back.lines.column("opening"))
+    assert sorted(pc.unique(opening.column("entry")).to_pylist()) == ["IB 2023", "IB 2024"]
+    assert back.company.fiscal_years == garage.company.fiscal_years
+    atelier = back.lines.filter(pc.equal(back.lines.column("cost_centre"), "ATELIER"))
+    assert atelier.num_rows == garage.lines.filter(pc.equal(garage.lines.column("cost_centre"), "ATELIER")).num_rows
+    text = out.read_bytes().decode("cp437")
+    assert "#IB -1 1000 2500.00\r\n" in text and "#RAR 0 20240101 20241231\r\n" in text
+    assert '\t#TRANS 3400 {1 "ATELIER"} -1200.00 20230210 "Facture Müller Transport, service camion"' in text
+
+
+def test_convert_verifies(samples: Path, tmp_path: Path) -> None:
+    result = pipeline.convert(samples / "garage" / "journal.csv", "sie", tmp_path / "out.se")
+    assert result.verified, result.verification
+
+
+def test_golden(garage: Ledger, tmp_path: Path) -> None:
+    out = tmp_path / "garage.se"
+    SieWriter(today=dt.date(2025, 1, 31)).write(garage, out)
+    golden("sie/garage.se", out.read_bytes())
+
+
+words = st.text(alphabet='abcXYZäöåé"\\{};#', min_size=1, max_size=6)
+texts = st.lists(words, min_size=1, max_size=4).map(" ".join)  # an empty #TRANS text reads as the #VER text
+
+
+@st.composite
+def ledgers(draw: st.DrawFn) -> Ledger:
+    accounts = ["1000", "1020", "2000", "3200", "6000"]
+    rows = []
+    count = draw(st.integers(1, 6))
+    if draw(st.booleans()):
+        rows += [
+            {"entry": "0", "date": dt.date(2023, 1, 1), "account": "1000", "amount": 5000, "opening": True},
+            {"entry": "0", "date": dt.date(2023, 1, 1), "account": "2000", "amount": -5000, "opening": True},
+        ]
+    for number in range(1, count + 1):
+        date = draw(st.dates(dt.date(2023, 1, 1), dt.date(2024, 12, 31)))
+        amounts = draw(st.lists(st.integers(-(10**9), 10**9).filter(bool), min_size=1, max_size=3))
+        if sum(amounts) == 0:
+            amounts.append(1)
+        amounts.append(-sum(amounts))
+        for amount in amounts:
+            rows.append({"entry": str(number), "date": date, "account": draw(st.sampled_from(accounts)),
+                         "amount": amount, "description": draw(texts), "journal": draw(st.sampled_from(["", "B"])),
+                         "cost_centre": draw(st.sampled_from(["", "K1", "Verkstad 2"]))})  # fmt: skip
+    years = (FiscalYear(dt.date(2023, 1, 1), dt.date(2023, 12, 31)), FiscalYear(dt.date(2024, 1, 1),
+                                                                                dt.date(2024, 12, 31)))  # fmt: skip
+    return Ledger(company=Company(name="Test AB", base_currency="SEK", fiscal_years=years),
+                  accounts=table("accounts", ({"code": c, "name": f"Konto {c}"} for c in accounts)),
+                  lines=table("lines", rows))  # fmt: skip
+
+
+def per_entry(ledger: Ledger) -> list[tuple[tuple[str, int, str, str], ...]]:
+    entries: dict[str, list[tuple[str, int, str, str]]] = {}
+    for row in ledger.lines.to_pylist():
+        entries.setdefault(row["entry"], []).append(
+            (row["account"], row["amount"], row["cost_centre"], row["description"] if not row["opening"] else "")
+        )
+    return sorted(tuple(sorted(lines)) for lines in entries.values())
+
+
+@settings(max_examples=25, deadline=None)
+@given(ledgers())
+def test_hypothesis_round_trip(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> None:
+    out = tmp_path_factory.mktemp("sie") / "books.se"
+    pipeline.write(ledger, "sie", out)
+    back = pipeline.read(out)
+    assert trial_balance(back) == trial_balance(ledger)
+    assert back.counts()["entries"] == ledger.counts()["entries"]
+    assert per_entry(back) == per_entry(ledger)
+    assert not [p for p in validate(back) if p.severity == "error"]
