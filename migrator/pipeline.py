@@ -52,7 +52,12 @@ def _choose(source: Source, format: str | None) -> tuple[registry.Format, Source
     """The format to read `source` with: the one named, else the best sniff."""
     if format:
         fmt = registry.get(format)
-        fmt.reader()  # raises if the format cannot be read
+        reader = fmt.reader()  # raises if the format cannot be read
+        if source.is_dir and not reader.sniff(source):
+            files = [p for p in source.path.iterdir() if p.is_file() and not p.name.startswith(".")]
+            if len(files) != 1:
+                raise SourceError(f"this is a folder, and {fmt.name} reads a file: name the file", source.name)
+            return fmt, source.child(files[0]), 1.0
         return fmt, source, 1.0
     scored = _candidates(source)
     if not scored and source.is_dir:

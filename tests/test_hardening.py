@@ -70,7 +70,8 @@ def test_junk_gives_a_message_or_a_result(tmp_path: Path, fmt: str, name: str, c
 
 @pytest.mark.parametrize("fmt", READERS)
 def test_an_empty_folder(tmp_path: Path, fmt: str) -> None:
-    read_directly(fmt, tmp_path)
+    with pytest.raises(MigratorError):
+        pipeline.read(tmp_path, fmt)
 
 
 def _sample_inputs() -> Iterator[Path]:
