@@ -126,7 +126,7 @@ def compare(before: Ledger, after: Ledger, keeps: tuple[str, ...]) -> Comparison
         if a != b:
             result.differences.append(f"account {code}: balance {format_cents(a)} before, {format_cents(b)} after")
     if "vat_codes" in keeps or "lines" in keeps:
-        vb, va = vat_totals(before), vat_totals(after)
+        vb, va = _vat_totals_as(before, after.format), vat_totals(after)
         for code in sorted(set(vb) | set(va)):
             if vb.get(code) != va.get(code):
                 b0 = vb.get(code, {"base": 0, "vat": 0})
@@ -136,6 +136,22 @@ def compare(before: Ledger, after: Ledger, keeps: tuple[str, ...]) -> Comparison
                     f"VAT {format_cents(b0['vat'])}/{format_cents(a0['vat'])} before/after"
                 )
     return result
+
+
+def _vat_totals_as(ledger: Ledger, vendor: str) -> dict[str, dict[str, int]]:
+    """`vat_totals` under the codes a writer for `vendor` translated them to (codes it keeps as they are)."""
+    from migrator import vat
+
+    totals = vat_totals(ledger)
+    if ledger.format == vendor or not vat.vendor_codes(vendor):
+        return totals
+    codes, _ = vat.translate(ledger, vendor)
+    merged: dict[str, dict[str, int]] = {}
+    for code, sums in totals.items():
+        into = merged.setdefault(codes.get(code, code), {"base": 0, "vat": 0, "declared": 0})
+        for key, value in sums.items():
+            into[key] += value
+    return merged
 
 
 def summary(ledger: Ledger) -> dict[str, Any]:

@@ -1,0 +1,196 @@
+"""Run my Accounts: the GL import CSV, alone or in a folder beside the chart CSV.
+
+Journal (``../shared/FORMATS.md``): a header naming at least ``reference, transdate, accno,
+debit, credit`` (also ``department, description, notes, currency, exchangerate, source, memo,
+projectnumber``), ``,`` ``;`` or tab; consecutive rows with one reference form one entry. Dates and
+numbers follow the user's settings, so each column's layout is decided from all its values
+(``03.01.19``, ``03.01.2019``; ``275,12``, ``1'275.12``). A row in another currency than the base
+(the currency of rows at rate 1, else CHF) is converted at its exchange rate, rounded half up to
+the cent. ``description`` is the entry's text, ``memo`` a line's own; ``department`` is read as
+the cost centre; ``notes``, ``source`` and ``projectnumber`` are kept as extras.
+
+Chart (``accno, description, charttype, category, link``): ``A`` rows are accounts (category A
+asset, L liability, Q equity, I income, E expense), ``H`` rows headings, each account belonging
+to the last heading above it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pyarrow as pa
+
+from migrator.errors import SourceError
+from migrator.model import Company, Ledger, Problem, table
+from migrator.parsing import AmountColumn, DateColumn, ParseError, codec_name, detect_encoding, parse_rate
+from migrator.readers.base import ReadOptions, Rows, accounts_from_lines, merge_accounts
+from migrator.sources import Source
+
+REQUIRED = ("reference", "transdate", "accno", "debit", "credit")
+CHART_REQUIRED = ("accno", "description", "charttype")
+EXTRAS = ("notes", "source", "projectnumber")
+TYPES = {"A": "asset", "L": "liability", "Q": "equity", "I": "income", "E": "expense"}
+
+
+def _header(head: bytes) -> tuple[str, list[str]]:
+    first = head.decode("latin-1").lstrip("\ufeff\xef\xbb\xbf").split("\n", 1)[0].strip()
+    separator = max((",", ";", "\t"), key=first.count)
+    return separator, [n.strip().strip('"').strip().lower() for n in first.split(separator)]
+
+
+def _is_journal(head: bytes) -> bool:
+    return all(r in _header(head)[1] for r in REQUIRED)
+
+
+def _is_chart(head: bytes) -> bool:
+    return all(r in _header(head)[1] for r in CHART_REQUIRED)
+
+
+class RunMyAccountsReader:
+    name = "runmyaccounts"
+    extensions = (".csv",)
+
+    def sniff(self, source: Source) -> float:
+        if not source.is_dir:
+            return 0.9 if _is_journal(source.head()) else 0.0
+        files = [source.child(p) for p in sorted(source.path.iterdir()) if p.is_file()]
+        return 0.9 if any(_is_journal(f.head()) for f in files) else 0.0
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        journal, chart = source, None
+        if source.is_dir:
+            files = [source.child(p) for p in sorted(source.path.iterdir()) if p.is_file()]
+            journals = [f for f in files if _is_journal(f.head())]
+            if len(journals) != 1:
+                raise SourceError(f"expected one GL import CSV (header reference, transdate, accno, debit, credit), "
+                                  f"found {len(journals)}", source.name)  # fmt: skip
+            journal = journals[0]
+            chart = next((f for f in files if f is not journal and _is_chart(f.head())), None)
+        header, records, encoding = _table(journal, options, REQUIRED)
+        out = Rows(journal.name)
+        extras = _lines(header, records, out)
+        lines = out.lines()
+        problems: list[Problem] = list(out.problems)
+        groups = table("groups")
+        if chart is not None:
+            accounts, groups, chart_problems = _chart(chart, options)
+            accounts, added = merge_accounts(accounts, lines, chart.name)
+            problems += chart_problems + added
+        else:
+            accounts, notes = accounts_from_lines(lines, journal.name)
+            problems += notes
+        return Ledger(
+            company=Company(base_currency=_base_currency(header, records), source_system="Run my Accounts"),
+            accounts=accounts,
+            groups=groups,
+            lines=lines,
+            problems=tuple(problems),
+            extras={"lines": extras},
+            format=self.name,
+            encoding=codec_name(encoding),
+        )
+
+
+def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> tuple[list[str], list[Any], str]:
+    data = source.read_bytes()
+    encoding = options.encoding or detect_encoding(data)[0]
+    try:
+        text = data.decode(encoding).lstrip("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
+    separator, _ = _header(text.encode("utf-8")[:4096])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+    records = []
+    header: list[str] = []
+    for values in reader:
+        if not header:
+            header = [v.strip().lower() for v in values]
+            continue
+        if any(v.strip() for v in values):
+            records.append((reader.line_num, values))
+    missing = [r for r in required if r not in header]
+    if missing:
+        raise SourceError(f"the header lacks {', '.join(missing)}", source.name, 1)
+    return header, records, encoding
+
+
+def _fields(header: list[str], values: list[str]) -> dict[str, str]:
+    return {name: value.strip() for name, value in zip(header, values, strict=False)}
+
+
+def _base_currency(header: list[str], records: list[Any]) -> str:
+    """The currency of rows at exchange rate 1 (or none), by majority; CHF if the file never says."""
+    votes: Counter[str] = Counter()
+    for _, values in records:
+        row = _fields(header, values)
+        if row.get("currency") and parse_rate(row.get("exchangerate", "") or "1") in ("1", ""):
+            votes[row["currency"].upper()] += 1
+    return votes.most_common(1)[0][0] if votes else "CHF"
+
+
+def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
+    rows = [(number, _fields(header, values), len(values)) for number, values in records]
+    dates = DateColumn([r["transdate"] for _, r, _ in rows])
+    amounts = AmountColumn([r[c] for _, r, _ in rows for c in ("debit", "credit") if c in r])
+    base = _base_currency(header, records)
+    extras: dict[str, list[Any]] = {"source_row": [], **{name: [] for name in EXTRAS}}
+    entry, previous = 0, None
+    for number, row, count in rows:
+        if count != len(header):
+            out.problem(number, f"{count} fields where the header has {len(header)}; row left out")
+            continue
+        try:
+            date = dates.date(row["transdate"])
+            debit = amounts.cents(row["debit"]) or 0
+            credit = amounts.cents(row["credit"]) or 0
+            rate = parse_rate(row.get("exchangerate", ""))
+        except ParseError as exc:
+            out.problem(number, f"{exc}; row left out")
+            continue
+        if date is None or not row["accno"]:
+            out.problem(number, f"{'transdate' if date is None else 'accno'} is empty; row left out")
+            continue
+        if row["reference"] != previous:
+            entry, previous = entry + 1, row["reference"]
+        values: dict[str, Any] = {"amount": debit - credit}
+        currency = row.get("currency", "").upper()
+        if currency and currency != base:
+            if not rate or Decimal(rate) <= 0:
+                out.problem(number, f"{currency} row without an exchange rate; row left out")
+                continue
+            converted = (Decimal(debit - credit) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_UP)
+            values = {"amount": int(converted), "currency": currency, "amount_currency": debit - credit, "rate": rate}
+        out.add(entry=str(entry), date=date, doc=row["reference"], account=row["accno"],
+                description=row.get("memo") or row.get("description", ""), cost_centre=row.get("department", ""),
+                source_row=number, **values)  # fmt: skip
+        extras["source_row"].append(number)
+        for name in EXTRAS:
+            extras[name].append(row.get(name, ""))
+    return pa.table({k: pa.array(v, pa.int64() if k == "source_row" else pa.string()) for k, v in extras.items()})
+
+
+def _chart(source: Source, options: ReadOptions) -> tuple[pa.Table, pa.Table, list[Problem]]:
+    header, records, _ = _table(source, options, CHART_REQUIRED)
+    accounts, groups, problems = [], [], []
+    heading = ""
+    for number, values in records:
+        row = _fields(header, values)
+        kind = row["charttype"].upper()
+        if not row["accno"] or kind not in ("A", "H"):
+            problems.append(Problem("error", f"chart row needs an accno and charttype A or H (got {row['accno']!r}, "
+                                    f"{row['charttype']!r}); row left out", source.name, number))  # fmt: skip
+            continue
+        if kind == "H":
+            heading = row["accno"]
+            groups.append({"code": row["accno"], "name": row["description"]})
+        else:
+            accounts.append({"code": row["accno"], "name": row["description"], "parent": heading, "active": True,
+                             "type": TYPES.get(row.get("category", "").upper(), "")})  # fmt: skip
+    return table("accounts", accounts), table("groups", groups), problems
+
+
+FORMAT = RunMyAccountsReader

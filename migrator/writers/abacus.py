@@ -1,0 +1,208 @@
+"""Abacus: AbaConnect "FIBU – XML Buchungen" (write only; migrator does not read it back).
+
+Structure from ``../shared/FORMATS.md``: no namespace; ``AbaConnectContainer`` > ``TaskCount``,
+``Task`` > ``Parameter`` (``Application`` FIBU, ``Id`` "XML Buchungen", ``MapId`` AbaDefault,
+``Version``, ``Mandant``) and ``Transaction`` > one ``Entry mode="SAVE"`` per entry, holding a
+``CollectiveInformation mode="SAVE"`` and one ``SingleInformation mode="SAVE"`` per other line.
+
+How an entry is laid out (migrator's choice): the collective information carries one line, the
+largest line that is neither a VAT base nor a VAT line (``EntryType`` S when one single line faces
+it, C otherwise); each other line is a single information with its own ``DebitCredit`` (``TaxAccount`` only on VAT bases), so the
+entry balances as collective amount = the singles' amounts on the other side minus those on its
+side. A VAT line is folded into the ``TaxData`` of its base when the bases of that code in the
+entry declare exactly its amount (``TaxIncluded`` E: the single's amount is net, the VAT is booked
+on top to ``TaxAccount``); otherwise it stays a single information of its own. Amounts are
+positive with two decimals; ``KeyAmount`` is in base currency; ``AmountData`` is in the line's
+currency, with ``ExchangeRateData`` for foreign lines.
+
+*Unverified* (taken from the element list, not from a file Abacus produced or accepted): every
+field's type and length; ``Version`` (written 2022.00); ``Mandant`` (written 1: set it to the
+client's number); ``Division`` (written 0); ``Type`` Normal for every entry, opening balances
+included; ``TaxType`` (1 sales VAT, 2 input VAT, written from the VAT kind), ``UseCode`` (1),
+``TaxCoefficient`` (100), ``Country`` (CH); ``TaxCode`` (the ledger's code, written as it is:
+Abacus tax codes are each client's own); ``Text1`` cut at 80 characters, ``Text2`` not written;
+``Client`` is not written (its meaning is unknown).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from migrator import vat
+from migrator.model import Ledger, Problem
+from migrator.money import format_cents
+from migrator.writers.base import lost
+
+VERSION = "2022.00"
+MANDANT = "1"
+TEXT1 = 80
+TAX_TYPES = {"sales": "1", "input_material": "2", "input_investment": "2", "acquisition": "2"}
+
+
+class AbacusWriter:
+    name = "abacus"
+    extension = ".xml"
+    output = "file"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        root = etree.Element("AbaConnectContainer")
+        _text(root, "TaskCount", "1")
+        task = etree.SubElement(root, "Task")
+        parameter = etree.SubElement(task, "Parameter")
+        for tag, value in (("Application", "FIBU"), ("Id", "XML Buchungen"), ("MapId", "AbaDefault"),
+                           ("Version", VERSION), ("Mandant", MANDANT)):  # fmt: skip
+            _text(parameter, tag, value)
+        transaction = etree.SubElement(task, "Transaction")
+        base = ledger.company.base_currency or "CHF"
+        unfolded = cut = 0
+        for lines in _entries(ledger):
+            collective = _collective(lines)
+            folded = _fold(lines, collective)
+            unfolded += sum(1 for line in lines if line["vat_line"] and id(line) not in folded)
+            cut += _entry(transaction, lines, collective, folded, base, ledger)
+        etree.ElementTree(root).write(str(target), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        problems = [Problem("info", f"Mandant written as {MANDANT}: set it to the client's Abacus number")]
+        if unfolded:
+            problems.append(Problem("warning", f"{unfolded} VAT lines do not match the VAT their bases declare: "
+                                    "written as ordinary single lines, outside the tax data"))  # fmt: skip
+        if cut:
+            problems.append(Problem("info", f"{cut} texts longer than {TEXT1} characters cut to fit Text1"))
+        return problems + _not_carried(ledger)
+
+
+def _entries(ledger: Ledger) -> list[list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for line in ledger.lines.to_pylist():
+        grouped.setdefault(line["entry"], []).append(line)
+    return [sorted(lines, key=lambda line: line["line"] or 0) for lines in grouped.values()]
+
+
+def _collective(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The line the collective information carries: the largest without VAT, else the largest base."""
+    plain = [line for line in lines if not line["vat_code"] and not line["vat_line"]]
+    bases = [line for line in lines if not line["vat_line"]]
+    return max(plain or bases or lines, key=lambda line: abs(line["amount"]))
+
+
+def _fold(lines: list[dict[str, Any]], collective: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """VAT lines (by id) that fold into the tax data of their bases (single lines), with those bases."""
+    folded: dict[int, list[dict[str, Any]]] = {}
+    for line in lines:
+        if not (line["vat_line"] and line["vat_code"]):
+            continue
+        code = line["vat_code"]
+        same_code = [other for other in lines if other["vat_code"] == code and other["vat_line"]]
+        bases = [b for b in lines if b["vat_code"] == code and not b["vat_line"] and b["vat_amount"] is not None]
+        if any(b is collective for b in bases) or line is collective:
+            continue
+        if len(same_code) == 1 and bases and sum(b["vat_amount"] for b in bases) == line["amount"]:
+            folded[id(line)] = bases
+    return folded
+
+
+def _text(parent: etree._Element, tag: str, value: str) -> etree._Element:
+    element = etree.SubElement(parent, tag)
+    element.text = _xml_safe(value)
+    return element
+
+
+def _amounts(parent: etree._Element, line: dict[str, Any], base: str, amount: int) -> None:
+    foreign = bool(line["currency"]) and line["amount_currency"] is not None
+    data = etree.SubElement(parent, "AmountData")
+    _text(data, "Currency", line["currency"] if foreign else base)
+    _text(data, "Amount", format_cents(abs(line["amount_currency"] if foreign else amount)))
+    _text(parent, "KeyAmount", format_cents(abs(amount)))
+    if foreign:
+        rate = etree.SubElement(parent, "ExchangeRateData")
+        _text(rate, "FromCurrency", line["currency"])
+        _text(rate, "ToCurrency", base)
+        _text(rate, "ExchangeRate", line["rate"] or "")
+
+
+def _entry(transaction: etree._Element, lines: list[dict[str, Any]], collective: dict[str, Any],
+           folded: dict[int, list[dict[str, Any]]], base: str, ledger: Ledger) -> int:  # fmt: skip
+    """Write one entry; return how many texts were cut."""
+    taxed = {id(b): v for v, bases in folded.items() for b in bases}
+    vat_of = {id(line): line for line in lines}
+    rest = [line for line in lines if id(line) not in folded]
+    singles = [line for line in rest if line is not collective]
+    entry = etree.SubElement(transaction, "Entry", mode="SAVE")
+    head = etree.SubElement(entry, "CollectiveInformation", mode="SAVE")
+    first = lines[0]
+    cut = 0
+    date = first["date"].isoformat()
+    _text(head, "EntryLevel", "A")
+    _text(head, "EntryType", "S" if len(singles) == 1 else "C")
+    _text(head, "Type", "Normal")
+    _text(head, "DebitCredit", "D" if collective["amount"] >= 0 else "C")
+    _text(head, "Division", "0")
+    _text(head, "KeyCurrency", base)
+    _text(head, "EntryDate", date)
+    _text(head, "ValueDate", date)
+    _amounts(head, collective, base, collective["amount"])
+    _text(head, "Account", collective["account"])
+    cut += _text1(head, collective["description"] or first["description"])
+    _text(head, "DocumentNumber", first["doc"] or "")
+    _text(head, "SingleCount", str(len(singles)))
+    for line in singles:
+        single = etree.SubElement(entry, "SingleInformation", mode="SAVE")
+        _text(single, "Type", "Normal")
+        _text(single, "DebitCredit", "D" if line["amount"] >= 0 else "C")
+        _text(single, "EntryDate", date)
+        _text(single, "ValueDate", date)
+        _amounts(single, line, base, line["amount"])
+        _text(single, "Account", line["account"])
+        vat_line = vat_of.get(taxed.get(id(line), -1))
+        if vat_line:
+            _text(single, "TaxAccount", vat_line["account"])
+        cut += _text1(single, line["description"] or "")
+        _text(single, "DocumentNumber", line["doc"] or "")
+        if vat_line:
+            _tax(single, line, base, ledger)
+    return cut
+
+
+def _tax(single: etree._Element, line: dict[str, Any], base: str, ledger: Ledger) -> None:
+    known = vat.meaning(ledger, line["vat_code"])
+    kind, rate = known if known else ("", None)
+    data = etree.SubElement(single, "TaxData")
+    _text(data, "TaxIncluded", "E")
+    _text(data, "TaxType", TAX_TYPES.get(kind, "0"))
+    _text(data, "UseCode", "1")
+    amount = etree.SubElement(data, "AmountData")
+    _text(amount, "Currency", base)
+    _text(amount, "Amount", format_cents(abs(line["vat_amount"])))
+    _text(data, "KeyAmount", format_cents(abs(line["vat_amount"])))
+    _text(data, "TaxRate", str(rate) if rate is not None else "")
+    _text(data, "TaxCoefficient", "100")
+    _text(data, "Country", "CH")
+    _text(data, "TaxCode", line["vat_code"])
+
+
+def _text1(parent: etree._Element, text: str) -> int:
+    clean = " ".join(_xml_safe(text).split())
+    _text(parent, "Text1", clean[:TEXT1])
+    return int(len(clean) > TEXT1)
+
+
+def _xml_safe(text: str) -> str:
+    """Text without the control characters XML 1.0 cannot hold."""
+    return "".join(c for c in text if c in "\t\n\r" or (ord(c) >= 0x20 and c not in "\ufffe\uffff"))
+
+
+def _not_carried(ledger: Ledger) -> list[Problem]:
+    lines = ledger.lines.to_pydict()
+    problems = lost("accounts (chart)", ledger.accounts.num_rows, "bookings only: the accounts must exist in Abacus")
+    problems += lost("partners", ledger.partners.num_rows, "left out")
+    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("opening-balance lines", sum(lines["opening"]), "written as Normal entries")
+    problems += lost("cost centres of lines", sum(bool(c) for c in lines["cost_centre"]), "left out")
+    problems += lost("VAT codes", ledger.vat_codes.num_rows,
+                     "written as they are in TaxCode; map them to the client's Abacus tax codes")  # fmt: skip
+    return problems
+
+
+FORMAT = AbacusWriter

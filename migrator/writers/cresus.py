@@ -1,0 +1,117 @@
+"""Crésus Comptabilité (Epsitec): the extended journal import text.
+
+TAB, CR LF, no header, Windows-1252 (``../shared/FORMATS.md``): (1) date dd.mm.yyyy, (2) debit
+account, (3) credit account, (4) voucher, (5) text, (6) amount. An entry of one debit and one credit
+line in base currency is one record of these six fields. Every other entry is written in the
+extended format, one record per line with ``...`` as the other account, (7) the foreign amount
+(``0`` if none), (8) the exchange rate and (9) a compound-entry number shared by its records; a
+two-line foreign entry is one record with fields 7–8 and an empty field 9.
+
+Amounts are written plain (``1234.50``, always positive: the side says debit or credit) rather
+than with the ``1'000.00`` of exports, so no locale setting can misread them. Tabs and line breaks
+in texts become spaces. VAT codes are not written: Crésus's import reads one from field 13 and
+then books the VAT itself as a line of its own, while the ledger's VAT lines are already booked;
+writing both would book the VAT twice. The VAT lines are written as ordinary lines and the codes
+are reported as not carried.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from migrator.model import Ledger, Problem
+from migrator.money import format_cents
+from migrator.writers.base import lost
+
+ENCODING = "cp1252"
+OTHER = "..."
+
+
+class CresusWriter:
+    name = "cresus"
+    extension = ".txt"
+    output = "file"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        records: list[list[str]] = []
+        compound = 0
+        for lines in _entries(ledger):
+            simple = _simple(lines)
+            if simple is not None:
+                records.append(simple)
+                continue
+            compound += 1
+            for line in lines:
+                records.append(_compound_record(line, compound))
+        text_lines, replaced = [], 0
+        for record in records:
+            text = "\t".join(record)
+            safe = text.encode(ENCODING, errors="replace").decode(ENCODING)
+            replaced += safe != text
+            text_lines.append(safe)
+        target.write_bytes("".join(line + "\r\n" for line in text_lines).encode(ENCODING))
+        problems = []
+        if replaced:
+            problems.append(Problem("warning", f"{replaced} records hold characters Windows-1252 cannot encode; "
+                                    "written as '?'"))  # fmt: skip
+        return problems + _not_carried(ledger)
+
+
+def _entries(ledger: Ledger) -> list[list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for line in ledger.lines.to_pylist():
+        grouped.setdefault(line["entry"], []).append(line)
+    return [sorted(lines, key=lambda line: line["line"] or 0) for lines in grouped.values()]
+
+
+def _clean(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _head(line: dict[str, Any], debit: str, credit: str, amount: int) -> list[str]:
+    day = line["date"]
+    date = f"{day.day:02d}.{day.month:02d}.{day.year}"
+    return [date, debit, credit, _clean(line["doc"]), _clean(line["description"]), format_cents(amount)]
+
+
+def _simple(lines: list[dict[str, Any]]) -> list[str] | None:
+    """One record for an entry of one debit and one credit line, else None."""
+    if len(lines) != 2:
+        return None
+    debit, credit = sorted(lines, key=lambda line: -line["amount"])
+    if debit["amount"] != -credit["amount"] or debit["amount"] < 0:
+        return None
+    record = _head(debit, debit["account"], credit["account"], debit["amount"])
+    foreign = [line for line in lines if line["currency"] and line["amount_currency"] is not None]
+    if foreign:
+        record += [format_cents(abs(foreign[0]["amount_currency"])), foreign[0]["rate"] or "", ""]
+    return record
+
+
+def _compound_record(line: dict[str, Any], number: int) -> list[str]:
+    amount = line["amount"]
+    debit, credit = (line["account"], OTHER) if amount >= 0 else (OTHER, line["account"])
+    record = _head(line, debit, credit, abs(amount))
+    foreign = line["amount_currency"] if line["currency"] and line["amount_currency"] is not None else None
+    record += [format_cents(abs(foreign)) if foreign is not None else "0", (line["rate"] or "") if foreign else "",
+               str(number)]  # fmt: skip
+    return record
+
+
+def _not_carried(ledger: Ledger) -> list[Problem]:
+    lines = ledger.lines.to_pydict()
+    problems = lost("VAT codes on lines", sum(bool(c) for c in lines["vat_code"]),
+                    "VAT lines written as ordinary lines (Crésus would book a coded line's VAT a second time)")  # fmt: skip
+    problems += lost("accounts (chart)", ledger.accounts.num_rows, "the journal holds bookings only; "
+                     "create the accounts in Crésus first")  # fmt: skip
+    problems += lost("partners", ledger.partners.num_rows, "left out")
+    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("opening-balance lines", sum(lines["opening"]), "written as ordinary bookings")
+    problems += lost("currency names of foreign lines", sum(bool(c) for c in lines["currency"]),
+                     "foreign amount and rate written to fields 7-8; Crésus takes the currency from the account")  # fmt: skip
+    problems += lost("cost centres of lines", sum(bool(c) for c in lines["cost_centre"]), "left out")
+    return problems
+
+
+FORMAT = CresusWriter

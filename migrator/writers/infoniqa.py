@@ -1,0 +1,159 @@
+"""Infoniqa ONE 50 (formerly Sage 50 Switzerland): the file *Extras → Buchungen importieren* takes.
+
+The issue asked for "its ``;`` import CSV", but ``../shared/FORMATS.md`` records that the import
+takes the export format back, and the only real file we have (the reference export) is
+``,``-separated. Writing exactly what the program exports is the one layout known to import, so
+this writer writes the export layout: ``,``, CR LF, Windows-1252, texts quoted, dates d.m.yyyy,
+header ``Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,
+PkKey,OpId,Flag``, one row per line (``S`` debit, ``H`` credit, ``Netto`` unsigned).
+
+Entries of two lines (plus VAT) are single entries (``MTyp`` 1, each row's ``GKto`` the other
+account); larger ones are collective (``MTyp`` 2): the one line alone on its side gets ``GKto``
+``div`` and the others its account, or all get ``div`` when both sides have several lines, as in
+the reference export. A VAT base carries its code in ``SId`` (translated by kind, rate and date
+through ``mappings/vat``, except for books read from Infoniqa, which keep their own; a code without
+equivalent is written unchanged and reported) and its VAT in ``Steuer``;
+the VAT line is a row of ``BTyp`` 2 with ``Netto`` the VAT and ``Steuer`` the base (*inference*
+from the reference export, see the reader). ``Blg`` holds whole numbers only in the reference
+(whether text vouchers import is *unverified*): the vouchers are kept when every entry has its own
+whole number, else entries are numbered 1, 2, … and the original voucher goes to ``Tx2``.
+``KIdx``, ``PkKey`` and ``Flag`` are written as 0, ``Grp`` as a space and ``Code``/``OpId`` empty, as
+in every row of the reference; ``SIdx`` is written 0 although coded rows there have 3 or 5
+(meaning of all of these *unverified*).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from migrator import vat
+from migrator.model import Ledger, Problem
+from migrator.money import format_cents
+from migrator.writers.base import lost
+
+HEADER = "Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,PkKey,OpId,Flag"
+ENCODING = "cp1252"
+
+
+class InfoniqaWriter:
+    name = "infoniqa"
+    extension = ".csv"
+    output = "file"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        # books read from Infoniqa keep the client's own codes; others are translated by kind, rate and date
+        codes, untranslated = ({}, []) if ledger.format == self.name else vat.translate(ledger, "infoniqa")
+        problems = [Problem("warning", f"{p.message}; written unchanged: create it in Infoniqa or map it")
+                    for p in untranslated]  # fmt: skip
+        entries = list(_entries(ledger))
+        numbers = _voucher_numbers(entries)
+        renumbered = numbers is None
+        out = [HEADER]
+        replaced = 0
+        for position, lines in enumerate(entries, start=1):
+            number = str(position) if numbers is None else numbers[position - 1]
+            for row in _rows(lines, number, codes, renumbered):
+                text = ",".join(row)
+                safe = text.encode(ENCODING, errors="replace").decode(ENCODING)
+                replaced += safe != text
+                out.append(safe)
+        target.write_bytes(("\r\n".join(out) + "\r\n").encode(ENCODING))
+        if renumbered and entries:
+            problems.append(Problem("info", "voucher numbers are not all distinct whole numbers, which Blg needs: "
+                                    "entries numbered 1, 2, … and each original voucher written to Tx2"))  # fmt: skip
+        if replaced:
+            problems.append(Problem("warning", f"{replaced} rows hold characters Windows-1252 cannot encode; "
+                                    "written as '?'"))  # fmt: skip
+        return problems + _not_carried(ledger)
+
+
+def _entries(ledger: Ledger) -> Iterator[list[dict[str, Any]]]:
+    """The lines of each entry, entries in the order they first appear, lines by number."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for line in ledger.lines.to_pylist():
+        grouped.setdefault(line["entry"], []).append(line)
+    for lines in grouped.values():
+        yield sorted(lines, key=lambda line: line["line"] or 0)
+
+
+def _voucher_numbers(entries: list[list[dict[str, Any]]]) -> list[str] | None:
+    docs = [str(lines[0]["doc"] or "").strip() for lines in entries]
+    if all(d.isdigit() and int(d) > 0 for d in docs) and len(set(docs)) == len(docs):
+        return docs
+    return None
+
+
+def _rows(lines: list[dict[str, Any]], number: str, codes: dict[str, str], renumbered: bool) -> Iterator[list[str]]:
+    principal = [line for line in lines if not _is_vat(line)]
+    debits = [line for line in principal if line["amount"] >= 0]
+    credits = [line for line in principal if line["amount"] < 0]
+    single = len(debits) == 1 and len(credits) == 1
+    counter: dict[int, str] = {}
+    for side, other in ((debits, credits), (credits, debits)):
+        for line in side:
+            if single:
+                counter[id(line)] = other[0]["account"]
+            elif len(side) == 1:
+                counter[id(line)] = "div"
+            else:
+                counter[id(line)] = other[0]["account"] if len(other) == 1 else "div"
+    first = lines[0]
+    extra = _quoted(_one_line(first["doc"] or "") if renumbered else "")
+    date = first["date"]
+    day = f"{date.day}.{date.month}.{date.year}"
+    for line in lines:
+        code = codes.get(line["vat_code"], line["vat_code"]) if line["vat_code"] else ""
+        if _is_vat(line):
+            base = _bases(line, lines)
+            account = counter.get(id(base[0]), "div") if base else "div"
+            tax = sum(abs(b["amount"]) for b in base)
+            fields = ("", "0", "2", format_cents(abs(line["amount"])), format_cents(tax))
+        else:
+            account = counter[id(line)]
+            tax = abs(line["vat_amount"] or 0) if code else 0
+            fields = (code, "0", "0", format_cents(abs(line["amount"])), format_cents(tax))
+        sid, sidx, btyp, netto, steuer = fields
+        foreign = format_cents(abs(line["amount_currency"] or 0)) if line["currency"] else "0.00"
+        yield [number, day, line["account"], "S" if line["amount"] >= 0 else "H", " ", account, sid, sidx, "0",
+               btyp, "1" if single else "2", "", netto, steuer, foreign, _quoted(_one_line(line["description"] or "")), extra, "0", "", "0"]  # fmt: skip
+
+
+def _is_vat(line: dict[str, Any]) -> bool:
+    return bool(line["vat_line"] and line["vat_code"])
+
+
+def _bases(vat_line: dict[str, Any], lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The base lines a VAT line was computed on: those of its code (the one whose VAT it equals
+    when its entry has several VAT lines of that code)."""
+    code = vat_line["vat_code"]
+    bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
+    siblings = [line for line in lines if line["vat_code"] == code and line["vat_line"]]
+    if len(siblings) > 1:
+        return [b for b in bases if (b["vat_amount"] or 0) == vat_line["amount"]][:1]
+    return bases
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _not_carried(ledger: Ledger) -> list[Problem]:
+    lines = ledger.lines.to_pydict()
+    problems = lost("accounts (chart)", ledger.accounts.num_rows, "the import file holds bookings only; "
+                    "create the accounts in Infoniqa first")  # fmt: skip
+    problems += lost("partners", ledger.partners.num_rows, "left out")
+    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("opening-balance lines", sum(lines["opening"]), "written as ordinary bookings")
+    problems += lost("currency names and rates of foreign lines", sum(bool(c) for c in lines["currency"]),
+                     "the foreign amount is written to FW-Betrag; Infoniqa takes the currency from the account")  # fmt: skip
+    problems += lost("cost centres of lines", sum(bool(c) for c in lines["cost_centre"]), "left out")
+    return problems
+
+
+FORMAT = InfoniqaWriter

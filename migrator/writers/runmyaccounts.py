@@ -1,0 +1,159 @@
+"""Run my Accounts: a folder with the GL import CSV (``journal.csv``) and the chart CSV (``chart.csv``).
+
+Journal (``../shared/FORMATS.md``): header ``reference,department,description,transdate,notes,
+currency,exchangerate,accno,debit,credit,source,memo,projectnumber``, one row per line;
+consecutive rows with one reference form one entry, and Run my Accounts refuses an entry unless
+its debits equal its credits. There are no VAT columns, so VAT codes are not carried (the VAT lines
+are ordinary lines). Dates and numbers follow the user's settings; this writer uses dd.mm.yyyy and
+a plain ``1234.50``, the settings to choose before importing (the reader accepts ``03.01.19`` and
+``275,12`` as well). Amounts are in base currency with exchange rate 1, so no rounding of a foreign
+amount can unbalance an entry; the foreign amounts are reported as not carried.
+
+Chart: ``accno,description,charttype,category,link``: headings (``H``, from the ledger's groups)
+and accounts (``A``) in account-number order, so every heading precedes its accounts; ``category``
+is A asset, L liability, Q equity, I income, E expense (the categories of Run my Accounts'
+open-source base), ``link`` left empty.
+
+Both files are ISO-8859-1, as the service's help says: a character outside it (``œ``, ``€``,
+curly quotes) is replaced by its nearest spelling (``oe``, ``EUR``, ``'``) or ``?``, and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from migrator.model import Ledger, Problem
+from migrator.money import format_cents
+from migrator.writers.base import lost
+
+ENCODING = "iso-8859-1"
+JOURNAL = "journal.csv"
+CHART = "chart.csv"
+COLUMNS = ("reference", "department", "description", "transdate", "notes", "currency", "exchangerate", "accno",
+           "debit", "credit", "source", "memo", "projectnumber")  # fmt: skip
+CHART_COLUMNS = ("accno", "description", "charttype", "category", "link")
+CATEGORIES = {"asset": "A", "liability": "L", "equity": "Q", "income": "I", "expense": "E"}
+NEAREST = str.maketrans({"œ": "oe", "Œ": "OE", "€": "EUR", "‘": "'", "’": "'", "‚": ",", "“": '"', "”": '"',
+                         "„": '"', "–": "-", "—": "-", "…": "...", "\u2009": " ", "\u202f": " "})  # fmt: skip
+
+
+class RunMyAccountsWriter:
+    name = "runmyaccounts"
+    extension = ""
+    output = "folder"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        encoder = _Encoder()
+        rows, renamed = _journal(ledger)
+        _write(target / JOURNAL, COLUMNS, rows, encoder)
+        _write(target / CHART, CHART_COLUMNS, _chart(ledger), encoder)
+        problems = encoder.problems()
+        if renamed:
+            problems.append(Problem("info", f"{renamed} entries share the reference of the entry before them, which "
+                                    "would merge them: ' (2)', ' (3)', … added to their reference"))  # fmt: skip
+        return problems + _not_carried(ledger)
+
+
+class _Encoder:
+    """ISO-8859-1 text: nearest spelling or ``?`` for what it lacks, counted per character."""
+
+    def __init__(self) -> None:
+        self.replaced: Counter[str] = Counter()
+
+    def __call__(self, text: str) -> str:
+        try:
+            text.encode(ENCODING)
+            return text
+        except UnicodeEncodeError:
+            pass
+        out = []
+        for char in text:
+            try:
+                char.encode(ENCODING)
+                out.append(char)
+            except UnicodeEncodeError:
+                self.replaced[char] += 1
+                near = char.translate(NEAREST)
+                out.append(near if near != char else "?")
+        return "".join(out)
+
+    def problems(self) -> list[Problem]:
+        return [
+            Problem("warning", f"{char!r} (U+{ord(char):04X}) is not in ISO-8859-1: written as "
+                    f"{char.translate(NEAREST) if char.translate(NEAREST) != char else '?'!r} ({count}×)")
+            for char, count in sorted(self.replaced.items())
+        ]  # fmt: skip
+
+
+def _write(path: Path, header: tuple[str, ...], rows: list[list[str]], encode: _Encoder) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([[encode(" ".join(value.split())) for value in row] for row in rows])
+    path.write_bytes(buffer.getvalue().encode(ENCODING))
+
+
+def _journal(ledger: Ledger) -> tuple[list[list[str]], int]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for line in ledger.lines.to_pylist():
+        grouped.setdefault(line["entry"], []).append(line)
+    base = ledger.company.base_currency or "CHF"
+    rows, previous, renamed = [], "", 0
+    for entry, lines in grouped.items():
+        lines.sort(key=lambda line: line["line"] or 0)
+        first = lines[0]
+        reference = " ".join((first["doc"] or entry).split())
+        unique, count = reference, 1
+        while unique == previous:
+            count += 1
+            unique = f"{reference} ({count})"
+        renamed += unique != reference
+        previous = unique
+        day = first["date"]
+        date = f"{day.day:02d}.{day.month:02d}.{day.year}"
+        for line in lines:
+            amount = line["amount"]
+            memo = line["description"] if line["description"] != first["description"] else ""
+            debit, credit = (format_cents(amount), "0.00") if amount >= 0 else ("0.00", format_cents(-amount))
+            rows.append([unique, line["cost_centre"], first["description"], date, "", base, "1", line["account"],
+                         debit, credit, "", memo, ""])  # fmt: skip
+    return rows, renamed
+
+
+def _category(code: str, kind: str) -> str:
+    if kind in CATEGORIES:
+        return CATEGORIES[kind]
+    # Swiss SME chart (FORMATS.md, Swiss facts): 1 assets, 2 liabilities (28/29 equity), 3 income, 4-8 expenses
+    if code[:2] in ("28", "29"):
+        return "Q"
+    return {"1": "A", "2": "L", "3": "I"}.get(code[:1], "E" if code[:1] in "45678" and code[:1] else "")
+
+
+def _chart(ledger: Ledger) -> list[list[str]]:
+    rows = [
+        (g["code"], 0, [g["code"], g["name"], "H", _category(g["code"], ""), ""]) for g in ledger.groups.to_pylist()
+    ]
+    rows += [(a["code"], 1, [a["code"], a["name"], "A", _category(a["code"], a["type"]), ""])
+             for a in ledger.accounts.to_pylist()]  # fmt: skip
+    return [row for _, _, row in sorted(rows, key=lambda item: (item[0], item[1]))]
+
+
+def _not_carried(ledger: Ledger) -> list[Problem]:
+    lines = ledger.lines.to_pydict()
+    problems = lost("VAT codes on lines", sum(bool(c) for c in lines["vat_code"]),
+                    "the GL import has no VAT columns; VAT lines written as ordinary lines")  # fmt: skip
+    problems += lost("VAT code definitions", ledger.vat_codes.num_rows, "left out")
+    problems += lost("foreign amounts", sum(bool(c) for c in lines["currency"]),
+                     "lines written in base currency with exchange rate 1")  # fmt: skip
+    problems += lost("partners", ledger.partners.num_rows, "left out")
+    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("opening-balance lines", sum(lines["opening"]), "written as ordinary bookings")
+    problems += lost("journal codes of lines", sum(bool(c) for c in lines["journal"]), "left out")
+    return problems
+
+
+FORMAT = RunMyAccountsWriter

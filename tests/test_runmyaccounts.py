@@ -1,0 +1,234 @@
+"""Run my Accounts: GL import CSV and chart, both ways."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import golden
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from migrator import pipeline
+from migrator.errors import SourceError
+from migrator.model import Ledger, table
+from migrator.reconcile import trial_balance
+from migrator.validate import validate
+
+HEADER = "reference,department,description,transdate,notes,currency,exchangerate,accno,debit,credit,source,memo,projectnumber"
+
+
+def write_text(path: Path, text: str, encoding: str = "iso-8859-1") -> Path:
+    path.write_bytes(text.replace("\n", "\r\n").encode(encoding))
+    return path
+
+
+# --------------------------------------------------------------------------------------- the sample
+
+
+def test_sample_folder_reads_to_the_garage(samples: Path, garage: Ledger) -> None:
+    folder = samples / "runmyaccounts" / "garage"
+    with (folder / "journal.csv").open(encoding="iso-8859-1", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 75
+    assert len({r["reference"] for r in rows}) == 23
+    assert (
+        sum(Decimal(r["debit"]) for r in rows)
+        == sum(Decimal(r["credit"]) for r in rows)
+        == Decimal(sum(a for a in garage.lines.column("amount").to_pylist() if a > 0)).scaleb(-2)
+    )
+    ledger = pipeline.read(folder, "runmyaccounts")
+    assert ledger.counts()["entries"] == 23 and ledger.lines.num_rows == 75
+    assert trial_balance(ledger) == trial_balance(garage)
+    accounts = {a["code"]: (a["name"], a["type"], a["parent"]) for a in ledger.accounts.to_pylist()}
+    assert len(accounts) == 19
+    assert accounts["1020"] == ("Banque Raiffeisen", "asset", "100")
+    assert accounts["2970"] == ("Bénéfice reporté", "equity", "290")
+    assert accounts["3400"] == ("Prestations d'atelier", "income", "340")
+    assert ledger.groups.num_rows == 21
+    atelier = {r["account"] for r in ledger.lines.to_pylist() if r["cost_centre"] == "ATELIER"}
+    assert atelier == {"3400"}
+    assert not ledger.problems
+
+
+def test_sniff(samples: Path) -> None:
+    from migrator.readers.runmyaccounts import RunMyAccountsReader
+    from migrator.sources import Source
+
+    reader = RunMyAccountsReader()
+    assert reader.sniff(Source(samples / "runmyaccounts" / "garage")) >= 0.9
+    assert reader.sniff(Source(samples / "runmyaccounts" / "garage" / "journal.csv")) >= 0.9
+    assert reader.sniff(Source(samples / "runmyaccounts" / "garage" / "chart.csv")) == 0
+    assert reader.sniff(Source(samples / "garage" / "journal.csv")) == 0
+
+
+# --------------------------------------------------------------------------------------------- writer
+
+
+def test_writer_layout_golden(garage: Ledger, tmp_path: Path) -> None:
+    out = tmp_path / "rma"
+    problems = pipeline.write(garage, "runmyaccounts", out)
+    assert sorted(p.name for p in out.iterdir()) == ["chart.csv", "journal.csv"]
+    journal = (out / "journal.csv").read_bytes()
+    chart = (out / "chart.csv").read_bytes()
+    assert journal.startswith(HEADER.encode() + b"\r\n")
+    assert (
+        b'R24-001,ATELIER,"Facture M\xfcller Transport, service camion",25.01.2024,,CHF,1,3400,0.00,2000.00,,,'
+        in journal
+    )
+    assert chart.startswith(b"accno,description,charttype,category,link\r\n1,Actifs,H,A,\r\n100,Liquidit\xe9s,H,A,\r\n")
+    # œ is not ISO-8859-1: replaced by oe, and said so
+    assert b"main-d'oeuvre" in journal
+    assert [p.message for p in problems if p.severity == "warning"] == [
+        "'œ' (U+0153) is not in ISO-8859-1: written as 'oe' (4×)"
+    ]
+    assert any("VAT codes on lines" in p.message and p.severity == "info" for p in problems)
+    golden("runmyaccounts/journal.csv", journal)
+    golden("runmyaccounts/chart.csv", chart)
+
+
+def test_unrepresentable_characters_never_crash(tmp_path: Path) -> None:
+    lines = table("lines", [
+        {"entry": "1", "line": 1, "date": dt.date(2024, 3, 1), "account": "1020", "amount": 1000, "doc": "€1",
+         "description": "Zahlung 😀 “OK”"},
+        {"entry": "1", "line": 2, "date": dt.date(2024, 3, 1), "account": "3000", "amount": -1000, "doc": "€1",
+         "description": "Zahlung 😀 “OK”"},
+    ])  # fmt: skip
+    problems = pipeline.write(Ledger(lines=lines), "runmyaccounts", tmp_path / "o")
+    text = (tmp_path / "o" / "journal.csv").read_text(encoding="iso-8859-1")
+    assert 'EUR1,,"Zahlung ? ""OK""",01.03.2024,,CHF,1,1020,10.00,0.00,,,' in text
+    assert sorted(p.message.split(" (U+")[0] for p in problems if p.severity == "warning") == [
+        "'“'",
+        "'”'",
+        "'€'",
+        "'😀'",
+    ]
+
+
+def test_consecutive_entries_with_one_reference_are_kept_apart(tmp_path: Path) -> None:
+    rows = []
+    for entry in ("1", "2"):
+        rows += [{"entry": entry, "line": 1, "date": dt.date(2024, 3, 1), "account": "1020", "amount": 500, "doc": "B"},
+                 {"entry": entry, "line": 2, "date": dt.date(2024, 3, 1), "account": "3000", "amount": -500, "doc": "B"}]  # fmt: skip
+    problems = pipeline.write(Ledger(lines=table("lines", rows)), "runmyaccounts", tmp_path / "o")
+    assert any("(2)" in p.message for p in problems)
+    back = pipeline.read(tmp_path / "o", "runmyaccounts")
+    assert back.counts()["entries"] == 2
+    assert sorted(set(back.lines.column("doc").to_pylist())) == ["B", "B (2)"]
+
+
+def test_garage_round_trip_through_convert(samples: Path, tmp_path: Path) -> None:
+    result = pipeline.convert(samples / "garage" / "journal.csv", "runmyaccounts", tmp_path / "o", from_format="csv")
+    assert result.verified, result.verification
+    assert result.reread is not None and result.reread.lines.num_rows == 75
+
+
+def test_sample_round_trip_keeps_the_chart(samples: Path, tmp_path: Path) -> None:
+    result = pipeline.convert(samples / "runmyaccounts" / "garage", "runmyaccounts", tmp_path / "o",
+                              from_format="runmyaccounts")  # fmt: skip
+    assert result.verified, result.verification
+    assert result.reread is not None and result.reread.counts()["accounts"] == 19
+
+
+# ------------------------------------------------------------------------------- user-setting layouts
+
+
+def test_reads_swiss_settings_and_foreign_rows(tmp_path: Path) -> None:
+    # the layout of Run my Accounts' own samples: dd.mm.yy and a decimal comma, ; separated
+    path = write_text(tmp_path / "gl.csv", HEADER.replace(",", ";") + "\n"
+        + "A1;;Miete;03.01.19;;CHF;1;6000;275,12;;;;\n"
+        + "A1;;Miete;03.01.19;;CHF;1;1020;;275,12;;;\n"
+        + "A2;VERKAUF;Rechnung EUR;04.01.19;;EUR;1,0856;1100;1'000,00;0;;Kunde;\n"
+        + "A2;VERKAUF;Rechnung EUR;04.01.19;;EUR;1,0856;3200;0;1'000,00;;;P7\n")  # fmt: skip
+    ledger = pipeline.read(path, "runmyaccounts")
+    rows = ledger.lines.to_pylist()
+    assert [(r["entry"], r["date"], r["account"], r["amount"]) for r in rows] == [
+        ("1", dt.date(2019, 1, 3), "6000", 27512), ("1", dt.date(2019, 1, 3), "1020", -27512),
+        ("2", dt.date(2019, 1, 4), "1100", 108560), ("2", dt.date(2019, 1, 4), "3200", -108560),
+    ]  # fmt: skip
+    assert (rows[2]["currency"], rows[2]["amount_currency"], rows[2]["rate"]) == ("EUR", 100000, "1.0856")
+    assert rows[2]["description"] == "Kunde" and rows[3]["description"] == "Rechnung EUR"
+    assert rows[2]["cost_centre"] == "VERKAUF"
+    assert ledger.company.base_currency == "CHF"
+    assert ledger.extras["lines"].column("projectnumber").to_pylist() == ["", "", "", "P7"]
+
+
+# ------------------------------------------------------------------------------------------ bad input
+
+
+def test_bad_rows_are_named_by_file_and_row(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "bad.csv", HEADER + "\n"
+        + "R1,,ok,03.01.2024,,CHF,1,1000,10.00,0.00,,,\n"
+        + "R1,,ok,03.01.2024,,CHF,1,2000,0.00,10.00,,,\n"
+        + "R2,,bad date,32.01.2024,,CHF,1,1000,10.00,0.00,,,\n"
+        + "R3,,bad amount,03.01.2024,,CHF,1,1000,ten,0.00,,,\n"
+        + "R4,,short,03.01.2024\n"
+        + "R5,,no rate,03.01.2024,,EUR,,1000,10.00,0.00,,,\n"
+        + "R6,,unbalanced,03.01.2024,,CHF,1,1000,10.00,0.00,,,\n"
+        + "R6,,unbalanced,03.01.2024,,CHF,1,2000,0.00,9.00,,,\n")  # fmt: skip
+    ledger = pipeline.read(path, "runmyaccounts")
+    errors = {p.row: p.message for p in ledger.errors}
+    assert set(errors) == {4, 5, 6, 7}
+    assert "32.01.2024" in errors[4] and "ten" in errors[5] and "4 fields" in errors[6] and "EUR" in errors[7]
+    assert all(p.file == str(path) for p in ledger.errors)
+    unbalanced = [p for p in validate(ledger) if "does not balance" in p.message]
+    assert [(p.file, p.row) for p in unbalanced] == [(str(path), 8)]
+
+
+def test_not_a_gl_file(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "x.csv", "reference,transdate,accno\nR1,03.01.2024,1000\n")
+    with pytest.raises(SourceError, match=r"x\.csv, row 1: the header lacks debit, credit"):
+        pipeline.read(path, "runmyaccounts")
+
+
+def test_bad_chart_row(tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    folder.mkdir()
+    write_text(
+        folder / "gl.csv", HEADER + "\nR1,,x,03.01.2024,,CHF,1,1000,1.00,0,,,\nR1,,x,03.01.2024,,CHF,1,9999,0,1.00,,,\n"
+    )
+    write_text(folder / "kontenplan.csv", "accno,description,charttype,category,link\n1000,Kasse,A,A,\n,Leer,X,,\n")
+    ledger = pipeline.read(folder, "runmyaccounts")
+    messages = [(p.severity, p.file.rsplit("/", 1)[-1], p.row, p.message) for p in ledger.problems]
+    assert (
+        "error",
+        "kontenplan.csv",
+        3,
+        "chart row needs an accno and charttype A or H (got '', 'X'); row left out",
+    ) in messages
+    assert any(m[0] == "warning" and "9999" in m[3] for m in messages)
+
+
+# ------------------------------------------------------------------------------------- property test
+
+
+@st.composite
+def ledgers(draw: st.DrawFn) -> Ledger:
+    rows = []
+    for number in range(1, draw(st.integers(1, 6)) + 1):
+        debits = draw(st.lists(st.integers(0, 10**9), min_size=1, max_size=3))
+        parts = draw(st.integers(1, 3))
+        split = [sum(debits) // parts] * (parts - 1)
+        values = debits + [-p for p in split] + [-(sum(debits) - sum(split))]
+        date = dt.date(2023, 1, 1) + dt.timedelta(days=draw(st.integers(0, 700)))
+        doc = draw(st.sampled_from(["", "R", f"R{number}"]))
+        text = draw(st.text('aéœ€, "', max_size=10))
+        for position, amount in enumerate(values, start=1):
+            rows.append({"entry": str(number), "line": position, "date": date, "doc": doc, "amount": amount,
+                         "description": text, "account": draw(st.sampled_from(["1000", "1020", "3200"]))})  # fmt: skip
+    return Ledger(lines=table("lines", rows))
+
+
+@settings(max_examples=25, deadline=None)
+@given(ledgers())
+def test_write_read_keeps_entries_and_balances(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> None:
+    out = tmp_path_factory.mktemp("rma") / "o"
+    pipeline.write(ledger, "runmyaccounts", out)
+    back = pipeline.read(out, "runmyaccounts")
+    assert not back.errors
+    assert back.counts()["entries"] == ledger.counts()["entries"]
+    assert back.lines.num_rows == ledger.lines.num_rows
+    assert trial_balance(back) == trial_balance(ledger)
