@@ -1,0 +1,464 @@
+"""Banana Accounting: the Transactions, Accounts and VAT codes tables as text (tab, ``;`` or ``,``) or xlsx.
+
+Columns are Banana's English XML names, the same as its import (FORMATS.md): transactions ``Date, Doc,
+Description, AccountDebit, AccountCredit, Amount, VatCode, VatAmountType, AmountCurrency,
+ExchangeCurrency, ExchangeRate`` (``VatAmount`` used when present); accounts ``Section, Group, Account,
+Description, BClass, Gr, Opening, VatCode, Disable``; VAT codes ``Group, VatCode, Description, VatRate,
+Gr1, IsDue, VatAccount``. A folder with these files reads as one ledger; a folder of year folders
+(what the writer makes for several years) reads each year and joins them.
+
+* Entries: a row with both accounts is an entry; rows with one account and the same date and Doc form
+  one compound entry (FORMATS.md). Two compound entries with the same date and Doc read as one.
+* VAT: Banana books the VAT of a row with a ``VatCode`` itself, to the code's ``VatAccount``. A row
+  carries the VAT as ``VatAmount`` in Banana's own exports; where that column is absent (Banana's import
+  files, and what migrator writes) the VAT is computed as Banana does: rate × amount for
+  ``VatAmountType`` 1 (net, FORMATS.md inference), the VAT inside the amount otherwise (gross, assumed
+  Banana's default), rounded to the cent. The VAT goes on the row's side for one-account rows; on
+  two-account rows to the credit side for codes of VAT due (``IsDue``, else sales and acquisition
+  kinds), the debit side otherwise, reversed by a leading ``-``. ``[V81]`` only labels a row.
+* Opening balances (the accounts table's ``Opening``) become one opening entry dated at the start of the
+  year: the year folder's name (``2024`` or ``2024-07-01``), else 1 January of the first transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from migrator import vat
+from migrator.errors import SourceError
+from migrator.model import Company, FiscalYear, Ledger, Problem, table
+from migrator.money import NotCents, to_cents
+from migrator.parsing import AmountColumn, DateColumn, ParseError, decode, excel_number, parse_rate
+from migrator.readers.base import ReadOptions, Rows, accounts_from_lines, date_or_none, merge_accounts
+from migrator.sources import Source
+
+BCLASS_TYPES = {"1": "asset", "2": "liability", "3": "expense", "4": "income"}
+PREFIX_KINDS = {"V": "sales", "M": "input_material", "I": "input_investment", "B": "acquisition", "Z": "none"}
+DUE_KINDS = ("sales", "acquisition")
+TEXT_SUFFIXES = (".txt", ".tsv", ".csv")
+
+
+@dataclass
+class Sheet:
+    """One table of a Banana file: which table, its column names and its rows (row number, cells)."""
+
+    file: str
+    kind: str
+    rows: list[tuple[int, dict[str, Any]]]
+    folder: Path
+
+
+@dataclass
+class VatCode:
+    code: str
+    rate: Decimal | None
+    kind: str
+    due: bool
+    account: str
+
+
+@dataclass
+class Book:
+    """The tables of one Banana file (one fiscal year)."""
+
+    folder: Path
+    sheets: list[Sheet] = field(default_factory=list)
+
+
+def table_kind(names: list[str]) -> str:
+    """Which Banana table a header belongs to ("" if none)."""
+    have = set(names)
+    if "Date" in have and have & {"AccountDebit", "AccountCredit"}:
+        return "transactions"
+    if "Account" in have and have & {"BClass", "Group", "Opening", "Gr"}:
+        return "accounts"
+    if {"VatCode", "VatRate"} <= have and "Date" not in have:
+        return "vatcodes"
+    return ""
+
+
+def _header(text: str) -> tuple[str, list[str]]:
+    first = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    separator = "\t" if "\t" in first else max((";", ","), key=first.count)
+    return separator, [n.strip().strip('"').strip() for n in first.split(separator)]
+
+
+def _text_sheet(path: Path, name: str, encoding: str | None) -> Sheet | None:
+    text, _ = decode(path.read_bytes(), encoding, name)
+    separator, names = _header(text)
+    kind = table_kind(names)
+    if not kind:
+        return None
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=separator)
+    next(reader, None)
+    rows = []
+    for number, cells in enumerate(reader, start=2):
+        if any(c.strip() for c in cells):
+            rows.append((number, {n: (cells[i] if i < len(cells) else "") for i, n in enumerate(names) if n}))
+    return Sheet(name, kind, rows, path.parent)
+
+
+def _xlsx_sheet(path: Path, name: str) -> Sheet | None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        for ws in book.worksheets:
+            rows = ws.iter_rows(values_only=True)
+            header = next(rows, None)
+            names = [str(c).strip() if c is not None else "" for c in header or ()]
+            kind = table_kind(names)
+            if not kind:
+                continue
+            out = []
+            for number, cells in enumerate(rows, start=2):
+                values = {n: cells[i] for i, n in enumerate(names) if n and i < len(cells)}
+                if any(v not in (None, "") for v in values.values()):
+                    out.append((number, {k: "" if v is None else v for k, v in values.items()}))
+            return Sheet(name, kind, out, path.parent)
+        return None
+    finally:
+        book.close()
+
+
+def load(source: Source, child: Path, encoding: str | None) -> Sheet | None:
+    name = source.child(child).name if source.is_dir else source.name
+    if child.suffix.lower() == ".xlsx":
+        return _xlsx_sheet(child, name)
+    return _text_sheet(child, name, encoding)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):  # float-ok: an Excel cell, made exact at once
+        return str(excel_number(value))
+    return str(value).strip() if value is not None else ""
+
+
+def _cents(value: Any, column: AmountColumn) -> int | None:
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):  # float-ok: an Excel cell
+        try:
+            return to_cents(excel_number(value))
+        except NotCents as exc:
+            raise ParseError(str(exc)) from None
+    return column.cents(_text(value))
+
+
+def _date(value: Any, column: DateColumn) -> dt.date | None:
+    day = date_or_none(value)
+    return day if day is not None else column.date(_text(value))
+
+
+def _round(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _year_start(folder: Path) -> dt.date | None:
+    name = folder.name
+    try:
+        if len(name) == 4 and name.isdigit():
+            return dt.date(int(name), 1, 1)
+        return dt.date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+class BananaReader:
+    name = "banana"
+    extensions = (".txt", ".tsv", ".csv", ".xlsx")
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir:
+            files = [p for p in sorted(source.path.rglob("*")) if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES]
+            kinds = {table_kind(_header(p.read_bytes()[:4096].decode("utf-8", "replace"))[1]) for p in files[:20]}
+            return 0.9 if "transactions" in kinds or "accounts" in kinds else 0.0
+        if source.suffix == ".xlsx":
+            try:
+                sheet = _xlsx_sheet(source.path, source.name)
+            except (OSError, ValueError, KeyError):
+                return 0.0
+            return 0.85 if sheet else 0.0
+        kind = table_kind(_header(source.head().decode("utf-8", "replace"))[1])
+        return {"transactions": 0.9, "accounts": 0.8, "vatcodes": 0.6}.get(kind, 0.0)
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        problems: list[Problem] = []
+        books: dict[Path, Book] = {}
+        paths = sorted(p for p in source.path.rglob("*") if p.is_file()) if source.is_dir else [source.path]
+        for path in paths:
+            if path.name.startswith(".") or path.name.lower().startswith("readme"):
+                continue
+            if path.suffix.lower() not in (*TEXT_SUFFIXES, ".xlsx"):
+                continue
+            sheet = load(source, path, options.encoding)
+            if sheet is None:
+                name = source.child(path).name if source.is_dir else source.name
+                if not source.is_dir:
+                    raise SourceError(
+                        "unknown header: expected Banana's XML column names (Date, AccountDebit, AccountCredit, "
+                        "Amount… or Account, BClass… or VatCode, VatRate…)", name, 1,
+                    )  # fmt: skip
+                problems.append(Problem("warning", "not a Banana table (unknown header); ignored", name, 1))
+                continue
+            books.setdefault(path.parent, Book(path.parent)).sheets.append(sheet)
+        if not books:
+            raise SourceError("no Banana transactions, accounts or VAT codes table found", source.name)
+        state = _State(problems)
+        for book in books.values():
+            state.read_book(book)
+        return state.ledger(source.name)
+
+
+class _State:
+    """What the books of a source add up to, read one book (year) after the other."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        self.accounts: dict[str, dict[str, Any]] = {}
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.vat: dict[str, VatCode] = {}
+        self.vat_rows: dict[str, dict[str, Any]] = {}
+        self.lines: list[dict[str, Any]] = []
+        self.entries = 0
+        self.years: list[FiscalYear] = []
+        self.base = "CHF"
+
+    def read_book(self, book: Book) -> None:
+        transactions = [s for s in book.sheets if s.kind == "transactions"]
+        self.base = _base_currency(transactions) or self.base
+        for sheet in book.sheets:
+            if sheet.kind == "vatcodes":
+                self._vat_codes(sheet)
+        opening: list[tuple[Sheet, int, str, int]] = []
+        for sheet in book.sheets:
+            if sheet.kind == "accounts":
+                opening += self._accounts(sheet)
+        dates: list[dt.date] = []
+        for sheet in transactions:
+            dates += self._transactions(sheet)
+        start = _year_start(book.folder)
+        if start is not None:
+            self.years.append(FiscalYear(start, dt.date(start.year + 1, start.month, start.day) - dt.timedelta(days=1)))
+        elif dates:
+            start = dt.date(min(dates).year, 1, 1)
+        if opening and start is None:
+            sheet = opening[0][0]
+            self.problems.append(Problem("warning", "opening balances without a date (no transactions, no year "
+                                         "folder): not read", sheet.file))  # fmt: skip
+            return
+        if opening:
+            self.entries += 1
+            for sheet, row, account, cents in opening:
+                self.lines.append({"entry": f"O{self.entries}", "date": start, "doc": "", "account": account,
+                                   "description": "Opening balance", "amount": cents, "opening": True,
+                                   "source_file": sheet.file, "source_row": row})  # fmt: skip
+
+    def _vat_codes(self, sheet: Sheet) -> None:
+        skipped = 0
+        for number, cells in sheet.rows:
+            code = _text(cells.get("VatCode"))
+            if not code:
+                skipped += 1
+                continue
+            try:
+                rate_text = parse_rate(_text(cells.get("VatRate")))
+            except ParseError as exc:
+                self.problems.append(Problem("error", f"VatRate: {exc}", sheet.file, number))
+                continue
+            known = vat.identify(code, "banana")
+            kind = known.kind if known else PREFIX_KINDS.get(code[:1].upper(), "")
+            due_text = _text(cells.get("IsDue")).lower()
+            due = due_text in ("1", "yes", "true") if due_text else kind in DUE_KINDS
+            account = _text(cells.get("VatAccount"))
+            self.vat.setdefault(code, VatCode(code, Decimal(rate_text) if rate_text else None, kind, due, account))
+            self.vat_rows.setdefault(code, {
+                "code": code, "rate": rate_text, "kind": kind, "method": "", "account": account,
+                "valid_from": known.valid_from if known else None, "valid_to": known.valid_to if known else None,
+                "form_box": _text(cells.get("Gr1")), "description": _text(cells.get("Description")),
+            })  # fmt: skip
+        if skipped:
+            self.problems.append(
+                Problem("info", f"{skipped} group or heading rows of the VAT codes table skipped", sheet.file)
+            )
+
+    def _accounts(self, sheet: Sheet) -> list[tuple[Sheet, int, str, int]]:
+        opening = []
+        skipped = 0
+        amounts = AmountColumn([_text(c.get("Opening")) for _, c in sheet.rows])
+        for number, cells in sheet.rows:
+            code, group = _text(cells.get("Account")), _text(cells.get("Group"))
+            name, parent = _text(cells.get("Description")), _text(cells.get("Gr"))
+            if code:
+                bclass = _text(cells.get("BClass"))
+                kind = BCLASS_TYPES.get(bclass, "off_balance" if bclass.isdigit() and 5 <= int(bclass) <= 10 else "")
+                currency = _text(cells.get("Currency"))
+                self.accounts.setdefault(code, {
+                    "code": code, "name": name, "type": kind, "parent": parent,
+                    "currency": "" if currency in ("", self.base) else currency,
+                    "vat_code": _text(cells.get("VatCode")).lstrip("-"),
+                    "active": _text(cells.get("Disable")) not in ("1", "2"),
+                })  # fmt: skip
+                try:
+                    cents = _cents(cells.get("Opening"), amounts)
+                except ParseError as exc:
+                    self.problems.append(Problem("error", f"Opening: {exc}", sheet.file, number))
+                    continue
+                if cents:
+                    opening.append((sheet, number, code, cents))
+            elif group:
+                self.groups.setdefault(group, {"code": group, "name": name, "parent": parent})
+            else:
+                skipped += 1
+        if skipped:
+            self.problems.append(
+                Problem("info", f"{skipped} section or title rows of the accounts table skipped", sheet.file)
+            )
+        return opening
+
+    def _transactions(self, sheet: Sheet) -> list[dt.date]:
+        rows = Rows(sheet.file)
+        dates_col = DateColumn([_text(c.get("Date")) for _, c in sheet.rows if not date_or_none(c.get("Date"))])
+        amount_cols = {
+            n: AmountColumn([_text(c.get(n)) for _, c in sheet.rows]) for n in ("Amount", "AmountCurrency", "VatAmount")
+        }
+        open_key: tuple[Any, ...] | None = None
+        dates: list[dt.date] = []
+        for number, cells in sheet.rows:
+            try:
+                parsed = self._row(cells, dates_col, amount_cols)
+            except ParseError as exc:
+                rows.problem(number, str(exc))
+                continue
+            if parsed is None:
+                rows.problem(number, "a text row without accounts or amount; skipped", "info")
+                continue
+            day, lines, complete = parsed
+            key = (day, _text(cells.get("Doc")))
+            if complete or open_key != key:
+                self.entries += 1  # a two-account row is an entry; a one-account row may start a compound one
+            open_key = None if complete else key
+            for line in lines:
+                rows.add(entry=str(self.entries), date=day, doc=key[1], description=_text(cells.get("Description")),
+                         source_row=number, **line)  # fmt: skip
+            dates.append(day)
+        self.lines += rows.rows
+        self.problems += rows.problems
+        return dates
+
+    def _row(
+        self, cells: dict[str, Any], dates: DateColumn, amounts: dict[str, AmountColumn]
+    ) -> tuple[dt.date, list[dict[str, Any]], bool] | None:
+        debit, credit = _text(cells.get("AccountDebit")), _text(cells.get("AccountCredit"))
+        amount = _cents(cells.get("Amount"), amounts["Amount"])
+        if not debit and not credit:
+            if amount:
+                raise ParseError(f"Amount {_text(cells.get('Amount'))} without AccountDebit or AccountCredit")
+            return None
+        day = _date(cells.get("Date"), dates)
+        if day is None:
+            raise ParseError("Date is empty: every transaction needs one")
+        if amount is None:
+            raise ParseError("Amount is empty")
+        raw_code = _text(cells.get("VatCode"))
+        reversed_ = raw_code.startswith("-")
+        code = "" if raw_code.startswith("[") else raw_code.lstrip("-")
+        currency = _text(cells.get("ExchangeCurrency"))
+        foreign = (
+            _cents(cells.get("AmountCurrency"), amounts["AmountCurrency"]) if currency not in ("", self.base) else None
+        )
+        extra = (
+            {"currency": currency, "amount_currency": foreign, "rate": parse_rate(_text(cells.get("ExchangeRate")))}
+            if foreign is not None
+            else {}
+        )
+
+        def signed(value: int | None, sign: int) -> dict[str, Any]:
+            return {**extra, "amount_currency": sign * value} if extra and value is not None else {}
+
+        if not code:
+            if debit and credit:
+                return day, [{"account": debit, "amount": amount, **signed(foreign, 1)},
+                             {"account": credit, "amount": -amount, **signed(foreign, -1)}], True  # fmt: skip
+            sign = 1 if debit else -1
+            return day, [{"account": debit or credit, "amount": sign * amount, **signed(foreign, sign)}], False
+        info = self.vat.get(code) or self._known(code)
+        if debit and credit:
+            due = info.due != reversed_
+            side = -1 if due else 1
+        else:
+            side = 1 if debit else -1
+        base_account = debit if side == 1 else credit
+        other = credit if side == 1 else debit
+        vat_text = _text(cells.get("VatAmount"))
+        amount_type = _text(cells.get("VatAmountType")) or "0"
+        if amount_type not in ("0", "1"):
+            raise ParseError(f"VatAmountType {amount_type!r} is not supported (0 gross or 1 net)")
+        if vat_text:
+            tax = abs(amounts["VatAmount"].cents(vat_text) or 0) * (1 if amount >= 0 else -1)
+        elif info.rate is None:
+            raise ParseError(f"VatCode {code}: rate unknown (not in the VAT codes table)")
+        else:
+            share = info.rate / (100 + info.rate) if amount_type == "0" else info.rate / 100
+            tax = _round(abs(Decimal(amount)) * share) * (1 if amount >= 0 else -1)
+        base, total = (amount - tax, amount) if amount_type == "0" else (amount, amount + tax)
+        lines = [{"account": base_account, "amount": side * base, "vat_code": code, "vat_amount": side * tax}]
+        if tax:
+            if not info.account:
+                raise ParseError(f"VatCode {code}: its VAT account is unknown (VatAccount of the VAT codes table)")
+            lines.append({"account": info.account, "amount": side * tax, "vat_code": code, "vat_line": True})
+        if other:
+            lines.append({"account": other, "amount": -side * total, **signed(foreign, -side)})
+        return day, lines, bool(other)
+
+    def _known(self, code: str) -> VatCode:
+        known = vat.identify(code, "banana")
+        if known is None:
+            raise ParseError(f"VatCode {code} is neither in the VAT codes table nor a known Banana code")
+        self.problems.append(Problem("warning", f"VAT code {code} is not in the VAT codes table; its rate is taken "
+                                     "from Banana's standard codes and its VAT account is unknown"))  # fmt: skip
+        self.vat[code] = VatCode(code, known.rate, known.kind, known.kind in DUE_KINDS, "")
+        self.vat_rows[code] = {"code": code, "rate": str(known.rate), "kind": known.kind}
+        return self.vat[code]
+
+    def ledger(self, name: str) -> Ledger:
+        lines = table("lines", _numbered(self.lines))
+        notes: list[Problem] = []
+        if self.accounts:
+            accounts, notes = merge_accounts(table("accounts", self.accounts.values()), lines, name)
+        else:
+            accounts, notes = accounts_from_lines(lines, name)
+        company = Company(base_currency=self.base, fiscal_years=tuple(sorted(self.years, key=lambda y: y.start)),
+                          source_system="Banana Accounting")  # fmt: skip
+        return Ledger(
+            company=company, accounts=accounts, groups=table("groups", self.groups.values()),
+            vat_codes=table("vat_codes", self.vat_rows.values()), lines=lines,
+            problems=tuple(self.problems + notes), format="banana", encoding="utf-8",
+        )  # fmt: skip
+
+
+def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: Counter[str] = Counter()
+    for row in rows:
+        seen[row["entry"]] += 1
+        row["line"] = seen[row["entry"]]
+    return rows
+
+
+def _base_currency(sheets: list[Sheet]) -> str:
+    """The currency of rows at rate 1 (or without a rate), by majority; "" when no row names one."""
+    counts: Counter[str] = Counter()
+    for sheet in sheets:
+        for _, cells in sheet.rows:
+            currency, rate = _text(cells.get("ExchangeCurrency")), _text(cells.get("ExchangeRate"))
+            if currency and rate in ("", "1", "1.0", "1.00"):
+                counts[currency] += 1
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+FORMAT = BananaReader

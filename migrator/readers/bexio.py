@@ -1,0 +1,618 @@
+"""bexio: the journal export, the account statement export (CSV or xlsx), and what migrator writes.
+
+* Journal (FORMATS.md): ``;``, dd.mm.yyyy, ``Datum;Referenz;Soll;Haben;Beschreibung;Betrag;Buchungswährung;
+  Umrechnungsfaktor;Betrag in Basiswährung;Währung in Basiswährung;MWST``, newer exports with a leading
+  ``Id`` (kept as an extra column). Every row is one whole booking, debit ``Soll``, credit ``Haben``.
+* Account statement: ``Kontonummer;Datum;Referenz;Kontakt;Beschreibung;GK;GK Beschreibung;Code;Prozentsatz;
+  Ziffer;Währung;Soll;Haben;Saldo;Fremdwährung;Kurs;FW-Betrag``: one account's side of each booking, ``GK``
+  the other account, so each row is also a whole booking. Statements of several accounts list a booking
+  between two of them once in each: a booking is counted as often as the statement that lists it most
+  often does, and every row left out names the row it duplicates (an info problem). *Assumed*: Soll and
+  Haben are in the base currency, ``Fremdwährung``/``Kurs``/``FW-Betrag`` the foreign amount; rows
+  without a date or without Soll and Haben (balances, totals) are skipped with a note.
+* Accounts are written ``1020 - PostFinance AG`` (code and name; the chart is built from them), VAT
+  ``UN81 (8.10%)`` (code and rate). Amounts may carry any thousands separator, U+FFFD included.
+* Entries: rows with the same date and Referenz form one entry (a bexio invoice, bill or salary run
+  exports one row per position, all with its reference: seen in the reference export); rows without a
+  Referenz are one entry each.
+* VAT: the reference export books the VAT of invoices as a row of its own, tagged with the code like
+  the base rows (``1100/2200 157.85 UN77`` beside ``1100/3400 2050.00 UN77``: 2050 × 7.7 % = 157.85).
+  Among the rows of one entry with one code, the one row whose amount is the rate times the others (to
+  the cent) is read as the VAT line; its base lines carry the code and the VAT, split in proportion.
+  The line that carries the code is the one on the VAT's side (the side not shared with the VAT row).
+  A row with a code and no such VAT row (a manual entry; bexio books its VAT itself and the export does
+  not show it) is kept as it is, with the code on its income or expense account: no VAT is invented.
+* A folder holding ``manual_entries.json`` is what migrator's bexio writer made: the entries, with
+  ``taxes.csv`` (rates and VAT accounts, to book the VAT bexio computes from ``tax_id``) and
+  ``Kontenplan.xlsx`` (the chart).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from migrator import vat
+from migrator.errors import SourceError
+from migrator.model import Company, Ledger, Problem, table
+from migrator.money import NotCents, to_cents
+from migrator.parsing import AmountColumn, DateColumn, ParseError, decode, excel_number, parse_rate
+from migrator.readers.base import ReadOptions, accounts_from_lines, date_or_none, merge_accounts
+from migrator.sources import Source
+from migrator.writers.banana import allocate
+
+JOURNAL = ("Datum", "Referenz", "Soll", "Haben", "Beschreibung", "Betrag", "Buchungswährung", "Umrechnungsfaktor",
+           "Betrag in Basiswährung", "Währung in Basiswährung", "MWST")  # fmt: skip
+STATEMENT = ("Kontonummer", "Datum", "Referenz", "Kontakt", "Beschreibung", "GK", "GK Beschreibung", "Code",
+             "Prozentsatz", "Ziffer", "Währung", "Soll", "Haben", "Saldo", "Fremdwährung", "Kurs", "FW-Betrag")  # fmt: skip
+CHART = ("Kontonummer", "Kontoname", "Kontengruppe", "Kontoart", "Systemkonto", "Verknüpftes Konto", "MWST-Typ")
+NEEDED = {
+    "journal": ("Datum", "Referenz", "Soll", "Haben", "Betrag"),
+    "statement": ("Kontonummer", "Datum", "GK", "Soll", "Haben"),
+    "chart": ("Kontonummer", "Kontoname"),
+}
+KONTOART = {"ertrag": "income", "aufwand": "expense", "aktiv": "asset", "passiv": "liability", "1": "income",
+            "2": "expense", "3": "asset", "4": "liability"}  # fmt: skip
+ACCOUNT_RE = re.compile(r"^\s*(\S+)\s+-\s+(.*?)\s*$")
+VAT_RE = re.compile(r"^\s*(\S+)\s*\(\s*([\d.,]+)\s*%\s*\)\s*$")
+SUFFIXES = (".csv", ".txt", ".xlsx")
+
+
+def _norm(name: str) -> str:
+    """A column name compared loosely: case, spaces, and letters a bad encoding damaged (ä → U+FFFD)."""
+    plain = unicodedata.normalize("NFC", name.strip().strip('"').lstrip("\ufeff")).lower()
+    return re.sub(r"[^a-z0-9 -]", "?", plain)
+
+
+_CANON = {_norm(n): n for n in (*JOURNAL, *STATEMENT, *CHART, "Id")}
+
+
+def header_kind(names: list[str]) -> str:
+    """journal, statement or chart for a bexio header, "" otherwise."""
+    have = {_CANON.get(_norm(n), "") for n in names}
+    if "Kontonummer" in have and "GK" in have:
+        return "statement"
+    for kind in ("journal", "chart"):
+        if all(n in have for n in NEEDED[kind]):
+            return kind
+    return ""
+
+
+@dataclass
+class Table:
+    file: str
+    kind: str
+    rows: list[tuple[int, dict[str, Any]]]
+
+
+@dataclass
+class Booking:
+    """One whole bexio booking: debit and credit account, amount in base currency, and its VAT code."""
+
+    file: str
+    row: int
+    date: dt.date
+    ref: str
+    debit: str
+    credit: str
+    description: str
+    amount: int
+    currency: str = ""
+    amount_currency: int | None = None
+    rate: str = ""
+    vat_code: str = ""
+    owner: str = ""
+    """For statement rows: the account whose statement the row is in."""
+
+
+@dataclass
+class Found:
+    """What the files of a source give: bookings, names, VAT codes, problems."""
+
+    bookings: list[Booking] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    vat: dict[str, dict[str, Any]] = field(default_factory=dict)
+    chart: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    bases: Counter[str] = field(default_factory=Counter)
+    extras: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _text_table(data: bytes, name: str, encoding: str | None) -> Table | None:
+    text, _ = decode(data, encoding, name)
+    lines = text.lstrip("\ufeff").splitlines()
+    for start, first in enumerate(lines[:5]):
+        if not first.strip():
+            continue
+        separator = max((";", "\t", ","), key=first.count)
+        names = next(csv.reader([first], delimiter=separator))
+        kind = header_kind(names)
+        if not kind:
+            return None
+        keys = [_CANON.get(_norm(n), n.strip()) for n in names]
+        reader = csv.reader(io.StringIO("\n".join(lines[start + 1 :])), delimiter=separator)
+        rows = []
+        for number, cells in enumerate(reader, start=start + 2):
+            if any(c.strip() for c in cells):
+                if len(cells) > len(keys):
+                    raise SourceError(f"{len(cells)} fields where the header has {len(keys)}", name, number)
+                rows.append((number, dict(zip(keys, cells, strict=False))))
+        return Table(name, kind, rows)
+    return None
+
+
+def _xlsx_table(path: Path, name: str) -> Table | None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        for sheet in book.worksheets:
+            rows = list(sheet.iter_rows(values_only=True))
+            for index, cells in enumerate(rows[:10]):
+                names = [str(c) if c is not None else "" for c in cells]
+                kind = header_kind(names)
+                if not kind:
+                    continue
+                keys = [_CANON.get(_norm(n), n.strip()) for n in names]
+                out = []
+                for number, values in enumerate(rows[index + 1 :], start=index + 2):
+                    if any(v not in (None, "") for v in values):
+                        out.append((number, {k: ("" if v is None else v) for k, v in zip(keys, values, strict=False)}))
+                return Table(name, kind, out)
+        return None
+    finally:
+        book.close()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):  # float-ok: an Excel cell, made exact at once
+        return str(excel_number(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    return "" if value is None else str(value).strip()
+
+
+def _cents(value: Any, column: AmountColumn) -> int | None:
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):  # float-ok: an Excel cell
+        try:
+            return to_cents(excel_number(value))
+        except NotCents as exc:
+            raise ParseError(str(exc)) from None
+    return column.cents(_text(value))
+
+
+def _account(text: Any) -> tuple[str, str]:
+    value = _text(text)
+    match = ACCOUNT_RE.match(value)
+    return (match.group(1), match.group(2)) if match else (value, "")
+
+
+def _vat_text(text: Any) -> tuple[str, str]:
+    value = _text(text)
+    match = VAT_RE.match(value)
+    return (match.group(1), parse_rate(match.group(2))) if match else (value, "")
+
+
+def _columns(rows: list[tuple[int, dict[str, Any]]], *names: str) -> dict[str, AmountColumn]:
+    return {n: AmountColumn([_text(c.get(n)) for _, c in rows if not isinstance(c.get(n), int | float)]) for n in names}
+
+
+def _dates(rows: list[tuple[int, dict[str, Any]]]) -> DateColumn:
+    return DateColumn([_text(c.get("Datum")) for _, c in rows if date_or_none(c.get("Datum")) is None])
+
+
+def _day(value: Any, column: DateColumn) -> dt.date | None:
+    return date_or_none(value) or column.date(_text(value))
+
+
+class BexioReader:
+    name = "bexio"
+    extensions = (".csv", ".xlsx", ".json")
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir:
+            if (source.path / "manual_entries.json").is_file():
+                return 0.95
+            files = [p for p in sorted(source.path.rglob("*.csv"))[:20]]
+            return 0.9 if any(header_kind(_first(p.read_bytes()[:4096])) for p in files) else 0.0
+        if source.suffix == ".xlsx":
+            try:
+                return 0.9 if _xlsx_table(source.path, source.name) else 0.0
+            except (OSError, ValueError, KeyError):
+                return 0.0
+        kind = header_kind(_first(source.head()))
+        return 0.95 if kind in ("journal", "statement") else 0.0
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        if source.is_dir and (source.path / "manual_entries.json").is_file():
+            return _read_written(source)
+        found = Found()
+        paths = sorted(p for p in source.path.rglob("*") if p.is_file()) if source.is_dir else [source.path]
+        tables = []
+        for path in paths:
+            if path.name.startswith(".") or path.suffix.lower() not in SUFFIXES:
+                continue
+            name = source.child(path).name if source.is_dir else source.name
+            loaded = (
+                _xlsx_table(path, name)
+                if path.suffix.lower() == ".xlsx"
+                else _text_table(path.read_bytes(), name, options.encoding)
+            )
+            if loaded is None:
+                if not source.is_dir:
+                    raise SourceError(
+                        "unknown header: expected a bexio journal export (Datum;Referenz;Soll;Haben;…), an account "
+                        "statement (Kontonummer;Datum;…;GK;…) or a folder with manual_entries.json", name, 1,
+                    )  # fmt: skip
+                found.problems.append(Problem("warning", "not a bexio export (unknown header); ignored", name, 1))
+                continue
+            tables.append(loaded)
+        if not any(t.kind in ("journal", "statement") for t in tables):
+            raise SourceError("no bexio journal or account statement export found", source.name)
+        for tab in tables:
+            {"journal": _journal, "statement": _statement, "chart": _chart}[tab.kind](tab, found)
+        _deduplicate(found)
+        return _ledger(found, source.name, "bexio export")
+
+
+def _first(head: bytes) -> list[str]:
+    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    first = text.splitlines()[0] if text.strip() else ""
+    return next(csv.reader([first], delimiter=max((";", "\t", ","), key=first.count)), [])
+
+
+def _journal(tab: Table, found: Found) -> None:
+    dates = _dates(tab.rows)
+    amounts = _columns(tab.rows, "Betrag", "Betrag in Basiswährung")
+    for number, cells in tab.rows:
+        try:
+            day = _day(cells.get("Datum"), dates)
+            debit, debit_name = _account(cells.get("Soll"))
+            credit, credit_name = _account(cells.get("Haben"))
+            amount = _cents(cells.get("Betrag"), amounts["Betrag"])
+            base_amount = _cents(cells.get("Betrag in Basiswährung"), amounts["Betrag in Basiswährung"])
+            rate = parse_rate(_text(cells.get("Umrechnungsfaktor")))
+        except ParseError as exc:
+            found.problems.append(Problem("error", str(exc), tab.file, number))
+            continue
+        missing = [
+            n for n, v in (("Datum", day), ("Soll", debit), ("Haben", credit), ("Betrag", amount)) if not v and v != 0
+        ]
+        if missing:
+            found.problems.append(
+                Problem("error", f"{', '.join(missing)} empty: the row is not a booking", tab.file, number)
+            )
+            continue
+        assert day is not None and amount is not None
+        base = _text(cells.get("Währung in Basiswährung"))
+        currency = _text(cells.get("Buchungswährung"))
+        if base:
+            found.bases[base] += 1
+        foreign = currency and base and currency != base
+        code, vat_rate = _vat_text(cells.get("MWST"))
+        found.names.setdefault(debit, debit_name)
+        found.names.setdefault(credit, credit_name)
+        if code:
+            found.vat.setdefault(code, {"code": code, "rate": vat_rate})
+        if _text(cells.get("Id")):
+            found.extras.append({"file": tab.file, "row": number, "Id": _text(cells.get("Id"))})
+        found.bookings.append(Booking(
+            tab.file, number, day, _text(cells.get("Referenz")), debit, credit, _text(cells.get("Beschreibung")),
+            base_amount if base_amount is not None else amount, currency if foreign else "",
+            amount if foreign else None, rate if foreign else "", code,
+        ))  # fmt: skip
+
+
+def _statement(tab: Table, found: Found) -> None:
+    dates = _dates(tab.rows)
+    amounts = _columns(tab.rows, "Soll", "Haben", "FW-Betrag")
+    for number, cells in tab.rows:
+        owner, owner_name = _account(cells.get("Kontonummer"))
+        other = _account(cells.get("GK"))[0]
+        if not _text(cells.get("Datum")) or not (_text(cells.get("Soll")) or _text(cells.get("Haben"))) or not other:
+            saldo = _text(cells.get("Saldo"))
+            note = f"not a booking (no date, amount or GK; Saldo {saldo or 'empty'}): a balance or total row, skipped"
+            found.problems.append(Problem("info", note, tab.file, number))
+            continue
+        try:
+            day = _day(cells.get("Datum"), dates)
+            soll = _cents(cells.get("Soll"), amounts["Soll"])
+            haben = _cents(cells.get("Haben"), amounts["Haben"])
+            foreign = _cents(cells.get("FW-Betrag"), amounts["FW-Betrag"])
+            rate = parse_rate(_text(cells.get("Kurs")))
+            vat_rate = parse_rate(_text(cells.get("Prozentsatz")))
+        except ParseError as exc:
+            found.problems.append(Problem("error", str(exc), tab.file, number))
+            continue
+        assert day is not None
+        if soll is not None:
+            debit, credit, amount = owner, other, soll
+        else:
+            debit, credit, amount = other, owner, haben or 0
+        found.names.setdefault(owner, owner_name)
+        found.names.setdefault(other, _text(cells.get("GK Beschreibung")))
+        code = _vat_text(cells.get("Code"))[0]
+        if code:
+            found.vat.setdefault(code, {"code": code, "rate": vat_rate, "form_box": _text(cells.get("Ziffer"))})
+        currency = _text(cells.get("Fremdwährung"))
+        if _text(cells.get("Währung")):
+            found.bases[_text(cells.get("Währung"))] += 1
+        has_foreign = bool(currency) and foreign is not None and currency != _text(cells.get("Währung"))
+        signed_foreign = (
+            (abs(foreign) if amount >= 0 else -abs(foreign)) if has_foreign and foreign is not None else None
+        )
+        found.bookings.append(Booking(
+            tab.file, number, day, _text(cells.get("Referenz")), debit, credit, _text(cells.get("Beschreibung")),
+            amount, currency if has_foreign else "", signed_foreign, rate if has_foreign else "", code, owner,
+        ))  # fmt: skip
+
+
+def _chart(tab: Table, found: Found) -> None:
+    for _, cells in tab.rows:
+        code = _text(cells.get("Kontonummer"))
+        if code:
+            kind = KONTOART.get(_text(cells.get("Kontoart")).lower(), "")
+            found.chart.append({"code": code, "name": _text(cells.get("Kontoname")), "type": kind,
+                                "parent": _text(cells.get("Kontengruppe")),
+                                "vat_code": _text(cells.get("MWST-Typ")), "active": True})  # fmt: skip
+
+
+def _deduplicate(found: Found) -> None:
+    """Keep each statement booking as often as the statement that lists it most often (see module doc)."""
+    by_key: dict[tuple[Any, ...], dict[str, list[Booking]]] = {}
+    for booking in found.bookings:
+        if booking.owner:
+            key = (booking.date, booking.ref, booking.description, booking.debit, booking.credit, booking.amount,
+                   booking.currency, booking.amount_currency, booking.vat_code)  # fmt: skip
+            by_key.setdefault(key, {}).setdefault(booking.owner, []).append(booking)
+    dropped: set[int] = set()
+    for owners in by_key.values():
+        kept = max(owners.values(), key=len)
+        for listed in owners.values():
+            if listed is kept:
+                continue
+            for index, booking in enumerate(listed):
+                twin = kept[min(index, len(kept) - 1)]
+                dropped.add(id(booking))
+                if index < len(kept):
+                    message = f"the other side of the booking in {twin.file} row {twin.row}; counted once"
+                else:
+                    message = "listed more often here than in the other account's statement; counted once"
+                found.problems.append(Problem("info", message, booking.file, booking.row))
+    found.bookings = [b for b in found.bookings if id(b) not in dropped]
+
+
+def _round(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _kind(code: str) -> str:
+    known = vat.identify(code, "bexio")
+    return known.kind if known else ""
+
+
+def _lines(found: Found) -> list[dict[str, Any]]:
+    """Entries from bookings (grouped by date and Referenz) with VAT rows found (see module doc)."""
+    groups: dict[tuple[Any, ...], list[Booking]] = {}
+    for index, booking in enumerate(found.bookings):
+        key = (booking.date, booking.ref) if booking.ref else (booking.date, "", index)
+        groups.setdefault(key, []).append(booking)
+    out: list[dict[str, Any]] = []
+    for number, group in enumerate(groups.values(), start=1):
+        lines: dict[int, list[dict[str, Any]]] = {}
+        for booking in group:
+            common = {"entry": str(number), "date": booking.date, "doc": booking.ref, "description": booking.description,
+                      "source_file": booking.file, "source_row": booking.row, "currency": booking.currency,
+                      "rate": booking.rate}  # fmt: skip
+            foreign = booking.amount_currency
+            lines[id(booking)] = [
+                {**common, "account": booking.debit, "amount": booking.amount, "amount_currency": foreign},
+                {**common, "account": booking.credit, "amount": -booking.amount,
+                 "amount_currency": -foreign if foreign is not None else None},
+            ]  # fmt: skip
+        for code in sorted({b.vat_code for b in group if b.vat_code}):
+            _tag(code, [b for b in group if b.vat_code == code], lines, found)
+        for booking in group:
+            out += lines[id(booking)]
+    return out
+
+
+def _tag(code: str, rows: list[Booking], lines: dict[int, list[dict[str, Any]]], found: Found) -> None:
+    """Mark the VAT row of `rows` (one code, one entry) and give the code to the lines it belongs on."""
+    rate_text = found.vat.get(code, {}).get("rate", "")
+    rate = Decimal(rate_text) if rate_text else None
+    vat_row = None
+    if rate is not None and len(rows) > 1:
+        total = sum(b.amount for b in rows)
+        fits = [b for b in rows if b.amount and abs(_round((total - b.amount) * rate / 100) - b.amount) <= 1]
+        vat_row = fits[0] if len(fits) == 1 else None
+    kind = _kind(code)
+    if vat_row is None:
+        for booking in rows:
+            debit, credit = lines[id(booking)]
+            pnl = [
+                line for line in (debit, credit) if line["account"][:1] in "3456789" and line["account"][:1].isdigit()
+            ]
+            line = pnl[0] if len(pnl) == 1 else (debit if kind.startswith("input") or kind == "acquisition" else credit)
+            line["vat_code"] = code
+        return
+    bases = [b for b in rows if b is not vat_row]
+    if all(b.debit == vat_row.debit for b in bases):
+        side = 1  # the VAT row shares its debit (the receivable): the VAT is on the credit side
+    elif all(b.credit == vat_row.credit for b in bases):
+        side = 0
+    else:
+        side = 0 if kind.startswith("input") or kind == "acquisition" else 1
+    vat_line = lines[id(vat_row)][side]
+    vat_line["vat_code"] = code
+    vat_line["vat_line"] = True
+    found.vat[code].setdefault("account", vat_line["account"])
+    base_lines = [lines[id(b)][side] for b in bases]
+    for line, share in zip(base_lines, allocate(vat_line["amount"], [x["amount"] for x in base_lines]), strict=True):
+        line["vat_code"] = code
+        line["vat_amount"] = share
+
+
+def _ledger(found: Found, name: str, system: str) -> Ledger:
+    rows = _lines(found)
+    seen: Counter[str] = Counter()
+    for row in rows:
+        seen[row["entry"]] += 1
+        row["line"] = seen[row["entry"]]
+    lines = table("lines", rows)
+    base = found.bases.most_common(1)[0][0] if found.bases else "CHF"
+    if found.chart:
+        accounts, notes = merge_accounts(table("accounts", found.chart), lines, name)
+    else:
+        accounts, notes = accounts_from_lines(lines, name)
+        accounts = table("accounts", ({**a, "name": found.names.get(a["code"], "")} for a in accounts.to_pylist()))
+    vat_rows = []
+    for code, row in sorted(found.vat.items()):
+        known = vat.identify(code, "bexio")
+        vat_rows.append({
+            "kind": known.kind if known else "", "valid_from": known.valid_from if known else None,
+            "valid_to": known.valid_to if known else None, "description": known.description if known else "",
+            **{k: v for k, v in row.items() if v not in ("", None)}, "code": code,
+        })  # fmt: skip
+    extras = {}
+    if found.extras:
+        extras["lines"] = table_extras(found.extras)
+    return Ledger(
+        company=Company(base_currency=base, source_system=system), accounts=accounts,
+        vat_codes=table("vat_codes", vat_rows), lines=lines, problems=tuple(found.problems + notes),
+        extras=extras, format="bexio", encoding="utf-8",
+    )  # fmt: skip
+
+
+def table_extras(rows: list[dict[str, Any]]) -> Any:
+    import pyarrow as pa
+
+    return pa.table({"source_file": [r["file"] for r in rows], "source_row": [r["row"] for r in rows],
+                     "Id": [r["Id"] for r in rows]})  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------- what the writer wrote
+
+
+def _read_written(source: Source) -> Ledger:
+    """manual_entries.json with taxes.csv and Kontenplan.xlsx, as migrator's bexio writer makes them."""
+    found = Found()
+    json_name = source.child(source.path / "manual_entries.json").name
+    try:
+        bodies = json.loads((source.path / "manual_entries.json").read_text("utf-8"), parse_float=Decimal)
+    except (ValueError, UnicodeError) as exc:
+        raise SourceError(f"not valid JSON: {exc}", json_name) from None
+    if not isinstance(bodies, list):
+        raise SourceError("expected a list of manual entries", json_name)
+    taxes = _read_taxes(source, found)
+    chart = source.path / "Kontenplan.xlsx"
+    if chart.is_file():
+        tab = _xlsx_table(chart, source.child(chart).name)
+        if tab is not None and tab.kind == "chart":
+            _chart(tab, found)
+    rows: list[dict[str, Any]] = []
+    currencies: Counter[str] = Counter()
+    for number, body in enumerate(bodies, start=1):
+        try:
+            rows += _entry(body, number, json_name, taxes, currencies)
+        except (ParseError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            found.problems.append(Problem("error", f"entry not read: {exc}", json_name, number))
+    base = currencies.most_common(1)[0][0] if currencies else "CHF"
+    for row in rows:
+        if row.get("currency") == base:
+            row.update(currency="", amount_currency=None, rate="")
+    seen: Counter[str] = Counter()
+    for row in rows:
+        seen[row["entry"]] += 1
+        row["line"] = seen[row["entry"]]
+    lines = table("lines", rows)
+    if found.chart:
+        accounts, notes = merge_accounts(table("accounts", found.chart), lines, json_name)
+    else:
+        accounts, notes = accounts_from_lines(lines, json_name)
+    vat_rows = [{"code": c, "rate": t["rate"], "kind": t["kind"], "account": t["account"],
+                 "description": t["description"]} for c, t in taxes.items()]  # fmt: skip
+    return Ledger(
+        company=Company(base_currency=base, source_system="migrator bexio manual entries"), accounts=accounts,
+        vat_codes=table("vat_codes", vat_rows), lines=lines, problems=tuple(found.problems + notes),
+        format="bexio", encoding="utf-8",
+    )  # fmt: skip
+
+
+def _read_taxes(source: Source, found: Found) -> dict[str, dict[str, str]]:
+    path = source.path / "taxes.csv"
+    if not path.is_file():
+        return {}
+    rows = csv.DictReader(io.StringIO(path.read_text("utf-8-sig")), delimiter=";")
+    return {r["code"]: {k: r.get(k) or "" for k in ("rate", "kind", "account", "description")} for r in rows}
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ParseError(f"amount {value!r} is not a number")
+    return Decimal(value)
+
+
+def _entry(
+    body: dict[str, Any], number: int, file: str, taxes: dict[str, dict[str, str]], currencies: Counter[str]
+) -> list[dict[str, Any]]:
+    day = dt.date.fromisoformat(body["date"])
+    common = {"entry": str(number), "date": day, "doc": body.get("reference_nr") or "", "source_file": file,
+              "source_row": number}  # fmt: skip
+    out: list[dict[str, Any]] = []
+    for item in body["entries"]:
+        amount = _amount(item["amount"])
+        factor = _amount(item.get("currency_factor", 1))
+        currency = item.get("currency_id") or ""
+        if factor == 1:
+            currencies[currency] += 1
+        cents = to_cents((amount * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+        money = {"currency": currency, "amount_currency": to_cents(amount), "rate": str(factor)}
+        described = {**common, "description": item.get("description") or ""}
+        debit, credit = item.get("debit_account_id"), item.get("credit_account_id")
+        if not debit and not credit:
+            raise ParseError("a line without debit_account_id and credit_account_id")
+        sides = [(str(debit), 1)] if debit else []
+        sides += [(str(credit), -1)] if credit else []
+        for account, sign in sides:
+            line = {**described, **money, "account": account, "amount": sign * cents,
+                    "amount_currency": sign * money["amount_currency"]}  # fmt: skip
+            tax = item.get("tax_id")
+            if tax and str(item.get("tax_account_id")) == account:
+                out += _split(line, str(tax), taxes)
+            else:
+                out.append(line)
+    return out
+
+
+def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """A gross line with a bexio tax: the base line and the VAT line bexio books (the VAT inside the amount)."""
+    tax = taxes.get(code)
+    known = vat.identify(code, "bexio")
+    rate_text = tax["rate"] if tax and tax["rate"] else (str(known.rate) if known else "")
+    if not rate_text:
+        raise ParseError(f"tax {code}: rate unknown (not in taxes.csv nor a known bexio code)")
+    rate = Decimal(rate_text)
+    gross = line["amount"]
+    share = _round(abs(Decimal(gross)) * rate / (100 + rate)) * (1 if gross >= 0 else -1)
+    base = {**line, "amount": gross - share, "vat_code": code, "vat_amount": share, "amount_currency": None,
+            "currency": "", "rate": ""}  # fmt: skip
+    if not share:
+        return [base]
+    account = tax["account"] if tax else ""
+    if not account:
+        raise ParseError(f"tax {code}: VAT account unknown (taxes.csv)")
+    return [base, {**line, "account": account, "amount": share, "vat_code": code, "vat_line": True,
+                   "amount_currency": None, "currency": "", "rate": ""}]  # fmt: skip
+
+
+FORMAT = BexioReader

@@ -1,0 +1,149 @@
+"""Banana: import files written per year, read back; Banana's own export layout read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from conftest import golden
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from migrator import pipeline, vat
+from migrator.errors import SourceError
+from migrator.model import Ledger, table
+from migrator.reconcile import compare, trial_balance, vat_totals
+
+# The garage's VAT (cents), added up by hand from samples/garage.py.
+GARAGE_VAT = {
+    "V77": {"base": -505000, "vat": -38885, "declared": -38885},
+    "V81": {"base": -680000, "vat": -55080, "declared": -55080},
+    "M77": {"base": 200000, "vat": 15400, "declared": 15400},
+    "M81": {"base": 450000, "vat": 36450, "declared": 36450},
+    "I81": {"base": 1200000, "vat": 97200, "declared": 97200},
+}
+HEADER = "Date\tDoc\tDescription\tAccountDebit\tAccountCredit\tAmount\tVatCode\tVatAmountType"
+
+
+def test_sample_folder(samples: Path, garage) -> None:  # type: ignore[no-untyped-def]
+    ledger = pipeline.read(samples / "banana" / "garage")
+    assert pipeline.detect(samples / "banana" / "garage").format == "banana"
+    assert trial_balance(ledger) == trial_balance(garage)
+    assert vat_totals(ledger) == GARAGE_VAT
+    counts = ledger.counts()
+    assert (counts["accounts"], counts["entries"], counts["vat_codes"]) == (19, 23, 5)
+    # R23-002 has two base rows; Banana books VAT on each: one VAT line more than the garage's 75.
+    assert counts["lines"] == 76
+    opening = [r for r in ledger.lines.to_pylist() if r["opening"]]
+    assert {r["date"] for r in opening} == {dt.date(2023, 1, 1), dt.date(2024, 1, 1)}
+    # 2023 Opening column of accounts.txt: 1000 2500.00, 1020 48300.00, 2000 -9400.00 …
+    first = {r["account"]: r["amount"] for r in opening if r["date"].year == 2023}
+    assert first == {"1000": 250000, "1020": 4830000, "1100": 620000, "1200": 1800000, "1500": 3500000,
+                     "2000": -940000, "2800": -5000000, "2970": -5060000}  # fmt: skip
+    assert not ledger.errors
+
+
+def test_export_layout(samples: Path) -> None:
+    """Two-account rows with the VAT code on the gross amount and Banana's VatAmount (the 2024 year)."""
+    ledger = pipeline.read(samples / "banana" / "export")
+    rows = {r["doc"]: r for r in ledger.lines.to_pylist() if r["doc"] == "R24-001" and r["vat_line"]}
+    assert rows["R24-001"]["account"] == "2200" and rows["R24-001"]["amount"] == -16200
+    balances = trial_balance(ledger)
+    # By hand from the files: 3400 = -(2000 + 4000); 2200 = Opening -388.85 - (162.00 + 64.80 + 324.00);
+    # 1170 = Opening 154.00 + 243.00 + 121.50.
+    assert balances["3400"] == -600000
+    assert balances["2200"] == -38885 - 55080
+    assert balances["1170"] == 15400 + 36450
+    totals = vat_totals(ledger)
+    assert totals["V81"] == GARAGE_VAT["V81"] and totals["M81"] == GARAGE_VAT["M81"]
+    assert totals["I81"] == GARAGE_VAT["I81"]
+    assert ledger.counts()["entries"] == 10  # the opening entry and the 9 entries of 2024
+
+
+def test_round_trip(samples: Path, tmp_path: Path, garage) -> None:  # type: ignore[no-untyped-def]
+    result = pipeline.convert(samples / "garage" / "journal.csv", "banana", tmp_path / "out")
+    assert result.verified, result.verification.differences if result.verification else None
+    assert result.reread is not None and vat_totals(result.reread) == GARAGE_VAT
+
+
+def test_writer_layout(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    pipeline.write(garage, "banana", out)
+    assert sorted(p.name for p in out.iterdir()) == ["2023", "2024", "README.txt"]
+    golden("banana/README.txt", (out / "README.txt").read_text("utf-8"))
+    for year in ("2023", "2024"):
+        for name in ("accounts.txt", "vatcodes.txt", "transactions.txt"):
+            golden(f"banana/{year}/{name}", (out / year / name).read_text("utf-8"))
+    text = (out / "2023" / "transactions.txt").read_text("utf-8")
+    # No VAT line of its own: Banana books it from the code (R23-001 credits 3400 net 1200.00 with V77).
+    assert "2023-02-10\tR23-001\tFacture Müller Transport, service camion\t\t3400\t1200.00\tV77\t1" in text
+    assert "\t2200\t" not in text
+
+
+def test_vat_translation(garage) -> None:  # type: ignore[no-untyped-def]
+    codes, problems = vat.translate(garage, "banana")
+    assert codes == {"V77": "V77", "M77": "M77", "V81": "V81", "M81": "M81", "I81": "I81"}
+    assert not problems
+    bexio = pipeline.read(Path(__file__).parent.parent / "samples" / "bexio" / "journal.csv")
+    codes, problems = vat.translate(bexio, "banana")
+    assert codes == {"UN77": "V77", "VM77": "M77", "UN81": "V81", "VM81": "M81", "VB81": "I81"}
+
+
+def test_vat_not_computed_alike_is_written_plain(tmp_path: Path) -> None:
+    """A VAT line Banana would not compute (7.7 % of 100.00 is 7.70, the books say 7.65): booked as it is."""
+    rows = [
+        {"entry": "1", "line": 1, "date": dt.date(2023, 5, 1), "doc": "X", "account": "1100", "amount": 10765},
+        {"entry": "1", "line": 2, "date": dt.date(2023, 5, 1), "doc": "X", "account": "3400", "amount": -10000,
+         "vat_code": "V77", "vat_amount": -765},
+        {"entry": "1", "line": 3, "date": dt.date(2023, 5, 1), "doc": "X", "account": "2200", "amount": -765,
+         "vat_code": "V77", "vat_line": True},
+    ]  # fmt: skip
+    ledger = Ledger(
+        lines=table("lines", rows), accounts=table("accounts", [{"code": c} for c in ("1100", "2200", "3400")])
+    )
+    problems = pipeline.write(ledger, "banana", tmp_path / "out")
+    assert any("V77" in p.message and "without VAT code" in p.message for p in problems)
+    back = pipeline.read(tmp_path / "out", "banana")
+    assert trial_balance(back) == trial_balance(ledger)
+    assert "V77" not in vat_totals(back)
+
+
+def test_bad_inputs(tmp_path: Path) -> None:
+    unknown = tmp_path / "x.txt"
+    unknown.write_text("Datum\tKonto\tBetrag\n", encoding="utf-8")
+    with pytest.raises(SourceError) as info:
+        pipeline.read(unknown, "banana")
+    assert "unknown header" in str(info.value) and "x.txt" in str(info.value)
+    bad = tmp_path / "t.txt"
+    bad.write_text(f"{HEADER}\n2024-01-05\t1\tx\t1020\t3400\t1O0.00\t\t\n2024-13-40\t2\ty\t1020\t3400\t5.00\t\t\n"
+                   f"2024-01-06\t3\tz\t1020\t3400\t7.00\tQ99\t\n", encoding="utf-8")  # fmt: skip
+    ledger = pipeline.read(bad, "banana")
+    errors = sorted((p.row, p.message) for p in ledger.errors)
+    assert [row for row, _ in errors] == [2, 3, 4]
+    assert "1O0.00" in errors[0][1] and "2024-13-40" in errors[1][1] and "Q99" in errors[2][1]
+    assert all(p.file.endswith("t.txt") for p in ledger.errors)
+    assert ledger.lines.num_rows == 0
+
+
+amounts = st.integers(min_value=1, max_value=10**9)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(amounts, amounts, st.sampled_from(["1020", "1100", "6000"])), min_size=1, max_size=6))
+def test_hypothesis_round_trip(tmp_path_factory: pytest.TempPathFactory, entries: list[tuple[int, int, str]]) -> None:
+    """Compound and two-line entries of any size read back to the same balances and entries."""
+    rows = []
+    for number, (a, b, account) in enumerate(entries, start=1):
+        lines = [(account, a + b), ("3400", -a), ("2000", -b)] if number % 2 else [(account, a), ("3400", -a)]
+        for position, (code, cents) in enumerate(lines, start=1):
+            rows.append({"entry": str(number), "line": position, "date": dt.date(2024, 3, 1), "doc": f"D{number}",
+                         "account": code, "amount": cents})  # fmt: skip
+    codes = sorted({r["account"] for r in rows})
+    ledger = Ledger(
+        lines=table("lines", rows), accounts=table("accounts", [{"code": c, "active": True} for c in codes])
+    )
+    out = tmp_path_factory.mktemp("banana") / "out"
+    pipeline.write(ledger, "banana", out)
+    back = pipeline.read(out, "banana")
+    assert compare(ledger, back, ("accounts", "vat_codes", "entries", "lines")).ok
