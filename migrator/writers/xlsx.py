@@ -104,7 +104,9 @@ class XlsxWriter:
 
 
 def _trial_balance(ledger: Ledger) -> tuple[Sheet, pa.Table]:
-    names = dict(zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(), strict=True))
+    names = dict(
+        zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(), strict=True)
+    )
     balances = trial_balance(ledger)
     data = pa.table({
         "account": pa.array(list(balances), pa.string()),
@@ -121,20 +123,29 @@ def _company_sheet(book: Workbook, ledger: Ledger, problems: list[Problem]) -> N
     rows += [[SOURCE_FILE, f.path, f.sha256, f.size, f.encoding, f.format] for f in company.source_files]
     sheet = book.create_sheet(COMPANY_SHEET)
     assert isinstance(sheet, WriteOnlyWorksheet)
-    widths = [max(len(str(row[i])) if i < len(row) else 0 for row in rows) for i in range(6)]
-    _layout(sheet, ["field", "value", *[""] * 4], widths, len(rows), autofilter=False)
+    used = max(len(row) for row in rows)
+    widths = [max(len(str(row[i])) if i < len(row) else 0 for row in rows) for i in range(used)]
+    _layout(sheet, ["field", "value", *[""] * (used - 2)], widths, len(rows), autofilter=False)
     sheet.append(["Field", "Value"])
     for row in rows:
         sheet.append([_DateCell(sheet)(v) if isinstance(v, dt.date) else _text_cell(sheet, v, problems) for v in row])
 
 
-def _layout(sheet: WriteOnlyWorksheet, header: list[str], widths: list[int], rows: int, autofilter: bool = True) -> None:
-    """Frozen header, autofilter and column widths: set before the first row in write-only mode."""
+def _layout(
+    sheet: WriteOnlyWorksheet, header: list[str], widths: list[int], rows: int, autofilter: bool = True
+) -> None:
+    """Frozen header, autofilter, column widths and the sheet's size, set before the first row.
+
+    A write-only sheet does not state its size (<dimension>) unless asked; without it openpyxl's
+    reader parses the whole sheet once more just to learn it, on every load.
+    """
+    last = f"{get_column_letter(len(header))}{rows + 1}"
+    sheet.calculate_dimension = lambda: f"A1:{last}"  # type: ignore[attr-defined]
     sheet.freeze_panes = "A2"
     for index, (name, width) in enumerate(zip(header, widths, strict=True), start=1):
         sheet.column_dimensions[get_column_letter(index)].width = min(max(len(name), width) + 2, MAX_WIDTH)
     if autofilter:
-        sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{rows + 1}"
+        sheet.auto_filter.ref = f"A1:{last}"
 
 
 def _table_sheet(book: Workbook, sheet: Sheet, data: pa.Table, problems: list[Problem]) -> None:
@@ -163,9 +174,14 @@ class _Column:
         return (None if v is None else make(v) for v in self.values)
 
 
-def _column(ws: WriteOnlyWorksheet, sheet: Sheet, name: str, column: pa.ChunkedArray, problems: list[Problem]) -> _Column:
+def _column(
+    ws: WriteOnlyWorksheet, sheet: Sheet, name: str, column: pa.ChunkedArray, problems: list[Problem]
+) -> _Column:
     kind = column.type
     if name in sheet.money:
+        if len(column) and (pc.max(pc.abs(column)).as_py() or 0) >= 10**15:
+            problems.append(Problem("warning", f"sheet {sheet.title}, column {name}: amounts of more than 15 digits; "
+                                    "Excel keeps only 15 significant digits of a number"))  # fmt: skip
         text = money.format_cents_array(column)
         width = _max_length(text) * 4 // 3  # room for thousands separators
         return _Column(text.to_pylist(), width, _AmountCell(ws))
@@ -178,7 +194,7 @@ def _column(ws: WriteOnlyWorksheet, sheet: Sheet, name: str, column: pa.ChunkedA
         return _Column(values, 5)
     if kind != pa.string():
         return _Column(column.to_pylist(), len(str(pc.max(column).as_py() or "")))
-    column = _clean(column, f"{sheet.title}: {name}", problems)
+    column = _clean(column, f"sheet {sheet.title}, column {name}", problems)
     risky = pc.match_substring_regex(column, r"^[=+\-@\t\r]")
     values = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column).to_pylist()
     if pc.any(risky).as_py():
@@ -194,17 +210,18 @@ def _max_length(text: pa.ChunkedArray | pa.Array) -> int:
 
 
 def _clean(column: pa.ChunkedArray, where: str, problems: list[Problem]) -> pa.ChunkedArray:
-    """Text Excel can hold: characters XML cannot carry removed, cells cut at Excel's limit."""
+    """Text Excel can hold: characters XML cannot carry removed (with a warning), cells cut at
+    Excel's limit."""
     illegal = pc.match_substring_regex(column, XML_ILLEGAL)
     count = pc.sum(illegal).as_py() or 0
     if count:
         column = pc.replace_substring_regex(column, XML_ILLEGAL, "")
-        problems.append(Problem("warning", f"{count} texts had control characters a workbook cannot hold; removed", where))
+        problems.append(Problem("warning", f"{where}: {count} texts had control characters a workbook cannot hold"))
     long = pc.greater(pc.utf8_length(column), MAX_CELL_TEXT)
     count = pc.sum(long).as_py() or 0
     if count:
         column = pc.if_else(long, pc.utf8_slice_codeunits(column, 0, MAX_CELL_TEXT), column)
-        problems.append(Problem("warning", f"{count} texts longer than Excel's {MAX_CELL_TEXT} characters were cut", where))
+        problems.append(Problem("warning", f"{where}: {count} texts longer than {MAX_CELL_TEXT} characters were cut"))
     return column
 
 
@@ -212,9 +229,11 @@ def _text_cell(ws: WriteOnlyWorksheet, value: Any, problems: list[Problem]) -> A
     """A text cell that is never a formula; other values as they are."""
     if not isinstance(value, str):
         return value
+    if not value:
+        return None
     if _XML_ILLEGAL_RE.search(value):
         value = _XML_ILLEGAL_RE.sub("", value)
-        problems.append(Problem("warning", "control characters a workbook cannot hold were removed", ws.title))
+        problems.append(Problem("warning", f"sheet {ws.title}: control characters a workbook cannot hold were removed"))
     if not value.startswith(FORMULA_STARTS):
         return value
     cell = WriteOnlyCell(ws, value)

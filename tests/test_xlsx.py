@@ -1,0 +1,364 @@
+"""The xlsx workbook: layout (golden), exact amounts, formula-safe text, round trips, bad cells, CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import golden
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import ledgers, texts
+
+from migrator import pipeline
+from migrator.errors import SourceError
+from migrator.model import TABLES, Company, Ledger, table
+from migrator.readers.xlsx import XlsxReader
+from migrator.reconcile import trial_balance
+from migrator.sources import Source
+
+JOURNAL_HEADER = [
+    "entry", "line", "date", "doc", "description", "account", "amount", "currency", "amount_currency", "rate",
+    "vat_code", "vat_amount", "vat_line", "partner", "cost_centre", "journal", "opening", "source_file", "source_row",
+]  # fmt: skip
+
+
+def _without_source_files(company: Company) -> Company:
+    return Company(**{**company.__dict__, "source_files": ()})
+
+
+def assert_same_books(before: Ledger, after: Ledger) -> None:
+    for name in TABLES:
+        a, b = getattr(before, name), getattr(after, name)
+        assert a.num_rows == b.num_rows, name
+        for row_a, row_b in zip(a.to_pylist(), b.to_pylist(), strict=True):
+            assert row_a == row_b, name
+        assert a.equals(b), name
+    assert _without_source_files(after.company) == _without_source_files(before.company)
+
+
+@pytest.fixture(scope="module")
+def garage_book(garage, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("xlsx") / "garage.xlsx"
+    assert pipeline.write(garage, "xlsx", path) == []
+    return path
+
+
+def _sheet_xml(path: Path, title: str) -> str:
+    """The XML of the sheet called `title`."""
+    with zipfile.ZipFile(path) as archive:
+        workbook = archive.read("xl/workbook.xml").decode()
+        titles = re.findall(r'<sheet [^>]*name="([^"]+)"', workbook)
+        return archive.read(f"xl/worksheets/sheet{titles.index(title) + 1}.xml").decode()
+
+
+def _dump(path: Path) -> str:
+    """Every sheet's layout and cells (value, type, number format) as text, for the golden file."""
+    book = openpyxl.load_workbook(path)
+    out = []
+    for ws in book.worksheets:
+        widths = " ".join(f"{k}={v.width:g}" for k, v in sorted(ws.column_dimensions.items()))
+        out.append(f"== {ws.title} | freeze {ws.freeze_panes} | filter {ws.auto_filter.ref} | widths {widths}")
+        for row in ws.iter_rows():
+            cells = [f"{c.coordinate}={c.value!r}:{c.data_type}:{c.number_format}" for c in row if c.value is not None]
+            out.append("  ".join(cells))
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------------------------------ layout
+
+
+def test_garage_workbook_matches_golden(garage_book: Path) -> None:
+    golden("xlsx/garage.txt", _dump(garage_book))
+
+
+def test_sheets_in_order_with_frozen_header_and_autofilter(garage_book: Path) -> None:
+    book = openpyxl.load_workbook(garage_book)
+    assert book.sheetnames == [
+        "Company", "Accounts", "Groups", "Journal", "Trial balance", "VAT", "Partners", "Open items",
+    ]  # fmt: skip
+    journal = book["Journal"]
+    assert [c.value for c in journal[1]] == JOURNAL_HEADER
+    assert journal.freeze_panes == "A2"
+    assert journal.auto_filter.ref == "A1:S76"  # 75 garage lines under the header
+    assert book["Accounts"].auto_filter.ref == "A1:G20"  # 19 accounts
+    for ws in book.worksheets:
+        assert ws.freeze_panes == "A2"
+        assert all(4 <= d.width <= 62 for d in ws.column_dimensions.values())
+
+
+def test_amounts_are_numbers_and_dates_are_dates(garage_book: Path) -> None:
+    journal = openpyxl.load_workbook(garage_book)["Journal"]
+    # row 2: the first opening line, 1000 Caisse 2500.00 on 01.01.2023
+    assert journal["C2"].value == dt.datetime(2023, 1, 1)
+    assert journal["C2"].number_format == "dd.mm.yyyy"
+    assert journal["G2"].value == 2500
+    assert journal["G2"].data_type == "n"
+    assert journal["G2"].number_format == "#,##0.00"
+
+
+def test_empty_sheets_are_left_out(tmp_path: Path, garage: Ledger) -> None:
+    bare = garage.replace(groups=table("groups"), partners=table("partners"), open_items=table("open_items"))
+    pipeline.write(bare, "xlsx", tmp_path / "bare.xlsx")
+    names = openpyxl.load_workbook(tmp_path / "bare.xlsx").sheetnames
+    assert names == ["Company", "Accounts", "Journal", "Trial balance", "VAT"]
+
+
+def test_trial_balance_sheet_is_the_journal_summed(garage_book: Path, garage: Ledger) -> None:
+    rows = list(openpyxl.load_workbook(garage_book)["Trial balance"].values)
+    assert rows[0] == ("account", "name", "balance")
+    shown = {code: balance for code, _, balance in rows[1:]}
+    # 1000 Caisse: opening 2500.00 + 538.50 (2023), opening 2024 3038.50 + 864.80 = 6941.80
+    assert shown["1000"] == pytest.approx(6941.80)
+    assert len(shown) == len(trial_balance(garage))
+
+
+# ----------------------------------------------------------------------------------- exact amounts
+
+
+def test_amount_text_in_the_xml_is_the_exact_decimal(tmp_path: Path, garage: Ledger) -> None:
+    # 9834882.54 is a value openpyxl's own number printing ("%.16g" of a float) writes as
+    # 9834882.539999999; the sheet must hold the decimal itself.
+    lines = garage.lines.to_pylist()[:2]
+    lines[0].update(amount=983488254, vat_amount=-5)
+    lines[1].update(amount=-983488254, amount_currency=None)
+    ledger = garage.replace(lines=table("lines", lines))
+    path = tmp_path / "exact.xlsx"
+    pipeline.write(ledger, "xlsx", path)
+    xml = _sheet_xml(path, "Journal")
+    assert re.search(r'<c r="G2" s="\d+" t="n"><v>9834882.54</v></c>', xml)
+    assert "<v>-9834882.54</v>" in xml
+    assert "<v>-0.05</v>" in xml
+    assert "9834882.539" not in xml
+    back = pipeline.read(path)
+    assert back.lines.column("amount").to_pylist() == [983488254, -983488254]
+    assert back.lines.column("vat_amount").to_pylist() == [-5, None]
+
+
+# ---------------------------------------------------------------------------------- formula safety
+
+
+def test_text_that_looks_like_a_formula_stays_text(tmp_path: Path, garage: Ledger) -> None:
+    lines = garage.lines.to_pylist()
+    risky = ["=1+1", "+41 21 555 00 00", "-rabais", "@SUM(A1)", "\tindent", "\rstart"]
+    for line, text in zip(lines, risky, strict=False):
+        line["description"] = text
+    partners = garage.partners.to_pylist()
+    partners[0]["name"] = '=HYPERLINK("http://x","y")'
+    ledger = garage.replace(lines=table("lines", lines), partners=table("partners", partners))
+    path = tmp_path / "formula.xlsx"
+    pipeline.write(ledger, "xlsx", path)
+    journal = _sheet_xml(path, "Journal")
+    assert "<f>" not in journal and "<f " not in journal
+    assert re.search(r'<c r="E2" s="\d+" t="inlineStr"><is><t>=1\+1</t></is></c>', journal)
+    assert "<f>" not in _sheet_xml(path, "Partners")
+    book = openpyxl.load_workbook(path)
+    cell = book["Journal"]["E2"]
+    assert (cell.value, cell.data_type, cell.quotePrefix) == ("=1+1", "s", True)
+    assert book["Partners"]["C2"].data_type == "s"
+    back = pipeline.read(path)
+    assert back.lines.column("description").to_pylist()[: len(risky)] == risky
+    assert back.partners.column("name")[0].as_py() == '=HYPERLINK("http://x","y")'
+
+
+def test_characters_a_workbook_cannot_hold_are_removed_with_a_warning(tmp_path: Path, garage: Ledger) -> None:
+    lines = garage.lines.to_pylist()
+    lines[0]["description"] = "Bilan\x01 d'ouverture\x1f"
+    problems = pipeline.write(garage.replace(lines=table("lines", lines)), "xlsx", tmp_path / "c.xlsx")
+    assert [p.severity for p in problems] == ["warning"]
+    assert problems[0].message.startswith("sheet Journal, column description: 1 texts had control characters")
+    assert pipeline.read(tmp_path / "c.xlsx").lines.column("description")[0].as_py() == "Bilan d'ouverture"
+
+
+# -------------------------------------------------------------------------------------- round trips
+
+
+def test_garage_round_trip(garage_book: Path, garage: Ledger) -> None:
+    back = pipeline.read(garage_book)
+    assert back.format == "xlsx"
+    assert back.problems == ()
+    assert_same_books(garage, back)
+    assert [f.path for f in back.company.source_files] == [str(garage_book)]
+
+
+_WILD = st.one_of(
+    texts(),
+    texts().map(lambda t: "=" + t),
+    st.text(st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\ufffe\uffff"), max_size=20),
+    st.sampled_from([" leading", "trailing ", "two\nlines", "tab\there", "\rcr", "-5", "+1", "@x", "'quoted"]),
+)
+"""Texts as a workbook must carry them: formula starts, spaces at the ends, line breaks, tabs."""
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ledger=ledgers(text=_WILD))
+def test_any_ledger_round_trips(tmp_path: Path, ledger: Ledger) -> None:
+    path = tmp_path / "any.xlsx"
+    assert pipeline.write(ledger, "xlsx", path) == []
+    back = pipeline.read(path, "xlsx")
+    assert back.problems == ()
+    assert_same_books(ledger, back)
+
+
+# ---------------------------------------------------------------------------------------- bad cells
+
+
+def _edit(path: Path, sheet: str, cells: dict[str, Any], out: Path) -> Path:
+    book = openpyxl.load_workbook(path)
+    for ref, value in cells.items():
+        book[sheet][ref] = value
+    book.save(out)
+    return out
+
+
+def test_bad_cells_are_problems_with_sheet_and_row(garage_book: Path, tmp_path: Path) -> None:
+    bad = _edit(
+        garage_book, "Journal", {"G5": "abc", "C7": "2024-13-45", "F9": None, "Q10": "maybe"}, tmp_path / "book.xlsx"
+    )
+    ledger = XlsxReader().read(Source(bad, "book.xlsx"), pipeline.ReadOptions())
+    errors = [(p.file, p.row) for p in ledger.problems if p.severity == "error"]
+    assert errors == [("book.xlsx, sheet Journal", row) for row in (5, 7, 9, 10)]
+    messages = [p.message for p in ledger.problems if p.severity == "error"]
+    assert "amount" in messages[0] and "abc" in messages[0]
+    assert "date" in messages[1] and "2024-13-45" in messages[1]
+    assert "account" in messages[2] and "empty" in messages[2]
+    assert "opening" in messages[3] and "maybe" in messages[3]
+    assert ledger.lines.num_rows == 75 - 4  # the bad rows are in the problem list, not the ledger
+    assert set(ledger.lines.column("source_row").to_pylist()).isdisjoint({4, 6, 8, 9})  # garage rows of 5,7,9,10
+
+
+def test_bad_cells_stop_a_conversion(garage_book: Path, tmp_path: Path, run_cli) -> None:
+    bad = _edit(garage_book, "Journal", {"G5": "abc"}, tmp_path / "book.xlsx")
+    result = run_cli("convert", bad, "--to", "csv", "-o", tmp_path / "out.csv")
+    assert result.exit_code == 3
+    assert "sheet Journal, row 5" in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_rows_typed_in_excel_are_read(garage_book: Path, tmp_path: Path) -> None:
+    # a two-line entry typed by hand at rows 77-78: text amounts, a dd.mm.yyyy date, no origin
+    typed = {"A77": "99", "B77": 1, "C77": "31.12.2024", "F77": 6900, "G77": "12.50",
+             "A78": "99", "B78": 2, "C78": dt.date(2024, 12, 31), "F78": "1020", "G78": -12.5}  # fmt: skip
+    book = _edit(garage_book, "Journal", typed, tmp_path / "typed.xlsx")
+    ledger = pipeline.read(book)
+    added = [r for r in ledger.lines.to_pylist() if r["entry"] == "99"]
+    assert [(r["date"], r["account"], r["amount"], r["source_row"]) for r in added] == [
+        (dt.date(2024, 12, 31), "6900", 1250, 77),
+        (dt.date(2024, 12, 31), "1020", -1250, 78),
+    ]
+    assert {r["source_file"] for r in added} == {f"{book}, sheet Journal"}
+    # the Trial balance sheet was not updated: the reader says so, and keeps the journal
+    stale = [p for p in ledger.problems if "Trial balance" in p.file]
+    assert [p.message.split(":")[0] for p in stale] == ["account 1020", "account 6900"]
+    assert all(p.severity == "warning" for p in stale)
+
+
+def test_unknown_journal_columns_are_kept_as_extras(garage_book: Path, tmp_path: Path) -> None:
+    book = _edit(garage_book, "Journal", {"T1": "Kostenträger", "T2": "K1"}, tmp_path / "extra.xlsx")
+    extras = pipeline.read(book).extras["lines"]
+    assert extras.column_names == ["source_row", "Kostenträger"]
+    assert extras.column("Kostenträger").to_pylist()[:2] == ["K1", ""]
+    assert extras.column("source_row").to_pylist()[:2] == [2, 3]
+
+
+def test_missing_required_column_is_a_source_error(garage_book: Path, tmp_path: Path) -> None:
+    book = _edit(garage_book, "Journal", {"G1": "Betrag"}, tmp_path / "nocol.xlsx")
+    with pytest.raises(SourceError, match="sheet Journal, row 1: no column 'amount'"):
+        pipeline.read(book, "xlsx")
+
+
+def test_not_a_workbook_is_a_clear_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.xlsx"
+    junk.write_bytes(b"PK\x03\x04 this is not a zip archive at all")
+    with pytest.raises(SourceError, match="not a readable Excel workbook"):
+        pipeline.read(junk, "xlsx")
+
+
+# -------------------------------------------------------------------------------------------- sniff
+
+
+def test_sniff_claims_its_own_workbooks_only(garage_book: Path, tmp_path: Path) -> None:
+    reader = XlsxReader()
+    assert reader.sniff(Source(garage_book)) == 0.95
+    other = openpyxl.Workbook()
+    other.active.append(["Datum", "Beleg", "Konto", "Betrag"])
+    other.save(tmp_path / "other.xlsx")
+    assert reader.sniff(Source(tmp_path / "other.xlsx")) == 0.0
+    vendor = openpyxl.Workbook()
+    vendor.active.title = "Journal"  # a sheet of that name, but another vendor's columns
+    vendor.active.append(["date", "account", "amount", "Beleg", "Text"])
+    vendor.save(tmp_path / "vendor.xlsx")
+    assert reader.sniff(Source(tmp_path / "vendor.xlsx")) == 0.0
+    csv = tmp_path / "journal.csv"
+    csv.write_text("entry,line,date,account,amount\n", encoding="utf-8")
+    assert reader.sniff(Source(csv)) == 0.0
+    assert reader.sniff(Source(tmp_path)) == 0.0
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def test_cli_csv_to_xlsx_and_back(samples: Path, tmp_path: Path, run_cli) -> None:
+    source = samples / "garage" / "journal.csv"
+    book, back = tmp_path / "out.xlsx", tmp_path / "back.csv"
+    first = run_cli("convert", source, "--to", "xlsx", "-o", book)
+    assert first.exit_code == 0, first.output
+    assert "verified" in first.output
+    assert pipeline.detect(book).format == "xlsx"
+    second = run_cli("convert", book, "--to", "csv", "-o", back)
+    assert second.exit_code == 0, second.output
+    assert "verified" in second.output
+    original, returned = pipeline.read(source), pipeline.read(back)
+    keep = [n for n in original.lines.column_names if n not in ("source_file", "source_row")]
+    assert returned.lines.select(keep).equals(original.lines.select(keep))
+    assert trial_balance(returned) == trial_balance(original)
+    assert back.read_bytes() == source.read_bytes()  # the canonical CSV survives the workbook byte for byte
+
+
+def test_workbook_without_journal_is_refused(tmp_path: Path) -> None:
+    empty = openpyxl.Workbook()
+    empty.save(tmp_path / "empty.xlsx")
+    with pytest.raises(SourceError, match="no sheet 'Journal'"):
+        pipeline.read(tmp_path / "empty.xlsx", "xlsx")
+
+
+def test_empty_ledger_round_trips(tmp_path: Path) -> None:
+    empty = Ledger(company=Company(name="Leer GmbH"))
+    pipeline.write(empty, "xlsx", tmp_path / "empty.xlsx")
+    back = pipeline.read(tmp_path / "empty.xlsx")
+    assert back.lines.num_rows == 0 and back.company.name == "Leer GmbH"
+    assert back.lines.schema.equals(empty.lines.schema)
+
+
+def test_journal_without_entry_and_line_columns_groups_by_date_and_doc(
+    garage_book: Path, garage: Ledger, tmp_path: Path
+) -> None:
+    book = openpyxl.load_workbook(garage_book)
+    book["Journal"].delete_cols(1, 2)  # entry, line
+    book.save(tmp_path / "bare.xlsx")
+    ledger = pipeline.read(tmp_path / "bare.xlsx", "xlsx")
+    assert ledger.errors == []
+    # every garage voucher has its own date+doc, so the 23 entries and their line numbers come back
+    assert ledger.lines.select(["entry", "line"]).equals(garage.lines.select(["entry", "line"]))
+
+
+def test_repeated_column_is_a_source_error(garage_book: Path, tmp_path: Path) -> None:
+    book = _edit(garage_book, "Journal", {"D1": "account"}, tmp_path / "twice.xlsx")
+    with pytest.raises(SourceError, match="column names repeat: account"):
+        pipeline.read(book, "xlsx")
+
+
+def test_amounts_past_fifteen_digits_are_warned_about(tmp_path: Path, garage: Ledger) -> None:
+    lines = garage.lines.to_pylist()[:2]
+    lines[0]["amount"], lines[1]["amount"] = 10**15, -(10**15)  # 10'000'000'000'000.00: 16 digits
+    problems = pipeline.write(garage.replace(lines=table("lines", lines)), "xlsx", tmp_path / "big.xlsx")
+    assert [(p.severity, p.message.split(":")[0]) for p in problems] == [
+        ("warning", "sheet Journal, column amount"),
+        ("warning", "sheet Trial balance, column balance"),
+    ]
+    assert "<v>10000000000000.00</v>" in _sheet_xml(tmp_path / "big.xlsx", "Journal")
