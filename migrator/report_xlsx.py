@@ -1,7 +1,7 @@
 """The reconciliation report as an Excel workbook: one sheet per part, amounts as exact numbers.
 
-Amounts are written as `Decimal` (openpyxl stores their exact text), never as binary floats, with
-a two-decimal number format; free text goes through `inert` so no cell can run as a formula.
+Amounts are number cells whose stored text is the exact decimal (openpyxl would print a `Decimal`
+through a float: 9834882.54 becomes 9834882.539999999), with a two-decimal number format; free text goes through `inert` so no cell can run as a formula.
 """
 
 from __future__ import annotations
@@ -22,7 +22,15 @@ BOLD = Font(bold=True)
 
 
 def _money(text: str) -> Decimal | None:
+    """Placeholder value; `_exact` then stores the decimal text itself in the cell."""
     return Decimal(text) if text else None
+
+
+def _exact(cell: Any) -> None:
+    if isinstance(cell.value, Decimal):
+        text = format(cell.value, "f")
+        cell.value = text
+        cell.data_type = "n"
 
 
 def _text(value: Any) -> Any:
@@ -41,6 +49,7 @@ def _sheet(book: Workbook, title: str, head: list[str], rows: list[list[Any]], m
     for column in money:
         for (cell,) in sheet.iter_rows(min_row=2, min_col=column + 1, max_col=column + 1):
             cell.number_format = MONEY
+            _exact(cell)
     for i, width in enumerate(widths):
         sheet.column_dimensions[chr(ord("A") + i)].width = width
     sheet.freeze_panes = "A2"

@@ -228,3 +228,18 @@ def test_the_page_renders_in_chromium_without_console_errors(garage, tmp_path: P
     control.write_text(page.read_text(encoding="utf-8").replace("</main>", '<img src="http://example.invalid/x.png"></main>'),
                        encoding="utf-8")  # fmt: skip
     assert console_messages(chromium(control, tmp_path, "--screenshot=" + str(tmp_path / "c.png")).stderr)
+
+
+def test_report_workbook_stores_exact_decimals(tmp_path: Path) -> None:
+    import zipfile
+
+    from openpyxl import Workbook
+
+    from migrator.report_xlsx import _sheet
+
+    book = Workbook()
+    _sheet(book, "Check", ["account", "balance"], [["1020", "9834882.54"], ["1000", "-0.10"]], {1}, [10, 14])
+    book.save(tmp_path / "check.xlsx")
+    with zipfile.ZipFile(tmp_path / "check.xlsx") as archive:
+        xml = next(archive.read(n) for n in archive.namelist() if n.endswith("sheet2.xml"))
+    assert b"<v>9834882.54</v>" in xml and b"<v>-0.10</v>" in xml

@@ -152,11 +152,16 @@ def _convert(raw: pa.Table, file: str) -> tuple[pa.Table, list[Problem], pa.Tabl
     problems: list[Problem] = []
     bad = np.zeros(n, dtype=bool)
 
-    def col(name: str) -> pa.ChunkedArray | pa.Array:
-        return raw.column(name).combine_chunks() if name in raw.column_names else pa.array([""] * n, pa.string())
+    empty = pa.array([""] * n, pa.string())
+
+    def col(name: str) -> pa.Array:
+        return raw.column(name).combine_chunks() if name in raw.column_names else empty
 
     def stripped(name: str) -> pa.Array:
-        return pc.utf8_trim_whitespace(col(name))
+        values = col(name)
+        if values is empty or not n or pc.max(pc.utf8_length(values)).as_py() == 0:
+            return values  # a column of empty cells: nothing to trim
+        return pc.utf8_trim_whitespace(values)
 
     def report(mask: np.ndarray, name: str, expected: str) -> None:
         """An error for each row of `mask` not already reported: the value of `name` is not `expected`."""
@@ -229,8 +234,10 @@ def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 def _amounts(text: pa.Array, required: bool) -> tuple[pa.Array, np.ndarray]:
     """Cents of a text column: plain amounts at Arrow speed, Swiss layouts (decided once) for the rest."""
-    plain = pc.match_substring_regex(text, _PLAIN_AMOUNT)
     empty = pc.equal(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
+    if empty.all():
+        return pa.nulls(len(text), pa.int64()), empty.copy() if required else np.zeros(len(text), dtype=bool)
+    plain = pc.match_substring_regex(text, _PLAIN_AMOUNT)
     cents = money.decimal_array_to_cents(pc.cast(pc.if_else(plain, text, "0"), money.DECIMAL_TYPE))
     cents = cents.to_numpy(zero_copy_only=False).astype(np.int64)
     errors = np.zeros(len(text), dtype=bool)
