@@ -92,9 +92,10 @@ def read(
     encoding: str | None = None,
     year: int | None = None,
     dossier: str | None = None,
+    for_verification: bool = False,
 ) -> Ledger:
     """Read the books at `path` (a file, folder or zip) into a `Ledger`."""
-    options = ReadOptions(encoding=encoding, year=year, dossier=dossier)
+    options = ReadOptions(encoding=encoding, year=year, dossier=dossier, for_verification=for_verification)
     with opened(path) as source:
         fmt, chosen, _ = _choose(source, format)
         try:
@@ -103,7 +104,7 @@ def read(
             raise
         except (UnicodeError, ValueError, KeyError, IndexError, OSError, TypeError, ArithmeticError) as exc:
             raise SourceError(f"cannot be read as {fmt.name}: {exc}", chosen.name) from exc
-        return _with_source_files(ledger, chosen, fmt.name)
+        return ledger if for_verification else _with_source_files(ledger, chosen, fmt.name)
 
 
 def _with_source_files(ledger: Ledger, source: Source, format: str) -> Ledger:
@@ -230,7 +231,7 @@ def convert(
     if verify_output and fmt.reads:
         step("verifying")
         t = time.perf_counter()
-        result.reread = read(out, to, encoding=None)
+        result.reread = read(out, to, for_verification=True)
         result.verification = compare(ledger, result.reread, fmt.keeps)
         timings["verify"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started

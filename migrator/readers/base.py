@@ -30,6 +30,9 @@ class ReadOptions:
     """Keep only the fiscal year starting in this calendar year (multi-year sources)."""
     dossier: str | None = None
     """Which company of a multi-company source (a Winbiz DAT folder)."""
+    for_verification: bool = False
+    """The read only checks a written output: counts, account balances and VAT totals are compared,
+    so a reader may leave other columns empty to read faster."""
 
 
 class Reader(Protocol):
