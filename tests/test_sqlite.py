@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sqlite3
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from strategies import ledgers
 
 from migrator import pipeline
 from migrator.model import Company, FiscalYear, Ledger, Problem, SourceFile, table
@@ -99,7 +102,7 @@ def test_other_sqlite_files_are_not_claimed(tmp_path, reference):
     db.close()
     assert SqliteReader().sniff(Source(other)) == 0
     assert SqliteReader().sniff(Source(reference / "gnucash" / "simple_sample.sqlite.gnucash")) == 0
-    with pytest.raises(Exception, match="not a migrator archive|no such table"):
+    with pytest.raises(Exception, match=r"not a migrator archive|no such table"):
         _read(other)
 
 
@@ -110,3 +113,12 @@ def test_input_is_not_modified(garage, tmp_path):
     _read(out)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(ledger=ledgers())
+def test_hypothesis_round_trip_is_exact(ledger):
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "books.sqlite"
+        pipeline.write(ledger, "sqlite", out)
+        _assert_same(ledger, _read(out))

@@ -87,7 +87,8 @@ def _read(db: sqlite3.Connection, name: str) -> Ledger:
     extras = {}
     for extra_name, table_name in db.execute("SELECT name, table_name FROM extras_index ORDER BY position"):
         columns = db.execute(
-            "SELECT column_name, arrow_type FROM extras_columns WHERE table_name = ? ORDER BY column_position", (table_name,)
+            "SELECT column_name, arrow_type FROM extras_columns WHERE table_name = ? ORDER BY column_position",
+            (table_name,),
         ).fetchall()
         schema = pa.schema([(c, EXTRA_TYPES[t]) for c, t in columns])
         extras[extra_name] = _table(db, table_name, schema)

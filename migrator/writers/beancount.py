@@ -18,7 +18,9 @@ Beancount wants each component to start with a capital letter or digit and to ho
 digits and dashes; to keep names portable migrator writes them in ASCII: German umlauts become
 ``ae oe ue`` (Müller → Mueller), ``ß`` becomes ``ss``, other accents are dropped (Débiteurs →
 Debiteurs), ``Æ Ø Œ Ł`` become ``AE O OE L``, anything else becomes ``-``. Foreign-currency lines
-carry the base amount as total price (``1000.00 EUR @@ 965.00 CHF``). Opening entries are
+carry the base amount as total price (``1000.00 EUR @@ 965.00 CHF``; Beancount keeps it as a unit
+price, so its weight of such a line can differ from the cents by a tiny fraction that bean-check's
+tolerance absorbs). Opening entries are
 ordinary transactions tagged ``#opening``.
 """
 
@@ -34,7 +36,7 @@ import pyarrow.compute as pc
 
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.hledger import not_carried, entries, foreign, one_line, top_level, used_codes
+from migrator.writers.hledger import entries, foreign, not_carried, one_line, top_level, used_codes
 
 _SPECIAL = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
                           "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l", "Ł": "L",
@@ -101,8 +103,8 @@ class BeancountWriter:
         dropped = 0
         with target.open("w", encoding="utf-8", newline="\n") as out:
             out.write(f"; written by migrator; base currency {base}\n")
-            out.write(f"option \"title\" {string(one_line(ledger.company.name) or 'books')}\n")
-            out.write(f"option \"operating_currency\" \"{base}\"\n\n")
+            out.write(f'option "title" {string(one_line(ledger.company.name) or "books")}\n')
+            out.write(f'option "operating_currency" "{base}"\n\n')
             for code in used_codes(ledger):
                 out.write(f"{opened.isoformat()} open {names[code]}\n")
             for rows in entries(ledger.lines):

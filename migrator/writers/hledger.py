@@ -17,7 +17,6 @@ tagged ``opening:``. Helpers here are shared with the beancount writer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -115,8 +114,8 @@ def account_names(ledger: Ledger) -> dict[str, str]:
                       strict=True))  # fmt: skip
     names = {}
     for code in used_codes(ledger):
-        # ':' separates hledger account levels; two spaces end an account name
-        leaf = one_line(f"{code} {titles.get(code, '')}").replace(":", "-")
+        # ':' separates hledger account levels, ';' starts a comment, two spaces end a name
+        leaf = one_line(f"{code} {titles.get(code, '')}").replace(":", "-").replace(";", ",")
         names[code] = f"{top_level(kinds.get(code, ''), code)}:{leaf}"
     return names
 
@@ -143,7 +142,9 @@ def _transaction(rows: list[dict[str, Any]], names: dict[str, str], base: str) -
     for row in rows:
         amount = f"{base} {format_cents(row['amount'])}"
         if foreign(row, base):
-            amount = f"{row['currency']} {format_cents(row['amount_currency'])} @@ {base} {format_cents(abs(row['amount']))}"
+            amount = (
+                f"{row['currency']} {format_cents(row['amount_currency'])} @@ {base} {format_cents(abs(row['amount']))}"
+            )
         elif row["currency"] and row["currency"] != base and row["amount_currency"] is not None:
             dropped += 1
         notes = []

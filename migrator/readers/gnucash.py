@@ -1,0 +1,793 @@
+"""GnuCash books: compressed (or plain) XML, SQLite books, and ``.gnucash-xea`` account-chart templates.
+
+Both storage back ends are first read into the same small `Book` (GnuCash's own objects: commodities,
+accounts, transactions with splits, customers, vendors, jobs, invoices, lots, prices), then turned
+into a ledger by one function, so XML and SQLite books of the same data read alike.
+
+* Split values and quantities are exact rationals (``value_num/value_denom``, XML ``50000/100``);
+  one that is not a whole number of cents makes its transaction an error (the transaction is left
+  out, named in the problem list).
+* Base currency: the root account's currency, else the currency most transactions use.
+  A split's base amount is its quantity where the account is kept in the base currency, else its
+  value where the transaction is in the base currency; a transaction in another currency with no
+  base-currency split is converted with the price database, the last rounding cent going to the
+  largest line so the entry still balances (with a warning). Foreign amounts become ``currency``,
+  ``amount_currency`` and ``rate``; share quantities of stock accounts are kept in extras.
+* Accounts: code = the GnuCash account code, else the full colon-joined name; GnuCash types map to
+  asset (ASSET BANK CASH RECEIVABLE STOCK MUTUAL CURRENCY), liability (LIABILITY CREDIT PAYABLE
+  CREDITLINE), equity (EQUITY, and TRADING), income, expense. Placeholder accounts become groups.
+  The root and the scheduled-transaction templates are left out.
+* Dates: GnuCash stores a posted date as a timestamp, 10:59 UTC since 2.6.?, local midnight
+  before; the date is that of the timestamp moved 12 hours forward in UTC, right for either kind
+  in time zones UTC−11 to UTC+12. A split's memo, where it has one, is that line's description.
+* Customers and vendors become partners (address line 1 = street, lines 2–4 = town); posted,
+  unpaid invoices and bills become open items, their open amount the balance of the invoice's lot.
+* Opening entries: transactions on an equity account marked ``equity-type: opening-balance``
+  (GnuCash's opening-balance account) or carrying migrator's ``migrator-opening`` slot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from typing import Any
+
+import pyarrow as pa
+from lxml import etree
+
+from migrator import xmlsafe
+from migrator.errors import SourceError
+from migrator.model import Company, Ledger, table
+from migrator.parsing import decimal_text
+from migrator.readers.base import ReadOptions, Rows
+from migrator.sources import MAX_UNPACKED_BYTES, Source
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+GZIP_MAGIC = b"\x1f\x8b"
+CURRENCY_SPACES = ("CURRENCY", "ISO4217")  # ISO4217 is the old name, still used in the .gnucash-xea templates
+TYPES = {
+    "ASSET": "asset", "BANK": "asset", "CASH": "asset", "RECEIVABLE": "asset", "STOCK": "asset",
+    "MUTUAL": "asset", "CURRENCY": "asset", "LIABILITY": "liability", "CREDIT": "liability",
+    "PAYABLE": "liability", "CREDITLINE": "liability", "EQUITY": "equity", "TRADING": "equity",
+    "INCOME": "income", "EXPENSE": "expense",
+}  # fmt: skip
+OWNER_KINDS = {2: "customer", 3: "job", 4: "vendor", 5: "employee"}  # GncOwnerType in gncOwner.h
+NS = {
+    n: f"http://www.gnucash.org/XML/{n}"
+    for n in ("gnc", "act", "book", "cmdty", "slot", "split", "trn", "ts", "cust", "vendor", "addr", "invoice",
+              "owner", "job", "lot", "price", "employee")
+}  # fmt: skip
+
+
+@dataclass
+class Split:
+    account: str
+    memo: str
+    value: Fraction
+    quantity: Fraction
+    row: int | None
+    lot: str = ""
+    action: str = ""
+    guid: str = ""
+    slots: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Transaction:
+    guid: str
+    currency: str
+    num: str
+    posted: dt.date | None
+    entered: str
+    description: str
+    row: int | None
+    splits: list[Split] = field(default_factory=list)
+    slots: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Account:
+    guid: str
+    name: str
+    type: str
+    commodity: str
+    parent: str
+    code: str
+    description: str
+    hidden: bool
+    placeholder: bool
+    row: int | None
+    slots: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Book:
+    """What both back ends hold, in GnuCash's terms. Commodities are keyed ``SPACE:MNEMONIC``."""
+
+    root: str = ""
+    templates: set[str] = field(default_factory=set)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    transactions: list[Transaction] = field(default_factory=list)
+    owners: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Customers, vendors, employees and jobs by GUID: kind, id, name, address…, owner (jobs)."""
+    invoices: list[dict[str, Any]] = field(default_factory=list)
+    prices: list[tuple[str, str, dt.date | None, Fraction]] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+    version: str = ""
+    template_file: bool = False
+
+
+def is_currency(commodity: str) -> bool:
+    return commodity.split(":", 1)[0] in CURRENCY_SPACES
+
+
+def mnemonic(commodity: str) -> str:
+    return commodity.split(":", 1)[-1]
+
+
+def timestamp_date(text: str) -> dt.date | None:
+    """The date GnuCash means by a posted timestamp (see the module docstring)."""
+    text = text.strip()
+    if not text:
+        return None
+    if len(text) == 14 and text.isdigit():  # SQLite books before 2.6.20: yyyymmddhhmmss, UTC
+        stamp = dt.datetime.strptime(text, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    elif len(text) > 19:  # XML: "2014-12-24 10:59:00 +0000"
+        stamp = dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S %z")
+    else:  # SQLite: "2014-12-24 10:59:00", UTC
+        stamp = dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+    return (stamp.astimezone(dt.UTC) + dt.timedelta(hours=12)).date()
+
+
+def rational(text: str) -> Fraction:
+    num, _, denom = text.strip().partition("/")
+    return Fraction(int(num), int(denom or 1))
+
+
+# ------------------------------------------------------------------------------------------------- XML
+
+
+def _t(node: etree._Element | None, path: str) -> str:
+    if node is None:
+        return ""
+    found = node.find(path, NS)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _line(node: etree._Element) -> int | None:
+    line = node.sourceline
+    return line if isinstance(line, int) else None
+
+
+def _commodity(node: etree._Element | None) -> str:
+    if node is None or node.find("cmdty:id", NS) is None:
+        return ""
+    return f"{_t(node, 'cmdty:space')}:{_t(node, 'cmdty:id')}"
+
+
+def _children(node: etree._Element, name: str) -> list[etree._Element]:
+    """Children called `name` in no namespace or, in .gnucash-xea templates, the default one."""
+    return [c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == name and c.prefix is None]
+
+
+def _slots(node: etree._Element | None, prefix: str = "") -> dict[str, str]:
+    """KVP slots flattened to ``frame/key`` paths; dates as ISO text."""
+    out: dict[str, str] = {}
+    if node is None:
+        return out
+    for slot in _children(node, "slot"):
+        key = prefix + _t(slot, "slot:key")
+        value = slot.find("slot:value", NS)
+        if value is None:
+            continue
+        kind = value.get("type", "")
+        if kind == "frame":
+            out.update(_slots(value, key + "/"))
+        elif kind == "timespec":
+            out[key] = _t(value, "ts:date")
+        elif kind == "gdate":
+            out[key] = next(((g.text or "").strip() for g in _children(value, "gdate")), "")
+        else:
+            out[key] = (value.text or "").strip()
+    return out
+
+
+def _address(node: etree._Element | None) -> dict[str, str]:
+    names = ("addr1", "addr2", "addr3", "addr4", "phone", "email")
+    return {"contact": _t(node, "addr:name"), **{n: _t(node, f"addr:{n}") for n in names}}
+
+
+def read_xml(root: etree._Element) -> Book:
+    book = Book(template_file=etree.QName(root).localname == "gnc-account-example")
+    holder = root.find("gnc:book", NS)
+    holder = root if holder is None else holder
+    book.options = _slots(holder.find("book:slots", NS))
+    for node in holder.findall("gnc:account", NS):
+        slots = _slots(node.find("act:slots", NS))
+        account = Account(
+            guid=_t(node, "act:id"), name=_t(node, "act:name"), type=_t(node, "act:type"),
+            commodity=_commodity(node.find("act:commodity", NS)), parent=_t(node, "act:parent"),
+            code=_t(node, "act:code"), description=_t(node, "act:description"),
+            hidden=slots.get("hidden") == "true", placeholder=slots.get("placeholder") == "true",
+            row=_line(node), slots=slots,
+        )  # fmt: skip
+        book.accounts[account.guid] = account
+        if account.type == "ROOT" and not account.parent and not book.root:
+            book.root = account.guid
+    for node in holder.findall("gnc:transaction", NS):
+        posted = _t(node, "trn:date-posted/ts:date")
+        txn = Transaction(
+            guid=_t(node, "trn:id"), currency=_commodity(node.find("trn:currency", NS)), num=_t(node, "trn:num"),
+            posted=timestamp_date(posted) if posted else None, entered=_t(node, "trn:date-entered/ts:date"),
+            description=_t(node, "trn:description"), row=_line(node), slots=_slots(node.find("trn:slots", NS)),
+        )  # fmt: skip
+        for split in node.findall("trn:splits/trn:split", NS):
+            txn.splits.append(Split(
+                account=_t(split, "split:account"), memo=_t(split, "split:memo"),
+                value=rational(_t(split, "split:value") or "0"), quantity=rational(_t(split, "split:quantity") or "0"),
+                row=_line(split), lot=_t(split, "split:lot"), action=_t(split, "split:action"),
+                guid=_t(split, "split:id"), slots=_slots(split.find("split:slots", NS)),
+            ))  # fmt: skip
+        book.transactions.append(txn)
+    for tag, kind in (("GncCustomer", "customer"), ("GncVendor", "vendor"), ("GncEmployee", "employee")):
+        prefix = {"customer": "cust", "vendor": "vendor", "employee": "employee"}[kind]
+        for node in holder.findall(f"gnc:{tag}", NS):
+            name = _t(node, f"{prefix}:name") or _t(node, f"{prefix}:username")
+            book.owners[_t(node, f"{prefix}:guid")] = {
+                "kind": kind, "id": _t(node, f"{prefix}:id"), "name": name, "row": _line(node),
+                "active": _t(node, f"{prefix}:active") != "0", **_address(node.find(f"{prefix}:addr", NS)),
+            }  # fmt: skip
+    for node in holder.findall("gnc:GncJob", NS):
+        book.owners[_t(node, "job:guid")] = {"kind": "job", "id": _t(node, "job:id"), "name": _t(node, "job:name"),
+                                             "owner": _t(node, "job:owner/owner:id")}  # fmt: skip
+    for node in holder.findall("gnc:GncInvoice", NS):
+        owner_type = _t(node, "invoice:owner/owner:type")
+        book.invoices.append({
+            "id": _t(node, "invoice:id"), "owner": _t(node, "invoice:owner/owner:id"),
+            "owner_type": owner_type.removeprefix("gnc").lower(), "posted": _t(node, "invoice:posted/ts:date"),
+            "post_txn": _t(node, "invoice:posttxn"), "post_lot": _t(node, "invoice:postlot"),
+            "post_acc": _t(node, "invoice:postacc"), "currency": _commodity(node.find("invoice:currency", NS)),
+            "notes": _t(node, "invoice:notes"), "row": _line(node),
+        })  # fmt: skip
+    pricedb = holder.find("gnc:pricedb", NS)
+    for node in _children(pricedb, "price") if pricedb is not None else []:
+        when = _t(node, "price:time/ts:date")
+        book.prices.append((_commodity(node.find("price:commodity", NS)), _commodity(node.find("price:currency", NS)),
+                            timestamp_date(when) if when else None, rational(_t(node, "price:value") or "0")))  # fmt: skip
+    for node in holder.findall("gnc:template-transactions/gnc:account", NS):
+        book.templates.add(_t(node, "act:id"))
+    return book
+
+
+# ---------------------------------------------------------------------------------------------- SQLite
+
+
+def _query(db: sqlite3.Connection, sql: str, *args: Any) -> list[sqlite3.Row]:
+    return db.execute(sql, args).fetchall()
+
+
+def _tables(db: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def read_sqlite(db: sqlite3.Connection) -> Book:
+    db.row_factory = sqlite3.Row
+    book = Book()
+    tables = _tables(db)
+    commodities = {r["guid"]: f"{r['namespace']}:{r['mnemonic']}" for r in _query(db, "SELECT * FROM commodities")}
+    books = _query(db, "SELECT * FROM books")
+    if books:
+        book.root = books[0]["root_account_guid"]
+        book.templates = _descendants(db, {r["root_template_guid"] for r in books})
+    slots: dict[str, dict[str, str]] = {}
+    # slot_type: 1 int64, 4 string, 5 guid, 6 time, 9 frame (guid_val), 10 gdate (GnuCash kvp-value.hpp)
+    columns = {1: "int64_val", 4: "string_val", 5: "guid_val", 6: "timespec_val", 9: "guid_val", 10: "gdate_val"}
+    for r in _query(db, "SELECT * FROM slots"):
+        column = columns.get(r["slot_type"])
+        value = r[column] if column else None
+        slots.setdefault(r["obj_guid"], {})[r["name"]] = "" if value is None else str(value)
+    # book options are frames whose slots carry their full path: 'options/Business/Company Name'
+    for values in slots.values():
+        book.options.update({k: v for k, v in values.items() if k.startswith("options/")})
+    for r in _query(db, "SELECT rowid, * FROM accounts"):
+        own = slots.get(r["guid"], {})
+        book.accounts[r["guid"]] = Account(
+            guid=r["guid"], name=r["name"], type=r["account_type"], commodity=commodities.get(r["commodity_guid"], ""),
+            parent=r["parent_guid"] or "", code=r["code"] or "", description=r["description"] or "",
+            hidden=bool(r["hidden"]), placeholder=bool(r["placeholder"]) or own.get("placeholder") == "true",
+            row=r["rowid"], slots=own,
+        )  # fmt: skip
+    transactions = {}
+    for r in _query(db, "SELECT rowid, * FROM transactions ORDER BY post_date, enter_date, guid"):
+        txn = Transaction(guid=r["guid"], currency=commodities.get(r["currency_guid"], ""), num=r["num"] or "",
+                          posted=timestamp_date(r["post_date"] or ""), entered=r["enter_date"] or "",
+                          description=r["description"] or "", row=r["rowid"], slots=slots.get(r["guid"], {}))  # fmt: skip
+        transactions[txn.guid] = txn
+        book.transactions.append(txn)
+    for r in _query(db, "SELECT rowid, * FROM splits ORDER BY rowid"):
+        owner = transactions.get(r["tx_guid"])
+        if owner is not None:
+            owner.splits.append(Split(
+                account=r["account_guid"], memo=r["memo"] or "", row=r["rowid"], lot=r["lot_guid"] or "",
+                value=Fraction(r["value_num"], r["value_denom"]), quantity=Fraction(r["quantity_num"], r["quantity_denom"]),
+                action=r["action"] or "", guid=r["guid"], slots=slots.get(r["guid"], {}),
+            ))  # fmt: skip
+    for name, kind in (("customers", "customer"), ("vendors", "vendor")):
+        if name in tables:
+            for r in _query(db, f"SELECT rowid, * FROM {name}"):
+                book.owners[r["guid"]] = {
+                    "kind": kind, "id": r["id"], "name": r["name"], "row": r["rowid"], "active": bool(r["active"]),
+                    "contact": r["addr_name"] or "",
+                    **{k: r[f"addr_{k}"] or "" for k in ("addr1", "addr2", "addr3", "addr4", "phone", "email")},
+                }  # fmt: skip
+    if "employees" in tables:
+        for r in _query(db, "SELECT rowid, * FROM employees"):
+            book.owners[r["guid"]] = {"kind": "employee", "id": r["id"], "name": r["addr_name"] or r["username"],
+                                      "row": r["rowid"], "active": bool(r["active"])}  # fmt: skip
+    if "jobs" in tables:
+        for r in _query(db, "SELECT * FROM jobs"):
+            book.owners[r["guid"]] = {"kind": "job", "id": r["id"], "name": r["name"], "owner": r["owner_guid"]}
+    if "invoices" in tables:
+        for r in _query(db, "SELECT rowid, * FROM invoices"):
+            book.invoices.append({
+                "id": r["id"], "owner": r["owner_guid"] or "", "owner_type": OWNER_KINDS.get(r["owner_type"], ""),
+                "posted": r["date_posted"] or "", "post_txn": r["post_txn"] or "", "post_lot": r["post_lot"] or "",
+                "post_acc": r["post_acc"] or "", "currency": commodities.get(r["currency"], ""), "notes": r["notes"] or "",
+                "row": r["rowid"],
+            })  # fmt: skip
+    if "prices" in tables:
+        for r in _query(db, "SELECT * FROM prices"):
+            book.prices.append((commodities.get(r["commodity_guid"], ""), commodities.get(r["currency_guid"], ""),
+                                timestamp_date(r["date"] or ""), Fraction(r["value_num"], r["value_denom"])))  # fmt: skip
+    if "versions" in tables:
+        versions = {r[0]: r[1] for r in _query(db, "SELECT table_name, table_version FROM versions")}
+        book.version = str(versions.get("Gnucash", ""))
+    return book
+
+
+def _descendants(db: sqlite3.Connection, roots: set[str]) -> set[str]:
+    found = set(roots)
+    frontier = set(roots)
+    while frontier:
+        marks = ",".join("?" * len(frontier))
+        children = {
+            r[0] for r in db.execute(f"SELECT guid FROM accounts WHERE parent_guid IN ({marks})", list(frontier))
+        }
+        frontier = children - found
+        found |= children
+    return found
+
+
+# ---------------------------------------------------------------------------------------- book → ledger
+
+
+def _cents(value: Fraction) -> int | None:
+    cents = value * 100
+    return int(cents) if cents.denominator == 1 else None
+
+
+def _rate_text(value: Fraction) -> str:
+    with localcontext() as context:
+        context.prec = 12
+        return decimal_text(Decimal(value.numerator) / Decimal(value.denominator))
+
+
+def allocate(raw: list[Fraction], total: int) -> list[int]:
+    """Whole cents near `raw` (cents as fractions) that add up exactly to `total` (largest remainders)."""
+    floors = [r.numerator // r.denominator for r in raw]
+    rest = total - sum(floors)
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - floors[i], reverse=True)
+    for i in order[: max(rest, 0)]:
+        floors[i] += 1
+    return floors
+
+
+class _Converter:
+    """Turns a `Book` into canonical tables."""
+
+    def __init__(self, book: Book, file: str) -> None:
+        self.book = book
+        self.file = file
+        self.rows = Rows(file)
+        self.base = self._base_currency()
+        self.codes: dict[str, str] = {}
+        self.extras: list[dict[str, Any]] = []
+
+    def _base_currency(self) -> str:
+        root = self.book.accounts.get(self.book.root)
+        if root is not None and is_currency(root.commodity):
+            return mnemonic(root.commodity)
+        used = Counter(t.currency for t in self.book.transactions if is_currency(t.currency))
+        if not used:
+            used = Counter(a.commodity for a in self.book.accounts.values() if is_currency(a.commodity))
+        return mnemonic(used.most_common(1)[0][0]) if used else "CHF"
+
+    def in_book(self, account: Account) -> bool:
+        return account.type != "ROOT" and account.guid not in self.book.templates and self._root_of(account) not in \
+            self.book.templates  # fmt: skip
+
+    def _root_of(self, account: Account) -> str:
+        seen = set()
+        while account.parent in self.book.accounts and account.parent not in seen:
+            seen.add(account.parent)
+            account = self.book.accounts[account.parent]
+        return account.guid
+
+    def full_name(self, account: Account) -> str:
+        names = []
+        seen: set[str] = set()
+        node: Account | None = account
+        while node is not None and node.type != "ROOT" and node.guid not in seen:
+            seen.add(node.guid)
+            names.append(node.name)
+            node = self.book.accounts.get(node.parent)
+        return ":".join(reversed(names))
+
+    def chart(self, used: set[str]) -> tuple[pa.Table, pa.Table]:
+        accounts, groups = [], []
+        taken: dict[str, str] = {}
+        for account in self.book.accounts.values():
+            if not self.in_book(account):
+                continue
+            code = account.code or self.full_name(account)
+            if code in taken:
+                self.rows.problem(account.row, f"account code {code!r} is used twice; "
+                                  f"{self.full_name(account)!r} keeps its full name as code", "warning")  # fmt: skip
+                code = self.full_name(account)
+            taken[code] = account.guid
+            self.codes[account.guid] = code
+        for account in self.book.accounts.values():
+            if account.guid not in self.codes:
+                continue
+            parent = self.codes.get(account.parent, "")
+            code = self.codes[account.guid]
+            if account.placeholder:
+                groups.append({"code": code, "name": account.name, "parent": parent})
+            if not account.placeholder or account.guid in used:
+                currency = mnemonic(account.commodity) if is_currency(account.commodity) else ""
+                accounts.append({
+                    "code": code, "name": account.name, "type": TYPES.get(account.type, ""), "parent": parent,
+                    "currency": "" if currency == self.base else currency, "active": not account.hidden,
+                })  # fmt: skip
+                if account.type not in TYPES:
+                    self.rows.problem(account.row, f"account {code}: GnuCash type {account.type!r} is unknown",
+                                      "warning")  # fmt: skip
+        return table("accounts", accounts), table("groups", groups)
+
+    def opening_accounts(self) -> set[str]:
+        return {a.guid for a in self.book.accounts.values() if a.slots.get("equity-type") == "opening-balance"}
+
+    def lines(self) -> None:
+        opening_accounts = self.opening_accounts()
+        number = 0
+        for txn in self.book.transactions:
+            splits = [s for s in txn.splits if s.account in self.codes]
+            if len(splits) != len(txn.splits):
+                if not splits:
+                    continue  # a scheduled-transaction template
+                self.rows.problem(txn.row, f"transaction {txn.description!r} uses accounts outside the book: left out")
+                continue
+            if txn.posted is None:
+                self.rows.problem(txn.row, f"transaction {txn.description!r} has no posted date: left out")
+                continue
+            amounts = self._amounts(txn, splits)
+            if amounts is None:
+                continue
+            number += 1
+            opening = txn.slots.get("migrator-opening") == "true" or any(s.account in opening_accounts for s in splits)
+            journal = txn.slots.get("migrator-journal", "")
+            for position, (split, (amount, currency, foreign, rate)) in enumerate(zip(splits, amounts, strict=True), 1):
+                self.rows.add(
+                    entry=str(number), line=position, date=txn.posted, doc=txn.num, description=split.memo or
+                    txn.description, account=self.codes[split.account], amount=amount, currency=currency,
+                    amount_currency=foreign, rate=rate, opening=opening, source_row=split.row, journal=journal,
+                    **self._migrator_slots(split),
+                )  # fmt: skip
+
+    def _migrator_slots(self, split: Split) -> dict[str, Any]:
+        """Line fields migrator's GnuCash writer keeps in split slots."""
+        slots = split.slots
+        out: dict[str, Any] = {key: slots.get(f"migrator-{key.replace('_', '-')}", "")
+                               for key in ("vat_code", "partner", "cost_centre")}  # fmt: skip
+        out["vat_line"] = slots.get("migrator-vat-line") == "true"
+        amount = slots.get("migrator-vat-amount", "")
+        if amount.lstrip("-").isdigit():
+            out["vat_amount"] = int(amount)
+        return out
+
+    def _amounts(self, txn: Transaction, splits: list[Split]) -> list[tuple[int, str, int | None, str]] | None:
+        """(base cents, foreign currency, foreign cents, rate) per split, or None (with a problem)."""
+        currency = mnemonic(txn.currency)
+        if not is_currency(txn.currency):
+            self.rows.problem(txn.row, f"transaction {txn.description!r} is in {txn.currency!r}, not a currency")
+            return None
+        for split in splits:
+            if _cents(split.value) is None:
+                self.rows.problem(split.row, f"transaction {txn.description!r}: split value {split.value} is not a "
+                                  "whole number of cents; the transaction is left out")  # fmt: skip
+                return None
+        out: list[tuple[int, str, int | None, str] | None] = []
+        for split in splits:
+            commodity = self.book.accounts[split.account].commodity
+            value = _cents(split.value)
+            assert value is not None
+            if is_currency(commodity) and mnemonic(commodity) == self.base:
+                quantity = _cents(split.quantity)
+                if quantity is None:
+                    self.rows.problem(split.row, f"split quantity {split.quantity} is not a whole number of cents")
+                    return None
+                if currency == self.base:
+                    out.append((quantity, "", None, ""))
+                else:
+                    rate = _rate_text(split.quantity / split.value) if split.value else ""
+                    out.append((quantity, currency, value, rate))
+            elif currency == self.base:
+                out.append((value, *self._other_commodity(split, commodity, value)))
+            else:
+                out.append(None)
+        if any(o is None for o in out):
+            return self._converted(txn, splits, out)
+        return [o for o in out if o is not None]
+
+    def _other_commodity(self, split: Split, commodity: str, value: int) -> tuple[str, int | None, str]:
+        if is_currency(commodity):
+            quantity = _cents(split.quantity)
+            if quantity is not None:
+                rate = _rate_text(split.value / split.quantity) if split.quantity else ""
+                return mnemonic(commodity), quantity, rate
+        self.extras.append({"source_row": split.row, "commodity": commodity, "quantity": str(split.quantity)})
+        return "", None, ""
+
+    def _converted(self, txn: Transaction, splits: list[Split], out: list[Any]) -> list[Any] | None:
+        """Base amounts for the splits of a foreign-currency transaction that have none yet."""
+        known = sum(o[0] for o in out if o is not None)
+        known_value = sum((s.value for s, o in zip(splits, out, strict=True) if o is not None), Fraction(0))
+        missing = [i for i, o in enumerate(out) if o is None]
+        currency = mnemonic(txn.currency)
+        if known_value:
+            rate = Fraction(known) / 100 / known_value
+        else:
+            price = self._price(currency, txn.posted)
+            if price is None:
+                self.rows.problem(txn.row, f"transaction {txn.description!r} is in {currency} with no {self.base} "
+                                  f"split and no {currency}/{self.base} price: left out")  # fmt: skip
+                return None
+            rate = price
+            self.rows.problem(txn.row, f"transaction {txn.description!r} in {currency} converted to {self.base} at "
+                              f"the price-database rate {_rate_text(price)}", "warning")  # fmt: skip
+        cents = allocate([splits[i].value * rate * 100 for i in missing], -known)
+        for i, amount in zip(missing, cents, strict=True):
+            split = splits[i]
+            commodity = self.book.accounts[split.account].commodity
+            foreign = _cents(split.value)
+            out[i] = (amount, currency, foreign, _rate_text(rate))
+            if not is_currency(commodity) or mnemonic(commodity) != currency:
+                self.extras.append({"source_row": split.row, "commodity": commodity, "quantity": str(split.quantity)})
+        return out
+
+    def _price(self, currency: str, day: dt.date | None) -> Fraction | None:
+        """Value of one unit of `currency` in base currency: the last price on or before `day`, else the first."""
+        found = []
+        for commodity, quoted_in, when, value in self.book.prices:
+            if is_currency(commodity) and mnemonic(commodity) == currency and mnemonic(quoted_in) == self.base:
+                found.append((when or dt.date.min, value))
+            elif (
+                value
+                and is_currency(quoted_in)
+                and mnemonic(quoted_in) == currency
+                and mnemonic(commodity) == self.base
+            ):
+                found.append((when or dt.date.min, 1 / value))
+        if not found:
+            return None
+        found.sort(key=lambda item: item[0])
+        before = [v for w, v in found if day is None or w <= day]
+        return before[-1] if before else found[0][1]
+
+    def partners(self) -> pa.Table:
+        rows: list[dict[str, Any]] = []
+        seen: dict[str, str] = {}
+        for owner in self.book.owners.values():
+            if owner["kind"] not in ("customer", "vendor"):
+                continue
+            kind = "customer" if owner["kind"] == "customer" else "supplier"
+            pid = owner["id"]
+            if pid in seen:
+                match = next(r for r in rows if r["id"] == pid)
+                if match["name"] == owner["name"] and match["kind"] != kind:
+                    match["kind"] = "both"
+                    continue
+                pid = f"{kind[0].upper()}-{pid}"
+                self.rows.problem(owner.get("row"), f"{owner['kind']} id {owner['id']!r} is also used by another "
+                                  f"customer or vendor; this one is {pid!r}", "warning")  # fmt: skip
+            seen[pid] = kind
+            contact = owner.get("contact", "")
+            contact = "" if contact == owner["name"] else contact
+            town = ", ".join(owner.get(k, "") for k in ("addr2", "addr3", "addr4") if owner.get(k))
+            rows.append({"id": pid, "kind": kind, "name": owner["name"], "street": owner.get("addr1", ""), "city": town,
+                         "contact": contact, "email": owner.get("email", ""), "phone": owner.get("phone", "")})  # fmt: skip
+            owner["partner"] = pid
+        return table("partners", rows)
+
+    def open_items(self) -> pa.Table:
+        lots: dict[str, Fraction] = {}
+        for txn in self.book.transactions:
+            for split in txn.splits:
+                if split.lot:
+                    lots[split.lot] = lots.get(split.lot, Fraction(0)) + split.quantity
+        by_guid = {t.guid: t for t in self.book.transactions}
+        rows: list[dict[str, Any]] = []
+        unposted = 0
+        for invoice in self.book.invoices:
+            posted = by_guid.get(invoice["post_txn"])
+            if posted is None or posted.posted is None:
+                unposted += 1
+                continue
+            owner = self.book.owners.get(invoice["owner"], {})
+            if owner.get("kind") == "job":
+                owner = self.book.owners.get(owner.get("owner", ""), {})
+            posting = [s for s in posted.splits if s.account == invoice["post_acc"]]
+            total = _cents(abs(sum((s.value for s in posting), Fraction(0))))
+            still = _cents(abs(lots.get(invoice["post_lot"], Fraction(0))))
+            if total is None or still is None:
+                self.rows.problem(invoice["row"], f"invoice {invoice['id']}: amount not in whole cents: left out")
+                continue
+            if still == 0:
+                continue  # paid
+            currency = mnemonic(invoice["currency"]) or mnemonic(posted.currency)
+            due = posted.slots.get("trans-date-due", "")
+            rows.append({
+                "id": invoice["id"], "partner": owner.get("partner", owner.get("id", "")),
+                "kind": "invoice" if owner.get("kind") == "customer" else "bill", "date": posted.posted,
+                "due_date": timestamp_date(due) if due else None, "currency": "" if currency == self.base else currency,
+                "amount": total, "open_amount": still, "account": self.codes.get(invoice["post_acc"], ""),
+                "description": invoice["notes"] or posted.description,
+            })  # fmt: skip
+        if unposted:
+            self.rows.problem(None, f"{unposted} invoice(s) or bill(s) not posted: not in the books, left out", "info")
+        return table("open_items", rows)
+
+
+def to_ledger(book: Book, file: str, system: str) -> Ledger:
+    convert = _Converter(book, file)
+    used = {s.account for t in book.transactions for s in t.splits}
+    accounts, groups = convert.chart(used)
+    convert.lines()
+    partners = convert.partners()
+    open_items = convert.open_items()
+    name = book.options.get("options/Business/Company Name", "")
+    address = book.options.get("options/Business/Company Address", "")
+    company = Company(name=name, base_currency=convert.base, address=address, source_system=system,
+                      source_version=book.version, vat_number=book.options.get("options/Business/Company ID", ""))  # fmt: skip
+    extras = {}
+    if convert.extras:
+        extras["splits"] = pa.table(
+            {k: [e[k] for e in convert.extras] for k in ("source_row", "commodity", "quantity")}
+        )
+    return Ledger(company=company, accounts=accounts, groups=groups, lines=convert.rows.lines(), partners=partners,
+                  open_items=open_items, problems=tuple(convert.rows.problems), extras=extras, format="gnucash",
+                  encoding="utf-8")  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------ reader
+
+
+def _xml_bytes(source: Source) -> bytes:
+    """The XML of a gzip-compressed or plain file, refusing a decompression bomb."""
+    if not source.head(2).startswith(GZIP_MAGIC):
+        return source.read_bytes()
+    chunks, size = [], 0
+    try:
+        with gzip.open(source.path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                size += len(chunk)
+                if size > MAX_UNPACKED_BYTES:
+                    raise SourceError(f"unpacks to more than {MAX_UNPACKED_BYTES} bytes; refusing it", source.name)
+                chunks.append(chunk)
+    except (OSError, EOFError) as exc:
+        raise SourceError(f"not a readable gzip file ({exc})", source.name) from None
+    return b"".join(chunks)
+
+
+def _xml_head(source: Source) -> bytes:
+    head = source.head(4096)
+    if head.startswith(GZIP_MAGIC):
+        try:
+            with gzip.open(source.path, "rb") as handle:
+                return handle.read(4096)
+        except (OSError, EOFError):
+            return b""
+    return head
+
+
+def _gnucash_sqlite(source: Source) -> bool:
+    if not source.head(16).startswith(SQLITE_MAGIC):
+        return False
+    try:
+        db = sqlite3.connect(f"{source.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            return {"books", "accounts", "transactions", "splits", "commodities"} <= _tables(db)
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+
+
+def _sql_dump(head: bytes) -> bool:
+    """A text SQL dump of a GnuCash SQLite book (``sqlite3 book.gnucash .dump``)."""
+    text = head.decode("utf-8", errors="replace")
+    return "CREATE TABLE" in text and "accounts" in text and ("gnclock" in text or "billterms" in text)
+
+
+_DUMP_ACTIONS = {sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_READ,
+                 sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_TRANSACTION,
+                 sqlite3.SQLITE_REINDEX}  # fmt: skip
+
+
+def _load_dump(source: Source) -> sqlite3.Connection:
+    """The dump loaded into a private in-memory database; only table statements may run (no ATTACH, no PRAGMA)."""
+    db = sqlite3.connect(":memory:")
+    db.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in _DUMP_ACTIONS else sqlite3.SQLITE_DENY)
+    try:
+        db.executescript(source.read_bytes().decode("utf-8"))
+    except (sqlite3.Error, UnicodeDecodeError) as exc:
+        db.close()
+        raise SourceError(f"not a loadable GnuCash SQL dump: {exc}", source.name) from None
+    db.set_authorizer(None)
+    return db
+
+
+class GnucashReader:
+    name = "gnucash"
+    extensions = (".gnucash", ".xea", ".gnucash-xea")
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir:
+            return 0.0
+        head = _xml_head(source)
+        if b"<gnc-v2" in head or b"<gnc-account-example" in head:
+            return 1.0
+        if _sql_dump(source.head(8192)):
+            return 0.9
+        return 1.0 if _gnucash_sqlite(source) else 0.0
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        if source.head(16).startswith(SQLITE_MAGIC):
+            if not _gnucash_sqlite(source):
+                raise SourceError("an SQLite file, but not a GnuCash book (no books/accounts/splits tables)",
+                                  source.name)  # fmt: skip
+            db = sqlite3.connect(f"{source.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                book = read_sqlite(db)
+            except (sqlite3.Error, IndexError, KeyError) as exc:
+                raise SourceError(f"not a readable GnuCash SQLite book: {exc}", source.name) from None
+            finally:
+                db.close()
+            return to_ledger(book, source.name, "GnuCash (SQLite)")
+        if _sql_dump(source.head(8192)):
+            db = _load_dump(source)
+            try:
+                book = read_sqlite(db)
+            except (sqlite3.Error, IndexError, KeyError) as exc:
+                raise SourceError(f"not a readable GnuCash SQL dump: {exc}", source.name) from None
+            finally:
+                db.close()
+            return to_ledger(book, source.name, "GnuCash (SQL dump)")
+        root = xmlsafe.parse_bytes(_xml_bytes(source), source.name)
+        tag = etree.QName(root).localname
+        if tag not in ("gnc-v2", "gnc-account-example"):
+            raise SourceError(f"not a GnuCash XML book (root element {tag!r})", source.name)
+        try:
+            book = read_xml(root)
+        except (ValueError, ZeroDivisionError) as exc:
+            raise SourceError(f"not a readable GnuCash XML book: {exc}", source.name) from None
+        system = "GnuCash account template (.gnucash-xea)" if book.template_file else "GnuCash (XML)"
+        return to_ledger(book, source.name, system)
+
+
+FORMAT = GnucashReader

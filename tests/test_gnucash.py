@@ -1,0 +1,305 @@
+"""GnuCash: the reference books (XML, SQLite, SQL dump), Debian's Swiss chart templates, and books
+migrator writes, checked by reading them back and, where the Debian packages are installed, by GnuCash."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import re
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from conftest import golden
+from hypothesis import HealthCheck, given, settings
+from strategies import ledgers
+
+from migrator import pipeline, registry
+from migrator.readers.gnucash import Account, Book, Split, Transaction, to_ledger
+from migrator.reconcile import compare, trial_balance
+
+TEMPLATES = Path("/usr/share/gnucash/accounts")
+SYSTEM_PYTHON = "/usr/bin/python3"
+KEEPS = registry.get("gnucash").keeps
+
+
+def _gnucash_bindings() -> bool:
+    try:
+        done = subprocess.run([SYSTEM_PYTHON, "-c", "import gnucash"], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+needs_gnucash = pytest.mark.skipif(not _gnucash_bindings(),
+                                   reason="GnuCash's Python bindings are not installed (Debian packages gnucash, "
+                                   "python3-gnucash)")  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ reference books
+
+
+@pytest.mark.parametrize("name", ["simple_sample.xml.gnucash", "simple_sample.sqlite.gnucash"])
+def test_simple_sample(reference, name):
+    ledger = pipeline.read(reference / "gnucash" / name)
+    assert ledger.format == "gnucash" and ledger.company.base_currency == "EUR"
+    assert ledger.counts()["entries"] == 5 and ledger.lines.num_rows == 11
+    # by hand from the XML: Asset +500 +1000 -200 +150 -130; Liability -1000 +100; Expense 200 + 30
+    assert trial_balance(ledger) == {"Asset": 132000, "Equity:Opening Balances - EUR": -50000, "Expense": 23000,
+                                     "Income": -15000, "Liability": -90000}  # fmt: skip
+    dates = sorted(set(ledger.lines.column("date").to_pylist()))
+    assert dates == [dt.date(2014, 11, 30), dt.date(2014, 12, 24)]  # posted at 10:59 UTC
+    loan = [r for r in ledger.lines.to_pylist() if r["amount"] == 3000]
+    assert loan[0]["description"] == "interest" and loan[0]["account"] == "Expense"  # the split memo
+    assert not ledger.problems
+
+
+def test_xml_and_sqlite_books_read_alike(reference):
+    for stem in ("simple_sample", "complex_sample"):
+        xml = pipeline.read(reference / "gnucash" / f"{stem}.xml.gnucash")
+        db = pipeline.read(reference / "gnucash" / f"{stem}.sqlite.gnucash")
+        assert trial_balance(xml) == trial_balance(db)
+        assert xml.counts() == db.counts()
+        assert xml.accounts.equals(db.accounts) and xml.groups.equals(db.groups)
+
+
+def test_complex_sample_stock_and_trading_accounts(reference):
+    ledger = pipeline.read(reference / "gnucash" / "complex_sample.sqlite.gnucash")
+    # 21 accounts: 2 roots, 6 placeholders (groups), 13 others
+    assert ledger.counts()["accounts"] == 13 and ledger.groups.num_rows == 6
+    kinds = dict(
+        zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("type").to_pylist(), strict=True)
+    )
+    assert kinds["Mouvements:NASDAQ:FOO"] == "equity" and kinds["Asset:Broker:Foo stock"] == "asset"
+    balances = trial_balance(ledger)
+    assert balances["Asset:Broker:Foo stock"] == 120000  # "buy foo": 130 shares for EUR 1200.00
+    shares = ledger.extras["splits"].to_pylist()
+    assert sorted(s["quantity"] for s in shares) == [
+        "-130",
+        "130",
+    ]  # 1300000/10000 on the stock and its trading account
+
+
+def test_old_timestamps_are_local_midnight(reference):
+    """GnuCash 2.6 wrote posted dates as local midnight in UTC: 20141224230000 is 25 December in Europe."""
+    ledger = pipeline.read(reference / "gnucash" / "all_account_types.sqlite.gnucash")
+    # 12 transactions posted 20141224230000, one 20141225230000
+    dates = [r["date"] for r in ledger.lines.to_pylist() if r["line"] == 1]
+    assert sorted(dates) == [dt.date(2014, 12, 25)] * 12 + [dt.date(2014, 12, 26)]
+    assert ledger.counts()["entries"] == 13 and ledger.lines.num_rows == 25
+
+
+def test_scheduled_transaction_templates_are_left_out(reference):
+    ledger = pipeline.read(reference / "gnucash" / "book_schtx.sqlite.gnucash")
+    # 76 transactions with 217 splits in the file, 2 of them (5 splits) scheduled-transaction templates
+    assert ledger.counts()["entries"] == 74 and ledger.lines.num_rows == 212
+    assert ledger.partners.num_rows == 13
+
+
+@pytest.mark.parametrize("name", ["invoices.xml.gnucash", "invoices.sqlite.gnucash"])
+def test_customers_vendors_and_an_unposted_invoice(reference, name):
+    ledger = pipeline.read(reference / "gnucash" / name)
+    partners = {p["id"]: (p["kind"], p["name"]) for p in ledger.partners.to_pylist()}
+    # customer Mickey 123456 and vendor Mickey 123456 are one partner; vendors 223456 Mickey and 000001 Looney
+    assert partners == {"123456": ("both", "Mickey"), "223456": ("supplier", "Mickey"),
+                        "000001": ("supplier", "Looney")}  # fmt: skip
+    assert ledger.open_items.num_rows == 0
+    assert [p.message for p in ledger.problems] == ["1 invoice(s) or bill(s) not posted: not in the books, left out"]
+
+
+def test_sql_dump_of_an_empty_book(reference):
+    ledger = pipeline.read(reference / "gnucash" / "default_3_0_0_full_options.gnucash.sql")
+    assert ledger.company.name == "Woozie Inc" and ledger.company.vat_number == "SIREN 123 456 789"
+    assert ledger.counts()["entries"] == 0 and ledger.company.base_currency == "EUR"
+
+
+def test_every_reference_file_reads(reference):
+    for path in sorted((reference / "gnucash").iterdir()):
+        ledger = pipeline.read(path)
+        assert ledger.format == "gnucash", path
+        assert not ledger.errors, path
+
+
+def test_value_not_in_cents_is_an_error(reference, tmp_path):
+    xml = gzip.decompress((reference / "gnucash" / "simple_sample.xml.gnucash").read_bytes())
+    bad = xml.replace(b"<split:value>20000/100</split:value>", b"<split:value>20001/1000</split:value>", 1)
+    path = tmp_path / "bad.gnucash"
+    path.write_bytes(gzip.compress(bad))
+    ledger = pipeline.read(path)
+    assert ledger.counts()["entries"] == 4  # "expense 1" is left out, named in the problem
+    assert len(ledger.errors) == 1 and "'expense 1'" in ledger.errors[0].message
+    assert "20001/1000" in ledger.errors[0].message and ledger.errors[0].row is not None
+
+
+# ------------------------------------------------------------------------------------------ templates
+
+
+@pytest.mark.skipif(
+    not TEMPLATES.is_dir(), reason="GnuCash chart templates not installed (Debian package gnucash-common)"
+)
+@pytest.mark.parametrize("path", ["de_CH/acctchrt_kmu.gnucash-xea", "fr_CH/acctchrt_pme-19.gnucash-xea"])
+def test_swiss_chart_templates(path):
+    file = TEMPLATES / path
+    text = file.read_text(encoding="utf-8")
+    every = text.count("<gnc:account ")
+    placeholders = len(re.findall(r"<slot:key>placeholder</slot:key>\s*<slot:value type=\"string\">true", text))
+    ledger = pipeline.read(file)
+    assert ledger.company.base_currency == "CHF" and ledger.counts()["entries"] == 0
+    assert ledger.groups.num_rows == placeholders  # 36 in both files
+    assert ledger.accounts.num_rows == every - 1 - placeholders  # not the root
+    accounts = {a["code"]: a for a in ledger.accounts.to_pylist()}
+    assert accounts["1020"]["type"] == "asset" and accounts["1020"]["parent"] == "100"
+    assert {g["code"]: g["parent"] for g in ledger.groups.to_pylist()}["100"] == "10"
+
+
+# ------------------------------------------------------------------------------------------ the writer
+
+
+def _garage_book(garage, tmp_path: Path) -> Path:
+    out = tmp_path / "garage.gnucash"
+    pipeline.write(garage, "gnucash", out)
+    return out
+
+
+def test_garage_round_trip(garage, tmp_path):
+    out = _garage_book(garage, tmp_path)
+    assert out.read_bytes()[:2] == b"\x1f\x8b"  # gzip, as GnuCash saves
+    back = pipeline.read(out)
+    assert compare(garage, back, KEEPS).ok
+    assert trial_balance(back) == trial_balance(garage)
+    assert back.counts() | {"open_items": 2, "vat_codes": 5} == garage.counts()
+    eur = [r for r in back.lines.to_pylist() if r["currency"]]
+    assert [(r["account"], r["amount"], r["amount_currency"], r["rate"]) for r in eur] == [
+        ("4200", 96500, 100000, "0.965"), ("2000", -96500, -100000, "0.965")]  # fmt: skip
+    assert sum(back.lines.column("opening").to_pylist()) == sum(garage.lines.column("opening").to_pylist())
+    assert back.company.name == "Garage du Lac Sàrl"
+    assert back.groups.num_rows == garage.groups.num_rows
+
+
+def test_output_is_reproducible_and_golden(garage, tmp_path):
+    first = _garage_book(garage, tmp_path).read_bytes()
+    second = tmp_path / "again.gnucash"
+    pipeline.write(garage, "gnucash", second)
+    assert second.read_bytes() == first
+    golden("gnucash/garage.xml", gzip.decompress(first).decode("utf-8"))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ledger=ledgers())
+def test_hypothesis_round_trip(ledger, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gnc") / "books.gnucash"
+    pipeline.write(ledger, "gnucash", out)
+    back = pipeline.read(out)
+    result = compare(ledger, back, KEEPS)
+    assert result.ok, result.differences
+
+
+@needs_gnucash
+def test_gnucash_opens_the_book(garage, tmp_path):
+    """GnuCash itself (Python bindings of Debian's gnucash 4.13) loads the file: same balances, 23 transactions."""
+    out = _garage_book(garage, tmp_path)
+    probe = (
+        "import json, sys\n"
+        "from gnucash import Session, SessionOpenMode\n"
+        "s = Session('xml://' + sys.argv[1], SessionOpenMode.SESSION_READ_ONLY)\n"
+        "accounts, txns = {}, set()\n"
+        "for a in s.book.get_root_account().get_descendants():\n"
+        "    b = a.GetBalance()\n"
+        "    accounts[a.GetCode()] = [b.num(), b.denom(), a.GetPlaceholder()]\n"
+        "    txns.update(x.GetParent().GetGUID().to_string() for x in a.GetSplitList())\n"
+        "s.end()\n"
+        "print(json.dumps({'accounts': accounts, 'transactions': len(txns)}))\n"
+    )
+    done = subprocess.run([SYSTEM_PYTHON, "-c", probe, str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["transactions"] == 23
+    balances = {code: int(Fraction(num, den) * 100) for code, (num, den, placeholder) in seen["accounts"].items()
+                if not placeholder}  # fmt: skip
+    assert balances == trial_balance(garage)
+    assert sum(1 for *_, placeholder in seen["accounts"].values() if placeholder) == garage.groups.num_rows
+
+
+@needs_gnucash
+def test_gnucash_saves_it_again_and_we_read_that(garage, tmp_path):
+    """GnuCash loads migrator's book and saves it again; migrator reads GnuCash's own file back to the
+    same books, with the VAT codes, partners and opening flags it keeps in KVP slots."""
+    out = _garage_book(garage, tmp_path)
+    saved = tmp_path / "saved.gnucash"
+    resave = (
+        "import sys\n"
+        "from gnucash import Session, SessionOpenMode\n"
+        "source = Session('xml://' + sys.argv[1], SessionOpenMode.SESSION_READ_ONLY)\n"
+        "target = Session(sys.argv[2], SessionOpenMode.SESSION_NEW_STORE)\n"
+        "target.swap_data(source)\n"
+        "root = target.book.get_root_account()\n"
+        "root.BeginEdit(); root.SetDescription('x'); root.SetDescription(''); root.CommitEdit()\n"
+        "target.save(); target.end(); source.end()\n"
+    )
+    done = subprocess.run([SYSTEM_PYTHON, "-c", resave, str(out), f"xml://{saved}"], capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert saved.read_bytes() != out.read_bytes()  # a file GnuCash wrote itself
+    back = pipeline.read(saved)
+    result = compare(garage, back, KEEPS)
+    assert result.ok, result.differences
+    assert sum(back.lines.column("opening").to_pylist()) == sum(garage.lines.column("opening").to_pylist())
+
+
+# ---------------------------------------------------------------------- currencies and invoices (units)
+
+
+def _book(txn_currency: str, splits: list[tuple[str, Fraction, Fraction]], prices=()) -> Book:
+    book = Book(root="root")
+    book.accounts["root"] = Account("root", "Root Account", "ROOT", "CURRENCY:CHF", "", "", "", False, False, 1)
+    for guid, commodity, kind in (("bank", "CURRENCY:CHF", "BANK"), ("usd", "CURRENCY:USD", "BANK"),
+                                  ("exp", "CURRENCY:CHF", "EXPENSE"), ("ar", "CURRENCY:CHF", "RECEIVABLE")):  # fmt: skip
+        book.accounts[guid] = Account(guid, guid.upper(), kind, commodity, "root", guid, "", False, False, 2)
+    txn = Transaction("t1", txn_currency, "D1", dt.date(2024, 5, 2), "", "test", 3)
+    txn.splits = [Split(a, "", v, q, 4 + i) for i, (a, v, q) in enumerate(splits)]
+    book.transactions.append(txn)
+    book.prices.extend(prices)
+    return book
+
+
+def test_foreign_transaction_with_a_base_split():
+    """USD 100.00 paid from the CHF bank (CHF 88.12): the USD account line gets CHF 88.12."""
+    book = _book("CURRENCY:USD", [("exp", Fraction(100), Fraction(8812, 100)), ("usd", Fraction(-100), Fraction(-100))])
+    ledger = to_ledger(book, "t", "test")
+    rows = ledger.lines.to_pylist()
+    assert [(r["account"], r["amount"], r["currency"], r["amount_currency"]) for r in rows] == [
+        ("exp", 8812, "USD", 10000), ("usd", -8812, "USD", -10000)]  # fmt: skip
+    assert rows[0]["rate"] == "0.8812" and not ledger.problems
+
+
+def test_foreign_transaction_converted_with_the_price_database():
+    """USD 10.00 split three ways between USD accounts: converted at 0.9, cents allocated so the entry balances."""
+    thirds = [("usd", Fraction(10), Fraction(10)), ("usd", Fraction(-333, 100), Fraction(-333, 100)),
+              ("usd", Fraction(-667, 100), Fraction(-667, 100))]  # fmt: skip
+    prices = [("CURRENCY:USD", "CURRENCY:CHF", dt.date(2024, 1, 1), Fraction(9, 10)),
+              ("CURRENCY:USD", "CURRENCY:CHF", dt.date(2024, 6, 1), Fraction(1, 2))]  # fmt: skip
+    ledger = to_ledger(_book("CURRENCY:USD", thirds, prices), "t", "test")
+    amounts = ledger.lines.column("amount").to_pylist()
+    assert amounts == [900, -300, -600] and sum(amounts) == 0  # -2.997 and -6.003 round to -3.00 and -6.00
+    assert [p.severity for p in ledger.problems] == ["warning"] and "0.9" in ledger.problems[0].message
+    none = to_ledger(_book("CURRENCY:USD", thirds), "t", "test")
+    assert none.lines.num_rows == 0 and "no CHF split and no USD/CHF price" in none.errors[0].message
+
+
+def test_posted_invoice_partly_paid_is_an_open_item():
+    book = _book("CURRENCY:CHF", [("ar", Fraction(1000), Fraction(1000)), ("exp", Fraction(-1000), Fraction(-1000))])
+    book.transactions[0].splits[0].lot = "lot1"
+    book.transactions[0].slots["trans-date-due"] = "2024-06-01 10:59:00"
+    payment = Transaction("t2", "CURRENCY:CHF", "", dt.date(2024, 5, 20), "", "payment", 9)
+    payment.splits = [Split("bank", "", Fraction(400), Fraction(400), 10),
+                      Split("ar", "", Fraction(-400), Fraction(-400), 11, lot="lot1")]  # fmt: skip
+    book.transactions.append(payment)
+    book.owners["c1"] = {"kind": "customer", "id": "K7", "name": "Kunde", "row": 12}
+    book.invoices.append({"id": "INV-1", "owner": "c1", "post_txn": "t1", "post_lot": "lot1", "post_acc": "ar",
+                          "currency": "CURRENCY:CHF", "notes": "", "row": 13})  # fmt: skip
+    ledger = to_ledger(book, "t", "test")
+    assert ledger.open_items.to_pylist() == [{
+        "id": "INV-1", "partner": "K7", "kind": "invoice", "date": dt.date(2024, 5, 2), "due_date": dt.date(2024, 6, 1),
+        "currency": "", "amount": 100000, "open_amount": 60000, "account": "ar", "description": "test"}]  # fmt: skip
