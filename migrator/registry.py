@@ -58,11 +58,38 @@ def _load(module_name: str):  # type: ignore[no-untyped-def]
 _ALL: tuple[Aspect, ...] = ("accounts", "vat_codes", "lines", "entries", "partners", "open_items")
 
 FORMATS: tuple[Format, ...] = (
+    # canonical forms
     Format("csv", "canonical postings CSV (one row per line)", (".csv", ".tsv", ".txt"), True, True,
            keeps=("lines", "entries")),
+    Format("xlsx", "Excel workbook: accounts, journal, trial balance, VAT, partners, open items", (".xlsx",),
+           True, True, keeps=_ALL),
     Format("sqlite", "SQLite archive of the canonical ledger (lossless)", (".sqlite", ".db"), True, True, keeps=_ALL),
+    # Swiss accounting programs
+    Format("winbiz", "Winbiz (data folder, XML/Excel/CSV exports; import CSV)",
+           (".xml", ".csv", ".xls", ".xlsx", ".dbf"), True, True, output="folder", keeps=("accounts", "entries")),
+    Format("banana", "Banana Accounting (import/export text files)", (".txt", ".tsv", ".csv"), True, True,
+           output="folder", keeps=("accounts", "vat_codes", "entries")),
+    Format("bexio", "bexio (journal and account exports; manual entries JSON, chart Excel)",
+           (".csv", ".xlsx", ".json"), True, True, output="folder", keeps=("accounts", "vat_codes", "entries")),
+    Format("cresus", "Crésus Comptabilité (journal text export and import)", (".txt", ".csv"), True, True,
+           keeps=("entries",)),
+    Format("infoniqa", "Infoniqa ONE 50 / Sage 50 Switzerland (journal export and import)", (".csv",), True, True,
+           keeps=("lines", "entries")),
+    Format("runmyaccounts", "Run my Accounts (GL import CSV and chart)", (".csv",), True, True, output="folder",
+           keeps=("accounts", "entries")),
+    Format("abacus", "Abacus AbaConnect FIBU XML Buchungen", (".xml",), False, True),
+    # open standards and archive formats
+    Format("saft", "SAF-T Financial (Norway 1.30, OECD SAF-T 2.0)", (".xml",), True, True,
+           keeps=("accounts", "vat_codes", "lines", "entries", "partners")),
+    Format("fec", "FEC, Fichier des écritures comptables (France)", (".txt", ".csv"), True, True, keeps=("entries",)),
+    Format("datev", "DATEV EXTF Buchungsstapel and Kontenbeschriftungen (Germany)", (".csv",), True, True,
+           output="folder", keeps=("accounts", "entries")),
+    Format("sie", "SIE 4 (Sweden)", (".se", ".si", ".sie"), True, True, keeps=("accounts", "entries")),
+    Format("gnucash", "GnuCash book (compressed XML; reads SQLite books and .gnucash-xea chart templates)",
+           (".gnucash", ".xea", ".gnucash-xea"), True, True, keeps=("accounts", "lines", "entries", "partners")),
     Format("hledger", "hledger journal", (".journal", ".hledger"), False, True),
     Format("beancount", "Beancount ledger", (".beancount",), False, True),
+    Format("camt053", "ISO 20022 camt.053 bank statement (Swiss Payment Standards)", (".xml",), True, False),
 )  # fmt: skip
 
 
