@@ -9,6 +9,7 @@ the same books; 5 a bulk run in which at least one client failed.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted: nothing half-written was left behind", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # the reader of our output went away (`| head`): stop quietly
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python from failing again at exit
+            ctx.exit(0)
         except Exception as exc:  # a bug: say so plainly
             if _State.debug:
                 raise
@@ -164,10 +168,20 @@ def inspect(source: str, from_format: str | None, encoding: str | None, year: in
     Example:
       migrator inspect samples/garage/journal.csv --json
     """
-    from migrator.pipeline import read
+    from migrator.pipeline import dossiers, read
     from migrator.reconcile import summary
     from migrator.validate import validate
 
+    companies = [] if dossier else dossiers(source, from_format)
+    if len(companies) > 1:
+        if as_json:
+            listed = [{"dossier": d, "company": c} for d, c in companies]
+            click.echo(json.dumps({"source": source, "dossiers": listed}, indent=2, ensure_ascii=False))
+        else:
+            click.echo(f"{source} holds {len(companies)} companies; inspect or convert one with --dossier:")
+            for folder, company in companies:
+                click.echo(f"  --dossier {folder:<20} {company}")
+        return
     _status("reading")
     ledger = read(source, from_format, encoding=encoding, year=year, dossier=dossier)
     ledger = ledger.with_problems(validate(ledger))

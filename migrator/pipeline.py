@@ -85,6 +85,20 @@ def detect(path: PathLike) -> Detection:
         return Detection(fmt.name, round(confidence, 2), encoding, str(path))
 
 
+def dossiers(path: PathLike, format: str | None = None) -> list[tuple[str, str]]:
+    """The companies of a multi-company source (e.g. a Winbiz DAT folder): (dossier, company name).
+
+    Empty for a source of one company. A reader module offers this with a `dossiers(path)` function.
+    """
+    import importlib
+
+    with opened(path) as source:
+        fmt, _chosen, _ = _choose(source, format)
+    module = importlib.import_module(f"migrator.readers.{fmt.name}")
+    lister = getattr(module, "dossiers", None)
+    return list(lister(path)) if lister else []
+
+
 def read(
     path: PathLike,
     format: str | None = None,
