@@ -1,0 +1,242 @@
+"""FEC, Fichier des écritures comptables (France, article A47 A-1 LPF): the 18 columns and the
+21/22-column variants (``DateRglt``, ``ModeRglt``, ``NatOp``, ``IdClient``), and ``Montant``/``Sens``
+in place of ``Debit``/``Credit``.
+
+Read as exports really are (``reference/fec/SOURCES.md``): tab or ``|`` separator, a trailing
+separator, space-padded fields, zero-padded amounts (``0000000069,60``), UTF-8 with or without BOM
+or ISO-8859-15, LF, CRLF or CR CR LF. Column names are matched without regard to case.
+
+* An entry is a ``JournalCode`` + ``EcritureNum``. Some exports write the same number on every line
+  (``000000000FEC20231231.txt``: ``0`` throughout); where one number spans several dates, its lines
+  are cut, in file order, into entries that each end where the running balance returns to zero.
+* ``CompAuxNum``/``CompAuxLib`` become partners (``40…`` accounts: suppliers, ``41…``: customers).
+* Opening entries: journal ``AN``/``ANO``/``RAN`` or a journal label with "nouveau" (à-nouveaux).
+* ``JournalLib``, ``PieceDate``, ``EcritureLet``, ``DateLet``, ``ValidDate`` and any further columns are
+  kept as extras. Amounts are in euros unless ``Idevise``/``Montantdevise`` give a foreign amount.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pyarrow as pa
+
+from migrator.errors import SourceError
+from migrator.model import Company, Ledger, Problem, table
+from migrator.parsing import AmountColumn, DateColumn, ParseError
+from migrator.readers.base import ReadOptions, number_lines
+from migrator.sources import Source
+
+COLUMNS = (
+    "JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
+    "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
+    "ValidDate", "Montantdevise", "Idevise",
+)  # fmt: skip
+REQUIRED = ("JournalCode", "EcritureNum", "EcritureDate", "CompteNum")
+PLACED = {"JournalCode", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum", "CompAuxLib",
+          "PieceRef", "EcritureLib", "Debit", "Credit", "Montant", "Sens", "Montantdevise", "Idevise"}  # fmt: skip
+OPENING_JOURNALS = frozenset(("AN", "ANO", "RAN"))
+BASE_CURRENCY = "EUR"
+_CANONICAL = {name.lower(): name for name in (*COLUMNS, "Montant", "Sens")}
+
+
+def _decode(data: bytes, encoding: str | None) -> tuple[str, str]:
+    """Text and encoding: the one asked for, else UTF-8 (with or without BOM), else ISO-8859-15."""
+    if encoding:
+        return data.decode(encoding), encoding
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("iso-8859-15"), "iso-8859-15"
+
+
+def _header(line: str) -> tuple[str, list[str]] | None:
+    """Separator and canonical column names of a FEC header line, or None."""
+    separator = "\t" if "\t" in line else "|" if "|" in line else ""
+    if not separator:
+        return None
+    names = [n.strip().lstrip("\ufeff") for n in line.split(separator)]
+    while names and not names[-1]:
+        names.pop()  # a trailing separator
+    names = [_CANONICAL.get(n.lower(), n) for n in names]
+    return (separator, names) if all(r in names for r in REQUIRED) else None
+
+
+class FecReader:
+    name = "fec"
+    extensions = (".txt", ".csv")
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir:
+            return 0.0
+        head = source.head(4096)
+        first = _decode(head[: head.find(b"\n")] if b"\n" in head else head, None)[0] if head else ""
+        if _header(first.strip("\r\ufeff")) is None:
+            return 0.0
+        return 1.0 if re.match(r"^\d{9}FEC\d{8}\.txt$", source.path.name, re.IGNORECASE) else 0.95
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        try:
+            text, encoding = _decode(source.read_bytes(), options.encoding)
+        except UnicodeDecodeError as exc:
+            raise SourceError(
+                f"not valid {options.encoding} at byte {exc.start}; use --encoding", source.name
+            ) from None
+        lines = text.split("\n") if "\n" in text else text.split("\r")
+        header = _header(lines[0].rstrip("\r")) if lines else None
+        if header is None:
+            raise SourceError(f"the first line is not a FEC header: it needs the columns {', '.join(REQUIRED)}, "
+                              "separated by tabs or '|'", source.name, 1)  # fmt: skip
+        separator, names = header
+        if not ({"Debit", "Credit"} <= set(names) or {"Montant", "Sens"} <= set(names)):
+            raise SourceError("the header has neither Debit and Credit nor Montant and Sens", source.name, 1)
+        return _Read(source.name, names, encoding).read(lines[1:], separator)
+
+
+class _Read:
+    def __init__(self, file: str, names: list[str], encoding: str) -> None:
+        self.file = file
+        self.names = names
+        self.encoding = encoding
+        self.problems: list[Problem] = []
+
+    def problem(self, message: str, row: int | None, severity: str = "error") -> None:
+        self.problems.append(Problem(severity, message, self.file, row))  # type: ignore[arg-type]
+
+    def read(self, physical: list[str], separator: str) -> Ledger:
+        records = self._records(physical, separator)
+        amounts = {c: AmountColumn([r[c] for _, r in records], ",") for c in ("Debit", "Credit", "Montant",
+                                                                               "Montantdevise")}  # fmt: skip
+        dates = DateColumn([r["EcritureDate"] for _, r in records[:2000]], None)
+        rows = [row for row in (self._line(number, record, amounts, dates) for number, record in records) if row]
+        self._entries(rows)
+        lines = table("lines", number_lines(rows))
+        accounts = self._accounts(records)
+        partners = self._partners(records)
+        extras = self._extras(records)
+        return Ledger(
+            company=Company(base_currency=BASE_CURRENCY, source_system="FEC"),
+            accounts=accounts,
+            lines=lines,
+            partners=partners,
+            problems=tuple(self.problems),
+            extras={"lines": extras} if extras is not None else {},
+            format="fec",
+            encoding=self.encoding,
+        )
+
+    def _records(self, physical: list[str], separator: str) -> list[tuple[int, dict[str, str]]]:
+        """(row number, column → stripped value) of every non-empty line after the header."""
+        width = len(self.names)
+        records = []
+        for index, raw in enumerate(physical, start=2):
+            line = raw.strip("\r")
+            if not line.strip():
+                continue
+            fields = [f.strip() for f in line.split(separator)]
+            while len(fields) > width and not fields[-1]:
+                fields.pop()  # trailing separator
+            if len(fields) != width:
+                self.problem(f"{len(fields)} fields, expected {width} as in the header", index)
+                continue
+            record = dict(zip(self.names, fields, strict=True))
+            for name in ("Montant", "Sens", "Debit", "Credit", "Montantdevise", "Idevise", "JournalLib", "CompteLib",
+                         "CompAuxNum", "CompAuxLib", "PieceRef", "EcritureLib"):  # fmt: skip
+                record.setdefault(name, "")
+            records.append((index, record))
+        return records
+
+    def _line(
+        self, number: int, record: dict[str, str], amounts: dict[str, AmountColumn], dates: DateColumn
+    ) -> dict[str, Any] | None:
+        try:
+            day = dates.date(record["EcritureDate"])
+            if day is None:
+                raise ParseError("EcritureDate is empty")
+            if record["Montant"] or record["Sens"]:
+                value = amounts["Montant"].cents(record["Montant"]) or 0
+                sens = record["Sens"].upper()
+                if sens not in ("D", "C", "+1", "-1", "1"):
+                    raise ParseError(f"Sens {record['Sens']!r} is neither D nor C")
+                amount = value if sens in ("D", "+1", "1") else -value
+            else:
+                amount = (amounts["Debit"].cents(record["Debit"]) or 0) - (
+                    amounts["Credit"].cents(record["Credit"]) or 0
+                )
+            foreign = amounts["Montantdevise"].cents(record["Montantdevise"])
+        except ParseError as exc:
+            self.problem(str(exc), number)
+            return None
+        if not record["CompteNum"]:
+            self.problem("CompteNum is empty: every line needs an account", number)
+            return None
+        journal = record["JournalCode"]
+        row: dict[str, Any] = {
+            "entry": f"{journal}/{record['EcritureNum']}", "date": day, "doc": record["PieceRef"],
+            "description": record["EcritureLib"], "account": record["CompteNum"], "amount": amount,
+            "partner": record["CompAuxNum"], "journal": journal, "source_file": self.file, "source_row": number,
+            "opening": journal.upper() in OPENING_JOURNALS or "nouveau" in record["JournalLib"].lower(),
+        }  # fmt: skip
+        currency = record["Idevise"].upper()
+        if currency and foreign and currency != BASE_CURRENCY:
+            row.update(currency=currency, amount_currency=abs(foreign) if amount >= 0 else -abs(foreign))
+        return row
+
+    def _entries(self, rows: list[dict[str, Any]]) -> None:
+        """Cut entries whose number spans several dates where their running balance returns to zero."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(row["entry"], []).append(row)
+        for key, members in groups.items():
+            if len({r["date"] for r in members}) < 2:
+                continue
+            part, balance = 1, 0
+            for row in members:
+                row["entry"] = f"{key}-{part}"
+                balance += row["amount"]
+                if balance == 0:
+                    part += 1
+            parts = part - 1 + (balance != 0)
+            self.problem(f"entry {key} spans several dates (EcritureNum does not identify entries): cut into {parts} "
+                         "entries where the balance returns to zero", members[0]["source_row"], "warning")  # fmt: skip
+
+    def _accounts(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table:
+        names: dict[str, str] = {}
+        for _, record in records:
+            code = record["CompteNum"]
+            if code and not names.get(code):
+                names[code] = record["CompteLib"]
+        return table("accounts", ({"code": c, "name": n, "active": True} for c, n in names.items()))
+
+    def _partners(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table:
+        partners: dict[str, dict[str, Any]] = {}
+        for _, record in records:
+            pid = record["CompAuxNum"]
+            if not pid:
+                continue
+            account = record["CompteNum"]
+            # French chart (PCG): class 40 suppliers, 41 customers.
+            kind = "supplier" if account.startswith("40") else "customer" if account.startswith("41") else ""
+            known = partners.setdefault(
+                pid, {"id": pid, "name": record["CompAuxLib"], "kind": kind, "account": account}
+            )
+            known["name"] = known["name"] or record["CompAuxLib"]
+            if kind and known["kind"] and kind != known["kind"]:
+                known["kind"] = "both"
+            known["kind"] = known["kind"] or kind
+        return table("partners", partners.values())
+
+    def _extras(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table | None:
+        names = [n for n in self.names if n not in PLACED and any(r[n] for _, r in records)]
+        if not names:
+            return None
+        columns: dict[str, Any] = {"source_row": pa.array([n for n, _ in records], pa.int64())}
+        for name in names:
+            columns[name] = pa.array([r[name] for _, r in records], pa.string())
+        return pa.table(columns)
+
+
+FORMAT = FecReader

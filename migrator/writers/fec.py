@@ -1,0 +1,204 @@
+"""FEC, Fichier des écritures comptables (France, article A47 A-1 of the Livre des procédures fiscales).
+
+One line per journal line, the 18 columns in their legal order with a header line of their names
+(``COLUMNS``), tab-separated, dates ``yyyymmdd``, amounts with a decimal comma in ``Debit`` and
+``Credit``, UTF-8. ``write_fec(ledger, path, separator="|", encoding="iso-8859-15")`` writes the
+other forms the article allows.
+
+**File name**: the administration expects ``<SIREN>FEC<closing date yyyymmdd>.txt``, e.g.
+``123456789FEC20241231.txt`` for the year closing on 31 December 2024. ``-o`` names the file, so
+give it that name; the writer warns when the name does not follow the pattern.
+
+Entries are numbered 1, 2, … (``EcritureNum``) in date order; every line of an entry gets the
+entry's journal and date. Opening entries get the journal label ``A nouveaux``, which the reader
+recognises. Partners go to ``CompAuxNum``/``CompAuxLib`` on the lines that carry one.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrator.model import Ledger, Problem, years_of
+from migrator.money import format_cents
+from migrator.writers.base import lost
+
+COLUMNS = (
+    "JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum",
+    "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit", "EcritureLet", "DateLet",
+    "ValidDate", "Montantdevise", "Idevise",
+)  # fmt: skip
+OPENING_LABEL = "A nouveaux"
+BATCH = 1 << 16
+_NAME = re.compile(r"^(\d{9})FEC(\d{8})\.txt$", re.IGNORECASE)
+_TEMPORARY = re.compile(r"^\.(.+)\.[^.]+\.part$")  # pipeline._atomic's temporary name for the output
+_FIELDS = ("entry", "date", "doc", "description", "account", "amount", "currency", "amount_currency", "partner",
+           "opening")  # fmt: skip
+
+
+class FecWriter:
+    name = "fec"
+    extension = ".txt"
+    output = "file"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        return write_fec(ledger, target)
+
+
+def write_fec(ledger: Ledger, target: Path, separator: str = "\t", encoding: str = "utf-8") -> list[Problem]:
+    """Write `ledger` as a FEC at `target` (`separator` tab or ``|``; `encoding` UTF-8 or ISO-8859-15)."""
+    if separator not in ("\t", "|"):
+        raise ValueError("a FEC is separated by tabs or by '|'")
+    state = _State(ledger, separator)
+    with target.open("w", encoding=encoding, errors="replace", newline="") as handle:
+        handle.write(_check(separator.join(COLUMNS) + "\r\n", encoding, state))
+        for start in range(0, len(state.order), BATCH):
+            chunk = "".join(state.lines(start))
+            handle.write(_check(chunk, encoding, state))
+    return _name_problems(ledger, target) + _not_carried(ledger, state)
+
+
+class _State:
+    """Entry numbers, order and per-entry journal and date, computed once with Arrow and numpy."""
+
+    def __init__(self, ledger: Ledger, separator: str) -> None:
+        lines = ledger.lines
+        self.lines_table = lines.select(list(_FIELDS))
+        self.separator = separator
+        self.account_names = dict(zip(ledger.accounts.column("code").to_pylist(),
+                                      ledger.accounts.column("name").to_pylist(), strict=True))  # fmt: skip
+        self.partner_names = dict(zip(ledger.partners.column("id").to_pylist(),
+                                      ledger.partners.column("name").to_pylist(), strict=True))  # fmt: skip
+        self.cleaned = self.unencodable = 0
+        self.bad: set[str] = set()
+        if not lines.num_rows:
+            self.order = np.zeros(0, dtype=np.int64)
+            self.number = self.journal = self.day = np.zeros(0, dtype=np.int64)
+            self.mixed = 0
+            return
+        codes = lines.column("entry").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        _, first = np.unique(codes, return_index=True)
+        dates = pc.cast(lines.column("date"), pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
+        entry_dates = dates[first]
+        ranked = np.lexsort((np.arange(len(first)), entry_dates))  # entries by date, then first appearance
+        number = np.empty(len(first), dtype=np.int64)
+        number[ranked] = np.arange(1, len(first) + 1)
+        self.number = number[codes]
+        rows = np.arange(lines.num_rows)
+        self.order = rows[np.lexsort((rows, self.number))]
+        journal = lines.column("journal").combine_chunks()
+        self.journal = journal.take(pa.array(first)).take(pa.array(codes))
+        self.day = lines.column("date").combine_chunks().take(pa.array(first)).take(pa.array(codes))
+        self.mixed = int(pc.sum(pc.not_equal(journal, self.journal)).as_py() or 0)
+        self.mixed += int(pc.sum(pc.not_equal(lines.column("date"), self.day)).as_py() or 0)
+
+    def text(self, value: str) -> str:
+        """Free text without the separator, tabs or line breaks (each becomes a space)."""
+        cleaned = re.sub(r"[\t\r\n|]" if self.separator == "|" else r"[\t\r\n]", " ", value)
+        if cleaned != value:
+            self.cleaned += 1
+        return cleaned
+
+    def lines(self, start: int) -> list[str]:
+        index = pa.array(self.order[start : start + BATCH])
+        batch = self.lines_table.take(index)
+        columns: list[list[Any]] = [batch.column(c).to_pylist() for c in _FIELDS]
+        numbers = self.number[self.order[start : start + BATCH]].tolist()
+        journals = self.journal.take(index).to_pylist()
+        days = self.day.take(index).to_pylist()
+        out = []
+        for values, number, journal, day in zip(zip(*columns, strict=True), numbers, journals, days, strict=True):
+            row = dict(zip(_FIELDS, values, strict=True))
+            amount = row["amount"] or 0
+            date = day.strftime("%Y%m%d") if day else ""
+            foreign = row["amount_currency"] if row["currency"] else None
+            fields = (
+                self.text(journal or "OD"), OPENING_LABEL if row["opening"] else self.text(journal or "OD"),
+                str(number), date, self.text(row["account"]), self.text(self.account_names.get(row["account"], "")),
+                self.text(row["partner"]), self.text(self.partner_names.get(row["partner"], "")),
+                self.text(row["doc"]), date, self.text(row["description"]),
+                format_cents(max(amount, 0), ","), format_cents(max(-amount, 0), ","), "", "", date,
+                format_cents(abs(foreign), ",") if foreign is not None else "",
+                self.text(row["currency"]) if foreign is not None else "",
+            )  # fmt: skip
+            out.append(self.separator.join(fields) + "\r\n")
+        return out
+
+
+def _check(text: str, encoding: str, state: _State) -> str:
+    """`text`, noting characters the encoding lacks (they are written as ``?``)."""
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        missing = {ch for ch in set(text) if not _encodable(ch, encoding)}
+        state.bad |= missing
+        state.unencodable += sum(text.count(ch) for ch in missing)
+    return text
+
+
+def _encodable(char: str, encoding: str) -> bool:
+    try:
+        char.encode(encoding)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def final_name(target: Path) -> str:
+    """The name the output will have: `target`'s, or the one hidden in the pipeline's temporary name."""
+    temporary = _TEMPORARY.match(target.name)
+    return temporary.group(1) if temporary else target.name
+
+
+def _name_problems(ledger: Ledger, target: Path) -> list[Problem]:
+    name = final_name(target)
+    years = years_of(ledger)
+    closing = years[-1].end.strftime("%Y%m%d") if years else "yyyymmdd"
+    match = _NAME.match(name)
+    if match is None:
+        siren = re.sub(r"\D", "", ledger.company.vat_number)[-9:] if ledger.company.vat_number.upper().startswith(
+            "FR") else ""  # fmt: skip
+        example = f"{siren or '<SIREN>'}FEC{closing}.txt"
+        return [Problem("warning", f"a FEC must be named <SIREN>FEC<closing date yyyymmdd>.txt (here {example}); "
+                                   f"{name!r} does not follow that pattern")]  # fmt: skip
+    if years and match.group(2) != closing:
+        return [Problem("warning", f"the file name gives the closing date {match.group(2)}, but the books close on "
+                                   f"{closing}")]  # fmt: skip
+    return []
+
+
+def _not_carried(ledger: Ledger, state: _State) -> list[Problem]:
+    lines = ledger.lines
+    problems = lost("VAT codes", ledger.vat_codes.num_rows, "left out (a FEC has no VAT columns)")
+    problems += lost("lines with a VAT code", int(pc.sum(pc.not_equal(lines.column("vat_code"), "")).as_py() or 0),
+                     "written without it")  # fmt: skip
+    problems += lost("lines with a cost centre", int(pc.sum(pc.not_equal(lines.column("cost_centre"), "")).as_py()
+                     or 0), "written without it")  # fmt: skip
+    problems += lost("groups", ledger.groups.num_rows, "left out")
+    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("partner details (address, VAT number, terms…)", ledger.partners.num_rows,
+                     "only the id and name are kept, on the lines")  # fmt: skip
+    problems += lost("unused accounts", max(ledger.accounts.num_rows - len(pc.unique(lines.column("account"))), 0),
+                     "left out (a FEC lists the accounts its lines use)")  # fmt: skip
+    problems += lost("lines whose journal or date differ from their entry's", state.mixed,
+                     "written with the entry's journal and date")  # fmt: skip
+    problems += lost("texts with tabs, line breaks or the separator", state.cleaned, "those became spaces")
+    if ledger.company.base_currency not in ("EUR", ""):
+        problems.append(Problem("info", f"amounts are in {ledger.company.base_currency}; a FEC for the French "
+                                        "administration is kept in euros"))  # fmt: skip
+    if len(years_of(ledger)) > 1:
+        problems.append(Problem("info", f"the file holds {len(years_of(ledger))} fiscal years; the administration "
+                                        "expects one FEC per fiscal year"))  # fmt: skip
+    if state.unencodable:
+        shown = " ".join(sorted(state.bad))
+        problems.append(Problem("warning", f"{state.unencodable} characters ({shown}) do not exist in the chosen "
+                                           "encoding and were written as '?'"))  # fmt: skip
+    return problems
+
+
+FORMAT = FecWriter

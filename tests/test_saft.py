@@ -1,0 +1,364 @@
+"""SAF-T Financial (Norway): the official examples by hand, XSD validation of everything written,
+golden output, opening balances without double counting, and round trips."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+from conftest import REFERENCE, golden
+from hypothesis import HealthCheck, given, settings
+from lxml import etree
+from strategies import ledgers
+
+from migrator import pipeline, registry
+from migrator.errors import SourceError
+from migrator.model import Ledger, table
+from migrator.reconcile import compare, trial_balance
+from migrator.validate import validate
+from migrator.writers.saft import grouping, standard_tax_code, write_saft
+
+SAFT = REFERENCE / "saft-no"
+XSD = SAFT / "Norwegian_SAF-T_Financial_Schema_v_1.30.xsd"
+KEEPS = registry.get("saft").keeps
+
+
+@pytest.fixture(scope="session")
+def schema() -> etree.XMLSchema:
+    if not XSD.exists():
+        pytest.skip(f"SAF-T 1.30 XSD not found at {XSD}")
+    return etree.XMLSchema(etree.parse(str(XSD)))
+
+
+def assert_valid(schema: etree.XMLSchema, path: Path) -> None:
+    document = etree.parse(str(path))
+    assert schema.validate(document), "\n".join(str(e) for e in schema.error_log)
+
+
+def element_texts(text: str, name: str) -> list[str]:
+    """Texts of every element `name` (any namespace prefix), by a plain regular expression."""
+    return re.findall(rf"<(?:\w+:)?{name}>([^<]*)</(?:\w+:)?{name}>", text)
+
+
+def amounts(text: str, side: str) -> list[Decimal]:
+    """Amounts of every line's DebitAmount or CreditAmount (not tax or analysis amounts)."""
+    found = re.findall(rf"<(?:\w+:)?{side}>\s*<(?:\w+:)?Amount>([^<]*)<", text)
+    return [Decimal(a) for a in found]
+
+
+def cents(value: Decimal) -> int:
+    return int(value * 100)
+
+
+# ------------------------------------------------------------------------------------ official examples
+
+
+def test_official_1_30_example_by_hand(reference: Path) -> None:
+    path = reference / "saft-no" / "generated_auditfile_formatted_v_1.30.xml"
+    text = path.read_text(encoding="utf-8")
+    # stated in the file, and counted here by hand: 3 transactions of 3, 3 and 2 lines
+    assert element_texts(text, "NumberOfEntries") == ["3"]
+    assert element_texts(text, "TotalDebit") == ["37500.00"]
+    assert len(re.findall(r"<Transaction>", text)) == 3
+    assert len(re.findall(r"<Line>", text)) == 8
+    assert sum(amounts(text, "DebitAmount")) == Decimal("37500.00") == sum(amounts(text, "CreditAmount"))
+
+    ledger = pipeline.read(path)
+    assert ledger.format == "saft"
+    assert ledger.counts() == {"accounts": 7, "entries": 3, "lines": 8, "partners": 2, "open_items": 0,
+                               "vat_codes": 2}  # fmt: skip
+    assert not ledger.problems  # every opening balance is 0.00: no opening entry, nothing to warn about
+    assert not [p for p in validate(ledger) if p.severity == "error"]
+    lines = ledger.lines.to_pylist()
+    debit = sum(r["amount"] for r in lines if r["amount"] > 0)
+    assert debit == 3_750_000
+    first = [r for r in lines if r["entry"] == "A1001"]
+    assert [(r["account"], r["amount"], r["vat_code"], r["vat_amount"], r["vat_line"]) for r in first] == [
+        ("4000", 1_000_000, "10", 250_000, False),  # base, DebitTaxAmount 2500.00
+        ("2710", 250_000, "10", None, True),  # the input VAT line, recognised by its amount
+        ("2400", -1_250_000, "", None, False),
+    ]
+    assert first[2]["partner"] == "24000"
+    sale = [r for r in lines if r["entry"] == "A1002"]
+    assert (sale[0]["vat_amount"], sale[1]["vat_line"], sale[2]["partner"]) == (-250_000, True, "15000")
+    assert [r["doc"] for r in lines[:1]] == ["A1001"]
+    assert first[0]["cost_centre"] == "2000"  # the line's only Analysis (type P)
+    codes = {r["code"]: (r["rate"], r["kind"]) for r in ledger.vat_codes.to_pylist()}
+    assert codes == {"30": ("25", "sales"), "10": ("25", "input_material")}  # StandardTaxCode 3 and 1
+    kinds = {r["id"]: r["kind"] for r in ledger.partners.to_pylist()}
+    assert kinds == {"15000": "customer", "24000": "supplier"}
+    types = {r["code"]: r["type"] for r in ledger.accounts.to_pylist()}
+    assert (types["1500"], types["2400"], types["3000"], types["4000"]) == ("asset", "liability", "income", "expense")
+    assert ledger.company.name == "Company INC"
+    assert ledger.company.base_currency == "NOK"
+    assert [(y.start, y.end) for y in ledger.company.fiscal_years] == [(dt.date(2025, 1, 1), dt.date(2025, 12, 31))]
+    # the closing balances the file states are what the transactions give
+    assert trial_balance(ledger) == {"1500": 1_250_000, "1920": -1_250_000, "2400": 0, "2700": -250_000,
+                                     "2710": 250_000, "3000": -1_000_000, "4000": 1_000_000}  # fmt: skip
+
+
+def test_official_1_20_example_888888888_by_hand(reference: Path) -> None:
+    path = reference / "saft-no" / "ExampleFile_SAF-T_Financial_888888888_20180228235959.xml"
+    text = path.read_text(encoding="utf-8-sig")
+    assert element_texts(text, "NumberOfEntries") == ["53"]
+    assert element_texts(text, "TotalDebit") == ["9487049.35"] == element_texts(text, "TotalCredit")
+    transactions, line_count = len(re.findall(r"<n1:Transaction>", text)), len(re.findall(r"<n1:Line>", text))
+    assert (transactions, line_count) == (53, 170)
+    debit = sum(amounts(text, "DebitAmount"))
+    assert debit == Decimal("9487049.35") == sum(amounts(text, "CreditAmount"))
+    # opening balances of the chart (1.20: directly in each Account), counted by hand
+    accounts = re.findall(r"<n1:Account>(.*?)</n1:Account>", text, re.S)
+    openings = {}
+    for block in accounts:
+        code = element_texts(block, "AccountID")[0]
+        value = sum(Decimal(v) for v in element_texts(block, "OpeningDebitBalance")) - sum(
+            Decimal(v) for v in element_texts(block, "OpeningCreditBalance")
+        )
+        if value:
+            openings[code] = cents(value)
+    assert len(accounts) == 22 and len(openings) == 11
+    assert sum(openings.values()) == 254_541_000  # the example's opening balances do not balance
+
+    ledger = pipeline.read(path)
+    counts = ledger.counts()
+    assert (counts["entries"], counts["lines"]) == (53 + 1, 170 + 11)
+    assert (counts["accounts"], counts["partners"], counts["vat_codes"]) == (22, 12, 9)
+    opening = ledger.lines.filter(ledger.lines.column("opening")).to_pylist()
+    assert {r["account"]: r["amount"] for r in opening} == openings
+    assert {r["date"] for r in opening} == {dt.date(2017, 1, 1)}  # SelectionCriteria: periods 1-4 of 2017
+    moved = ledger.lines.filter(pc.invert(ledger.lines.column("opening"))).column("amount").to_pylist()
+    assert sum(a for a in moved if a > 0) == cents(debit)
+    messages = [p.message for p in ledger.problems]
+    assert "the accounts' opening balances do not balance: 2545410.00 more debit" in messages
+    closing = [m for m in messages if m.startswith("account ") and "closing balance" in m]
+    assert sorted(m.split(":")[0] for m in closing) == ["account 1920", "account 2711", "account 2740"]
+    errors = [p for p in validate(ledger) if p.severity == "error"]
+    assert [p.message for p in errors] == ["entry opening does not balance: 2545410.00 more debit"]
+
+
+def test_official_1_20_example_999999999_by_hand(reference: Path) -> None:
+    path = reference / "saft-no" / "ExampleFile_SAF-T_Financial_999999999_20161125213512.xml"
+    ledger = pipeline.read(path)
+    # 2 transactions (3 + 2 lines) and the opening entry of the three accounts with an opening balance
+    assert (ledger.counts()["entries"], ledger.counts()["lines"]) == (3, 8)
+    invoice = [r for r in ledger.lines.to_pylist() if r["entry"] == "4567"]
+    assert [(r["account"], r["amount"], r["vat_code"], r["vat_amount"], r["vat_line"]) for r in invoice] == [
+        ("4000", 1_000_000, "14", 250_000, False),  # 1.20 TaxAmount, signed like its debit line
+        ("2740", 250_000, "14", None, True),
+        ("2400", -1_250_000, "", None, False),
+    ]
+    assert invoice[0]["cost_centre"] == "100"  # AnalysisType A chosen among B, A and P
+    assert invoice[2]["partner"] == "20000"
+    assert invoice[0]["date"] == dt.date(2015, 10, 31)
+    partners = {r["id"]: (r["kind"], r["account"]) for r in ledger.partners.to_pylist()}
+    assert partners == {"12000": ("customer", "1500"), "20000": ("supplier", "2400")}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in SAFT.glob("*.xml") if "Tax_Codes" not in p.name) or ["none"])
+def test_every_reference_example_reads_and_states_its_totals(reference: Path, name: str) -> None:
+    path = reference / "saft-no" / name
+    assert pipeline.detect(path).format == "saft"
+    ledger = pipeline.read(path)
+    assert not [p for p in ledger.problems if "GeneralLedgerEntries states" in p.message]
+
+
+# ------------------------------------------------------------------------------------------- writing
+
+
+def test_garage_validates_and_matches_golden(garage: Ledger, tmp_path: Path, schema: etree.XMLSchema) -> None:
+    out = tmp_path / "garage.xml"
+    problems = write_saft(garage, out, created=dt.date(2025, 1, 31))
+    assert_valid(schema, out)
+    golden("saft/garage.xml", out.read_text(encoding="utf-8"))
+    assert not [p for p in problems if p.severity != "info"]
+    text = out.read_text(encoding="utf-8")
+    # the 2023 opening entry is the accounts' opening balances; the other 22 entries are transactions
+    assert element_texts(text, "NumberOfEntries") == ["22"]
+    moved = garage.lines.filter(pc.invert(pc.equal(garage.lines.column("entry"), "1"))).column("amount").to_pylist()
+    assert element_texts(text, "TotalDebit") == [f"{Decimal(sum(a for a in moved if a > 0)) / 100:.2f}"]
+    assert "<OpeningDebitBalance>48300.00</OpeningDebitBalance>" in text  # 1020 Banque, OPENING_2023
+    assert text.count("<TransactionType>Opening</TransactionType>") == 1  # the 2024 opening entry
+
+
+def test_garage_round_trip(garage: Ledger, tmp_path: Path, schema: etree.XMLSchema) -> None:
+    out = tmp_path / "garage.xml"
+    pipeline.write(garage, "saft", out)
+    assert_valid(schema, out)
+    back = pipeline.read(out)
+    comparison = compare(garage, back, KEEPS)
+    assert comparison.ok, comparison.differences
+    assert back.counts() == {**garage.counts(), "open_items": 0}
+    assert trial_balance(back) == trial_balance(garage)
+    opening = back.lines.filter(back.lines.column("opening"))
+    assert opening.num_rows == garage.lines.filter(garage.lines.column("opening")).num_rows
+    assert pc.sum(back.lines.column("vat_line")).as_py() == pc.sum(garage.lines.column("vat_line")).as_py()
+    # vouchers are the TransactionIDs; the 2023 opening entry (OUV23) became the accounts' opening balances
+    assert set(back.lines.column("doc").to_pylist()) - {""} == set(garage.lines.column("doc").to_pylist()) - {"OUV23"}
+    foreign = back.lines.filter(pc.equal(back.lines.column("currency"), "EUR")).to_pylist()
+    assert [(r["amount"], r["amount_currency"], r["rate"]) for r in foreign] == [(96500, 100000, "0.965"),
+                                                                                 (-96500, -100000, "0.965")]  # fmt: skip
+
+
+def test_convert_from_csv_verifies(garage: Ledger, tmp_path: Path, schema: etree.XMLSchema) -> None:
+    source = tmp_path / "garage.csv"
+    pipeline.write(garage, "csv", source)
+    result = pipeline.convert(source, "saft", tmp_path / "garage.xml")
+    assert result.verified, result.verification and result.verification.differences
+    assert_valid(schema, tmp_path / "garage.xml")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ledgers())
+def test_hypothesis_round_trip(tmp_path: Path, schema: etree.XMLSchema, ledger: Ledger) -> None:
+    out = tmp_path / "random.xml"
+    problems = pipeline.write(ledger, "saft", out)
+    assert not [p for p in problems if p.severity == "warning"], problems
+    assert_valid(schema, out)
+    back = pipeline.read(out, "saft")
+    comparison = compare(ledger, back, KEEPS)
+    assert comparison.ok, comparison.differences
+    assert pc.sum(back.lines.column("opening")).as_py() == pc.sum(ledger.lines.column("opening")).as_py()
+
+
+def test_unmapped_account_and_vat_code_are_named(tmp_path: Path, schema: etree.XMLSchema) -> None:
+    ledger = Ledger(
+        accounts=table("accounts", [{"code": "ZZ", "name": "Odd"}, {"code": "1020", "name": "Bank"}]),
+        vat_codes=table("vat_codes", [{"code": "X1", "rate": "5", "kind": ""}]),
+        lines=table("lines", [
+            {"entry": "1", "line": 1, "date": dt.date(2024, 5, 1), "account": "ZZ", "amount": 500, "doc": "A"},
+            {"entry": "1", "line": 2, "date": dt.date(2024, 5, 1), "account": "1020", "amount": -500, "doc": "A"},
+        ]),
+    )  # fmt: skip
+    out = tmp_path / "odd.xml"
+    problems = write_saft(ledger, out)
+    assert_valid(schema, out)
+    warnings = [p.message for p in problems if p.severity == "warning"]
+    assert any(m.startswith("account ZZ: no SAF-T grouping code") for m in warnings)
+    assert any(m.startswith("VAT code X1: no StandardTaxCode") for m in warnings)
+    assert "<StandardTaxCode>NA</StandardTaxCode>" in out.read_text(encoding="utf-8")
+
+
+def test_mapping_files() -> None:
+    # Swiss KMU chart → Norwegian grouping codes (mappings/saft-no/grouping.csv)
+    assert grouping("1000", "asset") == ("balanseverdiForOmloepsmiddel", "1900")
+    assert grouping("1020", "asset") == ("balanseverdiForOmloepsmiddel", "1920")
+    assert grouping("1170", "asset") == ("kortsiktigGjeld", "2740")
+    assert grouping("2000", "liability") == ("kortsiktigGjeld", "2400")
+    assert grouping("6950", "income") == ("finansinntekt", "8050")
+    assert grouping("A7", "expense") == ("annenDriftskostnad", "7700")  # not a KMU code: by type
+    assert grouping("A7", "") is None
+    # canonical kind and rate → StandardTaxCode (mappings/saft-no/tax_codes.csv)
+    assert standard_tax_code("V81", "sales", Decimal("8.1")) == "3"
+    assert standard_tax_code("V26", "sales", Decimal("2.6")) == "33"
+    assert standard_tax_code("I81", "input_investment", Decimal("8.1")) == "1"
+    assert standard_tax_code("B26", "acquisition", Decimal("2.6")) == "88"
+    assert standard_tax_code("X", "unknown", None) is None
+
+
+# ---------------------------------------------------------------------------- reading: opening balances
+
+HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<AuditFile xmlns="{ns}"><Header><AuditFileVersion>1.30</AuditFileVersion><AuditFileCountry>NO</AuditFileCountry>
+<AuditFileDateCreated>2025-01-01</AuditFileDateCreated><SoftwareCompanyName>T</SoftwareCompanyName>
+<SoftwareID>T</SoftwareID><SoftwareVersion>1</SoftwareVersion><Company><RegistrationNumber>1</RegistrationNumber>
+<Name>Test AS</Name><Contact><ContactPerson><FirstName>A</FirstName><LastName>B</LastName></ContactPerson>
+<Telephone>1</Telephone></Contact></Company><DefaultCurrencyCode>NOK</DefaultCurrencyCode><SelectionCriteria>
+<PeriodStart>1</PeriodStart><PeriodStartYear>2024</PeriodStartYear><PeriodEnd>12</PeriodEnd>
+<PeriodEndYear>2024</PeriodEndYear></SelectionCriteria><TaxAccountingBasis>A</TaxAccountingBasis></Header>
+<MasterFiles><GeneralLedgerAccounts>{accounts}</GeneralLedgerAccounts></MasterFiles>
+<GeneralLedgerEntries><NumberOfEntries>{count}</NumberOfEntries><TotalDebit>{total}</TotalDebit>
+<TotalCredit>{total}</TotalCredit><Journal><JournalID>GL</JournalID><Description>d</Description><Type>GL</Type>
+{transactions}</Journal></GeneralLedgerEntries></AuditFile>"""
+
+
+def account(code: str, opening: str, closing: str) -> str:
+    def side(kind: str, value: str) -> str:
+        amount = Decimal(value)
+        name = f"{kind}{'Debit' if amount >= 0 else 'Credit'}Balance"
+        return f"<{name}>{abs(amount)}</{name}>"
+
+    return (f"<Account><AccountID>{code}</AccountID><AccountDescription>x</AccountDescription><GroupingCategory>"
+            f"egenkapital</GroupingCategory><GroupingCode>2000</GroupingCode><AccountType>GL</AccountType>"
+            f"{side('Opening', opening)}{side('Closing', closing)}</Account>")  # fmt: skip
+
+
+def transaction(tid: str, day: str, *lines: tuple[str, str]) -> str:
+    body = "".join(
+        f"<Line><RecordID>{n}</RecordID><AccountID>{a}</AccountID><Description>l</Description>"
+        f"<{'DebitAmount' if Decimal(v) >= 0 else 'CreditAmount'}><Amount>{abs(Decimal(v))}</Amount>"
+        f"</{'DebitAmount' if Decimal(v) >= 0 else 'CreditAmount'}></Line>"
+        for n, (a, v) in enumerate(lines, start=1)
+    )
+    return (f"<Transaction><TransactionID>{tid}</TransactionID><Period>1</Period><PeriodYear>2024</PeriodYear>"
+            f"<TransactionDate>{day}</TransactionDate><Description>t</Description><SystemEntryDate>{day}"
+            f"</SystemEntryDate><GLPostingDate>{day}</GLPostingDate>{body}</Transaction>")  # fmt: skip
+
+
+def saft_file(tmp_path: Path, accounts: str, transactions: list[str], total: str, ns: str = "urn:StandardAuditFile-Taxation-Financial:NO") -> Path:  # fmt: skip
+    path = tmp_path / "hand.xml"
+    text = HEAD.format(ns=ns, accounts=accounts, count=len(transactions), total=total,
+                       transactions="".join(transactions))  # fmt: skip
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_opening_balances_become_an_opening_entry(tmp_path: Path, schema: etree.XMLSchema) -> None:
+    accounts = account("1920", "1000", "1100") + account("2000", "-1000", "-1100")
+    path = saft_file(tmp_path, accounts, [transaction("T1", "2024-03-01", ("1920", "100"), ("2000", "-100"))], "100")
+    assert_valid(schema, path)
+    ledger = pipeline.read(path)
+    opening = ledger.lines.filter(ledger.lines.column("opening")).to_pylist()
+    assert [(r["account"], r["amount"], r["date"]) for r in opening] == [
+        ("1920", 100000, dt.date(2024, 1, 1)), ("2000", -100000, dt.date(2024, 1, 1))]  # fmt: skip
+    assert trial_balance(ledger) == {"1920": 110000, "2000": -110000}  # the stated closing balances
+    assert not [p for p in ledger.problems if p.severity != "info"]
+
+
+def test_opening_balances_already_booked_are_not_counted_twice(tmp_path: Path, schema: etree.XMLSchema) -> None:
+    # the closing balances equal the transactions alone: the opening transaction T0 is the opening balance
+    accounts = account("1920", "1000", "1100") + account("2000", "-1000", "-1100")
+    transactions = [transaction("T0", "2024-01-01", ("1920", "1000"), ("2000", "-1000")),
+                    transaction("T1", "2024-03-01", ("1920", "100"), ("2000", "-100"))]  # fmt: skip
+    path = saft_file(tmp_path, accounts, transactions, "1100")
+    assert_valid(schema, path)
+    ledger = pipeline.read(path)
+    assert ledger.counts()["entries"] == 2
+    assert trial_balance(ledger) == {"1920": 110000, "2000": -110000}
+    assert any("already booked as transactions" in p.message for p in ledger.problems)
+
+
+def test_other_namespaces_read_the_same(tmp_path: Path) -> None:
+    accounts = account("1920", "0", "100") + account("2000", "0", "-100")
+    path = saft_file(tmp_path, accounts, [transaction("T1", "2024-03-01", ("1920", "100"), ("2000", "-100"))], "100",
+                     ns="urn:OECD:StandardAuditFile-Taxation/2.00")  # fmt: skip
+    ledger = pipeline.read(path)
+    assert ledger.format == "saft"
+    assert trial_balance(ledger) == {"1920": 10000, "2000": -10000}
+
+
+def test_bad_lines_are_problems_with_rows(tmp_path: Path) -> None:
+    broken = transaction("T1", "2024-03-01", ("1920", "100"), ("2000", "-100")).replace(
+        "<DebitAmount><Amount>100</Amount></DebitAmount>", ""
+    )
+    path = saft_file(tmp_path, account("1920", "0", "0") + account("2000", "0", "0"), [broken], "100")
+    ledger = pipeline.read(path)
+    errors = [p for p in ledger.problems if p.severity == "error"]
+    assert len(errors) == 1 and "neither DebitAmount nor CreditAmount" in errors[0].message
+    assert errors[0].row == HEAD.count("\n", 0, HEAD.index("{transactions}")) + 1  # the physical line of <Line>
+    assert ledger.lines.num_rows == 1
+    assert any("states TotalDebit 100" in p.message for p in ledger.problems)
+
+
+def test_not_a_saft_file(tmp_path: Path) -> None:
+    path = tmp_path / "other.xml"
+    path.write_text("<Root><AuditFile/></Root>", encoding="utf-8")
+    with pytest.raises(SourceError):
+        pipeline.read(path, "saft")
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><AuditFile>&x;</AuditFile>')
+    with pytest.raises(SourceError):
+        pipeline.read(bomb, "saft")
