@@ -128,7 +128,9 @@ def _outside_years(ledger: Ledger) -> list[Problem]:
 
 
 def _duplicate_vouchers(lines: pa.Table) -> list[Problem]:
-    pairs = lines.select(["doc", "entry"]).filter(pc.not_equal(lines.column("doc"), ""))
+    """A voucher shared by several entries (opening entries, often booked one per account, excepted)."""
+    keep = pc.and_(pc.not_equal(lines.column("doc"), ""), pc.invert(lines.column("opening")))
+    pairs = lines.select(["doc", "entry"]).filter(keep)
     if not pairs.num_rows:
         return []
     grouped = pairs.group_by("doc", use_threads=False).aggregate([("entry", "count_distinct")])

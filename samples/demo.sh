@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: the made-up Garage du Lac Sàrl moved between formats, every step verified.
+# The demo: Garage du Lac Sàrl, a made-up Winbiz user, moves its books out; every step is verified.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=demo-output
@@ -7,12 +7,49 @@ rm -rf "$out"
 mkdir -p "$out"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
+echo "== What migrator reads and writes"
 step migrator formats
-step migrator detect samples/garage/journal.csv
-step migrator inspect samples/garage/journal.csv
-step migrator convert samples/garage/journal.csv --to xlsx -o "$out/garage.xlsx" --report "$out/garage-xlsx-report.json"
-step migrator convert "$out/garage.xlsx" --to csv -o "$out/garage-back.csv"
-step migrator verify samples/garage/journal.csv "$out/garage-back.csv"
 
-printf '\nOutputs are in %s/:\n' "$out"
-ls -1 "$out" | sed 's/^/  /'
+echo
+echo "== A Winbiz installation left on disk: the DAT folder holds two companies"
+step migrator detect samples/winbiz/DAT
+step migrator inspect samples/winbiz/DAT
+step migrator inspect samples/winbiz/DAT --dossier garage
+
+echo
+echo "== The same books from every Winbiz route read to the same trial balance"
+for route in samples/winbiz/DAT/garage samples/winbiz/exports/xml-attributes samples/winbiz/exports/xlsx \
+             samples/winbiz/exports/csv; do
+  migrator inspect "$route" --json > "$out/$(basename "$route").json"
+  printf '  %-45s %s\n' "$route" "$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+print(d['counts']['entries'], 'entries,', len(d['trial_balance']), 'accounts, bank 1020 =', d['trial_balance'].get('1020'))" \
+    "$out/$(basename "$route").json")"
+done
+
+echo
+echo "== Winbiz → an Excel workbook, and back"
+step migrator convert samples/winbiz/DAT --dossier garage --to xlsx -o "$out/garage.xlsx"
+step migrator convert "$out/garage.xlsx" --to csv -o "$out/garage.csv"
+
+echo
+echo "== Winbiz → Banana"
+step migrator convert samples/winbiz/DAT --dossier garage --to banana -o "$out/banana"
+
+echo
+echo "== Winbiz → bexio, onto bexio's chart through a shipped map, with the report to sign"
+for form in html xlsx json; do
+  step migrator convert samples/winbiz/DAT --dossier garage --to bexio -o "$out/bexio" --map winbiz-bexio \
+       --report "$out/report-winbiz-bexio.$form"
+done
+
+echo
+echo "== An open archive that outlives any vendor"
+step migrator convert samples/winbiz/DAT --dossier garage --to saft -o "$out/garage-saft.xml"
+step migrator convert samples/winbiz/DAT --dossier garage --to sqlite -o "$out/garage.sqlite"
+
+echo
+echo "== The canonical CSV sample → xlsx → back"
+step migrator convert samples/garage/journal.csv --to xlsx -o "$out/journal.xlsx"
+step migrator verify samples/garage/journal.csv "$out/journal.xlsx"
+
+printf '\nOutputs are in %s/; the reconciliation report to print and sign: %s/report-winbiz-bexio.html\n' "$out" "$out"

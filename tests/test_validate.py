@@ -112,3 +112,9 @@ def test_many_unbalanced_entries_are_summarised() -> None:
 def test_garage_is_balanced_per_entry(garage: Ledger) -> None:
     totals = garage.lines.group_by("entry").aggregate([("amount", "sum")])
     assert pc.all(pc.equal(totals.column("amount_sum"), 0)).as_py()
+
+
+def test_opening_entries_may_share_a_voucher() -> None:
+    books = ledger([line("1", "1000", 1, doc="OUV", opening=True), line("1", "9100", -1, doc="OUV", opening=True),
+                    line("2", "1020", 1, doc="OUV", opening=True), line("2", "9100", -1, doc="OUV", opening=True)])  # fmt: skip
+    assert validate(books) == []
