@@ -1,0 +1,455 @@
+"""Winbiz: everything Winbiz leaves behind, read into one canonical ledger.
+
+SOURCE may be:
+
+* the ``DAT`` folder of a local installation (one sub-folder per dossier; choose with ``--dossier``,
+  `dossiers()` lists them), a dossier folder (``dos_info.dbf`` plus one folder per fiscal year), one
+  year folder (``plan.dbf``, ``ecriture.dbf``, ``adresses.dbf``, ``document.dbf``), one such DBF file,
+  or a zip of any of them;
+* a journal or chart export as Visual FoxPro XML (fields as attributes or as child elements),
+  Excel (.xls, .xlsx) or ``;`` CSV, or a folder of such exports (journal and chart read together);
+* the Winbiz import CSV (``Date;Voucher;Text;Cpt_debit;…``, as migrator's ``winbiz`` writer makes).
+
+A dossier with several years becomes one ledger with several fiscal years (entry ids are prefixed
+with the year folder's name); ``--year`` keeps one. How journal rows become entries, VAT lines and
+VAT codes is in `journal`; chart, addresses and invoices in `tables`. Fields the reader does not
+place are kept in the ledger's extras. When the source has a chart, accounts missing from it are
+left for validation to report, never added silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrator import dbf
+from migrator.errors import SourceError
+from migrator.model import Company, FiscalYear, Ledger, Problem, table
+from migrator.parsing import ParseError, parse_cents
+from migrator.readers.base import ReadOptions, accounts_from_lines
+from migrator.readers.winbiz import files, journal, tables
+from migrator.readers.winbiz.raw import Raw
+from migrator.sources import Source, opened
+
+SYSTEM = "Winbiz"
+
+
+@dataclass
+class _Books:
+    """The tables gathered from one source before they become a ledger."""
+
+    journals: list[tuple[Raw, pa.Array, str]] = field(default_factory=list)
+    charts: list[Raw] = field(default_factory=list)
+    addresses: list[Raw] = field(default_factory=list)
+    documents: list[Raw] = field(default_factory=list)
+    others: list[Raw] = field(default_factory=list)
+    company: str = ""
+    years: list[FiscalYear] = field(default_factory=list)
+    encoding: str = "cp1252"
+
+
+class WinbizReader:
+    name = "winbiz"
+    extensions = (".xml", ".csv", ".xls", ".xlsx", ".dbf")
+
+    def sniff(self, source: Source) -> float:
+        if source.is_dir:
+            kind = _layout(source.path)[0]
+            return {"dat": 1.0, "dossier": 1.0, "year": 1.0, "exports": 0.9}.get(kind, 0.0)
+        suffix = source.suffix
+        if suffix == ".dbf":
+            if source.head(1)[:1] not in tuple(bytes([v]) for v in dbf.VERSIONS):
+                return 0.0
+            names = files.dbf_field_names(source.path)
+            if files.kind_of(names) or "ad_numero" in names or "do_numero" in names:
+                return 0.95
+            return 0.5
+        if suffix == ".xml":
+            head = source.head(65536)
+            if b"<vfpdata" not in head.lower():
+                return 0.0
+            return 0.95 if files.kind_of(files.xml_field_names(head)) else 0.3
+        if suffix in (".csv", ".txt", ".xls", ".xlsx"):
+            return 0.95 if files.kind_of(files.header_names(source.path)) else 0.0
+        return 0.0
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        books = _Books()
+        if source.is_dir:
+            kind, found = _layout(source.path)
+            if kind == "dat":
+                folder = _choose_dossier(found, options.dossier, source.name)
+                _read_dossier(folder, source.child(folder).name, options, books)
+            elif kind == "dossier":
+                _read_dossier(source.path, source.name, options, books)
+            elif kind == "year":
+                _read_years([source.path], source.name, options, books)
+            elif kind == "exports":
+                _read_exports([source.child(p) for p in found], options, books)
+            else:
+                raise SourceError(
+                    "not a Winbiz folder: no dos_info.dbf, ecriture.dbf or plan.dbf, and no Winbiz export", source.name
+                )
+        elif source.suffix == ".dbf":
+            _read_dbf(source, options, books)
+        else:
+            _read_exports([source], options, books)
+        return _ledger(books, options)
+
+
+def dossiers(path: str | Path) -> list[tuple[str, str]]:
+    """The dossiers of a Winbiz DAT or dossier folder (or zip): (folder name, company name)."""
+    with opened(path) as source:
+        if not source.is_dir:
+            return []
+        kind, found = _layout(source.path)
+        if kind == "dossier":
+            return [(source.path.name, _company(source.path, source.name, []))]
+        if kind == "dat":
+            return [(f.name, _company(f, f.name, [])) for f in found]
+        return []
+
+
+# ------------------------------------------------------------------------------------------ layout
+
+
+def _is_year(folder: Path) -> bool:
+    return files.find(folder, "ecriture.dbf") is not None or files.find(folder, "plan.dbf") is not None
+
+
+def _is_dossier(folder: Path) -> bool:
+    return files.find(folder, "dos_info.dbf") is not None
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__MACOSX")))
+
+
+def _layout(folder: Path) -> tuple[str, list[Path]]:
+    """What a folder is: dat (with its dossiers), dossier, year, exports (with the files), or ''."""
+    if _is_dossier(folder):
+        return "dossier", [folder]
+    if _is_year(folder):
+        return "year", [folder]
+    found = [sub for sub in _subfolders(folder) if _is_dossier(sub)]
+    if found:
+        return "dat", found
+    exports = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in files.EXPORT_SUFFIXES and _export_kind(path):
+            exports.append(path)
+    return ("exports", exports) if exports else ("", [])
+
+
+def _export_kind(path: Path) -> str | None:
+    try:
+        if path.suffix.lower() == ".xml":
+            with path.open("rb") as handle:
+                head = handle.read(65536)
+            return files.kind_of(files.xml_field_names(head)) if b"<vfpdata" in head.lower() else None
+        return files.kind_of(files.header_names(path))
+    except (OSError, ValueError, UnicodeError):
+        return None
+
+
+def _company(folder: Path, label: str, problems: list[Problem]) -> str:
+    path = files.find(folder, "dos_info.dbf")
+    if path is None:
+        return ""
+    try:
+        info = dbf.read(path, f"{label}/{path.name}")
+    except SourceError as exc:
+        problems.append(Problem("warning", f"company name not read: {exc}", f"{label}/{path.name}"))
+        return ""
+    raw = Raw.build(f"{label}/{path.name}", info.columns, info.records)
+    offsets = {files.normalise(f.name): f.offset for f in info.fields}
+    return tables.company_name(raw, offsets)
+
+
+def _choose_dossier(found: list[Path], wanted: str | None, label: str) -> Path:
+    names = [(f, _company(f, f.name, [])) for f in found]
+    listing = "; ".join(f"{f.name} ({company})" if company else f.name for f, company in names)
+    if wanted:
+        match = [f for f, company in names if wanted.casefold() in (f.name.casefold(), company.casefold())]
+        if match:
+            return match[0]
+        raise SourceError(f"no dossier {wanted!r} in this Winbiz DAT folder; it holds: {listing}", label)
+    if len(found) == 1:
+        return found[0]
+    raise SourceError(
+        f"this Winbiz DAT folder holds {len(found)} dossiers: {listing}; choose one with --dossier", label
+    )
+
+
+# ----------------------------------------------------------------------------------------- routes
+
+
+def _read_dossier(folder: Path, label: str, options: ReadOptions, books: _Books) -> None:
+    problems: list[Problem] = []
+    books.company = _company(folder, label, problems)
+    books.others.append(Raw(label, {}, np.zeros(0, dtype=np.int64), problems=problems))
+    years = [sub for sub in _subfolders(folder) if _is_year(sub)]
+    if not years and _is_year(folder):
+        years = [folder]
+    if not years:
+        raise SourceError("this Winbiz dossier has no year folder (with ecriture.dbf or plan.dbf)", label)
+    _read_years(years, label, options, books, single=False)
+
+
+def _dbf(folder: Path, name: str, label: str, fallback: Path | None = None) -> Raw | None:
+    path = files.find(folder, name)
+    if path is None and fallback is not None:
+        path = files.find(fallback, name)
+    if path is None:
+        return None
+    inside = path.parent == folder
+    return files.load_dbf(path, f"{label}/{path.name}" if inside else f"{label}/../{path.name}")
+
+
+def _read_years(folders: list[Path], label: str, options: ReadOptions, books: _Books, single: bool = True) -> None:
+    loaded = []
+    for folder in folders:
+        name = label if single else f"{label}/{folder.name}"
+        parent = folder.parent if not single or _is_dossier(folder.parent) else None
+        entries = _dbf(folder, "ecriture.dbf", name)
+        year = _fiscal_year(folder, entries)
+        loaded.append((year, folder, name, entries, parent))
+    loaded.sort(key=lambda item: (item[0].start if item[0] else dt.date.min, item[1].name))
+    if options.year is not None:
+        chosen = [item for item in loaded if item[0] and item[0].start.year == options.year]
+        if not chosen:
+            have = ", ".join(str(item[0].start.year) for item in loaded if item[0]) or "none"
+            raise SourceError(f"no fiscal year starting in {options.year}; the years here: {have}", label)
+        loaded = chosen
+    several = len(loaded) > 1
+    for year, folder, name, entries, parent in loaded:
+        if entries is not None:
+            check = files.kind_of(set(entries.columns))
+            if check not in ("journal", "import"):
+                journal.check_fields(entries)
+            books.journals.append((entries, _keys(entries), f"{folder.name}/" if several else ""))
+        chart = _dbf(folder, "plan.dbf", name)
+        if chart is not None:
+            books.charts.append(chart)
+        for target, file_name in ((books.addresses, "adresses.dbf"), (books.documents, "document.dbf")):
+            found = _dbf(folder, file_name, name, parent)
+            if found is not None and all(r.file != found.file for r in target):
+                target.append(found)
+        if year:
+            books.years.append(year)
+        if single and not books.company and parent is not None:
+            books.company = _company(parent, f"{label}/..", [])
+
+
+def _fiscal_year(folder: Path, entries: Raw | None) -> FiscalYear | None:
+    """The fiscal year of a year folder: the calendar year its name gives, when its journal fits in it;
+    else the year from the first opening entry (or 1 January of the first date) to a year later."""
+    dates: list[dt.date] = []
+    opening: list[dt.date] = []
+    if entries is not None and "date" in entries.columns and pa.types.is_date(entries.columns["date"].type):
+        column = entries.columns["date"]
+        dates = [d for d in pc.min_max(column).as_py().values() if d]
+        if "journal" in entries.columns:
+            mask = pc.equal(pc.utf8_lower(entries.text("journal")), "o")
+            low = pc.min(pc.filter(column, mask)).as_py()
+            opening = [low] if low else []
+    match = re.search(r"(?<!\d)(19|20)\d\d(?!\d)", folder.name)
+    if match:
+        year = int(match.group(0))
+        span = FiscalYear(dt.date(year, 1, 1), dt.date(year, 12, 31))
+        if all(span.contains(d) for d in dates):
+            return span
+    if not dates:
+        return None
+    start = opening[0] if opening else dt.date(min(dates).year, 1, 1)
+    try:
+        end = start.replace(year=start.year + 1) - dt.timedelta(days=1)
+    except ValueError:  # 29 February
+        end = dt.date(start.year + 1, 2, 28)
+    return FiscalYear(start, end)
+
+
+def _read_dbf(source: Source, options: ReadOptions, books: _Books) -> None:
+    raw = files.load_dbf(source.path, source.name, options.encoding)
+    names = set(raw.columns)
+    kind = files.kind_of(names)
+    if kind == "journal":
+        books.journals.append((raw, _keys(raw), ""))
+    elif kind == "chart" or "numero" in names:
+        books.charts.append(raw)
+    elif "ad_numero" in names:
+        books.addresses.append(raw)
+    elif "do_numero" in names:
+        books.documents.append(raw)
+    else:
+        raise SourceError("not a Winbiz table: no journal (cpt_débit, cpt_crédit, montant) or chart (numero) "
+                          "fields", source.name)  # fmt: skip
+
+
+def _read_exports(sources: list[Source], options: ReadOptions, books: _Books) -> None:
+    journals = []
+    for source in sources:
+        raw, kind, encoding = files.load_export(source.path, source.name, options.encoding)
+        books.encoding = encoding
+        if kind == "chart":
+            books.charts.append(raw)
+        else:
+            journals.append((raw, kind))
+    for raw, kind in journals:
+        keys = _group_keys(raw) if kind == "import" else _keys(raw)
+        prefix = f"{Path(raw.file).stem}/" if len(journals) > 1 else ""
+        books.journals.append((raw, keys, prefix))
+    if not journals and not books.charts:
+        raise SourceError("no Winbiz journal or chart export found", sources[0].name if sources else "")
+
+
+# ------------------------------------------------------------------------------------------ entries
+
+
+def _keys(raw: Raw) -> pa.Array:
+    """Entry key of each row: ``numéro`` (rows without one are entries of their own), or, in files
+    without that field, the groups `_group_keys` finds."""
+    if "numero" not in raw.columns:
+        return _group_keys(raw)
+    text = pc.replace_substring_regex(raw.text("numero"), r"^(-?\d+)\.0*$", r"\1")
+    alone = pc.binary_join_element_wise("r", pc.cast(pa.array(raw.rows), pa.string()), "")
+    return pc.if_else(pc.is_in(text, pa.array(["", "0"])), alone, text)
+
+
+def _group_keys(raw: Raw) -> pa.Array:
+    """Entries of a file without entry numbers (the import CSV), in file order:
+
+    * a row with the account ``Multiple`` opens a compound entry; the rows that follow with the same
+      date and voucher and the header's other account on the same side belong to it;
+    * consecutive one-sided rows (the other account empty) with the same date and voucher form one
+      entry, which closes when they balance (rows of zero never close it);
+    * every other row is an entry of its own.
+    """
+    dates = raw.text("date").to_pylist()
+    docs = raw.text(raw.first("piece")).to_pylist()
+    debits = raw.text("cpt_debit").to_pylist() if "cpt_debit" in raw.columns else [""] * raw.size
+    credits = raw.text("cpt_credit").to_pylist() if "cpt_credit" in raw.columns else [""] * raw.size
+    amounts = raw.text("montant").to_pylist() if "montant" in raw.columns else [""] * raw.size
+    keys: list[str] = []
+    number = 0
+    state: tuple[Any, ...] | None = None
+    balance = 0
+    for date, doc, debit, credit, amount in zip(dates, docs, debits, credits, amounts, strict=True):
+        try:
+            cents = parse_cents(amount) or 0
+        except ParseError:
+            cents = 0
+        if "multiple" in (debit.lower(), credit.lower()):
+            number += 1
+            common = ("d", debit) if credit.lower() == "multiple" else ("c", credit)
+            state = ("compound", date, doc, common)
+        elif state and state[0] == "compound" and state[1:3] == (date, doc) and \
+                (debit if state[3][0] == "d" else credit) == state[3][1]:  # fmt: skip
+            pass
+        elif not debit or not credit:
+            signed = cents if debit else -cents
+            if not (state and state[0] == "run" and state[1:3] == (date, doc) and not state[3]):
+                number += 1
+                balance = 0
+            balance += signed
+            state = ("run", date, doc, balance == 0 and signed != 0)
+        else:
+            number += 1
+            state = None
+        keys.append(str(number))
+    return pa.array(keys, pa.string())
+
+
+# ------------------------------------------------------------------------------------------- ledger
+
+
+def _ledger(books: _Books, options: ReadOptions) -> Ledger:
+    problems: list[Problem] = []
+    pieces: list[pa.Table] = []
+    extras_lines: list[pa.Table] = []
+    vat_codes: dict[str, dict[str, str]] = {}
+    for raw, keys, prefix in books.journals:
+        result = journal.read(raw, keys, prefix)
+        pieces.append(result.lines)
+        if result.extras is not None:
+            extras_lines.append(result.extras)
+        for code in result.vat_codes:
+            known = vat_codes.setdefault(code["code"], code)
+            if not known["account"]:
+                known["account"] = code["account"]
+    lines = pa.concat_tables(pieces) if pieces else table("lines")
+    if options.year is not None and not books.years:
+        in_year = pc.equal(pc.year(lines.column("date")), options.year)
+        lines = lines.filter(in_year.fill_null(False))
+    accounts: dict[str, dict[str, Any]] = {}
+    groups: dict[str, dict[str, Any]] = {}
+    extras: dict[str, pa.Table] = {}
+    chart_extras = []
+    for raw in books.charts:
+        found, headings, used = tables.chart(raw)
+        accounts.update((a["code"], a) for a in found)
+        groups.update((g["code"], g) for g in headings)
+        left = raw.extras(used)
+        if left is not None:
+            chart_extras.append(left)
+    partners: dict[str, dict[str, Any]] = {}
+    partner_extras = []
+    for raw in books.addresses:
+        found_partners, used = tables.partners(raw)
+        partners.update((p["id"], p) for p in found_partners)
+        left = raw.extras(used)
+        if left is not None:
+            partner_extras.append(left)
+    items: dict[str, dict[str, Any]] = {}
+    item_extras = []
+    for raw in books.documents:
+        found_items, used = tables.open_items(raw, partners)
+        items.update((i["id"], i) for i in found_items)
+        left = raw.extras(used)
+        if left is not None:
+            item_extras.append(left)
+    for item in items.values():
+        if item["partner"] in partners and not partners[item["partner"]].get("kind"):
+            partners[item["partner"]]["kind"] = "customer"
+    for name, parts in (("lines", extras_lines), ("accounts", chart_extras), ("partners", partner_extras),
+                        ("open_items", item_extras)):  # fmt: skip
+        if parts:
+            extras[name] = pa.concat_tables(parts, promote_options="permissive")
+    for raw in [*(j[0] for j in books.journals), *books.charts, *books.addresses, *books.documents, *books.others]:
+        problems += raw.problems
+    account_table = table("accounts", accounts.values())
+    if not accounts and lines.num_rows:
+        account_table, notes = accounts_from_lines(lines, books.journals[0][0].file if books.journals else "")
+        problems += notes
+    company = Company(name=books.company, base_currency="CHF", fiscal_years=tuple(books.years),
+                      source_system=SYSTEM)  # fmt: skip
+    return Ledger(
+        company=company,
+        accounts=account_table,
+        groups=table("groups", groups.values()),
+        vat_codes=table("vat_codes", (_describe(c) for c in vat_codes.values())),
+        lines=lines,
+        partners=table("partners", partners.values()),
+        open_items=table("open_items", items.values()),
+        problems=tuple(problems),
+        extras=extras,
+        format="winbiz",
+        encoding=books.encoding,
+    )
+
+
+def _describe(code: dict[str, str]) -> dict[str, str]:
+    label = {"sales": "TVA due", "input_material": "Impôt préalable", "input_investment": "Impôt préalable "
+             "investissements", "exempt": "Exclu de la TVA"}.get(code["kind"], "TVA")  # fmt: skip
+    included = ", TVA incluse" if code["method"] == "gross" else ""
+    return {**code, "description": f"{label} {code['rate']} %{included} (code derived from Winbiz)"}
+
+
+FORMAT = WinbizReader

@@ -1,0 +1,261 @@
+"""Loading Winbiz tables from each route into `Raw`: DBF, Visual FoxPro XML, Excel (.xls, .xlsx), CSV.
+
+Exports (Outils → Importer, exporter → Exporter, FORMATS.md): CSV with ``;`` and ``"``, dd.mm.yyyy,
+Windows-1252 by default; Excel with typed cells; XML with root ``<VFPData>``, one element per row
+and the fields either as attributes or as child elements. The import CSV (``Date;Voucher;Text;
+Cpt_debit;…``) is recognised too and its fields renamed to the journal's.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from migrator import dbf, xmlsafe
+from migrator.errors import SourceError
+from migrator.model import Problem
+from migrator.parsing import codec_name, decimal_text, excel_number
+from migrator.readers.winbiz.raw import Raw, normalise
+
+EXPORT_SUFFIXES = (".xml", ".csv", ".txt", ".xls", ".xlsx")
+IMPORT_NAMES = {
+    "voucher": "piece", "text": "libelle", "me_cours": "ecr_cours", "me_mnt": "ecr_monmnt",
+    "tva_taux": "ecr_tvatx", "tva_mnt": "ecr_tvamnt", "tva_cpt": "ecr_tvadc", "tva_typ": "ecr_tvatyp",
+}  # fmt: skip
+IMPORT_HEADER = ("Date", "Voucher", "Text", "Cpt_debit", "Cpt_credit", "Montant", "Journal", "ME_cours", "ME_mnt",
+                 "TVA_taux", "TVA_mnt", "TVA_cpt", "TVA_typ")  # fmt: skip
+
+
+def kind_of(names: set[str]) -> str | None:
+    """What a table with these (normalised) field names is: import, journal, chart, or None."""
+    if {"cpt_debit", "cpt_credit", "montant"} <= names:
+        return "import" if "voucher" in names or "tva_typ" in names else "journal"
+    if "numero" in names and ({"no_class", "classe", "class"} & names):
+        return "chart"
+    return None
+
+
+def find(folder: Path, name: str) -> Path | None:
+    """The file `name` in `folder`, whatever its case (Winbiz on Windows writes ``ECRITURE.DBF``)."""
+    wanted = name.lower()
+    try:
+        return next((p for p in sorted(folder.iterdir()) if p.is_file() and p.name.lower() == wanted), None)
+    except OSError:
+        return None
+
+
+def load_dbf(path: Path, label: str, encoding: str | None = None) -> Raw:
+    table = dbf.read(path, label, encoding)
+    raw = Raw.build(label, table.columns, table.records)
+    if table.deleted:
+        raw.problems.append(Problem("info", f"{table.deleted} deleted record(s) skipped", label))
+    if table.truncated is not None:
+        raw.problems.append(Problem("error", f"the file is cut off: record {table.truncated} and the following are "
+                                    "missing; the complete records before it were read", label, table.truncated))  # fmt: skip
+    raw.problems += [Problem("warning", note, label) for note in table.notes]
+    return raw
+
+
+def dbf_field_names(path: Path) -> set[str]:
+    """Normalised field names of a DBF file, from its header only (for sniffing)."""
+    with path.open("rb") as handle:
+        head = handle.read(32 * 256)
+    names = set()
+    for position in range(32, len(head) - 31, 32):
+        if head[position] == 0x0D:
+            break
+        names.add(normalise(head[position : position + 11].split(b"\0")[0].decode("cp1252", errors="replace")))
+    return names
+
+
+def _columns(records: list[dict[str, str]]) -> dict[str, pa.Array]:
+    names: dict[str, None] = {}
+    for record in records:
+        names.update(dict.fromkeys(record))
+    return {name: pa.array([r.get(name, "") for r in records], pa.string()) for name in names}
+
+
+def load_xml(path: Path, label: str) -> Raw:
+    root = xmlsafe.parse(path, label)
+    tag = root.tag if isinstance(root.tag, str) else ""
+    if tag.split("}")[-1].lower() != "vfpdata":
+        raise SourceError(f"not a Winbiz XML export: the root element is <{tag}>, expected <VFPData>", label)
+    records: list[dict[str, str]] = []
+    rows: list[int] = []
+    for element in root:
+        if not isinstance(element.tag, str) or "}" in element.tag:  # comments, inline xsd:schema
+            continue
+        values = {str(k): str(v) for k, v in element.attrib.items()}
+        for child in element:
+            if isinstance(child.tag, str):
+                values[child.tag] = child.text or ""
+        records.append(values)
+        line = element.sourceline
+        rows.append(line if isinstance(line, int) else len(rows) + 1)
+    return Raw.build(label, _columns(records), np.array(rows, dtype=np.int64))
+
+
+def cell_text(value: Any) -> str:
+    """A typed spreadsheet cell as the text the other routes hold (exact numbers, ISO dates)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return decimal_text(excel_number(value))
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def excel_rows(path: Path, label: str, limit: int | None = None) -> list[tuple[int, list[str]]]:
+    """(row number, cells as text) of the first sheet of an .xls or .xlsx file."""
+    out: list[tuple[int, list[str]]] = []
+    try:
+        if path.suffix.lower() == ".xls":
+            import xlrd
+
+            book = xlrd.open_workbook(str(path), on_demand=True)
+            sheet = book.sheet_by_index(0)
+            for r in range(sheet.nrows if limit is None else min(limit, sheet.nrows)):
+                cells = []
+                for cell in sheet.row(r):
+                    if cell.ctype == xlrd.XL_CELL_DATE:
+                        cells.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode).date().isoformat())
+                    elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                        cells.append("true" if cell.value else "false")
+                    elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                        cells.append("")
+                    else:
+                        cells.append(cell_text(cell.value))
+                out.append((r + 1, cells))
+            return out
+        import openpyxl
+
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            sheet = book.worksheets[0]
+            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+                out.append((number, [cell_text(v) for v in values]))
+                if limit is not None and number >= limit:
+                    break
+        finally:
+            book.close()
+    except SourceError:
+        raise
+    except Exception as exc:  # xlrd and openpyxl raise many kinds on damaged files
+        raise SourceError(f"not a readable Excel file ({type(exc).__name__}: {exc})", label) from None
+    return out
+
+
+def _table(rows: list[tuple[int, list[str]]], label: str) -> Raw:
+    """A `Raw` from rows whose first non-empty row is the header."""
+    rows = [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]
+    if not rows:
+        raise SourceError("the file is empty: expected a header row with the Winbiz field names", label)
+    header = rows[0][1]
+    names = [h.strip() for h in header]
+    width = len(names)
+    while width and not names[width - 1]:
+        width -= 1
+    problems = []
+    records: list[dict[str, str]] = []
+    numbers: list[int] = []
+    for number, cells in rows[1:]:
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            problems.append(Problem("error", f"{len(cells)} fields where the header has {width}; row left out",
+                                    label, number))  # fmt: skip
+            continue
+        cells = cells + [""] * (width - len(cells))
+        records.append({names[i]: cells[i] for i in range(width) if names[i]})
+        numbers.append(number)
+    raw = Raw.build(label, _columns(records) if records else {n: pa.array([], pa.string()) for n in names[:width]},
+                    np.array(numbers, dtype=np.int64))  # fmt: skip
+    raw.problems += problems
+    return raw
+
+
+def text_encoding(data: bytes, encoding: str | None) -> str:
+    """The encoding of an export: the one given, UTF-8 when the bytes are valid UTF-8, else Windows-1252
+    (Winbiz's default for exports, FORMATS.md)."""
+    if encoding:
+        return encoding
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "cp1252"
+
+
+def csv_rows(data: bytes, encoding: str, label: str) -> list[tuple[int, list[str]]]:
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", label) from None
+    first = text.split("\n", 1)[0]
+    separator = max((";", ",", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"')
+    out = []
+    start = 1
+    for cells in reader:
+        out.append((start, cells))
+        start = reader.line_num + 1
+    return out
+
+
+def header_names(path: Path) -> set[str]:
+    """Normalised names of the header of an export file (cheap: for sniffing)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xls", ".xlsx"):
+        rows = excel_rows(path, str(path), limit=5)
+    else:
+        with path.open("rb") as handle:
+            head = handle.read(8192)
+        rows = csv_rows(head.split(b"\n", 1)[0], text_encoding(head.split(b"\n", 1)[0], None), str(path))
+    for _, cells in rows:
+        if any(c.strip() for c in cells):
+            return {normalise(c) for c in cells if c.strip()}
+    return set()
+
+
+def xml_field_names(head: bytes) -> set[str]:
+    """Normalised attribute and element names seen in the first bytes of an XML export."""
+    text = head.decode("cp1252", errors="replace")
+    return {normalise(n) for n in re.findall(r"[<\s]([^\s=<>/\"']+)(?:=|>)", text)}
+
+
+def load_export(path: Path, label: str, encoding: str | None = None) -> tuple[Raw, str, str]:
+    """An export file as (`Raw`, kind, encoding); import-format names are renamed to the journal's."""
+    suffix = path.suffix.lower()
+    if suffix == ".xml":
+        with path.open("rb") as handle:
+            declared = re.search(rb"encoding=[\"']([\w.-]+)", handle.read(200))
+        raw, used = load_xml(path, label), codec_name(declared.group(1).decode("ascii")) if declared else "utf-8"
+    elif suffix in (".xls", ".xlsx"):
+        raw, used = _table(excel_rows(path, label), label), ""
+    else:
+        data = path.read_bytes()
+        used = text_encoding(data, encoding)
+        raw = _table(csv_rows(data, used, label), label)
+    kind = kind_of(set(raw.columns))
+    if kind is None:
+        raise SourceError(
+            "not a Winbiz export: the header has neither the journal fields (cpt_débit, cpt_crédit, montant) "
+            "nor the chart fields (no_class, numero)",
+            label,
+        )
+    if kind == "import":
+        raw.columns = {IMPORT_NAMES.get(k, k): v for k, v in raw.columns.items()}
+        raw.names = {IMPORT_NAMES.get(k, k): v for k, v in raw.names.items()}
+    return raw, kind, "utf-8" if used == "utf-8-sig" else used
