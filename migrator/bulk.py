@@ -324,6 +324,8 @@ def run(
     clients = discover(root)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for stale in out.glob(".*.part-*"):  # left by a run that was killed part-way
+        shutil.rmtree(stale, ignore_errors=True)
     catalog = Catalog(out / CATALOG)
     results: list[ClientResult] = []
     try:

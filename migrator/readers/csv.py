@@ -37,8 +37,8 @@ KNOWN = (
 )  # fmt: skip
 _TEXT = ("entry", "doc", "description", "account", "currency", "rate", "vat_code", "partner",
          "cost_centre", "journal")  # fmt: skip
-_VERIFIED = ("entry", "account", "amount", "vat_code", "vat_amount", "vat_line")
-"""The columns verification compares (counts, balances, VAT totals)."""
+_VERIFIED = ("entry", "date", "account", "amount", "vat_code", "vat_amount", "vat_line")
+"""The columns verification compares (counts, balances, VAT totals) and the report shows (months)."""
 _PLAIN_AMOUNT = r"^-?\d{1,16}(\.\d{1,2})?$"
 _PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _TRUE = {"true", "1", "yes", "y", "x", "oui", "ja", "wahr"}
@@ -77,6 +77,8 @@ class CsvReader:
                 data = data.decode(encoding).encode("utf-8")
             except UnicodeDecodeError as exc:
                 raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
+            except LookupError:
+                raise SourceError(f"unknown encoding {encoding!r}", source.name) from None
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
         header = sniff_header(data[:65536])
@@ -89,7 +91,7 @@ class CsvReader:
         separator, names = header
         wanted = _VERIFIED if options.for_verification and "entry" in names else None
         raw = _read_table(data, separator, names, source.name, wanted)
-        lines, problems, extras = _convert(raw, source.name)
+        lines, problems, extras = _convert(raw, source.name, renumber=wanted is None)
         base = _base_currency(lines)
         lines = lines.set_column(
             lines.schema.get_field_index("currency"),
@@ -152,20 +154,20 @@ def _read_table(
         raise SourceError(message, file, row) from None
 
 
-def _convert(raw: pa.Table, file: str) -> tuple[pa.Table, list[Problem], pa.Table | None]:
+def _convert(raw: pa.Table, file: str, renumber: bool = True) -> tuple[pa.Table, list[Problem], pa.Table | None]:
     n = raw.num_rows
     rows = pa.array(np.arange(2, n + 2, dtype=np.int64))  # the header is row 1
     problems: list[Problem] = []
     bad = np.zeros(n, dtype=bool)
 
-    empty = pa.array([""] * n, pa.string())
+    empty = pa.repeat(pa.scalar(""), n)
 
     def col(name: str) -> pa.Array:
         return raw.column(name).combine_chunks() if name in raw.column_names else empty
 
     def stripped(name: str) -> pa.Array:
         values = col(name)
-        if values is empty or not n or pc.max(pc.utf8_length(values)).as_py() == 0:
+        if values is empty or not n or pc.all(pc.equal(values, "")).as_py():
             return values  # a column of empty cells: nothing to trim
         return pc.utf8_trim_whitespace(values)
 
@@ -196,7 +198,7 @@ def _convert(raw: pa.Table, file: str) -> tuple[pa.Table, list[Problem], pa.Tabl
         columns[name] = values
     account = columns["account"]
     report(
-        pc.equal(pc.utf8_length(account), 0).to_numpy(zero_copy_only=False), "account", "is empty: every line needs one"
+        pc.equal(account, "").to_numpy(zero_copy_only=False), "account", "is empty: every line needs one"
     )
     for name in ("opening", "vat_line"):
         flags, flag_errors = _flags(stripped(name))
@@ -204,7 +206,7 @@ def _convert(raw: pa.Table, file: str) -> tuple[pa.Table, list[Problem], pa.Tabl
         columns[name] = flags
     columns["line"], line_errors = _line_numbers(stripped("line"))
     report(line_errors, "line", "is not a whole number")
-    if "entry" not in raw.column_names or pc.all(pc.equal(pc.utf8_length(columns["entry"]), 0)).as_py():
+    if "entry" not in raw.column_names or pc.all(pc.equal(columns["entry"], "")).as_py():
         key = pc.binary_join_element_wise(pc.cast(dates, pa.string()).fill_null(""), columns["doc"], "\x1f")
         columns["entry"] = pc.cast(pc.add(pc.cast(key.dictionary_encode().indices, pa.int64()), 1), pa.string())
     columns["source_file"] = pa.repeat(pa.scalar(file), n)
@@ -212,7 +214,7 @@ def _convert(raw: pa.Table, file: str) -> tuple[pa.Table, list[Problem], pa.Tabl
     lines = conform("lines", columns)
     if bad.any():
         lines = lines.filter(pa.array(~bad))
-    if "line" not in raw.column_names:
+    if renumber and "line" not in raw.column_names:
         lines = _renumber(lines)
     extra_names = [c for c in raw.column_names if c not in KNOWN]
     extras = raw.select(extra_names).add_column(0, "source_row", rows) if extra_names else None
@@ -221,6 +223,10 @@ def _convert(raw: pa.Table, file: str) -> tuple[pa.Table, list[Problem], pa.Tabl
 
 def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Dates of a text column: ISO at Arrow speed, any other layout (decided once) for the rest."""
+    try:
+        return pc.cast(text, pa.date32()), np.zeros(len(text), dtype=bool)  # every date is yyyy-mm-dd
+    except pa.ArrowInvalid:
+        pass
     plain = pc.match_substring_regex(text, _PLAIN_DATE)
     parsed = pc.strptime(pc.if_else(plain, text, "1970-01-01"), "%Y-%m-%d", "s", error_is_null=True)
     days = pc.cast(pc.cast(parsed, pa.date32()), pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).copy()
@@ -243,7 +249,7 @@ def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 def _amounts(text: pa.Array, required: bool) -> tuple[pa.Array, np.ndarray]:
     """Cents of a text column: plain amounts at Arrow speed, Swiss layouts (decided once) for the rest."""
-    empty = pc.equal(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
+    empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
     if empty.all():
         return pa.nulls(len(text), pa.int64()), empty.copy() if required else np.zeros(len(text), dtype=bool)
     plain = pc.match_substring_regex(text, _PLAIN_AMOUNT)
@@ -279,7 +285,7 @@ def _flags(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
 def _line_numbers(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     plain = pc.match_substring_regex(text, r"^\d{1,9}$")
     numbers = pc.cast(pc.if_else(plain, text, "0"), pa.int32())
-    empty = pc.equal(pc.utf8_length(text), 0)
+    empty = pc.equal(text, "")
     errors = ~(pc.or_(plain, empty).to_numpy(zero_copy_only=False))
     return numbers, errors
 
