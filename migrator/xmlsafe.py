@@ -42,6 +42,8 @@ def parse(path: Path, name: str = "", **options: Any) -> etree._Element:
         return etree.parse(str(path), _parser(**options)).getroot()
     except etree.XMLSyntaxError as exc:
         raise SourceError(f"not well-formed XML: {exc.msg}", label, exc.lineno) from None
+    except OSError as exc:  # lxml reports undecodable bytes this way when reading from a path
+        raise SourceError(f"not readable as XML: {exc}", label) from None
 
 
 def parse_bytes(data: bytes, name: str = "", **options: Any) -> etree._Element:
@@ -62,3 +64,5 @@ def iterparse(path: Path, name: str = "", **options: Any) -> Iterator[tuple[str,
                                    huge_tree=False, **options)  # fmt: skip
     except etree.XMLSyntaxError as exc:
         raise SourceError(f"not well-formed XML: {exc.msg}", label, exc.lineno) from None
+    except OSError as exc:
+        raise SourceError(f"not readable as XML: {exc}", label) from None

@@ -8,9 +8,7 @@ Cpt_debit;…``) is recognised too and its fields renamed to the journal's.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ import pyarrow as pa
 from migrator import dbf, xmlsafe
 from migrator.errors import SourceError
 from migrator.model import Problem
-from migrator.parsing import codec_name, decimal_text, excel_number
+from migrator.parsing import ParseError, codec_name, csv_records, decimal_text, excel_number
 from migrator.readers.winbiz.raw import Raw, normalise
 
 EXPORT_SUFFIXES = (".xml", ".csv", ".txt", ".xls", ".xlsx")
@@ -199,18 +197,21 @@ def text_encoding(data: bytes, encoding: str | None) -> str:
 
 
 def csv_rows(data: bytes, encoding: str, label: str) -> list[tuple[int, list[str]]]:
+    """(line number, cells) of a delimited export, the separator taken from the header line."""
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", label) from None
     first = text.split("\n", 1)[0]
     separator = max((";", ",", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator, quotechar='"')
     out = []
     start = 1
-    for cells in reader:
-        out.append((start, cells))
-        start = reader.line_num + 1
+    try:
+        for end, cells in csv_records(text, separator, label):
+            out.append((start, cells))
+            start = end + 1
+    except ParseError as exc:  # its message names the file and line already
+        raise SourceError(str(exc)) from None
     return out
 
 
