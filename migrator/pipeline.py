@@ -118,7 +118,22 @@ def read(
             raise
         except (UnicodeError, ValueError, KeyError, IndexError, OSError, TypeError, ArithmeticError) as exc:
             raise SourceError(f"cannot be read as {fmt.name}: {exc}", chosen.name) from exc
-        return ledger if for_verification else _with_source_files(ledger, chosen, fmt.name)
+        if for_verification:
+            return ledger
+        if dossier and chosen.is_dir:
+            chosen = _dossier_folder(chosen, fmt.name, dossier)
+        return _with_source_files(ledger, chosen, fmt.name)
+
+
+def _dossier_folder(source: Source, format: str, dossier: str) -> Source:
+    """The folder of the chosen company in a multi-company source, so only its files are listed."""
+    import importlib
+
+    lister = getattr(importlib.import_module(f"migrator.readers.{format}"), "dossiers", None)
+    for folder, company in lister(source.path) if lister else []:
+        if dossier.casefold() in (folder.casefold(), company.casefold()) and (source.path / folder).is_dir():
+            return source.child(source.path / folder)
+    return source
 
 
 def _with_source_files(ledger: Ledger, source: Source, format: str) -> Ledger:

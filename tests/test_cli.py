@@ -200,3 +200,23 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     junk.write_text("nothing useful\n")
     result = CliRunner().invoke(cli, ["--debug", "inspect", str(junk), "--from", "csv"])
     assert result.exception is not None  # re-raised for the traceback
+
+
+def test_inspect_lists_the_companies_of_a_winbiz_installation(run_cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("inspect", samples / "winbiz" / "DAT")
+    assert result.exit_code == 0
+    assert "holds 2 companies" in result.output
+    assert "--dossier garage" in result.output and "Garage du Lac Sàrl" in result.output
+    listed = json.loads(run_cli("inspect", samples / "winbiz" / "DAT", "--json").output)
+    assert {d["dossier"] for d in listed["dossiers"]} == {"boulangerie", "garage"}
+    chosen = json.loads(run_cli("inspect", samples / "winbiz" / "DAT", "--dossier", "garage", "--json").output)
+    assert chosen["company"]["name"] == "Garage du Lac Sàrl"
+
+
+def test_only_the_chosen_company_files_are_listed_as_sources(samples: Path) -> None:
+    from migrator.pipeline import read
+
+    ledger = read(samples / "winbiz" / "DAT", dossier="garage")
+    paths = [f.path for f in ledger.company.source_files]
+    assert paths and all("/garage/" in p for p in paths)
+    assert not any("boulangerie" in p for p in paths)
