@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from migrator.money import NotCents, to_cents
 
@@ -50,7 +52,7 @@ def _shape(text: str) -> _Shape | None:
         negative, s = True, s[1:-1].strip()
     if s.endswith("-"):
         negative, s = not negative, s[:-1].strip()
-    if s[:1] in "+-":
+    if s[:1] in ("+", "-"):
         negative, s = (s[0] == "-") != negative, s[1:].strip()
     s = _GROUPING_RE.sub("", s)
     if not _NUMBER_RE.match(s):
@@ -119,15 +121,42 @@ def parse_decimal(text: str, decimal_mark: str = ".") -> Decimal | None:
     return -value if shape.negative else value
 
 
+MAX_CENTS = 10**18 - 1
+"""The largest amount migrator reads (16 integer digits, as the canonical CSV): int64 cents end near
+9.2e18, so a larger value is a `ParseError`, not an overflow further down."""
+
+
 def parse_cents(text: str, decimal_mark: str = ".") -> int | None:
     """Exact cents of `text`; None for an empty cell. Raises `ParseError` past two decimals."""
     value = parse_decimal(text, decimal_mark)
     if value is None:
         return None
+    return exact_cents(value, text)
+
+
+def exact_cents(value: Decimal, text: object = None) -> int:
+    """Cents of `value`; `ParseError` (quoting `text`, else the value) past two decimals or `MAX_CENTS`."""
+    shown = repr(text) if text is not None else str(value)
     try:
-        return to_cents(value)
+        cents = to_cents(value)
     except NotCents as exc:
-        raise ParseError(f"{text!r}: {exc}") from None
+        raise ParseError(f"{shown}: {exc}") from None
+    if abs(cents) > MAX_CENTS:
+        raise ParseError(f"{shown}: too large for an amount (more than 16 digits before the decimal mark)")
+    return cents
+
+
+def cell_cents(value: object, column: AmountColumn) -> int | None:
+    """Exact cents of a spreadsheet cell: a number as Excel shows it (`excel_number`), text through `column`."""
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):  # float-ok: an Excel cell
+        try:
+            number = excel_number(value)
+        except (ValueError, ArithmeticError):
+            raise ParseError(f"not an amount: {value!r}") from None
+        return exact_cents(number, value)
+    if isinstance(value, dt.datetime | dt.date):
+        raise ParseError(f"a date where an amount was expected: {value}")
+    return column.cents("" if value is None else str(value).strip())
 
 
 class AmountColumn:
@@ -153,7 +182,11 @@ def parse_rate(text: str) -> str:
     if not s:
         return ""
     value = parse_decimal(s, "," if "," in s and "." not in s else ".")
-    return decimal_text(value) if value is not None else ""
+    if value is None:
+        return ""
+    if value.adjusted() > 20 or len(value.as_tuple().digits) > 27:  # beyond Decimal's exact 28 digits
+        raise ParseError(f"not a rate: {text!r} (too many digits)")
+    return decimal_text(value)
 
 
 def decimal_text(value: Decimal) -> str:
@@ -269,6 +302,63 @@ def excel_serial_to_date(serial: float | int) -> dt.date:  # float-ok: Excel sto
     return EXCEL_EPOCH + dt.timedelta(days=int(serial))
 
 
+MAX_WORKBOOK_BYTES = 1 << 30
+"""The most an xlsx may unpack to (1 GiB): more is refused before openpyxl sees it."""
+
+
+def workbook_rows(path: Path, name: str = "", limit: int | None = None) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    """(title, rows) of every sheet of the xlsx at `path`, at most `limit` rows each (cell values).
+
+    The archive is checked first, as any zip (`migrator.sources`): members, links, sizes, zip bombs, and
+    XML that declares entities. A broken workbook raises `SourceError`: openpyxl raises whatever its
+    zip and XML layers meet (BadZipFile, KeyError, zlib.error, XML syntax errors…), so any exception
+    from it means the file cannot be read.
+    """
+    import zipfile
+
+    import openpyxl
+
+    from migrator import sources, xmlsafe
+    from migrator.errors import SourceError
+
+    label = name or str(path)
+    with path.open("rb") as handle:
+        if handle.read(8) == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # an OLE file: encrypted xlsx, or old .xls
+            raise SourceError("a password-protected workbook or an old .xls: save it as .xlsx without a password",
+                              label)  # fmt: skip
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            if len(members) > sources.MAX_MEMBERS:
+                raise SourceError(f"the workbook has {len(members)} parts, more than {sources.MAX_MEMBERS}", label)
+            if sum(m.file_size for m in members) > MAX_WORKBOOK_BYTES:
+                raise SourceError(f"the workbook unpacks to more than {MAX_WORKBOOK_BYTES} bytes", label)
+            for member in members:
+                sources._check_member(member, label)  # the checks every unpacked zip gets
+                if member.filename.endswith((".xml", ".rels", ".vml")):
+                    with archive.open(member) as handle:
+                        xmlsafe.check(handle.read(1 << 16), label)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except SourceError:
+        raise
+    except Exception as exc:  # openpyxl: any error means unreadable (docstring)
+        raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", label) from None
+    try:
+        out = []
+        for sheet in book.worksheets:
+            rows: list[tuple[Any, ...]] = []
+            for row in sheet.iter_rows(values_only=True):
+                if limit is not None and len(rows) >= limit:
+                    break
+                rows.append(tuple(row))
+            out.append((sheet.title, rows))
+        return out
+    except Exception as exc:  # openpyxl: any error means unreadable (docstring)
+        raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", label) from None
+    finally:
+        book.close()
+
+
 # ------------------------------------------------------------------------------------------- encodings
 
 _BOMS = (
@@ -292,12 +382,18 @@ def detect_encoding(data: bytes) -> tuple[str, float]:
         return ("utf-16-le" if sample[1::2].count(0) > sample[0::2].count(0) else "utf-16-be"), 0.8
     try:
         sample.decode("utf-8")
+        if sample.isascii() and len(data) > len(sample):
+            later = _NON_ASCII.search(data, len(sample))  # the first letters that tell, however far in
+            if later:
+                return detect_encoding(data[later.start() :])
         return "utf-8", 1.0
     except UnicodeDecodeError as exc:
         if exc.start >= len(sample) - 4 and len(data) > len(sample):
             return "utf-8", 0.9  # the sample cut a character in half
     return _single_byte(sample[: 1 << 16])
 
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 # Accented letters sit at 0xC0-0xFF in Windows-1252/ISO-8859-1/15 but at 0x80-0xA5 in the DOS code
 # pages CP437/CP850 (ä 0x84, ö 0x94, ü 0x81, é 0x82, à 0x85), which SIE files and old exports use.
@@ -335,6 +431,23 @@ def _looks_utf16_without_bom(sample: bytes) -> bool:
     return max(zeros_even, zeros_odd) > 0.3 * half and min(zeros_even, zeros_odd) < 0.05 * half
 
 
+def head_text(head: bytes) -> str:
+    """The first bytes of a file as text, for sniffing: UTF-16 (with or without BOM) or UTF-8 (a
+    character cut at the end dropped), else the detected single-byte encoding; never raises."""
+    name = detect_encoding(head)[0]
+    if name.startswith("utf-16"):
+        return head.decode(name, errors="ignore").lstrip("\ufeff")
+    for cut in range(4):
+        try:
+            return head[: len(head) - cut].decode("utf-8-sig")
+        except UnicodeDecodeError:
+            continue
+    try:
+        return head.decode(name, errors="replace")
+    except LookupError:
+        return head.decode("cp1252", errors="replace")
+
+
 def decode(data: bytes, encoding: str | None = None, file: str = "") -> tuple[str, str]:
     """Text of `data` and the encoding used; `encoding` overrides detection."""
     name = encoding or detect_encoding(data)[0]
@@ -364,6 +477,12 @@ MAX_FIELD = 16 << 20
 
 def csv_rows(text: str, delimiter: str = ",", file: str = "") -> Iterator[list[str]]:
     """Rows of delimited `text` (quotes as in RFC 4180); a malformed row raises `ParseError` with its line."""
+    for _, row in csv_records(text, delimiter, file):
+        yield row
+
+
+def csv_records(text: str, delimiter: str = ",", file: str = "") -> Iterator[tuple[int, list[str]]]:
+    """`csv_rows` with the line each row ends on (a quoted line break makes a row span lines)."""
     previous = csv.field_size_limit()
     csv.field_size_limit(MAX_FIELD)
     try:
@@ -375,6 +494,6 @@ def csv_rows(text: str, delimiter: str = ",", file: str = "") -> Iterator[list[s
                 return
             except csv.Error as exc:
                 raise ParseError(f"{file or 'input'}, line {reader.line_num}: {exc}") from None
-            yield row
+            yield reader.line_num, row
     finally:
         csv.field_size_limit(previous)

@@ -22,9 +22,7 @@ Gr1, IsDue, VatAccount``. A folder with these files reads as one ledger; a folde
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -34,12 +32,23 @@ from typing import Any
 from migrator import vat
 from migrator.errors import SourceError
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
-from migrator.money import NotCents, to_cents
-from migrator.parsing import AmountColumn, DateColumn, ParseError, decode, excel_number, parse_rate
+from migrator.parsing import (
+    AmountColumn,
+    DateColumn,
+    ParseError,
+    cell_cents,
+    csv_records,
+    decode,
+    excel_number,
+    head_text,
+    parse_rate,
+    workbook_rows,
+)
 from migrator.readers.base import ReadOptions, Rows, accounts_from_lines, date_or_none, merge_accounts
 from migrator.sources import Source
 
 BCLASS_TYPES = {"1": "asset", "2": "liability", "3": "expense", "4": "income"}
+OFF_BALANCE = {str(n) for n in range(5, 11)}  # BClass 5 to 10
 PREFIX_KINDS = {"V": "sales", "M": "input_material", "I": "input_investment", "B": "acquisition", "Z": "none"}
 DUE_KINDS = ("sales", "acquisition")
 TEXT_SUFFIXES = (".txt", ".tsv", ".csv")
@@ -91,41 +100,39 @@ def _header(text: str) -> tuple[str, list[str]]:
 
 
 def _text_sheet(path: Path, name: str, encoding: str | None) -> Sheet | None:
-    text, _ = decode(path.read_bytes(), encoding, name)
+    try:
+        text, _ = decode(path.read_bytes(), encoding, name)
+    except ParseError as exc:
+        raise SourceError(str(exc), name) from None
     separator, names = _header(text)
     kind = table_kind(names)
     if not kind:
         return None
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=separator)
-    next(reader, None)
     rows = []
-    for number, cells in enumerate(reader, start=2):
-        if any(c.strip() for c in cells):
-            rows.append((number, {n: (cells[i] if i < len(cells) else "") for i, n in enumerate(names) if n}))
+    try:
+        for number, cells in csv_records(text.lstrip("\ufeff"), separator, name):
+            if number > 1 and any(c.strip() for c in cells):
+                rows.append((number, {n: (cells[i] if i < len(cells) else "") for i, n in enumerate(names) if n}))
+    except ParseError as exc:
+        raise SourceError(str(exc)) from None
     return Sheet(name, kind, rows, path.parent)
 
 
-def _xlsx_sheet(path: Path, name: str) -> Sheet | None:
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    try:
-        for ws in book.worksheets:
-            rows = ws.iter_rows(values_only=True)
-            header = next(rows, None)
-            names = [str(c).strip() if c is not None else "" for c in header or ()]
-            kind = table_kind(names)
-            if not kind:
-                continue
-            out = []
-            for number, cells in enumerate(rows, start=2):
-                values = {n: cells[i] for i, n in enumerate(names) if n and i < len(cells)}
-                if any(v not in (None, "") for v in values.values()):
-                    out.append((number, {k: "" if v is None else v for k, v in values.items()}))
-            return Sheet(name, kind, out, path.parent)
-        return None
-    finally:
-        book.close()
+def _xlsx_sheet(path: Path, name: str, limit: int | None = None) -> Sheet | None:
+    for _, sheet_rows in workbook_rows(path, name, limit):
+        rows = iter(sheet_rows)
+        header = next(rows, None)
+        names = [str(c).strip() if c is not None else "" for c in header or ()]
+        kind = table_kind(names)
+        if not kind:
+            continue
+        out = []
+        for number, cells in enumerate(rows, start=2):
+            values = {n: cells[i] for i, n in enumerate(names) if n and i < len(cells)}
+            if any(v not in (None, "") for v in values.values()):
+                out.append((number, {k: "" if v is None else v for k, v in values.items()}))
+        return Sheet(name, kind, out, path.parent)
+    return None
 
 
 def load(source: Source, child: Path, encoding: str | None) -> Sheet | None:
@@ -142,12 +149,7 @@ def _text(value: Any) -> str:
 
 
 def _cents(value: Any, column: AmountColumn) -> int | None:
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):  # float-ok: an Excel cell
-        try:
-            return to_cents(excel_number(value))
-        except NotCents as exc:
-            raise ParseError(str(exc)) from None
-    return column.cents(_text(value))
+    return cell_cents(value, column)
 
 
 def _date(value: Any, column: DateColumn) -> dt.date | None:
@@ -157,6 +159,17 @@ def _date(value: Any, column: DateColumn) -> dt.date | None:
 
 def _round(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def _year_end(start: dt.date) -> dt.date:
+    """The day before the same date a year later (a 29 February start ends on 28 February; 31.12.9999 at most)."""
+    if start.year == dt.MAXYEAR:
+        return dt.date.max
+    try:
+        following = start.replace(year=start.year + 1)
+    except ValueError:
+        following = dt.date(start.year + 1, 3, 1)
+    return following - dt.timedelta(days=1)
 
 
 def _year_start(folder: Path) -> dt.date | None:
@@ -176,18 +189,23 @@ class BananaReader:
     def sniff(self, source: Source) -> float:
         if source.is_dir:
             files = [p for p in sorted(source.path.rglob("*")) if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES]
-            kinds = {table_kind(_header(p.read_bytes()[:4096].decode("utf-8", "replace"))[1]) for p in files[:20]}
+            kinds = {table_kind(_header(head_text(p.read_bytes()[:4096]))[1]) for p in files[:20]}
             return 0.9 if "transactions" in kinds or "accounts" in kinds else 0.0
         if source.suffix == ".xlsx":
             try:
-                sheet = _xlsx_sheet(source.path, source.name)
-            except (OSError, ValueError, KeyError):
+                sheet = _xlsx_sheet(source.path, source.name, limit=2)
+            except (OSError, SourceError):
                 return 0.0
             return 0.85 if sheet else 0.0
-        kind = table_kind(_header(source.head().decode("utf-8", "replace"))[1])
+        kind = table_kind(_header(head_text(source.head()))[1])
         return {"transactions": 0.9, "accounts": 0.8, "vatcodes": 0.6}.get(kind, 0.0)
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
+        if not source.is_dir and source.path.stat().st_size == 0:
+            raise SourceError(
+                "the file is empty; expected a Banana table with its header (Date, AccountDebit, AccountCredit, Amount…)",
+                source.name,
+            )
         problems: list[Problem] = []
         books: dict[Path, Book] = {}
         paths = sorted(p for p in source.path.rglob("*") if p.is_file()) if source.is_dir else [source.path]
@@ -244,7 +262,7 @@ class _State:
             dates += self._transactions(sheet)
         start = _year_start(book.folder)
         if start is not None:
-            self.years.append(FiscalYear(start, dt.date(start.year + 1, start.month, start.day) - dt.timedelta(days=1)))
+            self.years.append(FiscalYear(start, _year_end(start)))
         elif dates:
             start = dt.date(min(dates).year, 1, 1)
         if opening and start is None:
@@ -271,6 +289,10 @@ class _State:
             except ParseError as exc:
                 self.problems.append(Problem("error", f"VatRate: {exc}", sheet.file, number))
                 continue
+            if rate_text and not 0 <= Decimal(rate_text) < 100:
+                self.problems.append(Problem("error", f"VatRate {rate_text} is not a percentage from 0 to 100",
+                                             sheet.file, number))  # fmt: skip
+                continue
             known = vat.identify(code, "banana")
             kind = known.kind if known else PREFIX_KINDS.get(code[:1].upper(), "")
             due_text = _text(cells.get("IsDue")).lower()
@@ -296,7 +318,7 @@ class _State:
             name, parent = _text(cells.get("Description")), _text(cells.get("Gr"))
             if code:
                 bclass = _text(cells.get("BClass"))
-                kind = BCLASS_TYPES.get(bclass, "off_balance" if bclass.isdigit() and 5 <= int(bclass) <= 10 else "")
+                kind = BCLASS_TYPES.get(bclass, "off_balance" if bclass in OFF_BALANCE else "")
                 currency = _text(cells.get("Currency"))
                 self.accounts.setdefault(code, {
                     "code": code, "name": name, "type": kind, "parent": parent,

@@ -29,9 +29,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import re
 import unicodedata
@@ -44,11 +42,24 @@ from typing import Any
 from migrator import vat
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, table
-from migrator.money import NotCents, to_cents
-from migrator.parsing import AmountColumn, DateColumn, ParseError, decode, excel_number, parse_rate
+from migrator.parsing import (
+    AmountColumn,
+    DateColumn,
+    ParseError,
+    cell_cents,
+    csv_records,
+    csv_rows,
+    decode,
+    exact_cents,
+    excel_number,
+    head_text,
+    parse_rate,
+    workbook_rows,
+)
 from migrator.readers.base import ReadOptions, accounts_from_lines, date_or_none, merge_accounts
 from migrator.sources import Source
 from migrator.writers.banana import allocate
+from migrator.writers.base import FORMULA_STARTS
 
 JOURNAL = ("Datum", "Referenz", "Soll", "Haben", "Beschreibung", "Betrag", "Buchungswährung", "Umrechnungsfaktor",
            "Betrag in Basiswährung", "Währung in Basiswährung", "MWST")  # fmt: skip
@@ -128,49 +139,56 @@ class Found:
 
 
 def _text_table(data: bytes, name: str, encoding: str | None) -> Table | None:
-    text, _ = decode(data, encoding, name)
+    try:
+        text, _ = decode(data, encoding, name)
+    except ParseError as exc:
+        raise SourceError(str(exc)) from None
     lines = text.lstrip("\ufeff").splitlines()
     for start, first in enumerate(lines[:5]):
         if not first.strip():
             continue
         separator = max((";", "\t", ","), key=first.count)
-        names = next(csv.reader([first], delimiter=separator))
+        names = _cells(first, separator, name)
         kind = header_kind(names)
         if not kind:
             return None
         keys = [_CANON.get(_norm(n), n.strip()) for n in names]
-        reader = csv.reader(io.StringIO("\n".join(lines[start + 1 :])), delimiter=separator)
         rows = []
-        for number, cells in enumerate(reader, start=start + 2):
-            if any(c.strip() for c in cells):
-                if len(cells) > len(keys):
-                    raise SourceError(f"{len(cells)} fields where the header has {len(keys)}", name, number)
-                rows.append((number, dict(zip(keys, cells, strict=False))))
+        try:
+            for line, cells in csv_records("\n".join(lines[start + 1 :]), separator, name):
+                number = start + 1 + line
+                if any(c.strip() for c in cells):
+                    if len(cells) > len(keys):
+                        raise SourceError(f"{len(cells)} fields where the header has {len(keys)}", name, number)
+                    rows.append((number, dict(zip(keys, cells, strict=False))))
+        except ParseError as exc:
+            raise SourceError(str(exc)) from None
         return Table(name, kind, rows)
     return None
 
 
-def _xlsx_table(path: Path, name: str) -> Table | None:
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+def _cells(line: str, separator: str, name: str) -> list[str]:
+    """The fields of one header line; a malformed one has none."""
     try:
-        for sheet in book.worksheets:
-            rows = list(sheet.iter_rows(values_only=True))
-            for index, cells in enumerate(rows[:10]):
-                names = [str(c) if c is not None else "" for c in cells]
-                kind = header_kind(names)
-                if not kind:
-                    continue
-                keys = [_CANON.get(_norm(n), n.strip()) for n in names]
-                out = []
-                for number, values in enumerate(rows[index + 1 :], start=index + 2):
-                    if any(v not in (None, "") for v in values):
-                        out.append((number, {k: ("" if v is None else v) for k, v in zip(keys, values, strict=False)}))
-                return Table(name, kind, out)
-        return None
-    finally:
-        book.close()
+        return next(csv_rows(line, separator, name), [])
+    except ParseError:
+        return []
+
+
+def _xlsx_table(path: Path, name: str, limit: int | None = None) -> Table | None:
+    for _, rows in workbook_rows(path, name, limit):
+        for index, cells in enumerate(rows[:10]):
+            names = [str(c) if c is not None else "" for c in cells]
+            kind = header_kind(names)
+            if not kind:
+                continue
+            keys = [_CANON.get(_norm(n), n.strip()) for n in names]
+            out = []
+            for number, values in enumerate(rows[index + 1 :], start=index + 2):
+                if any(v not in (None, "") for v in values):
+                    out.append((number, {k: ("" if v is None else v) for k, v in zip(keys, values, strict=False)}))
+            return Table(name, kind, out)
+    return None
 
 
 def _text(value: Any) -> str:
@@ -182,12 +200,7 @@ def _text(value: Any) -> str:
 
 
 def _cents(value: Any, column: AmountColumn) -> int | None:
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):  # float-ok: an Excel cell
-        try:
-            return to_cents(excel_number(value))
-        except NotCents as exc:
-            raise ParseError(str(exc)) from None
-    return column.cents(_text(value))
+    return cell_cents(value, column)
 
 
 def _account(text: Any) -> tuple[str, str]:
@@ -226,8 +239,8 @@ class BexioReader:
             return 0.9 if any(header_kind(_first(p.read_bytes()[:4096])) for p in files) else 0.0
         if source.suffix == ".xlsx":
             try:
-                return 0.9 if _xlsx_table(source.path, source.name) else 0.0
-            except (OSError, ValueError, KeyError):
+                return 0.9 if _xlsx_table(source.path, source.name, limit=12) else 0.0
+            except (OSError, SourceError):
                 return 0.0
         kind = header_kind(_first(source.head()))
         return 0.95 if kind in ("journal", "statement") else 0.0
@@ -235,6 +248,11 @@ class BexioReader:
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if source.is_dir and (source.path / "manual_entries.json").is_file():
             return _read_written(source)
+        if not source.is_dir and source.path.stat().st_size == 0:
+            raise SourceError(
+                "the file is empty; expected a bexio journal export (Datum;Referenz;Soll;Haben;…) or account statement",
+                source.name,
+            )
         found = Found()
         paths = sorted(p for p in source.path.rglob("*") if p.is_file()) if source.is_dir else [source.path]
         tables = []
@@ -265,9 +283,9 @@ class BexioReader:
 
 
 def _first(head: bytes) -> list[str]:
-    text = head.decode("utf-8", "replace").lstrip("\ufeff")
+    text = head_text(head)
     first = text.splitlines()[0] if text.strip() else ""
-    return next(csv.reader([first], delimiter=max((";", "\t", ","), key=first.count)), [])
+    return _cells(first, max((";", "\t", ","), key=first.count), "")
 
 
 def _journal(tab: Table, found: Found) -> None:
@@ -281,6 +299,7 @@ def _journal(tab: Table, found: Found) -> None:
             amount = _cents(cells.get("Betrag"), amounts["Betrag"])
             base_amount = _cents(cells.get("Betrag in Basiswährung"), amounts["Betrag in Basiswährung"])
             rate = parse_rate(_text(cells.get("Umrechnungsfaktor")))
+            code, vat_rate = _vat_text(cells.get("MWST"))
         except ParseError as exc:
             found.problems.append(Problem("error", str(exc), tab.file, number))
             continue
@@ -298,7 +317,6 @@ def _journal(tab: Table, found: Found) -> None:
         if base:
             found.bases[base] += 1
         foreign = currency and base and currency != base
-        code, vat_rate = _vat_text(cells.get("MWST"))
         found.names.setdefault(debit, debit_name)
         found.names.setdefault(credit, credit_name)
         if code:
@@ -330,6 +348,7 @@ def _statement(tab: Table, found: Found) -> None:
             foreign = _cents(cells.get("FW-Betrag"), amounts["FW-Betrag"])
             rate = parse_rate(_text(cells.get("Kurs")))
             vat_rate = parse_rate(_text(cells.get("Prozentsatz")))
+            code = _vat_text(cells.get("Code"))[0]
         except ParseError as exc:
             found.problems.append(Problem("error", str(exc), tab.file, number))
             continue
@@ -340,7 +359,6 @@ def _statement(tab: Table, found: Found) -> None:
             debit, credit, amount = other, owner, haben or 0
         found.names.setdefault(owner, owner_name)
         found.names.setdefault(other, _text(cells.get("GK Beschreibung")))
-        code = _vat_text(cells.get("Code"))[0]
         if code:
             found.vat.setdefault(code, {"code": code, "rate": vat_rate, "form_box": _text(cells.get("Ziffer"))})
         currency = _text(cells.get("Fremdwährung"))
@@ -509,7 +527,7 @@ def _read_written(source: Source) -> Ledger:
     json_name = source.child(source.path / "manual_entries.json").name
     try:
         bodies = json.loads((source.path / "manual_entries.json").read_text("utf-8"), parse_float=Decimal)
-    except (ValueError, UnicodeError) as exc:
+    except (ValueError, UnicodeError, RecursionError) as exc:
         raise SourceError(f"not valid JSON: {exc}", json_name) from None
     if not isinstance(bodies, list):
         raise SourceError("expected a list of manual entries", json_name)
@@ -524,7 +542,7 @@ def _read_written(source: Source) -> Ledger:
     for number, body in enumerate(bodies, start=1):
         try:
             rows += _entry(body, number, json_name, taxes, currencies)
-        except (ParseError, KeyError, TypeError, ValueError, ArithmeticError) as exc:
+        except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(Problem("error", f"entry not read: {exc}", json_name, number))
     base = currencies.most_common(1)[0][0] if currencies else "CHF"
     for row in rows:
@@ -552,8 +570,36 @@ def _read_taxes(source: Source, found: Found) -> dict[str, dict[str, str]]:
     path = source.path / "taxes.csv"
     if not path.is_file():
         return {}
-    rows = csv.DictReader(io.StringIO(path.read_text("utf-8-sig")), delimiter=";")
-    return {r["code"]: {k: r.get(k) or "" for k in ("rate", "kind", "account", "description")} for r in rows}
+    name = source.child(path).name
+    try:
+        records = list(csv_rows(path.read_bytes().decode("utf-8-sig"), ";", name))
+    except (UnicodeError, ParseError) as exc:
+        raise SourceError(f"not a readable taxes.csv: {exc}", name) from None
+    header = records[0] if records else []
+    if "code" not in header:
+        raise SourceError("the header lacks the column code", name, 1)
+    taxes: dict[str, dict[str, str]] = {}
+    for number, cells in enumerate(records[1:], start=2):
+        row = {k: _exact(v) for k, v in zip(header, cells, strict=False)}
+        if not row.get("code"):
+            continue
+        try:
+            rate = parse_rate(row.get("rate") or "")
+        except ParseError as exc:
+            raise SourceError(f"VAT code {row['code']}: {exc}", name, number) from None
+        taxes[row["code"]] = {"rate": rate, "kind": row.get("kind") or "", "account": row.get("account") or "",
+                              "description": row.get("description") or ""}  # fmt: skip
+    return taxes
+
+
+def _exact(text: str) -> str:
+    """Text as it was before the writer made it inert for spreadsheets (``'=x`` → ``=x``)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
+
+
+def _str(value: Any) -> str:
+    """A JSON value where text belongs: numbers as written, null as empty."""
+    return "" if value is None else str(value)
 
 
 def _amount(value: Any) -> Decimal:
@@ -566,18 +612,19 @@ def _entry(
     body: dict[str, Any], number: int, file: str, taxes: dict[str, dict[str, str]], currencies: Counter[str]
 ) -> list[dict[str, Any]]:
     day = dt.date.fromisoformat(body["date"])
-    common = {"entry": str(number), "date": day, "doc": body.get("reference_nr") or "", "source_file": file,
+    common = {"entry": str(number), "date": day, "doc": _str(body.get("reference_nr")), "source_file": file,
               "source_row": number}  # fmt: skip
     out: list[dict[str, Any]] = []
     for item in body["entries"]:
         amount = _amount(item["amount"])
         factor = _amount(item.get("currency_factor", 1))
-        currency = item.get("currency_id") or ""
+        currency = _str(item.get("currency_id"))
         if factor == 1:
             currencies[currency] += 1
-        cents = to_cents((amount * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-        money = {"currency": currency, "amount_currency": to_cents(amount), "rate": str(factor)}
-        described = {**common, "description": item.get("description") or ""}
+        cents = exact_cents((amount * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+        foreign = exact_cents(amount)
+        money = {"currency": currency, "rate": str(factor)}
+        described = {**common, "description": _str(item.get("description"))}
         debit, credit = item.get("debit_account_id"), item.get("credit_account_id")
         if not debit and not credit:
             raise ParseError("a line without debit_account_id and credit_account_id")
@@ -585,7 +632,7 @@ def _entry(
         sides += [(str(credit), -1)] if credit else []
         for account, sign in sides:
             line = {**described, **money, "account": account, "amount": sign * cents,
-                    "amount_currency": sign * money["amount_currency"]}  # fmt: skip
+                    "amount_currency": sign * foreign}  # fmt: skip
             tax = item.get("tax_id")
             if tax and str(item.get("tax_account_id")) == account:
                 out += _split(line, str(tax), taxes)

@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger
-from migrator.parsing import AmountColumn, ParseError, codec_name, detect_encoding, parse_date
+from migrator.parsing import AmountColumn, ParseError, codec_name, decode, detect_encoding, head_text, parse_date
 from migrator.readers.base import ReadOptions, Rows, accounts_from_lines
 from migrator.sources import Source
 
@@ -63,7 +63,7 @@ class CresusReader:
     def sniff(self, source: Source) -> float:
         if source.is_dir:
             return 0.0
-        head = source.head().decode("latin-1")
+        head = head_text(source.head())
         first = next((line for line in head.splitlines() if line.strip()), "")
         fields = first.split("\t")
         if len(fields) < 6 or not DATE.match(fields[0].strip()):
@@ -74,9 +74,9 @@ class CresusReader:
         data = source.read_bytes()
         encoding = options.encoding or detect_encoding(data)[0]
         try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
+            text, encoding = decode(data, encoding, source.name)
+        except ParseError as exc:
+            raise SourceError(str(exc)) from None
         physical = text.lstrip("\ufeff").split("\n")
         records = [(n, line.rstrip("\r").split("\t")) for n, line in enumerate(physical, start=1) if line.strip()]
         if not records:

@@ -14,7 +14,6 @@ that are not already plain (``-1234.50``, ``2024-01-31``) go through the slower 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from typing import Any
 
 import numpy as np
@@ -25,7 +24,7 @@ import pyarrow.csv as pacsv
 from migrator import money
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, conform, table
-from migrator.parsing import AmountColumn, DateColumn, ParseError, codec_name, detect_encoding
+from migrator.parsing import AmountColumn, DateColumn, ParseError, codec_name, detect_encoding, head_text
 from migrator.readers.base import ReadOptions, accounts_from_lines
 from migrator.sources import Source
 
@@ -47,7 +46,7 @@ _FALSE = {"false", "0", "no", "n", "", "non", "nein", "falsch"}
 
 def sniff_header(head: bytes) -> tuple[str, list[str]] | None:
     """Separator and column names of the first line, if it looks like a canonical header."""
-    text = head.decode("utf-8-sig", errors="replace").lstrip("\ufeff")
+    text = head_text(head)
     first = text.splitlines()[0] if text else ""
     separator = max((",", ";", "\t"), key=first.count)
     names = [n.strip().strip('"').strip().lower() for n in first.split(separator)]
@@ -91,6 +90,7 @@ class CsvReader:
         separator, names = header
         wanted = _VERIFIED if options.for_verification and "entry" in names else None
         raw = _read_table(data, separator, names, source.name, wanted)
+        del data  # the parsed table holds everything now: free the file's bytes before converting
         lines, problems, extras = _convert(raw, source.name, renumber=wanted is None)
         base = _base_currency(lines)
         lines = lines.set_column(
@@ -123,7 +123,7 @@ def _read_table(
 
     def parse(newlines_in_values: bool) -> pa.Table:
         return pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(data),  # zero-copy, unlike a Python file object
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=newlines_in_values),
             convert_options=pacsv.ConvertOptions(
@@ -181,7 +181,7 @@ def _convert(raw: pa.Table, file: str, renumber: bool = True) -> tuple[pa.Table,
             problems.append(Problem("error", f"{len(fresh) - 1000} more rows where {name} {expected}", file))
         bad[mask] = True
 
-    columns: dict[str, Any] = {name: stripped(name) for name in _TEXT}
+    columns: dict[str, Any] = {name: stripped(name) for name in _TEXT if name != "description"}
     columns["description"] = col("description")
     if "date" in raw.column_names:
         dates, date_errors = _dates(stripped("date"))
@@ -197,9 +197,7 @@ def _convert(raw: pa.Table, file: str, renumber: bool = True) -> tuple[pa.Table,
         report(errors, name, "is not an amount (expected e.g. -1234.50)")
         columns[name] = values
     account = columns["account"]
-    report(
-        pc.equal(account, "").to_numpy(zero_copy_only=False), "account", "is empty: every line needs one"
-    )
+    report(pc.equal(account, "").to_numpy(zero_copy_only=False), "account", "is empty: every line needs one")
     for name in ("opening", "vat_line"):
         flags, flag_errors = _flags(stripped(name))
         report(flag_errors, name, "is not true or false")

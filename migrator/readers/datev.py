@@ -22,13 +22,11 @@ placed is kept in ``extras["Buchungsstapel"]``.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,16 @@ import pyarrow as pa
 
 from migrator.errors import SourceError
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
-from migrator.parsing import ParseError, codec_name, decimal_text, parse_cents, parse_date
+from migrator.parsing import (
+    ParseError,
+    codec_name,
+    csv_records,
+    decimal_text,
+    detect_encoding,
+    parse_cents,
+    parse_date,
+    parse_decimal,
+)
 from migrator.readers.base import ReadOptions, accounts_from_lines, merge_accounts, number_lines
 from migrator.sources import Source
 from migrator.writers.datev import ENTRY_MARK, OPENING_MARK
@@ -60,6 +67,9 @@ def _key(name: str) -> str:
 
 
 def is_extf(head: bytes) -> bool:
+    guess = detect_encoding(head)[0]
+    if guess.startswith("utf-16"):  # not DATEV's, but what an editor may have saved it as
+        head = head.decode(guess, errors="ignore").lstrip("\ufeff").encode("utf-8")
     return head.lstrip(b"\xef\xbb\xbf").startswith((b'"EXTF";', b"EXTF;"))
 
 
@@ -100,6 +110,9 @@ class DatevReader:
         return 0.95 if is_extf(source.head(64)) else 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
+        if not source.is_dir and source.path.stat().st_size == 0:
+            raise SourceError('the file is empty; expected a DATEV EXTF file (first line starting with "EXTF")',
+                              source.name)  # fmt: skip
         paths = sorted(p for p in source.path.iterdir() if p.is_file()) if source.is_dir else [source.path]
         book = _Book()
         encodings = set()
@@ -172,7 +185,13 @@ def _head(path: Path) -> bytes:
 
 def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_File, str]:
     data = path.read_bytes()
-    if encoding is None:
+    guess = detect_encoding(data[: 1 << 16])[0]
+    if encoding is None and guess.startswith("utf-16"):
+        try:
+            text, encoding = data.decode(guess).lstrip("\ufeff"), guess
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"looks like {guess} but is not valid {guess}: {exc}", name) from None
+    elif encoding is None:
         try:
             text, encoding = data.decode("utf-8-sig"), "utf-8"
         except UnicodeDecodeError:
@@ -191,15 +210,15 @@ def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_F
                 name,
             )
         )
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"')
-    header = next(reader, [])
-    columns = next(reader, [])
-    if not columns:
-        raise SourceError("the second line (column names) is missing", name, 2)
-    rows = []
-    for values in reader:
-        if any(v.strip() for v in values):
-            rows.append((reader.line_num, values))
+    try:
+        records = csv_records(text, ";", name)
+        header = next(records, (1, []))[1]
+        columns = next(records, (2, []))[1]
+        if not columns:
+            raise SourceError("the second line (column names) is missing", name, 2)
+        rows = [(line, values) for line, values in records if any(v.strip() for v in values)]
+    except ParseError as exc:
+        raise SourceError(str(exc)) from None
     return _File(name, header, columns, rows), encoding
 
 
@@ -296,7 +315,7 @@ def _bookings(parsed: _File, book: _Book) -> None:
             if any(_key(k) == _key(column) for k in unplaced):
                 book.computed[column] = book.computed.get(column, 0) + 1
         if unplaced:
-            book.extras.append({"source_file": parsed.name, "source_row": row, **unplaced})
+            book.extras.append({**unplaced, "source_file": parsed.name, "source_row": row})
     for merged in entries.values():
         book.lines.extend(merged.values())
 
@@ -348,10 +367,11 @@ def _row_lines(value: dict[str, str], first: dt.date | None, last: dt.date | Non
 def _rate(kurs: str, base: int, foreign: int) -> str:
     """Canonical rate (base per foreign unit): 1 / Kurs, else the amounts' ratio; six decimals."""
     try:
-        value = Decimal(1) / Decimal(kurs.replace(",", ".")) if kurs else Decimal(base) / Decimal(foreign)
-    except (InvalidOperation, ZeroDivisionError):
+        divisor = parse_decimal(kurs, "," if "," in kurs else ".") if kurs else None
+        value = Decimal(1) / divisor if divisor is not None else Decimal(base) / Decimal(foreign)
+        return decimal_text(value.quantize(Decimal("0.000001")))
+    except (ParseError, ArithmeticError):  # not a number, zero, more digits than a Decimal holds
         return ""
-    return decimal_text(value.quantize(Decimal("0.000001")))
 
 
 def _belegdatum(text: str, first: dt.date | None, last: dt.date | None) -> dt.date:
@@ -360,7 +380,8 @@ def _belegdatum(text: str, first: dt.date | None, last: dt.date | None) -> dt.da
         digits = digits.zfill(4)
         if first is None or last is None:
             raise ParseError(f"Belegdatum {text!r} has no year and the header gives no period")
-        for year in range(first.year, last.year + 1):
+        # the first year that has this day, as over the whole period (a 29 February recurs within 8 years)
+        for year in range(first.year, min(last.year, first.year + 8) + 1):
             try:
                 day = dt.date(year, int(digits[2:]), int(digits[:2]))
             except ValueError:
@@ -377,6 +398,8 @@ def _belegdatum(text: str, first: dt.date | None, last: dt.date | None) -> dt.da
 
 
 def _add_year(day: dt.date) -> dt.date:
+    if day.year == dt.MAXYEAR:
+        return dt.date.max
     try:
         return day.replace(year=day.year + 1)
     except ValueError:

@@ -24,8 +24,6 @@ reference books 2024 sales at 8.1 % under ``USt77``). ``Tx2``, ``Grp``,
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -35,7 +33,17 @@ import pyarrow as pa
 from migrator import vat
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, table
-from migrator.parsing import AmountColumn, DateColumn, ParseError, codec_name, decimal_text, detect_encoding
+from migrator.parsing import (
+    AmountColumn,
+    DateColumn,
+    ParseError,
+    codec_name,
+    csv_records,
+    decimal_text,
+    decode,
+    detect_encoding,
+    head_text,
+)
 from migrator.readers.base import ReadOptions, Rows, accounts_from_lines
 from migrator.sources import Source
 from migrator.validate import SWISS_RATES
@@ -57,7 +65,7 @@ class InfoniqaReader:
     def sniff(self, source: Source) -> float:
         if source.is_dir:
             return 0.0
-        first = source.head().decode("latin-1").lstrip("\ufeff\xef\xbb\xbf").split("\n", 1)[0]
+        first = head_text(source.head()).split("\n", 1)[0]
         names = [n.strip().strip('"') for n in first.strip().split(",")]
         if names[:4] == ["Blg", "Datum", "Kto", "S/H"]:
             return 0.95
@@ -67,19 +75,19 @@ class InfoniqaReader:
         data = source.read_bytes()
         encoding = options.encoding or detect_encoding(data)[0]
         try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
-        records = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
-        if not records or not any(records[0]):
+            text, encoding = decode(data, encoding, source.name)
+            records = list(csv_records(text.lstrip("\ufeff"), ",", source.name))
+        except ParseError as exc:
+            raise SourceError(str(exc)) from None
+        if not records or not any(records[0][1]):
             raise SourceError("the file is empty; expected the header Blg,Datum,Kto,S/H,…", source.name)
-        header = [n.strip() for n in records[0]]
+        header = [n.strip() for n in records[0][1]]
         missing = [r for r in REQUIRED if r not in header]
         if missing:
             raise SourceError(f"not an Infoniqa journal: the header lacks {', '.join(missing)}", source.name, 1)
         rows = [
             (number, dict(zip(header, (v.strip() for v in values), strict=False)), len(values))
-            for number, values in enumerate(records[1:], start=2)
+            for number, values in records[1:]
             if any(v.strip() for v in values)
         ]
         lines, vat_codes, extras = _lines(rows, len(header), source.name)
@@ -99,7 +107,7 @@ class InfoniqaReader:
 
 def _lines(rows: list[tuple[int, dict[str, str], int]], width: int, file: str) -> tuple[Rows, pa.Table, pa.Table]:
     out = Rows(file)
-    dates = DateColumn([r["Datum"] for _, r, _ in rows])
+    dates = DateColumn([r.get("Datum", "") for _, r, _ in rows])
     amounts = AmountColumn([r.get(c, "") for _, r, _ in rows for c in ("Netto", "Steuer", "FW-Betrag")])
     extras: dict[str, list[Any]] = {"source_row": [], **{c: [] for c in EXTRAS}}
     entry, previous, foreign = 0, None, 0

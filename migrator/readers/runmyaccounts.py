@@ -16,8 +16,6 @@ to the last heading above it.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -26,7 +24,18 @@ import pyarrow as pa
 
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, table
-from migrator.parsing import AmountColumn, DateColumn, ParseError, codec_name, detect_encoding, parse_rate
+from migrator.parsing import (
+    MAX_CENTS,
+    AmountColumn,
+    DateColumn,
+    ParseError,
+    codec_name,
+    csv_records,
+    decode,
+    detect_encoding,
+    head_text,
+    parse_rate,
+)
 from migrator.readers.base import ReadOptions, Rows, accounts_from_lines, merge_accounts
 from migrator.sources import Source
 
@@ -37,7 +46,7 @@ TYPES = {"A": "asset", "L": "liability", "Q": "equity", "I": "income", "E": "exp
 
 
 def _header(head: bytes) -> tuple[str, list[str]]:
-    first = head.decode("latin-1").lstrip("\ufeff\xef\xbb\xbf").split("\n", 1)[0].strip()
+    first = head_text(head).split("\n", 1)[0].strip()
     separator = max((",", ";", "\t"), key=first.count)
     return separator, [n.strip().strip('"').strip().lower() for n in first.split(separator)]
 
@@ -97,21 +106,23 @@ class RunMyAccountsReader:
 
 def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> tuple[list[str], list[Any], str]:
     data = source.read_bytes()
+    if not data:
+        raise SourceError(f"the file is empty; expected a header with {', '.join(required)}", source.name)
     encoding = options.encoding or detect_encoding(data)[0]
     try:
-        text = data.decode(encoding).lstrip("\ufeff")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
-    separator, _ = _header(text.encode("utf-8")[:4096])
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
-    records = []
-    header: list[str] = []
-    for values in reader:
-        if not header:
-            header = [v.strip().lower() for v in values]
-            continue
-        if any(v.strip() for v in values):
-            records.append((reader.line_num, values))
+        text, encoding = decode(data, encoding, source.name)
+        text = text.lstrip("\ufeff")
+        separator, _ = _header(text[:4096].encode("utf-8"))
+        records = []
+        header: list[str] = []
+        for line, values in csv_records(text, separator, source.name):
+            if not header:
+                header = [v.strip().lower() for v in values]
+                continue
+            if any(v.strip() for v in values):
+                records.append((line, values))
+    except ParseError as exc:
+        raise SourceError(str(exc)) from None
     missing = [r for r in required if r not in header]
     if missing:
         raise SourceError(f"the header lacks {', '.join(missing)}", source.name, 1)
@@ -127,14 +138,18 @@ def _base_currency(header: list[str], records: list[Any]) -> str:
     votes: Counter[str] = Counter()
     for _, values in records:
         row = _fields(header, values)
-        if row.get("currency") and parse_rate(row.get("exchangerate", "") or "1") in ("1", ""):
+        try:
+            unit = parse_rate(row.get("exchangerate", "") or "1") in ("1", "")
+        except ParseError:
+            continue  # the row itself reports it
+        if row.get("currency") and unit:
             votes[row["currency"].upper()] += 1
     return votes.most_common(1)[0][0] if votes else "CHF"
 
 
 def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
     rows = [(number, _fields(header, values), len(values)) for number, values in records]
-    dates = DateColumn([r["transdate"] for _, r, _ in rows])
+    dates = DateColumn([r.get("transdate", "") for _, r, _ in rows])
     amounts = AmountColumn([r[c] for _, r, _ in rows for c in ("debit", "credit") if c in r])
     base = _base_currency(header, records)
     extras: dict[str, list[Any]] = {"source_row": [], **{name: [] for name in EXTRAS}}
@@ -162,7 +177,13 @@ def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
             if not rate or Decimal(rate) <= 0:
                 out.problem(number, f"{currency} row without an exchange rate; row left out")
                 continue
-            converted = (Decimal(debit - credit) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_UP)
+            try:
+                converted = (Decimal(debit - credit) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_UP)
+            except ArithmeticError:  # more digits than a Decimal holds
+                converted = Decimal(MAX_CENTS + 1)
+            if abs(converted) > MAX_CENTS:
+                out.problem(number, f"{currency} amount × exchange rate {rate} is too large; row left out")
+                continue
             values = {"amount": int(converted), "currency": currency, "amount_currency": debit - credit, "rate": rate}
         out.add(entry=str(entry), date=date, doc=row["reference"], account=row["accno"],
                 description=row.get("memo") or row.get("description", ""), cost_centre=row.get("department", ""),
@@ -178,6 +199,10 @@ def _chart(source: Source, options: ReadOptions) -> tuple[pa.Table, pa.Table, li
     accounts, groups, problems = [], [], []
     heading = ""
     for number, values in records:
+        if len(values) != len(header):
+            problems.append(Problem("error", f"{len(values)} fields where the header has {len(header)}; row left out",
+                                    source.name, number))  # fmt: skip
+            continue
         row = _fields(header, values)
         kind = row["charttype"].upper()
         if not row["accno"] or kind not in ("A", "H"):

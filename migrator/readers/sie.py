@@ -30,6 +30,7 @@ What becomes of each record:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +39,7 @@ import pyarrow as pa
 from migrator.errors import SourceError
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
 from migrator.money import format_cents
-from migrator.parsing import ParseError, codec_name, parse_cents, parse_date
+from migrator.parsing import ParseError, codec_name, detect_encoding, parse_cents, parse_date
 from migrator.readers.base import ReadOptions, Rows, merge_accounts
 from migrator.sources import Source
 
@@ -53,8 +54,11 @@ USED = {
 }  # fmt: skip
 
 
-def tokens(line: str) -> list[Field]:
+def tokens(line: str, inner: bool = False) -> list[Field]:
     """The fields of one record line: words, unescaped quoted strings, and brace lists.
+
+    A ``{`` inside a brace list starts a nested list, which SIE does not have: it is dropped (without
+    recursion, so a line of a million braces costs one pass).
 
     >>> tokens('#TRANS 3010 {1 "2" 6 "a b"} -1.50 20240101 "say \\\\"hi\\\\""')
     ['#TRANS', '3010', ['1', '2', '6', 'a b'], '-1.50', '20240101', 'say "hi"']
@@ -70,31 +74,31 @@ def tokens(line: str) -> list[Field]:
             out.append(text)
         elif char == "{":
             end = _closing_brace(line, i + 1)
-            inner = tokens(line[i + 1 : end])
-            out.append([t for t in inner if isinstance(t, str)])
+            if not inner:
+                out.append([t for t in tokens(line[i + 1 : end], inner=True) if isinstance(t, str)])
             i = end + 1
         else:
-            start = i
-            while i < n and line[i] not in " \t\r\n{":
-                i += 1
-            out.append(line[start:i])
+            end = _WORD.match(line, i).end()  # type: ignore[union-attr]  # matches at least one character
+            out.append(line[i:end])
+            i = end
     return out
+
+
+_WORD = re.compile(r"[^ \t\r\n{]+")
+_ESCAPE = re.compile(r'\\(["\\])')
 
 
 def _quoted(line: str, i: int) -> tuple[str, int]:
     """The text of a quoted string starting after its opening quote, and the index after it."""
-    chars: list[str] = []
-    while i < len(line):
-        char = line[i]
-        if char == "\\" and i + 1 < len(line) and line[i + 1] in '"\\':
-            chars.append(line[i + 1])
-            i += 2
-        elif char == '"':
-            return "".join(chars), i + 1
-        else:
-            chars.append(char)
-            i += 1
-    return "".join(chars), i  # unterminated: the rest of the line
+    end = line.find('"', i)
+    while end != -1:
+        start = end
+        while start > i and line[start - 1] == "\\":
+            start -= 1
+        if (end - start) % 2 == 0:  # an odd run of backslashes ends in one that escapes this quote
+            return _ESCAPE.sub(r"\1", line[i:end]), end + 1
+        end = line.find('"', end + 1)
+    return _ESCAPE.sub(r"\1", line[i:]), len(line)  # unterminated: the rest of the line
 
 
 def _closing_brace(line: str, i: int) -> int:
@@ -112,16 +116,20 @@ def _closing_brace(line: str, i: int) -> int:
     return len(line)
 
 
-def decode_sie(data: bytes, encoding: str | None) -> str:
-    """Text of a SIE file: the given encoding, else UTF-8 if it is valid UTF-8, else CP437 (PC8)."""
+def decode_sie(data: bytes, encoding: str | None) -> tuple[str, str]:
+    """Text of a SIE file and its encoding: the given one, else UTF-8 if it is valid UTF-8, else CP437
+    (PC8); UTF-16 (with or without a BOM: never SIE's, but what some editors save) is read as such."""
     if encoding:
-        return data.decode(encoding)
+        return data.decode(encoding), encoding
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+        return data[3:].decode("utf-8"), "utf-8"
+    guess = detect_encoding(data[: 1 << 16])[0]
+    if guess.startswith("utf-16"):
+        return data.decode(guess).lstrip("\ufeff"), guess
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("cp437")
+        return data.decode("cp437"), "cp437"
 
 
 @dataclass
@@ -166,11 +174,12 @@ class SieReader:
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         data = source.read_bytes()
+        if not data:
+            raise SourceError("the file is empty; expected SIE records (#FLAGGA, #SIETYP, #VER …)", source.name)
         try:
-            text = decode_sie(data, options.encoding)
+            text, encoding = decode_sie(data, options.encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise SourceError(f"cannot be decoded ({exc}); give the encoding with --encoding", source.name) from None
-        encoding = options.encoding or ("utf-8" if _is_utf8(data) else "cp437")
         state = _State(source.name)
         _parse(text.split("\n"), state)  # not splitlines(): CP437 text may hold \x1c-\x1e
         if not state.company.get("#SIETYP") and not state.vouchers and not state.balances["#IB"]:
@@ -212,14 +221,6 @@ class SieReader:
             format=self.name,
             encoding=codec_name(encoding),
         )
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _parse(lines: list[str], state: _State) -> None:

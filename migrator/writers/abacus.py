@@ -22,6 +22,7 @@ included; ``TaxType`` (1 sales VAT, 2 input VAT, written from the VAT kind), ``U
 ``TaxCoefficient`` (100), ``Country`` (CH); ``TaxCode`` (the ledger's code, written as it is:
 Abacus tax codes are each client's own); ``Text1`` cut at 80 characters, ``Text2`` not written;
 ``Client`` is not written (its meaning is unknown).
+XML for AbaConnect, not a spreadsheet: text is written exactly (escaped by lxml), never made inert.
 """
 
 from __future__ import annotations

@@ -14,6 +14,12 @@
 * ``taxes.csv``: each VAT code used, with rate and VAT account (what bexio's tax setup must match);
   the reader needs it to read the entries back.
 
+Spreadsheet formulas: the two CSV files are opened in a spreadsheet, so their text fields go through
+`inert` (a leading ``'`` before ``= + - @``, tab or CR; amounts and rates untouched; the reader takes
+the ``'`` off taxes.csv again). ``Kontenplan.xlsx`` keeps every text exact, stored as a text cell
+(with Excel's quote prefix where it starts like a formula), so bexio's import gets the real names.
+``manual_entries.json`` is for the API, not a spreadsheet: exact.
+
 VAT: bexio books the VAT of a manual entry line itself from its ``tax_id``, out of the amount
 (the amount includes the VAT; *assumed*: bexio's manual bookings are entered gross, and its journal
 export shows such an entry as one row with the code). So a base line is written gross (its VAT added)
@@ -39,7 +45,7 @@ from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.writers.banana import Row, VatPlan, entries, fold_entry, is_pair, vat_plan
-from migrator.writers.base import inert, lost
+from migrator.writers.base import FORMULA_STARTS, inert, lost
 
 CHART_COLUMNS = ("Kontonummer", "Kontoname", "Kontengruppe", "Kontoart", "Systemkonto", "Verknüpftes Konto", "MWST-Typ")
 # The API's account_type (FORMATS.md: 1 earnings, 2 expenditures, 3 active, 4 passive, 5 complete).
@@ -194,17 +200,18 @@ def _sheet(body: dict[str, Any]) -> list[dict[str, str]]:
     for item in body["entries"]:
         out.append({
             "reference_nr": inert(body["reference_nr"]), "date": body["date"], "type": body["type"],
-            "debit_account": item["debit_account_id"] or "", "credit_account": item["credit_account_id"] or "",
-            "amount": item["amount"].removeprefix(_NUMBER), "currency": item["currency_id"],
-            "currency_factor": item["currency_factor"].removeprefix(_NUMBER), "tax": item["tax_id"] or "",
-            "tax_account": item["tax_account_id"] or "", "description": inert(item["description"]),
+            "debit_account": inert(item["debit_account_id"] or ""),
+            "credit_account": inert(item["credit_account_id"] or ""),
+            "amount": item["amount"].removeprefix(_NUMBER), "currency": inert(item["currency_id"]),
+            "currency_factor": item["currency_factor"].removeprefix(_NUMBER), "tax": inert(item["tax_id"] or ""),
+            "tax_account": inert(item["tax_account_id"] or ""), "description": inert(item["description"]),
         })  # fmt: skip
     return out
 
 
 def _csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, delimiter=";", lineterminator="\n")
+    writer = csv.DictWriter(buffer, columns, delimiter=";", lineterminator="\r\n")  # CRLF: a CR in a text is quoted
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
@@ -216,9 +223,9 @@ def _taxes(ledger: Ledger, plan: VatPlan) -> list[dict[str, str]]:
     for code, target in sorted(plan.codes.items()):
         known = vat.meaning(ledger, code)
         out.setdefault(target, {
-            "code": target, "rate": decimal_text(plan.rates[code]) if code in plan.rates else "",
-            "kind": known[0] if known else "", "account": plan.accounts.get(code, ""),
-            "description": described.get(code, {}).get("description", ""),
+            "code": inert(target), "rate": decimal_text(plan.rates[code]) if code in plan.rates else "",
+            "kind": known[0] if known else "", "account": inert(plan.accounts.get(code, "")),
+            "description": inert(described.get(code, {}).get("description", "")),
         })  # fmt: skip
     return list(out.values())
 
@@ -231,9 +238,14 @@ def _chart(ledger: Ledger, plan: VatPlan, path: Path) -> None:
     sheet.append(list(CHART_COLUMNS))
     for account in ledger.accounts.to_pylist():
         sheet.append([
-            account["code"], inert(account["name"]), account["parent"], KONTOART.get(account["type"], ""), "", "",
+            account["code"], account["name"], account["parent"], KONTOART.get(account["type"], ""), "", "",
             plan.codes.get(account["vat_code"], account["vat_code"]),
         ])  # fmt: skip
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):  # text stays text, exactly: never a formula (see module doc)
+                cell.data_type = "s"
+                cell.quotePrefix = cell.value.startswith(FORMULA_STARTS)
     for column, width in zip("ABCDEFG", (14, 40, 14, 12, 12, 18, 12), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"

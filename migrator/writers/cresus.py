@@ -13,6 +13,8 @@ in texts become spaces. VAT codes are not written: Crésus's import reads one fr
 then books the VAT itself as a line of its own, while the ledger's VAT lines are already booked;
 writing both would book the VAT twice. The VAT lines are written as ordinary lines and the codes
 are reported as not carried.
+Other text is written exactly, formula-like text included: the file is for Crésus's import, not a
+spreadsheet, so nothing is made inert.
 """
 
 from __future__ import annotations

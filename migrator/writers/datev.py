@@ -21,6 +21,8 @@ Skontokonto``) are written after DATEV's published format description as the pro
 no file at hand confirms their names, and migrator leaves them empty. The Kontenbeschriftungen
 columns (``Konto;Kontenbeschriftung;Sprach-ID;Kontenbeschriftung lang``) are likewise not confirmed
 by a sample.
+Text is written exactly, formula-like text included: the files are for DATEV's import, not a
+spreadsheet, so nothing is made inert.
 """
 
 from __future__ import annotations

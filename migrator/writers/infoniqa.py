@@ -20,6 +20,8 @@ whole number, else entries are numbered 1, 2, … and the original voucher goes 
 ``KIdx``, ``PkKey`` and ``Flag`` are written as 0, ``Grp`` as a space and ``Code``/``OpId`` empty, as
 in every row of the reference; ``SIdx`` is written 0 although coded rows there have 3 or 5
 (meaning of all of these *unverified*).
+Text is written exactly, formula-like text included: the file is for Infoniqa's import, not a
+spreadsheet, so nothing is made inert.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ open-source base), ``link`` left empty.
 
 Both files are ISO-8859-1, as the service's help says: a character outside it (``œ``, ``€``,
 curly quotes) is replaced by its nearest spelling (``oe``, ``EUR``, ``'``) or ``?``, and reported.
+Formula-like text (``=…``, ``-…``) is written as it is: the files are for the service's import, not a
+spreadsheet, so nothing is made inert.
 """
 
 from __future__ import annotations

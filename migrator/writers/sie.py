@@ -12,6 +12,8 @@ Opening entries are not written as vouchers: they become the ``#IB`` of their ye
 turns ``#IB`` back into one opening entry per year, so balances survive the round trip (the
 opening entries' lines are merged per account). Vouchers are numbered 1, 2, … per series (the
 journal, ``A`` where it is empty); the ledger's voucher number starts the ``#VER`` text.
+Text is written exactly, formula-like text included: SIE is read by accounting programs, not
+spreadsheets, so nothing is made inert.
 """
 
 from __future__ import annotations
