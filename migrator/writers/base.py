@@ -10,8 +10,9 @@ The problems a writer returns name what the format could not carry (severity "in
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -53,3 +54,12 @@ def lost(what: str, count: int, action: str) -> list[Problem]:
     if not count:
         return []
     return [Problem("info", f"{count} {what} not carried by this format: {action}")]
+
+
+def entries(lines: pa.Table) -> Iterator[list[dict[str, Any]]]:
+    """The lines of each entry, in the order entries first appear, lines in line-number order."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in lines.to_pylist():
+        groups.setdefault(row["entry"], []).append(row)
+    for rows in groups.values():
+        yield sorted(rows, key=lambda r: r["line"] or 0)

@@ -36,7 +36,8 @@ import pyarrow.compute as pc
 
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.hledger import entries, foreign, not_carried, one_line, top_level, used_codes
+from migrator.writers.base import entries
+from migrator.writers.plaintext import foreign, not_carried, one_line, top_level, used_codes
 
 _SPECIAL = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
                           "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l", "Ł": "L",

@@ -27,8 +27,7 @@ from typing import Any
 from lxml import etree
 
 from migrator.model import Ledger, Problem
-from migrator.writers.base import lost
-from migrator.writers.hledger import entries
+from migrator.writers.base import entries, lost
 
 GNC_TYPES = {"asset": "ASSET", "liability": "LIABILITY", "equity": "EQUITY", "income": "INCOME", "expense": "EXPENSE"}
 BY_FIRST_DIGIT = {"1": "ASSET", "2": "LIABILITY", "3": "INCOME", "4": "EXPENSE", "5": "EXPENSE", "6": "EXPENSE",
