@@ -58,7 +58,7 @@ from migrator.parsing import (
 )
 from migrator.readers.base import ReadOptions, accounts_from_lines, date_or_none, merge_accounts
 from migrator.sources import Source
-from migrator.writers.banana import allocate
+from migrator.vatfold import allocate
 from migrator.writers.base import FORMULA_STARTS
 
 JOURNAL = ("Datum", "Referenz", "Soll", "Haben", "Beschreibung", "Betrag", "Buchungswährung", "Umrechnungsfaktor",

@@ -44,8 +44,8 @@ from migrator import vat
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.writers.banana import Row, VatPlan, entries, fold_entry, is_pair, vat_plan
-from migrator.writers.base import FORMULA_STARTS, inert, lost
+from migrator.vatfold import Row, VatPlan, fold_entry, is_pair, vat_plan
+from migrator.writers.base import FORMULA_STARTS, entries, inert, lost
 
 CHART_COLUMNS = ("Kontonummer", "Kontoname", "Kontengruppe", "Kontoart", "Systemkonto", "Verknüpftes Konto", "MWST-Typ")
 # The API's account_type (FORMATS.md: 1 earnings, 2 expenditures, 3 active, 4 passive, 5 complete).
@@ -123,7 +123,7 @@ class BexioWriter:
         base = ledger.company.base_currency or "CHF"
         bodies: list[dict[str, Any]] = []
         sheet_rows: list[dict[str, str]] = []
-        for lines in entries(ledger):
+        for lines in entries(ledger.lines):
             rows, notes = fold_entry(lines, plan, gross=True)
             first = lines[0]
             where = f"entry {first['doc'] or first['entry']} of {first['date']}"
