@@ -1,18 +1,20 @@
 """`make bench`: time migrator as a user runs it, beside its peers and the raw floor, on the same books.
 
 Each case runs as a separate process (`migrator convert …`, validation and verification on) several
-times; the median wall time and the peak memory (max RSS of the child) are reported, with lines per
-second and the ratio to the pyarrow floor and to the peers. Results go to benchmarks/results.md.
-Timings are never asserted in the test suite.
+times; the median wall time and the peak memory (max RSS of the child and its children) are reported,
+with lines per second and the ratio to the pyarrow floor and to the peers. Results go to
+benchmarks/results.md (with benchmarks/NOTES.md appended). Timings are never asserted in the test suite.
 
     python -m benchmarks.run                 # the default cases
-    python -m benchmarks.run --quick         # 100k entries only, one run each
-    python -m benchmarks.run --case csv-csv  # one case
+    python -m benchmarks.run --quick         # 100k entries (and small bulk) only, one run each
+    python -m benchmarks.run --case csv-csv  # one case (repeat --case for several)
+    python -m benchmarks.run --case csv-csv --size 10000000 --runs 1   # a size by hand
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -22,12 +24,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 MIGRATOR = str(Path(sys.executable).with_name("migrator"))
+K, M = 1_000, 1_000_000
+PEERS = ("hledger-print", "ledger-csv")
+LAST = DATA / "last-run.json"
 
 
 @dataclass
@@ -37,7 +42,6 @@ class Measure:
     lines: int
     seconds: list[float] = field(default_factory=list)  # float-ok: wall-clock seconds
     peak_mib: float = 0.0  # float-ok: memory in MiB
-    note: str = ""
 
     @property
     def median(self) -> float:  # float-ok: seconds
@@ -45,7 +49,7 @@ class Measure:
 
     @property
     def lines_per_second(self) -> float:  # float-ok
-        return self.lines / self.median if self.seconds else 0.0
+        return self.lines / self.median if self.seconds and self.lines else 0.0
 
 
 def _run(command: list[str], runs: int) -> tuple[list[float], float]:  # float-ok: seconds and MiB
@@ -66,26 +70,67 @@ def _run(command: list[str], runs: int) -> tuple[list[float], float]:  # float-o
     return times, peak
 
 
-def _python(code: str) -> list[str]:
-    return [sys.executable, "-c", code]
+# ------------------------------------------------------------------------------------------- cases
 
 
-def floor_command(entries: int, work: Path) -> list[str]:
+def _generated(function: str, *args: int) -> str:
+    """The input `benchmarks.generate.<function>` makes (once, cached in benchmarks/data).
+
+    Generated in a child process: this process stays small, because a child that the kernel starts
+    from it inherits its peak memory as the child's own starting peak."""
+    code = (
+        "import sys; from pathlib import Path; from benchmarks import generate; "
+        f"print(generate.{function}(*map(int, sys.argv[1:]), Path({str(DATA)!r})))"
+    )
+    done = subprocess.run([sys.executable, "-c", code, *map(str, args)], cwd=HERE.parent, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _csv(entries: int) -> str:
+    return _generated("write_csv", entries)
+
+
+def _convert(to: str, suffix: str, *options: str) -> Callable[[int, Path], list[str]]:
+    def command(entries: int, work: Path) -> list[str]:
+        return [MIGRATOR, "convert", _csv(entries), "--to", to, "-o", str(work / f"out{suffix}"), *options]
+
+    return command
+
+
+def _floor(entries: int, work: Path) -> list[str]:
     """pyarrow reading and writing the same CSV with no checks at all."""
-    from benchmarks.generate import write_csv
-
-    code = "import pyarrow.csv as c, sys; t = c.read_csv(sys.argv[1]); c.write_csv(t, sys.argv[2])"
-    return [*_python(code), str(write_csv(entries, DATA)), str(work / "floor.csv")]
+    code = "import pyarrow.csv as c, sys; c.write_csv(c.read_csv(sys.argv[1]), sys.argv[2])"
+    return [sys.executable, "-c", code, _csv(entries), str(work / "floor.csv")]
 
 
-def hledger_journal(entries: int) -> Path:
-    from benchmarks.generate import ledger
-    from migrator.pipeline import write
+def _journal(entries: int) -> str:
+    return _generated("write_journal", entries)
 
-    path = DATA / f"books-{entries}.journal"
-    if not path.exists():
-        write(ledger(entries), "hledger", path)
-    return path
+
+def _winbiz(rows: int, work: Path) -> list[str]:
+    return [MIGRATOR, "convert", _generated("write_winbiz", rows), "--to", "csv", "-o", str(work / "out.csv")]
+
+
+def _bulk(jobs: int) -> Callable[[int, Path], list[str]]:
+    def command(clients: int, work: Path) -> list[str]:
+        root = _generated("write_clients", clients, BULK_ENTRIES)
+        return [MIGRATOR, "bulk", str(root), "--to", "csv", "-o", str(work / "out"), "--jobs", str(jobs)]
+
+    return command
+
+
+BULK_ENTRIES = 500
+
+
+def _entries_lines(case: str, size: int) -> tuple[int, int]:
+    """Entries and journal lines of a case at `size` (entries, Winbiz rows or clients)."""
+    if case.startswith("bulk"):
+        return size * BULK_ENTRIES, size * BULK_ENTRIES * 14 // 5
+    if case == "winbiz-csv":
+        entries = -(-size * 5 // 9)
+        return entries, size + entries  # every row is a line against the entry's common account
+    return size, size * 14 // 5
 
 
 @dataclass
@@ -93,88 +138,111 @@ class Case:
     name: str
     sizes: tuple[int, ...]
     command: Callable[[int, Path], list[str]]
-    needs: str = ""  # a program or format that must exist
-
-
-def _convert(to: str, suffix: str) -> Callable[[int, Path], list[str]]:
-    def command(entries: int, work: Path) -> list[str]:
-        from benchmarks.generate import write_csv
-
-        return [MIGRATOR, "convert", str(write_csv(entries, DATA)), "--to", to, "-o", str(work / f"out{suffix}")]
-
-    return command
+    needs: str = ""  # a program that must be installed
+    quick: tuple[int, ...] = (100 * K,)  # sizes in --quick mode
+    runs: int = 0  # 0: the --runs default
 
 
 CASES = [
-    Case("csv-csv", (100_000, 1_000_000), _convert("csv", ".csv")),
-    Case("floor-pyarrow", (100_000, 1_000_000), floor_command),
-    Case("csv-xlsx", (100_000,), _convert("xlsx", ".xlsx"), needs="format:xlsx"),
-    Case("csv-saft", (100_000, 1_000_000), _convert("saft", ".xml"), needs="format:saft"),
-    Case("csv-banana", (100_000, 1_000_000), _convert("banana", ""), needs="format:banana"),
-    Case("hledger-print", (100_000,), lambda n, work: ["hledger", "-f", str(hledger_journal(n)), "print", "-O", "csv",
-                                                       "-o", str(work / "h.csv")], needs="hledger"),  # fmt: skip
-    Case("ledger-csv", (100_000,), lambda n, work: ["ledger", "-f", str(hledger_journal(n)), "csv",
-                                                    "--output", str(work / "l.csv")], needs="ledger"),  # fmt: skip
-]  # fmt: skip
-
-
-def _available(need: str) -> bool:
-    if not need:
-        return True
-    if need.startswith("format:"):
-        from migrator import registry
-
-        return any(f.name == need.split(":", 1)[1] for f in registry.formats())
-    return shutil.which(need) is not None and _available("format:hledger")
+    Case("startup-help", (0,), lambda n, work: [MIGRATOR, "--help"], quick=(0,)),
+    Case("startup-formats", (0,), lambda n, work: [MIGRATOR, "formats"], quick=(0,)),
+    Case("floor-pyarrow", (100 * K, 300 * K, M), _floor),
+    Case("csv-csv", (100 * K, 300 * K, M), _convert("csv", ".csv")),
+    Case("csv-banana", (100 * K,), _convert("banana", ""), runs=1),
+    Case("csv-xlsx", (100 * K,), _convert("xlsx", ".xlsx"), runs=1),
+    Case("csv-saft", (100 * K,), _convert("saft", ".xml"), runs=1),
+    Case("csv-saft-noverify", (100 * K, 300 * K, M), _convert("saft", ".xml", "--no-verify")),
+    Case("winbiz-csv", (M,), _winbiz, quick=(100 * K,)),
+    Case("bulk-jobs1", (1000,), _bulk(1), quick=(50,), runs=1),
+    Case("bulk-jobs2", (1000,), _bulk(2), quick=(50,), runs=1),
+    Case(
+        "hledger-print",
+        (100 * K,),
+        lambda n, work: ["hledger", "-f", _journal(n), "print", "-O", "csv", "-o", str(work / "h.csv")],
+        needs="hledger",
+    ),
+    Case(
+        "ledger-csv",
+        (100 * K,),
+        lambda n, work: ["ledger", "-f", _journal(n), "csv", "--output", str(work / "l.csv")],
+        needs="ledger",
+    ),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="100k entries only, one run each")
+    parser.add_argument("--quick", action="store_true", help="small sizes only, one run each")
     parser.add_argument("--case", action="append", help="run only these cases")
+    parser.add_argument("--size", type=int, action="append", help="run these sizes instead of the case's")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
+    parser.add_argument("--rewrite", action="store_true", help="rewrite results.md from the last run (new NOTES.md)")
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
+    if args.rewrite:
+        last = json.loads(LAST.read_text(encoding="utf-8"))
+        write_results([Measure(**m) for m in last["results"]], last["runs"], last["when"], last["load"])
+        return 0
+    load, when = os.getloadavg()[0], time.strftime("%Y-%m-%d %H:%M")
     results: list[Measure] = []
     for case in CASES:
         if args.case and case.name not in args.case:
             continue
-        if not _available(case.needs):
-            print(f"skip {case.name}: {case.needs} not available")
+        if case.needs and not shutil.which(case.needs):
+            print(f"skip {case.name}: {case.needs} is not installed")
             continue
-        for size in case.sizes:
-            if args.quick and size > 100_000:
-                continue
+        for size in args.size or (case.quick if args.quick else case.sizes):
             with tempfile.TemporaryDirectory(prefix="migrator-bench-") as work:
-                command = case.command(size, Path(work))
-                lines = size * 14 // 5
-                seconds, peak = _run(command, runs)
-                results.append(Measure(case.name, size, lines, seconds, peak))
-                print(f"{case.name:<14} {size:>9} entries  {results[-1].median:7.2f} s  "
-                      f"{results[-1].lines_per_second:>12,.0f} lines/s  {peak:7.0f} MiB")  # fmt: skip
-    write_results(results, runs)
+                command = case.command(size, Path(work))  # generates the input first, outside the timing
+                entries, lines = _entries_lines(case.name, size)
+                seconds, peak = _run(command, 1 if args.quick else case.runs or runs)
+            results.append(Measure(case.name, entries, lines, seconds, peak))
+            m = results[-1]
+            print(f"{m.case:<18} {m.entries:>9} entries  {m.median:7.2f} s  {m.lines_per_second:>12,.0f} lines/s  "
+                  f"{peak:7.0f} MiB", flush=True)  # fmt: skip
+    if not args.no_write:
+        LAST.write_text(json.dumps({"runs": runs, "when": when, "load": load, "results": [asdict(m) for m in results]}))
+        write_results(results, runs, when, load)
     return 0
 
 
-def write_results(results: list[Measure], runs: int) -> None:
-    floor = {m.entries: m.median for m in results if m.case == "floor-pyarrow"}
-    peers = {(m.case, m.entries): m.median for m in results if m.case in ("hledger-print", "ledger-csv")}
+def _ratios(m: Measure, results: list[Measure]) -> tuple[str, str, str]:
+    """× the pyarrow floor, and how many times faster than hledger and ledger (same entries)."""
+    same = {r.case: r.median for r in results if r.entries == m.entries}
+    floor = f"{m.median / same['floor-pyarrow']:.1f}×" if "floor-pyarrow" in same and m.case.startswith("csv") else ""
+    peers = []
+    for peer in PEERS:
+        if peer in same and m.case.startswith("csv"):
+            peers.append(f"{same[peer] / m.median:.1f}×")
+        else:
+            peers.append("")
+    return floor, peers[0], peers[1]
+
+
+def write_results(results: list[Measure], runs: int, when: str, load: float) -> None:  # float-ok: load average
     rows = []
     for m in results:
-        ratio_floor = f"{m.median / floor[m.entries]:.1f}×" if m.entries in floor else ""
-        hledger = peers.get(("hledger-print", m.entries))
-        vs_hledger = f"{hledger / m.median:.1f}× faster" if hledger and m.case.startswith("csv") else ""
-        rows.append(f"| {m.case} | {m.entries:,} | {m.lines:,} | {m.median:.2f} | {m.lines_per_second:,.0f} | "
-                    f"{m.peak_mib:,.0f} | {ratio_floor} | {vs_hledger} |")  # fmt: skip
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+        floor, hledger, ledger = _ratios(m, results)
+        size = f"{m.entries:,}" if m.entries else ""
+        lines = f"{m.lines:,}" if m.lines else ""
+        speed = f"{m.lines_per_second:,.0f}" if m.lines else ""
+        rows.append(f"| {m.case} | {size} | {lines} | {m.median:.2f} | {speed} | {m.peak_mib:,.0f} | {floor} | "
+                    f"{hledger} | {ledger} |")  # fmt: skip
+    cpu = _cpu_name()
+    machine = (f"{cpu}, {os.cpu_count()} cores, {_memory_gib()} GiB RAM, Python {platform.python_version()}, "
+               f"{platform.system()} {platform.release()}")  # fmt: skip
     text = [
         "# Benchmark results",
         "",
-        f"Machine: {machine}. Median of {runs} run(s) each, as a user runs it (`migrator convert`, validation and",
-        "verification on). Peak memory is the child process's maximum resident set size.",
+        f"Machine: {machine}. Run on {when}, load average before the run {load:.1f} (the machine is shared). "
+        f"Median of {runs} run(s) each (bulk, banana, xlsx and saft: one run), as a user runs it "
+        "(`migrator convert`, validation and verification on, unless the case says `noverify`). Peak memory is "
+        "the largest resident set size of the process (for bulk: of any one process).",
         "",
-        "| case | entries | lines | seconds | lines/s | peak MiB | × pyarrow floor | vs hledger |",
-        "|---|---|---|---|---|---|---|---|",
+        "| case | entries | lines | seconds | lines/s | peak MiB | × pyarrow floor | × faster than hledger "
+        "| × faster than ledger |",
+        "|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
@@ -183,6 +251,23 @@ def write_results(results: list[Measure], runs: int) -> None:
         text += ["", notes.read_text(encoding="utf-8")]
     (HERE / "results.md").write_text("\n".join(text), encoding="utf-8")
     print(f"wrote {HERE / 'results.md'}")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gib() -> int:
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
+    except (ValueError, OSError):
+        return 0
 
 
 if __name__ == "__main__":

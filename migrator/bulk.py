@@ -270,10 +270,20 @@ class BulkRun:
         return all(r.ok for r in self.results)
 
 
+def _preload(to: str) -> list[str]:
+    """What every client process imports, loaded once in the fork server so that each fork starts warm:
+    detection sniffs with every reader, the report needs its renderers, and pyarrow loads pandas (if
+    installed) on its first conversion of a numpy array. Measured: 0.5 s less per client."""
+    readers = [f"migrator.readers.{f.name}" for f in registry.readable()]
+    writer = [f"migrator.writers.{to}"] if registry.get(to).writes else []
+    return ["pandas", "pyarrow.csv", "pyarrow.acero", "migrator.pipeline", "migrator.report", "migrator.report_html",
+            "migrator.bulk", *readers, *writer]  # fmt: skip
+
+
 def _local(clients: list[Client], to: str, outdir: Path, mapping: str | None, jobs: int) -> Iterator[ClientResult]:
     """Each client in a fresh process forked from a server that has migrator loaded (cheap and isolated)."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["migrator.pipeline", "migrator.report", "migrator.bulk"])
+    context.set_forkserver_preload(_preload(to))
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
         futures = {pool.submit(convert_client, c, to, str(outdir), mapping): c for c in clients}
         for future in concurrent.futures.as_completed(futures):

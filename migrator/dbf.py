@@ -102,7 +102,8 @@ def read(path: Path, name: str = "", encoding: str | None = None) -> Table:
     flags = block[:, 0]
     live = flags != 0x2A
     table = Table(path, version, chosen, fields, {}, np.flatnonzero(live) + 1, int((~live).sum()), truncated)
-    block = block[live]
+    if not live.all():
+        block = block[live]  # a copy: only when there are deleted records to drop
     memo = _Memo(path, version, table.notes) if any(f.type == "M" for f in fields) else None
     for fld in fields:
         if fld.type == "0":  # VFP _NullFlags system field

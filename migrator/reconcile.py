@@ -46,7 +46,8 @@ def entry_totals(lines: pa.Table) -> dict[str, int]:
 def vat_totals(ledger: Ledger) -> dict[str, dict[str, int]]:
     """Per VAT code: base (tagged lines that are not VAT lines), booked VAT (the VAT lines) and
     declared VAT (the VAT amounts carried on base lines), in cents."""
-    lines = ledger.lines.filter(pc.not_equal(ledger.lines.column("vat_code"), ""))
+    lines = ledger.lines.select(["vat_code", "vat_line", "amount", "vat_amount"])
+    lines = lines.filter(pc.not_equal(lines.column("vat_code"), ""))
     vat_line = lines.column("vat_line")
     bases = lines.filter(pc.invert(vat_line))
     base = _sums(bases, ["vat_code"])
@@ -72,7 +73,7 @@ class YearSummary:
 def years(ledger: Ledger) -> list[YearSummary]:
     """Opening (opening entries of the year), movements (every other line) and closing per account."""
     out = []
-    lines = ledger.lines
+    lines = ledger.lines.select(["date", "account", "amount", "opening"])
     for year in years_of(ledger):
         in_year = pc.and_(
             pc.greater_equal(lines.column("date"), pa.scalar(year.start, pa.date32())),

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lxml import etree
 
-from migrator import __version__
+from migrator import __version__, money
 from migrator.model import Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.readers.saft import OPENING_TYPE, vat_line_codes
@@ -58,6 +59,7 @@ COLUMNS = ("entry", "line", "date", "doc", "description", "account", "amount", "
            "rate", "vat_code", "vat_amount", "vat_line", "partner", "cost_centre", "opening")  # fmt: skip
 COST_CENTRE = "A"  # AnalysisType "Avdeling" (department) in Skatteetaten's examples
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NOT_XML_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"  # the same for Arrow (UTF-8 has no surrogates)
 _PLACE = re.compile(r"^(?P<street>.*?),\s*(?P<zip>[A-Z]{0,2}-?\d{4,5})\s+(?P<city>.+)$")
 
 
@@ -129,8 +131,9 @@ def standard_tax_code(code: str, kind: str, rate: Decimal | None) -> str | None:
 class _Out:
     """lxml's incremental writer, indented with tabs; counts texts cut to the XSD's lengths."""
 
-    def __init__(self, xf: Any) -> None:
+    def __init__(self, xf: Any, handle: Any) -> None:
         self.xf = xf
+        self.handle = handle
         self.depth = 0
         self.cut = 0
 
@@ -156,6 +159,11 @@ class _Out:
         if text:
             self.leaf(tag, text, limit)
 
+    def raw(self, xml: memoryview) -> None:
+        """Markup made elsewhere (well-formed, escaped), written at the current position."""
+        self.xf.flush()
+        self.handle.write(xml)
+
 
 class SaftWriter:
     name = "saft"
@@ -172,7 +180,7 @@ def write_saft(ledger: Ledger, target: Path, created: dt.date | None = None) -> 
     with target.open("wb") as handle, etree.xmlfile(handle, encoding="UTF-8") as xf:
         xf.write_declaration()
         with xf.element(f"{{{NS}}}AuditFile", nsmap={None: NS}):
-            out = _Out(xf)
+            out = _Out(xf, handle)
             out.depth = 1
             _header(out, ledger, plan, created or dt.date.today())
             with out.node("MasterFiles"):
@@ -182,7 +190,7 @@ def write_saft(ledger: Ledger, target: Path, created: dt.date | None = None) -> 
                 _cost_centres(out, ledger)
             _entries(out, ledger, plan)
             xf.write("\n")
-    return plan.problems + _not_carried(ledger, plan, out.cut)
+    return plan.problems + _not_carried(ledger, plan, out.cut + plan.cut)
 
 
 class _Plan:
@@ -195,17 +203,18 @@ class _Plan:
         self.country = _country(ledger.company.vat_number, ledger.company.base_currency)
         self.brought_forward = _brought_forward(lines, self.start)
         forward = pa.array(self.brought_forward)
-        self.opening = _sums(lines.filter(forward), ["account"])
-        self.closing = _sums(lines, ["account"])
+        sums = lines.select(["partner", "account", "amount"])  # filters copy only what they sum
+        self.opening = _sums(sums.filter(forward), ["account"])
+        self.closing = _sums(sums, ["account"])
         with_partner = pc.not_equal(lines.column("partner"), "")
-        self.partner_opening = _sums(lines.filter(pc.and_(with_partner, forward)), ["partner", "account"])
-        self.partner_closing = _sums(lines.filter(with_partner), ["partner", "account"])
-        moved = lines.filter(pc.invert(forward))
+        self.partner_opening = _sums(sums.filter(pc.and_(with_partner, forward)), ["partner", "account"])
+        self.partner_closing = _sums(sums.filter(with_partner), ["partner", "account"])
+        moved = lines.select(["entry", "amount"]).filter(pc.invert(forward))
         self.entries = len(pc.unique(moved.column("entry"))) if moved.num_rows else 0
         amounts = moved.column("amount")
         self.total_debit = int(pc.sum(pc.if_else(pc.greater(amounts, 0), amounts, 0)).as_py() or 0)
         self.total_credit = -int(pc.sum(pc.if_else(pc.less(amounts, 0), amounts, 0)).as_py() or 0)
-        self.order, self.journals = _order(lines, self.brought_forward)
+        self.order, self.journals, self.entry_codes = _order(lines, self.brought_forward)
         self.vouchers = _vouchers_identify_entries(lines)
         self.kinds = dict(zip(ledger.partners.column("id").to_pylist(), ledger.partners.column("kind").to_pylist(),
                               strict=True))  # fmt: skip
@@ -213,7 +222,8 @@ class _Plan:
         self.mixed_journal = (
             int(pc.sum(pc.not_equal(lines.column("journal"), self.journals)).as_py() or 0) if lines.num_rows else 0
         )
-        self.mixed_date = self.vat_unmarked = self.bad_currency = 0
+        self.mixed_date = self.bad_currency = self.cut = 0
+        self.vat_unmarked = _vat_unmarked(lines, ~self.brought_forward) if lines.num_rows else 0
 
 
 def _selection(ledger: Ledger) -> tuple[dt.date, dt.date]:
@@ -274,11 +284,12 @@ def _sums(lines: pa.Table, keys: list[str]) -> dict[Any, int]:
     return dict(zip(zip(*(grouped.column(k).to_pylist() for k in keys), strict=True), sums, strict=True))
 
 
-def _order(lines: pa.Table, brought_forward: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+def _order(lines: pa.Table, brought_forward: np.ndarray) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """Row order of the transaction lines (journals, then entries, in order of first appearance) and
-    each line's journal (that of its entry's first line, since a Transaction sits in one Journal)."""
+    each line's journal (that of its entry's first line, since a Transaction sits in one Journal), and
+    each line's entry as a number."""
     if not lines.num_rows:
-        return np.zeros(0, dtype=np.int64), pa.array([], pa.string())
+        return np.zeros(0, dtype=np.int64), pa.array([], pa.string()), np.zeros(0, dtype=np.int32)
     entries = lines.column("entry").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
     _, first = np.unique(entries, return_index=True)
     journal = lines.column("journal").combine_chunks()
@@ -287,7 +298,7 @@ def _order(lines: pa.Table, brought_forward: np.ndarray) -> tuple[np.ndarray, pa
     rank = line_journal.dictionary_encode().indices.to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(~brought_forward)
     order = rows[np.lexsort((rows, entries[rows], rank[rows]))]
-    return order, line_journal
+    return order, line_journal, entries
 
 
 def _vouchers_identify_entries(lines: pa.Table) -> bool:
@@ -311,14 +322,6 @@ def _rates(ledger: Ledger) -> dict[str, list[tuple[dt.date | None, dt.date | Non
                                                                              "valid_to")), strict=True):  # fmt: skip
         rates.setdefault(code, []).append((start, end, rate))
     return rates
-
-
-def _rate_on(plan: _Plan, code: str, day: dt.date | None) -> str:
-    periods = plan.rates.get(code, [])
-    for start, end, rate in periods:
-        if day and (start is None or start <= day) and (end is None or day <= end):
-            return rate
-    return periods[0][2] if periods else ""
 
 
 def _decimal(text: str, places: int, digits: int) -> str:
@@ -541,7 +544,7 @@ def _entries(out: _Out, ledger: Ledger, plan: _Plan) -> None:
         out.leaf("TotalCredit", format_cents(plan.total_credit))
         journal_node: contextlib.ExitStack | None = None
         current: str | None = None
-        for journal, rows in _grouped(ledger.lines, plan):
+        for journal, text in _transactions(ledger.lines, plan):
             if journal != current:
                 if journal_node is not None:
                     journal_node.close()
@@ -551,88 +554,210 @@ def _entries(out: _Out, ledger: Ledger, plan: _Plan) -> None:
                 out.leaf("Description", f"Journal {journal}" if journal else "General ledger", LONG)
                 out.leaf("Type", "GL")
                 current = journal
-            _transaction(out, rows, plan)
+            out.raw(text)
         if journal_node is not None:
             journal_node.close()
 
 
-def _grouped(lines: pa.Table, plan: _Plan) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """(journal, lines of one entry) in transaction order, reading the lines in Arrow batches."""
+def _transactions(lines: pa.Table, plan: _Plan) -> Iterator[tuple[str, memoryview]]:
+    """(journal, XML of consecutive lines of that journal) in transaction order, in Arrow batches.
+
+    Column-wise: each line's XML is joined from whole columns, with its Transaction's opening tags
+    before an entry's first line and the closing tag after its last one; no Python object per line.
+    """
     table = lines.select(list(COLUMNS))
-    rows: list[dict[str, Any]] = []
-    journal = ""
-    for start in range(0, len(plan.order), BATCH):
-        index = pa.array(plan.order[start : start + BATCH])
-        batch = table.take(index)
-        journals = plan.journals.take(index).to_pylist()
-        columns = [batch.column(c).to_pylist() for c in COLUMNS]
-        for position, values in enumerate(zip(*columns, strict=True)):
-            row = dict(zip(COLUMNS, values, strict=True))
-            if rows and row["entry"] != rows[0]["entry"]:
-                yield journal, rows
-                rows = []
-            journal = journals[position]
-            rows.append(row)
-    if rows:
-        yield journal, rows
+    order = plan.order
+    if not len(order):
+        return
+    entry = plan.entry_codes[order]
+    first = np.r_[True, entry[1:] != entry[:-1]]
+    last = np.r_[first[1:], True]
+    days = pc.cast(table.column("date"), pa.int32()).fill_null(np.iinfo(np.int32).min).to_numpy()[order]
+    plan.mixed_date += int(np.count_nonzero(days != days[np.flatnonzero(first)][np.cumsum(first) - 1]))
+    journals = plan.journals.take(pa.array(order))
+    for start in range(0, len(order), BATCH):
+        stop = min(start + BATCH, len(order))
+        batch = table.take(pa.array(order[start:stop])).combine_chunks().to_batches()[0]
+        text = _join(
+            _if(first[start:stop], _transaction_head(batch, plan, first[start:stop])),
+            _lines(batch, plan),
+            _if(last[start:stop], "\n\t\t\t</Transaction>"),
+        )
+        journal = journals.slice(start, stop - start).dictionary_encode()
+        codes = journal.indices.to_numpy(zero_copy_only=False)
+        cuts = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), len(codes)]
+        for a, b in itertools.pairwise(cuts):
+            yield journal.dictionary[int(codes[a])].as_py(), _bytes(text.slice(a, b - a))
 
 
-def _transaction(out: _Out, rows: list[dict[str, Any]], plan: _Plan) -> None:
-    first = rows[0]
-    day: dt.date = first["date"] or plan.start
-    plan.mixed_date += sum(1 for r in rows if r["date"] != first["date"])
-    expected = [r["vat_code"] if r["vat_line"] else "" for r in rows]
-    tagged = [bool(r["vat_code"]) and not r["vat_line"] for r in rows]
-    found = vat_line_codes(
-        [r["amount"] for r in rows], [r["vat_code"] for r in rows], [r["vat_amount"] or 0 for r in rows], tagged
+def _transaction_head(batch: pa.RecordBatch, plan: _Plan, first: np.ndarray) -> pa.Array:
+    """The Transaction's opening tag and its fields, from each line (kept for an entry's `first` line)."""
+    dates = batch.column("date").fill_null(pa.scalar(plan.start, pa.date32()))
+    day = pc.cast(dates, pa.string())
+    ids = batch.column("doc" if plan.vouchers else "entry")
+    kind = pc.if_else(batch.column("opening"), OPENING_TYPE, "Normal")
+    return _join(
+        "\n\t\t\t<Transaction>",
+        _leaf(4, "TransactionID", _text(ids, MIDDLE2, plan, first)),
+        _leaf(4, "Period", pc.cast(pc.month(dates), pa.string())),
+        _leaf(4, "PeriodYear", pc.cast(pc.year(dates), pa.string())),
+        _leaf(4, "TransactionDate", day),
+        _leaf(4, "TransactionType", kind),
+        _leaf(4, "Description", _text(batch.column("description"), LONG, plan, first)),
+        _leaf(4, "SystemEntryDate", day),
+        _leaf(4, "GLPostingDate", day),
     )
-    plan.vat_unmarked += sum(1 for e, f in zip(expected, found, strict=True) if e != f)
-    with out.node("Transaction"):
-        out.leaf("TransactionID", first["doc"] if plan.vouchers else first["entry"], MIDDLE2)
-        out.leaf("Period", str(day.month))
-        out.leaf("PeriodYear", str(day.year))
-        out.leaf("TransactionDate", day.isoformat())
-        out.leaf("TransactionType", OPENING_TYPE if first["opening"] else "Normal")
-        out.leaf("Description", first["description"], LONG)
-        out.leaf("SystemEntryDate", day.isoformat())
-        out.leaf("GLPostingDate", day.isoformat())
-        for row, is_base in zip(rows, tagged, strict=True):
-            _line(out, row, is_base, plan)
 
 
-def _line(out: _Out, row: dict[str, Any], is_base: bool, plan: _Plan) -> None:
-    amount: int = row["amount"] or 0
-    with out.node("Line"):
-        out.leaf("RecordID", str(row["line"]), SHORT)
-        out.leaf("AccountID", row["account"], MIDDLE2)
-        if row["cost_centre"]:
-            with out.node("Analysis"):
-                out.leaf("AnalysisType", COST_CENTRE)
-                out.leaf("AnalysisID", row["cost_centre"], MIDDLE1)
-        if row["partner"]:
-            tag = "SupplierID" if plan.kinds.get(row["partner"]) == "supplier" else "CustomerID"
-            out.leaf(tag, row["partner"], MIDDLE1)
-        out.leaf("Description", row["description"], LONG)
-        with out.node("DebitAmount" if amount >= 0 else "CreditAmount"):
-            out.leaf("Amount", format_cents(abs(amount)))
-            currency, foreign = row["currency"], row["amount_currency"]
-            if currency and foreign is not None:
-                if len(currency) == 3 and currency.isalpha():
-                    out.leaf("CurrencyCode", currency.upper())
-                    out.leaf("CurrencyAmount", format_cents(abs(foreign)))
-                    out.maybe("ExchangeRate", _decimal(row["rate"], 8, 18))
-                else:
-                    plan.bad_currency += 1
-        if is_base:
-            vat: int = row["vat_amount"] or 0
-            with out.node("TaxInformation"):
-                out.leaf("TaxType", "MVA")
-                out.leaf("TaxCode", row["vat_code"], MIDDLE2)
-                out.maybe("TaxPercentage", _decimal(_rate_on(plan, row["vat_code"], row["date"]), 6, 18))
-                out.leaf("TaxBase", format_cents(abs(amount)))
-                debit = vat > 0 or (vat == 0 and amount >= 0)
-                with out.node("DebitTaxAmount" if debit else "CreditTaxAmount"):
-                    out.leaf("Amount", format_cents(abs(vat)))
+def _lines(batch: pa.RecordBatch, plan: _Plan) -> pa.Array:
+    """Each line's ``Line`` element (as `_Out` would write it, indented in the Transaction)."""
+    amount = batch.column("amount").fill_null(0)
+    debit = pc.greater_equal(amount, 0)
+    side = pc.if_else(debit, "DebitAmount", "CreditAmount")
+    centre = pc.not_equal(batch.column("cost_centre"), "")
+    partner = batch.column("partner")
+    supplier = pc.is_in(partner, pa.array(sorted(p for p, k in plan.kinds.items() if k == "supplier"), pa.string()))
+    partner_tag = pc.if_else(supplier, "SupplierID", "CustomerID")
+    currency = batch.column("currency")
+    foreign = pc.and_(pc.not_equal(currency, ""), pc.is_valid(batch.column("amount_currency")))
+    iso = pc.match_substring_regex(currency, r"^\pL{3}$")  # three letters (str.isalpha)
+    plan.bad_currency += _count(pc.and_(foreign, pc.invert(iso)))
+    foreign = pc.and_(foreign, iso)
+    rate = _mapped(batch.column("rate"), lambda r: _decimal(r, 8, 18))
+    vat_code = batch.column("vat_code")
+    base = pc.and_(pc.not_equal(vat_code, ""), pc.invert(batch.column("vat_line")))
+    vat = batch.column("vat_amount").fill_null(0)
+    vat_debit = pc.or_(pc.greater(vat, 0), pc.and_(pc.equal(vat, 0), debit))
+    vat_side = pc.if_else(vat_debit, "DebitTaxAmount", "CreditTaxAmount")
+    vat_rate = _mapped(_vat_rates(batch, plan), lambda r: _decimal(r, 6, 18))
+    return _join(
+        "\n\t\t\t\t<Line>",
+        _leaf(5, "RecordID", _text(pc.cast(batch.column("line"), pa.string()), SHORT, plan)),
+        _leaf(5, "AccountID", _text(batch.column("account"), MIDDLE2, plan)),
+        _if(centre, _join("\n\t\t\t\t\t<Analysis>", _leaf(6, "AnalysisType", COST_CENTRE),
+                          _leaf(6, "AnalysisID", _text(batch.column("cost_centre"), MIDDLE1, plan, centre)),
+                          "\n\t\t\t\t\t</Analysis>")),
+        _if(pc.not_equal(partner, ""), _leaf(5, partner_tag, _text(partner, MIDDLE1, plan, pc.not_equal(partner, "")))),
+        _leaf(5, "Description", _text(batch.column("description"), LONG, plan)),
+        "\n\t\t\t\t\t<", side, ">",
+        _leaf(6, "Amount", money.format_cents_array(pc.abs(amount))),
+        _if(foreign, _join(_leaf(6, "CurrencyCode", pc.utf8_upper(currency)),
+                           _leaf(6, "CurrencyAmount", money.format_cents_array(pc.abs(batch.column("amount_currency")).fill_null(0))),
+                           _if(pc.not_equal(rate, ""), _leaf(6, "ExchangeRate", rate)))),
+        "\n\t\t\t\t\t</", side, ">",
+        _if(base, _join("\n\t\t\t\t\t<TaxInformation>", _leaf(6, "TaxType", "MVA"),
+                        _leaf(6, "TaxCode", _text(vat_code, MIDDLE2, plan, base)),
+                        _if(pc.not_equal(vat_rate, ""), _leaf(6, "TaxPercentage", vat_rate)),
+                        _leaf(6, "TaxBase", money.format_cents_array(pc.abs(amount))),
+                        "\n\t\t\t\t\t\t<", vat_side, ">",
+                        _leaf(7, "Amount", money.format_cents_array(pc.abs(vat))),
+                        "\n\t\t\t\t\t\t</", vat_side, ">",
+                        "\n\t\t\t\t\t</TaxInformation>")),
+        "\n\t\t\t\t</Line>",
+    )  # fmt: skip
+
+
+# Column-wise XML text: the helpers below build one string per line from whole columns.
+
+
+def _join(*parts: Any) -> pa.Array:
+    """Concatenate text columns and constants element-wise."""
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _if(condition: Any, text: Any) -> pa.Array:
+    """`text` where `condition` holds, else nothing."""
+    return pc.if_else(condition, text, "")
+
+
+def _leaf(depth: int, tag: Any, text: Any) -> pa.Array:
+    """An element on a line of its own, as `_Out.leaf` writes it (`tag` may be a column of tag names)."""
+    return _join("\n" + "\t" * depth + "<", tag, ">", text, "</", tag, ">")
+
+
+def _text(values: Any, limit: int, plan: _Plan, written: Any = None) -> pa.Array:
+    """XML text of a column: characters XML cannot hold dropped, cut to `limit` (counting the
+    written values cut, like `_Out.leaf`), then escaped as lxml escapes text."""
+    values = values.fill_null("") if values.null_count else values
+    if _count(pc.match_substring_regex(values, _NOT_XML_RE2)):
+        values = pc.replace_substring_regex(values, _NOT_XML_RE2, "")
+    long = pc.greater(pc.utf8_length(values), limit)
+    if _count(long):
+        plan.cut += _count(long if written is None else pc.and_(long, written))
+        values = pc.utf8_slice_codeunits(values, 0, limit)
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
+        if _count(pc.match_substring(values, char)):
+            values = pc.replace_substring(values, char, entity)
+    return values
+
+
+def _count(mask: Any) -> int:
+    return int(pc.sum(mask).as_py() or 0)
+
+
+def _mapped(values: Any, function: Any) -> pa.Array:
+    """`function` of each value, computed once per distinct value."""
+    encoded = pc.dictionary_encode(values.fill_null(""))
+    mapped = pa.array([function(v) for v in encoded.dictionary.to_pylist()], pa.string())
+    return pc.take(mapped, encoded.indices)
+
+
+def _vat_rates(batch: pa.RecordBatch, plan: _Plan) -> pa.Array:
+    """The rate of each line's VAT code on its date: the first period of the code that holds the date,
+    else the code's first period."""
+    codes, dates = batch.column("vat_code"), batch.column("date")
+    rates = pa.nulls(batch.num_rows, pa.string())
+    for code, periods in plan.rates.items():
+        of_code = pc.equal(codes, code)
+        rates = pc.if_else(of_code, periods[0][2], rates)
+        for start, end, rate in reversed(periods):
+            inside = pc.and_(of_code, pc.is_valid(dates))
+            if start is not None:
+                inside = pc.and_(inside, pc.greater_equal(dates, pa.scalar(start, pa.date32())))
+            if end is not None:
+                inside = pc.and_(inside, pc.less_equal(dates, pa.scalar(end, pa.date32())))
+            rates = pc.if_else(inside.fill_null(False), rate, rates)
+    return rates.fill_null("")
+
+
+def _bytes(text: pa.Array) -> memoryview:
+    """The UTF-8 bytes of a string column's values, one after the other (no copy)."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)[text.offset : text.offset + len(text) + 1]
+    return memoryview(text.buffers()[2])[offsets[0] : offsets[-1]]
+
+
+def _vat_unmarked(lines: pa.Table, moved: np.ndarray) -> int:
+    """Lines whose VAT role the reader cannot tell from the amounts: where `vat_line_codes` (applied
+    to each entry) finds another VAT code than the line books, or one for a line that books none."""
+    rows = pa.array(np.arange(lines.num_rows))
+    t = lines.select(["entry", "amount", "vat_code", "vat_amount", "vat_line"]).append_column("row", rows)
+    t = t.filter(pa.array(moved))
+    tagged = pc.and_(pc.not_equal(t.column("vat_code"), ""), pc.invert(t.column("vat_line")))
+    declared = t.filter(pc.and_(tagged, pc.is_valid(t.column("vat_amount"))))
+    declared = declared.group_by(["entry", "vat_code"], use_threads=False).aggregate([("vat_amount", "sum")])
+    declared = declared.filter(pc.not_equal(declared.column("vat_amount_sum"), 0))
+    # Two codes declaring the same total in one entry compete for the same line: those entries go
+    # through `vat_line_codes` itself; in every other entry a code takes the first line of its amount.
+    ties = declared.group_by(["entry", "vat_amount_sum"], use_threads=False).aggregate([("vat_code", "count")])
+    tied = ties.filter(pc.greater(ties.column("vat_code_count"), 1)).column("entry")
+    candidates = t.filter(pc.invert(tagged)).select(["entry", "amount", "row"])
+    matches = declared.filter(pc.invert(pc.is_in(declared.column("entry"), tied))).join(
+        candidates, ["entry", "vat_amount_sum"], ["entry", "amount"], join_type="inner"
+    )
+    first = matches.group_by(["entry", "vat_code"], use_threads=False).aggregate([("row", "min")])
+    dictionary = pc.unique(lines.column("vat_code"))
+    index = pc.index_in(lines.column("vat_code"), dictionary).to_numpy(zero_copy_only=False)
+    books = np.where(pc.and_(lines.column("vat_line"), pc.not_equal(lines.column("vat_code"), "")), index, -1)
+    found = np.full(lines.num_rows, -1, dtype=books.dtype)
+    found[first.column("row_min").to_numpy()] = pc.index_in(first.column("vat_code"), dictionary).to_numpy()
+    for entry in sorted(set(tied.to_pylist())):
+        rows_of = t.filter(pc.equal(t.column("entry"), entry)).to_pylist()
+        codes = vat_line_codes([r["amount"] for r in rows_of], [r["vat_code"] for r in rows_of],
+                               [r["vat_amount"] or 0 for r in rows_of],
+                               [bool(r["vat_code"]) and not r["vat_line"] for r in rows_of])  # fmt: skip
+        for r, code in zip(rows_of, codes, strict=True):
+            found[r["row"]] = pc.index_in(pa.array([code]), dictionary)[0].as_py() if code else -1
+    return int(np.count_nonzero(books != found))
 
 
 # ------------------------------------------------------------------------------------------ not carried
