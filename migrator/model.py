@@ -261,21 +261,25 @@ class Ledger:
         return [p for p in self.problems if p.severity == "error"]
 
     def counts(self) -> dict[str, int]:
-        """Number of accounts, entries, lines, partners and open items."""
-        return {
-            "accounts": self.accounts.num_rows,
-            "entries": entry_count(self.lines),
-            "lines": self.lines.num_rows,
-            "partners": self.partners.num_rows,
-            "open_items": self.open_items.num_rows,
-            "vat_codes": self.vat_codes.num_rows,
-        }
+        """Number of accounts, entries, lines, partners and open items (counted once per ledger)."""
+        known = self.__dict__.get("_counts")
+        if known is None:
+            known = {
+                "accounts": self.accounts.num_rows,
+                "entries": entry_count(self.lines),
+                "lines": self.lines.num_rows,
+                "partners": self.partners.num_rows,
+                "open_items": self.open_items.num_rows,
+                "vat_codes": self.vat_codes.num_rows,
+            }
+            object.__setattr__(self, "_counts", known)  # tables never change, so neither do the counts
+        return dict(known)
 
 
 def entry_count(lines: pa.Table) -> int:
     import pyarrow.compute as pc
 
-    return len(pc.unique(lines.column("entry"))) if lines.num_rows else 0
+    return int(pc.count_distinct(lines.column("entry")).as_py()) if lines.num_rows else 0
 
 
 def years_of(ledger: Ledger) -> tuple[FiscalYear, ...]:
