@@ -20,6 +20,7 @@ def balances(ledger: Ledger) -> dict[str, int]:
     """Non-zero balances (an account that nets to zero, like Winbiz's 9100, may vanish in a target)."""
     return {code: cents for code, cents in trial_balance(ledger).items() if cents}
 
+
 TARGETS = [f.name for f in registry.writable()]
 SOURCES = {
     "winbiz-dat": ("winbiz/DAT", {"dossier": "garage"}),
