@@ -50,6 +50,10 @@ class VerificationFailed(MigratorError, AssertionError):
     exit_code = 4
 
 
+class MappingError(MigratorError, ValueError):
+    """A mapping file that cannot be used: missing, malformed, or with overlapping rules."""
+
+
 class UnmappedAccounts(MigratorError, ValueError):
     """A mapping leaves accounts with lines or a balance uncovered; nothing was written."""
 

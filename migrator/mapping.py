@@ -29,7 +29,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migrator.errors import MigratorError, UnmappedAccounts
+from migrator.errors import MappingError, UnmappedAccounts
 from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, decode
@@ -41,10 +41,6 @@ KEEP = "*"
 Kind = Literal["exact", "range", "prefix"]
 _PRECEDENCE: tuple[Kind, ...] = ("exact", "range", "prefix")
 _RANGE = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
-
-
-class MappingError(MigratorError, ValueError):
-    """A mapping file that cannot be used: missing, malformed, or with overlapping rules."""
 
 
 @dataclass(frozen=True)
