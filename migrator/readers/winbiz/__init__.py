@@ -319,8 +319,11 @@ def _keys(raw: Raw) -> pa.Array:
     if "numero" not in raw.columns:
         return _group_keys(raw)
     text = pc.replace_substring_regex(raw.text("numero"), r"^(-?\d+)\.0*$", r"\1")
+    missing = pc.is_in(text, pa.array(["", "0"]))
+    if not pc.any(missing).as_py():
+        return text
     alone = pc.binary_join_element_wise("r", pc.cast(pa.array(raw.rows), pa.string()), "")
-    return pc.if_else(pc.is_in(text, pa.array(["", "0"])), alone, text)
+    return pc.if_else(missing, alone, text)
 
 
 def _group_keys(raw: Raw) -> pa.Array:

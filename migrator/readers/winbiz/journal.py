@@ -39,6 +39,7 @@ USED = {
     "ecr_monnai", "ecr_cours", "ecr_monmnt", "ecr_tvatyp", "ecr_tvatx", "ecr_tvamnt", "ecr_tvabn", "ecr_tvadc",
 }  # fmt: skip
 KIND_LETTERS = {"sales": "V", "input_material": "M", "input_investment": "I", "exempt": "X"}
+KINDS = ("sales", "input_material", "input_investment", "exempt")
 INVESTMENT_VAT_ACCOUNT = "1171"
 """Swiss SME chart: input VAT on investments and other operating costs (1170 is material and services)."""
 DEBIT, CREDIT = 1, 2
@@ -96,13 +97,16 @@ def read(raw: Raw, keys: pa.Array, prefix: str = "", base_currency: str = "CHF")
         raw.problems.append(Problem("warning", "the 'Multiple' header row carries an amount; the amounts of its lines "
                                     "were booked and the header's ignored", raw.file, int(raw.rows[index])))  # fmt: skip
 
-    good = ~bad
-    take = pa.array(np.flatnonzero(good)) if bad.any() else None
+    good = np.flatnonzero(~bad) if bad.any() else None
+    take = None if good is None else pa.array(good)
 
     def pick(column: pa.Array) -> pa.Array:
         return column if take is None else pc.take(column, take)
 
-    rows = raw.rows[good]
+    def keep(values: np.ndarray) -> np.ndarray:
+        return values if good is None else values[good]
+
+    rows = keep(raw.rows)
     cols = {
         "key": pick(keys), "date": pick(date), "doc": pick(raw.text(raw.first("piece"))),
         "description": pick(raw.text(raw.first("libelle"))),
@@ -110,12 +114,12 @@ def read(raw: Raw, keys: pa.Array, prefix: str = "", base_currency: str = "CHF")
         "fx_rate": pick(fx_rate), "fx_amount": pick(fx_amount),
     }  # fmt: skip
     debit, credit = pick(debit), pick(credit)
-    amount_np, header = amount_np[good], header[good]
-    deb_multi, cred_multi = deb_multi[good], cred_multi[good]
-    tvatyp, tvabn = tvatyp[good], tvabn[good]
-    tvamnt_np = tvamnt.fill_null(0).to_numpy(zero_copy_only=False)[good]
+    amount_np, header = keep(amount_np), keep(header)
+    deb_multi, cred_multi = keep(deb_multi), keep(cred_multi)
+    tvatyp, tvabn = keep(tvatyp), keep(tvabn)
+    tvamnt_np = keep(tvamnt.fill_null(0).to_numpy(zero_copy_only=False))
     tvatx = pick(tvatx)
-    tvadc = pick(pc.utf8_lower(raw.text(raw.first("ecr_tvadc")))).to_numpy(zero_copy_only=False)
+    tvadc = pick(pc.utf8_lower(raw.text(raw.first("ecr_tvadc"))))
     size = len(rows)
 
     entry = cols["key"].dictionary_encode()
@@ -124,13 +128,15 @@ def read(raw: Raw, keys: pa.Array, prefix: str = "", base_currency: str = "CHF")
     ids = pa.concat_arrays([debit, credit]).dictionary_encode()
     all_ids = ids.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     debit_id, credit_id = all_ids[:size], all_ids[size:]
-    empty_matches = np.flatnonzero(np.array(ids.dictionary.to_pylist(), dtype=object) == "")
+    empty_matches = np.flatnonzero(pc.equal(ids.dictionary, "").to_numpy(zero_copy_only=False))
     empty_id = int(empty_matches[0]) if len(empty_matches) else -1
 
     # the side common to every line of an entry: from the header, else the one all rows share
     body = ~header
     is_base = body & np.isin(tvatyp, (2, 3, 4))
-    base_side = np.where(tvadc == "d", DEBIT, np.where(tvadc == "c", CREDIT, np.where(tvatyp == 3, DEBIT, CREDIT)))
+    on_debit = pc.equal(tvadc, "d").to_numpy(zero_copy_only=False)
+    on_credit = pc.equal(tvadc, "c").to_numpy(zero_copy_only=False)
+    base_side = np.where(on_debit, DEBIT, np.where(on_credit, CREDIT, np.where(tvatyp == 3, DEBIT, CREDIT)))
     count = _per_entry(e[body], m, np.ones(int(body.sum()), dtype=np.int64), "sum", 0)
     d_low, d_high = (_per_entry(e[body], m, debit_id[body], how, -1) for how in ("min", "max"))
     c_low, c_high = (_per_entry(e[body], m, credit_id[body], how, -1) for how in ("min", "max"))
@@ -148,39 +154,65 @@ def read(raw: Raw, keys: pa.Array, prefix: str = "", base_currency: str = "CHF")
     # VAT: link each VAT row (ecr_tvatyp -1) to the base row it follows in its entry
     is_vat = body & (tvatyp == -1)
     link = _link(e, is_base, is_vat)
-    codes, vat_codes = _codes(is_base, is_vat, link, base_side, tvatyp, tvabn, tvatx, debit, credit,
-                              debit_id, credit_id, side[e], common[e], empty_id)  # fmt: skip
+    side_e, common_e = side[e], common[e]
+    vat_side = _vat_side(is_vat, link, base_side, side_e, debit_id, credit_id, empty_id)
+    codes, code_names, vat_codes = _codes(is_base, is_vat, link, vat_side, tvatyp, tvabn, tvatx, ids.dictionary,
+                                          debit_id, credit_id)  # fmt: skip
 
-    vat_side = _vat_side(is_vat, link, base_side, side[e], debit_id, credit_id, empty_id)
-    pieces = []
-    for this, account, account_id in ((DEBIT, debit, debit_id), (CREDIT, credit, credit_id)):
-        sign = 1 if this == DEBIT else -1
+    # the lines, as journal rows: each row's own accounts, and per entry and side one line for the
+    # common account (`first` gives its account, currency and rate; `row` its date and texts)
+    fx = cols["fx_amount"]
+    fx_np = fx.fill_null(0).to_numpy(zero_copy_only=False)
+    fx_valid = fx.is_valid().to_numpy(zero_copy_only=False)
+    parts = []
+    for this, account_id in ((DEBIT, debit_id), (CREDIT, credit_id)):
         present = body & (account_id != empty_id)
-        folded = present & (side[e] == this) & (common[e] == account_id)
+        folded = present & (side_e == this) & (common_e == account_id)
         own = np.flatnonzero(present & ~folded)
-        vat_here = is_vat & (vat_side == this)
-        base_here = is_base & (base_side == this)
-        code = np.where(vat_here | base_here, codes, "")
-        pieces.append(_lines(own, cols, account, sign * amount_np, sign, code,
-                             np.where(base_here, sign * tvamnt_np, 0), base_here, vat_here, e, rows))  # fmt: skip
+        parts.append(_Part(this, True, own, own, amount_np[own], fx_np[own], fx_valid[own]))
         fold = np.flatnonzero(folded)
         if len(fold):
-            pieces.append(_folded(fold, cols, account, sign * amount_np, sign, e, rows, header_row))
-    lines = pa.concat_tables(pieces).sort_by([("e", "ascending"), ("order", "ascending"), ("side", "ascending")])
-    e_sorted = lines.column("e").to_numpy()
+            parts.append(_folded(fold, e, this, amount_np, fx_np, fx_valid, header_row))
+    row = np.concatenate([p.row for p in parts])
+    line_side = np.concatenate([np.full(len(p.row), p.side, dtype=np.int8) for p in parts])
+    own_line = np.concatenate([np.full(len(p.row), p.own) for p in parts])
+    # sorted by entry, then the common account's line before the rows' lines, in row order, debit first
+    key = e[row] * (2 * size + 2) + np.where(own_line, row + 1, 0) * 2 + (line_side == CREDIT)
+    order = np.argsort(key, kind="stable")
+    del key
+    row, line_side, own_line = row[order], line_side[order], own_line[order]
+    first = np.concatenate([p.first for p in parts])[order]
+    sign = np.where(line_side == DEBIT, 1, -1)
+    amount_line = sign * np.concatenate([p.amount for p in parts])[order]
+    fx_line = sign * np.concatenate([p.fx for p in parts])[order]
+    fx_line_valid = np.concatenate([p.fx_valid for p in parts])[order]
+    del parts, order, fx_np, amount_np, side_e, common_e, link  # memory: the table below is built next
+    account_line = np.where(line_side == DEBIT, debit_id[first], credit_id[first])
+    vat_line = own_line & is_vat[row] & (vat_side[row] == line_side)
+    base_line = own_line & is_base[row] & (base_side[row] == line_side)
+    e_sorted = e[row]
     starts = np.r_[0, np.flatnonzero(np.diff(e_sorted)) + 1] if len(e_sorted) else np.zeros(0, dtype=np.int64)
-    first = np.repeat(starts, np.diff(np.r_[starts, len(e_sorted)]))
-    number = (np.arange(len(e_sorted)) - first + 1).astype(np.int32)
-    opening = pc.equal(pc.utf8_lower(lines.column("journal")), "o")
-    entry_id = lines.column("key") if not prefix else pc.binary_join_element_wise(prefix, lines.column("key"), "")
+    line_first = np.repeat(starts, np.diff(np.r_[starts, len(e_sorted)]))
+    number = (np.arange(len(e_sorted)) - line_first + 1).astype(np.int32)
+    journal_text = cols["journal"]
+    opening = pc.equal(pc.utf8_lower(journal_text), "o").to_numpy(zero_copy_only=False)
+    entry_ids = entry.dictionary if not prefix else pc.binary_join_element_wise(prefix, entry.dictionary, "")
+    taken = pa.array(row)
+    from_first = pa.array(first)
     table = conform("lines", {
-        "entry": entry_id, "line": pa.array(number), "date": lines.column("date"), "doc": lines.column("doc"),
-        "description": lines.column("description"), "account": lines.column("account"),
-        "amount": lines.column("amount"), "currency": lines.column("currency"),
-        "amount_currency": lines.column("amount_currency"), "rate": lines.column("rate"),
-        "vat_code": lines.column("vat_code"), "vat_amount": lines.column("vat_amount"),
-        "vat_line": lines.column("vat_line"), "journal": lines.column("journal"), "opening": opening,
-        "source_file": pa.array([raw.file] * lines.num_rows, pa.string()), "source_row": lines.column("source_row"),
+        "entry": pc.take(entry_ids, pa.array(e_sorted)), "line": pa.array(number),
+        "date": pc.take(cols["date"], taken), "doc": pc.take(cols["doc"], taken),
+        "description": pc.take(cols["description"], taken),
+        "account": pc.take(ids.dictionary, pa.array(account_line)), "amount": pa.array(amount_line),
+        "currency": pc.take(cols["currency"], from_first),
+        "amount_currency": pa.array(fx_line, pa.int64(), mask=~fx_line_valid),
+        "rate": pc.take(cols["fx_rate"], from_first),
+        "vat_code": pc.take(code_names, pa.array(np.where(vat_line | base_line, codes[row], 0))),
+        "vat_amount": pa.array(sign * tvamnt_np[row], pa.int64(), mask=~base_line),
+        "vat_line": pa.array(vat_line), "partner": pa.repeat("", len(row)), "cost_centre": pa.repeat("", len(row)),
+        "journal": pc.take(journal_text, taken),
+        "opening": pa.array(opening[row]), "source_file": pa.repeat(raw.file, len(row)),
+        "source_row": pa.array(rows[row], pa.int64()),
     })  # fmt: skip
     return Journal(table, vat_codes, raw.extras(used))
 
@@ -206,19 +238,18 @@ def _per_entry(e: np.ndarray, m: int, values: np.ndarray, how: str, fill: int) -
 def _link(e: np.ndarray, is_base: np.ndarray, is_vat: np.ndarray) -> np.ndarray:
     """For each VAT row the index of the base row before it in its entry (else the one after; else -1)."""
     n = len(e)
-    link = np.full(n, -1, dtype=np.int64)
     if not is_vat.any():
-        return link
-    order = np.lexsort((np.arange(n), e))
-    es, base = e[order], is_base[order]
-    marks = np.where(base, np.arange(n), -1)
-    before = np.maximum.accumulate(marks)
-    after = np.minimum.accumulate(np.where(base, np.arange(n), n)[::-1])[::-1]
+        return np.full(n, -1, dtype=np.int64)
+    order = None if not (np.diff(e) < 0).any() else np.argsort(e, kind="stable")  # rows are usually in entry order
+    es, base = (e, is_base) if order is None else (e[order], is_base[order])
+    position = np.arange(n)
+    before = np.maximum.accumulate(np.where(base, position, -1))
+    after = np.minimum.accumulate(np.where(base, position, n)[::-1])[::-1]
     ok_before = (before >= 0) & (es[np.clip(before, 0, n - 1)] == es)
     ok_after = (after < n) & (es[np.clip(after, 0, n - 1)] == es)
-    chosen = np.where(ok_before, before, np.where(ok_after, after, -1))
-    mapped = np.where(chosen >= 0, order[np.clip(chosen, 0, n - 1)], -1)
-    link[order] = mapped
+    link = np.where(ok_before, before, np.where(ok_after, after, -1))
+    if order is not None:
+        link[order] = np.where(link >= 0, order[np.clip(link, 0, n - 1)], -1)
     return np.where(is_vat, link, -1)
 
 
@@ -235,76 +266,79 @@ def _vat_side(is_vat: np.ndarray, link: np.ndarray, base_side: np.ndarray, commo
     return np.where(is_vat & has, chosen, np.where(is_vat, fallback, 0))
 
 
-def _codes(is_base, is_vat, link, base_side, tvatyp, tvabn, tvatx, debit, credit, debit_id, credit_id,
-           common_side, common, empty_id):  # type: ignore[no-untyped-def]  # fmt: skip
-    """VAT code of every base row and of every VAT row (the code of its base row), and the codes' table."""
+def _codes(is_base, is_vat, link, vat_side, tvatyp, tvabn, tvatx, accounts, debit_id, credit_id):  # type: ignore[no-untyped-def]  # fmt: skip
+    """VAT code of every base row and of every VAT row (the code of its base row) as an index into
+    the names returned (0: no code), and the codes' table, in order of first use."""
     n = len(is_base)
-    vat_side = _vat_side(is_vat, link, base_side, common_side, debit_id, credit_id, empty_id)
-    vat_rows = np.flatnonzero(is_vat)
-    vat_account = np.full(n, "", dtype=object)
-    if len(vat_rows):
-        accounts = np.where(vat_side[vat_rows] == DEBIT, pc.take(debit, pa.array(vat_rows)).to_numpy(zero_copy_only=False),
-                            pc.take(credit, pa.array(vat_rows)).to_numpy(zero_copy_only=False))  # fmt: skip
-        linked = link[vat_rows] >= 0
-        vat_account[link[vat_rows][linked][::-1]] = accounts[linked][::-1]
-    codes = np.full(n, "", dtype=object)
-    table: dict[str, dict[str, str]] = {}
+    codes = np.zeros(n, dtype=np.int64)
     base_rows = np.flatnonzero(is_base)
-    rates = pc.take(tvatx, pa.array(base_rows)).to_pylist() if len(base_rows) else []
-    for index, rate in zip(base_rows.tolist(), rates, strict=True):
-        kind = {2: "sales", 3: "input_material", 4: "exempt"}[int(tvatyp[index])]
-        account = str(vat_account[index])
-        if kind == "input_material" and account.startswith(INVESTMENT_VAT_ACCOUNT):
-            kind = "input_investment"
-        rate = rate or "0"
-        gross = int(tvabn[index]) == 2
-        code = f"{KIND_LETTERS[kind]}{rate.replace('.', '')}{'G' if gross else ''}"
-        codes[index] = code
-        known = table.setdefault(code, {"code": code, "rate": rate, "kind": kind,
-                                        "method": "gross" if gross else "net", "account": account})  # fmt: skip
-        if not known["account"] and account:
-            known["account"] = account
-    linked_vat = vat_rows[link[vat_rows] >= 0] if len(vat_rows) else vat_rows
-    codes[linked_vat] = codes[link[linked_vat]]
-    return codes, list(table.values())
+    if not len(base_rows):
+        return codes, pa.array([""], pa.string()), []
+    names = [*accounts.to_pylist(), ""]  # account names by id, then "no account"
+    # a base row's VAT account: the account booking the VAT in the first VAT row linked to it
+    vat_rows = np.flatnonzero(is_vat & (link >= 0))
+    booked = np.where(vat_side[vat_rows] == DEBIT, debit_id[vat_rows], credit_id[vat_rows])
+    targets, first_vat = np.unique(link[vat_rows], return_index=True)
+    vat_account = np.full(n, len(names) - 1, dtype=np.int64)
+    vat_account[targets] = booked[first_vat]
+    account = vat_account[base_rows]
+    investment = np.array([a.startswith(INVESTMENT_VAT_ACCOUNT) for a in names])[account]
+    kind = np.select([tvatyp[base_rows] == 2, tvatyp[base_rows] == 3], [0, 1], 3)
+    kind = np.where((kind == 1) & investment, 2, kind)
+    rates = pc.take(tvatx, pa.array(base_rows)).dictionary_encode()
+    rate_names = [r or "0" for r in rates.dictionary.to_pylist()]
+    rate = rates.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    gross = tvabn[base_rows] == 2
+    # the code of each distinct (kind, rate, gross), spelled once; rows spelled alike share a code
+    combos, combo_of_row = np.unique((kind * len(rate_names) + rate) * 2 + gross, return_inverse=True)
+    spelled: dict[str, int] = {}
+    label_of_combo = []
+    for combo in combos.tolist():
+        k, r, g = combo // 2 // len(rate_names), combo // 2 % len(rate_names), combo % 2
+        text = f"{KIND_LETTERS[KINDS[k]]}{rate_names[r].replace('.', '')}{'G' if g else ''}"
+        label_of_combo.append(spelled.setdefault(text, len(spelled)))
+    label = np.array(label_of_combo, dtype=np.int64)[combo_of_row]
+    # each code as its first row describes it, with the first VAT account any of its rows names
+    _, first_use = np.unique(label, return_index=True)
+    with_account = np.flatnonzero(np.array([a != "" for a in names])[account])
+    labelled, first_account = np.unique(label[with_account], return_index=True)
+    account_of = dict(zip(labelled.tolist(), account[with_account][first_account].tolist(), strict=True))
+    by_use = np.argsort(first_use)
+    spellings = list(spelled)
+    table = []
+    for j in by_use.tolist():
+        p = first_use[j]
+        table.append({"code": spellings[j], "rate": rate_names[rate[p]], "kind": KINDS[kind[p]],
+                      "method": "gross" if gross[p] else "net", "account": names[account_of.get(j, -1)]})  # fmt: skip
+    rank = np.empty(len(by_use), dtype=np.int64)
+    rank[by_use] = np.arange(1, len(by_use) + 1)
+    codes[base_rows] = rank[label]
+    codes[vat_rows] = codes[link[vat_rows]]
+    return codes, pa.array(["", *(t["code"] for t in table)], pa.string()), table
 
 
-def _lines(index, cols, account, amount, sign, code, vat_amount, base_here, vat_here, e, rows):  # type: ignore[no-untyped-def]
-    take = pa.array(index, pa.int64())
-    fx = pc.take(cols["fx_amount"], take)
-    return pa.table({
-        "e": pa.array(e[index]), "order": pa.array(index.astype(np.int64)),
-        "side": pa.array(np.full(len(index), 0 if sign > 0 else 1, dtype=np.int64)),
-        "key": pc.take(cols["key"], take), "date": pc.take(cols["date"], take), "doc": pc.take(cols["doc"], take),
-        "description": pc.take(cols["description"], take), "account": pc.take(account, take),
-        "amount": pa.array(amount[index], pa.int64()), "currency": pc.take(cols["currency"], take),
-        "amount_currency": pc.multiply(fx, sign), "rate": pc.take(cols["fx_rate"], take),
-        "vat_code": pa.array(code[index].tolist(), pa.string()),
-        "vat_amount": pa.array(vat_amount[index], pa.int64(), mask=~base_here[index]),
-        "vat_line": pa.array(vat_here[index]), "journal": pc.take(cols["journal"], take),
-        "source_row": pa.array(rows[index], pa.int64()),
-    })  # fmt: skip
+@dataclass
+class _Part:
+    """Lines of one side as journal rows, before sorting: `row` gives a line's date, texts, journal and
+    source row, `first` its account, currency and rate; `own` lines book a row's own account."""
+
+    side: int
+    own: bool
+    row: np.ndarray
+    first: np.ndarray
+    amount: np.ndarray
+    fx: np.ndarray
+    fx_valid: np.ndarray
 
 
-def _folded(index, cols, account, amount, sign, e, rows, header_row):  # type: ignore[no-untyped-def]
-    """One line per entry for the rows of `index` that book the entry's common account."""
-    part = pa.table({"e": pa.array(e[index]), "i": pa.array(index.astype(np.int64)),
-                     "amount": pa.array(amount[index], pa.int64()),
-                     "fx": pc.multiply(pc.take(cols["fx_amount"], pa.array(index)), sign)})  # fmt: skip
-    grouped = part.group_by("e", use_threads=False).aggregate([("i", "min"), ("amount", "sum"), ("fx", "sum")])
-    entries = grouped.column("e").to_numpy()
-    first = grouped.column("i_min").to_numpy()
-    heads = header_row[entries]
-    source = np.where(heads >= 0, heads, first)
-    take = pa.array(source)
-    return pa.table({
-        "e": pa.array(entries), "order": pa.array(np.full(len(entries), -1, dtype=np.int64)),
-        "side": pa.array(np.full(len(entries), 0 if sign > 0 else 1, dtype=np.int64)),
-        "key": pc.take(cols["key"], take), "date": pc.take(cols["date"], take), "doc": pc.take(cols["doc"], take),
-        "description": pc.take(cols["description"], take), "account": pc.take(account, pa.array(first)),
-        "amount": grouped.column("amount_sum"), "currency": pc.take(cols["currency"], pa.array(first)),
-        "amount_currency": grouped.column("fx_sum"), "rate": pc.take(cols["fx_rate"], pa.array(first)),
-        "vat_code": pa.array([""] * len(entries), pa.string()),
-        "vat_amount": pa.nulls(len(entries), pa.int64()), "vat_line": pa.array(np.zeros(len(entries), dtype=bool)),
-        "journal": pc.take(cols["journal"], take), "source_row": pa.array(rows[source], pa.int64()),
-    })  # fmt: skip
+def _folded(fold: np.ndarray, e: np.ndarray, side: int, amount: np.ndarray, fx: np.ndarray, fx_valid: np.ndarray,
+            header_row: np.ndarray) -> _Part:  # fmt: skip
+    """One line per entry for the rows of `fold` that book the entry's common account: amounts summed,
+    dated and described like the entry's header row, else like the first of those rows."""
+    by_entry = fold[np.argsort(e[fold], kind="stable")]
+    entries = e[by_entry]
+    starts = np.r_[0, np.flatnonzero(np.diff(entries)) + 1]
+    first = by_entry[starts]
+    heads = header_row[entries[starts]]
+    return _Part(side, False, np.where(heads >= 0, heads, first), first, np.add.reduceat(amount[by_entry], starts),
+                 np.add.reduceat(fx[by_entry], starts), np.logical_or.reduceat(fx_valid[by_entry], starts))  # fmt: skip
