@@ -108,6 +108,13 @@ def read(path: Path, name: str = "", encoding: str | None = None) -> Table:
     flags = block[:, 0]
     live = flags != 0x2A
     table = Table(path, version, chosen, fields, {}, np.flatnonzero(live) + 1, int((~live).sum()), truncated)
+    if available > count:  # records (not just the end-of-file mark) beyond what the header counts
+        beyond = np.frombuffer(data, dtype=np.uint8, count=(available - count) * record_length,
+                               offset=header_length + count * record_length).reshape(-1, record_length)  # fmt: skip
+        extra = int(np.isin(beyond[:, 0], (0x20, 0x2A)).sum())
+        if extra:
+            table.notes.append(f"the header counts {count} records but {extra} more follow them; they were not "
+                               "read (the header may be damaged: check the file in Winbiz)")  # fmt: skip
     if not live.all():
         block = block[live]  # a copy: only when there are deleted records to drop
     memo = _Memo(path, version, table.notes) if any(f.type == "M" for f in fields) else None
