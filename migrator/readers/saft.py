@@ -21,6 +21,10 @@ a few places that are all read: 1.20 customers and suppliers have ``AccountID`` 
   balance equals the transactions alone, no entry is added (no double counting). Closing balances
   that differ from opening + transactions, and stated totals (``NumberOfEntries``, ``TotalDebit``,
   ``TotalCredit``) that differ from what was read, are warnings.
+
+Only the elements read come back from lxml (its tag filter runs in C); each record is cleared once
+read, and lines gather in column lists that become Arrow columns every CHUNK lines, so memory beyond
+the ledger itself does not grow with the file.
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from lxml import etree
 
 from migrator.errors import SourceError
-from migrator.model import Company, FiscalYear, Ledger, Problem, table
+from migrator.model import LINES, Company, FiscalYear, Ledger, Problem, table
 from migrator.money import NotCents, format_cents, to_cents
 from migrator.parsing import parse_rate
 from migrator.readers.base import ReadOptions, merge_accounts
@@ -49,6 +54,7 @@ OPENING_TYPE = "Opening"
 """``TransactionType`` of opening entries written by migrator (not a value the standard defines)."""
 MAPPINGS = Path(__file__).resolve().parents[2] / "mappings" / "saft-no"
 CHUNK = 1 << 16
+"""Lines gathered in Python lists before they become Arrow columns (a batch)."""
 NAMESPACE = b"urn:StandardAuditFile-Taxation-Financial:NO"
 _ENCODING = re.compile(rb"""encoding=["']([A-Za-z0-9_.:-]+)["']""")
 _STANDARD_ACCOUNT_TYPES = {"1": "asset", "3": "income", "4": "expense", "5": "expense", "6": "expense",
@@ -96,8 +102,17 @@ def standard_kinds() -> dict[str, str]:
     return _csv("standard_kinds.csv", "standard_tax_code", "kind")
 
 
+_LOCAL_NAMES: dict[Any, str] = {}
+
+
 def _local(tag: Any) -> str:
-    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+    """The tag's name without its namespace ("" for comments and processing instructions)."""
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        if len(_LOCAL_NAMES) < 4096:  # a file with endless tag names cannot grow the cache without bound
+            _LOCAL_NAMES[tag] = name
+    return name
 
 
 def _child(element: etree._Element, *path: str) -> etree._Element | None:
@@ -118,6 +133,10 @@ def _text(element: etree._Element, *path: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
+def _stripped(element: etree._Element | None) -> str:
+    return (element.text or "").strip() if element is not None else ""
+
+
 def _children(element: etree._Element, name: str) -> list[etree._Element]:
     return [child for child in element if _local(child.tag) == name]
 
@@ -128,11 +147,20 @@ def _row(element: etree._Element) -> int | None:
     return line if isinstance(line, int) else None
 
 
+_INT64 = 1 << 63
+
+
 def _cents(text: str) -> int:
+    whole, _, fraction = text.partition(".")
+    if len(fraction) == 2 and len(whole) < 17 and text.isascii() and whole.isdigit() and fraction.isdigit():
+        return int(whole) * 100 + int(fraction)  # the usual "1234.50", without a Decimal
     try:
-        return to_cents(Decimal(text))
+        cents = to_cents(Decimal(text))
     except (InvalidOperation, NotCents):
         raise ValueError(f"not an amount with at most two decimals: {text!r}") from None
+    if not -_INT64 < cents < _INT64:
+        raise ValueError(f"amount too large for 64-bit cents: {text!r}")
+    return cents
 
 
 def _date(text: str) -> dt.date | None:
@@ -152,6 +180,38 @@ def _balance(element: etree._Element, prefix: str) -> int | None:
     return (_cents(debit) if debit else 0) - (_cents(credit) if credit else 0)
 
 
+def _side(side: etree._Element) -> tuple[str, str, str, str]:
+    """``Amount``, ``CurrencyCode``, ``CurrencyAmount`` and ``ExchangeRate`` of a Debit/CreditAmount."""
+    amount = currency = foreign = rate = None
+    for child in side:
+        name = _local(child.tag)
+        if name == "Amount":
+            amount = child if amount is None else amount
+        elif name == "CurrencyCode":
+            currency = child if currency is None else currency
+        elif name == "CurrencyAmount":
+            foreign = child if foreign is None else foreign
+        elif name == "ExchangeRate":
+            rate = child if rate is None else rate
+    return _stripped(amount), _stripped(currency), _stripped(foreign), _stripped(rate)
+
+
+def _tax(tax: etree._Element) -> tuple[str, dict[str, etree._Element]]:
+    """``TaxCode`` of a ``TaxInformation`` and its first ``DebitTaxAmount``, ``CreditTaxAmount``, ``TaxAmount``."""
+    code = None
+    amounts: dict[str, etree._Element] = {}
+    for child in tax:
+        name = _local(child.tag)
+        if name == "TaxCode":
+            code = child if code is None else code
+        elif name in _TAX_AMOUNTS:
+            amounts.setdefault(name, child)
+    return _stripped(code), amounts
+
+
+_TAX_AMOUNTS = ("DebitTaxAmount", "CreditTaxAmount", "TaxAmount")
+
+
 class SaftReader:
     name = "saft"
     extensions = (".xml",)
@@ -167,15 +227,110 @@ class SaftReader:
         return 0.6 if b"urn:OECD:StandardAuditFile-Taxation/2.0" in head else 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
-        return _Read(source).ledger()
+        return _Read(source, options).ledger()
+
+
+class _Sparse:
+    """A column that few lines fill: positions and values, spread into a whole column once built."""
+
+    __slots__ = ("positions", "values")
+
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+        self.values: list[Any] = []
+
+    def add(self, position: int, value: Any) -> None:
+        self.positions.append(position)
+        self.values.append(value)
+
+    def column(self, blank: pa.Array, default: Any) -> pa.Array:
+        """The whole column: `blank` (of the batch's size and type) with the values set, or `blank` itself."""
+        if not self.positions:
+            return blank  # one array shared by every column left blank in the batch
+        values = [default] * len(blank)
+        for position, value in zip(self.positions, self.values, strict=True):
+            values[position] = value
+        return pa.array(values, blank.type)
+
+
+class _Batch:
+    """Up to CHUNK lines as column lists, with their transactions' fields once per transaction."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []  # entry ids as read (repeated TransactionIDs are numbered at the end)
+        self.docs: list[str] = []
+        self.dates: list[dt.date] = []
+        self.journals: list[str] = []
+        self.openings: list[bool] = []
+        self.texts: list[str] = []
+        self.owner: list[int] = []  # per line: its transaction's index in the lists above
+        self.numbers: list[int] = []
+        self.accounts: list[str] = []
+        self.amounts: list[int] = []
+        self.rows: list[int | None] = []
+        self.descriptions: list[str] = []
+        self.partner, self.cost_centre = _Sparse(), _Sparse()
+        self.currency, self.amount_currency, self.rate = _Sparse(), _Sparse(), _Sparse()
+        self.vat_code, self.vat_amount, self.vat_line = _Sparse(), _Sparse(), _Sparse()
+
+    def transaction(self, key: str, doc: str, day: dt.date, journal: str, opening: bool, text: str) -> int:
+        self.keys.append(key)
+        self.docs.append(doc)
+        self.dates.append(day)
+        self.journals.append(journal)
+        self.openings.append(opening)
+        self.texts.append(text)
+        return len(self.keys) - 1
+
+    def table(self, file: str, full: bool) -> tuple[pa.Table, pa.Array, pa.Array]:
+        """The batch's `lines` table, its transactions' entry ids and each line's transaction."""
+        size = len(self.amounts)
+        owner = pa.array(self.owner, pa.int32())
+        keys = pa.array(self.keys, pa.string())
+        empty, nothing = pa.repeat(pa.scalar("", pa.string()), size), pa.nulls(size, pa.int64())
+        description, doc, journal, rows = empty, empty, empty, nothing
+        if full:
+            own = pa.array(self.descriptions, pa.string())
+            description = pc.if_else(pc.equal(own, ""), pa.array(self.texts, pa.string()).take(owner), own)
+            doc = pa.array(self.docs, pa.string()).take(owner)
+            journal = pa.array(self.journals, pa.string()).take(owner)
+            rows = pa.array(self.rows, pa.int64())
+        columns = {
+            "entry": keys.take(owner),
+            "line": pa.array(self.numbers, pa.int32()),
+            "date": pa.array(self.dates, pa.date32()).take(owner),
+            "doc": doc,
+            "description": description,
+            "account": pa.array(self.accounts, pa.string()),
+            "amount": pa.array(self.amounts, pa.int64()),
+            "currency": self.currency.column(empty, ""),
+            "amount_currency": self.amount_currency.column(nothing, None),
+            "rate": self.rate.column(empty, ""),
+            "vat_code": self.vat_code.column(empty, ""),
+            "vat_amount": self.vat_amount.column(nothing, None),
+            "vat_line": self.vat_line.column(pa.repeat(pa.scalar(False), size), False),
+            "partner": self.partner.column(empty, ""),
+            "cost_centre": self.cost_centre.column(empty, ""),
+            "journal": journal,
+            "opening": pa.array(self.openings, pa.bool_()).take(owner),
+            "source_file": pa.repeat(pa.scalar(file, pa.string()), size) if full else empty,
+            "source_row": rows,
+        }
+        return pa.Table.from_arrays([columns[f.name] for f in LINES], schema=LINES), keys, owner
 
 
 class _Read:
-    """One pass over the file; each master record and transaction is dropped once read."""
+    """One pass over the file; each master record and transaction is dropped once read.
 
-    def __init__(self, source: Source) -> None:
+    Lines are gathered in a `_Batch` and become Arrow columns every CHUNK lines, so no Python object
+    per line outlives its batch. A read for verification skips what verification does not compare
+    (descriptions, vouchers, journals, partners, cost centres, foreign amounts, source files and rows).
+    """
+
+    def __init__(self, source: Source, options: ReadOptions) -> None:
         self.source = source
         self.file = source.name
+        self.full = not options.for_verification
         self.problems: list[Problem] = []
         self.company = Company()
         self.selection: tuple[dt.date | None, dt.date | None] = (None, None)
@@ -183,14 +338,13 @@ class _Read:
         self.balances: dict[str, tuple[int | None, int | None, int]] = {}
         self.partners: dict[str, dict[str, Any]] = {}
         self.vat_codes: list[dict[str, Any]] = []
-        self.pending: list[dict[str, Any]] = []
-        self.chunks: list[pa.Table] = []
+        self.batch = _Batch()
+        self.chunks: list[tuple[pa.Table, pa.Array, pa.Array]] = []  # from `_Batch.table`
         self.movements: dict[str, int] = {}
         self.debit = self.credit = 0
         self.first_day: dt.date | None = None
         self.stated: dict[str, str] = {}
         self.journal = ""
-        self.entry_ids: dict[str, int] = {}
         self.transactions = 0
         self.dropped_analyses = 0
         self.dropped_taxes = 0
@@ -200,14 +354,14 @@ class _Read:
 
     def ledger(self) -> Ledger:
         seen_root = False
-        for _, element in iterparse(self.source.path, self.file, events=("end",)):
+        # the tag filter runs inside lxml: only the elements read below come back to Python
+        for _, element in iterparse(self.source.path, self.file, events=("end",), tag=_TAGS):
             name = _local(element.tag)
             parent = element.getparent()
-            within = _local(parent.tag) if parent is not None else ""
             if parent is None:
                 seen_root = name == "AuditFile"
                 continue
-            handler = _HANDLERS.get((within, name))
+            handler = _HANDLERS.get((_local(parent.tag), name))
             if handler is None:
                 continue
             try:
@@ -316,90 +470,205 @@ class _Read:
 
     def transaction(self, element: etree._Element) -> None:
         self.transactions += 1
-        tid = _text(element, "TransactionID")
-        day = _date(_text(element, "TransactionDate"))
+        lines = []
+        number = date = kind = description = None
+        local = _LOCAL_NAMES.get
+        for child in element:
+            tag = child.tag
+            name = local(tag) or _local(tag)
+            if name == "Line":
+                lines.append(child)
+            elif name == "TransactionID":
+                number = child if number is None else number
+            elif name == "TransactionDate":
+                date = child if date is None else date
+            elif name == "TransactionType":
+                kind = child if kind is None else kind
+            elif name == "Description":
+                description = child if description is None else description
+        tid = _stripped(number)
+        day = _date(_stripped(date))
         if day is None:
             raise ValueError(f"transaction {tid}: no TransactionDate")
-        entry = self._entry_id(tid or f"{self.journal}#{self.transactions}")
-        opening = _text(element, "TransactionType").lower().startswith(OPENING_TYPE.lower())
-        text = _text(element, "Description")
-        rows: list[dict[str, Any]] = []
-        tagged: list[bool] = []
-        for line in _children(element, "Line"):
+        opening = _stripped(kind).lower().startswith(_OPENING)
+        text = _stripped(description) if self.full else ""
+        batch = self.batch
+        owner = batch.transaction(tid or f"{self.journal}#{self.transactions}", tid, day, self.journal, opening, text)
+        first = len(batch.amounts)
+        bases: list[tuple[int, str, int | None]] = []  # (line in the batch, VAT code, VAT amount)
+        for line in lines:
             try:
-                row, is_base = self._line(line)
+                base = self._line(line, owner, len(batch.amounts) - first + 1)
             except ValueError as exc:
                 self.problem(f"transaction {tid}: {exc}", _row(line))
                 continue
-            row.update(entry=entry, date=day, journal=self.journal, opening=opening, source_file=self.file)
-            row["doc"] = tid
-            row["description"] = row["description"] or text
-            rows.append(row)
-            tagged.append(is_base)
-        found = vat_line_codes([r["amount"] for r in rows], [r["vat_code"] for r in rows],
-                               [r["vat_amount"] for r in rows], tagged)  # fmt: skip
-        for row, code in zip(rows, found, strict=True):
-            if code:
-                row.update(vat_code=code, vat_line=True)
-        for position, row in enumerate(rows, start=1):
-            row["line"] = position
-            self.movements[row["account"]] = self.movements.get(row["account"], 0) + row["amount"]
-            self.debit += max(row["amount"], 0)
-            self.credit += max(-row["amount"], 0)
-        self.first_day = min(day, self.first_day or day)
-        self.pending.extend(rows)
-        if len(self.pending) >= CHUNK:  # Arrow columns take far less memory than row dicts
-            self.chunks.append(table("lines", self.pending))
-            self.pending = []
+            if base is not None:
+                bases.append((len(batch.amounts) - 1, *base))
+        if bases:
+            self._vat_lines(first, bases)
+        if self.first_day is None or day < self.first_day:
+            self.first_day = day
+        if len(batch.amounts) >= CHUNK:
+            self._flush()
 
-    def _entry_id(self, tid: str) -> str:
-        count = self.entry_ids.get(tid, 0) + 1
-        self.entry_ids[tid] = count
-        return tid if count == 1 else f"{tid}#{count}"
-
-    def _line(self, line: etree._Element) -> tuple[dict[str, Any], bool]:
-        account = _text(line, "AccountID")
-        if not account:
+    def _line(self, line: etree._Element, owner: int, number: int) -> tuple[str, int | None] | None:
+        """Add a ``Line`` to the batch (or raise ValueError); its VAT code and amount if it is a VAT base."""
+        local = _LOCAL_NAMES.get
+        account = debit = credit = description = customer = supplier = None
+        analyses: list[etree._Element] = []
+        taxes: list[etree._Element] = []
+        for child in line:
+            tag = child.tag
+            name = local(tag) or _local(tag)
+            if name == "AccountID":
+                account = child if account is None else account
+            elif name == "DebitAmount":
+                debit = child if debit is None else debit
+            elif name == "CreditAmount":
+                credit = child if credit is None else credit
+            elif name == "Description":
+                description = child if description is None else description
+            elif name == "TaxInformation":
+                taxes.append(child)
+            elif name == "Analysis":
+                analyses.append(child)
+            elif name == "CustomerID":
+                customer = child if customer is None else customer
+            elif name == "SupplierID":
+                supplier = child if supplier is None else supplier
+        code = (account.text or "").strip() if account is not None else ""
+        if not code:
             raise ValueError("line without AccountID")
-        debit, credit = _child(line, "DebitAmount"), _child(line, "CreditAmount")
         side = debit if debit is not None else credit
-        if side is None or not _text(side, "Amount"):
-            raise ValueError(f"line on account {account} has neither DebitAmount nor CreditAmount")
+        text = currency = foreign = rate = ""
+        if side is not None:
+            first = side[0] if len(side) == 1 else None
+            if first is not None and local(first.tag) == "Amount":  # the usual side: an Amount alone
+                text = (first.text or "").strip()
+            else:
+                text, currency, foreign, rate = _side(side)
+        if not text:
+            raise ValueError(f"line on account {code} has neither DebitAmount nor CreditAmount")
         sign = 1 if debit is not None else -1
-        row: dict[str, Any] = {"account": account, "amount": sign * _cents(_text(side, "Amount")),
-                               "source_row": _row(line)}  # fmt: skip
-        currency = _text(side, "CurrencyCode")
-        foreign = _text(side, "CurrencyAmount")
+        amount = sign * _cents(text)
+        foreign_cents = None
         if currency and foreign and currency != self.company.base_currency:
-            row.update(currency=currency, amount_currency=sign * _cents(foreign), rate=_text(side, "ExchangeRate"))
-        analyses = _children(line, "Analysis")
-        if analyses:
+            foreign_cents = sign * _cents(foreign)
+        cost_centre = ""
+        if analyses and self.full:
             chosen = next((a for a in analyses if _text(a, "AnalysisType") == "A"), analyses[0])
-            row["cost_centre"] = _text(chosen, "AnalysisID")
+            cost_centre = _text(chosen, "AnalysisID")
             self.dropped_analyses += len(analyses) - 1
-        row["partner"] = _text(line, "CustomerID") or _text(line, "SupplierID")
-        row["description"] = _text(line, "Description")
-        taxes = _children(line, "TaxInformation")
-        if not taxes or not _text(taxes[0], "TaxCode"):
-            row.update(vat_code="", vat_amount=None)
-            return row, False
-        self.dropped_taxes += len(taxes) - 1
-        tax = taxes[0]
-        vat: int | None = None
-        for tag, tax_sign in (("DebitTaxAmount", 1), ("CreditTaxAmount", -1), ("TaxAmount", sign)):
-            amount = _text(tax, tag, "Amount")
-            if amount:
-                vat = tax_sign * _cents(amount)
-                break
-        row.update(vat_code=_text(tax, "TaxCode"), vat_amount=vat)
-        return row, True
+        base = None
+        if taxes:
+            vat_code, vat_amounts = _tax(taxes[0])
+            if vat_code:
+                self.dropped_taxes += len(taxes) - 1
+                vat = None
+                for tag, tax_sign in (("DebitTaxAmount", 1), ("CreditTaxAmount", -1), ("TaxAmount", sign)):
+                    found = vat_amounts.get(tag)
+                    vat_text = _text(found, "Amount") if found is not None else ""
+                    if vat_text:
+                        vat = tax_sign * _cents(vat_text)
+                        break
+                base = (vat_code, vat)
+        batch = self.batch  # nothing below raises: the line is added whole or not at all
+        position = len(batch.amounts)
+        batch.owner.append(owner)
+        batch.numbers.append(number)
+        batch.accounts.append(code)
+        batch.amounts.append(amount)
+        if self.full:
+            batch.rows.append(_row(line))
+            batch.descriptions.append(_stripped(description))
+            partner = _stripped(customer) or _stripped(supplier)
+            if partner:
+                batch.partner.add(position, partner)
+            if cost_centre:
+                batch.cost_centre.add(position, cost_centre)
+            if foreign_cents is not None:
+                batch.currency.add(position, currency)
+                batch.amount_currency.add(position, foreign_cents)
+                batch.rate.add(position, rate)
+        if base is not None:
+            batch.vat_code.add(position, base[0])
+            batch.vat_amount.add(position, base[1])
+        return base
+
+    def _vat_lines(self, first: int, bases: list[tuple[int, str, int | None]]) -> None:
+        """Mark the lines from `first` on (one transaction) that book the VAT their base lines declare."""
+        batch = self.batch
+        if len(bases) == 1:  # the usual entry, one base line: its VAT is booked by the first other line of that amount
+            base, code, vat = bases[0]
+            if vat:
+                amounts = batch.amounts
+                for position in range(first, len(amounts)):
+                    if amounts[position] == vat and position != base:
+                        batch.vat_code.add(position, code)
+                        batch.vat_line.add(position, True)
+                        break
+            return
+        size = len(batch.amounts) - first
+        codes: list[str] = [""] * size
+        vats: list[int | None] = [None] * size
+        tagged = [False] * size
+        for position, code, vat in bases:
+            codes[position - first], vats[position - first], tagged[position - first] = code, vat, True
+        for offset, code in enumerate(vat_line_codes(batch.amounts[first:], codes, vats, tagged)):
+            if code:
+                batch.vat_code.add(first + offset, code)
+                batch.vat_line.add(first + offset, True)
+
+    def _flush(self) -> None:
+        """Turn the batch into Arrow columns and add its lines to the balances and totals."""
+        if not self.batch.keys:
+            return
+        lines, keys, owner = self.batch.table(self.file, self.full)
+        self.batch = _Batch()
+        self.chunks.append((lines, keys, owner))
+        accounts, amounts = lines.column("account"), lines.column("amount")
+        if not len(amounts):
+            return
+        if pc.max(pc.abs(amounts)).as_py() * len(amounts) >= _INT64:  # Arrow's sums would wrap: add in Python
+            for code, amount in zip(accounts.to_pylist(), amounts.to_pylist(), strict=True):
+                self.movements[code] = self.movements.get(code, 0) + amount
+                self.debit += max(amount, 0)
+                self.credit += max(-amount, 0)
+            return
+        sums = pa.table({"account": accounts, "amount": amounts}).group_by("account", use_threads=False)
+        sums = sums.aggregate([("amount", "sum")])
+        for code, total in zip(sums.column("account").to_pylist(), sums.column("amount_sum").to_pylist(), strict=True):
+            self.movements[code] = self.movements.get(code, 0) + total
+        self.debit += pc.sum(pc.max_element_wise(amounts, 0)).as_py()
+        self.credit -= pc.sum(pc.min_element_wise(amounts, 0)).as_py()
+
+    def _entry_ids(self) -> str:
+        """Number repeated entry ids in file order (the second T1 becomes T1#2); the opening entry's id."""
+        keys = pa.chunked_array([k for _, k, _ in self.chunks], pa.string())
+        if pc.count_distinct(keys).as_py() == len(keys):
+            return "opening#2" if pc.any(pc.equal(keys, "opening")).as_py() else "opening"
+        seen: dict[str, int] = {}
+        chunks = []
+        for lines, ids, owner in self.chunks:
+            numbered = []
+            for key in ids.to_pylist():
+                seen[key] = seen.get(key, 0) + 1
+                numbered.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+            entry = pa.array(numbered, pa.string()).take(owner)
+            chunks.append((lines.set_column(LINES.get_field_index("entry"), LINES.field("entry"), entry), ids, owner))
+        self.chunks = chunks
+        count = seen.get("opening", 0) + 1
+        return "opening" if count == 1 else f"opening#{count}"
 
     # ------------------------------------------------------------------------------------- finish
 
     def _finish(self) -> Ledger:
+        self._flush()
+        opening_id = self._entry_ids()
         self._check_totals()
-        opening = self._opening_entry()
-        lines = pa.concat_tables([table("lines", opening), *self.chunks, table("lines", self.pending)])
+        opening = self._opening_entry(opening_id)
+        lines = pa.concat_tables([table("lines", opening), *(chunk for chunk, _, _ in self.chunks)])
+        self.chunks = []
         accounts, notes = merge_accounts(table("accounts", self.accounts), lines, self.file)
         self.problems += notes
         if self.dropped_analyses:
@@ -442,7 +711,7 @@ class _Read:
                 self.problem(f"GeneralLedgerEntries states {name} {stated}, but the transactions read give {value}",
                              None, "warning")  # fmt: skip
 
-    def _opening_entry(self) -> list[dict[str, Any]]:
+    def _opening_entry(self, entry: str) -> list[dict[str, Any]]:
         """The opening entry made from the accounts' Opening balances (see the module docstring)."""
         movements = self.movements
         openings = {code: (o, where) for code, (o, _, where) in self.balances.items() if o}
@@ -469,12 +738,14 @@ class _Read:
             side = "debit" if total > 0 else "credit"
             self.problem(f"the accounts' opening balances do not balance: {format_cents(abs(total))} more {side}",
                          None, "warning")  # fmt: skip
-        entry = self._entry_id("opening")
         return [
             {"entry": entry, "line": line, "date": day, "account": code, "amount": amount,
              "description": "Opening balance", "opening": True, "source_file": self.file, "source_row": where}
             for line, (code, (amount, where)) in enumerate(openings.items(), start=1)
         ]  # fmt: skip
+
+
+_OPENING = OPENING_TYPE.lower()
 
 
 def _address_text(place: etree._Element) -> str:
@@ -528,5 +799,7 @@ _HANDLERS = {
     ("GeneralLedgerEntries", "TotalCredit"): _Read.total,
 }
 _DROPPED = frozenset(("Account", "Customer", "Supplier", "TaxTableEntry", "Transaction"))
+_TAGS = tuple(f"{{*}}{name}" for name in sorted({"AuditFile", *(name for _, name in _HANDLERS)}))
+"""What iterparse reports: the root and the elements `_HANDLERS` read, in any namespace."""
 
 FORMAT = SaftReader

@@ -15,13 +15,9 @@ import datetime as dt
 import zipfile
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.workbook.workbook import Workbook
 
 from migrator import money, xmlsafe
 from migrator.errors import SourceError
@@ -30,16 +26,11 @@ from migrator.parsing import ParseError, decimal_text, excel_number, excel_seria
 from migrator.readers.base import ReadOptions, accounts_from_lines, merge_accounts
 from migrator.reconcile import trial_balance
 from migrator.sources import Source
-from migrator.writers.xlsx import (
-    COMPANY_FIELDS,
-    COMPANY_SHEET,
-    FISCAL_YEAR,
-    JOURNAL,
-    SHEETS,
-    SOURCE_FILE,
-    TRIAL_BALANCE_SHEET,
-    Sheet,
-)
+
+if TYPE_CHECKING:  # openpyxl (also imported by the writer's layout) loads only when a workbook is read
+    from openpyxl.workbook.workbook import Workbook
+
+    from migrator.writers.xlsx import Sheet
 
 REQUIRED = {"lines": ("date", "account", "amount")}
 """Columns a sheet cannot do without; every other column may be left out."""
@@ -50,11 +41,14 @@ MAX_PROBLEMS = 1000
 """Bad rows listed one by one per sheet; beyond that one problem says how many more."""
 _TRUE = {"true", "1", "yes", "y", "x", "oui", "ja", "wahr"}
 _FALSE = {"false", "0", "no", "n", "", "non", "nein", "falsch"}
-_BROKEN = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError)
+_BROKEN = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError)
+"""What a broken workbook raises when loaded, besides openpyxl's InvalidFileException."""
 
 
 def journal_header(book: Workbook) -> list[str] | None:
     """Column names of the Journal sheet, if the workbook has one."""
+    from migrator.writers.xlsx import JOURNAL
+
     if JOURNAL.title not in book.sheetnames:
         return None
     for row in book[JOURNAL.title].iter_rows(min_row=1, max_row=1, values_only=True):
@@ -69,9 +63,12 @@ class XlsxReader:
     def sniff(self, source: Source) -> float:
         if source.is_dir or not source.head(4).startswith(b"PK") or not _has_journal_sheet(source):
             return 0.0
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
             book = load_workbook(source.path, read_only=True, data_only=True)
-        except _BROKEN:
+        except (InvalidFileException, *_BROKEN):
             return 0.0
         try:
             header = journal_header(book)
@@ -82,9 +79,14 @@ class XlsxReader:
         return 0.95 if all(name in header for name in SNIFFED) else 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
+        from migrator.writers.xlsx import JOURNAL, SHEETS
+
         try:
             book = load_workbook(source.path, read_only=True, data_only=True)
-        except _BROKEN as exc:
+        except (InvalidFileException, *_BROKEN) as exc:
             raise SourceError(f"not a readable Excel workbook ({exc})", source.name) from None
         try:
             if journal_header(book) is None:
@@ -116,6 +118,8 @@ class XlsxReader:
 def _has_journal_sheet(source: Source) -> bool:
     """Whether the workbook lists a Journal sheet: a cheap look at xl/workbook.xml only, since
     loading a workbook parses every sheet that does not state its dimension."""
+    from migrator.writers.xlsx import JOURNAL
+
     try:
         with zipfile.ZipFile(source.path) as archive:
             root = xmlsafe.parse_bytes(archive.read("xl/workbook.xml"), source.name)
@@ -238,6 +242,8 @@ def _rows(book: Workbook, title: str) -> Iterator[tuple[int, tuple[Any, ...]]]:
 
 def _read_sheet(book: Workbook, sheet: Sheet, file: str, problems: list[Problem]) -> tuple[pa.Table, pa.Table | None]:
     """The canonical table a sheet holds, and its unknown columns (with the row they came from)."""
+    from openpyxl.utils import get_column_letter
+
     where = _where(file, sheet.title)
     rows = _rows(book, sheet.title)
     first = next(rows, None)
@@ -321,6 +327,8 @@ def _complete_lines(columns: dict[str, list[Any]], rows: list[int], where: str) 
 
 
 def _company(book: Workbook, file: str, problems: list[Problem]) -> Company:
+    from migrator.writers.xlsx import COMPANY_FIELDS, COMPANY_SHEET, FISCAL_YEAR, SOURCE_FILE
+
     if COMPANY_SHEET not in book.sheetnames:
         return Company()
     where = _where(file, COMPANY_SHEET)
@@ -351,6 +359,8 @@ def _company(book: Workbook, file: str, problems: list[Problem]) -> Company:
 
 def _shown_trial_balance(book: Workbook, file: str, problems: list[Problem]) -> dict[str, int] | None:
     """Balances the Trial balance sheet shows, per account (None without the sheet)."""
+    from migrator.writers.xlsx import TRIAL_BALANCE_SHEET
+
     if TRIAL_BALANCE_SHEET not in book.sheetnames:
         return None
     where = _where(file, TRIAL_BALANCE_SHEET)
@@ -370,6 +380,8 @@ def _shown_trial_balance(book: Workbook, file: str, problems: list[Problem]) -> 
 
 def _check_trial_balance(ledger: Ledger, shown: dict[str, int] | None, file: str) -> list[Problem]:
     """A warning for each account whose shown balance is not what the journal adds up to."""
+    from migrator.writers.xlsx import TRIAL_BALANCE_SHEET
+
     if shown is None:
         return []
     where = _where(file, TRIAL_BALANCE_SHEET)
