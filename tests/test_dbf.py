@@ -10,7 +10,7 @@ from pathlib import Path
 from migrator import dbf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "samples" / "winbiz"))
-import dbfwrite  # noqa: E402
+import dbfwrite
 
 FIELDS = [("NUMERO", "N", 6, 0), ("LIBELLE", "C", 30, 0), ("MONTANT", "N", 15, 2), ("DATE", "D", 8, 0)]
 ROWS = [
