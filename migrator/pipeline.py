@@ -118,11 +118,35 @@ def read(
             raise
         except (UnicodeError, ValueError, KeyError, IndexError, OSError, TypeError, ArithmeticError) as exc:
             raise SourceError(f"cannot be read as {fmt.name}: {exc}", chosen.name) from exc
+        if year is not None:
+            ledger = only_year(ledger, year, chosen.name)
         if for_verification:
             return ledger
         if dossier and chosen.is_dir:
             chosen = _dossier_folder(chosen, fmt.name, dossier)
         return _with_source_files(ledger, chosen, fmt.name)
+
+
+def only_year(ledger: Ledger, year: int, name: str = "") -> Ledger:
+    """The fiscal year that starts in `year` (a reader may have restricted itself already)."""
+    from dataclasses import replace
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from migrator.model import years_of
+
+    chosen = [y for y in years_of(ledger) if y.start.year == year]
+    if not chosen:
+        known = ", ".join(str(y.start.year) for y in years_of(ledger)) or "none"
+        raise SourceError(f"no fiscal year starts in {year}; the books hold: {known}", name)
+    span = chosen[0]
+    dates = ledger.lines.column("date")
+    inside = pc.and_(pc.greater_equal(dates, pa.scalar(span.start, pa.date32())),
+                     pc.less_equal(dates, pa.scalar(span.end, pa.date32())))  # fmt: skip
+    lines = ledger.lines.filter(inside.fill_null(False))
+    company = replace(ledger.company, fiscal_years=(span,) if ledger.company.fiscal_years else ())
+    return ledger.replace(lines=lines, company=company)
 
 
 def _dossier_folder(source: Source, format: str, dossier: str) -> Source:

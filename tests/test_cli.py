@@ -220,3 +220,13 @@ def test_only_the_chosen_company_files_are_listed_as_sources(samples: Path) -> N
     paths = [f.path for f in ledger.company.source_files]
     assert paths and all("/garage/" in p for p in paths)
     assert not any("boulangerie" in p for p in paths)
+
+
+def test_year_keeps_one_fiscal_year_for_any_format(run_cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(run_cli("inspect", samples / "garage" / "journal.csv", "--year", "2024", "--json").output)
+    assert [y["start"] for y in data["years"]] == ["2024-01-01"]
+    # By hand from samples/garage.py: 2024 has its opening entry and 9 entries.
+    assert data["counts"]["entries"] == 10
+    assert data["years"][0]["opening"]["1000"] == "3038.50"
+    missing = run_cli("inspect", samples / "garage" / "journal.csv", "--year", "2019")
+    assert missing.exit_code == 2 and "no fiscal year starts in 2019; the books hold: 2023, 2024" in missing.stderr
