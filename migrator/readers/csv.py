@@ -91,7 +91,17 @@ class CsvReader:
         wanted = _VERIFIED if options.for_verification and "entry" in names else None
         raw = _read_table(data, separator, names, source.name, wanted)
         del data  # the parsed table holds everything now: free the file's bytes before converting
-        lines, problems, extras = _convert(raw, source.name, renumber=wanted is None)
+        # What needs the raw columns beyond the lines is taken first, so that each raw column can be
+        # released as soon as it is converted (the peak memory of a big file is raw + converted).
+        account_names = _first(raw, "account", "account_name")
+        vat_codes = _vat_codes(raw)
+        extra_names = [c for c in raw.column_names if c not in KNOWN]
+        kept_aside = raw.select(extra_names) if extra_names else None
+        columns = dict(zip(raw.column_names, raw.columns, strict=True))
+        n = raw.num_rows
+        del raw
+        lines, problems = _convert(columns, n, source.name, renumber=wanted is None)
+        extras = kept_aside.add_column(0, "source_row", lines_rows(n)) if kept_aside is not None else None
         base = _base_currency(lines)
         lines = lines.set_column(
             lines.schema.get_field_index("currency"),
@@ -99,8 +109,8 @@ class CsvReader:
             pc.if_else(pc.equal(lines.column("currency"), base), "", lines.column("currency")),
         )
         accounts, notes = accounts_from_lines(lines, source.name)
-        accounts = table("accounts", _first_values(raw, "account", "account_name", accounts))
-        vat_codes = _vat_codes(raw)
+        accounts = table("accounts", ({**row, "name": account_names.get(row["code"], row["name"])}
+                                      for row in accounts.to_pylist()))  # fmt: skip
         company = Company(base_currency=base, source_system="migrator canonical CSV")
         return Ledger(
             company=company,
@@ -154,72 +164,78 @@ def _read_table(
         raise SourceError(message, file, row) from None
 
 
-def _convert(raw: pa.Table, file: str, renumber: bool = True) -> tuple[pa.Table, list[Problem], pa.Table | None]:
-    n = raw.num_rows
-    rows = pa.array(np.arange(2, n + 2, dtype=np.int64))  # the header is row 1
+def lines_rows(n: int) -> pa.Array:
+    """Row number of each data row (the header is row 1)."""
+    return pa.array(np.arange(2, n + 2, dtype=np.int64))
+
+
+def _convert(
+    raw: dict[str, pa.ChunkedArray], n: int, file: str, renumber: bool = True
+) -> tuple[pa.Table, list[Problem]]:
+    """The lines of the raw text columns; each raw column is dropped from `raw` once converted."""
+    present = set(raw)
     problems: list[Problem] = []
     bad = np.zeros(n, dtype=bool)
-
     empty = pa.repeat(pa.scalar(""), n)
 
-    def col(name: str) -> pa.Array | pa.ChunkedArray:
-        return raw.column(name) if name in raw.column_names else empty
+    def take(name: str) -> pa.Array | pa.ChunkedArray:
+        return raw.pop(name, empty)
 
-    def stripped(name: str) -> pa.Array | pa.ChunkedArray:
-        values = col(name)
+    def stripped(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         if values is empty or not n or pc.all(pc.equal(values, "")).as_py():
             return values  # a column of empty cells: nothing to trim
         # ASCII blanks only, twice as fast; other spaces in amounts are the amount parser's business
         return pc.ascii_trim_whitespace(values)
 
-    def report(mask: np.ndarray, name: str, expected: str) -> None:
+    def report(mask: np.ndarray, name: str, expected: str, original: pa.Array | pa.ChunkedArray) -> None:
         """An error for each row of `mask` not already reported: the value of `name` is not `expected`."""
         fresh = np.flatnonzero(mask & ~bad)
         for index in fresh[:1000]:
-            value = raw.column(name)[int(index)].as_py() if name in raw.column_names else ""
-            problems.append(Problem("error", f"{name}: {value!r} {expected}", file, int(index) + 2))
+            problems.append(
+                Problem("error", f"{name}: {original[int(index)].as_py()!r} {expected}", file, int(index) + 2)
+            )
         if len(fresh) > 1000:
             problems.append(Problem("error", f"{len(fresh) - 1000} more rows where {name} {expected}", file))
         bad[mask] = True
 
-    columns: dict[str, Any] = {name: stripped(name) for name in _TEXT if name != "description"}
-    columns["description"] = col("description")
-    if "date" in raw.column_names:
-        dates, date_errors = _dates(stripped("date"))
-        report(date_errors, "date", "is not a date (expected yyyy-mm-dd)")
+    columns: dict[str, Any] = {name: stripped(take(name)) for name in _TEXT if name != "description"}
+    columns["description"] = take("description")
+    if "date" in present:
+        original = take("date")
+        dates, date_errors = _dates(stripped(original))
+        report(date_errors, "date", "is not a date (expected yyyy-mm-dd)", original)
     else:  # a verification read, which leaves the dates out
         dates = pa.nulls(n, pa.date32())
     columns["date"] = dates
-    amount, amount_errors = _amounts(stripped("amount"), required=True)
-    report(amount_errors, "amount", "is not an amount (expected e.g. -1234.50)")
-    columns["amount"] = amount
-    for name in ("amount_currency", "vat_amount"):
-        values, errors = _amounts(stripped(name), required=False)
-        report(errors, name, "is not an amount (expected e.g. -1234.50)")
+    for name in ("amount", "amount_currency", "vat_amount"):
+        original = take(name)
+        values, errors = _amounts(stripped(original), required=name == "amount")
+        report(errors, name, "is not an amount (expected e.g. -1234.50)", original)
         columns[name] = values
     account = columns["account"]
-    report(pc.equal(account, "").to_numpy(zero_copy_only=False), "account", "is empty: every line needs one")
+    report(pc.equal(account, "").to_numpy(zero_copy_only=False), "account", "is empty: every line needs one", account)
     for name in ("opening", "vat_line"):
-        flags, flag_errors = _flags(stripped(name))
-        report(flag_errors, name, "is not true or false")
+        original = take(name)
+        flags, flag_errors = _flags(stripped(original))
+        report(flag_errors, name, "is not true or false", original)
         columns[name] = flags
-    columns["line"], line_errors = _line_numbers(stripped("line"))
-    report(line_errors, "line", "is not a whole number")
-    if "entry" not in raw.column_names or pc.all(pc.equal(columns["entry"], "")).as_py():
+    original = take("line")
+    columns["line"], line_errors = _line_numbers(stripped(original))
+    report(line_errors, "line", "is not a whole number", original)
+    del original
+    if "entry" not in present or pc.all(pc.equal(columns["entry"], "")).as_py():
         key = pc.binary_join_element_wise(pc.cast(dates, pa.string()).fill_null(""), columns["doc"], "\x1f")
         columns["entry"] = pc.cast(
             pc.add(pc.cast(key.combine_chunks().dictionary_encode().indices, pa.int64()), 1), pa.string()
         )
     columns["source_file"] = pa.repeat(pa.scalar(file), n)
-    columns["source_row"] = rows
+    columns["source_row"] = lines_rows(n)
     lines = conform("lines", columns)
     if bad.any():
         lines = lines.filter(pa.array(~bad))
-    if renumber and "line" not in raw.column_names:
+    if renumber and "line" not in present:
         lines = _renumber(lines)
-    extra_names = [c for c in raw.column_names if c not in KNOWN]
-    extras = raw.select(extra_names).add_column(0, "source_row", rows) if extra_names else None
-    return lines, problems, extras
+    return lines, problems
 
 
 def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -325,12 +341,6 @@ def _first(raw: pa.Table, key: str, value: str) -> dict[str, str]:
     codes, first = np.unique(keys.indices.to_numpy(zero_copy_only=False), return_index=True)
     names = values.take(pa.array(first)).to_pylist()
     return {k: v for k, v in zip(keys.dictionary.take(pa.array(codes)).to_pylist(), names, strict=True) if k and v}
-
-
-def _first_values(raw: pa.Table, key: str, value: str, accounts: pa.Table) -> list[dict[str, Any]]:
-    """Created accounts, named from the ``account_name`` column where it has one."""
-    names = _first(raw, key, value)
-    return [{**row, "name": names.get(row["code"], row["name"])} for row in accounts.to_pylist()]
 
 
 def _vat_codes(raw: pa.Table) -> pa.Table:
