@@ -44,12 +44,6 @@ class ProblemsFound(MigratorError, ValueError):
         super().__init__(message or f"{len(errors)} error(s) found; nothing was written")
 
 
-class VerificationFailed(MigratorError, AssertionError):
-    """The written output does not read back to the same books."""
-
-    exit_code = 4
-
-
 class MappingError(MigratorError, ValueError):
     """A mapping file that cannot be used: missing, malformed, or with overlapping rules."""
 

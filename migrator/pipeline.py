@@ -7,6 +7,7 @@ line is a thin layer over these; they are also migrator's Python API.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import registry
-from migrator.errors import MigratorError, ProblemsFound, SourceError, UnknownFormat, VerificationFailed
+from migrator.errors import MigratorError, ProblemsFound, SourceError, UnknownFormat
 from migrator.model import Ledger, Problem, SourceFile
 from migrator.readers.base import ReadOptions
 from migrator.reconcile import Comparison, compare
@@ -129,8 +130,6 @@ def read(
 
 def only_year(ledger: Ledger, year: int, name: str = "") -> Ledger:
     """The fiscal year that starts in `year` (a reader may have restricted itself already)."""
-    from dataclasses import replace
-
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -145,7 +144,7 @@ def only_year(ledger: Ledger, year: int, name: str = "") -> Ledger:
     inside = pc.and_(pc.greater_equal(dates, pa.scalar(span.start, pa.date32())),
                      pc.less_equal(dates, pa.scalar(span.end, pa.date32())))  # fmt: skip
     lines = ledger.lines.filter(inside.fill_null(False))
-    company = replace(ledger.company, fiscal_years=(span,) if ledger.company.fiscal_years else ())
+    company = dataclasses.replace(ledger.company, fiscal_years=(span,) if ledger.company.fiscal_years else ())
     return ledger.replace(lines=lines, company=company)
 
 
@@ -168,7 +167,7 @@ def _with_source_files(ledger: Ledger, source: Source, format: str) -> Ledger:
     for p in paths:
         name = source.child(p).name if source.is_dir else source.name
         files.append(SourceFile(name, sha256_file(p), p.stat().st_size, ledger.encoding, format))
-    return ledger.replace(company=ledger.company.__class__(**{**ledger.company.__dict__, "source_files": tuple(files)}))
+    return ledger.replace(company=dataclasses.replace(ledger.company, source_files=tuple(files)))
 
 
 @contextlib.contextmanager
@@ -308,8 +307,3 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
     result.reread = reread
     result.verification = compare(ledger, reread, fmt.keeps)
     return result
-
-
-def require_verified(result: Conversion) -> None:
-    if result.verification is not None and not result.verification.ok:
-        raise VerificationFailed("; ".join(result.verification.differences[:20]))

@@ -9,7 +9,6 @@ the source cannot be read at all.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -106,14 +105,6 @@ def merge_accounts(known: pa.Table, lines: pa.Table, file: str = "") -> tuple[pa
         for c in missing
     ]
     return pa.concat_tables([known, added]), problems
-
-
-def first_rows(rows: Iterable[Mapping[str, Any]], key: str) -> dict[Any, int]:
-    """Row number of the first occurrence of each value of `key` (for messages)."""
-    out: dict[Any, int] = {}
-    for row in rows:
-        out.setdefault(row.get(key), int(row.get("source_row") or 0))
-    return out
 
 
 def date_or_none(value: Any) -> dt.date | None:

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from migrator.model import Ledger, Problem
 
@@ -39,14 +38,6 @@ def inert(text: str) -> str:
     ("'=HYPERLINK(1)", 'Garage')
     """
     return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def inert_column(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-    """`inert` over a whole text column, vectorised."""
-    risky = pc.match_substring_regex(column, r"^[=+\-@\t\r]")
-    if not pc.any(risky).as_py():
-        return column
-    return pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
 
 
 def lost(what: str, count: int, action: str) -> list[Problem]:
