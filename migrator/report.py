@@ -251,8 +251,17 @@ def write_json(data: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _renderers() -> dict[str, Callable[[dict[str, Any], Path], None]]:
+def _write_html(data: dict[str, Any], path: Path) -> None:
     from migrator.report_html import write_html
-    from migrator.report_xlsx import write_xlsx
 
-    return {".json": write_json, ".html": write_html, ".htm": write_html, ".xlsx": write_xlsx}
+    write_html(data, path)
+
+
+def _write_xlsx(data: dict[str, Any], path: Path) -> None:
+    from migrator.report_xlsx import write_xlsx  # openpyxl is loaded only for an xlsx report
+
+    write_xlsx(data, path)
+
+
+def _renderers() -> dict[str, Callable[[dict[str, Any], Path], None]]:
+    return {".json": write_json, ".html": _write_html, ".htm": _write_html, ".xlsx": _write_xlsx}
