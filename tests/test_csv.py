@@ -162,3 +162,15 @@ def test_quoted_line_breaks_and_separators_in_text(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     assert pipeline.convert(path, "csv", out).verified
     assert pipeline.read(out).lines.column("description").to_pylist()[0] == 'Ligne 1\nLigne 2, avec "guillemets"'
+
+
+def test_windows_1252_after_a_long_ascii_start_falls_back_to_decoding(tmp_path: Path) -> None:
+    rows = "".join(f"{i},1,2024-01-01,A{i},plain,1000,1.00,CHF\n{i},2,2024-01-01,A{i},plain,3200,-1.00,CHF\n"
+                   for i in range(1, 3000))  # fmt: skip
+    path = write(tmp_path, f"{HEADER}\n{rows}3000,1,2024-01-02,Z,Müller,1000,2.00,CHF\n"
+                           "3000,2,2024-01-02,Z,Müller,3200,-2.00,CHF\n", encoding="cp1252")  # fmt: skip
+    assert len(path.read_bytes().split(b"M\xfc")[0]) > 1 << 16  # the first accent lies past the sniffed head
+    ledger = pipeline.read(path)
+    assert ledger.encoding == "cp1252"
+    assert ledger.lines.column("description").to_pylist()[-1] == "Müller"
+    assert ledger.lines.num_rows == 6000

@@ -67,73 +67,111 @@ class CsvReader:
         return 0.95 if ("entry" in names or "doc" in names) and "line" in names else 0.7
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
-        data = source.read_bytes()
-        if not data[: 1 << 16].strip() and not data.strip():
-            raise SourceError("the file is empty; expected a header line with date, account, amount", source.name)
-        encoding = options.encoding or detect_encoding(data)[0]
-        if codec_name(encoding) not in ("utf-8",):
-            try:
-                data = data.decode(encoding).encode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
-            except LookupError:
-                raise SourceError(f"unknown encoding {encoding!r}", source.name) from None
-        if data.startswith(b"\xef\xbb\xbf"):
-            data = data[3:]
-        header = sniff_header(data[:65536])
-        if header is None:
-            raise SourceError(
-                f"the first line is not a canonical header: it needs the columns {', '.join(REQUIRED)}",
-                source.name,
-                1,
-            )
-        separator, names = header
+        raw, names, encoding = _stream_utf8(source, options)
+        if raw is None:
+            raw, names, encoding = _read_decoded(source, options)
         wanted = _VERIFIED if options.for_verification and "entry" in names else None
-        raw = _read_table(data, separator, names, source.name, wanted)
-        del data  # the parsed table holds everything now: free the file's bytes before converting
-        # What needs the raw columns beyond the lines is taken first, so that each raw column can be
-        # released as soon as it is converted (the peak memory of a big file is raw + converted).
-        account_names = _first(raw, "account", "account_name")
-        vat_codes = _vat_codes(raw)
-        extra_names = [c for c in raw.column_names if c not in KNOWN]
-        kept_aside = raw.select(extra_names) if extra_names else None
-        columns = dict(zip(raw.column_names, raw.columns, strict=True))
-        n = raw.num_rows
-        del raw
-        lines, problems = _convert(columns, n, source.name, renumber=wanted is None)
-        extras = kept_aside.add_column(0, "source_row", lines_rows(n)) if kept_aside is not None else None
-        base = _base_currency(lines)
-        lines = lines.set_column(
-            lines.schema.get_field_index("currency"),
-            "currency",
-            pc.if_else(pc.equal(lines.column("currency"), base), "", lines.column("currency")),
+        return _ledger(raw, source, encoding, renumber=wanted is None)
+
+
+def _stream_utf8(source: Source, options: ReadOptions) -> tuple[pa.Table | None, list[str], str]:
+    """The fast path: a UTF-8 file (what migrator writes) parsed by Arrow straight from disk, in
+    blocks, without holding its bytes in Python; None when the file is not plain UTF-8."""
+    head = source.head(1 << 16)
+    if options.encoding and codec_name(options.encoding) != "utf-8":
+        return None, [], ""
+    if not head.strip() or head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return None, [], ""
+    if detect_encoding(head)[0] != "utf-8":
+        return None, [], ""
+    header = sniff_header(head)
+    if header is None:
+        return None, [], ""
+    separator, names = header
+    wanted = _VERIFIED if options.for_verification and "entry" in names else None
+    try:
+        return _read_table(str(source.path), separator, names, source.name, wanted), names, "utf-8"
+    except _NotUtf8:
+        return None, [], ""
+
+
+class _NotUtf8(Exception):
+    """Arrow met bytes that are not UTF-8 in a file read from disk: read it the slow way."""
+
+
+def _read_decoded(source: Source, options: ReadOptions) -> tuple[pa.Table, list[str], str]:
+    """The general path: any encoding, decoded in memory and handed to Arrow as UTF-8."""
+    data = source.read_bytes()
+    if not data[: 1 << 16].strip() and not data.strip():
+        raise SourceError("the file is empty; expected a header line with date, account, amount", source.name)
+    encoding = options.encoding or detect_encoding(data)[0]
+    if codec_name(encoding) not in ("utf-8",):
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
+        except LookupError:
+            raise SourceError(f"unknown encoding {encoding!r}", source.name) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    header = sniff_header(data[:65536])
+    if header is None:
+        raise SourceError(
+            f"the first line is not a canonical header: it needs the columns {', '.join(REQUIRED)}",
+            source.name,
+            1,
         )
-        accounts, notes = accounts_from_lines(lines, source.name)
-        accounts = table("accounts", ({**row, "name": account_names.get(row["code"], row["name"])}
-                                      for row in accounts.to_pylist()))  # fmt: skip
-        company = Company(base_currency=base, source_system="migrator canonical CSV")
-        return Ledger(
-            company=company,
-            accounts=accounts,
-            vat_codes=vat_codes,
-            lines=lines,
-            problems=tuple(problems + notes),
-            extras={"lines": extras} if extras is not None else {},
-            format=self.name,
-            encoding=codec_name(encoding),
-        )
+    separator, names = header
+    wanted = _VERIFIED if options.for_verification and "entry" in names else None
+    return _read_table(data, separator, names, source.name, wanted), names, encoding
+
+
+def _ledger(raw: pa.Table, source: Source, encoding: str, renumber: bool) -> Ledger:
+    """The canonical ledger of the raw text table."""
+    # What needs the raw columns beyond the lines is taken first, so that each raw column can be
+    # released as soon as it is converted (the peak memory of a big file is raw + converted).
+    account_names = _first(raw, "account", "account_name")
+    vat_codes = _vat_codes(raw)
+    extra_names = [c for c in raw.column_names if c not in KNOWN]
+    kept_aside = raw.select(extra_names) if extra_names else None
+    columns = dict(zip(raw.column_names, raw.columns, strict=True))
+    n = raw.num_rows
+    del raw
+    lines, problems = _convert(columns, n, source.name, renumber=renumber)
+    extras = kept_aside.add_column(0, "source_row", lines_rows(n)) if kept_aside is not None else None
+    base = _base_currency(lines)
+    lines = lines.set_column(
+        lines.schema.get_field_index("currency"),
+        "currency",
+        pc.if_else(pc.equal(lines.column("currency"), base), "", lines.column("currency")),
+    )
+    accounts, notes = accounts_from_lines(lines, source.name)
+    accounts = table("accounts", ({**row, "name": account_names.get(row["code"], row["name"])}
+                                  for row in accounts.to_pylist()))  # fmt: skip
+    company = Company(base_currency=base, source_system="migrator canonical CSV")
+    return Ledger(
+        company=company,
+        accounts=accounts,
+        vat_codes=vat_codes,
+        lines=lines,
+        problems=tuple(problems + notes),
+        extras={"lines": extras} if extras is not None else {},
+        format=CsvReader.name,
+        encoding=codec_name(encoding),
+    )
 
 
 def _read_table(
-    data: bytes, separator: str, names: list[str], file: str, wanted: tuple[str, ...] | None = None
+    data: bytes | str, separator: str, names: list[str], file: str, wanted: tuple[str, ...] | None = None
 ) -> pa.Table:
+    """Arrow's parse of the text (bytes in memory, or a path read in blocks), every column as text."""
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise SourceError(f"column names repeat: {', '.join(dupes)}", file, 1)
 
     def parse(newlines_in_values: bool) -> pa.Table:
         return pacsv.read_csv(
-            pa.BufferReader(data),  # zero-copy, unlike a Python file object
+            pa.BufferReader(data) if isinstance(data, bytes) else data,  # zero-copy, or streamed from disk
             read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=newlines_in_values),
             convert_options=pacsv.ConvertOptions(
@@ -154,6 +192,8 @@ def _read_table(
         message = str(exc)
         row = None
         if "invalid UTF8" in message:
+            if isinstance(data, str):
+                raise _NotUtf8 from None
             try:
                 data.decode("utf-8")
             except UnicodeDecodeError as bad:
