@@ -35,7 +35,7 @@ from lxml import etree
 from migrator import vat
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import lost
+from migrator.writers.base import entries, lost
 
 VERSION = "2022.00"
 MANDANT = "1"
@@ -59,7 +59,7 @@ class AbacusWriter:
         transaction = etree.SubElement(task, "Transaction")
         base = ledger.company.base_currency or "CHF"
         unfolded = cut = 0
-        for lines in _entries(ledger):
+        for lines in entries(ledger.lines):
             collective = _collective(lines)
             folded = _fold(lines, collective)
             unfolded += sum(1 for line in lines if line["vat_line"] and id(line) not in folded)
@@ -72,13 +72,6 @@ class AbacusWriter:
         if cut:
             problems.append(Problem("info", f"{cut} texts longer than {TEXT1} characters cut to fit Text1"))
         return problems + _not_carried(ledger)
-
-
-def _entries(ledger: Ledger) -> list[list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for line in ledger.lines.to_pylist():
-        grouped.setdefault(line["entry"], []).append(line)
-    return [sorted(lines, key=lambda line: line["line"] or 0) for lines in grouped.values()]
 
 
 def _collective(lines: list[dict[str, Any]]) -> dict[str, Any]:

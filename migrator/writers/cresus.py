@@ -24,7 +24,7 @@ from typing import Any
 
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import lost
+from migrator.writers.base import entries, lost
 
 ENCODING = "cp1252"
 OTHER = "..."
@@ -38,7 +38,7 @@ class CresusWriter:
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         records: list[list[str]] = []
         compound = 0
-        for lines in _entries(ledger):
+        for lines in entries(ledger.lines):
             simple = _simple(lines)
             if simple is not None:
                 records.append(simple)
@@ -58,13 +58,6 @@ class CresusWriter:
             problems.append(Problem("warning", f"{replaced} records hold characters Windows-1252 cannot encode; "
                                     "written as '?'"))  # fmt: skip
         return problems + _not_carried(ledger)
-
-
-def _entries(ledger: Ledger) -> list[list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for line in ledger.lines.to_pylist():
-        grouped.setdefault(line["entry"], []).append(line)
-    return [sorted(lines, key=lambda line: line["line"] or 0) for lines in grouped.values()]
 
 
 def _clean(text: str | None) -> str:

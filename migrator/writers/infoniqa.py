@@ -33,7 +33,7 @@ from typing import Any
 from migrator import vat
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import lost
+from migrator.writers.base import entries, lost
 
 HEADER = "Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,PkKey,OpId,Flag"
 ENCODING = "cp1252"
@@ -49,12 +49,12 @@ class InfoniqaWriter:
         codes, untranslated = ({}, []) if ledger.format == self.name else vat.translate(ledger, "infoniqa")
         problems = [Problem("warning", f"{p.message}; written unchanged: create it in Infoniqa or map it")
                     for p in untranslated]  # fmt: skip
-        entries = list(_entries(ledger))
-        numbers = _voucher_numbers(entries)
+        groups = list(entries(ledger.lines))
+        numbers = _voucher_numbers(groups)
         renumbered = numbers is None
         out = [HEADER]
         replaced = 0
-        for position, lines in enumerate(entries, start=1):
+        for position, lines in enumerate(groups, start=1):
             number = str(position) if numbers is None else numbers[position - 1]
             for row in _rows(lines, number, codes, renumbered):
                 text = ",".join(row)
@@ -62,22 +62,13 @@ class InfoniqaWriter:
                 replaced += safe != text
                 out.append(safe)
         target.write_bytes(("\r\n".join(out) + "\r\n").encode(ENCODING))
-        if renumbered and entries:
+        if renumbered and groups:
             problems.append(Problem("info", "voucher numbers are not all distinct whole numbers, which Blg needs: "
                                     "entries numbered 1, 2, … and each original voucher written to Tx2"))  # fmt: skip
         if replaced:
             problems.append(Problem("warning", f"{replaced} rows hold characters Windows-1252 cannot encode; "
                                     "written as '?'"))  # fmt: skip
         return problems + _not_carried(ledger)
-
-
-def _entries(ledger: Ledger) -> Iterator[list[dict[str, Any]]]:
-    """The lines of each entry, entries in the order they first appear, lines by number."""
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for line in ledger.lines.to_pylist():
-        grouped.setdefault(line["entry"], []).append(line)
-    for lines in grouped.values():
-        yield sorted(lines, key=lambda line: line["line"] or 0)
 
 
 def _voucher_numbers(entries: list[list[dict[str, Any]]]) -> list[str] | None:
