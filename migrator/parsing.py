@@ -276,6 +276,25 @@ class DateColumn:
         return parse_date(text, self.layout)
 
 
+def cents_of(texts: Sequence[str]) -> list[int | None]:
+    """Cents of each text, the decimal mark decided from all of them; None where one does not parse."""
+    column = AmountColumn(texts)
+    return [_or_none(column.cents, text) for text in texts]
+
+
+def dates_of(texts: Sequence[str]) -> list[dt.date | None]:
+    """The date in each text, in the one layout that fits them; None where one does not parse."""
+    column = DateColumn(texts)
+    return [_or_none(column.date, text) for text in texts]
+
+
+def _or_none(parse: Any, text: str) -> Any:
+    try:
+        return parse(text)
+    except ParseError:
+        return None
+
+
 def excel_number(value: int | float | str | Decimal) -> Decimal:  # float-ok: Excel cells arrive as floats
     """The number an Excel cell shows, exactly: Excel keeps 15 significant digits, so the float's
     15-digit text is the value the user typed (``0.1 + 0.2`` stored as 0.30000000000000004 → 0.3).

@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 from migrator import money
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, conform, table
-from migrator.parsing import AmountColumn, DateColumn, ParseError, codec_name, detect_encoding, head_text
+from migrator.parsing import cents_of, codec_name, dates_of, detect_encoding, head_text
 from migrator.readers.base import ReadOptions, accounts_from_lines
 from migrator.sources import Source
 
@@ -290,14 +290,8 @@ def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     valid = plain.to_numpy(zero_copy_only=False) & pc.is_valid(parsed).to_numpy(zero_copy_only=False)
     slow = np.flatnonzero(~valid)
     if len(slow):
-        texts = [text[int(i)].as_py() for i in slow]
-        column = DateColumn(texts)
         epoch = dt.date(1970, 1, 1)
-        for i, value in zip(slow, texts, strict=True):
-            try:
-                day = column.date(value)
-            except ParseError:
-                day = None
+        for i, day in zip(slow, dates_of([text[int(i)].as_py() for i in slow]), strict=True):
             if day is not None:
                 days[i] = (day - epoch).days
                 valid[i] = True
@@ -315,13 +309,7 @@ def _amounts(text: pa.Array, required: bool) -> tuple[pa.Array, np.ndarray]:
     errors = np.zeros(len(text), dtype=bool)
     slow = np.flatnonzero(~plain.to_numpy(zero_copy_only=False) & ~empty)
     if len(slow):
-        texts = [text[int(i)].as_py() for i in slow]
-        column = AmountColumn(texts)
-        for i, value in zip(slow, texts, strict=True):
-            try:
-                parsed = column.cents(value)
-            except ParseError:
-                parsed = None
+        for i, parsed in zip(slow, cents_of([text[int(i)].as_py() for i in slow]), strict=True):
             if parsed is None:
                 errors[i] = True
             else:

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from migrator import money
 from migrator.model import Problem
-from migrator.parsing import AmountColumn, DateColumn, ParseError, parse_rate
+from migrator.parsing import ParseError, cents_of, dates_of, parse_rate
 
 _TRUE = ["true", "t", "1", "y", "yes", ".t.", "oui", "vrai", "x", "-1"]
 _PLAIN_AMOUNT = r"^-?\d{1,16}(\.\d{1,2})?$"
@@ -131,15 +131,10 @@ class Raw:
         text = _spread(text, indices)
         result = values.to_pylist()
         indexes = np.flatnonzero(slow)
-        texts = [text[int(i)].as_py() for i in indexes]
-        column = AmountColumn(texts)
         errors = np.zeros(self.size, dtype=bool)
-        for i, value in zip(indexes, texts, strict=True):
-            try:
-                result[i] = column.cents(value)
-            except ParseError:
-                errors[i] = True
-                result[i] = None
+        for i, cents in zip(indexes, cents_of([text[int(i)].as_py() for i in indexes]), strict=True):
+            result[i] = cents
+            errors[i] = cents is None
         self.error(errors, name or "", "is not an amount with at most two decimals", bad)
         return pa.array(result, pa.int64())
 
@@ -167,15 +162,10 @@ class Raw:
             return parsed
         values = parsed.to_pylist()
         indexes = np.flatnonzero(slow)
-        texts = [text[int(i)].as_py() for i in indexes]
-        layout = DateColumn(texts)
         errors = np.zeros(self.size, dtype=bool)
-        for i, value in zip(indexes, texts, strict=True):
-            try:
-                values[i] = layout.date(value)
-            except ParseError:
-                values[i] = None
-            errors[i] = values[i] is None
+        for i, day in zip(indexes, dates_of([text[int(i)].as_py() for i in indexes]), strict=True):
+            values[i] = day
+            errors[i] = day is None
         self.error(errors, name, "is not a date (expected dd.mm.yyyy, yyyy-mm-dd or yyyymmdd)", bad)
         return pa.array(values, pa.date32())
 
