@@ -4,7 +4,7 @@
 >>> ledger = migrator.read("samples/garage/journal.csv")        # doctest: +SKIP
 >>> migrator.convert("samples/garage/journal.csv", "xlsx", "out.xlsx")  # doctest: +SKIP
 
-Heavy modules (pyarrow, pandas) load on first use, so the command line starts quickly.
+Heavy modules (pyarrow, openpyxl, lxml) load on first use, so the command line starts quickly.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import datetime as dt
+import importlib.util
 import json
 import multiprocessing
 import os
@@ -276,7 +277,8 @@ def _preload(to: str) -> list[str]:
     installed) on its first conversion of a numpy array. Measured: 0.5 s less per client."""
     readers = [f"migrator.readers.{f.name}" for f in registry.readable()]
     writer = [f"migrator.writers.{to}"] if registry.get(to).writes else []
-    return ["pandas", "pyarrow.csv", "pyarrow.acero", "migrator.pipeline", "migrator.report", "migrator.report_html",
+    pandas = ["pandas"] if importlib.util.find_spec("pandas") else []
+    return [*pandas, "pyarrow.csv", "pyarrow.acero", "migrator.pipeline", "migrator.report", "migrator.report_html",
             "migrator.bulk", *readers, *writer]  # fmt: skip
 
 

@@ -260,13 +260,21 @@ class Ledger:
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
 
+    def entries(self) -> EntryGroups:
+        """The lines of each entry (worked out once per ledger)."""
+        known = self.__dict__.get("_entries")
+        if known is None:
+            known = EntryGroups.of(self.lines)
+            object.__setattr__(self, "_entries", known)  # tables never change
+        return known
+
     def counts(self) -> dict[str, int]:
         """Number of accounts, entries, lines, partners and open items (counted once per ledger)."""
         known = self.__dict__.get("_counts")
         if known is None:
             known = {
                 "accounts": self.accounts.num_rows,
-                "entries": entry_count(self.lines),
+                "entries": self.entries().count,
                 "lines": self.lines.num_rows,
                 "partners": self.partners.num_rows,
                 "open_items": self.open_items.num_rows,
@@ -276,10 +284,89 @@ class Ledger:
         return dict(known)
 
 
-def entry_count(lines: pa.Table) -> int:
+@dataclass(frozen=True)
+class EntryGroups:
+    """The lines of each entry: `order` puts them side by side (None when the file already has them
+    so), entry k's lines are ``order[starts[k]:starts[k + 1]]``.
+
+    Entry ids are hashed only when the lines of an entry are not adjacent; books nearly always list
+    an entry's lines together, and then grouping is one comparison of neighbouring ids.
+    """
+
+    order: Any  # np.ndarray of line indexes, or None
+    starts: Any  # np.ndarray: first position of each entry, in `order`
+    lines: int
+
+    @property
+    def count(self) -> int:
+        return len(self.starts)
+
+    def first_lines(self) -> Any:
+        """Index of each entry's first line in the table."""
+        return self.starts if self.order is None else self.order[self.starts]
+
+    def numbers(self) -> Any:
+        """Entry number (0, 1, …) of each line."""
+        import numpy as np
+
+        ids = np.repeat(np.arange(self.count), np.diff(np.r_[self.starts, self.lines]))
+        if self.order is None:
+            return ids
+        out = np.empty(self.lines, dtype=ids.dtype)
+        out[self.order] = ids
+        return out
+
+    def sums(self, values: pa.ChunkedArray | pa.Array) -> Any:
+        """Exact int64 sum per entry of an int64 column (nulls count as 0)."""
+        import numpy as np
+
+        numbers = _int64s(values)
+        if self.order is not None:
+            numbers = numbers[self.order]
+        return np.add.reduceat(numbers, self.starts) if self.lines else np.zeros(0, dtype=np.int64)
+
+    @staticmethod
+    def of(lines: pa.Table) -> EntryGroups:
+        import numpy as np
+        import pyarrow.compute as pc
+
+        n = lines.num_rows
+        if not n:
+            return EntryGroups(None, np.zeros(0, dtype=np.int64), 0)
+        ids = lines.column("entry")
+        changes = pc.not_equal(ids.slice(1), ids.slice(0, n - 1))
+        starts = np.r_[0, np.flatnonzero(changes.to_numpy(zero_copy_only=False)) + 1]
+        if _distinct(pc.take(ids, pa.array(starts))):
+            return EntryGroups(None, starts, n)
+        codes = ids.combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
+        order = np.argsort(codes, kind="stable")
+        ordered = codes[order]
+        starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
+        return EntryGroups(order, starts, n)
+
+
+def _distinct(ids: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether no id repeats: whole numbers in rising order are checked without hashing."""
+    import numpy as np
     import pyarrow.compute as pc
 
-    return int(pc.count_distinct(lines.column("entry")).as_py()) if lines.num_rows else 0
+    if len(ids) < 2:
+        return True
+    try:
+        numbers = pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
+        if bool(np.all(numbers[1:] > numbers[:-1])):  # different numbers: different ids
+            return True
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    return int(pc.count_distinct(ids).as_py()) == len(ids)
+
+
+def _int64s(values: pa.ChunkedArray | pa.Array) -> Any:
+    import numpy as np
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def years_of(ledger: Ledger) -> tuple[FiscalYear, ...]:

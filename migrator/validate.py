@@ -37,12 +37,12 @@ def validate(ledger: Ledger) -> list[Problem]:
     problems: list[Problem] = []
     if not lines.num_rows:
         return problems
-    problems += _unbalanced(lines)
+    problems += _unbalanced(ledger)
     problems += _missing(lines, pc.equal(lines.column("account"), ""), "line has no account")
     problems += _missing(lines, pc.is_null(lines.column("date")), "line has no date")
     problems += _unknown_accounts(ledger)
     problems += _outside_years(ledger)
-    problems += _duplicate_vouchers(lines)
+    problems += _duplicate_vouchers(ledger)
     problems += _vat_rates(ledger)
     return problems
 
@@ -74,22 +74,24 @@ def _first_rows(lines: pa.Table, key: str) -> dict[str, int]:
     return dict(zip(values.dictionary.to_pylist(), first.tolist(), strict=True))
 
 
-def _unbalanced(lines: pa.Table) -> list[Problem]:
-    grouped = lines.select(["entry", "amount"]).group_by("entry", use_threads=False).aggregate([("amount", "sum")])
-    off = grouped.filter(pc.not_equal(grouped.column("amount_sum"), 0))
-    if not off.num_rows:
-        return []
-    first = _first_rows(lines, "entry")
+def _unbalanced(ledger: Ledger) -> list[Problem]:
+    lines = ledger.lines
+    entries = ledger.entries()
+    totals = entries.sums(lines.column("amount"))
+    off = np.flatnonzero(totals)
+    firsts = entries.first_lines()
     out: list[Problem] = []
-    for entry, total in zip(off.column("entry").to_pylist(), off.column("amount_sum").to_pylist(), strict=True):
-        if len(out) >= MAX_PER_KIND:
-            out.append(Problem("error", f"{off.num_rows - MAX_PER_KIND} more entries do not balance"))
-            break
-        file, row = _where(lines, first[entry])
+    for k in off[:MAX_PER_KIND]:
+        first = int(firsts[k])
+        file, row = _where(lines, first)
+        entry = lines.column("entry")[first].as_py()
+        total = int(totals[k])
         side = "debit" if total > 0 else "credit"
         out.append(
             Problem("error", f"entry {entry} does not balance: {format_cents(abs(total))} more {side}", file, row)
         )
+    if len(off) > MAX_PER_KIND:
+        out.append(Problem("error", f"{len(off) - MAX_PER_KIND} more entries do not balance"))
     return out
 
 
@@ -127,11 +129,22 @@ def _outside_years(ledger: Ledger) -> list[Problem]:
     return _listed(ledger.lines, outside, "warning", "date is outside the fiscal years of the books")
 
 
-def _duplicate_vouchers(lines: pa.Table) -> list[Problem]:
+def _duplicate_vouchers(ledger: Ledger) -> list[Problem]:
     """A voucher shared by several entries (opening entries, often booked one per account, excepted)."""
-    keep = pc.and_(pc.not_equal(lines.column("doc"), ""), pc.invert(lines.column("opening")))
-    pairs = lines.select(["doc", "entry"]).filter(keep)
-    if not pairs.num_rows:
+    lines = ledger.lines
+    docs = lines.column("doc")
+    keep = pc.and_(pc.not_equal(docs, ""), pc.invert(lines.column("opening"))).to_numpy(zero_copy_only=False)
+    if not keep.any():
+        return []
+    entries = ledger.entries()
+    numbers = entries.numbers()
+    if entries.order is None and len(numbers) > 1:
+        # the lines of an entry are adjacent: one row per run of the same voucher in an entry is enough
+        changes = pc.not_equal(docs.slice(1), docs.slice(0, len(numbers) - 1)).to_numpy(zero_copy_only=False)
+        keep &= np.r_[True, changes | (numbers[1:] != numbers[:-1])]
+    rows = pa.array(np.flatnonzero(keep))
+    pairs = pa.table({"doc": pc.take(docs, rows), "entry": pa.array(numbers).take(rows)})
+    if pc.count_distinct(pairs.column("doc")).as_py() == pairs.num_rows:
         return []
     grouped = pairs.group_by("doc", use_threads=False).aggregate([("entry", "count_distinct")])
     repeated = grouped.filter(pc.greater(grouped.column("entry_count_distinct"), 1))
@@ -139,13 +152,13 @@ def _duplicate_vouchers(lines: pa.Table) -> list[Problem]:
         return []
     first = _first_rows(lines, "doc")
     out = []
-    docs = repeated.column("doc").to_pylist()
+    shared = repeated.column("doc").to_pylist()
     counts = repeated.column("entry_count_distinct").to_pylist()
-    for doc, count in list(zip(docs, counts, strict=True))[:MAX_PER_KIND]:
+    for doc, count in list(zip(shared, counts, strict=True))[:MAX_PER_KIND]:
         file, row = _where(lines, first[doc])
         out.append(Problem("warning", f"voucher {doc!r} is used by {count} entries", file, row))
-    if len(docs) > MAX_PER_KIND:
-        out.append(Problem("warning", f"{len(docs) - MAX_PER_KIND} more vouchers are used by several entries"))
+    if len(shared) > MAX_PER_KIND:
+        out.append(Problem("warning", f"{len(shared) - MAX_PER_KIND} more vouchers are used by several entries"))
     return out
 
 

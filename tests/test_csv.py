@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from migrator import pipeline
 from migrator.errors import SourceError
@@ -174,3 +177,58 @@ def test_windows_1252_after_a_long_ascii_start_falls_back_to_decoding(tmp_path: 
     assert ledger.encoding == "cp1252"
     assert ledger.lines.column("description").to_pylist()[-1] == "Müller"
     assert ledger.lines.num_rows == 6000
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(alphabet="0123456789.-+eE '", max_size=8), min_size=1, max_size=12))
+def test_the_one_cast_amount_path_agrees_with_the_general_parser(values: list[str]) -> None:
+    """Where the fast path takes a column, each value is what the general parser makes of it alone."""
+    import numpy as np
+
+    from migrator.parsing import cents_of
+    from migrator.readers.csv import _plain_cents
+
+    values = [v.strip(" ") for v in values]
+    empty = np.array([v == "" for v in values])
+    fast = _plain_cents(pa.array(values, pa.string()), empty)
+    if fast is None:
+        return
+    for value, got in zip(values, fast.tolist(), strict=True):
+        assert got == (cents_of([value])[0] if value else 0), value
+
+
+@pytest.mark.parametrize("value", ["1.000", "1.5e3", "1E2", "1'000.00", "1,50", "12.345"])
+def test_ambiguous_amounts_are_left_to_the_general_parser(value: str) -> None:
+    import numpy as np
+
+    from migrator.readers.csv import _plain_cents
+
+    assert _plain_cents(pa.array(["10.00", value]), np.zeros(2, dtype=bool)) is None
+
+
+def test_batches_parsed_ahead_arrive_in_order_and_errors_reach_the_reader() -> None:
+    from migrator.readers.csv import ahead
+
+    def numbers(fail_at: int | None):  # type: ignore[no-untyped-def]
+        for i in range(20):
+            if i == fail_at:
+                raise pa.ArrowInvalid("bad block")
+            yield i
+
+    assert list(ahead(numbers(None))) == list(range(20))
+    got = []
+    with pytest.raises(pa.ArrowInvalid, match="bad block"):
+        for item in ahead(numbers(7)):
+            got.append(item)
+    assert got == list(range(7))
+
+
+def test_a_reader_that_stops_early_stops_the_parsing_thread() -> None:
+    import threading
+
+    from migrator.readers.csv import ahead
+
+    stream = ahead(iter(range(1000)), depth=1)
+    assert next(stream) == 0
+    stream.close()
+    assert not [t for t in threading.enumerate() if t.name == "csv-parse"]

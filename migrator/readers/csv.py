@@ -7,13 +7,18 @@ currency of ``amount_currency`` (the base currency, or empty, on base-currency l
 Reading also accepts ``;`` and tab separators, any encoding, Swiss amount and date layouts, and
 unknown columns (kept as extras). Without ``entry``, lines with the same date and doc form one entry.
 
-The fast path parses with pyarrow's CSV engine and converts whole columns at once; only values
-that are not already plain (``-1234.50``, ``2024-01-31``) go through the slower general parsers.
+Arrow's CSV engine parses the file in blocks, and each block's columns are converted whole while it
+parses the next; only values that are not already plain (``-1234.50``, ``2024-01-31``) go through the
+slower general parsers, a column at a time at the end.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,7 +28,8 @@ import pyarrow.csv as pacsv
 
 from migrator import money
 from migrator.errors import SourceError
-from migrator.model import Company, Ledger, Problem, conform, table
+from migrator.model import Company, Ledger, Problem, conform
+from migrator.model import table as table_of
 from migrator.parsing import cents_of, codec_name, dates_of, detect_encoding, head_text
 from migrator.readers.base import ReadOptions, accounts_from_lines
 from migrator.sources import Source
@@ -42,6 +48,8 @@ _PLAIN_AMOUNT = r"^-?\d{1,16}(\.\d{1,2})?$"
 _PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _TRUE = {"true", "1", "yes", "y", "x", "oui", "ja", "wahr"}
 _FALSE = {"false", "0", "no", "n", "", "non", "nein", "falsch"}
+BLOCK = 1 << 22
+"""Bytes of text Arrow parses at a time: a few MB keeps each block's conversion in the CPU caches."""
 
 
 def sniff_header(head: bytes) -> tuple[str, list[str]] | None:
@@ -67,39 +75,54 @@ class CsvReader:
         return 0.95 if ("entry" in names or "doc" in names) and "line" in names else 0.7
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
-        raw, names, encoding = _stream_utf8(source, options)
-        if raw is None:
-            raw, names, encoding = _read_decoded(source, options)
-        wanted = _VERIFIED if options.for_verification and "entry" in names else None
-        return _ledger(raw, source, encoding, renumber=wanted is None)
+        parsed = _from_disk(source, options)
+        try:
+            lines = _converted(parsed, source) if parsed else None
+        except _NotUtf8:
+            lines = None
+        if parsed is None or lines is None:
+            parsed = _decoded(source, options)
+            lines = _converted(parsed, source)
+        return _ledger(lines, parsed, source, renumber=not options.for_verification or "entry" not in parsed.names)
 
 
-def _stream_utf8(source: Source, options: ReadOptions) -> tuple[pa.Table | None, list[str], str]:
-    """The fast path: a UTF-8 file (what migrator writes) parsed by Arrow straight from disk, in
-    blocks, without holding its bytes in Python; None when the file is not plain UTF-8."""
+@dataclass
+class _Parsed:
+    """What to hand Arrow (a path read from disk in blocks, or UTF-8 bytes) and how to parse it."""
+
+    data: bytes | str
+    separator: str
+    names: list[str]
+    encoding: str
+    wanted: tuple[str, ...] | None
+
+
+def _from_disk(source: Source, options: ReadOptions) -> _Parsed | None:
+    """The fast path: a UTF-8 file (what migrator writes) that Arrow parses straight from disk,
+    without its bytes in Python; None when the file is not plain UTF-8."""
     head = source.head(1 << 16)
     if options.encoding and codec_name(options.encoding) != "utf-8":
-        return None, [], ""
+        return None
     if not head.strip() or head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
-        return None, [], ""
+        return None
     if detect_encoding(head)[0] != "utf-8":
-        return None, [], ""
+        return None
     header = sniff_header(head)
     if header is None:
-        return None, [], ""
+        return None
     separator, names = header
-    wanted = _VERIFIED if options.for_verification and "entry" in names else None
-    try:
-        return _read_table(str(source.path), separator, names, source.name, wanted), names, "utf-8"
-    except _NotUtf8:
-        return None, [], ""
+    return _Parsed(str(source.path), separator, names, "utf-8", _wanted(names, options))
+
+
+def _wanted(names: list[str], options: ReadOptions) -> tuple[str, ...] | None:
+    return _VERIFIED if options.for_verification and "entry" in names else None
 
 
 class _NotUtf8(Exception):
     """Arrow met bytes that are not UTF-8 in a file read from disk: read it the slow way."""
 
 
-def _read_decoded(source: Source, options: ReadOptions) -> tuple[pa.Table, list[str], str]:
+def _decoded(source: Source, options: ReadOptions) -> _Parsed:
     """The general path: any encoding, decoded in memory and handed to Arrow as UTF-8."""
     data = source.read_bytes()
     if not data[: 1 << 16].strip() and not data.strip():
@@ -122,201 +145,367 @@ def _read_decoded(source: Source, options: ReadOptions) -> tuple[pa.Table, list[
             1,
         )
     separator, names = header
-    wanted = _VERIFIED if options.for_verification and "entry" in names else None
-    return _read_table(data, separator, names, source.name, wanted), names, encoding
+    return _Parsed(data, separator, names, encoding, _wanted(names, options))
 
 
-def _ledger(raw: pa.Table, source: Source, encoding: str, renumber: bool) -> Ledger:
-    """The canonical ledger of the raw text table."""
-    # What needs the raw columns beyond the lines is taken first, so that each raw column can be
-    # released as soon as it is converted (the peak memory of a big file is raw + converted).
-    account_names = _first(raw, "account", "account_name")
-    vat_codes = _vat_codes(raw)
-    extra_names = [c for c in raw.column_names if c not in KNOWN]
-    kept_aside = raw.select(extra_names) if extra_names else None
-    columns = dict(zip(raw.column_names, raw.columns, strict=True))
-    n = raw.num_rows
-    del raw
-    lines, problems = _convert(columns, n, source.name, renumber=renumber)
-    extras = kept_aside.add_column(0, "source_row", lines_rows(n)) if kept_aside is not None else None
-    base = _base_currency(lines)
-    lines = lines.set_column(
-        lines.schema.get_field_index("currency"),
+def _converted(parsed: _Parsed, source: Source) -> _Lines:
+    """The file's lines, converted batch by batch as Arrow parses it."""
+    block, newlines_in_values = BLOCK, False
+    while True:
+        lines = _Lines(source.name, parsed.names)
+        try:
+            lines.convert(_batches(parsed, source.name, block, newlines_in_values))
+            return lines
+        except pa.ArrowInvalid as exc:
+            if "straddl" in str(exc) and block < 1 << 31:
+                block *= 8  # a row longer than a block (a 10 MB description, say)
+            elif not newlines_in_values:
+                newlines_in_values = True  # quoted line breaks force a slower, serial parse: only if needed
+            else:
+                raise _parse_error(exc, parsed, source) from None
+
+
+def _ledger(lines: _Lines, parsed: _Parsed, source: Source, renumber: bool) -> Ledger:
+    """The canonical ledger of the converted lines."""
+    table, problems = lines.result(renumber=renumber)
+    base = _base_currency(table)
+    table = table.set_column(
+        table.schema.get_field_index("currency"),
         "currency",
-        pc.if_else(pc.equal(lines.column("currency"), base), "", lines.column("currency")),
+        pc.if_else(pc.equal(table.column("currency"), base), "", table.column("currency")),
     )
-    accounts, notes = accounts_from_lines(lines, source.name)
-    accounts = table("accounts", ({**row, "name": account_names.get(row["code"], row["name"])}
-                                  for row in accounts.to_pylist()))  # fmt: skip
-    company = Company(base_currency=base, source_system="migrator canonical CSV")
+    accounts, notes = accounts_from_lines(table, source.name)
+    accounts = table_of("accounts", ({**row, "name": lines.account_names.get(row["code"], row["name"])}
+                                     for row in accounts.to_pylist()))  # fmt: skip
+    vat_codes = table_of(
+        "vat_codes", ({"code": c, "rate": lines.vat_rates.get(c, "")} for c in sorted(lines.vat_codes))
+    )
     return Ledger(
-        company=company,
+        company=Company(base_currency=base, source_system="migrator canonical CSV"),
         accounts=accounts,
-        vat_codes=vat_codes,
-        lines=lines,
+        vat_codes=vat_codes if "vat_code" in parsed.names else table_of("vat_codes"),
+        lines=table,
         problems=tuple(problems + notes),
-        extras={"lines": extras} if extras is not None else {},
+        extras={"lines": lines.extras} if lines.extras is not None else {},
         format=CsvReader.name,
-        encoding=codec_name(encoding),
+        encoding=codec_name(parsed.encoding),
     )
 
 
-def _read_table(
-    data: bytes | str, separator: str, names: list[str], file: str, wanted: tuple[str, ...] | None = None
-) -> pa.Table:
-    """Arrow's parse of the text (bytes in memory, or a path read in blocks), every column as text."""
+def _batches(parsed: _Parsed, file: str, block: int, newlines_in_values: bool) -> Iterator[pa.RecordBatch]:
+    """Arrow's parse of the text in blocks, every column as text (a block is converted while Arrow
+    reads the next one)."""
+    names = parsed.names
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
         raise SourceError(f"column names repeat: {', '.join(dupes)}", file, 1)
+    data = parsed.data
+    reader = pacsv.open_csv(
+        pa.BufferReader(data) if isinstance(data, bytes) else data,  # zero-copy, or read from disk in blocks
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=block),
+        parse_options=pacsv.ParseOptions(delimiter=parsed.separator, newlines_in_values=newlines_in_values),
+        convert_options=pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names},
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+            include_columns=[n for n in names if n in parsed.wanted] if parsed.wanted else None,
+        ),
+    )
+    yield from ahead(reader)
 
-    def parse(newlines_in_values: bool) -> pa.Table:
-        return pacsv.read_csv(
-            pa.BufferReader(data) if isinstance(data, bytes) else data,  # zero-copy, or streamed from disk
-            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=separator, newlines_in_values=newlines_in_values),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                include_columns=[n for n in names if n in wanted] if wanted else None,
-            ),
-        )
 
-    try:
-        # Quoted line breaks are rare and force a slower serial parse: try without them first.
-        try:
-            return parse(newlines_in_values=False)
-        except pa.ArrowInvalid:
-            return parse(newlines_in_values=True)
-    except pa.ArrowInvalid as exc:
-        message = str(exc)
-        row = None
-        if "invalid UTF8" in message:
-            if isinstance(data, str):
-                raise _NotUtf8 from None
+def ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The batches of `batches`, parsed by a second thread up to `depth` batches ahead of the caller
+    (Arrow parses without holding Python's lock, so parsing and converting share the cores)."""
+    waiting: queue.Queue[Any] = queue.Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item: Any) -> bool:
+        while not stop.is_set():
             try:
-                data.decode("utf-8")
-            except UnicodeDecodeError as bad:
-                row = data.count(b"\n", 0, bad.start) + 1
-                message = f"not valid utf-8 at byte {bad.start}; give the file's encoding with --encoding"
-        if "Expected" in message and "columns" in message:
-            message = f"wrong number of fields: {message.split(':', 1)[-1].strip()} (expected {len(names)})"
-        raise SourceError(message, file, row) from None
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False  # the caller stopped reading
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(done)
+        except BaseException as exc:  # handed to the caller, raised there
+            offer(exc)
+
+    worker = threading.Thread(target=produce, name="csv-parse", daemon=True)
+    worker.start()
+    try:
+        while (item := waiting.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
-def lines_rows(n: int) -> pa.Array:
+def _parse_error(exc: pa.ArrowInvalid, parsed: _Parsed, source: Source) -> Exception:
+    message = str(exc)
+    row = None
+    if "invalid UTF8" in message:
+        if isinstance(parsed.data, str):
+            return _NotUtf8()
+        try:
+            parsed.data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            row = parsed.data.count(b"\n", 0, bad.start) + 1
+            message = f"not valid utf-8 at byte {bad.start}; give the file's encoding with --encoding"
+    if "Expected" in message and "columns" in message:
+        message = f"wrong number of fields: {message.split(':', 1)[-1].strip()} (expected {len(parsed.names)})"
+    return SourceError(message, source.name, row)
+
+
+_CHECKS = {
+    "date": "is not a date (expected yyyy-mm-dd)",
+    "amount": "is not an amount (expected e.g. -1234.50)",
+    "amount_currency": "is not an amount (expected e.g. -1234.50)",
+    "vat_amount": "is not an amount (expected e.g. -1234.50)",
+    "account": "is empty: every line needs one",
+    "opening": "is not true or false",
+    "vat_line": "is not true or false",
+    "line": "is not a whole number",
+}
+"""What each checked column must hold, in the order rows are checked (a row is reported once)."""
+MAX_ROWS_PER_CHECK = 1000
+
+
+class _Lines:
+    """The lines of a file, converted one parsed batch at a time.
+
+    Values in a layout other than the plain one (``1'234.50``, ``31.01.2024``) are parsed at the end,
+    all of a column together, so that the layout is decided once per column, as for a whole file.
+    """
+
+    def __init__(self, file: str, names: list[str]) -> None:
+        self.file = file
+        self.names = names
+        self.rows = 0
+        self.batches: list[pa.Table] = []
+        self.errors: dict[str, list[tuple[np.ndarray, pa.Array]]] = {name: [] for name in _CHECKS}
+        self.slow: dict[str, list[tuple[np.ndarray, list[str], pa.Array]]] = {name: [] for name in _CHECKS}
+        self.account_names: dict[str, str] = {}
+        self.vat_rates: dict[str, str] = {}
+        self.vat_codes: set[str] = set()
+        self.extras: pa.Table | None = None
+        self._extras: list[pa.Table] = []
+
+    def convert(self, batches: Iterator[pa.RecordBatch]) -> None:
+        for batch in batches:
+            self._batch(batch)
+        if self._extras:
+            extras = pa.concat_tables(self._extras)
+            self.extras = extras.add_column(0, "source_row", _rows(0, extras.num_rows))
+
+    def _batch(self, raw: pa.RecordBatch) -> None:
+        n, offset = raw.num_rows, self.rows
+        self.rows += n
+        if "account_name" in raw.column_names:
+            _first(raw.column("account"), raw.column("account_name"), self.account_names)
+        if "vat_code" in raw.column_names:
+            self.vat_codes.update(c.strip() for c in pc.unique(raw.column("vat_code")).to_pylist() if c.strip())
+            if "vat_rate" in raw.column_names:
+                _first(raw.column("vat_code"), raw.column("vat_rate"), self.vat_rates)
+        unknown = [c for c in raw.column_names if c not in KNOWN]
+        if unknown:
+            self._extras.append(pa.Table.from_batches([raw.select(unknown)]))
+        empty = pa.repeat(pa.scalar(""), n)
+        given = dict(zip(raw.column_names, raw.columns, strict=True))
+        del raw
+
+        def take(name: str) -> pa.Array:
+            return given.pop(name, empty)
+
+        def fail(name: str, mask: np.ndarray, original: pa.Array) -> None:
+            rows = np.flatnonzero(mask)
+            if len(rows):
+                self.errors[name].append((rows + offset, pc.take(original, pa.array(rows))))
+
+        def defer(name: str, rows: np.ndarray, text: pa.Array, original: pa.Array) -> None:
+            if len(rows):
+                picked = pa.array(rows)
+                self.slow[name].append((rows + offset, pc.take(text, picked).to_pylist(), pc.take(original, picked)))
+
+        columns: dict[str, Any] = {name: _trimmed(take(name)) for name in _TEXT if name != "description"}
+        columns["description"] = take("description")
+        if "date" in given:
+            original = take("date")
+            columns["date"], slow = _dates(_trimmed(original))
+            defer("date", slow, _trimmed(original), original)
+        else:  # a read that leaves the dates out
+            columns["date"] = pa.nulls(n, pa.date32())
+        for name in ("amount", "amount_currency", "vat_amount"):
+            original = take(name)
+            text = _trimmed(original)
+            columns[name], errors, slow = _amounts(text, required=name == "amount")
+            fail(name, errors, original)
+            defer(name, slow, text, original)
+        fail("account", pc.equal(columns["account"], "").to_numpy(zero_copy_only=False), columns["account"])
+        for name in ("opening", "vat_line"):
+            original = take(name)
+            columns[name], errors = _flags(_trimmed(original))
+            fail(name, errors, original)
+        original = take("line")
+        columns["line"], errors = _line_numbers(_trimmed(original))
+        fail("line", errors, original)
+        columns["source_file"] = pa.repeat(pa.scalar(self.file), n)
+        columns["source_row"] = _rows(offset, n)
+        self.batches.append(conform("lines", columns))
+
+    def result(self, renumber: bool) -> tuple[pa.Table, list[Problem]]:
+        """The lines (rows with errors left out) and the problems, in the order of the checks."""
+        lines = pa.concat_tables(self.batches) if self.batches else conform("lines", {})
+        self.batches = []
+        lines = self._resolve_slow(lines)
+        problems: list[Problem] = []
+        bad = np.zeros(self.rows, dtype=bool)
+        for name, expected in _CHECKS.items():
+            if not self.errors[name]:
+                continue
+            rows = np.concatenate([r for r, _ in self.errors[name]])
+            texts = pa.concat_arrays([t for _, t in self.errors[name]])
+            order = np.argsort(rows, kind="stable")
+            fresh = order[~bad[rows[order]]]
+            for index in fresh[:MAX_ROWS_PER_CHECK]:
+                value = texts[int(index)].as_py()
+                problems.append(Problem("error", f"{name}: {value!r} {expected}", self.file, int(rows[index]) + 2))
+            if len(fresh) > MAX_ROWS_PER_CHECK:
+                more = len(fresh) - MAX_ROWS_PER_CHECK
+                problems.append(Problem("error", f"{more} more rows where {name} {expected}", self.file))
+            bad[rows] = True
+        if "entry" not in self.names or not pc.any(pc.not_equal(lines.column("entry"), "")).as_py():
+            lines = _entries_by_date_and_doc(lines)
+        if bad.any():
+            lines = lines.filter(pa.array(~bad))
+        if renumber and "line" not in self.names:
+            lines = _renumber(lines)
+        return lines, problems
+
+    def _resolve_slow(self, lines: pa.Table) -> pa.Table:
+        """Parse the values left to the general parsers, a whole column at once."""
+        for name, slow in self.slow.items():
+            if not slow:
+                continue
+            rows = np.concatenate([r for r, _, _ in slow])
+            texts = [t for _, chunk, _ in slow for t in chunk]
+            originals = pa.concat_arrays([o for _, _, o in slow])
+            column = lines.column(name)
+            if name == "date":
+                days = pc.cast(column, pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).copy()
+                valid = column.is_valid().to_numpy(zero_copy_only=False).copy()
+                epoch = dt.date(1970, 1, 1)
+                parsed: list[Any] = [None if d is None else (d - epoch).days for d in dates_of(texts)]
+                values, kind = days, pa.int32()
+            else:
+                values = column.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+                valid = column.is_valid().to_numpy(zero_copy_only=False).copy()
+                parsed = cents_of(texts)
+                kind = pa.int64()
+            failed = np.array([p is None for p in parsed], dtype=bool)
+            good = np.flatnonzero(~failed)
+            values[rows[good]] = [parsed[i] for i in good]
+            valid[rows[good]] = True
+            if failed.any():
+                self.errors[name].append((rows[failed], pc.filter(originals, pa.array(failed))))
+            patched = pa.array(values, kind, mask=~valid)
+            if name == "date":
+                patched = patched.cast(pa.date32())
+            lines = lines.set_column(lines.schema.get_field_index(name), name, patched)
+        return lines
+
+
+def _trimmed(values: pa.Array) -> pa.Array:
+    """The text without leading and trailing ASCII blanks (other spaces in amounts are the amount
+    parser's business); a column of empty cells as it is."""
+    if not len(values) or not pc.any(pc.not_equal(values, "")).as_py():
+        return values
+    return pc.ascii_trim_whitespace(values)
+
+
+def _rows(offset: int, n: int) -> pa.Array:
     """Row number of each data row (the header is row 1)."""
-    return pa.array(np.arange(2, n + 2, dtype=np.int64))
+    return pa.array(np.arange(offset + 2, offset + n + 2, dtype=np.int64))
 
 
-def _convert(
-    raw: dict[str, pa.ChunkedArray], n: int, file: str, renumber: bool = True
-) -> tuple[pa.Table, list[Problem]]:
-    """The lines of the raw text columns; each raw column is dropped from `raw` once converted."""
-    present = set(raw)
-    problems: list[Problem] = []
-    bad = np.zeros(n, dtype=bool)
-    empty = pa.repeat(pa.scalar(""), n)
-
-    def take(name: str) -> pa.Array | pa.ChunkedArray:
-        return raw.pop(name, empty)
-
-    def stripped(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-        if values is empty or not n or pc.all(pc.equal(values, "")).as_py():
-            return values  # a column of empty cells: nothing to trim
-        # ASCII blanks only, twice as fast; other spaces in amounts are the amount parser's business
-        return pc.ascii_trim_whitespace(values)
-
-    def report(mask: np.ndarray, name: str, expected: str, original: pa.Array | pa.ChunkedArray) -> None:
-        """An error for each row of `mask` not already reported: the value of `name` is not `expected`."""
-        fresh = np.flatnonzero(mask & ~bad)
-        for index in fresh[:1000]:
-            problems.append(
-                Problem("error", f"{name}: {original[int(index)].as_py()!r} {expected}", file, int(index) + 2)
-            )
-        if len(fresh) > 1000:
-            problems.append(Problem("error", f"{len(fresh) - 1000} more rows where {name} {expected}", file))
-        bad[mask] = True
-
-    columns: dict[str, Any] = {name: stripped(take(name)) for name in _TEXT if name != "description"}
-    columns["description"] = take("description")
-    if "date" in present:
-        original = take("date")
-        dates, date_errors = _dates(stripped(original))
-        report(date_errors, "date", "is not a date (expected yyyy-mm-dd)", original)
-    else:  # a verification read, which leaves the dates out
-        dates = pa.nulls(n, pa.date32())
-    columns["date"] = dates
-    for name in ("amount", "amount_currency", "vat_amount"):
-        original = take(name)
-        values, errors = _amounts(stripped(original), required=name == "amount")
-        report(errors, name, "is not an amount (expected e.g. -1234.50)", original)
-        columns[name] = values
-    account = columns["account"]
-    report(pc.equal(account, "").to_numpy(zero_copy_only=False), "account", "is empty: every line needs one", account)
-    for name in ("opening", "vat_line"):
-        original = take(name)
-        flags, flag_errors = _flags(stripped(original))
-        report(flag_errors, name, "is not true or false", original)
-        columns[name] = flags
-    original = take("line")
-    columns["line"], line_errors = _line_numbers(stripped(original))
-    report(line_errors, "line", "is not a whole number", original)
-    del original
-    if "entry" not in present or pc.all(pc.equal(columns["entry"], "")).as_py():
-        key = pc.binary_join_element_wise(pc.cast(dates, pa.string()).fill_null(""), columns["doc"], "\x1f")
-        columns["entry"] = pc.cast(
-            pc.add(pc.cast(key.combine_chunks().dictionary_encode().indices, pa.int64()), 1), pa.string()
-        )
-    columns["source_file"] = pa.repeat(pa.scalar(file), n)
-    columns["source_row"] = lines_rows(n)
-    lines = conform("lines", columns)
-    if bad.any():
-        lines = lines.filter(pa.array(~bad))
-    if renumber and "line" not in present:
-        lines = _renumber(lines)
-    return lines, problems
+def _entries_by_date_and_doc(lines: pa.Table) -> pa.Table:
+    """Without entry ids, the lines with the same date and doc form one entry."""
+    key = pc.binary_join_element_wise(pc.cast(lines.column("date"), pa.string()).fill_null(""),
+                                      lines.column("doc"), "\x1f")  # fmt: skip
+    numbers = pc.add(pc.cast(key.combine_chunks().dictionary_encode().indices, pa.int64()), 1)
+    return lines.set_column(lines.schema.get_field_index("entry"), "entry", pc.cast(numbers, pa.string()))
 
 
 def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Dates of a text column: ISO at Arrow speed, any other layout (decided once) for the rest."""
+    """Dates of a text column at Arrow speed where they are ``yyyy-mm-dd``, and the rows left for the
+    general parser (null until then)."""
     try:
-        return pc.cast(text, pa.date32()), np.zeros(len(text), dtype=bool)  # every date is yyyy-mm-dd
+        return pc.cast(text, pa.date32()), np.zeros(0, dtype=np.int64)  # every date is yyyy-mm-dd
     except pa.ArrowInvalid:
         pass
     plain = pc.match_substring_regex(text, _PLAIN_DATE)
     parsed = pc.strptime(pc.if_else(plain, text, "1970-01-01"), "%Y-%m-%d", "s", error_is_null=True)
-    days = pc.cast(pc.cast(parsed, pa.date32()), pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).copy()
-    valid = plain.to_numpy(zero_copy_only=False) & pc.is_valid(parsed).to_numpy(zero_copy_only=False)
-    slow = np.flatnonzero(~valid)
-    if len(slow):
-        epoch = dt.date(1970, 1, 1)
-        for i, day in zip(slow, dates_of([text[int(i)].as_py() for i in slow]), strict=True):
-            if day is not None:
-                days[i] = (day - epoch).days
-                valid[i] = True
-    return pa.array(days, pa.int32(), mask=~valid).cast(pa.date32()), ~valid
+    valid = pc.and_(plain, pc.is_valid(parsed))
+    dates = pc.if_else(valid, pc.cast(parsed, pa.date32()), pa.scalar(None, pa.date32()))
+    return dates, np.flatnonzero(~valid.to_numpy(zero_copy_only=False))
 
 
-def _amounts(text: pa.Array, required: bool) -> tuple[pa.Array, np.ndarray]:
-    """Cents of a text column: plain amounts at Arrow speed, Swiss layouts (decided once) for the rest."""
+def _amounts(text: pa.Array, required: bool) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """Cents of a text column at Arrow speed where they are plain, the rows in error (empty where
+    an amount is `required`), and the rows left for the general parser (null until then)."""
     empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
+    errors = empty.copy() if required else np.zeros(len(text), dtype=bool)
+    no_rows = np.zeros(0, dtype=np.int64)
     if empty.all():
-        return pa.nulls(len(text), pa.int64()), empty.copy() if required else np.zeros(len(text), dtype=bool)
-    plain = pc.match_substring_regex(text, _PLAIN_AMOUNT)
-    cents = money.decimal_array_to_cents(pc.cast(pc.if_else(plain, text, "0"), money.DECIMAL_TYPE))
-    cents = cents.to_numpy(zero_copy_only=False).astype(np.int64)
-    errors = np.zeros(len(text), dtype=bool)
-    slow = np.flatnonzero(~plain.to_numpy(zero_copy_only=False) & ~empty)
-    if len(slow):
-        for i, parsed in zip(slow, cents_of([text[int(i)].as_py() for i in slow]), strict=True):
-            if parsed is None:
-                errors[i] = True
-            else:
-                cents[i] = parsed
-    if required:
-        errors |= empty
-    return pa.array(cents, pa.int64(), mask=empty | errors), errors
+        return pa.nulls(len(text), pa.int64()), errors, no_rows
+    fast = _plain_cents(text, empty)
+    if fast is not None:
+        return pa.array(fast, pa.int64(), mask=empty), errors, no_rows
+    plain = pc.match_substring_regex(text, _PLAIN_AMOUNT).to_numpy(zero_copy_only=False)
+    cents = money.decimal_array_to_cents(pc.cast(pc.if_else(pa.array(plain), text, "0"), money.DECIMAL_TYPE))
+    return pc.if_else(pa.array(plain), cents, pa.scalar(None, pa.int64())), errors, np.flatnonzero(~plain & ~empty)
+
+
+def _plain_cents(text: pa.Array, empty: np.ndarray) -> np.ndarray | None:
+    """Cents of a column of plain decimal numbers (``-1234.5``, ``+3.10``; empty cells give 0) in one
+    cast; None if any value is something else: exponents (``1.23E+5`` is Excel's rounding) and three
+    decimals (``1.000`` may be a thousand) are left to the general parser, which decides per column."""
+    if _holds_letter_e(text):
+        return None
+    dot = pc.find_substring(text, ".")
+    decimals = pc.subtract(pc.subtract(pc.binary_length(text), dot), 1)
+    if pc.any(pc.and_(pc.greater_equal(dot, 0), pc.greater(decimals, 2))).as_py():
+        return None
+    filled = pc.if_else(pa.array(empty), "0", text) if empty.any() else text
+    cents = np.empty(len(text), dtype=np.int64)
+    done = 0
+    try:
+        for chunk in filled.chunks if isinstance(filled, pa.ChunkedArray) else [filled]:
+            part = money.decimal_array_to_cents(pc.cast(chunk, money.DECIMAL_TYPE))
+            cents[done : done + len(part)] = part.to_numpy(zero_copy_only=False)
+            done += len(part)
+    except (pa.ArrowInvalid, OverflowError):
+        return None  # a layout for the general parser, or a value it rejects
+    return cents
+
+
+def _holds_letter_e(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether an ``e`` or ``E`` is in the column's text bytes (a scan of the raw buffers, no copy)."""
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        data = chunk.buffers()[2]
+        if data is not None and ((np.frombuffer(data, np.uint8) | 0x20) == ord("e")).any():
+            return True
+    return False
 
 
 def _flags(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -358,26 +547,20 @@ def _base_currency(lines: pa.Table) -> str:
     return str(best["values"])
 
 
-def _first(raw: pa.Table, key: str, value: str) -> dict[str, str]:
-    """The first non-empty `value` of each `key` in the file (one sort of integer codes, no group-by)."""
-    if value not in raw.column_names:
-        return {}
-    keys, values = raw.column(key), raw.column(value)
-    keep = pc.and_(pc.not_equal(values, ""), pc.not_equal(keys, ""))
-    keys = pc.utf8_trim_whitespace(keys.filter(keep)).combine_chunks().dictionary_encode()
-    values = pc.utf8_trim_whitespace(values.filter(keep))
-    codes, first = np.unique(keys.indices.to_numpy(zero_copy_only=False), return_index=True)
-    names = values.take(pa.array(first)).to_pylist()
-    return {k: v for k, v in zip(keys.dictionary.take(pa.array(codes)).to_pylist(), names, strict=True) if k and v}
-
-
-def _vat_codes(raw: pa.Table) -> pa.Table:
-    """VAT codes the lines use, with the rate a ``vat_rate`` column gives them."""
-    if "vat_code" not in raw.column_names:
-        return table("vat_codes")
-    codes = [c for c in pc.unique(pc.utf8_trim_whitespace(raw.column("vat_code"))).to_pylist() if c]
-    rates = _first(raw, "vat_code", "vat_rate")
-    return table("vat_codes", ({"code": c, "rate": rates.get(c, "")} for c in sorted(codes)))
+def _first(keys: pa.Array, values: pa.Array, into: dict[str, str]) -> None:
+    """Add to `into` the first non-empty value (trimmed) of each key it lacks, hashing only the keys."""
+    encoded = keys.dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(pc.not_equal(values, "").to_numpy(zero_copy_only=False))
+    first = np.full(len(encoded.dictionary), len(codes))
+    np.minimum.at(first, codes[rows], rows)
+    found = np.flatnonzero(first < len(codes))
+    pairs = zip(first[found].tolist(), encoded.dictionary.take(pa.array(found)).to_pylist(),
+                values.take(pa.array(first[found])).to_pylist(), strict=True)  # fmt: skip
+    for _row, k, v in sorted(pairs):  # in file order: the first line wins
+        k, v = k.strip(), v.strip()
+        if k and v and k not in into:
+            into[k] = v
 
 
 FORMAT = CsvReader

@@ -1,0 +1,60 @@
+"""Grouping lines by entry (`Ledger.entries`) against a plain Python grouping of the same ids."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from hypothesis import given
+from hypothesis import strategies as st
+
+from migrator.model import EntryGroups, conform
+
+ids = st.one_of(
+    st.integers(0, 30).map(str),  # numeric ids, in any order, some repeated apart
+    st.sampled_from(["A", "B", "01", "1", " 1", "-3", "", "10"]),
+)
+
+
+def _lines(entries: list[str], amounts: list[int]) -> pa.Table:
+    return conform("lines", {"entry": pa.array(entries, pa.string()), "amount": pa.array(amounts, pa.int64())})
+
+
+def _expected(entries: list[str], amounts: list[int]) -> dict[str, tuple[int, int]]:
+    """First line and sum of each id, in order of first appearance."""
+    out: dict[str, tuple[int, int]] = {}
+    for index, (entry, amount) in enumerate(zip(entries, amounts, strict=True)):
+        first, total = out.get(entry, (index, 0))
+        out[entry] = (first, total + amount)
+    return out
+
+
+@given(st.lists(st.tuples(ids, st.integers(-(10**12), 10**12)), max_size=60))
+def test_groups_match_a_python_grouping(rows: list[tuple[str, int]]) -> None:
+    entries = [r[0] for r in rows]
+    amounts = [r[1] for r in rows]
+    groups = EntryGroups.of(_lines(entries, amounts))
+    expected = _expected(entries, amounts)
+    assert groups.count == len(expected)
+    assert [entries[i] for i in groups.first_lines()] == list(expected)
+    assert groups.first_lines().tolist() == [first for first, _ in expected.values()]
+    assert groups.sums(pa.array(amounts, pa.int64())).tolist() == [total for _, total in expected.values()]
+    numbers = groups.numbers().tolist()
+    assert [list(expected).index(e) for e in entries] == numbers
+
+
+def test_adjacent_lines_are_grouped_without_reordering() -> None:
+    groups = EntryGroups.of(_lines(["1", "1", "2", "3", "3", "3"], [1, -1, 0, 5, -2, -3]))
+    assert groups.order is None
+    assert groups.starts.tolist() == [0, 2, 3]
+
+
+def test_an_entry_split_apart_is_one_entry() -> None:
+    groups = EntryGroups.of(_lines(["7", "8", "7"], [5, 0, -5]))
+    assert groups.order is not None
+    assert groups.count == 2
+    assert groups.sums(pa.array([5, 0, -5], pa.int64())).tolist() == [0, 0]
+
+
+def test_numbers_that_repeat_in_another_spelling_are_different_entries() -> None:
+    groups = EntryGroups.of(_lines(["1", "01", "1"], [1, 2, 3]))
+    assert groups.count == 2
+    assert groups.sums(pa.array([1, 2, 3], pa.int64())).tolist() == [4, 2]
