@@ -309,7 +309,9 @@ class EntryGroups:
         """Entry number (0, 1, …) of each line."""
         import numpy as np
 
-        ids = np.repeat(np.arange(self.count), np.diff(np.r_[self.starts, self.lines]))
+        first = np.zeros(self.lines, dtype=np.int64)
+        first[self.starts] = 1
+        ids = np.cumsum(first) - 1
         if self.order is None:
             return ids
         out = np.empty(self.lines, dtype=ids.dtype)

@@ -204,31 +204,3 @@ def test_ambiguous_amounts_are_left_to_the_general_parser(value: str) -> None:
     from migrator.readers.csv import _plain_cents
 
     assert _plain_cents(pa.array(["10.00", value]), np.zeros(2, dtype=bool)) is None
-
-
-def test_batches_parsed_ahead_arrive_in_order_and_errors_reach_the_reader() -> None:
-    from migrator.readers.csv import ahead
-
-    def numbers(fail_at: int | None):  # type: ignore[no-untyped-def]
-        for i in range(20):
-            if i == fail_at:
-                raise pa.ArrowInvalid("bad block")
-            yield i
-
-    assert list(ahead(numbers(None))) == list(range(20))
-    got = []
-    with pytest.raises(pa.ArrowInvalid, match="bad block"):
-        for item in ahead(numbers(7)):
-            got.append(item)
-    assert got == list(range(7))
-
-
-def test_a_reader_that_stops_early_stops_the_parsing_thread() -> None:
-    import threading
-
-    from migrator.readers.csv import ahead
-
-    stream = ahead(iter(range(1000)), depth=1)
-    assert next(stream) == 0
-    stream.close()
-    assert not [t for t in threading.enumerate() if t.name == "csv-parse"]

@@ -15,8 +15,6 @@ slower general parsers, a column at a time at the end.
 from __future__ import annotations
 
 import datetime as dt
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from migrator import money
+from migrator.ahead import ahead
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, conform
 from migrator.model import table as table_of
@@ -211,44 +210,7 @@ def _batches(parsed: _Parsed, file: str, block: int, newlines_in_values: bool) -
             include_columns=[n for n in names if n in parsed.wanted] if parsed.wanted else None,
         ),
     )
-    yield from ahead(reader)
-
-
-def ahead(batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
-    """The batches of `batches`, parsed by a second thread up to `depth` batches ahead of the caller
-    (Arrow parses without holding Python's lock, so parsing and converting share the cores)."""
-    waiting: queue.Queue[Any] = queue.Queue(depth)
-    stop = threading.Event()
-    done = object()
-
-    def offer(item: Any) -> bool:
-        while not stop.is_set():
-            try:
-                waiting.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the caller stopped reading
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not offer(batch):
-                    return
-            offer(done)
-        except BaseException as exc:  # handed to the caller, raised there
-            offer(exc)
-
-    worker = threading.Thread(target=produce, name="csv-parse", daemon=True)
-    worker.start()
-    try:
-        while (item := waiting.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
+    yield from ahead(reader, name="csv-parse")
 
 
 def _parse_error(exc: pa.ArrowInvalid, parsed: _Parsed, source: Source) -> Exception:
@@ -300,6 +262,10 @@ class _Lines:
         self.vat_codes: set[str] = set()
         self.extras: pa.Table | None = None
         self._extras: list[pa.Table] = []
+        self._repeats: dict[str, pa.Array] = {}
+        self.not_plain: set[str] = set()
+        """Columns where a block held values for the general parser: later blocks skip the one-cast try
+        (a failed cast costs about 9 ms, whatever its length)."""
 
     def convert(self, batches: Iterator[pa.RecordBatch]) -> None:
         for batch in batches:
@@ -320,7 +286,7 @@ class _Lines:
         unknown = [c for c in raw.column_names if c not in KNOWN]
         if unknown:
             self._extras.append(pa.Table.from_batches([raw.select(unknown)]))
-        empty = pa.repeat(pa.scalar(""), n)
+        empty = self._repeated("", n)
         given = dict(zip(raw.column_names, raw.columns, strict=True))
         del raw
 
@@ -341,14 +307,19 @@ class _Lines:
         columns["description"] = take("description")
         if "date" in given:
             original = take("date")
-            columns["date"], slow = _dates(_trimmed(original))
-            defer("date", slow, _trimmed(original), original)
+            text = _trimmed(original)
+            columns["date"], slow = _dates(text, fast="date" not in self.not_plain)
+            if len(slow):
+                self.not_plain.add("date")
+            defer("date", slow, text, original)
         else:  # a read that leaves the dates out
             columns["date"] = pa.nulls(n, pa.date32())
         for name in ("amount", "amount_currency", "vat_amount"):
             original = take(name)
             text = _trimmed(original)
-            columns[name], errors, slow = _amounts(text, required=name == "amount")
+            columns[name], errors, slow = _amounts(text, name == "amount", fast=name not in self.not_plain)
+            if len(slow):
+                self.not_plain.add(name)
             fail(name, errors, original)
             defer(name, slow, text, original)
         fail("account", pc.equal(columns["account"], "").to_numpy(zero_copy_only=False), columns["account"])
@@ -359,9 +330,16 @@ class _Lines:
         original = take("line")
         columns["line"], errors = _line_numbers(_trimmed(original))
         fail("line", errors, original)
-        columns["source_file"] = pa.repeat(pa.scalar(self.file), n)
+        columns["source_file"] = self._repeated(self.file, n)
         columns["source_row"] = _rows(offset, n)
         self.batches.append(conform("lines", columns))
+
+    def _repeated(self, text: str, n: int) -> pa.Array:
+        """`text` n times: slices of one array, so the batches share its memory."""
+        known = self._repeats.get(text)
+        if known is None or len(known) < n:
+            known = self._repeats[text] = pa.repeat(pa.scalar(text), max(n, 1 << 16))
+        return known.slice(0, n)
 
     def result(self, renumber: bool) -> tuple[pa.Table, list[Problem]]:
         """The lines (rows with errors left out) and the problems, in the order of the checks."""
@@ -446,13 +424,14 @@ def _entries_by_date_and_doc(lines: pa.Table) -> pa.Table:
     return lines.set_column(lines.schema.get_field_index("entry"), "entry", pc.cast(numbers, pa.string()))
 
 
-def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+def _dates(text: pa.Array, fast: bool = True) -> tuple[pa.Array, np.ndarray]:
     """Dates of a text column at Arrow speed where they are ``yyyy-mm-dd``, and the rows left for the
     general parser (null until then)."""
-    try:
-        return pc.cast(text, pa.date32()), np.zeros(0, dtype=np.int64)  # every date is yyyy-mm-dd
-    except pa.ArrowInvalid:
-        pass
+    if fast:
+        try:
+            return pc.cast(text, pa.date32()), np.zeros(0, dtype=np.int64)  # every date is yyyy-mm-dd
+        except pa.ArrowInvalid:
+            pass
     plain = pc.match_substring_regex(text, _PLAIN_DATE)
     parsed = pc.strptime(pc.if_else(plain, text, "1970-01-01"), "%Y-%m-%d", "s", error_is_null=True)
     valid = pc.and_(plain, pc.is_valid(parsed))
@@ -460,7 +439,7 @@ def _dates(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return dates, np.flatnonzero(~valid.to_numpy(zero_copy_only=False))
 
 
-def _amounts(text: pa.Array, required: bool) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+def _amounts(text: pa.Array, required: bool, fast: bool = True) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """Cents of a text column at Arrow speed where they are plain, the rows in error (empty where
     an amount is `required`), and the rows left for the general parser (null until then)."""
     empty = pc.equal(text, "").to_numpy(zero_copy_only=False)
@@ -468,9 +447,9 @@ def _amounts(text: pa.Array, required: bool) -> tuple[pa.Array, np.ndarray, np.n
     no_rows = np.zeros(0, dtype=np.int64)
     if empty.all():
         return pa.nulls(len(text), pa.int64()), errors, no_rows
-    fast = _plain_cents(text, empty)
-    if fast is not None:
-        return pa.array(fast, pa.int64(), mask=empty), errors, no_rows
+    plain_cents = _plain_cents(text, empty) if fast else None
+    if plain_cents is not None:
+        return pa.array(plain_cents, pa.int64(), mask=empty), errors, no_rows
     plain = pc.match_substring_regex(text, _PLAIN_AMOUNT).to_numpy(zero_copy_only=False)
     cents = money.decimal_array_to_cents(pc.cast(pc.if_else(pa.array(plain), text, "0"), money.DECIMAL_TYPE))
     return pc.if_else(pa.array(plain), cents, pa.scalar(None, pa.int64())), errors, np.flatnonzero(~plain & ~empty)
@@ -502,13 +481,18 @@ def _plain_cents(text: pa.Array, empty: np.ndarray) -> np.ndarray | None:
 def _holds_letter_e(text: pa.Array | pa.ChunkedArray) -> bool:
     """Whether an ``e`` or ``E`` is in the column's text bytes (a scan of the raw buffers, no copy)."""
     for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
-        data = chunk.buffers()[2]
-        if data is not None and ((np.frombuffer(data, np.uint8) | 0x20) == ord("e")).any():
+        _validity, offsets, data = chunk.buffers()
+        if data is None or not len(chunk):
+            continue
+        bounds = np.frombuffer(offsets, np.int32)[[chunk.offset, chunk.offset + len(chunk)]]
+        if ((np.frombuffer(data, np.uint8)[bounds[0] : bounds[1]] | 0x20) == ord("e")).any():
             return True
     return False
 
 
 def _flags(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    if not pc.any(pc.not_equal(text, "")).as_py():
+        return pa.repeat(pa.scalar(False), len(text)), np.zeros(len(text), dtype=bool)
     lowered = pc.utf8_lower(text)
     true = pc.is_in(lowered, pa.array(sorted(_TRUE)))
     false = pc.is_in(lowered, pa.array(sorted(_FALSE)))
@@ -517,6 +501,14 @@ def _flags(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 
 def _line_numbers(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    if not pc.any(pc.not_equal(text, "")).as_py():
+        return pa.repeat(pa.scalar(0, pa.int32()), len(text)), np.zeros(len(text), dtype=bool)
+    try:
+        numbers = pc.cast(text, pa.int32())  # every cell a number: one cast
+        if not pc.any(pc.starts_with(text, "-")).as_py():
+            return numbers, np.zeros(len(text), dtype=bool)
+    except pa.ArrowInvalid:
+        pass
     plain = pc.match_substring_regex(text, r"^\d{1,9}$")
     numbers = pc.cast(pc.if_else(plain, text, "0"), pa.int32())
     empty = pc.equal(text, "")
@@ -550,12 +542,15 @@ def _base_currency(lines: pa.Table) -> str:
 def _first(keys: pa.Array, values: pa.Array, into: dict[str, str]) -> None:
     """Add to `into` the first non-empty value (trimmed) of each key it lacks, hashing only the keys."""
     encoded = keys.dictionary_encode()
+    dictionary = encoded.dictionary.to_pylist()
+    if all(k.strip() in into or not k.strip() for k in dictionary):
+        return  # every key already has its value (the usual case after the first block)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(pc.not_equal(values, "").to_numpy(zero_copy_only=False))
-    first = np.full(len(encoded.dictionary), len(codes))
+    first = np.full(len(dictionary), len(codes))
     np.minimum.at(first, codes[rows], rows)
     found = np.flatnonzero(first < len(codes))
-    pairs = zip(first[found].tolist(), encoded.dictionary.take(pa.array(found)).to_pylist(),
+    pairs = zip(first[found].tolist(), [dictionary[i] for i in found],
                 values.take(pa.array(first[found])).to_pylist(), strict=True)  # fmt: skip
     for _row, k, v in sorted(pairs):  # in file order: the first line wins
         k, v = k.strip(), v.strip()

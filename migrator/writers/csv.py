@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from migrator import money
+from migrator.ahead import ahead
 from migrator.model import Ledger, Problem
 from migrator.writers.base import lost
 
@@ -21,7 +22,7 @@ COLUMNS = (
     "amount_currency", "rate", "vat_code", "vat_rate", "vat_amount", "vat_line", "partner", "cost_centre",
     "journal", "opening",
 )  # fmt: skip
-CHUNK = 1 << 18
+CHUNK = 1 << 16
 
 
 class CsvWriter:
@@ -34,9 +35,10 @@ class CsvWriter:
         rates = _pairs(ledger.vat_codes, "code", "rate")
         base = ledger.company.base_currency
         options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+        rows = (_rows(pa.Table.from_batches([b]), names, rates, base) for b in ledger.lines.to_batches(CHUNK))
         with pacsv.CSVWriter(target, _schema(), write_options=options) as out:
-            for batch in ledger.lines.to_batches(CHUNK):
-                out.write_table(_rows(pa.Table.from_batches([batch]), names, rates, base))
+            for table in ahead(rows, name="csv-format"):  # the next rows are formatted while these are written
+                out.write_table(table)
             if not ledger.lines.num_rows:
                 out.write_table(_schema().empty_table())
         return _not_carried(ledger)
