@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
 
 Severity = Literal["error", "warning", "info"]
+T = TypeVar("T")
+_MISSING = object()
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense", "off_balance", "")
 """Account types; ``""`` where the source does not say."""
@@ -260,28 +262,29 @@ class Ledger:
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
 
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()`, worked out once per ledger: its tables never change, so neither does what is
+        derived from them (a second thread computing the same key at once only wastes time)."""
+        known = self.__dict__.get(f"_memo_{key}", _MISSING)
+        if known is _MISSING:
+            known = compute()
+            object.__setattr__(self, f"_memo_{key}", known)
+        return known  # type: ignore[no-any-return]
+
     def entries(self) -> EntryGroups:
-        """The lines of each entry (worked out once per ledger)."""
-        known = self.__dict__.get("_entries")
-        if known is None:
-            known = EntryGroups.of(self.lines)
-            object.__setattr__(self, "_entries", known)  # tables never change
-        return known
+        """The lines of each entry."""
+        return self.memo("entries", lambda: EntryGroups.of(self.lines))
 
     def counts(self) -> dict[str, int]:
-        """Number of accounts, entries, lines, partners and open items (counted once per ledger)."""
-        known = self.__dict__.get("_counts")
-        if known is None:
-            known = {
-                "accounts": self.accounts.num_rows,
-                "entries": self.entries().count,
-                "lines": self.lines.num_rows,
-                "partners": self.partners.num_rows,
-                "open_items": self.open_items.num_rows,
-                "vat_codes": self.vat_codes.num_rows,
-            }
-            object.__setattr__(self, "_counts", known)  # tables never change, so neither do the counts
-        return dict(known)
+        """Number of accounts, entries, lines, partners and open items."""
+        return dict(self.memo("counts", lambda: {
+            "accounts": self.accounts.num_rows,
+            "entries": self.entries().count,
+            "lines": self.lines.num_rows,
+            "partners": self.partners.num_rows,
+            "open_items": self.open_items.num_rows,
+            "vat_codes": self.vat_codes.num_rows,
+        }))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -309,9 +312,9 @@ class EntryGroups:
         """Entry number (0, 1, …) of each line."""
         import numpy as np
 
-        first = np.zeros(self.lines, dtype=np.int64)
+        first = np.zeros(self.lines, dtype=np.int32)
         first[self.starts] = 1
-        ids = np.cumsum(first) - 1
+        ids = np.cumsum(first, dtype=np.int32) - 1
         if self.order is None:
             return ids
         out = np.empty(self.lines, dtype=ids.dtype)
@@ -368,7 +371,9 @@ def _int64s(values: pa.ChunkedArray | pa.Array) -> Any:
 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
-    return values.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    if values.null_count:
+        values = values.fill_null(0)
+    return values.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
 
 
 def years_of(ledger: Ledger) -> tuple[FiscalYear, ...]:

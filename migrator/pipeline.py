@@ -6,6 +6,7 @@ line is a thin layer over these; they are also migrator's Python API.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import os
@@ -111,8 +112,11 @@ def read(
 ) -> Ledger:
     """Read the books at `path` (a file, folder or zip) into a `Ledger`."""
     options = ReadOptions(encoding=encoding, year=year, dossier=dossier, for_verification=for_verification)
-    with opened(path) as source:
+    with opened(path) as source, concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sha256") as pool:
         fmt, chosen, _ = _choose(source, format)
+        inputs = _dossier_folder(chosen, fmt.name, dossier) if dossier and chosen.is_dir else chosen
+        # The report names every input file with its SHA-256: hashed while the reader reads.
+        hashing = None if for_verification else pool.submit(_hashed_files, inputs)
         try:
             ledger = fmt.reader().read(chosen, options)
         except MigratorError:
@@ -121,11 +125,10 @@ def read(
             raise SourceError(f"cannot be read as {fmt.name}: {exc}", chosen.name) from exc
         if year is not None:
             ledger = only_year(ledger, year, chosen.name)
-        if for_verification:
+        if hashing is None or ledger.company.source_files:
             return ledger
-        if dossier and chosen.is_dir:
-            chosen = _dossier_folder(chosen, fmt.name, dossier)
-        return _with_source_files(ledger, chosen, fmt.name)
+        files = tuple(dataclasses.replace(f, encoding=ledger.encoding, format=fmt.name) for f in hashing.result())
+        return ledger.replace(company=dataclasses.replace(ledger.company, source_files=files))
 
 
 def only_year(ledger: Ledger, year: int, name: str = "") -> Ledger:
@@ -159,15 +162,11 @@ def _dossier_folder(source: Source, format: str, dossier: str) -> Source:
     return source
 
 
-def _with_source_files(ledger: Ledger, source: Source, format: str) -> Ledger:
-    if ledger.company.source_files:
-        return ledger
+def _hashed_files(source: Source) -> list[SourceFile]:
+    """Each file of `source`, named as messages name it, with its size and SHA-256."""
     paths = sorted(p for p in source.path.rglob("*") if p.is_file()) if source.is_dir else [source.path]
-    files = []
-    for p in paths:
-        name = source.child(p).name if source.is_dir else source.name
-        files.append(SourceFile(name, sha256_file(p), p.stat().st_size, ledger.encoding, format))
-    return ledger.replace(company=dataclasses.replace(ledger.company, source_files=tuple(files)))
+    names = [source.child(p).name if source.is_dir else source.name for p in paths]
+    return [SourceFile(name, sha256_file(p), p.stat().st_size, "", "") for name, p in zip(names, paths, strict=True)]
 
 
 @contextlib.contextmanager
@@ -258,28 +257,32 @@ def convert(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     step("reading")
-    ledger = read(source, from_format, encoding=encoding, year=year, dossier=dossier)
+    original = read(source, from_format, encoding=encoding, year=year, dossier=dossier)
     timings["read"] = time.perf_counter() - started
-    original = ledger
-    applied = None
+    ledger, applied = original, None
     if mapping is not None:
         step("mapping")
         from migrator.mapping import apply_mapping, load_mapping
 
         applied = load_mapping(mapping)
         ledger = apply_mapping(ledger, applied)
-    step("validating")
+    step("validating and writing")
     t = time.perf_counter()
-    problems = list(ledger.problems) + validate(ledger)
-    timings["validate"] = time.perf_counter() - t
-    if any(p.severity == "error" for p in problems) and not allow_problems:
-        raise ProblemsFound(problems)
-    step("writing")
-    t = time.perf_counter()
-    not_carried = write(ledger, to, out)
-    timings["write"] = time.perf_counter() - t
-    result = Conversion(original, ledger, to, Path(out), problems, not_carried, mapping=applied, timings=timings)
     fmt = registry.get(to)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="validate") as pool:
+        # Validation (and the totals verification will compare) runs while the output is written to a
+        # temporary file, which becomes the output only if validation finds no error.
+        checking = pool.submit(_check, ledger)
+        with _atomic(Path(out), fmt.output == "folder") as temp:
+            try:
+                not_carried = list(fmt.writer().write(ledger, temp))
+            except Exception:
+                _stop_on_errors(checking.result(), allow_problems)  # errors in the books explain it better
+                raise
+            problems = checking.result()
+            _stop_on_errors(problems, allow_problems)
+    timings["validate and write"] = time.perf_counter() - t
+    result = Conversion(original, ledger, to, Path(out), problems, not_carried, mapping=applied, timings=timings)
     if verify_output and fmt.reads:
         step("verifying")
         t = time.perf_counter()
@@ -288,6 +291,21 @@ def convert(
         timings["verify"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
     return result
+
+
+def _check(ledger: Ledger) -> list[Problem]:
+    """Problems of reading, mapping and validation; also works out the totals verification compares."""
+    from migrator.reconcile import trial_balance, vat_totals
+
+    problems = list(ledger.problems) + validate(ledger)
+    if not any(p.severity == "error" for p in problems):
+        ledger.counts(), trial_balance(ledger), vat_totals(ledger)  # kept on the ledger for the comparison
+    return problems
+
+
+def _stop_on_errors(problems: list[Problem], allow_problems: bool) -> None:
+    if any(p.severity == "error" for p in problems) and not allow_problems:
+        raise ProblemsFound(problems)
 
 
 def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, to_format: str | None = None,

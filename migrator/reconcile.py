@@ -30,7 +30,7 @@ def _sums(lines: pa.Table, keys: list[str], value: str = "amount") -> dict[Any, 
 
 def trial_balance(ledger: Ledger) -> dict[str, int]:
     """Net amount per account code over all lines, in cents, debit positive (accounts in code order)."""
-    sums = _sums(ledger.lines, ["account"])
+    sums = ledger.memo("trial_balance", lambda: _sums(ledger.lines, ["account"]))
     return dict(sorted(sums.items(), key=lambda item: _code_key(item[0])))
 
 
@@ -46,16 +46,32 @@ def entry_totals(lines: pa.Table) -> dict[str, int]:
 def vat_totals(ledger: Ledger) -> dict[str, dict[str, int]]:
     """Per VAT code: base (tagged lines that are not VAT lines), booked VAT (the VAT lines) and
     declared VAT (the VAT amounts carried on base lines), in cents."""
-    lines = ledger.lines.select(["vat_code", "vat_line", "amount", "vat_amount"])
-    lines = lines.filter(pc.not_equal(lines.column("vat_code"), ""))
-    vat_line = lines.column("vat_line")
-    bases = lines.filter(pc.invert(vat_line))
-    base = _sums(bases, ["vat_code"])
-    booked = _sums(lines.filter(vat_line), ["vat_code"])
-    declared_lines = bases.filter(pc.is_valid(bases.column("vat_amount")))
-    declared = _sums(declared_lines, ["vat_code"], "vat_amount")
-    codes = sorted(set(base) | set(booked))
-    return {c: {"base": base.get(c, 0), "vat": booked.get(c, 0), "declared": declared.get(c, 0)} for c in codes}
+    totals = ledger.memo("vat_totals", lambda: _vat_totals(ledger.lines))
+    return {code: dict(sums) for code, sums in totals.items()}
+
+
+def _vat_totals(lines: pa.Table) -> dict[str, dict[str, int]]:
+    """One group-by over (code, is VAT line): Arrow's sum leaves out the nulls of `vat_amount`."""
+    if not lines.num_rows:
+        return {}
+    grouped = (
+        lines.select(["vat_code", "vat_line", "amount", "vat_amount"])
+        .group_by(["vat_code", "vat_line"], use_threads=False)
+        .aggregate([("amount", "sum"), ("vat_amount", "sum")])
+    )
+    totals: dict[str, dict[str, int]] = {}
+    rows = zip(*(grouped.column(c).to_pylist() for c in ("vat_code", "vat_line", "amount_sum", "vat_amount_sum")),
+               strict=True)  # fmt: skip
+    for code, vat_line, amount, declared in rows:
+        if not code:
+            continue
+        sums = totals.setdefault(code, {"base": 0, "vat": 0, "declared": 0})
+        if vat_line:
+            sums["vat"] += int(amount or 0)
+        else:
+            sums["base"] += int(amount or 0)
+            sums["declared"] += int(declared or 0)
+    return dict(sorted(totals.items()))
 
 
 @dataclass(frozen=True)

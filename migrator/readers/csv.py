@@ -14,9 +14,11 @@ slower general parsers, a column at a time at the end.
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -243,8 +245,22 @@ _CHECKS = {
 MAX_ROWS_PER_CHECK = 1000
 
 
+@dataclass
+class _Block:
+    """One parsed batch, converted: its lines and what it adds to the file's findings."""
+
+    lines: pa.Table
+    errors: list[tuple[str, np.ndarray, pa.Array]] = field(default_factory=list)
+    slow: list[tuple[str, np.ndarray, list[str], pa.Array]] = field(default_factory=list)
+    account_names: dict[str, str] = field(default_factory=dict)
+    vat_rates: dict[str, str] = field(default_factory=dict)
+    vat_codes: set[str] = field(default_factory=set)
+    extras: pa.Table | None = None
+
+
 class _Lines:
-    """The lines of a file, converted one parsed batch at a time.
+    """The lines of a file, converted one parsed batch at a time by two threads (Arrow's kernels run
+    outside Python's lock), merged in file order.
 
     Values in a layout other than the plain one (``1'234.50``, ``31.01.2024``) are parsed at the end,
     all of a column together, so that the layout is decided once per column, as for a whole file.
@@ -265,27 +281,47 @@ class _Lines:
         self._repeats: dict[str, pa.Array] = {}
         self.not_plain: set[str] = set()
         """Columns where a block held values for the general parser: later blocks skip the one-cast try
-        (a failed cast costs about 9 ms, whatever its length)."""
+        (a failed cast costs about 9 ms, whatever its length). Only a shortcut: results do not depend on it."""
 
     def convert(self, batches: Iterator[pa.RecordBatch]) -> None:
-        for batch in batches:
-            self._batch(batch)
+        with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="csv-convert") as pool:
+            pending: collections.deque[concurrent.futures.Future[_Block]] = collections.deque()
+            for raw in batches:
+                pending.append(pool.submit(self._block, raw, self.rows))
+                self.rows += raw.num_rows
+                if len(pending) > 2:
+                    self._add(pending.popleft().result())
+            while pending:
+                self._add(pending.popleft().result())
         if self._extras:
             extras = pa.concat_tables(self._extras)
             self.extras = extras.add_column(0, "source_row", _rows(0, extras.num_rows))
 
-    def _batch(self, raw: pa.RecordBatch) -> None:
-        n, offset = raw.num_rows, self.rows
-        self.rows += n
+    def _add(self, block: _Block) -> None:
+        self.batches.append(block.lines)
+        for name, rows, texts in block.errors:
+            self.errors[name].append((rows, texts))
+        for name, rows, texts, originals in block.slow:
+            self.slow[name].append((rows, texts, originals))
+        for known, found in ((self.account_names, block.account_names), (self.vat_rates, block.vat_rates)):
+            for key, value in found.items():
+                known.setdefault(key, value)  # blocks arrive in file order: the first line wins
+        self.vat_codes |= block.vat_codes
+        if block.extras is not None:
+            self._extras.append(block.extras)
+
+    def _block(self, raw: pa.RecordBatch, offset: int) -> _Block:
+        n = raw.num_rows
+        block = _Block(conform("lines", {}))
         if "account_name" in raw.column_names:
-            _first(raw.column("account"), raw.column("account_name"), self.account_names)
+            block.account_names = _first(raw.column("account"), raw.column("account_name"), self.account_names)
         if "vat_code" in raw.column_names:
-            self.vat_codes.update(c.strip() for c in pc.unique(raw.column("vat_code")).to_pylist() if c.strip())
+            block.vat_codes = {c.strip() for c in pc.unique(raw.column("vat_code")).to_pylist() if c.strip()}
             if "vat_rate" in raw.column_names:
-                _first(raw.column("vat_code"), raw.column("vat_rate"), self.vat_rates)
+                block.vat_rates = _first(raw.column("vat_code"), raw.column("vat_rate"), self.vat_rates)
         unknown = [c for c in raw.column_names if c not in KNOWN]
         if unknown:
-            self._extras.append(pa.Table.from_batches([raw.select(unknown)]))
+            block.extras = pa.Table.from_batches([raw.select(unknown)])
         empty = self._repeated("", n)
         given = dict(zip(raw.column_names, raw.columns, strict=True))
         del raw
@@ -296,12 +332,13 @@ class _Lines:
         def fail(name: str, mask: np.ndarray, original: pa.Array) -> None:
             rows = np.flatnonzero(mask)
             if len(rows):
-                self.errors[name].append((rows + offset, pc.take(original, pa.array(rows))))
+                block.errors.append((name, rows + offset, pc.take(original, pa.array(rows))))
 
         def defer(name: str, rows: np.ndarray, text: pa.Array, original: pa.Array) -> None:
             if len(rows):
                 picked = pa.array(rows)
-                self.slow[name].append((rows + offset, pc.take(text, picked).to_pylist(), pc.take(original, picked)))
+                block.slow.append((name, rows + offset, pc.take(text, picked).to_pylist(), pc.take(original, picked)))
+                self.not_plain.add(name)
 
         columns: dict[str, Any] = {name: _trimmed(take(name)) for name in _TEXT if name != "description"}
         columns["description"] = take("description")
@@ -309,8 +346,6 @@ class _Lines:
             original = take("date")
             text = _trimmed(original)
             columns["date"], slow = _dates(text, fast="date" not in self.not_plain)
-            if len(slow):
-                self.not_plain.add("date")
             defer("date", slow, text, original)
         else:  # a read that leaves the dates out
             columns["date"] = pa.nulls(n, pa.date32())
@@ -318,8 +353,6 @@ class _Lines:
             original = take(name)
             text = _trimmed(original)
             columns[name], errors, slow = _amounts(text, name == "amount", fast=name not in self.not_plain)
-            if len(slow):
-                self.not_plain.add(name)
             fail(name, errors, original)
             defer(name, slow, text, original)
         fail("account", pc.equal(columns["account"], "").to_numpy(zero_copy_only=False), columns["account"])
@@ -332,7 +365,8 @@ class _Lines:
         fail("line", errors, original)
         columns["source_file"] = self._repeated(self.file, n)
         columns["source_row"] = _rows(offset, n)
-        self.batches.append(conform("lines", columns))
+        block.lines = conform("lines", columns)
+        return block
 
     def _repeated(self, text: str, n: int) -> pa.Array:
         """`text` n times: slices of one array, so the batches share its memory."""
@@ -539,23 +573,25 @@ def _base_currency(lines: pa.Table) -> str:
     return str(best["values"])
 
 
-def _first(keys: pa.Array, values: pa.Array, into: dict[str, str]) -> None:
-    """Add to `into` the first non-empty value (trimmed) of each key it lacks, hashing only the keys."""
+def _first(keys: pa.Array, values: pa.Array, known: Mapping[str, str]) -> dict[str, str]:
+    """The first non-empty value (trimmed) of each key `known` lacks, hashing only the keys."""
     encoded = keys.dictionary_encode()
     dictionary = encoded.dictionary.to_pylist()
-    if all(k.strip() in into or not k.strip() for k in dictionary):
-        return  # every key already has its value (the usual case after the first block)
+    found: dict[str, str] = {}
+    if all(k.strip() in known or not k.strip() for k in dictionary):
+        return found  # every key already has its value (the usual case after the first block)
     codes = encoded.indices.to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(pc.not_equal(values, "").to_numpy(zero_copy_only=False))
     first = np.full(len(dictionary), len(codes))
     np.minimum.at(first, codes[rows], rows)
-    found = np.flatnonzero(first < len(codes))
-    pairs = zip(first[found].tolist(), [dictionary[i] for i in found],
-                values.take(pa.array(first[found])).to_pylist(), strict=True)  # fmt: skip
+    seen = np.flatnonzero(first < len(codes))
+    pairs = zip(first[seen].tolist(), [dictionary[i] for i in seen],
+                values.take(pa.array(first[seen])).to_pylist(), strict=True)  # fmt: skip
     for _row, k, v in sorted(pairs):  # in file order: the first line wins
         k, v = k.strip(), v.strip()
-        if k and v and k not in into:
-            into[k] = v
+        if k and v and k not in found:
+            found[k] = v
+    return found
 
 
 FORMAT = CsvReader

@@ -209,13 +209,13 @@ class _Plan:
         with_partner = pc.not_equal(lines.column("partner"), "")
         self.partner_opening = _sums(sums.filter(pc.and_(with_partner, forward)), ["partner", "account"])
         self.partner_closing = _sums(sums.filter(with_partner), ["partner", "account"])
-        moved = lines.select(["entry", "amount"]).filter(pc.invert(forward))
-        self.entries = len(pc.unique(moved.column("entry"))) if moved.num_rows else 0
-        amounts = moved.column("amount")
+        numbers = ledger.entries().numbers()
+        self.entries = int(np.count_nonzero(np.bincount(numbers[~self.brought_forward], minlength=1)))
+        amounts = lines.column("amount").filter(pc.invert(forward))
         self.total_debit = int(pc.sum(pc.if_else(pc.greater(amounts, 0), amounts, 0)).as_py() or 0)
         self.total_credit = -int(pc.sum(pc.if_else(pc.less(amounts, 0), amounts, 0)).as_py() or 0)
-        self.order, self.journals, self.entry_codes = _order(lines, self.brought_forward)
-        self.vouchers = _vouchers_identify_entries(lines)
+        self.order, self.journals, self.entry_codes = _order(ledger, numbers, self.brought_forward)
+        self.vouchers = _vouchers_identify_entries(ledger)
         self.kinds = dict(zip(ledger.partners.column("id").to_pylist(), ledger.partners.column("kind").to_pylist(),
                               strict=True))  # fmt: skip
         self.rates = _rates(ledger)
@@ -223,7 +223,7 @@ class _Plan:
             int(pc.sum(pc.not_equal(lines.column("journal"), self.journals)).as_py() or 0) if lines.num_rows else 0
         )
         self.mixed_date = self.bad_currency = self.cut = 0
-        self.vat_unmarked = _vat_unmarked(lines, ~self.brought_forward) if lines.num_rows else 0
+        self.vat_unmarked = _vat_unmarked(ledger, ~self.brought_forward) if lines.num_rows else 0
 
 
 def _selection(ledger: Ledger) -> tuple[dt.date, dt.date]:
@@ -284,34 +284,40 @@ def _sums(lines: pa.Table, keys: list[str]) -> dict[Any, int]:
     return dict(zip(zip(*(grouped.column(k).to_pylist() for k in keys), strict=True), sums, strict=True))
 
 
-def _order(lines: pa.Table, brought_forward: np.ndarray) -> tuple[np.ndarray, pa.Array, np.ndarray]:
+def _order(ledger: Ledger, entries: np.ndarray, brought_forward: np.ndarray) -> tuple[np.ndarray, pa.Array, np.ndarray]:
     """Row order of the transaction lines (journals, then entries, in order of first appearance) and
     each line's journal (that of its entry's first line, since a Transaction sits in one Journal), and
     each line's entry as a number."""
+    lines = ledger.lines
     if not lines.num_rows:
         return np.zeros(0, dtype=np.int64), pa.array([], pa.string()), np.zeros(0, dtype=np.int32)
-    entries = lines.column("entry").combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    _, first = np.unique(entries, return_index=True)
     journal = lines.column("journal").combine_chunks()
-    entry_journal = journal.take(pa.array(first))
-    line_journal = entry_journal.take(pa.array(entries))
+    line_journal = journal.take(pa.array(ledger.entries().first_lines()[entries]))
     rank = line_journal.dictionary_encode().indices.to_numpy(zero_copy_only=False)
     rows = np.flatnonzero(~brought_forward)
+    if not rank.any() and not np.any(entries[rows][1:] < entries[rows][:-1]):
+        return rows, line_journal, entries  # one journal, entries in file order: nothing to sort
     order = rows[np.lexsort((rows, entries[rows], rank[rows]))]
     return order, line_journal, entries
 
 
-def _vouchers_identify_entries(lines: pa.Table) -> bool:
+def _vouchers_identify_entries(ledger: Ledger) -> bool:
     """True when every entry has one voucher of its own (non-empty, at most 70 characters)."""
+    lines = ledger.lines
     if not lines.num_rows:
         return False
-    pairs = lines.select(["entry", "doc"]).group_by(["entry", "doc"], use_threads=False).aggregate([])
-    docs = pairs.column("doc")
+    groups = ledger.entries()
+    docs = lines.column("doc") if groups.order is None else lines.column("doc").take(pa.array(groups.order))
+    inside = np.ones(lines.num_rows, dtype=bool)
+    inside[groups.starts] = False  # a line that is not its entry's first (in entry order)
+    same = pc.equal(docs.slice(1), docs.slice(0, lines.num_rows - 1)).to_numpy(zero_copy_only=False)
+    if not np.all(same[inside[1:]]):
+        return False  # an entry with two vouchers
+    firsts = docs.take(pa.array(groups.starts))
     return (
-        pairs.num_rows == len(pc.unique(lines.column("entry")))
-        and len(pc.unique(docs)) == pairs.num_rows
-        and pc.min(pc.utf8_length(docs)).as_py() > 0
-        and pc.max(pc.utf8_length(docs)).as_py() <= MIDDLE2
+        len(pc.unique(firsts)) == groups.count
+        and pc.min(pc.utf8_length(firsts)).as_py() > 0
+        and pc.max(pc.utf8_length(firsts)).as_py() <= MIDDLE2
     )
 
 
@@ -726,12 +732,31 @@ def _bytes(text: pa.Array) -> memoryview:
     return memoryview(text.buffers()[2])[offsets[0] : offsets[-1]]
 
 
-def _vat_unmarked(lines: pa.Table, moved: np.ndarray) -> int:
+def _vat_unmarked(ledger: Ledger, moved: np.ndarray) -> int:
     """Lines whose VAT role the reader cannot tell from the amounts: where `vat_line_codes` (applied
-    to each entry) finds another VAT code than the line books, or one for a line that books none."""
-    rows = pa.array(np.arange(lines.num_rows))
-    t = lines.select(["entry", "amount", "vat_code", "vat_amount", "vat_line"]).append_column("row", rows)
-    t = t.filter(pa.array(moved))
+    to each entry) finds another VAT code than the line books, or one for a line that books none.
+    Worked out a block of whole entries at a time, so memory does not grow with the books."""
+    lines = ledger.lines
+    dictionary = pc.unique(lines.column("vat_code"))
+    index = pc.index_in(lines.column("vat_code"), dictionary).to_numpy(zero_copy_only=False)
+    books = np.where(pc.and_(lines.column("vat_line"), pc.not_equal(lines.column("vat_code"), "")), index, -1)
+    found = np.full(lines.num_rows, -1, dtype=books.dtype)
+    groups = ledger.entries()
+    numbers = groups.numbers()
+    columns = lines.select(["amount", "vat_code", "vat_amount", "vat_line"])
+    bounds = [*groups.starts[:: max(1, BATCH // 4)].tolist(), lines.num_rows]
+    for a, b in itertools.pairwise(bounds):
+        rows = np.arange(a, b) if groups.order is None else groups.order[a:b]
+        rows = rows[moved[rows]]
+        if len(rows):
+            block = columns.take(pa.array(rows)).append_column("entry", pa.array(numbers[rows]))
+            _find_vat_lines(block.append_column("row", pa.array(rows)), dictionary, found)
+    return int(np.count_nonzero(books != found))
+
+
+def _find_vat_lines(t: pa.Table, dictionary: pa.Array, found: np.ndarray) -> None:
+    """Set `found[row]` to the VAT code (its index in `dictionary`) the reader will take each VAT line of
+    the whole entries in `t` for."""
     tagged = pc.and_(pc.not_equal(t.column("vat_code"), ""), pc.invert(t.column("vat_line")))
     declared = t.filter(pc.and_(tagged, pc.is_valid(t.column("vat_amount"))))
     declared = declared.group_by(["entry", "vat_code"], use_threads=False).aggregate([("vat_amount", "sum")])
@@ -745,10 +770,6 @@ def _vat_unmarked(lines: pa.Table, moved: np.ndarray) -> int:
         candidates, ["entry", "vat_amount_sum"], ["entry", "amount"], join_type="inner"
     )
     first = matches.group_by(["entry", "vat_code"], use_threads=False).aggregate([("row", "min")])
-    dictionary = pc.unique(lines.column("vat_code"))
-    index = pc.index_in(lines.column("vat_code"), dictionary).to_numpy(zero_copy_only=False)
-    books = np.where(pc.and_(lines.column("vat_line"), pc.not_equal(lines.column("vat_code"), "")), index, -1)
-    found = np.full(lines.num_rows, -1, dtype=books.dtype)
     found[first.column("row_min").to_numpy()] = pc.index_in(first.column("vat_code"), dictionary).to_numpy()
     for entry in sorted(set(tied.to_pylist())):
         rows_of = t.filter(pc.equal(t.column("entry"), entry)).to_pylist()
@@ -757,7 +778,6 @@ def _vat_unmarked(lines: pa.Table, moved: np.ndarray) -> int:
                                [bool(r["vat_code"]) and not r["vat_line"] for r in rows_of])  # fmt: skip
         for r, code in zip(rows_of, codes, strict=True):
             found[r["row"]] = pc.index_in(pa.array([code]), dictionary)[0].as_py() if code else -1
-    return int(np.count_nonzero(books != found))
 
 
 # ------------------------------------------------------------------------------------------ not carried
