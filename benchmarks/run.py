@@ -52,11 +52,14 @@ class Measure:
         return self.lines / self.median if self.seconds and self.lines else 0.0
 
 
-def _run(command: list[str], runs: int) -> tuple[list[float], float]:  # float-ok: seconds and MiB
-    """Wall times of `runs` runs of `command` and the largest peak RSS of any run."""
+def _run(command: list[str], runs: int, work: Path) -> tuple[list[float], float]:  # float-ok: seconds and MiB
+    """Wall times of `runs` runs of `command` and the largest peak RSS of any run. Each run starts
+    from an empty `work` folder, as the first does (deleting a previous output is not timed)."""
     times = []
     peak = 0.0  # float-ok
     for _ in range(runs):
+        for old in work.iterdir():
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
         started = time.perf_counter()
         with tempfile.TemporaryFile() as errors:
             child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
@@ -196,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="migrator-bench-") as work:
                 command = case.command(size, Path(work))  # generates the input first, outside the timing
                 entries, lines = _entries_lines(case.name, size)
-                seconds, peak = _run(command, 1 if args.quick else case.runs or runs)
+                seconds, peak = _run(command, 1 if args.quick else case.runs or runs, Path(work))
             results.append(Measure(case.name, entries, lines, seconds, peak))
             m = results[-1]
             print(f"{m.case:<18} {m.entries:>9} entries  {m.median:7.2f} s  {m.lines_per_second:>12,.0f} lines/s  "

@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -18,14 +19,57 @@ from migrator.money import format_cents
 
 
 def _sums(lines: pa.Table, keys: list[str], value: str = "amount") -> dict[Any, int]:
+    """Exact sum of `value` (nulls count as 0) per distinct value of `keys` (a tuple for several)."""
+    return {key: sums[0] for key, sums in sums_by(lines, keys, [value]).items()}
+
+
+def sums_by(lines: pa.Table, keys: list[str], values: list[str]) -> dict[Any, list[int]]:
+    """Exact int64 sums of each of `values` (nulls count as 0) per distinct value of `keys` (a tuple
+    for several), ordered by the keys' first appearance, the first key first. Each key is hashed
+    once; sums are integer additions into one slot per combination of keys (no float, no sort)."""
     if not lines.num_rows:
         return {}
-    grouped = lines.select([*keys, value]).group_by(keys, use_threads=False).aggregate([(value, "sum")])
-    sums = grouped.column(f"{value}_sum").to_pylist()
-    if len(keys) == 1:
-        return {k: int(s or 0) for k, s in zip(grouped.column(keys[0]).to_pylist(), sums, strict=True)}
-    key_lists = [grouped.column(k).to_pylist() for k in keys]
-    return {tuple(k): int(s or 0) for *k, s in zip(*key_lists, sums, strict=True)}
+    encoded = [lines.column(name).dictionary_encode(null_encoding="encode") for name in keys]
+    dictionaries = [e.chunk(0).dictionary.to_pylist() for e in encoded]
+    sizes = [len(d) for d in dictionaries]
+    if float(np.prod(sizes, dtype=np.float64)) > max(lines.num_rows, 1 << 20):  # float-ok: a count
+        return _sums_hashed(lines, keys, values)
+    slots = int(np.prod(sizes))
+    sums = np.zeros((len(values), slots), dtype=np.int64)
+    seen = np.zeros(slots, dtype=bool)
+    table = pa.table(
+        [*encoded, *(lines.column(v) for v in values)], names=[*keys, *(f"v{i}" for i in range(len(values)))]
+    )
+    for batch in table.to_batches():  # chunks aligned across columns
+        codes = batch.column(0).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        for i in range(1, len(keys)):
+            codes = codes * sizes[i] + batch.column(i).indices.to_numpy(zero_copy_only=False)
+        seen[codes] = True
+        for j in range(len(values)):
+            column = batch.column(len(keys) + j)
+            numbers = column.fill_null(0) if column.null_count else column
+            np.add.at(sums[j], codes, numbers.to_numpy(zero_copy_only=False).astype(np.int64, copy=False))
+    out: dict[Any, list[int]] = {}
+    for slot in np.flatnonzero(seen).tolist():
+        parts = []
+        for dictionary in reversed(dictionaries):
+            slot, index = divmod(slot, len(dictionary))
+            parts.append(dictionary[index])
+        out[parts[0] if len(keys) == 1 else tuple(reversed(parts))] = []
+    for j in range(len(values)):
+        for key, total in zip(out, sums[j][seen].tolist(), strict=True):
+            out[key].append(total)
+    return out
+
+
+def _sums_hashed(lines: pa.Table, keys: list[str], values: list[str]) -> dict[Any, list[int]]:
+    """`sums_by` for very many combinations of keys: Arrow's hash group-by."""
+    grouped = lines.select([*keys, *values]).group_by(keys, use_threads=False).aggregate([(v, "sum") for v in values])
+    rows = zip(*(grouped.column(k).to_pylist() for k in keys), strict=True)
+    totals = zip(*(grouped.column(f"{v}_sum").to_pylist() for v in values), strict=True)
+    return {
+        (k[0] if len(keys) == 1 else tuple(k)): [int(t or 0) for t in ts] for k, ts in zip(rows, totals, strict=True)
+    }
 
 
 def trial_balance(ledger: Ledger) -> dict[str, int]:
@@ -51,26 +95,19 @@ def vat_totals(ledger: Ledger) -> dict[str, dict[str, int]]:
 
 
 def _vat_totals(lines: pa.Table) -> dict[str, dict[str, int]]:
-    """One group-by over (code, is VAT line): Arrow's sum leaves out the nulls of `vat_amount`."""
-    if not lines.num_rows:
-        return {}
-    grouped = (
-        lines.select(["vat_code", "vat_line", "amount", "vat_amount"])
-        .group_by(["vat_code", "vat_line"], use_threads=False)
-        .aggregate([("amount", "sum"), ("vat_amount", "sum")])
-    )
     totals: dict[str, dict[str, int]] = {}
-    rows = zip(*(grouped.column(c).to_pylist() for c in ("vat_code", "vat_line", "amount_sum", "vat_amount_sum")),
-               strict=True)  # fmt: skip
-    for code, vat_line, amount, declared in rows:
+    key: Any
+    for key, (amount, declared) in sums_by(lines, ["vat_code", "vat_line"],
+                                                        ["amount", "vat_amount"]).items():  # fmt: skip
+        code, vat_line = key
         if not code:
             continue
         sums = totals.setdefault(code, {"base": 0, "vat": 0, "declared": 0})
         if vat_line:
-            sums["vat"] += int(amount or 0)
+            sums["vat"] += amount
         else:
-            sums["base"] += int(amount or 0)
-            sums["declared"] += int(declared or 0)
+            sums["base"] += amount
+            sums["declared"] += declared
     return dict(sorted(totals.items()))
 
 

@@ -20,6 +20,7 @@ from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 
 MAX_PER_KIND = 200
+_EPOCH = dt.date(1970, 1, 1)
 """Problems of one kind listed row by row; beyond that one line says how many more there are."""
 
 # Standard Swiss VAT rates by date of supply (normal, reduced, accommodation), in percent.
@@ -60,6 +61,12 @@ def _listed(lines: pa.Table, indexes: np.ndarray, severity: str, message: str) -
     if len(indexes) > MAX_PER_KIND:
         out.append(Problem(severity, f"{len(indexes) - MAX_PER_KIND} more lines: {message}"))  # type: ignore[arg-type]
     return out
+
+
+def _numpy(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    return values.to_numpy(zero_copy_only=False)
 
 
 def _missing(lines: pa.Table, mask: pa.Array, message: str) -> list[Problem]:
@@ -174,28 +181,34 @@ def _vat_rates(ledger: Ledger) -> list[Problem]:
                 rates[code] = Decimal(rate)
         except ArithmeticError:
             continue
-    lines = ledger.lines
-    tagged = pc.is_in(lines.column("vat_code"), pa.array(list(rates), pa.string()))
-    if not rates or not pc.any(tagged).as_py():
+    if not rates:
         return []
-    # Period of each tagged line (index into SWISS_RATES, -1 before 2011), then its first line per code and period.
-    rows = pa.array(np.flatnonzero(tagged.to_numpy(zero_copy_only=False)))
-    dates = pc.take(lines.column("date"), rows)
-    period = pa.array(np.full(len(rows), -1, dtype=np.int8))
-    for index, (start, _end, _rates) in enumerate(SWISS_RATES):
-        later = pc.greater_equal(dates, pa.scalar(start, pa.date32())).fill_null(False)
-        period = pc.if_else(later, np.int8(index), period)
-    keyed = pa.table({"code": pc.take(lines.column("vat_code"), rows), "period": period, "index": rows})
-    firsts = keyed.group_by(["code", "period"], use_threads=False).aggregate([("index", "min")])
+    lines = ledger.lines
+    codes = list(rates)
+    bounds = pc.min_max(lines.column("date")).as_py()
+    if bounds["min"] is None:
+        return []
+    code_of_line = days = None
+    # The first line of each code in each rate period whose standard rates do not include the code's rate.
+    found = []
+    for k, code in enumerate(codes):
+        rows = None
+        for number, (start, end, allowed) in enumerate(SWISS_RATES):
+            if rates[code] in allowed or end < bounds["min"] or start > bounds["max"]:
+                continue
+            if code_of_line is None or days is None:
+                code_of_line = _numpy(pc.index_in(lines.column("vat_code"), pa.array(codes, pa.string())).fill_null(-1))
+                days = _numpy(pc.cast(lines.column("date"), pa.int32()).fill_null(np.iinfo(np.int32).min))
+            if rows is None:
+                rows = np.flatnonzero(code_of_line == k)
+            on = days[rows]
+            inside = (on >= (start - _EPOCH).days) & (on <= (end - _EPOCH).days)
+            if inside.any():
+                found.append((int(rows[int(np.argmax(inside))]), code, number))
     out = []
-    for code, number, index in sorted(zip(*(firsts.column(c).to_pylist() for c in ("code", "period", "index_min")),
-                                          strict=True), key=lambda item: item[2]):  # fmt: skip
-        if number < 0:
-            continue
+    for index, code, number in sorted(found):
         allowed = SWISS_RATES[number][2]
         rate = rates[code]
-        if rate in allowed:
-            continue
         file, row = _where(lines, index)
         day = lines.column("date")[index].as_py()
         standard = "/".join(str(r) for r in sorted(allowed, reverse=True))

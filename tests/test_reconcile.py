@@ -6,6 +6,8 @@ import datetime as dt
 from typing import Any
 
 import pyarrow.compute as pc
+from hypothesis import given
+from hypothesis import strategies as st
 
 from migrator.model import Ledger, table
 from migrator.reconcile import compare, trial_balance, vat_totals, years
@@ -71,3 +73,37 @@ def test_years_split_opening_from_movements(garage: Ledger) -> None:
                                                pc.equal(garage.lines.column("doc"), "OUV24")))  # fmt: skip
     assert sum(second.opening.values()) == pc.sum(opening_2024.column("amount")).as_py() == 0
     assert second.closing == {k: second.opening.get(k, 0) + second.movements.get(k, 0) for k in second.closing}
+
+
+@given(st.lists(st.tuples(st.sampled_from(["1000", "2000", "", None]), st.booleans(),
+                          st.one_of(st.none(), st.integers(-(10**15), 10**15))), max_size=40))  # fmt: skip
+def test_sums_by_matches_python_sums(rows: list[tuple[str | None, bool, int | None]]) -> None:
+    import pyarrow as pa
+
+    from migrator.reconcile import sums_by
+
+    table = pa.table({"code": pa.array([r[0] for r in rows], pa.string()), "flag": [r[1] for r in rows],
+                      "amount": pa.array([r[2] for r in rows], pa.int64())})  # fmt: skip
+    expected: dict[tuple[str | None, bool], list[int]] = {}
+    for code, flag, amount in rows:
+        expected.setdefault((code, flag), [0])[0] += amount or 0
+    got = sums_by(table, ["code", "flag"], ["amount"])
+    assert got == expected
+    codes, flags = list(dict.fromkeys(r[0] for r in rows)), list(dict.fromkeys(r[1] for r in rows))
+    assert list(got) == sorted(expected, key=lambda k: (codes.index(k[0]), flags.index(k[1])))
+    single: dict[str | None, list[int]] = {}
+    for code, _flag, amount in rows:
+        single.setdefault(code, [0])[0] += amount or 0
+    assert sums_by(table, ["code"], ["amount"]) == single
+    assert list(sums_by(table, ["code"], ["amount"])) == list(single)  # first appearance
+
+
+def test_sums_by_many_combinations_uses_a_hash_group_by() -> None:
+    import pyarrow as pa
+
+    from migrator.reconcile import sums_by
+
+    n = 1100  # 1100 × 1000 key combinations: more slots than the direct way allows
+    table = pa.table({"a": [str(i) for i in range(n)], "b": [str(i % 1000) for i in range(n)], "v": list(range(n))})
+    got = sums_by(table, ["a", "b"], ["v"])
+    assert got == {(str(i), str(i % 1000)): [i] for i in range(n)}
