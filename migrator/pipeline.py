@@ -38,14 +38,28 @@ class Detection:
 
 
 def _candidates(source: Source) -> list[tuple[float, registry.Format]]:
+    """The readers that recognise `source`, surest first. The formats that claim its extension are
+    asked first; when one of them is sure, the others are not asked (nor imported)."""
+    claiming = [f for f in registry.readable() if source.suffix in f.extensions and not source.is_dir]
+    scored = _sniffed(source, claiming, bonus=0.01)
+    if not scored or scored[0][0] < SURE:
+        scored = sorted(scored + _sniffed(source, [f for f in registry.readable() if f not in claiming]),
+                        key=lambda item: -item[0])  # fmt: skip
+    return scored
+
+
+SURE = 0.95
+"""A sniff this confident ends the search among the formats claiming a file's extension."""
+
+
+def _sniffed(source: Source, formats: list[registry.Format], bonus: float = 0.0) -> list[tuple[float, registry.Format]]:
     scored = []
-    for fmt in registry.readable():
+    for fmt in formats:
         try:
             confidence = fmt.reader().sniff(source)
         except (OSError, ValueError, UnicodeError):
             confidence = 0.0
         if confidence > 0:
-            bonus = 0.01 if source.suffix in fmt.extensions else 0.0
             scored.append((confidence + bonus, fmt))
     return sorted(scored, key=lambda item: -item[0])
 

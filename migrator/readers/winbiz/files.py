@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from migrator import dbf, xmlsafe
+from migrator import dbf
 from migrator.errors import SourceError
 from migrator.model import Problem
 from migrator.parsing import ParseError, codec_name, csv_records, decimal_text, excel_number
@@ -81,6 +81,8 @@ def _columns(records: list[dict[str, str]]) -> dict[str, pa.Array]:
 
 
 def load_xml(path: Path, label: str) -> Raw:
+    from migrator import xmlsafe  # lxml only where an XML export is read
+
     root = xmlsafe.parse(path, label)
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag.split("}")[-1].lower() != "vfpdata":
