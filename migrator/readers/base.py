@@ -9,6 +9,7 @@ the source cannot be read at all.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
@@ -81,7 +82,12 @@ def number_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def accounts_from_lines(lines: pa.Table, file: str = "") -> tuple[pa.Table, list[Problem]]:
     """A chart for a lines-only source: one account per code used, and a warning that says so."""
-    codes = sorted(c for c in pc.unique(lines.column("account")).to_pylist() if c)
+    return accounts_from_codes(pc.unique(lines.column("account")).to_pylist(), file)
+
+
+def accounts_from_codes(used: Iterable[str], file: str = "") -> tuple[pa.Table, list[Problem]]:
+    """`accounts_from_lines` from the codes the lines use."""
+    codes = sorted(c for c in used if c)
     if not codes:
         return table("accounts"), []
     accounts = table("accounts", ({"code": c, "name": "", "active": True} for c in codes))

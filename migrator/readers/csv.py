@@ -32,7 +32,7 @@ from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, conform
 from migrator.model import table as table_of
 from migrator.parsing import cents_of, codec_name, dates_of, detect_encoding, head_text
-from migrator.readers.base import ReadOptions, accounts_from_lines
+from migrator.readers.base import ReadOptions, accounts_from_codes, accounts_from_lines
 from migrator.sources import Source
 
 REQUIRED = ("date", "account", "amount")
@@ -169,13 +169,14 @@ def _converted(parsed: _Parsed, source: Source) -> _Lines:
 def _ledger(lines: _Lines, parsed: _Parsed, source: Source, renumber: bool) -> Ledger:
     """The canonical ledger of the converted lines."""
     table, problems = lines.result(renumber=renumber)
-    base = _base_currency(table)
+    base = max(lines.currencies.items(), key=lambda item: item[1])[0] if +lines.currencies else "CHF"
     table = table.set_column(
         table.schema.get_field_index("currency"),
         "currency",
         pc.if_else(pc.equal(table.column("currency"), base), "", table.column("currency")),
     )
-    accounts, notes = accounts_from_lines(table, source.name)
+    accounts, notes = accounts_from_codes(lines.accounts, source.name) if lines.accounts else \
+        accounts_from_lines(table, source.name)  # fmt: skip
     accounts = table_of("accounts", ({**row, "name": lines.account_names.get(row["code"], row["name"])}
                                      for row in accounts.to_pylist()))  # fmt: skip
     vat_codes = table_of(
@@ -256,6 +257,10 @@ class _Block:
     vat_rates: dict[str, str] = field(default_factory=dict)
     vat_codes: set[str] = field(default_factory=set)
     extras: pa.Table | None = None
+    accounts: set[str] = field(default_factory=set)
+    currencies: collections.Counter[str] = field(default_factory=collections.Counter)
+    """Lines per currency among lines without a foreign amount (for the base currency)."""
+    has_entry: bool = False
 
 
 class _Lines:
@@ -279,6 +284,9 @@ class _Lines:
         self.extras: pa.Table | None = None
         self._extras: list[pa.Table] = []
         self._repeats: dict[str, pa.Array] = {}
+        self.accounts: set[str] = set()
+        self.currencies: collections.Counter[str] = collections.Counter()
+        self.has_entry = False
         self.not_plain: set[str] = set()
         """Columns where a block held values for the general parser: later blocks skip the one-cast try
         (a failed cast costs about 9 ms, whatever its length). Only a shortcut: results do not depend on it."""
@@ -307,6 +315,9 @@ class _Lines:
             for key, value in found.items():
                 known.setdefault(key, value)  # blocks arrive in file order: the first line wins
         self.vat_codes |= block.vat_codes
+        self.accounts |= block.accounts
+        self.currencies += block.currencies
+        self.has_entry = self.has_entry or block.has_entry
         if block.extras is not None:
             self._extras.append(block.extras)
 
@@ -366,6 +377,10 @@ class _Lines:
         columns["source_file"] = self._repeated(self.file, n)
         columns["source_row"] = _rows(offset, n)
         block.lines = conform("lines", columns)
+        # What the whole file's ledger needs, gathered here so that it is worked out in these threads:
+        block.accounts = set(pc.unique(block.lines.column("account")).to_pylist())
+        block.currencies = _plain_currencies(block.lines)
+        block.has_entry = bool(pc.any(pc.not_equal(block.lines.column("entry"), "")).as_py())
         return block
 
     def _repeated(self, text: str, n: int) -> pa.Array:
@@ -396,9 +411,12 @@ class _Lines:
                 more = len(fresh) - MAX_ROWS_PER_CHECK
                 problems.append(Problem("error", f"{more} more rows where {name} {expected}", self.file))
             bad[rows] = True
-        if "entry" not in self.names or not pc.any(pc.not_equal(lines.column("entry"), "")).as_py():
+        if "entry" not in self.names or not self.has_entry:
             lines = _entries_by_date_and_doc(lines)
         if bad.any():
+            dropped = lines.filter(pa.array(bad))
+            self.accounts = set()  # a code only bad rows use is not in the books: counted again below
+            self.currencies -= _plain_currencies(dropped)
             lines = lines.filter(pa.array(~bad))
         if renumber and "line" not in self.names:
             lines = _renumber(lines)
@@ -495,20 +513,20 @@ def _plain_cents(text: pa.Array, empty: np.ndarray) -> np.ndarray | None:
     decimals (``1.000`` may be a thousand) are left to the general parser, which decides per column."""
     if _holds_letter_e(text):
         return None
-    dot = pc.find_substring(text, ".")
-    decimals = pc.subtract(pc.subtract(pc.binary_length(text), dot), 1)
+    given = np.flatnonzero(~empty) if empty.any() else None
+    values = text if given is None else pc.take(text, pa.array(given))  # only the cells that hold one
+    dot = pc.find_substring(values, ".")
+    decimals = pc.subtract(pc.subtract(pc.binary_length(values), dot), 1)
     if pc.any(pc.and_(pc.greater_equal(dot, 0), pc.greater(decimals, 2))).as_py():
         return None
-    filled = pc.if_else(pa.array(empty), "0", text) if empty.any() else text
-    cents = np.empty(len(text), dtype=np.int64)
-    done = 0
     try:
-        for chunk in filled.chunks if isinstance(filled, pa.ChunkedArray) else [filled]:
-            part = money.decimal_array_to_cents(pc.cast(chunk, money.DECIMAL_TYPE))
-            cents[done : done + len(part)] = part.to_numpy(zero_copy_only=False)
-            done += len(part)
+        parsed = money.decimal_array_to_cents(pc.cast(values, money.DECIMAL_TYPE)).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, OverflowError):
         return None  # a layout for the general parser, or a value it rejects
+    if given is None:
+        return parsed.astype(np.int64, copy=False)
+    cents = np.zeros(len(text), dtype=np.int64)
+    cents[given] = parsed
     return cents
 
 
@@ -562,15 +580,13 @@ def _renumber(lines: pa.Table) -> pa.Table:
     return lines.set_column(lines.schema.get_field_index("line"), "line", pa.array(numbers))
 
 
-def _base_currency(lines: pa.Table) -> str:
-    """The currency of lines without a foreign amount, by majority; CHF if the file never says."""
+def _plain_currencies(lines: pa.Table) -> collections.Counter[str]:
+    """Lines per currency among lines without a foreign amount: the base currency is the most common
+    (CHF if the file never says)."""
     currency = lines.column("currency")
     base_lines = pc.and_(pc.is_null(lines.column("amount_currency")), pc.not_equal(currency, ""))
-    counts = pc.value_counts(pc.filter(currency, base_lines))
-    if not len(counts):
-        return "CHF"
-    best = max(counts.to_pylist(), key=lambda c: c["counts"])
-    return str(best["values"])
+    counts = pc.value_counts(pc.filter(currency, base_lines)).to_pylist()
+    return collections.Counter({c["values"]: c["counts"] for c in counts})
 
 
 def _first(keys: pa.Array, values: pa.Array, known: Mapping[str, str]) -> dict[str, str]:
