@@ -301,6 +301,7 @@ def convert(
         step("verifying")
         t = time.perf_counter()
         result.reread = read(out, to, for_verification=True)
+        _totals(result.reread)
         result.verification = compare(ledger, result.reread, fmt.keeps)
         timings["verify"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - started
@@ -315,6 +316,16 @@ def _check(ledger: Ledger) -> list[Problem]:
     if not any(p.severity == "error" for p in problems):
         ledger.counts(), trial_balance(ledger), vat_totals(ledger)  # kept on the ledger for the comparison
     return problems
+
+
+def _totals(ledger: Ledger) -> None:
+    """The counts, trial balance and VAT totals a comparison uses, worked out side by side (they are
+    kept on the ledger)."""
+    from migrator.reconcile import trial_balance, vat_totals
+
+    with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="totals") as pool:
+        for done in [pool.submit(f, ledger) for f in (Ledger.counts, trial_balance, vat_totals)]:
+            done.result()
 
 
 def _stop_on_errors(problems: list[Problem], allow_problems: bool) -> None:
