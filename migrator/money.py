@@ -97,6 +97,12 @@ def decimal_array_to_cents(decimals: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 def format_cents_array(cents: pa.Array | pa.ChunkedArray, decimal_mark: str = ".") -> pa.Array:
     """Text for a whole column of cents (``"-1234.50"``); nulls stay null."""
+    if isinstance(cents, pa.ChunkedArray):
+        cents = cents.combine_chunks()
+    if cents.null_count * 2 > len(cents):  # mostly empty (VAT amounts): format only the values
+        valid = pc.is_valid(cents)
+        values = format_cents_array(cents.filter(valid), decimal_mark)
+        return pc.replace_with_mask(pa.nulls(len(cents), pa.string()), valid, values)
     text = pc.cast(cents_to_decimal_array(cents), pa.string())
     if decimal_mark != ".":
         text = pc.replace_substring(text, ".", decimal_mark)

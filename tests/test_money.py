@@ -53,3 +53,13 @@ def test_format_cents() -> None:
     assert money.format_cents(-123450) == "-1234.50"
     assert money.format_cents(5) == "0.05"
     assert money.format_cents(-5, ",") == "-0,05"
+
+
+@given(st.lists(st.one_of(st.none(), st.integers(-(10**17), 10**17)), max_size=50))
+def test_format_cents_array_formats_each_value_and_keeps_nulls(values: list[int | None]) -> None:
+    import pyarrow as pa
+
+    from migrator.money import format_cents, format_cents_array
+
+    got = format_cents_array(pa.array(values, pa.int64())).to_pylist()
+    assert got == [None if v is None else format_cents(v) for v in values]

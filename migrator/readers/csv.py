@@ -515,10 +515,11 @@ def _plain_cents(text: pa.Array, empty: np.ndarray) -> np.ndarray | None:
         return None
     given = np.flatnonzero(~empty) if empty.any() else None
     values = text if given is None else pc.take(text, pa.array(given))  # only the cells that hold one
-    dot = pc.find_substring(values, ".")
-    decimals = pc.subtract(pc.subtract(pc.binary_length(values), dot), 1)
-    if pc.any(pc.and_(pc.greater_equal(dot, 0), pc.greater(decimals, 2))).as_py():
-        return None
+    if not _two_decimals(values):
+        dot = pc.find_substring(values, ".")
+        decimals = pc.subtract(pc.subtract(pc.binary_length(values), dot), 1)
+        if pc.any(pc.and_(pc.greater_equal(dot, 0), pc.greater(decimals, 2))).as_py():
+            return None
     try:
         parsed = money.decimal_array_to_cents(pc.cast(values, money.DECIMAL_TYPE)).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, OverflowError):
@@ -528,6 +529,22 @@ def _plain_cents(text: pa.Array, empty: np.ndarray) -> np.ndarray | None:
     cents = np.zeros(len(text), dtype=np.int64)
     cents[given] = parsed
     return cents
+
+
+def _two_decimals(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value has a ``.`` third from its end (``-1234.50``, as migrator writes amounts),
+    read off the raw buffers: then none has more than two decimals."""
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        _validity, offsets, data = chunk.buffers()
+        if not len(chunk):
+            continue
+        if data is None:
+            return False
+        bounds = np.frombuffer(offsets, np.int32)[chunk.offset : chunk.offset + len(chunk) + 1]
+        ends = bounds[1:]
+        if np.any(ends - bounds[:-1] < 3) or np.any(np.frombuffer(data, np.uint8)[ends - 3] != ord(".")):
+            return False
+    return True
 
 
 def _holds_letter_e(text: pa.Array | pa.ChunkedArray) -> bool:
@@ -545,6 +562,9 @@ def _holds_letter_e(text: pa.Array | pa.ChunkedArray) -> bool:
 def _flags(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
     if not pc.any(pc.not_equal(text, "")).as_py():
         return pa.repeat(pa.scalar(False), len(text)), np.zeros(len(text), dtype=bool)
+    true = pc.equal(text, "true")
+    if pc.all(pc.or_(true, pc.equal(text, ""))).as_py():  # as migrator writes them
+        return true, np.zeros(len(text), dtype=bool)
     lowered = pc.utf8_lower(text)
     true = pc.is_in(lowered, pa.array(sorted(_TRUE)))
     false = pc.is_in(lowered, pa.array(sorted(_FALSE)))
