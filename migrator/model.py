@@ -341,7 +341,7 @@ class EntryGroups:
         ids = lines.column("entry")
         changes = pc.not_equal(ids.slice(1), ids.slice(0, n - 1))
         starts = np.r_[0, np.flatnonzero(changes.to_numpy(zero_copy_only=False)) + 1]
-        if _distinct(pc.take(ids, pa.array(starts))):
+        if distinct(pc.take(ids, pa.array(starts))):
             return EntryGroups(None, starts, n)
         codes = ids.combine_chunks().dictionary_encode().indices.to_numpy(zero_copy_only=False)
         order = np.argsort(codes, kind="stable")
@@ -350,20 +350,27 @@ class EntryGroups:
         return EntryGroups(order, starts, n)
 
 
-def _distinct(ids: pa.ChunkedArray | pa.Array) -> bool:
-    """Whether no id repeats: whole numbers in rising order are checked without hashing."""
+def distinct(ids: pa.ChunkedArray | pa.Array) -> bool:
+    """Whether no id repeats. Ids numbered in rising order, after a prefix they all share (``17``,
+    ``B17``, ``RE-2024-17``), are checked without hashing: different numbers make different ids."""
     import numpy as np
     import pyarrow.compute as pc
 
     if len(ids) < 2:
         return True
-    try:
-        numbers = pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
-        if bool(np.all(numbers[1:] > numbers[:-1])):  # different numbers: different ids
-            return True
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        pass
-    return int(pc.count_distinct(ids).as_py()) == len(ids)
+    first = str(ids[0].as_py())
+    prefix = first[: next((i for i, c in enumerate(first) if c.isdigit()), len(first))]
+    numbered = ids
+    if prefix and pc.all(pc.starts_with(ids, prefix)).as_py():
+        numbered = pc.utf8_slice_codeunits(ids, len(prefix))
+    if pc.all(pc.ascii_is_decimal(numbered)).as_py():  # digits only (and none empty)
+        try:
+            numbers = pc.cast(numbered, pa.int64()).to_numpy(zero_copy_only=False)
+            if bool(np.all(numbers[1:] > numbers[:-1])):
+                return True
+        except pa.ArrowInvalid:  # more digits than 64 bits hold
+            pass
+    return len(pc.unique(ids)) == len(ids)
 
 
 def _int64s(values: pa.ChunkedArray | pa.Array) -> Any:

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migrator.model import Ledger, Problem
+from migrator.model import Ledger, Problem, distinct
 from migrator.money import format_cents
 
 MAX_PER_KIND = 200
@@ -151,7 +151,7 @@ def _duplicate_vouchers(ledger: Ledger) -> list[Problem]:
         keep &= np.r_[True, changes | (numbers[1:] != numbers[:-1])]
     rows = pa.array(np.flatnonzero(keep))
     pairs = pa.table({"doc": pc.take(docs, rows), "entry": pa.array(numbers).take(rows)})
-    if len(pc.unique(pairs.column("doc"))) == pairs.num_rows:  # (unique hashes faster than count_distinct)
+    if distinct(pairs.column("doc")):
         return []
     grouped = pairs.group_by("doc", use_threads=False).aggregate([("entry", "count_distinct")])
     repeated = grouped.filter(pc.greater(grouped.column("entry_count_distinct"), 1))

@@ -58,3 +58,22 @@ def test_numbers_that_repeat_in_another_spelling_are_different_entries() -> None
     groups = EntryGroups.of(_lines(["1", "01", "1"], [1, 2, 3]))
     assert groups.count == 2
     assert groups.sums(pa.array([1, 2, 3], pa.int64())).tolist() == [4, 2]
+
+
+voucher = st.tuples(st.sampled_from(["", "B", "RE-", "b"]), st.sampled_from(["", "0", "00"]), st.integers(0, 40)).map(
+    lambda t: f"{t[0]}{t[1]}{t[2]}"
+)
+
+
+@given(st.lists(st.one_of(voucher, st.sampled_from(["", " 1", "1 ", "+1", "x"])), max_size=30))
+def test_distinct_is_set_distinctness(ids: list[str]) -> None:
+    from migrator.model import distinct
+
+    assert distinct(pa.array(ids, pa.string())) == (len(set(ids)) == len(ids))
+
+
+def test_rising_numbers_after_a_shared_prefix_are_distinct() -> None:
+    from migrator.model import distinct
+
+    assert distinct(pa.array([f"B{i}" for i in range(1, 2000)]))
+    assert not distinct(pa.array([*(f"B{i}" for i in range(1, 2000)), "B7"]))
