@@ -204,3 +204,18 @@ def test_ambiguous_amounts_are_left_to_the_general_parser(value: str) -> None:
     from migrator.readers.csv import _plain_cents
 
     assert _plain_cents(pa.array(["10.00", value]), np.zeros(2, dtype=bool)) is None
+
+
+def test_blanks_around_text_are_trimmed_and_inner_ones_kept(tmp_path: Path) -> None:
+    source = tmp_path / "blanks.csv"
+    source.write_text(
+        "entry,line,date,doc,description,account,amount,currency\n"
+        " 1 ,1,2024-01-01,\tA 1 , kept as written ,1000 ,10.00,CHF\n"
+        "1,2,2024-01-01,A 1,x,\t3200\t,-10.00, CHF\n",
+        encoding="utf-8",
+    )
+    lines = pipeline.read(source).lines
+    assert lines.column("entry").to_pylist() == ["1", "1"]
+    assert lines.column("doc").to_pylist() == ["A 1", "A 1"]
+    assert lines.column("account").to_pylist() == ["1000", "3200"]
+    assert lines.column("description").to_pylist() == [" kept as written ", "x"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -232,6 +232,7 @@ def _parse_error(exc: pa.ArrowInvalid, parsed: _Parsed, source: Source) -> Excep
     return SourceError(message, source.name, row)
 
 
+_NO_LINES = pa.table({})
 _CHECKS = {
     "date": "is not a date (expected yyyy-mm-dd)",
     "amount": "is not an amount (expected e.g. -1234.50)",
@@ -323,7 +324,7 @@ class _Lines:
 
     def _block(self, raw: pa.RecordBatch, offset: int) -> _Block:
         n = raw.num_rows
-        block = _Block(conform("lines", {}))
+        block = _Block(_NO_LINES)
         if "account_name" in raw.column_names:
             block.account_names = _first(raw.column("account"), raw.column("account_name"), self.account_names)
         if "vat_code" in raw.column_names:
@@ -457,10 +458,22 @@ class _Lines:
 
 def _trimmed(values: pa.Array) -> pa.Array:
     """The text without leading and trailing ASCII blanks (other spaces in amounts are the amount
-    parser's business); a column of empty cells as it is."""
-    if not len(values) or not pc.any(pc.not_equal(values, "")).as_py():
+    parser's business); the column itself when its bytes hold no blank at all (no copy)."""
+    if not len(values) or not _holds_byte(values, lambda data: (data <= 0x20).any()):
         return values
     return pc.ascii_trim_whitespace(values)
+
+
+def _holds_byte(text: pa.Array | pa.ChunkedArray, found: Callable[[np.ndarray], Any]) -> bool:
+    """Whether `found` is true of the raw UTF-8 bytes of some chunk of a string column (no copy)."""
+    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
+        _validity, offsets, data = chunk.buffers()
+        if data is None or not len(chunk):
+            continue
+        bounds = np.frombuffer(offsets, np.int32)[[chunk.offset, chunk.offset + len(chunk)]]
+        if found(np.frombuffer(data, np.uint8)[bounds[0] : bounds[1]]):
+            return True
+    return False
 
 
 def _rows(offset: int, n: int) -> pa.Array:
@@ -548,15 +561,8 @@ def _two_decimals(text: pa.Array | pa.ChunkedArray) -> bool:
 
 
 def _holds_letter_e(text: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether an ``e`` or ``E`` is in the column's text bytes (a scan of the raw buffers, no copy)."""
-    for chunk in text.chunks if isinstance(text, pa.ChunkedArray) else [text]:
-        _validity, offsets, data = chunk.buffers()
-        if data is None or not len(chunk):
-            continue
-        bounds = np.frombuffer(offsets, np.int32)[[chunk.offset, chunk.offset + len(chunk)]]
-        if ((np.frombuffer(data, np.uint8)[bounds[0] : bounds[1]] | 0x20) == ord("e")).any():
-            return True
-    return False
+    """Whether an ``e`` or ``E`` is in the column's text."""
+    return _holds_byte(text, lambda data: ((data | 0x20) == ord("e")).any())
 
 
 def _flags(text: pa.Array) -> tuple[pa.Array, np.ndarray]:
