@@ -380,8 +380,26 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the `migrator` command."""
-    cli.main(args=argv, prog_name="migrator")
+    """Entry point of the `migrator` command.
+
+    A finished command leaves at once, without the interpreter's teardown (unloading pyarrow and
+    numpy, freeing the books): 30–50 ms of every command. Outputs are closed by then; only the
+    standard streams are still open, and they are flushed first.
+    """
+    try:
+        cli.main(args=argv, prog_name="migrator")
+        code: int | str | None = 0
+    except SystemExit as done:
+        code = done.code
+    if isinstance(code, str):
+        click.echo(code, err=True)
+        code = 1
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: nothing more can be said
+        code = code or 1
+    os._exit(code or 0)
 
 
 if __name__ == "__main__":

@@ -230,3 +230,17 @@ def test_year_keeps_one_fiscal_year_for_any_format(run_cli, samples: Path) -> No
     assert data["years"][0]["opening"]["1000"] == "3038.50"
     missing = run_cli("inspect", samples / "garage" / "journal.csv", "--year", "2019")
     assert missing.exit_code == 2 and "no fiscal year starts in 2019; the books hold: 2023, 2024" in missing.stderr
+
+
+def test_the_command_exits_with_its_code_and_everything_said(tmp_path: Path) -> None:
+    """`main` leaves without the interpreter's teardown: the exit code and the output must survive it."""
+    import subprocess
+    import sys
+
+    listed = subprocess.run([sys.executable, "-m", "migrator.cli", "formats"], capture_output=True, text=True)
+    assert listed.returncode == 0
+    assert listed.stdout.count("\n") > 15 and "sqlite" in listed.stdout
+    missing = subprocess.run([sys.executable, "-m", "migrator.cli", "convert", str(tmp_path / "none.csv"), "--to",
+                              "csv", "-o", str(tmp_path / "out.csv")], capture_output=True, text=True)  # fmt: skip
+    assert missing.returncode == 2
+    assert "does not exist" in missing.stderr
