@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator.errors import SourceError
+from migrator.parsing import strict_dates
 
 VERSIONS = {
     0x02: "FoxBASE", 0x03: "dBASE III", 0x04: "dBASE IV", 0x05: "dBASE V", 0x30: "Visual FoxPro",
@@ -315,8 +316,7 @@ def _dates(raw: np.ndarray) -> pa.Array:
     """D fields (yyyymmdd) as dates, null where not a date."""
     text = text_column(raw, "ascii")
     plain = pc.match_substring_regex(text, r"^\d{8}$")
-    parsed = pc.strptime(pc.if_else(plain, text, None), "%Y%m%d", "s", error_is_null=True)
-    return pc.cast(parsed, pa.date32())
+    return strict_dates(pc.if_else(plain, text, None), "%Y%m%d")
 
 
 def _column(raw: np.ndarray, fld: Field, encoding: str, memo: _Memo | None) -> pa.Array:

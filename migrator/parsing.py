@@ -276,6 +276,18 @@ class DateColumn:
         return parse_date(text, self.layout)
 
 
+def strict_dates(text: Any, layout: str) -> Any:
+    """Dates (date32) of a text column in one strptime `layout`, null where a value is not a real
+    date: Arrow's strptime rolls ``2024-02-30`` over to 2024-03-01, so a date counts only if it is
+    written back exactly as it was read."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parsed = pc.strptime(text, layout, "s", error_is_null=True)
+    real = pc.equal(pc.strftime(parsed, format=layout), text)
+    return pc.if_else(real, pc.cast(parsed, pa.date32()), pa.scalar(None, pa.date32()))
+
+
 def cents_of(texts: Sequence[str]) -> list[int | None]:
     """Cents of each text, the decimal mark decided from all of them; None where one does not parse."""
     column = AmountColumn(texts)

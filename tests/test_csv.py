@@ -219,3 +219,41 @@ def test_blanks_around_text_are_trimmed_and_inner_ones_kept(tmp_path: Path) -> N
     assert lines.column("doc").to_pylist() == ["A 1", "A 1"]
     assert lines.column("account").to_pylist() == ["1000", "3200"]
     assert lines.column("description").to_pylist() == [" kept as written ", "x"]
+
+
+def _odd_books(path: Path) -> None:
+    """300 entries with odd cells spread over the file: Swiss amounts late, bad cells early and late."""
+    rows = ["entry,line,date,doc,description,account,amount,currency,account_name,vat_code,vat_amount"]
+    for n in range(1, 301):
+        amount = f"{n}.50"
+        if n > 250:
+            amount = f"1'{n:03d}.50"  # the general parser, decided for the whole column
+        date = "2024-02-30" if n == 290 else ("31.01.2024" if n == 120 else "2024-01-31")
+        name = f"Name {n}" if n in (1, 200) else ""
+        rows.append(f'{n},1,{date},D{n},"text, {n}",1000,{amount},CHF,{name},V81,{"x" if n == 7 else ""}')
+        rows.append(f"{n},2,{date},D{n},text {n},3200,-{amount},CHF,,,")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("block", [1 << 10, 1 << 12, 1 << 22])
+def test_the_same_books_whatever_the_block_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int) -> None:
+    """Blocks are converted apart and merged: row numbers, problems and layouts are the whole file's."""
+    from migrator.readers import csv as reader
+
+    source = tmp_path / "odd.csv"
+    _odd_books(source)
+    monkeypatch.setattr(reader, "BLOCK", block)
+    ledger = pipeline.read(source)
+    problems = [(p.row, p.message.split(":")[0]) for p in ledger.problems if p.severity == "error"]
+    # entry 7's VAT amount, entry 290's date (rows 14 and 580, 581), as written in the file
+    assert problems == [(580, "date"), (581, "date"), (14, "vat_amount")]
+    lines = ledger.lines
+    assert lines.num_rows == 600 - 3
+    amounts = dict(zip(lines.column("source_row").to_pylist(), lines.column("amount").to_pylist(), strict=True))
+    assert amounts[2] == 150 and amounts[3] == -150
+    assert amounts[2 + 2 * 259] == 126050  # entry 260: 1'260.50, in the Swiss layout
+    days = dict(zip(lines.column("source_row").to_pylist(), lines.column("date").to_pylist(), strict=True))
+    assert days[2 + 2 * 119] == dt.date(2024, 1, 31)  # 31.01.2024
+    names = dict(zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(),
+                     strict=True))  # fmt: skip
+    assert names["1000"] == "Name 1"

@@ -202,3 +202,28 @@ def test_dos_code_page_is_recognised_without_being_named() -> None:
     text = '#KONTO 3740 "Öres- och kronutjämning"\n#KONTO 8300 "Ränteintäkter"\n' * 5
     assert detect_encoding(text.encode("cp437"))[0] == "cp437"
     assert detect_encoding(text.encode("cp1252"))[0] == "cp1252"
+
+
+@pytest.mark.parametrize(
+    ("layout", "texts", "days"),
+    [
+        ("%Y-%m-%d", ["2024-01-31", "2024-02-30", "2023-02-29", "2024-02-29", None],
+         [dt.date(2024, 1, 31), None, None, dt.date(2024, 2, 29), None]),
+        ("%Y%m%d", ["20240131", "20240230", "20241301", "20240431"], [dt.date(2024, 1, 31), None, None, None]),
+    ],
+)  # fmt: skip
+def test_strict_dates_refuse_days_a_month_does_not_have(layout: str, texts: list[str | None], days: list) -> None:  # type: ignore[type-arg]
+    import pyarrow as pa
+
+    from migrator.parsing import strict_dates
+
+    assert strict_dates(pa.array(texts, pa.string()), layout).to_pylist() == days
+
+
+def test_a_dbf_date_that_does_not_exist_is_not_rolled_over() -> None:
+    import numpy as np
+
+    from migrator.dbf import _dates
+
+    raw = np.frombuffer(b"2024013120240230", dtype=np.uint8).reshape(2, 8)
+    assert _dates(raw).to_pylist() == [dt.date(2024, 1, 31), None]

@@ -31,7 +31,7 @@ from migrator.ahead import ahead
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, conform
 from migrator.model import table as table_of
-from migrator.parsing import cents_of, codec_name, dates_of, detect_encoding, head_text
+from migrator.parsing import cents_of, codec_name, dates_of, detect_encoding, head_text, strict_dates
 from migrator.readers.base import ReadOptions, accounts_from_codes, accounts_from_lines
 from migrator.sources import Source
 
@@ -498,9 +498,9 @@ def _dates(text: pa.Array, fast: bool = True) -> tuple[pa.Array, np.ndarray]:
         except pa.ArrowInvalid:
             pass
     plain = pc.match_substring_regex(text, _PLAIN_DATE)
-    parsed = pc.strptime(pc.if_else(plain, text, "1970-01-01"), "%Y-%m-%d", "s", error_is_null=True)
-    valid = pc.and_(plain, pc.is_valid(parsed))
-    dates = pc.if_else(valid, pc.cast(parsed, pa.date32()), pa.scalar(None, pa.date32()))
+    dates = strict_dates(pc.if_else(plain, text, "1970-01-01"), "%Y-%m-%d")
+    valid = pc.and_(plain, pc.is_valid(dates))
+    dates = pc.if_else(valid, dates, pa.scalar(None, pa.date32()))
     return dates, np.flatnonzero(~valid.to_numpy(zero_copy_only=False))
 
 

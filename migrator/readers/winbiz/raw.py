@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from migrator import money
 from migrator.model import Problem
-from migrator.parsing import ParseError, cents_of, dates_of, parse_rate
+from migrator.parsing import ParseError, cents_of, dates_of, parse_rate, strict_dates
 
 _TRUE = ["true", "t", "1", "y", "yes", ".t.", "oui", "vrai", "x", "-1"]
 _PLAIN_AMOUNT = r"^-?\d{1,16}(\.\d{1,2})?$"
@@ -156,7 +156,7 @@ class Raw:
         text = self.text(name)
         iso = pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}")
         head = pc.utf8_slice_codeunits(text, 0, 10)
-        parsed = pc.cast(pc.strptime(pc.if_else(iso, head, None), "%Y-%m-%d", "s", error_is_null=True), pa.date32())
+        parsed = strict_dates(pc.if_else(iso, head, None), "%Y-%m-%d")
         slow = pc.is_null(parsed).to_numpy(zero_copy_only=False)
         if not slow.any():
             return parsed
