@@ -33,10 +33,13 @@ MAX_PRINTED_PROBLEMS = 50
 
 class _State:
     debug = False
+    step = ""
+    """The step a conversion is at (what an interruption interrupted)."""
 
 
 def _status(message: str) -> None:
     """A one-line progress note, only on a terminal (quiet in pipes and logs)."""
+    _State.step = message
     if sys.stderr.isatty():
         click.echo(f"\r\033[K{message}…", err=True, nl=False)
 
@@ -57,6 +60,7 @@ class _Group(click.Group):
     """Turns every error into one clear message and an exit code (a traceback only with --debug)."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        _State.step = ""
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -73,7 +77,11 @@ class _Group(click.Group):
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("\ninterrupted: nothing half-written was left behind", err=True)
+            if _State.step == "verifying":
+                click.echo("\ninterrupted while verifying: the output is complete but not verified "
+                           "(`migrator verify SOURCE OUTPUT` checks it)", err=True)  # fmt: skip
+            else:
+                click.echo("\ninterrupted: nothing half-written was left behind", err=True)
             ctx.exit(130)
         except BrokenPipeError:  # the reader of our output went away (`| head`): stop quietly
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python from failing again at exit

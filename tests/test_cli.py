@@ -244,3 +244,35 @@ def test_the_command_exits_with_its_code_and_everything_said(tmp_path: Path) -> 
                               "csv", "-o", str(tmp_path / "out.csv")], capture_output=True, text=True)  # fmt: skip
     assert missing.returncode == 2
     assert "does not exist" in missing.stderr
+
+
+@pytest.mark.parametrize("during", ["writing", "verifying"])
+def test_an_interruption_says_what_it_left(run_cli, samples: Path, tmp_path: Path, monkeypatch, during: str) -> None:  # type: ignore[no-untyped-def]
+    from migrator import pipeline
+    from migrator.writers.csv import CsvWriter
+
+    if during == "writing":
+
+        def write(self: CsvWriter, ledger: object, target: Path) -> list[object]:
+            target.write_text("half")
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(CsvWriter, "write", write)
+    else:
+        real = pipeline.read
+
+        def read(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if kwargs.get("for_verification"):
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline, "read", read)
+    out = tmp_path / "out.csv"
+    result = run_cli("convert", samples / "garage" / "journal.csv", "--to", "csv", "-o", out)
+    assert result.exit_code == 130
+    if during == "writing":
+        assert "nothing half-written was left behind" in result.stderr
+        assert list(tmp_path.iterdir()) == []
+    else:
+        assert "interrupted while verifying: the output is complete but not verified" in result.stderr
+        assert out.exists()
