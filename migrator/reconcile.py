@@ -132,9 +132,11 @@ def years(ledger: Ledger) -> list[YearSummary]:
             pc.greater_equal(lines.column("date"), pa.scalar(year.start, pa.date32())),
             pc.less_equal(lines.column("date"), pa.scalar(year.end, pa.date32())),
         )
-        of_year = lines.filter(in_year)
-        opening = _sums(of_year.filter(of_year.column("opening")), ["account"])
-        movements = _sums(of_year.filter(pc.invert(of_year.column("opening"))), ["account"])
+        of_year = lines if pc.all(in_year.fill_null(False)).as_py() else lines.filter(in_year)  # a one-year file: all
+        opening: dict[str, int] = {}
+        movements: dict[str, int] = {}
+        for (account, is_opening), (total,) in sums_by(of_year, ["account", "opening"], ["amount"]).items():
+            (opening if is_opening else movements)[account] = total
         out.append(YearSummary(year, opening, movements))
     return out
 
@@ -144,12 +146,18 @@ def monthly_totals(ledger: Ledger) -> dict[str, dict[str, int]]:
     lines = ledger.lines
     if not lines.num_rows:
         return {}
-    month = pc.strftime(pc.cast(lines.column("date"), pa.timestamp("s")), "%Y-%m")
-    debit = pc.if_else(pc.greater(lines.column("amount"), 0), lines.column("amount"), 0)
-    table = pa.table({"month": month, "debit": debit})
-    grouped = table.group_by("month", use_threads=False).aggregate([("debit", "sum"), ("debit", "count")])
-    rows = zip(*(grouped.column(c).to_pylist() for c in ("month", "debit_sum", "debit_count")), strict=True)
-    return {m: {"lines": int(n), "debit": int(s)} for m, s, n in sorted(rows, key=lambda r: r[0] or "")}
+    amount = lines.column("amount")
+    table = pa.table({
+        "date": lines.column("date"),
+        "debit": pc.if_else(pc.greater(amount, 0), amount, 0).fill_null(0),
+        "lines": pa.array(np.ones(lines.num_rows, dtype=np.int64)),
+    })  # fmt: skip
+    months: dict[Any, dict[str, int]] = {}
+    for day, (debit, count) in sums_by(table, ["date"], ["debit", "lines"]).items():  # a few hundred days
+        month = months.setdefault(day.strftime("%Y-%m") if day else None, {"lines": 0, "debit": 0})
+        month["lines"] += count
+        month["debit"] += debit
+    return dict(sorted(months.items(), key=lambda item: item[0] or ""))
 
 
 @dataclass

@@ -6,8 +6,9 @@ import datetime as dt
 from typing import Any
 
 import pyarrow.compute as pc
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from strategies import ledgers
 
 from migrator.model import Ledger, table
 from migrator.reconcile import compare, trial_balance, vat_totals, years
@@ -107,3 +108,31 @@ def test_sums_by_many_combinations_uses_a_hash_group_by() -> None:
     table = pa.table({"a": [str(i) for i in range(n)], "b": [str(i % 1000) for i in range(n)], "v": list(range(n))})
     got = sums_by(table, ["a", "b"], ["v"])
     assert got == {(str(i), str(i % 1000)): [i] for i in range(n)}
+
+
+@settings(max_examples=60, deadline=None)
+@given(ledgers())
+def test_monthly_totals_count_lines_and_sum_debits_per_month(ledger: Ledger) -> None:
+    from migrator.reconcile import monthly_totals
+
+    expected: dict[str | None, dict[str, int]] = {}
+    for day, amount in zip(ledger.lines.column("date").to_pylist(), ledger.lines.column("amount").to_pylist(),
+                           strict=True):  # fmt: skip
+        month = expected.setdefault(day.strftime("%Y-%m") if day else None, {"lines": 0, "debit": 0})
+        month["lines"] += 1
+        month["debit"] += max(amount or 0, 0)
+    assert monthly_totals(ledger) == dict(sorted(expected.items(), key=lambda item: item[0] or ""))
+
+
+@settings(max_examples=60, deadline=None)
+@given(ledgers())
+def test_years_split_opening_and_movements_per_account(ledger: Ledger) -> None:
+    for summary in years(ledger):
+        opening: dict[str, int] = {}
+        movements: dict[str, int] = {}
+        for day, account, amount, is_opening in zip(*(ledger.lines.column(c).to_pylist() for c in
+                                                      ("date", "account", "amount", "opening")), strict=True):  # fmt: skip
+            if day is not None and summary.year.start <= day <= summary.year.end:
+                into = opening if is_opening else movements
+                into[account] = into.get(account, 0) + (amount or 0)
+        assert summary.opening == opening and summary.movements == movements
