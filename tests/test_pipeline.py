@@ -58,3 +58,22 @@ def test_sources_are_hashed_while_read(tmp_path: Path) -> None:
         "utf-8",
     )
     assert result.verified
+
+
+@pytest.mark.parametrize("to", ["sqlite", "xlsx", "csv"])
+def test_outputs_that_list_their_inputs_carry_the_inputs_sha256(tmp_path: Path, to: str) -> None:
+    import hashlib
+
+    source = _books(tmp_path, balanced=True)
+    out = tmp_path / f"out.{to}"
+    result = pipeline.convert(source, to, out)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    assert [f.sha256 for f in result.source.company.source_files] == [digest]
+    if to == "sqlite":  # the archive lists its inputs and reads them back
+        back = pipeline.read(out, to)
+        assert [(f.path, f.sha256) for f in back.company.source_files] == [(str(source), digest)]
+    if to == "xlsx":  # the Company sheet lists them
+        from openpyxl import load_workbook
+
+        cells = [c for row in load_workbook(out, read_only=True)["Company"].iter_rows(values_only=True) for c in row]
+        assert digest in cells and str(source) in cells
