@@ -351,8 +351,8 @@ class EntryGroups:
 
 
 def distinct(ids: pa.ChunkedArray | pa.Array) -> bool:
-    """Whether no id repeats. Ids numbered in rising order, after a prefix they all share (``17``,
-    ``B17``, ``RE-2024-17``), are checked without hashing: different numbers make different ids."""
+    """Whether no id repeats. Ids numbered in rising order after a prefix of non-digits they all share
+    (``17``, ``B17``, ``RE-17``) are checked without hashing: different numbers make different ids."""
     import numpy as np
     import pyarrow.compute as pc
 
