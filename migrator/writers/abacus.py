@@ -35,7 +35,7 @@ from lxml import etree
 from migrator import vat
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, lost
+from migrator.writers.base import entries, lines_with, lost
 
 VERSION = "2022.00"
 MANDANT = "1"
@@ -188,12 +188,12 @@ def _xml_safe(text: str) -> str:
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
-    lines = ledger.lines.to_pydict()
+    lines = ledger.lines
     problems = lost("accounts (chart)", ledger.accounts.num_rows, "bookings only: the accounts must exist in Abacus")
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("opening-balance lines", sum(lines["opening"]), "written as Normal entries")
-    problems += lost("cost centres of lines", sum(bool(c) for c in lines["cost_centre"]), "left out")
+    problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as Normal entries")
+    problems += lost("cost centres of lines", lines_with(lines, "cost_centre"), "left out")
     problems += lost("VAT codes", ledger.vat_codes.num_rows,
                      "written as they are in TaxCode; map them to the client's Abacus tax codes")  # fmt: skip
     return problems

@@ -29,7 +29,7 @@ from migrator.model import FiscalYear, Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.vatfold import Row, VatPlan, fold_entry, is_pair, vat_plan
-from migrator.writers.base import entries, lost
+from migrator.writers.base import entries, lines_with, lost
 
 ACCOUNT_COLUMNS = ("Section", "Group", "Account", "Description", "BClass", "Gr", "Opening", "VatCode", "Disable")
 VAT_COLUMNS = ("Group", "VatCode", "Description", "VatRate", "Gr1", "IsDue", "VatAccount")
@@ -232,9 +232,9 @@ def _bclass(account: dict[str, Any]) -> str:
 def _not_carried(ledger: Ledger) -> list[Problem]:
     problems = lost("partners", ledger.partners.num_rows, "left out (Banana's address book is not imported here)")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
-    with_partner = sum(1 for p in ledger.lines.column("partner").to_pylist() if p)
+    with_partner = lines_with(ledger.lines, "partner")
     problems += lost("line partner references", with_partner, "left out")
-    with_centre = sum(1 for c in ledger.lines.column("cost_centre").to_pylist() if c)
+    with_centre = lines_with(ledger.lines, "cost_centre")
     problems += lost("line cost centres", with_centre, "left out (Banana's Cc1-Cc3 need cost-centre accounts)")
     return problems
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator.model import Ledger, Problem
 
@@ -45,6 +46,13 @@ def lost(what: str, count: int, action: str) -> list[Problem]:
     if not count:
         return []
     return [Problem("info", f"{count} {what} not carried by this format: {action}")]
+
+
+def lines_with(lines: pa.Table, column: str) -> int:
+    """How many lines have something in `column`: text that is not empty, a flag that is set."""
+    values = lines.column(column)
+    filled = values if pa.types.is_boolean(values.type) else pc.not_equal(values, "")
+    return int(pc.sum(filled).as_py() or 0)
 
 
 def entries(lines: pa.Table) -> Iterator[list[dict[str, Any]]]:

@@ -45,7 +45,7 @@ from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.vatfold import Row, VatPlan, fold_entry, is_pair, vat_plan
-from migrator.writers.base import FORMULA_STARTS, entries, inert, lost
+from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost
 
 CHART_COLUMNS = ("Kontonummer", "Kontoname", "Kontengruppe", "Kontoart", "Systemkonto", "Verknüpftes Konto", "MWST-Typ")
 # The API's account_type (FORMATS.md: 1 earnings, 2 expenditures, 3 active, 4 passive, 5 complete).
@@ -144,7 +144,7 @@ class BexioWriter:
         problems += lost("opening-entry flags", opening, "opening entries written as ordinary manual entries")
         problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
         problems += lost("open items", ledger.open_items.num_rows, "left out")
-        centres = sum(1 for c in ledger.lines.column("cost_centre").to_pylist() if c)
+        centres = lines_with(ledger.lines, "cost_centre")
         problems += lost("line cost centres", centres, "left out")
         return problems
 

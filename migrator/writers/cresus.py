@@ -24,7 +24,7 @@ from typing import Any
 
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, lost
+from migrator.writers.base import entries, lines_with, lost
 
 ENCODING = "cp1252"
 OTHER = "..."
@@ -95,17 +95,17 @@ def _compound_record(line: dict[str, Any], number: int) -> list[str]:
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
-    lines = ledger.lines.to_pydict()
-    problems = lost("VAT codes on lines", sum(bool(c) for c in lines["vat_code"]),
+    lines = ledger.lines
+    problems = lost("VAT codes on lines", lines_with(lines, "vat_code"),
                     "VAT lines written as ordinary lines (Crésus would book a coded line's VAT a second time)")  # fmt: skip
     problems += lost("accounts (chart)", ledger.accounts.num_rows, "the journal holds bookings only; "
                      "create the accounts in Crésus first")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("opening-balance lines", sum(lines["opening"]), "written as ordinary bookings")
-    problems += lost("currency names of foreign lines", sum(bool(c) for c in lines["currency"]),
+    problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
+    problems += lost("currency names of foreign lines", lines_with(lines, "currency"),
                      "foreign amount and rate written to fields 7-8; Crésus takes the currency from the account")  # fmt: skip
-    problems += lost("cost centres of lines", sum(bool(c) for c in lines["cost_centre"]), "left out")
+    problems += lost("cost centres of lines", lines_with(lines, "cost_centre"), "left out")
     return problems
 
 

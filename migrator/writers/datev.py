@@ -37,7 +37,7 @@ from typing import Any
 
 from migrator.model import FiscalYear, Ledger, Problem, years_of
 from migrator.money import format_cents
-from migrator.writers.base import lost
+from migrator.writers.base import lines_with, lost
 
 ENCODING = "cp1252"
 ENTRY_MARK = "Buchungs-ID"
@@ -397,7 +397,7 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
             f"Mandant {MANDANT}; set the firm's own numbers before importing",
         ),
     ]
-    tagged = sum(1 for code in lines.column("vat_code").to_pylist() if code)
+    tagged = lines_with(lines, "vat_code")
     problems += lost(
         "VAT codes on lines",
         tagged,
@@ -408,7 +408,7 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
     problems += lost("entries with lines on several dates", folded.mixed_dates, "all rows dated like the first line")
     problems += lost("foreign amounts of split lines", folded.foreign_lost, "base-currency amounts kept")
     problems += lost("second cost centres of a row", folded.cost_centres_lost, "the Konto line's one kept")
-    partners = sum(1 for p in lines.column("partner").to_pylist() if p)
+    partners = lines_with(lines, "partner")
     problems += lost("partner references on lines", partners, "left out")
     problems += lost("partners", ledger.partners.num_rows, "left out (Debitoren/Kreditoren are not written)")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
@@ -418,7 +418,7 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
         ledger.accounts.num_rows + ledger.groups.num_rows,
         "left out (Kontenbeschriftungen hold number and name only)",
     )
-    journals = sum(1 for j in lines.column("journal").to_pylist() if j)
+    journals = lines_with(lines, "journal")
     problems += lost("journal codes on lines", journals, "left out")
     for what, count in sorted(out.counts.items()):
         problems += lost(what, count, "shortened or transliterated")

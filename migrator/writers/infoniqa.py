@@ -33,7 +33,7 @@ from typing import Any
 from migrator import vat
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, lost
+from migrator.writers.base import entries, lines_with, lost
 
 HEADER = "Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,PkKey,OpId,Flag"
 ENCODING = "cp1252"
@@ -137,15 +137,15 @@ def _quoted(text: str) -> str:
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
-    lines = ledger.lines.to_pydict()
+    lines = ledger.lines
     problems = lost("accounts (chart)", ledger.accounts.num_rows, "the import file holds bookings only; "
                     "create the accounts in Infoniqa first")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("opening-balance lines", sum(lines["opening"]), "written as ordinary bookings")
-    problems += lost("currency names and rates of foreign lines", sum(bool(c) for c in lines["currency"]),
+    problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
+    problems += lost("currency names and rates of foreign lines", lines_with(lines, "currency"),
                      "the foreign amount is written to FW-Betrag; Infoniqa takes the currency from the account")  # fmt: skip
-    problems += lost("cost centres of lines", sum(bool(c) for c in lines["cost_centre"]), "left out")
+    problems += lost("cost centres of lines", lines_with(lines, "cost_centre"), "left out")
     return problems
 
 

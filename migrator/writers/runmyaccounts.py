@@ -30,7 +30,7 @@ from typing import Any
 
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import lost
+from migrator.writers.base import lines_with, lost
 
 ENCODING = "iso-8859-1"
 JOURNAL = "journal.csv"
@@ -145,16 +145,16 @@ def _chart(ledger: Ledger) -> list[list[str]]:
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
-    lines = ledger.lines.to_pydict()
-    problems = lost("VAT codes on lines", sum(bool(c) for c in lines["vat_code"]),
+    lines = ledger.lines
+    problems = lost("VAT codes on lines", lines_with(lines, "vat_code"),
                     "the GL import has no VAT columns; VAT lines written as ordinary lines")  # fmt: skip
     problems += lost("VAT code definitions", ledger.vat_codes.num_rows, "left out")
-    problems += lost("foreign amounts", sum(bool(c) for c in lines["currency"]),
+    problems += lost("foreign amounts", lines_with(lines, "currency"),
                      "lines written in base currency with exchange rate 1")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("opening-balance lines", sum(lines["opening"]), "written as ordinary bookings")
-    problems += lost("journal codes of lines", sum(bool(c) for c in lines["journal"]), "left out")
+    problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
+    problems += lost("journal codes of lines", lines_with(lines, "journal"), "left out")
     return problems
 
 

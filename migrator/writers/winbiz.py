@@ -35,7 +35,7 @@ from typing import Any
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.writers.base import lost
+from migrator.writers.base import lines_with, lost
 
 ENTRIES = "ecritures.csv"
 CHART = "plan.csv"
@@ -228,7 +228,7 @@ def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
     )
     problems += lost("lines with a VAT code of no Winbiz VAT type", notes.uncoded, "written without VAT type")
     for column, what in (("cost_centre", "lines with a cost centre"), ("partner", "lines with a partner")):
-        count = sum(1 for v in ledger.lines.column(column).to_pylist() if v)
+        count = lines_with(ledger.lines, column)
         problems += lost(what, count, "written without it")
     for journal, count in sorted(notes.journals.items()):
         problems.append(Problem("warning", f"journal {journal!r} is not a Winbiz journal (d s a v i m o b x): "
