@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from migrator import pipeline
 from migrator.model import Company, FiscalYear, Ledger, table
+from migrator.outputs import MANIFEST
 from migrator.reconcile import compare, trial_balance
 from migrator.validate import validate
 from migrator.writers.datev import COLUMNS, DatevWriter
@@ -24,9 +25,9 @@ SAMPLE = "datev/EXTF_Buchungsstapel_v510_fmt7_sample_DAMAGED-ENCODING.csv"
 NOW = dt.datetime(2025, 1, 31, 9, 30, 15, 123000)
 
 
-def sample_rows(path: Path) -> list[list[str]]:
-    """The data rows of the sample, split on ';' by hand (no field of it holds a ';')."""
-    return [line.split(";") for line in path.read_bytes().decode("utf-8").split("\r\n")[2:] if line]
+def sample_rows(path: Path, encoding: str = "utf-8") -> list[list[str]]:
+    """The data rows of a batch, split on ';' by hand (no field of it holds a ';')."""
+    return [line.split(";") for line in path.read_bytes().decode(encoding).split("\r\n")[2:] if line]
 
 
 def test_reads_the_old_sample_by_hand(reference: Path) -> None:
@@ -53,8 +54,14 @@ def test_reads_the_old_sample_by_hand(reference: Path) -> None:
     assert chf.column("rate").to_pylist() == ["0.80619", "0.80619"]  # 1 / 1,240402
     assert chf.column("date").to_pylist()[0] == dt.date(2016, 2, 27)  # 2702 within 20160101-20160331
     assert ledger.company.fiscal_years == (FiscalYear(dt.date(2016, 1, 1), dt.date(2016, 12, 31)),)
-    # Split bookings (consecutive rows of one Belegfeld 1 and date) are one entry: AR1234, AR2345, …
-    assert ledger.counts()["entries"] == 38 - 2 - 2 - 1 - 1 - 2
+    # Each row is one booking balanced on its own: one entry per row, even where rows share a Belegfeld 1.
+    assert ledger.counts()["entries"] == 38
+    # AR-2013 (file rows 37-39): wrong debtor, its correction, right debtor: three bookings, none merged.
+    ar2013 = ledger.lines.filter(pc.equal(ledger.lines.column("doc"), "AR-2013")).to_pylist()
+    booked = sorted((r["source_row"], r["account"], r["amount"]) for r in ar2013)
+    assert booked == [(37, "10001", 3500), (37, "8400", -3500), (38, "10001", -3500), (38, "8400", 3500),
+                      (39, "10100", 3500), (39, "8400", -3500)]  # fmt: skip
+    assert len({r["entry"] for r in ar2013}) == 3
     messages = [p.message for p in ledger.problems]
     assert any("U+FFFD" in m for m in messages)
     assert any("8 rows have a BU-Schlüssel" in m for m in messages)
@@ -74,14 +81,17 @@ def test_columns_follow_the_sample(reference: Path) -> None:
 def test_garage_round_trip(garage: Ledger, tmp_path: Path) -> None:
     out = tmp_path / "datev"
     notes = pipeline.write(garage, "datev", out)
-    assert sorted(p.name for p in out.iterdir()) == [
+    assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == [
         "EXTF_Buchungsstapel_2023.csv", "EXTF_Buchungsstapel_2024.csv", "EXTF_Kontenbeschriftungen.csv",
     ]  # fmt: skip
     assert any("BU-Schlüssel" in p.message and p.severity == "info" for p in notes)
     back = pipeline.read(out)
-    assert compare(garage, back, ("accounts", "entries")).differences == []
-    # folding into pairs and merging back gives the garage's lines again (each account once per entry)
-    assert back.counts()["lines"] == garage.counts()["lines"] == 75
+    assert compare(garage, back, ("accounts", "entries"), declared=notes).differences == []
+    # every row reads back as an entry of its own: the entries as_kept says DATEV keeps, line for line
+    kept = DatevWriter().as_kept(garage)
+    assert back.counts()["entries"] == kept.counts()["entries"] and back.counts()["lines"] == kept.counts()["lines"]
+    assert by_entry(back) == by_entry(kept)
+    assert back.counts()["entries"] > garage.counts()["entries"]  # the garage has compound entries
     assert back.company.fiscal_years == garage.company.fiscal_years
     names = dict(zip(back.accounts.column("code").to_pylist(), back.accounts.column("name").to_pylist(), strict=True))
     assert names["1170"] == "Impôt préalable matériel et services"
@@ -98,6 +108,99 @@ def test_garage_round_trip(garage: Ledger, tmp_path: Path) -> None:
     assert len(header) == 31 and header[:5] == ['"EXTF"', "700", "21", '"Buchungsstapel"', "13"]
     assert header[12:16] == ["20230101", "4", "20230101", "20231231"]
     assert len(raw.split(b"\r\n")[1].split(b";")) == 125
+
+
+FIELDS = ("date", "doc", "description", "account", "amount", "currency", "amount_currency", "rate", "cost_centre",
+          "opening")  # fmt: skip
+
+
+def by_entry(ledger: Ledger) -> dict[str, list[tuple[object, ...]]]:
+    """Each entry's lines (the fields a DATEV row carries), in line order."""
+    out: dict[str, list[tuple[object, ...]]] = {}
+    for row in ledger.lines.to_pylist():
+        out.setdefault(row["entry"], []).append(tuple(row[f] for f in FIELDS))
+    return out
+
+
+def books(rows: list[dict[str, object]]) -> Ledger:
+    accounts = sorted({str(r["account"]) for r in rows})
+    return Ledger(company=Company(name="K", base_currency="EUR"),
+                  accounts=table("accounts", ({"code": c, "name": f"Konto {c}"} for c in accounts)),
+                  lines=table("lines", rows))  # fmt: skip
+
+
+def test_purchase_and_its_reversal_come_back_as_two_bookings(tmp_path: Path) -> None:
+    day = dt.date(2024, 3, 1)
+    ledger = books([
+        {"entry": "P", "date": day, "doc": "R1", "account": "4000", "amount": 10000, "description": "Kauf"},
+        {"entry": "P", "date": day, "doc": "R1", "account": "1200", "amount": -10000, "description": "Kauf"},
+        {"entry": "P", "date": day, "doc": "R1", "account": "1200", "amount": 10000, "description": "Storno"},
+        {"entry": "P", "date": day, "doc": "R1", "account": "4000", "amount": -10000, "description": "Storno"},
+    ])  # fmt: skip
+    notes = pipeline.write(ledger, "datev", tmp_path / "out")
+    rows = sample_rows(tmp_path / "out" / "EXTF_Buchungsstapel_2024.csv", "cp1252")
+    assert [r[:2] + r[6:8] for r in rows] == [["100,00", '"S"', "4000", "1200"], ["100,00", '"S"', "1200", "4000"]]
+    back = pipeline.read(tmp_path / "out")
+    assert by_entry(back) == {
+        "P/1": [(day, "R1", "Kauf", "4000", 10000, "", None, "", "", False),
+                (day, "R1", "Kauf", "1200", -10000, "", None, "", "", False)],
+        "P/2": [(day, "R1", "Storno", "1200", 10000, "", None, "", "", False),
+                (day, "R1", "Storno", "4000", -10000, "", None, "", "", False)],
+    }  # fmt: skip
+    assert 0 not in back.lines.column("amount").to_pylist()
+    assert by_entry(DatevWriter().as_kept(ledger)) == by_entry(back)
+    assert compare(ledger, back, ("accounts", "entries"), declared=notes).differences == []
+
+
+def test_compound_entry_pairs_equal_as_kept(tmp_path: Path) -> None:
+    day = dt.date(2024, 3, 2)
+    ledger = books([
+        {"entry": "C", "date": day, "doc": "R2", "account": "4000", "amount": 7000, "description": "Material"},
+        {"entry": "C", "date": day, "doc": "R2", "account": "4400", "amount": 3000, "description": "Werkstatt",
+         "cost_centre": "K1"},
+        {"entry": "C", "date": day, "doc": "R2", "account": "1200", "amount": -6000, "description": "Bank"},
+        {"entry": "C", "date": day, "doc": "R2", "account": "1000", "amount": -4000, "description": "Kasse"},
+        {"entry": "Z", "date": day, "doc": "R3", "account": "1000", "amount": 0},
+    ])  # fmt: skip
+    # By hand: debits 4000 70.00, 4400 30.00 against credits 1200 60.00, 1000 40.00, in order:
+    # 4000/1200 60.00, 4000/1000 10.00, 4400/1000 30.00 (KOST1 K1); the zero entry has no row.
+    expected = {
+        "C/1": [(day, "R2", "Material", "4000", 6000, "", None, "", "", False),
+                (day, "R2", "Material", "1200", -6000, "", None, "", "", False)],
+        "C/2": [(day, "R2", "Material", "4000", 1000, "", None, "", "", False),
+                (day, "R2", "Material", "1000", -1000, "", None, "", "", False)],
+        "C/3": [(day, "R2", "Werkstatt", "4400", 3000, "", None, "", "K1", False),
+                (day, "R2", "Werkstatt", "1000", -3000, "", None, "", "", False)],
+    }  # fmt: skip
+    kept = DatevWriter().as_kept(ledger)
+    assert by_entry(kept) == expected
+    notes = pipeline.write(ledger, "datev", tmp_path / "out")
+    assert by_entry(pipeline.read(tmp_path / "out")) == expected
+    assert any("1 zero-amount lines" in p.message for p in notes)
+    assert kept.lines.column("line").to_pylist() == [1, 2] * 3
+
+
+def test_trailing_row_without_amount_is_skipped_with_a_note(tmp_path: Path) -> None:
+    day = dt.date(2024, 5, 6)
+    ledger = books([
+        {"entry": "1", "date": day, "doc": "B1", "account": "1000", "amount": 2550, "description": "Einlage"},
+        {"entry": "1", "date": day, "doc": "B1", "account": "1800", "amount": -2550, "description": "Einlage"},
+    ])  # fmt: skip
+    out = tmp_path / "out"
+    pipeline.write(ledger, "datev", out)
+    path = out / "EXTF_Buchungsstapel_2024.csv"
+    data = path.read_bytes()
+    path.write_bytes(data + b';"";"";;;"";;;"";;"";"";;"Summe"\r\n')  # no Umsatz, no accounts: a totals row
+    back = pipeline.read(out)
+    assert trial_balance(back) == {"1000": 2550, "1800": -2550}
+    notes = [p for p in back.problems if "without Umsatz" in p.message]
+    assert [(p.severity, p.file, p.row) for p in notes] == [("info", str(path), 4)]
+    assert not back.errors
+    # a row without Umsatz before other rows is still an error: it is not trailing
+    lines = data.split(b"\r\n")
+    path.write_bytes(b"\r\n".join([*lines[:2], b';"S";"";;;"";1000;1800;"";0605;"";"";;"x"', *lines[2:]]))
+    damaged = pipeline.read(out)
+    assert [(p.row, p.message) for p in damaged.errors] == [(3, "Umsatz is empty")]
 
 
 def test_convert_verifies(samples: Path, tmp_path: Path) -> None:
@@ -175,6 +278,7 @@ def ledgers(draw: st.DrawFn) -> Ledger:
 
 
 def sums(ledger: Ledger) -> dict[tuple[str, str, bool], int]:
+    """Net amount per entry, account and opening flag."""
     out: Counter[tuple[str, str, bool]] = Counter()
     for row in ledger.lines.to_pylist():
         out[(row["entry"], row["account"], row["opening"])] += row["amount"]
@@ -185,10 +289,13 @@ def sums(ledger: Ledger) -> dict[tuple[str, str, bool], int]:
 @given(ledgers())
 def test_hypothesis_round_trip(tmp_path_factory: pytest.TempPathFactory, ledger: Ledger) -> None:
     out = tmp_path_factory.mktemp("datev") / "books"
-    pipeline.write(ledger, "datev", out)
+    notes = pipeline.write(ledger, "datev", out)
     back = pipeline.read(out)
     assert trial_balance(back) == trial_balance(ledger)
-    assert back.counts()["entries"] == ledger.counts()["entries"]
-    assert sums(back) == sums(ledger)
+    kept = DatevWriter().as_kept(ledger)
+    assert back.counts()["entries"] == kept.counts()["entries"]
+    assert sums(back) == sums(kept)
+    assert by_entry(back) == by_entry(kept)
+    assert compare(ledger, back, ("accounts", "entries"), declared=notes).differences == []
     assert set(back.lines.column("description").to_pylist()) <= set(ledger.lines.column("description").to_pylist())
     assert not [p for p in validate(back) if p.severity == "error"]

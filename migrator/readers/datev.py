@@ -12,10 +12,13 @@ Each row books ``Umsatz`` from ``Konto`` to ``Gegenkonto``: two lines, ``S`` deb
 ``Belegdatum`` is DDMM; its year is the one that puts it inside the header's Datum von–bis (else the
 twelve months from WJ-Beginn). With a foreign ``WKZ Umsatz`` and a ``Basis-Umsatz``, the base amount
 is ``Basis-Umsatz`` and ``Umsatz`` the foreign one; the canonical rate is 1 / ``Kurs``.
-Rows that migrator wrote carry ``Beleginfo - Art 1`` "Buchungs-ID" with the entry id: they are
-grouped into that entry and its lines merged per account, cost centre and currency. Other rows
-form one entry per voucher: consecutive rows with the same ``Belegfeld 1`` and ``Belegdatum`` (a
-split booking), else one row, each row keeping its two lines. ``BU-Schlüssel`` and ``Skonto`` make DATEV compute VAT or discount lines on
+Each row is one booking, balanced on its own, and is read as one entry of two lines (real
+exports: grouping rows by ``Belegfeld 1`` would merge unrelated bookings and lose which account was
+booked against which). Rows that migrator wrote carry ``Beleginfo - Art 1`` "Buchungs-ID" with the
+entry id: a row is entry ``<id>``, or ``<id>/1``, ``<id>/2``… where one entry was folded into several
+rows (what the writer's ``as_kept`` gives); ``Beleginfo - Art 2`` "Eröffnungsbuchung" marks opening
+rows. A row without ``Umsatz`` at the end of a batch (a totals row) is skipped with a note.
+``BU-Schlüssel`` and ``Skonto`` make DATEV compute VAT or discount lines on
 import; migrator cannot, so rows with them are read as written, with a warning, and every column not
 placed is kept in ``extras["Buchungsstapel"]``.
 """
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -272,10 +274,20 @@ def _bookings(parsed: _File, book: _Book) -> None:
     base = parsed.field(22).strip('"')
     marks = ("art1", "info1", "art2", "info2")
     placed = {i for k, i in where.items() if i is not None and k not in marks}
-    entries: dict[str, dict[Hashable, dict[str, Any]]] = {}
-    group: tuple[str, str, str] = ("", "", "")  # doc, Belegdatum, entry of the last unmarked row
-    for row, values in parsed.rows:
-        value = {k: (values[i].strip() if i is not None and i < len(values) else "") for k, i in where.items()}
+    values_of = [
+        (row, values, {k: (values[i].strip() if i is not None and i < len(values) else "") for k, i in where.items()})
+        for row, values in parsed.rows
+    ]
+    # A trailing row without Umsatz (a totals or closing row some programs add) is no booking.
+    while values_of and not values_of[-1][2]["amount"]:
+        row = values_of.pop()[0]
+        book.problems.append(Problem("info", "a row without Umsatz at the end of the batch; skipped", parsed.name, row))
+    marked_rows: dict[str, int] = {}
+    for _, _, value in values_of:
+        if value["art1"] == ENTRY_MARK and value["info1"]:
+            marked_rows[value["info1"]] = marked_rows.get(value["info1"], 0) + 1
+    seen: dict[str, int] = {}
+    for row, values, value in values_of:
         try:
             lines = _row_lines(value, first, last, base)
         except ParseError as exc:
@@ -283,24 +295,17 @@ def _bookings(parsed: _File, book: _Book) -> None:
             continue
         marked = bool(value["art1"] == ENTRY_MARK and value["info1"])
         if marked:
+            # one entry per row: the pairs of an entry migrator folded are named <entry>/1, <entry>/2, …
             entry = value["info1"]
-        elif value["doc"] and group[:2] == (value["doc"], value["date"]):
-            entry = group[2]  # a split booking: consecutive rows of one voucher and date
+            seen[entry] = seen.get(entry, 0) + 1
+            if marked_rows[entry] > 1:
+                entry = f"{entry}/{seen[entry]}"
         else:
             entry = f"{Path(parsed.name).stem}#{row}"
-            group = (value["doc"], value["date"], entry)
         opening = marked and value["art2"] == OPENING_MARK
-        merged = entries.setdefault(entry, {})
         for line in lines:
             line.update(entry=entry, opening=opening, source_file=parsed.name, source_row=row)
-            key: Hashable = (line["account"], line["cost_centre"], line["currency"]) if marked else len(merged)
-            known = merged.get(key)
-            if known is None:
-                merged[key] = line
-                continue
-            known["amount"] += line["amount"]
-            if known["amount_currency"] is not None and line["amount_currency"] is not None:
-                known["amount_currency"] += line["amount_currency"]
+        book.lines.extend(lines)
         unplaced = {
             parsed.columns[i] if i < len(parsed.columns) else f"column {i + 1}": v
             for i, v in enumerate(values)
@@ -316,8 +321,6 @@ def _bookings(parsed: _File, book: _Book) -> None:
                 book.computed[column] = book.computed.get(column, 0) + 1
         if unplaced:
             book.extras.append({**unplaced, "source_file": parsed.name, "source_row": row})
-    for merged in entries.values():
-        book.lines.extend(merged.values())
 
 
 def _row_lines(value: dict[str, str], first: dt.date | None, last: dt.date | None, base: str) -> list[dict[str, Any]]:

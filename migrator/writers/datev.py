@@ -6,14 +6,18 @@ is cut into twelve-month batches) and ``EXTF_Kontenbeschriftungen.csv`` (categor
 version 3). Each file: line 1 the 31-field EXTF header, line 2 the column names, then the rows;
 ``;``, text in quotes, decimal comma, Windows-1252, CRLF.
 
-Bookings: a DATEV row books one amount from ``Konto`` to ``Gegenkonto`` (``S``: Konto is debited).
-Compound entries are folded into pairs by matching the entry's debit and credit lines in order (a
-line against the entry's counter-lines until its amount is used up), so no clearing account is
-needed and every row balances; an entry of n lines gives at most n − 1 rows. Each row carries the
+Bookings: a DATEV row books one amount from ``Konto`` to ``Gegenkonto`` (``S``: Konto is debited),
+balanced on its own; DATEV has no compound booking. A compound entry is therefore written as pairs
+(`fold`): the entry's debit lines matched against its credit lines in order, each until its amount is
+used up, so no clearing account is needed and every row balances; an entry of n lines gives at most
+n − 1 rows, and a purchase with its reversal in one entry gives two rows, never one of 0,00. In DATEV
+each row is then a booking of its own (the pairs are what DATEV shows and posts; nothing joins them
+again), and migrator's reader reads one entry per row: this is a split by nature, stated by `as_kept`
+(the source as DATEV keeps it), which verification compares entry by entry. Each row carries the
 entry id as ``Beleginfo - Art 1`` "Buchungs-ID" and, for opening entries, ``Beleginfo - Art 2``
-"Eröffnungsbuchung", so the reader rebuilds the entries (merging lines of the same account). VAT
-lines are written as plain bookings without ``BU-Schlüssel``: Swiss VAT codes have no DATEV key,
-and a key would make DATEV compute the VAT again.
+"Eröffnungsbuchung" (DATEV shows Beleginfo as text only). VAT lines are written as plain bookings
+without ``BU-Schlüssel``: Swiss VAT codes have no DATEV key, and a key would make DATEV compute the
+VAT again.
 
 Columns: the first 116 names are those of the reference sample (format 7, whose umlauts were
 damaged and are restored here). Columns 117–125 of format 13 (``Fälligkeit`` … ``Abw.
@@ -35,8 +39,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from migrator.model import FiscalYear, Ledger, Problem, years_of
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrator.model import FiscalYear, Ledger, Problem, conform, years_of
 from migrator.money import format_cents
+from migrator.parsing import decimal_text
 from migrator.writers.base import lines_with, lost
 
 ENCODING = "cp1252"
@@ -89,13 +98,25 @@ class DatevWriter:
         out = _Text()
         created = (self.now or dt.datetime.now()).strftime("%Y%m%d%H%M%S%f")[:17]
         length = _account_length(ledger)
-        entries = _entries(ledger.lines.to_pylist())
+        lines = ledger.lines.to_pylist()
+        pairs = fold(ledger)
+        folded = _Folded()
+        folded.count(ledger, pairs)
+        by_entry: dict[int, list[_Pair]] = {}
+        base = ledger.company.base_currency
+        for number, debit, credit, cents, whole, first in zip(
+            pairs.entry.tolist(), pairs.debit.tolist(), pairs.credit.tolist(), pairs.cents.tolist(),
+            pairs.whole.tolist(), pairs.first.tolist(), strict=True,
+        ):  # fmt: skip
+            pair = folded.pair(lines[first], lines[debit], lines[credit], cents, whole, base)
+            by_entry.setdefault(number, []).append(pair)
+        firsts = ledger.entries().first_lines().tolist()
+        entries = [[lines[firsts[number]], number] for number in range(len(firsts))]
         batches = _batches(entries, list(years_of(ledger)))
         undated = len(batches.pop(UNDATED, []))
-        folded = _Folded()
         for period, batch in sorted(batches.items(), key=lambda item: item[0].start):
             head = _header(21, "Buchungsstapel", 13, created, period, length, ledger, out)
-            rows = [_row(pair, out) for entry in batch for pair in folded.pairs(entry, ledger.company.base_currency)]
+            rows = [_row(pair, out) for entry in batch for pair in by_entry.get(entry[1], [])]
             name = f"EXTF_Buchungsstapel_{period.start.year}.csv"
             if (target / name).exists():
                 name = f"EXTF_Buchungsstapel_{period.start:%Y%m%d}.csv"
@@ -117,6 +138,18 @@ class DatevWriter:
         rows_text = [_line(ACCOUNT_COLUMNS, text, a) for a in accounts]
         _save(target / "EXTF_Kontenbeschriftungen.csv", head, rows_text, out, ACCOUNT_COLUMNS)
         return _not_carried(ledger, folded, out) + lost("entries without a date", undated, "left out")
+
+    def as_kept(self, ledger: Ledger) -> Ledger:
+        """each compound entry split into the Konto/Gegenkonto pairs the writer books, one entry per pair.
+
+        The ledger as a DATEV batch keeps it: every pair of `fold` an entry of two lines (the Konto line
+        first), dated like its entry's first line, with the entry's voucher and the row's text cut as the
+        writer cuts them; zero-amount lines and entries without a pair left out; no VAT codes, partners
+        or journals; a foreign amount only where a pair is a whole debit line against a whole credit line
+        of one currency. Entry ids are the source's, with ``/1``, ``/2``… where an entry gives several
+        pairs (as the reader names them). Column-wise: no Python loop per line.
+        """
+        return ledger.replace(lines=kept_lines(ledger, fold(ledger)))
 
 
 @dataclass
@@ -156,13 +189,6 @@ def _account_length(ledger: Ledger) -> int:
     """Sachkontenlänge: the length of the chart's account numbers (DATEV allows 4 to 8)."""
     lengths = [len(c) for c in ledger.accounts.column("code").to_pylist() if c.isdigit()]
     return min(max([4, *lengths]), 8)
-
-
-def _entries(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    entries: dict[str, list[dict[str, Any]]] = {}
-    for line in lines:
-        entries.setdefault(line["entry"], []).append(line)
-    return list(entries.values())
 
 
 def _periods(years: list[FiscalYear]) -> list[FiscalYear]:
@@ -218,9 +244,164 @@ class _Pair:
     foreign: tuple[str, int, str] | None = None  # currency, foreign cents, base currency
 
 
+@dataclass(frozen=True)
+class Pairs:
+    """The Konto/Gegenkonto pairs a ledger's entries fold into, one array element per pair (a DATEV row).
+
+    An entry's debit lines and its credit lines, each in line order, are laid end to end on one axis
+    of cents; a pair is a stretch where one debit line and one credit line overlap. This is the same
+    as matching the debit lines against the credit lines in order, each until its amount is used up,
+    worked out for all entries at once.
+    """
+
+    debit: np.ndarray
+    """Index (in the lines table) of each pair's debit line."""
+    credit: np.ndarray
+    """Index of its credit line."""
+    cents: np.ndarray
+    """Amount of the pair (positive)."""
+    entry: np.ndarray
+    """Entry number of the pair (as in `ledger.entries()`)."""
+    first: np.ndarray
+    """Index of the first line of the pair's entry."""
+    whole: np.ndarray
+    """True where the pair is the whole debit line against the whole credit line."""
+
+
+def fold(ledger: Ledger) -> Pairs:
+    """The DATEV pairs of every entry of `ledger`, column-wise (see `Pairs`)."""
+    lines = ledger.lines
+    groups = ledger.entries()
+    n = lines.num_rows
+    empty = np.zeros(0, dtype=np.int64)
+    if not n:
+        return Pairs(empty, empty, empty, empty, empty, np.zeros(0, dtype=bool))
+    order = groups.order if groups.order is not None else np.arange(n)
+    amounts = np.asarray(lines.column("amount").fill_null(0).to_numpy(), dtype=np.int64)[order]
+    starts = np.asarray(groups.starts, dtype=np.int64)
+    flags = np.zeros(n, dtype=np.int64)
+    flags[starts] = 1
+    number = np.cumsum(flags) - 1  # entry number of each position in `order`
+    debit_total = np.add.reduceat(np.where(amounts > 0, amounts, 0), starts)
+    credit_total = np.add.reduceat(np.where(amounts < 0, -amounts, 0), starts)
+    span = np.maximum(debit_total, credit_total)
+    offset = np.cumsum(span) - span  # where each entry's stretch of the axis begins
+
+    def laid(side: np.ndarray, totals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        positions = np.flatnonzero(side)
+        values = np.abs(amounts[positions])
+        entry = number[positions]
+        ends = offset[entry] + np.cumsum(values) - (np.cumsum(totals) - totals)[entry]
+        return positions, ends - values, ends
+
+    d_pos, d_start, d_end = laid(amounts > 0, debit_total)
+    c_pos, c_start, c_end = laid(amounts < 0, credit_total)
+    if not len(d_pos) or not len(c_pos):
+        return Pairs(empty, empty, empty, empty, empty, np.zeros(0, dtype=bool))
+    points = np.unique(np.concatenate([d_start, d_end, c_start, c_end]))
+    begin, size = points[:-1], np.diff(points)
+    d = np.minimum(np.searchsorted(d_end, begin, side="right"), len(d_end) - 1)
+    c = np.minimum(np.searchsorted(c_end, begin, side="right"), len(c_end) - 1)
+    inside = (d_start[d] <= begin) & (begin < d_end[d]) & (c_start[c] <= begin) & (begin < c_end[c])
+    inside &= number[d_pos[d]] == number[c_pos[c]]
+    d, c, size = d[inside], c[inside], size[inside]
+    entry = number[d_pos[d]]
+    whole = (size == amounts[d_pos[d]]) & (size == -amounts[c_pos[c]])
+    return Pairs(order[d_pos[d]], order[c_pos[c]], size, entry, order[starts[entry]], whole)
+
+
+_SPACES = r"[\s\x0b\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]+"
+"""What Python's ``str.split()`` splits on: the writer's `_Text.cut` evens runs of it to one space."""
+
+
+def _cut(column: pa.Array, size: int) -> pa.Array:
+    """`_Text.cut` and the reader's strip, column-wise: spaces evened out, cut to `size` characters."""
+    even = pc.utf8_trim_whitespace(pc.replace_substring_regex(column, _SPACES, " "))
+    return pc.utf8_rtrim_whitespace(pc.utf8_slice_codeunits(even, 0, size))
+
+
+def kept_lines(ledger: Ledger, pairs: Pairs) -> pa.Table:
+    """The lines of `DatevWriter.as_kept`: two per pair, as the reader reads the row back."""
+    lines = ledger.lines
+    count = len(pairs.cents)
+    if not count:
+        return conform("lines", {"entry": pa.array([], pa.string())})
+    debit, credit, first = (lines.take(pa.array(i)) for i in (pairs.debit, pairs.credit, pairs.first))
+    debit_centre = debit.column("cost_centre").fill_null("").combine_chunks()
+    credit_centre = credit.column("cost_centre").fill_null("").combine_chunks()
+    # Konto is the credit line where only it has a cost centre (`_row`); KOST1 belongs to Konto.
+    flipped = np.asarray(
+        pc.and_(pc.equal(debit_centre, ""), pc.not_equal(credit_centre, "")).to_numpy(zero_copy_only=False)
+    )
+    konto = np.where(flipped, pairs.credit, pairs.debit)
+    gegen = np.where(flipped, pairs.debit, pairs.credit)
+    sign = np.where(flipped, -1, 1).astype(np.int64)
+    both = np.empty(2 * count, dtype=np.int64)
+    both[0::2], both[1::2] = konto, gegen
+    taken = lines.take(pa.array(both))
+
+    def twice_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+        return pc.take(column, pa.array(np.repeat(np.arange(count), 2)))
+
+    per_entry = np.bincount(pairs.entry)
+    ordinal = np.arange(count) - np.searchsorted(pairs.entry, pairs.entry, side="left") + 1
+    ids = first.column("entry").fill_null("").combine_chunks()
+    suffixed = pc.binary_join_element_wise(ids, pa.array(ordinal.astype(str)), "/")
+    entry = pc.if_else(pa.array(per_entry[pairs.entry] > 1), suffixed, ids)
+    konto_text = pc.take(lines.column("description").fill_null(""), pa.array(konto))
+    debit_text = debit.column("description").fill_null("").combine_chunks()
+    first_text = first.column("description").fill_null("").combine_chunks()
+    text = pc.if_else(pc.equal(konto_text, ""), pc.if_else(pc.equal(debit_text, ""), first_text, debit_text),
+                      konto_text)  # fmt: skip
+    konto_centre = pc.if_else(pa.array(flipped), credit_centre, debit_centre)
+    interleaved = pa.array(np.stack([np.arange(count), np.arange(count) + count], axis=1).ravel())
+    centre = pc.take(pa.chunked_array([_cut(konto_centre, 36), pa.array([""] * count, pa.string())]), interleaved)
+    opening = pc.and_(debit.column("opening").fill_null(False), credit.column("opening").fill_null(False))
+    amounts = np.stack([pairs.cents * sign, -pairs.cents * sign], axis=1).ravel()
+    columns: dict[str, Any] = {
+        "entry": twice_text(entry),
+        "line": pa.array(np.tile(np.array([1, 2], dtype=np.int32), count)),
+        "date": twice_text(first.column("date").combine_chunks()),
+        "doc": twice_text(_cut(first.column("doc").fill_null("").combine_chunks(), LENGTH["Belegfeld 1"])),
+        "description": twice_text(_cut(text, LENGTH["Buchungstext"])),
+        "account": taken.column("account"),
+        "amount": pa.array(amounts, pa.int64()),
+        "cost_centre": centre,
+        "opening": twice_text(opening.combine_chunks() if isinstance(opening, pa.ChunkedArray) else opening),
+        "source_file": taken.column("source_file"),
+        "source_row": taken.column("source_row"),
+    }
+    columns.update(_kept_currency(debit, credit, pairs, sign, ledger.company.base_currency))
+    return conform("lines", columns)
+
+
+def _kept_currency(debit: pa.Table, credit: pa.Table, pairs: Pairs, sign: np.ndarray, base: str) -> dict[str, Any]:
+    """Currency, foreign amount and rate of the lines a pair reads back as (`_Folded.pair`, `_row`)."""
+    count = len(pairs.cents)
+    currency = debit.column("currency").fill_null("").to_numpy(zero_copy_only=False).astype(object)
+    other = credit.column("currency").fill_null("").to_numpy(zero_copy_only=False).astype(object)
+    foreign_debit = debit.column("amount_currency").fill_null(0).to_numpy()
+    foreign_credit = credit.column("amount_currency").fill_null(0).to_numpy()
+    kept = pairs.whole & (currency != "") & (currency == other) & (foreign_debit == -foreign_credit)
+    kept &= (foreign_debit != 0) & (currency != base)
+    names = np.where(kept, currency, "")
+    foreign = np.abs(foreign_debit)
+    rates = np.full(count, "", dtype=object)
+    for k in np.flatnonzero(kept).tolist():  # foreign pairs only: the rate as DATEV's Kurs gives it back
+        kurs = (Decimal(int(foreign[k])) / Decimal(int(pairs.cents[k]))).quantize(Decimal("0.000001"))
+        rates[k] = decimal_text((Decimal(1) / kurs).quantize(Decimal("0.000001"))) if kurs else ""
+    amount_currency = np.stack([foreign * sign, -foreign * sign], axis=1).ravel()
+    mask = np.repeat(~kept, 2)
+    return {
+        "currency": pa.array(np.repeat(names, 2).tolist(), pa.string()),
+        "amount_currency": pa.array(amount_currency, pa.int64(), mask=mask),
+        "rate": pa.array(np.repeat(rates, 2).tolist(), pa.string()),
+    }
+
+
 @dataclass
 class _Folded:
-    """Folds entries into DATEV pairs, counting what a pair cannot carry."""
+    """Counts what the pairs cannot carry."""
 
     dropped_entries: int = 0
     zero_lines: int = 0
@@ -229,30 +410,23 @@ class _Folded:
     cost_centres_lost: int = 0
     rows: int = 0
 
-    def pairs(self, entry: list[dict[str, Any]], base: str) -> list[_Pair]:
-        debits = [[line, line["amount"]] for line in entry if line["amount"] > 0]
-        credits = [[line, -line["amount"]] for line in entry if line["amount"] < 0]
-        self.zero_lines += sum(1 for line in entry if not line["amount"])
-        if not debits:
-            self.dropped_entries += 1
-            return []
-        if len({line["date"] for line in entry}) > 1:
-            self.mixed_dates += 1
-        first = entry[0]
-        out = []
-        d = c = 0
-        while d < len(debits) and c < len(credits):
-            cents = min(debits[d][1], credits[c][1])
-            whole = cents == abs(debits[d][0]["amount"]) == abs(credits[c][0]["amount"])
-            out.append(self._pair(first, debits[d][0], credits[c][0], cents, whole, base))
-            debits[d][1] -= cents
-            credits[c][1] -= cents
-            d += debits[d][1] == 0
-            c += credits[c][1] == 0
-        self.rows += len(out)
-        return out
+    def count(self, ledger: Ledger, pairs: Pairs) -> None:
+        """Entries without a pair, zero-amount lines and entries on several dates, column-wise."""
+        lines = ledger.lines
+        groups = ledger.entries()
+        self.rows = len(pairs.cents)
+        self.dropped_entries = groups.count - len(np.unique(pairs.entry))
+        self.zero_lines = lines.num_rows - pc.sum(pc.not_equal(lines.column("amount").fill_null(0), 0)).as_py() \
+            if lines.num_rows else 0  # fmt: skip
+        if lines.num_rows:
+            numbers = pa.array(groups.numbers())
+            firsts = pc.take(lines.column("date"), pa.array(groups.first_lines()))
+            other = pc.not_equal(lines.column("date"), pc.take(firsts, numbers)).fill_null(True)
+            both_null = pc.and_(pc.is_null(lines.column("date")), pc.is_null(pc.take(firsts, numbers)))
+            differs = pc.and_(other, pc.invert(both_null)).to_numpy(zero_copy_only=False)
+            self.mixed_dates = len(np.unique(np.asarray(groups.numbers())[np.asarray(differs, dtype=bool)]))
 
-    def _pair(
+    def pair(
         self, first: dict[str, Any], debit: dict[str, Any], credit: dict[str, Any], cents: int, whole: bool, base: str
     ) -> _Pair:
         pair = _Pair(
@@ -388,8 +562,8 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
     problems = [
         Problem(
             "info",
-            f"compound entries folded into {folded.rows} DATEV booking rows (Konto/Gegenkonto pairs); "
-            "reading merges them back per entry and account",
+            f"entries folded into {folded.rows} DATEV booking rows (Konto/Gegenkonto pairs); each row reads "
+            "back as an entry of its own, so a compound entry comes back as its pairs",
         ),
         Problem(
             "info",
@@ -414,10 +588,10 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("VAT codes", ledger.vat_codes.num_rows, "left out")
     problems += lost(
-        "account types and groups",
-        ledger.accounts.num_rows + ledger.groups.num_rows,
-        "left out (Kontenbeschriftungen hold number and name only)",
+        "account types", ledger.accounts.num_rows, "left out (Kontenbeschriftungen hold number and name only)"
     )
+    problems += lost("groups", ledger.groups.num_rows, "left out (Kontenbeschriftungen hold accounts only)")
+    problems += lost("company name", 1 if ledger.company.name else 0, "written only as the batch label (Bezeichnung)")
     journals = lines_with(lines, "journal")
     problems += lost("journal codes on lines", journals, "left out")
     for what, count in sorted(out.counts.items()):
