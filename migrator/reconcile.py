@@ -7,6 +7,7 @@ integer cents computed with Arrow group-bys (no Python object per line).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migrator.model import FiscalYear, Ledger, years_of
+from migrator import money
+from migrator.model import FiscalYear, Ledger, Problem, years_of
 from migrator.money import format_cents
 
 
@@ -23,19 +25,24 @@ def _sums(lines: pa.Table, keys: list[str], value: str = "amount") -> dict[Any, 
     return {key: sums[0] for key, sums in sums_by(lines, keys, [value]).items()}
 
 
-def sums_by(lines: pa.Table, keys: list[str], values: list[str]) -> dict[Any, list[int]]:
+def sums_by(lines: pa.Table, keys: list[str], values: list[str], exact: bool = False) -> dict[Any, list[int]]:
     """Exact int64 sums of each of `values` (nulls count as 0) per distinct value of `keys` (a tuple
     for several), ordered by the keys' first appearance, the first key first. Each key is hashed
-    once; sums are integer additions into one slot per combination of keys (no float, no sort)."""
+    once; sums are integer additions into one slot per combination of keys (no float, no sort).
+
+    A sum never wraps: `money.SumTooLarge` names the key whose total does not fit int64 (with
+    `exact`, such totals are returned as they are, Python integers)."""
     if not lines.num_rows:
         return {}
+    wraps = [money.may_wrap(lines.column(v), lines.num_rows) for v in values]
     encoded = [lines.column(name).dictionary_encode(null_encoding="encode") for name in keys]
     dictionaries = [e.chunk(0).dictionary.to_pylist() for e in encoded]
     sizes = [len(d) for d in dictionaries]
     if float(np.prod(sizes, dtype=np.float64)) > max(lines.num_rows, 1 << 20):  # float-ok: a count
-        return _sums_hashed(lines, keys, values)
+        return _sums_hashed(lines, keys, values, wraps, exact)
     slots = int(np.prod(sizes))
-    sums = np.zeros((len(values), slots), dtype=np.int64)
+    # one row of slots per value; a value that might wrap is summed in two halves (money.split)
+    sums = np.zeros((len(values) + sum(wraps), slots), dtype=np.int64)
     seen = np.zeros(slots, dtype=bool)
     table = pa.table(
         [*encoded, *(lines.column(v) for v in values)], names=[*keys, *(f"v{i}" for i in range(len(values)))]
@@ -45,10 +52,18 @@ def sums_by(lines: pa.Table, keys: list[str], values: list[str]) -> dict[Any, li
         for i in range(1, len(keys)):
             codes = codes * sizes[i] + batch.column(i).indices.to_numpy(zero_copy_only=False)
         seen[codes] = True
+        extra = len(values)
         for j in range(len(values)):
             column = batch.column(len(keys) + j)
             numbers = column.fill_null(0) if column.null_count else column
-            np.add.at(sums[j], codes, numbers.to_numpy(zero_copy_only=False).astype(np.int64, copy=False))
+            numbers = numbers.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            if wraps[j]:
+                high, low = money.split(numbers)
+                np.add.at(sums[j], codes, high)
+                np.add.at(sums[extra], codes, low)
+                extra += 1
+            else:
+                np.add.at(sums[j], codes, numbers)
     out: dict[Any, list[int]] = {}
     for slot in np.flatnonzero(seen).tolist():
         parts = []
@@ -56,20 +71,62 @@ def sums_by(lines: pa.Table, keys: list[str], values: list[str]) -> dict[Any, li
             slot, index = divmod(slot, len(dictionary))
             parts.append(dictionary[index])
         out[parts[0] if len(keys) == 1 else tuple(reversed(parts))] = []
+    extra = len(values)
     for j in range(len(values)):
-        for key, total in zip(out, sums[j][seen].tolist(), strict=True):
+        if wraps[j]:
+            totals = money.joined(sums[j][seen], sums[extra][seen])
+            extra += 1
+        else:
+            totals = sums[j][seen].tolist()
+        for key, total in zip(out, totals, strict=True):
             out[key].append(total)
+    if any(wraps) and not exact:
+        _check_fit(out, keys, values)
     return out
 
 
-def _sums_hashed(lines: pa.Table, keys: list[str], values: list[str]) -> dict[Any, list[int]]:
-    """`sums_by` for very many combinations of keys: Arrow's hash group-by."""
-    grouped = lines.select([*keys, *values]).group_by(keys, use_threads=False).aggregate([(v, "sum") for v in values])
-    rows = zip(*(grouped.column(k).to_pylist() for k in keys), strict=True)
-    totals = zip(*(grouped.column(f"{v}_sum").to_pylist() for v in values), strict=True)
-    return {
-        (k[0] if len(keys) == 1 else tuple(k)): [int(t or 0) for t in ts] for k, ts in zip(rows, totals, strict=True)
-    }
+def _sums_hashed(
+    lines: pa.Table, keys: list[str], values: list[str], wraps: list[bool], exact: bool
+) -> dict[Any, list[int]]:
+    """`sums_by` for very many combinations of keys: Arrow's hash group-by (its sums wrap silently,
+    so a value that might wrap is summed in two halves)."""
+    columns = {k: lines.column(k) for k in keys}
+    sums: list[tuple[str, str]] = []
+    for j, v in enumerate(values):
+        if wraps[j]:
+            numbers = lines.column(v).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+            high, low = money.split(numbers)
+            columns[f"h{j}"], columns[f"l{j}"] = pa.array(high), pa.array(low)
+            sums += [(f"h{j}", "sum"), (f"l{j}", "sum")]
+        else:
+            columns[f"v{j}"] = lines.column(v)
+            sums.append((f"v{j}", "sum"))
+    grouped = pa.table(columns).group_by(keys, use_threads=False).aggregate(sums)
+    rows = list(zip(*(grouped.column(k).to_pylist() for k in keys), strict=True))
+    per_value = []
+    for j in range(len(values)):
+        if wraps[j]:
+            high = grouped.column(f"h{j}_sum").to_numpy(zero_copy_only=False)
+            low = grouped.column(f"l{j}_sum").to_numpy(zero_copy_only=False)
+            per_value.append(money.joined(high, low))
+        else:
+            per_value.append([int(t or 0) for t in grouped.column(f"v{j}_sum").to_pylist()])
+    out = {(k[0] if len(keys) == 1 else tuple(k)): list(ts) for k, ts in zip(rows, zip(*per_value, strict=True),
+                                                                               strict=True)}  # fmt: skip
+    if any(wraps) and not exact:
+        _check_fit(out, keys, values)
+    return out
+
+
+def _check_fit(sums: dict[Any, list[int]], keys: list[str], values: list[str]) -> None:
+    """`money.SumTooLarge` naming the first key whose total of a value does not fit int64."""
+    for key, totals in sums.items():
+        for value, total in zip(values, totals, strict=True):
+            if not money.fits(total):
+                raise money.SumTooLarge(
+                    f"the {value} of {', '.join(keys)} {key!r} sums to {format_cents(total)}, beyond the "
+                    f"±{format_cents(money.INT64_MAX)} that 64-bit cents hold"
+                )
 
 
 def trial_balance(ledger: Ledger) -> dict[str, int]:
@@ -120,7 +177,8 @@ class YearSummary:
     @property
     def closing(self) -> dict[str, int]:
         codes = sorted(set(self.opening) | set(self.movements), key=_code_key)
-        return {c: self.opening.get(c, 0) + self.movements.get(c, 0) for c in codes}
+        return {c: _fitting(self.opening.get(c, 0) + self.movements.get(c, 0), f"the closing of account {c}")
+                for c in codes}  # fmt: skip
 
 
 def years(ledger: Ledger) -> list[YearSummary]:
@@ -157,72 +215,489 @@ def monthly_totals(ledger: Ledger) -> dict[str, dict[str, int]]:
         month = months.setdefault(day.strftime("%Y-%m") if day else None, {"lines": 0, "debit": 0})
         month["lines"] += count
         month["debit"] += debit
+    for month_name, month in months.items():
+        _fitting(month["debit"], f"the debits of {month_name}")
     return dict(sorted(months.items(), key=lambda item: item[0] or ""))
+
+
+def _fitting(total: int, what: str) -> int:
+    """`total`, or `money.SumTooLarge` naming `what` when it does not fit int64 cents."""
+    if not money.fits(total):
+        raise money.SumTooLarge(
+            f"{what} sums to {format_cents(total)}, beyond the ±{format_cents(money.INT64_MAX)} that 64-bit cents hold"
+        )
+    return total
+
+
+# ------------------------------------------------------------------------------------ verification
+
+VERIFIED = "verified"
+VERIFIED_WITH_LOSSES = "verified with declared losses"
+FAILED = "failed"
+
+FIRST_ENTRIES = 10
+"""How many differing entries a comparison lists (with voucher and date)."""
+
+_ASPECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # aspect, words of a writer's declaration (`writers.base.lost`: "N <what> not carried …") naming it
+    ("line_vat", ("vat codes on lines", "lines with a vat code", "vat codes of lines")),
+    ("vat_codes", ("vat code", "vat codes", "tax tables")),
+    ("partners", ("partners", "partner details")),
+    ("open_items", ("open items",)),
+    ("groups", ("groups",)),
+    ("accounts", ("accounts (chart)", "unused accounts", "accounts without lines", "accounts not")),
+    ("opening", ("opening-balance lines", "opening-entry flags", "opening entries", "opening balances")),
+    ("currency", ("foreign amounts", "currency names", "currencies of lines")),
+    ("undated", ("entries without a date",)),
+    ("zero_lines", ("empty entries", "zero-amount lines")),
+    ("dates", ("lines on several dates", "line dates differing", "journal or date differ")),
+    ("company", ("company name",)),
+    ("base_currency", ("base currency",)),
+    ("fiscal_years", ("fiscal years",)),
+)
+
+
+def declared_aspects(problem: Problem) -> set[str]:
+    """What a writer's "not carried" declaration covers (aspects verification compares).
+
+    >>> sorted(declared_aspects(Problem("info", "6 partners not carried by this format: left out")))
+    ['partners']
+    """
+    text = problem.message.casefold()
+    what = text.split(" not carried", 1)[0].lstrip("0123456789 ") if " not carried" in text else text
+    found: set[str] = set()
+    for aspect, words in _ASPECTS:
+        if aspect == "vat_codes" and "line_vat" in found:
+            continue
+        if any(what == w or what.startswith(w + " ") or (len(w) > 12 and w in what) for w in words):
+            found.add(aspect)
+    return found
 
 
 @dataclass
 class Comparison:
-    """What differs between the books before and after a write-and-read."""
+    """What differs between the books before and after a write-and-read, and the verdict.
+
+    `differences` are the undeclared ones (the verification fails); `losses` are differences the
+    writer declared as not carried (each with its declaration); `notes` say under which rules
+    things were compared. `years` holds, per fiscal year and account, opening, debit, credit and
+    closing before and after (cents) with the reason of a difference.
+    """
 
     differences: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    losses: list[str] = field(default_factory=list)
+    years: list[dict[str, Any]] = field(default_factory=list)
+    entries: list[str] = field(default_factory=list)
+    """The first differing entries (voucher, date, lines), before (-) and after (+)."""
+
+    @property
+    def verdict(self) -> str:
+        """``verified``, ``verified with declared losses`` or ``failed``."""
+        if self.differences:
+            return FAILED
+        return VERIFIED_WITH_LOSSES if self.losses else VERIFIED
 
     @property
     def ok(self) -> bool:
-        return not self.differences
+        """Not failed (declared losses allowed)."""
+        return self.verdict != FAILED
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "ok": self.ok, "differences": list(self.differences),
+                "losses": list(self.losses), "notes": list(self.notes), "entries": list(self.entries)}  # fmt: skip
 
 
-def _entries_besides_opening(ledger: Ledger) -> int:
-    lines = ledger.lines
-    return len(pc.unique(lines.filter(pc.invert(lines.column("opening"))).column("entry"))) if lines.num_rows else 0
+class _Found:
+    """Collects differences into a `Comparison`, matching each to the declarations that cover it."""
+
+    def __init__(self, result: Comparison, declared: Sequence[Problem]) -> None:
+        self.result = result
+        self.covers: dict[str, list[Problem]] = {}
+        self.tallies: dict[tuple[str, str], list[str]] = {}
+        for problem in declared:
+            for aspect in declared_aspects(problem):
+                self.covers.setdefault(aspect, []).append(problem)
+
+    def declaration(self, aspects: Sequence[str]) -> Problem | None:
+        for aspect in aspects:
+            if self.covers.get(aspect):
+                return self.covers[aspect][0]
+        return None
+
+    def __call__(self, aspects: Sequence[str], message: str, tally: str = "") -> str:
+        """Record a difference; returns its reason (the declaration, or "not declared"). Declared
+        differences with a `tally` (what they are) are listed as one loss per declaration."""
+        problem = self.declaration(aspects)
+        if problem is None:
+            self.result.differences.append(message)
+            return "not declared"
+        if tally:
+            self.tallies.setdefault((tally, problem.message), []).append(message)
+        else:
+            self.result.losses.append(f"{message} (declared: {problem.message})")
+        return problem.message
+
+    def close(self) -> None:
+        for (what, declaration), messages in self.tallies.items():
+            example = messages[0] if len(messages) == 1 else f"{len(messages)} {what}, first {messages[0]}"
+            self.result.losses.append(f"{example} (declared: {declaration})")
 
 
-def compare(before: Ledger, after: Ledger, keeps: tuple[str, ...]) -> Comparison:
-    """Compare what the target format `keeps`; account balances are always compared."""
+def compare(
+    before: Ledger,
+    after: Ledger,
+    keeps: tuple[str, ...] = ("entries",),
+    *,
+    declared: Sequence[Problem] = (),
+    target: str | None = None,
+    kept: Callable[[Ledger], Ledger] | None = None,
+) -> Comparison:
+    """Compare the books before a write with the books read back, as an accountant compares them.
+
+    Per fiscal year and account: opening, debit, credit and closing. Per entry (where the format
+    `keeps` entries): the same lines (account, amount, currency, VAT code) on the same date, after
+    applying to `before` the target writer's `as_kept` (how the target keeps books by nature; found
+    from `target`, by default the format `after` was read as, unless `kept` is given). VAT base and
+    tax per code and year; base currency, company name and fiscal years; accounts, VAT codes, groups,
+    partners and open items by key. A difference the writer `declared` as not carried is a declared
+    loss; any other fails the verification.
+    """
     result = Comparison()
-    counts_before, counts_after = before.counts(), after.counts()
-    for what in ("entries", "lines", "accounts", "partners", "open_items", "vat_codes"):
-        a, b = counts_before[what], counts_after[what]
-        if a == b:
-            continue
-        message = f"{what}: {a} before, {b} after"
-        if what == "entries" and _entries_besides_opening(before) == _entries_besides_opening(after):
-            message += " (only opening entries differ: the format keeps one opening balance per account)"
-            result.notes.append(message)
-            continue
-        (result.differences if what in keeps else result.notes).append(message)
-    tb_before, tb_after = trial_balance(before), trial_balance(after)
-    for code in sorted(set(tb_before) | set(tb_after), key=_code_key):
-        a, b = tb_before.get(code, 0), tb_after.get(code, 0)
-        if a != b:
-            result.differences.append(f"account {code}: balance {format_cents(a)} before, {format_cents(b)} after")
-    if "vat_codes" in keeps or "lines" in keeps:
-        vb, va = _vat_totals_as(before, after.format), vat_totals(after)
-        for code in sorted(set(vb) | set(va)):
-            if vb.get(code) != va.get(code):
-                b0 = vb.get(code, {"base": 0, "vat": 0})
-                a0 = va.get(code, {"base": 0, "vat": 0})
-                result.differences.append(
-                    f"VAT {code}: base {format_cents(b0['base'])}/{format_cents(a0['base'])}, "
-                    f"VAT {format_cents(b0['vat'])}/{format_cents(a0['vat'])} before/after"
-                )
+    found = _Found(result, declared)
+    base = before.company.base_currency
+    company_after = after.company
+    if before.company.name != company_after.name:
+        found(["company"], f"company name: {before.company.name!r} before, {company_after.name!r} after")
+    if base != company_after.base_currency:
+        found(["base_currency"], f"base currency: {base} before, {company_after.base_currency} after")
+    spans_before, spans_after = years_of(before), years_of(after)
+    if spans_before != spans_after:
+        found(["fiscal_years"], f"fiscal years: {_spans(spans_before)} before, {_spans(spans_after)} after")
+    vat_map = _vat_map(before, after.format)
+    _compare_years(before, after, spans_before, found)
+    _compare_vat(before, after, spans_before, vat_map, found)
+    if "entries" in keeps:
+        if kept is None:
+            kept = _as_kept(target if target is not None else after.format)
+        source = before
+        if kept is not None:
+            source = kept(before)
+            rule = (getattr(kept, "__doc__", None) or "").strip().splitlines()
+            result.notes.append(f"entries compared as {target or after.format or 'the target'} keeps them"
+                                + (f": {rule[0]}" if rule and rule[0] else ""))  # fmt: skip
+        _compare_entries(source, after, vat_map, found)
+    _compare_keys(found, "accounts", ["accounts"], _keys(before.accounts, "code"), _keys(after.accounts, "code"))
+    _compare_keys(found, "VAT codes", ["vat_codes"], [vat_map.get(c, c) for c in _keys(before.vat_codes, "code")],
+                  _keys(after.vat_codes, "code"))  # fmt: skip
+    _compare_keys(found, "groups", ["groups"], _keys(before.groups, "code"), _keys(after.groups, "code"))
+    _compare_keys(found, "partners", ["partners"], _keys(before.partners, "id"), _keys(after.partners, "id"))
+    _compare_keys(found, "open items", ["open_items"], _keys(before.open_items, "id"), _keys(after.open_items, "id"))
+    found.close()
     return result
 
 
-def _vat_totals_as(ledger: Ledger, vendor: str) -> dict[str, dict[str, int]]:
-    """`vat_totals` under the codes a writer for `vendor` translated them to (codes it keeps as they are)."""
+def _spans(spans: Sequence[FiscalYear]) -> str:
+    return ", ".join(f"{y.start.isoformat()}–{y.end.isoformat()}" for y in spans) or "none"
+
+
+def _as_kept(target: str) -> Callable[[Ledger], Ledger] | None:
+    """The target writer's `as_kept(ledger)` hook, if it has one."""
+    from migrator import registry
+    from migrator.errors import MigratorError
+
+    try:
+        writer = registry.get(target).writer() if target else None
+    except MigratorError:
+        return None
+    hook = getattr(writer, "as_kept", None)
+    return hook if callable(hook) else None
+
+
+def _keys(table: pa.Table, column: str) -> list[str]:
+    return [str(v) for v in table.column(column).fill_null("").to_pylist()]
+
+
+def _compare_keys(found: _Found, what: str, aspects: list[str], before: list[str], after: list[str]) -> None:
+    """Rows of a table compared by key: counts, then which keys are missing or new."""
+    from collections import Counter
+
+    counted_before, counted_after = Counter(before), Counter(after)
+    if counted_before == counted_after:
+        return
+    missing = sorted((counted_before - counted_after).elements(), key=_code_key)
+    added = sorted((counted_after - counted_before).elements(), key=_code_key)
+    detail = "; ".join(
+        f"{label}: {', '.join(keys[:10])}{' …' if len(keys) > 10 else ''}"
+        for label, keys in (("missing", missing), ("new", added))
+        if keys
+    )
+    found(aspects, f"{what}: {len(before)} before, {len(after)} after ({detail})")
+
+
+def _vat_map(ledger: Ledger, vendor: str) -> dict[str, str]:
+    """The codes a writer for `vendor` translated the ledger's VAT codes to (empty: kept as they are)."""
     from migrator import vat
 
-    totals = vat_totals(ledger)
-    if ledger.format == vendor or not vat.vendor_codes(vendor):
-        return totals
+    if not vendor or ledger.format == vendor or not vat.vendor_codes(vendor):
+        return {}
     codes, _ = vat.translate(ledger, vendor)
-    merged: dict[str, dict[str, int]] = {}
-    for code, sums in totals.items():
-        into = merged.setdefault(codes.get(code, code), {"base": 0, "vat": 0, "declared": 0})
-        for key, value in sums.items():
-            into[key] += value
-    return merged
+    return codes
+
+
+def _day_numbers(dates: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Days since 1970 of a date32 column; a missing date is the smallest int32."""
+    if isinstance(dates, pa.ChunkedArray):
+        dates = dates.combine_chunks() if dates.num_chunks != 1 else dates.chunk(0)
+    days = dates.cast(pa.int32())
+    if days.null_count:
+        days = days.fill_null(_NO_DATE)
+    return np.asarray(days.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+_NO_DATE = -(2**31)
+_EPOCH = dt.date(1970, 1, 1)
+
+
+def _year_numbers(lines: pa.Table, spans: Sequence[FiscalYear]) -> np.ndarray:
+    """Index in `spans` of the fiscal year each line falls in; -1 outside them (or undated)."""
+    days = _day_numbers(lines.column("date"))
+    starts = np.array([(y.start - _EPOCH).days for y in spans], dtype=np.int64)
+    ends = np.array([(y.end - _EPOCH).days for y in spans], dtype=np.int64)
+    index = np.searchsorted(starts, days, side="right") - 1
+    inside = index >= 0
+    inside[inside] = days[inside] <= ends[index[inside]]
+    return np.where(inside & (days != _NO_DATE), index, -1).astype(np.int32)
+
+
+def year_balances(ledger: Ledger, spans: Sequence[FiscalYear]) -> dict[tuple[int, str], list[int]]:
+    """Per (index of the fiscal year in `spans`, account): [opening, debit, credit] in cents.
+
+    Opening is the sum of the year's opening lines; debit and credit are the sums of its other
+    positive and negative lines (credit negative). Lines outside every year are under index -1.
+    """
+    lines = ledger.lines
+    if not lines.num_rows:
+        return {}
+    amount = lines.column("amount").fill_null(0)
+    opening = lines.column("opening").fill_null(False)
+    zero = pa.scalar(0, pa.int64())
+    moving = pc.invert(opening)
+    table = pa.table({
+        "year": pa.array(_year_numbers(lines, spans)),
+        "account": lines.column("account"),
+        "opening": pc.if_else(opening, amount, zero),
+        "debit": pc.if_else(pc.and_(moving, pc.greater(amount, 0)), amount, zero),
+        "credit": pc.if_else(pc.and_(moving, pc.less(amount, 0)), amount, zero),
+    })  # fmt: skip
+    return {key: sums for key, sums in sums_by(table, ["year", "account"], ["opening", "debit", "credit"]).items()}
+
+
+_COLUMNS = ("opening", "debit", "credit", "closing")
+
+
+def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], found: _Found) -> None:
+    """Per fiscal year and account: opening, debit, credit and closing before and after."""
+    sums_before, sums_after = year_balances(before, spans), year_balances(after, spans)
+    keys = sorted(set(sums_before) | set(sums_after), key=lambda k: (k[0], _code_key(k[1])))
+    for year, account in keys:
+        b = sums_before.get((year, account), [0, 0, 0])
+        a = sums_after.get((year, account), [0, 0, 0])
+        row_before = [*b, sum(b)]
+        row_after = [*a, sum(a)]
+        label = f"{spans[year].start.isoformat()}–{spans[year].end.isoformat()}" if year >= 0 else "outside the years"
+        reason = ""
+        if row_before != row_after:
+            changed = [
+                f"{name} {format_cents(x)} before, {format_cents(y)} after"
+                for name, x, y in zip(_COLUMNS, row_before, row_after, strict=True)
+                if x != y
+            ]
+            # A changed closing is explained only by entries the writer declared it left out; the
+            # opening/movement split also by opening lines it declared it writes as ordinary ones.
+            if row_before[3] != row_after[3]:
+                aspects = ["undated"]
+            elif row_before[0] != row_after[0]:
+                aspects = ["opening"]
+            else:
+                aspects = ["zero_lines"] if row_before[1] - row_after[1] == row_before[2] - row_after[2] else []
+            reason = found(aspects, f"{label} account {account}: {'; '.join(changed)}", "accounts differ in a year")
+        found.result.years.append({
+            "start": spans[year].start.isoformat() if year >= 0 else "",
+            "end": spans[year].end.isoformat() if year >= 0 else "",
+            "account": account,
+            "before": dict(zip(_COLUMNS, row_before, strict=True)),
+            "after": dict(zip(_COLUMNS, row_after, strict=True)),
+            "reason": reason,
+        })  # fmt: skip
+
+
+def _compare_vat(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], vat_map: dict[str, str],
+                 found: _Found) -> None:  # fmt: skip
+    """VAT base and tax per code and fiscal year (before under the codes the writer translated to)."""
+
+    def totals(ledger: Ledger, mapping: dict[str, str]) -> dict[tuple[int, str], list[int]]:
+        lines = ledger.lines
+        if not lines.num_rows:
+            return {}
+        table = pa.table({
+            "year": pa.array(_year_numbers(lines, spans)), "code": lines.column("vat_code").fill_null(""),
+            "vat_line": lines.column("vat_line").fill_null(False), "amount": lines.column("amount"),
+        })  # fmt: skip
+        out: dict[tuple[int, str], list[int]] = {}
+        for (year, code, vat_line), (amount,) in sums_by(table, ["year", "code", "vat_line"], ["amount"]).items():
+            if code:
+                out.setdefault((year, mapping.get(code, code)), [0, 0])[1 if vat_line else 0] += amount
+        return out
+
+    vat_before, vat_after = totals(before, vat_map), totals(after, {})
+    for year, code in sorted(set(vat_before) | set(vat_after)):
+        b, a = vat_before.get((year, code), [0, 0]), vat_after.get((year, code), [0, 0])
+        if b != a:
+            label = str(spans[year].start.year) if year >= 0 else "outside the years"
+            found(["line_vat"], tally="VAT codes differ in a year", message=f"VAT {code} {label}: base {format_cents(b[0])}/{format_cents(a[0])}, "
+                                f"VAT {format_cents(b[1])}/{format_cents(a[1])} before/after")  # fmt: skip
+
+
+# Entry fingerprints: one 64-bit hash per line from its columns (each distinct text hashed once), an
+# entry's fingerprint the wrapping sum of its lines' hashes (a multiset hash: line order does not
+# matter) mixed with its date. The two books' fingerprints are compared as multisets with NumPy.
+
+_K = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9),
+      np.uint64(0xD6E8FEB86659FD93), np.uint64(0xFF51AFD7ED558CCD))  # fmt: skip
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, on a whole array (uint64 arithmetic wraps)."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint64(30))
+        x = x * np.uint64(0xBF58476D1CE4E5B9)
+        x = x ^ (x >> np.uint64(27))
+        x = x * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _text_hashes(column: pa.ChunkedArray, mapping: dict[str, str] | None = None) -> np.ndarray:
+    """A stable 64-bit hash of each value of a text column (each distinct value hashed once)."""
+    import hashlib
+
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    encoded = array.fill_null("").dictionary_encode()
+    words = encoded.dictionary.to_pylist()
+    if mapping:
+        words = [mapping.get(w, w) for w in words]
+    table = np.array([int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little") if w else 0
+                      for w in words], dtype=np.uint64)  # fmt: skip
+    indices = encoded.indices.to_numpy(zero_copy_only=False)
+    return table[indices] if len(table) else np.zeros(len(array), dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class _Prints:
+    prints: np.ndarray  # uint64, one per kept entry
+    entries: np.ndarray  # the entry number (in `groups`) of each
+    groups: Any  # EntryGroups
+
+
+def _entry_prints(ledger: Ledger, vat_map: dict[str, str], relaxed: set[str]) -> _Prints:
+    """Fingerprints of the entries of `ledger`: its first date, and its lines' date, account, amount,
+    currency and VAT code; aspects in `relaxed` (declared as not carried) are left out of them."""
+    lines = ledger.lines
+    groups = ledger.entries()
+    if not lines.num_rows:
+        return _Prints(np.zeros(0, np.uint64), np.zeros(0, np.int64), groups)
+    amounts = lines.column("amount").fill_null(0).to_numpy().astype(np.int64)
+    with np.errstate(over="ignore"):
+        hashes = _text_hashes(lines.column("account")) * _K[0]
+        hashes += _mix(amounts.view(np.uint64) + _K[1]) * _K[2]
+        if "currency" not in relaxed:
+            base = ledger.company.base_currency
+            hashes += _text_hashes(lines.column("currency"), {base: ""}) * _K[3]
+        if "line_vat" not in relaxed:
+            hashes += _text_hashes(lines.column("vat_code"), vat_map) * _K[4]
+    days = _day_numbers(lines.column("date"))
+    with np.errstate(over="ignore"):
+        if "dates" not in relaxed:  # each line's own date; else only the entry's first date counts
+            hashes += _mix(days.view(np.uint64) + _K[4]) * _K[0]
+        hashes = _mix(hashes)
+    nonzero = amounts != 0
+    if "zero_lines" in relaxed:
+        hashes[~nonzero] = 0
+    order, starts = groups.order, groups.starts
+    if order is not None:
+        hashes, days, nonzero = hashes[order], days[order], nonzero[order]
+    sums = np.add.reduceat(hashes, starts)
+    first_day = np.minimum.reduceat(days, starts)
+    with np.errstate(over="ignore"):
+        prints = _mix(sums + _mix(first_day.view(np.uint64)) * _K[1])
+    keep = np.ones(len(starts), dtype=bool)
+    if "zero_lines" in relaxed:
+        keep &= np.add.reduceat(nonzero.astype(np.int64), starts) > 0
+    if "undated" in relaxed:
+        keep &= first_day != _NO_DATE
+    numbers = np.flatnonzero(keep)
+    return _Prints(prints[numbers], numbers, groups)
+
+
+def _surplus(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
+    """Positions in `mine` of the fingerprints it holds more often than `theirs` (the extra copies)."""
+    order = np.argsort(mine, kind="stable")
+    ordered = mine[order]
+    values, first, counts = np.unique(ordered, return_index=True, return_counts=True)
+    other_values, other_counts = np.unique(theirs, return_counts=True)
+    at = np.searchsorted(other_values, values)
+    found = (at < len(other_values)) & (other_values[np.minimum(at, len(other_values) - 1)] == values)
+    have = np.where(found, other_counts[np.minimum(at, len(other_values) - 1)], 0)
+    extra = counts - have
+    out = [order[first[i] + have[i] : first[i] + counts[i]] for i in np.flatnonzero(extra > 0)]
+    return np.sort(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
+
+
+def _describe(ledger: Ledger, prints: _Prints, positions: np.ndarray, sign: str) -> list[str]:
+    """The entries at `positions` (of `prints`) as text: voucher, date and lines."""
+    groups = prints.groups
+    out = []
+    ends = np.r_[groups.starts[1:], groups.lines]
+    for position in positions[:FIRST_ENTRIES].tolist():
+        k = int(prints.entries[position])
+        rows = np.arange(groups.starts[k], ends[k])
+        if groups.order is not None:
+            rows = groups.order[rows]
+        lines = ledger.lines.take(pa.array(rows)).select(["doc", "date", "account", "amount", "currency", "vat_code"])
+        first = lines.slice(0, 1).to_pylist()[0]
+        parts = [
+            f"{r['account']} {format_cents(r['amount'] or 0)}"
+            + (f" {r['currency']}" if r["currency"] else "")
+            + (f" [{r['vat_code']}]" if r["vat_code"] else "")
+            for r in lines.to_pylist()
+        ]
+        voucher = first["doc"] or "(no voucher)"
+        out.append(f"{sign} {voucher} {first['date'] or '(no date)'}: {', '.join(parts)}")
+    return out
+
+
+def _compare_entries(before: Ledger, after: Ledger, vat_map: dict[str, str], found: _Found) -> None:
+    """The same entries, line for line, on both sides: a merge, a split or a changed line differs."""
+    strict_before, strict_after = _entry_prints(before, vat_map, set()), _entry_prints(after, {}, set())
+    missing = _surplus(strict_before.prints, strict_after.prints)
+    added = _surplus(strict_after.prints, strict_before.prints)
+    if not len(missing) and not len(added):
+        return
+    relaxed = {a for a in ("currency", "line_vat", "zero_lines", "undated", "dates") if found.declaration([a])}
+    prints_before, prints_after = strict_before, strict_after
+    if relaxed:
+        prints_before, prints_after = _entry_prints(before, vat_map, relaxed), _entry_prints(after, {}, relaxed)
+        missing = _surplus(prints_before.prints, prints_after.prints)
+        added = _surplus(prints_after.prints, prints_before.prints)
+    counts = f"{len(strict_before.prints)} before, {len(strict_after.prints)} after"
+    if not len(missing) and not len(added):
+        found(sorted(relaxed), f"entries differ only in what the writer declared ({', '.join(sorted(relaxed))}); "
+                               f"entries: {counts}")  # fmt: skip
+        return
+    listed = _describe(before, prints_before, missing, "-") + _describe(after, prints_after, added, "+")
+    found.result.entries.extend(listed)
+    found([], f"entries: {counts}; {len(missing)} not found after, {len(added)} not found before "
+              f"(first: {listed[0]})")  # fmt: skip
 
 
 def summary(ledger: Ledger) -> dict[str, Any]:
@@ -238,7 +713,7 @@ def summary(ledger: Ledger) -> dict[str, Any]:
             "source_system": company.source_system,
             "fiscal_years": [{"start": y.start.isoformat(), "end": y.end.isoformat()} for y in company.fiscal_years],
         },
-        "counts": {k: v for k, v in ledger.counts().items()},
+        "counts": {**ledger.counts(), "groups": ledger.groups.num_rows},
         "trial_balance": {code: _text(cents) for code, cents in trial_balance(ledger).items()},
         "years": [
             {

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from migrator import __version__
-from migrator.model import Ledger
+from migrator.model import Ledger, years_of
 from migrator.money import format_cents
 from migrator.pipeline import Conversion, output_files
-from migrator.reconcile import YearSummary, _code_key, monthly_totals, trial_balance, vat_totals, years
+from migrator.reconcile import (
+    FAILED,
+    VERIFIED,
+    YearSummary,
+    _code_key,
+    monthly_totals,
+    trial_balance,
+    vat_totals,
+    year_balances,
+    years,
+)
 from migrator.sources import sha256_file
 
 
@@ -41,26 +51,74 @@ def _mapping_differences(conversion: Conversion) -> list[str]:
 
 
 def verdict(conversion: Conversion) -> dict[str, Any]:
+    """The verdict: ``verified``, ``verified with declared losses`` (listed) or ``failed``; or
+    ``not verified`` when the target has no reader."""
     errors = [p for p in conversion.problems if p.severity == "error"]
     balanced = not any("does not balance" in p.message for p in errors)
     mapping = _mapping_differences(conversion)
-    if conversion.verification is None:
+    check = conversion.verification
+    if check is None:
+        state = NOT_VERIFIED
         status = "written, not verified (the target format has no reader)"
         ok = not errors and not mapping
-    elif conversion.verification.ok and not mapping:
-        status = "balanced and verified" if not errors else "verified, with errors allowed by --allow-problems"
-        ok = not errors
     else:
-        status = "differences found"
-        ok = False
+        state = FAILED if mapping else check.verdict
+        status = {VERIFIED: "balanced and verified", FAILED: "differences found"}.get(state, state)
+        if errors and state != FAILED:
+            status += ", with errors allowed by --allow-problems"
+        ok = state != FAILED and not errors
     return {
+        "state": state,
         "ok": ok,
         "status": status,
         "balanced": balanced,
         "verified": conversion.verified,
-        "differences": (conversion.verification.differences if conversion.verification else []) + mapping,
-        "notes": conversion.verification.notes if conversion.verification else [],
+        "differences": (check.differences if check else []) + mapping,
+        "losses": check.losses if check else [],
+        "notes": check.notes if check else [],
+        "entries": check.entries if check else [],
     }
+
+
+NOT_VERIFIED = "not verified"
+
+
+def input_fingerprint(ledger: Ledger) -> str:
+    """One SHA-256 of the whole input set: over the sorted lines ``name<TAB>sha256`` of its files."""
+    import hashlib
+
+    lines = sorted(f"{f.path}\t{f.sha256}\n" for f in ledger.company.source_files)
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+def _year_accounts(conversion: Conversion) -> list[dict[str, Any]]:
+    """Per fiscal year and account: opening, debit, credit and closing before and after, side by
+    side, with the difference and its reason (empty after when the output was not read back)."""
+    source = conversion.written
+    names = _names(source)
+    check = conversion.verification
+    if check is not None:
+        rows = check.years
+    else:
+        spans = years_of(source)
+        rows = []
+        for (year, account), sums in sorted(year_balances(source, spans).items(),
+                                            key=lambda i: (i[0][0], _code_key(i[0][1]))):  # fmt: skip
+            values = dict(zip(("opening", "debit", "credit", "closing"), [*sums, sum(sums)], strict=True))
+            rows.append({"start": spans[year].start.isoformat() if year >= 0 else "",
+                         "end": spans[year].end.isoformat() if year >= 0 else "", "account": account,
+                         "before": values, "after": None, "reason": ""})  # fmt: skip
+    out = []
+    for row in rows:
+        before, after = row["before"], row["after"]
+        item: dict[str, Any] = {"start": row["start"], "end": row["end"], "account": row["account"],
+                                "name": names.get(row["account"], ""), "reason": row["reason"]}  # fmt: skip
+        for column in ("opening", "debit", "credit", "closing"):
+            item[column] = format_cents(before[column])
+            item[f"{column}_after"] = format_cents(after[column]) if after is not None else ""
+            item[f"{column}_difference"] = format_cents(after[column] - before[column]) if after is not None else ""
+        out.append(item)
+    return out
 
 
 def _files(ledger: Ledger) -> list[dict[str, Any]]:
@@ -192,6 +250,7 @@ def report_data(conversion: Conversion) -> dict[str, Any]:
         },
         "mapping": conversion.mapping.name if conversion.mapping is not None else "",
         "verdict": verdict(conversion),
+        "input_fingerprint": input_fingerprint(source),
         "source": {"format": source.format, "encoding": source.encoding, "files": _files(source)},
         "target": {
             "format": conversion.target_format,
@@ -215,6 +274,7 @@ def report_data(conversion: Conversion) -> dict[str, Any]:
         },
         "vat_rows": _vat_rows(conversion, source, after),
         "years": [_year(y, years_after.get((y.year.start, y.year.end))) for y in years(source)],
+        "year_accounts": _year_accounts(conversion),
         "months": {
             m: {
                 "lines": t["lines"],
@@ -230,9 +290,13 @@ def report_data(conversion: Conversion) -> dict[str, Any]:
     }
 
 
-def write_report(conversion: Conversion, path: str | Path) -> Path:
-    """Write the report; the extension chooses the form: ``.json``, ``.html`` or ``.xlsx``."""
-    from migrator.pipeline import _atomic
+def write_report(conversion: Conversion, path: str | Path, *, sources: Iterable[Any] = (),
+                 others: Iterable[Any] = (), force: bool = False) -> Path:  # fmt: skip
+    """Write the report; the extension chooses the form: ``.json``, ``.html`` or ``.xlsx``.
+
+    Like every output, it never replaces a source or a file migrator did not write (`migrator.outputs`).
+    """
+    from migrator import outputs
 
     path = Path(path)
     renderers = _renderers()
@@ -242,7 +306,7 @@ def write_report(conversion: Conversion, path: str | Path) -> Path:
 
         raise UnsupportedOperation(f"report {path.name}: use one of {', '.join(sorted(renderers))}")
     data = report_data(conversion)
-    with _atomic(path, folder=False) as temp:
+    with outputs.placed(path, folder=False, sources=sources, others=others, force=force) as temp:
         renderers[suffix](data, temp)
     return path
 

@@ -80,22 +80,61 @@ def _summary(book: Workbook, data: dict[str, Any]) -> None:
         ["Mapping", data.get("mapping") or "none (accounts kept)"],
         ["Created", data["created"]],
         ["migrator", data["migrator"]],
+        ["Input set SHA-256", data.get("input_fingerprint", "")],
+        [],
+        ["Prepared by (name, date, signature)"],
+        [],
+        ["Reviewed by (name, date, signature)"],
         [],
     ]
     rows += [["Difference", d] for d in verdict["differences"]]
+    rows += [["Entry", d] for d in verdict.get("entries", [])]
+    rows += [["Declared loss", d] for d in verdict.get("losses", [])]
     rows += [["Note", n] for n in verdict["notes"]]
     rows += [[], ["Count", "before", "after"]]
     rows += [[k.replace("_", " "), v, data["counts"]["after"].get(k, 0)] for k, v in data["counts"]["before"].items()]
-    rows += [[], ["Prepared by (name, date, signature)"], [], ["Reviewed by (name, date, signature)"]]
     for row in rows:
         sheet.append([_text(v) for v in row])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet["B5"].font = Font(bold=True, color="1E6B3A" if verdict["ok"] else "A4161A")
+    colour = ("8A5A00" if verdict.get("losses") else "1E6B3A") if verdict["ok"] else "A4161A"
+    sheet["B5"].font = Font(bold=True, color=colour)
     sheet.column_dimensions["A"].width = 36
     sheet.column_dimensions["B"].width = 60
     sheet.column_dimensions["C"].width = 14
     for (cell,) in sheet.iter_rows(min_col=2, max_col=2):
         cell.alignment = Alignment(wrap_text=True, vertical="top")
+
+
+YEAR_COLUMNS = ("opening", "debit", "credit", "closing")
+
+
+def _year_accounts(book: Workbook, data: dict[str, Any]) -> None:
+    """Per fiscal year and account: before, after and the difference as a formula (after − before)."""
+    head = ["year", "account", "name"]
+    for column in YEAR_COLUMNS:
+        head += [f"{column} before", f"{column} after", f"{column} difference"]
+    head.append("reason")
+    rows = []
+    for r in data.get("year_accounts", []):
+        row: list[Any] = [f"{r['start']} – {r['end']}" if r["start"] else "outside the fiscal years", r["account"],
+                          r["name"]]  # fmt: skip
+        for column in YEAR_COLUMNS:
+            row += [r[column], r[f"{column}_after"], ""]
+        row.append(r["reason"])
+        rows.append(row)
+    money = {3 + 3 * i + j for i in range(len(YEAR_COLUMNS)) for j in (0, 1)}
+    sheet = _sheet(book, "Years by account", head, rows, money, [24, 10, 30] + [14] * 12 + [60])
+    differs = PatternFill("solid", fgColor="FBEEEE")
+    for number, r in enumerate(data.get("year_accounts", []), start=2):
+        for i, column in enumerate(YEAR_COLUMNS):
+            if not r[f"{column}_after"]:
+                continue
+            before, after = (sheet.cell(number, 4 + 3 * i + j).coordinate for j in (0, 1))
+            cell = sheet.cell(number, 6 + 3 * i)
+            cell.value = f"={after}-{before}"  # the accountant can follow it: after − before
+            cell.number_format = MONEY
+            if r[f"{column}_difference"] not in ("0.00", ""):
+                cell.fill = differs
 
 
 def render_xlsx(data: dict[str, Any]) -> Workbook:
@@ -129,6 +168,7 @@ def render_xlsx(data: dict[str, Any]) -> Workbook:
              for y in data["years"]]  # fmt: skip
     _sheet(book, "Years", ["year", "opening before", "opening after", "movements before", "movements after"], years,
            {1, 2, 3, 4}, [26, 16, 16, 16, 16])  # fmt: skip
+    _year_accounts(book, data)
     months = [[m, t["lines"], t["debit"], t["lines_after"], t["debit_after"]] for m, t in data["months"].items()]
     _sheet(book, "Months", ["month", "lines before", "debits before", "lines after", "debits after"], months, {2, 4},
            [10, 12, 16, 12, 16])  # fmt: skip
