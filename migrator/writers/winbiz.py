@@ -10,10 +10,14 @@ ME_cours (12,6); ME_mnt; TVA_taux; TVA_mnt; TVA_cpt (d/c); TVA_typ (1 none, 2 du
 Entries are folded the way the layout allows, since it has no entry number and no ``Multiple``
 flag: an entry of one debit and one credit line is one row with both accounts; every other entry
 (compound, or with a VAT line) is written as one row per line with the other account empty,
-consecutive rows sharing date and voucher, debit lines first, so that the rows of an entry
-balance only at its last row (this is how migrator's reader groups them back). This carries any
-entry exactly, including several debits against several credits, which a ``Multiple`` header
-(one common account) cannot.
+consecutive rows sharing the entry's date and voucher (the first line's, on every row, even where
+the source gave its lines vouchers of their own: the voucher is what joins the rows), debit lines
+first, so that the rows of an entry balance only at its last row (this is how migrator's reader
+groups them back: consecutive one-sided rows of one date and voucher, until they balance). This
+carries any entry exactly, including several debits against several credits, which a ``Multiple``
+header (one common account) cannot. In Winbiz itself each imported row is booked as it stands
+(a one-sided row against no account, *unverified* whether the import accepts it); the shared voucher
+is what a Winbiz user sees joining them.
 
 VAT is written as booked, never left for Winbiz to compute: the base row carries rate, VAT amount,
 side and type; the VAT line is a row of its own with ``TVA_typ`` −1, Winbiz's own mark for a VAT
@@ -73,6 +77,7 @@ class _Notes:
         self.journals: dict[str, int] = {}
         self.currencies = 0
         self.uncoded = 0
+        self.mixed_dates = 0
 
     def warn(self, message: str, file: str = ENTRIES) -> None:
         self.problems.append(Problem("warning", message, file))
@@ -139,10 +144,14 @@ def _entry_rows(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str]], no
         return [_row(first, debit["account"], credit["account"], abs(debit["amount"]), _foreign(lines, notes),
                      _vat(bases[0] if bases else None, vat, notes), notes)]  # fmt: skip
     ordered = sorted(lines, key=lambda line: (line["amount"] != 0, line["amount"] < 0))
+    if any(line["date"] != first["date"] for line in lines):
+        notes.mixed_dates += 1
     rows = []
     for line in ordered:
         debit_side = line["amount"] >= 0
-        rows.append(_row(line, line["account"] if debit_side else "", "" if debit_side else line["account"],
+        # every row carries the entry's date and voucher: the rows of an entry are joined by them
+        whole = {**line, "date": first["date"], "doc": first["doc"]}
+        rows.append(_row(whole, line["account"] if debit_side else "", "" if debit_side else line["account"],
                          abs(line["amount"]), _foreign([line], notes), _vat(line, vat, notes), notes))  # fmt: skip
     return rows
 
@@ -227,6 +236,7 @@ def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
         "VAT written as type, rate and amount; the reader derives codes from those",
     )
     problems += lost("lines with a VAT code of no Winbiz VAT type", notes.uncoded, "written without VAT type")
+    problems += lost("entries with lines on several dates", notes.mixed_dates, "all rows dated like the first line")
     for column, what in (("cost_centre", "lines with a cost centre"), ("partner", "lines with a partner")):
         count = lines_with(ledger.lines, column)
         problems += lost(what, count, "written without it")

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from migrator.model import Ledger, table
+from migrator.outputs import MANIFEST
 from migrator.pipeline import convert, detect, read, write
 from migrator.readers.winbiz import files
 from migrator.reconcile import trial_balance, vat_totals
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_garage_round_trip(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "winbiz"
     problems = write(garage, "winbiz", out)
-    assert sorted(p.name for p in out.iterdir()) == ["ecritures.csv", "plan.csv"]
+    assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == ["ecritures.csv", "plan.csv"]
     back = read(out)
     assert back.format == "winbiz" and back.errors == []
     assert detect(out / "ecritures.csv").format == "winbiz" and detect(out / "plan.csv").format == "winbiz"
@@ -157,3 +158,36 @@ def test_entries_that_balance_midway_stay_one(amounts: list[int], tmp_path: Path
     write(ledger, "winbiz", tmp_path / "w")
     back = read(tmp_path / "w")
     assert back.counts()["entries"] == 1 and back.counts()["lines"] == len(amounts)
+
+
+def test_compound_entry_keeps_its_voucher_on_every_row(tmp_path: Path) -> None:
+    """Lines of one entry with vouchers of their own (as a line-style source gives them) come back as
+    one entry: every row carries the entry's voucher and date."""
+    day = dt.date(2024, 4, 3)
+    lines = table("lines", [
+        {"entry": "E1", "line": 1, "date": day, "doc": "F-17", "account": "1100", "amount": 32400, "description": "Facture"},
+        {"entry": "E1", "line": 2, "date": day, "doc": "F-17a", "account": "3200", "amount": -20000, "description": "Atelier"},
+        {"entry": "E1", "line": 3, "date": day, "doc": "F-17b", "account": "3400", "amount": -12400, "description": "Pièces"},
+        {"entry": "E2", "line": 1, "date": day, "doc": "F-17", "account": "1020", "amount": 32400, "description": "Paiement"},
+        {"entry": "E2", "line": 2, "date": day, "doc": "F-17", "account": "1100", "amount": -12400, "description": "Paiement"},
+        {"entry": "E2", "line": 3, "date": day, "doc": "F-17", "account": "1100", "amount": -20000, "description": "Paiement"},
+    ])  # fmt: skip
+    out = tmp_path / "w"
+    write(Ledger(lines=lines), "winbiz", out)
+    rows = [r.split(";") for r in (out / "ecritures.csv").read_text("cp1252").splitlines()[1:]]
+    assert [(r[0], r[1], r[3], r[4], r[5]) for r in rows] == [
+        ("03.04.2024", "F-17", "1100", "", "324.00"), ("03.04.2024", "F-17", "", "3200", "200.00"),
+        ("03.04.2024", "F-17", "", "3400", "124.00"),
+        ("03.04.2024", "F-17", "1020", "", "324.00"), ("03.04.2024", "F-17", "", "1100", "124.00"),
+        ("03.04.2024", "F-17", "", "1100", "200.00"),
+    ]  # fmt: skip
+    back = read(out)
+    assert back.counts()["entries"] == 2
+    entries: dict[str, list[tuple[str, int]]] = {}
+    for line in back.lines.to_pylist():
+        entries.setdefault(line["entry"], []).append((line["account"], line["amount"]))
+    assert sorted(entries.values()) == [
+        [("1020", 32400), ("1100", -12400), ("1100", -20000)],
+        [("1100", 32400), ("3200", -20000), ("3400", -12400)],
+    ]
+    assert set(back.lines.column("description").to_pylist()) == {"Facture", "Atelier", "Pièces", "Paiement"}
