@@ -10,8 +10,10 @@ and a batch of records at a time, and decoded for the whole column at once:
 * D (yyyymmdd) and T (VFP datetime) become dates, L logicals booleans (``T t Y y``), I integers;
 * M memos are looked up in the ``.fpt`` (FoxPro) or ``.dbt`` (dBASE) file beside the table.
 
-Records flagged deleted (``*``) are skipped and counted. A file shorter than its header says is
-read up to the last complete record and reported (`Table.truncated`). Layout facts: the dBASE
+Records flagged deleted (``*``) are skipped and counted; so are records with any flag byte but a
+space (live), which are also reported. A file shorter than its header says is read up to the last
+complete record and reported (`Table.truncated`); a file holding more whole records than its header
+counts is read to its last whole record and reported (`Table.notes`). Layout facts: the dBASE
 file header (version byte, record count at 4, header length at 8, record length at 10, code page
 mark at 29, 32-byte field descriptors ending with 0x0D) and the FoxPro memo block layout are the
 public dBASE/Visual FoxPro file structure documentation.
@@ -23,6 +25,7 @@ import codecs
 import itertools
 import mmap
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,6 +52,8 @@ CODE_PAGES = {
 DEFAULT_ENCODING = "cp1252"
 """Used when the code page mark is 0 (not set): Winbiz and most Swiss DBF files are Windows-1252."""
 _FOXPRO = (0x30, 0x31, 0x32)
+LIVE, DELETED = 0x20, 0x2A
+"""The flag byte (first byte of a record) of a live and of a deleted record; any other is taken as deleted."""
 _TRUE = np.zeros(256, dtype=bool)
 _TRUE[list(b"TtYy")] = True
 
@@ -75,10 +80,17 @@ class Table:
     records: np.ndarray
     """1-based record number of each row in the file (deleted records are not rows)."""
     deleted: int = 0
+    """Records skipped: flagged deleted (``*``) or with any other flag byte than a space."""
     truncated: int | None = None
     """Number of the first record missing from a cut-off file, else None."""
     notes: list[str] = field(default_factory=list)
-    """Other things met while reading (missing memo file, unreadable memo), for the caller to report."""
+    """Other things met while reading (record count reconciled, odd flag bytes, missing memo file,
+    unreadable memo), for the caller to report."""
+    odd_flags: int = 0
+    """Records whose flag byte is neither a space nor ``*`` (counted in `deleted` too)."""
+    header_count: int = 0
+    """The record count the header gives (the file may hold more or fewer whole records)."""
+    """Records whose flag byte is neither a space nor ``*`` (counted in `deleted` too)."""
 
     @property
     def num_rows(self) -> int:
@@ -89,7 +101,7 @@ def read(path: Path, name: str = "", encoding: str | None = None) -> Table:
     """Read the DBF file at `path`; `name` is what messages call it. Raises `SourceError` if the
     header is not a dBASE/FoxPro header."""
     label = name or str(path)
-    data = _contents(path)
+    data = _contents(path, label)
     if len(data) < 32:
         raise SourceError(f"not a dBASE/FoxPro table: only {len(data)} bytes", label)
     version = data[0]
@@ -103,19 +115,25 @@ def read(path: Path, name: str = "", encoding: str | None = None) -> Table:
         raise SourceError(f"the file ends inside its header ({len(data)} of {header_length} bytes)", label)
     available = (len(data) - header_length) // record_length if record_length else 0
     truncated = available + 1 if available < count else None
-    kept = min(count, available)
+    notes = []
+    if available > count:  # whole records (not just the end-of-file mark) beyond what the header counts
+        notes.append(f"the header counts {count} records but the file holds {available}: all {available} were "
+                     "read (the header may be damaged: check the file in Winbiz)")  # fmt: skip
+        kept = available
+    else:
+        kept = min(count, available)
     block = np.frombuffer(data, dtype=np.uint8, count=kept * record_length, offset=header_length)
     block = block.reshape(kept, record_length)
     flags = block[:, 0]
-    live = flags != 0x2A
-    table = Table(path, version, chosen, fields, {}, np.flatnonzero(live) + 1, int((~live).sum()), truncated)
-    if available > count:  # records (not just the end-of-file mark) beyond what the header counts
-        beyond = np.frombuffer(data, dtype=np.uint8, count=(available - count) * record_length,
-                               offset=header_length + count * record_length).reshape(-1, record_length)  # fmt: skip
-        extra = int(np.isin(beyond[:, 0], (0x20, 0x2A)).sum())
-        if extra:
-            table.notes.append(f"the header counts {count} records but {extra} more follow them; they were not "
-                               "read (the header may be damaged: check the file in Winbiz)")  # fmt: skip
+    live = flags == LIVE
+    table = Table(path, version, chosen, fields, {}, np.flatnonzero(live) + 1, int((~live).sum()), truncated, notes)
+    table.header_count = count
+    odd = np.flatnonzero((flags != LIVE) & (flags != DELETED))
+    if len(odd):
+        table.odd_flags = len(odd)
+        shown = ", ".join(f"0x{b:02X}" for b in sorted(set(flags[odd].tolist()))[:5])
+        table.notes.append(f"{len(odd)} record(s) carry a deletion flag other than a space or '*' ({shown}; the "
+                           f"first is record {int(odd[0]) + 1}): they were treated as deleted")  # fmt: skip
     if not live.all():
         block = block[live]  # a copy: only when there are deleted records to drop
     memo = _Memo(path, version, table.notes) if any(f.type == "M" for f in fields) else None
@@ -128,9 +146,17 @@ def read(path: Path, name: str = "", encoding: str | None = None) -> Table:
 _MAP_FROM = 1 << 20
 
 
-def _contents(path: Path) -> bytes | mmap.mmap:
+def _contents(path: Path, label: str) -> bytes | mmap.mmap:
     """The bytes of the file; a large file is mapped rather than copied (its pages are those the
-    operating system caches already: a copy would double the memory of the biggest input)."""
+    operating system caches already: a copy would double the memory of the biggest input).
+    Anything but a regular file (a folder, a FIFO that would block the read) is refused unopened."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise SourceError(f"cannot be read: {exc.strerror or exc}", label) from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a pipe, socket or device)"
+        raise SourceError(f"{kind}, where a dBASE/FoxPro table was expected", label)
     with path.open("rb") as handle:
         if os.fstat(handle.fileno()).st_size >= _MAP_FROM:
             try:

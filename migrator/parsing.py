@@ -19,7 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from migrator.money import NotCents, to_cents
+from migrator.money import MAX_CENTS as MAX_CENTS
+from migrator.money import NotCents, format_cents, to_cents
 
 
 class ParseError(ValueError):
@@ -121,11 +122,6 @@ def parse_decimal(text: str, decimal_mark: str = ".") -> Decimal | None:
     return -value if shape.negative else value
 
 
-MAX_CENTS = 10**18 - 1
-"""The largest amount migrator reads (16 integer digits, as the canonical CSV): int64 cents end near
-9.2e18, so a larger value is a `ParseError`, not an overflow further down."""
-
-
 def parse_cents(text: str, decimal_mark: str = ".") -> int | None:
     """Exact cents of `text`; None for an empty cell. Raises `ParseError` past two decimals."""
     value = parse_decimal(text, decimal_mark)
@@ -142,7 +138,8 @@ def exact_cents(value: Decimal, text: object = None) -> int:
     except NotCents as exc:
         raise ParseError(f"{shown}: {exc}") from None
     if abs(cents) > MAX_CENTS:
-        raise ParseError(f"{shown}: too large for an amount (more than 16 digits before the decimal mark)")
+        raise ParseError(f"{shown}: too large for an amount (the largest is ±{format_cents(MAX_CENTS)}, "
+                         "16 digits before the decimal mark)")  # fmt: skip
     return cents
 
 
@@ -333,42 +330,22 @@ def excel_serial_to_date(serial: float | int) -> dt.date:  # float-ok: Excel sto
     return EXCEL_EPOCH + dt.timedelta(days=int(serial))
 
 
-MAX_WORKBOOK_BYTES = 1 << 30
-"""The most an xlsx may unpack to (1 GiB): more is refused before openpyxl sees it."""
-
-
 def workbook_rows(path: Path, name: str = "", limit: int | None = None) -> list[tuple[str, list[tuple[Any, ...]]]]:
     """(title, rows) of every sheet of the xlsx at `path`, at most `limit` rows each (cell values).
 
-    The archive is checked first, as any zip (`migrator.sources`): members, links, sizes, zip bombs, and
-    XML that declares entities. A broken workbook raises `SourceError`: openpyxl raises whatever its
-    zip and XML layers meet (BadZipFile, KeyError, zlib.error, XML syntax errors…), so any exception
-    from it means the file cannot be read.
+    The archive is checked first (`sources.check_workbook`: parts, links, sizes and ratio within
+    `migrator.limits`, XML that declares entities). A broken workbook raises `SourceError`: openpyxl
+    raises whatever its zip and XML layers meet (BadZipFile, KeyError, zlib.error, XML syntax errors…),
+    so any exception from it means the file cannot be read.
     """
-    import zipfile
-
     import openpyxl
 
-    from migrator import sources, xmlsafe
+    from migrator import sources
     from migrator.errors import SourceError
 
     label = name or str(path)
-    with path.open("rb") as handle:
-        if handle.read(8) == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # an OLE file: encrypted xlsx, or old .xls
-            raise SourceError("a password-protected workbook or an old .xls: save it as .xlsx without a password",
-                              label)  # fmt: skip
+    sources.check_workbook(path, label)
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-            if len(members) > sources.MAX_MEMBERS:
-                raise SourceError(f"the workbook has {len(members)} parts, more than {sources.MAX_MEMBERS}", label)
-            if sum(m.file_size for m in members) > MAX_WORKBOOK_BYTES:
-                raise SourceError(f"the workbook unpacks to more than {MAX_WORKBOOK_BYTES} bytes", label)
-            for member in members:
-                sources._check_member(member, label)  # the checks every unpacked zip gets
-                if member.filename.endswith((".xml", ".rels", ".vml")):
-                    with archive.open(member) as handle:
-                        xmlsafe.check(handle.read(1 << 16), label)
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except SourceError:
         raise

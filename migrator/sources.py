@@ -12,16 +12,21 @@ import os
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
+from migrator import limits
 from migrator.errors import SourceError
 
-MAX_MEMBERS = 20_000
-MAX_UNPACKED_BYTES = 4 << 30
-MAX_RATIO = 200  # a member that unpacks to more than 200× its packed size is treated as a bomb
+if TYPE_CHECKING:  # loaded where a gzip or SQLite input is read
+    import sqlite3
+
+MEMBER_RATIO_FREE = 1 << 20
+"""A single member smaller than this is not checked for its own ratio (the whole archive is)."""
 
 
 @dataclass
@@ -80,44 +85,176 @@ def _check_member(info: zipfile.ZipInfo, archive: str) -> PurePosixPath:
         raise SourceError(f"archive member {info.filename!r} is a link; refusing it", archive)
     if info.flag_bits & 0x1:
         raise SourceError("the archive is encrypted; unpack it with its password first", archive)
-    if info.compress_size and info.file_size > MAX_RATIO * info.compress_size and info.file_size > 1 << 20:
+    bounds = limits.current()
+    if info.file_size > MEMBER_RATIO_FREE and info.file_size > bounds.max_ratio * max(info.compress_size, 1):
         raise SourceError(
-            f"archive member {info.filename!r} unpacks to {info.file_size} bytes: refusing a zip bomb",
+            f"archive member {info.filename!r} unpacks to {info.file_size} bytes from {info.compress_size}: "
+            "refusing a zip bomb (raise the ratio with MIGRATOR_MAX_RATIO)",
             archive,
         )
     return name
 
 
+def check_archive(
+    zf: zipfile.ZipFile, label: str, packed: int, total_key: str = "max_input_bytes"
+) -> list[zipfile.ZipInfo]:
+    """The members of an open zip (an archive or an xlsx), once each is checked and their declared sizes
+    fit the bounds: member count, total unpacked size, and ratio over the whole archive (small members
+    count too); `packed` is the archive's size. Declared sizes bound what can be read: Python's zipfile stops each member at its
+    declared size and fails its CRC check (CPython ``zipfile.ZipExtFile._read1``)."""
+    bounds = limits.current()
+    members = zf.infolist()
+    if len(members) > bounds.max_members:
+        raise limits.refusal(label, f"the archive has {len(members)} members", "max_members")
+    total = 0
+    for info in members:
+        _check_member(info, label)
+        total += info.file_size
+    if total > getattr(bounds, total_key):
+        raise limits.refusal(label, f"the archive unpacks to {total} bytes", total_key)
+    if total > bounds.unpacked_bound(packed):
+        raise limits.ratio_refusal(label, f"the archive unpacks to {total} bytes", packed)
+    return members
+
+
 def unpack_zip(archive: Path, into: Path, name: str = "") -> None:
-    """Unpack `archive` into the folder `into`, refusing anything unsafe (see module docstring)."""
+    """Unpack `archive` into the folder `into`, refusing anything unsafe (see module docstring).
+
+    The bounds are checked on the declared sizes before anything is written, and again on the bytes
+    actually written, member after member, so that a lying archive is stopped at the bound."""
     label = name or str(archive)
+    bounds = limits.current()
+    packed = archive.stat().st_size
+    allowed = min(bounds.max_input_bytes, bounds.unpacked_bound(packed))
     try:
         with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            if len(members) > MAX_MEMBERS:
-                raise SourceError(f"archive has {len(members)} members, more than {MAX_MEMBERS}", label)
-            total = 0
-            for info in members:
+            written = 0
+            for info in check_archive(zf, label, packed):
                 member = _check_member(info, label)
-                total += info.file_size
-                if total > MAX_UNPACKED_BYTES:
-                    raise SourceError(f"archive unpacks to more than {MAX_UNPACKED_BYTES} bytes", label)
                 target = into.joinpath(*member.parts)
                 if info.is_dir():
                     target.mkdir(parents=True, exist_ok=True)
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                written = 0
+                size = 0
                 with zf.open(info) as src, target.open("wb") as dst:
                     for block in iter(lambda: src.read(1 << 20), b""):
+                        size += len(block)
                         written += len(block)
-                        if written > info.file_size:
+                        if size > info.file_size:
                             raise SourceError(f"archive member {info.filename!r} is larger than declared", label)
+                        if written > allowed:
+                            raise limits.refusal(label, f"the archive unpacks to more than {allowed} bytes",
+                                                 "max_input_bytes")  # fmt: skip
                         dst.write(block)
     except zipfile.BadZipFile as exc:
         raise SourceError(f"not a readable zip archive ({exc})", label) from None
     except RuntimeError as exc:  # zipfile raises RuntimeError for encrypted members
         raise SourceError(f"cannot unpack the archive: {exc}", label) from None
+
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def check_workbook(path: Path, name: str = "") -> None:
+    """Refuse an xlsx before openpyxl reads it: not a zip, too many parts, parts that unpack past the
+    bounds (declared sizes, which bound what zipfile reads: see `check_archive`), links, and XML parts
+    that declare entities. Every reader that opens an xlsx calls this first."""
+    from migrator import xmlsafe
+
+    label = name or str(path)
+    with path.open("rb") as handle:
+        if handle.read(8) == _OLE:  # an OLE file: encrypted xlsx, or old .xls
+            raise SourceError("a password-protected workbook or an old .xls: save it as .xlsx without a password",
+                              label)  # fmt: skip
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in check_archive(archive, label, path.stat().st_size, "max_xlsx_bytes"):
+                if member.filename.endswith((".xml", ".rels", ".vml")):
+                    with archive.open(member) as handle:
+                        xmlsafe.check(handle.read(1 << 16), label)
+    except SourceError:
+        raise
+    except zipfile.BadZipFile as exc:
+        raise SourceError(f"not a readable Excel workbook (not a zip archive: {exc})", label) from None
+    except Exception as exc:  # zipfile raises OSError, EOFError, zlib.error… on a damaged member
+        raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", label) from None
+
+
+def gunzip(path: Path, name: str = "", block: int = 1 << 20) -> Iterator[bytes]:
+    """The decompressed blocks of the gzip file at `path`, stopped at the bounds (total and ratio)
+    as they are passed, so that a bomb is refused having produced at most the bound."""
+    import gzip
+    import zlib
+
+    label = name or str(path)
+    bounds = limits.current()
+    packed = path.stat().st_size
+    ratio_bound = bounds.unpacked_bound(packed)
+    size = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(block), b""):
+                size += len(chunk)
+                if size > bounds.max_input_bytes:
+                    raise limits.refusal(label, f"the gzip file unpacks to more than {bounds.max_input_bytes} bytes",
+                                         "max_input_bytes")  # fmt: skip
+                if size > ratio_bound:
+                    raise limits.ratio_refusal(label, f"the gzip file unpacks to more than {ratio_bound} bytes",
+                                               packed)  # fmt: skip
+                yield chunk
+    except (OSError, EOFError, zlib.error) as exc:
+        raise SourceError(f"not a readable gzip file ({exc})", label) from None
+
+
+@contextlib.contextmanager
+def sqlite_reading(path: Path, name: str, what: str, seconds: float | None = None) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to the SQLite file at `path`, closed afterwards, whose queries stop
+    once `seconds` (by default the SQL time bound) have passed since it was opened.
+
+    An ``sqlite3.Error`` inside the block becomes a `SourceError` beginning with `what`; one caused by
+    the time bound names the bound. The file is opened ``mode=ro`` and, when no write-ahead log lies
+    beside it, ``immutable=1`` (no lock, no -shm file next to the input)."""
+    import sqlite3
+
+    label = name or str(path)
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    if not Path(f"{path}-wal").exists():
+        uri += "&immutable=1"
+    bound = limits.current().sql_seconds if seconds is None else seconds
+    try:
+        db = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise SourceError(f"{what}: {exc}", label) from None
+    with contextlib.closing(db):
+        clock = Deadline(bound)
+        db.set_progress_handler(clock.passed, 10_000)
+        try:
+            yield db
+        except sqlite3.Error as exc:
+            if clock.hit:
+                raise limits.refusal(label, f"{what}: reading took longer than {bound:g} s", "sql_seconds",
+                                     bound) from None  # fmt: skip
+            raise SourceError(f"{what}: {exc}", label) from None
+
+
+class Deadline:
+    """A SQLite progress handler that interrupts the query running once the time is up."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+        self.hit = False
+
+    def passed(self) -> int:
+        if time.monotonic() > self.end:
+            self.hit = True
+            return 1
+        return 0
+
+
+def tables_only(db: sqlite3.Connection) -> set[str]:
+    """The names of the real tables of a database (never a view named like a table)."""
+    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
 @contextlib.contextmanager
@@ -126,6 +263,8 @@ def opened(path: str | os.PathLike[str]) -> Iterator[Source]:
     path = Path(path)
     if not path.exists():
         raise SourceError("no such file or folder", str(path))
+    if not path.is_file() and not path.is_dir():
+        raise SourceError("not a regular file or folder (a pipe, socket or device is never read)", str(path))
     if path.is_file() and zipfile.is_zipfile(path) and path.suffix.lower() not in (".xlsx", ".xlsm"):
         workdir = Path(tempfile.mkdtemp(prefix="migrator-zip-"))
         try:
@@ -136,4 +275,6 @@ def opened(path: str | os.PathLike[str]) -> Iterator[Source]:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     else:
+        if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm") and zipfile.is_zipfile(path):
+            check_workbook(path, str(path))  # a bomb is named as such, not left for detection to fail on
         yield Source(path)

@@ -40,12 +40,12 @@ from typing import Any
 import pyarrow as pa
 from lxml import etree
 
-from migrator import xmlsafe
+from migrator import limits, sources, xmlsafe
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, table
 from migrator.parsing import decimal_text
 from migrator.readers.base import ReadOptions, Rows
-from migrator.sources import MAX_UNPACKED_BYTES, Source
+from migrator.sources import Source
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -272,7 +272,8 @@ def _query(db: sqlite3.Connection, sql: str, *args: Any) -> list[sqlite3.Row]:
 
 
 def _tables(db: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    """The real tables (a view named like a GnuCash table is never read: it could run without end)."""
+    return sources.tables_only(db)
 
 
 def read_sqlite(db: sqlite3.Connection) -> Book:
@@ -287,7 +288,7 @@ def read_sqlite(db: sqlite3.Connection) -> Book:
     slots: dict[str, dict[str, str]] = {}
     # slot_type: 1 int64, 4 string, 5 guid, 6 time, 9 frame (guid_val), 10 gdate (GnuCash kvp-value.hpp)
     columns = {1: "int64_val", 4: "string_val", 5: "guid_val", 6: "timespec_val", 9: "guid_val", 10: "gdate_val"}
-    for r in _query(db, "SELECT * FROM slots"):
+    for r in _query(db, "SELECT * FROM slots") if "slots" in tables else ():
         column = columns.get(r["slot_type"])
         value = r[column] if column else None
         slots.setdefault(r["obj_guid"], {})[r["name"]] = "" if value is None else str(value)
@@ -677,21 +678,30 @@ def to_ledger(book: Book, file: str, system: str) -> Ledger:
 # ------------------------------------------------------------------------------------------------ reader
 
 
-def _xml_bytes(source: Source) -> bytes:
-    """The XML of a gzip-compressed or plain file, refusing a decompression bomb."""
+def _xml_root(source: Source) -> etree._Element:
+    """The root element of a gzip-compressed or plain XML book. A compressed book is decompressed and
+    parsed block by block within the bounds of `migrator.limits` (`sources.gunzip`), so that neither
+    a decompression bomb nor the decompressed text is ever held whole."""
     if not source.head(2).startswith(GZIP_MAGIC):
-        return source.read_bytes()
-    chunks, size = [], 0
+        return xmlsafe.parse_bytes(source.read_bytes(), source.name)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                             huge_tree=False)  # the settings of xmlsafe.parse  # fmt: skip
+    head: bytes | None = b""
     try:
-        with gzip.open(source.path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                size += len(chunk)
-                if size > MAX_UNPACKED_BYTES:
-                    raise SourceError(f"unpacks to more than {MAX_UNPACKED_BYTES} bytes; refusing it", source.name)
-                chunks.append(chunk)
-    except (OSError, EOFError) as exc:
-        raise SourceError(f"not a readable gzip file ({exc})", source.name) from None
-    return b"".join(chunks)
+        for chunk in sources.gunzip(source.path, source.name):
+            if head is not None:
+                head += chunk
+                if len(head) < 1 << 16:
+                    continue
+                xmlsafe.check(head, source.name)
+                chunk, head = head, None
+            parser.feed(chunk)
+        if head is not None:  # a book shorter than the prologue checked
+            xmlsafe.check(head, source.name)
+            parser.feed(head)
+        return parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise SourceError(f"not well-formed XML: {exc.msg}", source.name, exc.lineno) from None
 
 
 def _xml_head(source: Source) -> bytes:
@@ -709,12 +719,10 @@ def _gnucash_sqlite(source: Source) -> bool:
     if not source.head(16).startswith(SQLITE_MAGIC):
         return False
     try:
-        db = sqlite3.connect(f"{source.path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
+        seconds = limits.current().sniff_seconds
+        with sources.sqlite_reading(source.path, source.name, "not an SQLite file", seconds) as db:
             return {"books", "accounts", "transactions", "splits", "commodities"} <= _tables(db)
-        finally:
-            db.close()
-    except sqlite3.Error:
+    except SourceError:
         return False
 
 
@@ -727,19 +735,47 @@ def _sql_dump(head: bytes) -> bool:
 _DUMP_ACTIONS = {sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_INSERT, sqlite3.SQLITE_READ,
                  sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_TRANSACTION,
                  sqlite3.SQLITE_REINDEX}  # fmt: skip
+_PAGE = 4096
 
 
-def _load_dump(source: Source) -> sqlite3.Connection:
-    """The dump loaded into a private in-memory database; only table statements may run (no ATTACH, no PRAGMA)."""
+def _read_dump(source: Source) -> Book:
+    """The dump loaded into a private in-memory database and read; only table statements may run (no
+    ATTACH, no PRAGMA). Loading and reading together stop at the SQL time bound, the text at the input
+    size bound, and the database at the input size bound and the ratio bound (a dump that grows
+    past 200 times its size when loaded is treated like a decompression bomb)."""
+    bounds = limits.current()
+    size = source.path.stat().st_size
+    if size > bounds.max_input_bytes:
+        raise limits.refusal(source.name, f"the SQL dump holds {size} bytes", "max_input_bytes")
+    grown = min(bounds.max_input_bytes, bounds.unpacked_bound(size))
     db = sqlite3.connect(":memory:")
-    db.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in _DUMP_ACTIONS else sqlite3.SQLITE_DENY)
+    clock = sources.Deadline(bounds.sql_seconds)
     try:
-        db.executescript(source.read_bytes().decode("utf-8"))
-    except (sqlite3.Error, UnicodeDecodeError) as exc:
-        db.close()
+        db.execute(f"PRAGMA page_size = {_PAGE}")
+        db.execute(f"PRAGMA max_page_count = {grown // _PAGE + 1}")
+        db.set_progress_handler(clock.passed, 10_000)
+        db.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in _DUMP_ACTIONS else sqlite3.SQLITE_DENY)
+        try:
+            db.executescript(source.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"not a loadable GnuCash SQL dump: {exc}", source.name) from None
+        db.set_authorizer(None)
+        return read_sqlite(db)
+    except sqlite3.Error as exc:
+        if clock.hit:
+            raise limits.refusal(source.name, "loading and reading the SQL dump took longer than "
+                                 f"{bounds.sql_seconds:g} s", "sql_seconds") from None  # fmt: skip
+        if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
+            key = "max_input_bytes" if grown == bounds.max_input_bytes else "max_ratio"
+            what = f"the SQL dump grows past {grown} bytes when loaded"
+            if key == "max_ratio":
+                raise limits.ratio_refusal(source.name, what, size) from None
+            raise limits.refusal(source.name, what, key) from None
         raise SourceError(f"not a loadable GnuCash SQL dump: {exc}", source.name) from None
-    db.set_authorizer(None)
-    return db
+    except (IndexError, KeyError) as exc:
+        raise SourceError(f"not a readable GnuCash SQL dump: {exc}", source.name) from None
+    finally:
+        db.close()
 
 
 class GnucashReader:
@@ -761,24 +797,15 @@ class GnucashReader:
             if not _gnucash_sqlite(source):
                 raise SourceError("an SQLite file, but not a GnuCash book (no books/accounts/splits tables)",
                                   source.name)  # fmt: skip
-            db = sqlite3.connect(f"{source.path.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                book = read_sqlite(db)
-            except (sqlite3.Error, IndexError, KeyError) as exc:
-                raise SourceError(f"not a readable GnuCash SQLite book: {exc}", source.name) from None
-            finally:
-                db.close()
+            with sources.sqlite_reading(source.path, source.name, "not a readable GnuCash SQLite book") as db:
+                try:
+                    book = read_sqlite(db)
+                except (IndexError, KeyError) as exc:
+                    raise SourceError(f"not a readable GnuCash SQLite book: {exc}", source.name) from None
             return to_ledger(book, source.name, "GnuCash (SQLite)")
         if _sql_dump(source.head(8192)):
-            db = _load_dump(source)
-            try:
-                book = read_sqlite(db)
-            except (sqlite3.Error, IndexError, KeyError) as exc:
-                raise SourceError(f"not a readable GnuCash SQL dump: {exc}", source.name) from None
-            finally:
-                db.close()
-            return to_ledger(book, source.name, "GnuCash (SQL dump)")
-        root = xmlsafe.parse_bytes(_xml_bytes(source), source.name)
+            return to_ledger(_read_dump(source), source.name, "GnuCash (SQL dump)")
+        root = _xml_root(source)
         tag = etree.QName(root).localname
         if tag not in ("gnc-v2", "gnc-account-example"):
             raise SourceError(f"not a GnuCash XML book (root element {tag!r})", source.name)

@@ -1,7 +1,8 @@
 """SQLite archive (see `migrator.writers.sqlite`): read back exactly the ledger that was written.
 
-The file is opened read-only (``mode=ro``); a SQLite file without the archive's ``meta`` table is
-not claimed (GnuCash SQLite books are read by the ``gnucash`` format).
+The file is opened read-only (``mode=ro``, `sources.sqlite_reading`) within the SQL time bound;
+only real tables are read, never a view named like one. A SQLite file without the archive's
+``meta`` table is not claimed (GnuCash SQLite books are read by the ``gnucash`` format).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from migrator import limits
 from migrator.errors import SourceError
 from migrator.model import SCHEMAS, Company, FiscalYear, Ledger, Problem, SourceFile
 from migrator.readers.base import ReadOptions
-from migrator.sources import Source
+from migrator.sources import Source, sqlite_reading, tables_only
 from migrator.writers.sqlite import COMPANY, EXTRA_TYPES, KIND, SCHEMA_VERSION, quote
 
 MAGIC = b"SQLite format 3\x00"
@@ -27,12 +29,10 @@ def connect(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
 
 
-def _meta(path: Path) -> dict[str, str]:
-    db = connect(path)
-    try:
-        return dict(db.execute("SELECT key, value FROM meta").fetchall())
-    finally:
-        db.close()
+def _meta(db: sqlite3.Connection) -> dict[str, str]:
+    if "meta" not in tables_only(db):  # a view named meta is never run
+        return {}
+    return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
 
 class SqliteReader:
@@ -43,32 +43,31 @@ class SqliteReader:
         if source.is_dir or not source.head(16).startswith(MAGIC):
             return 0.0
         try:
-            return 1.0 if _meta(source.path).get("kind") == KIND else 0.0
-        except sqlite3.Error:
+            seconds = limits.current().sniff_seconds
+            with sqlite_reading(source.path, source.name, "not a readable SQLite file", seconds) as db:
+                return 1.0 if _meta(db).get("kind") == KIND else 0.0
+        except SourceError:
             return 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if not source.head(16).startswith(MAGIC):
             raise SourceError("not an SQLite file", source.name)
-        try:
-            db = connect(source.path)
-        except sqlite3.Error as exc:
-            raise SourceError(f"cannot open the SQLite file: {exc}", source.name) from None
-        try:
+        with sqlite_reading(source.path, source.name, "not a readable migrator archive") as db:
             return _read(db, source.name)
-        except sqlite3.Error as exc:
-            raise SourceError(f"not a readable migrator archive: {exc}", source.name) from None
-        finally:
-            db.close()
 
 
 def _read(db: sqlite3.Connection, name: str) -> Ledger:
-    meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+    meta = _meta(db)
     if meta.get("kind") != KIND:
         raise SourceError("an SQLite file, but not a migrator archive (no meta kind)", name)
     if meta.get("schema_version") != SCHEMA_VERSION:
         raise SourceError(f"archive schema version {meta.get('schema_version')!r}; this migrator reads "
                           f"{SCHEMA_VERSION}", name)  # fmt: skip
+    real = tables_only(db)
+    wanted = {"company", "fiscal_years", "source_files", "problems", "extras_index", "extras_columns", *SCHEMAS}
+    views = sorted(wanted - real)
+    if views:  # a view (or nothing) under a table's name: never run
+        raise SourceError(f"not a migrator archive: no table {', '.join(views)}", name)
     row = db.execute("SELECT " + ", ".join(quote(c[0]) for c in COMPANY) + " FROM company").fetchone()
     years = tuple(
         FiscalYear(dt.date.fromisoformat(s), dt.date.fromisoformat(e))
@@ -91,6 +90,8 @@ def _read(db: sqlite3.Connection, name: str) -> Ledger:
             (table_name,),
         ).fetchall()
         schema = pa.schema([(c, EXTRA_TYPES[t]) for c, t in columns])
+        if table_name not in real:
+            raise SourceError(f"not a migrator archive: no table {table_name} (listed in extras_index)", name)
         extras[extra_name] = _table(db, table_name, schema)
     return Ledger(company=company, **tables, problems=problems, extras=extras, format="sqlite",
                   encoding=meta.get("ledger_encoding", ""))  # fmt: skip

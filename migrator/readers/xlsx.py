@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from migrator.model import SCHEMAS, Company, FiscalYear, Ledger, Problem, confor
 from migrator.parsing import ParseError, decimal_text, excel_number, excel_serial_to_date, parse_cents, parse_date
 from migrator.readers.base import ReadOptions, accounts_from_lines, merge_accounts
 from migrator.reconcile import trial_balance
-from migrator.sources import Source
+from migrator.sources import Source, check_workbook
 
 if TYPE_CHECKING:  # openpyxl (also imported by the writer's layout) loads only when a workbook is read
     from openpyxl.workbook.workbook import Workbook
@@ -41,8 +42,12 @@ MAX_PROBLEMS = 1000
 """Bad rows listed one by one per sheet; beyond that one problem says how many more."""
 _TRUE = {"true", "1", "yes", "y", "x", "oui", "ja", "wahr"}
 _FALSE = {"false", "0", "no", "n", "", "non", "nein", "falsch"}
-_BROKEN = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError)
-"""What a broken workbook raises when loaded, besides openpyxl's InvalidFileException."""
+_BROKEN = (zipfile.BadZipFile, KeyError, OSError, EOFError, ValueError, TypeError, IndexError, AttributeError,
+           SyntaxError, zlib.error)  # fmt: skip
+"""What a broken workbook raises when loaded or while its sheets are read, besides openpyxl's
+InvalidFileException: zipfile's errors, zlib.error, XML syntax errors (xml.etree's ParseError and
+lxml's XMLSyntaxError are SyntaxError subclasses), and the KeyError, ValueError, TypeError,
+IndexError and AttributeError openpyxl meets in parts that lack what it expects."""
 
 
 def journal_header(book: Workbook) -> list[str] | None:
@@ -61,7 +66,10 @@ class XlsxReader:
     extensions = (".xlsx",)
 
     def sniff(self, source: Source) -> float:
-        if source.is_dir or not source.head(4).startswith(b"PK") or not _has_journal_sheet(source):
+        if source.is_dir or not source.head(4).startswith(b"PK"):
+            return 0.0
+        check_workbook(source.path, source.name)  # a SourceError: not sniffed (pipeline._sniffed)
+        if not _has_journal_sheet(source):
             return 0.0
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
@@ -72,6 +80,8 @@ class XlsxReader:
             return 0.0
         try:
             header = journal_header(book)
+        except (InvalidFileException, *_BROKEN):
+            return 0.0
         finally:
             book.close()
         if header is None:
@@ -84,10 +94,11 @@ class XlsxReader:
 
         from migrator.writers.xlsx import JOURNAL, SHEETS
 
+        check_workbook(source.path, source.name)
         try:
             book = load_workbook(source.path, read_only=True, data_only=True)
         except (InvalidFileException, *_BROKEN) as exc:
-            raise SourceError(f"not a readable Excel workbook ({exc})", source.name) from None
+            raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", source.name) from None
         try:
             if journal_header(book) is None:
                 raise SourceError(f"the workbook has no sheet {JOURNAL.title!r} with a header row", source.name)
@@ -101,6 +112,10 @@ class XlsxReader:
                         extras[sheet.table] = extra
             company = _company(book, source.name, problems)
             shown = _shown_trial_balance(book, source.name, problems)
+        except SourceError:
+            raise
+        except (InvalidFileException, *_BROKEN) as exc:  # sheets are parsed as they are read (read-only mode)
+            raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", source.name) from None
         finally:
             book.close()
         lines = tables.get("lines", table("lines"))

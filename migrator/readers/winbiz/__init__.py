@@ -121,7 +121,40 @@ def dossiers(path: str | Path) -> list[tuple[str, str]]:
 
 
 def _is_year(folder: Path) -> bool:
-    return files.find(folder, "ecriture.dbf") is not None or files.find(folder, "plan.dbf") is not None
+    return _entry(folder, "ecriture.dbf") is not None or files.find(folder, "plan.dbf") is not None
+
+
+_YEAR_NAME = re.compile(r"(?<!\d)(19|20)\d\d(?!\d)")
+
+
+def _looks_like_year(folder: Path) -> bool:
+    """A dossier sub-folder that should be a fiscal year: with a chart or journal, or named after a year."""
+    return _is_year(folder) or _YEAR_NAME.search(folder.name) is not None
+
+
+def _entry(folder: Path, name: str) -> Path | None:
+    """The entry `name` in `folder` whatever its case and kind (file, folder, pipe…); never opened."""
+    wanted = name.lower()
+    try:
+        return next((p for p in sorted(folder.iterdir()) if p.name.lower() == wanted), None)
+    except OSError:
+        return None
+
+
+def _missing_journal(folder: Path, label: str, others: bool) -> Problem:
+    """The problem of a year folder without a readable journal: an error when other years have theirs
+    (the books would lack a year of entries), else a warning."""
+    found = _entry(folder, "ecriture.dbf")
+    if found is None:
+        why = "has no journal (ecriture.dbf)"
+    elif found.is_dir():
+        why = f"has a folder named {found.name} where its journal should be"
+    else:
+        why = f"has a {found.name} that is not a regular file (a pipe, socket or device); it was not opened"
+    if others:
+        return Problem("error", f"year {folder.name} {why}: its entries are missing, while other years of the "
+                       "dossier have theirs", label)  # fmt: skip
+    return Problem("warning", f"year {folder.name} {why}: no entries were read for it", label)
 
 
 def _is_dossier(folder: Path) -> bool:
@@ -195,7 +228,7 @@ def _read_dossier(folder: Path, label: str, options: ReadOptions, books: _Books)
     problems: list[Problem] = []
     books.company = _company(folder, label, problems)
     books.others.append(Raw(label, {}, np.zeros(0, dtype=np.int64), problems=problems))
-    years = [sub for sub in _subfolders(folder) if _is_year(sub)]
+    years = [sub for sub in _subfolders(folder) if _looks_like_year(sub)]
     if not years and _is_year(folder):
         years = [folder]
     if not years:
@@ -229,6 +262,11 @@ def _read_years(folders: list[Path], label: str, options: ReadOptions, books: _B
             raise SourceError(f"no fiscal year starting in {options.year}; the years here: {have}", label)
         loaded = chosen
     several = len(loaded) > 1
+    with_journal = sum(item[3] is not None for item in loaded)
+    missing = [_missing_journal(folder, name, with_journal > 0) for _, folder, name, entries, _ in loaded
+               if entries is None]  # fmt: skip
+    if missing:
+        books.others.append(Raw(label, {}, np.zeros(0, dtype=np.int64), problems=missing))
     for year, folder, name, entries, parent in loaded:
         if entries is not None:
             check = files.kind_of(set(entries.columns))

@@ -55,8 +55,10 @@ def load_dbf(path: Path, label: str, encoding: str | None = None) -> Raw:
     if table.deleted:
         raw.problems.append(Problem("info", f"{table.deleted} deleted record(s) skipped", label))
     if table.truncated is not None:
-        raw.problems.append(Problem("error", f"the file is cut off: record {table.truncated} and the following are "
-                                    "missing; the complete records before it were read", label, table.truncated))  # fmt: skip
+        raw.problems.append(Problem("error", f"the file is cut off: the header counts {table.header_count} records "
+                                    f"but the file holds {table.truncated - 1} whole ones; record {table.truncated} "
+                                    "and the following are missing; the complete records before it were read",
+                                    label, table.truncated))  # fmt: skip
     raw.problems += [Problem("warning", note, label) for note in table.notes]
     return raw
 
@@ -141,6 +143,9 @@ def excel_rows(path: Path, label: str, limit: int | None = None) -> list[tuple[i
             return out
         import openpyxl
 
+        from migrator.sources import check_workbook
+
+        check_workbook(path, label)
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             sheet = book.worksheets[0]
