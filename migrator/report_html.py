@@ -69,7 +69,7 @@ def _table(head: list[str], rows: list[list[str]], numeric: set[int], foot: list
 
 
 def _money(text: str) -> str:
-    value = amount(text)
+    value = _e(amount(text))
     return f'<span class="neg">{value}</span>' if value.startswith("-") else value
 
 
@@ -129,6 +129,8 @@ dl.meta dt { color: var(--muted); } dl.meta dd { margin: 0; font-weight: 500; }
 .verdict.ok { border-color: var(--ok); background: #eef7f0; } .verdict.bad { border-color: var(--bad); background: #fbeeee; }
 .verdict .status { font-size: 14pt; font-weight: 700; }
 .verdict.ok .status { color: var(--ok); } .verdict.bad .status { color: var(--bad); }
+.verdict.loss { border-color: #8a5a00; background: #fdf6e3; } .verdict.loss .status { color: #8a5a00; }
+.verdict .fingerprint { margin-top: 1.5mm; font-size: 8pt; }
 .verdict ul { margin: 1.5mm 0 0; padding-left: 5mm; }
 h2 { font-size: 11.5pt; margin: 7mm 0 2mm; padding-bottom: 1mm; border-bottom: 1px solid var(--rule); break-after: avoid; }
 h3 { font-size: 10pt; margin: 4mm 0 1.5mm; break-after: avoid; }
@@ -160,7 +162,10 @@ svg .bar.before { fill: var(--before); } svg .bar.after { fill: var(--after); }
 
 
 def _css_string(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    """`text` for inside a double-quoted CSS string in a `<style>` element: every character but ASCII
+    letters, digits, space and ``.,:-_`` becomes a six-digit CSS escape and a space (``<`` is
+    ``\\00003c ``), so no quote, backslash, ``<`` or line break can end the string, rule or element."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in " .,:-_") else f"\\{ord(c):06x} " for c in text)
 
 
 def _header(data: dict[str, Any]) -> str:
@@ -190,8 +195,9 @@ def _header(data: dict[str, Any]) -> str:
 
 def _verdict(data: dict[str, Any]) -> str:
     v = data["verdict"]
-    css = "ok" if v["ok"] else "bad"
-    mark = "✓" if v["ok"] else "✗"
+    losses = v.get("losses", [])
+    css = ("loss" if losses else "ok") if v["ok"] else "bad"
+    mark = ("!" if losses else "✓") if v["ok"] else "✗"
     status = v["status"][:1].upper() + v["status"][1:]
     counts = data["counts"]["after"]
     summary = (
@@ -199,9 +205,46 @@ def _verdict(data: dict[str, Any]) -> str:
         f"debits {amount(data['totals']['after'])} = credits {amount(data['totals']['after_credit'])}"
     )
     items = "".join(f"<li>{_e(d)}</li>" for d in v["differences"])
+    items += "".join(f"<li>{_e(d)}</li>" for d in v.get("entries", []))
+    items += "".join(f"<li>declared loss: {_e(d)}</li>" for d in losses)
     notes = "".join(f"<li class=muted>{_e(n)}</li>" for n in v["notes"])
     listing = f"<ul>{items}{notes}</ul>" if items or notes else ""
-    return f'<section class="verdict {css}"><div class="status">{mark} {_e(status)}</div><div>{_e(summary)}</div>{listing}</section>'
+    fingerprint = ""
+    if data.get("input_fingerprint"):
+        fingerprint = (f'<div class="fingerprint">Input set SHA-256 (over the sorted names and SHA-256 of the source '
+                       f'files): <span class="mono">{_e(data["input_fingerprint"])}</span></div>')  # fmt: skip
+    return (f'<section class="verdict {css}"><div class="status">{mark} {_e(status)}</div><div>{_e(summary)}</div>'
+            f"{listing}{fingerprint}</section>")  # fmt: skip
+
+
+def _year_accounts(data: dict[str, Any]) -> str:
+    """Per fiscal year, each account's opening, debit, credit and closing before and after."""
+    html = "<h2>Fiscal years: each account before and after</h2>"
+    by_year: dict[str, list[dict[str, Any]]] = {}
+    for row in data.get("year_accounts", []):
+        by_year.setdefault(f"{row['start']} – {row['end']}" if row["start"] else "outside the fiscal years",
+                           []).append(row)  # fmt: skip
+    head = ["account", "name"]
+    for column in ("opening", "debit", "credit", "closing"):
+        head += [f"{column} before", "after"]
+    head.append("difference and reason")
+    numeric = set(range(2, 10))
+    for label, rows in by_year.items():
+        body = []
+        for r in rows:
+            cells = [_e(r["account"]), _e(r["name"])]
+            differs = []
+            for column in ("opening", "debit", "credit", "closing"):
+                after = r[f"{column}_after"]
+                changed = bool(after) and cents(r[f"{column}_difference"]) != 0
+                cells += [_money(r[column]), f'<span class="diff">{_e(amount(after))}</span>' if changed else _money(after)]
+                if changed:
+                    differs.append(f"{column} {amount(r[column + '_difference'])}")
+            reason = f'<span class="diff">{_e("; ".join(differs))}</span>: {_e(r["reason"])}' if differs else ""
+            cells.append(reason)
+            body.append(cells)
+        html += f"<h3>{_e(label)}</h3>" + _table(head, body, numeric, css="years")
+    return html
 
 
 def _files(data: dict[str, Any]) -> str:
@@ -319,8 +362,8 @@ def render_html(data: dict[str, Any]) -> str:
         "created": _css_string(data["created"][:10]),
     }
     body = "\n".join(
-        (_header(data), _verdict(data), _files(data), _counts(data), _classes(data), _accounts(data), _vat(data),
-         _periods(data), _problems(data), _signatures())
+        (_header(data), _verdict(data), _signatures(), _files(data), _counts(data), _classes(data), _accounts(data),
+         _year_accounts(data), _vat(data), _periods(data), _problems(data))
     )  # fmt: skip
     title = f"Reconciliation report — {company}"
     return (

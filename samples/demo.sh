@@ -5,7 +5,11 @@ cd "$(dirname "$0")/.."
 out=demo-output
 rm -rf "$out"
 mkdir -p "$out"
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# A failed verification (exit 4) is shown and the demo goes on; any other failure stops it.
+step() {
+  printf '\n\033[1m$ %s\033[0m\n' "$*"
+  "$@" || { rc=$?; [ "$rc" -eq 4 ] || exit "$rc"; printf '  (exit 4: the verification failed, see above)\n'; }
+}
 
 echo "== What migrator reads and writes"
 step migrator formats
@@ -22,9 +26,22 @@ for route in samples/winbiz/DAT/garage samples/winbiz/exports/xml-attributes sam
              samples/winbiz/exports/csv; do
   migrator inspect "$route" --json > "$out/$(basename "$route").json"
   printf '  %-45s %s\n' "$route" "$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
-print(d['counts']['entries'], 'entries,', len(d['trial_balance']), 'accounts, bank 1020 =', d['trial_balance'].get('1020'))" \
+print(d['counts']['entries'], 'entries,', len(d['trial_balance']), 'accounts, bank 1020 closing', \
+      ', '.join(y['start'][:4] + ' ' + y['closing'].get('1020', '0.00') for y in d['years']))" \
     "$out/$(basename "$route").json")"
 done
+
+echo
+echo "== Closing balances per fiscal year (the accountant's view: inspect --json, years[].closing)"
+python3 - "$out/garage.json" <<'PY'
+import json, sys
+
+years = json.load(open(sys.argv[1], encoding="utf-8"))["years"]
+codes = sorted({code for y in years for code in y["closing"]}, key=lambda c: (not c.isdigit(), c.zfill(20)))
+print("  account " + "".join(f"{y['end']:>16}" for y in years))
+for code in codes:
+    print(f"  {code:<7} " + "".join(f"{y['closing'].get(code, ''):>16}" for y in years))
+PY
 
 echo
 echo "== Winbiz → an Excel workbook, and back"
