@@ -629,12 +629,15 @@ def source_accounts(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     return [(code, name) for code, name, _, _ in _pairs(read(path))]
 
 
-def write_suggestions(suggestions: list[Suggestion], out: str | os.PathLike[str]) -> Path:
-    """Write a draft ``accounts.csv`` (UTF-8 with BOM, so Excel shows the accents)."""
-    from migrator.pipeline import _atomic
+def write_suggestions(suggestions: list[Suggestion], out: str | os.PathLike[str], *,
+                      sources: Iterable[str | os.PathLike[str]] = (), force: bool = False) -> Path:  # fmt: skip
+    """Write a draft ``accounts.csv`` (UTF-8 with BOM, so Excel shows the accents); never over `sources`
+    or a file migrator did not write (`migrator.outputs`)."""
+    from migrator import outputs
 
     path = Path(out)
-    with _atomic(path, folder=False) as temp, temp.open("w", encoding="utf-8-sig", newline="") as handle:
+    with outputs.placed(path, folder=False, sources=sources, force=force) as temp, \
+            temp.open("w", encoding="utf-8-sig", newline="") as handle:  # fmt: skip
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(["source", "source_name", "target", "target_name", "comment", "review"])
         for s in suggestions:

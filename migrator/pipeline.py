@@ -10,17 +10,15 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from migrator import registry
+from migrator import outputs, registry, years
 from migrator.errors import MigratorError, ProblemsFound, SourceError, UnknownFormat
-from migrator.model import Ledger, Problem, SourceFile
+from migrator.model import Ledger, Problem, SourceFile, years_of
 from migrator.readers.base import ReadOptions
 from migrator.reconcile import Comparison, compare
 from migrator.sources import Source, opened, sha256_file
@@ -185,40 +183,19 @@ def _hashed_files(source: Source) -> list[SourceFile]:
 
 @contextlib.contextmanager
 def _atomic(out: Path, folder: bool) -> Iterator[Path]:
-    """A temporary path beside `out`, renamed to `out` only if the block completes."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if folder:
-        temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
-    else:
-        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-        os.close(handle)
-        temp = Path(name)
-    try:
+    """A temporary path beside `out`, put in place only if the block completes (see `migrator.outputs`)."""
+    with outputs.placed(out, folder=folder) as temp:
         yield temp
-        if folder:
-            if out.exists():
-                if not out.is_dir():
-                    raise MigratorError(f"{out} exists and is not a folder")
-                old = out.with_name(f".{out.name}.old-{os.getpid()}")
-                out.rename(old)
-                temp.rename(out)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                temp.rename(out)
-        else:
-            if out.is_dir():
-                raise MigratorError(f"{out} is a folder; this format writes one file: give a file name with -o")
-            os.replace(temp, out)
-    finally:
-        if temp.exists():
-            shutil.rmtree(temp, ignore_errors=True) if temp.is_dir() else temp.unlink()
 
 
-def write(ledger: Ledger, to: str, out: PathLike) -> list[Problem]:
-    """Write `ledger` as format `to` at `out`, atomically; return what the format could not carry."""
+def write(ledger: Ledger, to: str, out: PathLike, *, force: bool = False) -> list[Problem]:
+    """Write `ledger` as format `to` at `out`, atomically; return what the format could not carry.
+
+    An existing `out` is replaced only with `force`, and only if migrator wrote it (`migrator.outputs`).
+    """
     fmt = registry.get(to)
     writer = fmt.writer()
-    with _atomic(Path(out), fmt.output == "folder") as temp:
+    with outputs.placed(Path(out), folder=fmt.output == "folder", force=force) as temp:
         return list(writer.write(ledger, temp))
 
 
@@ -265,9 +242,21 @@ def convert(
     allow_problems: bool = False,
     verify_output: bool = True,
     progress: Progress | None = None,
+    report: PathLike | None = None,
+    force: bool = False,
 ) -> Conversion:
-    """Read, map, validate, write and verify; raise `ProblemsFound` (nothing written) on errors."""
+    """Read, map, validate, write and verify; raise `ProblemsFound` (nothing written) on errors.
+
+    `report` names a reconciliation report to write too (``.html``, ``.xlsx`` or ``.json``). Neither
+    `out` nor `report` may be, hold or lie inside the source or the mapping; an existing one is replaced
+    only with `force`, and only if migrator wrote it (`migrator.outputs`).
+    """
     step = progress or (lambda _message: None)
+    fmt = registry.get(to)
+    sources = [source, mapping if mapping is not None and Path(mapping).exists() else None]
+    outputs.check(out, folder=fmt.output == "folder", sources=sources, others=[report], force=force)
+    if report is not None:
+        outputs.check(report, folder=False, sources=sources, others=[out], force=force)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     step("reading")
@@ -282,14 +271,15 @@ def convert(
         ledger = apply_mapping(ledger, applied)
     step("validating and writing")
     t = time.perf_counter()
-    fmt = registry.get(to)
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="validate") as pool:
         # Validation (and the totals verification will compare) runs while the output is written to a
         # temporary file, which becomes the output only if validation finds no error.
         checking = pool.submit(_check, ledger)
-        with _atomic(Path(out), fmt.output == "folder") as temp:
+        # A continuous target gets one opening and a closing entry at each year end (migrator.years).
+        carried, year_problems = years.continuous(ledger) if fmt.years == "continuous" else (ledger, [])
+        with outputs.placed(out, folder=fmt.output == "folder", sources=sources, others=[report], force=force) as temp:
             try:
-                not_carried = list(fmt.writer().write(ledger, temp))
+                not_carried = year_problems + list(fmt.writer().write(carried, temp))
             except Exception:
                 _stop_on_errors(checking.result(), allow_problems)  # errors in the books explain it better
                 raise
@@ -301,9 +291,14 @@ def convert(
         step("verifying")
         t = time.perf_counter()
         result.reread = read(out, to, for_verification=True)
-        _totals(result.reread)
-        result.verification = compare(ledger, result.reread, fmt.keeps)
+        reread = years.per_year(result.reread, years_of(ledger)) if fmt.years == "continuous" else result.reread
+        _totals(reread)
+        result.verification = compare(ledger, reread, fmt.keeps, declared=not_carried)
         timings["verify"] = time.perf_counter() - t
+    if report is not None:
+        from migrator.report import write_report
+
+        write_report(result, report, sources=sources, others=[out], force=force)
     timings["total"] = time.perf_counter() - started
     return result
 
@@ -334,8 +329,13 @@ def _stop_on_errors(problems: list[Problem], allow_problems: bool) -> None:
 
 
 def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, to_format: str | None = None,
-           mapping: PathLike | None = None) -> Conversion:  # fmt: skip
-    """Read `source` and an earlier output `out` and compare them; raise nothing, report everything."""
+           mapping: PathLike | None = None, report: PathLike | None = None, force: bool = False) -> Conversion:  # fmt: skip
+    """Read `source` and an earlier output `out` and compare them; raise nothing, report everything.
+
+    `report` names a reconciliation report to write (never over `source`, `out` or the mapping)."""
+    sources = [source, out, mapping if mapping is not None and Path(mapping).exists() else None]
+    if report is not None:
+        outputs.check(report, folder=False, sources=sources, force=force)
     ledger = read(source, from_format)
     original = ledger
     applied = None
@@ -348,5 +348,30 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
     fmt = registry.get(reread.format)
     result = Conversion(original, ledger, fmt.name, Path(out), list(ledger.problems), mapping=applied)
     result.reread = reread
-    result.verification = compare(ledger, reread, fmt.keeps)
+    if fmt.years == "continuous":
+        reread = years.per_year(reread, years_of(ledger))
+    result.not_carried = _not_carried(ledger, fmt)
+    result.verification = compare(ledger, reread, fmt.keeps, declared=result.not_carried)
+    if report is not None:
+        from migrator.report import write_report
+
+        write_report(result, report, sources=sources, force=force)
     return result
+
+
+def _not_carried(ledger: Ledger, fmt: registry.Format) -> list[Problem]:
+    """What `fmt`'s writer declares it cannot carry of `ledger` (written to a temporary place, then
+    dropped): verification matches each difference to these declarations."""
+    import tempfile
+
+    if not fmt.writes:
+        return []
+    carried, problems = years.continuous(ledger) if fmt.years == "continuous" else (ledger, [])
+    with tempfile.TemporaryDirectory(prefix="migrator-declared-") as folder:
+        target = Path(folder) / ("out" + ("" if fmt.output == "folder" else fmt.default_extension))
+        if fmt.output == "folder":
+            target.mkdir()
+        try:
+            return list(problems) + list(fmt.writer().write(carried, target))
+        except MigratorError:
+            return list(problems)

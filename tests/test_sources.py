@@ -97,12 +97,12 @@ def test_failed_write_leaves_no_file(tmp_path: Path, garage, monkeypatch: pytest
     assert list(tmp_path.iterdir()) == []
 
 
-def test_an_existing_output_is_replaced_whole(tmp_path: Path, garage) -> None:  # type: ignore[no-untyped-def]
+def test_an_earlier_output_is_replaced_whole_with_force(tmp_path: Path, garage) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out.csv"
-    out.write_text("old")
     pipeline.write(garage, "csv", out)
-    assert out.read_text(encoding="utf-8").startswith('"entry"')
-    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+    pipeline.write(garage.replace(lines=garage.lines.slice(0, 3)), "csv", out, force=True)
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.csv.migrator.json", "out.csv"]
 
 
 def test_one_file_format_refuses_a_folder(tmp_path: Path, garage) -> None:  # type: ignore[no-untyped-def]

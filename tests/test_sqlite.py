@@ -112,7 +112,7 @@ def test_input_is_not_modified(garage, tmp_path):
     before = out.read_bytes()
     _read(out)
     assert out.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.sqlite"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".g.sqlite.migrator.json", "g.sqlite"]
 
 
 @settings(max_examples=25, deadline=None)

@@ -1,0 +1,260 @@
+"""Where outputs go: the one module that decides what migrator may create, replace or remove.
+
+The people who run migrator have often lost their books once already; the folder they point it at
+may be the only copy they have. So:
+
+- an output is written under a temporary name and put in place only when complete;
+- an output path that is, contains or lies inside a source is refused, always;
+- two outputs of one command (``-o`` and ``--report``) may not be the same path or lie inside
+  each other;
+- an existing non-empty folder or an existing file is refused unless ``force`` is given, and even
+  then only an earlier migrator output is replaced: one recognised by the manifest migrator leaves
+  with every output (``.migrator-manifest.json`` inside an output folder, ``.<name>.migrator.json``
+  beside an output file), listing its files with their SHA-256. Only the files a manifest lists are
+  ever removed, and only while they are unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from migrator import __version__
+from migrator.errors import MigratorError
+from migrator.sources import sha256_file
+
+PathLike = str | os.PathLike[str]
+
+MANIFEST = ".migrator-manifest.json"
+"""The manifest inside an output folder."""
+PART = ".migrator-part-"
+"""The prefix of the temporary folder migrator writes into inside an existing output folder."""
+HOW_TO_PROCEED = "choose a new or empty folder or file name, or add --force to replace an earlier migrator output"
+
+
+class OutputError(MigratorError, FileExistsError):
+    """An output path migrator must not write to: it holds what migrator did not write, or a source."""
+
+
+def sidecar(path: PathLike) -> Path:
+    """The manifest of a one-file output: a hidden file beside it."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.migrator.json")
+
+
+def _real(path: PathLike) -> Path:
+    return Path(os.path.realpath(os.path.abspath(path)))
+
+
+def _within(inner: Path, outer: Path) -> bool:
+    return inner == outer or outer in inner.parents
+
+
+def check(out: PathLike, *, folder: bool, sources: Iterable[PathLike | None] = (),
+          others: Iterable[PathLike | None] = (), force: bool = False) -> None:  # fmt: skip
+    """Refuse `out` (an `OutputError`, exit 2) where writing it could destroy what migrator did not write.
+
+    `sources` are the command's inputs; `others` the command's other outputs (the report beside
+    ``-o``). An output folder that exists must be empty, or (with `force`) an earlier migrator output
+    whose every file its manifest lists unchanged; an output file that exists must (with `force`) be
+    an earlier migrator output, unchanged since.
+    """
+    out = Path(out)
+    if str(out) in ("", "-"):
+        raise OutputError(f"{str(out)!r} is not a path to write to")
+    target = _real(out)
+    for source in sources:
+        if source is None:
+            continue
+        real = _real(source)
+        if target == real:
+            raise OutputError(f"{out} is the source {source}: migrator never writes over its inputs")
+        if _within(target, real):
+            raise OutputError(f"{out} lies inside the source {source}: write the output somewhere else")
+        if _within(real, target):
+            raise OutputError(f"{out} contains the source {source}: write the output somewhere else")
+    for other in others:
+        if other is None:
+            continue
+        real = _real(other)
+        if target == real:
+            raise OutputError(f"{out} is named for two outputs (-o and --report): give each its own path")
+        if _within(real, target) or _within(target, real):
+            raise OutputError(f"{out} and {other} lie inside each other: give each output its own place")
+    if folder:
+        _check_folder(out, force)
+    else:
+        _check_file(out, force)
+
+
+def _check_folder(out: Path, force: bool) -> None:
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise OutputError(f"{out} exists and is not a folder; this format writes a folder: {HOW_TO_PROCEED}")
+    if not out.exists():
+        return
+    present = [p for p in out.iterdir() if not p.name.startswith(PART)]
+    if not present:
+        return
+    manifest = read_manifest(out / MANIFEST)
+    names = ", ".join(sorted(p.name for p in present)[:5]) + (", …" if len(present) > 5 else "")
+    if not force:
+        earlier = " (an earlier migrator output)" if manifest is not None else ""
+        raise OutputError(f"{out} already holds {len(present)} file(s) or folder(s){earlier}: {names}; {HOW_TO_PROCEED}")
+    if manifest is None:
+        raise OutputError(
+            f"{out} holds files migrator did not write ({names}); --force replaces only an earlier migrator "
+            "output: choose a new or empty folder"
+        )
+    listed = manifest["files"]
+    for path in sorted(out.rglob("*")):
+        relative = path.relative_to(out).as_posix()
+        if relative == MANIFEST or relative.split("/")[0].startswith(PART):
+            continue
+        if path.is_symlink() or (path.is_file() and relative not in listed):
+            raise OutputError(f"{out} holds {relative}, which migrator did not write; move it away first")
+        if path.is_dir() and not any(name.startswith(relative + "/") for name in listed):
+            if any(path.iterdir()):
+                continue  # its files are checked one by one
+            raise OutputError(f"{out} holds the folder {relative}, which migrator did not write; move it away first")
+    _check_unchanged(out, listed)
+
+
+def _check_file(out: Path, force: bool) -> None:
+    if out.is_dir():
+        raise OutputError(f"{out} is a folder; this format writes one file: give a file name with -o")
+    if not (out.exists() or out.is_symlink()):
+        return
+    if not force:
+        raise OutputError(f"{out} already exists: {HOW_TO_PROCEED}")
+    manifest = read_manifest(sidecar(out))
+    if out.is_symlink() or manifest is None or list(manifest["files"]) != [out.name]:
+        raise OutputError(
+            f"{out} exists and migrator did not write it (no manifest {sidecar(out).name} beside it); "
+            "--force replaces only an earlier migrator output: choose another name"
+        )
+    _check_unchanged(out.parent, manifest["files"])
+
+
+def _check_unchanged(folder: Path, listed: dict[str, str]) -> None:
+    for relative, digest in listed.items():
+        path = folder / relative
+        if path.is_file() and not path.is_symlink() and sha256_file(path) != digest:
+            raise OutputError(
+                f"{path} was changed after migrator wrote it; --force replaces only an unchanged earlier output: "
+                "move it away first"
+            )
+
+
+def read_manifest(path: Path) -> dict[str, dict[str, str]] | None:
+    """The manifest at `path`, or None when there is none or it is not migrator's."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 64 << 20:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = data.get("files") if isinstance(data, dict) and data.get("tool") == "migrator" else None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        return None
+    if any(k.startswith("/") or ".." in k.split("/") for k in files):
+        return None
+    return {"files": files}
+
+
+def _manifest_text(files: dict[str, str]) -> str:
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    data = {"tool": "migrator", "version": __version__, "created": created, "files": files}
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _listing(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): sha256_file(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
+
+
+@contextlib.contextmanager
+def placed(out: PathLike, *, folder: bool, sources: Iterable[PathLike | None] = (),
+           others: Iterable[PathLike | None] = (), force: bool = False) -> Iterator[Path]:  # fmt: skip
+    """A temporary path to write the output into; put in place at `out` with its manifest only if the
+    block completes (checked by `check` before and again just before anything is replaced)."""
+    out = Path(out)
+    sources, others = list(sources), list(others)
+    check(out, folder=folder, sources=sources, others=others, force=force)
+    if folder and out.is_dir():
+        temp = Path(tempfile.mkdtemp(prefix=PART, dir=out))  # same file system, and no write rights needed above
+    elif folder:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+        os.close(handle)
+        temp = Path(name)
+    try:
+        yield temp
+        check(out, folder=folder, sources=sources, others=others, force=force)  # the world may have moved on
+        if folder:
+            _install_folder(temp, out)
+        else:
+            _install_file(temp, out)
+    finally:
+        if temp.is_dir():
+            shutil.rmtree(temp, ignore_errors=True)
+        elif temp.exists():
+            temp.unlink()
+
+
+def _install_folder(temp: Path, out: Path) -> None:
+    (temp / MANIFEST).write_text(_manifest_text(_listing(temp)), encoding="utf-8")
+    if not out.exists():
+        temp.rename(out)
+        return
+    earlier = read_manifest(out / MANIFEST)
+    if earlier is not None:
+        remove_listed(out, earlier["files"])
+    for entry in sorted(temp.iterdir()):
+        if entry.name != MANIFEST:
+            _move_into(entry, out / entry.name)
+    os.replace(temp / MANIFEST, out / MANIFEST)  # last: a manifest names a complete output
+
+
+def _move_into(entry: Path, target: Path) -> None:
+    if entry.is_dir() and target.is_dir():
+        for child in sorted(entry.iterdir()):
+            _move_into(child, target / child.name)
+    else:
+        os.replace(entry, target)
+
+
+def remove_listed(folder: Path, files: dict[str, str]) -> None:
+    """Remove the unchanged files a manifest lists (and the folders they leave empty); nothing else."""
+    emptied: set[Path] = set()
+    for relative, digest in files.items():
+        path = folder / relative
+        if path.is_file() and not path.is_symlink() and sha256_file(path) == digest:
+            path.unlink()
+            emptied.update(p for p in path.parents if _within(p, folder) and p != folder)
+    for parent in sorted(emptied, key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            parent.rmdir()  # only when empty
+    (folder / MANIFEST).unlink(missing_ok=True)
+
+
+def _install_file(temp: Path, out: Path) -> None:
+    manifest = sidecar(out)
+    pending = manifest.with_name(manifest.name + ".part")
+    pending.write_text(_manifest_text({out.name: sha256_file(temp)}), encoding="utf-8")
+    try:
+        os.replace(temp, out)
+        os.replace(pending, manifest)
+    finally:
+        pending.unlink(missing_ok=True)
