@@ -1,38 +1,104 @@
 """Bulk migration for fiduciaries: many client companies, each converted in isolation.
 
-Each client runs in a process of its own (a fresh fork per client, nothing shared but the code), or
-as a task on a Dask distributed cluster. Its output is written to a private temporary folder and
-renamed to ``OUTDIR/<client>/`` only when complete, so a run stopped at any moment leaves no half
-client behind. A SQLite catalog (``OUTDIR/catalog.sqlite``) records every client's inputs and
-outputs with SHA-256, status, timings and problem counts; ``resume`` skips clients whose inputs are
-unchanged and whose outputs are still complete and intact.
+How a root is split into clients (`survey`):
+
+- ROOT is a text file: one path per line (relative to the file's folder; ``#`` starts a comment). A
+  listed path that does not exist is an error naming its line; each listed path is then taken as a
+  top-level entry below.
+- ROOT is a Winbiz dossier folder (it holds ``dos_info.dbf``): it is one client.
+- ROOT is any other folder: every top-level entry is looked at, in name order, and becomes clients or
+  is listed as skipped with its reason:
+
+  - a name starting with ``.`` (hidden): skipped;
+  - a symbolic link: skipped, never followed (list its target in a list file to include it);
+  - a Winbiz dossier folder (holds ``dos_info.dbf``): one client;
+  - a Winbiz DAT data folder (sub-folders holding ``dos_info.dbf``): one client per dossier, named
+    ``<folder>-<dossier>`` (so a ROOT that *is* a DAT folder gives one client per dossier, each named
+    after its dossier, beside any other client folders);
+  - any other folder: one client, its format detected per client (a folder holding one file is read
+    as that file); an empty folder (or one holding only hidden files) is skipped;
+  - a file (an export, a zip of a client's files): one client named after the file without its
+    extension; an empty file is skipped;
+  - a client whose files no reader recognises is skipped with that reason when the run (or
+    ``--dry-run``) detects it.
+
+Skipped entries never fail a run, but the terminal output and the overview list every one with its
+reason.
+
+Output names are unique by construction: the entry's name with anything but letters, digits, ``.``,
+``-``, ``_`` and spaces replaced by ``_``. Names that still clash (compared without case, since
+shared drives often ignore it), and names reserved for the run's own files (`RESERVED`, and anything
+starting with ``.``), get ``-`` and 8 hex digits of the SHA-256 of the entry's path relative to ROOT:
+stable from run to run and independent of the order of entries. A clash group's one member whose
+name needed no change keeps it.
+
+Each client runs in a process of its own (forked from a fork server that has migrator loaded,
+nothing shared but the code), at most ``--jobs`` at a time, each limited to ``--client-timeout``
+seconds (the coordinator kills it) and ``--client-memory`` MiB of address space (``RLIMIT_AS``); or
+as a task on a Dask distributed cluster (where the cluster's own limits apply). Its output is written
+to a private temporary folder and renamed to ``OUTDIR/<client>/`` only when complete, so a run stopped
+at any moment leaves no half client behind. Links inside a client's folder that point outside it
+fail that client (like links in a zip); they are never followed.
+
+A lock file (``OUTDIR/.migrator-bulk.lock``, held with ``flock``) keeps a second run off the same
+OUTDIR; the system releases it when the process holding it ends, however it ends.
+
+A SQLite catalog (``OUTDIR/catalog.sqlite``) records every client's inputs and outputs with SHA-256,
+status, timings, counts, verification and problem counts; ``resume`` skips clients whose inputs are
+unchanged and whose outputs are still complete and intact, and shows them in the overview with what
+the catalog recorded. A client that fails after an earlier success has its earlier output moved to
+``OUTDIR/stale/<client>-<UTC time>/``, named in the overview and the catalog.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime as dt
+import errno
+import fcntl
+import hashlib
 import importlib.util
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import re
+import resource
 import shutil
+import signal
 import sqlite3
 import time
 import traceback
+import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from migrator import registry
-from migrator.errors import MigratorError, ProblemsFound, SourceError
+from migrator.errors import MigratorError, ProblemsFound, SourceError, UnknownFormat
 from migrator.sources import sha256_file
 
 CATALOG = "catalog.sqlite"
+LOCK = ".migrator-bulk.lock"
+STALE = "stale"
+OVERVIEWS = ("overview.html", "overview.json", "overview.xlsx")
+RESERVED = frozenset({*OVERVIEWS, CATALOG, f"{CATALOG}-journal", f"{CATALOG}-wal", f"{CATALOG}-shm", STALE})
+"""Names in OUTDIR that belong to the run itself (compared without case); no client may take one."""
+_DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))})
+"""Names Windows refuses for any file (with any extension): outputs often go to a shared drive."""
+DEFAULT_TIMEOUT = 3600
+"""Seconds one client may take (``--client-timeout``)."""
+DEFAULT_MEMORY = 8192
+"""MiB of address space one client's process may use (``--client-memory``); a worker with pyarrow
+loaded starts at about 1.4 GiB of address space, most of it reserved and never touched."""
+OK_STATUSES = ("ok", "unchanged")
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
+
+
+class OutdirInUse(MigratorError):
+    """Another bulk run holds the lock of this OUTDIR."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +107,28 @@ class Client:
 
     name: str
     source: str
+    folder: str = ""
+    """The client's folder, whose links are checked ('' when the client is one file)."""
+    origin: str = ""
+    """The entry's path relative to ROOT (or as listed): what a name's suffix is derived from."""
+    dossier: str = ""
+    """The Winbiz dossier folder this client is, if it is one."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A top-level entry of ROOT that is no client, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What ROOT holds: the clients, and the entries skipped with their reasons."""
+
+    clients: list[Client]
+    skipped: list[Skipped]
 
 
 @dataclass
@@ -49,7 +137,7 @@ class ClientResult:
 
     name: str
     source: str
-    status: str  # ok, problems (errors found, nothing written), failed, skipped
+    status: str  # ok, unchanged (resume), problems (errors found, nothing written), failed, unrecognised
     inputs: dict[str, str] = field(default_factory=dict)  # path -> sha256
     outputs: dict[str, str] = field(default_factory=dict)  # path relative to OUTDIR -> sha256
     message: str = ""
@@ -59,10 +147,12 @@ class ClientResult:
     verified: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     report: str = ""
+    stale: str = ""
+    """Where an earlier output of this client was moved when this run failed it (relative to OUTDIR)."""
 
     @property
     def ok(self) -> bool:
-        return self.status in ("ok", "skipped")
+        return self.status in OK_STATUSES
 
 
 def safe_name(name: str) -> str:
@@ -71,31 +161,50 @@ def safe_name(name: str) -> str:
     return cleaned[:120]
 
 
-def discover(root: str | os.PathLike[str]) -> list[Client]:
-    """The clients under `root`: a list file of paths, a Winbiz DAT folder, or a folder of client folders."""
+def reserved(name: str) -> bool:
+    """True when `name` belongs to the run's own files (or to no file at all on Windows)."""
+    folded = name.casefold()
+    return folded in RESERVED or folded.startswith(".") or folded.split(".")[0] in _DEVICES
+
+
+# ------------------------------------------------------------------------------------------- discovery
+
+
+def survey(root: str | os.PathLike[str]) -> Survey:
+    """The clients under `root` and the entries skipped, with reasons (see the module docstring)."""
     root = Path(root)
-    if not root.exists():
+    if not root.exists() and not root.is_symlink():
         raise SourceError("no such file or folder", str(root))
+    clients: list[Client] = []
+    skipped: list[Skipped] = []
     if root.is_file():
-        return _unique(_from_list(root))
-    dossiers = _winbiz_dossiers(root)
-    if dossiers:
-        return _unique([Client(name, str(root / name)) for name, _company in dossiers])
-    clients = []
-    for child in sorted(p for p in root.iterdir() if not p.name.startswith(".")):
-        if child.is_dir():
-            files = [p for p in child.iterdir() if not p.name.startswith(".")]
-            source = files[0] if len(files) == 1 and files[0].is_file() else child
-            clients.append(Client(child.name, str(source)))
-        elif child.is_file():
-            clients.append(Client(child.stem, str(child)))
-    if not clients:
-        raise SourceError("no client folders or files found", str(root))
-    return _unique(clients)
+        for origin, path in _listed(root):
+            found, reason = _entry(path, origin, listed=True)
+            clients += found
+            if reason:
+                skipped.append(Skipped(str(path), reason))
+    elif _is_dossier(root):
+        clients.append(Client(root.name, str(root), str(root), root.name, root.name))
+    else:
+        for path in sorted(root.iterdir()):
+            found, reason = _entry(path, path.name, listed=False)
+            clients += found
+            if reason:
+                skipped.append(Skipped(str(path), reason))
+    return Survey(_unique(clients), skipped)
 
 
-def _from_list(path: Path) -> list[Client]:
-    clients = []
+def discover(root: str | os.PathLike[str]) -> list[Client]:
+    """The clients under `root` (see `survey`); an error when there is none."""
+    found = survey(root)
+    if not found.clients:
+        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in found.skipped[:5])
+        raise SourceError(f"no client folders or files found{' (' + reasons + ')' if reasons else ''}", str(root))
+    return found.clients
+
+
+def _listed(path: Path) -> list[tuple[str, Path]]:
+    entries = []
     for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         entry = line.strip()
         if not entry or entry.startswith("#"):
@@ -103,34 +212,90 @@ def _from_list(path: Path) -> list[Client]:
         source = Path(entry) if Path(entry).is_absolute() else path.parent / entry
         if not source.exists():
             raise SourceError(f"listed path {entry!r} does not exist", str(path), number)
-        clients.append(Client(source.stem if source.is_file() else source.name, str(source)))
-    return clients
+        entries.append((entry, source))
+    return entries
 
 
-def _winbiz_dossiers(root: Path) -> list[tuple[str, str]]:
+def _has_dos_info(folder: Path) -> bool:
     try:
-        from migrator.readers.winbiz import dossiers
-    except ImportError:
-        return []
+        return any(p.name.lower() == "dos_info.dbf" and p.is_file() for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def _is_dossier(folder: Path) -> bool:
+    return folder.is_dir() and _has_dos_info(folder)
+
+
+def _visible(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if not p.name.startswith(".")]
+
+
+def _entry(path: Path, origin: str, *, listed: bool) -> tuple[list[Client], str]:
+    """The clients one entry gives, or none and the reason it is skipped."""
+    if not listed and path.name.startswith("."):
+        return [], "hidden (the name starts with '.')"
+    if not listed and path.is_symlink():
+        return [], "a symbolic link: not followed (name its target in a list file to include it)"
     try:
-        found = dossiers(root)
-    except (MigratorError, OSError, ValueError):
-        return []
-    return list(found) if len(found) > 1 or (found and not (root / "dos_info.dbf").exists()) else []
+        if path.is_file():
+            if path.stat().st_size == 0:
+                return [], "an empty file"
+            return [Client(path.stem, str(path), "", origin)], ""
+        if not path.is_dir():
+            return [], "neither a file nor a folder"
+        files = _visible(path)
+        if _has_dos_info(path):
+            return [Client(path.name, str(path), str(path), origin, path.name)], ""
+        dossiers = sorted(p for p in files if p.is_dir() and not p.is_symlink() and _has_dos_info(p))
+        if dossiers:
+            return [Client(f"{path.name}-{d.name}", str(d), str(d), f"{origin}/{d.name}", d.name) for d in dossiers], ""
+    except OSError as exc:
+        return [], f"cannot be read: {exc.strerror or exc}"
+    if not files:
+        return [], "an empty folder" if not any(path.iterdir()) else "holds only hidden files"
+    single = files[0] if len(files) == 1 and files[0].is_file() and not files[0].is_symlink() else None
+    return [Client(path.name, str(single or path), str(path), origin)], ""
+
+
+def _suffix(client: Client, digits: int) -> str:
+    return hashlib.sha256((client.origin or client.source).encode("utf-8", "surrogateescape")).hexdigest()[:digits]
 
 
 def _unique(clients: list[Client]) -> list[Client]:
-    seen: dict[str, int] = {}
-    out = []
-    for client in clients:
-        name = safe_name(client.name)
-        if name in seen:
-            seen[name] += 1
-            name = f"{name}-{seen[name]}"
-        else:
-            seen[name] = 1
-        out.append(Client(name, client.source))
-    return out
+    """Clients with output names unique without regard to case and free of reserved names."""
+    bases = [safe_name(c.name) for c in clients]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, base in enumerate(bases):
+        groups[base.casefold()].append(index)
+    names = []
+    for client, base in zip(clients, bases, strict=True):
+        group = groups[base.casefold()]
+        unchanged = [i for i in group if bases[i] == clients[i].name]
+        keeps = not reserved(base) and (len(group) == 1 or (base == client.name and len(unchanged) == 1))
+        names.append(base if keeps else f"{base[:111]}-{_suffix(client, 8)}")
+    folded = defaultdict(list)
+    for index, name in enumerate(names):
+        folded[name.casefold()].append(index)
+    for group in folded.values():  # a suffixed name met a real one: the full digest settles it
+        if len(group) > 1:
+            for i in group:
+                names[i] = f"{bases[i][:103]}-{_suffix(clients[i], 16)}"
+    return [Client(n, c.source, c.folder, c.origin, c.dossier) for n, c in zip(names, clients, strict=True)]
+
+
+def outside_links(folder: Path) -> list[tuple[Path, Path]]:
+    """The links inside `folder` that point outside it (or nowhere): (link, target)."""
+    base = folder.resolve()
+    found = []
+    for top, dirs, files in os.walk(folder):  # does not descend into linked folders
+        for name in dirs + files:
+            path = Path(top, name)
+            if path.is_symlink():
+                target = path.resolve()
+                if not target.is_relative_to(base) or not target.exists():
+                    found.append((path, target))
+    return found
 
 
 def _inputs(source: Path) -> dict[str, str]:
@@ -142,7 +307,13 @@ def _outputs(folder: Path, outdir: Path) -> dict[str, str]:
     return {str(p.relative_to(outdir)): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def convert_client(client: Client, to: str, outdir: str, mapping: str | None = None) -> ClientResult:
+def _memory_message(memory_mib: int | None) -> str:
+    return f"used more than {memory_mib} MiB (--client-memory); stopped" if memory_mib else "ran out of memory"
+
+
+def convert_client(
+    client: Client, to: str, outdir: str, mapping: str | None = None, memory_mib: int | None = None
+) -> ClientResult:
     """Convert one client into ``outdir/<client>/``, atomically; never raises (failures are results)."""
     from migrator.pipeline import convert
     from migrator.report import write_report
@@ -154,6 +325,14 @@ def convert_client(client: Client, to: str, outdir: str, mapping: str | None = N
     temp = out_root / f".{client.name}.part-{os.getpid()}"
     result = ClientResult(client.name, client.source, "failed")
     try:
+        if client.folder:
+            links = outside_links(Path(client.folder))
+            if links:
+                link, target = links[0]
+                raise SourceError(
+                    f"is a link to {target}, outside the client's folder; refusing it (copy the file in instead)",
+                    str(link),
+                )
         result.inputs = _inputs(Path(client.source))
         shutil.rmtree(temp, ignore_errors=True)
         temp.mkdir(mode=0o700)
@@ -175,9 +354,11 @@ def convert_client(client: Client, to: str, outdir: str, mapping: str | None = N
             result.status = "ok"
         for path in temp.rglob("*"):
             path.chmod(0o700 if path.is_dir() else 0o600)
+        earlier = out_root / f".{client.name}.old-{os.getpid()}"
         if final.exists():
-            shutil.rmtree(final)
+            final.rename(earlier)
         temp.rename(final)
+        shutil.rmtree(earlier, ignore_errors=True)
         result.outputs = _outputs(final, out_root)
     except ProblemsFound as exc:
         result.status = "problems"
@@ -185,11 +366,19 @@ def convert_client(client: Client, to: str, outdir: str, mapping: str | None = N
         result.errors = len(errors)
         result.warnings = len(exc.problems) - len(errors)
         result.message = f"{len(errors)} errors, nothing written; first: {errors[0] if errors else ''}"
+    except UnknownFormat as exc:
+        result.status = "unrecognised"
+        result.message = str(exc)
     except MigratorError as exc:
         result.message = str(exc)
+    except MemoryError:
+        result.message = _memory_message(memory_mib)
     except Exception as exc:  # one client's bug must not stop the others
-        result.message = f"internal error: {type(exc).__name__}: {exc}"
-        result.report = traceback.format_exc(limit=5)
+        if memory_mib and isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+            result.message = _memory_message(memory_mib)
+        else:
+            result.message = f"internal error: {type(exc).__name__}: {exc}"
+            result.report = traceback.format_exc(limit=5)
     finally:
         shutil.rmtree(temp, ignore_errors=True)
         result.seconds = round(time.perf_counter() - started, 3)
@@ -197,6 +386,9 @@ def convert_client(client: Client, to: str, outdir: str, mapping: str | None = N
 
 
 # --------------------------------------------------------------------------------------------- catalog
+
+_COLUMNS = ("name", "source", "status", "inputs", "outputs", "message", "seconds", "errors", "warnings", "verified",
+            "counts", "report", "target", "finished", "stale")  # fmt: skip
 
 
 class Catalog:
@@ -211,29 +403,33 @@ class Catalog:
                 inputs TEXT NOT NULL, outputs TEXT NOT NULL, message TEXT NOT NULL,
                 seconds REAL NOT NULL, errors INTEGER NOT NULL, warnings INTEGER NOT NULL,
                 verified INTEGER NOT NULL, counts TEXT NOT NULL, report TEXT NOT NULL,
-                target TEXT NOT NULL, finished TEXT NOT NULL)"""
+                target TEXT NOT NULL, finished TEXT NOT NULL, stale TEXT NOT NULL DEFAULT '')"""
         )
+        if "stale" not in {row[1] for row in self.db.execute("PRAGMA table_info(clients)")}:  # an older catalog
+            self.db.execute("ALTER TABLE clients ADD COLUMN stale TEXT NOT NULL DEFAULT ''")
         self.db.commit()
         path.chmod(0o600)
 
     def record(self, result: ClientResult, target: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO clients VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT OR REPLACE INTO clients ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})",
             (result.name, result.source, result.status, json.dumps(result.inputs), json.dumps(result.outputs),
              result.message, result.seconds, result.errors, result.warnings, int(result.verified),
              json.dumps(result.counts), result.report, target,
-             dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()),
+             dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(), result.stale),
         )  # fmt: skip
         self.db.commit()
 
     def previous(self, name: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT status, inputs, outputs, target, source FROM clients WHERE name = ?", (name,)
-        ).fetchone()
+        """The recorded row of client `name` (JSON columns decoded), or None."""
+        row = self.db.execute(f"SELECT {','.join(_COLUMNS)} FROM clients WHERE name = ?", (name,)).fetchone()
         if row is None:
             return None
-        return {"status": row[0], "inputs": json.loads(row[1]), "outputs": json.loads(row[2]), "target": row[3],
-                "source": row[4]}  # fmt: skip
+        found = dict(zip(_COLUMNS, row, strict=True))
+        for key in ("inputs", "outputs", "counts"):
+            found[key] = json.loads(found[key])
+        found["verified"] = bool(found["verified"])
+        return found
 
     def close(self) -> None:
         self.db.close()
@@ -255,6 +451,67 @@ def is_done(previous: dict[str, Any] | None, client: Client, to: str, outdir: Pa
     return _outputs(outdir / client.name, outdir) == outputs
 
 
+def _unchanged(client: Client, previous: dict[str, Any]) -> ClientResult:
+    """A client skipped by resume, shown with everything its last conversion recorded."""
+    return ClientResult(client.name, client.source, "unchanged", previous["inputs"], previous["outputs"],
+                        "unchanged since the last run", previous["seconds"], previous["errors"],
+                        previous["warnings"], previous["verified"], previous["counts"], previous["report"])  # fmt: skip
+
+
+def set_aside(result: ClientResult, outdir: Path) -> None:
+    """Move the earlier output of a client that now failed to ``stale/``, and say so in `result`."""
+    folder = outdir / result.name
+    if result.ok or not folder.is_dir():
+        return
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = outdir / STALE / f"{result.name}-{stamp}"
+    number = 1
+    while target.exists():
+        number += 1
+        target = outdir / STALE / f"{result.name}-{stamp}-{number}"
+    target.parent.mkdir(mode=0o700, exist_ok=True)
+    folder.rename(target)
+    result.stale = str(target.relative_to(outdir))
+    result.message = f"{result.message} (earlier output moved to {result.stale})".strip()
+
+
+@contextlib.contextmanager
+def locked(outdir: Path) -> Iterator[Path]:
+    """Hold OUTDIR's lock file for a run; `OutdirInUse` (exit 2) when another run holds it.
+
+    The lock is ``flock`` on the file, so the system releases it when the holder ends, however it
+    ends: a lock file left by a process that died is taken over. The file is removed at the end of
+    the run (while still locked); a run that locked a file just removed tries again on the new one.
+    """
+    path = outdir / LOCK
+    while True:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            os.close(handle)
+            raise OutdirInUse(
+                f"{outdir} is in use by another bulk run (process {holder} holds the lock {path}); "
+                "wait for it to finish or choose another output folder"
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(handle).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(handle)
+    try:
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"{os.getpid()}\n".encode("ascii"), 0)
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        os.close(handle)
+
+
 # ------------------------------------------------------------------------------------------------- run
 
 
@@ -265,6 +522,7 @@ class BulkRun:
     outdir: Path
     target: str
     results: list[ClientResult]
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -282,18 +540,107 @@ def _preload(to: str) -> list[str]:
             "migrator.bulk", *readers, *writer]  # fmt: skip
 
 
-def _local(clients: list[Client], to: str, outdir: Path, mapping: str | None, jobs: int) -> Iterator[ClientResult]:
-    """Each client in a fresh process forked from a server that has migrator loaded (cheap and isolated)."""
+def _child(
+    pipe: multiprocessing.connection.Connection,
+    task: Callable[..., ClientResult],
+    client: Client,
+    args: tuple[Any, ...],
+    memory_mib: int | None,
+) -> None:
+    """A client's process: limit its address space, convert, send the result back."""
+    if memory_mib:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = memory_mib << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit if hard < 0 else min(limit, hard), hard))
+    try:
+        result = task(client, *args, memory_mib=memory_mib)
+    except MemoryError:
+        result = ClientResult(client.name, client.source, "failed", message=_memory_message(memory_mib))
+    except Exception as exc:
+        result = ClientResult(client.name, client.source, "failed", message=f"internal error: {exc!r}")
+    pipe.send(result)
+    pipe.close()
+
+
+def _died(client: Client, code: int | None, memory_mib: int | None) -> ClientResult:
+    if code is not None and code < 0:
+        how = f"was killed by signal {signal.Signals(-code).name}"
+    else:
+        how = f"exited with code {code}"
+    hint = f"; it may have used more than {memory_mib} MiB (--client-memory)" if memory_mib else ""
+    return ClientResult(client.name, client.source, "failed", message=f"the client's process {how}{hint}")
+
+
+def _local(
+    clients: list[Client],
+    to: str,
+    outdir: Path,
+    mapping: str | None,
+    jobs: int,
+    timeout: float | None = DEFAULT_TIMEOUT,  # float-ok: seconds
+    memory_mib: int | None = DEFAULT_MEMORY,
+) -> Iterator[ClientResult]:
+    """Each client in a fresh process forked from a server that has migrator loaded (cheap and isolated),
+    at most `jobs` at once; one that runs past `timeout` seconds is killed and reported."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_preload(to))
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context, max_tasks_per_child=1) as pool:
-        futures = {pool.submit(convert_client, c, to, str(outdir), mapping): c for c in clients}
-        for future in concurrent.futures.as_completed(futures):
-            client = futures[future]
-            try:
-                yield future.result()
-            except concurrent.futures.process.BrokenProcessPool as exc:
-                yield ClientResult(client.name, client.source, "failed", message=f"worker process died: {exc}")
+    waiting = list(reversed(clients))
+    running: dict[Any, tuple[Any, Client, float]] = {}  # float-ok: monotonic deadline
+    try:
+        while waiting or running:
+            while waiting and len(running) < jobs:
+                client = waiting.pop()
+                receiver, sender = context.Pipe(duplex=False)
+                process = context.Process(target=_child, name=f"migrator-{client.name}", daemon=True,
+                                          args=(sender, convert_client, client, (to, str(outdir), mapping), memory_mib))  # fmt: skip
+                process.start()
+                sender.close()
+                running[receiver] = (process, client, time.monotonic() + timeout if timeout else float("inf"))
+            soonest = min(deadline for _p, _c, deadline in running.values())
+            wait = None if soonest == float("inf") else max(0.0, soonest - time.monotonic())
+            for ready in multiprocessing.connection.wait(list(running), timeout=wait):
+                process, client, _deadline = running.pop(ready)
+                try:
+                    result: ClientResult = ready.recv()  # type: ignore[union-attr,call-arg,assignment]
+                except (EOFError, OSError):
+                    process.join()
+                    result = _died(client, process.exitcode, memory_mib)
+                ready.close()  # type: ignore[union-attr]
+                process.join()
+                yield result
+            now = time.monotonic()
+            for receiver, (process, client, deadline) in list(running.items()):
+                if now >= deadline:
+                    del running[receiver]
+                    process.kill()
+                    process.join()
+                    receiver.close()
+                    _tidy(outdir, client.name, process.pid)
+                    yield ClientResult(client.name, client.source, "failed",
+                                       message=f"stopped after {timeout:g} s (--client-timeout)", seconds=timeout or 0.0)  # fmt: skip
+    finally:
+        for receiver, (process, client, _deadline) in running.items():
+            process.kill()
+            process.join()
+            receiver.close()
+            _tidy(outdir, client.name, process.pid)
+
+
+_PART = re.compile(r"^\.(?P<name>.+)\.(?P<kind>part|old)-(?P<pid>\d+)$")
+
+
+def _tidy(outdir: Path, name: str | None = None, pid: int | None = None) -> None:
+    """Remove what a killed client process left (all such leftovers when `name` is None): its
+    temporary folder, and its earlier output put back if it was caught between the two renames."""
+    for path in outdir.glob(".*"):
+        match = _PART.match(path.name)
+        if not match or (name is not None and (match["name"], int(match["pid"])) != (name, pid)):
+            continue
+        final = outdir / match["name"]
+        if match["kind"] == "old" and not final.exists():
+            path.rename(final)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _dask(clients: list[Client], to: str, outdir: Path, mapping: str | None, address: str) -> Iterator[ClientResult]:
@@ -303,9 +650,10 @@ def _dask(clients: list[Client], to: str, outdir: Path, mapping: str | None, add
         from distributed import as_completed
     except ImportError:
         raise MigratorError("--scheduler needs Dask distributed: pip install 'migrator[dask]'") from None
+    run_id = uuid.uuid4().hex[:12]  # two runs on one cluster never share a task
     with DaskClient(address) as dask:
         futures = {
-            dask.submit(convert_client, c, to, str(outdir), mapping, key=f"migrator-{c.name}", pure=False): c
+            dask.submit(convert_client, c, to, str(outdir), mapping, key=f"migrator-{run_id}-{c.name}", pure=False): c
             for c in clients
         }
         for future in as_completed(futures):
@@ -325,6 +673,8 @@ def run(
     jobs: int | None = None,
     resume: bool = False,
     scheduler: str | None = None,
+    client_timeout: float | None = DEFAULT_TIMEOUT,  # float-ok: seconds
+    client_memory: int | None = DEFAULT_MEMORY,
     progress: Callable[[ClientResult, int, int], None] | None = None,
 ) -> BulkRun:
     """Convert every client under `root` to format `to` into `outdir`; see the module docstring."""
@@ -333,45 +683,121 @@ def run(
         from migrator.mapping import load_mapping
 
         load_mapping(mapping)  # a broken map fails once, before any client runs
-    clients = discover(root)
+    found = survey(root)
+    clients = found.clients
+    if not clients:
+        discover(root)  # raises, naming why
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for stale in out.glob(".*.part-*"):  # left by a run that was killed part-way
-        shutil.rmtree(stale, ignore_errors=True)
+    with locked(out):
+        _tidy(out)  # what a run killed part-way left
+        results = _convert_all(clients, to, out, mapping, jobs, resume, scheduler, client_timeout, client_memory,
+                               progress)  # fmt: skip
+        skipped = list(found.skipped)
+        entries = {c.name: c.folder or c.source for c in clients}
+        for result in [r for r in results if r.status == "unrecognised"]:
+            results.remove(result)
+            skipped.append(Skipped(entries.get(result.name, result.source), result.message))
+        order = {c.name: i for i, c in enumerate(clients)}
+        results.sort(key=lambda r: order.get(r.name, 0))
+        bulk = BulkRun(out, to, results, skipped)
+        write_overview(bulk)
+    return bulk
+
+
+def _convert_all(
+    clients: list[Client],
+    to: str,
+    out: Path,
+    mapping: str | None,
+    jobs: int | None,
+    resume: bool,
+    scheduler: str | None,
+    client_timeout: float | None,  # float-ok: seconds
+    client_memory: int | None,
+    progress: Callable[[ClientResult, int, int], None] | None,
+) -> list[ClientResult]:
+    """Convert (or, resuming, keep) each client, recording each in the catalog as it finishes."""
     catalog = Catalog(out / CATALOG)
     results: list[ClientResult] = []
     try:
         todo = []
         for client in clients:
-            if resume and is_done(catalog.previous(client.name), client, to, out):
-                previous = catalog.previous(client.name) or {}
-                results.append(ClientResult(client.name, client.source, "skipped", previous.get("inputs", {}),
-                                            previous.get("outputs", {}), "unchanged since the last run"))  # fmt: skip
+            previous = catalog.previous(client.name) if resume else None
+            if previous is not None and is_done(previous, client, to, out):
+                results.append(_unchanged(client, previous))
                 if progress:
                     progress(results[-1], len(results), len(clients))
             else:
                 todo.append(client)
         workers = jobs or os.cpu_count() or 1
-        stream = _dask(todo, to, out, mapping, scheduler) if scheduler else _local(todo, to, out, mapping, workers)
+        stream = (
+            _dask(todo, to, out, mapping, scheduler)
+            if scheduler
+            else _local(todo, to, out, mapping, workers, client_timeout, client_memory)
+        )
         for result in stream:
+            set_aside(result, out)
             catalog.record(result, to)
             results.append(result)
             if progress:
                 progress(result, len(results), len(clients))
     finally:
         catalog.close()
-    order = {c.name: i for i, c in enumerate(clients)}
-    results.sort(key=lambda r: order.get(r.name, 0))
-    bulk = BulkRun(out, to, results)
-    write_overview(bulk)
-    return bulk
+    return results
+
+
+# ------------------------------------------------------------------------------------------------ plan
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What a dry run says of one client: where it goes and what was detected."""
+
+    client: Client
+    output: Path
+    format: str
+    detail: str
+
+
+def plan(root: str | os.PathLike[str], to: str, outdir: str | os.PathLike[str]) -> tuple[list[Planned], list[Skipped]]:
+    """What `run` would do, writing nothing: each client with its format (and dossier) detected and
+    its output folder, and every entry skipped with its reason."""
+    from migrator.pipeline import detect
+
+    registry.get(to)
+    found = survey(root)
+    planned = []
+    skipped = list(found.skipped)
+    for client in found.clients:
+        try:
+            detection = detect(client.source)
+        except UnknownFormat as exc:
+            skipped.append(Skipped(client.source, str(exc)))
+            continue
+        except MigratorError as exc:
+            planned.append(Planned(client, Path(outdir) / client.name, "?", f"will fail: {exc}"))
+            continue
+        detail = ""
+        if client.dossier:
+            detail = f"dossier {client.dossier}"
+            with contextlib.suppress(MigratorError, OSError, ValueError, ImportError):
+                from migrator.readers.winbiz import dossiers
+
+                detail += "".join(f" ({company})" for _name, company in dossiers(client.source)[:1])
+        if client.folder and outside_links(Path(client.folder)):
+            link, target = outside_links(Path(client.folder))[0]
+            detail = f"will fail: {link} links to {target}, outside the client's folder"
+        planned.append(Planned(client, Path(outdir) / client.name, detection.format, detail))
+    return planned, skipped
 
 
 # -------------------------------------------------------------------------------------------- overview
 
 
 def overview_data(bulk: BulkRun) -> dict[str, Any]:
-    rows = [asdict(r) for r in bulk.results]
+    """The overview as plain data (overview.json), read by the HTML and xlsx writers."""
+    rows = [{**asdict(r), "folder": r.name} for r in bulk.results]
     return {
         "target": bulk.target,
         "created": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
@@ -379,6 +805,7 @@ def overview_data(bulk: BulkRun) -> dict[str, Any]:
         "succeeded": sum(r.ok for r in bulk.results),
         "failed": sum(not r.ok for r in bulk.results),
         "results": rows,
+        "skipped": [asdict(s) for s in bulk.skipped],
     }
 
 
@@ -390,5 +817,5 @@ def write_overview(bulk: BulkRun) -> None:
     (bulk.outdir / "overview.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     write_html(data, bulk.outdir / "overview.html")
     write_xlsx(data, bulk.outdir / "overview.xlsx")
-    for name in ("overview.json", "overview.html", "overview.xlsx"):
+    for name in OVERVIEWS:
         (bulk.outdir / name).chmod(0o600)

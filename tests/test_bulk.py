@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -47,7 +48,7 @@ def test_fifty_clients_stay_isolated(tmp_path: Path) -> None:
     assert result.ok and len(result.results) == 52
     markers = {marker for marker, _ in expected.values()}
     for name, (marker, bank) in expected.items():
-        files = sorted((out / name).iterdir())
+        files = sorted(p for p in (out / name).iterdir() if not p.name.startswith("."))  # not the manifests
         assert [f.name for f in files] == [f"{name}-report.html", f"{name}-report.json", f"{name}.csv"]
         text = "".join(f.read_text(encoding="utf-8") for f in files)
         assert marker in text
@@ -83,7 +84,7 @@ def test_outputs_are_private_and_catalog_records_everything(tmp_path: Path) -> N
     assert rows["alpha"][1] == "ok"
     inputs = json.loads(rows["alpha"][2])
     assert list(inputs) == [str(root / "alpha" / "journal.csv")]
-    assert set(json.loads(rows["alpha"][3])) == {
+    assert {p for p in json.loads(rows["alpha"][3]) if not Path(p).name.startswith(".")} == {
         "alpha/alpha.csv",
         "alpha/alpha-report.html",
         "alpha/alpha-report.json",
@@ -107,7 +108,7 @@ def test_resume_skips_only_unchanged_clients(tmp_path: Path) -> None:
     (out / "c3" / "c3.csv").write_text("tampered", encoding="utf-8")
     again = bulk.run(root, "csv", out, jobs=1, resume=True)
     statuses = {r.name: r.status for r in again.results}
-    assert statuses == {"c1": "skipped", "c2": "ok", "c3": "ok", "c4": "ok"}
+    assert statuses == {"c1": "unchanged", "c2": "ok", "c3": "ok", "c4": "ok"}
     assert (out / "c3" / "c3.csv").read_text(encoding="utf-8") != "tampered"
 
 
@@ -141,7 +142,7 @@ def test_a_killed_run_resumes_without_redoing_finished_clients(tmp_path: Path) -
     resumed = bulk.run(root, "csv", out, jobs=2, resume=True)
     assert resumed.ok and len(resumed.results) == 30
     statuses = {r.name: r.status for r in resumed.results}
-    assert {n for n, s in statuses.items() if s == "skipped"} == finished
+    assert {n for n, s in statuses.items() if s == "unchanged"} == finished
     assert all(statuses[n] == "ok" for n in statuses if n not in finished)
     assert {name: (out / name / f"{name}.csv").stat().st_mtime_ns for name in finished} == stamps
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
@@ -155,7 +156,11 @@ def test_list_file_and_name_clashes(tmp_path: Path) -> None:
     clients = bulk.discover(listing)
     assert [c.name for c in clients] == ["books", "journal"]
     listing.write_text("a/books\nb/books\n", encoding="utf-8")
-    assert [c.name for c in bulk.discover(listing)] == ["books", "books-2"]
+    # Neither keeps the bare name: each gets the start of the SHA-256 of the path as listed.
+    first, second = (hashlib.sha256(p.encode()).hexdigest()[:8] for p in ("a/books", "b/books"))
+    assert [c.name for c in bulk.discover(listing)] == [f"books-{first}", f"books-{second}"]
+    listing.write_text("b/books\na/books\n", encoding="utf-8")
+    assert [c.name for c in bulk.discover(listing)] == [f"books-{second}", f"books-{first}"]
     listing.write_text("missing/folder\n", encoding="utf-8")
     with pytest.raises(bulk.SourceError, match="row 1"):
         bulk.discover(listing)
@@ -173,11 +178,13 @@ def test_cli_bulk_summary_and_exit_code(run_cli, tmp_path: Path) -> None:  # typ
     result = run_cli("bulk", root, "--to", "csv", "-o", tmp_path / "out", "--jobs", "1")
     assert result.exit_code == 0, result.output
     assert "1 of 1 clients converted" in result.output
-    (root / "two").mkdir()
-    (root / "two" / "x.csv").write_text("junk", encoding="utf-8")
+    (root / "two").mkdir()  # books with an entry that does not balance
+    (root / "two" / "x.csv").write_text(HEADER + "1,1,2024-01-01,A,x,1020,Bank,10.00,CHF\n", encoding="utf-8")
     result = run_cli("bulk", root, "--to", "csv", "-o", tmp_path / "out", "--jobs", "1", "--resume")
     assert result.exit_code == 5
-    assert "skipped" in result.output and "failed" in result.output
+    lines = result.output.splitlines()
+    assert [line.split()[:2] for line in lines[1:3]] == [["one", "unchanged"], ["two", "problems"]]
+    assert "1 of 2 clients converted" in result.output
 
 
 def test_dask_local_cluster_runs_the_same_tasks(tmp_path: Path) -> None:
