@@ -33,6 +33,9 @@ class Format:
     """A writer makes one file (`-o` names it) or a folder of files (`-o` names the folder)."""
     keeps: tuple[Aspect, ...] = ("accounts", "vat_codes", "lines", "entries", "partners", "open_items")
     """What a write-then-read keeps; verification compares only these (balances always)."""
+    years: Literal["per-year", "continuous"] = "per-year"
+    """How books of several fiscal years are carried: each year with its own opening balances
+    (per-year), or one opening and a closing entry at each year end (continuous: `migrator.years`)."""
 
     def reader(self) -> Reader:
         if not self.reads:
@@ -70,25 +73,27 @@ FORMATS: tuple[Format, ...] = (
     Format("banana", "Banana Accounting (import/export text files)", (".txt", ".tsv", ".csv"), True, True,
            output="folder", keeps=("accounts", "vat_codes", "entries")),
     Format("bexio", "bexio (journal and account exports; manual entries JSON, chart Excel)",
-           (".csv", ".xlsx", ".json"), True, True, output="folder", keeps=("accounts", "vat_codes", "entries")),
+           (".csv", ".xlsx", ".json"), True, True, output="folder", keeps=("accounts", "vat_codes", "entries"),
+           years="continuous"),
     Format("cresus", "Crésus Comptabilité (journal text export and import)", (".txt", ".csv"), True, True,
-           keeps=("entries",)),
+           keeps=("entries",), years="continuous"),
     Format("infoniqa", "Infoniqa ONE 50 / Sage 50 Switzerland (journal export and import)", (".csv",), True, True,
-           keeps=("lines", "entries")),
+           keeps=("lines", "entries"), years="continuous"),
     Format("runmyaccounts", "Run my Accounts (GL import CSV and chart)", (".csv",), True, True, output="folder",
-           keeps=("accounts", "entries")),
-    Format("abacus", "Abacus AbaConnect FIBU XML Buchungen", (".xml",), False, True),
+           keeps=("accounts", "entries"), years="continuous"),
+    Format("abacus", "Abacus AbaConnect FIBU XML Buchungen", (".xml",), False, True, years="continuous"),
     # open standards and archive formats
     Format("saft", "SAF-T Financial (Norway 1.30, OECD SAF-T 2.0)", (".xml",), True, True,
-           keeps=("accounts", "vat_codes", "lines", "entries", "partners")),
+           keeps=("accounts", "vat_codes", "lines", "entries", "partners"), years="continuous"),
     Format("fec", "FEC, Fichier des écritures comptables (France)", (".txt", ".csv"), True, True, keeps=("entries",)),
     Format("datev", "DATEV EXTF Buchungsstapel and Kontenbeschriftungen (Germany)", (".csv",), True, True,
            output="folder", keeps=("accounts", "entries")),
     Format("sie", "SIE 4 (Sweden)", (".se", ".si", ".sie"), True, True, keeps=("accounts", "entries")),
     Format("gnucash", "GnuCash book (compressed XML; reads SQLite books and .gnucash-xea chart templates)",
-           (".gnucash", ".xea", ".gnucash-xea"), True, True, keeps=("accounts", "lines", "entries", "partners")),
-    Format("hledger", "hledger journal", (".journal", ".hledger"), False, True),
-    Format("beancount", "Beancount ledger", (".beancount",), False, True),
+           (".gnucash", ".xea", ".gnucash-xea"), True, True, keeps=("accounts", "lines", "entries", "partners"),
+           years="continuous"),
+    Format("hledger", "hledger journal", (".journal", ".hledger"), False, True, years="continuous"),
+    Format("beancount", "Beancount ledger", (".beancount",), False, True, years="continuous"),
     Format("camt053", "ISO 20022 camt.053 bank statement (Swiss Payment Standards)", (".xml",), True, False),
 )  # fmt: skip
 

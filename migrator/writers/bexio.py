@@ -40,7 +40,7 @@ from typing import Any
 
 import openpyxl
 
-from migrator import vat
+from migrator import vat, years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
@@ -116,6 +116,7 @@ class BexioWriter:
     name = "bexio"
     extension = ".json"
     output = "folder"
+    as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         plan = vat_plan(ledger, "bexio")

@@ -22,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from migrator import years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.writers.base import entries, lines_with, lost
@@ -34,6 +35,7 @@ class CresusWriter:
     name = "cresus"
     extension = ".txt"
     output = "file"
+    as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         records: list[list[str]] = []

@@ -26,6 +26,7 @@ from typing import Any
 
 from lxml import etree
 
+from migrator import years
 from migrator.model import Ledger, Problem
 from migrator.writers.base import entries, lost
 
@@ -96,6 +97,7 @@ class GnucashWriter:
     name = "gnucash"
     extension = ".gnucash"
     output = "file"
+    as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         root, problems = _document(ledger)

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from migrator import vat
+from migrator import vat, years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.writers.base import entries, lines_with, lost
@@ -43,6 +43,7 @@ class InfoniqaWriter:
     name = "infoniqa"
     extension = ".csv"
     output = "file"
+    as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         # books read from Infoniqa keep the client's own codes; others are translated by kind, rate and date

@@ -28,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from migrator import years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.writers.base import lines_with, lost
@@ -47,6 +48,7 @@ class RunMyAccountsWriter:
     name = "runmyaccounts"
     extension = ""
     output = "folder"
+    as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         encoder = _Encoder()
