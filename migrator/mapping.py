@@ -29,12 +29,13 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator import shipped
 from migrator.errors import MappingError, UnmappedAccounts
 from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, decode
 
-MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
+MAPPINGS = shipped.MAPPINGS
 KEEP = "*"
 """A target of ``*`` keeps the source's own code."""
 

@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 
+from migrator import shipped
 from migrator.model import Ledger, Problem
 
-MAPPINGS = Path(__file__).resolve().parent.parent / "mappings"
+MAPPINGS = shipped.MAPPINGS
 TABLE = MAPPINGS / "vat" / "vendor_codes.csv"
 
 
