@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from migrator import pipeline, vat
 from migrator.errors import SourceError
-from migrator.model import Ledger, table
+from migrator.model import Company, FiscalYear, Ledger, table
+from migrator.outputs import MANIFEST
 from migrator.reconcile import compare, trial_balance, vat_totals
 
 # The garage's VAT (cents), added up by hand from samples/garage.py.
@@ -70,7 +71,7 @@ def test_round_trip(samples: Path, tmp_path: Path, garage) -> None:  # type: ign
 def test_writer_layout(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     pipeline.write(garage, "banana", out)
-    assert sorted(p.name for p in out.iterdir()) == ["2023", "2024", "README.txt"]
+    assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == ["2023", "2024", "README.txt"]
     golden("banana/README.txt", (out / "README.txt").read_text("utf-8"))
     for year in ("2023", "2024"):
         for name in ("accounts.txt", "vatcodes.txt", "transactions.txt"):
@@ -147,3 +148,124 @@ def test_hypothesis_round_trip(tmp_path_factory: pytest.TempPathFactory, entries
     pipeline.write(ledger, "banana", out)
     back = pipeline.read(out, "banana")
     assert compare(ledger, back, ("accounts", "vat_codes", "entries", "lines")).ok
+
+
+def entry_lines(ledger: Ledger) -> list[tuple[str, list[tuple[str, int]]]]:
+    """Each entry as (Doc, its lines' accounts and amounts), entries and lines sorted."""
+    out: dict[str, tuple[str, list[tuple[str, int]]]] = {}
+    for line in ledger.lines.to_pylist():
+        out.setdefault(line["entry"], (line["doc"], []))[1].append((line["account"], line["amount"]))
+    return sorted((doc, sorted(lines)) for doc, lines in out.values())
+
+
+def test_entries_sharing_date_and_doc_come_back_apart(tmp_path: Path) -> None:
+    """Two compound entries of one date and Doc (a FEC file's, say) stay two; so do two two-line ones."""
+    day = dt.date(2024, 2, 29)
+    rows = []
+    for entry, lines in (
+        ("A", [("4000", 30000), ("1170", 2430), ("2000", -32430)]),  # a purchase with input VAT, as lines
+        ("B", [("2000", 32430), ("1020", -30000), ("6900", -2430)]),  # another booking of the same voucher
+        ("C", [("1000", 5000), ("3400", -5000)]),
+        ("D", [("1000", 7000), ("3400", -7000)]),
+    ):
+        for number, (account, cents) in enumerate(lines, start=1):
+            rows.append({"entry": entry, "line": number, "date": day, "doc": "AC-17", "account": account,
+                         "amount": cents, "description": f"{entry}{number}"})  # fmt: skip
+    codes = sorted({r["account"] for r in rows})
+    ledger = Ledger(lines=table("lines", rows), accounts=table("accounts", [{"code": c} for c in codes]))
+    notes = pipeline.write(ledger, "banana", tmp_path / "out")
+    assert any("1 compound entries share date and Doc" in p.message for p in notes)
+    text = (tmp_path / "out" / "transactions.txt").read_text("utf-8")
+    assert "2024-02-29\tAC-17\tA1\t4000\t\t300.00" in text and "2024-02-29\tAC-17 (2)\tB1\t2000\t\t324.30" in text
+    assert "2024-02-29\tAC-17\tC1\t1000\t3400\t50.00" in text  # a two-line row is an entry by itself: unchanged
+    back = pipeline.read(tmp_path / "out", "banana")
+    assert back.counts()["entries"] == 4
+    assert entry_lines(back) == [
+        ("AC-17", [("1000", 5000), ("3400", -5000)]),
+        ("AC-17", [("1000", 7000), ("3400", -7000)]),
+        ("AC-17", [("1170", 2430), ("2000", -32430), ("4000", 30000)]),
+        ("AC-17 (2)", [("1020", -30000), ("2000", 32430), ("6900", -2430)]),
+    ]
+    assert compare(ledger, back, ("entries",), declared=notes).differences == []
+
+
+def test_chf_books_stay_chf(tmp_path: Path) -> None:
+    """A CHF ledger whose only currency-named rows are in EUR, at rate 1 or with no rate, reads back in CHF."""
+    day = dt.date(2024, 6, 3)
+    rows = [
+        {"entry": "1", "line": 1, "date": day, "doc": "E1", "account": "4200", "amount": 10000, "currency": "EUR",
+         "amount_currency": 10000, "rate": "1"},
+        {"entry": "1", "line": 2, "date": day, "doc": "E1", "account": "2000", "amount": -10000, "currency": "EUR",
+         "amount_currency": -10000, "rate": "1"},
+        {"entry": "2", "line": 1, "date": day, "doc": "E2", "account": "4200", "amount": 9650, "currency": "EUR",
+         "amount_currency": 10000},
+        {"entry": "2", "line": 2, "date": day, "doc": "E2", "account": "2000", "amount": -9650, "currency": "EUR",
+         "amount_currency": -10000},
+    ]  # fmt: skip
+    accounts = table("accounts", [{"code": "2000"}, {"code": "4200"}])
+    ledger = Ledger(company=Company(name="Garage", base_currency="CHF"), lines=table("lines", rows), accounts=accounts)
+    out = tmp_path / "out"
+    pipeline.write(ledger, "banana", out)
+    assert "2000\t\t2\t\t\tCHF" in (out / "accounts.txt").read_text("utf-8")  # the base currency, stated
+    back = pipeline.read(out, "banana")
+    assert back.company.base_currency == "CHF"
+    assert set(back.lines.column("currency").to_pylist()) == {"EUR"}
+    assert not [p for p in back.problems if "base currency" in p.message]
+    # The same transactions without the accounts table: nothing states the base; the guess is said aloud.
+    (out / "accounts.txt").unlink()
+    guessed = pipeline.read(out, "banana")
+    assert guessed.company.base_currency == "EUR"
+    warning = [p for p in guessed.problems if "base currency is not stated" in p.message]
+    assert (
+        len(warning) == 1 and "taken as EUR" in warning[0].message and "1 rows at exchange rate 1" in warning[0].message
+    )
+    # Only rows with no rate: they are never taken for the base; CHF, with a warning naming EUR.
+    text = (out / "transactions.txt").read_text("utf-8").splitlines()
+    (out / "transactions.txt").write_text("\n".join([text[0], *text[2:]]) + "\n", "utf-8")
+    assumed = pipeline.read(out, "banana")
+    assert assumed.company.base_currency == "CHF"
+    assert any("taken as CHF; rows name EUR" in p.message for p in assumed.problems)
+
+
+def test_eur_books_stay_eur(tmp_path: Path) -> None:
+    """Books kept in EUR (a French FEC, say) are not read back as CHF."""
+    rows = [
+        {"entry": "1", "line": 1, "date": dt.date(2024, 1, 8), "account": "512", "amount": 120000},
+        {"entry": "1", "line": 2, "date": dt.date(2024, 1, 8), "account": "706", "amount": -120000},
+    ]  # fmt: skip
+    ledger = Ledger(company=Company(base_currency="EUR"), lines=table("lines", rows),
+                    accounts=table("accounts", [{"code": "512"}, {"code": "706"}]))  # fmt: skip
+    pipeline.write(ledger, "banana", tmp_path / "out")
+    assert pipeline.read(tmp_path / "out", "banana").company.base_currency == "EUR"
+
+
+def test_as_kept_merges_opening_entries_per_account(tmp_path: Path) -> None:
+    """Two opening entries of one year: Banana keeps one Opening per account, as_kept says so."""
+    from migrator.writers.banana import BananaWriter
+
+    rows = []
+    for entry, day, opening, lines in (
+        ("O1", dt.date(2024, 1, 1), True, [("1000", 50000), ("2800", -50000)]),
+        ("O2", dt.date(2024, 1, 1), True, [("1000", 30000), ("2970", -30000)]),
+        ("M1", dt.date(2024, 3, 4), False, [("1000", -1200), ("6500", 1200)]),
+    ):
+        for number, (account, cents) in enumerate(lines, start=1):
+            rows.append({"entry": entry, "line": number, "date": day, "doc": entry, "account": account,
+                         "amount": cents, "opening": opening})  # fmt: skip
+    codes = sorted({r["account"] for r in rows})
+    year = FiscalYear(dt.date(2024, 1, 1), dt.date(2024, 12, 31))
+    ledger = Ledger(company=Company(base_currency="CHF", fiscal_years=(year,)), lines=table("lines", rows),
+                    accounts=table("accounts", [{"code": c} for c in codes]))  # fmt: skip
+    kept = BananaWriter().as_kept(ledger)
+    opening = [(r["date"], r["account"], r["amount"]) for r in kept.lines.to_pylist() if r["opening"]]
+    # by hand: 1000 500.00 + 300.00, 2800 -500.00, 2970 -300.00, in one entry dated 1 January
+    assert sorted(opening) == [(dt.date(2024, 1, 1), "1000", 80000), (dt.date(2024, 1, 1), "2800", -50000),
+                               (dt.date(2024, 1, 1), "2970", -30000)]  # fmt: skip
+    assert len({r["entry"] for r in kept.lines.to_pylist() if r["opening"]}) == 1
+    assert kept.counts()["entries"] == 2
+    notes = pipeline.write(ledger, "banana", tmp_path / "out")
+    assert "1000\t\t1\t\t800.00\tCHF" in (tmp_path / "out" / "accounts.txt").read_text("utf-8")
+    back = pipeline.read(tmp_path / "out", "banana")
+    assert entry_lines(back) == entry_lines(kept)
+    result = compare(ledger, back, ("entries",), declared=notes)
+    assert not [d for d in result.differences if d.startswith("entries")]

@@ -8,7 +8,8 @@ Gr1, IsDue, VatAccount``. A folder with these files reads as one ledger; a folde
 (what the writer makes for several years) reads each year and joins them.
 
 * Entries: a row with both accounts is an entry; rows with one account and the same date and Doc form
-  one compound entry (FORMATS.md). Two compound entries with the same date and Doc read as one.
+  one compound entry (FORMATS.md). Two compound entries with the same date and Doc read as one: the
+  writer gives each its own Doc.
 * VAT: Banana books the VAT of a row with a ``VatCode`` itself, to the code's ``VatAccount``. A row
   carries the VAT as ``VatAmount`` in Banana's own exports; where that column is absent (Banana's import
   files, and what migrator writes) the VAT is computed as Banana does: rate × amount for
@@ -18,6 +19,10 @@ Gr1, IsDue, VatAccount``. A folder with these files reads as one ledger; a folde
   kinds), the debit side otherwise, reversed by a leading ``-``. ``[V81]`` only labels a row.
 * Opening balances (the accounts table's ``Opening``) become one opening entry dated at the start of the
   year: the year folder's name (``2024`` or ``2024-07-01``), else 1 January of the first transaction.
+* Base currency: the one the accounts table states (its ``Currency`` column: the currency of most
+  accounts; migrator's writer writes it on every account). A file without it: the currency of most
+  rows at exchange rate exactly 1, with a warning; else CHF (Banana's home), with a warning when rows
+  name currencies. A foreign row whose rate is empty is never taken for the base.
 """
 
 from __future__ import annotations
@@ -249,7 +254,7 @@ class _State:
 
     def read_book(self, book: Book) -> None:
         transactions = [s for s in book.sheets if s.kind == "transactions"]
-        self.base = _base_currency(transactions) or self.base
+        self.base = self._base_currency(book, transactions)
         for sheet in book.sheets:
             if sheet.kind == "vatcodes":
                 self._vat_codes(sheet)
@@ -276,6 +281,25 @@ class _State:
                 self.lines.append({"entry": f"O{self.entries}", "date": start, "doc": "", "account": account,
                                    "description": "Opening balance", "amount": cents, "opening": True,
                                    "source_file": sheet.file, "source_row": row})  # fmt: skip
+
+    def _base_currency(self, book: Book, transactions: list[Sheet]) -> str:
+        """The base currency of a book: stated by its accounts table, else guessed from the transactions
+        with a warning, else the one of the book before (CHF for the first)."""
+        stated = _accounts_currency([s for s in book.sheets if s.kind == "accounts"])
+        if stated:
+            return stated
+        guessed, rows = _rate_one_currency(transactions)
+        named = sorted({_text(c.get("ExchangeCurrency")) for s in transactions for _, c in s.rows} - {""})
+        if guessed:
+            self.problems.append(Problem("warning", f"the base currency is not stated (no Currency column in the "
+                                         f"accounts table): taken as {guessed}, the currency of {rows} rows at "
+                                         "exchange rate 1", transactions[0].file))  # fmt: skip
+            return guessed
+        if named:
+            self.problems.append(Problem("warning", f"the base currency is not stated (no Currency column in the "
+                                         f"accounts table, no row at exchange rate 1): taken as {self.base}; rows "
+                                         f"name {', '.join(named)}", transactions[0].file))  # fmt: skip
+        return self.base
 
     def _vat_codes(self, sheet: Sheet) -> None:
         skipped = 0
@@ -472,15 +496,34 @@ def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _base_currency(sheets: list[Sheet]) -> str:
-    """The currency of rows at rate 1 (or without a rate), by majority; "" when no row names one."""
+def _accounts_currency(sheets: list[Sheet]) -> str:
+    """The base currency an accounts table states: the currency of most of its accounts (Banana's
+    multi-currency accounts table names every account's currency; migrator's writer writes the base
+    currency on every account kept in it); "" when no account names one."""
+    counts: Counter[str] = Counter()
+    for sheet in sheets:
+        for _, cells in sheet.rows:
+            currency = _text(cells.get("Currency"))
+            if currency and _text(cells.get("Account")):
+                counts[currency] += 1
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def _rate_one_currency(sheets: list[Sheet]) -> tuple[str, int]:
+    """The currency of most rows with an exchange rate of exactly 1 (Banana's own multi-currency
+    exports name the base currency on every base row), and how many rows; ("", 0) when none. A row
+    without a rate says nothing: a foreign amount whose rate is unknown is not at rate 1."""
     counts: Counter[str] = Counter()
     for sheet in sheets:
         for _, cells in sheet.rows:
             currency, rate = _text(cells.get("ExchangeCurrency")), _text(cells.get("ExchangeRate"))
-            if currency and rate in ("", "1", "1.0", "1.00"):
+            try:
+                at_one = bool(rate) and Decimal(parse_rate(rate)) == 1
+            except (ParseError, ArithmeticError):
+                at_one = False
+            if currency and at_one:
                 counts[currency] += 1
-    return counts.most_common(1)[0][0] if counts else ""
+    return counts.most_common(1)[0] if counts else ("", 0)
 
 
 FORMAT = BananaReader

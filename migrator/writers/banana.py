@@ -24,14 +24,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from migrator import vat
-from migrator.model import FiscalYear, Ledger, Problem, years_of
+from migrator.model import EntryGroups, FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.vatfold import Row, VatPlan, fold_entry, is_pair, vat_plan
 from migrator.writers.base import entries, lines_with, lost
 
-ACCOUNT_COLUMNS = ("Section", "Group", "Account", "Description", "BClass", "Gr", "Opening", "VatCode", "Disable")
+ACCOUNT_COLUMNS = (
+    "Section", "Group", "Account", "Description", "BClass", "Gr", "Opening", "Currency", "VatCode", "Disable",
+)  # fmt: skip
 VAT_COLUMNS = ("Group", "VatCode", "Description", "VatRate", "Gr1", "IsDue", "VatAccount")
 TRANSACTION_COLUMNS = (
     "Date", "Doc", "Description", "AccountDebit", "AccountCredit", "Amount", "VatCode", "VatAmountType",
@@ -143,6 +149,7 @@ class BananaWriter:
                     rows.append({
                         "Account": a["code"], "Description": a["name"], "BClass": _bclass(a), "Gr": a["parent"],
                         "Opening": format_cents(opening[a["code"]]) if opening.get(a["code"]) else "",
+                        "Currency": a["currency"] or ledger.company.base_currency,
                         "VatCode": plan.codes.get(a["vat_code"], a["vat_code"]), "Disable": "" if a["active"] else "1",
                     })  # fmt: skip
                 else:
@@ -172,13 +179,16 @@ class BananaWriter:
     ) -> tuple[list[dict[str, str]], list[Problem]]:
         out: list[dict[str, str]] = []
         problems: list[Problem] = []
+        docs = _Docs()
         for lines in groups:
             rows, notes = fold_entry(lines, plan, gross=False)
             first = lines[0]
             where = f"entry {first['doc'] or first['entry']} of {first['date']}"
             problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
-            common = {"Date": first["date"].isoformat(), "Doc": first["doc"]}
-            if is_pair(rows):
+            pair = is_pair(rows)
+            doc = first["doc"] if pair else docs.unique(first["date"], first["doc"])
+            common = {"Date": first["date"].isoformat(), "Doc": doc}
+            if pair:
                 debit, credit = sorted(rows, key=lambda r: r.amount < 0)
                 out.append({**common, **_currency(debit), "Description": debit.line["description"],
                             "AccountDebit": debit.line["account"], "AccountCredit": credit.line["account"],
@@ -189,7 +199,104 @@ class BananaWriter:
                 out.append({**common, **_currency(row), "Description": row.line["description"],
                             side: row.line["account"], "Amount": format_cents(abs(row.amount)),
                             "VatCode": row.tax, "VatAmountType": "1" if row.tax else ""})  # fmt: skip
+        if docs.renamed:
+            problems.append(Problem("info", f"{docs.renamed} compound entries share date and Doc with another one, "
+                                    "which would join them: ' (2)', ' (3)', … added to their Doc"))  # fmt: skip
         return out, problems
+
+    def as_kept(self, ledger: Ledger) -> Ledger:
+        """the opening entries of each fiscal year merged into one opening balance per account.
+
+        The ledger as Banana keeps it: Banana holds opening balances only as the accounts table's
+        ``Opening`` column, one per account and year, so the opening entries of a year (the file the
+        writer writes for it) become one opening entry of the nonzero sums per account, dated as the
+        reader dates it (the start of the year folder, or 1 January of the year's first transaction
+        in a file of one year); where the writer writes a folder per year, entries dated outside the
+        fiscal years are left out, as the writer leaves them. Every other entry is kept as it is (its Doc may get a suffix, see `_Docs`).
+        Column-wise: per-account sums with `reconcile.sums_by`.
+        """
+        return ledger.replace(lines=_kept_lines(ledger))
+
+
+class _Docs:
+    """Unique Doc per compound entry and date: Banana joins one-account rows by date and Doc."""
+
+    def __init__(self) -> None:
+        self.taken: set[tuple[dt.date, str]] = set()
+        self.renamed = 0
+
+    def unique(self, day: dt.date, doc: str) -> str:
+        """`doc`, or ``doc (2)``, ``doc (3)``… when an earlier compound entry of the day has it."""
+        candidate, count = doc, 1
+        while (day, candidate) in self.taken:
+            count += 1
+            candidate = f"{doc} ({count})" if doc else f"({count})"
+        self.renamed += candidate != doc
+        self.taken.add((day, candidate))
+        return candidate
+
+
+def _kept_lines(ledger: Ledger) -> pa.Table:
+    """The lines of `BananaWriter.as_kept`."""
+    from migrator.reconcile import sums_by
+
+    lines = ledger.lines
+    if not lines.num_rows:
+        return lines
+    groups = ledger.entries()
+    firsts = pa.array(groups.first_lines())
+    numbers = pa.array(groups.numbers())
+    first_date = pc.take(pc.take(lines.column("date"), firsts), numbers)
+    years = years_of(ledger) or ()
+    flat = len(years) <= 1
+    # the year (its index) each entry is written in, by its first line's date; -1 outside every year
+    year = pa.array(np.zeros(lines.num_rows, dtype=np.int64)) if flat else _year_index(first_date, years)
+    if not flat:
+        lines = lines.filter(pc.greater_equal(year, 0))
+        first_date = first_date.filter(pc.greater_equal(year, 0))
+        year = year.filter(pc.greater_equal(year, 0))
+    opening = _whole_opening(lines)
+    kept = lines.filter(pc.invert(opening))
+    openings = lines.filter(opening).append_column("year", year.filter(opening))
+    moving_dates = first_date.filter(pc.invert(opening))
+    merged: list[dict[str, Any]] = []
+    for (index, account), (cents,) in sums_by(openings, ["year", "account"], ["amount"]).items():
+        if not cents:
+            continue
+        if flat:
+            if not len(moving_dates):
+                continue  # the reader cannot date an opening without transactions (it says so)
+            day = dt.date(pc.min(moving_dates).as_py().year, 1, 1)
+        else:
+            day = years[index].start
+        merged.append({"entry": f"opening {day.isoformat()}", "date": day, "account": account, "amount": cents,
+                       "description": "Opening balance", "opening": True})  # fmt: skip
+    if not merged:
+        return kept
+    numbered: dict[str, int] = {}
+    for row in merged:
+        numbered[row["entry"]] = row["line"] = numbered.get(row["entry"], 0) + 1
+    return pa.concat_tables([kept, table("lines", merged)])
+
+
+def _year_index(dates: pa.ChunkedArray | pa.Array, years: tuple[FiscalYear, ...]) -> pa.Array:
+    """Index of the fiscal year each date falls in; -1 outside them (or undated)."""
+    out = pa.array(np.full(len(dates), -1, dtype=np.int64))
+    for index, span in enumerate(years):
+        inside = pc.and_(pc.greater_equal(dates, pa.scalar(span.start, pa.date32())),
+                         pc.less_equal(dates, pa.scalar(span.end, pa.date32()))).fill_null(False)  # fmt: skip
+        out = pc.if_else(inside, index, out)
+    return out
+
+
+def _whole_opening(lines: pa.Table) -> pa.Array:
+    """True on each line of an entry all of whose lines are opening lines (what `_opening` takes)."""
+    flags = lines.column("opening").fill_null(False)
+    if not lines.num_rows:
+        return pa.array([], pa.bool_())
+    groups = EntryGroups.of(lines)
+    closing = groups.sums(pc.cast(pc.invert(flags), pa.int64()))
+    return pa.array(np.asarray(closing)[np.asarray(groups.numbers())] == 0)
 
 
 def _folder_name(start: dt.date) -> str:
