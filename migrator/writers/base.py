@@ -10,6 +10,7 @@ The problems a writer returns name what the format could not carry (severity "in
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -17,6 +18,7 @@ from typing import Any, ClassVar, Literal, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator.errors import UnsupportedOperation
 from migrator.model import Ledger, Problem
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -46,6 +48,26 @@ def lost(what: str, count: int, action: str) -> list[Problem]:
     if not count:
         return []
     return [Problem("info", f"{count} {what} not carried by this format: {action}")]
+
+
+def dates_up_to(ledger: Ledger, last: dt.date, fmt: str, why: str) -> None:
+    """`UnsupportedOperation` (exit 2) naming the first line (file, row, entry) or fiscal year that ends
+    after `last`, the last day writer `fmt` can hold (`why` says why)."""
+    dates = ledger.lines.column("date")
+    late = pc.greater(dates, pa.scalar(last, pa.date32())).fill_null(False)
+    count = int(pc.sum(late).as_py() or 0)
+    allowed = f"{fmt} takes dates up to {last.isoformat()} ({why})"
+    if count:
+        index = pc.index(late, True).as_py()
+        row = ledger.lines.slice(index, 1).to_pylist()[0]
+        where = ", ".join(str(p) for p in (row["source_file"], row["source_row"] and f"row {row['source_row']}") if p)
+        others = f" (and {count - 1} more line{'s' if count > 2 else ''})" if count > 1 else ""
+        raise UnsupportedOperation(f"{where + ': ' if where else ''}entry {row['entry']} is dated "
+                                   f"{row['date'].isoformat()}{others}; {allowed}")  # fmt: skip
+    for year in ledger.company.fiscal_years:
+        if year.end > last:
+            raise UnsupportedOperation(f"the fiscal year {year.start.isoformat()} to {year.end.isoformat()} "
+                                       f"ends after {last.isoformat()}; {allowed}")  # fmt: skip
 
 
 def lines_with(lines: pa.Table, column: str) -> int:
