@@ -321,14 +321,32 @@ class EntryGroups:
         out[self.order] = ids
         return out
 
-    def sums(self, values: pa.ChunkedArray | pa.Array) -> Any:
-        """Exact int64 sum per entry of an int64 column (nulls count as 0)."""
+    def sums(self, values: pa.ChunkedArray | pa.Array, exact: bool = False) -> Any:
+        """Exact int64 sum per entry of an int64 column (nulls count as 0); `money.SumTooLarge` (with the
+        entry numbers) where a sum does not fit int64. With `exact`, sums that do not fit are returned
+        as Python integers (a list) instead."""
         import numpy as np
+
+        from migrator import money
 
         numbers = _int64s(values)
         if self.order is not None:
             numbers = numbers[self.order]
-        return np.add.reduceat(numbers, self.starts) if self.lines else np.zeros(0, dtype=np.int64)
+        if not self.lines:
+            return np.zeros(0, dtype=np.int64)
+        if not money.may_wrap(numbers, int(np.diff(np.r_[self.starts, self.lines]).max())):
+            return np.add.reduceat(numbers, self.starts)
+        high, low = money.split(numbers)
+        totals = money.joined(np.add.reduceat(high, self.starts), np.add.reduceat(low, self.starts))
+        too_large = [k for k, total in enumerate(totals) if not money.fits(total)]
+        if not too_large:
+            return np.array(totals, dtype=np.int64)
+        if exact:
+            return totals
+        raise money.SumTooLarge(
+            f"{len(too_large)} entries sum beyond the ±{money.format_cents(money.INT64_MAX)} that 64-bit cents hold",
+            too_large,
+        )
 
     @staticmethod
     def of(lines: pa.Table) -> EntryGroups:

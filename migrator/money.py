@@ -7,10 +7,13 @@ binary float, so a value read as ``1234.56`` is written back as ``1234.56``, wha
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from migrator.errors import MigratorError
 
 SCALE = 2
 """Decimal places of the minor unit; every currency migrator meets (CHF, EUR, SEK, NOK) has two."""
@@ -18,8 +21,28 @@ _QUANTUM = Decimal(1).scaleb(-SCALE)
 DECIMAL_TYPE = pa.decimal128(20, SCALE)
 
 
+INT64_MAX = (1 << 63) - 1
+"""The largest total an int64 column of cents holds (92'233'720'368'547'758.07)."""
+
+MAX_CENTS = 10**18 - 1
+"""The largest amount of one line (16 digits before the decimal mark, 9'999'999'999'999'999.99).
+
+Every reader refuses larger amounts and validation refuses any line beyond it, so a single value
+always fits int64 with room: nine such lines still sum without wrapping. Sums over more lines are
+proven safe from the data, not from this bound (`may_wrap`: the largest |amount| times the number of
+lines), and summed exactly (`split`) when that proof fails."""
+
+
 class NotCents(ValueError):
     """A value with more decimals than the minor unit can hold exactly."""
+
+
+class SumTooLarge(MigratorError, OverflowError):
+    """A sum of cents beyond what int64 cents hold; `groups` are the positions of the sums concerned."""
+
+    def __init__(self, message: str, groups: Any = ()) -> None:
+        super().__init__(message)
+        self.groups = tuple(groups)
 
 
 def to_cents(value: Decimal | int | str) -> int:
@@ -91,6 +114,8 @@ def decimal_array_to_cents(decimals: pa.Array | pa.ChunkedArray) -> pa.Array:
     low, high = raw[:, 0], raw[:, 1]
     if not np.array_equal(high, low >> 63):
         raise OverflowError("amount too large for 64-bit cents")
+    if len(low) and (int(low.max()) > MAX_CENTS or int(low.min()) < -MAX_CENTS):
+        raise OverflowError(f"amount beyond the largest migrator reads (±{format_cents(MAX_CENTS)})")
     mask = pc.is_null(decimals).to_numpy(zero_copy_only=False) if decimals.null_count else None
     return pa.array(low.copy(), type=pa.int64(), mask=mask)
 
@@ -110,6 +135,52 @@ def format_cents_array(cents: pa.Array | pa.ChunkedArray, decimal_mark: str = ".
 
 
 def sum_cents(cents: pa.Array | pa.ChunkedArray) -> int:
-    """Exact sum of a cents column (0 for an empty or all-null column)."""
-    total = pc.sum(cents).as_py()
-    return int(total or 0)
+    """Exact sum of a cents column (0 for an empty or all-null column); `SumTooLarge` beyond int64."""
+    if not may_wrap(cents, len(cents)):
+        return int(pc.sum(cents).as_py() or 0)
+    numbers = cents.fill_null(0) if cents.null_count else cents
+    high, low = split(np.asarray(numbers.to_numpy(zero_copy_only=False), dtype=np.int64))
+    total = joined(high.sum(keepdims=True), low.sum(keepdims=True))[0]
+    if not fits(total):
+        raise SumTooLarge(f"a total of {format_cents(total)} is beyond the ±{format_cents(INT64_MAX)} "
+                          "that 64-bit cents hold")  # fmt: skip
+    return total
+
+
+# Checked sums. Integer addition in int64 wraps silently (numpy's add, Arrow's sum and group-by
+# alike), so every sum of cents first proves it cannot wrap: no partial sum of `count` values can
+# pass the largest |value| times `count`. When that proof fails, values are split into a high and a
+# low 32-bit half that are summed apart (each half's sum fits int64 for up to 2**31 values) and
+# joined as Python integers: exact at any size, and a total that does not fit int64 is found.
+
+_LOW = (1 << 32) - 1
+
+
+def largest(values: pa.Array | pa.ChunkedArray | np.ndarray) -> int:
+    """The largest absolute value of a column of cents (0 when empty or all null)."""
+    if isinstance(values, np.ndarray):
+        return max(-int(values.min()), int(values.max())) if len(values) else 0
+    bounds = pc.min_max(values).as_py()
+    if bounds["min"] is None:
+        return 0
+    return max(-int(bounds["min"]), int(bounds["max"]))
+
+
+def may_wrap(values: pa.Array | pa.ChunkedArray | np.ndarray, count: int) -> bool:
+    """Whether an int64 sum of up to `count` of `values` could pass int64 (cheap: one min/max pass)."""
+    return largest(values) * max(count, 1) > INT64_MAX
+
+
+def split(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """High (signed) and low (0 to 2**32 - 1) halves of int64 values: value = high * 2**32 + low."""
+    return values >> 32, values & _LOW
+
+
+def joined(high_sums: np.ndarray, low_sums: np.ndarray) -> list[int]:
+    """Exact totals (Python integers) from the sums of the halves `split` made."""
+    return [(h << 32) + lo for h, lo in zip(high_sums.tolist(), low_sums.tolist(), strict=True)]
+
+
+def fits(total: int) -> bool:
+    """Whether `total` fits int64 cents."""
+    return -INT64_MAX - 1 <= total <= INT64_MAX

@@ -16,8 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator import money
 from migrator.model import Ledger, Problem, distinct
-from migrator.money import format_cents
+from migrator.money import MAX_CENTS, format_cents
 
 MAX_PER_KIND = 200
 _EPOCH = dt.date(1970, 1, 1)
@@ -38,7 +39,9 @@ def validate(ledger: Ledger) -> list[Problem]:
     problems: list[Problem] = []
     if not lines.num_rows:
         return problems
+    problems += _too_large(lines)
     problems += _unbalanced(ledger)
+    problems += _totals_fit(lines)
     problems += _missing(lines, pc.equal(lines.column("account"), ""), "line has no account")
     problems += _missing(lines, pc.is_null(lines.column("date")), "line has no date")
     problems += _unknown_accounts(ledger)
@@ -81,10 +84,58 @@ def _first_rows(lines: pa.Table, key: str) -> dict[str, int]:
     return dict(zip(values.dictionary.to_pylist(), first.tolist(), strict=True))
 
 
+_AMOUNTS = (("amount", "amount"), ("amount_currency", "amount in foreign currency"), ("vat_amount", "VAT amount"))
+
+
+def _too_large(lines: pa.Table) -> list[Problem]:
+    """Amounts beyond `money.MAX_CENTS` (readers refuse them; a ledger built otherwise may hold them)."""
+    out: list[Problem] = []
+    for column, label in _AMOUNTS:
+        values = lines.column(column)
+        if money.largest(values) <= MAX_CENTS:
+            continue
+        beyond = pc.or_(pc.greater(values, MAX_CENTS), pc.less(values, -MAX_CENTS)).fill_null(False)
+        indexes = np.flatnonzero(_numpy(beyond))
+        for index in indexes[:MAX_PER_KIND]:
+            file, row = _where(lines, int(index))
+            value = format_cents(values[int(index)].as_py())
+            out.append(Problem("error", f"{label} {value} is beyond the largest migrator carries "
+                                        f"(±{format_cents(MAX_CENTS)})", file, row))  # fmt: skip
+        if len(indexes) > MAX_PER_KIND:
+            out.append(Problem("error", f"{len(indexes) - MAX_PER_KIND} more lines: {label} beyond "
+                                        f"±{format_cents(MAX_CENTS)}"))  # fmt: skip
+    return out
+
+
+def _totals_fit(lines: pa.Table) -> list[Problem]:
+    """An error when the debits or the credits of all lines sum beyond int64 cents: then some total
+    (of an account, a month, a VAT code) might not fit; when both fit, every sum of a subset fits too."""
+    out: list[Problem] = []
+    for column, label in _AMOUNTS:
+        values = lines.column(column)
+        if not money.may_wrap(values, lines.num_rows):
+            continue
+        numbers = _numpy(values.fill_null(0)).astype(np.int64, copy=False)
+        for side, chosen, pick in (("debits", numbers > 0, np.argmax), ("credits", numbers < 0, np.argmin)):
+            high, low = money.split(numbers[chosen])
+            total = money.joined(high.sum(keepdims=True), low.sum(keepdims=True))[0]
+            if money.fits(total):
+                continue
+            largest = int(np.flatnonzero(chosen)[pick(numbers[chosen])])
+            file, row = _where(lines, largest)
+            out.append(Problem("error", f"the {label} {side} of the books sum to {format_cents(total)}, beyond the "
+                                        f"±{format_cents(money.INT64_MAX)} that 64-bit cents hold (the largest line "
+                                        "is here); no total over them could be exact", file, row))  # fmt: skip
+    return out
+
+
 def _unbalanced(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
     entries = ledger.entries()
-    totals = entries.sums(lines.column("amount"))
+    try:
+        totals = entries.sums(lines.column("amount"))
+    except money.SumTooLarge:  # unbalanced by more than int64 holds: the exact totals say by how much
+        totals = np.array(entries.sums(lines.column("amount"), exact=True), dtype=object)
     off = np.flatnonzero(totals)
     firsts = entries.first_lines()
     out: list[Problem] = []

@@ -135,7 +135,7 @@ class Raw:
         for i, cents in zip(indexes, cents_of([text[int(i)].as_py() for i in indexes]), strict=True):
             result[i] = cents
             errors[i] = cents is None
-        self.error(errors, name or "", "is not an amount with at most two decimals", bad)
+        self.error(errors, name or "", "is not an amount (two decimals, ±9999999999999999.99 at most)", bad)
         return pa.array(result, pa.int64())
 
     def _distinct(self, text: pa.Array) -> tuple[pa.Array, pa.Array | None]:
