@@ -105,7 +105,9 @@ def _check_folder(out: Path, force: bool) -> None:
     names = ", ".join(sorted(p.name for p in present)[:5]) + (", …" if len(present) > 5 else "")
     if not force:
         earlier = " (an earlier migrator output)" if manifest is not None else ""
-        raise OutputError(f"{out} already holds {len(present)} file(s) or folder(s){earlier}: {names}; {HOW_TO_PROCEED}")
+        raise OutputError(
+            f"{out} already holds {len(present)} file(s) or folder(s){earlier}: {names}; {HOW_TO_PROCEED}"
+        )
     if manifest is None:
         raise OutputError(
             f"{out} holds files migrator did not write ({names}); --force replaces only an earlier migrator "

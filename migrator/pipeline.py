@@ -298,7 +298,7 @@ def convert(
     if report is not None:
         from migrator.report import write_report
 
-        write_report(result, report, sources=sources, others=[out], force=force)
+        write_report(result, Path(report), sources=sources, others=[out], force=force)
     timings["total"] = time.perf_counter() - started
     return result
 
@@ -355,7 +355,7 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
     if report is not None:
         from migrator.report import write_report
 
-        write_report(result, report, sources=sources, force=force)
+        write_report(result, Path(report), sources=sources, force=force)
     return result
 
 

@@ -104,7 +104,9 @@ def test_an_existing_file_is_refused_and_kept(run_cli, journal: Path, tmp_path: 
         assert out.read_bytes() == b"the accountant's own workbook"
     report = tmp_path / "report.html"
     report.write_text("<p>signed last year</p>")
-    refused(run_cli("convert", journal, "--to", "csv", "-o", tmp_path / "new.csv", "--report", report), "already exists")
+    refused(
+        run_cli("convert", journal, "--to", "csv", "-o", tmp_path / "new.csv", "--report", report), "already exists"
+    )
     assert report.read_text() == "<p>signed last year</p>"
     assert not (tmp_path / "new.csv").exists()  # refused before anything was written
 
@@ -116,17 +118,24 @@ def test_force_replaces_an_earlier_output_and_only_its_files(run_cli, journal: P
     assert manifest["tool"] == "migrator" and "README.txt" in manifest["files"]
     listed = {str(out / name): digest for name, digest in manifest["files"].items()}
     assert listed == {path: digest for path, digest in snapshot(out).items() if not path.endswith(MANIFEST)}
-    refused(run_cli("convert", journal, "--to", "banana", "-o", out, "--no-verify"), "an earlier migrator output", "--force")
+    refused(
+        run_cli("convert", journal, "--to", "banana", "-o", out, "--no-verify"), "an earlier migrator output", "--force"
+    )
     assert run_cli("convert", journal, "--to", "banana", "-o", out, "--force", "--no-verify").exit_code == 0
     # a file the user put into the output folder stops --force, and survives
     (out / "notes.txt").write_text("mine")
-    refused(run_cli("convert", journal, "--to", "banana", "-o", out, "--force", "--no-verify"), "notes.txt", "did not write")
+    refused(
+        run_cli("convert", journal, "--to", "banana", "-o", out, "--force", "--no-verify"), "notes.txt", "did not write"
+    )
     assert (out / "notes.txt").read_text() == "mine"
     (out / "notes.txt").unlink()
     # so does a file of the output changed since
     readme = out / "README.txt"
     readme.write_text(readme.read_text(encoding="utf-8") + "edited", encoding="utf-8")
-    refused(run_cli("convert", journal, "--to", "banana", "-o", out, "--force", "--no-verify"), "changed after migrator wrote it")
+    refused(
+        run_cli("convert", journal, "--to", "banana", "-o", out, "--force", "--no-verify"),
+        "changed after migrator wrote it",
+    )
     assert readme.read_text(encoding="utf-8").endswith("edited")
 
 
@@ -137,7 +146,11 @@ def test_force_on_a_file_output(run_cli, journal: Path, tmp_path: Path) -> None:
     refused(run_cli("convert", journal, "--to", "csv", "-o", out, "--report", report), "already exists")
     assert run_cli("convert", journal, "--to", "csv", "-o", out, "--report", report, "--force").exit_code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        ".out.csv.migrator.json", ".report.json.migrator.json", "out.csv", "report.json", "x.csv"
+        ".out.csv.migrator.json",
+        ".report.json.migrator.json",
+        "out.csv",
+        "report.json",
+        "x.csv",
     ]
 
 
