@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 from migrator.model import FiscalYear, Ledger, Problem, conform, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.writers.base import lines_with, lost
+from migrator.writers.base import dates_up_to, lines_with, lost
 
 ENCODING = "cp1252"
 ENTRY_MARK = "Buchungs-ID"
@@ -86,6 +86,10 @@ LENGTH = {"Belegfeld 1": 36, "Buchungstext": 60, "KOST1 - Kostenstelle": 36, "Be
 ACCOUNT_COLUMNS = ("Konto", "Kontenbeschriftung", "Sprach-ID", "Kontenbeschriftung lang")
 
 
+LAST_DATE = dt.date(9998, 12, 31)
+"""The last date written: a year-9999 date (a typo, or a placeholder for "no date") leaves no room."""
+
+
 class DatevWriter:
     name = "datev"
     extension = ".csv"
@@ -95,6 +99,8 @@ class DatevWriter:
         self.now = now
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        dates_up_to(ledger, LAST_DATE, "DATEV", "a batch covers twelve months at most, counted to the same day a "
+                    "year later, and dates end on 9999-12-31")  # fmt: skip
         out = _Text()
         created = (self.now or dt.datetime.now()).strftime("%Y%m%d%H%M%S%f")[:17]
         length = _account_length(ledger)

@@ -48,7 +48,7 @@ from migrator.model import Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.readers.saft import OPENING_TYPE, vat_line_codes
 from migrator.vat import meaning
-from migrator.writers.base import lost
+from migrator.writers.base import dates_up_to, lost
 
 NS = "urn:StandardAuditFile-Taxation-Financial:NO"
 MAPPINGS = shipped.MAPPINGS / "saft-no"
@@ -165,6 +165,10 @@ class _Out:
         self.handle.write(xml)
 
 
+LAST_DATE = dt.date(9998, 12, 31)
+"""The last date written: a year-9999 date (a typo, or a placeholder for "no date") leaves no room."""
+
+
 class SaftWriter:
     name = "saft"
     extension = ".xml"
@@ -177,6 +181,8 @@ class SaftWriter:
 
 def write_saft(ledger: Ledger, target: Path, created: dt.date | None = None) -> list[Problem]:
     """Write `ledger` as a Norwegian SAF-T Financial 1.30 file at `target`; return what was not carried."""
+    dates_up_to(ledger, LAST_DATE, "SAF-T", "the selection period is worked out from the day after its last day "
+                "and from whole calendar years, and dates end on 9999-12-31")  # fmt: skip
     plan = _Plan(ledger)
     with target.open("wb") as handle, etree.xmlfile(handle, encoding="UTF-8") as xf:
         xf.write_declaration()
