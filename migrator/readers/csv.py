@@ -235,9 +235,9 @@ def _parse_error(exc: pa.ArrowInvalid, parsed: _Parsed, source: Source) -> Excep
 _NO_LINES = pa.table({})
 _CHECKS = {
     "date": "is not a date (expected yyyy-mm-dd)",
-    "amount": "is not an amount (expected e.g. -1234.50)",
-    "amount_currency": "is not an amount (expected e.g. -1234.50)",
-    "vat_amount": "is not an amount (expected e.g. -1234.50)",
+    "amount": "is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)",
+    "amount_currency": "is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)",
+    "vat_amount": "is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)",
     "account": "is empty: every line needs one",
     "opening": "is not true or false",
     "vat_line": "is not true or false",
