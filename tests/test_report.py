@@ -30,15 +30,15 @@ needs_chromium = pytest.mark.skipif(
 
 
 def mapped_conversion(garage: Any, tmp_path: Path) -> Conversion:
-    """The garage through the demo map onto bexio's chart, written as canonical CSV and read back."""
+    """The garage through the demo map onto bexio's chart, written as a SQLite archive and read back."""
     mapping = load_mapping("winbiz-bexio")
     written = apply_mapping(garage, mapping)
-    out = tmp_path / "garage-bexio.csv"
-    not_carried = pipeline.write(written, "csv", out)
-    reread = pipeline.read(out, "csv")
-    conversion = Conversion(garage, written, "csv", out, list(written.problems), not_carried, mapping=mapping)
+    out = tmp_path / "garage-bexio.sqlite"
+    not_carried = pipeline.write(written, "sqlite", out)
+    reread = pipeline.read(out, "sqlite")
+    conversion = Conversion(garage, written, "sqlite", out, list(written.problems), not_carried, mapping=mapping)
     conversion.reread = reread
-    conversion.verification = compare(written, reread, registry.get("csv").keeps)
+    conversion.verification = compare(written, reread, registry.get("sqlite").keeps, declared=not_carried)
     return conversion
 
 
@@ -130,7 +130,10 @@ def test_verify_report_shows_the_differences(run_cli, samples: Path, tmp_path: P
     assert result.exit_code == 4
     page = report.read_text(encoding="utf-8")
     assert 'class="verdict bad"' in page
-    assert "account 6900: balance 45.60 before, 45.70 after" in page
+    assert (
+        "2023-01-01–2023-12-31 account 6900: debit 45.60 before, 45.70 after; closing 45.60 before, 45.70 after" in page
+    )
+    assert "closing 0.10</span>: not declared" in page  # the per-year table: difference and reason
 
 
 # ------------------------------------------------------------------------------------------- the forms
@@ -141,13 +144,13 @@ def test_three_forms_through_the_cli(run_cli, samples: Path, tmp_path: Path) -> 
     for suffix in ("json", "html", "xlsx"):
         report = tmp_path / f"report.{suffix}"
         result = run_cli("convert", source, "--to", "csv", "-o", tmp_path / "out.csv", "--map", "winbiz-bexio",
-                         "--report", report)  # fmt: skip
+                         "--report", report, "--force")  # fmt: skip
         assert result.exit_code == 0, result.output
         assert f"report: {report}" in result.output
     data = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     book = openpyxl.load_workbook(tmp_path / "report.xlsx")
-    assert book.sheetnames == ["Summary", "Files", "Accounts", "Target accounts", "Classes", "VAT", "Years", "Months",
-                               "Problems", "Not carried"]  # fmt: skip
+    assert book.sheetnames == ["Summary", "Files", "Accounts", "Target accounts", "Classes", "VAT", "Years",
+                               "Years by account", "Months", "Problems", "Not carried"]  # fmt: skip
     summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
     assert summary["Verdict"] == "balanced and verified" and summary["Mapping"] == "winbiz-bexio"
     rows = list(book["Accounts"].iter_rows(min_row=2, values_only=True))
@@ -243,3 +246,69 @@ def test_report_workbook_stores_exact_decimals(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "check.xlsx") as archive:
         xml = next(archive.read(n) for n in archive.namelist() if n.endswith("sheet2.xml"))
     assert b"<v>9834882.54</v>" in xml and b"<v>-0.10</v>" in xml
+
+
+# ------------------------------------------------------------------- per year, verdict, input fingerprint
+
+
+def test_each_account_per_year_before_and_after(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = report_data(mapped_conversion(garage, tmp_path))
+    rows = {(r["start"], r["account"]): r for r in data["year_accounts"]}
+    # samples/garage.py: Cash opens 2023 at 2'500.00 and takes 538.50; 2024 opens at 3'038.50 and takes 864.80.
+    cash_2023, cash_2024 = rows[("2023-01-01", "1000")], rows[("2024-01-01", "1000")]
+    assert (cash_2023["opening"], cash_2023["debit"], cash_2023["credit"], cash_2023["closing"]) == (
+        "2500.00", "538.50", "0.00", "3038.50")  # fmt: skip
+    assert (cash_2024["opening"], cash_2024["closing"], cash_2024["closing_after"]) == ("3038.50", "3903.30", "3903.30")
+    assert cash_2024["closing_difference"] == "0.00" and cash_2024["reason"] == ""
+    assert cash_2024["name"] == "Kasse"  # the mapped chart's name
+    assert data["verdict"]["state"] == "verified"
+
+
+def test_declared_losses_give_the_amber_verdict(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    conversion = mapped_conversion(garage, tmp_path)
+    conversion.reread = conversion.reread.replace(partners=conversion.reread.partners.slice(0, 0))
+    declared = [pipeline.Problem("info", "6 partners not carried by this format: left out")]
+    conversion.not_carried = declared
+    conversion.verification = compare(conversion.written, conversion.reread, ("entries",), declared=declared)
+    data = report_data(conversion)
+    assert data["verdict"]["state"] == "verified with declared losses" and data["verdict"]["ok"]
+    assert data["verdict"]["losses"] == ["partners: 6 before, 0 after (missing: C001, C002, C003, S001, S002, S003) "
+                                         "(declared: 6 partners not carried by this format: left out)"]  # fmt: skip
+    page = render_html(data)
+    assert 'class="verdict loss"' in page and "declared loss: partners: 6 before, 0 after" in page
+    assert page.index("Prepared by") < page.index("<h2>1. Files</h2>")  # the signature block on the first page
+    conversion.verification = compare(conversion.written, conversion.reread, ("entries",))
+    assert report_data(conversion)["verdict"]["state"] == "failed"
+
+
+def test_the_input_fingerprint_hashes_the_sorted_names_and_hashes(tmp_path: Path) -> None:
+    import dataclasses
+    import hashlib
+
+    from migrator.model import Company, Ledger, SourceFile
+    from migrator.report import input_fingerprint
+
+    files = (SourceFile("b/ecriture.dbf", "bb" * 32, 10), SourceFile("a/compte.dbf", "aa" * 32, 20))
+    ledger = Ledger(company=dataclasses.replace(Company(), source_files=files))
+    by_hand = hashlib.sha256(f"a/compte.dbf\t{'aa' * 32}\nb/ecriture.dbf\t{'bb' * 32}\n".encode()).hexdigest()
+    assert input_fingerprint(ledger) == by_hand
+    swapped = Ledger(company=dataclasses.replace(Company(), source_files=files[::-1]))
+    assert input_fingerprint(swapped) == by_hand
+
+
+def test_workbook_differences_are_formulas(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    conversion = mapped_conversion(garage, tmp_path)
+    write_report(conversion, tmp_path / "report.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "report.xlsx")
+    sheet = book["Years by account"]
+    head = [c.value for c in sheet[1]]
+    assert head[:9] == ["year", "account", "name", "opening before", "opening after", "opening difference",
+                        "debit before", "debit after", "debit difference"]  # fmt: skip
+    cash = next(row for row in sheet.iter_rows(min_row=2) if row[1].value == "1000" and "2024" in row[0].value)
+    assert cash[5].value == f"=E{cash[0].row}-D{cash[0].row}"  # opening: after − before
+    assert cash[14].value == f"=N{cash[0].row}-M{cash[0].row}"  # closing
+    assert Decimal(str(cash[12].value)) == Decimal(str(cash[13].value)) == Decimal("3903.30")
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["Input set SHA-256"] == report_data(conversion)["input_fingerprint"]
+    first = [row[0] for row in book["Summary"].iter_rows(max_row=20, values_only=True)]
+    assert "Prepared by (name, date, signature)" in first  # above the differences and counts

@@ -101,7 +101,9 @@ def test_two_entries_merged_into_one_fail() -> None:
               TWO_SALES[2]]  # fmt: skip
     result = compare(_books(TWO_SALES), _books(merged))
     assert result.verdict == FAILED and not result.ok
-    assert any(d.startswith("entries: 3 before, 2 after; 2 not found after, 1 not found before") for d in result.differences)
+    assert any(
+        d.startswith("entries: 3 before, 2 after; 2 not found after, 1 not found before") for d in result.differences
+    )
     assert result.entries[0] == "- R-1 2024-03-01: 1100 100.00, 3200 -100.00"
 
 
@@ -109,7 +111,9 @@ def test_merged_lines_of_one_account_fail_though_balances_agree() -> None:
     netted = [("1", "2024-03-01", "R-1", [("1100", 10000), ("3200", -10000)]),
               ("2", "2024-03-01", "R-1", [("1100", 5000), ("3200", -5000)]),
               ("3", "2024-04-02", "B-7", [("6000", 2000), ("1020", -2000)])]  # fmt: skip
-    purchase_and_reversal = [("9", "2024-05-05", "B-8", [("4200", 3000), ("2000", -3000), ("4200", -3000), ("2000", 3000)])]
+    purchase_and_reversal = [
+        ("9", "2024-05-05", "B-8", [("4200", 3000), ("2000", -3000), ("4200", -3000), ("2000", 3000)])
+    ]
     collapsed = [("9", "2024-05-05", "B-8", [("4200", 0), ("2000", 0)])]
     result = compare(_books(netted + purchase_and_reversal), _books(netted + collapsed))
     assert result.verdict == FAILED
@@ -253,7 +257,7 @@ NOT_YET: dict[str, str] = {}
 def test_random_books_verify_through_every_writer_with_a_reader(name: str) -> None:
     fmt = registry.get(name)
 
-    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
     @given(ledgers(texts(LATIN), max_entries=8))
     def round_trip(ledger: Ledger) -> None:
         with tempfile.TemporaryDirectory() as folder:
