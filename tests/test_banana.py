@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import golden
@@ -134,7 +135,7 @@ amounts = st.integers(min_value=1, max_value=10**9)
 @given(st.lists(st.tuples(amounts, amounts, st.sampled_from(["1020", "1100", "6000"])), min_size=1, max_size=6))
 def test_hypothesis_round_trip(tmp_path_factory: pytest.TempPathFactory, entries: list[tuple[int, int, str]]) -> None:
     """Compound and two-line entries of any size read back to the same balances and entries."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for number, (a, b, account) in enumerate(entries, start=1):
         lines = [(account, a + b), ("3400", -a), ("2000", -b)] if number % 2 else [(account, a), ("3400", -a)]
         for position, (code, cents) in enumerate(lines, start=1):
@@ -161,7 +162,7 @@ def entry_lines(ledger: Ledger) -> list[tuple[str, list[tuple[str, int]]]]:
 def test_entries_sharing_date_and_doc_come_back_apart(tmp_path: Path) -> None:
     """Two compound entries of one date and Doc (a FEC file's, say) stay two; so do two two-line ones."""
     day = dt.date(2024, 2, 29)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry, lines in (
         ("A", [("4000", 30000), ("1170", 2430), ("2000", -32430)]),  # a purchase with input VAT, as lines
         ("B", [("2000", 32430), ("1020", -30000), ("6900", -2430)]),  # another booking of the same voucher
@@ -243,7 +244,7 @@ def test_as_kept_merges_opening_entries_per_account(tmp_path: Path) -> None:
     """Two opening entries of one year: Banana keeps one Opening per account, as_kept says so."""
     from migrator.writers.banana import BananaWriter
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry, day, opening, lines in (
         ("O1", dt.date(2024, 1, 1), True, [("1000", 50000), ("2800", -50000)]),
         ("O2", dt.date(2024, 1, 1), True, [("1000", 30000), ("2970", -30000)]),
@@ -257,9 +258,9 @@ def test_as_kept_merges_opening_entries_per_account(tmp_path: Path) -> None:
     ledger = Ledger(company=Company(base_currency="CHF", fiscal_years=(year,)), lines=table("lines", rows),
                     accounts=table("accounts", [{"code": c} for c in codes]))  # fmt: skip
     kept = BananaWriter().as_kept(ledger)
-    opening = [(r["date"], r["account"], r["amount"]) for r in kept.lines.to_pylist() if r["opening"]]
+    merged = [(r["date"], r["account"], r["amount"]) for r in kept.lines.to_pylist() if r["opening"]]
     # by hand: 1000 500.00 + 300.00, 2800 -500.00, 2970 -300.00, in one entry dated 1 January
-    assert sorted(opening) == [(dt.date(2024, 1, 1), "1000", 80000), (dt.date(2024, 1, 1), "2800", -50000),
+    assert sorted(merged) == [(dt.date(2024, 1, 1), "1000", 80000), (dt.date(2024, 1, 1), "2800", -50000),
                                (dt.date(2024, 1, 1), "2970", -30000)]  # fmt: skip
     assert len({r["entry"] for r in kept.lines.to_pylist() if r["opening"]}) == 1
     assert kept.counts()["entries"] == 2

@@ -32,7 +32,7 @@ from migrator import vat
 from migrator.model import EntryGroups, FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.vatfold import Row, VatPlan, fold_entry, is_pair, vat_plan
+from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, vat_plan
 from migrator.writers.base import entries, lines_with, lost
 
 ACCOUNT_COLUMNS = (
@@ -212,7 +212,8 @@ class BananaWriter:
         writer writes for it) become one opening entry of the nonzero sums per account, dated as the
         reader dates it (the start of the year folder, or 1 January of the year's first transaction
         in a file of one year); where the writer writes a folder per year, entries dated outside the
-        fiscal years are left out, as the writer leaves them. Every other entry is kept as it is (its Doc may get a suffix, see `_Docs`).
+        fiscal years are left out, as the writer leaves them; an entry with several base lines of a
+        VAT code Banana computes gets one VAT line per base line (Banana books VAT per row). Every other entry is kept as it is (its Doc may get a suffix, see `_Docs`).
         Column-wise: per-account sums with `reconcile.sums_by`.
         """
         return ledger.replace(lines=_kept_lines(ledger))
@@ -256,7 +257,7 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
         first_date = first_date.filter(pc.greater_equal(year, 0))
         year = year.filter(pc.greater_equal(year, 0))
     opening = _whole_opening(lines)
-    kept = lines.filter(pc.invert(opening))
+    kept = _vat_per_row(ledger, lines.filter(pc.invert(opening)))
     openings = lines.filter(opening).append_column("year", year.filter(opening))
     moving_dates = first_date.filter(pc.invert(opening))
     merged: list[dict[str, Any]] = []
@@ -277,6 +278,44 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
     for row in merged:
         numbered[row["entry"]] = row["line"] = numbered.get(row["entry"], 0) + 1
     return pa.concat_tables([kept, table("lines", merged)])
+
+
+def _vat_per_row(ledger: Ledger, lines: pa.Table) -> pa.Table:
+    """Banana books the VAT of every row with a code itself, one VAT booking per row: where an entry
+    has several base lines (or several VAT lines) of a code that the writer writes as a code, its VAT
+    lines become one per base line, as Banana and the reader book them. Only such entries are looked
+    at line by line; they are found column-wise."""
+    from migrator.reconcile import sums_by
+
+    if not lines.num_rows:
+        return lines
+    coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
+    if not pc.any(coded).as_py():
+        return lines
+    flag = lines.column("vat_line").fill_null(False)
+    counted = pa.table({
+        "entry": lines.column("entry"), "code": lines.column("vat_code"),
+        "base": pc.cast(pc.and_(coded, pc.invert(flag)), pa.int64()), "vat": pc.cast(pc.and_(coded, flag), pa.int64()),
+    }).filter(coded)  # fmt: skip
+    counts = sums_by(counted, ["entry", "code"], ["base", "vat"])
+    candidates = sorted({entry for (entry, _), (bases, vats) in counts.items() if bases > 1 or vats > 1})
+    if not candidates:
+        return lines
+    plan = vat_plan(ledger, "banana")
+    chosen = pc.is_in(lines.column("entry"), pa.array(candidates, pa.string()))
+    rebuilt: list[dict[str, Any]] = []
+    for entry_lines in entries(lines.filter(chosen)):
+        rows, _ = fold_entry(entry_lines, plan, gross=False)
+        written = {id(row.line) for row in rows}
+        out = [line for line in entry_lines if id(line) in written]
+        for row in rows:
+            code = row.line["vat_code"]
+            share = computed_vat(row.line["amount"], plan.rates[code], gross=False) if row.tax else 0
+            if share:
+                out.append({**row.line, "account": plan.accounts[code], "amount": share, "vat_amount": None,
+                            "vat_line": True})  # fmt: skip
+        rebuilt += [{**line, "line": number} for number, line in enumerate(out, start=1)]
+    return pa.concat_tables([lines.filter(pc.invert(chosen)), table("lines", rebuilt)])
 
 
 def _year_index(dates: pa.ChunkedArray | pa.Array, years: tuple[FiscalYear, ...]) -> pa.Array:
