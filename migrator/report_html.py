@@ -131,6 +131,8 @@ dl.meta dt { color: var(--muted); } dl.meta dd { margin: 0; font-weight: 500; }
 .verdict.ok .status { color: var(--ok); } .verdict.bad .status { color: var(--bad); }
 .verdict.loss { border-color: #8a5a00; background: #fdf6e3; } .verdict.loss .status { color: #8a5a00; }
 .verdict .fingerprint { margin-top: 1.5mm; font-size: 8pt; }
+table.years { font-size: 6.8pt; table-layout: auto; } table.years th, table.years td { padding: .6mm .7mm; }
+table.years th { white-space: nowrap; }
 .verdict ul { margin: 1.5mm 0 0; padding-left: 5mm; }
 h2 { font-size: 11.5pt; margin: 7mm 0 2mm; padding-bottom: 1mm; border-bottom: 1px solid var(--rule); break-after: avoid; }
 h3 { font-size: 10pt; margin: 4mm 0 1.5mm; break-after: avoid; }
@@ -226,8 +228,8 @@ def _year_accounts(data: dict[str, Any]) -> str:
                            []).append(row)  # fmt: skip
     head = ["account", "name"]
     for column in ("opening", "debit", "credit", "closing"):
-        head += [f"{column} before", "after"]
-    head.append("difference and reason")
+        head += [column, "after"]
+    head.append("difference: reason")
     numeric = set(range(2, 10))
     for label, rows in by_year.items():
         body = []
