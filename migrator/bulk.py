@@ -366,9 +366,11 @@ def convert_client(
         result.errors = len(errors)
         result.warnings = len(exc.problems) - len(errors)
         result.message = f"{len(errors)} errors, nothing written; first: {errors[0] if errors else ''}"
-    except UnknownFormat as exc:
+    except UnknownFormat:
         result.status = "unrecognised"
-        result.message = str(exc)
+        source = Path(client.source)
+        what = "this folder" if source.is_dir() else "this file" if not client.folder else source.name
+        result.message = f"no reader recognises {what} (see `migrator formats`)"
     except MigratorError as exc:
         result.message = str(exc)
     except MemoryError:
@@ -461,7 +463,7 @@ def _unchanged(client: Client, previous: dict[str, Any]) -> ClientResult:
 def set_aside(result: ClientResult, outdir: Path) -> None:
     """Move the earlier output of a client that now failed to ``stale/``, and say so in `result`."""
     folder = outdir / result.name
-    if result.ok or not folder.is_dir():
+    if result.ok or result.outputs or not folder.is_dir():  # outputs: this run delivered them (unverified)
         return
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = outdir / STALE / f"{result.name}-{stamp}"
@@ -772,8 +774,12 @@ def plan(root: str | os.PathLike[str], to: str, outdir: str | os.PathLike[str]) 
     for client in found.clients:
         try:
             detection = detect(client.source)
-        except UnknownFormat as exc:
-            skipped.append(Skipped(client.source, str(exc)))
+        except UnknownFormat:
+            source = Path(client.source)
+            what = "this folder" if source.is_dir() else "this file" if not client.folder else source.name
+            skipped.append(
+                Skipped(client.folder or client.source, f"no reader recognises {what} (see `migrator formats`)")
+            )
             continue
         except MigratorError as exc:
             planned.append(Planned(client, Path(outdir) / client.name, "?", f"will fail: {exc}"))
