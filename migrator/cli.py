@@ -344,19 +344,40 @@ def suggest(source: str, chart: str, output: str) -> None:
 @click.option("--jobs", type=click.IntRange(1, 256), help="Clients converted at once (default: number of cores).")
 @click.option("--resume", is_flag=True, help="Skip clients already converted from unchanged inputs.")
 @click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask distributed cluster (tcp://host:8786).")
+@click.option("--dry-run", is_flag=True, help="List the clients, their format and output folder; write nothing.")
+@click.option("--client-timeout", type=click.IntRange(1), default=3600, show_default=True, metavar="SECONDS",
+              help="Stop a client that takes longer (local runs).")  # fmt: skip
+@click.option("--client-memory", type=click.IntRange(256), default=8192, show_default=True, metavar="MIB",
+              help="Stop a client whose process uses more memory (local runs).")  # fmt: skip
 def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int | None, resume: bool,
-         scheduler: str | None) -> None:  # fmt: skip
-    """Convert every client under ROOT (client folders, a Winbiz DAT folder, or a list file of paths).
+         scheduler: str | None, dry_run: bool, client_timeout: int, client_memory: int) -> None:  # fmt: skip
+    """Convert every client under ROOT (client folders, files or zips, Winbiz dossiers or DAT folders, or a
+    list file of paths).
 
-    Each client is converted in its own process into OUTDIR/<client>/ with its reconciliation report;
+    Every top-level entry of ROOT is a client or is listed as skipped with its reason. Each client is
+    converted in its own process into OUTDIR/<client>/ with its reconciliation report;
     OUTDIR/catalog.sqlite records inputs, outputs and SHA-256; OUTDIR/overview.html sums it all up.
 
     \b
     Example:
+      migrator bulk clients/ --to banana -o migrated/ --dry-run
       migrator bulk clients/ --to banana -o migrated/ --jobs 4
       migrator bulk clients/ --to banana -o migrated/ --resume
     """
-    from migrator.bulk import run
+    from migrator.bulk import plan, run
+
+    if dry_run:
+        planned, skipped = plan(root, to_format, output)
+        width = max([len(p.client.name) for p in planned] + [6])
+        click.echo(f"{'client':<{width}}  {'format':<13} source -> output")
+        for p in planned:
+            click.echo(f"{p.client.name:<{width}}  {p.format:<13} {p.client.source} -> {p.output}")
+            if p.detail:
+                click.echo(f"{'':<{width}}  {'':<13} {p.detail}")
+        _print_skipped(skipped)
+        click.echo(f"dry run: {len(planned)} clients would be converted to {to_format}, {len(skipped)} entries "
+                   "skipped; nothing was written")  # fmt: skip
+        return
 
     bar: Any = None
 
@@ -372,19 +393,31 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
 
     try:
         result = run(root, to_format, output, mapping=mapping, jobs=jobs, resume=resume, scheduler=scheduler,
-                     progress=progress)  # fmt: skip
+                     client_timeout=client_timeout, client_memory=client_memory, progress=progress)  # fmt: skip
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     width = max([len(r.name) for r in result.results] + [6])
-    click.echo(f"{'client':<{width}}  {'status':<8} {'entries':>7} {'errors':>6}  message")
+    click.echo(f"{'client':<{width}}  {'status':<9} {'entries':>7} {'errors':>6}  message")
     for r in result.results:
         entries = r.counts.get("entries", "") if r.counts else ""
-        click.echo(f"{r.name:<{width}}  {r.status:<8} {entries!s:>7} {r.errors:>6}  {r.message}")
+        origin = "" if Path(r.source).name in (r.name, f"{r.name}{Path(r.source).suffix}") else f" (from {r.source})"
+        click.echo(f"{r.name:<{width}}  {r.status:<9} {entries!s:>7} {r.errors:>6}  {r.message}{origin}".rstrip())
+    _print_skipped(result.skipped)
     succeeded = sum(r.ok for r in result.results)
-    click.echo(f"{succeeded} of {len(result.results)} clients converted; overview: {Path(output) / 'overview.html'}")
+    note = f"; {len(result.skipped)} entries skipped (see above)" if result.skipped else ""
+    click.echo(f"{succeeded} of {len(result.results)} clients converted{note}; overview: "
+               f"{Path(output) / 'overview.html'}")  # fmt: skip
     if not result.ok:
         sys.exit(5)
+
+
+def _print_skipped(skipped: list[Any]) -> None:
+    """The entries of a bulk ROOT that are no client, each with its reason."""
+    if skipped:
+        click.echo(f"skipped, not converted ({len(skipped)}):")
+        for s in skipped:
+            click.echo(f"  {s.path}: {s.reason}")
 
 
 def main(argv: list[str] | None = None) -> None:
