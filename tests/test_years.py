@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
+import shutil
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow.compute as pc
+import pytest
+from conftest import SAMPLES
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
-from migrator import registry
+from migrator import pipeline, registry
 from migrator.model import Company, FiscalYear, Ledger, table
 from migrator.money import to_cents
 from migrator.reconcile import trial_balance
@@ -220,3 +230,203 @@ def test_hypothesis_per_year_undoes_continuous(source: Ledger) -> None:
         {a: v for a, v in y.opening.items() if v} for y in summaries
     ]
     assert {a: v for a, v in trial_balance(back).items() if v} == {a: v for a, v in trial_balance(source).items() if v}
+
+
+# -------------------------------------------- the garage (2023 and 2024) converted to each continuous target
+# Balances of the Winbiz sample at each year end, read by hand from `migrator inspect samples/winbiz/DAT
+# --dossier garage --json`: 2023 closes with 2970 at -50,600.00 and a loss of 9,760.60; the 2024 opening
+# carries it (2970 -40,839.40); every other balance-sheet account opens 2024 with its 2023 closing.
+END_2023 = {"1000": "3038.50", "1020": "39742.80", "1100": "9807.95", "1170": "154.00", "1200": "18000.00",
+            "1500": "31500.00", "2000": "-10365.00", "2200": "-388.85", "2270": "-650.00", "2800": "-50000.00",
+            "2970": "-40839.40"}  # fmt: skip
+END_2024 = {"1000": "3903.30", "1020": "32738.25", "1100": "15378.50", "1170": "518.50", "1171": "972.00",
+            "1200": "18000.00", "1500": "43500.00", "2000": "-28201.50", "2200": "-939.65", "2270": "-1330.00",
+            "2800": "-50000.00", "2970": "-40839.40"}  # fmt: skip
+BALANCE_SHEET = ("1", "2")  # the Swiss chart: classes 1 (assets) and 2 (liabilities and equity)
+YEAR_ENDS = (Y23.end, Y24.end)
+
+
+def expected_year_ends() -> list[dict[str, int]]:
+    return [{a: cents(v) for a, v in end.items()} for end in (END_2023, END_2024)]
+
+
+def balance_sheet(balances: dict[str, int]) -> dict[str, int]:
+    return {a: v for a, v in balances.items() if a.startswith(BALANCE_SHEET) and v}
+
+
+def garage_to(target: str, folder: Path, **options: Any) -> tuple[Path, pipeline.Conversion]:
+    fmt = registry.get(target)
+    out = folder / (target + ("" if fmt.output == "folder" else fmt.default_extension))
+    result = pipeline.convert(SAMPLES / "winbiz" / "DAT", target, out, dossier="garage", **options)
+    return out, result
+
+
+def test_the_sample_numbers_are_the_sources(samples: Path) -> None:
+    """END_2023 and END_2024 are the source's 2024 opening and 2024 closing of the balance-sheet accounts."""
+    source = pipeline.read(samples / "winbiz" / "DAT", dossier="garage")
+    first, second = year_summaries(source)
+    assert balance_sheet(second.opening) == expected_year_ends()[0]
+    assert balance_sheet(second.closing) == expected_year_ends()[1]
+    # 2023's own closing differs from the 2024 opening only by the result carried into 2970
+    assert {a: v for a, v in balance_sheet(first.closing).items() if a != "2970"} == {
+        a: v for a, v in expected_year_ends()[0].items() if a != "2970"}  # fmt: skip
+    assert first.closing["2970"] == cents("-50600.00")
+
+
+def assert_years_verified(result: pipeline.Conversion) -> None:
+    """Verification saw each account's closing of each year unchanged."""
+    assert result.verification is not None
+    rows = result.verification.years
+    assert {row["start"] for row in rows} == {"2023-01-01", "2024-01-01"}
+    assert [row for row in rows if row["before"]["closing"] != row["after"]["closing"]] == []
+
+
+@pytest.mark.skipif(shutil.which("hledger") is None, reason="hledger is not installed (Debian package hledger)")
+def test_hledger_balances_at_each_year_end(tmp_path: Path) -> None:
+    out, result = garage_to("hledger", tmp_path)
+    assert not [p for p in result.not_carried if p.severity == "warning"]
+    for end, want in zip(YEAR_ENDS, expected_year_ends(), strict=True):
+        text = subprocess.run(
+            ["hledger", "-f", str(out), "bal", "-B", "-E", "--no-total", "-O", "csv", "-e",
+             (end + dt.timedelta(days=1)).isoformat()],
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout  # fmt: skip
+        seen = {}
+        for name, balance in list(csv.reader(io.StringIO(text)))[1:]:
+            currency, _, number = balance.rpartition(" ")
+            assert currency in ("CHF", ""), balance
+            seen[name.split(":")[-1].split(" ")[0]] = cents(number)
+        assert balance_sheet(seen) == want, end
+    journal = out.read_text(encoding="utf-8")
+    tagged = [line for line in journal.splitlines() if "opening:" in line]
+    assert tagged and all(line.startswith("2023-01-01") for line in tagged)  # the 2023 opening only
+    assert "2023-12-31 (CLOSING-2023) Year-end closing 2023 (migrator)" in journal
+
+
+BEAN_QUERY = shutil.which("bean-query", path=str(Path(sys.executable).parent)) or shutil.which("bean-query")
+
+
+@pytest.mark.skipif(BEAN_QUERY is None, reason="bean-query is not installed (pip install beanquery)")
+def test_bean_query_balances_at_each_year_end(tmp_path: Path) -> None:
+    out, _ = garage_to("beancount", tmp_path)
+    for end, want in zip(YEAR_ENDS, expected_year_ends(), strict=True):
+        query = f"SELECT account, sum(weight) AS total WHERE date <= {end.isoformat()} GROUP BY account"
+        done = subprocess.run([str(BEAN_QUERY), "-f", "csv", str(out), query], capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        seen = {}
+        for account, total in list(csv.reader(io.StringIO(done.stdout)))[1:]:
+            if not total.strip():  # an account whose balance is nothing (the closed P&L accounts)
+                continue
+            number, currency = total.split()
+            assert currency == "CHF"
+            seen[account.split(":")[-1].split("-")[0]] = to_cents(Decimal(number).quantize(Decimal("0.01")))
+        assert balance_sheet(seen) == want, end
+
+
+def _gnucash_bindings() -> bool:
+    try:
+        return (
+            subprocess.run(["/usr/bin/python3", "-c", "import gnucash"], capture_output=True, timeout=60).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+GNUCASH_PROBE = """
+import datetime, json, sys
+from gnucash import Session, SessionOpenMode
+session = Session("xml://" + sys.argv[1], SessionOpenMode.SESSION_READ_ONLY)
+out = {}
+for account in session.book.get_root_account().get_descendants():
+    if not account.GetPlaceholder():
+        ends = [account.GetBalanceAsOfDate(datetime.datetime.fromisoformat(day + "T23:59:59")) for day in sys.argv[2:]]
+        out[account.GetCode()] = [[b.num(), b.denom()] for b in ends]
+session.end()
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.skipif(not _gnucash_bindings(), reason="GnuCash's Python bindings are not installed (python3-gnucash)")
+def test_gnucash_itself_shows_each_year_end(tmp_path: Path) -> None:
+    """The issue's numbers: GnuCash showed Capital -100,000 and Cash 6,941.80; now -50,000.00 and 3,903.30."""
+    out, result = garage_to("gnucash", tmp_path)
+    assert_years_verified(result)
+    done = subprocess.run(["/usr/bin/python3", "-c", GNUCASH_PROBE, str(out), *(d.isoformat() for d in YEAR_ENDS)],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    for k, want in enumerate(expected_year_ends()):
+        balances = {code: to_cents(Decimal(num) / Decimal(den)) for code, ends in seen.items()
+                    for num, den in [ends[k]]}  # fmt: skip
+        assert balance_sheet(balances) == want
+    assert seen["2800"][1] == [-5000000, 100] and seen["1000"][1] == [390330, 100]
+
+
+@pytest.mark.parametrize("target", ["bexio", "runmyaccounts", "infoniqa", "cresus"])
+def test_swiss_programs_get_one_opening_and_a_closing(target: str, tmp_path: Path) -> None:
+    """No tool of these vendors runs here: their files read back (migrator's readers) give each year end."""
+    out, result = garage_to(target, tmp_path)
+    assert_years_verified(result)
+    back = pipeline.read(out, target)
+    for end, want in zip(YEAR_ENDS, expected_year_ends(), strict=True):
+        assert balance_sheet(balances_until(back, end)) == want, end
+    on_new_year = back.lines.filter(pc.equal(back.lines.column("date"), Y24.start))
+    assert on_new_year.num_rows == 0  # the 2024 opening is not booked on top of 2023
+    texts = set(back.lines.column("description").to_pylist())
+    assert "Year-end closing 2023 (migrator)" in texts
+
+
+def test_abacus_gets_one_opening_and_a_closing(tmp_path: Path) -> None:
+    """Abacus has no reader: the XML's own lines (side, KeyAmount, VAT booked on top) give each year end."""
+    out, _ = garage_to("abacus", tmp_path)
+    root = etree.parse(str(out)).getroot()
+    for end, want in zip(YEAR_ENDS, expected_year_ends(), strict=True):
+        seen: dict[str, int] = {}
+        for part in root.iterfind("Task/Transaction/Entry/*"):
+            if dt.date.fromisoformat(part.findtext("EntryDate")) > end:
+                continue
+            sign = 1 if part.findtext("DebitCredit") == "D" else -1
+            account = part.findtext("Account")
+            seen[account] = seen.get(account, 0) + sign * cents(part.findtext("KeyAmount"))
+            if part.findtext("TaxData/TaxIncluded") == "E":
+                tax = part.findtext("TaxAccount")
+                seen[tax] = seen.get(tax, 0) + sign * cents(part.findtext("TaxData/KeyAmount"))
+        assert balance_sheet(seen) == want, end
+    assert [e.findtext("EntryDate") for e in root.iterfind(".//CollectiveInformation")].count("2024-01-01") == 0
+
+
+SAFT_XSD = Path(__file__).resolve().parents[2] / "shared" / "reference" / "saft-no" / (
+    "Norwegian_SAF-T_Financial_Schema_v_1.30.xsd")  # fmt: skip
+
+
+def saft_closing(path: Path) -> dict[str, int]:
+    """ClosingDebitBalance / -ClosingCreditBalance of each account of a SAF-T file."""
+    ns = {"n": "urn:StandardAuditFile-Taxation-Financial:NO"}
+    out = {}
+    for account in etree.parse(str(path)).getroot().iterfind(".//n:GeneralLedgerAccounts/n:Account", ns):
+        debit = account.findtext("n:ClosingDebitBalance", namespaces=ns)
+        credit = account.findtext("n:ClosingCreditBalance", namespaces=ns)
+        out[account.findtext("n:AccountID", namespaces=ns)] = cents(debit) if debit else -cents(credit)
+    return out
+
+
+@pytest.mark.skipif(not SAFT_XSD.exists(), reason=f"SAF-T 1.30 XSD not found at {SAFT_XSD}")
+def test_saft_closing_balances_are_each_years(tmp_path: Path) -> None:
+    """One file over both years closes with 2024's balances (ClosingCreditBalance 50,000.00 for capital, not
+    100,000.00); with --year each file closes with its own year's."""
+    schema = etree.XMLSchema(etree.parse(str(SAFT_XSD)))
+    out, result = garage_to("saft", tmp_path)
+    assert schema.validate(etree.parse(str(out))), schema.error_log
+    assert_years_verified(result)
+    closing = saft_closing(out)
+    assert balance_sheet(closing) == expected_year_ends()[1]
+    assert closing["2800"] == cents("-50000.00")
+    (tmp_path / "2023").mkdir()
+    one, result = garage_to("saft", tmp_path / "2023", year=2023)
+    assert schema.validate(etree.parse(str(one))), schema.error_log
+    closing_2023 = saft_closing(one)
+    # A file of 2023 alone: its own closing, the loss still in the P&L accounts and 2970 at -50,600.00.
+    assert balance_sheet(closing_2023) == {**expected_year_ends()[0], "2970": cents("-50600.00")}
+    assert closing_2023["5000"] == cents("6500.00")
