@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,24 +35,40 @@ def test_a_balance_difference_is_always_a_difference() -> None:
     before = books([("1", "1000", 100, False), ("1", "3200", -100, False)])
     after = books([("1", "1000", 101, False), ("1", "3200", -101, False)])
     result = compare(before, after, ())
-    assert result.differences == ["account 1000: balance 1.00 before, 1.01 after",
-                                  "account 3200: balance -1.00 before, -1.01 after"]  # fmt: skip
+    assert result.verdict == "failed"
+    assert result.differences == [
+        "2024-01-01–2024-12-31 account 1000: debit 1.00 before, 1.01 after; closing 1.00 before, 1.01 after",
+        "2024-01-01–2024-12-31 account 3200: credit -1.00 before, -1.01 after; closing -1.00 before, -1.01 after",
+    ]
 
 
-def test_counts_outside_what_the_format_keeps_are_notes() -> None:
+def test_lines_merged_within_an_entry_are_a_difference() -> None:
     before = books([("1", "1000", 100, False), ("1", "3200", -60, False), ("1", "3200", -40, False)])
     after = books([("1", "1000", 100, False), ("1", "3200", -100, False)])
-    assert compare(before, after, ("entries",)).ok
-    assert compare(before, after, ("entries",)).notes == ["lines: 3 before, 2 after"]
-    assert compare(before, after, ("lines",)).differences == ["lines: 3 before, 2 after"]
+    result = compare(before, after, ("entries",))
+    assert not result.ok
+    assert result.entries == ["- (no voucher) 2024-01-01: 1000 1.00, 3200 -0.60, 3200 -0.40",
+                              "+ (no voucher) 2024-01-01: 1000 1.00, 3200 -1.00"]  # fmt: skip
+    assert compare(before, after, ()).ok  # a format that keeps no entries: the balances agree
 
 
-def test_merged_opening_entries_are_a_note_not_a_difference() -> None:
-    result = compare(books(OPENING_AS_PAIRS), books(OPENING_MERGED), ("entries",))
-    assert result.ok
-    assert "only opening entries differ" in result.notes[0]
+def test_merged_opening_entries_verify_only_under_the_targets_stated_rule() -> None:
+    assert not compare(books(OPENING_AS_PAIRS), books(OPENING_MERGED), ("entries",)).ok
+
+    def one_opening(ledger: Ledger) -> Ledger:
+        """The opening entries merged into one, one line per account."""
+        lines = ledger.lines
+        opening = lines.filter(lines.column("opening"))
+        rows = [{"entry": "1", "account": a, "amount": v, "opening": True, "date": dt.date(2024, 1, 1)}
+                for a, v in trial_balance(ledger.replace(lines=opening)).items()]  # fmt: skip
+        return ledger.replace(lines=pa.concat_tables([table("lines", rows), lines.filter(pc.invert(lines.column("opening")))]))
+
+    result = compare(books(OPENING_AS_PAIRS), books(OPENING_MERGED), ("entries",), kept=one_opening)
+    assert result.ok and result.verdict == "verified"
+    assert result.notes == ["entries compared as the target keeps them: The opening entries merged into one, one line "
+                            "per account."]  # fmt: skip
     lost_entry = books(OPENING_MERGED[:3])
-    assert not compare(books(OPENING_AS_PAIRS), lost_entry, ("entries",)).ok
+    assert not compare(books(OPENING_AS_PAIRS), lost_entry, ("entries",), kept=one_opening).ok
 
 
 def test_trial_balance_sorts_codes_numerically_then_text() -> None:
