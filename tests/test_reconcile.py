@@ -61,7 +61,8 @@ def test_merged_opening_entries_verify_only_under_the_targets_stated_rule() -> N
         opening = lines.filter(lines.column("opening"))
         rows = [{"entry": "1", "account": a, "amount": v, "opening": True, "date": dt.date(2024, 1, 1)}
                 for a, v in trial_balance(ledger.replace(lines=opening)).items()]  # fmt: skip
-        return ledger.replace(lines=pa.concat_tables([table("lines", rows), lines.filter(pc.invert(lines.column("opening")))]))
+        others = lines.filter(pc.invert(lines.column("opening")))
+        return ledger.replace(lines=pa.concat_tables([table("lines", rows), others]))
 
     result = compare(books(OPENING_AS_PAIRS), books(OPENING_MERGED), ("entries",), kept=one_opening)
     assert result.ok and result.verdict == "verified"
