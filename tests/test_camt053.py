@@ -113,3 +113,81 @@ def test_bad_input_gives_problems_not_crashes(tmp_path):
     bomb.write_text('<!DOCTYPE d [<!ENTITY e "x">]><Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"/>')
     with pytest.raises(SourceError, match="entities"):
         pipeline.read(bomb, "camt053")
+
+
+# Dates with a time-zone offset: ISODate and ISODateTime are xs:date and xs:dateTime in the .08 XSD, so a bank
+# may write 2017-04-01+02:00, 2017-04-03T10:00:00+02:00 or 2017-04-04T23:30:00Z. Made up by hand; the day is
+# the one written. Opening 1000.00 + 200.00 - 50.25 + 10.00 = 1159.75 closing.
+ZONED = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+ <BkToCstmrStmt>
+  <GrpHdr><MsgId>Z1</MsgId><CreDtTm>2017-04-30T20:00:00+02:00</CreDtTm></GrpHdr>
+  <Stmt>
+   <Id>ZONED-1</Id><CreDtTm>2017-04-30T20:00:00+02:00</CreDtTm>
+   <Acct><Id><IBAN>CH5604835012345678009</IBAN></Id><Ccy>CHF</Ccy></Acct>
+   <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="CHF">1000.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+    <Dt><Dt>2017-03-31+02:00</Dt></Dt></Bal>
+   <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="CHF">1159.75</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+    <Dt><Dt>2017-04-30+02:00</Dt></Dt></Bal>
+   <Ntry><Amt Ccy="CHF">200.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><Dt>2017-04-01+02:00</Dt></BookgDt><ValDt><Dt>2017-04-01+02:00</Dt></ValDt>
+    <AcctSvcrRef>R1</AcctSvcrRef>
+    <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd></Ntry>
+   <Ntry><Amt Ccy="CHF">50.25</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><DtTm>2017-04-03T10:00:00+02:00</DtTm></BookgDt><ValDt><Dt>2017-04-03Z</Dt></ValDt>
+    <AcctSvcrRef>R2</AcctSvcrRef>
+    <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>ICDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd></Ntry>
+   <Ntry><Amt Ccy="CHF">10.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>
+    <BookgDt><DtTm>2017-04-04T23:30:00.5Z</DtTm></BookgDt><ValDt><Dt>2017-04-05-05:00</Dt></ValDt>
+    <AcctSvcrRef>R3</AcctSvcrRef>
+    <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd></Ntry>
+  </Stmt>
+ </BkToCstmrStmt>
+</Document>
+"""
+
+
+def test_dates_with_time_zone_offsets(tmp_path, reference):
+    path = tmp_path / "zoned.xml"
+    path.write_text(ZONED, encoding="utf-8")
+    schema = etree.XMLSchema(etree.parse(str(reference / "camt053" / "camt.053.001.08.xsd")))
+    assert schema.validate(etree.parse(str(path))), schema.error_log
+    ledger = pipeline.read(path)
+    bank = [(r["date"], r["doc"], r["amount"]) for r in ledger.lines.to_pylist() if r["account"] != "1099"]
+    assert bank == [
+        (dt.date(2017, 4, 1), "R1", 20000),
+        (dt.date(2017, 4, 3), "R2", -5025),
+        (dt.date(2017, 4, 4), "R3", 1000),  # 23:30 UTC is 5 April in Zurich, but the statement says the 4th
+    ]
+    assert not ledger.errors
+    assert [p.message for p in ledger.problems] == [
+        "statement ZONED-1 (CH5604835012345678009): opening 1000.00 + entries 159.75 = 1159.75, the closing "
+        "balance: checked"
+    ]
+
+
+def test_a_date_that_is_no_date_is_named(tmp_path):
+    path = tmp_path / "bad-date.xml"
+    path.write_text(
+        ZONED.replace("<Dt>2017-04-01+02:00</Dt></BookgDt>", "<Dt>2017-04-31+02:00</Dt></BookgDt>").replace(
+            "<ValDt><Dt>2017-04-01+02:00</Dt>", "<ValDt><Dt>1.4.2017</Dt>"
+        ),
+        encoding="utf-8",
+    )
+    ledger = pipeline.read(path)
+    messages = [(p.severity, p.row, p.message) for p in ledger.problems]
+    assert messages[:3] == [
+        (
+            "warning",
+            12,
+            "BookgDt/Dt '2017-04-31+02:00' is not a date (YYYY-MM-DD, with an optional time-zone "
+            "offset such as +02:00 or Z)",
+        ),
+        (
+            "warning",
+            12,
+            "ValDt/Dt '1.4.2017' is not a date (YYYY-MM-DD, with an optional time-zone offset such as +02:00 or Z)",
+        ),
+        ("error", 12, "entry without booking or value date: left out"),
+    ]
+    assert ledger.lines.num_rows == 4

@@ -35,6 +35,11 @@ CLEARING = "1099"
 CLEARING_NAME = "Compte d'attente / Transitorisches Konto"
 _NAMESPACE = re.compile(rb"urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\d\d)")
 KNOWN_VERSIONS = ("04", "08")
+# ISODate and ISODateTime are xs:date and xs:dateTime (camt.053.001.08 XSD): a time-zone offset or Z may follow
+_ZONE = r"(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
+_ISO_DATE = re.compile(r"(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)" + _ZONE)
+_ISO_DATETIME = re.compile(r"(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)T(?:[01]\d|2[0-4]):[0-5]\d:[0-5]\d(?:\.\d+)?"
+                           + _ZONE)  # fmt: skip
 
 
 class Camt053Reader:
@@ -112,11 +117,26 @@ class _Statement:
             return None
         return (cents if sign == "CRDT" else -cents), found.get("Ccy", "")
 
-    def date(self, node: etree._Element, path: str) -> dt.date | None:
-        value = self.text(node, f"{path}/Dt") or self.text(node, f"{path}/DtTm")[:10]
+    def date(self, node: etree._Element, path: str, rows: Rows) -> dt.date | None:
+        """The calendar day of ``Dt`` (ISODate) or ``DtTm`` (ISODateTime) under `path`, as the bank wrote it.
+
+        Both are XML Schema dates that may carry a time-zone offset (``2017-04-01+02:00``,
+        ``2017-04-01T10:00:00Z``): the day is the one written, in the bank's own zone, not moved to UTC.
+        """
+        found = self.find(node, f"{path}/Dt")
+        kind, pattern = ("Dt", _ISO_DATE) if found is not None else ("DtTm", _ISO_DATETIME)
+        value = self.text(node, f"{path}/{kind}")
+        if not value:
+            return None
+        match = pattern.fullmatch(value)
         try:
-            return dt.date.fromisoformat(value) if value else None
+            if match is None:
+                raise ValueError("not an ISO 8601 date")
+            return dt.date(int(match["year"]), int(match["month"]), int(match["day"]))
         except ValueError:
+            expected = "YYYY-MM-DD" if kind == "Dt" else "YYYY-MM-DDThh:mm:ss"
+            rows.problem(_line(node), f"{path}/{kind} {value!r} is not a date ({expected}, with an optional "
+                         "time-zone offset such as +02:00 or Z)", "warning")  # fmt: skip
             return None
 
     def read(self, stmt: etree._Element, rows: Rows, accounts: dict[str, dict[str, Any]], base: str) -> str:
@@ -176,7 +196,7 @@ class _Statement:
         if (currency and entry_currency != currency) or (base and entry_currency != base):
             rows.problem(row, f"entry in {entry_currency}, account or books in {currency or base}: left out")
             return None
-        day = self.date(entry, "BookgDt") or self.date(entry, "ValDt")
+        day = self.date(entry, "BookgDt", rows) or self.date(entry, "ValDt", rows)
         if day is None:
             rows.problem(row, "entry without booking or value date: left out")
             return None
