@@ -684,8 +684,10 @@ def _xml_root(source: Source) -> etree._Element:
     a decompression bomb nor the decompressed text is ever held whole."""
     if not source.head(2).startswith(GZIP_MAGIC):
         return xmlsafe.parse_bytes(source.read_bytes(), source.name)
+    # the settings of xmlsafe.parse; comments and processing instructions (which a book does not use) are
+    # dropped, so that a stream of them cannot fill the memory within the bounds
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                             huge_tree=False)  # the settings of xmlsafe.parse  # fmt: skip
+                             huge_tree=False, remove_comments=True, remove_pis=True)  # fmt: skip
     head: bytes | None = b""
     try:
         for chunk in sources.gunzip(source.path, source.name):
@@ -738,6 +740,13 @@ _DUMP_ACTIONS = {sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_CREATE_INDEX, sqlit
 _PAGE = 4096
 
 
+def _dump_authorizer(action: int, arg1: str | None, *_: object) -> int:
+    """Only table statements, and the ``PRAGMA foreign_keys=OFF`` the sqlite3 shell's ``.dump`` begins with."""
+    if action in _DUMP_ACTIONS or (action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() == "foreign_keys"):
+        return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
 def _read_dump(source: Source) -> Book:
     """The dump loaded into a private in-memory database and read; only table statements may run (no
     ATTACH, no PRAGMA). Loading and reading together stop at the SQL time bound, the text at the input
@@ -754,7 +763,7 @@ def _read_dump(source: Source) -> Book:
         db.execute(f"PRAGMA page_size = {_PAGE}")
         db.execute(f"PRAGMA max_page_count = {grown // _PAGE + 1}")
         db.set_progress_handler(clock.passed, 10_000)
-        db.set_authorizer(lambda action, *_: sqlite3.SQLITE_OK if action in _DUMP_ACTIONS else sqlite3.SQLITE_DENY)
+        db.set_authorizer(_dump_authorizer)
         try:
             db.executescript(source.read_bytes().decode("utf-8"))
         except UnicodeDecodeError as exc:
