@@ -9,6 +9,8 @@ Cpt_debit;…``) is recognised too and its fields renamed to the journal's.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -124,23 +126,9 @@ def excel_rows(path: Path, label: str, limit: int | None = None) -> list[tuple[i
     out: list[tuple[int, list[str]]] = []
     try:
         if path.suffix.lower() == ".xls":
-            import xlrd
-
-            book = xlrd.open_workbook(str(path), on_demand=True)
-            sheet = book.sheet_by_index(0)
-            for r in range(sheet.nrows if limit is None else min(limit, sheet.nrows)):
-                cells = []
-                for cell in sheet.row(r):
-                    if cell.ctype == xlrd.XL_CELL_DATE:
-                        cells.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode).date().isoformat())
-                    elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
-                        cells.append("true" if cell.value else "false")
-                    elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
-                        cells.append("")
-                    else:
-                        cells.append(cell_text(cell.value))
-                out.append((r + 1, cells))
-            return out
+            status = path.stat()
+            rows = xls_rows(path.resolve(), status.st_size, status.st_mtime_ns)
+            return [(number, list(cells)) for number, cells in rows[:limit]]
         import openpyxl
 
         from migrator.sources import check_workbook
@@ -160,6 +148,37 @@ def excel_rows(path: Path, label: str, limit: int | None = None) -> list[tuple[i
     except Exception as exc:  # xlrd and openpyxl raise many kinds on damaged files
         raise SourceError(f"not a readable Excel file ({type(exc).__name__}: {exc})", label) from None
     return out
+
+
+@functools.lru_cache(maxsize=2)
+def xls_rows(path: Path, size: int, mtime_ns: int) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """(row number, cells as text) of the first sheet of a legacy .xls file, opened once per version of it.
+
+    Sniffing and reading both ask for the rows; `size` and `mtime_ns` key the cache so a changed file
+    is opened again. xlrd prints its warnings (odd file sizes, missing CODEPAGE records) to
+    ``sys.stdout`` unless given a log file, which would break ``--json`` output: they go to a sink.
+    """
+    import xlrd
+
+    book = xlrd.open_workbook(str(path), on_demand=True, logfile=io.StringIO())
+    try:
+        sheet = book.sheet_by_index(0)
+        out = []
+        for r in range(sheet.nrows):
+            cells = []
+            for cell in sheet.row(r):
+                if cell.ctype == xlrd.XL_CELL_DATE:
+                    cells.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode).date().isoformat())
+                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                    cells.append("true" if cell.value else "false")
+                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                    cells.append("")
+                else:
+                    cells.append(cell_text(cell.value))
+            out.append((r + 1, tuple(cells)))
+        return tuple(out)
+    finally:
+        book.release_resources()
 
 
 def _table(rows: list[tuple[int, list[str]]], label: str) -> Raw:
