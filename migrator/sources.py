@@ -213,13 +213,13 @@ def sqlite_reading(path: Path, name: str, what: str, seconds: float | None = Non
     once `seconds` (by default the SQL time bound) have passed since it was opened.
 
     An ``sqlite3.Error`` inside the block becomes a `SourceError` beginning with `what`; one caused by
-    the time bound names the bound. The file is opened ``mode=ro`` and, when no write-ahead log lies
-    beside it, ``immutable=1`` (no lock, no -shm file next to the input)."""
+    the time bound names the bound. The file is opened ``mode=ro`` and, when no write-ahead log or
+    rollback journal lies beside it, ``immutable=1`` (no lock, no -shm file next to the input)."""
     import sqlite3
 
     label = name or str(path)
     uri = f"{path.resolve().as_uri()}?mode=ro"
-    if not Path(f"{path}-wal").exists():
+    if not Path(f"{path}-wal").exists() and not Path(f"{path}-journal").exists():
         uri += "&immutable=1"
     bound = limits.current().sql_seconds if seconds is None else seconds
     try:
