@@ -23,6 +23,14 @@ included; ``TaxType`` (1 sales VAT, 2 input VAT, written from the VAT kind), ``U
 Abacus tax codes are each client's own); ``Text1`` cut at 80 characters, ``Text2`` not written;
 ``Client`` is not written (its meaning is unknown).
 XML for AbaConnect, not a spreadsheet: text is written exactly (escaped by lxml), never made inert.
+
+Several fiscal years: Abacus carries balances into the next fiscal year itself, so the openings of
+later years are not booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
+first year's opening entries, then on the last day of each year a closing entry (voucher
+``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
+accounts to zero and carries the result into equity as the next year's opening shows it, so every
+balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
+as a dated adjustment (``ADJUST-<year>``) and reported.
 """
 
 from __future__ import annotations

@@ -22,6 +22,14 @@ carry the base amount as total price (``1000.00 EUR @@ 965.00 CHF``; Beancount k
 price, so its weight of such a line can differ from the cents by a tiny fraction that bean-check's
 tolerance absorbs). Opening entries are
 ordinary transactions tagged ``#opening``.
+
+Several fiscal years: a Beancount ledger keeps running balances, so a ``bean-query`` up to a year
+end gives that year's balances. The pipeline hands the writer `years.continuous(ledger)`: the
+first year's opening entries, then on the last day of each year a closing entry (voucher
+``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
+accounts to zero and carries the result into equity as the next year's opening shows it, so every
+balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
+as a dated adjustment (``ADJUST-<year>``) and reported.
 """
 
 from __future__ import annotations

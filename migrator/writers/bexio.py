@@ -27,6 +27,14 @@ with ``tax_id`` and ``tax_account_id`` = its account, and its VAT line is left o
 computation (the VAT inside the gross amount, to the cent) gives exactly the VAT of the books and the
 VAT line is on the code's account; otherwise the lines are written as booked, without tax_id, and a
 warning says so. bexio has no opening-entry flag: opening entries are manual entries like the others.
+
+Several fiscal years: bexio carries balances from one business year to the next itself, so the
+openings of later years are not booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
+first year's opening entries, then on the last day of each year a closing entry (voucher
+``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
+accounts to zero and carries the result into equity as the next year's opening shows it, so every
+balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
+as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the folder back with `years.per_year`.
 """
 
 from __future__ import annotations

@@ -15,6 +15,14 @@ writing both would book the VAT twice. The VAT lines are written as ordinary lin
 are reported as not carried.
 Other text is written exactly, formula-like text included: the file is for Crésus's import, not a
 spreadsheet, so nothing is made inert.
+
+Several fiscal years: one import file holds every year, so the openings of later years are not
+booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
+first year's opening entries, then on the last day of each year a closing entry (voucher
+``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
+accounts to zero and carries the result into equity as the next year's opening shows it, so every
+balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
+as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the file back with `years.per_year`.
 """
 
 from __future__ import annotations
@@ -100,6 +108,7 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
     problems = lost("VAT codes on lines", lines_with(lines, "vat_code"),
                     "VAT lines written as ordinary lines (Crésus would book a coded line's VAT a second time)")  # fmt: skip
+    problems += lost("VAT code definitions", ledger.vat_codes.num_rows, "left out (Crésus keeps its own VAT codes)")
     problems += lost("accounts (chart)", ledger.accounts.num_rows, "the journal holds bookings only; "
                      "create the accounts in Crésus first")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")

@@ -14,6 +14,15 @@ transactions with splits as exact rationals (``50000/100``), then customers and 
 * Dates are written at 10:59 UTC (GnuCash's "neutral time"); opening entries carry a
   ``migrator-opening`` slot. GUIDs are UUID5s of the company and the item, so the same ledger
   always gives the same file (the gzip header has no time stamp either).
+
+Several fiscal years: a GnuCash book is one continuous file (GnuCash's own *Close Book* closes
+income and expenses into equity in the same way; only the first year's opening carries the
+``migrator-opening`` slot). The pipeline hands the writer `years.continuous(ledger)`: the
+first year's opening entries, then on the last day of each year a closing entry (voucher
+``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
+accounts to zero and carries the result into equity as the next year's opening shows it, so every
+balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
+as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the book back with `years.per_year`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,14 @@ and a leaf that starts with the account code: ``Assets:1020 Banque``. Foreign-cu
 written in their currency with the base amount as total price (``EUR 1000.00 @@ CHF 965.00``),
 so ``hledger bal -B`` gives base-currency balances. Opening entries are ordinary transactions
 tagged ``opening:``. Helpers shared with the beancount writer are in `plaintext`.
+
+Several fiscal years: a journal keeps running balances, so ``hledger bal -e`` on the day after a
+year end gives that year's balances (as ``hledger close --retain`` would). The pipeline hands the writer `years.continuous(ledger)`: the
+first year's opening entries, then on the last day of each year a closing entry (voucher
+``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
+accounts to zero and carries the result into equity as the next year's opening shows it, so every
+balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
+as a dated adjustment (``ADJUST-<year>``) and reported.
 """
 
 from __future__ import annotations

@@ -22,6 +22,14 @@ in every row of the reference; ``SIdx`` is written 0 although coded rows there h
 (meaning of all of these *unverified*).
 Text is written exactly, formula-like text included: the file is for Infoniqa's import, not a
 spreadsheet, so nothing is made inert.
+
+Several fiscal years: Infoniqa carries balances into the next fiscal year itself, so the openings
+of later years are not booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
+first year's opening entries, then on the last day of each year a closing entry (voucher
+``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
+accounts to zero and carries the result into equity as the next year's opening shows it, so every
+balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
+as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the file back with `years.per_year`.
 """
 
 from __future__ import annotations

@@ -18,6 +18,14 @@ Both files are ISO-8859-1, as the service's help says: a character outside it (`
 curly quotes) is replaced by its nearest spelling (``oe``, ``EUR``, ``'``) or ``?``, and reported.
 Formula-like text (``=…``, ``-…``) is written as it is: the files are for the service's import, not a
 spreadsheet, so nothing is made inert.
+
+Several fiscal years: Run my Accounts carries balances into the next year itself, so the
+openings of later years are not booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
+first year's opening entries, then on the last day of each year a closing entry (voucher
+``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
+accounts to zero and carries the result into equity as the next year's opening shows it, so every
+balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
+as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the journal back with `years.per_year`.
 """
 
 from __future__ import annotations

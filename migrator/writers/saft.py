@@ -13,6 +13,13 @@ Choices (the reader undoes each of them):
   entry with one plain line per account (the usual balance brought forward), they become the
   accounts' Opening balances and are not repeated as a transaction; otherwise every entry is a
   transaction and the Opening balances are zero. Closing = Opening + transactions.
+* Several fiscal years: an audit file is meant to cover one fiscal year, and ``--year`` writes one.
+  Books of several years written to one file span them all as continuous books (the registry marks
+  SAF-T continuous): the pipeline hands the writer `years.continuous(ledger)`, so the file holds the
+  first year's opening, a closing entry on each year's last day (``CLOSING-<year>``: income and
+  expenses to zero, the result into equity as the next opening shows it, other differences as
+  ``ADJUST-<year>``, reported) and no later opening entries; each account's Closing balance is the
+  last year's closing, never a sum of several years' openings. The writer says so as an info.
 * One ``Transaction`` per entry. ``TransactionID`` (unique, "the number of the voucher") is the
   voucher when every entry has a voucher of its own, else the entry id (and the vouchers are lost).
   Opening entries have ``TransactionType`` ``Opening`` (migrator's convention).
@@ -790,8 +797,18 @@ def _find_vat_lines(t: pa.Table, dictionary: pa.Array, found: np.ndarray) -> Non
 # ------------------------------------------------------------------------------------------ not carried
 
 
+def _several_years(ledger: Ledger) -> list[Problem]:
+    spans = years_of(ledger)
+    if len(spans) < 2:
+        return []
+    return [Problem("info", f"{len(spans)} fiscal years in one audit file ({spans[0].start.isoformat()} to "
+                            f"{spans[-1].end.isoformat()}), carried with a closing entry at each year end; "
+                            "for one audit file per fiscal year, convert with --year")]  # fmt: skip
+
+
 def _not_carried(ledger: Ledger, plan: _Plan, cut: int) -> list[Problem]:
-    problems = lost("groups", ledger.groups.num_rows, "left out (SAF-T has grouping codes, not a group tree)")
+    problems = _several_years(ledger)
+    problems += lost("groups", ledger.groups.num_rows, "left out (SAF-T has grouping codes, not a group tree)")
     problems += lost("open items", ledger.open_items.num_rows, "left out (SAF-T Financial has no open-item list)")
     problems += lost(
         "account details (type, parent group, currency, default VAT code, active flag)",
