@@ -60,8 +60,21 @@ def test_reference_dates_both_layouts_and_text(ref: Ledger) -> None:
     # "07.01.2002" and "07.01.02" are the same day
     assert {r["date"] for r in rows if r["doc"] in ("1", "2")} == {dt.date(2002, 1, 7)}
     assert rows[0]["description"] == "Solde à nouveau Caisse"
-    assert [(p.row, p.severity) for p in ref.problems if "field 7" in p.message] == [(10, "info")]
+    assert [p.message for p in ref.problems if "field 7" in p.message] == []
     assert ref.extras["lines"].column("field7").to_pylist()[9] == "VAT"
+
+
+def test_reference_vat_tag_marks_the_vat_line(ref: Ledger) -> None:
+    # row 10: "14.01.02  2200  ...  4  Salt, 7.6% de TVA (TVA)  13.17  VAT": the VAT of the entry whose net
+    # line (row 9, 6512, 173.38) says "TVA = 13.17"; "VAT" in field 7 is a tag, not a foreign amount
+    rows = [(r["source_row"], r["account"], r["amount"], r["vat_line"], r["currency"], r["amount_currency"])
+            for r in ref.lines.to_pylist() if r["doc"] == "4"]  # fmt: skip
+    assert rows == [
+        (9, "6512", 17338, False, "", None),
+        (10, "2200", 1317, True, "", None),
+        (11, "1010", -18655, False, "", None),
+    ]
+    assert sum(ref.lines.column("vat_line").to_pylist()) == 1
 
 
 # --------------------------------------------------------------------------------------- the sample
@@ -152,6 +165,30 @@ def test_compound_without_number_or_voucher_splits_where_it_balances(tmp_path: P
         [("1020", -2000), ("3200", 2000)],
     ]
     assert [p.message for p in ledger.problems if "no chart of accounts" not in p.message] == []
+
+
+def test_vat_tag_and_foreign_amount_in_field_7(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "j.txt", [
+        "02.02.24\t6500\t...\t7\tPapier net\t100.00",
+        "02.02.24\t1170\t...\t7\tPapier TVA 8.1%\t8.10\tvat",
+        "02.02.24\t...\t1020\t7\tPapier total\t108.10",
+        "03.02.24\t1170\t1020\t8\tTVA seule\t5.00\tVAT",
+        "04.02.24\t1020\t3200\t9\tVente EUR\t95.00\t100.00\t0.95",
+    ])  # fmt: skip
+    ledger = pipeline.read(path, "cresus")
+    flags = [(r["source_row"], r["account"], r["amount"], r["vat_line"]) for r in ledger.lines.to_pylist()]
+    assert flags == [
+        (1, "6500", 10000, False), (2, "1170", 810, True), (3, "1020", -10810, False),
+        (4, "1170", 500, False), (4, "1020", -500, False),
+        (5, "1020", 9500, False), (5, "3200", -9500, False),
+    ]  # fmt: skip
+    problems = [(p.row, p.severity, p.message) for p in ledger.problems if "chart of accounts" not in p.message]
+    assert problems == [
+        (4, "warning", "'VAT' in field 7 of a record with two accounts: it is not clear which line books the VAT; "
+                       "both are read as plain lines"),
+        (5, "warning", "foreign amount in field 7, but the journal does not name its currency; kept as extra, the "
+                       "lines are in base currency"),
+    ]  # fmt: skip
 
 
 def test_compound_number_groups_records_with_two_accounts(tmp_path: Path) -> None:

@@ -13,8 +13,10 @@ without one, consecutive ``...`` records of one date and voucher (of one date, w
 balance, when the voucher is empty). Every other record is an entry of its own.
 
 Not placed, kept as extras: fields 7–12, because the journal does not name the currency of a
-foreign amount (Crésus takes it from the account); a non-numeric field 7 (the reference export has
-``VAT`` there on a VAT line) is noted as info.
+foreign amount (Crésus takes it from the account). ``VAT`` in field 7 is no amount but a tag: the
+record books VAT (the reference export, ``vendors/cresus/oca_cresus_export.txt`` row 10, tags the
+line ``2200 / ...  13.17  VAT`` of a compound entry whose base line says "TVA = 13.17"), so its line
+is read as the entry's VAT line (``vat_line``). Any other text in field 7 is noted as info.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from migrator.readers.base import ReadOptions, Rows, accounts_from_lines
 from migrator.sources import Source
 
 OTHER = "..."  # the counter-account of a compound-entry line
+VAT_TAG = "VAT"  # field 7 of a line that books VAT (reference export, row 10)
 DATE = re.compile(r"^\d{1,2}\.\d{1,2}\.(\d{2}|\d{4})$")
 EXTRA_FIELDS = ("field7", "field8", "field9", "field10", "field11", "field12", "field13")
 
@@ -54,6 +57,10 @@ class _Record:
     @property
     def number(self) -> str:
         return self.fields[8].strip() if len(self.fields) > 8 else ""
+
+    @property
+    def vat_tag(self) -> bool:
+        return len(self.fields) > 6 and self.fields[6].strip().upper() == VAT_TAG
 
 
 class CresusReader:
@@ -140,14 +147,17 @@ def _lines(records: list[_Record], out: Rows) -> pa.Table:
         common = {"entry": str(entry), "date": record.date, "doc": record.voucher, "description": record.text,
                   "source_row": record.row}  # fmt: skip
         vat_code = record.fields[12].strip() if len(record.fields) > 12 else ""
+        tags = {"vat_code": vat_code, "vat_line": record.vat_tag} if record.compound else {}
         if record.debit != OTHER:
-            out.add(account=record.debit, amount=record.amount, vat_code=vat_code if record.compound else "", **common)
+            out.add(account=record.debit, amount=record.amount, **tags, **common)
         if record.credit != OTHER:
-            out.add(account=record.credit, amount=-record.amount, vat_code=vat_code if record.compound else "",
-                    **common)  # fmt: skip
+            out.add(account=record.credit, amount=-record.amount, **tags, **common)
         if vat_code and not record.compound:
             out.problem(record.row, f"VAT code {vat_code!r} on a record with two accounts: it is not clear which "
                         "line it belongs to; kept as extra", "warning")  # fmt: skip
+        if record.vat_tag and not record.compound:
+            out.problem(record.row, f"{VAT_TAG!r} in field 7 of a record with two accounts: it is not clear "
+                        "which line books the VAT; both are read as plain lines", "warning")  # fmt: skip
         balance += record.amount * ((record.debit != OTHER) - (record.credit != OTHER))
         _foreign(record, out)
         extras["source_row"].append(record.row)
@@ -158,6 +168,8 @@ def _lines(records: list[_Record], out: Rows) -> pa.Table:
 
 def _foreign(record: _Record, out: Rows) -> None:
     value = record.fields[6].strip() if len(record.fields) > 6 else ""
+    if record.vat_tag:
+        return
     try:
         amount = AmountColumn([value]).cents(value) if value else None
     except ParseError:
