@@ -55,7 +55,7 @@ step migrator convert samples/winbiz/DAT --dossier garage --to banana -o "$out/b
 echo
 echo "== Winbiz → bexio, onto bexio's chart through a shipped map, with the report to sign"
 for form in html xlsx json; do
-  step migrator convert samples/winbiz/DAT --dossier garage --to bexio -o "$out/bexio" --map winbiz-bexio \
+  step migrator convert samples/winbiz/DAT --dossier garage --to bexio -o "$out/bexio" --map winbiz-bexio --force \
        --report "$out/report-winbiz-bexio.$form"
 done
 
