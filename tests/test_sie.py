@@ -218,3 +218,53 @@ def test_hypothesis_round_trip(tmp_path_factory: pytest.TempPathFactory, ledger:
     assert back.counts()["entries"] == ledger.counts()["entries"]
     assert per_entry(back) == per_entry(ledger)
     assert not [p for p in validate(back) if p.severity == "error"]
+
+
+# ------------------------------------------------------------------------------------------- encodings
+
+
+def test_iso_8859_15_despite_format_pc8(reference: Path, tmp_path: Path) -> None:
+    """A file that says #FORMAT PC8 but holds ISO-8859-15 (what some Windows programs write) reads right."""
+    original = reference / "sie" / "transaktioner_ovnbolag.se"
+    latin = tmp_path / "latin.se"
+    latin.write_bytes(original.read_bytes().decode("cp437").encode("iso8859-15"))
+    ledger, before = pipeline.read(latin), pipeline.read(original)
+    assert ledger.encoding == "iso8859-15"
+    assert ledger.company.name == before.company.name == "Övningsbolaget AB (Ekonomi 60)"
+    names = dict(zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(),
+                     strict=True))  # fmt: skip
+    assert names["1930"] == "Bank, checkräkningskonto" and names["2099"] == "Redovisat resultat"
+    assert trial_balance(ledger) == trial_balance(before)
+    # the letters å ä ö Å Ä Ö in the file, counted in plain text: under CP437 none of them would appear
+    letters = sum(original.read_bytes().decode("cp437").count(c) for c in "åäöÅÄÖ")
+    notes = [(p.severity, p.row, p.message) for p in ledger.problems if "#FORMAT" in p.message]
+    assert notes == [("info", 2, f"#FORMAT PC8 says CP437, but the text reads as ISO-8859-15: {letters} letters "
+                      "å, ä, ö, Å, Ä, Ö there, 0 under CP437, where its letters would be symbols or control codes; "
+                      "read as ISO-8859-15")]  # fmt: skip
+    assert not [p for p in before.problems if "#FORMAT" in p.message]  # the real CP437 file: no note
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "expected"),
+    [
+        ("Ölkällaren Åbo, räkning", "cp437", "cp437"),  # what the header says: no note
+        ("Ölkällaren Åbo, räkning", "iso8859-15", "iso8859-15"),
+        ("Ölkällaren Åbo, räkning 5 € (moms)", "cp1252", "cp1252"),  # € is 0x80: a control code in ISO-8859-15
+    ],
+)
+def test_encoding_by_plausibility(tmp_path: Path, text: str, encoding: str, expected: str) -> None:
+    path = tmp_path / "small.se"
+    records = ["#FLAGGA 0", "#FORMAT PC8", "#SIETYP 4", f'#FNAMN "{text}"', "#RAR 0 20240101 20241231",
+               '#KONTO 1930 "Företagskonto"', '#KONTO 3010 "Försäljning"', '#VER A 1 20240105 "Kassaförsäljning"',
+               "{", "#TRANS 1930 {} 100.00", "#TRANS 3010 {} -100.00", "}"]  # fmt: skip
+    path.write_bytes("\r\n".join(records).encode(encoding) + b"\r\n")
+    ledger = pipeline.read(path)
+    assert (ledger.encoding, ledger.company.name) == (expected, text)
+    assert ledger.accounts.column("name").to_pylist() == ["Företagskonto", "Försäljning"]
+    assert len([p for p in ledger.problems if "#FORMAT PC8 says CP437" in p.message]) == (encoding != "cp437")
+
+
+def test_utf8_despite_format_pc8_is_noted(reference: Path) -> None:
+    ledger = pipeline.read(reference / "sie" / "SIE4_Exempelfil_med_underdim.SE")
+    assert ledger.encoding == "utf-8"
+    assert [(p.severity, p.row) for p in ledger.problems if "valid UTF-8" in p.message] == [("info", 2)]

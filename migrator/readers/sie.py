@@ -5,8 +5,9 @@ A record is a label (``#VER``) and fields separated by blanks or tabs: bare word
 pairs of dimension and object). Amounts use ``.``, debit positive, credit negative; dates yyyymmdd.
 ``#RAR 0`` is the current fiscal year, ``#RAR -1`` the one before. The reader follows what the
 reference files in ``reference/sie`` do, including their quirks: tabs and runs of blanks, ``{ }``,
-blank lines, a ``#VER`` closed by ``}`` without a body, text that is UTF-8 although ``#FORMAT PC8``
-says CP437 (decoded as UTF-8 when it is valid UTF-8, with a warning for U+FFFD letters).
+blank lines, a ``#VER`` closed by ``}`` without a body, text that is not CP437 although ``#FORMAT PC8``
+says so: UTF-8 when it is valid UTF-8 (with a warning for U+FFFD letters), else ISO-8859-15 or
+Windows-1252 when Swedish letters decode there and not in CP437 (`decode_sie`); an info problem says so.
 
 What becomes of each record:
 
@@ -31,6 +32,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,20 +119,102 @@ def _closing_brace(line: str, i: int) -> int:
     return len(line)
 
 
-def decode_sie(data: bytes, encoding: str | None) -> tuple[str, str]:
-    """Text of a SIE file and its encoding: the given one, else UTF-8 if it is valid UTF-8, else CP437
-    (PC8); UTF-16 (with or without a BOM: never SIE's, but what some editors save) is read as such."""
+HEADER_CODECS = {"PC8": "cp437"}
+"""#FORMAT values and their codecs: SIE 4B knows only PC8, the IBM PC 8-bit set (code page 437)."""
+CANDIDATES = ("cp437", "iso8859-15", "cp1252")
+"""Single-byte encodings SIE files are found in: PC8 as the spec says, and the Latin sets of Windows
+programs that write ``#FORMAT PC8`` all the same."""
+SWEDISH = "åäöÅÄÖ"
+CODEC_NAMES = {"cp437": "CP437", "iso8859-15": "ISO-8859-15", "cp1252": "Windows-1252"}
+_FORMAT = re.compile(rb"^[ \t]*#FORMAT[ \t]+\"?([^\s\"]*)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A SIE file's text, the codec it was read with, and a note when that is not what its header says."""
+
+    text: str
+    encoding: str
+    note: str = ""
+    note_row: int | None = None
+
+
+def decode_sie(data: bytes, encoding: str | None) -> Decoded:
+    """Text of a SIE file: in the given encoding, else UTF-8 if it is valid UTF-8, else the single-byte
+    encoding under which its letters read most plausibly (`plausibility`), CP437 (``#FORMAT PC8``) on a
+    tie. UTF-16 (with or without a BOM: never SIE's, but what some editors save) is read as such. A
+    choice that differs from the header's is explained in `Decoded.note`."""
     if encoding:
-        return data.decode(encoding), encoding
+        return Decoded(data.decode(encoding), encoding)
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8"
+        return Decoded(data[3:].decode("utf-8"), "utf-8")
     guess = detect_encoding(data[: 1 << 16])[0]
     if guess.startswith("utf-16"):
-        return data.decode(guess).lstrip("\ufeff"), guess
+        return Decoded(data.decode(guess).lstrip("\ufeff"), guess)
+    header = _FORMAT.search(data[: 1 << 16])
+    declared = header.group(1).decode("ascii", "replace").upper() if header else ""
+    said = HEADER_CODECS.get(declared, "cp437")
+    claim = (
+        f"#FORMAT {declared} says CP437"
+        if declared in HEADER_CODECS
+        else (
+            f"#FORMAT {declared!r} is no SIE format; SIE's PC8 is CP437"
+            if header
+            else "without #FORMAT, SIE's PC8 is CP437"
+        )
+    )
+    row = data.count(b"\n", 0, header.start()) + 1 if header else None
+    if data.isascii():
+        return Decoded(data.decode("ascii"), said)
     try:
-        return data.decode("utf-8"), "utf-8"
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp437"), "cp437"
+        pass
+    else:
+        return Decoded(text, "utf-8", f"{claim}, but the file is valid UTF-8 with letters beyond ASCII: read as UTF-8",
+                       row)  # fmt: skip
+    counts = Counter(data)
+    scores = {codec: plausibility(counts, codec) for codec in CANDIDATES}
+    best = max(CANDIDATES, key=lambda codec: (scores[codec], codec == said))
+    if scores[best] <= scores[said]:
+        best = said
+    text = data.decode(best)
+    if best == said:
+        return Decoded(text, best)
+    other = data.decode(said, errors="replace")
+    letters, before = (sum(t.count(c) for c in SWEDISH) for t in (text, other))
+    name = CODEC_NAMES[best]
+    note = (f"{claim}, but the text reads as {name}: {letters} letters {', '.join(SWEDISH)} there, {before} under "
+            f"{CODEC_NAMES[said]}, where its letters would be symbols or control codes; read as {name}")  # fmt: skip
+    return Decoded(text, best, note, row)
+
+
+def plausibility(counts: Counter[int], codec: str) -> int:
+    """How plausibly the bytes beyond ASCII, counted in `counts`, read as text in `codec` (higher is better).
+
+    Swedish letters count most, other Latin letters count, punctuation and currency signs are neutral;
+    Greek letters, box drawing and mathematical signs (what Latin letters become in CP437) count against,
+    control codes and undefined bytes (what CP437 letters become in ISO-8859) count most against.
+    """
+    score = 0
+    for byte, count in counts.items():
+        if byte < 0x80:
+            continue
+        try:
+            char = bytes([byte]).decode(codec)
+        except UnicodeDecodeError:
+            score -= 3 * count
+            continue
+        category = unicodedata.category(char)
+        if char in SWEDISH:
+            score += 2 * count
+        elif category.startswith("L") and unicodedata.name(char, "").startswith("LATIN"):
+            score += count
+        elif category in ("Cc", "Cn", "Co"):
+            score -= 3 * count
+        elif category.startswith("L") or category in ("So", "Sm"):
+            score -= count
+    return score
 
 
 @dataclass
@@ -177,10 +262,13 @@ class SieReader:
         if not data:
             raise SourceError("the file is empty; expected SIE records (#FLAGGA, #SIETYP, #VER …)", source.name)
         try:
-            text, encoding = decode_sie(data, options.encoding)
+            decoded = decode_sie(data, options.encoding)
         except (UnicodeDecodeError, LookupError) as exc:
             raise SourceError(f"cannot be decoded ({exc}); give the encoding with --encoding", source.name) from None
+        text, encoding = decoded.text, decoded.encoding
         state = _State(source.name)
+        if decoded.note:
+            state.problem(decoded.note_row, decoded.note, "info")
         _parse(text.split("\n"), state)  # not splitlines(): CP437 text may hold \x1c-\x1e
         if not state.company.get("#SIETYP") and not state.vouchers and not state.balances["#IB"]:
             raise SourceError("no SIE records (#SIETYP, #VER, #IB) found: not a SIE file", source.name)
