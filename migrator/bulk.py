@@ -70,6 +70,7 @@ import sqlite3
 import time
 import traceback
 import uuid
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -205,7 +206,13 @@ def discover(root: str | os.PathLike[str]) -> list[Client]:
 
 def _listed(path: Path) -> list[tuple[str, Path]]:
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    if zipfile.is_zipfile(path):
+        raise SourceError("a zip as ROOT: unpack it, or put it in a folder to convert it as one client", str(path))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise SourceError("a file as ROOT must list one path per line (UTF-8 text)", str(path)) from None
+    for number, line in enumerate(text.splitlines(), start=1):
         entry = line.strip()
         if not entry or entry.startswith("#"):
             continue
@@ -566,7 +573,10 @@ def _child(
 
 def _died(client: Client, code: int | None, memory_mib: int | None) -> ClientResult:
     if code is not None and code < 0:
-        how = f"was killed by signal {signal.Signals(-code).name}"
+        try:
+            how = f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"was killed by signal {-code}"
     else:
         how = f"exited with code {code}"
     hint = f"; it may have used more than {memory_mib} MiB (--client-memory)" if memory_mib else ""

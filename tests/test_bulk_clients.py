@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,8 @@ def mixed_root(root: Path) -> None:
     (root / "photos" / "scan.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
     books(root / ".trash", "MARKER-TRASH")
     (root / "empty").mkdir()
+    with zipfile.ZipFile(root / "favre.zip", "w") as archive:  # a client sent as a zip of its exports
+        archive.write(SAMPLES / "garage" / "journal.csv", "export/journal.csv")
 
 
 def distinct_entries(path: Path) -> int:
@@ -55,10 +58,10 @@ def test_a_mixed_root_converts_every_client_and_lists_the_rest(run_cli, tmp_path
     assert result.exit_code == 0, result.output
     overview = json.loads((out / "overview.json").read_text(encoding="utf-8"))
     statuses = {r["name"]: r["status"] for r in overview["results"]}
-    assert statuses == {"boulangerie": "ok", "garage": "ok", "lac-csv": "ok", "rochat": "ok"}
+    assert statuses == {"boulangerie": "ok", "favre": "ok", "garage": "ok", "lac-csv": "ok", "rochat": "ok"}
     counts = {r["name"]: r["counts"]["entries"] for r in overview["results"]}
     assert counts["garage"] == 40  # the Winbiz garage dossier, as `migrator inspect` shows it (README)
-    assert counts["lac-csv"] == distinct_entries(SAMPLES / "garage" / "journal.csv")
+    assert counts["lac-csv"] == counts["favre"] == distinct_entries(SAMPLES / "garage" / "journal.csv")
     assert counts["rochat"] == 1
     assert b"MARKER-ROCHAT" in (out / "rochat" / "rochat.sqlite").read_bytes()
     skipped = {Path(s["path"]).name: s["reason"] for s in overview["skipped"]}
@@ -70,7 +73,7 @@ def test_a_mixed_root_converts_every_client_and_lists_the_rest(run_cli, tmp_path
     # The terminal says the same: every skipped entry with its reason, and the count.
     for name, reason in skipped.items():
         assert f"{root / name}: {reason}" in result.output
-    assert "4 of 4 clients converted; 3 entries skipped" in result.output
+    assert "5 of 5 clients converted; 3 entries skipped" in result.output
     html = (out / "overview.html").read_text(encoding="utf-8")
     assert "Not taken as clients" in html and "3 entries of the root were not taken as clients" in html
     sheet = load_workbook(out / "overview.xlsx")["Skipped"]
@@ -103,11 +106,12 @@ def test_dry_run_shows_what_would_happen_and_writes_nothing(run_cli, tmp_path: P
     rows = {line.split()[0]: line.split() for line in result.output.splitlines()[1:] if line[:1].isalnum()}
     assert rows["garage"][1:] == ["winbiz", str(root / "garage"), "->", str(out / "garage")]
     assert rows["rochat"][1:] == ["csv", str(root / "rochat" / "journal.csv"), "->", str(out / "rochat")]
+    assert rows["favre"][1:] == ["csv", str(root / "favre.zip"), "->", str(out / "favre")]
     assert "dossier garage (Garage du Lac Sàrl)" in result.output
     assert "dossier boulangerie (Boulangerie Rochat SA)" in result.output
     assert f"{root / 'photos'}: " in result.output and "no reader recognises" in result.output
     assert f"{root / '.trash'}: hidden" in result.output
-    assert "dry run: 4 clients would be converted to banana, 3 entries skipped; nothing was written" in result.output
+    assert "dry run: 5 clients would be converted to banana, 3 entries skipped; nothing was written" in result.output
 
 
 def _suffix(origin: str) -> str:
@@ -198,3 +202,15 @@ def test_the_overview_escapes_names_paths_and_messages(tmp_path: Path) -> None:
     assert "<img" not in html and "<script>" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html and ".&lt;script&gt;" in html
     assert 'href="a_b/a_b-report.html"' in html
+
+
+def test_a_file_as_root_must_be_a_list_of_paths(tmp_path: Path) -> None:
+    archive = tmp_path / "clients.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("alpha/journal.csv", HEADER)
+    with pytest.raises(bulk.SourceError, match="a zip as ROOT: unpack it"):
+        bulk.survey(archive)
+    binary = tmp_path / "clients.bin"
+    binary.write_bytes(b"\xff\xfe\x00\x81")
+    with pytest.raises(bulk.SourceError, match="must list one path per line"):
+        bulk.survey(binary)
