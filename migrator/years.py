@@ -20,6 +20,7 @@ entry id: every continuous target keeps at least one of them.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -84,7 +85,7 @@ def continuous(ledger: Ledger) -> tuple[Ledger, list[Problem]]:
     first_dropped = {int(k): int(np.flatnonzero(dropped & (index == k))[0]) for k in np.flatnonzero(opened)}
     kinds = dict(zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("type").to_pylist(),
                      strict=True))  # fmt: skip
-    taken = set(pc.unique(lines.column("entry")).to_pylist()) if lines.num_rows else set()
+    taken = _Taken(lines.column("entry"))
     rows: list[dict[str, Any]] = []
     positions: list[int] = []
     problems: list[Problem] = []
@@ -97,11 +98,7 @@ def continuous(ledger: Ledger) -> tuple[Ledger, list[Problem]]:
                 positions.append(first_dropped[k])
             balance = dict(openings[k])
         balance = _added(balance, movements[k])
-    kept = np.flatnonzero(~dropped)
-    keys = np.concatenate([kept * 2 + 1, np.array(positions, dtype=np.int64) * 2])
-    order = np.argsort(keys, kind="stable")
-    joined = pa.concat_tables([lines.take(pa.array(kept)), table("lines", rows)])
-    return ledger.replace(lines=joined.take(pa.array(order))), problems
+    return ledger.replace(lines=_spliced(lines, dropped, positions, table("lines", rows))), problems
 
 
 def _added(balance: dict[str, int], movements: dict[str, int]) -> dict[str, int]:
@@ -112,7 +109,7 @@ def _added(balance: dict[str, int], movements: dict[str, int]) -> dict[str, int]
 
 
 def _closing(year: FiscalYear, following: FiscalYear, closing: dict[str, int], opening: dict[str, int],
-             kinds: dict[str, str], taken: set[str], problems: list[Problem]) -> list[dict[str, Any]]:  # fmt: skip
+             kinds: dict[str, str], taken: _Taken, problems: list[Problem]) -> list[dict[str, Any]]:  # fmt: skip
     """The lines of the closing entry (and adjustment entry) between `year` and `following`."""
     accounts = list(dict.fromkeys([*closing, *opening]))
     difference = {a: opening.get(a, 0) - closing.get(a, 0) for a in accounts}
@@ -155,11 +152,47 @@ def _closing(year: FiscalYear, following: FiscalYear, closing: dict[str, int], o
     return rows
 
 
-def _unique(entry: str, taken: set[str]) -> str:
+class _Taken:
+    """Entry ids in use: the ledger's (asked one id at a time, without hashing the whole column) and
+    those given out."""
+
+    def __init__(self, ids: pa.ChunkedArray) -> None:
+        self.ids = ids
+        self.given: set[str] = set()
+
+    def __contains__(self, entry: str) -> bool:
+        return entry in self.given or bool(pc.any(pc.equal(self.ids, entry)).as_py())
+
+    def add(self, entry: str) -> None:
+        self.given.add(entry)
+
+
+def _unique(entry: str, taken: _Taken) -> str:
     while entry in taken:
         entry += "-migrator"
     taken.add(entry)
     return entry
+
+
+def _spliced(lines: pa.Table, dropped: np.ndarray, positions: list[int], added: pa.Table) -> pa.Table:
+    """`lines` without the `dropped` rows, with row j of `added` placed before original row
+    `positions[j]` (positions rise with j). Kept rows are zero-copy slices; no row is copied."""
+    n = lines.num_rows
+    edges = np.flatnonzero(np.diff(np.r_[0, (~dropped).astype(np.int8), 0])).reshape(-1, 2)
+    cuts = np.array(positions, dtype=np.int64)
+    pieces: list[tuple[int, int, pa.Table]] = []
+    for start, end in edges.tolist():  # one per run of kept rows (runs are few: openings come in blocks)
+        inside = cuts[(cuts > start) & (cuts < end)]
+        bounds = [start, *np.unique(inside).tolist(), end]
+        pieces += [(a, 1, lines.slice(a, b - a)) for a, b in itertools.pairwise(bounds)]
+    if len(cuts):
+        firsts = np.r_[0, np.flatnonzero(np.diff(cuts)) + 1]
+        ends = np.r_[firsts[1:], len(cuts)]
+        pieces += [(int(cuts[f]), 0, added.slice(int(f), int(e - f))) for f, e in zip(firsts, ends, strict=True)]
+    pieces.sort(key=lambda piece: piece[:2])
+    if not pieces:
+        return lines.slice(0, 0) if n else lines
+    return pa.concat_tables([piece for *_, piece in pieces])
 
 
 def _entry(amounts: dict[str, int], entry: str, day: dt.date, doc: str, text: str) -> list[dict[str, Any]]:
@@ -208,9 +241,7 @@ def per_year(ledger: Ledger, years: Sequence[FiscalYear] | None = None) -> Ledge
         into[account] = into.get(account, 0) + total
     rows: list[dict[str, Any]] = []
     positions: list[int] = []
-    kept = np.flatnonzero(~marked_np)
-    kept_index = index[kept]
-    taken = set(pc.unique(lines.column("entry")).to_pylist())
+    taken = _Taken(lines.column("entry"))
     balance: dict[str, int] = {}
     for k in range(-1, len(years)):
         balance = _added(balance, per_year_account.get(k, {}))
@@ -224,12 +255,9 @@ def per_year(ledger: Ledger, years: Sequence[FiscalYear] | None = None) -> Ledge
              "account": account, "amount": amount, "opening": True}
             for n, (account, amount) in enumerate(amounts.items(), start=1)
         ]  # fmt: skip
-        later = np.flatnonzero(kept_index >= k + 1)
-        positions += [int(later[0]) if len(later) else len(kept)] * len(amounts)
-    keys = np.concatenate([np.arange(len(kept), dtype=np.int64) * 2 + 1, np.array(positions, dtype=np.int64) * 2])
-    order = np.argsort(keys, kind="stable")
-    joined = pa.concat_tables([lines.take(pa.array(kept)), table("lines", rows)])
-    return ledger.replace(lines=joined.take(pa.array(order)))
+        later = np.flatnonzero((index >= k + 1) & ~marked_np)  # before the first line of the year it opens
+        positions += [int(later[0]) if len(later) else lines.num_rows] * len(amounts)
+    return ledger.replace(lines=_spliced(lines, marked_np, positions, table("lines", rows)))
 
 
 def as_kept(ledger: Ledger) -> Ledger:

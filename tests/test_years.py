@@ -172,7 +172,16 @@ def test_garage(garage: Ledger) -> None:
     assert end_2024["2800"] == cents("-50000.00")
     assert end_2024["1000"] == cents("3903.30")
     assert end_2024["2970"] == cents("-40839.40")
+    # the closing entry stands where the 2024 opening stood: after 2023's entries, before 2024's
+    dates, entries = carried.lines.column("date").to_pylist(), carried.lines.column("entry").to_pylist()
+    first = entries.index("CLOSING-2023")
+    assert entries[first : first + 8] == ["CLOSING-2023"] * 8
+    assert max(dates[:first]) <= Y23.end < Y24.start <= min(dates[first + 8 :])
     back = per_year(carried, garage.company.fiscal_years)
+    dates, entries = back.lines.column("date").to_pylist(), back.lines.column("entry").to_pylist()
+    first = entries.index("OPENING-2024")
+    assert entries[first : first + 11] == ["OPENING-2024"] * 11
+    assert max(dates[:first]) <= Y23.end < Y24.start <= min(dates[first:])
     assert closing_balances(back) == closing_balances(garage)
     assert trial_balance(back) == trial_balance(garage)
     assert back.counts() == garage.counts()
@@ -193,7 +202,8 @@ CODES = [c for c, _ in ACCOUNTS]
 
 @st.composite
 def several_years(draw: st.DrawFn) -> Ledger:
-    """Two to four calendar years; each may open with any balanced opening (or none after the first)."""
+    """Two to four calendar years; each may open with any balanced opening (or none after the first);
+    entries in date order or not."""
     first = draw(st.integers(2019, 2023))
     count = draw(st.integers(2, 4))
     years = tuple(FiscalYear(dt.date(y, 1, 1), dt.date(y, 12, 31)) for y in range(first, first + count))
@@ -210,6 +220,8 @@ def several_years(draw: st.DrawFn) -> Ledger:
             debit, credit = draw(st.lists(st.sampled_from(CODES), min_size=2, max_size=2, unique=True))
             value = Decimal(draw(amounts)) / 100
             entries.append((day, False, {debit: str(value), credit: str(-value)}))
+    if draw(st.booleans()):  # books need not list their entries in date order
+        entries = draw(st.permutations(entries))
     return books(entries, years)
 
 
