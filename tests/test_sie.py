@@ -73,13 +73,13 @@ def test_transactions_file_by_hand(reference: Path) -> None:
     # the file's #IB 0 leave out (its #IB sum to 1151678.15 = −(sum of #RES -1))
     closing = years(ledger)[-1].closing
     unbooked = {"2099": -115167815}
-    for year, account, amount in records(path, "#UB"):
+    for year, code, text in records(path, "#UB"):
         if year == "0":
-            assert closing.get(account, 0) == cents(amount) + unbooked.get(account, 0), account
+            assert closing.get(code, 0) == cents(text) + unbooked.get(code, 0), code
     problems = list(ledger.problems) + validate(ledger)
     assert not [p for p in problems if p.severity == "error"]
-    unbooked = [p for p in problems if "previous year's result" in p.message]
-    assert len(unbooked) == 1 and "-1151678.15" in unbooked[0].message
+    notes = [p for p in problems if "previous year's result" in p.message]
+    assert len(notes) == 1 and "-1151678.15" in notes[0].message
 
 
 def test_the_unbalanced_voucher_is_an_error(reference: Path) -> None:
@@ -268,3 +268,93 @@ def test_utf8_despite_format_pc8_is_noted(reference: Path) -> None:
     ledger = pipeline.read(reference / "sie" / "SIE4_Exempelfil_med_underdim.SE")
     assert ledger.encoding == "utf-8"
     assert [(p.severity, p.row) for p in ledger.problems if "valid UTF-8" in p.message] == [("info", 2)]
+
+
+# ------------------------------------------------------------------ #IB that do not sum to zero
+
+
+def test_bl_administration_before_the_year_end_closing(reference: Path, tmp_path: Path) -> None:
+    """BL Administration's export as it reads before the 2008/09 result is closed to equity: without the
+    records #IB 0 2099 -5224.6 and #UB 0 2099 -5224.6, #IB 0 sum to 5224.60 and #RES -1 are all 0.
+    Refused before (exit 3, "entry IB 2009 does not balance"); now read with a warning and converted."""
+    original = reference / "sie" / "BL0001_typ4.SE"
+    lines = original.read_bytes().split(b"\n")
+    kept = [line for line in lines if not line.startswith((b"#IB 0 2099 ", b"#UB 0 2099 "))]
+    assert len(lines) - len(kept) == 2
+    path = tmp_path / "BL0001_before_closing.SE"
+    path.write_bytes(b"\n".join(kept))
+    ledger, before = pipeline.read(path), pipeline.read(original)
+    assert not [p for p in list(ledger.problems) + validate(ledger) if p.severity == "error"]
+    first_ib = 1 + next(i for i, line in enumerate(kept) if line.startswith(b"#IB 0 "))
+    assert [(p.severity, p.row, p.message) for p in ledger.problems if "#IB" in p.message] == [
+        ("warning", first_ib, "the #IB of year 0 do not sum to zero: -5224.60 is taken for results not yet closed "
+         "to equity (#RES -1 sum to 0.00, so check it against the previous year's books); the opening entry books "
+         "it to 2099 (BAS: Årets resultat)")
+    ]  # fmt: skip
+    opening = [(r["account"], r["amount"], r["opening"], r["description"]) for r in ledger.lines.to_pylist()
+               if r["entry"] == "IB 2009" and r["account"] == "2099"]  # fmt: skip
+    assert opening == [("2099", -522460, True, "Ej avslutat resultat, ej bokat i #IB 0 (skillnaden i #IB)")]
+    # the books are those of the closed file: same closing per account in both years
+    assert [y.closing for y in years(ledger)] == [y.closing for y in years(before)]
+    result = pipeline.convert(path, "sie", tmp_path / "out.se")
+    assert result.verified, result.verification
+
+
+SMALL = """#FLAGGA 0
+#FORMAT PC8
+#SIETYP 4
+#FNAMN "Liten AB"
+#RAR 0 20240101 20241231
+#KONTO 1930 "Bank"
+#KONTO 2081 "Aktiekapital"
+#KONTO 3010 "Forsaljning"
+#IB 0 1930 15000.00
+#IB 0 2081 -10000.00
+#UB 0 1930 15100.00
+#UB 0 2081 -10000.00
+#RES 0 3010 -100.00
+#VER A 1 20240105 "Kontantforsaljning"
+{
+#TRANS 1930 {} 100.00
+#TRANS 3010 {} -100.00
+}
+"""
+
+
+def test_ib_without_any_previous_result(tmp_path: Path) -> None:
+    """Only the current year, no #RES -1: the 5000.00 by which #IB 0 exceed zero is last year's profit not yet
+    closed to equity; booked to 2099, which the file's chart lacks and which is added under its BAS name."""
+    path = tmp_path / "small.se"
+    path.write_bytes(SMALL.encode("cp437"))
+    ledger = pipeline.read(path)
+    rows = [(r["entry"], r["account"], r["amount"], r["opening"]) for r in ledger.lines.to_pylist()]
+    assert rows == [
+        ("A 1", "1930", 10000, False), ("A 1", "3010", -10000, False),
+        ("IB 2024", "1930", 1500000, True), ("IB 2024", "2081", -1000000, True), ("IB 2024", "2099", -500000, True),
+    ]  # fmt: skip
+    assert [(p.severity, p.row, p.message) for p in ledger.problems] == [
+        ("warning", 9, "the #IB of year 0 do not sum to zero: -5000.00 is taken for results not yet closed to "
+         "equity (the file has no #RES -1, so check it against the previous year's books); the opening entry "
+         "books it to 2099 (BAS: Årets resultat)")
+    ]  # fmt: skip
+    chart = {r["code"]: (r["name"], r["type"]) for r in ledger.accounts.to_pylist()}
+    assert chart["2099"] == ("Årets resultat", "equity")
+    assert years(ledger)[0].closing == {"1930": 1510000, "2081": -1000000, "2099": -500000, "3010": -10000}
+    assert not [p for p in validate(ledger) if p.severity == "error"]
+
+
+def test_softone_xe_unbalanced_ib_of_both_years(reference: Path) -> None:
+    """SoftOne XE's export: #IB -1 sum to -2720517.29 (no #RES -2), #IB 0 to -15209719.54 (#RES -1 to
+    3427868.68), added up by hand from the file. Both differences are booked; what stays an error is the
+    file's own: voucher 1 1 books 2.00 more debit than credit."""
+    ledger = pipeline.read(reference / "sie" / "XE_SIE_4_20151125095119.SE")
+    warnings = [p.message for p in ledger.problems if "#IB" in p.message]
+    assert [m.split(";")[0] for m in warnings] == [
+        "the #IB of year -1 do not sum to zero: 2720517.29 is taken for results not yet closed to equity (the "
+        "file has no #RES -2, so check it against the previous year's books)",
+        "the #IB of year 0 do not sum to zero: 15209719.54 is taken for results not yet closed to equity (#RES -1 "
+        "sum to 3427868.68, so check it against the previous year's books)",
+    ]
+    errors = [p.message for p in validate(ledger) if p.severity == "error"]
+    assert "entry 1 1 does not balance: 2.00 more debit" in errors
+    assert not [m for m in errors if m.startswith("entry IB ")]

@@ -567,34 +567,46 @@ def _movements(
 
 # BAS kontoplan: 2099 "Årets resultat". SIE files carry #IB as the balance accounts stood, so where
 # the previous year's result was not yet booked to equity the #IB do not sum to zero (the official
-# Övningsbolaget files): the difference is that result.
+# Övningsbolaget files: the difference is #RES -1; BL Administration writes such files before the
+# year-end closing, SIE 4B §#IB). #IB hold balance accounts only, so whatever makes them not sum to
+# zero is equity the file does not show: results not yet closed to equity.
 RESULT_ACCOUNT = "2099"
+RESULT_NAME = "Årets resultat"
 
 
 def _unbooked_result(
     state: _State, rows: Rows, index: int, year: FiscalYear, opening: dict[str, tuple[int, int]]
 ) -> None:
+    """Book to 2099 the difference that keeps a year's #IB from summing to zero, with a warning."""
     total = sum(cents for cents, _ in opening.values())
     if not total:
         return
     previous = _of_year(state.balances["#RES"], index - 1)
+    result = sum(c for c, _ in previous.values())
     first_row = min(row for _, row in opening.values())
-    if not previous or sum(c for c, _ in previous.values()) != -total:
-        return  # not explained: validation reports the unbalanced opening entry
+    explained = bool(previous) and result == -total
+    if explained:
+        text = f"Föregående års resultat, ej bokat i #IB {index} (motsvarar #RES {index - 1})"
+        why = f"is the previous year's result (#RES {index - 1}) not yet booked to equity"
+    else:
+        text = f"Ej avslutat resultat, ej bokat i #IB {index} (skillnaden i #IB)"
+        told = f"#RES {index - 1} sum to {format_cents(result)}" if previous else f"the file has no #RES {index - 1}"
+        why = f"is taken for results not yet closed to equity ({told}, so check it against the previous year's books)"
+    if RESULT_ACCOUNT not in state.accounts:
+        state.accounts[RESULT_ACCOUNT] = {"name": RESULT_NAME, "type": "equity"}
     rows.add(
         entry=f"IB {year.start.year}",
         date=year.start,
         account=RESULT_ACCOUNT,
         amount=-total,
         opening=True,
-        description=f"Föregående års resultat, ej bokat i #IB {index} (motsvarar #RES {index - 1})",
+        description=text,
         source_row=first_row,
     )
     state.problem(
         first_row,
-        f"the #IB of year {index} do not sum to zero: {format_cents(-total)} is the previous year's result "
-        f"(#RES {index - 1}) not yet booked to equity; the opening entry books it to {RESULT_ACCOUNT} (BAS: "
-        "Årets resultat)",
+        f"the #IB of year {index} do not sum to zero: {format_cents(-total)} {why}; the opening entry books it "
+        f"to {RESULT_ACCOUNT} (BAS: {RESULT_NAME})",
         "warning",
     )
 
