@@ -266,6 +266,7 @@ def test_each_account_per_year_before_and_after(garage, tmp_path: Path) -> None:
 
 def test_declared_losses_give_the_amber_verdict(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     conversion = mapped_conversion(garage, tmp_path)
+    assert conversion.reread is not None
     conversion.reread = conversion.reread.replace(partners=conversion.reread.partners.slice(0, 0))
     declared = [pipeline.Problem("info", "6 partners not carried by this format: left out")]
     conversion.not_carried = declared

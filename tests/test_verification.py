@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from strategies import LATIN, ledgers, texts
 
@@ -74,12 +74,12 @@ def test_inspect_json_closing_per_year_and_groups_count(run_cli: Any) -> None:
 
 def _books(entries: list[tuple[str, str, str, list[tuple[str, int]]]], **company: Any) -> Ledger:
     """Entries of (entry id, date, voucher, [(account, amount)])."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry, day, doc, lines in entries:
         for number, (account, amount) in enumerate(lines, start=1):
             rows.append({"entry": entry, "line": number, "date": dt.date.fromisoformat(day), "doc": doc,
                          "account": account, "amount": amount})  # fmt: skip
-    codes = sorted({r["account"] for r in rows})
+    codes = sorted({str(r["account"]) for r in rows})
     years = (FiscalYear(dt.date(2024, 1, 1), dt.date(2024, 12, 31)),)
     return Ledger(
         company=dataclasses.replace(_COMPANY, fiscal_years=years, **company),
@@ -257,7 +257,13 @@ NOT_YET: dict[str, str] = {}
 def test_random_books_verify_through_every_writer_with_a_reader(name: str) -> None:
     fmt = registry.get(name)
 
-    @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+    @settings(
+        max_examples=5,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+        database=None,
+        phases=(Phase.explicit, Phase.generate),
+    )  # no shrinking: a few seconds per writer
     @given(ledgers(texts(LATIN), max_entries=8))
     def round_trip(ledger: Ledger) -> None:
         with tempfile.TemporaryDirectory() as folder:
@@ -305,3 +311,15 @@ def test_any_single_line_change_to_a_written_csv_fails_verification(garage: Ledg
         reread = pipeline.read(out, "csv", for_verification=True)
         result = compare(garage, reread, registry.get("csv").keeps, declared=declared)
         assert result.verdict == FAILED, f"row {row}: {field} {old!r} → {new!r}"
+
+
+def test_verify_json_gives_the_three_state_verdict(run_cli: Any, tmp_path: Path) -> None:
+    import json
+
+    journal = Path(__file__).resolve().parent.parent / "samples" / "garage" / "journal.csv"
+    out = tmp_path / "garage.xlsx"
+    assert run_cli("convert", journal, "--to", "xlsx", "-o", out).exit_code == 0
+    done = run_cli("verify", journal, out, "--json")
+    assert done.exit_code == 0
+    data = json.loads(done.stdout)
+    assert (data["verdict"], data["ok"], data["differences"], data["losses"]) == ("verified", True, [], [])
