@@ -442,3 +442,16 @@ def test_saft_closing_balances_are_each_years(tmp_path: Path) -> None:
     # A file of 2023 alone: its own closing, the loss still in the P&L accounts and 2970 at -50,600.00.
     assert balance_sheet(closing_2023) == {**expected_year_ends()[0], "2970": cents("-50600.00")}
     assert closing_2023["5000"] == cents("6500.00")
+
+
+@pytest.mark.parametrize("target", ["gnucash", "saft", "bexio"])
+def test_verify_reads_a_continuous_output_per_year(target: str, tmp_path: Path) -> None:
+    """`migrator verify SOURCE OUT` on an earlier continuous output compares each year's closing too."""
+    source = SAMPLES / "garage" / "journal.csv"
+    fmt = registry.get(target)
+    out = tmp_path / (target + ("" if fmt.output == "folder" else fmt.default_extension))
+    pipeline.convert(source, target, out, from_format="csv")
+    result = pipeline.verify(source, out, from_format="csv", to_format=target)
+    assert_years_verified(result)
+    assert result.reread is not None and "Year-end closing 2023 (migrator)" in set(
+        result.reread.lines.column("description").to_pylist())  # fmt: skip
