@@ -47,7 +47,8 @@ A SQLite catalog (``OUTDIR/catalog.sqlite``) records every client's inputs and o
 status, timings, counts, verification and problem counts; ``resume`` skips clients whose inputs are
 unchanged and whose outputs are still complete and intact, and shows them in the overview with what
 the catalog recorded. A client that fails after an earlier success has its earlier output moved to
-``OUTDIR/stale/<client>-<UTC time>/``, named in the overview and the catalog.
+``OUTDIR/stale/<client>-<UTC time>/``, named in the overview and the catalog (and one that no reader
+recognises any more is failed, not skipped).
 """
 
 from __future__ import annotations
@@ -750,6 +751,8 @@ def _convert_all(
         )
         for result in stream:
             set_aside(result, out)
+            if result.status == "unrecognised" and result.stale:  # it was a client: unreadable now is a failure
+                result.status = "failed"
             catalog.record(result, to)
             results.append(result)
             if progress:

@@ -19,7 +19,7 @@ h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 12pt; margin: 6mm 0 2mm
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid #ccc; padding: 1.2mm 2mm; text-align: left; vertical-align: top; }
 th { background: #f2f2f2; } td.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.path { word-break: break-all; font-size: 8.5pt; }
+td.path { word-break: break-all; font-size: 8.5pt; min-width: 35mm; }
 tr.failed td, tr.problems td { background: #fff4f2; }
 .sign { margin-top: 12mm; display: flex; gap: 20mm; } .sign div { border-top: 1px solid #333; width: 70mm; padding-top: 1mm; }
 """

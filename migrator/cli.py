@@ -401,7 +401,8 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
     click.echo(f"{'client':<{width}}  {'status':<9} {'entries':>7} {'errors':>6}  message")
     for r in result.results:
         entries = r.counts.get("entries", "") if r.counts else ""
-        origin = "" if Path(r.source).name in (r.name, f"{r.name}{Path(r.source).suffix}") else f" (from {r.source})"
+        source = Path(r.source)
+        origin = "" if r.name in (source.name, source.stem, source.parent.name) else f" (from {r.source})"
         click.echo(f"{r.name:<{width}}  {r.status:<9} {entries!s:>7} {r.errors:>6}  {r.message}{origin}".rstrip())
     _print_skipped(result.skipped)
     succeeded = sum(r.ok for r in result.results)

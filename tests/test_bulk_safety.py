@@ -184,3 +184,15 @@ def test_memory_limit_lets_a_real_conversion_through(tmp_path: Path) -> None:
     result = bulk.run(root, "xlsx", tmp_path / "out", jobs=1, client_memory=bulk.DEFAULT_MEMORY)
     assert [(r.status, r.verified) for r in result.results] == [("ok", True)]
     assert os.path.getsize(tmp_path / "out" / "alpha" / "alpha.xlsx") > 0
+
+
+def test_a_client_no_reader_recognises_any_more_is_a_failure_not_a_skip(tmp_path: Path) -> None:
+    root = tmp_path / "clients"
+    books(root / "alpha", "MARKER-A")
+    out = tmp_path / "out"
+    bulk.run(root, "csv", out, jobs=1)
+    (root / "alpha" / "journal.csv").write_bytes(b"\x00\x01 not books")
+    again = bulk.run(root, "csv", out, jobs=1, resume=True)
+    assert [(r.name, r.status) for r in again.results] == [("alpha", "failed")] and not again.skipped
+    assert again.results[0].message.startswith("no reader recognises journal.csv")
+    assert (out / again.results[0].stale / "alpha.csv").is_file() and not (out / "alpha").exists()
