@@ -38,7 +38,7 @@ KNOWN_VERSIONS = ("04", "08")
 # ISODate and ISODateTime are xs:date and xs:dateTime (camt.053.001.08 XSD): a time-zone offset or Z may follow
 _ZONE = r"(?:Z|[+-](?:0\d|1[0-4]):[0-5]\d)?"
 _ISO_DATE = re.compile(r"(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)" + _ZONE)
-_ISO_DATETIME = re.compile(r"(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)T(?:[01]\d|2[0-4]):[0-5]\d:[0-5]\d(?:\.\d+)?"
+_ISO_DATETIME = re.compile(r"(?P<year>\d{4})-(?P<month>\d\d)-(?P<day>\d\d)T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?"
                            + _ZONE)  # fmt: skip
 
 

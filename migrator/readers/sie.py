@@ -33,10 +33,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from migrator.errors import SourceError
@@ -173,7 +173,7 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
     else:
         return Decoded(text, "utf-8", f"{claim}, but the file is valid UTF-8 with letters beyond ASCII: read as UTF-8",
                        row)  # fmt: skip
-    counts = Counter(data)
+    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
     scores = {codec: plausibility(counts, codec) for codec in CANDIDATES}
     best = max(CANDIDATES, key=lambda codec: (scores[codec], codec == said))
     if scores[best] <= scores[said]:
@@ -189,16 +189,18 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
     return Decoded(text, best, note, row)
 
 
-def plausibility(counts: Counter[int], codec: str) -> int:
-    """How plausibly the bytes beyond ASCII, counted in `counts`, read as text in `codec` (higher is better).
+def plausibility(counts: list[int], codec: str) -> int:
+    """How plausibly the bytes beyond ASCII read as text in `codec` (higher is better); `counts[b]` is how
+    often byte `b` occurs.
 
     Swedish letters count most, other Latin letters count, punctuation and currency signs are neutral;
     Greek letters, box drawing and mathematical signs (what Latin letters become in CP437) count against,
     control codes and undefined bytes (what CP437 letters become in ISO-8859) count most against.
     """
     score = 0
-    for byte, count in counts.items():
-        if byte < 0x80:
+    for byte in range(0x80, 0x100):
+        count = counts[byte]
+        if not count:
             continue
         try:
             char = bytes([byte]).decode(codec)
