@@ -126,6 +126,7 @@ CANDIDATES = ("cp437", "iso8859-15", "cp1252")
 programs that write ``#FORMAT PC8`` all the same."""
 SWEDISH = "åäöÅÄÖ"
 CODEC_NAMES = {"cp437": "CP437", "iso8859-15": "ISO-8859-15", "cp1252": "Windows-1252"}
+_ASCII = bytes(range(0x80))
 _FORMAT = re.compile(rb"^[ \t]*#FORMAT[ \t]+\"?([^\s\"]*)", re.MULTILINE)
 
 
@@ -173,7 +174,8 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
     else:
         return Decoded(text, "utf-8", f"{claim}, but the file is valid UTF-8 with letters beyond ASCII: read as UTF-8",
                        row)  # fmt: skip
-    counts = np.bincount(np.frombuffer(data, dtype=np.uint8), minlength=256).tolist()
+    high = data.translate(None, _ASCII)  # the bytes beyond ASCII only: few, so counting them is cheap
+    counts = np.bincount(np.frombuffer(high, dtype=np.uint8), minlength=256).tolist()
     scores = {codec: plausibility(counts, codec) for codec in CANDIDATES}
     best = max(CANDIDATES, key=lambda codec: (scores[codec], codec == said))
     if scores[best] <= scores[said]:
@@ -181,12 +183,16 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
     text = data.decode(best)
     if best == said:
         return Decoded(text, best)
-    other = data.decode(said, errors="replace")
-    letters, before = (sum(t.count(c) for c in SWEDISH) for t in (text, other))
+    letters, before = (_swedish(counts, codec) for codec in (best, said))
     name = CODEC_NAMES[best]
     note = (f"{claim}, but the text reads as {name}: {letters} letters {', '.join(SWEDISH)} there, {before} under "
             f"{CODEC_NAMES[said]}, where its letters would be symbols or control codes; read as {name}")  # fmt: skip
     return Decoded(text, best, note, row)
+
+
+def _swedish(counts: list[int], codec: str) -> int:
+    """How many of the letters åäöÅÄÖ the bytes counted in `counts` give in `codec`."""
+    return sum(counts[b] for b in range(0x80, 0x100) if bytes([b]).decode(codec, errors="replace") in SWEDISH)
 
 
 def plausibility(counts: list[int], codec: str) -> int:
