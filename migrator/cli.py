@@ -167,10 +167,16 @@ def _read_options(function: Any) -> Any:
 @cli.command()
 @click.argument("source", type=click.Path(exists=True))
 @_read_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (counts, trial balance, years, problems).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: counts, trial_balance (all years' lines added up), years (per fiscal "
+                   "year opening, movements and closing per account: the accountant's view), VAT, problems.")  # fmt: skip
 def inspect(source: str, from_format: str | None, encoding: str | None, year: int | None, dossier: str | None,
             as_json: bool) -> None:  # fmt: skip
     """Read SOURCE and show what it holds: company, counts, trial balance, years and problems.
+
+    In --json, `years[].closing` is each account's balance at the end of that fiscal year (its
+    opening plus the year's movements): the figure an accountant compares. `trial_balance` adds up
+    every line of every year, so on books of several years it is no year's balance.
 
     \b
     Example:
@@ -261,14 +267,33 @@ def convert(source: str, to_format: str, output: str, from_format: str | None, e
         click.echo(f"report: {report}")
     if result.verification is None:
         click.echo("not verified: migrator cannot read this format back" if not no_verify else "not verified")
-    elif result.verification.ok:
-        click.echo("verified: counts and every account balance read back unchanged")
-        for note in result.verification.notes:
-            click.echo(f"  note: {note}")
     else:
+        _print_verdict(result.verification, "the output reads back to the same books")
+
+
+def _print_verdict(check: Any, same: str) -> None:
+    """The verification's verdict: verified, verified with declared losses (listed), or failed (exit 4)."""
+    from migrator.reconcile import FAILED, VERIFIED
+
+    if check.verdict == VERIFIED:
+        click.echo(f"verified: {same}: every fiscal year's opening, debit, credit and closing per account, "
+                   "the entries, VAT per code and year, and every table")  # fmt: skip
+    elif check.verdict != FAILED:
+        click.echo(f"verified with declared losses: {same}, except what the target format declared it does not carry:")
+        for loss in check.losses:
+            click.echo(f"  lost (declared): {loss}")
+    for note in check.notes:
+        click.echo(f"  note: {note}")
+    if check.verdict == FAILED:
         click.echo("VERIFICATION FAILED:", err=True)
-        for text in result.verification.differences[:MAX_PRINTED_PROBLEMS]:
+        for text in check.differences[:MAX_PRINTED_PROBLEMS]:
             click.echo(f"  {text}", err=True)
+        if check.entries:
+            click.echo("  first differing entries (- before, + after):", err=True)
+            for text in check.entries:
+                click.echo(f"    {text}", err=True)
+        for loss in check.losses[:MAX_PRINTED_PROBLEMS]:
+            click.echo(f"  lost (declared): {loss}", err=True)
         sys.exit(4)
 
 
@@ -279,8 +304,10 @@ def convert(source: str, to_format: str, output: str, from_format: str | None, e
 @click.option("--to", "to_format", metavar="FORMAT", help="Format of OUTPUT (default: detect).")
 @click.option("--map", "mapping", help="The mapping the conversion used.")
 @click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the verdict as one JSON object (verdict, differences, losses, notes, entries).")  # fmt: skip
 def verify(source: str, output: str, from_format: str | None, to_format: str | None, mapping: str | None,
-           report: str | None) -> None:  # fmt: skip
+           report: str | None, as_json: bool) -> None:  # fmt: skip
     """Prove that OUTPUT holds the same books as SOURCE: counts and every account balance.
 
     \b
@@ -296,15 +323,12 @@ def verify(source: str, output: str, from_format: str | None, to_format: str | N
         write_report(result, report)
         click.echo(f"report: {report}")
     assert result.verification is not None
-    if result.verification.ok:
-        click.echo(f"verified: {output} holds the same books as {source}")
-        for note in result.verification.notes:
-            click.echo(f"  note: {note}")
+    if as_json:
+        click.echo(json.dumps(result.verification.as_dict(), indent=2, ensure_ascii=False))
+        if not result.verification.ok:
+            sys.exit(4)
         return
-    click.echo("DIFFERENCES:", err=True)
-    for difference in result.verification.differences[:MAX_PRINTED_PROBLEMS]:
-        click.echo(f"  {difference}", err=True)
-    sys.exit(4)
+    _print_verdict(result.verification, f"{output} holds the same books as {source}")
 
 
 @cli.group()

@@ -587,9 +587,10 @@ class _Read:
             if cost_centre:
                 batch.cost_centre.add(position, cost_centre)
             if foreign_cents is not None:
-                batch.currency.add(position, currency)
                 batch.amount_currency.add(position, foreign_cents)
                 batch.rate.add(position, rate)
+        if foreign_cents is not None:  # verification compares each line's currency
+            batch.currency.add(position, currency)
         if base is not None:
             batch.vat_code.add(position, base[0])
             batch.vat_amount.add(position, base[1])
