@@ -77,9 +77,12 @@ def continuous(ledger: Ledger) -> tuple[Ledger, list[Problem]]:
     sums = _balances(lines, index)
     openings: list[dict[str, int]] = [{} for _ in years]
     movements: list[dict[str, int]] = [{} for _ in years]
+    before: dict[str, int] = {}  # lines dated before the first year (or undated) still count in the balances
     for (k, account, is_opening), total in sums.items():
         if k >= 0:
             (openings if is_opening else movements)[k][account] = total
+        else:
+            before[account] = before.get(account, 0) + total
     opened = np.zeros(len(years), dtype=bool)
     opened[np.unique(index[dropped])] = True
     first_dropped = {int(k): int(np.flatnonzero(dropped & (index == k))[0]) for k in np.flatnonzero(opened)}
@@ -89,7 +92,7 @@ def continuous(ledger: Ledger) -> tuple[Ledger, list[Problem]]:
     rows: list[dict[str, Any]] = []
     positions: list[int] = []
     problems: list[Problem] = []
-    balance = _added(openings[0], movements[0])
+    balance = _added(_added(before, openings[0]), movements[0])
     for k in range(1, len(years)):
         if opened[k]:
             entries = _closing(years[k - 1], years[k], balance, openings[k], kinds, taken, problems)

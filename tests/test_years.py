@@ -220,6 +220,10 @@ def several_years(draw: st.DrawFn) -> Ledger:
             debit, credit = draw(st.lists(st.sampled_from(CODES), min_size=2, max_size=2, unique=True))
             value = Decimal(draw(amounts)) / 100
             entries.append((day, False, {debit: str(value), credit: str(-value)}))
+    if draw(st.booleans()):  # a line dated before the first year, as some exports have
+        value = Decimal(draw(amounts)) / 100
+        entries.append((years[0].start - dt.timedelta(days=draw(st.integers(1, 40))), False,
+                        {"1000": str(value), "3000": str(-value)}))  # fmt: skip
     if draw(st.booleans()):  # books need not list their entries in date order
         entries = draw(st.permutations(entries))
     return books(entries, years)
