@@ -358,3 +358,16 @@ def test_softone_xe_unbalanced_ib_of_both_years(reference: Path) -> None:
     errors = [p.message for p in validate(ledger) if p.severity == "error"]
     assert "entry 1 1 does not balance: 2.00 more debit" in errors
     assert not [m for m in errors if m.startswith("entry IB ")]
+
+
+def test_encoding_without_format_record(tmp_path: Path) -> None:
+    path = tmp_path / "noformat.se"
+    records = ["#FLAGGA 0", "#SIETYP 4", '#FNAMN "Åkeriet i Göteborg AB"', "#RAR 0 20240101 20241231",
+               '#VER A 1 20240105 "Kassa"', "{", "#TRANS 1930 {} 100.00", "#TRANS 3010 {} -100.00", "}"]  # fmt: skip
+    path.write_bytes("\r\n".join(records).encode("iso8859-15"))
+    ledger = pipeline.read(path)
+    assert (ledger.encoding, ledger.company.name) == ("iso8859-15", "Åkeriet i Göteborg AB")
+    assert [(p.row, p.message) for p in ledger.problems if "#FORMAT" in p.message] == [
+        (None, "no #FORMAT: SIE's PC8 is CP437, but the text reads as ISO-8859-15: 2 letters å, ä, ö, Å, Ä, Ö "
+         "there, 0 under CP437, where its letters would be symbols or control codes; read as ISO-8859-15")
+    ]  # fmt: skip

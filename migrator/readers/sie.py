@@ -155,15 +155,12 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
     header = _FORMAT.search(data[: 1 << 16])
     declared = header.group(1).decode("ascii", "replace").upper() if header else ""
     said = HEADER_CODECS.get(declared, "cp437")
-    claim = (
-        f"#FORMAT {declared} says CP437"
-        if declared in HEADER_CODECS
-        else (
-            f"#FORMAT {declared!r} is no SIE format; SIE's PC8 is CP437"
-            if header
-            else "without #FORMAT, SIE's PC8 is CP437"
+    if declared in HEADER_CODECS:
+        claim = f"#FORMAT {declared} says CP437"
+    else:
+        claim = (
+            f"#FORMAT {declared!r} is no SIE format; SIE's PC8 is CP437" if header else "no #FORMAT: SIE's PC8 is CP437"
         )
-    )
     row = data.count(b"\n", 0, header.start()) + 1 if header else None
     if data.isascii():
         return Decoded(data.decode("ascii"), said)
@@ -176,10 +173,8 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
                        row)  # fmt: skip
     high = data.translate(None, _ASCII)  # the bytes beyond ASCII only: few, so counting them is cheap
     counts = np.bincount(np.frombuffer(high, dtype=np.uint8), minlength=256).tolist()
-    scores = {codec: plausibility(counts, codec) for codec in CANDIDATES}
-    best = max(CANDIDATES, key=lambda codec: (scores[codec], codec == said))
-    if scores[best] <= scores[said]:
-        best = said
+    scores = {codec: score for codec in CANDIDATES if (score := plausibility(counts, codec)) is not None}
+    best = max(scores, key=lambda codec: (scores[codec], codec == said))  # CP437 decodes every byte
     text = data.decode(best)
     if best == said:
         return Decoded(text, best)
@@ -195,13 +190,14 @@ def _swedish(counts: list[int], codec: str) -> int:
     return sum(counts[b] for b in range(0x80, 0x100) if bytes([b]).decode(codec, errors="replace") in SWEDISH)
 
 
-def plausibility(counts: list[int], codec: str) -> int:
+def plausibility(counts: list[int], codec: str) -> int | None:
     """How plausibly the bytes beyond ASCII read as text in `codec` (higher is better); `counts[b]` is how
     often byte `b` occurs.
 
     Swedish letters count most, other Latin letters count, punctuation and currency signs are neutral;
     Greek letters, box drawing and mathematical signs (what Latin letters become in CP437) count against,
-    control codes and undefined bytes (what CP437 letters become in ISO-8859) count most against.
+    control codes (what CP437 letters become in ISO-8859) count most against. None if a byte has no
+    character in `codec` (0x81 in Windows-1252, say): the file cannot be in it.
     """
     score = 0
     for byte in range(0x80, 0x100):
@@ -211,8 +207,7 @@ def plausibility(counts: list[int], codec: str) -> int:
         try:
             char = bytes([byte]).decode(codec)
         except UnicodeDecodeError:
-            score -= 3 * count
-            continue
+            return None
         category = unicodedata.category(char)
         if char in SWEDISH:
             score += 2 * count
