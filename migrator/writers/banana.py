@@ -180,8 +180,10 @@ class BananaWriter:
         out: list[dict[str, str]] = []
         problems: list[Problem] = []
         docs = _Docs()
+        uncoded = 0
         for lines in groups:
             rows, notes = fold_entry(lines, plan, gross=False)
+            uncoded += sum(1 for row in rows if row.line["vat_code"] and not row.tax)
             first = lines[0]
             where = f"entry {first['doc'] or first['entry']} of {first['date']}"
             problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
@@ -199,6 +201,8 @@ class BananaWriter:
                 out.append({**common, **_currency(row), "Description": row.line["description"],
                             side: row.line["account"], "Amount": format_cents(abs(row.amount)),
                             "VatCode": row.tax, "VatAmountType": "1" if row.tax else ""})  # fmt: skip
+        problems += lost("VAT codes on lines", uncoded, "written as booked, without VAT code, where Banana would "
+                         "not compute the same VAT (see the warnings)")  # fmt: skip
         if docs.renamed:
             problems.append(Problem("info", f"{docs.renamed} compound entries share date and Doc with another one, "
                                     "which would join them: ' (2)', ' (3)', … added to their Doc"))  # fmt: skip
@@ -377,6 +381,8 @@ def _bclass(account: dict[str, Any]) -> str:
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
     problems = lost("partners", ledger.partners.num_rows, "left out (Banana's address book is not imported here)")
+    problems += lost("company name", 1 if ledger.company.name else 0,
+                     "left out (Banana keeps it in the file properties, which are not imported)")  # fmt: skip
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     with_partner = lines_with(ledger.lines, "partner")
     problems += lost("line partner references", with_partner, "left out")

@@ -143,7 +143,12 @@ class DatevWriter:
         text = {"Kontenbeschriftung", "Sprach-ID", "Kontenbeschriftung lang"}
         rows_text = [_line(ACCOUNT_COLUMNS, text, a) for a in accounts]
         _save(target / "EXTF_Kontenbeschriftungen.csv", head, rows_text, out, ACCOUNT_COLUMNS)
-        return _not_carried(ledger, folded, out) + lost("entries without a date", undated, "left out")
+        unbooked = sum(1 for year in years_of(ledger) if not any(year.contains(p.start) for p in batches))
+        return (
+            _not_carried(ledger, folded, out)
+            + lost("entries without a date", undated, "left out")
+            + lost("fiscal years without bookings", unbooked, "no batch written (a DATEV batch holds bookings)")
+        )
 
     def as_kept(self, ledger: Ledger) -> Ledger:
         """each compound entry split into the Konto/Gegenkonto pairs the writer books, one entry per pair.

@@ -36,7 +36,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from migrator.model import Ledger, Problem
+from migrator.model import Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.writers.base import lines_with, lost
@@ -224,9 +224,13 @@ def _encodable(char: str) -> bool:
 
 def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
     problems = lost("partners", ledger.partners.num_rows, "left out (the import CSV has no address fields)")
+    problems += lost("company name", 1 if ledger.company.name else 0, "left out (the import CSV has no company fields)")
+    days = [d for d in ledger.lines.column("date").unique().to_pylist() if d is not None]
+    empty = sum(1 for year in years_of(ledger) if not any(year.contains(d) for d in days))
+    problems += lost("fiscal years without entries", empty, "left out (the import CSV has rows, not fiscal years)")
     problems += lost("open items", ledger.open_items.num_rows, "left out (the import CSV has no invoice fields)")
     problems += lost(
-        "foreign-currency rows' currency codes",
+        "currencies of lines (foreign-currency rows' currency codes)",
         notes.currencies,
         "rate and foreign amount written; Winbiz takes the currency from the account",
     )
