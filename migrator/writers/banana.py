@@ -13,6 +13,17 @@ Banana books them again, to the ``VatAccount`` of the VAT codes table. This is d
 computation (rate × net, rounded to the cent) gives exactly the VAT our books hold and the VAT line is
 on that account; otherwise the lines are written as they are, without a code, and a warning says so.
 Compound entries are one row per line with the other account empty; two-line entries one row.
+Banana keeps no entry id: the rows of a compound entry are joined only by their date and ``Doc``
+(FORMATS.md), which is what a Banana user sees joining them and what migrator's reader groups by
+(whether Banana groups rows by Doc beyond display is not documented); Banana books each row on its
+own, so the balances do not depend on it. Two compound entries of one
+date and Doc (a FEC or DATEV voucher split over several bookings) would therefore become one: the
+second gets ``Doc (2)``, the third ``Doc (3)``…, in file order (stable; the Run my Accounts writer does
+the same), and an info says how many. Two-account rows stand alone and keep their Doc. The only change
+in Banana is the Doc text the user sees on those rows.
+The accounts table has a ``Currency`` column (Banana's multi-currency column; a single-currency file
+has none and ignores it, *assumed*): each account's currency, the base currency for the others, so that
+the base currency is stated in the files (the reader takes it from there).
 Text is written exactly, formula-like text included (``=…``, ``-…``): the files are for Banana's import,
 which takes text columns as text (*assumed*), not for a spreadsheet; nothing is made inert.
 """
