@@ -256,7 +256,7 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
     """The lines of `BananaWriter.as_kept`."""
     from migrator.reconcile import sums_by
 
-    lines = ledger.lines
+    lines = ledger.lines.combine_chunks()  # one chunk: filtering and taking from many chunks is slow
     if not lines.num_rows:
         return lines
     groups = ledger.entries()

@@ -333,7 +333,7 @@ def _cut(column: pa.Array, size: int) -> pa.Array:
 
 def kept_lines(ledger: Ledger, pairs: Pairs) -> pa.Table:
     """The lines of `DatevWriter.as_kept`: two per pair, as the reader reads the row back."""
-    lines = ledger.lines
+    lines = ledger.lines.combine_chunks()  # one chunk: taking rows from many chunks is slow
     count = len(pairs.cents)
     if not count:
         return conform("lines", {"entry": pa.array([], pa.string())})
