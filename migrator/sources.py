@@ -88,8 +88,8 @@ def _check_member(info: zipfile.ZipInfo, archive: str) -> PurePosixPath:
     bounds = limits.current()
     if info.file_size > MEMBER_RATIO_FREE and info.file_size > bounds.max_ratio * max(info.compress_size, 1):
         raise SourceError(
-            f"archive member {info.filename!r} unpacks to {info.file_size} bytes from {info.compress_size}: "
-            "refusing a zip bomb (raise the ratio with MIGRATOR_MAX_RATIO)",
+            f"archive member {info.filename!r} unpacks to {info.file_size} bytes from {info.compress_size}, more "
+            f"than {bounds.max_ratio}× its packed size: refusing a zip bomb (raise the ratio with MIGRATOR_MAX_RATIO)",
             archive,
         )
     return name
