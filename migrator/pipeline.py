@@ -291,7 +291,7 @@ def convert(
         step("verifying")
         t = time.perf_counter()
         result.reread = read(out, to, for_verification=True)
-        reread = years.per_year(result.reread, years_of(ledger)) if fmt.years == "continuous" else result.reread
+        reread = years.per_year(result.reread, years_of(ledger)) if carried is not ledger else result.reread
         _totals(reread)
         result.verification = compare(ledger, reread, fmt.keeps, declared=not_carried)
         timings["verify"] = time.perf_counter() - t
@@ -348,7 +348,7 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
     fmt = registry.get(reread.format)
     result = Conversion(original, ledger, fmt.name, Path(out), list(ledger.problems), mapping=applied)
     result.reread = reread
-    if fmt.years == "continuous":
+    if fmt.years == "continuous" and years.reopens(ledger):
         reread = years.per_year(reread, years_of(ledger))
     result.not_carried = _not_carried(ledger, fmt)
     result.verification = compare(ledger, reread, fmt.keeps, declared=result.not_carried)

@@ -61,6 +61,16 @@ def _balances(lines: pa.Table, index: np.ndarray) -> dict[tuple[int, str, bool],
     return {key: sums[0] for key, sums in sums_by(keyed, ["year", "account", "opening"], ["amount"]).items()}
 
 
+def reopens(ledger: Ledger) -> bool:
+    """Whether a fiscal year after the first has opening entries: what `continuous` replaces. Books
+    without (one year, or books already continuous) are written and compared as they are."""
+    years = years_of(ledger)
+    if len(years) < 2 or not ledger.lines.num_rows:
+        return False
+    index = _year_index(ledger.lines, years)
+    return bool((ledger.lines.column("opening").to_numpy(zero_copy_only=False) & (index >= 1)).any())
+
+
 def continuous(ledger: Ledger) -> tuple[Ledger, list[Problem]]:
     """The books as a continuous ledger: the first year's opening entries kept, each later year's
     replaced by a closing entry (and, where the opening differs otherwise, an adjustment entry) on the
@@ -267,7 +277,9 @@ def as_kept(ledger: Ledger) -> Ledger:
     """each later year's opening as one entry of the balances carried into it.
 
     A continuous ledger has no opening entries after the first year: its closing entries carry the
-    balances instead. The books as a continuous target keeps them and `per_year` reads them back: `per_year(continuous(
-    ledger))`. Verification compares entries with this, and balances per year with the source itself.
+    balances instead. The books as a continuous target keeps them and `per_year` reads them back:
+    `per_year(continuous(ledger))`, or the books as they are where `continuous` leaves them so (the
+    closing entries of an earlier conversion are ordinary entries then). Verification compares entries
+    with this, and balances per year with the source itself.
     """
-    return per_year(continuous(ledger)[0], years_of(ledger))
+    return per_year(continuous(ledger)[0], years_of(ledger)) if reopens(ledger) else ledger

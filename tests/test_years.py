@@ -467,3 +467,18 @@ def test_verify_reads_a_continuous_output_per_year(target: str, tmp_path: Path) 
     assert_years_verified(result)
     assert result.reread is not None and "Year-end closing 2023 (migrator)" in set(
         result.reread.lines.column("description").to_pylist())  # fmt: skip
+
+
+def test_books_already_continuous_are_written_and_compared_as_they_are(garage: Ledger, tmp_path: Path) -> None:
+    """A second conversion of migrator's continuous output: its closing entries are ordinary entries of
+    the source now, written and verified as they are (not turned into openings on reading back)."""
+    carried, _ = continuous(garage)
+    assert as_kept(carried) is carried and continuous(carried) == (carried, [])
+    middle = tmp_path / "continuous.csv"
+    pipeline.write(carried, "csv", middle)
+    result = pipeline.convert(middle, "gnucash", tmp_path / "again.gnucash", from_format="csv")
+    assert result.verification is not None and result.reread is not None
+    rows = result.verification.years
+    assert rows and [row for row in rows if row["before"]["closing"] != row["after"]["closing"]] == []
+    assert "Year-end closing 2023 (migrator)" in set(result.reread.lines.column("description").to_pylist())
+    assert trial_balance(result.reread)["2970"] == cents("-40839.40")
