@@ -356,10 +356,10 @@ def compare(
     """Compare the books before a write with the books read back, as an accountant compares them.
 
     Per fiscal year and account: opening, debit, credit and closing. Per entry (where the format
-    `keeps` entries): the same lines (account, amount, currency, VAT code) on the same date, after
-    applying to `before` the target writer's `as_kept` (how the target keeps books by nature; found
-    from `target`, by default the format `after` was read as, unless `kept` is given). VAT base and
-    tax per code and year; base currency, company name and fiscal years; accounts, VAT codes, groups,
+    `keeps` entries): the same lines (account, amount, currency, VAT code) on the same dates. VAT base
+    and tax per code and year. Entries and VAT are compared after applying to `before` the target
+    writer's `as_kept` (how the target keeps books by nature; found from `target`, by default the
+    format `after` was read as, unless `kept` is given), and the rule is stated in the notes; base currency, company name and fiscal years; accounts, VAT codes, groups,
     partners and open items by key. A difference the writer `declared` as not carried is a declared
     loss; any other fails the verification.
     """
@@ -376,16 +376,16 @@ def compare(
         found(["fiscal_years"], f"fiscal years: {_spans(spans_before)} before, {_spans(spans_after)} after")
     vat_map = _vat_map(before, after.format)
     _compare_years(before, after, spans_before, found)
-    _compare_vat(before, after, spans_before, vat_map, found)
+    if kept is None:
+        kept = _as_kept(target if target is not None else after.format)
+    source = before
+    if kept is not None:
+        source = kept(before)
+        rule = (getattr(kept, "__doc__", None) or "").strip().splitlines()
+        result.notes.append(f"entries and VAT codes compared as {target or after.format or 'the target'} keeps them"
+                            + (f": {rule[0]}" if rule and rule[0] else ""))  # fmt: skip
+    _compare_vat(source, after, spans_before, vat_map, found)
     if "entries" in keeps:
-        if kept is None:
-            kept = _as_kept(target if target is not None else after.format)
-        source = before
-        if kept is not None:
-            source = kept(before)
-            rule = (getattr(kept, "__doc__", None) or "").strip().splitlines()
-            result.notes.append(f"entries compared as {target or after.format or 'the target'} keeps them"
-                                + (f": {rule[0]}" if rule and rule[0] else ""))  # fmt: skip
         _compare_entries(source, after, vat_map, found)
     _compare_keys(found, "accounts", ["accounts"], _keys(before.accounts, "code"), _keys(after.accounts, "code"))
     _compare_keys(found, "VAT codes", ["vat_codes"], [vat_map.get(c, c) for c in _keys(before.vat_codes, "code")],

@@ -74,6 +74,7 @@ def test_inspect_json_has_the_documented_keys(run_cli, samples: Path) -> None:  
         "partners": 0,
         "open_items": 0,
         "vat_codes": 5,
+        "groups": 0,  # the canonical CSV has no group tree
     }
     # By hand from samples/garage.py: the 2023 opening books cash at 2'500.00 and the counter sale adds 538.50;
     # the 2024 opening carries 3'038.50 and the 2024 counter sale adds 864.80.
@@ -117,7 +118,8 @@ def test_verify_finds_a_changed_amount(run_cli, samples: Path, tmp_path: Path) -
                        encoding="utf-8")  # fmt: skip
     result = run_cli("verify", samples / "garage" / "journal.csv", changed)
     assert result.exit_code == 4
-    assert "account 6900: balance 45.60 before, 45.70 after" in result.stderr
+    assert "2023-01-01–2023-12-31 account 6900: debit 45.60 before, 45.70 after" in result.stderr
+    assert "- B23-099 2023-12-31: 6900 45.60, 1020 -45.60" in result.stderr
 
 
 def test_convert_with_errors_writes_nothing(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

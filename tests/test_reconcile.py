@@ -66,8 +66,8 @@ def test_merged_opening_entries_verify_only_under_the_targets_stated_rule() -> N
 
     result = compare(books(OPENING_AS_PAIRS), books(OPENING_MERGED), ("entries",), kept=one_opening)
     assert result.ok and result.verdict == "verified"
-    assert result.notes == ["entries compared as the target keeps them: The opening entries merged into one, one line "
-                            "per account."]  # fmt: skip
+    assert result.notes == ["entries and VAT codes compared as the target keeps them: The opening entries merged into "
+                            "one, one line per account."]  # fmt: skip
     lost_entry = books(OPENING_MERGED[:3])
     assert not compare(books(OPENING_AS_PAIRS), lost_entry, ("entries",), kept=one_opening).ok
 

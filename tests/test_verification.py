@@ -216,7 +216,9 @@ def test_the_writer_hook_states_how_the_target_keeps_entries() -> None:
     assert compare(_books(pairs), _books(one)).verdict == FAILED
     kept = compare(_books(pairs), _books(one), kept=as_kept)
     assert kept.verdict == VERIFIED
-    assert kept.notes == ["entries compared as the target keeps them: One opening entry for the whole year."]
+    assert kept.notes == [
+        "entries and VAT codes compared as the target keeps them: One opening entry for the whole year."
+    ]
 
 
 # ---------------------------------------------------------------------- the command line's three states
