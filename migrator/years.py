@@ -152,6 +152,12 @@ def _closing(year: FiscalYear, following: FiscalYear, closing: dict[str, int], o
         carried = {a: 0 for a in opening} or {a: 0 for a in list(closing)[:1]}
     rows = _entry(carried, _unique(f"CLOSING-{label}", taken), day, f"CLOSING-{label}",
                   f"Year-end closing {label} (migrator)")  # fmt: skip
+    # Worded so that verification does not take it for a declared loss (reconcile.declared_aspects).
+    problems.append(Problem("info", (
+        f"the {following.start.year} opening is not booked on top of {label}: the closing entry CLOSING-{label} "
+        f"on {day.isoformat()} carries the balances into {following.start.year} (income and expenses to zero, "
+        "the result into equity), as a ledger that runs on from year to year keeps them"
+    )))  # fmt: skip
     if adjusted:
         rows += _entry(adjusted, _unique(f"ADJUST-{label}", taken), day, f"ADJUST-{label}",
                        f"Opening adjustment {following.start.year} (migrator)")  # fmt: skip

@@ -801,9 +801,10 @@ def _several_years(ledger: Ledger) -> list[Problem]:
     spans = years_of(ledger)
     if len(spans) < 2:
         return []
-    return [Problem("info", f"{len(spans)} fiscal years in one audit file ({spans[0].start.isoformat()} to "
-                            f"{spans[-1].end.isoformat()}), carried with a closing entry at each year end; "
-                            "for one audit file per fiscal year, convert with --year")]  # fmt: skip
+    # Not "N fiscal years …": verification would take that for a declared loss of the fiscal years.
+    return [Problem("info", f"one audit file for {len(spans)} fiscal years ({spans[0].start.isoformat()} to "
+                            f"{spans[-1].end.isoformat()}), with a closing entry at each year end; for one "
+                            "audit file per fiscal year, convert with --year")]  # fmt: skip
 
 
 def _not_carried(ledger: Ledger, plan: _Plan, cut: int) -> list[Problem]:
