@@ -60,6 +60,7 @@ import fcntl
 import hashlib
 import importlib.util
 import json
+import math
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -594,11 +595,13 @@ def _local(
     memory_mib: int | None = DEFAULT_MEMORY,
 ) -> Iterator[ClientResult]:
     """Each client in a fresh process forked from a server that has migrator loaded (cheap and isolated),
-    at most `jobs` at once; one that runs past `timeout` seconds is killed and reported."""
+    at most `jobs` at once; one that runs past `timeout` seconds is killed and reported. A process that
+    has sent its result is left to exit while the next one starts (killed if it lingers: a stuck thread)."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_preload(to))
     waiting = list(reversed(clients))
     running: dict[Any, tuple[Any, Client, float]] = {}  # float-ok: monotonic deadline
+    exiting: list[tuple[Any, float]] = []  # float-ok: monotonic deadline
     try:
         while waiting or running:
             while waiting and len(running) < jobs:
@@ -608,35 +611,49 @@ def _local(
                                           args=(sender, convert_client, client, (to, str(outdir), mapping), memory_mib))  # fmt: skip
                 process.start()
                 sender.close()
-                running[receiver] = (process, client, time.monotonic() + timeout if timeout else float("inf"))
-            soonest = min(deadline for _p, _c, deadline in running.values())
-            wait = None if soonest == float("inf") else max(0.0, soonest - time.monotonic())
+                running[receiver] = (process, client, time.monotonic() + timeout if timeout else math.inf)
+            soonest = min([deadline for _p, _c, deadline in running.values()] + [d for _p, d in exiting])
+            wait = None if soonest == math.inf else max(0.0, soonest - time.monotonic())
             for ready in multiprocessing.connection.wait(list(running), timeout=wait):
                 process, client, _deadline = running.pop(ready)
                 try:
                     result: ClientResult = ready.recv()  # type: ignore[union-attr,call-arg,assignment]
                 except (EOFError, OSError):
-                    process.join()
+                    process.join(10)
                     result = _died(client, process.exitcode, memory_mib)
                 ready.close()  # type: ignore[union-attr]
-                process.join()
+                exiting.append((process, time.monotonic() + 10))
                 yield result
             now = time.monotonic()
+            for process, deadline in list(exiting):
+                if process.exitcode is not None or now >= deadline:
+                    exiting.remove((process, deadline))
+                    _end(process)
             for receiver, (process, client, deadline) in list(running.items()):
                 if now >= deadline:
                     del running[receiver]
-                    process.kill()
-                    process.join()
+                    _end(process, at_once=True)
                     receiver.close()
                     _tidy(outdir, client.name, process.pid)
                     yield ClientResult(client.name, client.source, "failed",
                                        message=f"stopped after {timeout:g} s (--client-timeout)", seconds=timeout or 0.0)  # fmt: skip
+        for process, _deadline in exiting:
+            _end(process)
     finally:
         for receiver, (process, client, _deadline) in running.items():
-            process.kill()
-            process.join()
+            _end(process, at_once=True)
             receiver.close()
             _tidy(outdir, client.name, process.pid)
+
+
+def _end(process: Any, at_once: bool = False) -> None:
+    """Reap a client's process; kill it first if it is to stop at once, or still runs a moment on."""
+    if at_once:
+        process.kill()
+    process.join(0 if at_once else 2)
+    if process.exitcode is None:
+        process.kill()
+    process.join()
 
 
 _PART = re.compile(r"^\.(?P<name>.+)\.(?P<kind>part|old)-(?P<pid>\d+)$")
