@@ -371,8 +371,8 @@ def suggest(source: str, chart: str, output: str) -> None:
 @click.option("--dry-run", is_flag=True, help="List the clients, their format and output folder; write nothing.")
 @click.option("--client-timeout", type=click.IntRange(1), default=3600, show_default=True, metavar="SECONDS",
               help="Stop a client that takes longer (local runs).")  # fmt: skip
-@click.option("--client-memory", type=click.IntRange(256), default=8192, show_default=True, metavar="MIB",
-              help="Stop a client whose process uses more memory (local runs).")  # fmt: skip
+@click.option("--client-memory", type=click.IntRange(2048), default=8192, show_default=True, metavar="MIB",
+              help="Stop a client whose process uses more memory (local runs; a worker reserves 1.4 GiB).")  # fmt: skip
 def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int | None, resume: bool,
          scheduler: str | None, dry_run: bool, client_timeout: int, client_memory: int) -> None:  # fmt: skip
     """Convert every client under ROOT (client folders, files or zips, Winbiz dossiers or DAT folders, or a

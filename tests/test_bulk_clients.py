@@ -214,3 +214,15 @@ def test_a_file_as_root_must_be_a_list_of_paths(tmp_path: Path) -> None:
     binary.write_bytes(b"\xff\xfe\x00\x81")
     with pytest.raises(bulk.SourceError, match="must list one path per line"):
         bulk.survey(binary)
+
+
+def test_a_root_with_no_client_says_why(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "clients"
+    books(root / ".old", "MARKER-OLD")
+    (root / "empty").mkdir()
+    result = run_cli("bulk", root, "--to", "csv", "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert "no client folders or files found (.old: hidden (the name starts with '.'); empty: an empty folder)" in (
+        result.output
+    )
+    assert not (tmp_path / "out").exists()
