@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import sqlite3
 import struct
 import subprocess
@@ -76,10 +77,22 @@ def test_a_gnucash_gzip_bomb_is_stopped_at_its_bound(tmp_path: Path) -> None:
     result = run_measured("inspect", bomb)
     assert result["code"] == 2, result
     message = result["output"]
-    assert str(bomb) in message and "more than 200× its packed size" in message, message
-    assert "MIGRATOR_MAX_RATIO" in message and "decompression bomb" in message
+    assert str(bomb) in message and "refusing a decompression bomb" in message, message
+    assert "MIGRATOR_MAX_RATIO" in message
     assert result["peak"] < PEAK_MIB, result
     assert result["seconds"] < 10, result
+
+
+@pytest.mark.parametrize("element", [b"<a/>", b"<a>xxxxxxxxxxxxxxxxx</a>"])
+def test_a_gnucash_bomb_of_small_elements_is_stopped_by_its_tags(tmp_path: Path, element: bytes) -> None:
+    # Within the byte bounds (64 MiB) lxml would build 16 million elements: 2.1 GB before this bound.
+    bomb = tmp_path / "elements.gnucash"
+    _gzip_stream(bomb, b"<?xml version='1.0'?>\n<gnc-v2>\n", element, 200 * MiB)
+    result = run_measured("inspect", bomb)
+    assert result["code"] == 2, result
+    assert str(bomb) in result["output"] and re.search(r"more than \d+ XML tags", result["output"]), result
+    assert "MIGRATOR_MAX_RATIO" in result["output"]
+    assert result["peak"] < PEAK_MIB and result["seconds"] < 10, result
 
 
 def test_a_gzip_of_zeros_is_refused_at_once(tmp_path: Path) -> None:
@@ -90,22 +103,27 @@ def test_a_gzip_of_zeros_is_refused_at_once(tmp_path: Path) -> None:
     assert result["peak"] < PEAK_MIB and result["seconds"] < 10, result
 
 
-def test_the_gzip_bound_is_raised_by_its_variable(tmp_path: Path, bounds: pytest.MonkeyPatch) -> None:
-    bomb = tmp_path / "bomb.gnucash"
-    _gzip_stream(bomb, b"<gnc-v2>\n", b"<!---->", 80 * MiB)
-    with pytest.raises(SourceError, match="MIGRATOR_MAX_RATIO"):
-        pipeline.read(bomb)
+def test_the_gzip_bounds_and_the_variables_that_raise_them(tmp_path: Path, bounds: pytest.MonkeyPatch) -> None:
+    from migrator.sources import gunzip
+
+    blanks = tmp_path / "blanks.gz"
+    _gzip_stream(blanks, b"", b" ", 80 * MiB)
+    produced = []
+    with pytest.raises(SourceError, match=r"blanks\.gz: the gzip file unpacks to more than 67108864 bytes, more than "
+                                          r"200× its packed size .*MIGRATOR_MAX_RATIO"):  # fmt: skip
+        for chunk in gunzip(blanks, str(blanks)):
+            produced.append(len(chunk))
+    assert sum(produced) == 64 * MiB  # stopped at the bound, in 1 MiB blocks
     # ratio raised: now the total bound stops it, and says which variable raises that
     bounds.setenv("MIGRATOR_MAX_RATIO", "100000")
     bounds.setenv("MIGRATOR_MAX_INPUT_MB", "16")
     limits.current.cache_clear()
-    with pytest.raises(SourceError, match=r"bomb\.gnucash: .*16 MB; raise it with MIGRATOR_MAX_INPUT_MB"):
-        pipeline.read(bomb)
-    # both raised: the book is read through (and found to be no book)
+    with pytest.raises(SourceError, match=r"blanks\.gz: .*the bound is 16 MB; raise it with MIGRATOR_MAX_INPUT_MB"):
+        sum(len(chunk) for chunk in gunzip(blanks, str(blanks)))
+    # both raised: every byte comes out
     bounds.setenv("MIGRATOR_MAX_INPUT_MB", "200")
     limits.current.cache_clear()
-    with pytest.raises(SourceError, match=r"not well-formed XML|not a GnuCash"):
-        pipeline.read(bomb)
+    assert sum(len(chunk) for chunk in gunzip(blanks, str(blanks))) == 80 * MiB
 
 
 def test_a_real_compressed_gnucash_book_is_read(reference: Path) -> None:
