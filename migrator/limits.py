@@ -14,7 +14,9 @@ variable                   bound                                                
 =========================  ======================================================  =========
 ``MIGRATOR_MAX_INPUT_MB``  what one input may unpack to (zip, gzip, SQL dump)      4096
 ``MIGRATOR_MAX_XLSX_MB``   what one Excel workbook may unpack to                   1024
-``MIGRATOR_MAX_RATIO``     unpacked ÷ packed size, past ``RATIO_FREE_MB`` (64)     200
+``MIGRATOR_MAX_RATIO``     unpacked ÷ packed size, past ``RATIO_FREE_MB`` (64);    200
+                           also scales the GnuCash tag bound
+                           (`migrator.readers.gnucash.TAGS_PER_PACKED_BYTE`)
 ``MIGRATOR_MAX_MEMBERS``   members of one archive or workbook                      20000
 ``MIGRATOR_SQL_SECONDS``   time to read one SQLite book or load one SQL dump      600
 =========================  ======================================================  =========
