@@ -144,13 +144,15 @@ def test_a_bad_variable_is_a_clear_error(bounds: pytest.MonkeyPatch) -> None:
 # ----------------------------------------------------------------------------------------------- zip
 
 
-def _stored_zip(path: Path, members: int, size: int) -> None:
+def _stored_zip(path: Path, members: int, size: int, declared: int | None = None) -> None:
     """A zip of `members` members of `size` zero bytes each, the deflated member built once and
-    repeated (the layout of the zip application note: local headers, then the central directory)."""
+    repeated (the layout of the zip application note: local headers, then the central directory);
+    each member declares `declared` bytes (by default its true size)."""
     plain = bytes(size)
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
     data = packer.compress(plain) + packer.flush()
     crc = zlib.crc32(plain)
+    size = size if declared is None else declared
     central = bytearray()
     with path.open("wb") as out:
         for index in range(members):
@@ -195,6 +197,16 @@ def test_an_archive_past_the_input_bound_is_refused_unwritten(tmp_path: Path, bo
                                           r"MIGRATOR_MAX_INPUT_MB\)"):  # fmt: skip
         unpack_zip(archive, tmp_path, str(archive))
     assert not (tmp_path / "t").exists()
+
+
+def test_a_member_larger_than_declared_is_never_written_past_its_declared_size(tmp_path: Path) -> None:
+    archive = tmp_path / "liar.zip"
+    _stored_zip(archive, 3, 50 * MiB, declared=1000)  # each declares 1,000 bytes and holds 50 MiB
+    target = tmp_path / "unpack"
+    target.mkdir()
+    with pytest.raises(SourceError, match=r"liar\.zip: (not a readable zip archive|.*larger than declared)"):
+        unpack_zip(archive, target, str(archive))
+    assert sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) <= 1000
 
 
 def test_an_archive_of_real_books_within_the_bounds_unpacks(tmp_path: Path, samples: Path) -> None:
