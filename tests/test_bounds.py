@@ -460,3 +460,11 @@ def test_a_sql_dump_that_grows_when_loaded_is_stopped(tmp_path: Path) -> None:
     assert str(dump) in result["output"] and "grows past 67108864 bytes when loaded" in result["output"], result
     assert "MIGRATOR_MAX_RATIO" in result["output"]
     assert result["peak"] < PEAK_MIB and result["seconds"] < 20, result
+
+
+def test_a_corrupt_xls_export_is_a_clear_message(tmp_path: Path, run_cli) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ecritures.xls"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"not the rest of an OLE file")  # xlrd's CompDocError
+    result = run_cli("inspect", path, "--from", "winbiz")
+    assert result.exit_code == 2 and "internal error" not in result.output
+    assert f"{path}: not a readable Excel file" in result.output
