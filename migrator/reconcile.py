@@ -515,12 +515,13 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
             ]
             # A changed closing is explained only by entries the writer declared it left out; the
             # opening/movement split also by opening lines it declared it writes as ordinary ones.
+            # Debits and credits that change alone are lines netted together: never by declaration.
             if row_before[3] != row_after[3]:
                 aspects = ["undated"]
             elif row_before[0] != row_after[0]:
                 aspects = ["opening"]
             else:
-                aspects = ["zero_lines"] if row_before[1] - row_after[1] == row_before[2] - row_after[2] else []
+                aspects = []
             reason = found(aspects, f"{label} account {account}: {'; '.join(changed)}", "accounts differ in a year")
         found.result.years.append({
             "start": spans[year].start.isoformat() if year >= 0 else "",

@@ -248,7 +248,17 @@ def test_cli_verdicts(run_cli: Any, tmp_path: Path) -> None:
 
 
 ROUTES = [f.name for f in registry.writable() if f.reads]
-NOT_YET: dict[str, str] = {}
+NOT_YET: dict[str, str] = {
+    "csv": "canonical CSV writer: company name, groups and fiscal years without entries neither carried nor declared",
+    "bexio": "bexio: VAT codes of lines read back empty (VAT per code lost) and not declared; company name, groups",
+    "cresus": "Crésus: company name and groups neither carried nor declared",
+    "infoniqa": "Infoniqa: company name, groups, VAT code definitions and empty fiscal years undeclared; lines "
+    "netted (debit and credit of an account change, closing the same)",
+    "runmyaccounts": "Run my Accounts: company name and fiscal years without entries neither carried nor declared",
+    "fec": "FEC: base currency read back as EUR, line currencies lost, company name and empty years undeclared",
+    "sie": "SIE: balances read back doubled in some years (extra lines), foreign currencies lost, groups undeclared",
+    "gnucash": "GnuCash: fiscal years without entries neither carried nor declared",
+}
 """Routes whose writer still merges, splits or drops undeclared (reported to the lead; see the brief)."""
 
 
@@ -260,12 +270,13 @@ def test_random_books_verify_through_every_writer_with_a_reader(name: str) -> No
     fmt = registry.get(name)
 
     @settings(
-        max_examples=5,
+        max_examples=20,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow],
         database=None,
         phases=(Phase.explicit, Phase.generate),
-    )  # no shrinking: a few seconds per writer
+        derandomize=True,
+    )  # the same books each run, no shrinking: a few seconds per writer
     @given(ledgers(texts(LATIN), max_entries=8))
     def round_trip(ledger: Ledger) -> None:
         with tempfile.TemporaryDirectory() as folder:
