@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,8 +33,7 @@ from migrator.money import format_cents
 from migrator.reconcile import sums_by
 
 PROFIT_AND_LOSS = ("income", "expense")
-MARKER = re.compile(r"^(Year-end closing \d{4}|Opening adjustment \d{4}) \(migrator\)$")
-"""Text of the entries `continuous` adds; `per_year` recognises them by it."""
+# Text, and voucher or entry id, of the entries `continuous` adds; `per_year` recognises them by these.
 _MARKER_RE2 = r"^(Year-end closing [0-9]{4}|Opening adjustment [0-9]{4}) \(migrator\)$"
 _VOUCHER_RE2 = r"^(CLOSING|ADJUST)-[0-9]{4}(-migrator)*$"
 _EPOCH = dt.date(1970, 1, 1)
