@@ -496,9 +496,22 @@ def year_balances(ledger: Ledger, spans: Sequence[FiscalYear]) -> dict[tuple[int
 _COLUMNS = ("opening", "debit", "credit", "closing")
 
 
+def _opening_accounts(ledger: Ledger, spans: Sequence[FiscalYear]) -> set[tuple[int, str]]:
+    """(year index, account) of the opening lines (an opening that nets to zero has some too)."""
+    lines = ledger.lines
+    if not lines.num_rows:
+        return set()
+    opening = lines.column("opening").fill_null(False)
+    if not pc.any(opening).as_py():
+        return set()
+    table = pa.table({"year": pa.array(_year_numbers(lines, spans)), "account": lines.column("account")})
+    return set(sums_by(table.filter(opening), ["year", "account"], []))
+
+
 def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], found: _Found) -> None:
     """Per fiscal year and account: opening, debit, credit and closing before and after."""
     sums_before, sums_after = year_balances(before, spans), year_balances(after, spans)
+    with_opening = _opening_accounts(before, spans)
     keys = sorted(set(sums_before) | set(sums_after), key=lambda k: (k[0], _code_key(k[1])))
     for year, account in keys:
         b = sums_before.get((year, account), [0, 0, 0])
@@ -518,7 +531,7 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
             # Debits and credits that change alone are lines netted together: never by declaration.
             if row_before[3] != row_after[3]:
                 aspects = ["undated"]
-            elif row_before[0] != row_after[0]:
+            elif row_before[0] != row_after[0] or (year, account) in with_opening:
                 aspects = ["opening"]
             else:
                 aspects = []

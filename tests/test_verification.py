@@ -336,3 +336,20 @@ def test_verify_json_gives_the_three_state_verdict(run_cli: Any, tmp_path: Path)
     assert done.exit_code == 0
     data = json.loads(done.stdout)
     assert (data["verdict"], data["ok"], data["differences"], data["losses"]) == ("verified", True, [], [])
+
+
+def test_opening_lines_written_as_bookings_are_a_declared_loss_even_where_they_net_to_zero() -> None:
+    opening = [("1", "2024-01-01", "OUV", [("1000", 100), ("9100", -100)]),
+               ("2", "2024-01-01", "OUV", [("9100", 100), ("2000", -100)])]  # fmt: skip
+    before = _books(opening)
+    before = before.replace(lines=before.lines.set_column(before.lines.schema.get_field_index("opening"), "opening",
+                                                          pa.array([True] * 4)))  # fmt: skip
+    after = _books(opening)  # the same lines, booked as ordinary ones
+    result = compare(before, after)
+    assert result.verdict == FAILED
+    # 9100's opening nets to zero: only its debit and credit change, and the reason is the same.
+    assert "2024-01-01–2024-12-31 account 9100: debit 0.00 before, 1.00 after; credit 0.00 before, -1.00 after" in (
+        result.differences
+    )
+    declared = [Problem("info", "4 opening-balance lines not carried by this format: written as ordinary bookings")]
+    assert compare(before, after, declared=declared).verdict == VERIFIED_WITH_LOSSES
