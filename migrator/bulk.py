@@ -324,6 +324,7 @@ def convert_client(
     client: Client, to: str, outdir: str, mapping: str | None = None, memory_mib: int | None = None
 ) -> ClientResult:
     """Convert one client into ``outdir/<client>/``, atomically; never raises (failures are results)."""
+    from migrator import outputs
     from migrator.pipeline import convert
     from migrator.report import write_report
 
@@ -342,6 +343,7 @@ def convert_client(
                     f"is a link to {target}, outside the client's folder; refusing it (copy the file in instead)",
                     str(link),
                 )
+        _replaceable(final)  # before any work: an earlier output changed by hand stops this client
         result.inputs = _inputs(Path(client.source))
         shutil.rmtree(temp, ignore_errors=True)
         temp.mkdir(mode=0o700)
@@ -363,7 +365,9 @@ def convert_client(
             result.status = "ok"
         for path in temp.rglob("*"):
             path.chmod(0o700 if path.is_dir() else 0o600)
+        outputs.write_manifest(temp)
         earlier = out_root / f".{client.name}.old-{os.getpid()}"
+        _replaceable(final)
         if final.exists():
             final.rename(earlier)
         temp.rename(final)
@@ -381,6 +385,7 @@ def convert_client(
         what = "this folder" if source.is_dir() else "this file" if not client.folder else source.name
         result.message = f"no reader recognises {what} (see `migrator formats`)"
     except MigratorError as exc:
+        result.status = "failed"
         result.message = str(exc)
     except MemoryError:
         result.message = _memory_message(memory_mib)
@@ -473,6 +478,11 @@ def set_aside(result: ClientResult, outdir: Path) -> None:
     """Move the earlier output of a client that now failed to ``stale/``, and say so in `result`."""
     folder = outdir / result.name
     if result.ok or result.outputs or not folder.is_dir():  # outputs: this run delivered them (unverified)
+        return
+    try:
+        _replaceable(folder)
+    except MigratorError as exc:
+        result.message = f"{result.message} (its earlier folder was left in place: {exc})".strip()
         return
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = outdir / STALE / f"{result.name}-{stamp}"
@@ -706,8 +716,12 @@ def run(
     client_timeout: float | None = DEFAULT_TIMEOUT,  # float-ok: seconds
     client_memory: int | None = DEFAULT_MEMORY,
     progress: Callable[[ClientResult, int, int], None] | None = None,
+    force: bool = False,
 ) -> BulkRun:
-    """Convert every client under `root` to format `to` into `outdir`; see the module docstring."""
+    """Convert every client under `root` to format `to` into `outdir`; see the module docstring.
+
+    OUTDIR must be new, empty, or an earlier run's (with `resume`, or `force` to convert every client
+    again); it may not be, hold or lie inside ROOT or a client's source (`check_outdir`)."""
     registry.get(to)
     if mapping is not None:
         from migrator.mapping import load_mapping
@@ -718,6 +732,7 @@ def run(
     if not clients:
         discover(root)  # raises, naming why
     out = Path(outdir)
+    check_outdir(out, [root, *(c.folder or c.source for c in clients)], resume=resume, force=force)
     out.mkdir(parents=True, exist_ok=True, mode=0o700)
     with locked(out):
         _tidy(out)  # what a run killed part-way left
@@ -733,6 +748,56 @@ def run(
         bulk = BulkRun(out, to, results, skipped)
         write_overview(bulk)
     return bulk
+
+
+def check_outdir(out: Path, sources: list[Any], *, resume: bool, force: bool) -> None:
+    """Refuse an OUTDIR that could destroy what migrator did not write (`outputs.OutputError`, exit 2):
+    one that is, holds or lies inside ROOT or a client's source; one that holds files but no catalog of
+    an earlier run; an earlier run's without `resume` or `force`."""
+    from migrator import outputs
+
+    for source in sources:
+        real_out, real_source = Path(os.path.realpath(out)), Path(os.path.realpath(source))
+        if real_out == real_source or real_source in real_out.parents or real_out in real_source.parents:
+            where = (
+                "is" if real_out == real_source else "lies inside" if real_source in real_out.parents else "contains"
+            )
+            raise outputs.OutputError(f"{out} {where} the client books at {source}: give bulk an OUTDIR of its own")
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise outputs.OutputError(f"{out} exists and is not a folder: give bulk a new or empty OUTDIR")
+    present = [p for p in out.iterdir() if p.name != LOCK] if out.is_dir() else []
+    if not present:
+        return
+    if not _is_catalog(out / CATALOG):
+        names = ", ".join(sorted(p.name for p in present)[:5]) + (", …" if len(present) > 5 else "")
+        raise outputs.OutputError(
+            f"{out} already holds files that are not an earlier bulk run ({names}): give bulk a new or empty OUTDIR"
+        )
+    if not (resume or force):
+        raise outputs.OutputError(
+            f"{out} holds an earlier bulk run: add --resume to go on with it, or --force to convert every client "
+            "again (only migrator's own client outputs are replaced), or choose a new OUTDIR"
+        )
+
+
+def _is_catalog(path: Path) -> bool:
+    """True when `path` is the SQLite catalog of an earlier bulk run."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'clients'").fetchone()
+    except sqlite3.Error:
+        return False
+    return found is not None
+
+
+def _replaceable(folder: Path) -> None:
+    """Refuse (`outputs.OutputError`) to replace or move a client folder migrator did not write whole."""
+    from migrator import outputs
+
+    if folder.exists() or folder.is_symlink():
+        outputs.check(folder, folder=True, force=True)
 
 
 def _convert_all(

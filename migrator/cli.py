@@ -56,6 +56,38 @@ def _print_problems(problems: list[Any], limit: int = MAX_PRINTED_PROBLEMS) -> N
         click.echo(f"  … and {len(problems) - limit} more (see --report)", err=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: stop as on Ctrl-C, so that temporary files are removed on the way out."""
+
+    def __init__(self, signal: int) -> None:
+        super().__init__(signal)
+        self.signal = signal
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _environment_fault(exc: OSError) -> str:
+    """What went wrong with the machine, in plain words, naming the path."""
+    import errno
+
+    where = exc.filename or ""
+    plain = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is used up",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.EEXIST: "a file or folder of that name is in the way",
+        errno.ENOTEMPTY: "a folder of that name is in the way and not empty",
+        errno.EISDIR: "a folder is in the way where a file should be",
+        errno.ENOTDIR: "a file is in the way where a folder should be",
+        errno.ENAMETOOLONG: "the name is too long for this file system",
+    }.get(exc.errno or 0, exc.strerror or str(exc))
+    return f"{where}: {plain}" if where else plain
+
+
 class _Group(click.Group):
     """Turns every error into one clear message and an exit code (a traceback only with --debug)."""
 
@@ -76,16 +108,22 @@ class _Group(click.Group):
                 raise
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if _State.step == "verifying":
                 click.echo("\ninterrupted while verifying: the output is complete but not verified "
                            "(`migrator verify SOURCE OUTPUT` checks it)", err=True)  # fmt: skip
             else:
                 click.echo("\ninterrupted: nothing half-written was left behind", err=True)
-            ctx.exit(130)
+            ctx.exit(128 + exc.signal if isinstance(exc, Terminated) else 130)
         except BrokenPipeError:  # the reader of our output went away (`| head`): stop quietly
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python from failing again at exit
             ctx.exit(0)
+        except OSError as exc:  # the machine's fault, not the books': disk full, read-only, no permission
+            if _State.debug:
+                raise
+            _status_done()
+            click.echo(f"error: {_environment_fault(exc)}; nothing half-written was left behind", err=True)
+            ctx.exit(2)
         except Exception as exc:  # a bug: say so plainly
             if _State.debug:
                 raise
@@ -229,9 +267,10 @@ def inspect(source: str, from_format: str | None, encoding: str | None, year: in
 @click.option("--allow-problems", is_flag=True, help="Write even if the books have errors.")
 @click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
 @click.option("--no-verify", is_flag=True, help="Do not re-read the output to prove it.")
+@click.option("--force", is_flag=True, help="Replace an earlier migrator output at -o/--report (nothing else).")
 def convert(source: str, to_format: str, output: str, from_format: str | None, encoding: str | None,
             year: int | None, dossier: str | None, mapping: str | None, allow_problems: bool,
-            report: str | None, no_verify: bool) -> None:  # fmt: skip
+            report: str | None, no_verify: bool, force: bool) -> None:  # fmt: skip
     """Convert the books in SOURCE to FORMAT, validate them and verify the output.
 
     \b
@@ -244,7 +283,7 @@ def convert(source: str, to_format: str, output: str, from_format: str | None, e
     get(to_format)  # fail on a bad format name before reading anything
     result = run(source, to_format, output, from_format=from_format, encoding=encoding, year=year,
                  dossier=dossier, mapping=mapping, allow_problems=allow_problems,
-                 verify_output=not no_verify, progress=_status)  # fmt: skip
+                 verify_output=not no_verify, progress=_status, report=report, force=force)  # fmt: skip
     _status_done()
     counts = result.written.counts()
     click.echo(f"read {result.source.format}: {counts['entries']} entries, {counts['lines']} lines, "
@@ -261,9 +300,6 @@ def convert(source: str, to_format: str, output: str, from_format: str | None, e
         click.echo(f"not carried: {item.message}", err=True)
     click.echo(f"wrote {to_format}: {output}")
     if report:
-        from migrator.report import write_report
-
-        write_report(result, report)
         click.echo(f"report: {report}")
     if result.verification is None:
         click.echo("not verified: migrator cannot read this format back" if not no_verify else "not verified")
@@ -304,10 +340,11 @@ def _print_verdict(check: Any, same: str) -> None:
 @click.option("--to", "to_format", metavar="FORMAT", help="Format of OUTPUT (default: detect).")
 @click.option("--map", "mapping", help="The mapping the conversion used.")
 @click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
+@click.option("--force", is_flag=True, help="Replace an earlier migrator report at --report (nothing else).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the verdict as one JSON object (verdict, differences, losses, notes, entries).")  # fmt: skip
 def verify(source: str, output: str, from_format: str | None, to_format: str | None, mapping: str | None,
-           report: str | None, as_json: bool) -> None:  # fmt: skip
+           report: str | None, force: bool, as_json: bool) -> None:  # fmt: skip
     """Prove that OUTPUT holds the same books as SOURCE: counts and every account balance.
 
     \b
@@ -316,11 +353,9 @@ def verify(source: str, output: str, from_format: str | None, to_format: str | N
     """
     from migrator.pipeline import verify as run
 
-    result = run(source, output, from_format=from_format, to_format=to_format, mapping=mapping)
+    result = run(source, output, from_format=from_format, to_format=to_format, mapping=mapping, report=report,
+                 force=force)  # fmt: skip
     if report:
-        from migrator.report import write_report
-
-        write_report(result, report)
         click.echo(f"report: {report}")
     assert result.verification is not None
     if as_json:
@@ -341,7 +376,8 @@ def mapping() -> None:
 @click.option("--to", "chart", required=True, metavar="CHART",
               help="Target chart: a chart CSV, a name under mappings/ (kmu, winbiz-bexio), or books migrator reads.")  # fmt: skip
 @click.option("-o", "--output", required=True, type=click.Path(), help="The draft map to write (accounts.csv).")
-def suggest(source: str, chart: str, output: str) -> None:
+@click.option("--force", is_flag=True, help="Replace an earlier draft migrator wrote at -o (nothing else).")
+def suggest(source: str, chart: str, output: str, force: bool) -> None:
     """Write a draft map from the accounts of SOURCE to CHART, to check in Excel before use.
 
     Same number first, then same name (accents, case and word order ignored), then the nearest
@@ -355,7 +391,8 @@ def suggest(source: str, chart: str, output: str) -> None:
     from migrator.mapping import suggest as run
 
     rows = run(source_accounts(source), chart_of(chart))
-    write_suggestions(rows, output)
+    chart_path = chart if Path(chart).exists() else None
+    write_suggestions(rows, output, sources=[p for p in (source, chart_path) if p], force=force)
     review = sum(r.review for r in rows)
     click.echo(f"wrote {output}: {len(rows)} accounts, {len(rows) - review} sure, {review} to review")
 
@@ -367,13 +404,15 @@ def suggest(source: str, chart: str, output: str) -> None:
 @click.option("--map", "mapping", help="Account/VAT mapping applied to every client.")
 @click.option("--jobs", type=click.IntRange(1, 256), help="Clients converted at once (default: number of cores).")
 @click.option("--resume", is_flag=True, help="Skip clients already converted from unchanged inputs.")
+@click.option("--force", is_flag=True, help="Convert every client of an earlier run in OUTDIR again (only migrator's "
+              "own client outputs are replaced).")  # fmt: skip
 @click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask distributed cluster (tcp://host:8786).")
 @click.option("--dry-run", is_flag=True, help="List the clients, their format and output folder; write nothing.")
 @click.option("--client-timeout", type=click.IntRange(1), default=3600, show_default=True, metavar="SECONDS",
               help="Stop a client that takes longer (local runs).")  # fmt: skip
 @click.option("--client-memory", type=click.IntRange(2048), default=8192, show_default=True, metavar="MIB",
               help="Stop a client whose process uses more memory (local runs; a worker reserves 1.4 GiB).")  # fmt: skip
-def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int | None, resume: bool,
+def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int | None, resume: bool, force: bool,
          scheduler: str | None, dry_run: bool, client_timeout: int, client_memory: int) -> None:  # fmt: skip
     """Convert every client under ROOT (client folders, files or zips, Winbiz dossiers or DAT folders, or a
     list file of paths).
@@ -417,7 +456,8 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
 
     try:
         result = run(root, to_format, output, mapping=mapping, jobs=jobs, resume=resume, scheduler=scheduler,
-                     client_timeout=client_timeout, client_memory=client_memory, progress=progress)  # fmt: skip
+                     client_timeout=client_timeout, client_memory=client_memory, progress=progress,
+                     force=force)  # fmt: skip
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -452,6 +492,10 @@ def main(argv: list[str] | None = None) -> None:
     numpy, freeing the books): 30–50 ms of every command. Outputs are closed by then; only the
     standard streams are still open, and they are flushed first.
     """
+    import signal
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
     try:
         cli.main(args=argv, prog_name="migrator")
         code: int | str | None = 0

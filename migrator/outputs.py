@@ -215,8 +215,13 @@ def placed(out: PathLike, *, folder: bool, sources: Iterable[PathLike | None] = 
             temp.unlink()
 
 
+def write_manifest(folder: Path) -> None:
+    """List every file of a complete output folder, with its SHA-256, in its manifest."""
+    (folder / MANIFEST).write_text(_manifest_text(_listing(folder)), encoding="utf-8")
+
+
 def _install_folder(temp: Path, out: Path) -> None:
-    (temp / MANIFEST).write_text(_manifest_text(_listing(temp)), encoding="utf-8")
+    write_manifest(temp)
     if not out.exists():
         temp.rename(out)
         return

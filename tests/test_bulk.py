@@ -108,7 +108,14 @@ def test_resume_skips_only_unchanged_clients(tmp_path: Path) -> None:
     (out / "c3" / "c3.csv").write_text("tampered", encoding="utf-8")
     again = bulk.run(root, "csv", out, jobs=1, resume=True)
     statuses = {r.name: r.status for r in again.results}
-    assert statuses == {"c1": "unchanged", "c2": "ok", "c3": "ok", "c4": "ok"}
+    # an output changed by hand is never replaced: the client waits until the file is moved away
+    assert statuses == {"c1": "unchanged", "c2": "ok", "c3": "failed", "c4": "ok"}
+    c3 = next(r for r in again.results if r.name == "c3")
+    assert "changed after migrator wrote it" in c3.message and "c3.csv" in c3.message
+    assert (out / "c3" / "c3.csv").read_text(encoding="utf-8") == "tampered"
+    (out / "c3" / "c3.csv").rename(tmp_path / "kept.csv")
+    statuses = {r.name: r.status for r in bulk.run(root, "csv", out, jobs=1, resume=True).results}
+    assert statuses == {"c1": "unchanged", "c2": "unchanged", "c3": "ok", "c4": "unchanged"}
     assert (out / "c3" / "c3.csv").read_text(encoding="utf-8") != "tampered"
 
 

@@ -233,3 +233,54 @@ def test_library_refuses_like_the_cli(journal: Path, garage, tmp_path: Path) -> 
     pipeline.write(garage, "csv", tmp_path / "a.csv")
     with pytest.raises(OutputError, match="already exists"):
         pipeline.write(garage, "csv", tmp_path / "a.csv")
+
+
+# ------------------------------------------------------------------------------------------------ bulk
+
+
+@pytest.fixture
+def clients(tmp_path: Path, samples: Path) -> Path:
+    root = tmp_path / "clients"
+    for name in ("alpha", "beta"):
+        (root / name).mkdir(parents=True)
+        shutil.copy(samples / "garage" / "journal.csv", root / name / "journal.csv")
+    return root
+
+
+@pytest.mark.parametrize("where", ["root", "inside", "above"])
+def test_bulk_never_writes_on_inside_or_above_the_clients(run_cli, clients: Path, where: str) -> None:  # type: ignore[no-untyped-def]
+    out = {"root": clients, "inside": clients / "migrated", "above": clients.parent}[where]
+    before = snapshot(clients)
+    for flags in ([], ["--force"], ["--resume"]):
+        result = run_cli("bulk", clients, "--to", "sqlite", "-o", out, *flags)
+        refused(result, {"root": "is the client books", "inside": "lies inside", "above": "contains"}[where])
+        assert snapshot(clients) == before
+    assert not (clients / "migrated").exists()
+
+
+def test_bulk_outdir_holding_other_files_is_refused(run_cli, clients: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "migrated"
+    out.mkdir()
+    (out / "alpha").mkdir()
+    (out / "alpha" / "contract.pdf").write_bytes(b"%PDF the client's contract")
+    before = snapshot(out)
+    for flags in ([], ["--force"], ["--resume"]):
+        refused(run_cli("bulk", clients, "--to", "sqlite", "-o", out, *flags), "not an earlier bulk run", "alpha")
+        assert snapshot(out) == before
+
+
+def test_bulk_again_needs_resume_or_force_and_keeps_what_it_did_not_write(
+    run_cli, clients: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "migrated"
+    assert run_cli("bulk", clients, "--to", "sqlite", "-o", out, "--jobs", "1").exit_code == 0
+    manifest = outputs.read_manifest(out / "alpha" / MANIFEST)
+    assert manifest is not None and "alpha.sqlite" in manifest["files"]
+    refused(run_cli("bulk", clients, "--to", "sqlite", "-o", out), "earlier bulk run", "--resume", "--force")
+    (out / "beta" / "notes.txt").write_text("the fiduciary's notes")
+    result = run_cli("bulk", clients, "--to", "sqlite", "-o", out, "--force", "--jobs", "1")
+    assert result.exit_code == 5, result.output
+    assert "alpha" in result.output and "notes.txt" in result.output
+    assert (out / "beta" / "notes.txt").read_text() == "the fiduciary's notes"
+    assert (out / "beta" / "beta.sqlite").is_file()  # its earlier output is left whole beside the notes
+    assert (out / "notes.txt").exists() is False
