@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +38,16 @@ PROFIT_AND_LOSS = ("income", "expense")
 _MARKER_RE2 = r"^(Year-end closing [0-9]{4}|Opening adjustment [0-9]{4}) \(migrator\)$"
 _VOUCHER_RE2 = r"^(CLOSING|ADJUST)-[0-9]{4}(-migrator)*$"
 _EPOCH = dt.date(1970, 1, 1)
+_VOUCHER = re.compile(r"(CLOSING|ADJUST)-[0-9]{4}(-migrator)*")
+
+
+def added_voucher(doc: str) -> bool:
+    """Whether `doc` is the voucher of a closing or adjustment entry `continuous` added.
+
+    >>> added_voucher("CLOSING-2023"), added_voucher("ADJUST-2023"), added_voucher("R23-002")
+    (True, True, False)
+    """
+    return _VOUCHER.fullmatch(doc) is not None
 
 
 def _days(day: dt.date) -> int:

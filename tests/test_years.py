@@ -495,3 +495,20 @@ def test_books_already_continuous_are_written_and_compared_as_they_are(garage: L
     assert rows and [row for row in rows if row["before"]["closing"] != row["after"]["closing"]] == []
     assert "Year-end closing 2023 (migrator)" in set(result.reread.lines.column("description").to_pylist())
     assert trial_balance(result.reread)["2970"] == cents("-40839.40")
+
+
+def test_infoniqa_keeps_whole_number_vouchers_beside_the_closing_entry(tmp_path: Path) -> None:
+    """Blg takes whole numbers: the closing entry takes the one after the highest voucher, and the books'
+    own vouchers 1-4 stay (instead of every entry being renumbered)."""
+    source = books([OPENING_23, SALE_23, COST_23,
+                    (dt.date(2024, 1, 1), True, {"1000": "1500.00", "2800": "-1000.00", "2970": "-500.00"}),
+                    SALE_24])  # fmt: skip
+    doc = source.lines.schema.get_field_index("doc")  # vouchers 1, 2, …: the entry numbers
+    numbered = source.replace(lines=source.lines.set_column(doc, "doc", source.lines.column("entry")))
+    out = tmp_path / "books.csv"
+    problems = pipeline.write(continuous(numbered)[0], "infoniqa", out)
+    assert not [p for p in problems if "voucher numbers" in p.message]
+    rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("cp1252"))))
+    assert [(r["Blg"], r["Datum"], r["Kto"]) for r in rows if r["Tx1"].startswith("Year-end")] == [
+        ("6", "31.12.2023", "3000"), ("6", "31.12.2023", "4000"), ("6", "31.12.2023", "2970")]  # fmt: skip
+    assert sorted({r["Blg"] for r in rows}, key=int) == ["1", "2", "3", "5", "6"]  # 4 was the 2024 opening

@@ -29,11 +29,14 @@ first year's opening entries, then on the last day of each year a closing entry 
 ``CLOSING-<year>``, text ``Year-end closing <year> (migrator)``) that brings the income and expense
 accounts to zero and carries the result into equity as the next year's opening shows it, so every
 balance-sheet account runs on into the next opening; an opening that differs otherwise is booked
-as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the file back with `years.per_year`.
+as a dated adjustment (``ADJUST-<year>``) and reported. Where the vouchers are whole numbers, these
+entries take the numbers after the highest in ``Blg``. Verification reads the file back with
+`years.per_year`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -81,10 +84,15 @@ class InfoniqaWriter:
 
 
 def _voucher_numbers(entries: list[list[dict[str, Any]]]) -> list[str] | None:
+    """The vouchers, when they are distinct whole numbers; the year-end entries `years.continuous` adds
+    (``CLOSING-2023``) take the numbers after the highest, so that they do not cost the others theirs."""
     docs = [str(lines[0]["doc"] or "").strip() for lines in entries]
-    if all(d.isdigit() and int(d) > 0 for d in docs) and len(set(docs)) == len(docs):
-        return docs
-    return None
+    added = [years.added_voucher(d) for d in docs]
+    own = [d for d, a in zip(docs, added, strict=True) if not a]
+    if not all(d.isdigit() and int(d) > 0 for d in own) or len(set(own)) != len(own):
+        return None
+    following = itertools.count(max((int(d) for d in own), default=0) + 1)
+    return [str(next(following)) if a else d for d, a in zip(docs, added, strict=True)]
 
 
 def _rows(lines: list[dict[str, Any]], number: str, codes: dict[str, str], renumbered: bool) -> Iterator[list[str]]:
