@@ -1,30 +1,43 @@
 """Winbiz import files: ``ecritures.csv`` (entries) and ``plan.csv`` (chart), in one folder.
 
-``ecritures.csv`` follows the documented EntriesImport layout (FORMATS.md, Winbiz helpcenter):
-``;``-separated, Windows-1252, dates dd.mm.yyyy, one header row, fields ``Date; Voucher (10);
-Text (100); Cpt_debit (12); Cpt_credit (12); Montant (15,2); Journal (d s a v i m o b x);
-ME_cours (12,6); ME_mnt; TVA_taux; TVA_mnt; TVA_cpt (d/c); TVA_typ (1 none, 2 due, 3 input,
-4 excluded)``. ``plan.csv`` has ``no_class;numero;libelle`` (class 1 assets, 2 liabilities,
-3 expenses, 4 income, 5 non-operating, 6 closing), groups and accounts in number order.
+``ecritures.csv`` follows Winbiz's EntriesImport rules (FORMATS.md, helpcenter article 115001603574):
+``;``-separated, Windows-1252, dates dd.mm.yyyy, fields ``1 Date; 2 Voucher (10); 3 Text (100);
+4 Cpt_debit (12); 5 Cpt_credit (12); 6 Montant (15,2); 7 Journal; 8 ME_cours; 9 ME_mnt; 10 TVA_taux;
+11 TVA_mnt; 12 TVA_cpt (d/c); 13 TVA_typ (1 none, 2 due, 3 input, 4 excluded)``, then fields 14–20 as
+one public producer writes them (``TVA_meth; TVA_soum; Ecr_monnai; Ecr_monqte; Comment; Ecr_ana;
+Ecr_vtcode``, field 20 the VAT code). ``plan.csv`` has ``no_class;numero;libelle`` (class 1 assets,
+2 liabilities, 3 expenses, 4 income, 5 non-operating, 6 closing), groups and accounts in number order.
 
-Entries are folded the way the layout allows, since it has no entry number and no ``Multiple``
-flag: an entry of one debit and one credit line is one row with both accounts; every other entry
-(compound, or with a VAT line) is written as one row per line with the other account empty,
-consecutive rows sharing the entry's date and voucher (the first line's, on every row, even where
-the source gave its lines vouchers of their own: the voucher is what joins the rows), debit lines
-first, so that the rows of an entry balance only at its last row (this is how migrator's reader
-groups them back: consecutive one-sided rows of one date and voucher, until they balance). This
-carries any entry exactly, including several debits against several credits, which a ``Multiple``
-header (one common account) cannot. In Winbiz itself each imported row is booked as it stands
-(a one-sided row against no account, *unverified* whether the import accepts it); the shared voucher
-is what a Winbiz user sees joining them.
+The rules the import sets, and how they are kept:
 
-VAT is written as booked, never left for Winbiz to compute: the base row carries rate, VAT amount,
-side and type; the VAT line is a row of its own with ``TVA_typ`` −1, Winbiz's own mark for a VAT
-booking line (``ecr_tvatyp`` −1 in its journal). *Unverified*: whether Winbiz's import accepts −1
-there; the layout documents only 1–4. The currency code of foreign amounts has no field (Winbiz
-takes it from the account), nor do partners, open items, cost centres or VAT code names: each is
-reported as not carried.
+* **Both accounts on every row** (Cpt_debit and Cpt_credit are required). Every entry is written as
+  the debit/credit pairs it splits into (the pairing `writers.datev.fold` makes: debit and credit lines
+  laid side by side in order), one row per pair, each booking its amount from its debit to its credit
+  account. A simple entry is one row; a compound entry of one account against several is one row per
+  split, each carrying the split account and the common counter account, as Winbiz's own exports hold
+  the detail rows of a ``Multiple`` entry. The ``Multiple`` header row itself is not written: whether
+  the import accepts it is *not documented* (FORMATS.md). The import has no entry number, so each row
+  is an entry of its own in Winbiz and on reading back (`as_kept` states the rule); the rows of one
+  entry share its date and voucher.
+* **VAT on the base row, booked by Winbiz.** A base line whose VAT line(s) sit in the same entry is
+  written as one amount including its VAT, with ``TVA_taux`` (rate), ``TVA_mnt`` (the VAT as booked,
+  never recomputed), ``TVA_cpt`` (the side of the base account), ``TVA_typ`` 2 (due) or 3 (input),
+  ``TVA_meth`` (2 VAT included, 1 excluded: the ledger code's method, spelled like the export's
+  ``ecr_tvabn``; the import's own values are *not documented*, an inference) and the code in field 20.
+  No VAT row of its own is written (Winbiz would book the VAT twice) and ``TVA_typ`` −1 never is.
+  Winbiz books the VAT to the account its VAT code names in the dossier; FORMATS.md has no way to say
+  which, so VAT is folded onto the base row only where the VAT line's account is the Swiss SME
+  chart's (2200 VAT due, 1170 input VAT), the accounts the reader books it to on reading back. Every
+  other VAT (another account, a base line split over several rows, VAT lines whose sum is not their base
+  lines' VAT amounts)
+  is written as plain rows without VAT type and reported.
+* **Journal ``d`` only.** Winbiz refuses other journal codes when modules other than accounting are
+  active (FORMATS.md): every row goes to journal ``d``; opening entries and other journals are reported.
+* **Header row.** The file starts with the field names; Winbiz's import settings have an option for
+  whether the first record is imported, which must be set not to import it (reported as a note).
+
+The currency code of foreign amounts (Winbiz takes it from the account), partners, open items and cost
+centres have no field: each is reported as not carried.
 """
 
 from __future__ import annotations
@@ -32,11 +45,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from migrator.model import Ledger, Problem, years_of
+from migrator.model import Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.writers.base import lines_with, lost
@@ -44,11 +58,15 @@ from migrator.writers.base import lines_with, lost
 ENTRIES = "ecritures.csv"
 CHART = "plan.csv"
 HEADER = ("Date", "Voucher", "Text", "Cpt_debit", "Cpt_credit", "Montant", "Journal", "ME_cours", "ME_mnt",
-          "TVA_taux", "TVA_mnt", "TVA_cpt", "TVA_typ")  # fmt: skip
+          "TVA_taux", "TVA_mnt", "TVA_cpt", "TVA_typ", "TVA_meth", "TVA_soum", "Ecr_monnai", "Ecr_monqte",
+          "Comment", "Ecr_ana", "Ecr_vtcode")  # fmt: skip
 LIMITS = {"Voucher": 10, "Text": 100}
 ACCOUNT_LIMIT = 12
-JOURNALS = set("dsavimobx")
+JOURNAL = "d"
 VAT_TYPES = {"sales": "2", "input_material": "3", "input_investment": "3", "exempt": "4"}
+ALLOWED_VAT_TYPES = ("1", "2", "3", "4")
+VAT_ACCOUNTS = {"2": "2200", "3": "1170"}
+"""The VAT account of a base row's VAT, by TVA_typ: the Swiss SME chart's (the reader books it there)."""
 TYPE_CLASSES = {"asset": 1, "liability": 2, "equity": 2, "expense": 3, "income": 4}
 DIGIT_CLASSES = {"1": 1, "2": 2, "3": 4, "4": 3, "5": 3, "6": 3, "7": 5, "8": 5, "9": 6}
 """Class of a group (or of an account without a type) from its first digit (Swiss SME chart)."""
@@ -62,40 +80,107 @@ class WinbizWriter:
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         notes = _Notes()
-        vat = _vat_meanings(ledger, notes)
-        flat: list[tuple[str, ...]] = [HEADER]
-        for entry in _entries(ledger):
-            flat += _entry_rows(entry, vat, notes)
+        rows = _plan(ledger, notes)
+        flat: list[tuple[str, ...]] = [HEADER, *(_fields(row, notes) for row in rows)]
         _write_csv(target / ENTRIES, flat, notes, ENTRIES)
         _write_csv(target / CHART, _chart_rows(ledger), notes, CHART)
         return notes.problems + _not_carried(ledger, notes)
+
+    def as_kept(self, ledger: Ledger) -> Ledger:
+        """each entry split into the debit/credit rows the writer books, one entry per row, VAT as Winbiz books it.
+
+        The ledger as Winbiz's import keeps it: every row of `_plan` an entry of two lines (debit,
+        credit) dated like its entry's first line, ids ``<entry>/1``, ``/2``…; where the row carries
+        VAT, the line on the ``TVA_cpt`` side less the VAT (with the code and VAT amount) and a VAT
+        line of that code on the SME chart's VAT account, codes named as the reader names them (``V81``,
+        ``M77G``); zero-amount lines and currencies left out;
+        journal ``d``, no opening flags, partners or cost centres.
+        """
+        notes = _Notes()
+        out: list[dict[str, Any]] = []
+        for row in _plan(ledger, notes):
+            common = {"entry": row.entry, "date": row.date, "doc": row.doc, "description": row.text,
+                      "journal": JOURNAL}  # fmt: skip
+            debit = {**common, "line": 1, "account": row.debit, "amount": row.cents}
+            credit = {**common, "line": 2, "account": row.credit, "amount": -row.cents}
+            out += [debit, credit]
+            if row.vat is not None and row.vat.amount:
+                sign = 1 if row.vat.side == "d" else -1
+                base = debit if row.vat.side == "d" else credit
+                base["amount"] -= sign * row.vat.amount
+                base.update(vat_code=_read_name(row.vat), vat_amount=sign * row.vat.amount)
+                out.append({**common, "line": 3, "account": VAT_ACCOUNTS[row.vat.kind], "amount": sign * row.vat.amount,
+                            "vat_code": _read_name(row.vat), "vat_line": True})  # fmt: skip
+            elif row.vat is not None:
+                (debit if row.vat.side == "d" else credit).update(vat_code=_read_name(row.vat))
+        return ledger.replace(lines=table("lines", out))
 
 
 class _Notes:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
         self.journals: dict[str, int] = {}
+        self.opening = 0
         self.currencies = 0
         self.uncoded = 0
+        self.unfolded_vat = 0
         self.mixed_dates = 0
+        self.zero_lines = 0
+        self.empty_entries = 0
+        self.vat_meanings: dict[str, tuple[str, str, str]] | None = None
 
     def warn(self, message: str, file: str = ENTRIES) -> None:
         self.problems.append(Problem("warning", message, file))
 
 
-def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str]]:
-    """VAT type and rate of each code the lines use."""
+@dataclass
+class _Vat:
+    code: str
+    kind: str  # TVA_typ: 2, 3 or 4
+    rate: str
+    method: str  # TVA_meth: 2 included, 1 excluded
+    amount: int  # the VAT, positive cents
+    side: str  # d or c
+
+
+def _read_name(vat: _Vat) -> str:
+    """The code the reader names a row's VAT by (`readers.winbiz.journal`): V due, M input (booked to
+    1170), X excluded; the rate without its point; G when VAT is included."""
+    letter = {"2": "V", "3": "M", "4": "X"}[vat.kind]
+    return f"{letter}{(vat.rate or '0').replace('.', '')}{'G' if vat.method == '2' else ''}"
+
+
+@dataclass
+class _Row:
+    entry: str
+    date: Any
+    doc: str
+    text: str
+    debit: str
+    credit: str
+    cents: int
+    journal: str
+    foreign: tuple[str, str]
+    vat: _Vat | None
+    line: dict[str, Any]
+
+
+def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, str]]:
+    """VAT type, rate and method (TVA_meth) of each code the lines use."""
     from migrator.vat import meaning
 
-    out: dict[str, tuple[str, str]] = {}
+    methods = dict(zip(ledger.vat_codes.column("code").to_pylist(), ledger.vat_codes.column("method").to_pylist(),
+                       strict=True))  # fmt: skip
+    out: dict[str, tuple[str, str, str]] = {}
     for code in sorted({c for c in ledger.lines.column("vat_code").to_pylist() if c}):
         known = meaning(ledger, code)
+        method = "2" if methods.get(code) == "gross" else "1"
         if known is None or known[0] not in VAT_TYPES:
             what = f"kind {known[0]}" if known else "kind and rate unknown"
             notes.warn(f"VAT code {code} ({what}) has no Winbiz VAT type: its lines are written without VAT type")
-            out[code] = ("1", decimal_text(known[1]) if known else "")
+            out[code] = ("1", decimal_text(known[1]) if known else "", method)
             continue
-        out[code] = (VAT_TYPES[known[0]], decimal_text(Decimal(known[1])))
+        out[code] = (VAT_TYPES[known[0]], decimal_text(Decimal(known[1])), method)
     return out
 
 
@@ -111,14 +196,128 @@ def _entries(ledger: Ledger) -> Iterator[list[dict[str, Any]]]:
         yield sorted(lines, key=lambda line: line["line"] or 0)
 
 
+def _plan(ledger: Ledger, notes: _Notes) -> list[_Row]:
+    """The rows of ``ecritures.csv``, entry by entry."""
+    vat = _vat_meanings(ledger, notes)
+    rows: list[_Row] = []
+    for lines in _entries(ledger):
+        rows += _entry_rows(lines, vat, notes)
+    return rows
+
+
+def _folded_vat(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str, str]]
+                ) -> tuple[list[dict[str, Any]], dict[int, _Vat]]:  # fmt: skip
+    """The entry's lines with each VAT line that can go on its base row added to that base line, and
+    the VAT of each such base line (by its position in the list returned)."""
+    merged: dict[int, _Vat] = {}
+    dropped: set[int] = set()
+    for index, base in enumerate(lines):
+        code = base["vat_code"]
+        if not code or base["vat_line"] or not base["vat_amount"]:
+            continue
+        kind, rate, method = vat.get(code, ("1", "", "1"))
+        if kind not in VAT_ACCOUNTS:
+            continue
+        bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
+        booked = [i for i, line in enumerate(lines) if line["vat_line"] and line["vat_code"] == code]
+        if not booked or sum(lines[i]["amount"] for i in booked) != sum(b["vat_amount"] or 0 for b in bases):
+            continue
+        if any(lines[i]["account"] != VAT_ACCOUNTS[kind] or (lines[i]["amount"] >= 0) != (b["amount"] >= 0)
+               for i in booked for b in bases):  # fmt: skip
+            continue
+        side = "d" if base["amount"] >= 0 else "c"
+        merged[index] = _Vat(code, kind, rate, method, abs(base["vat_amount"]), side)
+        dropped.update(booked)
+    out: list[dict[str, Any]] = []
+    vats: dict[int, _Vat] = {}
+    for index, line in enumerate(lines):
+        if index in dropped:
+            continue
+        if index in merged:
+            line = {**line, "amount": line["amount"] + line["vat_amount"]}
+            vats[len(out)] = merged[index]
+        out.append(line)
+    return out, vats
+
+
+def _pairs(lines: list[dict[str, Any]]) -> list[tuple[int, int, int]]:
+    """(debit line, credit line, cents) of an entry: debit and credit lines laid side by side in order
+    (the pairing of `writers.datev.fold`); the lines of an unbalanced remainder are left unpaired."""
+    debits = [[i, line["amount"]] for i, line in enumerate(lines) if line["amount"] > 0]
+    credits = [[i, -line["amount"]] for i, line in enumerate(lines) if line["amount"] < 0]
+    out = []
+    d = c = 0
+    while d < len(debits) and c < len(credits):
+        cents = min(debits[d][1], credits[c][1])
+        out.append((debits[d][0], credits[c][0], cents))
+        debits[d][1] -= cents
+        credits[c][1] -= cents
+        d += debits[d][1] == 0
+        c += credits[c][1] == 0
+    return out
+
+
+def _entry_rows(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str, str]], notes: _Notes) -> list[_Row]:
+    first = lines[0]
+    for line in lines:
+        if len(line["account"]) > ACCOUNT_LIMIT:
+            notes.warn(f"entry {line['entry']}: account {line['account']} is longer than {ACCOUNT_LIMIT} characters; "
+                       "written in full, Winbiz may refuse it")  # fmt: skip
+    folded, vats = _folded_vat(lines, vat)
+    pairs = _pairs(folded)
+    rows_of = {}
+    for index in vats:
+        rows_of[index] = sum(1 for d, c, _ in pairs if index in (d, c))
+    clash = any(d in vats and c in vats for d, c, _ in pairs)
+    if clash or any(count != 1 for count in rows_of.values()):
+        # a base line split over several rows (or two on one row): its VAT is written as plain rows
+        folded, vats = lines, {}
+        pairs = _pairs(folded)
+    notes.zero_lines += sum(1 for line in lines if not line["amount"])
+    if not pairs:
+        notes.empty_entries += 1
+    for index, line in enumerate(folded):
+        if line["vat_code"] and index not in vats and not (line["vat_line"] or _kept_type(line, vat)):
+            notes.uncoded += 1
+        elif line["vat_line"] and line["vat_code"]:
+            notes.unfolded_vat += 1
+    if any(line["date"] != first["date"] for line in lines):
+        notes.mixed_dates += 1
+    journal = _journal(first, notes)
+    rows = []
+    for number, (d, c, cents) in enumerate(pairs, start=1):
+        debit, credit = folded[d], folded[c]
+        tax = vats.get(d) or vats.get(c)
+        if tax is None:
+            tax = _kept_vat(debit, vat, "d") or _kept_vat(credit, vat, "c")
+        text = debit["description"] or credit["description"] or first["description"] or ""
+        whole = debit["amount"] == cents and -credit["amount"] == cents
+        rows.append(_Row(f"{first['entry']}/{number}", first["date"], first["doc"] or "", text, debit["account"],
+                         credit["account"], cents, journal, _foreign([debit, credit], notes) if whole else ("", ""),
+                         tax, first))  # fmt: skip
+    return rows
+
+
+def _kept_type(line: dict[str, Any], vat: dict[str, tuple[str, str, str]]) -> bool:
+    """Whether a base line keeps its VAT type without a VAT amount (exempt, or no VAT booked)."""
+    kind = vat.get(line["vat_code"], ("1", "", "1"))[0]
+    return kind == "4" or (kind in VAT_ACCOUNTS and not line["vat_amount"])
+
+
+def _kept_vat(line: dict[str, Any], vat: dict[str, tuple[str, str, str]], side: str) -> _Vat | None:
+    if not line["vat_code"] or line["vat_line"] or not _kept_type(line, vat):
+        return None
+    kind, rate, method = vat[line["vat_code"]]
+    return _Vat(line["vat_code"], kind, rate, method, 0, side)
+
+
 def _journal(line: dict[str, Any], notes: _Notes) -> str:
+    """Always ``d``: Winbiz refuses other journals when modules other than accounting are active."""
     if line["opening"]:
-        return "o"
-    code = (line["journal"] or "").lower()
-    if code in JOURNALS or not code:  # no journal in the source: d (divers)
-        return code or "d"
-    notes.journals[line["journal"] or ""] = notes.journals.get(line["journal"] or "", 0) + 1
-    return "d"
+        notes.opening += 1
+    elif (line["journal"] or "").lower() not in ("", JOURNAL):
+        notes.journals[line["journal"]] = notes.journals.get(line["journal"], 0) + 1
+    return JOURNAL
 
 
 def _text(entry: dict[str, Any], field: str, value: str, notes: _Notes) -> str:
@@ -130,32 +329,6 @@ def _text(entry: dict[str, Any], field: str, value: str, notes: _Notes) -> str:
     return value[:limit]
 
 
-def _entry_rows(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str]], notes: _Notes) -> list[tuple[str, ...]]:
-    first = lines[0]
-    for line in lines:
-        if len(line["account"]) > ACCOUNT_LIMIT:
-            notes.warn(f"entry {line['entry']}: account {line['account']} is longer than {ACCOUNT_LIMIT} characters; "
-                       "written in full, Winbiz may refuse it")  # fmt: skip
-    bases = [line for line in lines if line["vat_code"] and not line["vat_line"]]
-    simple = (len(lines) == 2 and not any(line["vat_line"] for line in lines) and len(bases) <= 1
-              and lines[0]["amount"] == -lines[1]["amount"])  # fmt: skip
-    if simple:
-        debit, credit = sorted(lines, key=lambda line: -line["amount"])
-        return [_row(first, debit["account"], credit["account"], abs(debit["amount"]), _foreign(lines, notes),
-                     _vat(bases[0] if bases else None, vat, notes), notes)]  # fmt: skip
-    ordered = sorted(lines, key=lambda line: (line["amount"] != 0, line["amount"] < 0))
-    if any(line["date"] != first["date"] for line in lines):
-        notes.mixed_dates += 1
-    rows = []
-    for line in ordered:
-        debit_side = line["amount"] >= 0
-        # every row carries the entry's date and voucher: the rows of an entry are joined by them
-        whole = {**line, "date": first["date"], "doc": first["doc"]}
-        rows.append(_row(whole, line["account"] if debit_side else "", "" if debit_side else line["account"],
-                         abs(line["amount"]), _foreign([line], notes), _vat(line, vat, notes), notes))  # fmt: skip
-    return rows
-
-
 def _foreign(lines: list[dict[str, Any]], notes: _Notes) -> tuple[str, str]:
     for line in lines:
         if line["currency"] and line["amount_currency"] is not None:
@@ -164,27 +337,16 @@ def _foreign(lines: list[dict[str, Any]], notes: _Notes) -> tuple[str, str]:
     return "", ""
 
 
-def _vat(line: dict[str, Any] | None, vat: dict[str, tuple[str, str]], notes: _Notes) -> tuple[str, str, str, str]:
-    """TVA_taux, TVA_mnt, TVA_cpt, TVA_typ of a base line or a VAT line."""
-    if line is None or not line["vat_code"]:
-        return "", "", "", ""
-    kind, rate = vat.get(line["vat_code"], ("1", ""))
-    side = "d" if line["amount"] >= 0 else "c"
-    if line["vat_line"]:
-        return rate, "", side, "-1"
-    if kind == "1":
-        notes.uncoded += 1
-        return "", "", "", ""
-    amount = format_cents(abs(line["vat_amount"])) if line["vat_amount"] is not None else "0.00"
-    return rate, amount, side, kind
-
-
-def _row(line: dict[str, Any], debit: str, credit: str, amount: int, foreign: tuple[str, str],
-         vat: tuple[str, str, str, str], notes: _Notes) -> tuple[str, ...]:  # fmt: skip
-    date = line["date"].strftime("%d.%m.%Y") if line["date"] else ""
-    voucher = _text(line, "Voucher", line["doc"] or "", notes)
-    text = _text(line, "Text", (line["description"] or "").replace("\r", " ").replace("\n", " "), notes)
-    return (date, voucher, text, debit, credit, format_cents(amount), _journal(line, notes), *foreign, *vat)
+def _fields(row: _Row, notes: _Notes) -> tuple[str, ...]:
+    date = row.date.strftime("%d.%m.%Y") if row.date else ""
+    voucher = _text(row.line, "Voucher", row.doc, notes)
+    text = _text(row.line, "Text", row.text.replace("\r", " ").replace("\n", " "), notes)
+    tax = ("", "", "", "", "", "")
+    if row.vat is not None:
+        assert row.vat.kind in ALLOWED_VAT_TYPES
+        tax = (row.vat.rate, format_cents(row.vat.amount), row.vat.side, row.vat.kind, row.vat.method, row.vat.code)
+    return (date, voucher, text, row.debit, row.credit, format_cents(row.cents), row.journal, *row.foreign,
+            *tax[:5], "", "", "", "", "", tax[5])  # fmt: skip
 
 
 def _chart_rows(ledger: Ledger) -> list[tuple[str, ...]]:
@@ -237,16 +399,25 @@ def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
     problems += lost(
         "VAT code names",
         ledger.vat_codes.num_rows,
-        "VAT written as type, rate and amount; the reader derives codes from those",
+        "each code written in field 20 for Winbiz; reading back names codes from type, rate and method",
     )
     problems += lost("lines with a VAT code of no Winbiz VAT type", notes.uncoded, "written without VAT type")
+    problems += lost("lines with a VAT code booking VAT that cannot go on its base row", notes.unfolded_vat,
+                     "written as plain rows without VAT type (another VAT account than 2200/1170, or a base line "
+                     "split over several rows)")  # fmt: skip
     problems += lost("entries with lines on several dates", notes.mixed_dates, "all rows dated like the first line")
+    problems += lost("zero-amount lines", notes.zero_lines, "left out (a row books an amount between two accounts)")
+    problems += lost("empty entries", notes.empty_entries, "left out")
+    problems += lost("opening-entry flags", notes.opening, "opening entries written in journal d as ordinary "
+                     "bookings (Winbiz refuses journal o when modules other than accounting are active)")  # fmt: skip
     for column, what in (("cost_centre", "lines with a cost centre"), ("partner", "lines with a partner")):
         count = lines_with(ledger.lines, column)
         problems += lost(what, count, "written without it")
     for journal, count in sorted(notes.journals.items()):
-        problems.append(Problem("warning", f"journal {journal!r} is not a Winbiz journal (d s a v i m o b x): "
-                                f"{count} rows written in journal d", ENTRIES))  # fmt: skip
+        problems.append(Problem("info", f"journal {journal!r}: {count} entries written in journal d (Winbiz refuses "
+                                "other journals when modules other than accounting are active)", ENTRIES))  # fmt: skip
+    problems.append(Problem("info", f"{ENTRIES} starts with a header row: in Winbiz's import settings, choose not to "
+                            "import the first record", ENTRIES))  # fmt: skip
     return problems
 
 

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from migrator import dbf
 from migrator.errors import SourceError
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
+from migrator.money import format_cents
 from migrator.parsing import ParseError, parse_cents
 from migrator.readers.base import ReadOptions, accounts_from_lines
 from migrator.readers.winbiz import files, journal, tables
@@ -342,6 +343,8 @@ def _read_exports(sources: list[Source], options: ReadOptions, books: _Books) ->
             journals.append((raw, kind))
     for raw, kind in journals:
         keys = _group_keys(raw) if kind == "import" else _keys(raw)
+        if kind == "import":
+            raw, keys = _vat_rows(raw, keys)
         prefix = f"{Path(raw.file).stem}/" if len(journals) > 1 else ""
         books.journals.append((raw, keys, prefix))
     if not journals and not books.charts:
@@ -406,6 +409,59 @@ def _group_keys(raw: Raw) -> pa.Array:
             state = None
         keys.append(str(number))
     return pa.array(keys, pa.string())
+
+
+IMPORT_VAT_ACCOUNTS = {"2": "2200", "3": "1170"}
+"""Where Winbiz books the VAT of an import row, by TVA_typ, as read back: the Swiss SME chart's VAT due
+and input VAT accounts. Winbiz takes the account from the dossier's VAT code; FORMATS.md does not say
+which, and the import file has no field for it."""
+
+
+def _vat_rows(raw: Raw, keys: pa.Array) -> tuple[Raw, pa.Array]:
+    """The import CSV gives the VAT on its base row (TVA_typ 2 or 3, TVA_mnt, TVA_cpt) and Winbiz books
+    it (FORMATS.md, EntriesImport). A file without VAT rows of its own (no TVA_typ −1) gets, for each
+    such row, what Winbiz's journal then holds: the base row less its VAT, and a VAT row (−1) in the
+    same entry booking the VAT on the TVA_cpt side (empty: credit for 2, debit for 3) to the account of
+    `IMPORT_VAT_ACCOUNTS`, the other side unchanged."""
+    if "ecr_tvatyp" not in raw.columns or "ecr_tvamnt" not in raw.columns:
+        return raw, keys
+    types = raw.text("ecr_tvatyp").to_pylist()
+    if "-1" in types:
+        return raw, keys
+    vats, amounts = raw.text("ecr_tvamnt").to_pylist(), raw.text("montant").to_pylist()
+    sides = pc.utf8_lower(raw.text(raw.first("ecr_tvadc"))).to_pylist()
+    take: list[int] = []
+    changed: dict[int, tuple[str, str, str]] = {}  # position in `take` → (montant, tvatyp, account side)
+    for index, (kind, vat, amount, side) in enumerate(zip(types, vats, amounts, sides, strict=True)):
+        take.append(index)
+        if kind not in IMPORT_VAT_ACCOUNTS or not vat:
+            continue
+        try:
+            tax, total = parse_cents(vat), parse_cents(amount)
+        except ParseError:
+            continue  # journal.read reports the bad value
+        if not tax or total is None:
+            continue
+        side = side if side in ("d", "c") else ("c" if kind == "2" else "d")
+        changed[len(take) - 1] = (format_cents(total - tax), kind, "")
+        take.append(index)
+        changed[len(take) - 1] = (format_cents(tax), "-1", side)
+    if not changed:
+        return raw, keys
+    indices = pa.array(take, pa.int64())
+    columns = {name: pc.take(column, indices) for name, column in raw.columns.items()}
+    for name in ("montant", "ecr_tvatyp", "cpt_debit", "cpt_credit"):
+        values = pc.take(raw.text(name), indices).to_pylist()
+        for position, (amount, kind, side) in changed.items():
+            if name == "montant":
+                values[position] = amount
+            elif name == "ecr_tvatyp":
+                values[position] = kind
+            elif side and name == ("cpt_debit" if side == "d" else "cpt_credit"):
+                values[position] = IMPORT_VAT_ACCOUNTS[types[take[position]]]
+        columns[name] = pa.array(values, pa.string())
+    out = Raw(raw.file, columns, raw.rows[np.array(take, dtype=np.int64)], dict(raw.names), raw.problems)
+    return out, pc.take(keys, indices)
 
 
 # ------------------------------------------------------------------------------------------- ledger

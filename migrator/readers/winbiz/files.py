@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator import dbf
 from migrator.errors import SourceError
@@ -28,9 +29,11 @@ EXPORT_SUFFIXES = (".xml", ".csv", ".txt", ".xls", ".xlsx")
 IMPORT_NAMES = {
     "voucher": "piece", "text": "libelle", "me_cours": "ecr_cours", "me_mnt": "ecr_monmnt",
     "tva_taux": "ecr_tvatx", "tva_mnt": "ecr_tvamnt", "tva_cpt": "ecr_tvadc", "tva_typ": "ecr_tvatyp",
+    "tva_meth": "ecr_tvabn",
 }  # fmt: skip
 IMPORT_HEADER = ("Date", "Voucher", "Text", "Cpt_debit", "Cpt_credit", "Montant", "Journal", "ME_cours", "ME_mnt",
-                 "TVA_taux", "TVA_mnt", "TVA_cpt", "TVA_typ")  # fmt: skip
+                 "TVA_taux", "TVA_mnt", "TVA_cpt", "TVA_typ", "TVA_meth", "TVA_soum", "Ecr_monnai", "Ecr_monqte",
+                 "Comment", "Ecr_ana", "Ecr_vtcode")  # fmt: skip
 
 
 def kind_of(names: set[str]) -> str | None:
@@ -285,4 +288,9 @@ def load_export(path: Path, label: str, encoding: str | None = None) -> tuple[Ra
     if kind == "import":
         raw.columns = {IMPORT_NAMES.get(k, k): v for k, v in raw.columns.items()}
         raw.names = {IMPORT_NAMES.get(k, k): v for k, v in raw.names.items()}
+        if "ecr_monnai" in raw.columns and not pc.any(pc.not_equal(raw.text("ecr_monnai"), "")).as_py():
+            # an empty Ecr_monnai (field 16) names no currency: rate and foreign amount go to the extras
+            del raw.columns["ecr_monnai"]
+            raw.names.pop("ecr_monnai", None)
+            raw._texts.pop("ecr_monnai", None)
     return raw, kind, "utf-8" if used == "utf-8-sig" else used
