@@ -4,7 +4,12 @@ Banana and bexio book the VAT themselves when they import a row with a VAT code.
 hold the VAT as its own line, so writing both would count it twice. `fold_entry` gives a base line the
 vendor's code (and, where the program expects gross amounts, its VAT added) and leaves its VAT line
 out, but only where the program's own computation gives exactly the VAT the books hold on the code's
-VAT account; otherwise the lines stay as booked, and the reason is returned for a warning.
+VAT account; otherwise the lines stay as booked, and the reason is returned for a warning. A program
+that books rounding differences as rows of 100 % VAT (Banana's amount type 2) gets such a row for the
+difference instead (`adjust`), so that every code is carried and its VAT stays exact.
+
+VAT may be rounded to the cent or to 5 centimes (`step` 1 or 5): Swiss books (Winbiz, Infoniqa and
+many invoices) round VAT to 0.05, which the Swiss tax administration allows (FORMATS.md, Winbiz 6).
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator import vat
 from migrator.model import Ledger, Problem
@@ -26,6 +35,7 @@ class Row:
     line: dict[str, Any]
     amount: int
     tax: str = ""
+    rounding: bool = False  # a row of 100 % VAT: the difference between the VAT booked and computed
 
 
 @dataclass
@@ -71,10 +81,11 @@ def _round(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def computed_vat(amount: int, rate: Decimal, gross: bool) -> int:
-    """The VAT in cents a vendor computes on `amount` (net: rate × amount; gross: the VAT inside it)."""
+def computed_vat(amount: int, rate: Decimal, gross: bool, step: int = 1) -> int:
+    """The VAT in cents a vendor computes on `amount` (net: rate × amount; gross: the VAT inside it),
+    rounded half up to a multiple of `step` cents (1, or 5 for 0.05 rounding)."""
     share = rate / (100 + rate) if gross else rate / 100
-    value = _round(abs(Decimal(amount)) * share)
+    value = _round(abs(Decimal(amount)) * share / step) * step
     return -value if amount < 0 else value
 
 
@@ -95,14 +106,19 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     return [sign * s for s in shares]
 
 
-def fold_entry(lines: list[dict[str, Any]], plan: VatPlan, gross: bool) -> tuple[list[Row], list[str]]:
+def fold_entry(
+    lines: list[dict[str, Any]], plan: VatPlan, gross: bool, step: int = 1, adjust: bool = False
+) -> tuple[list[Row], list[str]]:
     """The rows a vendor that books VAT from a code must import for one entry, and why some are plain.
 
     A base line carries the vendor code (and, when `gross`, its VAT added to its amount) and its VAT
-    line is left out, when the vendor's own computation gives exactly that VAT on the code's account.
+    line is left out, when the vendor's own computation (rounded to `step` cents) gives exactly that
+    VAT on the code's account. With `adjust` (net only) another VAT is no reason to write the lines
+    plain: a `rounding` row of the difference follows, in place of the code's first VAT line.
     """
-    rows = {id(line): Row(line, line["amount"]) for line in lines}
+    rows = {id(line): [Row(line, line["amount"])] for line in lines}
     dropped: set[int] = set()
+    rounding: dict[int, Row] = {}
     notes: list[str] = []
     for code in sorted({line["vat_code"] for line in lines if line["vat_code"]}):
         bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
@@ -119,24 +135,67 @@ def fold_entry(lines: list[dict[str, Any]], plan: VatPlan, gross: bool) -> tuple
             shares = allocate(total, [line["amount"] for line in bases])
         account = plan.accounts.get(code, "")
         why = ""
+        pieces = {id(line): [line["amount"]] for line in bases}
+        difference = 0
         if rate is None:
             why = "its rate is unknown"
         elif any(line["account"] != account for line in vat_lines):
             why = f"its VAT lines are not all on its VAT account {account}"
         elif any(line["currency"] for line in bases + vat_lines):
             why = "its lines are in a foreign currency"
-        else:
+        elif not adjust:
             for line, share in zip(bases, shares, strict=True):
                 amount = line["amount"] + share if gross else line["amount"]
-                if computed_vat(amount, rate, gross) != share:
+                if computed_vat(amount, rate, gross, step) != share:
                     why = f"the program would compute other VAT at {rate} % than the {format_cents(share)} booked"
-        if why:
+        else:
+            difference = total - sum(computed_vat(line["amount"], rate, False, step) for line in bases)
+            if difference and (total == 0 or (difference > 0) != (total > 0)):
+                # the program would book more VAT than the books: a difference row of the other sign would
+                # put turnover on the other side of the VAT account, so a base line is split first
+                split = _split(bases, total, rate, step)
+                if split is None:
+                    why = f"the program would compute more VAT at {rate} % than the {format_cents(total)} booked"
+                else:
+                    pieces[id(split[0])] = split[1]
+                    difference = total - sum(computed_vat(a, rate, False, step) for p in pieces.values() for a in p)
+        if why or rate is None:
             notes.append(f"VAT code {code}: {why}; written as booked, without VAT code")
             continue
         for line, share in zip(bases, shares, strict=True):
-            rows[id(line)] = Row(line, line["amount"] + share if gross else line["amount"], plan.codes[code])
+            if gross:
+                rows[id(line)] = [Row(line, line["amount"] + share, plan.codes[code])]
+            else:
+                rows[id(line)] = [Row(line, amount, plan.codes[code]) for amount in pieces[id(line)]]
         dropped |= {id(line) for line in vat_lines}
-    return [rows[id(line)] for line in lines if id(line) not in dropped], notes
+        if difference:  # in place of the code's first VAT line, or after its last base line
+            anchor = vat_lines[0] if vat_lines else bases[-1]
+            rounding[id(anchor)] = Row(anchor, difference, plan.codes[code], rounding=True)
+    out: list[Row] = []
+    for line in lines:
+        if id(line) not in dropped:
+            out += rows[id(line)]
+        if id(line) in rounding:
+            out.append(rounding[id(line)])
+    return out, notes
+
+
+def _split(
+    bases: list[dict[str, Any]], total: int, rate: Decimal, step: int, tries: int = 2000
+) -> tuple[dict[str, Any], list[int]] | None:
+    """A base line and two amounts it splits into (a small part first tried) whose VAT, computed per
+    part, is no more than `total` and of its sign, so that a rounding row of the rest tops it up
+    on the same side; None if none is found among the first `tries` cents."""
+    line = max(bases, key=lambda b: abs(b["amount"]))
+    amount = line["amount"]
+    sign = -1 if amount < 0 else 1
+    others = sum(computed_vat(b["amount"], rate, False, step) for b in bases if b is not line)
+    for cents in range(1, min(abs(amount), tries)):
+        small = sign * cents
+        vat_sum = others + computed_vat(amount - small, rate, False, step) + computed_vat(small, rate, False, step)
+        if vat_sum == total or (total and vat_sum and (vat_sum > 0) == (total > 0) and abs(vat_sum) < abs(total)):
+            return line, [amount - small, small]
+    return None
 
 
 def is_pair(rows: list[Row]) -> bool:
@@ -148,3 +207,51 @@ def is_pair(rows: list[Row]) -> bool:
     foreign = a.line["amount_currency"], b.line["amount_currency"]
     matched = foreign == (None, None) or (None not in foreign and foreign[0] == -foreign[1])
     return a.amount == -b.amount and same and matched
+
+
+def vat_checks(lines: pa.Table, plan: VatPlan) -> dict[tuple[str, str], list[int]]:
+    """Per entry and VAT code with base lines and a known rate, column-wise: ``[base lines, VAT lines,
+    VAT booked, VAT computed net to the cent, VAT computed net to 0.05]`` (cents), the computation
+    one per base line as `computed_vat` does it. Tells which entries a program computing VAT per row
+    books alike, and which rounding fits the books."""
+    from migrator.reconcile import sums_by
+
+    if not lines.num_rows or not plan.rates:
+        return {}
+    codes = lines.column("vat_code").fill_null("")
+    known = pc.is_in(codes, pa.array(sorted(plan.rates), pa.string()))
+    lines = lines.filter(known)
+    if not lines.num_rows:
+        return {}
+    codes = lines.column("vat_code").to_pylist()
+    flag = np.asarray(lines.column("vat_line").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+    amounts = np.asarray(lines.column("amount").fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    fractions = {code: rate.as_integer_ratio() for code, rate in plan.rates.items()}
+    num = np.array([fractions[c][0] for c in codes], dtype=object)
+    den = np.array([fractions[c][1] * 100 for c in codes], dtype=object)
+    product = np.abs(amounts).astype(object) * num  # Python integers: exact whatever the rate's digits
+    sign = np.where(amounts < 0, -1, 1)
+
+    def rounded(step: int) -> np.ndarray:
+        whole = den * step
+        quotient, rest = product // whole, product % whole
+        value = (quotient + (2 * rest >= whole)) * step
+        return np.where(flag, 0, (value * sign).astype(np.int64))
+
+    table = pa.table({
+        "entry": lines.column("entry"), "code": lines.column("vat_code"), "base": (~flag).astype(np.int64),
+        "vat": flag.astype(np.int64), "booked": np.where(flag, amounts, 0), "cent": rounded(1), "five": rounded(5),
+    })  # fmt: skip
+    return {key: sums for key, sums in sums_by(table, ["entry", "code"], ["base", "vat", "booked", "cent", "five"]).items()
+            if sums[0]}  # fmt: skip
+
+
+def rounding_step(checks: dict[tuple[str, str], list[int]], entries: set[str] | None = None) -> int:
+    """The VAT rounding (cents) that reproduces more entry/code groups of `checks` (of `entries`, if
+    given): 5 where 0.05 rounding fits more of them than cent rounding, else 1."""
+    cent = five = 0
+    for (entry, _), (_, _, booked, by_cent, by_five) in checks.items():
+        if entries is None or entry in entries:
+            cent += booked == by_cent
+            five += booked == by_five
+    return 5 if five > cent else 1

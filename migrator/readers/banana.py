@@ -14,7 +14,12 @@ Gr1, IsDue, VatAccount``. A folder with these files reads as one ledger; a folde
   carries the VAT as ``VatAmount`` in Banana's own exports; where that column is absent (Banana's import
   files, and what migrator writes) the VAT is computed as Banana does: rate × amount for
   ``VatAmountType`` 1 (net, FORMATS.md inference), the VAT inside the amount otherwise (gross, assumed
-  Banana's default), rounded to the cent. The VAT goes on the row's side for one-account rows; on
+  Banana's default), rounded to the cent, or to 0.05 where the book's ``fileinfo.txt`` (what migrator's
+  writer writes beside the tables) gives ``VatRounding`` 0.05, Banana's file property "VAT/Sales tax
+  rounding". ``VatAmountType`` 2 (or a code whose ``AmountType`` is 2) is 100 % VAT: the whole amount
+  is VAT, on the code's ``VatAccount``; a code ``<code>-2`` of amount type 2 is Banana's documented
+  code for the rounding differences of ``<code>`` (FORMATS.md), read as ``<code>`` (and not listed as a
+  code of its own). The VAT goes on the row's side for one-account rows; on
   two-account rows to the credit side for codes of VAT due (``IsDue``, else sales and acquisition
   kinds), the debit side otherwise, reversed by a leading ``-``. ``[V81]`` only labels a row.
 * Opening balances (the accounts table's ``Opening``) become one opening entry dated at the start of the
@@ -76,6 +81,7 @@ class VatCode:
     kind: str
     due: bool
     account: str
+    amount_type: str = ""
 
 
 @dataclass
@@ -95,6 +101,8 @@ def table_kind(names: list[str]) -> str:
         return "accounts"
     if {"VatCode", "VatRate"} <= have and "Date" not in have:
         return "vatcodes"
+    if {"Section", "Id", "Value"} <= have:
+        return "fileinfo"
     return ""
 
 
@@ -251,10 +259,16 @@ class _State:
         self.entries = 0
         self.years: list[FiscalYear] = []
         self.base = "CHF"
+        self.step = 1  # the VAT rounding of the book being read, in cents
+        self.alias: dict[str, str] = {}  # rounding-difference code (V81-2) -> the code it rounds (V81)
 
     def read_book(self, book: Book) -> None:
         transactions = [s for s in book.sheets if s.kind == "transactions"]
         self.base = self._base_currency(book, transactions)
+        self.step = 1
+        for sheet in book.sheets:
+            if sheet.kind == "fileinfo":
+                self._file_info(sheet)
         for sheet in book.sheets:
             if sheet.kind == "vatcodes":
                 self._vat_codes(sheet)
@@ -301,6 +315,22 @@ class _State:
                                          f"name {', '.join(named)}", transactions[0].file))  # fmt: skip
         return self.base
 
+    def _file_info(self, sheet: Sheet) -> None:
+        """The file properties the reader needs: the VAT rounding (``AccountingDataBase``/``VatRounding``)."""
+        for number, cells in sheet.rows:
+            if (_text(cells.get("Section")), _text(cells.get("Id"))) != ("AccountingDataBase", "VatRounding"):
+                continue
+            value = _text(cells.get("Value"))
+            try:
+                rounding = Decimal(parse_rate(value)) if value else Decimal(0)
+            except (ParseError, ArithmeticError):
+                rounding = Decimal(-1)
+            if rounding in (0, Decimal("0.01"), Decimal("0.05")):
+                self.step = 5 if rounding == Decimal("0.05") else 1
+            else:
+                self.problems.append(Problem("error", f"VatRounding {value!r}: expected 0.01 or 0.05", sheet.file,
+                                             number))  # fmt: skip
+
     def _vat_codes(self, sheet: Sheet) -> None:
         skipped = 0
         for number, cells in sheet.rows:
@@ -322,7 +352,14 @@ class _State:
             due_text = _text(cells.get("IsDue")).lower()
             due = due_text in ("1", "yes", "true") if due_text else kind in DUE_KINDS
             account = _text(cells.get("VatAccount"))
-            self.vat.setdefault(code, VatCode(code, Decimal(rate_text) if rate_text else None, kind, due, account))
+            amount_type = _text(cells.get("AmountType"))
+            self.vat.setdefault(
+                code, VatCode(code, Decimal(rate_text) if rate_text else None, kind, due, account, amount_type)
+            )
+            stem = code[: -len("-2")]
+            if amount_type == "2" and code.endswith("-2") and stem:
+                self.alias[code] = stem  # Banana's code for the rounding differences of `stem`
+                continue
             self.vat_rows.setdefault(code, {
                 "code": code, "rate": rate_text, "kind": kind, "method": "", "account": account,
                 "valid_from": known.valid_from if known else None, "valid_to": known.valid_to if known else None,
@@ -434,6 +471,10 @@ class _State:
             sign = 1 if debit else -1
             return day, [{"account": debit or credit, "amount": sign * amount, **signed(foreign, sign)}], False
         info = self.vat.get(code) or self._known(code)
+        amount_type = _text(cells.get("VatAmountType")) or info.amount_type or "0"
+        if amount_type not in ("0", "1", "2"):
+            raise ParseError(f"VatAmountType {amount_type!r} is not supported (0 gross, 1 net or 2 VAT only)")
+        code = self.alias.get(code, code)
         if debit and credit:
             due = info.due != reversed_
             side = -1 if due else 1
@@ -442,18 +483,19 @@ class _State:
         base_account = debit if side == 1 else credit
         other = credit if side == 1 else debit
         vat_text = _text(cells.get("VatAmount"))
-        amount_type = _text(cells.get("VatAmountType")) or "0"
-        if amount_type not in ("0", "1"):
-            raise ParseError(f"VatAmountType {amount_type!r} is not supported (0 gross or 1 net)")
-        if vat_text:
+        if amount_type == "2":
+            tax = amount  # 100 % VAT: no base, the whole amount on the VAT account
+        elif vat_text:
             tax = abs(amounts["VatAmount"].cents(vat_text) or 0) * (1 if amount >= 0 else -1)
         elif info.rate is None:
             raise ParseError(f"VatCode {code}: rate unknown (not in the VAT codes table)")
         else:
             share = info.rate / (100 + info.rate) if amount_type == "0" else info.rate / 100
-            tax = _round(abs(Decimal(amount)) * share) * (1 if amount >= 0 else -1)
-        base, total = (amount - tax, amount) if amount_type == "0" else (amount, amount + tax)
-        lines = [{"account": base_account, "amount": side * base, "vat_code": code, "vat_amount": side * tax}]
+            tax = _round(abs(Decimal(amount)) * share / self.step) * self.step * (1 if amount >= 0 else -1)
+        base, total = (amount, amount + tax) if amount_type == "1" else (amount - tax, amount)
+        lines = []
+        if amount_type != "2":
+            lines.append({"account": base_account, "amount": side * base, "vat_code": code, "vat_amount": side * tax})
         if tax:
             if not info.account:
                 raise ParseError(f"VatCode {code}: its VAT account is unknown (VatAccount of the VAT codes table)")

@@ -12,6 +12,16 @@ and ``VatAmountType`` 1 (the amount is net: FORMATS.md's inference), and their V
 Banana books them again, to the ``VatAccount`` of the VAT codes table. This is done only where Banana's
 computation (rate × net, rounded to the cent) gives exactly the VAT our books hold and the VAT line is
 on that account; otherwise the lines are written as they are, without a code, and a warning says so.
+Rounding: each year's file rounds VAT to the cent or to 0.05, whichever reproduces more of the year's
+entry/code groups (Winbiz and Infoniqa books round to 0.05); ``fileinfo.txt`` states it (Banana's
+property "VAT/Sales tax rounding", ``AccountingDataBase``/``VatRounding`` in its scripts, FORMATS.md)
+and the README tells the user to set it. Where Banana's computation at that rounding differs from the
+VAT booked (an entry rounded otherwise, a VAT amount set by hand), a row of VAT amount type 2 (100 %
+VAT) books the difference with the code ``<code>-2`` (Banana's documented way to book rounding
+differences, FORMATS.md): so every code is carried and the VAT per code stays exact. A base row booked
+against the code's usual side (a sales credit note: sales account in debit) gets the code with a
+minus, ``-V81``, as Banana's documentation on credit notes asks; rows of VAT due normally sit in credit,
+others in debit.
 Compound entries are one row per line with the other account empty; two-line entries one row.
 Banana keeps no entry id: the rows of a compound entry are joined only by their date and ``Doc``
 (FORMATS.md), which is what a Banana user sees joining them and what migrator's reader groups by
@@ -25,7 +35,9 @@ The accounts table has a ``Currency`` column (Banana's multi-currency column; a 
 has none and ignores it, *assumed*): each account's currency, the base currency for the others, so that
 the base currency is stated in the files (the reader takes it from there).
 Text is written exactly, formula-like text included (``=…``, ``-…``): the files are for Banana's import,
-which takes text columns as text (*assumed*), not for a spreadsheet; nothing is made inert.
+which takes text columns as text (*assumed*), not for a spreadsheet; nothing is made inert. A text
+starting with ``"`` would open a quoted field and swallow the rows after it: it is written quoted
+(``"`` doubled inside), as CSV does.
 """
 
 from __future__ import annotations
@@ -43,13 +55,15 @@ from migrator import vat
 from migrator.model import EntryGroups, FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, vat_plan
+from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, rounding_step, vat_checks, vat_plan
 from migrator.writers.base import entries, lines_with, lost
 
 ACCOUNT_COLUMNS = (
     "Section", "Group", "Account", "Description", "BClass", "Gr", "Opening", "Currency", "VatCode", "Disable",
 )  # fmt: skip
-VAT_COLUMNS = ("Group", "VatCode", "Description", "VatRate", "Gr1", "IsDue", "VatAccount")
+VAT_COLUMNS = ("Group", "VatCode", "Description", "VatRate", "Gr1", "IsDue", "AmountType", "VatAccount")
+INFO_COLUMNS = ("Section", "Id", "Description", "Value")
+ROUNDING_SUFFIX = "-2"  # Banana's documented code for rounding differences of a code: M81-2 (FORMATS.md)
 TRANSACTION_COLUMNS = (
     "Date", "Doc", "Description", "AccountDebit", "AccountCredit", "Amount", "VatCode", "VatAmountType",
     "AmountCurrency", "ExchangeCurrency", "ExchangeRate",
@@ -76,13 +90,20 @@ In Banana (one accounting file per fiscal year, with the period of that year):
 VAT: rows with a VatCode carry the NET amount (VatAmountType 1); Banana computes the VAT and books it
 to the code's VatAccount. The VAT lines of the source books are therefore not in the file (they would
 be counted twice). Rows without a VatCode are written exactly as booked.
+{rounding}
+Where Banana would compute other VAT than the books hold, a row with the code <code>-2 and
+VatAmountType 2 (100 % VAT) books the difference, as Banana's documentation books rounding
+differences; vatcodes.txt has these codes (AmountType 2). A code with a minus (-V81) books the VAT
+in reverse, as on a credit note.
 Compound entries are several rows with the same date and Doc, one account per row.
 """
 
 
 def _text(value: str) -> str:
-    """A cell of Banana's tab file: tabs and line breaks would break the row, so they become spaces."""
-    return " ".join(value.replace("\t", " ").splitlines())
+    """A cell of Banana's tab file: tabs and line breaks would break the row, so they become spaces;
+    a leading ``"`` would open a quoted field, so such a cell is quoted."""
+    text = " ".join(value.replace("\t", " ").splitlines())
+    return '"' + text.replace('"', '""') + '"' if text.startswith('"') else text
 
 
 def _table(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
@@ -116,28 +137,39 @@ class BananaWriter:
             folders = [(target / _folder_name(y.start), y) for y in years]
             names = ", ".join(f.name for f, _ in folders)
             layout = f"One folder per fiscal year ({names}), each for its own Banana file."
-        vat_rows = self._vat_codes(ledger, plan)
+        checks = vat_checks(ledger.lines, plan)
+        due = {code: _due(ledger, code) for code in plan.codes}
         written = 0
+        fives: list[str] = []
+        rounded: set[str] = set()
         for folder, year in folders:
             folder.mkdir(exist_ok=True)
+            label = folder.name if year is not None else "the books"
             chosen = [g for g in groups if year is None or _in_year(g[0]["date"], year.start, year.end)]
+            step = rounding_step(checks, {g[0]["entry"] for g in chosen}) if year is not None else rounding_step(checks)
             opening, others = _opening(chosen)
             if len({g[0]["entry"] for g in chosen if g[0]["opening"]}) > 1:
                 problems.append(
-                    Problem("warning", f"{folder.name}: several opening entries; Banana keeps one Opening per account")
+                    Problem("warning", f"{label}: several opening entries; Banana keeps one Opening per account")
                 )
             (folder / "accounts.txt").write_text(
                 _table(ACCOUNT_COLUMNS, self._accounts(ledger, plan, opening)), "utf-8"
             )
-            (folder / "vatcodes.txt").write_text(_table(VAT_COLUMNS, vat_rows), "utf-8")
-            rows, notes = self._transactions(others, plan)
+            rows, notes = self._transactions(others, plan, step, due)
             problems += notes
+            rounded |= {r["VatCode"].lstrip("-") for r in rows if r.get("VatAmountType") == "2"}
             (folder / "transactions.txt").write_text(_table(TRANSACTION_COLUMNS, rows), "utf-8")
+            (folder / "fileinfo.txt").write_text(_table(INFO_COLUMNS, [_rounding_info(step)]), "utf-8")
+            if step == 5:
+                fives.append(label if year is not None else "this file")
             written += sum(len(g) for g in chosen)
+        vat_rows = self._vat_codes(ledger, plan, rounded)
+        for folder, _ in folders:
+            (folder / "vatcodes.txt").write_text(_table(VAT_COLUMNS, vat_rows), "utf-8")
         outside = ledger.lines.num_rows - written
         if outside:
             problems.append(Problem("warning", f"{outside} lines dated outside the fiscal years were not written"))
-        (target / "README.txt").write_text(README.format(layout=layout), "utf-8")
+        (target / "README.txt").write_text(README.format(layout=layout, rounding=_rounding_text(fives)), "utf-8")
         return problems + _not_carried(ledger)
 
     def _accounts(self, ledger: Ledger, plan: VatPlan, opening: dict[str, int]) -> list[dict[str, str]]:
@@ -171,7 +203,7 @@ class BananaWriter:
         block("")
         return rows
 
-    def _vat_codes(self, ledger: Ledger, plan: VatPlan) -> list[dict[str, str]]:
+    def _vat_codes(self, ledger: Ledger, plan: VatPlan, rounded: set[str]) -> list[dict[str, str]]:
         described = {row["code"]: row for row in ledger.vat_codes.to_pylist()}
         rows: dict[str, dict[str, str]] = {}
         for code, target in sorted(plan.codes.items()):
@@ -183,17 +215,21 @@ class BananaWriter:
                 "Gr1": source.get("form_box", ""), "IsDue": "1" if known and known[0] in DUE_KINDS else "",
                 "VatAccount": plan.accounts.get(code, ""),
             })  # fmt: skip
+            extra = target + ROUNDING_SUFFIX
+            if extra in rounded:
+                rows.setdefault(extra, {**rows[target], "VatCode": extra, "AmountType": "2",
+                                        "Description": f"Rounding differences {target}"})  # fmt: skip
         return list(rows.values())
 
     def _transactions(
-        self, groups: list[list[dict[str, Any]]], plan: VatPlan
+        self, groups: list[list[dict[str, Any]]], plan: VatPlan, step: int, due: dict[str, bool]
     ) -> tuple[list[dict[str, str]], list[Problem]]:
         out: list[dict[str, str]] = []
         problems: list[Problem] = []
         docs = _Docs()
         uncoded = 0
         for lines in groups:
-            rows, notes = fold_entry(lines, plan, gross=False)
+            rows, notes = fold_entry(lines, plan, gross=False, step=step, adjust=True)
             uncoded += sum(1 for row in rows if row.line["vat_code"] and not row.tax)
             first = lines[0]
             where = f"entry {first['doc'] or first['entry']} of {first['date']}"
@@ -209,9 +245,16 @@ class BananaWriter:
                 continue
             for row in rows:
                 side = "AccountDebit" if row.amount >= 0 else "AccountCredit"
+                code = row.tax
+                if code:
+                    # against the code's usual side (VAT due in credit, else debit): a minus (-V81)
+                    reverse = (row.amount > 0) == due.get(row.line["vat_code"], False)
+                    code = ("-" if reverse else "") + code + (ROUNDING_SUFFIX if row.rounding else "")
+                kind = ("2" if row.rounding else "1") if row.tax else ""
+                account = plan.accounts[row.line["vat_code"]] if row.rounding else row.line["account"]
                 out.append({**common, **_currency(row), "Description": row.line["description"],
-                            side: row.line["account"], "Amount": format_cents(abs(row.amount)),
-                            "VatCode": row.tax, "VatAmountType": "1" if row.tax else ""})  # fmt: skip
+                            side: account, "Amount": format_cents(abs(row.amount)),
+                            "VatCode": code, "VatAmountType": kind})  # fmt: skip
         problems += lost("VAT codes on lines", uncoded, "written as booked, without VAT code, where Banana would "
                          "not compute the same VAT (see the warnings)")  # fmt: skip
         if docs.renamed:
@@ -228,7 +271,10 @@ class BananaWriter:
         reader dates it (the start of the year folder, or 1 January of the year's first transaction
         in a file of one year); where the writer writes a folder per year, entries dated outside the
         fiscal years are left out, as the writer leaves them; an entry with several base lines of a
-        VAT code Banana computes gets one VAT line per base line (Banana books VAT per row). Every other entry is kept as it is (its Doc may get a suffix, see `_Docs`).
+        VAT code Banana computes, or whose VAT Banana computes otherwise at the year's rounding, gets
+        one VAT line per base line as Banana computes it (Banana books VAT per row) and one more for
+        the difference (the rounding row). Every other entry is kept as it is (its Doc may get a
+        suffix, see `_Docs`).
         Column-wise: per-account sums with `reconcile.sums_by`.
         """
         return ledger.replace(lines=_kept_lines(ledger))
@@ -272,7 +318,8 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
         first_date = first_date.filter(pc.greater_equal(year, 0))
         year = year.filter(pc.greater_equal(year, 0))
     opening = _whole_opening(lines)
-    kept = _vat_per_row(ledger, lines.filter(pc.invert(opening)))
+    moving = pc.invert(opening)
+    kept = _vat_per_row(ledger, lines.filter(moving), year.filter(moving), flat)
     openings = lines.filter(opening).append_column("year", year.filter(opening))
     moving_dates = first_date.filter(pc.invert(opening))
     merged: list[dict[str, Any]] = []
@@ -295,42 +342,50 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
     return pa.concat_tables([kept, table("lines", merged)])
 
 
-def _vat_per_row(ledger: Ledger, lines: pa.Table) -> pa.Table:
-    """Banana books the VAT of every row with a code itself, one VAT booking per row: where an entry
-    has several base lines (or several VAT lines) of a code that the writer writes as a code, its VAT
-    lines become one per base line, as Banana and the reader book them. Only such entries are looked
-    at line by line; they are found column-wise."""
-    from migrator.reconcile import sums_by
-
+def _vat_per_row(ledger: Ledger, lines: pa.Table, year: pa.Array, flat: bool) -> pa.Table:
+    """Banana books the VAT of every row with a code itself, one VAT booking per row, at its file's
+    rounding, and the writer books the rest in a rounding row: where an entry has several base lines
+    (or several VAT lines) of a code the writer writes as a code, or VAT other than Banana computes,
+    its VAT lines become one per base line and one for the difference, as Banana and the reader book
+    them. Only such entries are looked at line by line; they are found column-wise (`vat_checks`)."""
     if not lines.num_rows:
         return lines
-    coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
-    if not pc.any(coded).as_py():
+    plan = vat_plan(ledger, "banana")
+    checks = vat_checks(lines, plan)
+    if not checks:
         return lines
-    flag = lines.column("vat_line").fill_null(False)
-    counted = pa.table({
-        "entry": lines.column("entry"), "code": lines.column("vat_code"),
-        "base": pc.cast(pc.and_(coded, pc.invert(flag)), pa.int64()), "vat": pc.cast(pc.and_(coded, flag), pa.int64()),
-    }).filter(coded)  # fmt: skip
-    counts = sums_by(counted, ["entry", "code"], ["base", "vat"])
-    candidates = sorted({entry for (entry, _), (bases, vats) in counts.items() if bases > 1 or vats > 1})
+    coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
+    years_of_entry = dict(zip(lines.column("entry").filter(coded).to_pylist(), year.filter(coded).to_pylist(),
+                              strict=True))  # fmt: skip
+    steps: dict[int, int] = {}
+    for index in set(years_of_entry.values()):
+        chosen = None if flat else {e for e, y in years_of_entry.items() if y == index}
+        steps[index] = rounding_step(checks, chosen)
+    step_of = {entry: steps[index] for entry, index in years_of_entry.items()}
+    candidates = sorted({
+        entry for (entry, _), (bases, vats, booked, cent, five) in checks.items()
+        if bases > 1 or vats > 1 or booked != (five if step_of[entry] == 5 else cent)
+    })  # fmt: skip
     if not candidates:
         return lines
-    plan = vat_plan(ledger, "banana")
-    chosen = pc.is_in(lines.column("entry"), pa.array(candidates, pa.string()))
+    chosen_lines = pc.is_in(lines.column("entry"), pa.array(candidates, pa.string()))
     rebuilt: list[dict[str, Any]] = []
-    for entry_lines in entries(lines.filter(chosen)):
-        rows, _ = fold_entry(entry_lines, plan, gross=False)
-        written = {id(row.line) for row in rows}
-        out = [line for line in entry_lines if id(line) in written]
-        for row in rows:
+    for entry_lines in entries(lines.filter(chosen_lines)):
+        step = step_of[entry_lines[0]["entry"]]
+        rows, _ = fold_entry(entry_lines, plan, gross=False, step=step, adjust=True)
+        out: list[dict[str, Any]] = []
+        for row in rows:  # each row as the reader reads it: its line (split parts apart), then its VAT
             code = row.line["vat_code"]
-            share = computed_vat(row.line["amount"], plan.rates[code], gross=False) if row.tax else 0
+            vat_line = {**row.line, "account": plan.accounts.get(code, ""), "vat_amount": None, "vat_line": True}
+            if row.rounding:
+                out.append({**vat_line, "amount": row.amount})
+                continue
+            out.append({**row.line, "amount": row.amount})
+            share = computed_vat(row.amount, plan.rates[code], gross=False, step=step) if row.tax else 0
             if share:
-                out.append({**row.line, "account": plan.accounts[code], "amount": share, "vat_amount": None,
-                            "vat_line": True})  # fmt: skip
+                out.append({**vat_line, "amount": share})
         rebuilt += [{**line, "line": number} for number, line in enumerate(out, start=1)]
-    return pa.concat_tables([lines.filter(pc.invert(chosen)), table("lines", rebuilt)])
+    return pa.concat_tables([lines.filter(pc.invert(chosen_lines)), table("lines", rebuilt)])
 
 
 def _year_index(dates: pa.ChunkedArray | pa.Array, years: tuple[FiscalYear, ...]) -> pa.Array:
@@ -371,6 +426,27 @@ def _opening(groups: list[list[dict[str, Any]]]) -> tuple[dict[str, int], list[l
         else:
             others.append(group)
     return opening, others
+
+
+def _due(ledger: Ledger, code: str) -> bool:
+    """Whether `code` is VAT due (written IsDue): its VAT sits in credit, a base row of it in credit."""
+    known = vat.meaning(ledger, code)
+    return bool(known and known[0] in DUE_KINDS)
+
+
+def _rounding_info(step: int) -> dict[str, str]:
+    return {"Section": "AccountingDataBase", "Id": "VatRounding", "Description": "VAT/Sales tax rounding",
+            "Value": "0.05" if step == 5 else "0.01"}  # fmt: skip
+
+
+def _rounding_text(fives: list[str]) -> str:
+    if not fives:
+        return "VAT is rounded to the cent (fileinfo.txt: VatRounding 0.01), Banana's default."
+    return (
+        "VAT ROUNDING: the books round VAT to 0.05 in " + ", ".join(fives) + ". In that Banana file set\n"
+        "File > File and accounting properties > VAT > 'VAT/Sales tax rounding' to 0.05 BEFORE importing\n"
+        "transactions.txt (fileinfo.txt: VatRounding). Other files keep Banana's default, 0.01."
+    )
 
 
 def _currency(row: Row) -> dict[str, str]:
