@@ -58,8 +58,13 @@ def test_container_and_parameters(garage: Ledger, tmp_path: Path) -> None:
 
 def test_every_entry_balances_and_counts_match(garage: Ledger, tmp_path: Path) -> None:
     root, _ = written(garage, tmp_path)
+    transactions = root.findall("Task/Transaction")
+    # the garage's 23 entries; the two openings (5 and 6 debit lines against several credits) become
+    # one Abacus entry per debit line: 23 - 2 + 5 + 6
+    assert [t.get("id") for t in transactions] == [str(n) for n in range(1, 33)]
+    assert all([child.tag for child in t] == ["Entry"] for t in transactions)
     entries = root.findall("Task/Transaction/Entry")
-    assert len(entries) == 23  # the garage's entries
+    assert all(a.get("mode") == "SAVE" for a in root.iter("AmountData"))
     for entry in entries:
         assert entry.get("mode") == "SAVE"
         head, *singles = list(entry)
@@ -69,8 +74,13 @@ def test_every_entry_balances_and_counts_match(garage: Ledger, tmp_path: Path) -
         assert head.findtext("EntryType") == ("S" if len(singles) == 1 else "C")
         totals = sides(entry)
         assert totals["D"] == totals["C"], head.findtext("DocumentNumber")
-    # 75 lines: 23 carried by collective information, 11 VAT lines folded into their bases' tax data
-    assert len(root.findall(".//SingleInformation")) == 75 - 23 - 11
+        # the collective amount is the entry's total
+        assert amount(head, "KeyAmount") == totals["D"], head.findtext("DocumentNumber")
+        assert head.findtext("Client") == "1"
+        assert all(len(e.text or "") <= 10 for e in entry.iter("DocumentNumber"))
+    # 75 lines: 21 entries carried by collective information, 11 VAT lines folded into their bases'
+    # tax data; the openings' 8 and 11 lines give 7 and 10 singles (one per debit/credit overlap)
+    assert len(root.findall(".//SingleInformation")) == 75 - 21 - 11 - 8 - 11 + 7 + 10
     assert len(root.findall(".//TaxData")) == 12  # R23-002 has two bases sharing one VAT line
     total_debit = sum(sides(e)["D"] for e in entries)
     assert total_debit == Decimal(sum(a for a in garage.lines.column("amount").to_pylist() if a > 0)).scaleb(-2)
@@ -124,6 +134,44 @@ def test_vat_line_that_does_not_match_stays_a_line(tmp_path: Path) -> None:
     assert len(entry.findall("SingleInformation")) == 2 and entry.find(".//TaxData") is None
     assert sides(entry)["D"] == sides(entry)["C"] == Decimal("108.00")
     assert any("1 VAT lines do not match" in p.message for p in problems)
+
+
+def test_several_debits_against_several_credits_are_split(tmp_path: Path) -> None:
+    day = dt.date(2024, 1, 1)
+    lines = table("lines", [
+        {"entry": "1", "line": 1, "date": day, "account": "1000", "amount": 30000, "doc": "OUVERTURE-2024"},
+        {"entry": "1", "line": 2, "date": day, "account": "1020", "amount": 20000, "doc": "OUVERTURE-2024"},
+        {"entry": "1", "line": 3, "date": day, "account": "2000", "amount": -10000, "doc": "OUVERTURE-2024"},
+        {"entry": "1", "line": 4, "date": day, "account": "2800", "amount": -40000, "doc": "OUVERTURE-2024"},
+    ])  # fmt: skip
+    root, problems = written(Ledger(lines=lines), tmp_path)
+    got = []
+    for entry in root.iter("Entry"):
+        head = entry.find("CollectiveInformation")
+        got.append((head.findtext("Account"), head.findtext("DebitCredit"), head.findtext("KeyAmount"),
+                    [(s.findtext("Account"), s.findtext("DebitCredit"), s.findtext("KeyAmount"))
+                     for s in entry.findall("SingleInformation")]))  # fmt: skip
+    assert got == [
+        ("1000", "D", "300.00", [("2000", "C", "100.00"), ("2800", "C", "200.00")]),
+        ("1020", "D", "200.00", [("2800", "C", "200.00")]),
+    ]
+    assert {e.text for e in root.iter("DocumentNumber")} == {"OUVERTURE-"}
+    assert any("1 voucher numbers longer than 10 characters" in p.message for p in problems)
+    assert any("1 entries with several debit and several credit lines" in p.message for p in problems)
+
+
+def test_tax_codes_longer_than_three_characters_are_replaced(tmp_path: Path) -> None:
+    day = dt.date(2024, 5, 1)
+    lines = table("lines", [
+        {"entry": "1", "line": 1, "date": day, "account": "1100", "amount": 10260, "doc": "X"},
+        {"entry": "1", "line": 2, "date": day, "account": "3200", "amount": -10000, "doc": "X", "vat_code": "V26G",
+         "vat_amount": -260},
+        {"entry": "1", "line": 3, "date": day, "account": "2200", "amount": -260, "doc": "X", "vat_code": "V26G",
+         "vat_line": True},
+    ])  # fmt: skip
+    root, problems = written(Ledger(lines=lines), tmp_path)
+    assert [e.text for e in root.iter("TaxCode")] == ["T00"]
+    assert any("VAT code V26G is longer than 3 characters: written as TaxCode T00" in p.message for p in problems)
 
 
 def test_text_is_escaped_cleaned_and_cut(tmp_path: Path) -> None:
