@@ -75,7 +75,7 @@ def test_writer_layout(garage, tmp_path: Path) -> None:  # type: ignore[no-untyp
     assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == ["2023", "2024", "README.txt"]
     golden("banana/README.txt", (out / "README.txt").read_text("utf-8"))
     for year in ("2023", "2024"):
-        for name in ("accounts.txt", "vatcodes.txt", "transactions.txt"):
+        for name in ("accounts.txt", "vatcodes.txt", "transactions.txt", "fileinfo.txt"):
             golden(f"banana/{year}/{name}", (out / year / name).read_text("utf-8"))
     text = (out / "2023" / "transactions.txt").read_text("utf-8")
     # No VAT line of its own: Banana books it from the code (R23-001 credits 3400 net 1200.00 with V77).

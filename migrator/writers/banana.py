@@ -85,7 +85,10 @@ In Banana (one accounting file per fiscal year, with the period of that year):
    The Opening column holds the opening balances of the year (credit balances negative).
 2. VAT codes: import vatcodes.txt into the VAT codes table the same way. Check each code's VatAccount,
    IsDue and Gr1 (VAT form figures) against your VAT setup: these columns are not verified.
-3. Transactions: Actions > Import into accounting > Text file with column headers, file transactions.txt.
+3. VAT rounding: fileinfo.txt is not imported; it states the file property "VAT/Sales tax rounding"
+   (VatRounding) the transactions were written for. Set it (File > File and accounting properties > VAT)
+   before step 4.
+4. Transactions: Actions > Import into accounting > Text file with column headers, file transactions.txt.
 
 VAT: rows with a VatCode carry the NET amount (VatAmountType 1); Banana computes the VAT and books it
 to the code's VatAccount. The VAT lines of the source books are therefore not in the file (they would
@@ -443,9 +446,10 @@ def _rounding_text(fives: list[str]) -> str:
     if not fives:
         return "VAT is rounded to the cent (fileinfo.txt: VatRounding 0.01), Banana's default."
     return (
-        "VAT ROUNDING: the books round VAT to 0.05 in " + ", ".join(fives) + ". In that Banana file set\n"
+        "VAT ROUNDING: the books round VAT to 0.05 in " + ", ".join(fives) + ". There set\n"
         "File > File and accounting properties > VAT > 'VAT/Sales tax rounding' to 0.05 BEFORE importing\n"
-        "transactions.txt (fileinfo.txt: VatRounding). Other files keep Banana's default, 0.01."
+        "transactions.txt (fileinfo.txt: VatRounding), or Banana computes other VAT. Other files keep\n"
+        "Banana's default, 0.01."
     )
 
 
