@@ -20,7 +20,13 @@ without ``BU-Schlüssel``: Swiss VAT codes have no DATEV key, and a key would ma
 VAT again.
 
 Columns: the first 116 names are those of the reference sample (format 7, whose umlauts were
-damaged and are restored here). Columns 117–125 of format 13 (``Fälligkeit`` … ``Abw.
+damaged and are restored here), except seven that DATEV's official format-13 header names
+otherwise (as quoted in public tests of DATEV parsers, FORMATS.md): ``EU-Land u. UStID
+(Bestimmung)``, ``EU-Steuersatz (Bestimmung)``, ``USt-Schlüssel (Anzahlungen)``, ``Buchungs GUID``
+(the sample's ``Leerfeld``), ``SEPA-Mandatsreferenz``, ``Datum Zuord. Steuerperiode`` and ``EU-Land
+u. UStID (Ursprung)``. Header fields 24–31 are quoted as version 700 has them: 24, 27
+(Sachkontenrahmen, quoted digits or ``""``), 30 and 31 in quotes, the others bare; the version-510
+sample quotes 26, 29 and 30 instead. Columns 117–125 of format 13 (``Fälligkeit`` … ``Abw.
 Skontokonto``) are written after DATEV's published format description as the project remembers it;
 no file at hand confirms their names, and migrator leaves them empty. The Kontenbeschriftungen
 columns (``Konto;Kontenbeschriftung;Sprach-ID;Kontenbeschriftung lang``) are likewise not confirmed
@@ -32,6 +38,7 @@ spreadsheet, so nothing is made inert.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -60,19 +67,20 @@ COLUMNS = (
     "Belegfeld 2", "Skonto", "Buchungstext", "Postensperre", "Diverse Adressnummer", "Geschäftspartnerbank",
     "Sachverhalt", "Zinssperre", "Beleglink",
     *(f"Beleginfo - {kind} {n}" for n in range(1, 9) for kind in ("Art", "Inhalt")),
-    "KOST1 - Kostenstelle", "KOST2 - Kostenstelle", "Kost-Menge", "EU-Land u. UStID", "EU-Steuersatz",
+    "KOST1 - Kostenstelle", "KOST2 - Kostenstelle", "Kost-Menge", "EU-Land u. UStID (Bestimmung)",
+    "EU-Steuersatz (Bestimmung)",
     "Abw. Versteuerungsart", "Sachverhalt L+L", "Funktionsergänzung L+L", "BU 49 Hauptfunktionstyp",
     "BU 49 Hauptfunktionsnummer", "BU 49 Funktionsergänzung",
     *(f"Zusatzinformation{sep}{n}" for n in range(1, 21) for sep in (" - Art ", "- Inhalt ")),
     "Stück", "Gewicht", "Zahlweise", "Forderungsart", "Veranlagungsjahr", "Zugeordnete Fälligkeit", "Skontotyp",
-    "Auftragsnummer", "Buchungstyp", "Ust-Schlüssel (Anzahlungen)", "EU-Land (Anzahlungen)",
+    "Auftragsnummer", "Buchungstyp", "USt-Schlüssel (Anzahlungen)", "EU-Land (Anzahlungen)",
     "Sachverhalt L+L (Anzahlungen)", "EU-Steuersatz (Anzahlungen)", "Erlöskonto (Anzahlungen)", "Herkunft-Kz",
-    "Leerfeld", "KOST-Datum", "Mandatsreferenz", "Skontosperre", "Gesellschaftername", "Beteiligtennummer",
+    "Buchungs GUID", "KOST-Datum", "SEPA-Mandatsreferenz", "Skontosperre", "Gesellschaftername", "Beteiligtennummer",
     "Identifikationsnummer", "Zeichnernummer", "Postensperre bis", "Bezeichnung SoBil-Sachverhalt",
-    "Kennzeichen SoBil-Buchung", "Festschreibung", "Leistungsdatum", "Datum Zuord.Steuerperiode",
+    "Kennzeichen SoBil-Buchung", "Festschreibung", "Leistungsdatum", "Datum Zuord. Steuerperiode",
     # 117-125: format 13 additions, not confirmed by a sample (see the module docstring)
     "Fälligkeit", "Generalumkehr (GU)", "Steuersatz", "Land", "Abrechnungsreferenz", "BVV-Position",
-    "EU-Mitgliedstaat u. UStID (Ursprung)", "EU-Steuersatz (Ursprung)", "Abw. Skontokonto",
+    "EU-Land u. UStID (Ursprung)", "EU-Steuersatz (Ursprung)", "Abw. Skontokonto",
 )  # fmt: skip
 
 # Columns the sample writes in quotes (text); the others are numbers or dates, written bare.
@@ -553,12 +561,12 @@ def _header(
         "",
         '""',
         "",
-        '""',
+        "",
+        '""',  # 27 Sachkontenrahmen: quoted digits, ^["](\d{2}){0,2}["]$ (FORMATS.md); the ledger names none
         "",
         "",
         '""',
         '""',
-        "",
     ]
     return ";".join(fields)
 
@@ -603,6 +611,7 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
     )
     problems += lost("groups", ledger.groups.num_rows, "left out (Kontenbeschriftungen hold accounts only)")
     problems += lost("company name", 1 if ledger.company.name else 0, "written only as the batch label (Bezeichnung)")
+    problems += _computed_fields(ledger)
     journals = lines_with(lines, "journal")
     problems += lost("journal codes on lines", journals, "left out")
     for what, count in sorted(out.counts.items()):
@@ -616,6 +625,33 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
                 f"({', '.join(odd[:5])}): written as they are, DATEV will refuse them",
             )
         )
+    return problems
+
+
+COMPUTED = {"BU-Schlüssel": ("BU-Schlüssel",), "Generalumkehr (GU)": ("Generalumkehr (GU)", "Generalumkehr"),
+            "Skonto": ("Skonto",)}  # fmt: skip
+"""Columns a DATEV source may fill that make DATEV compute or reverse lines on import, with the names
+they go by; the writer leaves them empty."""
+
+
+def _name_key(name: str) -> str:
+    """A column name with umlauts, U+FFFD and case evened out (as the DATEV reader matches names)."""
+    return re.sub(r"[^a-z0-9/+().\- ]", "?", name.strip().lower())
+
+
+def _computed_fields(ledger: Ledger) -> list[Problem]:
+    """A "not carried" line for each BU-Schlüssel, Generalumkehr and Skonto a DATEV source gave
+    (the DATEV reader keeps them in ``extras["Buchungsstapel"]``): the writer writes those columns empty."""
+    extras = ledger.extras.get("Buchungsstapel")
+    if extras is None:
+        return []
+    problems = []
+    for column, names in COMPUTED.items():
+        keys = {_name_key(n) for n in names}
+        found = [c for c in extras.column_names if _name_key(c) in keys]
+        count = sum(1 for c in found for v in extras.column(c).to_pylist() if v and str(v).strip())
+        problems += lost(f"{column} values of source rows", count, f"{column} written empty (the rows are written "
+                         "as the ledger books them)")  # fmt: skip
     return problems
 
 
