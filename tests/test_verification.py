@@ -49,7 +49,7 @@ def test_cash_per_year_is_opening_debit_credit_and_closing(winbiz_garage: Ledger
 
 
 def test_identical_books_are_verified_with_a_row_per_year_and_account(winbiz_garage: Ledger) -> None:
-    result = compare(winbiz_garage, winbiz_garage)
+    result = compare(winbiz_garage, winbiz_garage, target="")  # not a Winbiz output: no writer's as_kept
     assert result.verdict == VERIFIED and result.ok
     cash = [row for row in result.years if row["account"] == "1000"]
     assert [(r["start"], r["before"]["closing"], r["after"]["closing"], r["reason"]) for r in cash] == [
