@@ -18,8 +18,12 @@ from the reference export, see the reader). ``Blg`` holds whole numbers only in 
 (whether text vouchers import is *unverified*): the vouchers are kept when every entry has its own
 whole number, else entries are numbered 1, 2, … and the original voucher goes to ``Tx2``.
 ``KIdx``, ``PkKey`` and ``Flag`` are written as 0, ``Grp`` as a space and ``Code``/``OpId`` empty, as
-in every row of the reference; ``SIdx`` is written 0 although coded rows there have 3 or 5
-(meaning of all of these *unverified*).
+in every row of the reference (meaning *unverified*). ``SIdx``: in the reference every row with a
+code has 3 or 5 and every other row 0; in each of its entries that number is the position (from 1)
+of the row booking that base's VAT (entry 43: base rows 2 and 4, VAT rows 3 and 5), so a base row
+gets the position of its VAT row in the entry, the others 0 (*inference* from the reference; a
+coded row without a VAT row, which the reference never has, gets 0). Sales at 7.7 % are ``USt77``,
+as the reference writes them (``mappings/vat``).
 Text is written exactly, formula-like text included: the file is for Infoniqa's import, not a
 spreadsheet, so nothing is made inert.
 
@@ -113,6 +117,12 @@ def _rows(lines: list[dict[str, Any]], number: str, codes: dict[str, str], renum
     extra = _quoted(_one_line(first["doc"] or "") if renumbered else "")
     date = first["date"]
     day = f"{date.day}.{date.month}.{date.year}"
+    # SIdx of a base row: the position (from 1) of the row booking its VAT
+    positions = {}
+    for position, line in enumerate(lines, start=1):
+        if _is_vat(line):
+            for base in _bases(line, lines):
+                positions.setdefault(id(base), position)
     for line in lines:
         code = codes.get(line["vat_code"], line["vat_code"]) if line["vat_code"] else ""
         if _is_vat(line):
@@ -123,7 +133,8 @@ def _rows(lines: list[dict[str, Any]], number: str, codes: dict[str, str], renum
         else:
             account = counter[id(line)]
             tax = abs(line["vat_amount"] or 0) if code else 0
-            fields = (code, "0", "0", format_cents(abs(line["amount"])), format_cents(tax))
+            sidx = str(positions.get(id(line), 0)) if code else "0"
+            fields = (code, sidx, "0", format_cents(abs(line["amount"])), format_cents(tax))
         sid, sidx, btyp, netto, steuer = fields
         foreign = format_cents(abs(line["amount_currency"] or 0)) if line["currency"] else "0.00"
         yield [number, day, line["account"], "S" if line["amount"] >= 0 else "H", " ", account, sid, sidx, "0",
