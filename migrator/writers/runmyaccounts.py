@@ -12,7 +12,15 @@ amount can unbalance an entry; the foreign amounts are reported as not carried.
 Chart: ``accno,description,charttype,category,link``: headings (``H``, from the ledger's groups)
 and accounts (``A``) in account-number order, so every heading precedes its accounts; ``category``
 is A asset, L liability, Q equity, I income, E expense (the categories of Run my Accounts'
-open-source base), ``link`` left empty.
+open-source base). ``link`` says in which screens an account appears; an account with an empty
+link is missing from them. Written: bank and cash ``AR_paid:AP_paid`` (payments), debtors ``AR``,
+creditors ``AP``, the VAT accounts of sales codes ``AR_tax`` and of input and acquisition codes
+``AP_tax`` (both where one account serves both); every other account empty. FORMATS.md lists the
+column but not its values: these are the link keywords of the open-source base (SQL-Ledger), and
+which accounts are bank, debtors and creditors is read from the Swiss SME chart (FORMATS.md, Swiss
+facts: 1000-1099 liquid funds, 1100-1199 receivables except 1170/1171 input VAT, 2000-2099
+payables) and the VAT accounts from the ledger's VAT codes (*unverified* against Run my Accounts
+itself).
 
 Both files are ISO-8859-1, as the service's help says: a character outside it (``œ``, ``€``,
 curly quotes) is replaced by its nearest spelling (``oe``, ``EUR``, ``'``) or ``?``, and reported.
@@ -145,11 +153,35 @@ def _category(code: str, kind: str) -> str:
     return {"1": "A", "2": "L", "3": "I"}.get(code[:1], "E" if code[:1] in "45678" and code[:1] else "")
 
 
+SALES_VAT = {"sales"}
+INPUT_VAT = {"input_material", "input_investment", "acquisition"}
+
+
+def _links(ledger: Ledger) -> dict[str, str]:
+    """The ``link`` of each account that has one (see the module docstring)."""
+    tax: dict[str, set[str]] = {}
+    for code in ledger.vat_codes.to_pylist():
+        if code["account"] and code["kind"] in SALES_VAT | INPUT_VAT:
+            tax.setdefault(code["account"], set()).add("AR_tax" if code["kind"] in SALES_VAT else "AP_tax")
+    links = {account: ":".join(sorted(kinds)) for account, kinds in tax.items()}
+    for code in ledger.accounts.column("code").to_pylist():
+        if code in links or not (code.isdigit() and len(code) == 4):
+            continue
+        if code.startswith("10"):
+            links[code] = "AR_paid:AP_paid"
+        elif code.startswith("11") and code not in ("1170", "1171"):
+            links[code] = "AR"
+        elif code.startswith("20"):
+            links[code] = "AP"
+    return links
+
+
 def _chart(ledger: Ledger) -> list[list[str]]:
+    links = _links(ledger)
     rows = [
         (g["code"], 0, [g["code"], g["name"], "H", _category(g["code"], ""), ""]) for g in ledger.groups.to_pylist()
     ]
-    rows += [(a["code"], 1, [a["code"], a["name"], "A", _category(a["code"], a["type"]), ""])
+    rows += [(a["code"], 1, [a["code"], a["name"], "A", _category(a["code"], a["type"]), links.get(a["code"], "")])
              for a in ledger.accounts.to_pylist()]  # fmt: skip
     return [row for _, _, row in sorted(rows, key=lambda item: (item[0], item[1]))]
 
