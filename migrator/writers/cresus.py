@@ -5,7 +5,11 @@ account, (3) credit account, (4) voucher, (5) text, (6) amount. An entry of one 
 line in base currency is one record of these six fields. Every other entry is written in the
 extended format, one record per line with ``...`` as the other account, (7) the foreign amount
 (``0`` if none), (8) the exchange rate and (9) a compound-entry number shared by its records; a
-two-line foreign entry is one record with fields 7–8 and an empty field 9.
+two-line foreign entry is one record with fields 7–8 and an empty field 9. Crésus keeps foreign
+amounts only on accounts held in a foreign currency (FORMATS.md: it takes the currency from the
+account), so fields 7–8 are set only where the line's account (for a two-line entry, one of its two
+accounts) is kept in the line's currency in the ledger's chart; any other foreign amount is written
+in base currency alone and reported.
 
 Amounts are written plain (``1234.50``, always positive: the side says debit or credit) rather
 than with the ``1'000.00`` of exports, so no locale setting can misread them. Tabs and line breaks
@@ -48,7 +52,12 @@ class CresusWriter:
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         records: list[list[str]] = []
         compound = 0
-        for lines in entries(ledger.lines):
+        held = {code: currency for code, currency in zip(ledger.accounts.column("code").to_pylist(),
+                ledger.accounts.column("currency").to_pylist(), strict=True) if currency}  # fmt: skip
+        dropped = 0
+        for whole in entries(ledger.lines):
+            lines = [_in_account_currency(line, held) for line in whole]
+            dropped += sum(1 for a, b in zip(whole, lines, strict=True) if a is not b)
             simple = _simple(lines)
             if simple is not None:
                 records.append(simple)
@@ -67,7 +76,17 @@ class CresusWriter:
         if replaced:
             problems.append(Problem("warning", f"{replaced} records hold characters Windows-1252 cannot encode; "
                                     "written as '?'"))  # fmt: skip
+        problems += lost("foreign amounts of lines on accounts not kept in that currency", dropped,
+                         "written in base currency only (Crésus keeps foreign amounts on foreign-currency "
+                         "accounts)")  # fmt: skip
         return problems + _not_carried(ledger)
+
+
+def _in_account_currency(line: dict[str, Any], held: dict[str, str]) -> dict[str, Any]:
+    """`line`, or a copy without its foreign amount when its account is not kept in that currency."""
+    if not line["currency"] or line["amount_currency"] is None or held.get(line["account"]) == line["currency"]:
+        return line
+    return {**line, "currency": "", "amount_currency": None, "rate": ""}
 
 
 def _clean(text: str | None) -> str:
