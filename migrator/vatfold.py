@@ -157,7 +157,7 @@ def fold_entry(
                 if split is None:
                     why = f"the program would compute more VAT at {rate} % than the {format_cents(total)} booked"
                 else:
-                    pieces[id(split[0])] = split[1]
+                    pieces = split
                     difference = total - sum(computed_vat(a, rate, False, step) for p in pieces.values() for a in p)
         if why or rate is None:
             notes.append(f"VAT code {code}: {why}; written as booked, without VAT code")
@@ -181,20 +181,39 @@ def fold_entry(
 
 
 def _split(
-    bases: list[dict[str, Any]], total: int, rate: Decimal, step: int, tries: int = 2000
-) -> tuple[dict[str, Any], list[int]] | None:
-    """A base line and two amounts it splits into (a small part first tried) whose VAT, computed per
-    part, is no more than `total` and of its sign, so that a rounding row of the rest tops it up
-    on the same side; None if none is found among the first `tries` cents."""
-    line = max(bases, key=lambda b: abs(b["amount"]))
-    amount = line["amount"]
-    sign = -1 if amount < 0 else 1
-    others = sum(computed_vat(b["amount"], rate, False, step) for b in bases if b is not line)
+    bases: list[dict[str, Any]], total: int, rate: Decimal, step: int, tries: int = 2000, most: int = 8
+) -> dict[int, list[int]] | None:
+    """Parts (by base line id) some base lines split into whose VAT, computed per part, is no more
+    than `total` and of its sign, so that a rounding row of the rest tops it up on the same side: one
+    small part off the largest line (the first of up to `tries` cents that does), else up to `most`
+    parts per line too small to carry VAT (each lowers the VAT by up to half a rounding step), line
+    after line from the largest; None if neither does."""
+    order = sorted(bases, key=lambda b: -abs(b["amount"]))
+    parts = {id(b): [b["amount"]] for b in bases}
+
+    def fits() -> bool:
+        vat_sum = sum(computed_vat(part, rate, False, step) for amounts in parts.values() for part in amounts)
+        # none of the other sign, and no more than booked: the rounding row adds the rest on the same side
+        return (vat_sum == 0 or (vat_sum > 0) == (total > 0)) and abs(vat_sum) <= abs(total)
+
+    line = order[0]
+    amount, sign = line["amount"], (-1 if line["amount"] < 0 else 1)
     for cents in range(1, min(abs(amount), tries)):
-        small = sign * cents
-        vat_sum = others + computed_vat(amount - small, rate, False, step) + computed_vat(small, rate, False, step)
-        if vat_sum == total or (total and vat_sum and (vat_sum > 0) == (total > 0) and abs(vat_sum) < abs(total)):
-            return line, [amount - small, small]
+        parts[id(line)] = [amount - sign * cents, sign * cents]
+        if fits():
+            return parts
+    parts[id(line)] = [amount]
+    tiny = int(Decimal(50 * step) / rate) if rate else 0
+    while tiny and computed_vat(tiny, rate, False, step):
+        tiny -= 1
+    if not tiny:
+        return None
+    for line in order:
+        amount, sign = line["amount"], (-1 if line["amount"] < 0 else 1)
+        for count in range(1, min(most, (abs(amount) - 1) // tiny) + 1):
+            parts[id(line)] = [amount - sign * tiny * count] + [sign * tiny] * count
+            if fits():
+                return parts
     return None
 
 
@@ -211,7 +230,7 @@ def is_pair(rows: list[Row]) -> bool:
 
 def vat_checks(lines: pa.Table, plan: VatPlan) -> dict[tuple[str, str], list[int]]:
     """Per entry and VAT code with base lines and a known rate, column-wise: ``[base lines, VAT lines,
-    VAT booked, VAT computed net to the cent, VAT computed net to 0.05]`` (cents), the computation
+    VAT booked, VAT computed net to the cent, VAT computed net to 0.05, VAT lines of 0.00]`` (cents), the computation
     one per base line as `computed_vat` does it. Tells which entries a program computing VAT per row
     books alike, and which rounding fits the books."""
     from migrator.reconcile import sums_by
@@ -241,17 +260,21 @@ def vat_checks(lines: pa.Table, plan: VatPlan) -> dict[tuple[str, str], list[int
     table = pa.table({
         "entry": lines.column("entry"), "code": lines.column("vat_code"), "base": (~flag).astype(np.int64),
         "vat": flag.astype(np.int64), "booked": np.where(flag, amounts, 0), "cent": rounded(1), "five": rounded(5),
+        "zero": (flag & (amounts == 0)).astype(np.int64),
     })  # fmt: skip
-    return {key: sums for key, sums in sums_by(table, ["entry", "code"], ["base", "vat", "booked", "cent", "five"]).items()
-            if sums[0]}  # fmt: skip
+    values = ["base", "vat", "booked", "cent", "five", "zero"]
+    return {key: sums for key, sums in sums_by(table, ["entry", "code"], values).items() if sums[0]}
 
 
 def rounding_step(checks: dict[tuple[str, str], list[int]], entries: set[str] | None = None) -> int:
     """The VAT rounding (cents) that reproduces more entry/code groups of `checks` (of `entries`, if
-    given): 5 where 0.05 rounding fits more of them than cent rounding, else 1."""
-    cent = five = 0
-    for (entry, _), (_, _, booked, by_cent, by_five) in checks.items():
+    given): 5 where 0.05 rounding fits more of them than cent rounding, else 1; on a tie the one that
+    computes more VAT than booked in fewer groups (those need a base line split, see `fold_entry`)."""
+    cent = five = cent_over = five_over = 0
+    for (entry, _), (_, _, booked, by_cent, by_five, _) in checks.items():
         if entries is None or entry in entries:
             cent += booked == by_cent
             five += booked == by_five
-    return 5 if five > cent else 1
+            cent_over += booked != by_cent and (abs(by_cent) > abs(booked) or (by_cent > 0) != (booked > 0))
+            five_over += booked != by_five and (abs(by_five) > abs(booked) or (by_five > 0) != (booked > 0))
+    return 5 if (five, -five_over) > (cent, -cent_over) else 1

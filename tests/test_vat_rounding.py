@@ -7,6 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from migrator import pipeline, vat
 from migrator.model import Company, Ledger, table
 from migrator.reconcile import VERIFIED, compare, vat_totals
@@ -184,3 +188,25 @@ def test_reader_takes_rounding_rows_and_the_rounding_property(tmp_path: Path) ->
         ("C1", "3400", 10000, "V81", False), ("C1", "2200", 810, "V81", True), ("C1", "1100", -10810, "", False),
     ]  # fmt: skip
     assert sorted(back.vat_codes.column("code").to_pylist()) == ["M81", "V81"]
+
+
+nets = st.integers(min_value=1, max_value=5_000_000)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.lists(nets, min_size=1, max_size=3), st.booleans(), st.booleans()), min_size=1,
+                max_size=5))  # fmt: skip
+def test_any_rounding_verifies(
+    tmp_path_factory: pytest.TempPathFactory, entries: list[tuple[list[int], bool, bool]]
+) -> None:
+    """Sales and credit notes whose VAT each invoice rounded to 0.05 or to the cent read back exactly."""
+    ledger_entries: dict[str, list[Line]] = {}
+    for number, (amounts, five, credit) in enumerate(entries, start=1):
+        step = 5 if five else 1
+        lines = sale([(n, computed_vat(n, Decimal("8.1"), gross=False, step=step)) for n in amounts])
+        sign = -1 if credit else 1
+        ledger_entries[f"E{number}"] = [(a, sign * c, code, None if t is None else sign * t, v)
+                                        for a, c, code, t, v in lines]  # fmt: skip
+    ledger = books(ledger_entries)
+    rows, _ = through_banana(ledger, tmp_path_factory.mktemp("rounding") / "out")
+    assert all("\t-V81\t" in r for r in rows if "\t3400\t" in r and r.split("\t")[3] == "3400")

@@ -366,8 +366,8 @@ def _vat_per_row(ledger: Ledger, lines: pa.Table, year: pa.Array, flat: bool) ->
         steps[index] = rounding_step(checks, chosen)
     step_of = {entry: steps[index] for entry, index in years_of_entry.items()}
     candidates = sorted({
-        entry for (entry, _), (bases, vats, booked, cent, five) in checks.items()
-        if bases > 1 or vats > 1 or booked != (five if step_of[entry] == 5 else cent)
+        entry for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items()
+        if bases > 1 or vats > 1 or zero or booked != (five if step_of[entry] == 5 else cent)
     })  # fmt: skip
     if not candidates:
         return lines
