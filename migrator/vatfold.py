@@ -181,7 +181,7 @@ def fold_entry(
 
 
 def _split(
-    bases: list[dict[str, Any]], total: int, rate: Decimal, step: int, tries: int = 2000, most: int = 8
+    bases: list[dict[str, Any]], total: int, rate: Decimal, step: int, tries: int = 100, most: int = 8
 ) -> dict[int, list[int]] | None:
     """Parts (by base line id) some base lines split into whose VAT, computed per part, is no more
     than `total` and of its sign, so that a rounding row of the rest tops it up on the same side: one
