@@ -1,6 +1,10 @@
 """SIE 4E (Sweden): the whole ledger as one CP437 text file, ``#FORMAT PC8``, CRLF.
 
-Layout (SIE 4B): identification records, ``#RAR`` per fiscal year (0 the last, -1 the one before,
+Layout (SIE 4B): identification records (``#ORGNR`` always, empty when the ledger has no number, as
+the Specter sample ``SIE_exempelfil.se`` writes it; ``#KPTYP EUBAS97`` after the ``#RAR`` records, as
+every reference file that has it writes it: FORMATS.md names neither the record nor its values, so
+the value is the reference files', and every account carries its own ``#KTYP`` so no type depends
+on it), ``#RAR`` per fiscal year (0 the last, -1 the one before,
 …), ``#KONTO``/``#KTYP`` per account (T asset, S liability or equity, I income, K expense; accounts
 without a type are typed by their code's first digit, 1 → T, 2 → S, 3 → I, others K),
 ``#DIM 1 "Kostnadsställe"`` and ``#OBJEKT 1`` per cost centre, then per year ``#IB`` (opening
@@ -29,6 +33,9 @@ from migrator import __version__ as version
 from migrator.model import FiscalYear, Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.writers.base import lost
+
+CHART_TYPE = "EUBAS97"
+"""``#KPTYP`` as the reference files write it (Övningsbolaget, BL0001, Mamut, Magenta)."""
 
 ENCODING = "cp437"
 KTYP = {"asset": "T", "liability": "S", "equity": "S", "income": "I", "expense": "K"}
@@ -107,12 +114,12 @@ def _write(ledger: Ledger, out: _Out, today: dt.date) -> list[Problem]:
     out.add("#GEN", _day(today))
     out.add("#SIETYP", "4")
     out.add("#FNAMN", out.text(company.name))
-    if company.vat_number:
-        out.add("#ORGNR", out.text(company.vat_number))
+    out.add("#ORGNR", out.text(company.vat_number))  # always there, empty when unknown (as SIE_exempelfil.se has it)
     if company.address:
         out.add("#ADRESS", out.text(""), out.text(company.address), out.text(""), out.text(""))
     for year in reversed(years):
         out.add("#RAR", str(index[year]), _day(year.start), _day(year.end))
+    out.add("#KPTYP", CHART_TYPE)
     out.add("#VALUTA", company.base_currency or "SEK")
     types = _types(ledger)
     for row in ledger.accounts.select(["code", "name"]).to_pylist():
@@ -206,12 +213,12 @@ def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> l
     tagged = sum(1 for line in lines if line["vat_code"])
     partners = sum(1 for line in lines if line["partner"])
     problems = lost("VAT codes on lines", tagged, "amounts kept, codes left out (SIE has no VAT code field)")
-    problems += lost("foreign-currency amounts", foreign, "base-currency amounts kept, currency and rate left out")
+    problems += lost("foreign amounts of lines", foreign, "base-currency amounts kept, currency and rate left out")
     problems += lost("partner references on lines", partners, "left out")
     problems += lost("partners", ledger.partners.num_rows, "left out (SIE 4 has no customer or supplier register)")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("VAT codes", ledger.vat_codes.num_rows, "left out")
-    problems += lost("account groups", ledger.groups.num_rows, "left out")
+    problems += lost("groups (account headings)", ledger.groups.num_rows, "left out")
     problems += lost("opening entries outside the fiscal years", outside, "written as ordinary vouchers")
     problems += lost("voucher numbers", entry_docs(lines), "vouchers numbered per series; the number starts the text")
     equity = pc.sum(pc.equal(ledger.accounts.column("type"), "equity")).as_py() or 0
