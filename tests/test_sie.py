@@ -154,7 +154,8 @@ def test_garage_round_trip(garage: Ledger, tmp_path: Path) -> None:
     assert atelier.num_rows == garage.lines.filter(pc.equal(garage.lines.column("cost_centre"), "ATELIER")).num_rows
     text = out.read_bytes().decode("cp437")
     assert "#IB -1 1000 2500.00\r\n" in text and "#RAR 0 20240101 20241231\r\n" in text
-    assert '\r\n#ORGNR "CHE-' in text or '\r\n#ORGNR ""\r\n' in text
+    assert '\r\n#ORGNR "CHE-123.456.788 TVA"\r\n' in text
+    assert '\t#TRANS 3400 {1 "ATELIER"} -1200.00 20230210 "Facture Müller Transport, service camion"' in text
 
 
 def test_identification_records_as_the_reference_files_have_them(reference: Path, tmp_path: Path) -> None:
