@@ -118,11 +118,11 @@ def _rows(lines: list[dict[str, Any]], number: str, codes: dict[str, str], renum
     date = first["date"]
     day = f"{date.day}.{date.month}.{date.year}"
     # SIdx of a base row: the position (from 1) of the row booking its VAT
-    positions = {}
+    positions: dict[int, int] = {}
     for position, line in enumerate(lines, start=1):
         if _is_vat(line):
-            for base in _bases(line, lines):
-                positions.setdefault(id(base), position)
+            for owner in _bases(line, lines):
+                positions.setdefault(id(owner), position)
     for line in lines:
         code = codes.get(line["vat_code"], line["vat_code"]) if line["vat_code"] else ""
         if _is_vat(line):
