@@ -195,8 +195,9 @@ def write(ledger: Ledger, to: str, out: PathLike, *, force: bool = False) -> lis
     """
     fmt = registry.get(to)
     writer = fmt.writer()
+    carried, year_problems = years.continuous(ledger) if fmt.years == "continuous" else (ledger, [])
     with outputs.placed(Path(out), folder=fmt.output == "folder", force=force) as temp:
-        return list(writer.write(ledger, temp))
+        return [*year_problems, *writer.write(carried, temp)]
 
 
 def output_files(out: PathLike) -> list[Path]:

@@ -42,6 +42,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lxml import etree
 
+from migrator import shipped
 from migrator.errors import SourceError
 from migrator.model import LINES, Company, FiscalYear, Ledger, Problem, table
 from migrator.money import NotCents, format_cents, to_cents
@@ -52,7 +53,7 @@ from migrator.xmlsafe import iterparse
 
 OPENING_TYPE = "Opening"
 """``TransactionType`` of opening entries written by migrator (not a value the standard defines)."""
-MAPPINGS = Path(__file__).resolve().parents[2] / "mappings" / "saft-no"
+MAPPINGS = shipped.MAPPINGS / "saft-no"
 CHUNK = 1 << 16
 """Lines gathered in Python lists before they become Arrow columns (a batch)."""
 NAMESPACE = b"urn:StandardAuditFile-Taxation-Financial:NO"
