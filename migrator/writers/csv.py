@@ -81,6 +81,11 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
         ledger.vat_codes.num_rows,
         "codes and rates kept on the lines, the rest left out",
     )
+    problems += lost("company name", 1 if ledger.company.name else 0, "left out (a postings file has no header)")
+    problems += lost("groups", ledger.groups.num_rows, "left out (use xlsx or sqlite to keep the chart's groups)")
+    problems += lost(
+        "fiscal years", len(ledger.company.fiscal_years), "left out: read back as calendar years from the lines' dates"
+    )
     unused = ledger.accounts.num_rows - len(pc.unique(ledger.lines.column("account")))
     problems += lost("accounts without lines", max(unused, 0), "left out (a postings file lists used accounts only)")
     return problems
