@@ -239,7 +239,10 @@ def _year_accounts(data: dict[str, Any]) -> str:
             for column in ("opening", "debit", "credit", "closing"):
                 after = r[f"{column}_after"]
                 changed = bool(after) and cents(r[f"{column}_difference"]) != 0
-                cells += [_money(r[column]), f'<span class="diff">{_e(amount(after))}</span>' if changed else _money(after)]
+                cells += [
+                    _money(r[column]),
+                    f'<span class="diff">{_e(amount(after))}</span>' if changed else _money(after),
+                ]
                 if changed:
                     differs.append(f"{column} {amount(r[column + '_difference'])}")
             reason = f'<span class="diff">{_e("; ".join(differs))}</span>: {_e(r["reason"])}' if differs else ""

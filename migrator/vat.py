@@ -14,7 +14,6 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from pathlib import Path
 
 import pyarrow.compute as pc
 
