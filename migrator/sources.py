@@ -129,7 +129,9 @@ def unpack_zip(archive: Path, into: Path, name: str = "") -> None:
     try:
         with zipfile.ZipFile(archive) as zf:
             written = 0
-            for info in check_archive(zf, label, packed):
+            members = check_archive(zf, label, packed)
+            _check_names(members, label)
+            for info in members:
                 member = _check_member(info, label)
                 target = into.joinpath(*member.parts)
                 if info.is_dir():
@@ -151,6 +153,26 @@ def unpack_zip(archive: Path, into: Path, name: str = "") -> None:
         raise SourceError(f"not a readable zip archive ({exc})", label) from None
     except RuntimeError as exc:  # zipfile raises RuntimeError for encrypted members
         raise SourceError(f"cannot unpack the archive: {exc}", label) from None
+
+
+def _check_names(members: list[zipfile.ZipInfo], archive: str) -> None:
+    """Refuse members that would land on one another: one name twice (also differing by case only, as
+    on Windows and macOS disks), or a file where another member needs a folder."""
+    files: dict[str, str] = {}
+    folders: dict[str, str] = {}
+    for info in members:
+        parts = PurePosixPath(info.filename.replace("\\", "/")).parts
+        for depth in range(1, len(parts) + (1 if info.is_dir() else 0)):
+            folders.setdefault("/".join(parts[:depth]).casefold(), info.filename)
+        if not info.is_dir():
+            key = "/".join(parts).casefold()
+            if key in files:
+                raise SourceError(f"archive holds two members named {files[key]!r} and {info.filename!r}: "
+                                  "one would replace the other; unpack it by hand and keep the right one", archive)  # fmt: skip
+            files[key] = info.filename
+    for key, filename in files.items():
+        if key in folders:
+            raise SourceError(f"archive member {filename!r} is a file where {folders[key]!r} needs a folder", archive)
 
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -108,3 +108,21 @@ def test_an_earlier_output_is_replaced_whole_with_force(tmp_path: Path, garage) 
 def test_one_file_format_refuses_a_folder(tmp_path: Path, garage) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(MigratorError, match="is a folder"):
         pipeline.write(garage, "csv", tmp_path)
+
+
+@pytest.mark.parametrize("names, words", [
+    (["j.csv", "j.csv"], "two members named 'j.csv'"),
+    (["Journal.csv", "journal.CSV"], "two members named"),
+    (["x", "x/journal.csv"], "'x' is a file where 'x/journal.csv' needs a folder"),
+])  # fmt: skip
+def test_zip_members_that_clash_are_a_clear_message(run_cli, tmp_path: Path, names: list[str], words: str) -> None:  # type: ignore[no-untyped-def]
+    import warnings
+    import zipfile
+
+    archive = tmp_path / "books.zip"
+    with warnings.catch_warnings(), zipfile.ZipFile(archive, "w") as zf:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it is asked to write
+        for number, name in enumerate(names):
+            zf.writestr(name, f"member {number}")
+    result = run_cli("inspect", archive)
+    assert result.exit_code == 2 and words in result.output and "books.zip" in result.output, result.output
