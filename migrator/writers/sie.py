@@ -27,10 +27,12 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import __version__ as version
-from migrator.model import FiscalYear, Ledger, Problem, years_of
+from migrator.model import FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.writers.base import lost
 
@@ -54,6 +56,18 @@ class SieWriter:
         problems = _write(ledger, out, self.today or dt.date.today())
         target.write_bytes(out.data())
         return problems + out.problems()
+
+    def as_kept(self, ledger: Ledger) -> Ledger:
+        """the opening entries of each fiscal year merged into one opening entry per year (its #IB).
+
+        The ledger as a SIE file keeps it: SIE holds opening balances only as ``#IB`` records, one per
+        account and year, so the lines of every entry all of whose lines are opening lines and whose
+        first line falls in a fiscal year become one opening entry per year (``IB <year>``, dated the
+        year's first day, as the reader books it) of the nonzero sums per account and year of the
+        opening lines dated in that year. Every other entry is kept as it is (opening entries outside
+        the years are written as ordinary vouchers). Column-wise: sums with `reconcile.sums_by`.
+        """
+        return ledger.replace(lines=_kept_lines(ledger))
 
 
 class _Out:
@@ -85,6 +99,45 @@ class _Out:
 
     def problems(self) -> list[Problem]:
         return lost("texts with characters outside CP437", self.replaced, "written without accents or as '?'")
+
+
+def _kept_lines(ledger: Ledger) -> pa.Table:
+    """The lines of `SieWriter.as_kept`."""
+    from migrator.reconcile import sums_by
+
+    lines = ledger.lines.combine_chunks()
+    years = list(years_of(ledger))
+    if not lines.num_rows or not years:
+        return lines
+    opening = lines.column("opening").fill_null(False).to_numpy(zero_copy_only=False)
+    if not opening.any():
+        return lines
+    year = np.full(lines.num_rows, -1, dtype=np.int64)
+    dates = lines.column("date")
+    for index, span in enumerate(years):
+        inside = pc.and_(pc.greater_equal(dates, pa.scalar(span.start, pa.date32())),
+                         pc.less_equal(dates, pa.scalar(span.end, pa.date32()))).fill_null(False)  # fmt: skip
+        year[inside.to_numpy(zero_copy_only=False)] = index
+    groups = ledger.entries()
+    numbers = np.asarray(groups.numbers(), dtype=np.int64)
+    first = np.asarray(groups.first_lines(), dtype=np.int64)
+    whole = np.ones(len(first), dtype=bool)
+    np.logical_and.at(whole, numbers, opening)
+    as_ib = whole[numbers] & (year[first][numbers] >= 0)  # lines of the opening entries the writer leaves out
+    balances = pa.table({"year": pa.array(year[opening & (year >= 0)]),
+                         "account": lines.column("account").filter(pa.array(opening & (year >= 0)))})  # fmt: skip
+    balances = balances.append_column("amount", lines.column("amount").filter(pa.array(opening & (year >= 0))))
+    merged: list[dict[str, Any]] = []
+    line_numbers: dict[int, int] = {}
+    for (index, account), (cents,) in sorted(sums_by(balances, ["year", "account"], ["amount"]).items()):
+        if cents:
+            line_numbers[index] = line_numbers.get(index, 0) + 1
+            span = years[index]
+            merged.append({"entry": f"IB {span.start.year}", "line": line_numbers[index], "date": span.start,
+                           "account": account, "amount": cents, "opening": True,
+                           "description": f"Ingående balans {span.start.isoformat()}"})  # fmt: skip
+    kept = lines.filter(pa.array(~as_ib))
+    return pa.concat_tables([kept, table("lines", merged)]) if merged else kept
 
 
 def _cp437(char: str) -> str:
