@@ -279,6 +279,18 @@ def tables_only(db: sqlite3.Connection) -> set[str]:
     return {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+def _is_workbook(path: Path) -> bool:
+    """An Excel workbook (a zip of XML parts), whatever its name: not an archive to unpack."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return True
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return "[Content_Types].xml" in names and "xl/workbook.xml" in names
+
+
 @contextlib.contextmanager
 def opened(path: str | os.PathLike[str]) -> Iterator[Source]:
     """A `Source` for `path`; a zip is unpacked into a temporary folder removed afterwards."""
@@ -287,7 +299,8 @@ def opened(path: str | os.PathLike[str]) -> Iterator[Source]:
         raise SourceError("no such file or folder", str(path))
     if not path.is_file() and not path.is_dir():
         raise SourceError("not a regular file or folder (a pipe, socket or device is never read)", str(path))
-    if path.is_file() and zipfile.is_zipfile(path) and path.suffix.lower() not in (".xlsx", ".xlsm"):
+    workbook = path.is_file() and zipfile.is_zipfile(path) and _is_workbook(path)
+    if path.is_file() and zipfile.is_zipfile(path) and not workbook:
         workdir = Path(tempfile.mkdtemp(prefix="migrator-zip-"))
         try:
             unpack_zip(path, workdir, str(path))
@@ -297,6 +310,6 @@ def opened(path: str | os.PathLike[str]) -> Iterator[Source]:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     else:
-        if path.is_file() and path.suffix.lower() in (".xlsx", ".xlsm") and zipfile.is_zipfile(path):
+        if workbook:
             check_workbook(path, str(path))  # a bomb is named as such, not left for detection to fail on
         yield Source(path)

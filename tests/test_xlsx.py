@@ -362,3 +362,10 @@ def test_amounts_past_fifteen_digits_are_warned_about(tmp_path: Path, garage: Le
         ("warning", "sheet Trial balance, column balance"),
     ]
     assert "<v>10000000000000.00</v>" in _sheet_xml(tmp_path / "big.xlsx", "Journal")
+
+
+def test_a_workbook_named_without_extension_is_written_and_verified(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`-o books` is a workbook all the same: it is read back as one, not unpacked as a zip archive."""
+    result = run_cli("convert", samples / "garage" / "journal.csv", "--to", "xlsx", "-o", tmp_path / "books")
+    assert result.exit_code == 0 and "verified" in result.output, result.output
+    assert run_cli("detect", tmp_path / "books").output.endswith("xlsx (confidence 0.95)\n")

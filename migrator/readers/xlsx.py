@@ -75,7 +75,7 @@ class XlsxReader:
         from openpyxl.utils.exceptions import InvalidFileException
 
         try:
-            book = load_workbook(source.path, read_only=True, data_only=True)
+            book = load_workbook(_opened(source), read_only=True, data_only=True)
         except (InvalidFileException, *_BROKEN):
             return 0.0
         try:
@@ -96,7 +96,7 @@ class XlsxReader:
 
         check_workbook(source.path, source.name)
         try:
-            book = load_workbook(source.path, read_only=True, data_only=True)
+            book = load_workbook(_opened(source), read_only=True, data_only=True)
         except (InvalidFileException, *_BROKEN) as exc:
             raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", source.name) from None
         try:
@@ -414,3 +414,9 @@ def _check_trial_balance(ledger: Ledger, shown: dict[str, int] | None, file: str
 
 
 FORMAT = XlsxReader
+
+
+def _opened(source: Source) -> Any:
+    """The workbook file, opened for openpyxl: by handle, since openpyxl refuses a file name without an
+    Excel extension, and `-o books` (no extension) is a workbook all the same."""
+    return source.path.open("rb")
