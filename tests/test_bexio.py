@@ -10,8 +10,9 @@ import openpyxl
 import pytest
 from conftest import golden
 
-from migrator import pipeline, vat
+from migrator import pipeline, vat, years
 from migrator.errors import SourceError
+from migrator.model import years_of
 from migrator.outputs import MANIFEST
 from migrator.reconcile import trial_balance, vat_totals
 
@@ -133,7 +134,24 @@ def test_round_trip(garage, tmp_path: Path, samples: Path) -> None:  # type: ign
     assert back is not None
     assert back.counts()["entries"] == 23 and back.counts()["accounts"] == 19 and back.counts()["vat_codes"] == 5
     assert vat_totals(back) == GARAGE_VAT
-    assert trial_balance(back) == trial_balance(garage)
+    # bexio carries balances into 2024 itself: read back per year, every balance is the garage's
+    assert trial_balance(years.per_year(back, years_of(garage))) == trial_balance(garage)
+    # R23-002: two revenue lines of V77 with one VAT line of 192.50 in the books; bexio books the VAT
+    # of each gross line itself, so one VAT line per base line comes back (1500 and 1000 at 7.7 %)
+    r23 = [r for r in back.lines.to_pylist() if r["doc"] == "R23-002"]
+    assert sorted((r["account"], r["amount"], r["vat_line"]) for r in r23) == [
+        ("1100", 269250, False), ("2200", -11550, True), ("2200", -7700, True),
+        ("3200", -150000, False), ("3400", -100000, False)]  # fmt: skip
+
+
+def test_company_and_groups_declared(samples: Path, tmp_path: Path) -> None:
+    """bexio's import files hold no company and no group rows: the Winbiz garage's are declared lost."""
+    result = pipeline.convert(samples / "winbiz" / "DAT", "bexio", tmp_path / "out", dossier="garage")
+    assert result.verification is not None
+    assert result.verification.verdict == "verified with declared losses"
+    losses = result.verification.losses
+    assert any(loss.startswith("company name: 'Garage du Lac Sàrl' before, '' after") for loss in losses)
+    assert any(loss.startswith("groups: 23 before, 0 after") for loss in losses)
 
 
 def test_writer_layout(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -47,12 +47,14 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator import vat, years
-from migrator.model import Ledger, Problem
+from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.vatfold import Row, VatPlan, fold_entry, is_pair, vat_plan
+from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, vat_checks, vat_plan
 from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost
 
 CHART_COLUMNS = ("Kontonummer", "Kontoname", "Kontengruppe", "Kontoart", "Systemkonto", "Verknüpftes Konto", "MWST-Typ")
@@ -124,7 +126,21 @@ class BexioWriter:
     name = "bexio"
     extension = ".json"
     output = "folder"
-    as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
+
+    def as_kept(self, ledger: Ledger) -> Ledger:
+        """one VAT line per base line with a tax_id, of the VAT bexio computes in it; later years' openings carried.
+
+        bexio books the VAT of a manual entry line itself from its ``tax_id``, out of the gross amount,
+        one VAT booking per line. Where the writer gives base lines a ``tax_id`` (`fold_entry`, gross),
+        an entry with several base lines of a code, several VAT lines or a VAT line of 0.00 gets one VAT
+        line per base line, of the VAT bexio computes in its gross amount (none where that is 0.00), on
+        the code's VAT account, as the reader books them. An entry whose VAT the writer writes as booked
+        (no ``tax_id``) is kept as it is. First `years.as_kept`: each later year's opening as one entry
+        of the balances carried into it. Only entries with such VAT are looked at line by line; they
+        are found column-wise (`vat_checks`).
+        """
+        ledger = years.as_kept(ledger)
+        return ledger.replace(lines=_vat_per_line(ledger))
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         plan = vat_plan(ledger, "bexio")
@@ -151,11 +167,45 @@ class BexioWriter:
         opening = len({e for e, o in zip(ledger.lines.column("entry").to_pylist(),
                                          ledger.lines.column("opening").to_pylist(), strict=True) if o})  # fmt: skip
         problems += lost("opening-entry flags", opening, "opening entries written as ordinary manual entries")
+        # bexio's import files (chart, manual entries) hold no company: the company is the bexio account itself
+        problems += lost("company name", 1 if ledger.company.name else 0, "bexio's import files hold none; "
+                         "the company is the bexio account the files are loaded into")  # fmt: skip
+        problems += lost("groups", ledger.groups.num_rows, "left out: Kontenplan.xlsx names each account's group "
+                         "code (Kontengruppe); the groups themselves must exist in bexio")  # fmt: skip
         problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
         problems += lost("open items", ledger.open_items.num_rows, "left out")
         centres = lines_with(ledger.lines, "cost_centre")
         problems += lost("line cost centres", centres, "left out")
         return problems
+
+
+def _vat_per_line(ledger: Ledger) -> pa.Table:
+    """The lines of `BexioWriter.as_kept`: entries with several base or VAT lines of a code (or a VAT
+    line of 0.00) rebuilt as the writer writes them and the reader books them; the others as they are."""
+    lines = ledger.lines
+    plan = vat_plan(ledger, "bexio")
+    checks = vat_checks(lines, plan)
+    candidates = sorted({entry for (entry, _), (bases, vats, *_, zero) in checks.items()
+                         if bases > 1 or vats > 1 or zero})  # fmt: skip
+    if not candidates:
+        return lines
+    chosen = pc.is_in(lines.column("entry"), pa.array(candidates, pa.string()))
+    rebuilt: list[dict[str, Any]] = []
+    for entry_lines in entries(lines.filter(chosen)):
+        rows, _ = fold_entry(entry_lines, plan, gross=True)
+        out: list[dict[str, Any]] = []
+        for row in rows:
+            if not row.tax:
+                out.append({**row.line, "amount": row.amount})
+                continue
+            code = row.line["vat_code"]
+            share = computed_vat(row.amount, plan.rates[code], gross=True)
+            out.append({**row.line, "amount": row.amount - share, "vat_amount": share, "vat_line": False})
+            if share:
+                out.append({**row.line, "account": plan.accounts.get(code, ""), "amount": share, "vat_amount": None,
+                            "vat_line": True})  # fmt: skip
+        rebuilt += [{**line, "line": number} for number, line in enumerate(out, start=1)]
+    return pa.concat_tables([lines.filter(pc.invert(chosen)), table("lines", rebuilt)])
 
 
 def _body(rows: list[Row], base: str) -> tuple[dict[str, Any], list[str]]:
