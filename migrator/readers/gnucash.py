@@ -24,6 +24,8 @@ into a ledger by one function, so XML and SQLite books of the same data read ali
   unpaid invoices and bills become open items, their open amount the balance of the invoice's lot.
 * Opening entries: transactions on an equity account marked ``equity-type: opening-balance``
   (GnuCash's opening-balance account) or carrying migrator's ``migrator-opening`` slot.
+* Fiscal years: those of migrator's ``migrator-fiscal-years`` book slot, else none (GnuCash keeps
+  its accounting period as a user preference, not in the book).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from lxml import etree
 
 from migrator import limits, sources, xmlsafe
 from migrator.errors import SourceError
-from migrator.model import Company, Ledger, table
+from migrator.model import Company, FiscalYear, Ledger, table
 from migrator.parsing import decimal_text
 from migrator.readers.base import ReadOptions, Rows
 from migrator.sources import Source
@@ -56,6 +58,7 @@ TYPES = {
     "PAYABLE": "liability", "CREDITLINE": "liability", "EQUITY": "equity", "TRADING": "equity",
     "INCOME": "income", "EXPENSE": "expense",
 }  # fmt: skip
+FISCAL_YEARS = "migrator-fiscal-years"  # book slot migrator's writer adds (writers/gnucash.py)
 OWNER_KINDS = {2: "customer", 3: "job", 4: "vendor", 5: "employee"}  # GncOwnerType in gncOwner.h
 NS = {
     n: f"http://www.gnucash.org/XML/{n}"
@@ -294,7 +297,7 @@ def read_sqlite(db: sqlite3.Connection) -> Book:
         slots.setdefault(r["obj_guid"], {})[r["name"]] = "" if value is None else str(value)
     # book options are frames whose slots carry their full path: 'options/Business/Company Name'
     for values in slots.values():
-        book.options.update({k: v for k, v in values.items() if k.startswith("options/")})
+        book.options.update({k: v for k, v in values.items() if k.startswith("options/") or k == FISCAL_YEARS})
     for r in _query(db, "SELECT rowid, * FROM accounts"):
         own = slots.get(r["guid"], {})
         book.accounts[r["guid"]] = Account(
@@ -590,6 +593,22 @@ class _Converter:
         before = [v for w, v in found if day is None or w <= day]
         return before[-1] if before else found[0][1]
 
+    def fiscal_years(self, text: str) -> tuple[FiscalYear, ...]:
+        """The fiscal years of migrator's book slot (``start/end`` ISO dates separated by spaces)."""
+        spans: list[FiscalYear] = []
+        for part in text.split():
+            start, _, end = part.partition("/")
+            try:
+                span = FiscalYear(dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+                if span.end < span.start:
+                    raise ValueError(part)
+                spans.append(span)
+            except ValueError:
+                self.rows.problem(None, f"book slot {FISCAL_YEARS}: {part!r} is not a fiscal year "
+                                  "(expected yyyy-mm-dd/yyyy-mm-dd): fiscal years left out", "warning")  # fmt: skip
+                return ()
+        return tuple(spans)
+
     def partners(self) -> pa.Table:
         rows: list[dict[str, Any]] = []
         seen: dict[str, str] = {}
@@ -664,7 +683,8 @@ def to_ledger(book: Book, file: str, system: str) -> Ledger:
     name = book.options.get("options/Business/Company Name", "")
     address = book.options.get("options/Business/Company Address", "")
     company = Company(name=name, base_currency=convert.base, address=address, source_system=system,
-                      source_version=book.version, vat_number=book.options.get("options/Business/Company ID", ""))  # fmt: skip
+                      source_version=book.version, vat_number=book.options.get("options/Business/Company ID", ""),
+                      fiscal_years=convert.fiscal_years(book.options.get(FISCAL_YEARS, "")))  # fmt: skip
     extras = {}
     if convert.extras:
         extras["splits"] = pa.table(

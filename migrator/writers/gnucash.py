@@ -12,7 +12,7 @@ transactions with splits as exact rationals (``50000/100``), then customers and 
   currency becomes a transaction in that currency (split value = foreign amount, quantity = base
   amount), which is how GnuCash records a foreign bill on base-currency accounts.
 * Dates are written at 10:59 UTC (GnuCash's "neutral time"); opening entries carry a
-  ``migrator-opening`` slot. GUIDs are UUID5s of the company and the item, so the same ledger
+  ``migrator-opening`` slot, the book a ``migrator-fiscal-years`` slot (``2023-01-01/2023-12-31 …``). GUIDs are UUID5s of the company and the item, so the same ledger
   always gives the same file (the gzip header has no time stamp either).
 
 Several fiscal years: a GnuCash book is one continuous file (GnuCash's own *Close Book* closes
@@ -46,6 +46,8 @@ NAMESPACES = ("gnc", "act", "book", "cd", "cmdty", "price", "slot", "split", "sx
               "recurrence", "lot", "addr", "billterm", "bt-days", "bt-prox", "cust", "employee", "entry",
               "invoice", "job", "order", "owner", "taxtable", "tte", "vendor")  # fmt: skip
 NSMAP = {n: f"http://www.gnucash.org/XML/{n}" for n in NAMESPACES}
+FISCAL_YEARS_SLOT = "migrator-fiscal-years"
+"""Book slot holding the fiscal years, ``start/end`` ISO dates separated by spaces."""
 
 
 def _q(name: str) -> str:
@@ -167,11 +169,18 @@ def _document(ledger: Ledger) -> tuple[etree._Element, list[Problem]]:
 
 
 def _options(book: etree._Element, ledger: Ledger) -> None:
+    """The company in GnuCash's Business options; the fiscal years in a ``migrator-fiscal-years`` slot
+    (GnuCash has no per-book fiscal years: its accounting period is a user preference)."""
     company = ledger.company
     values = (("Company Name", company.name), ("Company Address", company.address), ("Company ID", company.vat_number))
-    if not any(v for _, v in values):
+    spans = " ".join(f"{y.start.isoformat()}/{y.end.isoformat()}" for y in company.fiscal_years)
+    if not any(v for _, v in values) and not spans:
         return
     slots = _sub(book, "book:slots")
+    if spans:
+        _slot(slots, FISCAL_YEARS_SLOT, spans)
+    if not any(v for _, v in values):
+        return
     business = _frame(_frame(slots, "options"), "Business")
     for key, value in values:
         if value:
