@@ -325,3 +325,14 @@ def test_write_read_keeps_entries_and_balances(tmp_path_factory: pytest.TempPath
     assert back.lines.column("description").to_pylist() == [
         " ".join(d.split()) for d in ledger.lines.column("description").to_pylist()
     ]
+
+
+def test_company_and_groups_declared(samples: Path, tmp_path: Path) -> None:
+    """The booking import holds no company and no groups: the Winbiz garage's are declared lost."""
+    out = tmp_path / "out.csv"
+    result = pipeline.convert(samples / "winbiz" / "DAT", "infoniqa", out, dossier="garage")
+    assert result.verification is not None
+    assert result.verification.verdict == "verified with declared losses"
+    losses = result.verification.losses
+    assert any(loss.startswith("company name: 'Garage du Lac Sàrl' before, '' after") for loss in losses)
+    assert any(loss.startswith("groups: 23 before, 0 after") for loss in losses)

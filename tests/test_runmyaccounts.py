@@ -250,3 +250,15 @@ def test_write_read_keeps_entries_and_balances(tmp_path_factory: pytest.TempPath
     assert back.counts()["entries"] == ledger.counts()["entries"]
     assert back.lines.num_rows == ledger.lines.num_rows
     assert trial_balance(back) == trial_balance(ledger)
+
+
+def test_company_name_declared(samples: Path, tmp_path: Path) -> None:
+    """The GL import and chart hold no company name (declared lost); the groups come back as headings."""
+    out = tmp_path / "out"
+    result = pipeline.convert(samples / "winbiz" / "DAT", "runmyaccounts", out, dossier="garage")
+    assert result.verification is not None
+    assert result.verification.verdict == "verified with declared losses"
+    losses = result.verification.losses
+    assert any(loss.startswith("company name: 'Garage du Lac Sàrl' before, '' after") for loss in losses)
+    assert result.reread is not None and result.reread.groups.num_rows == 23
+    assert not any(loss.startswith("groups") for loss in losses)

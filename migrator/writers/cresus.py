@@ -130,6 +130,9 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     problems += lost("VAT code definitions", ledger.vat_codes.num_rows, "left out (Crésus keeps its own VAT codes)")
     problems += lost("accounts (chart)", ledger.accounts.num_rows, "the journal holds bookings only; "
                      "create the accounts in Crésus first")  # fmt: skip
+    problems += lost("company name", 1 if ledger.company.name else 0, "the journal holds bookings only; "
+                     "the company is the Crésus file the journal is imported into")  # fmt: skip
+    problems += lost("groups", ledger.groups.num_rows, "the journal holds bookings only; create the groups in Crésus")
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")

@@ -168,6 +168,10 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
     problems = lost("accounts (chart)", ledger.accounts.num_rows, "the import file holds bookings only; "
                     "create the accounts in Infoniqa first")  # fmt: skip
+    problems += lost("company name", 1 if ledger.company.name else 0, "the import file holds bookings only; "
+                     "the company is the Infoniqa mandate the file is imported into")  # fmt: skip
+    problems += lost("groups", ledger.groups.num_rows, "the import file holds bookings only; "
+                     "create the groups in Infoniqa")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")

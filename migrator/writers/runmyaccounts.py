@@ -193,6 +193,8 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     problems += lost("VAT code definitions", ledger.vat_codes.num_rows, "left out")
     problems += lost("foreign amounts", lines_with(lines, "currency"),
                      "lines written in base currency with exchange rate 1")  # fmt: skip
+    problems += lost("company name", 1 if ledger.company.name else 0, "the journal and chart hold none; "
+                     "the company is the Run my Accounts client the files are imported into")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
