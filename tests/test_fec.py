@@ -3,10 +3,12 @@ layout (golden), the file-name rule, an unbalanced entry, and round trips."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from conftest import golden
@@ -14,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from strategies import LATIN, ledgers, texts
 
 from migrator import pipeline, registry
-from migrator.model import Ledger
+from migrator.model import FiscalYear, Ledger
+from migrator.model import table as model_table
 from migrator.reconcile import compare, trial_balance
 from migrator.validate import validate
 from migrator.writers.fec import COLUMNS, write_fec
@@ -124,10 +127,16 @@ def test_pipe_and_latin9(garage: Ledger, tmp_path: Path) -> None:
 
 def test_garage_round_trip(garage: Ledger, tmp_path: Path) -> None:
     out = tmp_path / "123456789FEC20241231.txt"
-    pipeline.write(garage, "fec", out)
+    declared = pipeline.write(garage, "fec", out)
     back = pipeline.read(out)
-    comparison = compare(garage, back, KEEPS)
+    comparison = compare(garage, back, KEEPS, declared=declared)
     assert comparison.ok, comparison.differences
+    # a FEC has no company name, no base currency (it is kept in euros) and no partners table
+    assert (back.company.name, back.company.base_currency) == ("", "EUR")
+    lost = " ".join(comparison.losses)
+    assert "company name: 'Garage du Lac Sàrl' before, '' after" in lost
+    assert "base currency: CHF before, EUR after" in lost
+    assert "2 currencies of lines in EUR not carried" in lost  # F23-102's EUR lines read back in the base
     counts = back.counts()
     assert (counts["entries"], counts["lines"], counts["accounts"], counts["partners"]) == (23, 75, 19, 6)
     assert trial_balance(back) == trial_balance(garage)
@@ -142,6 +151,47 @@ def test_convert_from_csv_verifies(garage: Ledger, tmp_path: Path) -> None:
     pipeline.write(garage, "csv", source)
     result = pipeline.convert(source, "fec", tmp_path / "123456789FEC20241231.txt")
     assert result.verified, result.verification and result.verification.differences
+
+
+def test_foreign_amounts_round_trip(garage: Ledger, tmp_path: Path) -> None:
+    """Montantdevise and Idevise carry a line's currency and foreign amount (signed like the line)."""
+    usd = pc.if_else(pc.equal(garage.lines.column("currency"), "EUR"), "USD", garage.lines.column("currency"))
+    ledger = garage.replace(lines=garage.lines.set_column(garage.lines.schema.get_field_index("currency"), "currency",
+                                                          usd))  # fmt: skip
+    out = tmp_path / "123456789FEC20241231.txt"
+    declared = pipeline.write(ledger, "fec", out)
+    assert not [p for p in declared if "currencies of lines" in p.message]
+    assert any(line.endswith("\t1000,00\tUSD") for line in out.read_bytes().decode("utf-8").split("\r\n"))
+    back = pipeline.read(out)
+    foreign = back.lines.filter(pc.equal(back.lines.column("currency"), "USD"))
+    assert sorted(zip(foreign.column("amount").to_pylist(), foreign.column("amount_currency").to_pylist(),
+                      strict=True)) == [(-96500, -100000), (96500, 100000)]  # fmt: skip
+    comparison = compare(ledger, back, KEEPS, declared=declared)
+    assert comparison.ok, comparison.differences
+    # entries are compared with their currencies; only the VAT codes (no FEC column) are excused
+    (entries,) = [loss for loss in comparison.losses if loss.startswith("entries")]
+    assert entries.startswith("entries differ only in what the writer declared (line_vat);")
+
+
+def test_partners_come_from_the_lines(garage: Ledger, tmp_path: Path) -> None:
+    """A FEC has no partners table: partners without lines are declared lost, partners that lines
+    name without a record are declared as coming back (the reader makes them from CompAuxNum)."""
+    named = garage.partners.filter(pc.is_in(garage.partners.column("id"), pa.array(["C001", "S001"])))
+    ledger = garage.replace(partners=named)
+    out = tmp_path / "123456789FEC20241231.txt"
+    declared = pipeline.write(ledger, "fec", out)
+    messages = [p.message for p in declared]
+    assert any(m.startswith("4 partners named on lines without a partner record not carried") for m in messages)
+    back = pipeline.read(out)
+    assert sorted(back.partners.column("id").to_pylist()) == ["C001", "C002", "C003", "S001", "S002", "S003"]
+    comparison = compare(ledger, back, KEEPS, declared=declared)
+    assert comparison.ok, comparison.differences
+    assert any(loss.startswith("partners: 2 before, 6 after (new: C002, C003, S002, S003)")
+               for loss in comparison.losses)  # fmt: skip
+    unused = ledger.partners.to_pylist()[0] | {"id": "X999"}
+    with_unused = ledger.replace(partners=pa.concat_tables([ledger.partners, model_table("partners", [unused])]))
+    messages = [p.message for p in pipeline.write(with_unused, "fec", out, force=True)]
+    assert any(m.startswith("1 partners without lines not carried") for m in messages)
 
 
 def test_file_name_rule(garage: Ledger, tmp_path: Path) -> None:
@@ -207,9 +257,9 @@ def test_montant_sens_variant(tmp_path: Path) -> None:
 @given(ledgers())
 def test_hypothesis_round_trip(tmp_path: Path, ledger: Ledger) -> None:
     out = tmp_path / "123456789FEC20241231.txt"
-    pipeline.write(ledger, "fec", out, force=True)  # hypothesis runs every example in one folder
+    declared = pipeline.write(ledger, "fec", out, force=True)  # hypothesis runs every example in one folder
     back = pipeline.read(out, "fec")
-    comparison = compare(ledger, back, KEEPS)
+    comparison = compare(ledger, back, KEEPS, declared=declared)
     assert comparison.ok, comparison.differences
     assert back.lines.num_rows == ledger.lines.num_rows
 
@@ -221,7 +271,8 @@ def test_hypothesis_round_trip_pipe_latin9(tmp_path: Path, ledger: Ledger) -> No
     problems = write_fec(ledger, out, separator="|", encoding="iso-8859-15")
     assert not [p for p in problems if "encoding" in p.message]
     back = pipeline.read(out, "fec")
-    assert compare(ledger, back, KEEPS).ok
+    comparison = compare(ledger, back, KEEPS, declared=problems)
+    assert comparison.ok, comparison.differences
     names = dict(
         zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(), strict=True)
     )
@@ -233,3 +284,16 @@ def test_sniff_refuses_other_text(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("date;account;amount\n2024-01-01;1000;5\n", encoding="utf-8")
     assert pipeline.detect(path).format != "fec"
+
+
+def test_fiscal_years_without_lines_are_declared(garage: Ledger, tmp_path: Path) -> None:
+    """A FEC has no fiscal-year field: read back, the years are the calendar years of its lines."""
+    out = tmp_path / "123456789FEC20241231.txt"
+    assert not [p for p in pipeline.write(garage, "fec", out) if "fiscal years not carried" in p.message]
+    years = (*garage.company.fiscal_years, FiscalYear(dt.date(2025, 1, 1), dt.date(2025, 12, 31)))
+    longer = garage.replace(company=dataclasses.replace(garage.company, fiscal_years=years))
+    declared = pipeline.write(longer, "fec", out, force=True)
+    assert any(p.message.startswith("3 fiscal years not carried") for p in declared)
+    comparison = compare(longer, pipeline.read(out), KEEPS, declared=declared)
+    assert comparison.ok, comparison.differences
+    assert any(loss.startswith("fiscal years: ") for loss in comparison.losses)

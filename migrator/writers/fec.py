@@ -11,11 +11,16 @@ give it that name; the writer warns when the name does not follow the pattern.
 
 Entries are numbered 1, 2, … (``EcritureNum``) in date order; every line of an entry gets the
 entry's journal and date. Opening entries get the journal label ``A nouveaux``, which the reader
-recognises. Partners go to ``CompAuxNum``/``CompAuxLib`` on the lines that carry one.
+recognises. Partners go to ``CompAuxNum``/``CompAuxLib`` on the lines that carry one: a FEC has no
+partners table, so partners without lines are left out and every partner a line names comes back as
+one. A foreign line gets ``Montantdevise`` (unsigned) and ``Idevise``. A FEC has no field for the
+company name or the base currency (it is kept in euros): both are declared as not carried, and so are
+lines in euros of books kept in another currency (they read back as base-currency lines).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import Any
@@ -24,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migrator.model import Ledger, Problem, years_of
+from migrator.model import FiscalYear, Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.writers.base import lost
 
@@ -181,16 +186,37 @@ def _not_carried(ledger: Ledger, state: _State) -> list[Problem]:
                      or 0), "written without it")  # fmt: skip
     problems += lost("groups", ledger.groups.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("partner details (address, VAT number, terms…)", ledger.partners.num_rows,
+    named = set(pc.unique(lines.column("partner")).to_pylist()) - {"", None}
+    listed = set(ledger.partners.column("id").to_pylist())
+    problems += lost("partner details (address, VAT number, terms…)", len(listed & named),
                      "only the id and name are kept, on the lines")  # fmt: skip
+    problems += lost("partners without lines", len(listed - named),
+                     "left out (a FEC names partners only on its lines, in CompAuxNum)")  # fmt: skip
+    problems += lost("partners named on lines without a partner record", len(named - listed),
+                     "written in CompAuxNum; read back, each becomes a partner (a FEC has no partners table: its "
+                     "partners are the CompAuxNum of its lines)")  # fmt: skip
+    problems += lost("company name", 1 if ledger.company.name else 0,
+                     "a FEC has no field for it (its file name carries the SIREN)")  # fmt: skip
     problems += lost("unused accounts", max(ledger.accounts.num_rows - len(pc.unique(lines.column("account"))), 0),
                      "left out (a FEC lists the accounts its lines use)")  # fmt: skip
     problems += lost("lines whose journal or date differ from their entry's", state.mixed,
                      "written with the entry's journal and date")  # fmt: skip
     problems += lost("texts with tabs, line breaks or the separator", state.cleaned, "those became spaces")
-    if ledger.company.base_currency not in ("EUR", ""):
-        problems.append(Problem("info", f"amounts are in {ledger.company.base_currency}; a FEC for the French "
-                                        "administration is kept in euros"))  # fmt: skip
+    base = ledger.company.base_currency
+    if base != "EUR":
+        # A FEC has no field for the base currency: article A47 A-1 LPF has it kept in euros.
+        problems.append(Problem("info", f"base currency {base or '(none given)'} not carried by this format: a FEC "
+                                        "has no field for it and is read as kept in euros, as the French "
+                                        "administration expects; the amounts are written as they are"))  # fmt: skip
+        euros = int(pc.sum(pc.equal(lines.column("currency"), "EUR")).as_py() or 0)
+        problems += lost("currencies of lines in EUR", euros,
+                         "their euro amount is written in Montantdevise/Idevise, but a FEC is read as kept in euros, "
+                         "so they read back as lines in the base currency")  # fmt: skip
+    problems += lost(
+        "fiscal years",
+        len(years_of(ledger)) if _read_years(ledger) != years_of(ledger) else 0,
+        "a FEC has no field for them: read back, its years are the calendar years its lines span",
+    )
     if len(years_of(ledger)) > 1:
         problems.append(Problem("info", f"the file holds {len(years_of(ledger))} fiscal years; the administration "
                                         "expects one FEC per fiscal year"))  # fmt: skip
@@ -199,6 +225,11 @@ def _not_carried(ledger: Ledger, state: _State) -> list[Problem]:
         problems.append(Problem("warning", f"{state.unencodable} characters ({shown}) do not exist in the chosen "
                                            "encoding and were written as '?'"))  # fmt: skip
     return problems
+
+
+def _read_years(ledger: Ledger) -> tuple[FiscalYear, ...]:
+    """The fiscal years a reader gives the written file: the calendar years its lines span."""
+    return years_of(ledger.replace(company=dataclasses.replace(ledger.company, fiscal_years=())))
 
 
 FORMAT = FecWriter
