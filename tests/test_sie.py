@@ -189,6 +189,24 @@ def test_convert_verifies(samples: Path, tmp_path: Path) -> None:
     assert result.verified, result.verification
 
 
+def test_several_opening_entries_become_one_ib_per_year(samples: Path, tmp_path: Path) -> None:
+    """Winbiz books each opening balance as its own entry against 9100; SIE keeps one #IB per account
+    and year, which the reader books as one opening entry per year: `as_kept` says so."""
+    winbiz = pipeline.read(samples / "winbiz" / "DAT", dossier="garage")
+    kept = SieWriter().as_kept(winbiz)
+    assert (winbiz.counts()["entries"], kept.counts()["entries"]) == (40, 40 - 8 - 11 + 2)
+    ib = kept.lines.filter(pc.equal(kept.lines.column("entry"), "IB 2023")).to_pylist()
+    assert {r["account"]: r["amount"] for r in ib} == {  # the OUV23 lines by hand; 9100 nets to zero
+        "1000": 250000, "1020": 4830000, "1100": 620000, "1200": 1800000, "1500": 3500000,
+        "2000": -940000, "2800": -5000000, "2970": -5060000}  # fmt: skip
+    assert {r["date"] for r in ib} == {dt.date(2023, 1, 1)} and all(r["opening"] for r in ib)
+    result = pipeline.convert(samples / "winbiz" / "DAT", "sie", tmp_path / "out.se", dossier="garage")
+    assert result.verified, result.verification and result.verification.differences
+    assert result.verification is not None
+    assert any("as sie keeps them: the opening entries of each fiscal year merged" in n
+               for n in result.verification.notes)  # fmt: skip
+
+
 def test_golden(garage: Ledger, tmp_path: Path) -> None:
     out = tmp_path / "garage.se"
     SieWriter(today=dt.date(2025, 1, 31)).write(garage, out)
