@@ -8,6 +8,7 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from conftest import REFERENCE, golden
@@ -205,6 +206,26 @@ def test_several_opening_entries_become_one_ib_per_year(samples: Path, tmp_path:
     assert result.verification is not None
     assert any("as sie keeps them: the opening entries of each fiscal year merged" in n
                for n in result.verification.notes)  # fmt: skip
+
+
+def test_opening_line_in_an_ordinary_entry_is_written_once(garage: Ledger, tmp_path: Path) -> None:
+    """#IB holds whole opening entries only: an opening line among ordinary ones stays in its voucher
+    (once, not also in #IB) and its opening flag is declared as not carried."""
+    flags = garage.lines.column("opening").to_pylist()
+    first = flags.index(False)  # R23-001's debtor line, 1100 1292.40 on 2023-02-10
+    flags[first] = True
+    mixed = garage.replace(lines=garage.lines.set_column(garage.lines.schema.get_field_index("opening"), "opening",
+                                                         pa.array(flags)))  # fmt: skip
+    out = tmp_path / "mixed.se"
+    declared = pipeline.write(mixed, "sie", out)
+    assert any(p.message.startswith("1 opening-entry flags of lines in entries with other lines not carried")
+               for p in declared)  # fmt: skip
+    text = out.read_bytes().decode("cp437")
+    assert "#IB -1 1100 6200.00\r\n" in text  # the OUV23 line alone
+    back = pipeline.read(out)
+    assert trial_balance(back) == trial_balance(garage)
+    comparison = compare(mixed, back, ("entries",), declared=declared)
+    assert comparison.ok, comparison.differences
 
 
 def test_golden(garage: Ledger, tmp_path: Path) -> None:

@@ -61,11 +61,11 @@ class SieWriter:
         """the opening entries of each fiscal year merged into one opening entry per year (its #IB).
 
         The ledger as a SIE file keeps it: SIE holds opening balances only as ``#IB`` records, one per
-        account and year, so the lines of every entry all of whose lines are opening lines and whose
-        first line falls in a fiscal year become one opening entry per year (``IB <year>``, dated the
-        year's first day, as the reader books it) of the nonzero sums per account and year of the
-        opening lines dated in that year. Every other entry is kept as it is (opening entries outside
-        the years are written as ordinary vouchers). Column-wise: sums with `reconcile.sums_by`.
+        account and year, so every entry all of whose lines are opening lines and whose first line
+        falls in a fiscal year is merged with the others of that year into one opening entry
+        (``IB <year>``, dated the year's first day, as the reader books it) of the nonzero sums per
+        account. Every other entry is kept as it is (opening entries outside the years, and opening
+        lines in entries with other lines, are written as ordinary vouchers). Column-wise: sums with `reconcile.sums_by`.
         """
         return ledger.replace(lines=_kept_lines(ledger))
 
@@ -123,10 +123,10 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
     first = np.asarray(groups.first_lines(), dtype=np.int64)
     whole = np.ones(len(first), dtype=bool)
     np.logical_and.at(whole, numbers, opening)
-    as_ib = whole[numbers] & (year[first][numbers] >= 0)  # lines of the opening entries the writer leaves out
-    balances = pa.table({"year": pa.array(year[opening & (year >= 0)]),
-                         "account": lines.column("account").filter(pa.array(opening & (year >= 0)))})  # fmt: skip
-    balances = balances.append_column("amount", lines.column("amount").filter(pa.array(opening & (year >= 0))))
+    entry_year = year[first][numbers]
+    as_ib = whole[numbers] & (entry_year >= 0)  # the lines the writer writes as #IB, in their entry's year
+    balances = pa.table({"year": pa.array(entry_year[as_ib]), "account": lines.column("account").filter(pa.array(as_ib)),
+                         "amount": lines.column("amount").filter(pa.array(as_ib))})  # fmt: skip
     merged: list[dict[str, Any]] = []
     line_numbers: dict[int, int] = {}
     for (index, account), (cents,) in sorted(sums_by(balances, ["year", "account"], ["amount"]).items()):
@@ -184,9 +184,23 @@ def _write(ledger: Ledger, out: _Out, today: dt.date) -> list[Problem]:
         for centre in centres:
             out.add("#OBJEKT", "1", out.word(centre), out.text(centre))
     lines = ledger.lines.to_pylist()
-    _balances(out, lines, years, index, types)
-    outside = _vouchers(out, lines, years)
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        entries.setdefault(line["entry"], []).append(line)
+    as_ib = _ib_entries(entries, years)
+    _balances(out, entries, as_ib, years, index, types)
+    outside = _vouchers(out, entries, as_ib)
     return _not_carried(ledger, lines, outside)
+
+
+def _ib_entries(entries: dict[str, list[dict[str, Any]]], years: list[FiscalYear]) -> dict[str, FiscalYear]:
+    """The entries written as #IB (all lines opening, first line in a fiscal year), with their year."""
+    out = {}
+    for key, entry in entries.items():
+        year = _year_of(entry[0]["date"], years)
+        if year is not None and all(line["opening"] for line in entry):
+            out[key] = year
+    return out
 
 
 def _types(ledger: Ledger) -> dict[str, str]:
@@ -205,16 +219,23 @@ def _year_of(day: dt.date | None, years: list[FiscalYear]) -> FiscalYear | None:
 
 
 def _balances(
-    out: _Out, lines: list[dict[str, Any]], years: list[FiscalYear], index: dict[FiscalYear, int], types: dict[str, str]
+    out: _Out,
+    entries: dict[str, list[dict[str, Any]]],
+    as_ib: dict[str, FiscalYear],
+    years: list[FiscalYear],
+    index: dict[FiscalYear, int],
+    types: dict[str, str],
 ) -> None:
+    """#IB of the opening entries of each year (`as_ib`), #UB and #RES from them and every other line."""
     for year in reversed(years):
         opening: dict[str, int] = {}
         movement: dict[str, int] = {}
-        for line in lines:
-            if _year_of(line["date"], years) != year:
-                continue
-            target = opening if line["opening"] else movement
-            target[line["account"]] = target.get(line["account"], 0) + line["amount"]
+        for key, entry in entries.items():
+            for line in entry:
+                if (as_ib[key] if key in as_ib else _year_of(line["date"], years)) != year:
+                    continue
+                target = opening if key in as_ib else movement
+                target[line["account"]] = target.get(line["account"], 0) + line["amount"]
         codes = sorted(set(opening) | set(movement))
         for code in codes:
             if opening.get(code):
@@ -227,18 +248,15 @@ def _balances(
                 out.add("#RES", str(index[year]), out.word(code), _amount(opening.get(code, 0) + movement.get(code, 0)))
 
 
-def _vouchers(out: _Out, lines: list[dict[str, Any]], years: list[FiscalYear]) -> int:
-    """Write every entry but the opening entries of a known year; return how many openings fell outside."""
-    entries: dict[str, list[dict[str, Any]]] = {}
-    for line in lines:
-        entries.setdefault(line["entry"], []).append(line)
+def _vouchers(out: _Out, entries: dict[str, list[dict[str, Any]]], as_ib: dict[str, FiscalYear]) -> int:
+    """Write every entry but those written as #IB; return how many opening entries fell outside the years."""
     numbers: dict[str, int] = {}
     outside = 0
-    for entry in entries.values():
+    for key, entry in entries.items():
         first = entry[0]
+        if key in as_ib:
+            continue
         if all(line["opening"] for line in entry):
-            if _year_of(first["date"], years) is not None:
-                continue
             outside += 1
         series = first["journal"] or "A"
         numbers[series] = numbers.get(series, 0) + 1
@@ -262,6 +280,10 @@ def _vouchers(out: _Out, lines: list[dict[str, Any]], years: list[FiscalYear]) -
 
 
 def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> list[Problem]:
+    whole: dict[str, bool] = {}
+    for line in lines:
+        whole[line["entry"]] = whole.get(line["entry"], True) and line["opening"]
+    mixed = sum(1 for line in lines if line["opening"] and not whole[line["entry"]])
     foreign = sum(1 for line in lines if line["currency"])
     tagged = sum(1 for line in lines if line["vat_code"])
     partners = sum(1 for line in lines if line["partner"])
@@ -273,6 +295,8 @@ def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> l
     problems += lost("VAT codes", ledger.vat_codes.num_rows, "left out")
     problems += lost("groups (account headings)", ledger.groups.num_rows, "left out")
     problems += lost("opening entries outside the fiscal years", outside, "written as ordinary vouchers")
+    problems += lost("opening-entry flags of lines in entries with other lines", mixed,
+                     "written as ordinary voucher lines (#IB holds whole opening entries only)")  # fmt: skip
     problems += lost("voucher numbers", entry_docs(lines), "vouchers numbered per series; the number starts the text")
     equity = pc.sum(pc.equal(ledger.accounts.column("type"), "equity")).as_py() or 0
     problems += lost("equity account types", equity, "written as #KTYP S (SIE has one type for debts and equity)")
