@@ -20,6 +20,8 @@ into a ledger by one function, so XML and SQLite books of the same data read ali
 * Dates: GnuCash stores a posted date as a timestamp, 10:59 UTC since 2.6.?, local midnight
   before; the date is that of the timestamp moved 12 hours forward in UTC, right for either kind
   in time zones UTC−11 to UTC+12. A split's memo, where it has one, is that line's description.
+* Tax tables become VAT codes (name = code, percentage = rate, entry account = VAT account; the
+  rest from migrator's ``migrator-*`` slots where it wrote the book).
 * Customers and vendors become partners (address line 1 = street, lines 2–4 = town); posted,
   unpaid invoices and bills become open items, their open amount the balance of the invoice's lot.
 * Opening entries: transactions on an equity account marked ``equity-type: opening-balance``
@@ -63,7 +65,7 @@ OWNER_KINDS = {2: "customer", 3: "job", 4: "vendor", 5: "employee"}  # GncOwnerT
 NS = {
     n: f"http://www.gnucash.org/XML/{n}"
     for n in ("gnc", "act", "book", "cmdty", "slot", "split", "trn", "ts", "cust", "vendor", "addr", "invoice",
-              "owner", "job", "lot", "price", "employee")
+              "owner", "job", "lot", "price", "employee", "taxtable", "tte")
 }  # fmt: skip
 
 
@@ -119,6 +121,8 @@ class Book:
     owners: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Customers, vendors, employees and jobs by GUID: kind, id, name, address…, owner (jobs)."""
     invoices: list[dict[str, Any]] = field(default_factory=list)
+    taxtables: list[dict[str, Any]] = field(default_factory=list)
+    """Tax tables: name, invisible, entries [(account GUID, amount, percent?)], slots, row."""
     prices: list[tuple[str, str, dt.date | None, Fraction]] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
     version: str = ""
@@ -257,6 +261,13 @@ def read_xml(root: etree._Element) -> Book:
             "post_acc": _t(node, "invoice:postacc"), "currency": _commodity(node.find("invoice:currency", NS)),
             "notes": _t(node, "invoice:notes"), "row": _line(node),
         })  # fmt: skip
+    for node in holder.findall("gnc:GncTaxTable", NS):
+        book.taxtables.append({
+            "name": _t(node, "taxtable:name"), "invisible": _t(node, "taxtable:invisible") == "1",
+            "entries": [(_t(e, "tte:acct"), rational(_t(e, "tte:amount") or "0"), _t(e, "tte:type") == "PERCENT")
+                        for e in node.findall("taxtable:entries/gnc:GncTaxTableEntry", NS)],
+            "slots": _slots(node.find("taxtable:slots", NS)), "row": _line(node),
+        })  # fmt: skip
     pricedb = holder.find("gnc:pricedb", NS)
     for node in _children(pricedb, "price") if pricedb is not None else []:
         when = _t(node, "price:time/ts:date")
@@ -344,6 +355,16 @@ def read_sqlite(db: sqlite3.Connection) -> Book:
                 "post_acc": r["post_acc"] or "", "currency": commodities.get(r["currency"], ""), "notes": r["notes"] or "",
                 "row": r["rowid"],
             })  # fmt: skip
+    if "taxtables" in tables and "taxtable_entries" in tables:
+        entries: dict[str, list[tuple[str, Fraction, bool]]] = {}
+        for r in _query(db, "SELECT * FROM taxtable_entries ORDER BY id"):
+            # type: GncAmountType in gncTaxTable.h, 1 value, 2 percent
+            entries.setdefault(r["taxtable"], []).append((r["account"] or "", Fraction(r["amount_num"],
+                                                          r["amount_denom"]), r["type"] == 2))  # fmt: skip
+        for r in _query(db, "SELECT rowid, * FROM taxtables"):
+            book.taxtables.append({"name": r["name"], "invisible": bool(r["invisible"]),
+                                   "entries": entries.get(r["guid"], []), "slots": slots.get(r["guid"], {}),
+                                   "row": r["rowid"]})  # fmt: skip
     if "prices" in tables:
         for r in _query(db, "SELECT * FROM prices"):
             book.prices.append((commodities.get(r["commodity_guid"], ""), commodities.get(r["currency_guid"], ""),
@@ -593,6 +614,39 @@ class _Converter:
         before = [v for w, v in found if day is None or w <= day]
         return before[-1] if before else found[0][1]
 
+    def vat_codes(self) -> pa.Table:
+        """Tax tables as VAT codes: the name is the code, the percentage the rate, the first entry's
+        account the VAT account; what migrator keeps in ``migrator-*`` slots (kind, method, validity,
+        VAT form box, description, the rate as written) wins. Invisible tables (the copies GnuCash
+        keeps for invoices that used a table) are left out."""
+        rows: list[dict[str, Any]] = []
+        for tax in self.book.taxtables:
+            if tax["invisible"]:
+                continue
+            slots = tax["slots"]
+            percent = [amount for _, amount, is_percent in tax["entries"] if is_percent]
+            accounts = [self.codes.get(guid, "") for guid, *_ in tax["entries"] if guid]
+            days = {}
+            for key in ("valid_from", "valid_to"):
+                text = slots.get(f"migrator-{key.replace('_', '-')}", "")
+                try:
+                    days[key] = dt.date.fromisoformat(text) if text else None
+                except ValueError:
+                    self.rows.problem(tax["row"], f"tax table {tax['name']!r}: {key} {text!r} is not a date "
+                                      "(expected yyyy-mm-dd): left empty", "warning")  # fmt: skip
+                    days[key] = None
+            rows.append({
+                "code": slots.get("migrator-code") or tax["name"],
+                "rate": slots["migrator-rate"] if "migrator-rate" in slots else
+                        (_rate_text(sum(percent, Fraction(0))) if percent else ""),
+                "kind": slots.get("migrator-kind", ""), "method": slots.get("migrator-method", ""),
+                "account": slots["migrator-account"] if "migrator-account" in slots else
+                           (accounts[0] if accounts else ""),
+                **days, "form_box": slots.get("migrator-form-box", ""),
+                "description": slots.get("migrator-description", ""),
+            })  # fmt: skip
+        return table("vat_codes", rows)
+
     def fiscal_years(self, text: str) -> tuple[FiscalYear, ...]:
         """The fiscal years of migrator's book slot (``start/end`` ISO dates separated by spaces)."""
         spans: list[FiscalYear] = []
@@ -680,6 +734,7 @@ def to_ledger(book: Book, file: str, system: str) -> Ledger:
     convert.lines()
     partners = convert.partners()
     open_items = convert.open_items()
+    vat_codes = convert.vat_codes()
     name = book.options.get("options/Business/Company Name", "")
     address = book.options.get("options/Business/Company Address", "")
     company = Company(name=name, base_currency=convert.base, address=address, source_system=system,
@@ -690,8 +745,8 @@ def to_ledger(book: Book, file: str, system: str) -> Ledger:
         extras["splits"] = pa.table(
             {k: [e[k] for e in convert.extras] for k in ("source_row", "commodity", "quantity")}
         )
-    return Ledger(company=company, accounts=accounts, groups=groups, lines=convert.rows.lines(), partners=partners,
-                  open_items=open_items, problems=tuple(convert.rows.problems), extras=extras, format="gnucash",
+    return Ledger(company=company, accounts=accounts, groups=groups, vat_codes=vat_codes, lines=convert.rows.lines(),
+                  partners=partners, open_items=open_items, problems=tuple(convert.rows.problems), extras=extras, format="gnucash",
                   encoding="utf-8")  # fmt: skip
 
 

@@ -12,7 +12,9 @@ transactions with splits as exact rationals (``50000/100``), then customers and 
   currency becomes a transaction in that currency (split value = foreign amount, quantity = base
   amount), which is how GnuCash records a foreign bill on base-currency accounts.
 * Dates are written at 10:59 UTC (GnuCash's "neutral time"); opening entries carry a
-  ``migrator-opening`` slot, the book a ``migrator-fiscal-years`` slot (``2023-01-01/2023-12-31 …``). GUIDs are UUID5s of the company and the item, so the same ledger
+  ``migrator-opening`` slot, the book a ``migrator-fiscal-years`` slot (``2023-01-01/2023-12-31 …``).
+* VAT codes become tax tables (one percentage entry on the VAT account), the rest of each code in
+  ``migrator-*`` slots of the table. GUIDs are UUID5s of the company and the item, so the same ledger
   always gives the same file (the gzip header has no time stamp either).
 
 Several fiscal years: a GnuCash book is one continuous file (GnuCash's own *Close Book* closes
@@ -30,6 +32,8 @@ from __future__ import annotations
 import gzip
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +138,8 @@ def _document(ledger: Ledger) -> tuple[etree._Element, list[Problem]]:
     vendors = [p for p in partners if p["kind"] in ("supplier", "both")]
     currencies = sorted({base, *(r["currency"] for r in ledger.lines.to_pylist() if r["currency"])})
     counts = (("commodity", len(currencies)), ("account", len(tree) + 1), ("transaction", len(groups)),
-              ("gnc:GncCustomer", len(customers)), ("gnc:GncVendor", len(vendors)))  # fmt: skip
+              ("gnc:GncCustomer", len(customers)), ("gnc:GncTaxTable", ledger.vat_codes.num_rows),
+              ("gnc:GncVendor", len(vendors)))  # fmt: skip
     for kind, count in counts:
         if count:
             _sub(book, "gnc:count-data", str(count), cd_type=kind)
@@ -155,13 +160,14 @@ def _document(ledger: Ledger) -> tuple[etree._Element, list[Problem]]:
         lost_here, dates_here = _transaction(book, rows, guids, ids, base)
         foreign_lost += lost_here
         split_dates += dates_here
-    for kind, people in (("customer", customers), ("vendor", vendors)):
-        for person in people:
-            _owner(book, kind, person, ids, base)
+    for person in customers:
+        _owner(book, "customer", person, ids, base)
+    _tax_tables(book, ledger, guids, ids)  # GnuCash saves them between customers and vendors
+    for person in vendors:
+        _owner(book, "vendor", person, ids, base)
     problems += lost("foreign amounts (entries mixing currencies)", foreign_lost, "written in base currency only")
     problems += lost("line dates differing from their entry's first line", split_dates,
                      "a GnuCash transaction has one date: the first line's")  # fmt: skip
-    problems += lost("VAT codes", ledger.vat_codes.num_rows, "left out (GnuCash tax tables are not written)")
     problems += lost("open items", ledger.open_items.num_rows, "left out (GnuCash invoices are not written)")
     currencies_kept = sum(1 for c in ledger.accounts.column("currency").to_pylist() if c and c != base)
     problems += lost("account currencies", currencies_kept, f"every account is kept in {base}")
@@ -310,6 +316,50 @@ def _split_slots(split: etree._Element, row: dict[str, Any]) -> None:
         _slot(slots, key, value)
     if row["vat_amount"] is not None:
         _slot(slots, "migrator-vat-amount", str(row["vat_amount"]), "integer")
+
+
+def _tax_tables(book: etree._Element, ledger: Ledger, guids: dict[str, str], ids: _Ids) -> None:
+    """One GnuCash tax table per VAT code: named by the code (a repeated code gets a suffix, GnuCash
+    wants unique names), one percentage entry at the rate on the VAT account; every column of the
+    VAT code also in ``migrator-*`` slots, which GnuCash keeps (checked with GnuCash 4.13). An entry
+    without an account is allowed; a table without entries is not (GnuCash 4.13 drops it on loading)."""
+    names: set[str] = set()
+    for n, vat in enumerate(ledger.vat_codes.to_pylist()):
+        name, k = vat["code"], 1
+        while name in names:
+            k += 1
+            name = f"{vat['code']} ({k})"
+        names.add(name)
+        node = _sub(book, "gnc:GncTaxTable", version="2.0.0")
+        _sub(node, "taxtable:guid", ids("taxtable", vat["code"], str(n)), type="guid")
+        _sub(node, "taxtable:name", name)
+        _sub(node, "taxtable:refcount", "0")
+        _sub(node, "taxtable:invisible", "0")
+        entry = _sub(_sub(node, "taxtable:entries"), "gnc:GncTaxTableEntry")
+        if vat["account"] in guids:
+            _sub(entry, "tte:acct", guids[vat["account"]], type="guid")
+        _sub(entry, "tte:amount", _percent(vat["rate"]))
+        _sub(entry, "tte:type", "PERCENT")
+        slots = _sub(node, "taxtable:slots")
+        values = [("code", vat["code"] if name != vat["code"] else ""), ("rate", vat["rate"]),
+                  ("kind", vat["kind"]), ("method", vat["method"]),
+                  ("account", vat["account"] if vat["account"] not in guids else ""),
+                  ("valid-from", vat["valid_from"].isoformat() if vat["valid_from"] else ""),
+                  ("valid-to", vat["valid_to"].isoformat() if vat["valid_to"] else ""),
+                  ("form-box", vat["form_box"]), ("description", vat["description"])]  # fmt: skip
+        # the rate as written ("8.10" stays "8.10"), always: the entry's amount is a rational
+        for key, value in values:
+            if value or key == "rate":
+                _slot(slots, f"migrator-{key}", value)
+
+
+def _percent(rate: str) -> str:
+    """A rate in percent ("8.1") as GnuCash's rational ("81/10"); "0/1" when it is not a number."""
+    try:
+        value = Fraction(Decimal(rate.strip()))
+    except (InvalidOperation, ValueError):
+        return "0/1"
+    return f"{value.numerator}/{value.denominator}"
 
 
 def _owner(book: etree._Element, kind: str, person: dict[str, Any], ids: _Ids, base: str) -> None:
