@@ -388,3 +388,19 @@ def test_repeated_vat_code_and_account_outside_the_chart(garage, tmp_path):
     text = gzip.decompress(out.read_bytes()).decode("utf-8")
     assert f"<taxtable:name>{rows[1]['code']} (2)</taxtable:name>" in text
     assert pipeline.read(out).vat_codes.equals(ledger.vat_codes)
+
+
+def test_bad_fiscal_years_slot_is_a_warning(garage, tmp_path):
+    out = tmp_path / "garage.gnucash"
+    pipeline.write(garage, "gnucash", out)
+    xml = gzip.decompress(out.read_bytes())
+    bad = xml.replace(b"2023-01-01/2023-12-31 ", b"2023-13-01/2023-12-31 ", 1)
+    assert bad != xml
+    path = tmp_path / "bad.gnucash"
+    path.write_bytes(gzip.compress(bad))
+    ledger = pipeline.read(path)
+    assert ledger.company.fiscal_years == ()  # the calendar years of the lines are used instead
+    assert [p.message for p in ledger.problems] == [
+        "book slot migrator-fiscal-years: '2023-13-01/2023-12-31' is not a fiscal year "
+        "(expected yyyy-mm-dd/yyyy-mm-dd): fiscal years left out"
+    ]
