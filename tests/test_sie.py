@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections import Counter
@@ -437,3 +438,17 @@ def test_encoding_without_format_record(tmp_path: Path) -> None:
         (None, "no #FORMAT: SIE's PC8 is CP437, but the text reads as ISO-8859-15: 2 letters å, ä, ö, Å, Ä, Ö "
          "there, 0 under CP437, where its letters would be symbols or control codes; read as ISO-8859-15")
     ]  # fmt: skip
+
+
+def test_company_name_outside_cp437_is_declared(garage: Ledger, tmp_path: Path) -> None:
+    out = tmp_path / "books.se"
+    assert not [p for p in pipeline.write(garage, "sie", out) if "company name" in p.message]  # "à" is in CP437
+    renamed = garage.replace(company=dataclasses.replace(garage.company, name="Bœuf Šimić SA"))
+    declared = pipeline.write(renamed, "sie", out, force=True)
+    assert any(p.message.startswith("1 company name not carried") for p in declared)
+    back = pipeline.read(out)
+    assert back.company.name == "Boeuf Simic SA"
+    comparison = compare(renamed, back, ("entries",), declared=declared)
+    assert comparison.ok, comparison.differences
+    assert any(loss.startswith("company name: 'Bœuf Šimić SA' before, 'Boeuf Simic SA' after") for loss in
+               comparison.losses)  # fmt: skip

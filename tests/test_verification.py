@@ -254,8 +254,6 @@ NOT_YET: dict[str, str] = {
     "infoniqa": "Infoniqa: company name, groups, VAT code definitions and empty fiscal years undeclared; lines "
     "netted (debit and credit of an account change, closing the same)",
     "runmyaccounts": "Run my Accounts: company name and fiscal years without entries neither carried nor declared",
-    "fec": "FEC: base currency read back as EUR, line currencies lost, company name and empty years undeclared",
-    "sie": "SIE: balances read back doubled in some years (extra lines), foreign currencies lost, groups undeclared",
     "gnucash": "GnuCash: fiscal years without entries neither carried nor declared",
 }
 """Routes whose writer still merges, splits or drops undeclared (reported to the lead; see the brief)."""

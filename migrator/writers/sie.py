@@ -294,6 +294,9 @@ def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> l
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("VAT codes", ledger.vat_codes.num_rows, "left out")
     problems += lost("groups (account headings)", ledger.groups.num_rows, "left out")
+    name = ledger.company.name
+    problems += lost("company name", int(" ".join(name.split()).encode(ENCODING, "replace").decode(ENCODING) != name),
+                     "written in #FNAMN without the characters CP437 lacks (accents dropped, others as '?')")  # fmt: skip
     problems += lost("opening entries outside the fiscal years", outside, "written as ordinary vouchers")
     problems += lost("opening-entry flags of lines in entries with other lines", mixed,
                      "written as ordinary voucher lines (#IB holds whole opening entries only)")  # fmt: skip
