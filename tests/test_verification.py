@@ -254,7 +254,6 @@ NOT_YET: dict[str, str] = {
     "infoniqa": "Infoniqa: company name, groups, VAT code definitions and empty fiscal years undeclared; lines "
     "netted (debit and credit of an account change, closing the same)",
     "runmyaccounts": "Run my Accounts: company name and fiscal years without entries neither carried nor declared",
-    "gnucash": "GnuCash: fiscal years without entries neither carried nor declared",
 }
 """Routes whose writer still merges, splits or drops undeclared (reported to the lead; see the brief)."""
 
