@@ -10,7 +10,7 @@ import pytest
 from conftest import golden
 from lxml import etree
 
-from migrator import pipeline, registry
+from migrator import pipeline, registry, years
 from migrator.errors import UnsupportedOperation
 from migrator.model import Ledger, table
 from migrator.xmlsafe import parse
@@ -59,9 +59,10 @@ def test_container_and_parameters(garage: Ledger, tmp_path: Path) -> None:
 def test_every_entry_balances_and_counts_match(garage: Ledger, tmp_path: Path) -> None:
     root, _ = written(garage, tmp_path)
     transactions = root.findall("Task/Transaction")
-    # the garage's 23 entries; the two openings (5 and 6 debit lines against several credits) become
-    # one Abacus entry per debit line: 23 - 2 + 5 + 6
-    assert [t.get("id") for t in transactions] == [str(n) for n in range(1, 33)]
+    # the garage's 23 entries, the 2024 opening replaced by the 2023 closing entry (migrator.years); the
+    # 2023 opening (5 debit lines) and the closing (3: 3200, 3400 and the loss on 2970) against several
+    # credits become one Abacus entry per debit line: 23 - 2 + 5 + 3
+    assert [t.get("id") for t in transactions] == [str(n) for n in range(1, 30)]
     assert all([child.tag for child in t] == ["Entry"] for t in transactions)
     entries = root.findall("Task/Transaction/Entry")
     assert all(a.get("mode") == "SAVE" for a in root.iter("AmountData"))
@@ -78,12 +79,14 @@ def test_every_entry_balances_and_counts_match(garage: Ledger, tmp_path: Path) -
         assert amount(head, "KeyAmount") == totals["D"], head.findtext("DocumentNumber")
         assert head.findtext("Client") == "1"
         assert all(len(e.text or "") <= 10 for e in entry.iter("DocumentNumber"))
-    # 75 lines: 21 entries carried by collective information, 11 VAT lines folded into their bases'
-    # tax data; the openings' 8 and 11 lines give 7 and 10 singles (one per debit/credit overlap)
-    assert len(root.findall(".//SingleInformation")) == 75 - 21 - 11 - 8 - 11 + 7 + 10
+    # 72 lines (75, the 2024 opening's 11 replaced by the closing entry's 8): 21 entries carried by
+    # collective information, 11 VAT lines folded into their bases' tax data; the 2023 opening's 8 lines
+    # and the closing's 8 give 7 singles each (one per debit/credit overlap)
+    assert len(root.findall(".//SingleInformation")) == 72 - 21 - 11 - 8 - 8 + 7 + 7
     assert len(root.findall(".//TaxData")) == 12  # R23-002 has two bases sharing one VAT line
     total_debit = sum(sides(e)["D"] for e in entries)
-    assert total_debit == Decimal(sum(a for a in garage.lines.column("amount").to_pylist() if a > 0)).scaleb(-2)
+    carried = years.continuous(garage)[0].lines.column("amount").to_pylist()
+    assert total_debit == Decimal(sum(a for a in carried if a > 0)).scaleb(-2)
 
 
 def test_vat_entry(garage: Ledger, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from strategies import ledgers
 from test_hledger import _odd
 
-from migrator import pipeline
+from migrator import pipeline, years
 from migrator.money import to_cents
 from migrator.reconcile import trial_balance
 from migrator.writers.beancount import ascii_words, component
@@ -80,8 +80,11 @@ def test_loader_weights_give_the_trial_balance(which, garage, tmp_path):
                 assert weight.currency == "CHF"
                 code = _code(posting.account)
                 sums[code] = sums.get(code, 0) + _cents(weight.number)
-    assert sums == trial_balance(ledger)
-    assert opening == (2 if which == "garage" else 1)
+    # the ledger runs on from year to year (migrator.years): only the first year's opening stays an opening
+    assert {k: v for k, v in sums.items() if v} == {
+        k: v for k, v in trial_balance(years.continuous(ledger)[0]).items() if v
+    }
+    assert opening == 1
 
 
 @pytest.mark.skipif(BEAN_QUERY is None, reason="bean-query is not installed (pip install beanquery)")
@@ -93,11 +96,14 @@ def test_bean_query_balances(garage, tmp_path):
     assert done.returncode == 0, done.stderr
     balances = {}
     for account, total in list(csv.reader(io.StringIO(done.stdout)))[1:]:
+        if not total.strip():  # an account the year-end closing brought to zero
+            continue
         number, currency = total.split()  # bean-query pads numbers with spaces
         assert currency == "CHF"
         balances[_code(account)] = to_cents(Decimal(number))
-    assert balances == {k: v for k, v in trial_balance(garage).items()}
-    assert balances["4200"] == to_cents(Decimal("7465.00"))  # 2000 + EUR bill at 965 + 3000 + 1500
+    continuous = years.continuous(garage)[0]
+    assert balances == {k: v for k, v in trial_balance(continuous).items() if v}
+    assert balances["4200"] == to_cents(Decimal("4500.00"))  # 2024's goods only: 3000 + 1500 (2023 closed to equity)
 
 
 @settings(max_examples=10, deadline=None)
