@@ -50,6 +50,17 @@ def lost(what: str, count: int, action: str) -> list[Problem]:
     return [Problem("info", f"{count} {what} not carried by this format: {action}")]
 
 
+def unbooked_years(ledger: Ledger) -> int:
+    """The fiscal years no line is dated in: a journal of bookings cannot say they exist."""
+    dates = ledger.lines.column("date")
+    if not ledger.company.fiscal_years:
+        return 0
+    if not len(dates) or dates.null_count == len(dates):
+        return len(ledger.company.fiscal_years)
+    booked = {d for d in pc.unique(dates.drop_null()).to_pylist()}
+    return sum(1 for year in ledger.company.fiscal_years if not any(year.contains(d) for d in booked))
+
+
 def dates_up_to(ledger: Ledger, last: dt.date, fmt: str, why: str) -> None:
     """`UnsupportedOperation` (exit 2) naming the first line (file, row, entry) or fiscal year that ends
     after `last`, the last day writer `fmt` can hold (`why` says why)."""

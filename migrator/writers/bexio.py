@@ -148,8 +148,10 @@ class BexioWriter:
         base = ledger.company.base_currency or "CHF"
         bodies: list[dict[str, Any]] = []
         sheet_rows: list[dict[str, str]] = []
+        plain = 0  # lines with a VAT code written as booked, without tax_id (the notes say why, per entry)
         for lines in entries(ledger.lines):
             rows, notes = fold_entry(lines, plan, gross=True)
+            plain += sum(1 for row in rows if row.line["vat_code"] and not row.tax) if notes else 0
             first = lines[0]
             where = f"entry {first['doc'] or first['entry']} of {first['date']}"
             problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
@@ -166,6 +168,8 @@ class BexioWriter:
         (target / "README.md").write_text(README.format(entries=len(bodies)), "utf-8")
         opening = len({e for e, o in zip(ledger.lines.column("entry").to_pylist(),
                                          ledger.lines.column("opening").to_pylist(), strict=True) if o})  # fmt: skip
+        problems += lost("VAT codes on lines", plain, "written as booked without a tax_id where bexio would compute "
+                         "other VAT (see the warnings per entry)")  # fmt: skip
         problems += lost("opening-entry flags", opening, "opening entries written as ordinary manual entries")
         # bexio's import files (chart, manual entries) hold no company: the company is the bexio account itself
         problems += lost("company name", 1 if ledger.company.name else 0, "bexio's import files hold none; "

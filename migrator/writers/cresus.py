@@ -37,7 +37,7 @@ from typing import Any
 from migrator import years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, lines_with, lost
+from migrator.writers.base import entries, lines_with, lost, unbooked_years
 
 ENCODING = "cp1252"
 OTHER = "..."
@@ -133,6 +133,11 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     problems += lost("company name", 1 if ledger.company.name else 0, "the journal holds bookings only; "
                      "the company is the Crésus file the journal is imported into")  # fmt: skip
     problems += lost("groups", ledger.groups.num_rows, "the journal holds bookings only; create the groups in Crésus")
+    problems += lost(
+        "fiscal years without bookings",
+        unbooked_years(ledger),
+        "left out: the years are read back from the bookings' dates",
+    )
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")

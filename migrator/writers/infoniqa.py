@@ -48,7 +48,7 @@ from typing import Any
 from migrator import vat, years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, lines_with, lost
+from migrator.writers.base import entries, lines_with, lost, unbooked_years
 
 HEADER = "Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,PkKey,OpId,Flag"
 ENCODING = "cp1252"
@@ -172,6 +172,13 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
                      "the company is the Infoniqa mandate the file is imported into")  # fmt: skip
     problems += lost("groups", ledger.groups.num_rows, "the import file holds bookings only; "
                      "create the groups in Infoniqa")  # fmt: skip
+    problems += lost(
+        "fiscal years without bookings",
+        unbooked_years(ledger),
+        "left out: the years are read back from the bookings' dates",
+    )
+    problems += lost("VAT code definitions", ledger.vat_codes.num_rows,
+                     "left out (Infoniqa keeps its own VAT codes; each line carries its code)")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")

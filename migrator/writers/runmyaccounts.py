@@ -47,7 +47,7 @@ from typing import Any
 from migrator import years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import lines_with, lost
+from migrator.writers.base import lines_with, lost, unbooked_years
 
 ENCODING = "iso-8859-1"
 JOURNAL = "journal.csv"
@@ -195,6 +195,11 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
                      "lines written in base currency with exchange rate 1")  # fmt: skip
     problems += lost("company name", 1 if ledger.company.name else 0, "the journal and chart hold none; "
                      "the company is the Run my Accounts client the files are imported into")  # fmt: skip
+    problems += lost(
+        "fiscal years without bookings",
+        unbooked_years(ledger),
+        "left out: the years are read back from the bookings' dates",
+    )
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
