@@ -35,7 +35,6 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
