@@ -248,17 +248,7 @@ def test_cli_verdicts(run_cli: Any, tmp_path: Path) -> None:
 
 
 ROUTES = [f.name for f in registry.writable() if f.reads]
-NOT_YET: dict[str, str] = {
-    "bexio": "bexio: a line in a foreign currency at rate 1 reads back in the base currency (the reader guesses the "
-    "base currency from the lines at factor 1)",
-}
-"""Routes whose writer still merges, splits or drops undeclared (reported to the lead; see the brief)."""
-
-
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[n])) if n in NOT_YET else n for n in ROUTES],
-)
+@pytest.mark.parametrize("name", ROUTES)
 def test_random_books_verify_through_every_writer_with_a_reader(name: str) -> None:
     fmt = registry.get(name)
 

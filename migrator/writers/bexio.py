@@ -55,7 +55,7 @@ from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, vat_checks, vat_plan
-from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost
+from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost, unbooked_years
 
 CHART_COLUMNS = ("Kontonummer", "Kontoname", "Kontengruppe", "Kontoart", "Systemkonto", "Verknüpftes Konto", "MWST-Typ")
 # The API's account_type (FORMATS.md: 1 earnings, 2 expenditures, 3 active, 4 passive, 5 complete).
@@ -178,6 +178,14 @@ class BexioWriter:
                          "code (Kontengruppe); the groups themselves must exist in bexio")  # fmt: skip
         problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
         problems += lost("open items", ledger.open_items.num_rows, "left out")
+        foreign = ledger.lines.select(["currency", "amount_currency", "rate", "amount"])
+        foreign = foreign.filter(pc.not_equal(foreign.column("currency"), ""))  # few lines: checked one by one
+        in_base = sum(1 for line in foreign.to_pylist()
+                      if line["currency"] != base and not _in_foreign(line, base, line["amount"]))  # fmt: skip
+        problems += lost("currencies of lines", in_base, f"written in {base}: no foreign amount and rate that give "
+                         "the amount in the books")  # fmt: skip
+        problems += lost("fiscal years without bookings", unbooked_years(ledger),
+                         "left out: bexio's business years are set up in bexio itself")  # fmt: skip
         centres = lines_with(ledger.lines, "cost_centre")
         problems += lost("line cost centres", centres, "left out")
         return problems
@@ -245,17 +253,21 @@ def _money(row: Row, base: str, checks: list[str], sign: int = 1) -> dict[str, A
     """amount, currency_id and currency_factor of a line: the foreign amount where base = foreign × factor."""
     line = row.line
     foreign, rate = line["amount_currency"], line["rate"]
+    if _in_foreign(line, base, row.amount):
+        return {"amount": _number(sign * foreign), "currency_id": line["currency"], "currency_factor": _factor(rate)}
     if line["currency"] and line["currency"] != base and foreign is not None and rate:
-        product = Decimal(foreign) * Decimal(rate)  # cents × factor, rounded as the reader (and bexio) does
-        if int(product.quantize(Decimal(1), rounding=ROUND_HALF_UP)) == row.amount:
-            return {
-                "amount": _number(sign * foreign),
-                "currency_id": line["currency"],
-                "currency_factor": _factor(rate),
-            }
         checks.append(f"{line['currency']} {format_cents(foreign)} × {rate} is not {format_cents(row.amount)}; "
                       f"written in {base}")  # fmt: skip
     return {"amount": _number(sign * row.amount), "currency_id": base, "currency_factor": _NUMBER + "1"}
+
+
+def _in_foreign(line: dict[str, Any], base: str, amount: int) -> bool:
+    """Whether a line goes to bexio in its own currency: a foreign amount and a rate that give `amount`."""
+    foreign, rate = line["amount_currency"], line["rate"]
+    if not (line["currency"] and line["currency"] != base and foreign is not None and rate):
+        return False
+    product = Decimal(foreign) * Decimal(rate)  # cents × factor, rounded as the reader (and bexio) does
+    return int(product.quantize(Decimal(1), rounding=ROUND_HALF_UP)) == amount
 
 
 def _sheet(body: dict[str, Any]) -> list[dict[str, str]]:
