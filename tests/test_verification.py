@@ -248,6 +248,8 @@ def test_cli_verdicts(run_cli: Any, tmp_path: Path) -> None:
 
 
 ROUTES = [f.name for f in registry.writable() if f.reads]
+
+
 @pytest.mark.parametrize("name", ROUTES)
 def test_random_books_verify_through_every_writer_with_a_reader(name: str) -> None:
     fmt = registry.get(name)
