@@ -60,7 +60,7 @@ def write_html(data: dict[str, Any], path: Path) -> None:
             f'<td class="n">{_number(counts.get("entries"))}</td><td class="n">{_number(counts.get("lines"))}</td>'
             f"<td>{'yes' if r['verified'] and done else ''}</td>"
             f'<td class="n">{_number(r["errors"])}</td><td class="n">{_number(r["warnings"])}</td>'
-            f'<td class="n">{float(r["seconds"]):.1f}</td><td>{e(r["message"])}</td><td>{link}</td>'
+            f'<td class="n">{float(r["seconds"]):.1f}</td><td>{e(r["message"])}</td><td>{link}</td>'  # float-ok: seconds
             f"<td>{stale}</td></tr>"
         )
     skipped = "".join(

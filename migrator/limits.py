@@ -74,7 +74,7 @@ def current() -> Limits:
         if not text:
             continue
         try:
-            number = float(text) if kinds[key] == "float" else int(text)
+            number = float(text) if kinds[key] == "float" else int(text)  # float-ok: a ratio or seconds, not money
         except ValueError:
             number = 0
         if number <= 0:
