@@ -219,6 +219,10 @@ class Conversion:
     """What the target format could not carry, as its writer said."""
     verification: Comparison | None = None
     reread: Ledger | None = None
+    """The output as read back."""
+    compared: Ledger | None = None
+    """The output read back per fiscal year (a continuous target's books through `years.per_year`):
+    what verification and the report compare with the source."""
     mapping: Any = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -293,6 +297,7 @@ def convert(
         t = time.perf_counter()
         result.reread = read(out, to, for_verification=True)
         reread = years.per_year(result.reread, years_of(ledger)) if carried is not ledger else result.reread
+        result.compared = reread
         _totals(reread)
         result.verification = compare(ledger, reread, fmt.keeps, declared=not_carried)
         timings["verify"] = time.perf_counter() - t
@@ -351,6 +356,7 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
     result.reread = reread
     if fmt.years == "continuous" and years.reopens(ledger):
         reread = years.per_year(reread, years_of(ledger))
+    result.compared = reread
     result.not_carried = _not_carried(ledger, fmt)
     result.verification = compare(ledger, reread, fmt.keeps, declared=result.not_carried)
     if report is not None:

@@ -38,7 +38,7 @@ def _mapping_differences(conversion: Conversion) -> list[str]:
     if conversion.mapping is None:
         return []
     before = trial_balance(conversion.source)
-    after = trial_balance(conversion.reread or conversion.written)
+    after = trial_balance(conversion.compared or conversion.written)
     expected: dict[str, int] = {}
     for code, rule in conversion.mapping.rules_for(before).items():
         expected[rule.target] = expected.get(rule.target, 0) + before[code]
@@ -134,7 +134,7 @@ def _names(ledger: Ledger) -> dict[str, str]:
 
 def _accounts(conversion: Conversion) -> list[dict[str, Any]]:
     before = trial_balance(conversion.source)
-    after = trial_balance(conversion.reread or conversion.written)
+    after = trial_balance(conversion.compared or conversion.written)
     names, target_names = _names(conversion.source), _names(conversion.written)
     rules = conversion.mapping.rules_for(before) if conversion.mapping is not None else {}
     rows = []
@@ -156,7 +156,7 @@ def _accounts(conversion: Conversion) -> list[dict[str, Any]]:
 def _target_accounts(conversion: Conversion) -> list[dict[str, Any]]:
     """Per target account: the source accounts carried onto it, their sum, and the balance after."""
     before = trial_balance(conversion.source)
-    after = trial_balance(conversion.reread or conversion.written)
+    after = trial_balance(conversion.compared or conversion.written)
     rules = conversion.mapping.rules_for(before) if conversion.mapping is not None else {}
     sources: dict[str, list[str]] = {}
     for code in before:
@@ -232,7 +232,7 @@ def _positive(balances: dict[str, int]) -> int:
 def report_data(conversion: Conversion) -> dict[str, Any]:
     """The whole reconciliation as JSON-ready data."""
     source, written = conversion.source, conversion.written
-    after = conversion.reread or written
+    after = conversion.compared or written
     outputs = output_files(conversion.output)
     tb_before, tb_after = trial_balance(source), trial_balance(after)
     months_before, months_after = monthly_totals(source), monthly_totals(after)

@@ -113,7 +113,7 @@ def test_report_numbers_for_a_mapped_conversion(garage, tmp_path: Path) -> None:
 
 def test_a_map_that_loses_money_is_a_difference(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     conversion = mapped_conversion(garage, tmp_path)
-    conversion.reread = garage  # as if the output still had the source's accounts
+    conversion.reread = conversion.compared = garage  # as if the output still had the source's accounts
     data = report_data(conversion)
     assert not data["verdict"]["ok"]
     assert "target account 6920: sources sum to 3500.00, balance after 0.00" in data["verdict"]["differences"]
@@ -313,3 +313,15 @@ def test_workbook_differences_are_formulas(garage, tmp_path: Path) -> None:  # t
     assert summary["Input set SHA-256"] == report_data(conversion)["input_fingerprint"]
     first = [row[0] for row in book["Summary"].iter_rows(max_row=20, values_only=True)]
     assert "Prepared by (name, date, signature)" in first  # above the differences and counts
+
+
+def test_the_report_of_a_continuous_target_with_a_map_agrees_with_the_verification(
+    samples: Path, tmp_path: Path
+) -> None:
+    """The report compares the output read back per fiscal year, as verification does: two years written
+    to GnuCash through a map are not 'differences found' because the closing entry replaced an opening."""
+    result = pipeline.convert(samples / "winbiz" / "DAT", "gnucash", tmp_path / "g.gnucash", dossier="garage",
+                              mapping="winbiz-kmu", report=tmp_path / "r.json")  # fmt: skip
+    assert result.verification is not None and result.verification.verdict == "verified with declared losses"
+    verdict = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["verdict"]
+    assert (verdict["state"], verdict["differences"]) == ("verified with declared losses", [])
