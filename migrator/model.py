@@ -145,21 +145,32 @@ LINES = _schema(
 )
 
 PARTNERS = _schema(
-    ("id", pa.string(), "partner number in the source"),
-    ("kind", pa.string(), "customer, supplier, both or empty"),
-    ("name", pa.string(), "company or person name"),
-    ("street", pa.string(), "street and number"),
+    ("id", pa.string(), "partner code in the source (address number, customer or supplier number)"),
+    ("kind", pa.string(), "company, person or empty"),
+    ("roles", pa.string(), "customer, supplier, both or empty"),
+    ("name", pa.string(), "company name, or the person's full name"),
+    ("first_name", pa.string(), "first name of a person (or of the contact of a company)"),
+    ("last_name", pa.string(), "last name of a person (or of the contact of a company)"),
+    ("street", pa.string(), "street; with the building number inside when the source does not split them"),
+    ("building_number", pa.string(), "building number (Swiss QR-bill structured address)"),
+    ("address_line2", pa.string(), "second address line: c/o, post box, floor"),
     ("zip", pa.string(), "postal code"),
     ("city", pa.string(), "town"),
-    ("country", pa.string(), "ISO country code"),
+    ("country", pa.string(), "ISO 3166 alpha-2 country code"),
     ("contact", pa.string(), "contact person"),
     ("email", pa.string(), "e-mail"),
     ("phone", pa.string(), "telephone"),
+    ("mobile", pa.string(), "mobile telephone"),
+    ("fax", pa.string(), "fax"),
+    ("website", pa.string(), "web address"),
     ("vat_number", pa.string(), "VAT / UID number"),
-    ("iban", pa.string(), "bank account"),
-    ("language", pa.string(), "correspondence language"),
+    ("iban", pa.string(), "bank account (IBAN, checked)"),
+    ("language", pa.string(), "correspondence language, ISO 639-1 (de, fr, it, en)"),
+    ("currency", pa.string(), "currency of the partner's documents; empty for base currency"),
     ("payment_terms", pa.int32(), "payment terms in days"),
     ("account", pa.string(), "receivable or payable account"),
+    ("notes", pa.string(), "remarks"),
+    ("active", pa.bool_(), "false for partners disabled or archived in the source"),
 )
 
 OPEN_ITEMS = _schema(
@@ -175,6 +186,62 @@ OPEN_ITEMS = _schema(
     ("description", pa.string(), "text"),
 )
 
+ITEMS = _schema(
+    ("code", pa.string(), "article, part or service number"),
+    ("name", pa.string(), "short name"),
+    ("description", pa.string(), "longer text"),
+    ("unit", pa.string(), "unit of quantity (pce, h, l, kg)"),
+    ("sale_price", pa.int64(), "sale price per unit, minor units"),
+    ("purchase_price", pa.int64(), "purchase price per unit, minor units"),
+    ("currency", pa.string(), "currency of the prices; empty for base currency"),
+    ("sale_vat_code", pa.string(), "VAT code on sales"),
+    ("purchase_vat_code", pa.string(), "VAT code on purchases"),
+    ("revenue_account", pa.string(), "account sales are booked to"),
+    ("expense_account", pa.string(), "account purchases are booked to"),
+    ("group", pa.string(), "article group or category"),
+    ("supplier", pa.string(), "partner id of the usual supplier"),
+    ("supplier_ref", pa.string(), "the supplier's own article number"),
+    ("stock", pa.string(), "quantity in stock, decimal text"),
+    ("stock_min", pa.string(), "minimum stock, decimal text"),
+    ("active", pa.bool_(), "false for articles disabled or archived in the source"),
+)
+
+DOCUMENT_TYPES = ("invoice", "credit_note", "order", "offer", "delivery_note", "payment", "bill", "bill_credit_note")
+"""Document types: sales invoices and credit notes, orders, offers, delivery notes, payments, and the
+supplier side (bills and their credit notes)."""
+
+DOCUMENTS = _schema(
+    ("id", pa.string(), "document number"),
+    ("type", pa.string(), "one of DOCUMENT_TYPES"),
+    ("date", pa.date32(), "issue date"),
+    ("due_date", pa.date32(), "due date"),
+    ("partner", pa.string(), "partner id"),
+    ("currency", pa.string(), "currency; empty for base currency"),
+    ("net", pa.int64(), "total without VAT, minor units"),
+    ("vat", pa.int64(), "VAT, minor units"),
+    ("gross", pa.int64(), "total with VAT, minor units"),
+    ("paid", pa.int64(), "amount paid so far, minor units"),
+    ("status", pa.string(), "draft, open, partly_paid, paid or cancelled"),
+    ("account", pa.string(), "receivable or payable account"),
+    ("title", pa.string(), "title or subject"),
+    ("reference", pa.string(), "payment reference (QR or ISR reference)"),
+)
+
+DOCUMENT_LINES = _schema(
+    ("document", pa.string(), "document id"),
+    ("line", pa.int32(), "line number within the document, from 1"),
+    ("item", pa.string(), "item code; empty for a free text line"),
+    ("description", pa.string(), "line text"),
+    ("quantity", pa.string(), "quantity, decimal text"),
+    ("unit", pa.string(), "unit of quantity"),
+    ("unit_price", pa.int64(), "price per unit, minor units"),
+    ("discount", pa.string(), "discount in percent, decimal text"),
+    ("vat_code", pa.string(), "VAT code"),
+    ("vat_rate", pa.string(), "VAT rate in percent, decimal text"),
+    ("amount", pa.int64(), "line total as the document shows it, minor units"),
+    ("account", pa.string(), "revenue or expense account"),
+)
+
 SCHEMAS: dict[str, pa.Schema] = {
     "accounts": ACCOUNTS,
     "groups": GROUPS,
@@ -182,10 +249,19 @@ SCHEMAS: dict[str, pa.Schema] = {
     "lines": LINES,
     "partners": PARTNERS,
     "open_items": OPEN_ITEMS,
+    "items": ITEMS,
+    "documents": DOCUMENTS,
+    "document_lines": DOCUMENT_LINES,
 }
 TABLES = tuple(SCHEMAS)
 
 _DEFAULTS: dict[pa.DataType, Any] = {pa.string(): "", pa.bool_(): False}
+_TRUE_BY_DEFAULT = {("partners", "active"), ("items", "active")}
+"""Flags that are true where a source does not say: a partner or an article is in use unless marked."""
+
+
+def _default(name: str, fld: pa.Field) -> Any:
+    return True if (name, fld.name) in _TRUE_BY_DEFAULT else _DEFAULTS.get(fld.type)
 
 
 def table(name: str, rows: Iterable[Mapping[str, Any]] = ()) -> pa.Table:
@@ -194,7 +270,7 @@ def table(name: str, rows: Iterable[Mapping[str, Any]] = ()) -> pa.Table:
     rows = list(rows)
     columns = {}
     for fld in schema:
-        default = _DEFAULTS.get(fld.type)
+        default = _default(name, fld)
         values = [row.get(fld.name) for row in rows]
         if default is not None:
             values = [default if v is None else v for v in values]
@@ -215,12 +291,12 @@ def conform(name: str, data: pa.Table | Mapping[str, Sequence[Any] | pa.Array]) 
     for fld in schema:
         column = present.get(fld.name)
         if column is None:
-            default = _DEFAULTS.get(fld.type)
+            default = _default(name, fld)
             column = pa.nulls(size, fld.type) if default is None else pa.array([default] * size, fld.type)
         elif column.type != fld.type:
             column = column.cast(fld.type)
         if fld.type in _DEFAULTS and column.null_count:
-            column = column.fill_null(_DEFAULTS[fld.type])
+            column = column.fill_null(_default(name, fld))
         columns.append(column)
     return pa.Table.from_arrays(columns, schema=schema)
 
@@ -236,6 +312,9 @@ class Ledger:
     lines: pa.Table = field(default_factory=lambda: table("lines"))
     partners: pa.Table = field(default_factory=lambda: table("partners"))
     open_items: pa.Table = field(default_factory=lambda: table("open_items"))
+    items: pa.Table = field(default_factory=lambda: table("items"))
+    documents: pa.Table = field(default_factory=lambda: table("documents"))
+    document_lines: pa.Table = field(default_factory=lambda: table("document_lines"))
     problems: tuple[Problem, ...] = ()
     """Problems met while reading (and later mapping/validating)."""
     extras: Mapping[str, pa.Table] = field(default_factory=dict)
@@ -276,13 +355,15 @@ class Ledger:
         return self.memo("entries", lambda: EntryGroups.of(self.lines))
 
     def counts(self) -> dict[str, int]:
-        """Number of accounts, entries, lines, partners and open items."""
+        """Number of accounts, entries, lines, VAT codes, partners, open items, items and documents."""
         return dict(self.memo("counts", lambda: {
             "accounts": self.accounts.num_rows,
             "entries": self.entries().count,
             "lines": self.lines.num_rows,
             "partners": self.partners.num_rows,
             "open_items": self.open_items.num_rows,
+            "items": self.items.num_rows,
+            "documents": self.documents.num_rows,
             "vat_codes": self.vat_codes.num_rows,
         }))  # fmt: skip
 

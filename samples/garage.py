@@ -179,7 +179,7 @@ def ledger() -> Ledger:
         {"code": c, "rate": r, "kind": k, "method": "net", "account": a, "valid_from": f, "valid_to": t,
          "form_box": b, "description": d} for c, r, k, a, f, t, b, d in VAT_CODES))  # fmt: skip
     partners = table("partners", (
-        {"id": i, "kind": k, "name": n, "street": s, "zip": z, "city": c, "country": co, "language": la,
+        {"id": i, "roles": k, "name": n, "street": s, "zip": z, "city": c, "country": co, "language": la,
          "payment_terms": 30, "account": a} for i, k, n, s, z, c, co, la, a in PARTNERS))  # fmt: skip
     open_items = table("open_items", [
         {"id": "R24-002", "partner": "C002", "kind": "invoice", "date": dt.date(2024, 9, 12),

@@ -127,7 +127,7 @@ def _partners(draw: st.DrawFn, text: st.SearchStrategy[str]) -> list[dict[str, A
     for number in range(1, count + 1):
         kind = draw(st.sampled_from(("customer", "supplier", "both")))
         out.append({
-            "id": f"P{number:03d}", "kind": kind, "name": draw(text), "street": draw(text), "zip": "1800",
+            "id": f"P{number:03d}", "roles": kind, "name": draw(text), "street": draw(text), "zip": "1800",
             "city": draw(text), "country": draw(st.sampled_from(("CH", "DE", "FR"))),
             "email": draw(st.sampled_from(("", f"p{number}@example.ch"))), "language": draw(st.sampled_from(("de", "fr", "it"))),
             "payment_terms": draw(st.one_of(st.none(), st.integers(min_value=0, max_value=90))),
@@ -144,7 +144,7 @@ def _open_items(draw: st.DrawFn, partners: list[dict[str, Any]], days: st.Search
     out = []
     for number in range(1, draw(st.integers(min_value=0, max_value=3)) + 1):
         partner = draw(st.sampled_from(partners))
-        bill = partner["kind"] == "supplier"
+        bill = partner["roles"] == "supplier"
         date, total = draw(days), draw(amounts)
         out.append({
             "id": f"{'F' if bill else 'R'}-{number:04d}", "partner": partner["id"], "kind": "bill" if bill else "invoice",

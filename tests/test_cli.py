@@ -73,6 +73,8 @@ def test_inspect_json_has_the_documented_keys(run_cli, samples: Path) -> None:  
         "lines": 75,
         "partners": 0,
         "open_items": 0,
+        "items": 0,
+        "documents": 0,
         "vat_codes": 5,
         "groups": 0,  # the canonical CSV has no group tree
     }

@@ -142,7 +142,7 @@ def test_garage_round_trip(garage: Ledger, tmp_path: Path) -> None:
     assert trial_balance(back) == trial_balance(garage)
     assert pc.sum(back.lines.column("opening")).as_py() == pc.sum(garage.lines.column("opening")).as_py()
     # kinds come from the French chart (40 suppliers, 41 customers); the Swiss 1100/2000 say nothing
-    assert {r["id"]: r["kind"] for r in back.partners.to_pylist()} == {p: "" for p in ("C001", "C002", "C003",
+    assert {r["id"]: r["roles"] for r in back.partners.to_pylist()} == {p: "" for p in ("C001", "C002", "C003",
                                                                                        "S001", "S002", "S003")}  # fmt: skip
 
 

@@ -104,7 +104,7 @@ def test_scheduled_transaction_templates_are_left_out(reference):
 @pytest.mark.parametrize("name", ["invoices.xml.gnucash", "invoices.sqlite.gnucash"])
 def test_customers_vendors_and_an_unposted_invoice(reference, name):
     ledger = pipeline.read(reference / "gnucash" / name)
-    partners = {p["id"]: (p["kind"], p["name"]) for p in ledger.partners.to_pylist()}
+    partners = {p["id"]: (p["roles"], p["name"]) for p in ledger.partners.to_pylist()}
     # customer Mickey 123456 and vendor Mickey 123456 are one partner; vendors 223456 Mickey and 000001 Looney
     assert partners == {"123456": ("both", "Mickey"), "223456": ("supplier", "Mickey"),
                         "000001": ("supplier", "Looney")}  # fmt: skip

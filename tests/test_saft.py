@@ -75,7 +75,7 @@ def test_official_1_30_example_by_hand(reference: Path) -> None:
 
     ledger = pipeline.read(path)
     assert ledger.format == "saft"
-    assert ledger.counts() == {"accounts": 7, "entries": 3, "lines": 8, "partners": 2, "open_items": 0,
+    assert ledger.counts() == {"accounts": 7, "entries": 3, "lines": 8, "partners": 2, "open_items": 0, "items": 0, "documents": 0,
                                "vat_codes": 2}  # fmt: skip
     assert not ledger.problems  # every opening balance is 0.00: no opening entry, nothing to warn about
     assert not [p for p in validate(ledger) if p.severity == "error"]
@@ -95,7 +95,7 @@ def test_official_1_30_example_by_hand(reference: Path) -> None:
     assert first[0]["cost_centre"] == "2000"  # the line's only Analysis (type P)
     codes = {r["code"]: (r["rate"], r["kind"]) for r in ledger.vat_codes.to_pylist()}
     assert codes == {"30": ("25", "sales"), "10": ("25", "input_material")}  # StandardTaxCode 3 and 1
-    kinds = {r["id"]: r["kind"] for r in ledger.partners.to_pylist()}
+    kinds = {r["id"]: r["roles"] for r in ledger.partners.to_pylist()}
     assert kinds == {"15000": "customer", "24000": "supplier"}
     types = {r["code"]: r["type"] for r in ledger.accounts.to_pylist()}
     assert (types["1500"], types["2400"], types["3000"], types["4000"]) == ("asset", "liability", "income", "expense")
@@ -160,7 +160,7 @@ def test_official_1_20_example_999999999_by_hand(reference: Path) -> None:
     assert invoice[0]["cost_centre"] == "100"  # AnalysisType A chosen among B, A and P
     assert invoice[2]["partner"] == "20000"
     assert invoice[0]["date"] == dt.date(2015, 10, 31)
-    partners = {r["id"]: (r["kind"], r["account"]) for r in ledger.partners.to_pylist()}
+    partners = {r["id"]: (r["roles"], r["account"]) for r in ledger.partners.to_pylist()}
     assert partners == {"12000": ("customer", "1500"), "20000": ("supplier", "2400")}
 
 

@@ -221,12 +221,12 @@ class _Read:
             # French chart (PCG): class 40 suppliers, 41 customers.
             kind = "supplier" if account.startswith("40") else "customer" if account.startswith("41") else ""
             known = partners.setdefault(
-                pid, {"id": pid, "name": record["CompAuxLib"], "kind": kind, "account": account}
+                pid, {"id": pid, "name": record["CompAuxLib"], "roles": kind, "account": account}
             )
             known["name"] = known["name"] or record["CompAuxLib"]
-            if kind and known["kind"] and kind != known["kind"]:
-                known["kind"] = "both"
-            known["kind"] = known["kind"] or kind
+            if kind and known["roles"] and kind != known["roles"]:
+                known["roles"] = "both"
+            known["roles"] = known["roles"] or kind
         return table("partners", partners.values())
 
     def _extras(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table | None:

@@ -673,8 +673,8 @@ class _Converter:
             pid = owner["id"]
             if pid in seen:
                 match = next(r for r in rows if r["id"] == pid)
-                if match["name"] == owner["name"] and match["kind"] != kind:
-                    match["kind"] = "both"
+                if match["name"] == owner["name"] and match["roles"] != kind:
+                    match["roles"] = "both"
                     continue
                 pid = f"{kind[0].upper()}-{pid}"
                 self.rows.problem(owner.get("row"), f"{owner['kind']} id {owner['id']!r} is also used by another "
@@ -683,7 +683,7 @@ class _Converter:
             contact = owner.get("contact", "")
             contact = "" if contact == owner["name"] else contact
             town = ", ".join(owner.get(k, "") for k in ("addr2", "addr3", "addr4") if owner.get(k))
-            rows.append({"id": pid, "kind": kind, "name": owner["name"], "street": owner.get("addr1", ""), "city": town,
+            rows.append({"id": pid, "roles": kind, "name": owner["name"], "street": owner.get("addr1", ""), "city": town,
                          "contact": contact, "email": owner.get("email", ""), "phone": owner.get("phone", "")})  # fmt: skip
             owner["partner"] = pid
         return table("partners", rows)

@@ -6,7 +6,7 @@ a few places that are all read: 1.20 customers and suppliers have ``AccountID`` 
 
 * Accounts: ``GeneralLedgerAccounts``; the type comes from ``GroupingCategory`` (1.30, via
   ``mappings/saft-no/categories.csv``) or the first digit of ``StandardAccountID`` (1.20).
-* Customers and suppliers become partners (an id in both lists is one partner of kind ``both``).
+* Customers and suppliers become partners (an id in both lists is one partner with the roles ``both``).
 * ``TaxTable`` becomes ``vat_codes``; the kind comes from ``StandardTaxCode``
   (``mappings/saft-no/standard_kinds.csv``).
 * Each ``Transaction`` is one entry; lines are debit positive, credit negative. The voucher is the
@@ -426,7 +426,7 @@ class _Read:
             contact = " ".join(n for n in (_text(person, "FirstName"), _text(person, "LastName")) if n and n != "NA")
         days = _text(element, "PartyInfo", "PaymentTerms", "Days")
         row = {
-            "id": pid, "kind": kind, "name": _text(element, "Name"),
+            "id": pid, "roles": kind, "name": _text(element, "Name"),
             "street": " ".join(t for t in (_text(place, "StreetName"), _text(place, "Number")) if t) if place is not None else "",
             "zip": _text(place, "PostalCode") if place is not None else "",
             "city": _text(place, "City") if place is not None else "",
@@ -440,8 +440,8 @@ class _Read:
         known = self.partners.get(pid)
         if known is None:
             self.partners[pid] = row
-        elif known["kind"] != kind:
-            known["kind"] = "both"
+        elif known["roles"] != kind:
+            known["roles"] = "both"
             if known["name"] != row["name"]:
                 self.problem(f"customer and supplier {pid} have different names; the customer's kept",
                              _row(element), "warning")  # fmt: skip

@@ -134,8 +134,8 @@ def _document(ledger: Ledger) -> tuple[etree._Element, list[Problem]]:
     tree = _tree(ledger, ids, problems)
     groups = list(entries(ledger.lines))
     partners = ledger.partners.to_pylist()
-    customers = [p for p in partners if p["kind"] != "supplier"]
-    vendors = [p for p in partners if p["kind"] in ("supplier", "both")]
+    customers = [p for p in partners if p["roles"] != "supplier"]
+    vendors = [p for p in partners if p["roles"] in ("supplier", "both")]
     currencies = sorted({base, *(r["currency"] for r in ledger.lines.to_pylist() if r["currency"])})
     counts = (("commodity", len(currencies)), ("account", len(tree) + 1), ("transaction", len(groups)),
               ("gnc:GncCustomer", len(customers)), ("gnc:GncTaxTable", ledger.vat_codes.num_rows),

@@ -230,7 +230,7 @@ class _Plan:
         self.total_credit = -int(pc.sum(pc.if_else(pc.less(amounts, 0), amounts, 0)).as_py() or 0)
         self.order, self.journals, self.entry_codes = _order(ledger, numbers, self.brought_forward)
         self.vouchers = _vouchers_identify_entries(ledger)
-        self.kinds = dict(zip(ledger.partners.column("id").to_pylist(), ledger.partners.column("kind").to_pylist(),
+        self.kinds = dict(zip(ledger.partners.column("id").to_pylist(), ledger.partners.column("roles").to_pylist(),
                               strict=True))  # fmt: skip
         self.rates = _rates(ledger)
         self.mixed_journal = (
@@ -463,8 +463,8 @@ def _accounts(out: _Out, ledger: Ledger, plan: _Plan) -> None:
 
 def _partners(out: _Out, ledger: Ledger, plan: _Plan) -> None:
     partners = ledger.partners.to_pylist()
-    customers = [p for p in partners if p["kind"] != "supplier"]
-    suppliers = [p for p in partners if p["kind"] in ("supplier", "both")]
+    customers = [p for p in partners if p["roles"] != "supplier"]
+    suppliers = [p for p in partners if p["roles"] in ("supplier", "both")]
     for group, element, id_tag in (("Customers", "Customer", "CustomerID"), ("Suppliers", "Supplier", "SupplierID")):
         chosen = customers if element == "Customer" else suppliers
         if not chosen:

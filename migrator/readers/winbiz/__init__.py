@@ -513,8 +513,8 @@ def _ledger(books: _Books, options: ReadOptions) -> Ledger:
         if left is not None:
             item_extras.append(left)
     for item in items.values():
-        if item["partner"] in partners and not partners[item["partner"]].get("kind"):
-            partners[item["partner"]]["kind"] = "customer"
+        if item["partner"] in partners and not partners[item["partner"]].get("roles"):
+            partners[item["partner"]]["roles"] = "customer"
     for name, parts in (("lines", extras_lines), ("accounts", chart_extras), ("partners", partner_extras),
                         ("open_items", item_extras)):  # fmt: skip
         if parts:
