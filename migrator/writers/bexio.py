@@ -42,6 +42,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,7 @@ CSV_COLUMNS = ("reference_nr", "date", "type", "debit_account", "credit_account"
                "currency_factor", "tax", "tax_account", "description")  # fmt: skip
 TAX_COLUMNS = ("code", "rate", "kind", "account", "description")
 _NUMBER = "\x00number:"
+_PLACEHOLDER = re.compile('"' + re.escape(json.dumps(_NUMBER)[1:-1]) + r'([^"]*)"')
 
 README = """# bexio import files written by migrator
 
@@ -107,15 +109,8 @@ def _number(cents: int) -> str:
 
 
 def _unquote(text: str) -> str:
-    """Turn the placeholders ``"\\u0000number:12.50"`` back into bare numbers."""
-    marker = json.dumps(_NUMBER)[1:-1]
-    out = []
-    rest = text
-    while marker in rest:
-        head, tail = rest.split('"' + marker, 1)
-        number, rest = tail.split('"', 1)
-        out.append(head + number)
-    return "".join(out) + rest
+    """Turn the placeholders ``"\\u0000number:12.50"`` back into bare numbers, in one pass over `text`."""
+    return _PLACEHOLDER.sub(r"\1", text)
 
 
 def _factor(rate: str) -> str:
