@@ -24,20 +24,39 @@ _API = {
     "Problem": "migrator.model",
     "formats": "migrator.registry",
     "summary": "migrator.reconcile",
-    "trial_balance": "migrator.reconcile",
+    "dossiers": "migrator.pipeline",
+    "Conversion": "migrator.pipeline",
+    "MigratorError": "migrator.errors",
+    "SourceError": "migrator.errors",
+    "ProblemsFound": "migrator.errors",
 }
 
 if TYPE_CHECKING:
+    from migrator.errors import MigratorError, ProblemsFound, SourceError
     from migrator.model import Ledger, Problem
-    from migrator.pipeline import convert, detect, read, verify, write
-    from migrator.reconcile import summary, trial_balance
+    from migrator.pipeline import Conversion, convert, detect, dossiers, read, verify, write
+    from migrator.reconcile import summary
     from migrator.registry import formats
     from migrator.validate import validate
 
 __all__ = [
-    "Ledger", "Problem", "convert", "detect", "formats", "read", "summary", "trial_balance", "validate", "verify",
-    "write",
+    "Conversion", "Ledger", "MigratorError", "Problem", "ProblemsFound", "SourceError", "convert", "detect",
+    "dossiers", "formats", "read", "summary", "trial_balance", "validate", "verify", "write",
 ]  # fmt: skip
+
+
+def trial_balance(ledger: Ledger, *, decimals: bool = False) -> dict[str, Any]:
+    """Net amount per account over all lines, debit positive, accounts in code order: in cents
+    (``int``), or with ``decimals=True`` as exact ``Decimal`` amounts (``Decimal('1234.50')``)."""
+    from migrator.money import to_decimal
+    from migrator.reconcile import trial_balance as cents
+
+    sums = cents(ledger)
+    return {code: to_decimal(value) for code, value in sums.items()} if decimals else sums
+
+
+def __dir__() -> list[str]:
+    return sorted([*__all__, "__version__"])
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ the same books; 5 a bulk run in which at least one client failed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -18,30 +19,58 @@ import click
 
 from migrator import __version__
 from migrator.errors import MigratorError, ProblemsFound
+from migrator.i18n import N_, _
 
-EXIT_CODES = """\b
+EXIT_CODES = N_("""\b
 Exit codes:
   0  success
   1  internal error (a bug; --debug shows the traceback)
   2  bad input or usage: unreadable file, unknown format, bad option
   3  the books have errors: nothing was written
   4  the output does not read back to the same books
-  5  bulk: at least one client failed (see OUTDIR/overview.html)"""
+  5  bulk: at least one client failed (see OUTDIR/overview.html)""")
 
 MAX_PRINTED_PROBLEMS = 50
+
+HINTS = {
+    "dossier": N_("--dossier NAME; `migrator inspect SOURCE` lists them"),
+    "from_format": N_("--from FORMAT; `migrator formats` lists them"),
+    "encoding": N_("--encoding NAME"),
+}
+"""What the command line adds to a library error that one option would fix (`MigratorError.option`)."""
+
+CLICK_MESSAGES = [N_("Usage:"), N_("Options"), N_("Commands"), N_("Show this message and exit."),
+                  N_("Show the version and exit."), N_("Error"), N_("Try {command!r} for help."),
+                  N_("Missing option {param_hint}."), N_("Missing argument {param_hint}."),
+                  N_("No such option: {name}"), N_("No such command {name!r}.")]  # fmt: skip
+"""Click's own words, translated through migrator's catalog (click asks `gettext.gettext`)."""
+
+STEPS = {"reading": N_("reading"), "mapping": N_("mapping"), "validating and writing": N_("validating and writing"),
+         "verifying": N_("verifying")}  # fmt: skip
 
 
 class _State:
     debug = False
+    quiet = False
+    """--quiet: say only what went wrong."""
+    stdout_taken = False
+    """The output itself goes to standard output (-o -): every message goes to standard error."""
     step = ""
     """The step a conversion is at (what an interruption interrupted)."""
+
+
+def _say(message: str, err: bool = False) -> None:
+    """A message for the person at the terminal: none with --quiet (except on standard error)."""
+    if _State.quiet and not err:
+        return
+    click.echo(message, err=err or _State.stdout_taken)
 
 
 def _status(message: str) -> None:
     """A one-line progress note, only on a terminal (quiet in pipes and logs)."""
     _State.step = message
-    if sys.stderr.isatty():
-        click.echo(f"\r\033[K{message}…", err=True, nl=False)
+    if sys.stderr.isatty() and not _State.quiet:
+        click.echo(f"\r\033[K{_(STEPS.get(message, message))}…", err=True, nl=False)
 
 
 def _status_done() -> None:
@@ -53,7 +82,7 @@ def _print_problems(problems: list[Any], limit: int = MAX_PRINTED_PROBLEMS) -> N
     for problem in problems[:limit]:
         click.echo(f"  {problem}", err=True)
     if len(problems) > limit:
-        click.echo(f"  … and {len(problems) - limit} more (see --report)", err=True)
+        click.echo("  " + _("… and {count} more (see --report)").format(count=len(problems) - limit), err=True)
 
 
 class Terminated(KeyboardInterrupt):
@@ -73,18 +102,19 @@ def _environment_fault(exc: OSError) -> str:
     import errno
 
     where = exc.filename or ""
-    plain = {
-        errno.ENOSPC: "the disk is full",
-        errno.EDQUOT: "the disk quota is used up",
-        errno.EROFS: "the file system is read-only",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.EEXIST: "a file or folder of that name is in the way",
-        errno.ENOTEMPTY: "a folder of that name is in the way and not empty",
-        errno.EISDIR: "a folder is in the way where a file should be",
-        errno.ENOTDIR: "a file is in the way where a folder should be",
-        errno.ENAMETOOLONG: "the name is too long for this file system",
-    }.get(exc.errno or 0, exc.strerror or str(exc))
+    known = {
+        errno.ENOSPC: N_("the disk is full"),
+        errno.EDQUOT: N_("the disk quota is used up"),
+        errno.EROFS: N_("the file system is read-only"),
+        errno.EACCES: N_("permission denied"),
+        errno.EPERM: N_("permission denied"),
+        errno.EEXIST: N_("a file or folder of that name is in the way"),
+        errno.ENOTEMPTY: N_("a folder of that name is in the way and not empty"),
+        errno.EISDIR: N_("a folder is in the way where a file should be"),
+        errno.ENOTDIR: N_("a file is in the way where a folder should be"),
+        errno.ENAMETOOLONG: N_("the name is too long for this file system"),
+    }
+    plain = _(known[exc.errno]) if exc.errno in known else (exc.strerror or str(exc))
     return f"{where}: {plain}" if where else plain
 
 
@@ -99,21 +129,22 @@ class _Group(click.Group):
             raise
         except ProblemsFound as exc:
             _status_done()
-            click.echo(f"error: {exc}", err=True)
+            click.echo(_("error: {message}").format(message=exc), err=True)
             _print_problems([p for p in exc.problems if p.severity == "error"])
             ctx.exit(exc.exit_code)
         except MigratorError as exc:
             _status_done()
             if _State.debug:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            hint = f" ({_(HINTS[exc.option])})" if exc.option in HINTS else ""
+            click.echo(_("error: {message}").format(message=exc) + hint, err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             if _State.step == "verifying":
-                click.echo("\ninterrupted while verifying: the output is complete but not verified "
-                           "(`migrator verify SOURCE OUTPUT` checks it)", err=True)  # fmt: skip
+                click.echo("\n" + _("interrupted while verifying: the output is complete but not verified "
+                                    "(`migrator verify SOURCE OUTPUT` checks it)"), err=True)  # fmt: skip
             else:
-                click.echo("\ninterrupted: nothing half-written was left behind", err=True)
+                click.echo("\n" + _("interrupted: nothing half-written was left behind"), err=True)
             ctx.exit(128 + exc.signal if isinstance(exc, Terminated) else 130)
         except BrokenPipeError:  # the reader of our output went away (`| head`): stop quietly
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python from failing again at exit
@@ -122,32 +153,48 @@ class _Group(click.Group):
             if _State.debug:
                 raise
             _status_done()
-            click.echo(f"error: {_environment_fault(exc)}; nothing half-written was left behind", err=True)
+            click.echo(_("error: {fault}; nothing half-written was left behind").format(fault=_environment_fault(exc)),
+                       err=True)  # fmt: skip
             ctx.exit(2)
         except Exception as exc:  # a bug: say so plainly
             if _State.debug:
                 raise
             _status_done()
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
+            click.echo(_("internal error: {kind}: {message} (run with --debug for the traceback)").format(
+                kind=type(exc).__name__, message=exc), err=True)  # fmt: skip
             ctx.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_CODES)
 @click.version_option(__version__, prog_name="migrator")
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line messages.")
-def cli(debug: bool) -> None:
+@click.option("--debug", is_flag=True, help=N_("Show tracebacks instead of one-line messages."))
+@click.option("-q", "--quiet", is_flag=True, help=N_("Say only what went wrong (errors and a failed verification)."))
+@click.option("--lang", metavar="LANG", help=N_("Language of messages and reports: en, fr, de, it (default: LANG)."))
+def cli(debug: bool, quiet: bool, lang: str | None) -> None:
     """Move a company's books from one accounting program to another, and prove nothing was lost.
 
     \b
     Example:
       migrator convert samples/garage/journal.csv --to xlsx -o garage.xlsx
+    \b
+    Shell completion (bash; zsh and fish alike, see the README):
+      eval "$(_MIGRATOR_COMPLETE=bash_source migrator)"
     """
+    from migrator.i18n import set_language, supported
+
     _State.debug = debug
+    _State.quiet = quiet
+    _State.stdout_taken = False
+    if lang:
+        if not supported(lang):
+            raise click.BadParameter(_("choose en, fr, de or it"), param_hint="--lang")
+        set_language(lang)
 
 
 @cli.command()
-@click.option("--markdown", is_flag=True, help="Print the table as Markdown (as in the README).")
-def formats(markdown: bool) -> None:
+@click.option("--markdown", is_flag=True, help=N_("Print the table as Markdown (as in the README)."))
+@click.option("--json", "as_json", is_flag=True, help=N_("Print a JSON list, one object per format."))
+def formats(markdown: bool, as_json: bool) -> None:
     """List the formats migrator reads and writes.
 
     \b
@@ -156,8 +203,14 @@ def formats(markdown: bool) -> None:
     """
     from migrator.registry import formats as all_formats
 
+    if as_json:
+        listed = [{"name": f.name, "reads": f.reads, "writes": f.writes, "output": f.output if f.writes else "",
+                   "extensions": list(f.extensions), "title": f.title} for f in all_formats()]  # fmt: skip
+        click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
+        return
+
     rows = [
-        (f.name, "yes" if f.reads else "", "yes" if f.writes else "", f.output if f.writes else "",
+        (f.name, _("yes") if f.reads else "", _("yes") if f.writes else "", f.output if f.writes else "",
          " ".join(f.extensions), f.title)
         for f in all_formats()
     ]  # fmt: skip
@@ -167,7 +220,7 @@ def formats(markdown: bool) -> None:
         for row in rows:
             click.echo("| " + " | ".join(row) + " |")
         return
-    click.echo(f"{'format':<14} {'read':<5} {'write':<6} {'output':<7} description")
+    click.echo(f"{_('format'):<14} {_('read'):<5} {_('write'):<6} {_('output'):<7} {_('description')}")
     for name, reads, writes, output, _ext, title in rows:
         click.echo(f"{name:<14} {reads:<5} {writes:<6} {output:<7} {title}")
 
@@ -261,50 +314,92 @@ def inspect(source: str, from_format: str | None, encoding: str | None, year: in
 @cli.command()
 @click.argument("source", type=click.Path(exists=True))
 @click.option("--to", "to_format", required=True, metavar="FORMAT", help="Target format (see `migrator formats`).")
-@click.option("-o", "--output", required=True, type=click.Path(), help="Output file, or folder for folder formats.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help=N_("Output file, or folder for folder formats; - writes a one-file format to standard output."))  # fmt: skip
 @_read_options
-@click.option("--map", "mapping", help="Account/VAT mapping: a CSV file, a folder, or a name under mappings/.")
-@click.option("--allow-problems", is_flag=True, help="Write even if the books have errors.")
-@click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
-@click.option("--no-verify", is_flag=True, help="Do not re-read the output to prove it.")
-@click.option("--force", is_flag=True, help="Replace an earlier migrator output at -o/--report (nothing else).")
+@click.option("--map", "mapping", help=N_("Account/VAT mapping: a CSV file, a folder, or a name under mappings/."))
+@click.option("--allow-problems", is_flag=True, help=N_("Write even if the books have errors."))
+@click.option("--report", type=click.Path(), help=N_("Write the reconciliation report (.json, .html, .xlsx)."))
+@click.option("--no-verify", is_flag=True, help=N_("Do not re-read the output to prove it."))
+@click.option("--force", is_flag=True, help=N_("Replace an earlier migrator output at -o/--report (nothing else)."))
+@click.option("--json", "as_json", is_flag=True,
+              help=N_("Print one JSON object: source format, counts, problems, what was not carried, the verdict."))  # fmt: skip
 def convert(source: str, to_format: str, output: str, from_format: str | None, encoding: str | None,
             year: int | None, dossier: str | None, mapping: str | None, allow_problems: bool,
-            report: str | None, no_verify: bool, force: bool) -> None:  # fmt: skip
+            report: str | None, no_verify: bool, force: bool, as_json: bool) -> None:  # fmt: skip
     """Convert the books in SOURCE to FORMAT, validate them and verify the output.
 
     \b
     Example:
       migrator convert samples/garage/journal.csv --to xlsx -o garage.xlsx --report garage.json
+      migrator convert samples/garage/journal.csv --to hledger -o - | hledger -f - balance
     """
+    import shutil
+    import tempfile
+
     from migrator.pipeline import convert as run
     from migrator.registry import get
 
-    get(to_format)  # fail on a bad format name before reading anything
-    result = run(source, to_format, output, from_format=from_format, encoding=encoding, year=year,
-                 dossier=dossier, mapping=mapping, allow_problems=allow_problems,
-                 verify_output=not no_verify, progress=_status, report=report, force=force)  # fmt: skip
-    _status_done()
+    fmt = get(to_format)  # fail on a bad format name before reading anything
+    to_stdout = output == "-"
+    if to_stdout and fmt.output == "folder":
+        raise click.UsageError(_("{format} writes a folder of files, and -o - takes only formats that write one "
+                                 "file: give a folder name").format(format=fmt.name))  # fmt: skip
+    if to_stdout and as_json:
+        raise click.UsageError(_("-o - and --json both want standard output: choose one"))
+    with tempfile.TemporaryDirectory(prefix="migrator-stdout-") as temp:
+        target = str(Path(temp) / f"output{fmt.default_extension}") if to_stdout else output
+        _State.stdout_taken = to_stdout
+        result = run(source, to_format, target, from_format=from_format, encoding=encoding, year=year,
+                     dossier=dossier, mapping=mapping, allow_problems=allow_problems,
+                     verify_output=not no_verify, progress=_status, report=report, force=force)  # fmt: skip
+        _status_done()
+        if to_stdout:
+            with open(target, "rb") as written:
+                sys.stdout.flush()
+                shutil.copyfileobj(written, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+    if as_json:
+        _print_conversion_json(result, output, report)
+        return
     counts = result.written.counts()
-    click.echo(f"read {result.source.format}: {counts['entries']} entries, {counts['lines']} lines, "
-               f"{counts['accounts']} accounts")  # fmt: skip
+    _say(_("read {format}: {entries} entries, {lines} lines, {accounts} accounts").format(
+        format=result.source.format, entries=counts["entries"], lines=counts["lines"], accounts=counts["accounts"]))  # fmt: skip
     warnings = [p for p in result.problems if p.severity != "error"]
     errors = [p for p in result.problems if p.severity == "error"]
     if errors:
-        click.echo(f"{len(errors)} errors (written anyway: --allow-problems)", err=True)
+        click.echo(_("{count} errors (written anyway: --allow-problems)").format(count=len(errors)), err=True)
         _print_problems(errors)
-    if warnings:
-        click.echo(f"{len(warnings)} warnings", err=True)
+    if warnings and not _State.quiet:
+        click.echo(_("{count} warnings").format(count=len(warnings)), err=True)
         _print_problems(warnings, 10)
-    for item in result.not_carried:
-        click.echo(f"not carried: {item.message}", err=True)
-    click.echo(f"wrote {to_format}: {output}")
+    if not _State.quiet:
+        for item in result.not_carried:
+            click.echo(_("not carried: {message}").format(message=item.message), err=True)
+    _say(_("wrote {format}: {output}").format(format=to_format, output=_("standard output") if to_stdout else output))
     if report:
-        click.echo(f"report: {report}")
+        _say(_("report: {path}").format(path=report))
     if result.verification is None:
-        click.echo("not verified: migrator cannot read this format back" if not no_verify else "not verified")
+        _say(_("not verified: migrator cannot read this format back") if not no_verify else _("not verified"))
     else:
-        _print_verdict(result.verification, "the output reads back to the same books")
+        _print_verdict(result.verification, _("the output reads back to the same books"))
+
+
+def _print_conversion_json(result: Any, output: str, report: str | None) -> None:
+    """`convert --json`: one object a script can read; exit 4 when verification failed."""
+    check = result.verification
+    click.echo(json.dumps({
+        "source_format": result.source.format,
+        "target_format": result.target_format,
+        "output": output,
+        "report": report,
+        "counts": result.written.counts(),
+        "problems": [p.as_dict() for p in result.problems],
+        "not_carried": [p.message for p in result.not_carried],
+        "verification": check.as_dict() if check is not None else None,
+    }, indent=2, ensure_ascii=False))  # fmt: skip
+    if check is not None and not check.ok:
+        sys.exit(4)
 
 
 def _print_verdict(check: Any, same: str) -> None:
@@ -312,24 +407,25 @@ def _print_verdict(check: Any, same: str) -> None:
     from migrator.reconcile import FAILED, VERIFIED
 
     if check.verdict == VERIFIED:
-        click.echo(f"verified: {same}: every fiscal year's opening, debit, credit and closing per account, "
-                   "the entries, VAT per code and year, and every table")  # fmt: skip
+        _say(_("verified: {same}: every fiscal year's opening, debit, credit and closing per account, "
+               "the entries, VAT per code and year, and every table").format(same=same))  # fmt: skip
     elif check.verdict != FAILED:
-        click.echo(f"verified with declared losses: {same}, except what the target format declared it does not carry:")
+        _say(_("verified with declared losses: {same}, except what the target format declared it does not carry:")
+             .format(same=same))  # fmt: skip
         for loss in check.losses:
-            click.echo(f"  lost (declared): {loss}")
+            _say("  " + _("lost (declared): {loss}").format(loss=loss))
     for note in check.notes:
-        click.echo(f"  note: {note}")
+        _say("  " + _("note: {note}").format(note=note))
     if check.verdict == FAILED:
-        click.echo("VERIFICATION FAILED:", err=True)
+        click.echo(_("VERIFICATION FAILED:"), err=True)
         for text in check.differences[:MAX_PRINTED_PROBLEMS]:
             click.echo(f"  {text}", err=True)
         if check.entries:
-            click.echo("  first differing entries (- before, + after):", err=True)
+            click.echo("  " + _("first differing entries (- before, + after):"), err=True)
             for text in check.entries:
                 click.echo(f"    {text}", err=True)
         for loss in check.losses[:MAX_PRINTED_PROBLEMS]:
-            click.echo(f"  lost (declared): {loss}", err=True)
+            click.echo("  " + _("lost (declared): {loss}").format(loss=loss), err=True)
         sys.exit(4)
 
 
@@ -355,15 +451,17 @@ def verify(source: str, output: str, from_format: str | None, to_format: str | N
 
     result = run(source, output, from_format=from_format, to_format=to_format, mapping=mapping, report=report,
                  force=force)  # fmt: skip
-    if report:
-        click.echo(f"report: {report}")
+    if report and not as_json:
+        _say(_("report: {path}").format(path=report))
     assert result.verification is not None
     if as_json:
         click.echo(json.dumps(result.verification.as_dict(), indent=2, ensure_ascii=False))
         if not result.verification.ok:
             sys.exit(4)
         return
-    _print_verdict(result.verification, f"{output} holds the same books as {source}")
+    _print_verdict(
+        result.verification, _("{output} holds the same books as {source}").format(output=output, source=source)
+    )
 
 
 @cli.group()
@@ -412,8 +510,10 @@ def suggest(source: str, chart: str, output: str, force: bool) -> None:
               help="Stop a client that takes longer (local runs).")  # fmt: skip
 @click.option("--client-memory", type=click.IntRange(2048), default=8192, show_default=True, metavar="MIB",
               help="Stop a client whose process uses more memory (local runs; a worker reserves 1.4 GiB).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True,
+              help=N_("Print one JSON object: each client's result, the skipped entries, and whether all succeeded."))  # fmt: skip
 def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int | None, resume: bool, force: bool,
-         scheduler: str | None, dry_run: bool, client_timeout: int, client_memory: int) -> None:  # fmt: skip
+         scheduler: str | None, dry_run: bool, client_timeout: int, client_memory: int, as_json: bool) -> None:  # fmt: skip
     """Convert every client under ROOT (client folders, files or zips, Winbiz dossiers or DAT folders, or a
     list file of paths).
 
@@ -431,6 +531,14 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
 
     if dry_run:
         planned, skipped = plan(root, to_format, output)
+        if as_json:
+            click.echo(json.dumps({
+                "dry_run": True,
+                "clients": [{"name": p.client.name, "format": p.format, "source": str(p.client.source),
+                             "output": str(p.output), "detail": p.detail} for p in planned],
+                "skipped": [{"path": str(s.path), "reason": s.reason} for s in skipped],
+            }, indent=2, ensure_ascii=False))  # fmt: skip
+            return
         width = max([len(p.client.name) for p in planned] + [6])
         click.echo(f"{'client':<{width}}  {'format':<13} source -> output")
         for p in planned:
@@ -446,7 +554,7 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
 
     def progress(result: Any, done: int, total: int) -> None:
         nonlocal bar
-        if not sys.stderr.isatty():
+        if not sys.stderr.isatty() or _State.quiet:
             return
         if bar is None:
             bar = click.progressbar(length=total, label="clients", file=sys.stderr, show_pos=True,
@@ -461,6 +569,16 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+    if as_json:
+        click.echo(json.dumps({
+            "ok": result.ok,
+            "clients": [dataclasses.asdict(r) for r in result.results],
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in result.skipped],
+            "overview": str(Path(output) / "overview.html"),
+        }, indent=2, ensure_ascii=False, default=str))  # fmt: skip
+        if not result.ok:
+            sys.exit(5)
+        return
     width = max([len(r.name) for r in result.results] + [6])
     click.echo(f"{'client':<{width}}  {'status':<9} {'entries':>7} {'errors':>6}  message")
     for r in result.results:
@@ -470,9 +588,9 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
         click.echo(f"{r.name:<{width}}  {r.status:<9} {entries!s:>7} {r.errors:>6}  {r.message}{origin}".rstrip())
     _print_skipped(result.skipped)
     succeeded = sum(r.ok for r in result.results)
-    note = f"; {len(result.skipped)} entries skipped (see above)" if result.skipped else ""
-    click.echo(f"{succeeded} of {len(result.results)} clients converted{note}; overview: "
-               f"{Path(output) / 'overview.html'}")  # fmt: skip
+    note = _("; {count} entries skipped (see above)").format(count=len(result.skipped)) if result.skipped else ""
+    click.echo(_("{done} of {total} clients converted{note}; overview: {overview}").format(
+        done=succeeded, total=len(result.results), note=note, overview=Path(output) / "overview.html"))  # fmt: skip
     if not result.ok:
         sys.exit(5)
 
@@ -483,6 +601,46 @@ def _print_skipped(skipped: list[Any]) -> None:
         click.echo(f"skipped, not converted ({len(skipped)}):")
         for s in skipped:
             click.echo(f"  {s.path}: {s.reason}")
+
+
+def _speak(argv: list[str]) -> None:
+    """Choose the language before click parses anything (its help and errors are words too): ``--lang``
+    if given, else the environment; then translate every command's and option's help."""
+    import gettext
+
+    from migrator import i18n
+
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        lang = (
+            argv[i + 1]
+            if arg == "--lang" and i + 1 < len(argv)
+            else arg.partition("=")[2]
+            if arg.startswith("--lang=")
+            else ""
+        )
+        if lang and i18n.supported(lang):
+            i18n.set_language(lang)
+    # click asks gettext's global domain for its own words: point it at migrator's catalog.
+    os.environ["LANGUAGE"] = i18n.language()
+    gettext.bindtextdomain(i18n.DOMAIN, str(i18n.LOCALEDIR))
+    gettext.textdomain(i18n.DOMAIN)
+    _translate_help(cli)
+
+
+def _translate_help(command: click.Command) -> None:
+    if command.help:
+        command.help = _(command.help)
+    if command.epilog:
+        command.epilog = _(command.epilog)
+    if command.short_help:
+        command.short_help = _(command.short_help)
+    for param in command.params:
+        if isinstance(param, click.Option) and param.help:
+            param.help = _(param.help)
+    for sub in getattr(command, "commands", {}).values():
+        _translate_help(sub)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -496,6 +654,7 @@ def main(argv: list[str] | None = None) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _terminate)
+    _speak(sys.argv[1:] if argv is None else argv)
     try:
         cli.main(args=argv, prog_name="migrator")
         code: int | str | None = 0

@@ -1,7 +1,9 @@
 """Errors raised on misuse. Data problems are values (`migrator.model.Problem`), not exceptions.
 
 Each error inherits both `MigratorError` and the builtin it resembles, so callers can catch either.
-Only `migrator.cli` turns these into messages and exit codes.
+Only `migrator.cli` turns these into messages and exit codes. Messages speak to a library user;
+an error that one argument would fix names it in `option` (``"dossier"``, ``"encoding"``,
+``"from_format"``), and the command line adds its own hint (``--dossier``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ class MigratorError(Exception):
     """Base of every error migrator raises on purpose."""
 
     exit_code = 2
+    option = ""
+    """The argument of `migrator.read`/`convert` that would fix this, if one would."""
 
 
 class UnknownFormat(MigratorError, LookupError):
@@ -24,13 +28,14 @@ class UnsupportedOperation(MigratorError, ValueError):
 class SourceError(MigratorError, ValueError):
     """The source cannot be read at all (missing, unreadable, not a ledger of that format)."""
 
-    def __init__(self, message: str, file: str = "", row: int | None = None) -> None:
+    def __init__(self, message: str, file: str = "", row: int | None = None, *, option: str = "") -> None:
         where = file
         if row is not None:
             where = f"{file}, row {row}" if file else f"row {row}"
         super().__init__(f"{where}: {message}" if where else message)
         self.file = file
         self.row = row
+        self.option = option
 
 
 class ProblemsFound(MigratorError, ValueError):

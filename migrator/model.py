@@ -319,6 +319,10 @@ class Ledger:
     """Problems met while reading (and later mapping/validating)."""
     extras: Mapping[str, pa.Table] = field(default_factory=dict)
     """Source columns the reader could not place, per source table, keyed by source row."""
+    source_tables: Mapping[str, pa.Table] = field(default_factory=dict)
+    """Whole source tables that fit none of the canonical tables (Winbiz's garage vehicles, any DBF
+    table of a data folder migrator does not understand), keyed by the table's path in the source
+    (``2024/vehicule.dbf``), every column as read. Only the archives (SQLite, xlsx) carry them."""
     format: str = ""
     """Name of the format the ledger was read from."""
     encoding: str = ""
@@ -329,6 +333,17 @@ class Ledger:
             got = getattr(self, name)
             if not got.schema.equals(SCHEMAS[name]):
                 object.__setattr__(self, name, conform(name, got))
+
+    def __repr__(self) -> str:
+        """Company, years, counts and problems, not the tables (`migrator.display`)."""
+        from migrator.display import short
+
+        return short(self)
+
+    def _repr_html_(self) -> str:
+        from migrator.display import html
+
+        return html(self)
 
     def replace(self, **changes: Any) -> Ledger:
         """A copy with some fields changed."""

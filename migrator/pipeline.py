@@ -79,10 +79,12 @@ def _choose(source: Source, format: str | None) -> tuple[registry.Format, Source
         if len(files) == 1:
             return _choose(source.child(files[0]), None)
     if not scored:
-        raise UnknownFormat(
+        error = UnknownFormat(
             f"{source.name}: no reader recognises this {'folder' if source.is_dir else 'file'}; "
-            "name the format with --from (see `migrator formats`)"
+            "name its format (see `migrator.formats()`)"
         )
+        error.option = "from_format"
+        raise error
     confidence, fmt = scored[0]
     return fmt, source, min(confidence, 1.0)
 

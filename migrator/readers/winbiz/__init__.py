@@ -218,7 +218,7 @@ def _choose_dossier(found: list[Path], wanted: str | None, label: str) -> Path:
     if len(found) == 1:
         return found[0]
     raise SourceError(
-        f"this Winbiz DAT folder holds {len(found)} dossiers: {listing}; choose one with --dossier", label
+        f"this Winbiz DAT folder holds {len(found)} dossiers: {listing}; choose one", label, option="dossier"
     )
 
 

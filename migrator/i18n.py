@@ -1,0 +1,155 @@
+"""What a person reads, in their language: English, French, German or Italian (gettext catalogs).
+
+The language is, first, the one set with `set_language` (the command line's ``--lang``, or a web
+request's `using`), then the environment's ``LC_ALL``, ``LC_MESSAGES`` and ``LANG`` (in POSIX
+order), else English. The web page takes the browser's ``Accept-Language`` (`from_accept_language`).
+
+Messages are marked with `_` (or `N_` where they are translated later) on a template with named
+placeholders, filled after translation: ``_("{count} entries written").format(count=n)``.
+
+Numbers and dates a person reads follow the locale (``1'234.50`` and ``31.12.2024`` in Switzerland);
+data files never do: writers keep their formats' own, whatever the language.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gettext
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from decimal import Decimal
+from pathlib import Path
+
+DOMAIN = "migrator"
+LOCALEDIR = Path(__file__).resolve().parent / "locale"
+LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch", "it": "Italiano"}
+"""The languages migrator speaks, by code, each named in itself."""
+
+_chosen: ContextVar[str] = ContextVar("migrator_language", default="")
+_default = [""]
+
+
+def normalise(tag: str) -> str:
+    """A locale tag as gettext names it: ``fr-ch`` and ``fr_CH.UTF-8`` → ``fr_CH``; ``C`` → ``en``."""
+    tag = tag.strip().split(".")[0].split("@")[0].replace("-", "_")
+    if not tag or tag in ("C", "POSIX"):
+        return "en"
+    lang, _, region = tag.partition("_")
+    return f"{lang.lower()}_{region.upper()}" if region else lang.lower()
+
+
+def from_environment() -> str:
+    """The locale of the environment (``LC_ALL``, then ``LC_MESSAGES``, then ``LANG``), else ``en``."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return normalise(value)
+    return "en"
+
+
+def supported(tag: str) -> bool:
+    return normalise(tag).split("_")[0] in LANGUAGES
+
+
+def from_accept_language(header: str, fallback: str = "en") -> str:
+    """The best language of a browser's ``Accept-Language`` that migrator speaks, with its region."""
+    weighted: list[tuple[float, int, str]] = []  # float-ok: quality weights, not money
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0  # float-ok
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])  # float-ok
+            except ValueError:
+                quality = 0.0  # float-ok
+        if tag and tag != "*" and quality > 0:
+            weighted.append((-quality, index, tag))
+    for _quality, _index, tag in sorted(weighted):
+        if supported(tag):
+            return normalise(tag)
+    return fallback
+
+
+def set_language(tag: str | None) -> None:
+    """Speak `tag` (``fr``, ``de_CH``…) from now on in this process; None: as the environment says."""
+    _default[0] = normalise(tag) if tag else ""
+
+
+def language() -> str:
+    """The locale in use, such as ``fr_CH`` or ``en``."""
+    return _chosen.get() or _default[0] or from_environment()
+
+
+@contextmanager
+def using(tag: str) -> Iterator[None]:
+    """Speak `tag` inside the block (in this thread or task only)."""
+    token = _chosen.set(normalise(tag))
+    try:
+        yield
+    finally:
+        _chosen.reset(token)
+
+
+@functools.lru_cache(maxsize=32)
+def _catalog(tag: str) -> gettext.NullTranslations:
+    lang = tag.split("_")[0]
+    return gettext.translation(DOMAIN, str(LOCALEDIR), languages=[tag, lang], fallback=True)
+
+
+def _(message: str) -> str:
+    """`message` in the current language (itself where no translation exists)."""
+    return _catalog(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form for `n`, in the current language."""
+    return _catalog(language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks `message` for translation where it is defined; `_` translates it where it is shown."""
+    return message
+
+
+def _babel_locale(tag: str) -> str:
+    # Switzerland writes 1'234.50 in every language (the spec of issue 17; CLDR gives fr_CH a comma).
+    return "de_CH" if tag.endswith("_CH") else (tag if supported(tag) else "en")
+
+
+def number(value: Decimal | int, places: int = 2) -> str:
+    """`value` as a person of the current locale reads it: ``1'234.50`` (CH), ``1.234,50`` (de)…"""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(Decimal(value), format=pattern, locale=_babel_locale(language()))
+
+
+def money(cents: int) -> str:
+    """An amount in cents for reading (``-1'234.50``); never used in data files."""
+    return number(Decimal(cents).scaleb(-2), 2)
+
+
+def count(n: int) -> str:
+    """A whole number for reading (``12'345``)."""
+    return number(n, 0)
+
+
+def date(day: dt.date) -> str:
+    """A date for reading: dd.mm.yyyy in Switzerland and Germany, the locale's short form with four
+    year digits elsewhere, ISO in English."""
+    from babel.dates import format_date
+
+    tag = language()
+    if tag.endswith("_CH") or tag.startswith("de"):
+        return day.strftime("%d.%m.%Y")
+    if tag.split("_")[0] == "en":
+        return day.isoformat()
+    from babel import Locale
+
+    pattern = Locale.parse(_babel_locale(tag)).date_formats["short"].pattern
+    if "yyyy" not in pattern:
+        pattern = pattern.replace("yy", "yyyy")
+    return format_date(day, pattern, locale=_babel_locale(tag))
