@@ -254,6 +254,7 @@ _ASPECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("company", ("company name",)),
     ("base_currency", ("base currency",)),
     ("fiscal_years", ("fiscal years",)),
+    ("journal", ("journal lines",)),  # a target holding no books at all (an address book)
 )
 
 
@@ -530,11 +531,11 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
             # opening/movement split also by opening lines it declared it writes as ordinary ones.
             # Debits and credits that change alone are lines netted together: never by declaration.
             if row_before[3] != row_after[3]:
-                aspects = ["undated"]
+                aspects = ["undated", "journal"]
             elif row_before[0] != row_after[0] or (year, account) in with_opening:
-                aspects = ["opening"]
+                aspects = ["opening", "journal"]
             else:
-                aspects = []
+                aspects = ["journal"]
             reason = found(aspects, f"{label} account {account}: {'; '.join(changed)}", "accounts differ in a year")
         found.result.years.append({
             "start": spans[year].start.isoformat() if year >= 0 else "",
@@ -710,7 +711,7 @@ def _compare_entries(before: Ledger, after: Ledger, vat_map: dict[str, str], fou
         return
     listed = _describe(before, prints_before, missing, "-") + _describe(after, prints_after, added, "+")
     found.result.entries.extend(listed)
-    found([], f"entries: {counts}; {len(missing)} not found after, {len(added)} not found before "
+    found(["journal"], f"entries: {counts}; {len(missing)} not found after, {len(added)} not found before "
               f"(first: {listed[0]})")  # fmt: skip
 
 

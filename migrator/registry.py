@@ -94,6 +94,8 @@ FORMATS: tuple[Format, ...] = (
            years="continuous"),
     Format("hledger", "hledger journal", (".journal", ".hledger"), False, True, years="continuous"),
     Format("beancount", "Beancount ledger", (".beancount",), False, True, years="continuous"),
+    Format("vcard", "vCard 4.0 address book: partners only (reads vCard 3.0 too)", (".vcf", ".vcard"), True, True,
+           keeps=("partners",)),
     Format("camt053", "ISO 20022 camt.053 bank statement (Swiss Payment Standards)", (".xml",), True, False),
 )  # fmt: skip
 

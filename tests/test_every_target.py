@@ -21,7 +21,8 @@ def balances(ledger: Ledger) -> dict[str, int]:
     return {code: cents for code, cents in trial_balance(ledger).items() if cents}
 
 
-TARGETS = [f.name for f in registry.writable()]
+TARGETS = [f.name for f in registry.writable() if "entries" in f.keeps]  # books: vcard (addresses) has its own tests
+BOOKS_READ = [f for f in TARGETS if registry.get(f).reads]
 SOURCES = {
     "winbiz-dat": ("winbiz/DAT", {"dossier": "garage"}),
     "winbiz-xml": ("winbiz/exports/xml-attributes", {}),
@@ -54,7 +55,7 @@ def test_convert_into_every_target(samples: Path, tmp_path: Path, source: str, f
         assert result.verification is None
 
 
-@pytest.mark.parametrize("fmt", [f.name for f in registry.writable() if f.reads])
+@pytest.mark.parametrize("fmt", BOOKS_READ)
 def test_second_generation_is_stable(samples: Path, tmp_path: Path, fmt: str) -> None:
     """Winbiz → format → canonical CSV → format again: the same balances all the way."""
     first = _target(tmp_path / "1", fmt)
@@ -73,7 +74,7 @@ def test_second_generation_is_stable(samples: Path, tmp_path: Path, fmt: str) ->
 COMPARED = ["entry", "date", "account", "amount", "vat_code", "vat_line", "vat_amount", "opening"]
 
 
-@pytest.mark.parametrize("fmt", [f.name for f in registry.writable() if f.reads])
+@pytest.mark.parametrize("fmt", BOOKS_READ)
 def test_a_verification_read_sees_what_a_full_read_sees(garage: Ledger, tmp_path: Path, fmt: str) -> None:
     """Readers may skip columns when they only verify; what verification compares must not change."""
     out = _target(tmp_path, fmt)
