@@ -603,6 +603,33 @@ def _print_skipped(skipped: list[Any]) -> None:
             click.echo(f"  {s.path}: {s.reason}")
 
 
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=0, help=N_("Port on 127.0.0.1 (default: a free one)."))
+@click.option("--no-browser", is_flag=True, help=N_("Do not open the page in the browser (the address is printed)."))
+def web(port: int, no_browser: bool) -> None:
+    """Open migrator as a page in the web browser, for use without a terminal.
+
+    The page runs on this computer only (127.0.0.1). The first line printed is its address, with
+    the access token the page needs; the page's "Done" button or Ctrl-C stops it.
+
+    \b
+    Example:
+      migrator web
+    """
+    from migrator import i18n
+    from migrator.web import serve
+
+    def say(address: str) -> None:
+        click.echo(address)
+        click.echo(
+            _("migrator is running at the address above; press Ctrl-C or the page's Done button to stop."), err=True
+        )
+        sys.stdout.flush()
+
+    lang = i18n.chosen() or None
+    serve(port, open_browser=not no_browser, lang=lang, say=say)
+
+
 def _speak(argv: list[str]) -> None:
     """Choose the language before click parses anything (its help and errors are words too): ``--lang``
     if given, else the environment; then translate every command's and option's help."""

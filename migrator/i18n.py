@@ -78,6 +78,11 @@ def set_language(tag: str | None) -> None:
     _default[0] = normalise(tag) if tag else ""
 
 
+def chosen() -> str:
+    """The language set with `set_language` (``--lang``), or ``""``."""
+    return _default[0]
+
+
 def language() -> str:
     """The locale in use, such as ``fr_CH`` or ``en``."""
     return _chosen.get() or _default[0] or from_environment()
