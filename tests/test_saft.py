@@ -18,7 +18,7 @@ from strategies import ledgers
 from migrator import pipeline, registry, years
 from migrator.errors import SourceError
 from migrator.model import Ledger, Problem, table, years_of
-from migrator.reconcile import compare, trial_balance
+from migrator.reconcile import compare, trial_balance, vat_totals
 from migrator.reconcile import years as years_summary
 from migrator.validate import validate
 from migrator.writers.saft import grouping, standard_tax_code, write_saft
@@ -271,7 +271,11 @@ def test_mapping_files() -> None:
     # Swiss KMU chart → Norwegian grouping codes (mappings/saft-no/grouping.csv)
     assert grouping("1000", "asset") == ("balanseverdiForOmloepsmiddel", "1900")
     assert grouping("1020", "asset") == ("balanseverdiForOmloepsmiddel", "1920")
-    assert grouping("1170", "asset") == ("kortsiktigGjeld", "2740")
+    # input VAT is an asset in the KMU chart: a receivable, never under short-term liabilities (it
+    # would read back as a liability); typed as a liability it goes where Norwegian charts keep it
+    assert grouping("1170", "asset") == ("balanseverdiForOmloepsmiddel", "1570")
+    assert grouping("1170", "liability") == ("kortsiktigGjeld", "2740")
+    assert grouping("2000", "asset") == ("balanseverdiForOmloepsmiddel", "1570")  # not the 200 row's kortsiktigGjeld
     assert grouping("2000", "liability") == ("kortsiktigGjeld", "2400")
     assert grouping("6950", "income") == ("finansinntekt", "8050")
     assert grouping("A7", "expense") == ("annenDriftskostnad", "7700")  # not a KMU code: by type
@@ -387,3 +391,62 @@ def test_not_a_saft_file(tmp_path: Path) -> None:
     bomb.write_text('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "y">]><AuditFile>&x;</AuditFile>')
     with pytest.raises(SourceError):
         pipeline.read(bomb, "saft")
+
+
+# ----------------------------------------------------------------------- VAT lines and account types
+
+
+def _invoice(entry: str, day: dt.date, lines: list[tuple[str, int, str, int | None, bool]]) -> list[dict]:
+    return [{"entry": entry, "line": n, "date": day, "doc": entry, "account": account, "amount": amount,
+             "vat_code": code, "vat_amount": vat, "vat_line": is_vat}
+            for n, (account, amount, code, vat, is_vat) in enumerate(lines, start=1)]  # fmt: skip
+
+
+def test_several_vat_lines_of_one_code_read_back_per_code(tmp_path: Path, schema: etree.XMLSchema) -> None:
+    # R1: two items at 8.1 %, each with its own VAT line (as Winbiz, Infoniqa and Banana book them);
+    # R2: two items, one VAT line for both; P1: a purchase of two items with a VAT line each, and a
+    # sale at 2.6 % in the same entry
+    day = dt.date(2024, 3, 4)
+    rows = _invoice("R1", day, [("1100", 162150, "", None, False), ("3200", -100000, "V81", -8100, False),
+                                ("2200", -8100, "V81", None, True), ("3400", -50000, "V81", -4050, False),
+                                ("2200", -4050, "V81", None, True)])  # fmt: skip
+    rows += _invoice("R2", day, [("1100", 54050, "", None, False), ("3200", -30000, "V81", -2430, False),
+                                 ("3400", -20000, "V81", -1620, False), ("2200", -4050, "V81", None, True)])  # fmt: skip
+    rows += _invoice("P1", day, [("4200", 20000, "M81", 1620, False), ("1170", 1620, "M81", None, True),
+                                 ("4200", 10000, "M81", 810, False), ("1170", 810, "M81", None, True),
+                                 ("3200", -10000, "V26", -260, False), ("2200", -260, "V26", None, True),
+                                 ("2000", -22170, "", None, False)])  # fmt: skip
+    ledger = Ledger(
+        accounts=table("accounts", [{"code": c, "name": c, "type": t} for c, t in (
+            ("1100", "asset"), ("1170", "asset"), ("2000", "liability"), ("2200", "liability"),
+            ("3200", "income"), ("3400", "income"), ("4200", "expense"))]),
+        vat_codes=table("vat_codes", [{"code": "V81", "rate": "8.1", "kind": "sales"},
+                                      {"code": "V26", "rate": "2.6", "kind": "sales"},
+                                      {"code": "M81", "rate": "8.1", "kind": "input_material"}]),
+        lines=table("lines", rows),
+    )  # fmt: skip
+    assert not [p for p in validate(ledger) if p.severity == "error"]
+    out = tmp_path / "invoices.xml"
+    problems = write_saft(ledger, out)
+    assert_valid(schema, out)
+    assert not [p.message for p in problems if p.severity == "warning"]  # every VAT line is recognised
+    back = pipeline.read(out, "saft")
+    # by hand: V81 base -2000.00, VAT -162.00 (81.00 + 40.50 + 40.50); M81 300.00 / 24.30; V26 -100.00 / -2.60
+    assert vat_totals(back) == {"M81": {"base": 30000, "vat": 2430, "declared": 2430},
+                                "V26": {"base": -10000, "vat": -260, "declared": -260},
+                                "V81": {"base": -200000, "vat": -16200, "declared": -16200}}  # fmt: skip
+    vat_rows = back.lines.filter(back.lines.column("vat_line")).select(["entry", "account", "amount"]).to_pylist()
+    assert [(r["entry"], r["amount"]) for r in vat_rows] == [("R1", -8100), ("R1", -4050), ("R2", -4050),
+                                                             ("P1", 1620), ("P1", 810), ("P1", -260)]  # fmt: skip
+    assert compare(ledger, back, KEEPS, declared=problems).ok
+
+
+def test_accounts_keep_their_type_through_the_grouping(garage: Ledger, tmp_path: Path) -> None:
+    out = tmp_path / "garage.xml"
+    pipeline.write(garage, "saft", out)
+    back = pipeline.read(out)
+    types = dict(zip(back.accounts.column("code").to_pylist(), back.accounts.column("type").to_pylist(), strict=True))
+    # input VAT (1170 material, 1171 investments) is an asset in the garage's KMU chart
+    assert types["1170"] == types["1171"] == "asset"
+    assert types == dict(zip(garage.accounts.column("code").to_pylist(), garage.accounts.column("type").to_pylist(),
+                             strict=True))  # fmt: skip

@@ -14,7 +14,8 @@ a few places that are all read: 1.20 customers and suppliers have ``AccountID`` 
   ``TransactionType`` ``Opening`` marks an opening entry (migrator's own convention). A line with
   ``TaxInformation`` is a VAT base (``vat_code``, ``vat_amount``); a line without it whose amount
   equals the VAT its entry declares for a code is the line booking that VAT (``vat_line``), as in
-  Skatteetaten's examples.
+  Skatteetaten's examples; where no line books the whole VAT of a code, one line per base of that
+  base's VAT amount (invoices of several items, `vat_line_codes`).
 * Opening balances: the accounts' Opening balances are the balances at the start of the selection
   period, so they become one opening entry (``opening=True``) dated on that day, unless the file
   already books them as transactions: when, for every account with an opening balance, the closing
@@ -64,24 +65,47 @@ _STANDARD_ACCOUNT_TYPES = {"1": "asset", "3": "income", "4": "expense", "5": "ex
 def vat_line_codes(
     amounts: Sequence[int], codes: Sequence[str], vat_amounts: Sequence[int | None], tagged: Sequence[bool]
 ) -> list[str]:
-    """For each line of one entry, the VAT code it books ("" for none): an untagged line whose amount
-    equals the VAT declared for a code by the entry's tagged (base) lines.
+    """For each line of one entry, the VAT code it books ("" for none): the untagged lines that book the
+    VAT declared for a code by the entry's tagged (base) lines. Either one line books the whole VAT of a
+    code (its amount equals the sum the bases declare), or each base has a VAT line of its own (one
+    line per base, of that base's VAT amount), as Winbiz, Infoniqa and Banana book invoices of several
+    items.
 
     >>> vat_line_codes([-1000, -81, 1081], ["V81", "", ""], [-81, None, None], [True, False, False])
     ['', 'V81', '']
+    >>> vat_line_codes([-1500, -116, -1000, -77, 2693], ["V77", "", "V77", "", ""], [-116, None, -77, None, None],
+    ...                [True, False, True, False, False])
+    ['', 'V77', '', 'V77', '']
     """
-    declared: dict[str, int] = {}
+    declared: dict[str, list[int]] = {}
     for code, vat, is_base in zip(codes, vat_amounts, tagged, strict=True):
-        if is_base and code and vat is not None:
-            declared[code] = declared.get(code, 0) + vat
+        if is_base and code and vat:
+            declared.setdefault(code, []).append(vat)
     found = [""] * len(amounts)
-    for code, total in declared.items():
-        if total == 0:
+
+    def first_free(amount: int, taken: Sequence[int] = ()) -> int | None:
+        for index, value in enumerate(amounts):
+            if value == amount and not tagged[index] and not found[index] and index not in taken:
+                return index
+        return None
+
+    for code, vats in declared.items():
+        total = sum(vats)
+        if not total:
             continue
-        for index, amount in enumerate(amounts):
-            if not tagged[index] and not found[index] and amount == total:
-                found[index] = code
+        whole = first_free(total)
+        if whole is not None:
+            found[whole] = code
+            continue
+        picks: list[int] = []
+        for vat in vats:
+            pick = first_free(vat, picks)
+            if pick is None:
                 break
+            picks.append(pick)
+        else:
+            for pick in picks:
+                found[pick] = code
     return found
 
 

@@ -53,7 +53,7 @@ from lxml import etree
 from migrator import __version__, money, shipped, years
 from migrator.model import Ledger, Problem, years_of
 from migrator.money import format_cents
-from migrator.readers.saft import OPENING_TYPE, vat_line_codes
+from migrator.readers.saft import OPENING_TYPE, category_types, vat_line_codes
 from migrator.vat import meaning
 from migrator.writers.base import dates_up_to, lost
 
@@ -110,11 +110,16 @@ def tax_rules() -> tuple[TaxRule, ...]:
 
 
 def grouping(code: str, account_type: str) -> tuple[str, str] | None:
-    """Grouping category and code of an account: the longest matching prefix, a typed rule first."""
+    """Grouping category and code of an account: the longest matching prefix, a typed rule first; never
+    a category of another account type than the account's (the reader gives the account the type of its
+    category: an asset under short-term liabilities would read back as a liability)."""
     best: GroupingRule | None = None
     best_key = (-1, -1)
+    types = category_types()
     for rule in grouping_rules():
         if not code.startswith(rule.prefix) or (rule.account_type and rule.account_type != account_type):
+            continue
+        if account_type and types.get(rule.category, account_type) != account_type:
             continue
         key = (len(rule.prefix), 1 if rule.account_type else 0)
         if key > best_key:
@@ -775,8 +780,9 @@ def _find_vat_lines(t: pa.Table, dictionary: pa.Array, found: np.ndarray) -> Non
     declared = t.filter(pc.and_(tagged, pc.is_valid(t.column("vat_amount"))))
     declared = declared.group_by(["entry", "vat_code"], use_threads=False).aggregate([("vat_amount", "sum")])
     declared = declared.filter(pc.not_equal(declared.column("vat_amount_sum"), 0))
-    # Two codes declaring the same total in one entry compete for the same line: those entries go
-    # through `vat_line_codes` itself; in every other entry a code takes the first line of its amount.
+    # Two codes declaring the same total in one entry compete for the same line, and a code whose
+    # total no line books has its VAT on several lines (or none): those entries go through
+    # `vat_line_codes` itself; in every other entry a code takes the first line of its amount.
     ties = declared.group_by(["entry", "vat_amount_sum"], use_threads=False).aggregate([("vat_code", "count")])
     tied = ties.filter(pc.greater(ties.column("vat_code_count"), 1)).column("entry")
     candidates = t.filter(pc.invert(tagged)).select(["entry", "amount", "row"])
@@ -785,8 +791,12 @@ def _find_vat_lines(t: pa.Table, dictionary: pa.Array, found: np.ndarray) -> Non
     )
     first = matches.group_by(["entry", "vat_code"], use_threads=False).aggregate([("row", "min")])
     found[first.column("row_min").to_numpy()] = pc.index_in(first.column("vat_code"), dictionary).to_numpy()
-    for entry in sorted(set(tied.to_pylist())):
-        rows_of = t.filter(pc.equal(t.column("entry"), entry)).to_pylist()
+    unmatched = declared.join(first, ["entry", "vat_code"], join_type="left anti").column("entry")
+    slow = pa.array(sorted(set(tied.to_pylist()) | set(unmatched.to_pylist())), t.schema.field("entry").type)
+    by_entry: dict[int, list[dict[str, Any]]] = {}
+    for row in t.filter(pc.is_in(t.column("entry"), slow)).to_pylist() if len(slow) else []:
+        by_entry.setdefault(row["entry"], []).append(row)
+    for rows_of in by_entry.values():
         codes = vat_line_codes([r["amount"] for r in rows_of], [r["vat_code"] for r in rows_of],
                                [r["vat_amount"] or 0 for r in rows_of],
                                [bool(r["vat_code"]) and not r["vat_line"] for r in rows_of])  # fmt: skip
