@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench fuzz clean
+.PHONY: install test lint demo bench fuzz clean locale
 
 install: $(STAMP)
 
@@ -32,6 +32,14 @@ bench: install
 
 fuzz: install
 	MIGRATOR_FUZZ_EXAMPLES=2000 $(BIN)/pytest tests/test_fuzz.py
+
+# The translations: pull the messages out of the code and templates into migrator/locale/migrator.pot,
+# merge them into each language's .po, and compile the .mo files the package ships (committed, so a
+# wheel and `make install` have them without this step).
+locale: install
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --omit-header -o migrator/locale/migrator.pot .
+	for lang in fr de it; do $(BIN)/pybabel --quiet update --no-fuzzy-matching --omit-header -i migrator/locale/migrator.pot -d migrator/locale -D migrator -l $$lang; done
+	$(BIN)/pybabel --quiet compile -d migrator/locale -D migrator
 
 clean:
 	rm -rf $(VENV) build *.egg-info demo-output
