@@ -144,21 +144,34 @@ def test_round_trip(garage, tmp_path: Path, samples: Path) -> None:  # type: ign
         ("3200", -150000, False), ("3400", -100000, False)]  # fmt: skip
 
 
-def test_company_and_groups_declared(samples: Path, tmp_path: Path) -> None:
-    """bexio's import files hold no company and no group rows: the Winbiz garage's are declared lost."""
+def test_company_declared_groups_carried(samples: Path, tmp_path: Path) -> None:
+    """bexio's import files hold no company: the Winbiz garage's name is declared lost. Its 23 groups are
+    rows of the chart (bexio's chart import needs every group an account names) and come back."""
     result = pipeline.convert(samples / "winbiz" / "DAT", "bexio", tmp_path / "out", dossier="garage")
     assert result.verification is not None
     assert result.verification.verdict == "verified with declared losses"
     losses = result.verification.losses
     assert any(loss.startswith("company name: 'Garage du Lac Sàrl' before, '' after") for loss in losses)
-    assert any(loss.startswith("groups: 23 before, 0 after") for loss in losses)
+    assert not any("groups" in loss for loss in losses)
+    assert result.reread is not None and result.reread.groups.num_rows == 23
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "Kontenplan.xlsx").active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    numbers = {row[0] for row in rows}
+    assert {row[2] for row in rows if row[2]} <= numbers  # every Kontengruppe named is a row
+    assert all(row[3] in ("Aktiv", "Passiv", "Aufwand", "Ertrag", "Abschluss") for row in rows)
+    # 9100 Bilan d'ouverture has no type in Winbiz: class 9 of the Swiss SME chart, Abschluss
+    assert ("9100", "Bilan d'ouverture", "910", "Abschluss") in [row[:4] for row in rows]
+    assert ("910", "Bilans", "9", "Abschluss") in [row[:4] for row in rows]
+    assert [row[0] for row in rows[:7]] == ["1", "2", "3", "4", "5", "6", "9"]  # groups before their accounts
 
 
 def test_writer_layout(garage, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     problems = pipeline.write(garage, "bexio", out)
     assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == [
-        "Kontenplan.xlsx", "README.md", "manual_entries.csv", "manual_entries.json", "taxes.csv"]  # fmt: skip
+        "Kontenplan.xlsx", "README.md", "currencies.csv", "manual_entries.csv", "manual_entries.json",
+        "taxes.csv"]  # fmt: skip
     for name in ("manual_entries.json", "manual_entries.csv", "taxes.csv", "README.md"):
         golden(f"bexio/{name}", (out / name).read_text("utf-8"))
     sheet = openpyxl.load_workbook(out / "Kontenplan.xlsx").active

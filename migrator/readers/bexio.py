@@ -58,7 +58,7 @@ from migrator.parsing import (
 )
 from migrator.readers.base import ReadOptions, accounts_from_lines, date_or_none, merge_accounts
 from migrator.sources import Source
-from migrator.vatfold import allocate
+from migrator.vatfold import allocate, computed_vat
 from migrator.writers.base import FORMULA_STARTS
 
 JOURNAL = ("Datum", "Referenz", "Soll", "Haben", "Beschreibung", "Betrag", "Buchungswährung", "Umrechnungsfaktor",
@@ -133,6 +133,7 @@ class Found:
     names: dict[str, str] = field(default_factory=dict)
     vat: dict[str, dict[str, Any]] = field(default_factory=dict)
     chart: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     bases: Counter[str] = field(default_factory=Counter)
     extras: list[dict[str, Any]] = field(default_factory=list)
@@ -375,9 +376,14 @@ def _statement(tab: Table, found: Found) -> None:
 
 
 def _chart(tab: Table, found: Found) -> None:
+    """Accounts of a chart; a row whose number another row names as its Kontengruppe is a group."""
+    referred = {_text(cells.get("Kontengruppe")) for _, cells in tab.rows}
     for _, cells in tab.rows:
         code = _text(cells.get("Kontonummer"))
-        if code:
+        if code and code in referred:
+            found.groups.append({"code": code, "name": _text(cells.get("Kontoname")),
+                                 "parent": _text(cells.get("Kontengruppe"))})  # fmt: skip
+        elif code:
             kind = KONTOART.get(_text(cells.get("Kontoart")).lower(), "")
             found.chart.append({"code": code, "name": _text(cells.get("Kontoname")), "type": kind,
                                 "parent": _text(cells.get("Kontengruppe")),
@@ -506,8 +512,8 @@ def _ledger(found: Found, name: str, system: str) -> Ledger:
         extras["lines"] = table_extras(found.extras)
     return Ledger(
         company=Company(base_currency=base, source_system=system), accounts=accounts,
-        vat_codes=table("vat_codes", vat_rows), lines=lines, problems=tuple(found.problems + notes),
-        extras=extras, format="bexio", encoding="utf-8",
+        groups=table("groups", found.groups), vat_codes=table("vat_codes", vat_rows), lines=lines,
+        problems=tuple(found.problems + notes), extras=extras, format="bexio", encoding="utf-8",
     )  # fmt: skip
 
 
@@ -532,6 +538,7 @@ def _read_written(source: Source) -> Ledger:
     if not isinstance(bodies, list):
         raise SourceError("expected a list of manual entries", json_name)
     taxes = _read_taxes(source, found)
+    step = _read_rounding(source)
     chart = source.path / "Kontenplan.xlsx"
     if chart.is_file():
         tab = _xlsx_table(chart, source.child(chart).name)
@@ -541,7 +548,7 @@ def _read_written(source: Source) -> Ledger:
     currencies: Counter[str] = Counter()
     for number, body in enumerate(bodies, start=1):
         try:
-            rows += _entry(body, number, json_name, taxes, currencies)
+            rows += _entry(body, number, json_name, taxes, currencies, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(Problem("error", f"entry not read: {exc}", json_name, number))
     base = currencies.most_common(1)[0][0] if currencies else "CHF"
@@ -561,8 +568,8 @@ def _read_written(source: Source) -> Ledger:
                  "description": t["description"]} for c, t in taxes.items()]  # fmt: skip
     return Ledger(
         company=Company(base_currency=base, source_system="migrator bexio manual entries"), accounts=accounts,
-        vat_codes=table("vat_codes", vat_rows), lines=lines, problems=tuple(found.problems + notes),
-        format="bexio", encoding="utf-8",
+        groups=table("groups", found.groups), vat_codes=table("vat_codes", vat_rows), lines=lines,
+        problems=tuple(found.problems + notes), format="bexio", encoding="utf-8",
     )  # fmt: skip
 
 
@@ -592,6 +599,25 @@ def _read_taxes(source: Source, found: Found) -> dict[str, dict[str, str]]:
     return taxes
 
 
+def _read_rounding(source: Source) -> int:
+    """The VAT rounding in cents from ``currencies.csv`` (bexio's ``round_factor`` of the base currency);
+    folders written before the file existed computed VAT to the cent."""
+    path = source.path / "currencies.csv"
+    if not path.is_file():
+        return 1
+    name = source.child(path).name
+    try:
+        records = list(csv_rows(path.read_bytes().decode("utf-8-sig"), ";", name))
+        header = records[0] if records else []
+        factor = records[1][header.index("round_factor")] if len(records) > 1 else "0.01"
+        cents = exact_cents(Decimal(factor)) if factor else 1
+    except (UnicodeError, ParseError, ValueError, IndexError, ArithmeticError) as exc:
+        raise SourceError(f"not a readable currencies.csv (code;round_factor): {exc}", name) from None
+    if cents <= 0:
+        raise SourceError(f"round_factor {factor} is not a positive amount", name, 2)
+    return cents
+
+
 def _exact(text: str) -> str:
     """Text as it was before the writer made it inert for spreadsheets (``'=x`` → ``=x``)."""
     return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_STARTS) else text
@@ -609,7 +635,12 @@ def _amount(value: Any) -> Decimal:
 
 
 def _entry(
-    body: dict[str, Any], number: int, file: str, taxes: dict[str, dict[str, str]], currencies: Counter[str]
+    body: dict[str, Any],
+    number: int,
+    file: str,
+    taxes: dict[str, dict[str, str]],
+    currencies: Counter[str],
+    step: int = 1,
 ) -> list[dict[str, Any]]:
     day = dt.date.fromisoformat(body["date"])
     common = {"entry": str(number), "date": day, "doc": _str(body.get("reference_nr")), "source_file": file,
@@ -635,14 +666,15 @@ def _entry(
                     "amount_currency": sign * foreign}  # fmt: skip
             tax = item.get("tax_id")
             if tax and str(item.get("tax_account_id")) == account:
-                out += _split(line, str(tax), taxes)
+                out += _split(line, str(tax), taxes, step)
             else:
                 out.append(line)
     return out
 
 
-def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
-    """A gross line with a bexio tax: the base line and the VAT line bexio books (the VAT inside the amount)."""
+def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]], step: int = 1) -> list[dict[str, Any]]:
+    """A gross line with a bexio tax: the base line and the VAT line bexio books (the VAT inside the
+    amount, rounded to `step` cents: the currency's round_factor)."""
     tax = taxes.get(code)
     known = vat.identify(code, "bexio")
     rate_text = tax["rate"] if tax and tax["rate"] else (str(known.rate) if known else "")
@@ -650,7 +682,7 @@ def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]]) ->
         raise ParseError(f"tax {code}: rate unknown (not in taxes.csv nor a known bexio code)")
     rate = Decimal(rate_text)
     gross = line["amount"]
-    share = _round(abs(Decimal(gross)) * rate / (100 + rate)) * (1 if gross >= 0 else -1)
+    share = computed_vat(gross, rate, True, step)
     base = {**line, "amount": gross - share, "vat_code": code, "vat_amount": share, "amount_currency": None,
             "currency": "", "rate": ""}  # fmt: skip
     if not share:

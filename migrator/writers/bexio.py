@@ -22,11 +22,17 @@ the ``'`` off taxes.csv again). ``Kontenplan.xlsx`` keeps every text exact, stor
 
 VAT: bexio books the VAT of a manual entry line itself from its ``tax_id``, out of the amount
 (the amount includes the VAT; *assumed*: bexio's manual bookings are entered gross, and its journal
-export shows such an entry as one row with the code). So a base line is written gross (its VAT added)
-with ``tax_id`` and ``tax_account_id`` = its account, and its VAT line is left out, wherever bexio's
-computation (the VAT inside the gross amount, to the cent) gives exactly the VAT of the books and the
-VAT line is on the code's account; otherwise the lines are written as booked, without tax_id, and a
-warning says so. bexio has no opening-entry flag: opening entries are manual entries like the others.
+export shows such an entry as one row with the code), rounded to the currency's ``round_factor``
+(FORMATS.md: ``GET /3.0/currencies``, CHF 0.05; *assumed* to apply to the VAT of manual entries, as
+Swiss books round VAT to 0.05). So a base line is written gross with ``tax_id`` and ``tax_account_id``
+= its account, the gross chosen so that bexio's base is the booked base (`gross_for`), and its VAT
+line is left out. Where the VAT bexio computes is not the VAT booked (books rounding to the cent, or
+one invoice of several rounding otherwise), the difference is a line of its own on the VAT account,
+plain (bexio's VAT report per code shows the VAT it computed: declared). Lines whose VAT lines are
+not on the code's account, in a foreign currency or of an unknown rate are written as booked,
+without tax_id, and a warning says so. bexio has no opening-entry flag: opening entries are manual
+entries like the others.
+* ``currencies.csv``: the base currency and the rounding its VAT was computed with (the reader needs it).
 
 Several fiscal years: bexio carries balances from one business year to the next itself, so the
 openings of later years are not booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
@@ -55,9 +61,12 @@ from migrator import vat, years
 from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, vat_checks, vat_plan
+from migrator.vatfold import Row, VatPlan, allocate, computed_vat, is_pair, vat_plan
 from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost, unbooked_years
 
+ROUND_FACTOR = {"CHF": 5}
+"""bexio's ``round_factor`` per currency, in cents (FORMATS.md: ``GET /3.0/currencies``, CHF 0.05)."""
+CURRENCY_COLUMNS = ("code", "round_factor")
 CHART_COLUMNS = ("Kontonummer", "Kontoname", "Kontengruppe", "Kontoart", "Systemkonto", "Verknüpftes Konto", "MWST-Typ")
 # The API's account_type (FORMATS.md: 1 earnings, 2 expenditures, 3 active, 4 passive, 5 complete).
 KONTOART = {"income": "Ertrag", "expense": "Aufwand", "asset": "Aktiv", "liability": "Passiv", "equity": "Passiv",
@@ -80,10 +89,14 @@ Nothing here has been sent to bexio. The files are:
   ({entries} entries).
 - `manual_entries.csv`: the same entries, one row per line, to check by eye (UTF-8, `;`).
 - `taxes.csv`: the VAT codes the entries use, their rates and VAT accounts.
+- `currencies.csv`: the base currency and the rounding of its VAT (bexio's `round_factor`).
 
-## Before posting: replace numbers by bexio ids
+## Posting
 
-bexio's API wants ids, which only your bexio account knows. In `manual_entries.json`:
+`migrator push SOURCE --to bexio` posts these entries (and the contacts and articles) over
+bexio's API for you, with the ids of your bexio account, and reads them back to prove them (see
+migrator's README). By hand: bexio's API wants ids, which only your bexio account knows. In
+`manual_entries.json`:
 
 1. `debit_account_id`, `credit_account_id`, `tax_account_id` hold account NUMBERS. Fetch
    `GET /2.0/accounts` and replace each number by the `id` of the account whose `account_no` it is.
@@ -98,6 +111,8 @@ Then post each object of the list as one request.
 
 A line with `tax_id` carries the amount INCLUDING VAT: bexio books the VAT itself to the tax's
 account, so the VAT lines of the source books are not in the file (they would be counted twice).
+The VAT was computed as bexio computes it, rounded to {rounding} (`currencies.csv`); where the
+books hold other VAT, the difference is a line of its own on the VAT account ("VAT rounding …").
 Lines without `tax_id` are booked exactly as they are.
 Compound entries (`manual_compound_entry`) carry one account per line, the other side empty.
 """
@@ -123,96 +138,284 @@ class BexioWriter:
     output = "folder"
 
     def as_kept(self, ledger: Ledger) -> Ledger:
-        """one VAT line per base line with a tax_id, of the VAT bexio computes in it; later years' openings carried.
+        """one VAT line per base line with a tax_id, of the VAT bexio computes in it (rounded as the base currency); rounding differences on the VAT account; later years' openings carried.
 
         bexio books the VAT of a manual entry line itself from its ``tax_id``, out of the gross amount,
-        one VAT booking per line. Where the writer gives base lines a ``tax_id`` (`fold_entry`, gross),
-        an entry with several base lines of a code, several VAT lines or a VAT line of 0.00 gets one VAT
-        line per base line, of the VAT bexio computes in its gross amount (none where that is 0.00), on
-        the code's VAT account, as the reader books them. An entry whose VAT the writer writes as booked
-        (no ``tax_id``) is kept as it is. First `years.as_kept`: each later year's opening as one entry
-        of the balances carried into it. Only entries with such VAT are looked at line by line; they
-        are found column-wise (`vat_checks`).
+        rounded to the currency's ``round_factor`` (`ROUND_FACTOR`), one VAT booking per line. Where the
+        writer gives base lines a ``tax_id`` (`fold`), each base line comes back with the VAT bexio
+        computes in its gross amount (none where that is 0.00) as a VAT line on the code's VAT account,
+        and a VAT booked otherwise in the books (cent rounding in books that bexio rounds to 0.05) as
+        a plain line of the difference on that account, as the reader books them. An entry whose VAT
+        the writer writes as booked (no ``tax_id``) is kept as it is. First `years.as_kept`: each later
+        year's opening as one entry of the balances carried into it.
         """
         ledger = years.as_kept(ledger)
-        return ledger.replace(lines=_vat_per_line(ledger))
+        return ledger.replace(lines=kept_lines(ledger, rounding_of(ledger.company.base_currency or "CHF")))
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
-        plan = vat_plan(ledger, "bexio")
-        problems = list(plan.problems)
         base = ledger.company.base_currency or "CHF"
-        bodies: list[dict[str, Any]] = []
+        step = rounding_of(base)
+        bodies, problems = entry_bodies(ledger, step)
         sheet_rows: list[dict[str, str]] = []
-        plain = 0  # lines with a VAT code written as booked, without tax_id (the notes say why, per entry)
-        for lines in entries(ledger.lines):
-            rows, notes = fold_entry(lines, plan, gross=True)
-            plain += sum(1 for row in rows if row.line["vat_code"] and not row.tax) if notes else 0
-            first = lines[0]
-            where = f"entry {first['doc'] or first['entry']} of {first['date']}"
-            problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
-            body, checks = _body(rows, base)
-            problems += [Problem("warning", f"{where}: {c}", first["source_file"], first["source_row"]) for c in checks]
-            bodies.append(body)
+        for body, _ in bodies:
             sheet_rows += _sheet(body)
-        (target / "manual_entries.json").write_text(
-            _unquote(json.dumps(bodies, ensure_ascii=False, indent=2)) + "\n", "utf-8"
-        )
+        (target / "manual_entries.json").write_text(dumps([body for body, _ in bodies], indent=2) + "\n", "utf-8")
         (target / "manual_entries.csv").write_text(_csv(CSV_COLUMNS, sheet_rows), "utf-8-sig")
+        plan = vat_plan(ledger, "bexio")
         (target / "taxes.csv").write_text(_csv(TAX_COLUMNS, _taxes(ledger, plan)), "utf-8")
-        _chart(ledger, plan, target / "Kontenplan.xlsx")
-        (target / "README.md").write_text(README.format(entries=len(bodies)), "utf-8")
-        opening = len({e for e, o in zip(ledger.lines.column("entry").to_pylist(),
-                                         ledger.lines.column("opening").to_pylist(), strict=True) if o})  # fmt: skip
-        problems += lost("VAT codes on lines", plain, "written as booked without a tax_id where bexio would compute "
-                         "other VAT (see the warnings per entry)")  # fmt: skip
-        problems += lost("opening-entry flags", opening, "opening entries written as ordinary manual entries")
-        # bexio's import files (chart, manual entries) hold no company: the company is the bexio account itself
-        problems += lost("company name", 1 if ledger.company.name else 0, "bexio's import files hold none; "
-                         "the company is the bexio account the files are loaded into")  # fmt: skip
-        problems += lost("groups", ledger.groups.num_rows, "left out: Kontenplan.xlsx names each account's group "
-                         "code (Kontengruppe); the groups themselves must exist in bexio")  # fmt: skip
-        problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
-        problems += lost("open items", ledger.open_items.num_rows, "left out")
-        foreign = ledger.lines.select(["currency", "amount_currency", "rate", "amount"])
-        foreign = foreign.filter(pc.not_equal(foreign.column("currency"), ""))  # few lines: checked one by one
-        in_base = sum(1 for line in foreign.to_pylist()
-                      if line["currency"] != base and not _in_foreign(line, base, line["amount"]))  # fmt: skip
-        problems += lost("currencies of lines", in_base, f"written in {base}: no foreign amount and rate that give "
-                         "the amount in the books")  # fmt: skip
-        problems += lost("fiscal years without bookings", unbooked_years(ledger),
-                         "left out: bexio's business years are set up in bexio itself")  # fmt: skip
-        centres = lines_with(ledger.lines, "cost_centre")
-        problems += lost("line cost centres", centres, "left out")
-        return problems
+        (target / "currencies.csv").write_text(_csv(CURRENCY_COLUMNS, _currencies(ledger, step)), "utf-8")
+        problems += _chart(ledger, plan, target / "Kontenplan.xlsx")
+        (target / "README.md").write_text(README.format(entries=len(bodies), rounding=_factor_text(step)), "utf-8")
+        return problems + declared(ledger)
 
 
-def _vat_per_line(ledger: Ledger) -> pa.Table:
-    """The lines of `BexioWriter.as_kept`: entries with several base or VAT lines of a code (or a VAT
-    line of 0.00) rebuilt as the writer writes them and the reader books them; the others as they are."""
+def declared(ledger: Ledger) -> list[Problem]:
+    """What bexio does not carry of `ledger`, whether written to files or posted (see `migrator.push`)."""
+    base = ledger.company.base_currency or "CHF"
+    problems: list[Problem] = []
+    opening = len({e for e, o in zip(ledger.lines.column("entry").to_pylist(),
+                                     ledger.lines.column("opening").to_pylist(), strict=True) if o})  # fmt: skip
+    problems += lost("opening-entry flags", opening, "opening entries written as ordinary manual entries")
+    # bexio's import files (chart, manual entries) hold no company: the company is the bexio account itself
+    problems += lost("company name", 1 if ledger.company.name else 0, "bexio's import files hold none; "
+                     "the company is the bexio account the files are loaded into")  # fmt: skip
+    problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
+    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    foreign = ledger.lines.select(["currency", "amount_currency", "rate", "amount"])
+    foreign = foreign.filter(pc.not_equal(foreign.column("currency"), ""))  # few lines: checked one by one
+    in_base = sum(1 for line in foreign.to_pylist()
+                  if line["currency"] != base and not _in_foreign(line, base, line["amount"]))  # fmt: skip
+    problems += lost("currencies of lines", in_base, f"written in {base}: no foreign amount and rate that give "
+                     "the amount in the books")  # fmt: skip
+    problems += lost("fiscal years without bookings", unbooked_years(ledger),
+                     "left out: bexio's business years are set up in bexio itself")  # fmt: skip
+    centres = lines_with(ledger.lines, "cost_centre")
+    problems += lost("line cost centres", centres, "left out")
+    return problems
+
+
+def rounding_of(currency: str) -> int:
+    """The rounding bexio applies to amounts in `currency`, in cents (its ``round_factor``; FORMATS.md:
+    CHF 0.05). Currencies bexio's documentation gives no factor for are taken to round to the cent."""
+    return ROUND_FACTOR.get(currency, 1)
+
+
+def _factor_text(step: int) -> str:
+    return format_cents(step)
+
+
+def dumps(value: Any, indent: int | None = None) -> str:
+    """JSON text of `value`, amounts made by `_number` written as bare, exact numbers."""
+    return _unquote(json.dumps(value, ensure_ascii=False, indent=indent))
+
+
+def entry_bodies(ledger: Ledger, step: int) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[Problem]]:
+    """One ``POST /3.0/accounting/manual_entries`` body per entry (account numbers, VAT codes and currency
+    codes where bexio wants ids), each with the entry's first line; and the warnings and declarations
+    of VAT not carried with its code."""
+    plan = vat_plan(ledger, "bexio")
+    problems = list(plan.problems)
+    base = ledger.company.base_currency or "CHF"
+    out: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    plain = rounded = 0  # lines with a VAT code written without tax_id; VAT rounding lines
+    for lines in entries(ledger.lines):
+        rows, notes = fold(lines, plan, step)
+        plain += sum(1 for row in rows if row.line["vat_code"] and not row.tax and not row.rounding) if notes else 0
+        rounded += sum(1 for row in rows if row.rounding)
+        first = lines[0]
+        where = f"entry {first['doc'] or first['entry']} of {first['date']}"
+        problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
+        body, checks = _body(rows, base)
+        problems += [Problem("warning", f"{where}: {c}", first["source_file"], first["source_row"]) for c in checks]
+        out.append((body, first))
+    problems += lost("VAT codes on lines", plain, "written as booked without a tax_id where bexio would compute "
+                     "other VAT (see the warnings per entry)")  # fmt: skip
+    problems += lost("VAT codes of lines", rounded, f"VAT rounding differences: bexio computes the VAT of each "
+                     f"line rounded to {_factor_text(step)}; where the books hold other VAT, the difference is a "
+                     "line of its own on the VAT account, without a VAT code, so bexio's VAT report per code "
+                     "shows the VAT it computed")  # fmt: skip
+    return out, problems
+
+
+def gross_for(base: int, share: int, rate: Decimal, step: int) -> int | None:
+    """The gross amount whose base, after bexio takes out the VAT it computes in it, is `base`: the
+    one nearest `base` + `share` (None if none lies within a few rounding steps)."""
+    start = base + share
+    for distance in range(0, 4 * step + 4):
+        for gross in (start - distance, start + distance) if distance else (start,):
+            if gross - computed_vat(gross, rate, True, step) == base:
+                return gross
+    return None
+
+
+def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Row], list[str]]:
+    """The rows bexio must get for one entry, and why some are written as booked.
+
+    Each base line of a code whose VAT lines are all on the code's VAT account is written gross with
+    the code (the gross amount whose base bexio computes to the booked base, `gross_for`) and its VAT
+    lines are left out: bexio books the VAT itself. Where bexio's VAT (rounded to `step` cents) is not
+    the VAT booked, a `rounding` row of the difference follows on the VAT account, plain, in place of
+    the code's first VAT line. A code whose rate is unknown, whose lines are in a foreign currency or
+    whose difference would be more than a rounding step per line is written as booked, without code.
+    """
+    rows = {id(line): [Row(line, line["amount"])] for line in lines}
+    dropped: set[int] = set()
+    rounding: dict[int, Row] = {}
+    notes: list[str] = []
+    for code in sorted({line["vat_code"] for line in lines if line["vat_code"]}):
+        bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
+        vat_lines = [line for line in lines if line["vat_code"] == code and line["vat_line"]]
+        rate = plan.rates.get(code)
+        if not bases:
+            notes.append(f"VAT line(s) of {code} without a base line: written as booked, without VAT code")
+            continue
+        total = sum(line["amount"] for line in vat_lines)
+        declared_vat = [line["vat_amount"] for line in bases]
+        if all(d is not None for d in declared_vat) and sum(declared_vat) == total:
+            shares = [int(d) for d in declared_vat]
+        else:
+            shares = allocate(total, [line["amount"] for line in bases])
+        account = plan.accounts.get(code, "")
+        why = ""
+        parts: dict[int, list[tuple[int, int]]] = {}  # per base line: (part of its base, gross) written
+        if rate is None:
+            why = "its rate is unknown"
+        elif any(line["account"] != account for line in vat_lines):
+            why = f"its VAT lines are not all on its VAT account {account}"
+        elif not account:
+            why = "its VAT account is unknown"
+        elif any(line["currency"] for line in bases + vat_lines):
+            why = "its lines are in a foreign currency"
+        else:
+            parts = _grosses(bases, shares, total, rate, step)
+            if not parts:
+                why = f"bexio would compute other VAT at {rate} % than the {format_cents(total)} booked"
+        if why or rate is None:
+            notes.append(f"VAT code {code}: {why}; written as booked, without VAT code")
+            continue
+        computed = sum(computed_vat(gross, rate, True, step) for pieces in parts.values() for _, gross in pieces)
+        difference = total - computed
+        for line in bases:
+            rows[id(line)] = [Row(line, gross, plan.codes[code]) for _, gross in parts[id(line)]]
+        dropped |= {id(line) for line in vat_lines}
+        if difference:  # in place of the code's first VAT line, or after its last base line
+            anchor = vat_lines[0] if vat_lines else bases[-1]
+            # written plain (no tax_id), but it is VAT of the code in the books: `kept_lines` keeps it so
+            plain = {**anchor, "account": account, "vat_code": code, "vat_amount": None, "vat_line": True,
+                     "description": f"VAT rounding {plan.codes[code]}: {anchor['description']}"[:255]}  # fmt: skip
+            rounding[id(anchor)] = Row(plain, difference, "", rounding=True)
+    out: list[Row] = []
+    for line in lines:
+        if id(line) not in dropped:
+            out += rows[id(line)]
+        if id(line) in rounding:
+            out.append(rounding[id(line)])
+    return out, notes
+
+
+def _grosses(
+    bases: list[dict[str, Any]], shares: list[int], total: int, rate: Decimal, step: int
+) -> dict[int, list[tuple[int, int]]]:
+    """Per base line (by id) the parts of its base and the gross amount written for each, such that
+    bexio's VAT is within a rounding step per line of the `total` booked and not more than it (the
+    difference, a rounding line, then lies on the VAT's own side of the VAT account, so no turnover
+    is booked against it). One part per line where that holds; else the largest line is split into
+    a part and up to 8 parts too small to carry VAT. Empty if nothing fits."""
+
+    def fits(parts: dict[int, list[tuple[int, int]]]) -> bool:
+        computed = sum(computed_vat(gross, rate, True, step) for pieces in parts.values() for _, gross in pieces)
+        same_side = computed == 0 or total == 0 or (computed > 0) == (total > 0)
+        return same_side and abs(computed) <= abs(total) and abs(total - computed) <= step * (len(parts) + 8)
+
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for line, share in zip(bases, shares, strict=True):
+        gross = gross_for(line["amount"], share, rate, step)
+        if gross is None:
+            return {}
+        parts[id(line)] = [(line["amount"], gross)]
+    if fits(parts):
+        return parts
+    largest = max(bases, key=lambda b: abs(b["amount"]))
+    amount, sign = largest["amount"], (-1 if largest["amount"] < 0 else 1)
+    tiny = int(Decimal(step) * (100 + rate) / (2 * rate)) if rate else 0
+    while tiny and computed_vat(tiny, rate, True, step):
+        tiny -= 1
+    for count in range(1, 9):
+        for small in range(1, tiny + 1):
+            pieces = [small] + [tiny] * (count - 1)
+            rest = abs(amount) - sum(pieces)
+            if rest <= 0:
+                return {}
+            split = [(sign * p, sign * p) for p in pieces]  # too small to carry VAT: gross = base
+            gross = gross_for(sign * rest, computed_vat(sign * rest, rate, False, step), rate, step)
+            if gross is None:
+                continue
+            trial = {**parts, id(largest): [(sign * rest, gross), *split]}
+            if fits(trial):
+                return trial
+    return {}
+
+
+def kept_lines(ledger: Ledger, step: int) -> pa.Table:
+    """The lines of `BexioWriter.as_kept`: entries whose VAT bexio books otherwise than the books hold it
+    (several base or VAT lines of a code, a VAT line of 0.00, VAT bexio rounds otherwise) rebuilt as
+    the writer writes them and the reader books them; the others as they are. A rounding line stays
+    VAT of its code here (the books' VAT): bexio reads it as a plain line, so verification shows the
+    difference as the writer declares it."""
     lines = ledger.lines
     plan = vat_plan(ledger, "bexio")
-    checks = vat_checks(lines, plan)
-    candidates = sorted({entry for (entry, _), (bases, vats, *_, zero) in checks.items()
-                         if bases > 1 or vats > 1 or zero})  # fmt: skip
+    candidates = _changed_entries(lines, plan, step)
     if not candidates:
         return lines
-    chosen = pc.is_in(lines.column("entry"), pa.array(candidates, pa.string()))
+    chosen = pc.is_in(lines.column("entry"), pa.array(sorted(candidates), pa.string()))
     rebuilt: list[dict[str, Any]] = []
     for entry_lines in entries(lines.filter(chosen)):
-        rows, _ = fold_entry(entry_lines, plan, gross=True)
+        rows, _ = fold(entry_lines, plan, step)
         out: list[dict[str, Any]] = []
         for row in rows:
             if not row.tax:
                 out.append({**row.line, "amount": row.amount})
                 continue
             code = row.line["vat_code"]
-            share = computed_vat(row.amount, plan.rates[code], gross=True)
+            share = computed_vat(row.amount, plan.rates[code], True, step)
             out.append({**row.line, "amount": row.amount - share, "vat_amount": share, "vat_line": False})
             if share:
                 out.append({**row.line, "account": plan.accounts.get(code, ""), "amount": share, "vat_amount": None,
                             "vat_line": True})  # fmt: skip
         rebuilt += [{**line, "line": number} for number, line in enumerate(out, start=1)]
     return pa.concat_tables([lines.filter(pc.invert(chosen)), table("lines", rebuilt)])
+
+
+def _changed_entries(lines: pa.Table, plan: VatPlan, step: int) -> set[str]:
+    """Entries with a VAT code of known rate that bexio books otherwise than the books: several base or
+    VAT lines of a code, a VAT line of 0.00, or one base line whose gross bexio splits otherwise.
+    Summed column-wise; only one number per entry and code is looked at in Python."""
+    from migrator.reconcile import sums_by
+
+    if not lines.num_rows or not plan.rates:
+        return set()
+    codes = lines.column("vat_code").fill_null("")
+    lines = lines.filter(pc.is_in(codes, pa.array(sorted(plan.rates), pa.string())))
+    if not lines.num_rows:
+        return set()
+    flag = pc.fill_null(lines.column("vat_line"), False)
+    amount = lines.column("amount").fill_null(0)
+    zero = pa.scalar(0, pa.int64())
+    one = pa.scalar(1, pa.int64())
+    sums = pa.table({
+        "entry": lines.column("entry"), "code": lines.column("vat_code"),
+        "base": pc.if_else(flag, zero, one), "vat": pc.if_else(flag, one, zero),
+        "base_amount": pc.if_else(flag, zero, amount), "vat_amount": pc.if_else(flag, amount, zero),
+        "zero": pc.if_else(pc.and_(flag, pc.equal(amount, 0)), one, zero),
+    })  # fmt: skip
+    out: set[str] = set()
+    values = ["base", "vat", "base_amount", "vat_amount", "zero"]
+    for (entry, code), (bases, vats, base, booked, zeros) in sums_by(sums, ["entry", "code"], values).items():
+        if not bases:
+            continue
+        if bases > 1 or vats > 1 or zeros or computed_vat(base + booked, plan.rates[code], True, step) != booked:
+            out.add(entry)
+    return out
 
 
 def _body(rows: list[Row], base: str) -> tuple[dict[str, Any], list[str]]:
@@ -300,19 +503,61 @@ def _taxes(ledger: Ledger, plan: VatPlan) -> list[dict[str, str]]:
     return list(out.values())
 
 
-def _chart(ledger: Ledger, plan: VatPlan, path: Path) -> None:
+def _currencies(ledger: Ledger, step: int) -> list[dict[str, str]]:
+    """The base currency with the rounding the VAT of the entries was computed with (the reader needs it)."""
+    return [{"code": ledger.company.base_currency or "CHF", "round_factor": _factor_text(step)}]
+
+
+# Kontoart from the Swiss SME chart's classes (KMU/PME) where an account's type is not known.
+_CLASS_KONTOART = {"1": "Aktiv", "2": "Passiv", "3": "Ertrag", "4": "Aufwand", "5": "Aufwand", "6": "Aufwand",
+                   "7": "Ertrag", "8": "Aufwand", "9": "Abschluss"}  # fmt: skip
+
+
+def kontoart(account_type: str, code: str) -> str:
+    """The Kontoart of an account: from its type, else from its code's class in the Swiss SME chart
+    (a code not starting with a digit is taken as an asset)."""
+    return KONTOART.get(account_type) or _CLASS_KONTOART.get(code[:1], "Aktiv")
+
+
+def chart_rows(ledger: Ledger, plan: VatPlan) -> tuple[list[list[str]], list[Problem]]:
+    """The rows of ``Kontenplan.xlsx``: every group an account refers to (and the groups above it) as
+    a row of its own (bexio's chart import needs it, FORMATS.md), then the accounts; every row with a
+    Kontoart. Groups no account refers to cannot be told from accounts on reading: left out, declared."""
+    accounts = ledger.accounts.to_pylist()
+    codes = {a["code"] for a in accounts}
+    groups = {g["code"]: g for g in ledger.groups.to_pylist() if g["code"] not in codes}
+    kinds: dict[str, str] = {}
+    needed: list[str] = []
+    for account in accounts:
+        parent, seen = account["parent"], set()
+        art = kontoart(account["type"], account["code"])
+        while parent and parent not in seen and parent not in codes:
+            seen.add(parent)
+            kinds.setdefault(parent, art)
+            if parent not in needed:
+                needed.append(parent)
+            parent = groups.get(parent, {}).get("parent", "")
+    rows = [[code, groups.get(code, {}).get("name", ""), groups.get(code, {}).get("parent", ""), kinds[code], "", "",
+             ""] for code in sorted(needed, key=lambda c: (len(c), c))]  # fmt: skip
+    for account in accounts:
+        rows.append([account["code"], account["name"], account["parent"], kontoart(account["type"], account["code"]),
+                     "", "", plan.codes.get(account["vat_code"], account["vat_code"])])  # fmt: skip
+    unused = sorted(set(groups) - set(needed))
+    problems = lost("groups", len(unused), f"left out: no account refers to them ({', '.join(unused[:10])})")
+    return rows, problems
+
+
+def _chart(ledger: Ledger, plan: VatPlan, path: Path) -> list[Problem]:
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "Kontenplan"
     sheet.append(list(CHART_COLUMNS))
-    for account in ledger.accounts.to_pylist():
-        sheet.append([
-            account["code"], account["name"], account["parent"], KONTOART.get(account["type"], ""), "", "",
-            plan.codes.get(account["vat_code"], account["vat_code"]),
-        ])  # fmt: skip
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
+    rows, problems = chart_rows(ledger, plan)
+    for row in rows:
+        sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
             if isinstance(cell.value, str):  # text stays text, exactly: never a formula (see module doc)
                 cell.data_type = "s"
                 cell.quotePrefix = cell.value.startswith(FORMULA_STARTS)
@@ -320,6 +565,7 @@ def _chart(ledger: Ledger, plan: VatPlan, path: Path) -> None:
         sheet.column_dimensions[column].width = width
     sheet.freeze_panes = "A2"
     book.save(path)
+    return problems
 
 
 FORMAT = BexioWriter
