@@ -92,6 +92,7 @@ APPLE_30 = (
     "item2.X-ABADR:ch\r\n"
     "NOTE:Livraison le mardi\\, avant 7h\r\n"
     "BDAY:1980-04-12\r\n"
+    "LANG:fr-CH\r\n"
     "CATEGORIES:Kunden,Bäckerei\r\n"
     "END:VCARD\r\n"
     "BEGIN:VCARD\r\n"
@@ -101,7 +102,7 @@ APPLE_30 = (
     "ORG:Hebetechnik AG;\r\n"
     "X-ABShowAs:COMPANY\r\n"
     "TEL;TYPE=WORK,FAX:044 555 00 01\r\n"
-    "ADR;TYPE=WORK:;;Industriestrasse 9;Zürich;;8005;CH\r\n"
+    "ADR;TYPE=WORK:;;Industriestrasse 9;Zürich;;8005;Schweiz\r\n"
     "URL;type=WORK:https://hebe.example\r\n"
     "END:VCARD\r\n"
 )
@@ -117,7 +118,7 @@ def test_reads_vcard_30_as_address_books_export(tmp_path: Path) -> None:
         "1", "person", "Marie-Claire Rochat", "Marie-Claire", "Rochat")  # fmt: skip
     assert (marie["street"], marie["building_number"], marie["zip"], marie["city"]) == ("Grand-Rue 5", "", "1510",
                                                                                         "Moudon")  # fmt: skip
-    assert marie["country"] == "Suisse"  # not a code: kept, with a warning naming the line
+    assert (marie["country"], marie["language"]) == ("CH", "fr")  # "Suisse", "fr-CH"
     assert (marie["email"], marie["mobile"], marie["phone"]) == ("marie@rochat.example", "+41 79 555 12 34",
                                                                 "+41 21 555 12 00")  # fmt: skip
     assert marie["notes"] == "Livraison le mardi, avant 7h"
@@ -125,7 +126,6 @@ def test_reads_vcard_30_as_address_books_export(tmp_path: Path) -> None:
     assert (hebe["id"], hebe["kind"], hebe["name"], hebe["fax"], hebe["country"], hebe["website"]) == (
         "2", "company", "Hebetechnik AG", "044 555 00 01", "CH", "https://hebe.example")  # fmt: skip
     messages = [(p.severity, p.row, p.message) for p in back.problems]
-    assert ("warning", 9, "country 'Suisse' is not an ISO 3166 two-letter code; kept as written") in messages
     assert ("info", None, "2 cards without X-MIGRATOR-CODE: numbered 1 to 2 in file order") in messages
     # what the partner table has no column for is kept with the card
     extras = back.extras["partners"].to_pylist()
@@ -145,11 +145,12 @@ def test_vcard_21_quoted_printable(tmp_path: Path) -> None:
 def test_bad_files_are_problems_naming_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.vcf"
     path.write_text("BEGIN:VCARD\nVERSION:4.0\nFN:Ohne Ende\nthis is no property\n"
-                    "X-MIGRATOR-PAYMENT-TERMS:dreissig\n", encoding="utf-8")  # fmt: skip
+                    "X-MIGRATOR-PAYMENT-TERMS:dreissig\nADR:;;Weg 1;Ort;;;Atlantis\n", encoding="utf-8")  # fmt: skip
     back = read(path)
     assert back.partners.column("name").to_pylist() == ["Ohne Ende"]
+    assert back.partners.column("country").to_pylist() == ["Atlantis"]
     assert [(p.severity, p.row) for p in back.problems if p.severity != "info"] == [
-        ("error", 4), ("error", 1), ("warning", 5)]  # fmt: skip
+        ("error", 4), ("error", 1), ("warning", 6), ("warning", 5)]  # fmt: skip
     empty = tmp_path / "empty.vcf"
     empty.write_text("NOTE:no card here\n", encoding="utf-8")
     with pytest.raises(SourceError, match="no vCard in the file"):

@@ -95,6 +95,10 @@ class Book:
 def table_kind(names: list[str]) -> str:
     """Which Banana table a header belongs to ("" if none)."""
     have = set(names)
+    if have & {"RowId", "ContactsId"} and have & {"OrganisationName", "FamilyName", "FirstName"}:
+        return "contacts"
+    if have & {"ItemsId", "RowId"} and have & {"UnitPrice", "QuantityBegin", "Cost"}:
+        return "items"
     if "Date" in have and have & {"AccountDebit", "AccountCredit"}:
         return "transactions"
     if "Account" in have and have & {"BClass", "Group", "Opening", "Gr"}:
@@ -203,7 +207,9 @@ class BananaReader:
         if source.is_dir:
             files = [p for p in sorted(source.path.rglob("*")) if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES]
             kinds = {table_kind(_header(head_text(p.read_bytes()[:4096]))[1]) for p in files[:20]}
-            return 0.9 if "transactions" in kinds or "accounts" in kinds else 0.0
+            if "transactions" in kinds or "accounts" in kinds:
+                return 0.9
+            return 0.8 if kinds & {"contacts", "items"} else 0.0
         if source.suffix == ".xlsx":
             try:
                 sheet = _xlsx_sheet(source.path, source.name, limit=2)
@@ -211,7 +217,7 @@ class BananaReader:
                 return 0.0
             return 0.85 if sheet else 0.0
         kind = table_kind(_header(head_text(source.head()))[1])
-        return {"transactions": 0.9, "accounts": 0.8, "vatcodes": 0.6}.get(kind, 0.0)
+        return {"transactions": 0.9, "accounts": 0.8, "vatcodes": 0.6, "contacts": 0.6, "items": 0.6}.get(kind, 0.0)
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if not source.is_dir and source.path.stat().st_size == 0:
@@ -239,7 +245,7 @@ class BananaReader:
                 continue
             books.setdefault(path.parent, Book(path.parent)).sheets.append(sheet)
         if not books:
-            raise SourceError("no Banana transactions, accounts or VAT codes table found", source.name)
+            raise SourceError("no Banana transactions, accounts, VAT codes, contacts or items table found", source.name)
         state = _State(problems)
         for book in books.values():
             state.read_book(book)
@@ -261,6 +267,8 @@ class _State:
         self.base = "CHF"
         self.step = 1  # the VAT rounding of the book being read, in cents
         self.alias: dict[str, str] = {}  # rounding-difference code (V81-2) -> the code it rounds (V81)
+        self.partners: list[dict[str, Any]] = []
+        self.items: list[dict[str, Any]] = []
 
     def read_book(self, book: Book) -> None:
         transactions = [s for s in book.sheets if s.kind == "transactions"]
@@ -272,6 +280,10 @@ class _State:
         for sheet in book.sheets:
             if sheet.kind == "vatcodes":
                 self._vat_codes(sheet)
+            elif sheet.kind == "contacts":
+                self.partners += contacts(sheet, self.problems)
+            elif sheet.kind == "items":
+                self.items += items(sheet, self.problems)
         opening: list[tuple[Sheet, int, str, int]] = []
         for sheet in book.sheets:
             if sheet.kind == "accounts":
@@ -526,6 +538,7 @@ class _State:
         return Ledger(
             company=company, accounts=accounts, groups=table("groups", self.groups.values()),
             vat_codes=table("vat_codes", self.vat_rows.values()), lines=lines,
+            partners=table("partners", self.partners), items=table("items", self.items),
             problems=tuple(self.problems + notes), format="banana", encoding="utf-8",
         )  # fmt: skip
 
@@ -566,6 +579,83 @@ def _rate_one_currency(sheets: list[Sheet]) -> tuple[str, int]:
             if currency and at_one:
                 counts[currency] += 1
     return counts.most_common(1)[0] if counts else ("", 0)
+
+
+# ------------------------------------------------------------------------ contacts and items tables
+
+
+def contacts(sheet: Sheet, problems: list[Problem]) -> list[dict[str, Any]]:
+    """Partners from Banana's Contacts table (``RowId``, ``OrganisationName``, ``FirstName``,
+    ``FamilyName``, ``Street``, ``AddressExtra`` (else ``Address2Street``), ``PostalCode``,
+    ``Locality``, ``CountryCode`` (else ``Country``), ``Language``, ``PhoneMain`` (else ``PhoneWork``,
+    ``PhoneHome``), ``PhoneMobile``, ``Fax``, ``EmailWork`` (else ``EmailHome``, ``EmailOther``),
+    ``Website``, ``GroupsId``, ``Notes``). A contact with an organisation name is a company, one with
+    names only a person (`partners.partner_kind`); ``GroupsId`` customer, supplier or both gives the
+    roles. Street is kept as written (with its building number). Country and language names become
+    codes (`partners.country_code`, `language_code`); unknown ones are kept with a warning."""
+    from migrator.partners import country_code, language_code, partner_kind
+
+    out = []
+    for number, cells in sheet.rows:
+        cell = _first_of(cells)
+        org, first, last = cell("OrganisationName"), cell("FirstName"), cell("FamilyName")
+        country_text, language_text = cell("CountryCode", "Country"), cell("Language")
+        country, language = country_code(country_text), language_code(language_text)
+        for what, text, code in (("country", country_text, country), ("language", language_text, language)):
+            if code is None:
+                problems.append(Problem("warning", f"{what} {text!r} is not one migrator knows; kept as written",
+                                        sheet.file, number))  # fmt: skip
+        groups = cell("GroupsId").lower()
+        out.append({
+            "id": cell("RowId", "ContactsId"), "kind": partner_kind(org, first, last),
+            "roles": groups if groups in ("customer", "supplier", "both") else "",
+            "name": org or " ".join(p for p in (first, last) if p), "first_name": first, "last_name": last,
+            "street": cell("Street"), "address_line2": cell("AddressExtra", "Address2Street"),
+            "zip": cell("PostalCode"), "city": cell("Locality"),
+            "country": country_text if country is None else country,
+            "language": language_text if language is None else language,
+            "phone": cell("PhoneMain", "PhoneWork", "PhoneHome"), "mobile": cell("PhoneMobile"), "fax": cell("Fax"),
+            "email": cell("EmailWork", "EmailHome", "EmailOther"),
+            "website": cell("Website"), "notes": cell("Notes"),
+        })  # fmt: skip
+        if groups and not out[-1]["roles"]:
+            out[-1]["notes"] = "; ".join(p for p in (out[-1]["notes"], f"GroupsId: {cell('GroupsId')}") if p)
+    return out
+
+
+def _first_of(cells: dict[str, Any]) -> Any:
+    """``cell(*names)``: the first of these columns that is not empty in `cells`."""
+
+    def cell(*names: str) -> str:
+        return next((_text(cells.get(n)) for n in names if _text(cells.get(n))), "")
+
+    return cell
+
+
+def items(sheet: Sheet, problems: list[Problem]) -> list[dict[str, Any]]:
+    """Items from Banana's Items table (``ItemsId`` or ``RowId``, ``Description`` the name, ``Notes``
+    the longer text, ``UnitPrice`` the sale price, ``Cost`` the purchase price, ``Unit``,
+    ``QuantityBegin`` the stock). A price that is not an amount in cents is an error naming the row;
+    the item is kept without it."""
+    prices = {n: AmountColumn([_text(c.get(n)) for _, c in sheet.rows]) for n in ("UnitPrice", "Cost")}
+    out = []
+    for number, cells in sheet.rows:
+        row: dict[str, Any] = {
+            "code": _text(cells.get("ItemsId")) or _text(cells.get("RowId")), "name": _text(cells.get("Description")),
+            "description": _text(cells.get("Notes")), "unit": _text(cells.get("Unit")),
+        }  # fmt: skip
+        for column, name in (("sale_price", "UnitPrice"), ("purchase_price", "Cost")):
+            try:
+                row[column] = _cents(cells.get(name), prices[name])
+            except ParseError as exc:
+                problems.append(Problem("error", f"{name}: {exc}", sheet.file, number))
+        stock = _text(cells.get("QuantityBegin"))
+        try:
+            row["stock"] = parse_rate(stock) if stock else ""
+        except ParseError as exc:
+            problems.append(Problem("error", f"QuantityBegin: {exc}", sheet.file, number))
+        out.append(row)
+    return out
 
 
 FORMAT = BananaReader

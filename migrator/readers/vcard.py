@@ -13,10 +13,12 @@ What becomes of a card:
   numbered in file order (``1``, ``2``…; an info says how many).
 * ``KIND`` ``org`` is a company, ``individual`` a person; without ``KIND`` (vCard 3.0), Apple's
   ``X-ABShowAs:COMPANY`` or a card with ``ORG`` and no person's name is a company, one with a
-  person's name in ``N`` a person. The name is a company's ``ORG``, else ``FN``, else ``N``'s names.
+  person's name in ``N`` a person unless the name carries a legal form (`partners.partner_kind`). The name is a company's ``ORG``, else ``FN``, else ``N``'s names.
 * ``ADR``: the ``work`` (or preferred) one, else the first: extended address (or post office box) as
   the second address line, postal code, locality, country (``CC`` parameter, RFC 8605, else the
-  country component when it is a two-letter code; another country text is kept with a warning).
+  country component: a code or a name, made a code by `migrator.partners.country_code`; a country it
+  does not know is kept as written, with a warning). ``LANG`` goes through `partners.language_code`
+  (``de-CH`` is ``de``).
   Street and building number come from RFC 9554's street name and street number components where a
   card has them, else the street component is the street as written (number inside).
 * ``TEL``: ``cell`` the mobile, ``fax`` the fax, the first other (``work`` preferred) the phone;
@@ -42,6 +44,7 @@ import pyarrow as pa
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, table
 from migrator.parsing import ParseError, decode, head_text
+from migrator.partners import country_code, language_code, partner_kind
 from migrator.readers.base import ReadOptions
 from migrator.sources import Source
 
@@ -242,9 +245,8 @@ def _kind(card: Card, first: str, last: str, coded: bool) -> str:
         return "company"
     if coded:
         return ""
-    if first or last:
-        return "person"
-    return "company" if card.first("ORG") else ""
+    org = card.first("ORG")
+    return partner_kind("" if first or last or org is None else org.components(1)[0], first, last)
 
 
 def _phone(value: str) -> str:
@@ -252,16 +254,27 @@ def _phone(value: str) -> str:
 
 
 def _country(prop: Property, component: str, file: str, problems: list[Problem]) -> str:
-    code = (prop.params.get("CC") or [""])[0].strip()
-    if len(code) == 2 and code.isalpha():
-        return code.upper()
+    for text in ((prop.params.get("CC") or [""])[0], component):
+        code = country_code(text)
+        if code:
+            return code
     text = component.strip()
-    if len(text) == 2 and text.isalpha():
-        return text.upper()
     if text:
-        problems.append(Problem("warning", f"country {text!r} is not an ISO 3166 two-letter code; kept as written",
-                                file, prop.line))  # fmt: skip
+        problems.append(Problem("warning", f"country {text!r} is not a country name or ISO 3166 code migrator "
+                                "knows; kept as written", file, prop.line))  # fmt: skip
     return text
+
+
+def _language(prop: Property | None, file: str, problems: list[Problem]) -> str:
+    if prop is None:
+        return ""
+    text = prop.text_value().strip()
+    code = language_code(text)
+    if code is None:
+        problems.append(Problem("warning", f"language {text!r} is not one migrator knows; kept as written", file,
+                                prop.line))  # fmt: skip
+        return text
+    return code
 
 
 def _roles(card: Card) -> str:
@@ -318,7 +331,7 @@ def partner(card: Card, file: str, problems: list[Problem]) -> dict[str, Any]:
     if work is not None:
         row["phone"] = _phone(work.text_value())
     row.update(email=text("EMAIL", "pref", "work"), website=text("URL", "pref", "work"),
-               language=text("LANG", "pref"), notes=text("NOTE"))  # fmt: skip
+               language=_language(card.first("LANG", "pref"), file, problems), notes=text("NOTE"))  # fmt: skip
     for name_, column in PRIVATE.items():
         if column != "roles" and card.first(name_) is not None:
             row[column] = text(name_)

@@ -172,7 +172,9 @@ class BananaWriter:
         outside = ledger.lines.num_rows - written
         if outside:
             problems.append(Problem("warning", f"{outside} lines dated outside the fiscal years were not written"))
-        (target / "README.txt").write_text(README.format(layout=layout, rounding=_rounding_text(fives)), "utf-8")
+        problems += write_address_book(ledger, folders[-1][0])
+        (target / "README.txt").write_text(README.format(layout=layout, rounding=_rounding_text(fives))
+                                           + address_book_readme(ledger, folders[-1][0], target), "utf-8")  # fmt: skip
         return problems + _not_carried(ledger)
 
     def _accounts(self, ledger: Ledger, plan: VatPlan, opening: dict[str, int]) -> list[dict[str, str]]:
@@ -471,8 +473,7 @@ def _bclass(account: dict[str, Any]) -> str:
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
-    problems = lost("partners", ledger.partners.num_rows, "left out (Banana's address book is not imported here)")
-    problems += lost("company name", 1 if ledger.company.name else 0,
+    problems = lost("company name", 1 if ledger.company.name else 0,
                      "left out (Banana keeps it in the file properties, which are not imported)")  # fmt: skip
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     with_partner = lines_with(ledger.lines, "partner")
@@ -480,6 +481,133 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     with_centre = lines_with(ledger.lines, "cost_centre")
     problems += lost("line cost centres", with_centre, "left out (Banana's Cc1-Cc3 need cost-centre accounts)")
     return problems
+
+
+# ------------------------------------------------------------------------ contacts and items tables
+
+CONTACT_COLUMNS = (
+    "RowId", "OrganisationName", "FirstName", "FamilyName", "Street", "AddressExtra", "PostalCode", "Locality",
+    "CountryCode", "Language", "PhoneMain", "PhoneMobile", "Fax", "EmailWork", "Website", "GroupsId", "Notes",
+)  # fmt: skip
+ITEM_COLUMNS = ("ItemsId", "Description", "UnitPrice", "Unit", "QuantityBegin", "Cost", "Notes")
+CONTACTS = "contacts.txt"
+ITEMS = "items.txt"
+PARTNER_KEPT = ("id", "kind", "roles", "name", "first_name", "last_name", "street", "building_number",
+                "address_line2", "zip", "city", "country", "email", "phone", "mobile", "fax", "website", "language",
+                "notes")  # fmt: skip
+"""Partner columns the Contacts table holds (the building number inside Street)."""
+ITEM_KEPT = ("code", "name", "description", "unit", "sale_price", "purchase_price", "stock")
+
+
+def contact_row(partner: dict[str, Any]) -> dict[str, str]:
+    """A partner as a row of Banana's Contacts table (column names: FORMATS.md, Banana's own importers).
+
+    The building number goes inside ``Street`` (``Rue du Lac 12``): the Contacts table of Banana
+    Accounting+ 10.2 has a building-number column, but its name is not documented where migrator looked.
+    A person's name is FirstName and FamilyName; a company's, or any name that is not a person's first
+    and family name, is OrganisationName. ``GroupsId`` holds the roles (customer, supplier, both).
+    """
+    person = partner["kind"] == "person" and bool(partner["first_name"] or partner["last_name"])
+    return {
+        "RowId": partner["id"], "OrganisationName": "" if person else partner["name"],
+        "FirstName": partner["first_name"], "FamilyName": partner["last_name"],
+        "Street": " ".join(p for p in (partner["street"], partner["building_number"]) if p),
+        "AddressExtra": partner["address_line2"], "PostalCode": partner["zip"], "Locality": partner["city"],
+        "CountryCode": partner["country"], "Language": partner["language"], "PhoneMain": partner["phone"],
+        "PhoneMobile": partner["mobile"], "Fax": partner["fax"], "EmailWork": partner["email"],
+        "Website": partner["website"], "GroupsId": partner["roles"], "Notes": partner["notes"],
+    }  # fmt: skip
+
+
+def kept_partner(partner: dict[str, Any]) -> dict[str, Any]:
+    """The partner as Banana's Contacts table keeps it and the reader reads it back: the columns of
+    `PARTNER_KEPT` (building number inside the street; a person's name as first and family name;
+    a name without kind a company's), every other column empty. Line breaks in text become spaces."""
+    from migrator.partners import partner_kind
+
+    row = contact_row(partner)
+    cells = {k: " ".join(v.replace("\t", " ").splitlines()).strip() for k, v in row.items()}
+    first, last, org = cells["FirstName"], cells["FamilyName"], cells["OrganisationName"]
+    kept: dict[str, Any] = {column: None for column in partner}
+    kept.update({
+        "id": cells["RowId"], "kind": partner_kind(org, first, last), "roles": cells["GroupsId"],
+        "name": org or " ".join(p for p in (first, last) if p), "first_name": first, "last_name": last,
+        "street": cells["Street"], "building_number": "", "address_line2": cells["AddressExtra"],
+        "zip": cells["PostalCode"], "city": cells["Locality"], "country": cells["CountryCode"],
+        "email": cells["EmailWork"], "phone": cells["PhoneMain"], "mobile": cells["PhoneMobile"],
+        "fax": cells["Fax"], "website": cells["Website"], "language": cells["Language"], "notes": cells["Notes"],
+    })  # fmt: skip
+    return kept
+
+
+def item_row(item: dict[str, Any]) -> dict[str, str]:
+    """An item as a row of Banana's Items table (``ItemsId`` in an accounting file, FORMATS.md):
+    Description the name, Notes the longer text, UnitPrice the sale price, Cost the purchase price,
+    QuantityBegin the stock."""
+    return {
+        "ItemsId": item["code"], "Description": item["name"], "Notes": item["description"], "Unit": item["unit"],
+        "UnitPrice": format_cents(item["sale_price"]) if item["sale_price"] is not None else "",
+        "Cost": format_cents(item["purchase_price"]) if item["purchase_price"] is not None else "",
+        "QuantityBegin": _decimal(item["stock"]),
+    }  # fmt: skip
+
+
+def write_address_book(ledger: Ledger, folder: Path) -> list[Problem]:
+    """``contacts.txt`` and ``items.txt`` (where the ledger has partners or items) in `folder`, and
+    what they do not carry, column by column."""
+    problems: list[Problem] = []
+    partners = ledger.partners.to_pylist()
+    if partners:
+        (folder / CONTACTS).write_text(_table(CONTACT_COLUMNS, [contact_row(p) for p in partners]), "utf-8")
+        problems += _partner_losses(partners)
+    items = ledger.items.to_pylist()
+    if items:
+        (folder / ITEMS).write_text(_table(ITEM_COLUMNS, [item_row(i) for i in items]), "utf-8")
+        for column in ("currency", "sale_vat_code", "purchase_vat_code", "revenue_account", "expense_account",
+                       "group", "supplier", "supplier_ref", "stock_min"):  # fmt: skip
+            count = sum(1 for i in items if i[column])
+            problems += lost(f"items ({column.replace('_', ' ')})", count, f"the Items table has no column for it "
+                             f"({ITEMS})")  # fmt: skip
+        inactive = sum(1 for i in items if not i["active"])
+        problems += lost("items (inactive flag)", inactive, f"written as active ({ITEMS})")
+    return problems
+
+
+def _partner_losses(partners: list[dict[str, Any]]) -> list[Problem]:
+    """Per column: how many partners the Contacts table changes (as `kept_partner` says)."""
+    changed: dict[str, int] = {}
+    for partner in partners:
+        kept = kept_partner(partner)
+        for column, value in partner.items():
+            if column == "active":
+                differs = not value
+            else:
+                differs = (value or None) != (kept[column] or None)
+            if differs:
+                changed[column] = changed.get(column, 0) + 1
+    problems: list[Problem] = []
+    for column, count in changed.items():
+        why = {"building_number": "written inside Street", "active": "written as active",
+               "kind": "a contact with an organisation name is a company, one with names only a person"}.get(
+                   column, "the Contacts table has no column for it" if column not in PARTNER_KEPT
+                   else "written as Banana keeps it")  # fmt: skip
+        problems += lost(f"partner details ({column.replace('_', ' ')})", count, f"{why} ({CONTACTS})")
+    return problems
+
+
+def address_book_readme(ledger: Ledger, folder: Path, target: Path) -> str:
+    """What the README says about contacts.txt and items.txt."""
+    where = folder.relative_to(target).as_posix() + "/" if folder != target else ""
+    parts = []
+    if ledger.partners.num_rows:
+        parts.append(f"5. Contacts: {where}{CONTACTS} has the customers and suppliers (GroupsId: customer,\n"
+                     "   supplier or both). Add the Contacts table to the accounting file if it has none, then\n"
+                     "   import the file into it like the accounts (the columns are Banana's).")  # fmt: skip
+    if ledger.items.num_rows:
+        parts.append(f"{5 + len(parts)}. Items: {where}{ITEMS} has the articles (UnitPrice the sale price, Cost the\n"
+                     "   purchase price, QuantityBegin the stock). Add the Items table if the file has none, then\n"
+                     "   import it the same way.")  # fmt: skip
+    return ("\n" + "\n".join(parts) + "\n") if parts else ""
 
 
 FORMAT = BananaWriter
