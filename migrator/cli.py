@@ -40,7 +40,7 @@ HINTS = {
 """What the command line adds to a library error that one option would fix (`MigratorError.option`)."""
 
 CLICK_MESSAGES = [N_("Usage:"), N_("Options"), N_("Commands"), N_("Show this message and exit."),
-                  N_("Show the version and exit."), N_("Error"), N_("Try {command!r} for help."),
+                  N_("Show the version and exit."), N_("Error: {message}"), N_("Try '{command} {option}' for help."),
                   N_("Missing option {param_hint}."), N_("Missing argument {param_hint}."),
                   N_("No such option: {name}"), N_("No such command {name!r}.")]  # fmt: skip
 """Click's own words, translated through migrator's catalog (click asks `gettext.gettext`)."""

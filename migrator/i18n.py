@@ -129,7 +129,11 @@ def number(value: Decimal | int, places: int = 2) -> str:
     from babel.numbers import format_decimal
 
     pattern = "#,##0" + ("." + "0" * places if places else "")
-    return format_decimal(Decimal(value), format=pattern, locale=_babel_locale(language()))
+    tag = language()
+    if tag.endswith("_CH"):
+        # Swiss: 1'234'567.89 (Babel 2.19 leaves de_CH numbers of seven digits or more ungrouped).
+        return format_decimal(Decimal(value), format=pattern, locale="en").replace(",", "'")
+    return format_decimal(Decimal(value), format=pattern, locale=_babel_locale(tag))
 
 
 def money(cents: int) -> str:

@@ -1,0 +1,160 @@
+"""Translations: every message has French and German, the catalogs shipped are compiled from the
+sources, the command line speaks the environment's language, and data files never change with it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gettext
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from migrator import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE = ROOT / "migrator" / "locale"
+PLACEHOLDER = re.compile(r"\{[a-z_]+(?:![rs])?\}|%\([a-z_]+\)s")
+
+
+def _catalog(lang: str):
+    with (LOCALE / lang / "LC_MESSAGES" / "migrator.po").open("rb") as f:
+        return read_po(f)
+
+
+def _extracted(tmp_path: Path) -> set[str]:
+    """The message ids in the code and templates now, as `make locale` extracts them."""
+    pot = tmp_path / "now.pot"
+    subprocess.run([str(Path(sys.executable).parent / "pybabel"), "--quiet", "extract", "-F", "babel.cfg", "-k", "N_",
+                    "-k", "ngettext:1,2", "--no-location", "--omit-header", "-o", str(pot), "."],
+                   check=True, cwd=ROOT, timeout=300)  # fmt: skip
+    with pot.open("rb") as f:
+        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(f) if m.id}
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_every_message_in_the_code_has_a_translation(lang: str, tmp_path: Path) -> None:
+    catalog = _catalog(lang)
+    translated = {}
+    for message in catalog:
+        if not message.id:
+            continue
+        key = message.id if isinstance(message.id, str) else message.id[0]
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if all(strings) and not message.fuzzy:
+            translated[key] = message
+    missing = sorted(_extracted(tmp_path) - set(translated))
+    assert not missing, f"{lang}: no translation for {missing[:10]} (run `make locale` and translate)"
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_translations_keep_every_placeholder(lang: str) -> None:
+    for message in _catalog(lang):
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(PLACEHOLDER.findall(ids[-1]))
+        for text in strings:
+            assert set(PLACEHOLDER.findall(text)) == wanted, (lang, message.id, text)
+
+
+@pytest.mark.parametrize("lang", ["fr", "de"])
+def test_the_shipped_mo_file_is_compiled_from_the_po_file(lang: str) -> None:
+    compiled = gettext.GNUTranslations((LOCALE / lang / "LC_MESSAGES" / "migrator.mo").open("rb"))
+    for message in _catalog(lang):
+        if message.id and isinstance(message.id, str):
+            assert compiled.gettext(message.id) == message.string, message.id
+
+
+def test_language_comes_from_the_environment_in_posix_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "de_CH.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    assert i18n.from_environment() == "de_CH"
+    monkeypatch.setenv("LC_MESSAGES", "fr_CH.UTF-8")
+    assert i18n.from_environment() == "fr_CH"
+    monkeypatch.setenv("LC_ALL", "C")
+    assert i18n.from_environment() == "en"
+
+
+def test_accept_language_picks_the_best_language_migrator_speaks() -> None:
+    assert i18n.from_accept_language("es-ES,es;q=0.9,de-CH;q=0.8,fr;q=0.7") == "de_CH"
+    assert i18n.from_accept_language("fr;q=0.5, de;q=0.9") == "de"
+    assert i18n.from_accept_language("ja, zh;q=0.8", fallback="en") == "en"
+    assert i18n.from_accept_language("") == "en"
+
+
+def test_numbers_and_dates_follow_the_locale() -> None:
+    day = dt.date(2024, 12, 31)
+    with i18n.using("de_CH"):
+        assert (i18n.money(123450), i18n.money(-100), i18n.date(day)) == ("1'234.50", "-1.00", "31.12.2024")
+    with i18n.using("fr_CH"):
+        assert (i18n.money(123456789), i18n.date(day)) == ("1'234'567.89", "31.12.2024")
+    with i18n.using("de_DE"):
+        assert (i18n.money(123450), i18n.date(day)) == ("1.234,50", "31.12.2024")
+    with i18n.using("fr_FR"):
+        assert (i18n.money(123450).replace("\u202f", " "), i18n.date(day)) == ("1 234,50", "31/12/2024")
+    with i18n.using("en"):
+        assert (i18n.money(123450), i18n.date(day), i18n.count(12345)) == ("1,234.50", "2024-12-31", "12,345")
+
+
+def _run(args: list[str], lang: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANGUAGE"))}
+    env["LANG"] = lang
+    return subprocess.run([sys.executable, "-m", "migrator", *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=300)  # fmt: skip
+
+
+def test_the_command_line_speaks_french_with_a_swiss_french_lang(tmp_path: Path) -> None:
+    done = _run(["convert", str(ROOT / "samples/garage/journal.csv"), "--to", "xlsx", "-o", "out.xlsx"],
+                "fr_CH.UTF-8", tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "lu csv : 23 écritures, 75 lignes, 19 comptes" in done.stdout
+    assert "écrit xlsx : out.xlsx" in done.stdout
+    assert "vérifié" in done.stdout and "verified" not in done.stdout
+    refused = _run(["convert", str(ROOT / "samples/garage/journal.csv"), "--to", "bexio", "-o", "-"], "fr_CH.UTF-8",
+                   tmp_path)  # fmt: skip
+    assert refused.returncode == 2
+    assert "Erreur : bexio écrit un dossier de fichiers" in refused.stderr and "Utilisation :" in refused.stderr
+    german = _run(["--help"], "de_CH.UTF-8", tmp_path)
+    assert "Aufruf:" in german.stdout and "Exit-Codes:" in german.stdout
+
+
+def test_lang_option_overrides_the_environment(tmp_path: Path) -> None:
+    done = _run(["--lang", "de", "convert", str(ROOT / "samples/garage/journal.csv"), "--to", "csv", "-o", "o.csv"],
+                "fr_CH.UTF-8", tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "csv gelesen: 23 Buchungen, 75 Zeilen, 19 Konten" in done.stdout
+
+
+def _content(path: Path) -> bytes | dict[str, bytes]:
+    """A file's bytes; a workbook's members but its creation time (docProps/core.xml), which differs by run."""
+    if path.suffix != ".xlsx":
+        return path.read_bytes()
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist() if n != "docProps/core.xml"}
+
+
+@pytest.mark.parametrize("target", ["csv", "hledger", "bexio"])
+def test_data_files_are_byte_for_byte_the_same_in_every_language(target: str, tmp_path: Path) -> None:
+    written: dict[str, dict[str, bytes | dict[str, bytes]]] = {}
+    for lang in ("en_US.UTF-8", "fr_CH.UTF-8", "de_CH.UTF-8"):
+        out = tmp_path / lang / "out"
+        out.parent.mkdir()
+        done = _run(["convert", str(ROOT / "samples/garage/journal.csv"), "--to", target, "-o", str(out)], lang,
+                    tmp_path)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        files = sorted(p for p in out.rglob("*") if p.is_file()) if out.is_dir() else [out]
+        # The README beside a folder output is the import guide, written for a person in their language.
+        written[lang] = {p.relative_to(out.parent).as_posix(): _content(p) for p in files
+                         if not p.name.startswith(("README", ".migrator"))}  # fmt: skip
+    english = written["en_US.UTF-8"]
+    assert english
+    assert written["fr_CH.UTF-8"] == english
+    assert written["de_CH.UTF-8"] == english
