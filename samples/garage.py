@@ -56,14 +56,123 @@ VAT_CODES = [
     ("M81", "8.1", "input_material", "1170", dt.date(2024, 1, 1), None, "400", "Impôt préalable 8.1 %"),
     ("I81", "8.1", "input_investment", "1171", dt.date(2024, 1, 1), None, "405", "Impôt préalable invest. 8.1 %"),
 ]  # fmt: skip
-PARTNERS = [
-    ("C001", "customer", "Müller Transport AG", "Bahnhofstrasse 4", "3000", "Bern", "CH", "de", "1100"),
-    ("C002", "customer", "Carrosserie Weber", "Route de Thoune 8", "1630", "Bulle", "CH", "fr", "1100"),
-    ("C003", "customer", "Jean Favre", "Avenue de la Gare 21", "1800", "Vevey", "CH", "fr", "1100"),
-    ("S001", "supplier", "Pneus Léman SA", "Chemin des Pneus 3", "1000", "Lausanne", "CH", "fr", "2000"),
-    ("S002", "supplier", "Autoteile Schmidt GmbH", "Hafenstraße 17", "78462", "Konstanz", "DE", "de", "2000"),
-    ("S003", "supplier", "Hebetechnik AG", "Industriestrasse 9", "8005", "Zürich", "CH", "de", "2000"),
-]
+PARTNERS: list[dict[str, Any]] = [
+    # customers: a transport firm, a body shop, two private customers, a Ticino customer without postcode
+    {"id": "C001", "roles": "customer", "kind": "company", "name": "Müller Transport AG", "first_name": "Hans",
+     "last_name": "Müller", "street": "Bahnhofstrasse", "building_number": "4", "zip": "3000", "city": "Bern",
+     "country": "CH", "language": "de", "email": "disposition@mueller-transport.example", "phone": "+41 31 555 12 40",
+     "vat_number": "CHE-105.805.080 MWST", "iban": "CH93 0076 2011 6238 5295 7", "account": "1100"},
+    {"id": "C002", "roles": "customer", "kind": "company", "name": "Carrosserie Weber", "street": "Route de Thoune",
+     "building_number": "8", "zip": "1630", "city": "Bulle", "country": "CH", "language": "fr",
+     "email": "atelier@carrosserie-weber.example", "phone": "+41 26 555 08 08", "account": "1100"},
+    {"id": "C003", "roles": "customer", "kind": "person", "name": "Jean Favre", "first_name": "Jean",
+     "last_name": "Favre", "street": "Avenue de la Gare", "building_number": "21", "zip": "1800", "city": "Vevey",
+     "country": "CH", "language": "fr", "mobile": "+41 79 555 21 21", "account": "1100"},
+    {"id": "C004", "roles": "customer", "kind": "person", "name": "Anna Sarbach-Zürcher", "first_name": "Anna",
+     "last_name": "Sarbach-Zürcher", "street": "rue du Lac", "building_number": "8", "address_line2": "c/o Zürcher",
+     "zip": "1815", "city": "Clarens", "country": "CH", "language": "de", "email": "anna.sarbach@example.ch",
+     "account": "1100", "notes": "Préfère être appelée le matin"},
+    {"id": "C005", "roles": "customer", "kind": "company", "name": "Trasporti Bernasconi Sagl", "street": "Via Cantonale",
+     "building_number": "12", "zip": "", "city": "Lugano", "country": "CH", "language": "it", "account": "1100",
+     "notes": "NPA manquant dans l'ancien fichier"},
+    # suppliers: tyres, parts from Germany, the lift maker, a lubricants supplier who is also a customer
+    {"id": "S001", "roles": "supplier", "kind": "company", "name": "Pneus Léman SA", "street": "Chemin des Pneus",
+     "building_number": "3", "zip": "1000", "city": "Lausanne", "country": "CH", "language": "fr",
+     "iban": "CH56 0483 5012 3456 7800 9", "vat_number": "CHE-116.281.710 TVA", "account": "2000"},
+    {"id": "S002", "roles": "supplier", "kind": "company", "name": "Autoteile Schmidt GmbH", "street": "Hafenstraße",
+     "building_number": "17a", "zip": "78462", "city": "Konstanz", "country": "DE", "language": "de",
+     "currency": "EUR", "iban": "DE89 3704 0044 0532 0130 00", "vat_number": "DE123456788", "account": "2000"},
+    {"id": "S003", "roles": "supplier", "kind": "company", "name": "Hebetechnik AG", "street": "Industriestrasse",
+     "building_number": "9", "zip": "8005", "city": "Zürich", "country": "CH", "language": "de",
+     "iban": "CH12 3456 7890 1234 5678 9", "account": "2000", "notes": "IBAN à vérifier (chiffre de contrôle faux)"},
+    {"id": "S004", "roles": "both", "kind": "company", "name": "Lubrifiants Chablais Sàrl", "street": "Route d'Ollon",
+     "building_number": "44", "zip": "1860", "city": "Aigle", "country": "CH", "language": "fr", "account": "2000"},
+    # two rows as real Winbiz address books have them: a repeated code (an old address of Jean Favre,
+    # AD_CODE C003 again) and a blank code; the reader gives them stable derived codes
+    {"id": "C003-10", "roles": "customer", "kind": "person", "name": "Jean Favre", "first_name": "Jean",
+     "last_name": "Favre", "street": "Rue du Simplon", "building_number": "2", "zip": "1800", "city": "Vevey",
+     "country": "CH", "language": "fr", "account": "1100", "active": False},
+    {"id": "11", "roles": "customer", "kind": "person", "name": "Luca Rossi", "first_name": "Luca", "last_name": "Rossi",
+     "street": "Chemin de la Colline", "building_number": "7", "zip": "1820", "city": "Montreux", "country": "CH",
+     "language": "it", "account": "1100"},
+]  # fmt: skip
+WINBIZ_CODES = {"C003-10": "C003", "11": ""}
+"""The address codes (AD_CODE) the Winbiz sample writes where they are not the partner's id."""
+
+ITEMS: list[dict[str, Any]] = [
+    # code, name, unit, sale, purchase, VAT sale/purchase, accounts, group, supplier, supplier ref, stock, min
+    {"code": "MO", "name": "Main-d'œuvre atelier", "description": "Heure de travail d'un mécanicien qualifié",
+     "unit": "h", "sale_price": 12500, "purchase_price": 0, "sale_vat_code": "V81", "revenue_account": "3400",
+     "group": "Prestations", "stock": "", "stock_min": ""},
+    {"code": "PNEU-H", "name": "Pneu hiver 205/55 R16", "description": "Pneu hiver 205/55 R16 91H\nMarque Nordika",
+     "unit": "pce", "sale_price": 25000, "purchase_price": 20000, "sale_vat_code": "V81", "purchase_vat_code": "M81",
+     "revenue_account": "3200", "expense_account": "4200", "group": "Pneus", "supplier": "S001",
+     "supplier_ref": "PL-20555-W", "stock": "12", "stock_min": "8"},
+    {"code": "PNEU-E", "name": "Pneu été 205/55 R16", "unit": "pce", "sale_price": 19500, "purchase_price": 15000,
+     "sale_vat_code": "V81", "purchase_vat_code": "M81", "revenue_account": "3200", "expense_account": "4200",
+     "group": "Pneus", "supplier": "S001", "supplier_ref": "PL-20555-S", "stock": "16", "stock_min": "8"},
+    {"code": "JANTE", "name": "Jante alu 16\"", "unit": "pce", "sale_price": 32000, "purchase_price": 25000,
+     "sale_vat_code": "V81", "purchase_vat_code": "M81", "revenue_account": "3200", "expense_account": "4200",
+     "group": "Pneus", "supplier": "S001", "supplier_ref": "PL-J16", "stock": "6", "stock_min": "4"},
+    {"code": "HUILE", "name": "Huile moteur 5W-30", "unit": "l", "sale_price": 2000, "purchase_price": 950,
+     "sale_vat_code": "V81", "purchase_vat_code": "M81", "revenue_account": "3200", "expense_account": "4200",
+     "group": "Lubrifiants", "supplier": "S004", "supplier_ref": "LC-5W30-208", "stock": "137.5", "stock_min": "50"},
+    {"code": "FILTRE", "name": "Filtre à huile", "unit": "pce", "sale_price": 5000, "purchase_price": 2180,
+     "sale_vat_code": "V81", "purchase_vat_code": "M81", "revenue_account": "3200", "expense_account": "4200",
+     "group": "Pièces moteur", "supplier": "S002", "supplier_ref": "ÖF-1127", "stock": "24", "stock_min": "10"},
+    {"code": "PLAQ", "name": "Plaquettes de frein avant", "unit": "jeu", "sale_price": 25000,
+     "purchase_price": 11850, "sale_vat_code": "V81", "purchase_vat_code": "M81", "revenue_account": "3200",
+     "expense_account": "4200", "group": "Freins", "supplier": "S002", "supplier_ref": "BK-4471", "stock": "5",
+     "stock_min": "4"},
+    {"code": "BATT", "name": "Batterie 12V 70Ah", "unit": "pce", "sale_price": 40000, "purchase_price": 21000,
+     "sale_vat_code": "V81", "purchase_vat_code": "M81", "revenue_account": "3200", "expense_account": "4200",
+     "group": "Électricité", "supplier": "S002", "supplier_ref": "BT-70", "stock": "3", "stock_min": "2"},
+    {"code": "CHAINE", "name": "Chaînes à neige (ancien modèle)", "unit": "paire", "sale_price": 0,
+     "purchase_price": 6000, "purchase_vat_code": "M81", "expense_account": "4200", "group": "Pneus",
+     "supplier": "S001", "stock": "0", "stock_min": "0", "active": False},
+]  # fmt: skip
+
+# id, type, date, partner, account, title, VAT code and rate, paid, lines (item, text, quantity, price, discount)
+DOCUMENTS: list[tuple[str, str, dt.date, str, str, str, str, str, bool, list[tuple[str, str, str, int, str]]]] = [
+    ("R23-001", "invoice", dt.date(2023, 2, 10), "C001", "1100", "Facture Müller Transport, service camion", "V77",
+     "7.7", True, [("MO", "Service camion", "8", 12500, ""), ("HUILE", "Huile moteur 5W-30", "10", 2000, "")]),
+    ("R23-002", "invoice", dt.date(2023, 6, 12), "C002", "1100",
+     "Facture Carrosserie Weber, pièces et main-d'œuvre", "V77", "7.7", True,
+     [("PNEU-H", "Pneus hiver", "4", 25000, ""), ("PLAQ", "Plaquettes de frein avant", "2", 25000, ""),
+      ("MO", "Montage et réglages", "8", 12500, "")]),
+    ("R23-003", "invoice", dt.date(2023, 11, 20), "C003", "1100", "Facture Jean Favre, service", "V77", "7.7", True,
+     [("MO", "Service annuel", "6", 12500, ""), ("FILTRE", "Filtre à huile", "2", 5000, "")]),
+    ("R24-001", "invoice", dt.date(2024, 1, 25), "C001", "1100", "Facture Müller Transport, service camion", "V81",
+     "8.1", True, [("MO", "Service camion et contrôle freins", "16", 12500, "")]),
+    ("R24-002", "invoice", dt.date(2024, 9, 12), "C002", "1100", "Facture Carrosserie Weber, réparation", "V81",
+     "8.1", False,
+     [("MO", "Réparation boîte de vitesses", "24", 12500, ""), ("BATT", "Batterie 12V 70Ah", "2", 40000, "12.5"),
+      ("HUILE", "Huile moteur 5W-30", "15", 2000, ""), ("", "Véhicule rendu lavé", "", 0, "")]),
+    ("F23-101", "bill", dt.date(2023, 2, 20), "S001", "2000", "Pneus Léman, pneus hiver", "M77", "7.7", True,
+     [("PNEU-H", "Pneus hiver 205/55 R16", "10", 20000, "")]),
+    ("F24-201", "bill", dt.date(2024, 2, 14), "S001", "2000", "Pneus Léman, pneus été", "M81", "8.1", True,
+     [("PNEU-E", "Pneus été 205/55 R16", "20", 15000, "")]),
+    ("I24-001", "bill", dt.date(2024, 3, 10), "S003", "2000", "Hebetechnik, pont élévateur", "I81", "8.1", True,
+     [("", "Pont élévateur 2 colonnes, montage compris", "1", 1200000, "")]),
+    ("F24-202", "bill", dt.date(2024, 10, 1), "S001", "2000", "Pneus Léman, jantes", "M81", "8.1", False,
+     [("JANTE", "Jantes alu 16\"", "6", 25000, "")]),
+]  # fmt: skip
+"""The garage's invoices and suppliers' bills, the same as its journal books them; VAT is booked per
+document as the journal has it (net × rate rounded to the centime)."""
+
+VEHICLES: list[dict[str, Any]] = [
+    # owner, make, model, plate, chassis number (VIN), engine number, mileage, first registration
+    {"owner": "C001", "make": "Mercedes-Benz", "model": "Actros 1845", "plate": "BE 123 456",
+     "chassis": "WDB9634031L123456", "engine": "OM471-884512", "mileage": 412350, "first": dt.date(2017, 3, 14)},
+    {"owner": "C002", "make": "Volkswagen", "model": "Transporter T6", "plate": "FR 98 765",
+     "chassis": "WV1ZZZ7HZJH012345", "engine": "CXF-553201", "mileage": 98210, "first": dt.date(2018, 6, 1)},
+    {"owner": "C003", "make": "Peugeot", "model": "308 SW", "plate": "VD 45 812", "chassis": "VF3LBHNZ6JS123987",
+     "engine": "HN05-771234", "mileage": 67400, "first": dt.date(2019, 9, 20)},
+    {"owner": "C004", "make": "Škoda", "model": "Octavia Combi 4x4", "plate": "VD 301 277",
+     "chassis": "TMBJJ7NE5L0123456", "engine": "DFG-112233", "mileage": 45120, "first": dt.date(2020, 2, 28)},
+]  # fmt: skip
+"""Vehicles of the garage's customers, as Winbiz's garage module keeps them (no canonical table: the
+Winbiz sample writes them to a table of its own, which readers keep whole in the archives)."""
 
 
 def _line(account: str, amount: str, **extra: Any) -> dict[str, Any]:
@@ -179,8 +288,10 @@ def ledger() -> Ledger:
         {"code": c, "rate": r, "kind": k, "method": "net", "account": a, "valid_from": f, "valid_to": t,
          "form_box": b, "description": d} for c, r, k, a, f, t, b, d in VAT_CODES))  # fmt: skip
     partners = table("partners", (
-        {"id": i, "roles": k, "name": n, "street": s, "zip": z, "city": c, "country": co, "language": la,
-         "payment_terms": 30, "account": a} for i, k, n, s, z, c, co, la, a in PARTNERS))  # fmt: skip
+        {"payment_terms": 30, **p, "street": p["street"], "iban": p.get("iban", "").replace(" ", "")}
+        for p in PARTNERS))  # fmt: skip
+    items = table("items", ITEMS)
+    documents, document_lines = _documents()
     open_items = table("open_items", [
         {"id": "R24-002", "partner": "C002", "kind": "invoice", "date": dt.date(2024, 9, 12),
          "due_date": dt.date(2024, 10, 12), "amount": 432400, "open_amount": 432400, "account": "1100",
@@ -191,5 +302,33 @@ def ledger() -> Ledger:
     ])  # fmt: skip
     return Ledger(
         company=company, accounts=accounts, groups=groups, vat_codes=vat_codes, lines=table("lines", rows),
-        partners=partners, open_items=open_items, format="garage", encoding="utf-8",
+        partners=partners, open_items=open_items, items=items, documents=documents, document_lines=document_lines,
+        format="garage", encoding="utf-8",
     )  # fmt: skip
+
+
+def _documents() -> tuple[Any, Any]:
+    """The documents and document lines tables of `DOCUMENTS`."""
+    from migrator.money import to_decimal
+
+    documents, lines = [], []
+    for ident, kind, date, partner, account, title, vat_code, rate, paid, rows in DOCUMENTS:
+        net = 0
+        for number, (item, text, quantity, price, discount) in enumerate(rows, start=1):
+            amount = Decimal(quantity or 0) * to_decimal(price) * (1 - Decimal(discount or 0) / 100)
+            cents = to_cents(amount.quantize(Decimal("0.01")))
+            net += cents
+            unit = next((i["unit"] for i in ITEMS if i["code"] == item), "")
+            revenue = next((i["revenue_account" if kind == "invoice" else "expense_account"] for i in ITEMS
+                            if i["code"] == item), "")  # fmt: skip
+            lines.append({"document": ident, "line": number, "item": item, "description": text, "quantity": quantity,
+                          "unit": unit, "unit_price": price, "discount": discount, "vat_code": vat_code if quantity else "",
+                          "vat_rate": rate if quantity else "", "amount": cents,
+                          "account": revenue or ("1500" if ident.startswith("I") else "")})  # fmt: skip
+        vat = to_cents((to_decimal(net) * Decimal(rate) / 100).quantize(Decimal("0.01")))
+        documents.append({
+            "id": ident, "type": kind, "date": date, "due_date": date + dt.timedelta(days=30), "partner": partner,
+            "net": net, "vat": vat, "gross": net + vat, "paid": net + vat if paid else 0,
+            "status": "paid" if paid else "open", "account": account, "title": title,
+        })  # fmt: skip
+    return table("documents", documents), table("document_lines", lines)

@@ -28,8 +28,12 @@ def _read(path: Path) -> Ledger:
 def _assert_same(before: Ledger, after: Ledger) -> None:
     assert after.format == "sqlite"
     assert dataclasses.replace(after, format=before.format) == before
-    for name in ("accounts", "groups", "vat_codes", "lines", "partners", "open_items"):
+    for name in ("accounts", "groups", "vat_codes", "lines", "partners", "open_items", "items", "documents",
+                 "document_lines"):  # fmt: skip
         assert getattr(after, name).equals(getattr(before, name)), name
+    assert set(after.source_tables) == set(before.source_tables)
+    for name, kept in before.source_tables.items():
+        assert after.source_tables[name].equals(kept), name
     assert after.company == before.company
     assert after.problems == before.problems
 
@@ -122,3 +126,34 @@ def test_hypothesis_round_trip_is_exact(ledger):
         out = Path(folder) / "books.sqlite"
         pipeline.write(ledger, "sqlite", out)
         _assert_same(ledger, _read(out))
+
+
+WINBIZ_GARAGE = Path(__file__).resolve().parents[1] / "samples" / "winbiz" / "DAT" / "garage"
+
+
+def test_the_whole_winbiz_data_folder_is_archived(tmp_path: Path) -> None:
+    """Partners, items, documents and their lines, and the tables migrator does not understand (the
+    garage's vehicles, dos_info.dbf) all come back from the archive, and plain SQL finds them."""
+    source = pipeline.read(WINBIZ_GARAGE)
+    out = tmp_path / "garage.sqlite"
+    assert pipeline.write(source, "sqlite", out) == []
+    back = _read(out)
+    _assert_same(source, back)
+    assert back.documents.num_rows == 9 and back.document_lines.num_rows == 16 and back.items.num_rows == 9
+    with sqlite3.connect(out) as db:
+        [(table_name,)] = db.execute("SELECT table_name FROM source_tables_index WHERE name = 'vehicule.dbf'")
+        plates = db.execute(f'SELECT "DJ_TEXTE3", "DJ_DATE1" FROM {table_name} ORDER BY position').fetchall()
+        assert plates[0] == ("BE 123 456", "2017-03-14") and len(plates) == 4
+        assert db.execute("SELECT open_amount FROM open_items WHERE id = 'R24-002'").fetchone() == (432400,)
+        assert db.execute("SELECT sale_price, stock FROM items WHERE code = 'PNEU-H'").fetchone() == (25000, "12")
+
+
+def test_an_archive_from_before_the_business_tables_still_reads(tmp_path: Path) -> None:
+    out = tmp_path / "old.sqlite"
+    pipeline.write(_odd_ledger(), "sqlite", out)
+    with sqlite3.connect(out) as db:
+        for name in ("items", "documents", "document_lines", "source_tables_index", "source_tables_columns"):
+            db.execute(f"DROP TABLE {name}")
+    back = _read(out)
+    assert back.items.num_rows == back.documents.num_rows == 0 and back.source_tables == {}
+    assert back.lines.equals(_odd_ledger().lines)

@@ -65,6 +65,7 @@ def _read(db: sqlite3.Connection, name: str) -> Ledger:
                           f"{SCHEMA_VERSION}", name)  # fmt: skip
     real = tables_only(db)
     wanted = {"company", "fiscal_years", "source_files", "problems", "extras_index", "extras_columns", *SCHEMAS}
+    wanted -= {name for name in LATER_TABLES if name not in real and not _named(db, name)}
     views = sorted(wanted - real)
     if views:  # a view (or nothing) under a table's name: never run
         raise SourceError(f"not a migrator archive: no table {', '.join(views)}", name)
@@ -79,22 +80,42 @@ def _read(db: sqlite3.Connection, name: str) -> Ledger:
     )
     company = Company(**dict(zip((c[0] for c in COMPANY), row or (), strict=False)), fiscal_years=years,
                       source_files=files)  # fmt: skip
-    tables = {n: _table(db, n, SCHEMAS[n]) for n in SCHEMAS}
+    tables = {n: _table(db, n, SCHEMAS[n]) for n in SCHEMAS if n in real}
     problems = tuple(
         Problem(*r) for r in db.execute("SELECT severity, message, file, row FROM problems ORDER BY position")
     )
-    extras = {}
-    for extra_name, table_name in db.execute("SELECT name, table_name FROM extras_index ORDER BY position"):
+    extras = _free_tables(db, "extras", real, name)
+    source_tables = _free_tables(db, "source_tables", real, name) if "source_tables_index" in real else {}
+    return Ledger(company=company, **tables, problems=problems, extras=extras, source_tables=source_tables,
+                  format="sqlite",
+                  encoding=meta.get("ledger_encoding", ""))  # fmt: skip
+
+
+LATER_TABLES = ("items", "documents", "document_lines")
+"""Canonical tables an archive written before they existed lacks: read as empty."""
+
+
+def _named(db: sqlite3.Connection, name: str) -> bool:
+    """Whether anything (a view, say) has `name` in the archive's schema."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
+
+
+def _free_tables(db: sqlite3.Connection, kind: str, real: set[str], name: str) -> dict[str, pa.Table]:
+    """The extras or source tables listed in ``<kind>_index``, with the column types of ``<kind>_columns``."""
+    out = {}
+    for extra_name, table_name in db.execute(f"SELECT name, table_name FROM {kind}_index ORDER BY position"):
         columns = db.execute(
-            "SELECT column_name, arrow_type FROM extras_columns WHERE table_name = ? ORDER BY column_position",
+            f"SELECT column_name, arrow_type FROM {kind}_columns WHERE table_name = ? ORDER BY column_position",
             (table_name,),
         ).fetchall()
+        unknown = [t for _, t in columns if t not in EXTRA_TYPES]
+        if unknown:
+            raise SourceError(f"not a migrator archive: column type {unknown[0]!r} in {kind}_columns", name)
         schema = pa.schema([(c, EXTRA_TYPES[t]) for c, t in columns])
         if table_name not in real:
-            raise SourceError(f"not a migrator archive: no table {table_name} (listed in extras_index)", name)
-        extras[extra_name] = _table(db, table_name, schema)
-    return Ledger(company=company, **tables, problems=problems, extras=extras, format="sqlite",
-                  encoding=meta.get("ledger_encoding", ""))  # fmt: skip
+            raise SourceError(f"not a migrator archive: no table {table_name} (listed in {kind}_index)", name)
+        out[extra_name] = _table(db, table_name, schema)
+    return out
 
 
 def _table(db: sqlite3.Connection, table: str, schema: pa.Schema) -> pa.Table:

@@ -1,10 +1,13 @@
 """SQLite archive: the whole canonical ledger in one file any SQL tool can read, losslessly.
 
 One table per canonical table (``accounts``, ``groups``, ``vat_codes``, ``lines``, ``partners``,
-``open_items``) with the model's column names, plus ``company``, ``fiscal_years``,
-``source_files`` (each input's SHA-256), ``problems``, ``extras_index`` with one ``extra_N``
-table per extras table, ``meta`` (schema version, what wrote the file) and ``schema_doc`` (one
-row per column: table, column, SQL type, meaning). Every ``CREATE TABLE`` also carries the
+``open_items``, ``items``, ``documents``, ``document_lines``) with the model's column names, plus
+``company``, ``fiscal_years``, ``source_files`` (each input's SHA-256), ``problems``,
+``extras_index`` with one ``extra_N`` table per extras table, ``source_tables_index`` with one
+``source_N`` table per whole source table the ledger keeps (a Winbiz data folder's vehicles and
+other tables, `Ledger.source_tables`; their column types in ``source_tables_columns``), ``meta``
+(schema version, what wrote the file) and ``schema_doc`` (one row per column: table, column, SQL
+type, meaning). Every ``CREATE TABLE`` also carries the
 meanings as SQL comments, so ``.schema`` in the sqlite3 shell documents itself.
 
 Conventions: amounts are INTEGER minor units (cents, debit positive), dates ISO ``yyyy-mm-dd``
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +65,11 @@ EXTRAS_INDEX = (
     ("position", "INTEGER", "order of the extras table"),
     ("name", "TEXT", "source table the columns came from"),
     ("table_name", "TEXT", "SQL table holding them (extra_N)"),
+)
+SOURCE_TABLES_INDEX = (
+    ("position", "INTEGER", "order of the source table"),
+    ("name", "TEXT", "the table's path in the source (e.g. vehicule.dbf)"),
+    ("table_name", "TEXT", "SQL table holding it (source_N)"),
 )
 EXTRAS_COLUMNS = (
     ("table_name", "TEXT", "SQL table (extra_N)"),
@@ -193,28 +201,34 @@ class SqliteWriter:
         _create(db, "problems", PROBLEMS, doc)
         found = [(i, p.severity, p.message, p.file, p.row) for i, p in enumerate(ledger.problems, 1)]
         _insert(db, "problems", 5, found)
-        notes += self._extras(db, ledger, doc)
+        notes += self._extras(db, ledger.extras, doc, "extras", "extra", EXTRAS_INDEX)
+        notes += self._extras(db, ledger.source_tables, doc, "source_tables", "source", SOURCE_TABLES_INDEX)
         _create(db, "schema_doc", SCHEMA_DOC, doc)
         doc.extend(("schema_doc", n, k, t) for n, k, t in SCHEMA_DOC)
         _insert(db, "schema_doc", 4, doc)
         return notes
 
-    def _extras(self, db: sqlite3.Connection, ledger: Ledger, doc: list[tuple]) -> list[Problem]:
+    def _extras(self, db: sqlite3.Connection, tables: Mapping[str, pa.Table], doc: list[tuple], kind: str,
+                prefix: str, index: tuple[tuple[str, str, str], ...]) -> list[Problem]:  # fmt: skip
+        """Free-form tables (extras, source tables): ``<kind>_index`` names them, ``<kind>_columns`` gives
+        each column's Arrow type, ``<prefix>_N`` holds the rows."""
         notes: list[Problem] = []
-        _create(db, "extras_index", EXTRAS_INDEX, doc)
-        _create(db, "extras_columns", EXTRAS_COLUMNS, doc)
-        for number, (name, extra) in enumerate(ledger.extras.items(), 1):
-            table_name = f"extra_{number}"
-            _insert(db, "extras_index", 3, [(number, name, table_name)])
+        _create(db, f"{kind}_index", index, doc)
+        columns_table = f"{kind}_columns"
+        _create(db, columns_table, tuple((n, t, d.replace("extra_N", f"{prefix}_N")) for n, t, d in EXTRAS_COLUMNS),
+                doc)  # fmt: skip
+        for number, (name, extra) in enumerate(tables.items(), 1):
+            table_name = f"{prefix}_{number}"
+            _insert(db, f"{kind}_index", 3, [(number, name, table_name)])
             columns = []
             for position, fld in enumerate(extra.schema, 1):
-                kind = str(fld.type)
-                if kind not in EXTRA_TYPES:
-                    notes.append(Problem("info", f"extras {name}.{fld.name}: type {kind} kept as text"))
+                kind_name = str(fld.type)
+                if kind_name not in EXTRA_TYPES:
+                    notes.append(Problem("info", f"{kind} {name}.{fld.name}: type {kind_name} kept as text"))
                     extra = extra.set_column(position - 1, fld.name, extra.column(position - 1).cast(pa.string()))
-                    kind = "string"
-                _insert(db, "extras_columns", 4, [(table_name, position, fld.name, kind)])
-                columns.append((fld.name, sql_type(EXTRA_TYPES[kind]), f"source column {fld.name} ({kind})"))
+                    kind_name = "string"
+                _insert(db, columns_table, 4, [(table_name, position, fld.name, kind_name)])
+                columns.append((fld.name, sql_type(EXTRA_TYPES[kind_name]), f"source column {fld.name} ({kind_name})"))
             _create(db, table_name, (("position", "INTEGER", "row order, from 1"), *columns), doc)
             _insert(db, table_name, len(columns) + 1, _rows(extra))
         return notes

@@ -2,15 +2,19 @@
 
 ``DAT/`` is a data folder with two dossiers: ``garage`` (the demo garage of ``samples/garage.py``,
 dBASE III tables) and ``boulangerie`` (a small made-up bakery, Visual FoxPro tables with a memo
-file). Each has ``dos_info.dbf`` and one folder per fiscal year (2023, 2024) with ``plan.dbf``,
-``ecriture.dbf``, ``adresses.dbf`` and ``document.dbf``. ``exports/`` holds the garage's journal
+file). Each has ``dos_info.dbf``, ``adresses.dbf`` and one folder per fiscal year (2023, 2024) with
+``plan.dbf``, ``ecriture.dbf`` and ``document.dbf``. The garage also has its articles
+(``articles.dbf`` with the memo file ``articles.fpt``), its customers' vehicles (``vehicule.dbf``,
+a table no canonical one holds) and the lines of its documents (``detail.dbf`` per year); its
+address book has a repeated and a blank code, an address without postcode, a foreign one, a street
+written "8, rue du Lac" and an IBAN that fails its check, as real files have. ``exports/`` holds the garage's journal
 and chart exported as XML (attributes, child elements), Excel (.xlsx, legacy .xls) and CSV.
 
 Booked the way Winbiz books: an amount with VAT is a base row and a VAT row (``ecr_tvatyp`` −1)
 sharing one entry number; several lines against one account form a compound entry with a
 ``Multiple`` header row; each opening balance is its own row against 9100 (opening balance sheet).
-The 2023 journal holds one deleted record. Only the garage's customer invoices are in
-``document.dbf`` (its commercial documents); its supplier bill is not.
+The 2023 journal holds one deleted record. ``document.dbf`` holds the garage's invoices (type 20)
+and its suppliers' bills (type 44) but not the foreign-currency bill.
 
 Run ``python samples/make_samples.py`` (needs ``xlwt`` for the .xls route, a test dependency).
 """
@@ -32,6 +36,9 @@ sys.path.insert(0, str(HERE))
 
 import dbfwrite  # noqa: E402
 
+sys.path.insert(0, str(HERE.parent))
+import garage  # noqa: E402
+
 from migrator.model import Ledger  # noqa: E402
 from migrator.money import format_cents  # noqa: E402
 
@@ -51,11 +58,34 @@ COLUMNS = [
 ]  # fmt: skip
 CHART_FIELDS = [("CLASSE", "N", 1, 0), ("NUMERO", "C", 12, 0), ("COMPTE", "C", 60, 0), ("PL_BUDGET", "N", 15, 2)]
 ADDRESS_FIELDS = [("AD_NUMERO", "N", 10, 0), ("AD_CODE", "C", 10, 0), ("AD_SOCIETE", "C", 60, 0),
-                  ("AD_RUE_1", "C", 60, 0), ("AD_NPA", "C", 10, 0), ("AD_VILLE", "C", 40, 0), ("AD_PAYS", "C", 3, 0),
-                  ("AD_LANGUE", "C", 2, 0), ("AD_DELAI", "N", 4, 0), ("AD_COMPTE", "C", 12, 0)]  # fmt: skip
+                  ("AD_NOM", "C", 40, 0), ("AD_PRENOM", "C", 30, 0), ("AD_RUE_1", "C", 60, 0), ("AD_RUE_2", "C", 60, 0),
+                  ("AD_NPA", "C", 10, 0), ("AD_VILLE", "C", 40, 0), ("AD_PAYS", "C", 3, 0), ("AD_LANGUE", "C", 1, 0),
+                  ("AD_EMAIL", "C", 60, 0), ("AD_TEL1", "C", 20, 0), ("AD_TEL3", "C", 20, 0), ("AD_TVA", "C", 30, 0),
+                  ("AD_IBAN", "C", 34, 0), ("AD_MONNAIE", "C", 3, 0), ("AD_DELAI", "N", 4, 0),
+                  ("AD_COMPTE", "C", 12, 0), ("AD_CLIENT", "L", 1, 0), ("AD_FOURNIS", "L", 1, 0),
+                  ("AD_INACTIF", "L", 1, 0), ("AD_REMARQ", "C", 80, 0), ("AD_TITRE2", "C", 20, 0)]  # fmt: skip
 DOCUMENT_FIELDS = [("DO_NUMERO", "C", 12, 0), ("DO_TYPE", "N", 2, 0), ("DO_DATE1", "D", 8, 0), ("DO_DATE2", "D", 8, 0),
-                   ("DO_ADR1", "N", 10, 0), ("DO_ADR2", "N", 10, 0), ("DO_ADR3", "N", 10, 0),
-                   ("DO_TOTAL", "N", 15, 2), ("DO_ECHEANC", "D", 8, 0), ("DO_TITRE", "C", 60, 0)]  # fmt: skip
+                   ("DO_ADR1", "N", 10, 0), ("DO_ADR2", "N", 10, 0), ("DO_ADR3", "N", 10, 0), ("DO_MNTHT", "N", 15, 2),
+                   ("DO_TVA", "N", 15, 2), ("DO_TOTAL", "N", 15, 2), ("DO_PAYE", "N", 15, 2), ("DO_ECHEANC", "D", 8, 0),
+                   ("DO_COMPTE", "C", 12, 0), ("DO_TITRE", "C", 60, 0)]  # fmt: skip
+LINE_FIELDS = [("DL_NUMERO", "C", 12, 0), ("DL_LIGNE", "N", 4, 0), ("DL_ARTICLE", "C", 20, 0), ("DL_DESC", "C", 80, 0),
+               ("DL_QTE", "N", 12, 3), ("DL_UNITE", "C", 10, 0), ("DL_PRIX", "N", 15, 2), ("DL_RABAIS", "N", 6, 2),
+               ("DL_TVA_TX", "N", 5, 2), ("DL_TVA_CO", "C", 10, 0), ("DL_MONTANT", "N", 15, 2),
+               ("DL_TVA_MNT", "N", 15, 2), ("DL_COMPTE", "C", 12, 0)]  # fmt: skip
+ARTICLE_FIELDS = [("AR_NUMERO", "N", 10, 0), ("AR_CODE", "C", 20, 0), ("AR_ABREGE", "C", 40, 0), ("AR_DESC", "M", 4, 0),
+                  ("AR_UNIT", "C", 10, 0), ("AR_GROUPE", "C", 20, 0), ("PRIXVNT", "N", 12, 2), ("PRIXACH", "N", 12, 2),
+                  ("AR_TVAV", "C", 10, 0), ("AR_TVAA", "C", 10, 0), ("AR_CPTV", "C", 12, 0), ("AR_CPTA", "C", 12, 0),
+                  ("AR_FOURN", "N", 10, 0), ("AR_FN_REF", "C", 20, 0), ("AR_STOCK", "N", 12, 3),
+                  ("AR_STOCKMI", "N", 12, 3), ("AR_QTEINI", "N", 12, 3), ("AR_MARQUE", "C", 20, 0),
+                  ("AR_INACTIF", "L", 1, 0)]  # fmt: skip
+VEHICLE_FIELDS = [("DJ_NUMERO", "N", 10, 0), ("DJ_ADR", "N", 10, 0), ("DJ_TEXTE1", "C", 30, 0),
+                  ("DJ_TEXTE2", "C", 30, 0), ("DJ_TEXTE3", "C", 20, 0), ("DJ_TEXTE4", "C", 20, 0),
+                  ("DJ_TEXTE5", "C", 20, 0), ("DJ_NBRE1", "N", 10, 0), ("DJ_DATE1", "D", 8, 0)]  # fmt: skip
+"""Garage vehicle fields (FORMATS.md: dj_texte, dj_nbre, dj_date); which field holds what, and the
+table's file name, are not documented: make, model, plate, chassis and engine number, mileage, first
+registration here."""
+WINBIZ_TYPES = {"invoice": 20, "credit_note": 22, "bill": 44, "bill_credit_note": 47}
+LANGUAGES = {"fr": "F", "de": "D", "it": "I", "en": "E"}
 TYPE_CLASSES = {"asset": 1, "liability": 2, "equity": 2, "expense": 3, "income": 4}
 DIGIT_CLASSES = {"1": 1, "2": 2, "3": 4, "4": 3, "5": 3, "6": 3, "9": 6}
 VAT_TYPES = {"sales": 2, "input_material": 3, "input_investment": 3}
@@ -138,33 +168,86 @@ def _books(ledger: Ledger) -> dict[str, Any]:
     for lines in entries.values():
         years.setdefault(lines[0]["date"].year, []).extend(_entry_rows(lines, rates))
     numbers = {p["id"]: n for n, p in enumerate(ledger.partners.to_pylist(), start=1)}
-    invoices: dict[int, list[dict[str, Any]]] = {}
-    open_ids = {o["id"] for o in ledger.open_items.to_pylist()}
+    payments = {}
     for lines in entries.values():
-        receivable = next((line for line in lines if line["account"] == "1100" and line["amount"] > 0), None)
-        if receivable is None or receivable["opening"]:
-            continue
-        payment = next((other[0]["date"] for other in entries.values() if other[0]["journal"] == "B"
-                        and receivable["doc"] in other[0]["description"]), None)  # fmt: skip
-        if receivable["doc"] in open_ids:
-            paid = None
-        else:  # paid by a payment entry, or settled outside these two years
-            paid = payment or receivable["date"] + dt.timedelta(days=40)
-        invoices.setdefault(receivable["date"].year, []).append({
-            "DO_NUMERO": receivable["doc"], "DO_TYPE": 20, "DO_DATE1": receivable["date"], "DO_DATE2": paid,
-            "DO_ADR1": numbers[receivable["partner"]], "DO_ADR2": 0, "DO_ADR3": 0,
-            "DO_TOTAL": _money(receivable["amount"]), "DO_ECHEANC": receivable["date"] + dt.timedelta(days=30),
-            "DO_TITRE": receivable["description"],
+        if lines[0]["journal"] == "B":
+            for doc in ledger.documents.column("id").to_pylist():
+                if doc in lines[0]["description"]:
+                    payments[doc] = lines[0]["date"]
+    by_document: dict[str, list[dict[str, Any]]] = {}
+    for row in ledger.document_lines.to_pylist():
+        by_document.setdefault(row["document"], []).append(row)
+    invoices: dict[int, list[dict[str, Any]]] = {}
+    detail: dict[int, list[dict[str, Any]]] = {}
+    for doc in ledger.documents.to_pylist():
+        year = doc["date"].year
+        paid = None
+        if doc["status"] == "paid":  # paid by a payment entry, or settled outside these two years
+            paid = payments.get(doc["id"], doc["date"] + dt.timedelta(days=40))
+        invoices.setdefault(year, []).append({
+            "DO_NUMERO": doc["id"], "DO_TYPE": WINBIZ_TYPES[doc["type"]], "DO_DATE1": doc["date"], "DO_DATE2": paid,
+            "DO_ADR1": numbers[doc["partner"]], "DO_ADR2": 0, "DO_ADR3": 0, "DO_MNTHT": _money(doc["net"]),
+            "DO_TVA": _money(doc["vat"]), "DO_TOTAL": _money(doc["gross"]), "DO_PAYE": _money(doc["paid"]),
+            "DO_ECHEANC": doc["due_date"], "DO_COMPTE": doc["account"], "DO_TITRE": doc["title"],
         })  # fmt: skip
-    addresses = [{"AD_NUMERO": numbers[p["id"]], "AD_CODE": p["id"], "AD_SOCIETE": p["name"], "AD_RUE_1": p["street"],
-                  "AD_NPA": p["zip"], "AD_VILLE": p["city"], "AD_PAYS": p["country"], "AD_LANGUE": p["language"],
-                  "AD_DELAI": p["payment_terms"], "AD_COMPTE": p["account"]}
-                 for p in ledger.partners.to_pylist()]  # fmt: skip
+        for line in by_document.get(doc["id"], []):
+            rate = Decimal(line["vat_rate"] or 0)
+            net = Decimal(format_cents(line["amount"]))
+            vat = (net * rate / 100).quantize(Decimal("0.01"))
+            detail.setdefault(year, []).append({
+                "DL_NUMERO": doc["id"], "DL_LIGNE": line["line"], "DL_ARTICLE": line["item"],
+                "DL_DESC": line["description"], "DL_QTE": Decimal(line["quantity"] or 0), "DL_UNITE": line["unit"],
+                "DL_PRIX": _money(line["unit_price"]), "DL_RABAIS": Decimal(line["discount"] or 0), "DL_TVA_TX": rate,
+                "DL_TVA_CO": line["vat_code"], "DL_MONTANT": net + vat, "DL_TVA_MNT": vat, "DL_COMPTE": line["account"],
+            })  # fmt: skip
+    addresses = [_address(p, numbers[p["id"]], ledger) for p in ledger.partners.to_pylist()]
+    articles = [_article(item, number, numbers) for number, item in enumerate(ledger.items.to_pylist(), start=1)]
+    vehicles = [{"DJ_NUMERO": n, "DJ_ADR": numbers[v["owner"]], "DJ_TEXTE1": v["make"], "DJ_TEXTE2": v["model"],
+                 "DJ_TEXTE3": v["plate"], "DJ_TEXTE4": v["chassis"], "DJ_TEXTE5": v["engine"],
+                 "DJ_NBRE1": v["mileage"], "DJ_DATE1": v["first"]} for n, v in enumerate(garage.VEHICLES, start=1)]  # fmt: skip
     chart = [(DIGIT_CLASSES[g["code"][0]], g["code"], g["name"]) for g in ledger.groups.to_pylist()]
     chart += [(TYPE_CLASSES[a["type"]], a["code"], a["name"]) for a in ledger.accounts.to_pylist()]
     chart += [(6, "9", "Clôture"), (6, "910", "Bilans"), (6, *OPENING_ACCOUNT)]
     return {"years": years, "chart": sorted(chart, key=lambda c: c[1]), "addresses": addresses,
-            "documents": invoices}  # fmt: skip
+            "documents": invoices, "detail": detail, "articles": articles, "vehicles": vehicles}  # fmt: skip
+
+
+def _address(partner: dict[str, Any], number: int, ledger: Ledger) -> dict[str, Any]:
+    """An address row as Winbiz keeps it: one street line (number inside: after the street, or before it
+    in the French way for one customer), one-letter language, company or person names."""
+    street = " ".join(p for p in (partner["street"], partner["building_number"]) if p)
+    if partner["id"] == "C004":
+        street = f"{partner['building_number']}, {partner['street']}"
+    company = partner["name"] if partner["kind"] == "company" else ""
+    roles = partner["roles"]
+    return {
+        "AD_NUMERO": number, "AD_CODE": garage.WINBIZ_CODES.get(partner["id"], partner["id"]), "AD_SOCIETE": company,
+        "AD_NOM": partner["last_name"], "AD_PRENOM": partner["first_name"], "AD_RUE_1": street,
+        "AD_RUE_2": partner["address_line2"], "AD_NPA": partner["zip"], "AD_VILLE": partner["city"],
+        "AD_PAYS": partner["country"], "AD_LANGUE": LANGUAGES.get(partner["language"], ""),
+        "AD_EMAIL": partner["email"], "AD_TEL1": partner["phone"], "AD_TEL3": partner["mobile"],
+        "AD_TVA": partner["vat_number"], "AD_IBAN": partner["iban"], "AD_MONNAIE": partner["currency"],
+        "AD_DELAI": partner["payment_terms"], "AD_COMPTE": partner["account"],
+        "AD_CLIENT": roles in ("customer", "both"), "AD_FOURNIS": roles in ("supplier", "both"),
+        "AD_INACTIF": not partner["active"], "AD_REMARQ": partner["notes"],
+        "AD_TITRE2": "Madame" if partner["first_name"] == "Anna" else ("Monsieur" if partner["kind"] == "person" else ""),
+    }  # fmt: skip
+
+
+def _article(item: dict[str, Any], number: int, numbers: dict[str, int]) -> dict[str, Any]:
+    def quantity(text: str) -> Decimal | None:
+        return Decimal(text) if text else None
+
+    return {
+        "AR_NUMERO": number, "AR_CODE": item["code"], "AR_ABREGE": item["name"], "AR_DESC": item["description"],
+        "AR_UNIT": item["unit"], "AR_GROUPE": item["group"], "PRIXVNT": _money(item["sale_price"]),
+        "PRIXACH": _money(item["purchase_price"]), "AR_TVAV": item["sale_vat_code"],
+        "AR_TVAA": item["purchase_vat_code"], "AR_CPTV": item["revenue_account"], "AR_CPTA": item["expense_account"],
+        "AR_FOURN": numbers.get(item["supplier"], 0), "AR_FN_REF": item["supplier_ref"],
+        "AR_STOCK": quantity(item["stock"]), "AR_STOCKMI": quantity(item["stock_min"]),
+        "AR_QTEINI": quantity(item["stock"]), "AR_MARQUE": "Nordika" if item["code"] == "PNEU-H" else "",
+        "AR_INACTIF": not item["active"],
+    }  # fmt: skip
 
 
 def _numbered(groups: Iterable[list[dict[str, Any]]], start: int = 1) -> list[dict[str, Any]]:
@@ -201,8 +284,15 @@ def _dossier(folder: Path, code: str, name: str, books: dict[str, Any], foxpro: 
                   "REMARQUE": "Compte de résultat principal\r\nvoir budget" if c == "3000" else ""}
                  for k, c, n in books["chart"]]  # fmt: skip
         dbfwrite.write(target / "plan.dbf", chart_fields, chart, foxpro=foxpro)
-        dbfwrite.write(target / "adresses.dbf", ADDRESS_FIELDS, books["addresses"], foxpro=foxpro)
         dbfwrite.write(target / "document.dbf", DOCUMENT_FIELDS, books["documents"].get(year, []), foxpro=foxpro)
+        if books.get("detail") is not None:
+            dbfwrite.write(target / "detail.dbf", LINE_FIELDS, books["detail"].get(year, []), foxpro=foxpro)
+    # the address book, the articles and the vehicles belong to the dossier, not to a year
+    dbfwrite.write(folder / "adresses.dbf", ADDRESS_FIELDS, books["addresses"], foxpro=foxpro)
+    if books.get("articles") is not None:  # Visual FoxPro table with its memo file, whatever the dossier
+        dbfwrite.write(folder / "articles.dbf", ARTICLE_FIELDS, books["articles"], foxpro=True)
+    if books.get("vehicles") is not None:
+        dbfwrite.write(folder / "vehicule.dbf", VEHICLE_FIELDS, books["vehicles"], foxpro=foxpro)
 
 
 # ------------------------------------------------------------------------------------------ exports
@@ -363,6 +453,6 @@ def _bakery() -> dict[str, Any]:
              (3, "4", "Charges"), (3, "4000", "Achats de farine"), (3, "6000", "Loyer"), (6, "9", "Clôture"),
              (6, *OPENING_ACCOUNT)]  # fmt: skip
     address = {"AD_NUMERO": 1, "AD_CODE": "F01", "AD_SOCIETE": "Moulin de Granges SA", "AD_RUE_1": "Route du Moulin 2",
-               "AD_NPA": "1614", "AD_VILLE": "Granges", "AD_PAYS": "CH", "AD_LANGUE": "fr", "AD_DELAI": 30,
+               "AD_NPA": "1614", "AD_VILLE": "Granges", "AD_PAYS": "CH", "AD_LANGUE": "F", "AD_DELAI": 30,
                "AD_COMPTE": "2000"}  # fmt: skip
     return {"years": years, "chart": chart, "addresses": [address], "documents": {}}

@@ -8,12 +8,16 @@ SOURCE may be:
   or a zip of any of them;
 * a journal or chart export as Visual FoxPro XML (fields as attributes or as child elements),
   Excel (.xls, .xlsx) or ``;`` CSV, or a folder of such exports (journal and chart read together);
-* the Winbiz import CSV (``Date;Voucher;Text;Cpt_debit;…``, as migrator's ``winbiz`` writer makes).
+* the Winbiz import CSV (``Date;Voucher;Text;Cpt_debit;…``, as migrator's ``winbiz`` writer makes);
+* exports of addresses, articles, documents and document lines (``ad_*``, ``ar_*``, ``do_*``,
+  ``dl_*`` columns) as CSV, Excel or XML, alone or in a folder with the journal's.
 
 A dossier with several years becomes one ledger with several fiscal years (entry ids are prefixed
 with the year folder's name); ``--year`` keeps one. How journal rows become entries, VAT lines and
-VAT codes is in `journal`; chart, addresses and invoices in `tables`. Fields the reader does not
-place are kept in the ledger's extras. When the source has a chart, accounts missing from it are
+VAT codes is in `journal`; chart, addresses, articles, documents and their lines in `tables`. Open
+items are the invoices and bills not fully paid. Fields the reader does not place are kept in the
+ledger's extras; every other DBF table of a dossier (``dos_info.dbf``, the garage module's vehicles,
+tables migrator does not understand) is kept whole in `Ledger.source_tables`. When the source has a chart, accounts missing from it are
 left for validation to report, never added silently.
 """
 
@@ -50,7 +54,10 @@ class _Books:
     charts: list[Raw] = field(default_factory=list)
     addresses: list[Raw] = field(default_factory=list)
     documents: list[Raw] = field(default_factory=list)
+    details: list[Raw] = field(default_factory=list)
+    articles: list[Raw] = field(default_factory=list)
     others: list[Raw] = field(default_factory=list)
+    source_tables: dict[str, pa.Table] = field(default_factory=dict)
     company: str = ""
     years: list[FiscalYear] = field(default_factory=list)
     encoding: str = "cp1252"
@@ -69,7 +76,7 @@ class WinbizReader:
             if source.head(1)[:1] not in tuple(bytes([v]) for v in dbf.VERSIONS):
                 return 0.0
             names = files.dbf_field_names(source.path)
-            if files.kind_of(names) or "ad_numero" in names or "do_numero" in names:
+            if files.kind_of(names) or files.business_kind(names):
                 return 0.95
             return 0.5
         if suffix == ".xml":
@@ -78,7 +85,8 @@ class WinbizReader:
                 return 0.0
             return 0.95 if files.kind_of(files.xml_field_names(head)) else 0.3
         if suffix in (".csv", ".txt", ".xls", ".xlsx"):
-            return 0.95 if files.kind_of(files.header_names(source.path)) else 0.0
+            names = files.header_names(source.path)
+            return 0.95 if files.kind_of(names) or files.business_kind(names) else 0.0
         return 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
@@ -102,7 +110,12 @@ class WinbizReader:
             _read_dbf(source, options, books)
         else:
             _read_exports([source], options, books)
-        return _ledger(books, options)
+        ledger = _ledger(books, options)
+        if not source.is_dir:
+            return ledger
+        from migrator.readers.winbiz import documentimport  # addresses, items, opening balances (B2)
+
+        return documentimport.merge(ledger, source, options.encoding)
 
 
 def dossiers(path: str | Path) -> list[tuple[str, str]]:
@@ -187,8 +200,12 @@ def _export_kind(path: Path) -> str | None:
         if path.suffix.lower() == ".xml":
             with path.open("rb") as handle:
                 head = handle.read(65536)
-            return files.kind_of(files.xml_field_names(head)) if b"<vfpdata" in head.lower() else None
-        return files.kind_of(files.header_names(path))
+            if b"<vfpdata" not in head.lower():
+                return None
+            names = files.xml_field_names(head)
+        else:
+            names = files.header_names(path)
+        return files.kind_of(names) or files.business_kind(names)
     except (OSError, ValueError, UnicodeError):
         return None
 
@@ -235,16 +252,48 @@ def _read_dossier(folder: Path, label: str, options: ReadOptions, books: _Books)
     if not years:
         raise SourceError("this Winbiz dossier has no year folder (with ecriture.dbf or plan.dbf)", label)
     _read_years(years, label, options, books, single=False)
+    if folder not in years:
+        _keep_tables(folder, label, "", books)
 
 
-def _dbf(folder: Path, name: str, label: str, fallback: Path | None = None) -> Raw | None:
+KNOWN_TABLES = ("ecriture.dbf", "plan.dbf", "adresses.dbf", "document.dbf", "detail.dbf", "articles.dbf")
+"""The tables read into canonical tables; every other DBF table of a data folder is kept whole."""
+
+
+def _keep_tables(folder: Path, label: str, prefix: str, books: _Books) -> None:
+    """Every DBF table of `folder` that is not one of `KNOWN_TABLES` (``dos_info.dbf``, the garage
+    vehicles, tables migrator does not understand), whole, in `books.source_tables` under
+    ``<prefix><file name>``; an unreadable one is a warning naming it."""
+    try:
+        found = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".dbf")
+    except OSError:
+        return
+    for path in found:
+        if path.name.lower() in KNOWN_TABLES:
+            continue
+        name = f"{label}/{path.name}"
+        try:
+            raw = files.load_dbf(path, name)
+        except SourceError as exc:
+            books.others.append(Raw(name, {}, np.zeros(0, dtype=np.int64), problems=[
+                Problem("warning", f"table not kept: {exc}", name)]))  # fmt: skip
+            continue
+        columns = {"source_row": pa.array(raw.rows, pa.int64())}
+        columns.update((raw.names.get(n, n), column) for n, column in raw.columns.items())
+        books.source_tables[f"{prefix}{path.name}"] = pa.table(columns)
+        books.others.append(Raw(name, {}, np.zeros(0, dtype=np.int64), problems=raw.problems))
+
+
+def _dbf(folder: Path, name: str, label: str, fallback: Path | None = None, fallback_label: str = "") -> Raw | None:
+    """Table `name` of a year folder, else of the dossier folder above it (`fallback`, called
+    `fallback_label` in messages: the same table met from two years is then one file)."""
     path = files.find(folder, name)
     if path is None and fallback is not None:
         path = files.find(fallback, name)
     if path is None:
         return None
     inside = path.parent == folder
-    return files.load_dbf(path, f"{label}/{path.name}" if inside else f"{label}/../{path.name}")
+    return files.load_dbf(path, f"{label}/{path.name}" if inside else f"{fallback_label or label + '/..'}/{path.name}")
 
 
 def _read_years(folders: list[Path], label: str, options: ReadOptions, books: _Books, single: bool = True) -> None:
@@ -277,10 +326,14 @@ def _read_years(folders: list[Path], label: str, options: ReadOptions, books: _B
         chart = _dbf(folder, "plan.dbf", name)
         if chart is not None:
             books.charts.append(chart)
-        for target, file_name in ((books.addresses, "adresses.dbf"), (books.documents, "document.dbf")):
-            found = _dbf(folder, file_name, name, parent)
+        for target, file_name in ((books.addresses, "adresses.dbf"), (books.documents, "document.dbf"),
+                                  (books.details, "detail.dbf"), (books.articles, "articles.dbf")):  # fmt: skip
+            if any(r.file == f"{label}/{file_name}" for r in target) and files.find(folder, file_name) is None:
+                continue  # the dossier's table, read already with an earlier year
+            found = _dbf(folder, file_name, name, parent, label if not single else "")
             if found is not None and all(r.file != found.file for r in target):
                 target.append(found)
+        _keep_tables(folder, name, f"{folder.name}/" if not single else "", books)
         if year:
             books.years.append(year)
         if single and not books.company and parent is not None:
@@ -323,13 +376,18 @@ def _read_dbf(source: Source, options: ReadOptions, books: _Books) -> None:
         books.journals.append((raw, _keys(raw), ""))
     elif kind == "chart" or "numero" in names:
         books.charts.append(raw)
-    elif "ad_numero" in names:
-        books.addresses.append(raw)
-    elif "do_numero" in names:
-        books.documents.append(raw)
+    elif files.business_kind(names):
+        _business(raw, files.business_kind(names), books)
     else:
-        raise SourceError("not a Winbiz table: no journal (cpt_débit, cpt_crédit, montant) or chart (numero) "
-                          "fields", source.name)  # fmt: skip
+        raise SourceError("not a Winbiz table: no journal (cpt_débit, cpt_crédit, montant), chart (numero), "
+                          "address (ad_numero), article (ar_code), document (do_numero) or document line "
+                          "(dl_numero) fields", source.name)  # fmt: skip
+
+
+def _business(raw: Raw, kind: str | None, books: _Books) -> None:
+    target = {"addresses": books.addresses, "articles": books.articles, "documents": books.documents,
+              "lines": books.details}[kind or ""]  # fmt: skip
+    target.append(raw)
 
 
 def _read_exports(sources: list[Source], options: ReadOptions, books: _Books) -> None:
@@ -339,6 +397,8 @@ def _read_exports(sources: list[Source], options: ReadOptions, books: _Books) ->
         books.encoding = encoding
         if kind == "chart":
             books.charts.append(raw)
+        elif kind in files.BUSINESS_KINDS:
+            _business(raw, kind, books)
         else:
             journals.append((raw, kind))
     for raw, kind in journals:
@@ -347,8 +407,11 @@ def _read_exports(sources: list[Source], options: ReadOptions, books: _Books) ->
             raw, keys = _vat_rows(raw, keys)
         prefix = f"{Path(raw.file).stem}/" if len(journals) > 1 else ""
         books.journals.append((raw, keys, prefix))
-    if not journals and not books.charts:
-        raise SourceError("no Winbiz journal or chart export found", sources[0].name if sources else "")
+    if not journals and not books.charts and not (books.addresses or books.articles or books.documents
+                                                  or books.details):  # fmt: skip
+        raise SourceError(
+            "no Winbiz journal, chart, address, article or document export found", sources[0].name if sources else ""
+        )
 
 
 # ------------------------------------------------------------------------------------------ entries
@@ -497,29 +560,58 @@ def _ledger(books: _Books, options: ReadOptions) -> Ledger:
         if left is not None:
             chart_extras.append(left)
     partners: dict[str, dict[str, Any]] = {}
-    partner_extras = []
+    numbers: dict[str, str] = {}
+    business_extras: dict[str, list[pa.Table]] = {}
+
+    def keep(name: str, raw: Raw, used: set[str], kept_rows: list[int] | None = None) -> None:
+        left = raw.extras(used)
+        if left is not None:
+            business_extras.setdefault(name, []).append(left)
+
     for raw in books.addresses:
-        found_partners, used = tables.partners(raw)
-        partners.update((p["id"], p) for p in found_partners)
-        left = raw.extras(used)
-        if left is not None:
-            partner_extras.append(left)
+        found_partners, used, by_number = tables.partners(raw)
+        _merge(partners, found_partners, "id", raw, "address")
+        for number, ident in by_number.items():
+            numbers.setdefault(number, ident)
+        keep("partners", raw, used)
     items: dict[str, dict[str, Any]] = {}
-    item_extras = []
+    for raw in books.articles:
+        found_items, used = tables.items(raw, numbers)
+        _merge(items, found_items, "code", raw, "article")
+        keep("items", raw, used)
+    documents: dict[str, dict[str, Any]] = {}
     for raw in books.documents:
-        found_items, used = tables.open_items(raw, partners)
-        items.update((i["id"], i) for i in found_items)
-        left = raw.extras(used)
-        if left is not None:
-            item_extras.append(left)
-    for item in items.values():
-        if item["partner"] in partners and not partners[item["partner"]].get("roles"):
-            partners[item["partner"]]["roles"] = "customer"
-    for name, parts in (("lines", extras_lines), ("accounts", chart_extras), ("partners", partner_extras),
-                        ("open_items", item_extras)):  # fmt: skip
+        found_documents, used, _rows = tables.documents(raw, numbers, partners)
+        _merge(documents, found_documents, "id", raw, "document")
+        keep("documents", raw, used)
+    document_lines: list[dict[str, Any]] = []
+    for raw in books.details:
+        found_lines, used = tables.document_lines(raw, set(documents))
+        document_lines += found_lines
+        keep("document_lines", raw, used)
+    problems += _check_totals(documents, document_lines, books.documents)
+    open_items = tables.open_items(list(documents.values()))
+    paid = sum(1 for d in documents.values() if d["type"] in ("invoice", "bill") and d["status"] == "paid")
+    if paid:
+        problems.append(Problem("info", f"{paid} paid invoice(s) and bill(s) are not open items (their payment is "
+                                "in the journal)", books.documents[0].file))  # fmt: skip
+    for doc in documents.values():
+        partner = partners.get(doc["partner"])
+        if partner is None or partner.get("roles") == "both":
+            continue
+        side = {"invoice": "customer", "credit_note": "customer", "bill": "supplier",
+                "bill_credit_note": "supplier"}.get(doc["type"])  # fmt: skip
+        if side and not partner.get("roles"):
+            partner["roles"] = side
+        elif side and partner["roles"] != side:
+            partner["roles"] = "both"
+    for name, parts in (("lines", extras_lines), ("accounts", chart_extras)):
         if parts:
             extras[name] = pa.concat_tables(parts, promote_options="permissive")
-    for raw in [*(j[0] for j in books.journals), *books.charts, *books.addresses, *books.documents, *books.others]:
+    for name, parts in business_extras.items():
+        extras[name] = pa.concat_tables(parts, promote_options="permissive")
+    for raw in [*(j[0] for j in books.journals), *books.charts, *books.addresses, *books.articles, *books.documents,
+                *books.details, *books.others]:  # fmt: skip
         problems += raw.problems
     account_table = table("accounts", accounts.values())
     if not accounts and lines.num_rows:
@@ -534,12 +626,44 @@ def _ledger(books: _Books, options: ReadOptions) -> Ledger:
         vat_codes=table("vat_codes", (_describe(c) for c in vat_codes.values())),
         lines=lines,
         partners=table("partners", partners.values()),
-        open_items=table("open_items", items.values()),
+        open_items=table("open_items", open_items),
+        items=table("items", items.values()),
+        documents=table("documents", documents.values()),
+        document_lines=table("document_lines", document_lines),
         problems=tuple(problems),
         extras=extras,
+        source_tables=dict(books.source_tables),
         format="winbiz",
         encoding=books.encoding,
     )
+
+
+def _merge(known: dict[str, dict[str, Any]], found: list[dict[str, Any]], key: str, raw: Raw, what: str) -> None:
+    """Rows of one more table (another year's copy of ``adresses.dbf``, say) into `known`: a later
+    copy of the same row replaces the earlier one."""
+    for row in found:
+        known[row[key]] = row
+
+
+def _check_totals(documents: dict[str, dict[str, Any]], lines: list[dict[str, Any]], raws: list[Raw]
+                  ) -> list[Problem]:  # fmt: skip
+    """A warning for each document whose lines do not add up to its total without VAT."""
+    sums: dict[str, int] = {}
+    for line in lines:
+        sums[line["document"]] = sums.get(line["document"], 0) + line["amount"]
+    problems = []
+    for ident, total in sums.items():
+        doc = documents.get(ident)
+        if doc is not None and total != doc["net"]:
+            problems.append(
+                Problem(
+                    "warning",
+                    f"document {ident}: its lines add up to {format_cents(total)}, its "
+                    f"total without VAT is {format_cents(doc['net'])}",
+                    raws[0].file if raws else "",
+                )
+            )
+    return problems
 
 
 def _describe(code: dict[str, str]) -> dict[str, str]:

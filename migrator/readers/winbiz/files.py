@@ -45,6 +45,23 @@ def kind_of(names: set[str]) -> str | None:
     return None
 
 
+BUSINESS_KINDS = ("addresses", "articles", "documents", "lines")
+
+
+def business_kind(names: set[str]) -> str | None:
+    """What a table of addresses, articles, documents or document lines is (by its ``ad_``, ``ar_``,
+    ``do_``, ``dl_`` key fields, FORMATS.md), or None."""
+    if "ad_numero" in names or "ad_code" in names:
+        return "addresses"
+    if "ar_code" in names or "ar_numero" in names:
+        return "articles"
+    if "do_numero" in names:
+        return "documents"
+    if "dl_numero" in names or "dl_nodoc" in names:
+        return "lines"
+    return None
+
+
 def find(folder: Path, name: str) -> Path | None:
     """The file `name` in `folder`, whatever its case (Winbiz on Windows writes ``ECRITURE.DBF``)."""
     wanted = name.lower()
@@ -278,11 +295,12 @@ def load_export(path: Path, label: str, encoding: str | None = None) -> tuple[Ra
         data = path.read_bytes()
         used = text_encoding(data, encoding)
         raw = _table(csv_rows(data, used, label), label)
-    kind = kind_of(set(raw.columns))
+    kind = kind_of(set(raw.columns)) or business_kind(set(raw.columns))
     if kind is None:
         raise SourceError(
-            "not a Winbiz export: the header has neither the journal fields (cpt_débit, cpt_crédit, montant) "
-            "nor the chart fields (no_class, numero)",
+            "not a Winbiz export: the header has neither the journal fields (cpt_débit, cpt_crédit, montant), "
+            "the chart fields (no_class, numero), nor address, article, document or document line fields "
+            "(ad_numero, ar_code, do_numero, dl_numero)",
             label,
         )
     if kind == "import":

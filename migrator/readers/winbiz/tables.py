@@ -1,17 +1,27 @@
-"""Winbiz chart (``plan.dbf`` or chart export), addresses (``adresses.dbf``), invoices
-(``document.dbf``) and company (``dos_info.dbf``) → canonical rows.
+"""Winbiz chart (``plan.dbf`` or chart export), addresses (``adresses.dbf``), articles
+(``articles.dbf`` with its memo file), documents (``document.dbf``) and their lines (``detail.dbf``),
+and company (``dos_info.dbf``) → canonical rows.
 
 Facts (FORMATS.md): ``plan.dbf`` has ``CLASSE``, ``NUMERO``, ``COMPTE``; numbers of 1–3 digits are
 group headings, longer ones accounts; classes 1 assets, 2 liabilities, 3 expenses, 4 income,
 5 non-operating (supplement 1 charge, 2 income), 6 closing. ``adresses.dbf`` is keyed by
-``AD_NUMERO``; ``document.dbf`` has ``DO_NUMERO``, ``DO_DATE1`` (issued), ``DO_DATE2`` (paid) and
-``DO_ADR1..3`` pointing at ``AD_NUMERO``; ``dos_info.dbf`` holds the company name at byte 10 of
-its first record. *Assumed* (not documented; other names are tolerated and unplaced fields kept
-in the extras): which of ``NUMERO``/``COMPTE`` is the number is decided from the values; address
-fields ``AD_SOCIETE``, ``AD_NOM``, ``AD_PRENOM``, ``AD_RUE_1``, ``AD_NPA``, ``AD_VILLE``,
-``AD_PAYS``, ``AD_EMAIL``, ``AD_TEL1``, ``AD_TVA``, ``AD_IBAN``, ``AD_LANGUE``, ``AD_DELAI``,
-``AD_COMPTE``; invoice fields ``DO_TOTAL`` (or ``DO_MONTANT``), ``DO_ECHEANC(E)``, ``DO_MONNAIE``,
-``DO_TITRE``. Class 2 accounts 28xx/29xx are equity (Swiss SME chart).
+``AD_NUMERO`` with the import code ``AD_CODE`` (real files hold blank and repeated codes); the
+names seen in public code: ``ad_societe``, ``ad_nom``, ``ad_prenom``, ``ad_rue_1``, ``ad_rue_2``,
+``ad_npa``, ``ad_ville``, ``ad_codpays``, ``ad_email``, ``ad_tel1``, ``ad_tel3`` (mobile),
+``AB_IBAN``; articles ``ar_code``, ``ar_numero``, ``ar_abrege``, ``ar_desc``, ``ar_unit``,
+``ar_groupe``, ``ar_fn_ref``, ``prixvnt``, ``prixach``; ``document.dbf`` has ``DO_NUMERO``,
+``DO_TYPE`` (DocumentImport's types), ``DO_DATE1`` (issued), ``DO_DATE2`` (paid) and ``DO_ADR1..3``
+pointing at ``AD_NUMERO``; document lines ``dl_numero``, ``dl_article``, ``dl_desc``, ``dl_qte``,
+``dl_unite``, ``dl_prix``, ``dl_montant``, ``dl_tva_mnt`` (net = montant − VAT); ``dos_info.dbf``
+holds the company name at byte 10 of its first record. *Assumed* (not documented; other names are
+tolerated and unplaced fields kept in the extras): which of ``NUMERO``/``COMPTE`` is the number is
+decided from the values; ``AD_PAYS``, ``AD_TVA``, ``AD_IBAN``, ``AD_LANGUE``, ``AD_DELAI``,
+``AD_COMPTE``, ``AD_CLIENT``/``AD_FOURNIS`` (roles), ``AD_INACTIF``, ``AD_REMARQ``; articles'
+VAT codes ``AR_TVAV``/``AR_TVAA``, accounts ``AR_CPTV``/``AR_CPTA``, supplier ``AR_FOURN`` (an
+address number), stock ``AR_STOCK``/``AR_STOCKMI``; documents' ``DO_TOTAL`` (or ``DO_MONTANT``),
+``DO_MNTHT``, ``DO_TVA``, ``DO_PAYE``, ``DO_ECHEANC(E)``, ``DO_MONNAIE``, ``DO_COMPTE``,
+``DO_TITRE``; lines' ``DL_LIGNE``, ``DL_RABAIS``, ``DL_TVA_TX``, ``DL_TVA_CO``, ``DL_COMPTE``.
+Class 2 accounts 28xx/29xx are equity (Swiss SME chart).
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ import pyarrow.compute as pc
 
 from migrator.errors import SourceError
 from migrator.model import Problem
+from migrator.parsing import ParseError, parse_rate
+from migrator.partners import check_iban, country_code, language_code, partner_kind, split_street, unique_codes
 from migrator.readers.winbiz.raw import Raw
 
 NUMBER = ("numero", "number", "no_compte", "compte", "account")
@@ -33,19 +45,27 @@ CLASS = ("classe", "no_class", "class")
 CURRENCY = ("monnaie", "devise", "currency")
 CLASS_TYPES = {1: "asset", 2: "liability", 3: "expense", 4: "income"}
 PARTNER_FIELDS: dict[str, tuple[str, ...]] = {
+    "company": ("ad_societe", "ad_raison", "ad_firme"),
+    "first_name": ("ad_prenom",),
+    "last_name": ("ad_nom",),
     "street": ("ad_rue_1", "ad_rue", "ad_adresse", "ad_adresse1"),
+    "address_line2": ("ad_rue_2", "ad_adresse2", "ad_case"),
     "zip": ("ad_npa", "ad_cp", "ad_zip", "ad_codepos"),
     "city": ("ad_ville", "ad_localite"),
-    "country": ("ad_pays",),
+    "country": ("ad_codpays", "ad_pays"),
     "contact": ("ad_contact",),
     "email": ("ad_email", "ad_mail"),
     "phone": ("ad_tel1", "ad_tel", "ad_telephon"),
+    "mobile": ("ad_tel3", "ad_natel", "ad_mobile"),
+    "fax": ("ad_fax",),
+    "website": ("ad_web", "ad_internet", "ad_www"),
     "vat_number": ("ad_tva", "ad_notva", "ad_ide"),
-    "iban": ("ad_iban",),
+    "iban": ("ad_iban", "ab_iban"),
     "language": ("ad_langue",),
+    "currency": ("ad_monnaie", "ad_monnai"),
     "account": ("ad_compte",),
+    "notes": ("ad_remarq", "ad_remarque", "ad_notes", "ad_memo"),
 }
-PARTNER_NAME = ("ad_societe", "ad_nom", "ad_prenom")
 PARTNER_TERMS = ("ad_delai", "ad_echeance")
 
 
@@ -130,91 +150,375 @@ def company_name(raw: Raw, offsets: dict[str, int]) -> str:
     return ""
 
 
-def partners(raw: Raw) -> tuple[list[dict[str, Any]], set[str]]:
-    """Partners of ``adresses.dbf`` (problems go to `raw.problems`)."""
-    if "ad_numero" not in raw.columns:
-        raw.problems.append(Problem("warning", "no AD_NUMERO field: the addresses were not read", raw.file))
-        return [], set()
-    used = {"ad_numero"}
-    columns = {}
-    for target, names in PARTNER_FIELDS.items():
+def _texts(raw: Raw, fields: dict[str, tuple[str, ...]], used: set[str]) -> dict[str, list[str]]:
+    """The first present field of each target, as trimmed text per row (``""`` where absent)."""
+    out = {}
+    for target, names in fields.items():
         found = raw.first(*names)
         if found:
             used.add(found)
-            columns[target] = raw.text(found).to_pylist()
-    present = [n for n in PARTNER_NAME if n in raw.columns]
-    used.update(present)
-    name_parts = {n: raw.text(n).to_pylist() for n in present}
+        out[target] = raw.text(found).to_pylist()
+    return out
+
+
+def _flag(raw: Raw, names: tuple[str, ...], used: set[str]) -> np.ndarray | None:
+    found = raw.first(*names)
+    if found is None:
+        return None
+    used.add(found)
+    return raw.flags(found)
+
+
+def _quantity(text: str, raw: Raw, name: str, row: int) -> str:
+    """Decimal text of a quantity (``12.000`` → ``12``); a value that is no number is kept as written, with
+    a warning."""
+    try:
+        return parse_rate(text) if text else ""
+    except ParseError:
+        raw.problems.append(Problem("warning", f"{name} {text!r} is not a number; kept as text", raw.file, row))
+        return text
+
+
+def _currency(text: str, base: str) -> str:
+    return "" if text.upper() in ("", "0", base) else text.upper()
+
+
+def partners(raw: Raw, base: str = "CHF") -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
+    """Partners of ``adresses.dbf`` (or an ``ad_*`` export), the fields used, and each address number's
+    partner id (documents and articles point at ``AD_NUMERO``). Problems go to `raw.problems`.
+
+    The partner id is the address code ``AD_CODE`` (what Winbiz's DocumentImport matches addresses by);
+    a blank or repeated code gets a stable derived one (`partners.unique_codes`, from ``AD_NUMERO``),
+    with a warning. Every row is kept; ``AD_NUMERO`` stays in the extras."""
+    number_field = raw.first("ad_numero")
+    code_field = raw.first("ad_code")
+    if number_field is None and code_field is None:
+        raw.problems.append(Problem("warning", "no AD_NUMERO or AD_CODE field: the addresses were not read", raw.file))
+        return [], set(), {}
+    used: set[str] = set()
+    rows = [int(r) for r in raw.rows]
+    numbers = [_whole(v) for v in raw.text(number_field).to_pylist()]
+    fallbacks = [n or f"row{row}" for n, row in zip(numbers, rows, strict=True)]
+    if code_field:
+        used.add(code_field)
+        ids, notes = unique_codes(raw.text(code_field).to_pylist(), fallbacks, "address", raw.file, rows)
+        raw.problems += notes
+    else:
+        ids = fallbacks
+        used.add(number_field or "")
+    text = _texts(raw, PARTNER_FIELDS, used)
     terms_field = raw.first(*PARTNER_TERMS)
     if terms_field:
         used.add(terms_field)
     terms = raw.text(terms_field).to_pylist()
+    customer = _flag(raw, ("ad_client", "ad_debiteur"), used)
+    supplier = _flag(raw, ("ad_fournis", "ad_fourniss", "ad_creancier", "ad_fourn"), used)
+    inactive = _flag(raw, ("ad_inactif", "ad_archive", "ad_bloque"), used)
     out = []
-    for i, ident in enumerate(raw.text("ad_numero").to_pylist()):
-        if not ident:
-            raw.problems.append(Problem("warning", "address without AD_NUMERO; left out", raw.file, int(raw.rows[i])))
-            continue
-        company = name_parts.get("ad_societe", [""] * raw.size)[i]
-        person = " ".join(p for p in (name_parts.get("ad_prenom", [""] * raw.size)[i],
-                                      name_parts.get("ad_nom", [""] * raw.size)[i]) if p)  # fmt: skip
-        row: dict[str, Any] = {"id": ident, "name": company or person}
-        if company and person:
-            row["contact"] = person
-        for target, values in columns.items():
-            if values[i]:
-                row[target] = values[i]
-        row["payment_terms"] = _integer(terms[i]) if terms[i] else None
-        out.append(row)
+    by_number: dict[str, str] = {}
+    for i, ident in enumerate(ids):
+        row = rows[i]
+        if numbers[i]:
+            by_number.setdefault(numbers[i], ident)
+        company, first, last = text["company"][i], text["first_name"][i], text["last_name"][i]
+        street, building = split_street(text["street"][i])
+        entry: dict[str, Any] = {
+            "id": ident, "kind": partner_kind(company, first, last), "name": company or " ".join(p for p in
+            (first, last) if p), "first_name": first, "last_name": last, "street": street,
+            "building_number": building, "payment_terms": _integer(terms[i]) if terms[i] else None,
+        }  # fmt: skip
+        for target in ("address_line2", "zip", "city", "contact", "email", "phone", "mobile", "fax", "website",
+                       "vat_number", "account", "notes"):  # fmt: skip
+            entry[target] = text[target][i]
+        country = country_code(text["country"][i])
+        if country is None:
+            raw.problems.append(Problem("warning", f"address {ident}: country {text['country'][i]!r} is not a "
+                                        "country name or ISO code; kept as written", raw.file, row))  # fmt: skip
+            country = text["country"][i]
+        entry["country"] = country
+        language = language_code(text["language"][i])
+        if language is None:
+            raw.problems.append(Problem("warning", f"address {ident}: language {text['language'][i]!r} not "
+                                        "recognised; left empty (the value stays in the extras)", raw.file, row))  # fmt: skip
+            language = ""
+        entry["language"] = language
+        entry["currency"] = _currency(text["currency"][i], base)
+        entry["iban"], notes = check_iban(text["iban"][i], f"address {ident}", raw.file, row)
+        raw.problems += notes
+        roles = (customer is not None and bool(customer[i]), supplier is not None and bool(supplier[i]))
+        entry["roles"] = {(True, True): "both", (True, False): "customer", (False, True): "supplier"}.get(roles, "")
+        entry["active"] = not bool(inactive[i]) if inactive is not None else True
+        if not (street or entry["city"] or entry["zip"]):
+            raw.problems.append(Problem("warning", f"address {ident} ({entry['name'] or 'no name'}) has no postal "
+                                        "address", raw.file, row))  # fmt: skip
+        elif not entry["zip"]:
+            raw.problems.append(Problem("warning", f"address {ident} ({entry['name']}) has no postcode", raw.file, row))
+        out.append(entry)
+    if text["language"] and not any(language_code(v) is None for v in text["language"]):
+        used.add(raw.first(*PARTNER_FIELDS["language"]) or "")
+    else:
+        used.discard(raw.first(*PARTNER_FIELDS["language"]) or "")
+    return out, used, by_number
+
+
+def _whole(text: str) -> str:
+    """A record number as text without decimals (``12.0`` → ``12``); ``0`` counts as none."""
+    number = _integer(text)
+    return str(number) if number else ("" if number == 0 else text)
+
+
+ITEM_FIELDS: dict[str, tuple[str, ...]] = {
+    "name": ("ar_abrege", "ar_design", "ar_nom", "ar_libelle", "ar_titre"),
+    "description": ("ar_desc", "ar_descr", "ar_memo", "ar_texte"),
+    "unit": ("ar_unit", "ar_unite"),
+    "group": ("ar_groupe", "ar_famille"),
+    "sale_vat_code": ("ar_tvav", "ar_tva_v", "ar_tvacode", "ar_tva"),
+    "purchase_vat_code": ("ar_tvaa", "ar_tva_a"),
+    "revenue_account": ("ar_cptv", "ar_cpt_v", "ar_compte"),
+    "expense_account": ("ar_cpta", "ar_cpt_a"),
+    "supplier": ("ar_fourn", "ar_fournis", "ar_fn_adr"),
+    "supplier_ref": ("ar_fn_ref", "ar_reffour"),
+    "currency": ("ar_monnaie", "ar_monnai"),
+    "stock": ("ar_stock", "ar_qte", "ar_qtestock"),
+    "stock_min": ("ar_stockmi", "ar_stock_mi", "ar_qtemin"),
+}
+ITEM_PRICES = {"sale_price": ("prixvnt", "ar_prixvnt", "ar_prix_v", "ar_prix"),
+               "purchase_price": ("prixach", "ar_prixach", "ar_prix_a")}  # fmt: skip
+
+
+def items(raw: Raw, numbers: dict[str, str], base: str = "CHF") -> tuple[list[dict[str, Any]], set[str]]:
+    """Articles of ``articles.dbf`` (memo ``articles.fpt``) or an ``ar_*`` export. The item code is
+    ``AR_CODE`` (blank or repeated codes made unique from ``AR_NUMERO``, with a warning); the supplier
+    field holds an address number, turned into the partner's id."""
+    code_field = raw.first("ar_code", "ar_numero")
+    if code_field is None:
+        raw.problems.append(Problem("warning", "no AR_CODE field: the articles were not read", raw.file))
+        return [], set()
+    used = {code_field}
+    rows = [int(r) for r in raw.rows]
+    fallbacks = [_whole(v) or f"row{row}" for v, row in zip(raw.text(raw.first("ar_numero")).to_pylist(), rows,
+                                                            strict=True)]  # fmt: skip
+    codes, notes = unique_codes(raw.text(code_field).to_pylist(), fallbacks, "article", raw.file, rows)
+    raw.problems += notes
+    text = _texts(raw, ITEM_FIELDS, used)
+    bad = np.zeros(raw.size, dtype=bool)
+    prices = {}
+    for target, names in ITEM_PRICES.items():
+        found = raw.first(*names)
+        if found:
+            used.add(found)
+        prices[target] = raw.cents(found, bad).to_pylist() if found else [None] * raw.size
+    inactive = _flag(raw, ("ar_inactif", "ar_bloque", "ar_archive"), used)
+    out = []
+    for i, code in enumerate(codes):
+        row = rows[i]
+        supplier = _whole(text["supplier"][i])
+        if supplier and supplier not in numbers:
+            raw.problems.append(Problem("warning", f"article {code}: supplier address {supplier} is not in the "
+                                        "addresses; kept as written", raw.file, row))  # fmt: skip
+        entry: dict[str, Any] = {
+            "code": code, "supplier": numbers.get(supplier, supplier), "currency": _currency(text["currency"][i], base),
+            "stock": _quantity(text["stock"][i], raw, "stock", row),
+            "stock_min": _quantity(text["stock_min"][i], raw, "minimum stock", row),
+            "active": not bool(inactive[i]) if inactive is not None else True,
+            "sale_price": prices["sale_price"][i], "purchase_price": prices["purchase_price"][i],
+        }  # fmt: skip
+        for target in ("name", "description", "unit", "group", "sale_vat_code", "purchase_vat_code",
+                       "revenue_account", "expense_account", "supplier_ref"):  # fmt: skip
+            entry[target] = text[target][i]
+        if entry["active"] and not entry["sale_price"] and not bad[i]:
+            raw.problems.append(
+                Problem("warning", f"article {code} ({entry['name']}) has no sale price", raw.file, row)
+            )
+        out.append(entry)
     return out, used
 
 
-def open_items(raw: Raw, known: dict[str, dict[str, Any]]) -> tuple[list[dict[str, Any]], set[str]]:
-    """Invoices of ``document.dbf`` without a payment date (``DO_DATE2``), linked to their address."""
-    missing = [n for n in ("do_numero", "do_date1", "do_date2") if n not in raw.columns]
-    amount_field = raw.first("do_total", "do_montant", "do_totttc", "do_ttc", "do_mntttc")
-    if missing or amount_field is None:
+DOCUMENT_TYPES = {
+    10: "offer", 12: "order", 14: "order", 16: "delivery_note", 17: "invoice", 18: "invoice", 20: "invoice",
+    22: "credit_note", 24: "payment", 40: "order", 41: "offer", 42: "delivery_note", 43: "bill", 44: "bill",
+    46: "payment", 47: "bill_credit_note", 50: "delivery_note",
+}  # fmt: skip
+"""Winbiz document types (DocumentImport field 2, FORMATS.md) as canonical types: 17 and 43 are the
+debtor and creditor opening balances (open invoices and bills carried into the year), 18 a cash sale,
+14 a worksheet, 41 a call for tender, 50 a goods return."""
+DOCUMENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("do_titre", "do_libelle", "do_objet", "do_texte"),
+    "currency": ("do_monnaie", "do_monnai"),
+    "account": ("do_compte", "do_cpt"),
+    "reference": ("do_refqr", "do_bvr", "do_reference"),
+}
+DOCUMENT_AMOUNTS = {
+    "gross": ("do_total", "do_montant", "do_totttc", "do_ttc", "do_mntttc"),
+    "net": ("do_mntht", "do_totht", "do_ht"),
+    "vat": ("do_tva", "do_mnttva", "do_tvamnt"),
+    "paid": ("do_paye", "do_acompte", "do_mntpaye"),
+}
+
+
+def documents(raw: Raw, numbers: dict[str, str], known: dict[str, dict[str, Any]], base: str = "CHF"
+              ) -> tuple[list[dict[str, Any]], set[str], list[int]]:  # fmt: skip
+    """Documents of ``document.dbf`` (or a ``do_*`` export), the fields used and each document's source
+    row. ``DO_ADR1..3`` hold address numbers (the first one set is the partner); ``DO_DATE2`` is the
+    payment date: without a paid-amount field, a document with one is paid in full."""
+    missing = [n for n in ("do_numero", "do_date1") if n not in raw.columns]
+    gross_field = raw.first(*DOCUMENT_AMOUNTS["gross"])
+    if missing or gross_field is None:
         wanted = ", ".join(n.upper() for n in missing) or "DO_TOTAL (or DO_MONTANT)"
-        raw.problems.append(Problem("warning", f"no {wanted} field: the open invoices were not read", raw.file))
-        return [], set()
+        raw.problems.append(Problem("warning", f"no {wanted} field: the documents were not read", raw.file))
+        return [], set(), []
+    used = {"do_numero", "do_date1"}
     bad = np.zeros(raw.size, dtype=bool)
     issued = raw.dates("do_date1", bad).to_pylist()
-    paid_text = raw.text("do_date2")
-    paid = pc.invert(pc.equal(paid_text, "")).to_numpy(zero_copy_only=False) if raw.columns["do_date2"].type == \
-        pa.string() else pc.is_valid(raw.columns["do_date2"]).to_numpy(zero_copy_only=False)  # fmt: skip
-    amounts = raw.cents(amount_field, bad).to_pylist()
-    paid_field = raw.first("do_paye", "do_acompte", "do_mntpaye")
-    paid_amounts = raw.cents(paid_field, bad).to_pylist() if paid_field else [None] * raw.size
     due_field = raw.first("do_echeance", "do_echeanc")
     due = raw.dates(due_field, np.zeros(raw.size, dtype=bool)).to_pylist() if due_field else [None] * raw.size
+    paid_on = raw.first("do_date2")
+    settled = [False] * raw.size
+    if paid_on:
+        used.add(paid_on)
+        column = raw.columns[paid_on]
+        settled = (pc.is_valid(column) if pa.types.is_date(column.type) else pc.not_equal(raw.text(paid_on), "")
+                   ).to_pylist()  # fmt: skip
+    amounts: dict[str, list[int | None]] = {}
+    for target, names in DOCUMENT_AMOUNTS.items():
+        found = raw.first(*names)
+        if found:
+            used.add(found)
+        amounts[target] = raw.cents(found, bad).to_pylist() if found else [None] * raw.size
+    kinds_field = raw.first("do_type")
+    if kinds_field:
+        used.add(kinds_field)
+    kinds = raw.text(kinds_field).to_pylist()
     partner_fields = [n for n in ("do_adr1", "do_adr2", "do_adr3") if n in raw.columns]
+    used.update(partner_fields)
     links = [raw.text(n).to_pylist() for n in partner_fields]
-    currency_field = raw.first("do_monnaie", "do_monnai")
-    currencies = raw.text(currency_field).to_pylist()
-    text_field = raw.first("do_titre", "do_libelle", "do_objet", "do_texte")
-    texts = raw.text(text_field).to_pylist()
-    used = {"do_numero", "do_date1", "do_date2", amount_field, *partner_fields}
-    used.update(n for n in (paid_field, due_field, currency_field, text_field) if n)
+    text = _texts(raw, DOCUMENT_FIELDS, used)
+    if due_field:
+        used.add(due_field)
+    rows = [int(r) for r in raw.rows]
+    ids, notes = unique_codes(raw.text("do_numero").to_pylist(), [f"row{r}" for r in rows], "document", raw.file,
+                              rows)  # fmt: skip
+    raw.problems += notes
+    out, kept_rows = [], []
+    for i, ident in enumerate(ids):
+        row = rows[i]
+        if bad[i]:
+            continue  # its date or an amount is unreadable: reported by `raw`
+        number = _integer(kinds[i]) if kinds[i] else 20
+        kind = DOCUMENT_TYPES.get(number or 0, "")
+        if not kind:
+            raw.problems.append(Problem("warning", f"document {ident}: type {kinds[i]!r} is not a Winbiz document "
+                                        "type; kept without a type", raw.file, row))  # fmt: skip
+        address = next((_whole(values[i]) for values in links if _whole(values[i])), "")
+        partner = numbers.get(address, address)
+        if address and address not in numbers:
+            raw.problems.append(Problem("warning", f"document {ident}: address {address} is not in the addresses",
+                                        raw.file, row))  # fmt: skip
+        gross = amounts["gross"][i] or 0
+        vat = amounts["vat"][i]
+        net = amounts["net"][i]
+        if net is None:
+            net = gross - (vat or 0)
+        if vat is None:
+            vat = gross - net
+        paid = amounts["paid"][i]
+        if paid is None:
+            paid = gross if settled[i] else 0
+        status = "paid" if gross and paid >= gross else ("partly_paid" if paid else "open")
+        if not gross and settled[i]:
+            status = "paid"
+        out.append({
+            "id": ident, "type": kind, "date": issued[i], "due_date": due[i], "partner": partner,
+            "currency": _currency(text["currency"][i], base), "net": net, "vat": vat, "gross": gross, "paid": paid,
+            "status": status, "account": text["account"][i] or known.get(partner, {}).get("account", ""),
+            "title": text["title"][i], "reference": text["reference"][i],
+        })  # fmt: skip
+        kept_rows.append(row)
+    return out, used, kept_rows
+
+
+LINE_FIELDS: dict[str, tuple[str, ...]] = {
+    "item": ("dl_article", "dl_code", "dl_ar_code"),
+    "description": ("dl_desc", "dl_design", "dl_texte", "dl_libelle"),
+    "unit": ("dl_unite", "dl_unit"),
+    "vat_code": ("dl_tva_co", "dl_tvacode", "dl_tva_code"),
+    "account": ("dl_compte", "dl_cpt"),
+}
+
+
+LINE_AMOUNTS: dict[str, tuple[str, ...]] = {
+    "unit_price": ("dl_prix", "dl_prixunit"),
+    "amount": ("dl_montant", "dl_total"),
+    "vat": ("dl_tva_mnt", "dl_tvamnt"),
+}
+LINE_DECIMALS: dict[str, tuple[str, ...]] = {
+    "quantity": ("dl_qte", "dl_qte1", "dl_quantite"),
+    "discount": ("dl_rabais", "dl_remise"),
+    "vat_rate": ("dl_tva_tx", "dl_tvatx", "dl_tva_taux"),
+}
+
+
+def document_lines(raw: Raw, documents: set[str]) -> tuple[list[dict[str, Any]], set[str]]:
+    """Lines of the document lines table (``detail``, ``dl_*`` fields): ``DL_NUMERO`` the document,
+    ``DL_MONTANT`` the line total with VAT and ``DL_TVA_MNT`` its VAT (net = the difference, FORMATS.md)."""
+    link = raw.first("dl_numero", "dl_nodoc", "dl_document", "dl_do_numero")
+    if link is None:
+        raw.problems.append(Problem("warning", "no DL_NUMERO field: the document lines were not read", raw.file))
+        return [], set()
+    used = {link}
+    text = _texts(raw, LINE_FIELDS, used)
+    bad = np.zeros(raw.size, dtype=bool)
+    cents = {}
+    for target, names in LINE_AMOUNTS.items():
+        found = raw.first(*names)
+        if found:
+            used.add(found)
+        cents[target] = raw.cents(found, bad).to_pylist() if found else [None] * raw.size
+    decimals = {}
+    for target, names in LINE_DECIMALS.items():
+        found = raw.first(*names)
+        if found:
+            used.add(found)
+        decimals[target] = raw.text(found).to_pylist()
+    number_field = raw.first("dl_ligne", "dl_noline", "dl_ordre")
+    if number_field:
+        used.add(number_field)
+    numbers = raw.text(number_field).to_pylist()
     out = []
-    settled = 0
-    for i, ident in enumerate(raw.text("do_numero").to_pylist()):
+    counters: dict[str, int] = {}
+    for i, document in enumerate(raw.text(link).to_pylist()):
         row = int(raw.rows[i])
         if bad[i]:
             continue
-        if paid[i]:
-            settled += 1
-            continue
-        partner = next((values[i] for values in links if values[i] and values[i] != "0"), "")
-        if partner and partner not in known:
-            raw.problems.append(Problem("warning", f"invoice {ident}: address {partner} is not in the addresses",
-                                        raw.file, row))  # fmt: skip
-        total = amounts[i] or 0
-        out.append({
-            "id": ident, "partner": partner, "kind": "invoice", "date": issued[i], "due_date": due[i],
-            "currency": "" if currencies[i] in ("", "0") else currencies[i], "amount": total,
-            "open_amount": total - (paid_amounts[i] or 0), "account": known.get(partner, {}).get("account", ""),
-            "description": texts[i],
-        })  # fmt: skip
-    if settled:
-        raw.problems.append(Problem("info", f"{settled} paid document(s) are not open items (their payment is in "
-                                    "the journal)", raw.file))  # fmt: skip
+        if document not in documents:
+            raw.problems.append(Problem("warning", f"line of document {document!r}, which is not in the documents; "
+                                        "kept", raw.file, row))  # fmt: skip
+        counters[document] = counters.get(document, 0) + 1
+        quantity = _quantity(decimals["quantity"][i], raw, "quantity", row)
+        discount = _quantity(decimals["discount"][i], raw, "discount", row)
+        rate = _quantity(decimals["vat_rate"][i], raw, "VAT rate", row)
+        total = cents["amount"][i] or 0
+        entry: dict[str, Any] = {
+            "document": document, "line": _integer(numbers[i]) or counters[document],
+            "quantity": "" if quantity == "0" and not total else quantity, "unit_price": cents["unit_price"][i] or 0,
+            "discount": "" if discount == "0" else discount, "vat_rate": "" if rate == "0" else rate,
+            "amount": total - (cents["vat"][i] or 0),
+        }  # fmt: skip
+        for target in ("item", "description", "unit", "vat_code", "account"):
+            entry[target] = text[target][i]
+        out.append(entry)
     return out, used
+
+
+def open_items(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The open items: invoices and bills (and their opening-balance forms) not fully paid."""
+    out = []
+    for doc in documents:
+        if doc["type"] not in ("invoice", "bill") or doc["status"] in ("paid", "cancelled"):
+            continue
+        out.append({
+            "id": doc["id"], "partner": doc["partner"], "kind": doc["type"], "date": doc["date"],
+            "due_date": doc["due_date"], "currency": doc["currency"], "amount": doc["gross"],
+            "open_amount": doc["gross"] - doc["paid"], "account": doc["account"], "description": doc["title"],
+        })  # fmt: skip
+    return out
