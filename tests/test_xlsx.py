@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pyarrow as pa
 import pytest
 from conftest import golden
 from hypothesis import HealthCheck, given, settings
@@ -369,3 +370,179 @@ def test_a_workbook_named_without_extension_is_written_and_verified(run_cli, sam
     result = run_cli("convert", samples / "garage" / "journal.csv", "--to", "xlsx", "-o", tmp_path / "books")
     assert result.exit_code == 0 and "verified" in result.output, result.output
     assert run_cli("detect", tmp_path / "books").output.endswith("xlsx (confidence 0.95)\n")
+
+
+# ----------------------------------------------------------------------- the layout, from the ledger
+
+
+def _expected_dump(ledger: Ledger) -> str:
+    """What `_dump` must show for a ledger's workbook, worked out from the ledger and the layout the
+    module docstring describes (not from the writer): sheets in order, a frozen header row, filters
+    over the used range, widths fitted to the values, amounts as numbers in #,##0.00, dates in
+    dd.mm.yyyy, flags of the journal only where true, empty texts as no cell, formula-like text as text."""
+    from migrator.writers.xlsx import COMPANY_FIELDS, SHEETS, column_letter
+
+    def text_width(values: list[Any]) -> int:
+        return max((len(v) for v in values if isinstance(v, str)), default=0)
+
+    def cell(ref: str, value: Any, money: bool = False) -> str | None:
+        if value is None or value == "":
+            return None
+        if money:
+            return f"{ref}={value / 100!r}:n:#,##0.00"
+        if isinstance(value, bool):
+            return f"{ref}={value!r}:b:General"
+        if isinstance(value, dt.date):
+            return f"{ref}={dt.datetime.combine(value, dt.time())!r}:d:dd.mm.yyyy"
+        if isinstance(value, int):
+            return f"{ref}={value!r}:n:General"
+        return f"{ref}={value!r}:s:General"
+
+    out = []
+    company = ledger.company
+    rows: list[list[Any]] = [[label, getattr(company, field)] for label, field in COMPANY_FIELDS]
+    rows += [["Fiscal year", y.start, y.end] for y in company.fiscal_years]
+    rows += [["Source file", f.path, f.sha256, f.size, f.encoding, f.format] for f in company.source_files]
+    used = max(len(r) for r in rows)
+    widths = [max(len(str(r[i])) if i < len(r) else 0 for r in rows) for i in range(used)]
+    names = ["field", "value", *[""] * (used - 2)]
+    shown = [min(max(len(n), w) + 2, 60) for n, w in zip(names, widths, strict=True)]
+    out.append("== Company | freeze A2 | filter None | widths " + " ".join(
+        f"{column_letter(i)}={w}" for i, w in enumerate(shown, start=1)))  # fmt: skip
+    out.append("A1='Field':s:General  B1='Value':s:General")
+    for number, row in enumerate(rows, start=2):
+        out.append("  ".join(c for i, v in enumerate(row, 1) if (c := cell(f"{column_letter(i)}{number}", v))))
+    tables = []
+    for sheet in SHEETS:
+        data = getattr(ledger, sheet.table)
+        if data.num_rows or sheet.table == "lines":
+            tables.append((sheet.title, sheet.table, sheet.money, data))
+        if sheet.table == "lines" and data.num_rows:
+            accounts = ledger.accounts
+            names_of = dict(zip(accounts.column("code").to_pylist(), accounts.column("name").to_pylist(), strict=True))
+            balances = trial_balance(ledger)
+            tb = pa.table({"account": list(balances), "name": [names_of.get(c, "") for c in balances],
+                           "balance": pa.array(list(balances.values()), pa.int64())})  # fmt: skip
+            tables.append(("Trial balance", "trial_balance", ("balance",), tb))
+    for title, name, money, data in tables:
+        columns = data.column_names
+        values = {c: data.column(c).to_pylist() for c in columns}
+        widths = []
+        for c in columns:
+            kind = data.schema.field(c).type
+            if c in money:
+                w = max((len(f"{v / 100:.2f}") for v in values[c] if v is not None), default=0) * 4 // 3
+            elif kind == pa.date32():
+                w = 10
+            elif kind == pa.bool_():
+                w = 5
+            elif kind == pa.string():
+                w = text_width(values[c])
+            else:
+                w = max((len(str(v)) for v in values[c] if v is not None), default=0)
+            widths.append(min(max(len(c), w) + 2, 60))
+        last = f"{column_letter(len(columns))}{data.num_rows + 1}"
+        out.append(f"== {title} | freeze A2 | filter A1:{last} | widths " + " ".join(
+            f"{column_letter(i)}={w}" for i, w in enumerate(widths, start=1)))  # fmt: skip
+        out.append("  ".join(f"{column_letter(i)}1={c!r}:s:General" for i, c in enumerate(columns, start=1)))
+        for r in range(data.num_rows):
+            cells = []
+            for i, c in enumerate(columns, start=1):
+                v = values[c][r]
+                if name == "lines" and c in ("opening", "vat_line") and not v:
+                    continue
+                if (shown_cell := cell(f"{column_letter(i)}{r + 2}", v, c in money)) is not None:
+                    cells.append(shown_cell)
+            out.append("  ".join(cells))
+    return "\n".join(out) + "\n"
+
+
+_PLAIN = st.text(st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\ufffe\uffff"), max_size=12)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ledger=ledgers(text=st.one_of(texts(), _PLAIN.map(lambda t: "=" + t), _PLAIN)))
+def test_any_workbook_shows_what_the_layout_says(tmp_path: Path, ledger: Ledger) -> None:
+    path = tmp_path / "layout.xlsx"
+    pipeline.write(ledger, "xlsx", path, force=True)
+    assert _dump(path) == _expected_dump(ledger)
+
+
+def test_the_garage_workbook_shows_what_the_layout_says(garage_book: Path, garage: Ledger) -> None:
+    from migrator.model import TABLES as ALL
+
+    carried = garage.replace(**{t: table(t) for t in ALL if t not in ("accounts", "groups", "lines", "vat_codes",
+                                                                      "partners", "open_items")})  # fmt: skip
+    path = garage_book.with_name("carried.xlsx")
+    pipeline.write(carried, "xlsx", path, force=True)
+    assert _dump(path) == _expected_dump(carried)
+
+
+# ------------------------------------------------------------------ journals past Excel's row limit
+
+
+def test_a_journal_past_the_row_limit_goes_on_several_sheets(
+    tmp_path: Path, garage: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import migrator.writers.xlsx as writer
+
+    monkeypatch.setattr(writer, "MAX_ROWS", 31)  # 30 lines under each header: the 75 garage lines on 3 sheets
+    path = tmp_path / "split.xlsx"
+    problems = pipeline.write(garage, "xlsx", path)
+    splits = [p for p in problems if "rows are more than an Excel sheet holds" in p.message]
+    assert [(p.severity, p.message) for p in splits] == [(
+        "warning",
+        "sheet Journal: 75 rows are more than an Excel sheet holds (30 under the header); "
+        "written on 3 sheets: Journal, Journal (2), Journal (3)",
+    )]  # fmt: skip
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[3:6] == ["Journal", "Journal (2)", "Journal (3)"]
+    assert book.sheetnames[6] == "Trial balance"
+    for title, last in (("Journal", 31), ("Journal (2)", 31), ("Journal (3)", 16)):
+        ws = book[title]
+        assert [c.value for c in ws[1]] == JOURNAL_HEADER
+        assert (ws.freeze_panes, ws.auto_filter.ref, ws.max_row) == ("A2", f"A1:S{last}", last)
+    # line 31 of the ledger is the first row under the header of the second sheet: entry 12, 2023-12-15
+    assert [book["Journal (2)"][f"{c}2"].value for c in "ABF"] == [garage.lines.column("entry")[30].as_py(),
+                                                                     garage.lines.column("line")[30].as_py(),
+                                                                     garage.lines.column("account")[30].as_py()]  # fmt: skip
+    monkeypatch.undo()
+    back = pipeline.read(path)
+    assert back.lines.equals(garage.lines)
+    assert back.problems == ()
+
+
+def test_rows_typed_on_a_later_journal_sheet_name_that_sheet(
+    tmp_path: Path, garage: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import migrator.writers.xlsx as writer
+
+    monkeypatch.setattr(writer, "MAX_ROWS", 51)
+    path = tmp_path / "split.xlsx"
+    pipeline.write(garage, "xlsx", path)
+    typed = {"A27": "99", "B27": 1, "C27": "31.12.2024", "F27": "6900", "G27": "12.50",
+             "A28": "99", "B28": 2, "C28": "31.12.2024", "F28": "1020", "G28": "-12.5x"}  # fmt: skip
+    edited = _edit(path, "Journal (2)", typed, tmp_path / "typed.xlsx")
+    ledger = XlsxReader().read(Source(edited, "typed.xlsx"), pipeline.ReadOptions())
+    errors = [(p.file, p.row, p.message.split(":")[0]) for p in ledger.problems if p.severity == "error"]
+    assert errors == [("typed.xlsx, sheet Journal (2)", 28, "amount")]
+    added = [r for r in ledger.lines.to_pylist() if r["entry"] == "99"]
+    assert [(r["account"], r["amount"], r["source_file"], r["source_row"]) for r in added] == [
+        ("6900", 1250, "typed.xlsx, sheet Journal (2)", 27)
+    ]
+    assert ledger.lines.num_rows == 76
+
+
+# ------------------------------------------------------------------------------- cells read exactly
+
+
+def test_amount_cells_are_read_at_excels_fifteen_digits(garage_book: Path, tmp_path: Path) -> None:
+    # 0.1 + 0.2 as a formula leaves 0.30000000000000004 in the cell: Excel shows 0.30, and so is it read;
+    # 12.345 is not a whole number of cents: an error on its row, as any bad cell
+    book = _edit(garage_book, "Journal", {"G2": 0.1 + 0.2, "G3": -0.30000000000000004, "G4": 12.345},
+                 tmp_path / "floats.xlsx")  # fmt: skip
+    ledger = XlsxReader().read(Source(book, "floats.xlsx"), pipeline.ReadOptions())
+    assert [(p.row, p.message) for p in ledger.problems if p.severity == "error"] == [
+        (4, "amount: 12.345 has more than 2 decimals")
+    ]
+    assert ledger.lines.column("amount").to_pylist()[:2] == [30, -30]

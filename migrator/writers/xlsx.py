@@ -6,24 +6,26 @@ decimal (``1234.56``, never a float's ``1234.559999…``), shown with a number f
 dates; every sheet has a frozen header row, an autofilter and column widths fitted to its values.
 Text that a spreadsheet would run as a formula (``= + - @``, tab, CR at the start) is stored as a
 string with Excel's quote prefix, so it shows and reads back exactly as written and never runs.
-Written in openpyxl's streaming (write-only) mode: rows go to disk as they are made.
+
+The sheets' XML is built from whole Arrow columns, a batch of rows at a time (one string per cell
+made by Arrow's string kernels, one string per row joined from them), and streamed into the zip:
+no Python object per cell, and memory bounded by the batch. A table longer than an Excel sheet
+holds (1,048,576 rows, the header included: Excel specifications and limits) goes on several
+sheets, "Journal", "Journal (2)", …, each with the header row; the reader joins them back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from migrator import money
 from migrator.model import SCHEMAS, Ledger, Problem
@@ -37,10 +39,14 @@ TRIAL_BALANCE_SHEET = "Trial balance"
 TRIAL_BALANCE_COLUMNS = ("account", "name", "balance")
 MAX_CELL_TEXT = 32767
 """Excel holds at most 32,767 characters in a cell (Excel specifications and limits)."""
+MAX_ROWS = 1_048_576
+"""Rows of an Excel sheet, the header row included (Excel specifications and limits)."""
 MAX_WIDTH = 60
 # Characters XML 1.0 cannot carry at all (lxml refuses them; Excel reports the file as damaged).
 XML_ILLEGAL = "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"
 _XML_ILLEGAL_RE = re.compile(XML_ILLEGAL)
+BATCH = 32_768
+"""Rows turned into XML at a time."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,9 @@ SHEETS = (
     Sheet("vat_codes", "VAT"),
     Sheet("partners", "Partners"),
     Sheet("open_items", "Open items", ("amount", "open_amount")),
+    Sheet("items", "Items", ("sale_price", "purchase_price")),
+    Sheet("documents", "Documents", ("net", "vat", "gross", "paid")),
+    Sheet("document_lines", "Document lines", ("unit_price", "amount")),
 )
 """Sheets in workbook order; the trial balance goes after the journal."""
 JOURNAL = next(s for s in SHEETS if s.table == "lines")
@@ -82,22 +91,151 @@ _FLAGS_WRITTEN_WHEN_TRUE = {("lines", "opening"), ("lines", "vat_line")}
 """Flags shown only where true, so the journal is not a wall of FALSE."""
 
 
+def part_titles(title: str, rows: int) -> list[str]:
+    """Titles of the sheets that hold `rows` rows of the sheet called `title`: the title itself,
+    then "title (2)", "title (3)" … past Excel's rows per sheet."""
+    parts = max(1, -(-rows // (MAX_ROWS - 1)))
+    return [title, *(f"{title} ({n})" for n in range(2, parts + 1))]
+
+
+# --------------------------------------------------------------------------------------- package
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CT = "application/vnd.openxmlformats-officedocument"
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_STYLE_DATE, _STYLE_AMOUNT, _STYLE_QUOTED = 1, 2, 3
+_STYLES = (
+    f'{_DECLARATION}<styleSheet xmlns="{_MAIN}"><numFmts count="1"><numFmt numFmtId="164" formatCode="{DATE_FORMAT}"/>'
+    '</numFmts><fonts count="1"><font><sz val="11"/><name val="Calibri"/><family val="2"/><scheme val="minor"/>'
+    '</font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill '
+    'patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/><top/><bottom/><diagonal/>'
+    '</border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+)
+"""Cell styles: 0 general, 1 date (dd.mm.yyyy), 2 amount (`AMOUNT_FORMAT`, ``#,##0.00``, is format 4
+of those ECMA-376 builds in, 18.8.30), 3 text with the quote prefix."""
+
+
+class _Package:
+    """The workbook's zip: sheets added one by one, the parts that list them written at the end."""
+
+    def __init__(self, target: Path) -> None:
+        # Level 1: the sheets are long runs of similar XML; level 6 (zlib's default) took three times
+        # as long for a file about a fifth smaller.
+        self.zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
+        self.sheets: list[tuple[str, str | None]] = []  # title, autofilter range
+
+    def sheet(self, title: str, autofilter: str | None) -> IO[bytes]:
+        self.sheets.append((title, autofilter))
+        return self.zip.open(f"xl/worksheets/sheet{len(self.sheets)}.xml", "w", force_zip64=True)
+
+    def close(self) -> None:
+        sheets = "".join(
+            f'<sheet name="{_escape_attribute(title)}" sheetId="{n}" r:id="rId{n}"/>'
+            for n, (title, _) in enumerate(self.sheets, start=1)
+        )
+        names = "".join(
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{n}" hidden="1">'
+            f"{_escape(_quoted_title(title))}!{_absolute(ref)}</definedName>"
+            for n, (title, ref) in enumerate(self.sheets)
+            if ref
+        )
+        self.zip.writestr(
+            "xl/workbook.xml",
+            f'{_DECLARATION}<workbook xmlns="{_MAIN}" xmlns:r="{_REL}"><workbookPr/><bookViews><workbookView '
+            f'activeTab="0"/></bookViews><sheets>{sheets}</sheets>'
+            + (f"<definedNames>{names}</definedNames>" if names else "")
+            + '<calcPr calcId="124519" fullCalcOnLoad="1"/></workbook>',
+        )
+        rels = "".join(
+            f'<Relationship Id="rId{n}" Type="{_REL}/worksheet" Target="/xl/worksheets/sheet{n}.xml"/>'
+            for n in range(1, len(self.sheets) + 1)
+        )
+        self.zip.writestr(
+            "xl/_rels/workbook.xml.rels",
+            f'{_DECLARATION}<Relationships xmlns="{_PKG_REL}">{rels}<Relationship Id="rId{len(self.sheets) + 1}" '
+            f'Type="{_REL}/styles" Target="styles.xml"/></Relationships>',
+        )
+        self.zip.writestr("xl/styles.xml", _STYLES)
+        overrides = "".join(
+            f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_CT}.spreadsheetml.worksheet+xml"/>'
+            for n in range(1, len(self.sheets) + 1)
+        )
+        self.zip.writestr(
+            "[Content_Types].xml",
+            f'{_DECLARATION}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{_CT}.spreadsheetml.sheet.main+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{_CT}.spreadsheetml.styles+xml"/>'
+            f'{overrides}<Override PartName="/docProps/app.xml" ContentType="{_CT}.extended-properties+xml"/></Types>',
+        )
+        self.zip.writestr(
+            "_rels/.rels",
+            f'{_DECLARATION}<Relationships xmlns="{_PKG_REL}"><Relationship Id="rId1" Type="{_REL}/officeDocument" '
+            'Target="xl/workbook.xml"/><Relationship Id="rId2" Type="{_REL}/extended-properties" '
+            'Target="docProps/app.xml"/></Relationships>'.replace("{_REL}", _REL),
+        )
+        self.zip.writestr(
+            "docProps/app.xml",
+            f'{_DECLARATION}<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/'
+            'extended-properties"><Application>migrator</Application></Properties>',
+        )
+        self.zip.close()
+
+
+def _quoted_title(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+def _absolute(ref: str) -> str:
+    return re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", ref)
+
+
+def column_letter(index: int) -> str:
+    """The letters of the 1-based column `index` (1 → A, 27 → AA)."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+def _escape_attribute(text: str) -> str:
+    return _escape(text).replace('"', "&quot;")
+
+
+# ---------------------------------------------------------------------------------------- writer
+
+
 class XlsxWriter:
     name = "xlsx"
     extension = ".xlsx"
     output = "file"
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
-        book = Workbook(write_only=True)
         problems: list[Problem] = []
-        _company_sheet(book, ledger, problems)
-        for sheet in SHEETS:
-            data: pa.Table = getattr(ledger, sheet.table)
-            if data.num_rows or sheet is JOURNAL:  # the journal stays, even empty: it marks the format
-                _table_sheet(book, sheet, data, problems)
-            if sheet is JOURNAL and data.num_rows:
-                _table_sheet(book, *_trial_balance(ledger), problems)
-        book.save(target)
+        package = _Package(target)
+        try:
+            _company_sheet(package, ledger, problems)
+            for sheet in SHEETS:
+                data: pa.Table = getattr(ledger, sheet.table)
+                if data.num_rows or sheet is JOURNAL:  # the journal stays, even empty: it marks the format
+                    _table_sheet(package, sheet, data, problems)
+                if sheet is JOURNAL and data.num_rows:
+                    _table_sheet(package, *_trial_balance(ledger), problems)
+        finally:
+            package.close()
         extras = sum(t.num_columns - ("source_row" in t.column_names) for t in ledger.extras.values())
         problems += lost("unplaced source columns", extras, "left out (the workbook holds canonical columns only)")
         return problems
@@ -116,67 +254,142 @@ def _trial_balance(ledger: Ledger) -> tuple[Sheet, pa.Table]:
     return Sheet("trial_balance", TRIAL_BALANCE_SHEET, ("balance",)), data
 
 
-def _company_sheet(book: Workbook, ledger: Ledger, problems: list[Problem]) -> None:
+def _head(header: list[str], widths: list[int], rows: int, shown: list[str] | None = None) -> str:
+    """A sheet's XML up to its first data row: size, frozen header, column widths, and the header
+    row (`shown`, else the column names)."""
+    cols = "".join(
+        f'<col min="{i}" max="{i}" width="{min(max(len(name), width) + 2, MAX_WIDTH)}" customWidth="1"/>'
+        for i, (name, width) in enumerate(zip(header, widths, strict=True), start=1)
+    )
+    names = "".join(
+        f'<c r="{column_letter(i)}1" t="inlineStr"><is><t>{_escape(name)}</t></is></c>'
+        for i, name in enumerate(header if shown is None else shown, start=1)
+        if name
+    )
+    return (
+        f'{_DECLARATION}<worksheet xmlns="{_MAIN}"><dimension ref="A1:{column_letter(len(header))}{rows + 1}"/>'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+        'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData><row r="1">{names}</row>'
+    )
+
+
+def _tail(autofilter: str | None) -> str:
+    ref = f'<autoFilter ref="{autofilter}"/>' if autofilter else ""
+    return f'</sheetData>{ref}<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>' \
+        "</worksheet>"  # fmt: skip
+
+
+def _company_sheet(package: _Package, ledger: Ledger, problems: list[Problem]) -> None:
     company = ledger.company
     rows: list[list[Any]] = [[label, getattr(company, field)] for label, field in COMPANY_FIELDS]
     rows += [[FISCAL_YEAR, year.start, year.end] for year in company.fiscal_years]
     rows += [[SOURCE_FILE, f.path, f.sha256, f.size, f.encoding, f.format] for f in company.source_files]
-    sheet = book.create_sheet(COMPANY_SHEET)
-    assert isinstance(sheet, WriteOnlyWorksheet)
     used = max(len(row) for row in rows)
     widths = [max(len(str(row[i])) if i < len(row) else 0 for row in rows) for i in range(used)]
-    _layout(sheet, ["field", "value", *[""] * (used - 2)], widths, len(rows), autofilter=False)
-    sheet.append(["Field", "Value"])
-    for row in rows:
-        sheet.append([_DateCell(sheet)(v) if isinstance(v, dt.date) else _text_cell(sheet, v, problems) for v in row])
+    header = ["field", "value", *[""] * (used - 2)]
+    head = _head(header, widths, len(rows), shown=["Field", "Value"])
+    body = []
+    for number, row in enumerate(rows, start=2):
+        cells = "".join(_cell(f"{column_letter(i)}{number}", value, problems) for i, value in enumerate(row, start=1))
+        body.append(f'<row r="{number}">{cells}</row>')
+    with package.sheet(COMPANY_SHEET, None) as out:
+        out.write((head + "".join(body) + _tail(None)).encode("utf-8"))
 
 
-def _layout(
-    sheet: WriteOnlyWorksheet, header: list[str], widths: list[int], rows: int, autofilter: bool = True
-) -> None:
-    """Frozen header, autofilter, column widths and the sheet's size, set before the first row.
+def _cell(ref: str, value: Any, problems: list[Problem]) -> str:
+    """One cell of the Company sheet (a few rows: made one by one)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.date):
+        return f'<c r="{ref}" s="{_STYLE_DATE}" t="n"><v>{_serial(value)}</v></c>'
+    if isinstance(value, int):
+        return f'<c r="{ref}" t="n"><v>{value}</v></c>'
+    text = str(value)
+    if _XML_ILLEGAL_RE.search(text):
+        text = _XML_ILLEGAL_RE.sub("", text)
+        problems.append(
+            Problem("warning", f"sheet {COMPANY_SHEET}: control characters a workbook cannot hold were removed")
+        )
+    if not text:
+        return ""
+    style = f' s="{_STYLE_QUOTED}"' if text.startswith(FORMULA_STARTS) else ""
+    return f'<c r="{ref}"{style} t="inlineStr">{_inline(text)}</c>'
 
-    A write-only sheet does not state its size (<dimension>) unless asked; without it openpyxl's
-    reader parses the whole sheet once more just to learn it, on every load.
-    """
-    last = f"{get_column_letter(len(header))}{rows + 1}"
-    sheet.calculate_dimension = lambda: f"A1:{last}"  # type: ignore[attr-defined]
-    sheet.freeze_panes = "A2"
-    for index, (name, width) in enumerate(zip(header, widths, strict=True), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = min(max(len(name), width) + 2, MAX_WIDTH)
-    if autofilter:
-        sheet.auto_filter.ref = f"A1:{last}"
+
+def _inline(text: str) -> str:
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f"<is><t{space}>{_escape(text)}</t></is>"
 
 
-def _table_sheet(book: Workbook, sheet: Sheet, data: pa.Table, problems: list[Problem]) -> None:
-    ws = book.create_sheet(sheet.title)
-    assert isinstance(ws, WriteOnlyWorksheet)
+def _serial(day: dt.date) -> int:
+    """Excel's day number (1900 system, with its 29 February 1900 that never was)."""
+    days = (day - dt.date(1899, 12, 30)).days
+    return days - 1 if 0 < days <= 60 else days
+
+
+def _table_sheet(package: _Package, sheet: Sheet, data: pa.Table, problems: list[Problem]) -> None:
     names = list(data.column_names)
-    columns = [_column(ws, sheet, name, data.column(name), problems) for name in names]
-    _layout(ws, names, [c.width for c in columns], data.num_rows)
-    ws.append(names)
-    for row in zip(*(c.cells() for c in columns), strict=True):
-        ws.append(row)
+    columns = [_column(sheet, i, name, data.column(name), problems) for i, name in enumerate(names, start=1)]
+    widths = [c.width for c in columns]
+    titles = part_titles(sheet.title, data.num_rows)
+    if len(titles) > 1:
+        problems.append(Problem(
+            "warning",
+            f"sheet {sheet.title}: {data.num_rows:,} rows are more than an Excel sheet holds "
+            f"({MAX_ROWS - 1:,} under the header); written on {len(titles)} sheets: {', '.join(titles)}",
+        ))  # fmt: skip
+    per_sheet = MAX_ROWS - 1
+    for n, title in enumerate(titles):
+        start, stop = n * per_sheet, min(data.num_rows, (n + 1) * per_sheet)
+        last = f"{column_letter(len(names))}{stop - start + 1}"
+        with package.sheet(title, f"A1:{last}") as out:
+            out.write(_head(names, widths, stop - start).encode("utf-8"))
+            for lo in range(start, stop, BATCH):
+                hi = min(stop, lo + BATCH)
+                out.write(_rows_xml(columns, lo, hi, lo - start + 2))
+            out.write(_tail(f"A1:{last}").encode("utf-8"))
+
+
+_NULL = pa.scalar(None, pa.string())
 
 
 class _Column:
-    """One column's cells, made from whole Arrow columns (texts cleaned and checked at once)."""
+    """One column's cells as XML, made from the whole Arrow column a batch of rows at a time.
 
-    def __init__(self, values: list[Any], width: int, make: Any = None) -> None:
+    `parts` are the pieces of each cell's XML around its reference's row number: the cell is
+    ``<c r="E`` + row + ``" t="inlineStr"><is><t>`` + text + ``</t></is></c>``; an empty value (null)
+    is no cell at all."""
+
+    def __init__(self, letter: str, values: pa.ChunkedArray, width: int, middle: str | pa.ChunkedArray,
+                 end: str) -> None:  # fmt: skip
+        self.letter = letter
         self.values = values
         self.width = width
-        self.make = make
+        self.middle = middle
+        self.end = end
 
-    def cells(self) -> Iterator[Any]:
-        if self.make is None:
-            return iter(self.values)
-        make = self.make
-        return (None if v is None else make(v) for v in self.values)
+    def cells(self, lo: int, hi: int, rows: pa.Array) -> pa.Array:
+        values = self.values.slice(lo, hi - lo)
+        middle = self.middle if isinstance(self.middle, str) else self.middle.slice(lo, hi - lo)
+        return pc.binary_join_element_wise(f'<c r="{self.letter}', rows, middle, values, self.end, "")
 
 
-def _column(
-    ws: WriteOnlyWorksheet, sheet: Sheet, name: str, column: pa.ChunkedArray, problems: list[Problem]
-) -> _Column:
+def _rows_xml(columns: list[_Column], lo: int, hi: int, first: int) -> memoryview:
+    """The rows lo..hi (of the table) as sheet XML, the first numbered `first` in its sheet: the
+    bytes of one Arrow string array of rows, taken straight from its data buffer."""
+    rows = pc.cast(pa.array(np.arange(first, first + hi - lo, dtype=np.int64)), pa.string())
+    cells = [c.cells(lo, hi, rows) for c in columns]
+    joined = pc.binary_join_element_wise('<row r="', rows, '">', *cells, "</row>", "", null_handling="skip")
+    if isinstance(joined, pa.ChunkedArray):
+        joined = pa.concat_arrays(joined.chunks)
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)
+    start, stop = int(offsets[joined.offset]), int(offsets[joined.offset + len(joined)])
+    return memoryview(joined.buffers()[2])[start:stop]
+
+
+def _column(sheet: Sheet, index: int, name: str, column: pa.ChunkedArray, problems: list[Problem]) -> _Column:
+    letter = column_letter(index)
     kind = column.type
     if name in sheet.money:
         if len(column) and (pc.max(pc.abs(column)).as_py() or 0) >= 10**15:
@@ -184,23 +397,41 @@ def _column(
                                     "Excel keeps only 15 significant digits of a number"))  # fmt: skip
         text = money.format_cents_array(column)
         width = _max_length(text) * 4 // 3  # room for thousands separators
-        return _Column(text.to_pylist(), width, _AmountCell(ws))
+        return _Column(letter, _chunked(text), width, f'" s="{_STYLE_AMOUNT}" t="n"><v>', "</v></c>")
     if kind == pa.date32():
-        return _Column(column.to_pylist(), 10, _DateCell(ws))
+        days = pc.cast(pc.cast(column, pa.int32()), pa.int64())
+        serial = pc.add(days, 25569)  # 1970-01-01 is day 25,569 of Excel's 1900 system
+        early = pc.and_(pc.greater(serial, 0), pc.less_equal(serial, 60))  # before Excel's 29 February 1900
+        serial = pc.if_else(early, pc.subtract(serial, 1), serial)
+        return _Column(letter, _chunked(pc.cast(serial, pa.string())), 10, f'" s="{_STYLE_DATE}" t="n"><v>', "</v></c>")
     if kind == pa.bool_():
-        values = column.to_pylist()
+        values = pc.if_else(column, "1", "0")
         if (sheet.table, name) in _FLAGS_WRITTEN_WHEN_TRUE:
-            values = [True if v else None for v in values]
-        return _Column(values, 5)
+            values = pc.if_else(column, values, _NULL)
+        return _Column(letter, _chunked(values), 5, '" t="b"><v>', "</v></c>")
     if kind != pa.string():
-        return _Column(column.to_pylist(), len(str(pc.max(column).as_py() or "")))
+        width = len(str(pc.max(column).as_py() or "")) if len(column) else 0
+        return _Column(letter, _chunked(pc.cast(column, pa.string())), width, '" t="n"><v>', "</v></c>")
     column = _clean(column, f"sheet {sheet.title}, column {name}", problems)
+    width = _max_length(column)
+    escaped = column
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
+        if pc.any(pc.match_substring(escaped, char)).as_py():
+            escaped = pc.replace_substring(escaped, char, entity)
+    escaped = pc.if_else(pc.equal(column, ""), _NULL, escaped)
+    plain, quoted = '" t="inlineStr"><is><t>', f'" s="{_STYLE_QUOTED}" t="inlineStr"><is><t>'
+    spaced = pc.match_substring_regex(column, r"^\s|\s$")
     risky = pc.match_substring_regex(column, r"^[=+\-@\t\r]")
-    values = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column).to_pylist()
-    if pc.any(risky).as_py():
-        flags = risky.to_pylist()
-        values = [_text_cell(ws, v, problems) if flag else v for v, flag in zip(values, flags, strict=True)]
-    return _Column(values, _max_length(column))
+    if not pc.any(spaced).as_py() and not pc.any(risky).as_py():
+        return _Column(letter, _chunked(escaped), width, plain, "</t></is></c>")
+    space = pc.if_else(spaced, ' xml:space="preserve">', ">")
+    style = pc.if_else(risky, quoted[: -len(' t="inlineStr"><is><t>')], '"')
+    middle = pc.binary_join_element_wise(style, ' t="inlineStr"><is><t', space, "")
+    return _Column(letter, _chunked(escaped), width, _chunked(middle), "</t></is></c>")
+
+
+def _chunked(values: pa.Array | pa.ChunkedArray) -> pa.ChunkedArray:
+    return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
 
 
 def _max_length(text: pa.ChunkedArray | pa.Array) -> int:
@@ -223,51 +454,6 @@ def _clean(column: pa.ChunkedArray, where: str, problems: list[Problem]) -> pa.C
         column = pc.if_else(long, pc.utf8_slice_codeunits(column, 0, MAX_CELL_TEXT), column)
         problems.append(Problem("warning", f"{where}: {count} texts longer than {MAX_CELL_TEXT} characters were cut"))
     return column
-
-
-def _text_cell(ws: WriteOnlyWorksheet, value: Any, problems: list[Problem]) -> Any:
-    """A text cell that is never a formula; other values as they are."""
-    if not isinstance(value, str):
-        return value
-    if not value:
-        return None
-    if _XML_ILLEGAL_RE.search(value):
-        value = _XML_ILLEGAL_RE.sub("", value)
-        problems.append(Problem("warning", f"sheet {ws.title}: control characters a workbook cannot hold were removed"))
-    if not value.startswith(FORMULA_STARTS):
-        return value
-    cell = WriteOnlyCell(ws, value)
-    cell.data_type = "s"  # openpyxl makes any text starting with "=" a formula
-    cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
-    return cell
-
-
-class _AmountCell:
-    """Amount cells whose XML value is the exact decimal text: openpyxl prints numbers with
-    ``%.16g`` of a float (``1234.57`` can come out as ``1234.569999999999``), so the cell holds the
-    text and is typed as a number. One cell per column, refilled for each row: a write-only sheet
-    writes a row out before the next is made."""
-
-    def __init__(self, ws: WriteOnlyWorksheet) -> None:
-        self.cell = WriteOnlyCell(ws)
-        self.cell.number_format = AMOUNT_FORMAT
-
-    def __call__(self, text: str) -> WriteOnlyCell:
-        self.cell.value = text
-        self.cell.data_type = "n"
-        return self.cell
-
-
-class _DateCell:
-    """Date cells shown as dd.mm.yyyy; one cell per column, refilled for each row."""
-
-    def __init__(self, ws: WriteOnlyWorksheet) -> None:
-        self.cell = WriteOnlyCell(ws)
-        self.cell.number_format = DATE_FORMAT
-
-    def __call__(self, day: Any) -> WriteOnlyCell:
-        self.cell.value = day
-        return self.cell
 
 
 FORMAT = XlsxWriter
