@@ -60,10 +60,11 @@ def test_read_back_is_what_banana_keeps(tmp_path: Path) -> None:
     assert back.items.column("stock").to_pylist() == ["14", "", "3.5"]
     # what the tables do not hold is declared, column by column, with the number of rows
     declared = {p.message.split(" not carried")[0] for p in problems}
-    assert {"4 partner details (building number)", "1 partner details (active)", "1 partner details (kind)",
-            "1 partner details (iban)", "2 partner details (payment terms)", "3 partner details (account)",
-            "1 partner details (vat number)", "1 partner details (currency)", "1 partner details (notes)",
-            "2 items (sale vat code)", "1 items (supplier)", "1 items (inactive flag)"} <= declared  # fmt: skip
+    # counted by hand from odd_partners: the four with a building number, 1001's IBAN, terms…
+    assert "6 partner details (kind 1, street 4, building number 4, vat number 1, iban 1, currency 1, " \
+        "payment terms 2, account 3, notes 1, active 1)" in declared  # fmt: skip
+    assert "3 items (sale vat code 2, purchase vat code 1, revenue account 1, expense account 1, group 1, " \
+        "supplier 1, supplier ref 1, stock min 1, active 1)" in declared  # fmt: skip
     assert not any(d.endswith(" partners") for d in declared)
 
 

@@ -496,7 +496,9 @@ PARTNER_KEPT = ("id", "kind", "roles", "name", "first_name", "last_name", "stree
                 "address_line2", "zip", "city", "country", "email", "phone", "mobile", "fax", "website", "language",
                 "notes")  # fmt: skip
 """Partner columns the Contacts table holds (the building number inside Street)."""
-ITEM_KEPT = ("code", "name", "description", "unit", "sale_price", "purchase_price", "stock")
+ITEM_LOST = ("currency", "sale_vat_code", "purchase_vat_code", "revenue_account", "expense_account", "group",
+             "supplier", "supplier_ref", "stock_min")  # fmt: skip
+"""Item columns the Items table has no column for."""
 
 
 def contact_row(partner: dict[str, Any]) -> dict[str, str]:
@@ -563,36 +565,38 @@ def write_address_book(ledger: Ledger, folder: Path) -> list[Problem]:
     items = ledger.items.to_pylist()
     if items:
         (folder / ITEMS).write_text(_table(ITEM_COLUMNS, [item_row(i) for i in items]), "utf-8")
-        for column in ("currency", "sale_vat_code", "purchase_vat_code", "revenue_account", "expense_account",
-                       "group", "supplier", "supplier_ref", "stock_min"):  # fmt: skip
-            count = sum(1 for i in items if i[column])
-            problems += lost(f"items ({column.replace('_', ' ')})", count, f"the Items table has no column for it "
-                             f"({ITEMS})")  # fmt: skip
-        inactive = sum(1 for i in items if not i["active"])
-        problems += lost("items (inactive flag)", inactive, f"written as active ({ITEMS})")
+        counts = {column: sum(1 for i in items if i[column]) for column in ITEM_LOST}
+        counts["active"] = sum(1 for i in items if not i["active"])
+        problems += _losses("items", counts, sum(1 for i in items if not i["active"] or any(i[c] for c in ITEM_LOST)),
+                            f"the Items table has no column for them, or an inactive item is written as active "
+                            f"({ITEMS})")  # fmt: skip
     return problems
 
 
 def _partner_losses(partners: list[dict[str, Any]]) -> list[Problem]:
-    """Per column: how many partners the Contacts table changes (as `kept_partner` says)."""
-    changed: dict[str, int] = {}
+    """How many partners the Contacts table changes, and in which columns (as `kept_partner` says)."""
+    counts: dict[str, int] = {}
+    changed = 0
     for partner in partners:
         kept = kept_partner(partner)
-        for column, value in partner.items():
-            if column == "active":
-                differs = not value
-            else:
-                differs = (value or None) != (kept[column] or None)
-            if differs:
-                changed[column] = changed.get(column, 0) + 1
-    problems: list[Problem] = []
-    for column, count in changed.items():
-        why = {"building_number": "written inside Street", "active": "written as active",
-               "kind": "a contact with an organisation name is a company, one with names only a person"}.get(
-                   column, "the Contacts table has no column for it" if column not in PARTNER_KEPT
-                   else "written as Banana keeps it")  # fmt: skip
-        problems += lost(f"partner details ({column.replace('_', ' ')})", count, f"{why} ({CONTACTS})")
-    return problems
+        columns = [c for c, v in partner.items() if (not v if c == "active" else (v or None) != (kept[c] or None))]
+        changed += bool(columns)
+        for column in columns:
+            counts[column] = counts.get(column, 0) + 1
+    counts = {column: counts[column] for column in partners[0] if column in counts} if partners else {}
+    return _losses(
+        "partner details",
+        counts,
+        changed,
+        "the Contacts table has no column for them (IBAN, terms, "
+        f"account…), the building number is inside Street, a name without kind is a company ({CONTACTS})",
+    )
+
+
+def _losses(what: str, counts: dict[str, int], rows: int, why: str) -> list[Problem]:
+    """One declaration for the `rows` of a table that change: ``N <what> (<column> <count>, …)``."""
+    listed = ", ".join(f"{column.replace('_', ' ')} {count}" for column, count in counts.items() if count)
+    return lost(f"{what} ({listed})", rows, why)
 
 
 def address_book_readme(ledger: Ledger, folder: Path, target: Path) -> str:

@@ -84,7 +84,8 @@ class WinbizWriter:
         flat: list[tuple[str, ...]] = [HEADER, *(_fields(row, notes) for row in rows)]
         _write_csv(target / ENTRIES, flat, notes, ENTRIES)
         _write_csv(target / CHART, _chart_rows(ledger), notes, CHART)
-        return notes.problems + _not_carried(ledger, notes)
+        documents = write_document_import(ledger, target, notes)
+        return notes.problems + documents + _not_carried(ledger, notes)
 
     def as_kept(self, ledger: Ledger) -> Ledger:
         """each entry split into the debit/credit rows the writer books, one entry per row, VAT as Winbiz books it.
@@ -385,12 +386,10 @@ def _encodable(char: str) -> bool:
 
 
 def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
-    problems = lost("partners", ledger.partners.num_rows, "left out (the import CSV has no address fields)")
-    problems += lost("company name", 1 if ledger.company.name else 0, "left out (the import CSV has no company fields)")
+    problems = lost("company name", 1 if ledger.company.name else 0, "left out (the import CSV has no company fields)")
     days = [d for d in ledger.lines.column("date").unique().to_pylist() if d is not None]
     empty = sum(1 for year in years_of(ledger) if not any(year.contains(d) for d in days))
     problems += lost("fiscal years without entries", empty, "left out (the import CSV has rows, not fiscal years)")
-    problems += lost("open items", ledger.open_items.num_rows, "left out (the import CSV has no invoice fields)")
     problems += lost(
         "currencies of lines (foreign-currency rows' currency codes)",
         notes.currencies,
@@ -419,6 +418,216 @@ def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
     problems.append(Problem("info", f"{ENTRIES} starts with a header row: in Winbiz's import settings, choose not to "
                             "import the first record", ENTRIES))  # fmt: skip
     return problems
+
+
+# ------------------------------------------------------------------------- DocumentImport files
+
+ADDRESSES = "bizexdoc_adresses.csv"
+ARTICLES = "bizexdoc_articles.csv"
+OPENING = "bizexdoc_soldes.csv"
+README = "README.txt"
+ITEM_UPDATE_METHOD = "1"
+"""Field 74 of an item record: 0 never, 1 or more add or update (FORMATS.md). 1: the articles are
+created; an article of the same code in the dossier is updated."""
+
+
+def _record(values: dict[int, str]) -> tuple[str, ...]:
+    """A DocumentImport row: the 159 numbered fields, `values` filled in (1-based positions)."""
+    from migrator.readers.winbiz import documentimport as di
+
+    cells = [""] * di.FIELD_COUNT
+    for position, value in values.items():
+        cells[position - 1] = " ".join(value.replace("\t", " ").splitlines()).strip()  # one line per record
+    return tuple(cells)
+
+
+def _plain(text: str) -> str:
+    """Text as a field holds it: one line, Windows-1252 (what it lacks is ``?``, `_write_csv` warns)."""
+    one_line = " ".join(text.replace("\t", " ").splitlines()).strip()
+    return one_line.encode(ENCODING, errors="replace").decode(ENCODING)
+
+
+def address_record(partner: dict[str, Any]) -> tuple[str, ...]:
+    """An address (type 00, amount 0): code in field 20, the names, street (with the building number),
+    postcode, town, notes; update method 1 in field 47: Winbiz adds the address and never changes one
+    it already has under that code."""
+    from migrator.readers.winbiz import documentimport as di
+
+    person = partner["kind"] == "person" and bool(partner["first_name"] or partner["last_name"])
+    street = " ".join(p for p in (partner["street"], partner["building_number"]) if p)
+    return _record({
+        di.TYPE: di.RECORD, di.TOTAL: "0.00", di.ADDRESS_CODE: partner["id"],
+        di.COMPANY: "" if person else partner["name"], di.LAST_NAME: partner["last_name"],
+        di.FIRST_NAME: partner["first_name"], di.STREET: street, di.POSTCODE: partner["zip"],
+        di.TOWN: partner["city"], di.NOTES: partner["notes"], di.ADDRESS_UPDATE: "1",
+    })  # fmt: skip
+
+
+def item_record(item: dict[str, Any]) -> tuple[str, ...]:
+    """An item (type 00): code in field 50, name in 51, sale price in 54 (the price field of a line,
+    taken for the item's price: *inference*, FORMATS.md lists no item fields), update method in 74."""
+    from migrator.readers.winbiz import documentimport as di
+
+    price = format_cents(item["sale_price"]) if item["sale_price"] is not None else ""
+    return _record({di.TYPE: di.RECORD, di.TOTAL: "0.00", di.ITEM_CODE: item["code"], di.DESCRIPTION: item["name"],
+                    di.PRICE: price, di.ITEM_UPDATE: ITEM_UPDATE_METHOD})  # fmt: skip
+
+
+def opening_record(item: dict[str, Any]) -> tuple[str, ...] | None:
+    """An open invoice as a debtor (17) or creditor (43) opening balance of its open amount: Winbiz
+    numbers it (``<NEW>``: its number field takes digits only), the invoice number is the reference
+    (field 5), one line of quantity 1 at the open amount without VAT (the VAT was booked with the
+    invoice in the old books). A foreign invoice has its currency and the amount as foreign total
+    (fields 7 and 9); the local amount and rate are left to Winbiz. None for other kinds."""
+    from migrator.readers.winbiz import documentimport as di
+
+    kind = {"invoice": di.DEBTOR_OPENING, "bill": di.CREDITOR_OPENING}.get(item["kind"])
+    if kind is None:
+        return None
+    amount = format_cents(item["open_amount"] if item["open_amount"] is not None else item["amount"] or 0)
+    foreign = bool(item["currency"])
+    day = item["date"].strftime("%d.%m.%Y") if item["date"] else ""
+    return _record({
+        di.NUMBER: di.NEW, di.TYPE: kind, di.DATE: day, di.REFERENCE: item["id"],
+        di.TOTAL: "" if foreign else amount, di.CURRENCY: item["currency"], di.FOREIGN_TOTAL: amount if foreign else "",
+        di.ADDRESS_CODE: item["partner"], di.LINE_NUMBER: "1", di.LINE_TYPE: "1", di.DESCRIPTION: item["description"],
+        di.QUANTITY: "1", di.PRICE: amount, di.VAT_RATE: "0", di.VAT_INCLUDED: "2",
+    })  # fmt: skip
+
+
+def kept_partner(partner: dict[str, Any]) -> dict[str, Any]:
+    """The partner as an address record carries it and the reader reads it back: code, names, street
+    (with the building number), postcode, town and notes; every other column empty."""
+    from migrator.partners import partner_kind
+    from migrator.readers.winbiz import documentimport as di
+
+    cells = [_plain(c) for c in address_record(partner)]
+
+    def f(position: int) -> str:
+        return cells[position - 1]
+
+    first, last, company = f(di.FIRST_NAME), f(di.LAST_NAME), f(di.COMPANY)
+    return {
+        "id": f(di.ADDRESS_CODE), "kind": partner_kind(company, first, last),
+        "name": company or " ".join(p for p in (first, last) if p), "first_name": first, "last_name": last,
+        "street": f(di.STREET), "zip": f(di.POSTCODE), "city": f(di.TOWN), "notes": f(di.NOTES),
+    }  # fmt: skip
+
+
+def kept_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as an item record carries it: code, name and sale price."""
+    return {"code": _plain(item["code"]), "name": _plain(item["name"]), "sale_price": item["sale_price"]}
+
+
+def kept_open_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The open invoice as an opening balance carries it: number, partner, kind, date, currency, the
+    open amount (as amount and open amount) and text."""
+    amount = item["open_amount"] if item["open_amount"] is not None else item["amount"] or 0
+    return {"id": _plain(item["id"]), "partner": _plain(item["partner"]), "kind": item["kind"], "date": item["date"],
+            "currency": item["currency"], "amount": amount, "open_amount": amount,
+            "description": _plain(item["description"])}  # fmt: skip
+
+
+def write_document_import(ledger: Ledger, target: Path, notes: _Notes) -> list[Problem]:
+    """The DocumentImport files of the partners, items and open items (each only where there are
+    some), the README that tells how to import them, and what they do not carry."""
+    from migrator import model
+    from migrator.readers.winbiz import documentimport as di
+
+    problems: list[Problem] = []
+    partners, items = ledger.partners.to_pylist(), ledger.items.to_pylist()
+    opens = [*ledger.open_items.to_pylist(), *_open_documents(ledger)]
+    written: list[str] = []
+    if partners:
+        long = [p["id"] for p in partners if len(p["id"]) > di.ADDRESS_CODE_LENGTH]
+        if long:
+            notes.warn(f"{len(long)} address codes longer than {di.ADDRESS_CODE_LENGTH} characters (field 20 holds "
+                       f"{di.ADDRESS_CODE_LENGTH}), first {long[0]!r}: Winbiz may cut them", ADDRESSES)  # fmt: skip
+        _write_csv(target / ADDRESSES, [address_record(p) for p in partners], notes, ADDRESSES)
+        problems += _column_losses("partner details", partners, [kept_partner(p) for p in partners], "partners",
+                                   ADDRESSES)  # fmt: skip
+        written.append(ADDRESSES)
+    if items:
+        _write_csv(target / ARTICLES, [item_record(i) for i in items], notes, ARTICLES)
+        problems += _column_losses("items", items, [kept_item(i) for i in items], "items", ARTICLES)
+        written.append(ARTICLES)
+    records = [(o, opening_record(o)) for o in opens]
+    other = [o for o, r in records if r is None]
+    problems += lost("open items of another kind than invoice or bill", len(other), "left out")
+    kept = [o for o, r in records if r is not None]
+    if kept:
+        _write_csv(target / OPENING, [r for _, r in records if r is not None], notes, OPENING)
+        before = model.table("open_items", kept).to_pylist()
+        problems += _column_losses("open items", before, [kept_open_item(o) for o in before], "open_items", OPENING)
+        written.append(OPENING)
+    if written:
+        (target / README).write_text(_readme(written), "utf-8")
+    problems += lost("documents", ledger.documents.num_rows, "only open invoices are written, as opening balances")
+    problems += lost("document lines", ledger.document_lines.num_rows, "left out")
+    return problems
+
+
+def _open_documents(ledger: Ledger) -> list[dict[str, Any]]:
+    """Invoices and bills of the documents table not fully paid and not among the open items, as open items."""
+    listed = set(ledger.open_items.column("id").to_pylist())
+    out = []
+    for doc in ledger.documents.to_pylist():
+        gross, paid = doc["gross"] or 0, doc["paid"] or 0
+        if (
+            doc["type"] in ("invoice", "bill")
+            and gross != paid
+            and doc["id"] not in listed
+            and doc["status"] != "cancelled"
+        ):
+            out.append({"id": doc["id"], "partner": doc["partner"], "kind": doc["type"], "date": doc["date"],
+                        "due_date": doc["due_date"], "currency": doc["currency"], "amount": gross,
+                        "open_amount": gross - paid, "account": doc["account"], "description": doc["title"]})  # fmt: skip
+    return out
+
+
+def _column_losses(what: str, before: list[dict[str, Any]], kept: list[dict[str, Any]], table_name: str,
+                   file: str) -> list[Problem]:  # fmt: skip
+    """Per column: how many rows the file changes or leaves out (`kept` holds what it carries)."""
+    from migrator import model
+
+    full = model.table(table_name, kept).to_pylist()
+    counts: dict[str, int] = {}
+    changed = 0
+    for old, new in zip(before, full, strict=True):
+        columns = [c for c, v in old.items() if v != new[c] and not (v in ("", None) and new[c] in ("", None))]
+        changed += bool(columns)
+        for column in columns:
+            counts[column] = counts.get(column, 0) + 1
+    order = list(before[0]) if before else []
+    listed = ", ".join(f"{column.replace('_', ' ')} {counts[column]}" for column in order if column in counts)
+    return lost(f"{what} ({listed})", changed, f"{file} has no field for them, or holds them otherwise (README)")
+
+
+def _readme(written: list[str]) -> str:
+    lines = [
+        "Winbiz files written by migrator",
+        "================================",
+        "",
+        f"{ENTRIES} and {CHART}: the entries (Tools > Import, export > EntriesImport; choose not to import the",
+        "first record, a header) and the chart of accounts.",
+        "",
+        "The other files are DocumentImport files (Winbiz help center, article 115001603714): import each",
+        "with Tools > Import, export > DocumentImport, in this order:",
+    ]
+    steps = {
+        ADDRESSES: "the addresses (type 00, code in field 20). Update method 1 (field 47): an address whose code "
+                   "the dossier already has is left as it is, never overwritten; only new codes are added.",
+        ARTICLES: "the articles (type 00, code in field 50, name, sale price). Update method 1 (field 74): new "
+                  "articles are added, an article with the same code is updated.",
+        OPENING: "the open invoices as opening balances: customer invoices as debtor opening balances (type 17), "
+                 "supplier invoices as creditor opening balances (type 43), each of its open amount, without "
+                 "VAT, numbered by Winbiz; the old invoice number is the reference. Import the addresses first: "
+                 "each balance names its address by code.",
+    }  # fmt: skip
+    for number, name in enumerate(written, start=1):
+        lines += [f"{number}. {name}: {steps[name]}"]
+    lines += ["", "The files are ';'-separated, Windows-1252, without header; Winbiz takes them as they are."]
+    return "\r\n".join(lines) + "\r\n"
 
 
 FORMAT = WinbizWriter
