@@ -325,8 +325,11 @@ def test_a_corrupt_workbook_is_a_clear_message(tmp_path: Path, run_cli, name: st
     else:
         path.write_text("date,account,amount\n")
     result = run_cli("inspect", path, "--from", "xlsx")
-    assert result.exit_code == 2, result.output
     assert str(path) in result.output and "internal error" not in result.output
+    if make == "xml":  # calamine reads past the wrong end tag: the row it makes of it is a bad row, named
+        assert "sheet Journal, row 3: date: the cell is empty" in result.output, result.output
+        return
+    assert result.exit_code == 2, result.output
     assert "not a readable Excel workbook" in result.output or "not a zip" in result.output, result.output
 
 

@@ -51,6 +51,8 @@ REQUIRED = {"lines": ("date", "account", "amount")}
 SNIFFED = ("entry", "line", "date", "account", "amount")
 """Journal columns that mark a workbook as this format's (other vendors' sheets lack some)."""
 NOT_EMPTY = {"lines": ("date", "account", "amount")}
+BATCH = 65_536
+"""Rows of a sheet turned into columns at a time."""
 MAX_PROBLEMS = 1000
 """Bad rows listed one by one per sheet; beyond that one problem says how many more."""
 _TRUE = {"true", "1", "yes", "y", "x", "oui", "ja", "wahr"}
@@ -317,13 +319,16 @@ def _read_sheet(
 ) -> tuple[pa.Table, pa.Table | None]:
     """The canonical table a sheet holds, and its unknown columns (with the row they came from)."""
     where = _where(file, title)
-    rows = _sheet(book, title)
-    start = next((i for i, row in enumerate(rows) if any(v != "" for v in row)), None)
-    if start is None:
+    rows = iter(book.get_sheet_by_name(title).iter_rows())
+    start = 0  # rows before the header row
+    for first in rows:
+        if any(v != "" for v in first):
+            break
+        start += 1
+    else:
         if sheet.table == "lines" and not title.endswith(")"):
             raise SourceError(f"the workbook has no sheet {title!r} with a header row", file)
         return table(sheet.table), None
-    first = rows[start]
     header = [_name(v) for v in first]
     for name in REQUIRED.get(sheet.table, ()):
         if name not in header:
@@ -335,27 +340,38 @@ def _read_sheet(
         raise SourceError(f"column names repeat: {', '.join(repeated)}", where, start + 1)
     titles = [_text(v).strip() for v in first]
     unknown = [(i, titles[i] or f"column {_letter(i + 1)}") for i, n in enumerate(header) if n not in converters]
-    body = rows[start + 1 :]
-    del rows
-    columns: list[tuple[Any, ...]] = list(zip(*body, strict=True)) if body else [()] * len(first)
-    del body
-    numbers = np.arange(start + 2, start + 2 + len(columns[0]))  # spreadsheet row numbers
-    if any("" in values for values in columns):  # rows without a value are skipped (the journal has none)
-        filled = np.zeros(len(numbers), dtype=bool)
-        for values in columns:
-            if "" in values:
-                filled |= np.fromiter((v != "" for v in values), bool, len(values))
-            else:
-                filled[:] = True
-                break
-        if not filled.all():
-            numbers = numbers[filled]
-            columns = [tuple(itertools.compress(values, filled)) for values in columns]
     required = NOT_EMPTY.get(sheet.table, ())
-    converted: dict[str, pa.Array] = {}
+    parts: dict[str, list[pa.Array]] = {name: [] for _, name in known}
+    unknown_parts: dict[int, list[pa.Array]] = {index: [] for index, _ in unknown}
+    numbered: list[np.ndarray] = []
     errors: dict[int, list[str]] = {}
-    for index, name in known:
-        converted[name] = _convert(sheet, name, converters[name], columns[index], name in required, errors)
+    done, number = 0, start + 2  # rows converted; the spreadsheet row number of the next row
+    # A batch of rows at a time: calamine keeps the sheet's cells in Rust; Python objects exist for
+    # one batch only
+    while batch := list(itertools.islice(rows, BATCH)):
+        columns: list[tuple[Any, ...]] = list(zip(*batch, strict=True))
+        del batch
+        numbers = np.arange(number, number + len(columns[0]))
+        number += len(columns[0])
+        if any("" in values for values in columns):  # rows without a value are skipped (the journal has none)
+            filled = np.zeros(len(numbers), dtype=bool)
+            for values in columns:
+                if "" not in values:
+                    filled[:] = True
+                    break
+                filled |= np.fromiter((v != "" for v in values), bool, len(values))
+            if not filled.all():
+                numbers = numbers[filled]
+                columns = [tuple(itertools.compress(values, filled)) for values in columns]
+        for index, name in known:
+            convert = converters[name]
+            parts[name].append(_convert(sheet, name, convert, columns[index], name in required, errors, done))
+        for index, _ in unknown:
+            unknown_parts[index].append(_texts(columns[index]))
+        numbered.append(numbers)
+        done += len(numbers)
+    numbers = np.concatenate(numbered) if numbered else np.zeros(0, np.int64)
+    converted = {name: _joined(parts[name], SCHEMAS[sheet.table].field(name).type) for _, name in known}
     keep = np.ones(len(numbers), dtype=bool)
     for bad, (position, messages) in enumerate(sorted(errors.items()), start=1):
         keep[position] = False
@@ -371,7 +387,7 @@ def _read_sheet(
     data = conform(sheet.table, data_columns)
     if data.num_rows != len(kept_rows):  # a sheet with none of the canonical columns
         data = table(sheet.table, [{}] * len(kept_rows))
-    extra = {name: _texts(columns[i], keep if errors else None) for i, name in unknown}
+    extra = {name: _joined(unknown_parts[index], pa.string()).filter(mask) for index, name in unknown}
     if not any(pc.any(pc.not_equal(v, "")).as_py() for v in extra.values()):
         return data, None
     return data, pa.table({"source_row": pa.array(kept_rows, pa.int64()), **extra})
@@ -383,18 +399,21 @@ def _letter(index: int) -> str:
     return column_letter(index)
 
 
-def _texts(values: tuple[Any, ...], keep: np.ndarray | None) -> pa.Array:
-    if keep is not None:
-        values = tuple(itertools.compress(values, keep))
+def _joined(parts: list[pa.Array], kind: pa.DataType) -> pa.Array:
+    return pa.concat_arrays(parts) if parts else pa.array([], kind)
+
+
+def _texts(values: tuple[Any, ...]) -> pa.Array:
     if set(map(type, values)) <= {str}:
         return pa.array(values, pa.string())
     return pa.array([_text(None if v == "" else v) for v in values], pa.string())
 
 
 def _convert(sheet: Sheet, name: str, convert: Callable[[Any], Any], values: tuple[Any, ...], required: bool,
-             errors: dict[int, list[str]]) -> pa.Array:  # fmt: skip
+             errors: dict[int, list[str]], offset: int) -> pa.Array:  # fmt: skip
     """A column's cells as an Arrow column: at once where every cell has the type the column
-    expects, else cell by cell (a bad cell's message goes to `errors` under its position)."""
+    expects, else cell by cell (a bad cell's message goes to `errors` under its position in the
+    sheet: `offset` + its position in `values`)."""
     kind = SCHEMAS[sheet.table].field(name).type
     empty = values.count("")
     if not (required and empty):
@@ -406,11 +425,13 @@ def _convert(sheet: Sheet, name: str, convert: Callable[[Any], Any], values: tup
         try:
             value = convert(None if cell == "" else cell)
         except (ParseError, ArithmeticError) as exc:
-            errors.setdefault(position, []).append(f"{name}: {exc}")
+            errors.setdefault(offset + position, []).append(f"{name}: {exc}")
             value = None
         else:
             if required and value in (None, ""):
-                errors.setdefault(position, []).append(f"{name}: the cell is empty; every journal line needs one")
+                errors.setdefault(offset + position, []).append(
+                    f"{name}: the cell is empty; every journal line needs one"
+                )
         out.append(value)
     if kind == pa.bool_():
         out = [bool(v) for v in out]
