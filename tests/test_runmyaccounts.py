@@ -18,6 +18,7 @@ from migrator.model import Ledger, table
 from migrator.outputs import MANIFEST
 from migrator.reconcile import trial_balance
 from migrator.validate import validate
+from migrator.writers.runmyaccounts import RunMyAccountsWriter, kept_partner
 from migrator.years import per_year
 
 HEADER = "reference,department,description,transdate,notes,currency,exchangerate,accno,debit,credit,source,memo,projectnumber"
@@ -73,7 +74,8 @@ def test_sniff(samples: Path) -> None:
 def test_writer_layout_golden(garage: Ledger, tmp_path: Path) -> None:
     out = tmp_path / "rma"
     problems = pipeline.write(garage, "runmyaccounts", out)
-    assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == ["chart.csv", "journal.csv"]
+    assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == [
+        "chart.csv", "customers.csv", "journal.csv", "vendors.csv"]  # fmt: skip
     journal = (out / "journal.csv").read_bytes()
     chart = (out / "chart.csv").read_bytes()
     assert journal.startswith(HEADER.encode() + b"\r\n")
@@ -262,3 +264,78 @@ def test_company_name_declared(samples: Path, tmp_path: Path) -> None:
     assert any(loss.startswith("company name: 'Garage du Lac Sàrl' before, '' after") for loss in losses)
     assert result.reread is not None and result.reread.groups.num_rows == 23
     assert not any(loss.startswith("groups") for loss in losses)
+
+
+# ------------------------------------------------------------------------------- customers and vendors
+
+
+def test_customers_and_vendors_files(tmp_path: Path) -> None:
+    from odd_partners import ledger
+
+    out = tmp_path / "rma"
+    out.mkdir()
+    problems = RunMyAccountsWriter().write(ledger(), out)
+    customers, vendors = (out / "customers.csv").read_bytes(), (out / "vendors.csv").read_bytes()
+    golden("runmyaccounts/customers.csv", customers)
+    golden("runmyaccounts/vendors.csv", vendors)
+    rows = list(csv.reader(customers.decode("iso-8859-1").splitlines()))
+    assert rows[0] == ["customernumber", "name", "typeofcontact", "salutation", "firstname", "lastname", "address1",
+                       "address2", "zipcode", "city", "country", "phone", "mobile", "email", "language_code",
+                       "arap_accno", "notes", "terms"]  # fmt: skip
+    assert rows[1] == ["1001", "Müller & Söhne AG", "company", "", "Hans", "Müller", "Bahnhofstrasse 12a", "", "8001",
+                       "Zürich", "CH", "044 123 45 67", "079 765 43 21", "info@mueller-soehne.example", "de", "1100",
+                       "Zahlt spät; immer anrufen, nie faxen", "30"]  # fmt: skip
+    # customers: 1001, 1002, 2002 (both), the blank code (no roles), 2002 again (Zoë); vendors: 2001 and 2002
+    assert [r[0] for r in rows[1:]] == ["1001", "1002", "2002", "", "2002"]
+    vendor_rows = list(csv.reader(vendors.decode("iso-8859-1").splitlines()))
+    assert vendor_rows[0][0] == "vendornumber" and [r[0] for r in vendor_rows[1:]] == ["2001", "2002"]
+    assert vendor_rows[1][6:11] == ["rue de la Paix 12", "c/o Dupont", "75002", "Paris", "FR"]
+    declared = {p.message.split(" not carried")[0] for p in problems}
+    # counted by hand: the four building numbers (inside address1), fax, website, VAT number, IBAN,
+    # currency, the note's line break, 1002 inactive, the blank code's missing roles
+    assert "6 partner details (roles 1, street 4, building number 4, fax 1, website 1, vat number 1, iban 1, " \
+        "currency 1, notes 1, active 1)" in declared  # fmt: skip
+    assert "3 items" in declared and "3 open items" in declared
+
+
+def test_customers_and_vendors_read_back(tmp_path: Path) -> None:
+    from odd_partners import PARTNERS, ledger
+
+    out = tmp_path / "rma"
+    out.mkdir()
+    RunMyAccountsWriter().write(ledger(), out)
+    back = pipeline.read(out, "runmyaccounts")
+    expected = table("partners", [kept_partner(p) for p in table("partners", PARTNERS).to_pylist()]).to_pylist()
+
+    def order(rows: list) -> list:  # type: ignore[type-arg]
+        return sorted(rows, key=lambda r: (r["id"], r["name"]))
+
+    assert order(back.partners.to_pylist()) == order(expected)
+    roles = {(p["id"], p["name"]): p["roles"] for p in back.partners.to_pylist()}
+    assert roles[("2002", 'Garage "Zum Löwen" GmbH')] == "both" and roles[("2002", "Zoë Keller")] == "customer"
+    assert roles[("", "Anonyme Kundschaft")] == "customer"
+    assert [p.message for p in back.problems if "earlier row" in p.message] == [
+        "customernumber '2002' is on an earlier row too; both kept"]  # fmt: skip
+
+
+def test_bad_contact_rows(tmp_path: Path) -> None:
+    folder = tmp_path / "rma"
+    folder.mkdir()
+    write_text(folder / "journal.csv", HEADER + "\nR1,,x,03.01.2024,,CHF,1,1000,10.00,0.00,,,\n"
+               "R1,,x,03.01.2024,,CHF,1,3000,0.00,10.00,,,\n")  # fmt: skip
+    write_text(folder / "vendors.csv", "vendornumber,name,terms,typeofcontact\nV1,Holz AG,dreissig,Company\nV2,Kurz\n")
+    back = pipeline.read(folder, "runmyaccounts")
+    assert back.partners.to_pylist()[0] | {} == table("partners", [
+        {"id": "V1", "name": "Holz AG", "roles": "supplier", "kind": "company"}]).to_pylist()[0]  # fmt: skip
+    assert [(p.severity, p.file.rsplit("/", 1)[-1], p.row) for p in back.problems if p.severity == "error"] == [
+        ("error", "vendors.csv", 2), ("error", "vendors.csv", 3)]  # fmt: skip
+    assert back.partners.num_rows == 1
+
+
+def test_garage_partners_verify(samples: Path, tmp_path: Path) -> None:
+    result = pipeline.convert(samples / "winbiz" / "DAT", "runmyaccounts", tmp_path / "out", dossier="garage")
+    assert result.verified, result.verification and result.verification.differences
+    assert result.reread is not None
+    before = {p["id"]: kept_partner(p) for p in result.written.partners.to_pylist()}
+    after = {p["id"]: p for p in result.reread.partners.to_pylist()}
+    assert after == {k: table("partners", [v]).to_pylist()[0] for k, v in before.items()}

@@ -12,6 +12,9 @@ the cost centre; ``notes``, ``source`` and ``projectnumber`` are kept as extras.
 Chart (``accno, description, charttype, category, link``): ``A`` rows are accounts (category A
 asset, L liability, Q equity, I income, E expense), ``H`` rows headings, each account belonging
 to the last heading above it.
+
+Customers and vendors (``customers.csv``, ``vendors.csv`` beside the journal: a header with
+``customernumber`` or ``vendornumber`` and ``name``): partners, see `_partners`.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class RunMyAccountsReader:
         return 0.9 if any(_is_journal(f.head()) for f in files) else 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
-        journal, chart = source, None
+        journal, chart, contacts = source, None, []
         if source.is_dir:
             files = [source.child(p) for p in sorted(source.path.iterdir()) if p.is_file()]
             journals = [f for f in files if _is_journal(f.head())]
@@ -79,6 +82,7 @@ class RunMyAccountsReader:
                                   f"found {len(journals)}", source.name)  # fmt: skip
             journal = journals[0]
             chart = next((f for f in files if f is not journal and _is_chart(f.head())), None)
+            contacts = [f for f in files if _contacts_kind(f.head())]
         header, records, encoding = _table(journal, options, REQUIRED)
         out = Rows(journal.name)
         extras = _lines(header, records, out)
@@ -92,10 +96,13 @@ class RunMyAccountsReader:
         else:
             accounts, notes = accounts_from_lines(lines, journal.name)
             problems += notes
+        partners, contact_problems = _partners(contacts, options)
+        problems += contact_problems
         return Ledger(
             company=Company(base_currency=_base_currency(header, records), source_system="Run my Accounts"),
             accounts=accounts,
             groups=groups,
+            partners=partners,
             lines=lines,
             problems=tuple(problems),
             extras={"lines": extras},
@@ -216,6 +223,63 @@ def _chart(source: Source, options: ReadOptions) -> tuple[pa.Table, pa.Table, li
             accounts.append({"code": row["accno"], "name": row["description"], "parent": heading, "active": True,
                              "type": TYPES.get(row.get("category", "").upper(), "")})  # fmt: skip
     return table("accounts", accounts), table("groups", groups), problems
+
+
+NUMBERS = {"customernumber": "customer", "vendornumber": "supplier"}
+CONTACT_FIELDS = {
+    "name": "name", "firstname": "first_name", "lastname": "last_name", "address1": "street",
+    "address2": "address_line2", "zipcode": "zip", "city": "city", "country": "country", "phone": "phone",
+    "mobile": "mobile", "email": "email", "language_code": "language", "arap_accno": "account", "notes": "notes",
+}  # fmt: skip
+
+
+def _contacts_kind(head: bytes) -> str:
+    """``customer`` or ``supplier`` for a customers or vendors CSV (header with ``customernumber`` or
+    ``vendornumber`` and ``name``), else ""."""
+    names = _header(head)[1]
+    return next((role for column, role in NUMBERS.items() if column in names and "name" in names), "")
+
+
+def _partners(sources: list[Source], options: ReadOptions) -> tuple[pa.Table, list[Problem]]:
+    """Customers and vendors (the fields of Run my Accounts' API, FORMATS.md): one partner per row; a
+    vendor whose number is a customer's (the first of that number) makes that partner both. ``typeofcontact`` company or person,
+    ``address1`` the street as written, ``terms`` the payment terms in days."""
+    found: list[dict[str, Any]] = []
+    first: dict[tuple[str, str], dict[str, Any]] = {}  # (code, file's role) -> its first partner
+    problems: list[Problem] = []
+    for source in sources:
+        role = _contacts_kind(source.head())
+        number = next(column for column, r in NUMBERS.items() if r == role)
+        header, records, _ = _table(source, options, (number, "name"))
+        for line, values in records:
+            if len(values) != len(header):
+                problems.append(Problem("error", f"{len(values)} fields where the header has {len(header)}; row "
+                                        "left out", source.name, line))  # fmt: skip
+                continue
+            row = _fields(header, values)
+            code = row[number]
+            other = next((p for (c, r), p in first.items() if c == code and r != role), None)
+            if other is not None and other["roles"] != "both":
+                other["roles"] = "both"  # the same number among customers and vendors: one partner
+                first[(code, role)] = other
+                continue
+            if (code, role) in first:
+                problems.append(Problem("warning", f"{number} {code!r} is on an earlier row too; both kept",
+                                        source.name, line))  # fmt: skip
+            partner: dict[str, Any] = {"id": code, "roles": role}
+            partner.update({column: row.get(field, "") for field, column in CONTACT_FIELDS.items()})
+            kind = row.get("typeofcontact", "").lower()
+            partner["kind"] = kind if kind in ("company", "person") else ""
+            terms = row.get("terms", "")
+            if terms:
+                if terms.lstrip("-").isdigit() and abs(int(terms)) < 2**31:
+                    partner["payment_terms"] = int(terms)
+                else:
+                    problems.append(Problem("error", f"terms {terms!r} is not a number of days; left empty",
+                                            source.name, line))  # fmt: skip
+            first.setdefault((code, role), partner)
+            found.append(partner)
+    return table("partners", found), problems
 
 
 FORMAT = RunMyAccountsReader

@@ -71,7 +71,8 @@ class RunMyAccountsWriter:
         rows, renamed = _journal(ledger)
         _write(target / JOURNAL, COLUMNS, rows, encoder)
         _write(target / CHART, CHART_COLUMNS, _chart(ledger), encoder)
-        problems = encoder.problems()
+        contacts = write_contacts(ledger, target, encoder)
+        problems = encoder.problems() + contacts
         if renamed:
             problems.append(Problem("info", f"{renamed} entries share the reference of the entry before them, which "
                                     "would merge them: ' (2)', ' (3)', … added to their reference"))  # fmt: skip
@@ -200,11 +201,86 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
         unbooked_years(ledger),
         "left out: the years are read back from the bookings' dates",
     )
-    problems += lost("partners", ledger.partners.num_rows, "left out")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("open items", ledger.open_items.num_rows, "left out (the GL import has no invoices)")
+    problems += lost("items", ledger.items.num_rows, "left out (no article import here)")
+    problems += lost("documents", ledger.documents.num_rows, "left out (the GL import has no invoices)")
+    problems += lost("document lines", ledger.document_lines.num_rows, "left out")
     problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
     problems += lost("journal codes of lines", lines_with(lines, "journal"), "left out")
     return problems
+
+
+# ----------------------------------------------------------------------------- customers and vendors
+
+CUSTOMERS = "customers.csv"
+VENDORS = "vendors.csv"
+CONTACT_COLUMNS = ("name", "typeofcontact", "salutation", "firstname", "lastname", "address1", "address2", "zipcode",
+                   "city", "country", "phone", "mobile", "email", "language_code", "arap_accno", "notes", "terms")  # fmt: skip
+"""After the number column (``customernumber`` or ``vendornumber``): the customer fields of Run my
+Accounts' API (FORMATS.md). The vendor number column's name is the one of Run my Accounts' open-source
+base (SQL-Ledger), *inferred*, as is the use of the API's field names as the import's column names."""
+CONTACT_KEPT = ("id", "kind", "roles", "name", "first_name", "last_name", "street", "address_line2", "zip", "city",
+                "country", "phone", "mobile", "email", "language", "account", "notes", "payment_terms")  # fmt: skip
+
+
+def contact_row(partner: dict[str, Any]) -> list[str]:
+    """A partner as a row of customers.csv or vendors.csv (number first, then `CONTACT_COLUMNS`):
+    ``address1`` the street with the building number, ``typeofcontact`` company or person,
+    ``arap_accno`` the receivable or payable account, ``terms`` the payment terms in days."""
+    street = " ".join(p for p in (partner["street"], partner["building_number"]) if p)
+    terms = "" if partner["payment_terms"] is None else str(partner["payment_terms"])
+    return [partner["id"], partner["name"], partner["kind"], "", partner["first_name"], partner["last_name"], street,
+            partner["address_line2"], partner["zip"], partner["city"], partner["country"], partner["phone"],
+            partner["mobile"], partner["email"], partner["language"], partner["account"], partner["notes"], terms]  # fmt: skip
+
+
+def files_of(partner: dict[str, Any]) -> tuple[str, ...]:
+    """Customers go to customers.csv, suppliers to vendors.csv, both to both; a partner without roles
+    to customers.csv."""
+    return {"supplier": (VENDORS,), "both": (CUSTOMERS, VENDORS)}.get(partner["roles"], (CUSTOMERS,))
+
+
+def kept_partner(partner: dict[str, Any], encode: Any = None) -> dict[str, Any]:
+    """The partner as customers.csv and vendors.csv carry it and the reader reads it back: the columns
+    of `CONTACT_KEPT` (the building number inside the street; roles from the files it is in; spaces
+    and line breaks as one space, ISO-8859-1), every other column empty."""
+    encode = encode or _Encoder()
+    cells = [encode(" ".join(value.split())) for value in contact_row(partner)]
+    names = files_of(partner)
+    roles = "both" if len(names) == 2 else "supplier" if names == (VENDORS,) else "customer"
+    keys = ("id", "name", "kind", "", "first_name", "last_name", "street", "address_line2", "zip", "city", "country",
+            "phone", "mobile", "email", "language", "account", "notes")  # fmt: skip
+    kept: dict[str, Any] = {key: value for key, value in zip(keys, cells, strict=False) if key}
+    kept.update(roles=roles, payment_terms=partner["payment_terms"],
+                kind=kept["kind"] if kept["kind"] in ("company", "person") else "")  # fmt: skip
+    return kept
+
+
+def write_contacts(ledger: Ledger, target: Path, encoder: _Encoder) -> list[Problem]:
+    """customers.csv and vendors.csv (each where it has rows), and what they do not carry."""
+    from migrator import model
+
+    partners = ledger.partners.to_pylist()
+    for name, number in ((CUSTOMERS, "customernumber"), (VENDORS, "vendornumber")):
+        rows = [contact_row(p) for p in partners if name in files_of(p)]
+        if rows:
+            _write(target / name, (number, *CONTACT_COLUMNS), rows, encoder)
+    kept = model.table("partners", [kept_partner(p, _Encoder()) for p in partners]).to_pylist()
+    counts: dict[str, int] = {}
+    changed = 0
+    for before, after in zip(partners, kept, strict=True):
+        columns = [c for c, v in before.items() if v != after[c] and not (v in ("", None) and after[c] in ("", None))]
+        changed += bool(columns)
+        for column in columns:
+            counts[column] = counts.get(column, 0) + 1
+    order = list(partners[0]) if partners else []
+    listed = ", ".join(f"{column.replace('_', ' ')} {counts[column]}" for column in order if column in counts)
+    return lost(
+        f"partner details ({listed})",
+        changed,
+        f"{CUSTOMERS} and {VENDORS} have no column for them (fax, "
+        "VAT number, IBAN…), the building number is inside address1, a partner without roles is a customer",
+    )
 
 
 FORMAT = RunMyAccountsWriter
