@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from migrator.readers.base import Reader
     from migrator.writers.base import Writer
 
-Aspect = Literal["accounts", "vat_codes", "lines", "entries", "partners", "open_items"]
+Aspect = Literal[
+    "accounts", "vat_codes", "lines", "entries", "partners", "open_items", "items", "documents", "document_lines"
+]
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,16 @@ def _load(module_name: str):  # type: ignore[no-untyped-def]
     return module.FORMAT()
 
 
-_ALL: tuple[Aspect, ...] = ("accounts", "vat_codes", "lines", "entries", "partners", "open_items")
+_ALL: tuple[Aspect, ...] = (
+    "accounts", "vat_codes", "lines", "entries", "partners", "open_items", "items", "documents", "document_lines",
+)  # fmt: skip
 
 FORMATS: tuple[Format, ...] = (
     # canonical forms
     Format("csv", "canonical postings CSV (one row per line)", (".csv", ".tsv", ".txt"), True, True,
            keeps=("lines", "entries")),
+    Format("csvfolder", "canonical CSV folder: journal.csv and one CSV per table (partners, items, documents…)",
+           (), True, True, output="folder", keeps=_ALL),
     Format("xlsx", "Excel workbook: accounts, journal, trial balance, VAT, partners, open items", (".xlsx",),
            True, True, keeps=_ALL),
     Format("sqlite", "SQLite archive of the canonical ledger (lossless)", (".sqlite", ".db"), True, True, keeps=_ALL),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -257,3 +258,62 @@ def test_the_same_books_whatever_the_block_size(tmp_path: Path, monkeypatch: pyt
     names = dict(zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(),
                      strict=True))  # fmt: skip
     assert names["1000"] == "Name 1"
+
+
+# ----------------------------------------------------------------------------- the canonical CSV folder
+
+TABLES = ("accounts", "groups", "vat_codes", "partners", "open_items", "items", "documents", "document_lines")
+
+
+def test_the_folder_carries_every_table_and_reads_back_equal(tmp_path: Path, garage) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "garage"
+    said = pipeline.write(garage, "csvfolder", out)
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
+        ["journal.csv", *(f"{t}.csv" for t in TABLES)])  # fmt: skip
+    assert [p.message.split(" not carried")[0] for p in said] == ["1 company name", "2 fiscal years"]
+    # written by hand from samples/garage.py: Anna Sarbach-Zürcher, her street and number apart
+    partners = list(csv.reader((out / "partners.csv").open(encoding="utf-8", newline="")))
+    assert partners[0][:10] == ["id", "kind", "roles", "name", "first_name", "last_name", "street",
+                                "building_number", "address_line2", "zip"]  # fmt: skip
+    assert partners[4][:12] == ["C004", "person", "customer", "Anna Sarbach-Zürcher", "Anna", "Sarbach-Zürcher",
+                                "rue du Lac", "8", "c/o Zürcher", "1815", "Clarens", "CH"]  # fmt: skip
+    items = list(csv.reader((out / "items.csv").open(encoding="utf-8", newline="")))
+    assert items[2][:6] == ["PNEU-H", "Pneu hiver 205/55 R16", "Pneu hiver 205/55 R16 91H\nMarque Nordika", "pce",
+                            "250.00", "200.00"]  # fmt: skip
+    documents = list(csv.reader((out / "documents.csv").open(encoding="utf-8", newline="")))
+    assert documents[5][:12] == ["R24-002", "invoice", "2024-09-12", "2024-10-12", "C002", "", "4000.00", "324.00",
+                                 "4324.00", "0.00", "open", "1100"]  # fmt: skip
+    back = pipeline.read(out)
+    assert back.format == "csvfolder" and back.errors == [] and back.problems == ()
+    for name in TABLES:
+        assert getattr(back, name).equals(getattr(garage, name)), name
+    source = ["source_file", "source_row"]
+    assert back.lines.drop(source).equals(garage.lines.drop(source))
+
+
+def test_the_winbiz_garage_converts_to_the_folder_and_verifies(tmp_path: Path, samples: Path) -> None:
+    result = pipeline.convert(samples / "winbiz" / "DAT" / "garage", "csvfolder", tmp_path / "out")
+    assert result.verified and result.verification.differences == []
+    assert {t["table"]: (t["before"], t["after"], t["differing"]) for t in result.verification.tables} == {
+        "partners": (11, 11, 0), "items": (9, 9, 0), "documents": (9, 9, 0), "document_lines": (16, 16, 0)}  # fmt: skip
+
+
+def test_a_table_file_with_bad_values_names_file_row_and_column(tmp_path: Path) -> None:
+    folder = tmp_path / "books"
+    folder.mkdir()
+    write(folder, f"{HEADER}\n1,1,2024-01-31,R1,Sale,1100,10.00,CHF\n1,2,2024-01-31,R1,Sale,3200,-10.00,CHF\n")
+    write(folder, "id,name,zip,payment_terms,active,Kundengruppe\nC1,Keller AG,0815,30,false,A\nC2,Huber,,30 Tage,"
+                  "vielleicht,B\n", "partners.csv")  # fmt: skip
+    write(folder, "code,name,sale_price\nP1,Pneu,12.345\n", "items.csv")
+    ledger = pipeline.read(folder)
+    assert ledger.format == "csvfolder"
+    partners = ledger.partners.to_pylist()
+    assert [(p["id"], p["zip"], p["payment_terms"], p["active"]) for p in partners] == [
+        ("C1", "0815", 30, False), ("C2", "", None, True)]  # fmt: skip
+    errors = [(p.file.rsplit("/", 1)[-1], p.row, p.message) for p in ledger.errors]
+    assert errors == [
+        ("partners.csv", 3, "payment_terms '30 Tage' is not a whole number"),
+        ("partners.csv", 3, "active 'vielleicht' is not a flag (true or false)"),
+        ("items.csv", 2, "sale_price '12.345' is not an amount (e.g. -1234.50)"),
+    ]
+    assert ledger.extras["partners"].column("Kundengruppe").to_pylist() == ["A", "B"]

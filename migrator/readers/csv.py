@@ -29,11 +29,12 @@ import pyarrow.csv as pacsv
 from migrator import money
 from migrator.ahead import ahead
 from migrator.errors import SourceError
-from migrator.model import Company, Ledger, Problem, conform
+from migrator.model import SCHEMAS, Company, Ledger, Problem, conform
 from migrator.model import table as table_of
 from migrator.parsing import cents_of, codec_name, dates_of, detect_encoding, head_text, strict_dates
 from migrator.readers.base import ReadOptions, accounts_from_codes, accounts_from_lines
 from migrator.sources import Source
+from migrator.writers.csv import JOURNAL_FILE, TABLE_FILES
 
 REQUIRED = ("date", "account", "amount")
 KNOWN = (
@@ -634,6 +635,112 @@ def _first(keys: pa.Array, values: pa.Array, known: Mapping[str, str]) -> dict[s
         if k and v and k not in found:
             found[k] = v
     return found
+
+
+class CsvFolderReader:
+    """A folder of canonical CSV files (format ``csvfolder``, `migrator.writers.csv.CsvFolderWriter`):
+    ``journal.csv`` read as the postings CSV, and the tables beside it (``partners.csv``, ``items.csv``,
+    ``documents.csv``…) with the model's columns. A table file's unknown columns go to the extras;
+    a value that does not fit its column is an error naming file, row and column."""
+
+    name = "csvfolder"
+    extensions = ()
+
+    def sniff(self, source: Source) -> float:
+        if not source.is_dir:
+            return 0.0
+        journal = source.path / JOURNAL_FILE
+        if not journal.is_file():
+            return 0.0
+        with journal.open("rb") as handle:
+            return 0.95 if sniff_header(handle.read(65536)) is not None else 0.0
+
+    def read(self, source: Source, options: ReadOptions) -> Ledger:
+        journal = source.path / JOURNAL_FILE
+        if not journal.is_file():
+            raise SourceError(f"not a canonical CSV folder: no {JOURNAL_FILE}", source.name)
+        ledger = CsvReader().read(source.child(journal), options)
+        tables: dict[str, pa.Table] = {}
+        problems = list(ledger.problems)
+        extras = dict(ledger.extras)
+        for name in TABLE_FILES:
+            path = source.path / f"{name}.csv"
+            if not path.is_file():
+                continue
+            label = source.child(path).name
+            tables[name], found, extra = read_table(name, path, label)
+            problems += found
+            if extra is not None:
+                extras[name] = extra
+        if "accounts" in tables:  # the chart as written replaces the accounts derived from the lines
+            problems = [
+                p for p in problems if not (p.file.endswith(JOURNAL_FILE) and "no chart of accounts" in p.message)
+            ]
+        return ledger.replace(**tables, problems=tuple(problems), extras=extras, format=self.name)
+
+
+def read_table(name: str, path: Any, label: str) -> tuple[pa.Table, list[Problem], pa.Table | None]:
+    """Canonical table `name` from a CSV file with a header of its column names (`writers.csv.write_table`);
+    the problems met and the columns the table has no place for."""
+    schema = SCHEMAS[name]
+    import csv as pycsv
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header = next(pycsv.reader(handle), [])
+        raw = pacsv.read_csv(path, parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                                                  strings_can_be_null=False,
+                                                                  quoted_strings_can_be_null=False))  # fmt: skip
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError, pycsv.Error) as exc:
+        raise SourceError(f"not a readable CSV table: {exc}", label) from None
+    problems: list[Problem] = []
+    columns: dict[str, pa.Array] = {}
+    for fld in schema:
+        if fld.name not in raw.column_names:
+            continue
+        texts = [t.strip() for t in raw.column(fld.name).to_pylist()]
+        values: list[Any]
+        if fld.type == pa.string():
+            values = raw.column(fld.name).to_pylist()
+        elif fld.type == pa.int64():
+            values = [None if not t else c for t, c in zip(texts, cents_of(texts), strict=True)]
+        elif pa.types.is_integer(fld.type):
+            values = [int(t) if t.lstrip("-").isdigit() else None for t in texts]
+        elif pa.types.is_date(fld.type):
+            values = [_iso_date(t) for t in texts]
+        elif pa.types.is_boolean(fld.type):
+            values = [t.lower() in _TRUE if t.lower() in _TRUE | _FALSE else None for t in texts]
+        else:
+            values = texts
+        for index, (text, value) in enumerate(zip(texts, values, strict=True)):
+            if text and value is None:
+                problems.append(Problem("error", f"{fld.name} {text!r} is not {_KINDS.get(str(fld.type), 'a value')}",
+                                        label, index + 2))  # fmt: skip
+        columns[fld.name] = pa.array(values, fld.type)
+    if columns:
+        size = raw.num_rows
+        table = conform(name, columns) if size else table_of(name)
+    else:
+        table = table_of(name, ({} for _ in range(raw.num_rows)))
+    left = [n for n in raw.column_names if n not in schema.names]
+    extra = None
+    if left:
+        extra = pa.table({"source_file": pa.repeat(label, raw.num_rows),
+                          "source_row": pa.array(range(2, raw.num_rows + 2), pa.int64()),
+                          **{n: raw.column(n) for n in left}})  # fmt: skip
+    return table, problems, extra
+
+
+_KINDS = {"int64": "an amount (e.g. -1234.50)", "int32": "a whole number", "date32[day]": "a date (yyyy-mm-dd)",
+          "bool": "a flag (true or false)"}  # fmt: skip
+
+
+def _iso_date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
 
 
 FORMAT = CsvReader

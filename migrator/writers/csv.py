@@ -2,6 +2,12 @@
 
 Text is written exactly as it is, so the file reads back to the same ledger; it is a data file,
 not a spreadsheet (use ``xlsx`` for that).
+
+`CsvFolderWriter` (format ``csvfolder``) writes the journal as ``journal.csv`` and, beside it, one
+file per other canonical table that has rows: ``accounts.csv``, ``groups.csv``, ``vat_codes.csv``,
+``partners.csv``, ``open_items.csv``, ``items.csv``, ``documents.csv``, ``document_lines.csv``, with
+the model's column names; money as amounts (``-1234.50``), dates ISO, flags ``true``/``false``,
+everything else as text.
 """
 
 from __future__ import annotations
@@ -89,6 +95,52 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     unused = ledger.accounts.num_rows - len(pc.unique(ledger.lines.column("account")))
     problems += lost("accounts without lines", max(unused, 0), "left out (a postings file lists used accounts only)")
     return problems
+
+
+TABLE_FILES = ("accounts", "groups", "vat_codes", "partners", "open_items", "items", "documents", "document_lines")
+"""The canonical tables written beside ``journal.csv``, one file each (``<table>.csv``)."""
+JOURNAL_FILE = "journal.csv"
+
+
+def table_text(table: pa.Table) -> pa.Table:
+    """A canonical table as text columns: int64 money as amounts, dates ISO, flags true/false."""
+    columns = []
+    for fld in table.schema:
+        column = table.column(fld.name)
+        if fld.type == pa.int64():
+            column = money.format_cents_array(column)
+        elif pa.types.is_boolean(fld.type):
+            column = pc.if_else(column, "true", "false")
+        elif fld.type != pa.string():
+            column = column.cast(pa.string())
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+def write_table(table: pa.Table, path: Path) -> None:
+    """One canonical table as a CSV file with a header row (`table_text`)."""
+    options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
+    pacsv.write_csv(table_text(table), path, write_options=options)
+
+
+class CsvFolderWriter:
+    """The whole canonical ledger as a folder of CSV files: ``journal.csv`` and one file per table."""
+
+    name = "csvfolder"
+    extension = ""
+    output = "folder"
+
+    def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        CsvWriter().write(ledger, target / JOURNAL_FILE)
+        for name in TABLE_FILES:
+            table = getattr(ledger, name)
+            if table.num_rows:
+                write_table(table, target / f"{name}.csv")
+        problems = lost("company name", 1 if ledger.company.name else 0, "left out (the files have no header for it)")
+        problems += lost("fiscal years", len(ledger.company.fiscal_years),
+                         "left out: read back as calendar years from the lines' dates")  # fmt: skip
+        problems += lost("source tables", len(ledger.source_tables), "left out (use sqlite or xlsx to keep them)")
+        return problems
 
 
 FORMAT = CsvWriter
