@@ -670,6 +670,62 @@ def _translate_help(command: click.Command) -> None:
         _translate_help(sub)
 
 
+@cli.command()
+@click.argument("source", type=click.Path(exists=True))
+@click.option("--to", "to_format", required=True, type=click.Choice(["bexio"]), help="The program to post to.")
+@_read_options
+@click.option("--map", "mapping", help="Account/VAT mapping: a CSV file, a folder, or a name under mappings/.")
+@click.option("--api-url", default="https://api.bexio.com", show_default=True, help="bexio's API (or a stand-in).")
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False),
+              help="A file holding the API token (else the environment variable BEXIO_TOKEN).")  # fmt: skip
+@click.option("--journal", default="bexio-push.jsonl", show_default=True, type=click.Path(dir_okay=False),
+              help="The local record of what was posted, with bexio's ids.")  # fmt: skip
+@click.option("--resume", is_flag=True, help="Go on with the journal of an earlier push (nothing is posted twice).")
+@click.option("--create-missing", is_flag=True, help="Create accounts the books need that bexio lacks.")
+@click.option("--dry-run", is_flag=True, help="Show what would be posted, with counts and totals; post nothing.")
+@click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
+@click.option("--force", is_flag=True, help="Replace an earlier migrator report at --report (nothing else).")
+def push(source: str, to_format: str, from_format: str | None, encoding: str | None, year: int | None,
+         dossier: str | None, mapping: str | None, api_url: str, token_file: str | None, journal: str, resume: bool,
+         create_missing: bool, dry_run: bool, report: str | None, force: bool) -> None:  # fmt: skip
+    """Post the books in SOURCE to bexio over its API, then read them back and verify them.
+
+    The token comes from --token-file or BEXIO_TOKEN, never from the command line.
+
+    \b
+    Example:
+      BEXIO_TOKEN=... migrator push samples/winbiz/DAT --dossier garage --to bexio --dry-run
+      migrator push samples/winbiz/DAT --dossier garage --to bexio --token-file ~/bexio.token --report r.html
+    """
+    from migrator.push import push as run
+
+    token = Path(token_file).read_text("utf-8").strip() if token_file else os.environ.get("BEXIO_TOKEN", "")
+    result = run(source, token=token, api_url=api_url, mapping=mapping, from_format=from_format, encoding=encoding,
+                 year=year, dossier=dossier, journal=journal, resume=resume, create_missing=create_missing,
+                 dry_run=dry_run, report=report, force=force, progress=_status)  # fmt: skip
+    _status_done()
+    if result.dry_run:
+        for line in result.summary:
+            click.echo(line)
+        for item in result.conversion.not_carried:
+            click.echo(f"not carried: {item.message}", err=True)
+        click.echo("dry run: nothing was posted")
+        return
+    for line in result.created:
+        click.echo(f"created in bexio: {line}")
+    click.echo(f"posted to bexio: {result.posted} entries ({result.already} were there already); journal: {journal}")
+    for retry in result.retried:
+        click.echo(f"  retried: {retry}", err=True)
+    for problem in result.rejected:
+        click.echo(f"  {problem}", err=True)
+    for item in result.conversion.not_carried:
+        click.echo(f"not carried: {item.message}", err=True)
+    if report:
+        click.echo(f"report: {report}")
+    assert result.conversion.verification is not None
+    _print_verdict(result.conversion.verification, "bexio reads back to the same books")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `migrator` command.
 

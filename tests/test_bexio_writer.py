@@ -49,7 +49,7 @@ def test_writer_time_grows_linearly(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------ VAT rounded to 0.05
 
 DAY = dt.date(2024, 3, 1)
-CODES = [{"code": "V81", "rate": "8.1", "kind": "sales", "method": "net", "account": "2200"}]
+CODES = [{"code": "UN81", "rate": "8.1", "kind": "sales", "method": "net", "account": "2200"}]  # bexio's own code
 
 
 def sales(entries: dict[str, list[tuple[int, int]]]) -> Ledger:
@@ -58,8 +58,8 @@ def sales(entries: dict[str, list[tuple[int, int]]]) -> Ledger:
     for doc, nets in entries.items():
         total = sum(tax for _, tax in nets)
         lines = [("1100", sum(n + t for n, t in nets), "", None, False)]
-        lines += [("3400", -net, "V81", -tax, False) for net, tax in nets]
-        lines += [("2200", -total, "V81", None, True)]
+        lines += [("3400", -net, "UN81", -tax, False) for net, tax in nets]
+        lines += [("2200", -total, "UN81", None, True)]
         for number, (account, cents, code, tax, is_vat) in enumerate(lines, start=1):
             rows.append({"entry": doc, "line": number, "date": DAY, "doc": doc, "description": f"{doc} {number}",
                          "account": account, "amount": cents, "vat_code": code, "vat_amount": tax,

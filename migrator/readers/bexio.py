@@ -695,3 +695,69 @@ def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]], st
 
 
 FORMAT = BexioReader
+
+
+# ---------------------------------------------------------------------------------- what bexio's API lists
+
+_ACCOUNT_TYPES = {1: "income", 2: "expense", 3: "asset", 4: "liability"}
+"""``account_type`` of ``GET /2.0/accounts`` (FORMATS.md: 1 earnings, 2 expenditures, 3 active, 4 passive)."""
+
+
+def api_ledger(
+    entries: list[dict[str, Any]], accounts: list[dict[str, Any]], taxes: list[dict[str, Any]],
+    currencies: list[dict[str, Any]], *, base: str, step: int, name: str,
+    codes: frozenset[str] = frozenset(),
+) -> Ledger:  # fmt: skip
+    """Books from what bexio's API lists (`migrator.bexio_api`): manual entries with ids turned back into
+    account numbers, VAT codes and currency codes, each line with a ``tax_id`` split into its base and
+    the VAT bexio books in it (the gross amount's VAT rounded to `step` cents, the base currency's
+    ``round_factor``), as `_read_written` reads the writer's files. Accounts are those of bexio's chart
+    the lines use or `codes` names; source rows are the entries' positions in the list named `name`."""
+    numbers: dict[Any, str] = {a["id"]: str(a["account_no"]) for a in accounts}
+    found = Found()
+    taxes_by_id: dict[Any, dict[str, Any]] = {t["id"]: t for t in taxes}
+    tax_info: dict[str, dict[str, str]] = {}
+    for tax in taxes:
+        tax_info.setdefault(str(tax["code"]), {
+            "rate": parse_rate(str(tax.get("value") or "0")), "kind": "",
+            "account": numbers.get(tax.get("account_id"), ""), "description": str(tax.get("name") or ""),
+        })  # fmt: skip
+    currency_names = {c["id"]: str(c["name"]) for c in currencies}
+    rows: list[dict[str, Any]] = []
+    counter: Counter[str] = Counter()
+    used: set[str] = set()
+    for number, entry in enumerate(entries, start=1):
+        body: dict[str, Any] = {**entry, "entries": []}
+        for line in entry.get("entries") or []:
+            known = taxes_by_id.get(line.get("tax_id"))
+            body["entries"].append({
+                **line, "debit_account_id": numbers.get(line.get("debit_account_id")),
+                "credit_account_id": numbers.get(line.get("credit_account_id")),
+                "tax_account_id": numbers.get(line.get("tax_account_id")), "tax_id": known["code"] if known else None,
+                "currency_id": currency_names.get(line.get("currency_id"), ""),
+            })  # fmt: skip
+            if known:
+                used.add(str(known["code"]))
+        try:
+            rows += _entry(body, number, name, tax_info, counter, step)
+        except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            found.problems.append(Problem("error", f"entry {entry.get('id')} not read: {exc}", name, number))
+    for row in rows:
+        if row.get("currency") == base:
+            row.update(currency="", amount_currency=None, rate="")
+    seen: Counter[str] = Counter()
+    for row in rows:
+        seen[row["entry"]] += 1
+        row["line"] = seen[row["entry"]]
+    lines = table("lines", rows)
+    wanted = set(codes) | set(lines.column("account").to_pylist())
+    chart = [{"code": str(a["account_no"]), "name": str(a.get("name") or ""),
+              "type": _ACCOUNT_TYPES.get(int(a.get("account_type") or 0), ""), "active": bool(a.get("is_active", True))}
+             for a in accounts if str(a["account_no"]) in wanted]  # fmt: skip
+    vat_rows = [{"code": c, "rate": t["rate"], "account": t["account"], "description": t["description"]}
+                for c, t in sorted(tax_info.items()) if c in used]  # fmt: skip
+    return Ledger(
+        company=Company(base_currency=base, source_system="bexio API"), accounts=table("accounts", chart),
+        vat_codes=table("vat_codes", vat_rows), lines=lines, problems=tuple(found.problems), format="bexio",
+        encoding="utf-8",
+    )  # fmt: skip

@@ -181,6 +181,9 @@ def declared(ledger: Ledger) -> list[Problem]:
                      "the company is the bexio account the files are loaded into")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("items", ledger.items.num_rows, "left out (bexio products are not written)")
+    problems += lost("documents", ledger.documents.num_rows, "left out: bexio's invoices are not written")
+    problems += lost("document lines", ledger.document_lines.num_rows, "left out with their documents")
     foreign = ledger.lines.select(["currency", "amount_currency", "rate", "amount"])
     foreign = foreign.filter(pc.not_equal(foreign.column("currency"), ""))  # few lines: checked one by one
     in_base = sum(1 for line in foreign.to_pylist()
@@ -500,7 +503,7 @@ def _taxes(ledger: Ledger, plan: VatPlan) -> list[dict[str, str]]:
             "kind": known[0] if known else "", "account": inert(plan.accounts.get(code, "")),
             "description": inert(described.get(code, {}).get("description", "")),
         })  # fmt: skip
-    return list(out.values())
+    return [out[code] for code in sorted(out)]
 
 
 def _currencies(ledger: Ledger, step: int) -> list[dict[str, str]]:

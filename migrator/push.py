@@ -1,0 +1,375 @@
+"""`migrator push SOURCE --to bexio`: post the books to bexio over its API, then prove them by reading back.
+
+1. The source is read, mapped and validated as `convert` does (errors stop everything) and carried
+   into a continuous ledger (`years.continuous`), as the bexio writer gets it.
+2. bexio's accounts, taxes and currencies are fetched (`migrator.bexio_api`); every account number,
+   VAT code and currency the entries use is mapped to bexio's id. Anything missing stops the push
+   before anything is posted, naming each and what to create in bexio (``--create-missing`` creates
+   the missing accounts; VAT codes and currencies are bexio settings the owner activates).
+3. The entries are the bexio writer's (`writers.bexio.entry_bodies`, VAT rounded to the base
+   currency's ``round_factor``) with ids in place of numbers. Each gets a stable key, a fingerprint
+   of what bexio stores (date, reference, lines) and its occurrence number among identical entries.
+   A local journal (JSON lines: key and bexio id, flushed after every post) and bexio's own list of
+   manual entries are checked before each post, so a second run or a ``--resume`` after a crash never
+   posts anything twice; a POST whose connection dropped is looked up in bexio's list before it is
+   sent again. A refused entry (422) is reported with bexio's message and the source row.
+4. Everything posted is read back from bexio (the entries of the journal) into a Ledger
+   (`readers.bexio.api_ledger`) and compared with the books as `convert` compares (per fiscal year
+   and account, per entry as bexio keeps it, per VAT code), with the same report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from migrator import bexio_api, pipeline, registry, years
+from migrator.errors import MigratorError, ProblemsFound
+from migrator.model import Ledger, Problem, years_of
+from migrator.money import format_cents
+from migrator.parsing import exact_cents
+from migrator.reconcile import compare
+from migrator.validate import validate
+from migrator.writers import bexio as writer
+from migrator.writers.base import lost
+
+ENTRIES = "/3.0/accounting/manual_entries"
+
+
+class PushStopped(MigratorError):
+    """Something the books need is missing in bexio: nothing was posted."""
+
+    exit_code = 3
+
+
+class JournalInUse(MigratorError):
+    """A journal of an earlier push exists and ``--resume`` was not given."""
+
+
+@dataclass
+class Planned:
+    """One entry to post: its body with ids, its key, and where it came from."""
+
+    body: dict[str, Any]
+    key: str
+    first: dict[str, Any]
+
+
+@dataclass
+class PushResult:
+    conversion: pipeline.Conversion
+    planned: list[Planned]
+    posted: int = 0
+    already: int = 0
+    """Entries found in the journal or bexio's list: not posted again."""
+    created: list[str] = field(default_factory=list)
+    rejected: list[Problem] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
+    others: int = 0
+    """Manual entries in bexio that this push did not post (not compared)."""
+    dry_run: bool = False
+    summary: list[str] = field(default_factory=list)
+
+
+def fingerprint(body: dict[str, Any]) -> str:
+    """A stable key of a manual entry as bexio stores it (ids, date, reference, lines), whether built
+    for posting or listed by bexio (amounts compared as decimals, ``1292.4`` = ``1292.40``)."""
+
+    def number(value: Any) -> str:
+        return format(Decimal(str(value)).normalize(), "f") if value is not None else ""
+
+    lines = sorted(
+        json.dumps([line.get("debit_account_id"), line.get("credit_account_id"), number(line.get("amount")),
+                    line.get("tax_id"), line.get("tax_account_id"), line.get("currency_id"),
+                    number(line.get("currency_factor")), line.get("description") or ""], ensure_ascii=False)
+        for line in body.get("entries") or []
+    )  # fmt: skip
+    text = json.dumps([body.get("type"), body.get("date"), body.get("reference_nr") or "", lines], ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+class Journal:
+    """What this push posted: one JSON line per object (key, bexio id), flushed and synced at once."""
+
+    def __init__(self, path: Path, resume: bool) -> None:
+        self.path = path
+        self.ids: dict[str, int] = {}
+        if path.exists() and path.stat().st_size:
+            if not resume:
+                raise JournalInUse(f"{path}: an earlier push left this journal; add --resume to go on with it "
+                                   "(nothing is posted twice), or name another with --journal")  # fmt: skip
+            for number, text in enumerate(path.read_text("utf-8").splitlines(), start=1):
+                try:
+                    item = json.loads(text)
+                    self.ids[str(item["key"])] = int(item["id"])
+                except (ValueError, KeyError, TypeError):
+                    if number < len(path.read_text("utf-8").splitlines()):  # a last line cut by a crash is skipped
+                        raise MigratorError(f"{path}, line {number}: not a push journal line") from None
+
+    def record(self, key: str, bexio_id: int, what: str) -> None:
+        self.ids[key] = bexio_id
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"key": key, "id": bexio_id, "what": what}, ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _read(source: Any, from_format: str | None, encoding: str | None, year: int | None, dossier: str | None,
+          mapping: Any) -> tuple[Ledger, Ledger, Any, list[Problem]]:  # fmt: skip
+    """The books as `convert` reads them: (source, mapped, mapping, problems); errors stop."""
+    original = pipeline.read(source, from_format, encoding=encoding, year=year, dossier=dossier)
+    ledger, applied = original, None
+    if mapping is not None:
+        from migrator.mapping import apply_mapping, load_mapping
+
+        applied = load_mapping(mapping)
+        ledger = apply_mapping(ledger, applied)
+    # the target's VAT codes before writing, as `convert` does (where the pipeline has that step)
+    for_target = getattr(pipeline, "for_target", None)
+    if for_target is not None:
+        ledger = for_target(ledger, "bexio")[0]
+    problems = list(ledger.problems) + validate(ledger)
+    if any(p.severity == "error" for p in problems):
+        raise ProblemsFound(problems, "the books have errors; nothing was posted")
+    return original, ledger, applied, problems
+
+
+def _ids(items: list[dict[str, Any]], key: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        if item.get("is_active", True) is not False:
+            out.setdefault(str(item.get(key)), int(item["id"]))
+    return out
+
+
+def push(
+    source: Any,
+    *,
+    token: str,
+    api_url: str = bexio_api.DEFAULT_URL,
+    mapping: Any = None,
+    from_format: str | None = None,
+    encoding: str | None = None,
+    year: int | None = None,
+    dossier: str | None = None,
+    journal: Any = "bexio-push.jsonl",
+    resume: bool = False,
+    create_missing: bool = False,
+    dry_run: bool = False,
+    report: Any = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    client: bexio_api.Client | None = None,
+) -> PushResult:
+    """Post `source`'s books to bexio and verify them by reading back (see the module doc)."""
+    step_note = progress or (lambda _message: None)
+    step_note("reading")
+    original, ledger, applied, problems = _read(source, from_format, encoding, year, dossier, mapping)
+    carried, year_problems = years.continuous(ledger)
+    api = client or bexio_api.Client(token, api_url)
+    try:
+        step_note("fetching bexio's accounts, taxes and currencies")
+        accounts, taxes, currencies = api.accounts(), api.taxes(), api.currencies()
+        base = ledger.company.base_currency or "CHF"
+        factors = {str(c["name"]): c.get("round_factor") for c in currencies}
+        step = exact_cents(Decimal(str(factors[base]))) if factors.get(base) else writer.rounding_of(base)
+        bodies, body_problems = writer.entry_bodies(carried, step)
+        not_carried = [*year_problems, *body_problems, *writer.declared(carried)]
+        not_carried += lost("groups", carried.groups.num_rows, "not posted: bexio's account groups are part of "
+                            "its chart, set up in bexio")  # fmt: skip
+        account_ids, tax_ids, currency_ids = _ids(accounts, "account_no"), _ids(taxes, "code"), _ids(currencies, "name")
+        missing = _missing(carried, bodies, account_ids, tax_ids, currency_ids, taxes, step)
+        result_summary = _summary(carried, bodies, missing)
+        if dry_run:
+            conversion = pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
+                                             mapping=applied)  # fmt: skip
+            return PushResult(conversion, [], dry_run=True, summary=result_summary)
+        created: list[str] = []
+        if missing["accounts"] and create_missing:
+            for number, (name, kind) in sorted(missing["accounts"].items()):
+                answer = api.post("/2.0/accounts", writer.dumps({"account_no": number, "name": name or number,
+                                                                 "account_type": kind}))  # fmt: skip
+                account_ids[number] = int(answer["id"])
+                created.append(f"account {number} {name}")
+            missing["accounts"] = {}
+        if any(missing.values()):
+            raise PushStopped(_missing_text(missing))
+        planned = _plan(bodies, account_ids, tax_ids, currency_ids)
+        book = Journal(Path(str(journal)), resume)
+        step_note("posting")
+        result = PushResult(pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
+                                                mapping=applied), planned, created=created)  # fmt: skip
+        _post_entries(api, planned, book, result)
+        step_note("reading back from bexio")
+        listed = api.manual_entries()
+        ours = set(book.ids.values())
+        mine = [e for e in listed if e.get("id") in ours]
+        result.others = len(listed) - len(mine)
+        from migrator.readers.bexio import api_ledger
+
+        back = api_ledger(mine, api.accounts(), api.taxes(), currencies, base=base, step=step,
+                          name=f"bexio {api_url}{ENTRIES}",
+                          codes=frozenset(ledger.accounts.column("code").to_pylist()))  # fmt: skip
+        result.retried = list(api.retried)
+    finally:
+        if client is None:
+            api.close()
+    conversion = result.conversion
+    conversion.reread = back
+    conversion.compared = years.per_year(back, years_of(ledger))
+    pipeline._totals(conversion.compared)
+    conversion.verification = compare(ledger, conversion.compared, registry.get("bexio").keeps,
+                                      declared=not_carried, kept=_kept(step))  # fmt: skip
+    if result.others:
+        conversion.verification.notes.append(f"bexio holds {result.others} other manual entries this push did not "
+                                             "post; they were not compared")  # fmt: skip
+    if report is not None:
+        from migrator.report import write_report
+
+        write_report(conversion, Path(report), sources=[source], others=[journal], force=force)
+    return result
+
+
+def _kept(step: int) -> Callable[[Ledger], Ledger]:
+    def kept(ledger: Ledger) -> Ledger:
+        carried = years.as_kept(ledger)
+        return carried.replace(lines=writer.kept_lines(carried, step))
+
+    kept.__doc__ = writer.BexioWriter.as_kept.__doc__
+    return kept
+
+
+def _missing(
+    ledger: Ledger, bodies: list[tuple[dict[str, Any], dict[str, Any]]], accounts: dict[str, int],
+    taxes: dict[str, int], currencies: dict[str, int], tax_list: list[dict[str, Any]], step: int,
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """What the entries name that bexio does not have: accounts (number → name, bexio account_type),
+    VAT codes (code → rate) and currencies."""
+    names = {a["code"]: a for a in ledger.accounts.to_pylist()}
+    types = {"Ertrag": 1, "Aufwand": 2, "Aktiv": 3, "Passiv": 4, "Abschluss": 5}
+    plan = writer.vat_plan(ledger, "bexio")
+    rates = {plan.codes.get(code, code): rate for code, rate in plan.rates.items()}
+    missing: dict[str, dict[str, Any]] = {"accounts": {}, "taxes": {}, "currencies": {}, "rates": {},
+                                          "tax_accounts": {}}  # fmt: skip
+    bexio_rates = {str(t["code"]): Decimal(str(t.get("value"))) for t in tax_list if t.get("value") is not None}
+    numbers: dict[Any, str] = {v: k for k, v in accounts.items()}
+    vat_accounts = {str(t["code"]): numbers.get(t.get("account_id"), "") for t in tax_list}
+    booked_on = {plan.codes.get(code, code): account for code, account in plan.accounts.items()}
+    for body, _ in bodies:
+        for line in body["entries"]:
+            for side in ("debit_account_id", "credit_account_id", "tax_account_id"):
+                number = line.get(side)
+                if number and number not in accounts:
+                    account = names.get(number, {})
+                    missing["accounts"][number] = (account.get("name", ""),
+                                                   types[writer.kontoart(account.get("type", ""), number)])  # fmt: skip
+            code = line.get("tax_id")
+            if code and code not in taxes:
+                missing["taxes"][code] = rates.get(code, "")
+            elif code and code in bexio_rates and code in rates and bexio_rates[code] != rates[code]:
+                missing["rates"][code] = (bexio_rates[code], rates[code])
+            elif code and code in vat_accounts and vat_accounts[code] != booked_on.get(code, vat_accounts[code]):
+                missing["tax_accounts"][code] = (vat_accounts[code] or "no account", booked_on[code])
+            if line.get("currency_id") not in currencies:
+                missing["currencies"][line.get("currency_id")] = ""
+    return missing
+
+
+def _missing_text(missing: dict[str, dict[str, Any]]) -> str:
+    parts = []
+    for number, (name, _) in sorted(missing["accounts"].items()):
+        parts.append(f"account {number} {name}: create it in bexio's chart of accounts (or push with --create-missing)")
+    for code, rate in sorted(missing["taxes"].items()):
+        parts.append(f"VAT code {code} ({rate} %): activate it in bexio's VAT settings, or map it with --map")
+    for code, (theirs, ours) in sorted(missing["rates"].items()):
+        parts.append(f"VAT code {code} is {theirs} % in bexio and {ours} % in the books: map it with --map")
+    for code, (theirs, ours) in sorted(missing["tax_accounts"].items()):
+        parts.append(f"VAT code {code} books its VAT to {theirs} in bexio and to {ours} in the books: set its "
+                     "account in bexio's VAT settings, or map the account with --map")  # fmt: skip
+    for code in sorted(missing["currencies"]):
+        parts.append(f"currency {code}: add it in bexio's currency settings")
+    return (f"{len(parts)} thing(s) the books need are missing in bexio; nothing was posted:\n  "
+            + "\n  ".join(parts))  # fmt: skip
+
+
+def _summary(ledger: Ledger, bodies: list[tuple[dict[str, Any], dict[str, Any]]],
+             missing: dict[str, dict[str, Any]]) -> list[str]:  # fmt: skip
+    """What a push would do: counts and totals (the dry run prints these)."""
+    kinds = Counter(body["type"] for body, _ in bodies)
+    out = [f"manual entries: {len(bodies)} ({kinds['manual_single_entry']} single, "
+           f"{kinds['manual_compound_entry']} compound)"]  # fmt: skip
+    for span in years_of(ledger):
+        debit = sum(a for a, d in zip(ledger.lines.column("amount").to_pylist(), ledger.lines.column("date").to_pylist(),
+                                      strict=True) if a > 0 and span.contains(d))  # fmt: skip
+        out.append(f"  {span.start.isoformat()} to {span.end.isoformat()}: debit total {format_cents(debit)}")
+    for what in ("accounts", "taxes", "currencies", "rates", "tax_accounts"):
+        if missing[what]:
+            out.append(f"missing in bexio ({what}): {', '.join(str(k) for k in sorted(missing[what]))}")
+    return out
+
+
+def _plan(bodies: list[tuple[dict[str, Any], dict[str, Any]]], accounts: dict[str, int], taxes: dict[str, int],
+          currencies: dict[str, int]) -> list[Planned]:  # fmt: skip
+    """The bodies with bexio's ids, each with its key (fingerprint and occurrence number)."""
+    seen: Counter[str] = Counter()
+    out = []
+    for body, first in bodies:
+        lines = []
+        for line in body["entries"]:
+            lines.append({**line, **{side: accounts[line[side]] if line.get(side) else None
+                                     for side in ("debit_account_id", "credit_account_id", "tax_account_id")},
+                          "tax_id": taxes[line["tax_id"]] if line.get("tax_id") else None,
+                          "currency_id": currencies[line["currency_id"]]})  # fmt: skip
+        mapped = {**body, "reference_nr": (body.get("reference_nr") or "")[:80], "entries": lines}
+        plain = json.loads(writer.dumps(mapped), parse_float=Decimal)
+        print_ = fingerprint(plain)
+        seen[print_] += 1
+        out.append(Planned(mapped, f"entry:{print_}:{seen[print_]}", first))
+    return out
+
+
+def _post_entries(api: bexio_api.Client, planned: list[Planned], book: Journal, result: PushResult) -> None:
+    """Post each planned entry not yet in the journal nor in bexio's list (see the module doc)."""
+    listed = api.manual_entries()
+    in_bexio: dict[str, list[int]] = {}
+    known = set(book.ids.values())
+    for entry in listed:
+        if entry.get("id") not in known:
+            in_bexio.setdefault(fingerprint(entry), []).append(int(entry["id"]))
+    for item in planned:
+        if item.key in book.ids:
+            result.already += 1
+            continue
+        print_ = item.key.split(":")[1]
+        if in_bexio.get(print_):
+            book.record(item.key, in_bexio[print_].pop(0), "entry (found in bexio)")
+            result.already += 1
+            continue
+        text = writer.dumps(item.body)
+
+        def saved(print_: str = print_) -> dict[str, Any] | None:
+            for entry in api.manual_entries():
+                if fingerprint(entry) == print_ and entry.get("id") not in set(book.ids.values()):
+                    return entry
+            return None
+
+        try:
+            answer = api.post(ENTRIES, text, saved=saved)
+        except bexio_api.BexioRejected as exc:
+            first = item.first
+            where = f"entry {first['doc'] or first['entry']} of {first['date']}"
+            result.rejected.append(Problem("error", f"{where}: not posted: {exc}", first["source_file"],
+                                           first["source_row"]))  # fmt: skip
+            continue
+        book.record(item.key, int(answer["id"]), f"entry {item.body.get('reference_nr') or ''}")
+        result.posted += 1
+
+
+__all__ = ["PushResult", "PushStopped", "fingerprint", "push"]

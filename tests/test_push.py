@@ -1,0 +1,217 @@
+"""`migrator push --to bexio` against a bexio stand-in (tests/bexio_standin.py) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bexio_standin import READ_ONLY, TOKEN, Standin
+from click.testing import CliRunner
+
+from migrator import bexio_api, pipeline
+from migrator.cli import cli
+from migrator.push import Journal, PushStopped, fingerprint, push
+
+ROOT = Path(__file__).resolve().parent.parent
+DAT = ROOT / "samples" / "winbiz" / "DAT"
+# The garage (Winbiz sample): 40 source entries; bexio gets 30 manual entries (2023 with its openings and
+# the closing entry CLOSING-2023; the 2024 openings are carried by bexio itself, years.continuous).
+ENTRIES = 30
+
+
+@pytest.fixture
+def garage_chart() -> dict[str, str]:
+    ledger = pipeline.read(DAT, dossier="garage")
+    return {a["code"]: a["name"] for a in ledger.accounts.to_pylist()}
+
+
+@pytest.fixture
+def bexio(garage_chart: dict[str, str]) -> Iterator[Standin]:
+    standin = Standin()
+    standin.chart(garage_chart)
+    standin.url = standin.start()  # type: ignore[attr-defined]
+    yield standin
+    standin.stop()
+
+
+def url(standin: Standin) -> str:
+    return standin.url  # type: ignore[attr-defined,no-any-return]
+
+
+def posts(standin: Standin) -> int:
+    return sum(1 for method, path, _ in standin.log if method == "POST")
+
+
+def run(standin: Standin, journal: Path, waits: list[float] | None = None, **options: Any) -> Any:  # float-ok: seconds
+    client = bexio_api.Client(TOKEN, url(standin), sleep=(waits.append if waits is not None else lambda _s: None))
+    with client:
+        return push(DAT, dossier="garage", token=TOKEN, api_url=url(standin), journal=journal, client=client,
+                    **options)  # fmt: skip
+
+
+def test_full_push_and_read_back(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The garage posted over the CLI, read back from bexio and verified; the token is nowhere printed."""
+    monkeypatch.setenv("BEXIO_TOKEN", TOKEN)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url", url(bexio),
+                                      "--report", "report.json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"posted to bexio: {ENTRIES} entries (0 were there already)" in result.output
+    assert "verified with declared losses: bexio reads back to the same books" in result.output
+    assert TOKEN not in result.output
+    assert len(bexio.entries) == ENTRIES
+    assert set(bexio.authorizations) == {f"Bearer {TOKEN}"}
+    # R23-001 (Winbiz garage): 1200.00 to 3400 with 92.40 VAT V77 → gross 1292.40 with UN77, one line
+    accounts = {a["id"]: a["account_no"] for a in bexio.accounts}
+    taxes = {t["id"]: t["code"] for t in bexio.taxes}
+    invoice = next(e for e in bexio.entries if e["reference_nr"] == "R23-001")
+    assert invoice["type"] == "manual_single_entry"
+    line = invoice["entries"][0]
+    assert (accounts[line["debit_account_id"]], accounts[line["credit_account_id"]], str(line["amount"]),
+            taxes[line["tax_id"]], accounts[line["tax_account_id"]]) == ("1100", "3400", "1292.40", "UN77", "3400")  # fmt: skip
+    report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    assert report["verdict"]["state"] == "verified with declared losses"
+    assert report["target"]["format"] == "bexio" and report["target"]["files"][0]["path"] == "bexio-push.jsonl"
+    assert TOKEN not in (tmp_path / "report.json").read_text("utf-8")
+    journal = (tmp_path / "bexio-push.jsonl").read_text("utf-8").splitlines()
+    assert len(journal) == ENTRIES and TOKEN not in "".join(journal)
+    # per account and year, as bexio holds them: 1000 Caisse closes 2023 at 3038.50 in both
+    rows = {(r["start"], r["account"]): r for r in report["year_accounts"]}
+    assert rows[("2023-01-01", "1000")]["closing"] == rows[("2023-01-01", "1000")]["closing_after"] == "3038.50"
+    # a second run without --resume refuses the journal; with it, nothing is posted again
+    again = CliRunner().invoke(cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url",
+                                     url(bexio)])  # fmt: skip
+    assert again.exit_code == 2 and "--resume" in again.output
+    resumed = CliRunner().invoke(cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url",
+                                       url(bexio), "--resume"])  # fmt: skip
+    assert resumed.exit_code == 0, resumed.output
+    assert f"posted to bexio: 0 entries ({ENTRIES} were there already)" in resumed.output
+    assert len(bexio.entries) == ENTRIES
+
+
+def test_dry_run_posts_nothing(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEXIO_TOKEN", TOKEN)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url", url(bexio),
+                                      "--dry-run"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"manual entries: {ENTRIES} (" in result.output and "dry run: nothing was posted" in result.output
+    assert "2023-01-01 to 2023-12-31: debit total" in result.output
+    assert posts(bexio) == 0 and not (tmp_path / "bexio-push.jsonl").exists()
+
+
+def test_crash_then_resume_posts_each_entry_once(bexio: Standin, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A crash after 7 posts, the 7th saved by bexio but not yet in the journal: --resume finds it in
+    bexio's list and posts the 23 others, each entry exactly once."""
+    record = Journal.record
+
+    def crashing(self: Journal, key: str, bexio_id: int, what: str) -> None:
+        if len(self.ids) == 6:
+            raise KeyboardInterrupt  # the power goes out between bexio's answer and the journal
+        record(self, key, bexio_id, what)
+
+    monkeypatch.setattr(Journal, "record", crashing)
+    journal = tmp_path / "journal.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(bexio, journal)
+    assert len(bexio.entries) == 7 and len(journal.read_text("utf-8").splitlines()) == 6
+    monkeypatch.setattr(Journal, "record", record)
+    result = run(bexio, journal, resume=True)
+    assert (result.posted, result.already) == (ENTRIES - 7, 7)
+    assert len(bexio.entries) == ENTRIES
+    listed = Counter(fingerprint(e) for e in bexio.entries)
+    planned = Counter(item.key.split(":")[1] for item in result.planned)
+    assert listed == planned  # each entry once (identical entries as often as the books hold them)
+    assert result.conversion.verification.ok
+
+
+def test_rate_limit_and_unavailable_are_retried(bexio: Standin, tmp_path: Path) -> None:
+    """429 with Retry-After 3 and a 503, on posts: waited for and retried, nothing posted twice."""
+    bexio.too_many[6] = "3"
+    bexio.unavailable.add(9)
+    waits: list[float] = []  # float-ok: seconds
+    result = run(bexio, tmp_path / "j.jsonl", waits)
+    assert [status for _, _, status in bexio.log].count(429) == 1
+    assert waits[0] == 3  # Retry-After, more than the 0.5 s backoff
+    assert len(waits) == 2 and result.retried[0].endswith("429; tried again after 3 s")
+    assert len(bexio.entries) == ENTRIES and result.conversion.verification.ok
+
+
+def test_dropped_connection_is_not_posted_twice(bexio: Standin, tmp_path: Path) -> None:
+    """bexio saves the first entry but the connection drops before its answer: the retry looks in
+    bexio's list, finds it, and does not post it again."""
+    bexio.dropped.add(5)  # 1-3 accounts, taxes, currencies; 4 the list of entries; 5 the first POST
+    result = run(bexio, tmp_path / "j.jsonl", [])
+    assert result.retried and "tried again" in result.retried[0]
+    assert len(bexio.entries) == ENTRIES and posts(bexio) == ENTRIES
+    assert result.conversion.verification.ok
+
+
+def test_unknown_account_stops_before_posting(garage_chart: dict[str, str], tmp_path: Path) -> None:
+    """6900 Frais bancaires is not in bexio's chart: nothing is posted, the account is named; with
+    --create-missing it is created (an expense account) and the push verifies. Without 1171, bexio's
+    VB81 books its VAT nowhere: named too."""
+    chart = {k: v for k, v in garage_chart.items() if k not in ("6900", "1171")}
+    standin = Standin()
+    standin.chart(chart)
+    standin.url = standin.start()  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(PushStopped) as info:
+            run(standin, tmp_path / "j.jsonl")
+        assert "account 6900 Frais bancaires: create it in bexio's chart" in str(info.value)
+        assert "VAT code VB81 books its VAT to no account in bexio and to 1171 in the books" in str(info.value)
+        assert posts(standin) == 0
+        standin.accounts.append({"id": 99991, "account_no": "1171", "name": "Vorsteuer Investitionen",
+                                 "account_type": 3, "is_active": True})  # fmt: skip
+        next(t for t in standin.taxes if t["code"] == "VB81")["account_id"] = 99991
+        result = run(standin, tmp_path / "j.jsonl", create_missing=True)
+        assert result.created == ["account 6900 Frais bancaires"]
+        assert [a["account_type"] for a in standin.accounts if a["account_no"] == "6900"] == [2]  # expense
+        assert len(standin.entries) == ENTRIES and result.conversion.verification.ok
+    finally:
+        standin.stop()
+
+
+def test_bad_token_and_read_only_token(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "token").write_text("wrong-token\n", "utf-8")
+    result = CliRunner().invoke(cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url", url(bexio),
+                                      "--token-file", str(tmp_path / "token")])  # fmt: skip
+    assert result.exit_code == 2
+    assert "bexio answered 401" in result.output and "the token is not valid or has expired" in result.output
+    assert "wrong-token" not in result.output and posts(bexio) == 0
+    monkeypatch.setenv("BEXIO_TOKEN", READ_ONLY)
+    result = CliRunner().invoke(
+        cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url", url(bexio)]
+    )
+    assert result.exit_code == 2 and "bexio answered 403" in result.output and "scopes" in result.output
+    assert not bexio.entries
+    monkeypatch.delenv("BEXIO_TOKEN")
+    result = CliRunner().invoke(
+        cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url", url(bexio)]
+    )
+    assert result.exit_code == 2 and "no bexio token" in result.output
+
+
+def test_refused_entry_is_reported_with_the_source_row(bexio: Standin, tmp_path: Path) -> None:
+    """bexio refuses one entry (422): its message and source row are reported, the others are posted,
+    and verification fails on the missing entry."""
+    check = bexio._entry
+
+    def strict(data: dict[str, Any]) -> list[str]:
+        return ["description: not allowed here"] if data.get("reference_nr") == "R23-001" else check(data)
+
+    bexio._entry = strict  # type: ignore[method-assign]
+    result = run(bexio, tmp_path / "j.jsonl")
+    assert len(result.rejected) == 1
+    problem = result.rejected[0]
+    assert "entry R23-001 of 2023-02-10: not posted: bexio refused it (422)" in problem.message
+    assert "description: not allowed here" in problem.message
+    assert problem.file.endswith("ecriture.dbf") and problem.row
+    assert len(bexio.entries) == ENTRIES - 1
+    assert not result.conversion.verification.ok
