@@ -242,7 +242,10 @@ _ASPECTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # aspect, words of a writer's declaration (`writers.base.lost`: "N <what> not carried …") naming it
     ("line_vat", ("vat codes on lines", "lines with a vat code", "vat codes of lines")),
     ("vat_codes", ("vat code", "vat codes", "tax tables")),
-    ("partners", ("partners", "partner details")),
+    ("partners", ("partners", "partner details", "partner fields", "contacts", "addresses")),
+    ("items", ("items", "item fields", "articles", "products")),
+    ("documents", ("documents", "document fields", "invoices")),
+    ("document_lines", ("document lines", "lines of documents")),
     ("open_items", ("open items",)),
     ("groups", ("groups",)),
     ("accounts", ("accounts (chart)", "unused accounts", "accounts without lines", "accounts not")),
@@ -291,6 +294,9 @@ class Comparison:
     years: list[dict[str, Any]] = field(default_factory=list)
     entries: list[str] = field(default_factory=list)
     """The first differing entries (voucher, date, lines), before (-) and after (+)."""
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    """Per business table (partners, items, documents, document lines): rows before and after, rows
+    matched by key, missing, added and differing by field (`compare_tables`)."""
 
     @property
     def verdict(self) -> str:
@@ -306,7 +312,8 @@ class Comparison:
 
     def as_dict(self) -> dict[str, Any]:
         return {"verdict": self.verdict, "ok": self.ok, "differences": list(self.differences),
-                "losses": list(self.losses), "notes": list(self.notes), "entries": list(self.entries)}  # fmt: skip
+                "losses": list(self.losses), "notes": list(self.notes), "entries": list(self.entries),
+                "tables": list(self.tables)}  # fmt: skip
 
 
 class _Found:
@@ -392,8 +399,8 @@ def compare(
     _compare_keys(found, "VAT codes", ["vat_codes"], [vat_map.get(c, c) for c in _keys(before.vat_codes, "code")],
                   _keys(after.vat_codes, "code"))  # fmt: skip
     _compare_keys(found, "groups", ["groups"], _keys(before.groups, "code"), _keys(after.groups, "code"))
-    _compare_keys(found, "partners", ["partners"], _keys(before.partners, "id"), _keys(after.partners, "id"))
     _compare_keys(found, "open items", ["open_items"], _keys(before.open_items, "id"), _keys(after.open_items, "id"))
+    result.tables = compare_tables(before, after, found, keeps, target or after.format)
     found.close()
     return result
 
@@ -713,6 +720,95 @@ def _compare_entries(before: Ledger, after: Ledger, vat_map: dict[str, str], fou
     found.result.entries.extend(listed)
     found(["journal"], f"entries: {counts}; {len(missing)} not found after, {len(added)} not found before "
               f"(first: {listed[0]})")  # fmt: skip
+
+
+# ------------------------------------------------------------------ partners, items, documents (B1)
+
+BUSINESS_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("partners", "partners", ("id",)),
+    ("items", "items", ("code",)),
+    ("documents", "documents", ("id",)),
+    ("document_lines", "document lines", ("document", "line")),
+)
+"""Table, what the report calls its rows, and the columns that key a row."""
+FIRST_FIELDS = 5
+"""How many differing fields a table's difference message shows."""
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values; an empty text and a missing value are the same."""
+    return a == b or (a in ("", None) and b in ("", None))
+
+
+def compare_tables(before: Ledger, after: Ledger, found: Any = None, keeps: Sequence[str] = (), target: str = ""
+                   ) -> list[dict[str, Any]]:  # fmt: skip
+    """Partners, items, documents and document lines compared by key and, for rows both sides have,
+    field by field. Returns per table the rows before and after, matched, missing (before only),
+    added (after only) and differing; each difference is recorded with `found` (a `_Found`: declared
+    losses honoured, e.g. "3 partner fields not carried by this format: …"). A table the target format
+    does not keep at all (not in its registry `keeps`) and that comes back empty is a declared loss by
+    that entry. Rows with the same key on one side are compared in order."""
+    out = []
+    for name, what, keys in BUSINESS_TABLES:
+        mine, theirs = getattr(before, name), getattr(after, name)
+        if not mine.num_rows and not theirs.num_rows:
+            continue
+        rows_before = _keyed(mine, keys)
+        rows_after = _keyed(theirs, keys)
+        missing = [k for k in rows_before if k not in rows_after]
+        added = [k for k in rows_after if k not in rows_before]
+        fields = [n for n in mine.column_names if n in theirs.column_names and n not in keys]
+        differing: list[str] = []
+        for key, row in rows_before.items():
+            other = rows_after.get(key)
+            if other is None:
+                continue
+            for column in fields:
+                if not _same(row[column], other[column]):
+                    differing.append(f"{'/'.join(map(str, key))} {column}: {_shown(row[column])} before, "
+                                     f"{_shown(other[column])} after")  # fmt: skip
+        counts = {"table": name, "before": mine.num_rows, "after": theirs.num_rows,
+                  "matched": len(rows_before) - len(missing), "missing": len(missing), "added": len(added),
+                  "differing": len(differing)}  # fmt: skip
+        out.append(counts)
+        if found is None:
+            continue
+        if missing or added:
+            first = ", ".join("/".join(map(str, k)) for k in (missing or added)[:FIRST_KEYS])
+            message = (f"{what}: {mine.num_rows} before, {theirs.num_rows} after ({len(missing)} missing after, "
+                       f"{len(added)} not there before; first {'missing' if missing else 'added'}: {first})")  # fmt: skip
+            if found.declaration([name]) is None and name not in keeps and not theirs.num_rows:
+                found.result.losses.append(f"{message} (declared: {target or 'the target'} keeps no {what}, "
+                                           "as its registry entry says)")  # fmt: skip
+            else:
+                found([name], message)
+        if differing:
+            shown = "; ".join(differing[:FIRST_FIELDS])
+            more = f" (and {len(differing) - FIRST_FIELDS} more)" if len(differing) > FIRST_FIELDS else ""
+            found([name], f"{what}: {len(differing)} field(s) differ: {shown}{more}")
+    return out
+
+
+FIRST_KEYS = 5
+
+
+def _keyed(table: pa.Table, keys: tuple[str, ...]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Rows by key; a key met again gets a running number so no row is hidden."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in table.to_pylist():
+        key = tuple(row[k] for k in keys)
+        n = 1
+        while key in out:
+            n += 1
+            key = (*tuple(row[k] for k in keys), f"#{n}")
+        out[key] = row
+    return out
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return repr("" if value is None else value)
 
 
 def summary(ledger: Ledger) -> dict[str, Any]:
