@@ -152,7 +152,7 @@ class Guard(BaseHTTPMiddleware):
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
         )
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"  # the token in the address never leaves this site
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -466,15 +466,20 @@ async def done(request: Request) -> Response:
 
 
 def push_link(job: Job) -> str:
-    """Where the page offers to send bexio books straight to bexio: once `migrator.push` exists (issue
-    16), the command that does it; empty for other targets and until then."""
-    if job.target != "bexio" or job.state != "done" or job.output is None:
+    """How the page offers to send the books straight to bexio once `migrator.push` exists (issue 16):
+    the `migrator push` command for the same source, dossier and map (the bexio token stays out of
+    the page: `--token-file` or ``BEXIO_TOKEN``); empty for other targets."""
+    if job.target != "bexio" or job.state != "done":
         return ""
     import importlib.util
+    import shlex
 
     if importlib.util.find_spec("migrator.push") is None:
         return ""
-    return f'migrator push "{job.output}"'
+    words = ["migrator", "push", str(job.source), "--to", "bexio"]
+    words += ["--dossier", job.dossier] if job.dossier else []
+    words += ["--map", job.mapping] if job.mapping else []
+    return shlex.join(words) + " --token-file TOKEN-FILE"
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
