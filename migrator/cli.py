@@ -185,10 +185,9 @@ def cli(debug: bool, quiet: bool, lang: str | None) -> None:
     _State.debug = debug
     _State.quiet = quiet
     _State.stdout_taken = False
-    if lang:
-        if not supported(lang):
-            raise click.BadParameter(_("choose en, fr, de or it"), param_hint="--lang")
-        set_language(lang)
+    if lang and not supported(lang):
+        raise click.BadParameter(_("choose en, fr, de or it"), param_hint="--lang")
+    set_language(lang)  # None: the environment's (also undoes an earlier in-process --lang)
 
 
 @cli.command()

@@ -280,3 +280,88 @@ def test_an_interruption_says_what_it_left(run_cli, samples: Path, tmp_path: Pat
     else:
         assert "interrupted while verifying: the output is complete but not verified" in result.stderr
         assert out.exists()
+
+
+def test_python_dash_m_migrator_is_the_command(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "migrator", "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("migrator, version ")
+
+
+def test_output_dash_writes_a_one_file_format_to_stdout(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("convert", samples / "garage" / "journal.csv", "--to", "csv", "-o", "-")
+    assert result.exit_code == 0, result.stderr
+    assert not (Path.cwd() / "-").exists()
+    reference = tmp_path / "ref.csv"
+    assert run_cli("convert", samples / "garage" / "journal.csv", "--to", "csv", "-o", reference).exit_code == 0
+    assert result.stdout_bytes == reference.read_bytes()
+    assert "read csv: 23 entries" in result.stderr and "verified" in result.stderr  # every message on stderr
+
+
+def test_output_dash_refuses_folder_formats_clearly(run_cli, samples: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("convert", samples / "garage" / "journal.csv", "--to", "bexio", "-o", "-")
+    assert result.exit_code == 2
+    assert "bexio writes a folder of files, and -o - takes only formats that write one file" in result.stderr
+    assert result.stdout == ""
+
+
+def test_convert_json(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("convert", samples / "garage" / "journal.csv", "--to", "xlsx", "-o", tmp_path / "g.xlsx", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["source_format"] == "csv" and data["target_format"] == "xlsx"
+    assert data["counts"]["entries"] == 23 and data["counts"]["lines"] == 75
+    assert data["verification"]["verdict"] == "verified" and data["verification"]["ok"] is True
+    assert [p["severity"] for p in data["problems"]] == ["warning"]
+
+
+def test_verify_and_formats_json(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "g.csv"
+    assert run_cli("convert", samples / "garage" / "journal.csv", "--to", "csv", "-o", out).exit_code == 0
+    verified = run_cli("verify", samples / "garage" / "journal.csv", out, "--json")
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["verdict"] == "verified"
+    listed = {f["name"]: f for f in json.loads(run_cli("formats", "--json").stdout)}
+    assert listed["bexio"]["writes"] and listed["bexio"]["output"] == "folder" and listed["csv"]["reads"]
+
+
+def test_bulk_json(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = tmp_path / "clients"
+    root.mkdir()
+    (root / "garage.csv").write_bytes((samples / "garage" / "journal.csv").read_bytes())
+    (root / "notes.bin").write_bytes(b"\x00\x01 not books")
+    planned = json.loads(run_cli("bulk", root, "--to", "csv", "-o", tmp_path / "out", "--dry-run", "--json").stdout)
+    assert [c["name"] for c in planned["clients"]] == ["garage"] and planned["dry_run"]
+    result = run_cli("bulk", root, "--to", "csv", "-o", tmp_path / "out", "--jobs", "1", "--json")
+    data = json.loads(result.stdout)
+    assert [(c["name"], c["status"], c["counts"]["entries"]) for c in data["clients"]] == [("garage", "ok", 23)]
+    assert data["ok"] is (result.exit_code == 0)
+
+
+def test_quiet_says_only_what_went_wrong(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    quiet = run_cli("-q", "convert", samples / "garage" / "journal.csv", "--to", "csv", "-o", tmp_path / "q.csv")
+    assert quiet.exit_code == 0 and quiet.output == ""
+    failing = run_cli("--quiet", "convert", tmp_path / "nothing.csv", "--to", "csv", "-o", tmp_path / "n.csv")
+    assert failing.exit_code == 2 and "nothing.csv" in failing.stderr
+
+
+def test_a_library_error_gets_the_command_lines_hint(run_cli, samples: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import migrator
+
+    with pytest.raises(migrator.SourceError) as raised:
+        migrator.read(samples / "winbiz" / "DAT")
+    assert "--" not in str(raised.value) and raised.value.option == "dossier"
+    result = run_cli("convert", samples / "winbiz" / "DAT", "--to", "csv", "-o", tmp_path / "x.csv")
+    assert result.exit_code == 2 and "choose one (--dossier NAME" in result.stderr
+
+
+def test_shell_completion_is_click_s_own(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "_MIGRATOR_COMPLETE": "bash_source"}
+    script = subprocess.run([sys.executable, "-c", "from migrator.cli import main; main()"], capture_output=True,
+                            text=True, env=env, timeout=120)  # fmt: skip
+    assert "_migrator_completion" in script.stdout and "complete -o nosort -F" in script.stdout
