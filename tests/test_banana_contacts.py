@@ -11,6 +11,7 @@ from migrator import pipeline
 from migrator.model import table
 from migrator.readers.banana import BananaReader
 from migrator.readers.base import ReadOptions
+from migrator.reconcile import compare
 from migrator.sources import Source
 from migrator.writers.banana import BananaWriter, kept_partner
 
@@ -97,3 +98,51 @@ def test_garage_contacts_verify(samples: Path, tmp_path: Path) -> None:
     before = result.written.partners.to_pylist()
     assert result.reread.partners.to_pylist() == table("partners", [kept_partner(p) for p in before]).to_pylist()
     assert len(before) >= 6
+
+
+def test_customers_and_suppliers_register(tmp_path: Path) -> None:
+    """The writer option: partners as accounts of a customers (01) and a suppliers (02) register."""
+    chart = [{"code": "1100", "name": "Débiteurs", "type": "asset", "parent": "110"},
+             {"code": "2000", "name": "Créanciers", "type": "liability", "parent": "200"},
+             {"code": "2001", "name": "Autres dettes", "type": "liability", "parent": "200"}]  # fmt: skip
+    groups = [{"code": "110", "name": "Créances"}, {"code": "200", "name": "Dettes"}]
+    books = ledger().replace(accounts=table("accounts", chart), groups=table("groups", groups))
+    out = tmp_path / "banana"
+    out.mkdir()
+    problems = BananaWriter(partner_accounts=True).write(books, out)
+    assert not (out / "contacts.txt").exists()
+    header, *rows = (out / "accounts.txt").read_text("utf-8").rstrip("\n").split("\n")
+    columns = header.split("\t")
+    cells = [dict(zip(columns, row.split("\t"), strict=True)) for row in rows]
+    shown = [(c["Section"], c["Group"], c["Account"], c["Description"], c["BClass"], c["Gr"]) for c in cells]
+    assert shown == [
+        ("", "", "1100", "Débiteurs", "1", "110"),
+        ("", "110", "", "Créances", "", ""),
+        ("", "", "2000", "Créanciers", "2", "200"),
+        ("", "", "2001", "Autres dettes", "2", "200"),
+        ("", "200", "", "Dettes", "", ""),
+        ("01", "", "", "Customers register", "", ""),
+        ("", "", "1001", "Müller & Söhne AG", "1", "DEB"),
+        ("", "", "1002", "Élodie Favre-Bühler", "1", "DEB"),
+        ("", "", "2002", 'Garage "Zum Löwen" GmbH', "1", "DEB"),
+        ("", "DEB", "", "Customers", "", "110"),  # beside the receivable account 1100 (the one they name)
+        ("02", "", "", "Suppliers register", "", ""),
+        ("", "CRE", "", "Suppliers", "", "200"),  # 2001 is taken by an account: that supplier is left out
+    ]  # fmt: skip
+    muller = cells[6]
+    assert (muller["OrganisationName"], muller["Street"], muller["BankIban"], muller["PaymentTermInDays"]) == (
+        "Müller & Söhne AG", "Bahnhofstrasse 12a", "CH9300762011623852957", "30")  # fmt: skip
+    back = BananaReader().read(Source(out), ReadOptions())
+    assert back.accounts.column("code").to_pylist() == ["1100", "2000", "2001"]  # the register is no chart
+    assert [(p["id"], p["roles"], p["account"], p["iban"], p["payment_terms"]) for p in back.partners.to_pylist()] == [
+        ("1001", "customer", "1001", "CH9300762011623852957", 30), ("1002", "customer", "1002", "", None),
+        ("2002", "customer", "2002", "", None)]  # fmt: skip
+    declared = {p.message.split(" not carried")[0] for p in problems}
+    # the blank code, 2001 (an account's code) and the second 2002 have no account of their own
+    assert "3 partners" in declared
+    # placed: 1001 (number inside Street, VAT number, a note's line break), 1002 (no account before), 2002 (both roles)
+    assert "3 partner details (roles 1, street 2, building number 2, vat number 1, account 3, notes 1)" in declared
+    readme = (out / "README.txt").read_text("utf-8")
+    assert "customers register (section 01" in readme
+    check = compare(books, back, ("accounts", "vat_codes", "entries"), declared=problems, target="banana")
+    assert check.ok, check.differences

@@ -386,7 +386,9 @@ class _State:
         opening = []
         skipped = 0
         amounts = AmountColumn([_text(c.get("Opening")) for _, c in sheet.rows])
-        for number, cells in sheet.rows:
+        rows, partners = split_register(sheet, self.base)
+        self.partners += partners
+        for number, cells in rows:
             code, group = _text(cells.get("Account")), _text(cells.get("Group"))
             name, parent = _text(cells.get("Description")), _text(cells.get("Gr"))
             if code:
@@ -582,6 +584,53 @@ def _rate_one_currency(sheets: list[Sheet]) -> tuple[str, int]:
 
 
 # ------------------------------------------------------------------------ contacts and items tables
+
+REGISTER_SECTIONS = {"01": "customer", "02": "supplier"}
+"""Sections of the accounts table that hold a customers (01) or suppliers (02) register (FORMATS.md)."""
+
+
+def split_register(sheet: Sheet, base: str) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """The rows of an accounts table outside a customers/suppliers register, and the partners of its
+    register (`register_partner`); the register's section and group rows are left out too."""
+    rows: list[tuple[int, dict[str, Any]]] = []
+    partners: list[dict[str, Any]] = []
+    section = ""
+    for number, cells in sheet.rows:
+        marker = _text(cells.get("Section"))
+        if marker:
+            section = marker
+            if marker in REGISTER_SECTIONS:
+                continue
+        if section in REGISTER_SECTIONS:
+            if _text(cells.get("Account")):
+                partners.append({**register_partner({k: _text(v) for k, v in cells.items()}, base),
+                                 "roles": REGISTER_SECTIONS[section]})  # fmt: skip
+            continue
+        rows.append((number, cells))
+    return rows, partners
+
+
+def register_partner(cells: dict[str, str], base: str) -> dict[str, Any]:
+    """A partner from an account row of a customers/suppliers register: the account code is its code
+    and its account; Description the name; address columns as in the Contacts table plus
+    ``BankIban`` and ``PaymentTermInDays``; the account's Currency (empty when the base currency)."""
+    from migrator.partners import partner_kind
+
+    first, last, org = cells.get("FirstName", ""), cells.get("FamilyName", ""), cells.get("OrganisationName", "")
+    terms = cells.get("PaymentTermInDays", "")
+    currency = cells.get("Currency", "")
+    return {
+        "id": cells["Account"], "kind": partner_kind(org, first, last),
+        "roles": "customer" if cells.get("Gr") == "DEB" else "supplier",
+        "name": cells.get("Description", ""), "first_name": first, "last_name": last,
+        "street": cells.get("Street", ""), "address_line2": cells.get("AddressExtra", ""),
+        "zip": cells.get("PostalCode", ""), "city": cells.get("Locality", ""), "country": cells.get("CountryCode", ""),
+        "language": cells.get("Language", ""), "phone": cells.get("PhoneMain", ""),
+        "mobile": cells.get("PhoneMobile", ""), "fax": cells.get("Fax", ""), "email": cells.get("EmailWork", ""),
+        "website": cells.get("Website", ""), "iban": cells.get("BankIban", ""), "account": cells["Account"],
+        "payment_terms": int(terms) if terms.lstrip("-").isdigit() and abs(int(terms)) < 2**31 else None,
+        "currency": "" if currency == base else currency, "active": cells.get("Disable", "") not in ("1", "2"),
+    }  # fmt: skip
 
 
 def contacts(sheet: Sheet, problems: list[Problem]) -> list[dict[str, Any]]:

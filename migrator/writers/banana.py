@@ -123,9 +123,15 @@ def _decimal(value: str) -> str:
 
 
 class BananaWriter:
+    """`partner_accounts`: customers and suppliers as accounts of a customers/suppliers register in
+    the accounts table (`write_register`) instead of the Contacts table."""
+
     name = "banana"
     extension = ".txt"
     output = "folder"
+
+    def __init__(self, partner_accounts: bool = False) -> None:
+        self.partner_accounts = partner_accounts
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         plan = vat_plan(ledger, "banana")
@@ -172,9 +178,12 @@ class BananaWriter:
         outside = ledger.lines.num_rows - written
         if outside:
             problems.append(Problem("warning", f"{outside} lines dated outside the fiscal years were not written"))
-        problems += write_address_book(ledger, folders[-1][0])
+        problems += write_address_book(ledger, folders[-1][0], contacts=not self.partner_accounts)
+        if self.partner_accounts:
+            problems += write_register(ledger, folders[-1][0])
         (target / "README.txt").write_text(README.format(layout=layout, rounding=_rounding_text(fives))
-                                           + address_book_readme(ledger, folders[-1][0], target), "utf-8")  # fmt: skip
+                                           + address_book_readme(ledger, folders[-1][0], target,
+                                                                 self.partner_accounts), "utf-8")  # fmt: skip
         return problems + _not_carried(ledger)
 
     def _accounts(self, ledger: Ledger, plan: VatPlan, opening: dict[str, int]) -> list[dict[str, str]]:
@@ -556,12 +565,12 @@ def item_row(item: dict[str, Any]) -> dict[str, str]:
     }  # fmt: skip
 
 
-def write_address_book(ledger: Ledger, folder: Path) -> list[Problem]:
-    """``contacts.txt`` and ``items.txt`` (where the ledger has partners or items) in `folder`, and
-    what they do not carry, column by column."""
+def write_address_book(ledger: Ledger, folder: Path, contacts: bool = True) -> list[Problem]:
+    """``contacts.txt`` (unless not `contacts`) and ``items.txt`` (where the ledger has partners or
+    items) in `folder`, and what they do not carry, column by column."""
     problems: list[Problem] = []
     partners = ledger.partners.to_pylist()
-    if partners:
+    if partners and contacts:
         (folder / CONTACTS).write_text(_table(CONTACT_COLUMNS, [contact_row(p) for p in partners]), "utf-8")
         problems += _partner_losses(partners)
     items = ledger.items.to_pylist()
@@ -601,11 +610,16 @@ def _losses(what: str, counts: dict[str, int], rows: int, why: str) -> list[Prob
     return lost(f"{what} ({listed})", rows, why)
 
 
-def address_book_readme(ledger: Ledger, folder: Path, target: Path) -> str:
-    """What the README says about contacts.txt and items.txt."""
+def address_book_readme(ledger: Ledger, folder: Path, target: Path, register: bool = False) -> str:
+    """What the README says about contacts.txt (or the register) and items.txt."""
     where = folder.relative_to(target).as_posix() + "/" if folder != target else ""
     parts = []
-    if ledger.partners.num_rows:
+    if ledger.partners.num_rows and register:
+        parts.append(f"5. Customers and suppliers: {where}accounts.txt ends with a customers register (section 01,\n"
+                     f"   accounts totalled in group {CUSTOMER_GROUP}) and a suppliers register (section 02, group "
+                     f"{SUPPLIER_GROUP}),\n   one account per partner with its address. They are imported with "
+                     "the accounts (step 1).")  # fmt: skip
+    elif ledger.partners.num_rows:
         parts.append(f"5. Contacts: {where}{CONTACTS} has the customers and suppliers (GroupsId: customer,\n"
                      "   supplier or both). Add the Contacts table to the accounting file if it has none, then\n"
                      "   import the file into it like the accounts (the columns are Banana's).")  # fmt: skip
@@ -614,6 +628,106 @@ def address_book_readme(ledger: Ledger, folder: Path, target: Path) -> str:
                      "   purchase price, QuantityBegin the stock). Add the Items table if the file has none, then\n"
                      "   import it the same way.")  # fmt: skip
     return ("\n" + "\n".join(parts) + "\n") if parts else ""
+
+
+# ------------------------------------------------------------------ customers and suppliers register
+
+CUSTOMER_SECTION, SUPPLIER_SECTION = "01", "02"
+CUSTOMER_GROUP, SUPPLIER_GROUP = "DEB", "CRE"
+REGISTER_COLUMNS = (
+    "OrganisationName", "FirstName", "FamilyName", "Street", "AddressExtra", "PostalCode", "Locality", "CountryCode",
+    "Language", "PhoneMain", "PhoneMobile", "Fax", "EmailWork", "Website", "BankIban", "PaymentTermInDays",
+)  # fmt: skip
+"""Address columns of an account row (FORMATS.md: accounts can carry OrganisationName, FirstName,
+FamilyName, PostalCode, CountryCode, EmailWork, BankIban, PaymentTermInDays…; the others as in the
+Contacts table)."""
+
+
+def register_rows(ledger: Ledger) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+    """The rows a customers/suppliers register adds to the accounts table, and the partners left
+    out (a blank code, or a code an account, a group or an earlier partner already has).
+
+    A customer's account is its code in section ``01``, class 1 (assets), totalled in group ``DEB``
+    (Description "Customers"), whose own total goes to the group of the customers' receivable
+    account (the account most of them name), so the register appears in the balance sheet beside it;
+    suppliers likewise in section ``02``, class 2, group ``CRE``. A partner with both roles is in the
+    customers register. Openings stay on the collective accounts (the open items are not split)."""
+    taken = set(ledger.accounts.column("code").to_pylist()) | set(ledger.groups.column("code").to_pylist())
+    taken |= {CUSTOMER_GROUP, SUPPLIER_GROUP}
+    parents = {a["code"]: a["parent"] for a in ledger.accounts.to_pylist()}
+    base = ledger.company.base_currency
+    rows: list[dict[str, str]] = []
+    skipped: list[dict[str, Any]] = []
+    partners = ledger.partners.to_pylist()
+    for section, group, title, roles, bclass in (
+        (CUSTOMER_SECTION, CUSTOMER_GROUP, "Customers", ("customer", "both", ""), "1"),
+        (SUPPLIER_SECTION, SUPPLIER_GROUP, "Suppliers", ("supplier",), "2"),
+    ):
+        chosen = [p for p in partners if p["roles"] in roles]
+        if not chosen:
+            continue
+        accounts = [p["account"] for p in chosen if p["account"]]
+        collective = max(set(accounts), key=accounts.count) if accounts else ""
+        rows.append({"Section": section, "Description": f"{title} register"})
+        for partner in chosen:
+            code = partner["id"].strip()
+            if not code or code in taken:
+                skipped.append(partner)
+                continue
+            taken.add(code)
+            contact = contact_row(partner)
+            rows.append({
+                "Account": code, "Description": partner["name"] or display_name(partner), "BClass": bclass,
+                "Gr": group, "Currency": partner["currency"] or base, "Disable": "" if partner["active"] else "1",
+                **{c: contact.get(c, "") for c in REGISTER_COLUMNS}, "BankIban": partner["iban"],
+                "PaymentTermInDays": "" if partner["payment_terms"] is None else str(partner["payment_terms"]),
+            })  # fmt: skip
+        rows.append({"Group": group, "Description": title, "Gr": parents.get(collective, "")})
+    return rows, skipped
+
+
+def display_name(partner: dict[str, Any]) -> str:
+    return " ".join(p for p in (partner["first_name"], partner["last_name"]) if p) or partner["id"]
+
+
+def write_register(ledger: Ledger, folder: Path) -> list[Problem]:
+    """The customers/suppliers register at the end of `folder`'s accounts.txt (its header gains the
+    address columns), and what it does not carry."""
+    rows, skipped = register_rows(ledger)
+    if not rows:
+        return []
+    path = folder / "accounts.txt"
+    header, *lines = path.read_text("utf-8").rstrip("\n").split("\n")
+    columns = (*header.split("\t"), *REGISTER_COLUMNS)
+    extra = "\t" * len(REGISTER_COLUMNS)
+    body = "".join(line + extra + "\n" for line in lines)
+    register = _table(columns, rows).split("\n", 1)[1]
+    path.write_text("\t".join(columns) + "\n" + body + register, "utf-8")
+    from migrator.readers.banana import register_partner  # what the reader makes of a row
+
+    base = ledger.company.base_currency
+    cleaned = [{k: " ".join(v.replace("\t", " ").splitlines()).strip() for k, v in r.items()} for r in rows]
+    kept = {p["id"]: p for p in (register_partner(r, base) for r in cleaned if r.get("Account"))}
+    placed = [p for p in ledger.partners.to_pylist() if p not in skipped]
+    counts: dict[str, int] = {}
+    changed = 0
+    for partner in placed:
+        after = kept[partner["id"].strip()]
+        columns_changed = [c for c, v in partner.items() if not _same_value(v, after.get(c))]
+        changed += bool(columns_changed)
+        for column in columns_changed:
+            counts[column] = counts.get(column, 0) + 1
+    counts = {column: counts[column] for column in placed[0] if column in counts} if placed else {}
+    problems = _losses("partner details", counts, changed, "an account row of the register holds the address, "
+                       "IBAN and terms only; the building number is inside Street; the partner's account is its "
+                       "register account")  # fmt: skip
+    problems += lost("partners", len(skipped), "left out of the register: a blank code, or a code an account or "
+                     "another partner already has")  # fmt: skip
+    return problems
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return a == b or (a in ("", None) and b in ("", None))
 
 
 FORMAT = BananaWriter
