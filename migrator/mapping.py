@@ -403,6 +403,44 @@ def apply_mapping(ledger: Ledger, mapping: Mapping) -> Ledger:
     )  # fmt: skip
 
 
+def translate_vat(ledger: Ledger, target: str) -> tuple[Ledger, dict[str, str]]:
+    """The ledger with the VAT codes of the program `target` (the step before writing, after the map).
+
+    Banana, bexio and Infoniqa book VAT from their own codes: each code the ledger uses or defines is
+    carried to the target's code of the same kind and rate, valid on the dates it is used
+    (`migrator.vat.translate`), on the lines, in the VAT table (codes meeting on one target code keep
+    the first one's definition), as the accounts' and items' default codes and on document lines.
+    Returns the ledger and what changed (source code → target code; empty when nothing did). A code
+    without an equivalent stays as it is (the writer says so); books read from `target` itself keep
+    their codes, and a target without a code table takes the ledger unchanged.
+    """
+    from migrator import vat
+
+    if not target or ledger.format == target or not vat.vendor_codes(target):
+        return ledger, {}
+    translation, _unknown = vat.translate(ledger, target)
+    moves = {code: new for code, new in translation.items() if code and new != code}
+    if not moves:
+        return ledger, {}
+
+    def renamed(tab: pa.Table, *columns: str) -> pa.Table:
+        for name in columns:
+            if name in tab.column_names and tab.num_rows:
+                tab = tab.set_column(tab.schema.get_field_index(name), name, _replace(tab.column(name), moves))
+        return tab
+
+    rows: dict[str, dict[str, Any]] = {}
+    for row in ledger.vat_codes.to_pylist():
+        rows.setdefault(moves.get(row["code"], row["code"]), {**row, "code": moves.get(row["code"], row["code"])})
+    vat_codes = table("vat_codes", list(rows.values())) if len(rows) < ledger.vat_codes.num_rows else renamed(
+        ledger.vat_codes, "code")  # fmt: skip
+    return ledger.replace(
+        lines=renamed(ledger.lines, "vat_code"), vat_codes=vat_codes, accounts=renamed(ledger.accounts, "vat_code"),
+        items=renamed(ledger.items, "sale_vat_code", "purchase_vat_code"),
+        document_lines=renamed(ledger.document_lines, "vat_code"),
+    ), moves  # fmt: skip
+
+
 def _target_chart(
     ledger: Ledger, mapping: Mapping, applied: dict[str, Applied], vat_moves: dict[str, str]
 ) -> tuple[pa.Table, pa.Table]:

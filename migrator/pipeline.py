@@ -197,9 +197,19 @@ def write(ledger: Ledger, to: str, out: PathLike, *, force: bool = False) -> lis
     """
     fmt = registry.get(to)
     writer = fmt.writer()
+    ledger = for_target(ledger, to)[0]
     carried, year_problems = years.continuous(ledger) if fmt.years == "continuous" else (ledger, [])
     with outputs.placed(Path(out), folder=fmt.output == "folder", force=force) as temp:
         return [*year_problems, *writer.write(carried, temp)]
+
+
+def for_target(ledger: Ledger, to: str) -> tuple[Ledger, dict[str, str]]:
+    """The ledger as the writer of `to` gets it: with the target program's VAT codes, and which source
+    code became which target code (`migrator.mapping.translate_vat`). Verification compares the output
+    with this ledger, so it never needs to know the target's codes itself."""
+    from migrator.mapping import translate_vat
+
+    return translate_vat(ledger, registry.get(to).name)
 
 
 def output_files(out: PathLike) -> list[Path]:
@@ -213,6 +223,7 @@ class Conversion:
 
     source: Ledger
     written: Ledger
+    """The books handed to the writer: mapped, with the target's VAT codes (`for_target`)."""
     target_format: str
     output: Path
     problems: list[Problem] = field(default_factory=list)
@@ -226,6 +237,8 @@ class Conversion:
     """The output read back per fiscal year (a continuous target's books through `years.per_year`):
     what verification and the report compare with the source."""
     mapping: Any = None
+    vat_codes: dict[str, str] = field(default_factory=dict)
+    """The VAT codes translated for the target program: the code in the (mapped) books → its code in `written`."""
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -276,6 +289,7 @@ def convert(
 
         applied = load_mapping(mapping)
         ledger = apply_mapping(ledger, applied)
+    ledger, vat_moves = for_target(ledger, to)
     step("validating and writing")
     t = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="validate") as pool:
@@ -293,7 +307,9 @@ def convert(
             problems = checking.result()
             _stop_on_errors(problems, allow_problems)
     timings["validate and write"] = time.perf_counter() - t
-    result = Conversion(original, ledger, to, Path(out), problems, not_carried, mapping=applied, timings=timings)
+    result = Conversion(
+        original, ledger, to, Path(out), problems, not_carried, mapping=applied, vat_codes=vat_moves, timings=timings
+    )
     if verify_output and fmt.reads:
         step("verifying")
         t = time.perf_counter()
@@ -354,7 +370,10 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
         ledger = apply_mapping(ledger, applied)
     reread = read(out, to_format)
     fmt = registry.get(reread.format)
-    result = Conversion(original, ledger, fmt.name, Path(out), list(ledger.problems), mapping=applied)
+    ledger, vat_moves = for_target(ledger, fmt.name)
+    result = Conversion(
+        original, ledger, fmt.name, Path(out), list(ledger.problems), mapping=applied, vat_codes=vat_moves
+    )
     result.reread = reread
     if fmt.years == "continuous" and years.reopens(ledger):
         reread = years.per_year(reread, years_of(ledger))

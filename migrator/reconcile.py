@@ -363,6 +363,8 @@ def compare(
 ) -> Comparison:
     """Compare the books before a write with the books read back, as an accountant compares them.
 
+    `before` is the ledger the writer was handed, with the target's VAT codes (`pipeline.for_target`):
+    codes are compared as they are, never looked up in the target's tables here.
     Per fiscal year and account: opening, debit, credit and closing. Per entry (where the format
     `keeps` entries): the same lines (account, amount, currency, VAT code) on the same dates. VAT base
     and tax per code and year. Entries and VAT are compared after applying to `before` the target
@@ -382,7 +384,6 @@ def compare(
     spans_before, spans_after = years_of(before), years_of(after)
     if spans_before != spans_after:
         found(["fiscal_years"], f"fiscal years: {_spans(spans_before)} before, {_spans(spans_after)} after")
-    vat_map = _vat_map(before, after.format)
     _compare_years(before, after, spans_before, found)
     if kept is None:
         kept = _as_kept(target if target is not None else after.format)
@@ -392,12 +393,11 @@ def compare(
         rule = (getattr(kept, "__doc__", None) or "").strip().splitlines()
         result.notes.append(f"entries and VAT codes compared as {target or after.format or 'the target'} keeps them"
                             + (f": {rule[0]}" if rule and rule[0] else ""))  # fmt: skip
-    _compare_vat(source, after, spans_before, vat_map, found)
+    _compare_vat(source, after, spans_before, found)
     if "entries" in keeps:
-        _compare_entries(source, after, vat_map, found)
+        _compare_entries(source, after, found)
     _compare_keys(found, "accounts", ["accounts"], _keys(before.accounts, "code"), _keys(after.accounts, "code"))
-    _compare_keys(found, "VAT codes", ["vat_codes"], [vat_map.get(c, c) for c in _keys(before.vat_codes, "code")],
-                  _keys(after.vat_codes, "code"))  # fmt: skip
+    _compare_keys(found, "VAT codes", ["vat_codes"], _keys(before.vat_codes, "code"), _keys(after.vat_codes, "code"))
     _compare_keys(found, "groups", ["groups"], _keys(before.groups, "code"), _keys(after.groups, "code"))
     _compare_keys(found, "open items", ["open_items"], _keys(before.open_items, "id"), _keys(after.open_items, "id"))
     result.tables = compare_tables(before, after, found, keeps, target or after.format)
@@ -441,16 +441,6 @@ def _compare_keys(found: _Found, what: str, aspects: list[str], before: list[str
         if keys
     )
     found(aspects, f"{what}: {len(before)} before, {len(after)} after ({detail})")
-
-
-def _vat_map(ledger: Ledger, vendor: str) -> dict[str, str]:
-    """The codes a writer for `vendor` translated the ledger's VAT codes to (empty: kept as they are)."""
-    from migrator import vat
-
-    if not vendor or ledger.format == vendor or not vat.vendor_codes(vendor):
-        return {}
-    codes, _ = vat.translate(ledger, vendor)
-    return codes
 
 
 def _day_numbers(dates: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -554,11 +544,10 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
         })  # fmt: skip
 
 
-def _compare_vat(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], vat_map: dict[str, str],
-                 found: _Found) -> None:  # fmt: skip
-    """VAT base and tax per code and fiscal year (before under the codes the writer translated to)."""
+def _compare_vat(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], found: _Found) -> None:
+    """VAT base and tax per code and fiscal year."""
 
-    def totals(ledger: Ledger, mapping: dict[str, str]) -> dict[tuple[int, str], list[int]]:
+    def totals(ledger: Ledger) -> dict[tuple[int, str], list[int]]:
         lines = ledger.lines
         if not lines.num_rows:
             return {}
@@ -569,10 +558,10 @@ def _compare_vat(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], vat
         out: dict[tuple[int, str], list[int]] = {}
         for (year, code, vat_line), (amount,) in sums_by(table, ["year", "code", "vat_line"], ["amount"]).items():
             if code:
-                out.setdefault((year, mapping.get(code, code)), [0, 0])[1 if vat_line else 0] += amount
+                out.setdefault((year, code), [0, 0])[1 if vat_line else 0] += amount
         return out
 
-    vat_before, vat_after = totals(before, vat_map), totals(after, {})
+    vat_before, vat_after = totals(before), totals(after)
     for year, code in sorted(set(vat_before) | set(vat_after)):
         b, a = vat_before.get((year, code), [0, 0]), vat_after.get((year, code), [0, 0])
         if b != a:
@@ -621,7 +610,7 @@ class _Prints:
     groups: Any  # EntryGroups
 
 
-def _entry_prints(ledger: Ledger, vat_map: dict[str, str], relaxed: set[str]) -> _Prints:
+def _entry_prints(ledger: Ledger, relaxed: set[str]) -> _Prints:
     """Fingerprints of the entries of `ledger`: its first date, and its lines' date, account, amount,
     currency and VAT code; aspects in `relaxed` (declared as not carried) are left out of them."""
     lines = ledger.lines
@@ -636,7 +625,7 @@ def _entry_prints(ledger: Ledger, vat_map: dict[str, str], relaxed: set[str]) ->
             base = ledger.company.base_currency
             hashes += _text_hashes(lines.column("currency"), {base: ""}) * _K[3]
         if "line_vat" not in relaxed:
-            hashes += _text_hashes(lines.column("vat_code"), vat_map) * _K[4]
+            hashes += _text_hashes(lines.column("vat_code")) * _K[4]
     days = _day_numbers(lines.column("date"))
     with np.errstate(over="ignore"):
         if "dates" not in relaxed:  # each line's own date; else only the entry's first date counts
@@ -698,9 +687,9 @@ def _describe(ledger: Ledger, prints: _Prints, positions: np.ndarray, sign: str)
     return out
 
 
-def _compare_entries(before: Ledger, after: Ledger, vat_map: dict[str, str], found: _Found) -> None:
+def _compare_entries(before: Ledger, after: Ledger, found: _Found) -> None:
     """The same entries, line for line, on both sides: a merge, a split or a changed line differs."""
-    strict_before, strict_after = _entry_prints(before, vat_map, set()), _entry_prints(after, {}, set())
+    strict_before, strict_after = _entry_prints(before, set()), _entry_prints(after, set())
     missing = _surplus(strict_before.prints, strict_after.prints)
     added = _surplus(strict_after.prints, strict_before.prints)
     if not len(missing) and not len(added):
@@ -708,7 +697,7 @@ def _compare_entries(before: Ledger, after: Ledger, vat_map: dict[str, str], fou
     relaxed = {a for a in ("currency", "line_vat", "zero_lines", "undated", "dates") if found.declaration([a])}
     prints_before, prints_after = strict_before, strict_after
     if relaxed:
-        prints_before, prints_after = _entry_prints(before, vat_map, relaxed), _entry_prints(after, {}, relaxed)
+        prints_before, prints_after = _entry_prints(before, relaxed), _entry_prints(after, relaxed)
         missing = _surplus(prints_before.prints, prints_after.prints)
         added = _surplus(prints_after.prints, prints_before.prints)
     counts = f"{len(strict_before.prints)} before, {len(strict_after.prints)} after"

@@ -190,18 +190,16 @@ def _classes(before: dict[str, int], after: dict[str, int]) -> list[dict[str, An
 
 
 def _vat_rows(conversion: Conversion, source: Ledger, after: Ledger) -> list[dict[str, Any]]:
-    """Per source VAT code: base and VAT before, and under its target code after."""
+    """Per source VAT code: base and VAT before, and under its target code after (moved by the map, then
+    translated for the target program: `Conversion.vat_codes`)."""
     moves: dict[str, str] = {}
     if conversion.mapping is not None and conversion.mapping.vat:
         for code in vat_totals(source):
             rule = conversion.mapping.vat.find(code)
             if rule is not None:
                 moves[code] = rule.target_for(code)
-    from migrator import vat
-
-    if vat.vendor_codes(conversion.target_format):
-        translated, _ = vat.translate(conversion.written, conversion.target_format)
-        moves = {code: translated.get(moves.get(code, code), moves.get(code, code)) for code in vat_totals(source)}
+    translated = conversion.vat_codes
+    moves = {code: translated.get(moves.get(code, code), moves.get(code, code)) for code in vat_totals(source)}
     totals_before, totals_after = vat_totals(source), vat_totals(after)
     rows = []
     for code, sums in totals_before.items():

@@ -268,7 +268,8 @@ def test_random_books_verify_through_every_writer_with_a_reader(name: str) -> No
             out = Path(folder) / ("out" + ("" if fmt.output == "folder" else fmt.default_extension))
             declared = pipeline.write(ledger, name, out)
             reread = pipeline.read(out, name, for_verification=True)
-            result = compare(ledger, reread, fmt.keeps, declared=declared)
+            written = pipeline.for_target(ledger, name)[0]  # with the target's VAT codes, as convert compares
+            result = compare(written, reread, fmt.keeps, declared=declared)
             assert result.ok, "\n".join(result.differences + result.entries)
 
     round_trip()

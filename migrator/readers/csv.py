@@ -44,8 +44,10 @@ KNOWN = (
 )  # fmt: skip
 _TEXT = ("entry", "doc", "description", "account", "currency", "rate", "vat_code", "partner",
          "cost_centre", "journal")  # fmt: skip
-_VERIFIED = ("entry", "date", "account", "amount", "currency", "vat_code", "vat_amount", "vat_line", "opening")
-"""The columns verification compares (counts, balances, VAT totals) and the report shows (years, months)."""
+_VERIFIED = ("entry", "date", "account", "amount", "currency", "amount_currency", "vat_code", "vat_amount", "vat_line",
+             "opening")  # fmt: skip
+"""The columns verification compares (counts, balances, VAT totals) and the report shows (years, months), and
+the foreign amounts that tell base lines from foreign ones (the base currency is that of the base lines)."""
 _PLAIN_AMOUNT = r"^-?\d{1,16}(\.\d{1,2})?$"
 _PLAIN_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _TRUE = {"true", "1", "yes", "y", "x", "oui", "ja", "wahr"}
