@@ -484,7 +484,8 @@ def _bclass(account: dict[str, Any]) -> str:
 def _not_carried(ledger: Ledger) -> list[Problem]:
     problems = lost("company name", 1 if ledger.company.name else 0,
                      "left out (Banana keeps it in the file properties, which are not imported)")  # fmt: skip
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems += lost("open items", ledger.open_items.num_rows, "left out: their amounts stay in the opening "
+                     "balances of the receivable and payable accounts")  # fmt: skip
     problems += lost("documents", ledger.documents.num_rows, "left out (invoices are not imported here)")
     problems += lost("document lines", ledger.document_lines.num_rows, "left out")
     with_partner = lines_with(ledger.lines, "partner")

@@ -36,8 +36,19 @@ The rules the import sets, and how they are kept:
 * **Header row.** The file starts with the field names; Winbiz's import settings have an option for
   whether the first record is imported, which must be set not to import it (reported as a note).
 
-The currency code of foreign amounts (Winbiz takes it from the account), partners, open items and cost
-centres have no field: each is reported as not carried.
+The currency code of foreign amounts (Winbiz takes it from the account) and cost centres have no
+field: each is reported as not carried.
+
+Partners, items and open invoices go to DocumentImport files (FORMATS.md, article 115001603714; field
+positions in `migrator.readers.winbiz.documentimport`, which reads them back): ``bizexdoc_adresses.csv``
+(type 00, address code in field 20, update method 1 in field 47 so that an address Winbiz already has is
+never changed), ``bizexdoc_articles.csv`` (type 00, item code in field 50, name 51, sale price 54) and
+``bizexdoc_soldes.csv`` (open customer invoices as debtor opening balances, type 17, supplier invoices as
+creditor opening balances, type 43, each of its open amount), with ``README.txt`` giving the import
+order. Fields the help pages do not place (country, e-mail, phones of an address; unit, VAT codes,
+accounts, stock of an item; the due date of a balance) are declared per column as not carried. The
+address and item records leave the document number and date (fields 1 and 3) empty: they are no
+documents (*inference*).
 """
 
 from __future__ import annotations
