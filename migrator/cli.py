@@ -36,6 +36,7 @@ HINTS = {
     "dossier": N_("--dossier NAME; `migrator inspect SOURCE` lists them"),
     "from_format": N_("--from FORMAT; `migrator formats` lists them"),
     "encoding": N_("--encoding NAME"),
+    "force": N_("--force replaces it"),
 }
 """What the command line adds to a library error that one option would fix (`MigratorError.option`)."""
 

@@ -17,11 +17,13 @@ import datetime as dt
 import functools
 import gettext
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 DOMAIN = "migrator"
 LOCALEDIR = Path(__file__).resolve().parent / "locale"
@@ -114,9 +116,79 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalog(language()).ngettext(singular, plural, n)
 
 
+_FIELD = re.compile(r"\{(\w+)(?:![rsa])?\}")
+
+
+@functools.lru_cache(maxsize=8)
+def _templates(tag: str) -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The catalog's messages with placeholders, as patterns matching the English they make, most
+    specific (longest fixed text) first, each with its translation."""
+    from babel.messages.mofile import read_mo
+
+    lang = tag.split("_")[0]
+    path = LOCALEDIR / lang / "LC_MESSAGES" / f"{DOMAIN}.mo"
+    if lang == "en" or not path.is_file():
+        return ()
+    with path.open("rb") as f:
+        catalog = read_mo(f)
+    found = []
+    for message in catalog:
+        if not message.id or not isinstance(message.id, str) or not message.string or "{" not in message.id:
+            continue
+        parts = _FIELD.split(message.id)
+        if len(parts) < 3:
+            continue
+        regex, seen = [], set()
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                regex.append(re.escape(part))
+            elif part in seen:
+                regex.append(f"(?P={part})")
+            else:
+                seen.add(part)
+                regex.append(f"(?P<{part}>.+?)")
+        fixed = sum(len(p) for p in parts[::2])
+        found.append((fixed, re.compile("".join(regex) + r"\Z", re.S), _FIELD.sub(r"{\1}", str(message.string))))
+    found.sort(key=lambda item: -item[0])
+    return tuple((pattern, string) for _fixed, pattern, string in found)
+
+
+def shown(message: str) -> str:
+    """A finished English message (a problem, a "not carried" line, an error) in the current language,
+    for display only: the message whose template made it is found in the catalog and its translation
+    filled with the same values, themselves translated where the catalog has them. Data keep the
+    English (verification reads the "not carried" declarations); unknown messages stay as they are."""
+    tag = language()
+    if tag.split("_")[0] == "en" or not message:
+        return message
+    exact = _catalog(tag).gettext(message)
+    if exact != message:
+        return exact
+    for pattern, translated in _templates(tag):
+        match = pattern.match(message)
+        if match:
+            return translated.format(**{k: shown(v) for k, v in match.groupdict().items()})
+    return message
+
+
 def N_(message: str) -> str:
     """Marks `message` for translation where it is defined; `_` translates it where it is shown."""
     return message
+
+
+SEVERITIES = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
+
+
+def problem(found: Any) -> str:
+    """A `Problem` for reading: severity, file and row, message, in the current language."""
+    where = found.file or ""
+    if found.row is not None:
+        where = (
+            _("{file}, row {row}").format(file=where, row=found.row) if where else _("row {row}").format(row=found.row)
+        )
+    severity = _(SEVERITIES.get(found.severity, found.severity))
+    text = shown(found.message)
+    return f"{severity}: {where}: {text}" if where else f"{severity}: {text}"
 
 
 def _babel_locale(tag: str) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from migrator import __version__
 from migrator.errors import MigratorError
+from migrator.i18n import N_
 from migrator.sources import sha256_file
 
 PathLike = str | os.PathLike[str]
@@ -35,11 +36,18 @@ MANIFEST = ".migrator-manifest.json"
 """The manifest inside an output folder."""
 PART = ".migrator-part-"
 """The prefix of the temporary folder migrator writes into inside an existing output folder."""
-HOW_TO_PROCEED = "choose a new or empty folder or file name, or add --force to replace an earlier migrator output"
+HOW_TO_PROCEED = N_("choose a new or empty folder or file name, or replace an earlier migrator output")
 
 
 class OutputError(MigratorError, FileExistsError):
     """An output path migrator must not write to: it holds what migrator did not write, or a source."""
+
+
+def _refused(message: str, force_helps: bool = False) -> OutputError:
+    """The error; where replacing an earlier output (``force=True``, ``--force``) would do, it says so."""
+    error = OutputError(message)
+    error.option = "force" if force_helps else ""
+    return error
 
 
 def sidecar(path: PathLike) -> Path:
@@ -67,26 +75,31 @@ def check(out: PathLike, *, folder: bool, sources: Iterable[PathLike | None] = (
     """
     out = Path(out)
     if str(out) in ("", "-"):
-        raise OutputError(f"{str(out)!r} is not a path to write to")
+        raise OutputError(N_("{path!r} is not a path to write to").format(path=str(out)))
     target = _real(out)
     for source in sources:
         if source is None:
             continue
         real = _real(source)
         if target == real:
-            raise OutputError(f"{out} is the source {source}: migrator never writes over its inputs")
+            raise OutputError(N_("{out} is the source {source}: migrator never writes over its inputs").format(
+                out=out, source=source))  # fmt: skip
         if _within(target, real):
-            raise OutputError(f"{out} lies inside the source {source}: write the output somewhere else")
+            raise OutputError(N_("{out} lies inside the source {source}: write the output somewhere else").format(
+                out=out, source=source))  # fmt: skip
         if _within(real, target):
-            raise OutputError(f"{out} contains the source {source}: write the output somewhere else")
+            raise OutputError(N_("{out} contains the source {source}: write the output somewhere else").format(
+                out=out, source=source))  # fmt: skip
     for other in others:
         if other is None:
             continue
         real = _real(other)
         if target == real:
-            raise OutputError(f"{out} is named for two outputs (-o and --report): give each its own path")
+            raise OutputError(N_("{out} is named for two outputs (the output and the report): give each its own "
+                                 "path").format(out=out))  # fmt: skip
         if _within(real, target) or _within(target, real):
-            raise OutputError(f"{out} and {other} lie inside each other: give each output its own place")
+            raise OutputError(N_("{out} and {other} lie inside each other: give each output its own place").format(
+                out=out, other=other))  # fmt: skip
     if folder:
         _check_folder(out, force)
     else:
@@ -95,7 +108,8 @@ def check(out: PathLike, *, folder: bool, sources: Iterable[PathLike | None] = (
 
 def _check_folder(out: Path, force: bool) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise OutputError(f"{out} exists and is not a folder; this format writes a folder: {HOW_TO_PROCEED}")
+        raise _refused(N_("{out} exists and is not a folder; this format writes a folder: {how}").format(
+            out=out, how=HOW_TO_PROCEED), force_helps=True)  # fmt: skip
     if not out.exists():
         return
     present = [p for p in out.iterdir() if not p.name.startswith(PART)]
@@ -104,42 +118,41 @@ def _check_folder(out: Path, force: bool) -> None:
     manifest = read_manifest(out / MANIFEST)
     names = ", ".join(sorted(p.name for p in present)[:5]) + (", …" if len(present) > 5 else "")
     if not force:
-        earlier = " (an earlier migrator output)" if manifest is not None else ""
-        raise OutputError(
-            f"{out} already holds {len(present)} file(s) or folder(s){earlier}: {names}; {HOW_TO_PROCEED}"
-        )
+        template = (N_("{out} already holds {count} file(s) or folder(s) (an earlier migrator output): {names}; {how}")
+                    if manifest is not None else N_("{out} already holds {count} file(s) or folder(s): {names}; {how}"))  # fmt: skip
+        raise _refused(template.format(out=out, count=len(present), names=names, how=HOW_TO_PROCEED),
+                       force_helps=True)  # fmt: skip
     if manifest is None:
-        raise OutputError(
-            f"{out} holds files migrator did not write ({names}); --force replaces only an earlier migrator "
-            "output: choose a new or empty folder"
-        )
+        raise OutputError(N_("{out} holds files migrator did not write ({names}); only an earlier migrator output "
+                             "can be replaced: choose a new or empty folder").format(out=out, names=names))  # fmt: skip
     listed = manifest["files"]
     for path in sorted(out.rglob("*")):
         relative = path.relative_to(out).as_posix()
         if relative == MANIFEST or relative.split("/")[0].startswith(PART):
             continue
         if path.is_symlink() or (path.is_file() and relative not in listed):
-            raise OutputError(f"{out} holds {relative}, which migrator did not write; move it away first")
+            raise OutputError(N_("{out} holds {relative}, which migrator did not write; move it away first").format(
+                out=out, relative=relative))  # fmt: skip
         if path.is_dir() and not any(name.startswith(relative + "/") for name in listed):
             if any(path.iterdir()):
                 continue  # its files are checked one by one
-            raise OutputError(f"{out} holds the folder {relative}, which migrator did not write; move it away first")
+            raise OutputError(N_("{out} holds the folder {relative}, which migrator did not write; move it away "
+                                 "first").format(out=out, relative=relative))  # fmt: skip
     _check_unchanged(out, listed)
 
 
 def _check_file(out: Path, force: bool) -> None:
     if out.is_dir():
-        raise OutputError(f"{out} is a folder; this format writes one file: give a file name with -o")
+        raise OutputError(N_("{out} is a folder; this format writes one file: give a file name").format(out=out))
     if not (out.exists() or out.is_symlink()):
         return
     if not force:
-        raise OutputError(f"{out} already exists: {HOW_TO_PROCEED}")
+        raise _refused(N_("{out} already exists: {how}").format(out=out, how=HOW_TO_PROCEED), force_helps=True)
     manifest = read_manifest(sidecar(out))
     if out.is_symlink() or manifest is None or list(manifest["files"]) != [out.name]:
-        raise OutputError(
-            f"{out} exists and migrator did not write it (no manifest {sidecar(out).name} beside it); "
-            "--force replaces only an earlier migrator output: choose another name"
-        )
+        raise OutputError(N_("{out} exists and migrator did not write it (no manifest {manifest} beside it); only an "
+                             "earlier migrator output can be replaced: choose another name").format(
+            out=out, manifest=sidecar(out).name))  # fmt: skip
     _check_unchanged(out.parent, manifest["files"])
 
 
@@ -147,10 +160,8 @@ def _check_unchanged(folder: Path, listed: dict[str, str]) -> None:
     for relative, digest in listed.items():
         path = folder / relative
         if path.is_file() and not path.is_symlink() and sha256_file(path) != digest:
-            raise OutputError(
-                f"{path} was changed after migrator wrote it; --force replaces only an unchanged earlier output: "
-                "move it away first"
-            )
+            raise OutputError(N_("{path} was changed after migrator wrote it; only an unchanged earlier output can be "
+                                 "replaced: move it away first").format(path=path))  # fmt: skip
 
 
 def read_manifest(path: Path) -> dict[str, dict[str, str]] | None:

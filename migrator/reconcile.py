@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import money
+from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, years_of
 from migrator.money import format_cents
 
@@ -343,13 +344,16 @@ class _Found:
         if tally:
             self.tallies.setdefault((tally, problem.message), []).append(message)
         else:
-            self.result.losses.append(f"{message} (declared: {problem.message})")
+            self.result.losses.append(N_("{difference} (declared: {declaration})").format(difference=message,
+                                                                                          declaration=problem.message))  # fmt: skip
         return problem.message
 
     def close(self) -> None:
         for (what, declaration), messages in self.tallies.items():
-            example = messages[0] if len(messages) == 1 else f"{len(messages)} {what}, first {messages[0]}"
-            self.result.losses.append(f"{example} (declared: {declaration})")
+            example = messages[0] if len(messages) == 1 else N_("{count} {what}, first {first}").format(
+                count=len(messages), what=what, first=messages[0])  # fmt: skip
+            self.result.losses.append(N_("{difference} (declared: {declaration})").format(difference=example,
+                                                                                          declaration=declaration))  # fmt: skip
 
 
 def compare(
@@ -378,12 +382,15 @@ def compare(
     base = before.company.base_currency
     company_after = after.company
     if before.company.name != company_after.name:
-        found(["company"], f"company name: {before.company.name!r} before, {company_after.name!r} after")
+        found(["company"], N_("company name: {before!r} before, {after!r} after").format(before=before.company.name,
+                                                                                            after=company_after.name))  # fmt: skip
     if base != company_after.base_currency:
-        found(["base_currency"], f"base currency: {base} before, {company_after.base_currency} after")
+        found(["base_currency"], N_("base currency: {before} before, {after} after").format(
+            before=base, after=company_after.base_currency))  # fmt: skip
     spans_before, spans_after = years_of(before), years_of(after)
     if spans_before != spans_after:
-        found(["fiscal_years"], f"fiscal years: {_spans(spans_before)} before, {_spans(spans_after)} after")
+        found(["fiscal_years"], N_("fiscal years: {before} before, {after} after").format(
+            before=_spans(spans_before), after=_spans(spans_after)))  # fmt: skip
     _compare_years(before, after, spans_before, found)
     if kept is None:
         kept = _as_kept(target if target is not None else after.format)
@@ -440,7 +447,8 @@ def _compare_keys(found: _Found, what: str, aspects: list[str], before: list[str
         for label, keys in (("missing", missing), ("new", added))
         if keys
     )
-    found(aspects, f"{what}: {len(before)} before, {len(after)} after ({detail})")
+    found(aspects, N_("{what}: {before} before, {after} after ({detail})").format(what=what, before=len(before),
+                                                                                   after=len(after), detail=detail))  # fmt: skip
 
 
 def _day_numbers(dates: pa.ChunkedArray | pa.Array) -> np.ndarray:

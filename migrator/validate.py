@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import money
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem, distinct
 from migrator.money import MAX_CENTS, format_cents
 
@@ -42,8 +43,8 @@ def validate(ledger: Ledger) -> list[Problem]:
     problems += _too_large(lines)
     problems += _unbalanced(ledger)
     problems += _totals_fit(lines)
-    problems += _missing(lines, pc.equal(lines.column("account"), ""), "line has no account")
-    problems += _missing(lines, pc.is_null(lines.column("date")), "line has no date")
+    problems += _missing(lines, pc.equal(lines.column("account"), ""), N_("line has no account"))
+    problems += _missing(lines, pc.is_null(lines.column("date")), N_("line has no date"))
     problems += _unknown_accounts(ledger)
     problems += _outside_years(ledger)
     problems += _duplicate_vouchers(ledger)
@@ -62,7 +63,8 @@ def _listed(lines: pa.Table, indexes: np.ndarray, severity: str, message: str) -
         file, row = _where(lines, int(index))
         out.append(Problem(severity, message, file, row))  # type: ignore[arg-type]
     if len(indexes) > MAX_PER_KIND:
-        out.append(Problem(severity, f"{len(indexes) - MAX_PER_KIND} more lines: {message}"))  # type: ignore[arg-type]
+        more = N_("{count} more lines: {message}").format(count=len(indexes) - MAX_PER_KIND, message=message)
+        out.append(Problem(severity, more))  # type: ignore[arg-type]
     return out
 
 
@@ -84,7 +86,11 @@ def _first_rows(lines: pa.Table, key: str) -> dict[str, int]:
     return dict(zip(values.dictionary.to_pylist(), first.tolist(), strict=True))
 
 
-_AMOUNTS = (("amount", "amount"), ("amount_currency", "amount in foreign currency"), ("vat_amount", "VAT amount"))
+_AMOUNTS = (
+    ("amount", N_("amount")),
+    ("amount_currency", N_("amount in foreign currency")),
+    ("vat_amount", N_("VAT amount")),
+)
 
 
 def _too_large(lines: pa.Table) -> list[Problem]:
@@ -99,11 +105,11 @@ def _too_large(lines: pa.Table) -> list[Problem]:
         for index in indexes[:MAX_PER_KIND]:
             file, row = _where(lines, int(index))
             value = format_cents(values[int(index)].as_py())
-            out.append(Problem("error", f"{label} {value} is beyond the largest migrator carries "
-                                        f"(±{format_cents(MAX_CENTS)})", file, row))  # fmt: skip
+            out.append(Problem("error", N_("{label} {value} is beyond the largest migrator carries (±{largest})").format(
+                label=label, value=value, largest=format_cents(MAX_CENTS)), file, row))  # fmt: skip
         if len(indexes) > MAX_PER_KIND:
-            out.append(Problem("error", f"{len(indexes) - MAX_PER_KIND} more lines: {label} beyond "
-                                        f"±{format_cents(MAX_CENTS)}"))  # fmt: skip
+            out.append(Problem("error", N_("{count} more lines: {label} beyond ±{largest}").format(
+                count=len(indexes) - MAX_PER_KIND, label=label, largest=format_cents(MAX_CENTS))))  # fmt: skip
     return out
 
 
@@ -116,16 +122,17 @@ def _totals_fit(lines: pa.Table) -> list[Problem]:
         if not money.may_wrap(values, lines.num_rows):
             continue
         numbers = _numpy(values.fill_null(0)).astype(np.int64, copy=False)
-        for side, chosen, pick in (("debits", numbers > 0, np.argmax), ("credits", numbers < 0, np.argmin)):
+        for side, chosen, pick in ((N_("debits"), numbers > 0, np.argmax), (N_("credits"), numbers < 0, np.argmin)):
             high, low = money.split(numbers[chosen])
             total = money.joined(high.sum(keepdims=True), low.sum(keepdims=True))[0]
             if money.fits(total):
                 continue
             largest = int(np.flatnonzero(chosen)[pick(numbers[chosen])])
             file, row = _where(lines, largest)
-            out.append(Problem("error", f"the {label} {side} of the books sum to {format_cents(total)}, beyond the "
-                                        f"±{format_cents(money.INT64_MAX)} that 64-bit cents hold (the largest line "
-                                        "is here); no total over them could be exact", file, row))  # fmt: skip
+            out.append(Problem("error", N_(
+                "the {label} {side} of the books sum to {total}, beyond the ±{largest} that 64-bit cents hold (the "
+                "largest line is here); no total over them could be exact").format(
+                label=label, side=side, total=format_cents(total), largest=format_cents(money.INT64_MAX)), file, row))  # fmt: skip
     return out
 
 
@@ -144,18 +151,17 @@ def _unbalanced(ledger: Ledger) -> list[Problem]:
         file, row = _where(lines, first)
         entry = lines.column("entry")[first].as_py()
         total = int(totals[k])
-        side = "debit" if total > 0 else "credit"
-        out.append(
-            Problem("error", f"entry {entry} does not balance: {format_cents(abs(total))} more {side}", file, row)
-        )
+        template = N_("entry {entry} does not balance: {amount} more debit") if total > 0 else N_(
+            "entry {entry} does not balance: {amount} more credit")  # fmt: skip
+        out.append(Problem("error", template.format(entry=entry, amount=format_cents(abs(total))), file, row))
     if len(off) > MAX_PER_KIND:
-        out.append(Problem("error", f"{len(off) - MAX_PER_KIND} more entries do not balance"))
+        out.append(Problem("error", N_("{count} more entries do not balance").format(count=len(off) - MAX_PER_KIND)))
     return out
 
 
 def _unknown_accounts(ledger: Ledger) -> list[Problem]:
     if not ledger.accounts.num_rows:
-        return [Problem("error", "the ledger has no chart of accounts")]
+        return [Problem("error", N_("the ledger has no chart of accounts"))]
     lines = ledger.lines
     unknown = pc.invert(pc.is_in(lines.column("account"), ledger.accounts.column("code")))
     unknown = pc.and_(unknown, pc.not_equal(lines.column("account"), ""))
@@ -167,7 +173,8 @@ def _unknown_accounts(ledger: Ledger) -> list[Problem]:
     for code, index in sorted(first.items()):
         file, row = _where(subset, index)
         count = pc.sum(pc.equal(subset.column("account"), code)).as_py()
-        out.append(Problem("error", f"account {code} is not in the chart of accounts ({count} lines)", file, row))
+        message = N_("account {code} is not in the chart of accounts ({count} lines)").format(code=code, count=count)
+        out.append(Problem("error", message, file, row))
     return out
 
 
@@ -184,7 +191,7 @@ def _outside_years(ledger: Ledger) -> list[Problem]:
         )
         inside = pc.or_(inside, span.fill_null(True))
     outside = np.flatnonzero(~inside.to_numpy(zero_copy_only=False))
-    return _listed(ledger.lines, outside, "warning", "date is outside the fiscal years of the books")
+    return _listed(ledger.lines, outside, "warning", N_("date is outside the fiscal years of the books"))
 
 
 def _duplicate_vouchers(ledger: Ledger) -> list[Problem]:
@@ -214,9 +221,11 @@ def _duplicate_vouchers(ledger: Ledger) -> list[Problem]:
     counts = repeated.column("entry_count_distinct").to_pylist()
     for doc, count in list(zip(shared, counts, strict=True))[:MAX_PER_KIND]:
         file, row = _where(lines, first[doc])
-        out.append(Problem("warning", f"voucher {doc!r} is used by {count} entries", file, row))
+        out.append(Problem("warning", N_("voucher {doc!r} is used by {count} entries").format(doc=doc, count=count),
+                           file, row))  # fmt: skip
     if len(shared) > MAX_PER_KIND:
-        out.append(Problem("warning", f"{len(shared) - MAX_PER_KIND} more vouchers are used by several entries"))
+        more = N_("{count} more vouchers are used by several entries").format(count=len(shared) - MAX_PER_KIND)
+        out.append(Problem("warning", more))
     return out
 
 
@@ -266,8 +275,10 @@ def _vat_rates(ledger: Ledger) -> list[Problem]:
         out.append(
             Problem(
                 "warning",
-                f"VAT code {code} has rate {rate} %, not a standard Swiss rate on {day} ({standard} %): "
-                "fine for the net tax rate method or old books; carried as it is",
+                N_(
+                    "VAT code {code} has rate {rate} %, not a standard Swiss rate on {day} ({standard} %): fine for "
+                    "the net tax rate method or old books; carried as it is"
+                ).format(code=code, rate=rate, day=day, standard=standard),
                 file,
                 row,
             )
