@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import golden
 from hypothesis import HealthCheck, given, settings
-from strategies import ledgers
+from hypothesis import strategies as st
+from strategies import ledgers, texts
 
 from migrator import pipeline, registry, years
 from migrator.model import table, years_of
@@ -404,3 +405,145 @@ def test_bad_fiscal_years_slot_is_a_warning(garage, tmp_path):
         "book slot migrator-fiscal-years: '2023-13-01/2023-12-31' is not a fiscal year "
         "(expected yyyy-mm-dd/yyyy-mm-dd): fiscal years left out"
     ]
+
+
+# --------------------------------------------------------- transactions as a tree of elements would print
+
+
+def _reference_transactions(ledger) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each transaction of `ledger` as lxml prints a `gnc:transaction` element of a book built whole in
+    memory, built here element by element from GnuCash's layout (the writer streams them as text)."""
+    import uuid
+
+    from lxml import etree
+
+    from migrator.writers.gnucash import NSMAP
+
+    def sub(parent, name, text=None, **attributes):  # type: ignore[no-untyped-def]
+        prefix, _, local = name.partition(":")
+        node = etree.SubElement(parent, f"{{{NSMAP[prefix]}}}{local}" if local else name, attributes)
+        if text is not None:
+            node.text = text
+        return node
+
+    def slot(parent, key, value, kind="string"):  # type: ignore[no-untyped-def]
+        node = sub(parent, "slot")
+        sub(node, "slot:key", key)
+        if kind == "gdate":
+            sub(sub(node, "slot:value", type="gdate"), "gdate", value)
+        else:
+            sub(node, "slot:value", value, type=kind)
+
+    company = ledger.company
+    space = uuid.uuid5(uuid.NAMESPACE_URL, f"migrator:gnucash:{company.name}:{company.base_currency}")
+    base = company.base_currency or "CHF"
+    accounts = {a: uuid.uuid5(space, f"account\x1f{a}").hex for a in ledger.accounts.column("code").to_pylist()}
+    groups: dict[str, list[dict]] = {}
+    for row in ledger.lines.to_pylist():
+        groups.setdefault(row["entry"], []).append(row)
+    doc = etree.Element("gnc-v2", nsmap=NSMAP)  # type: ignore[arg-type]
+    book = sub(doc, "gnc:book", version="2.0.0")
+    for rows in groups.values():
+        rows.sort(key=lambda r: r["line"] or 0)
+        first = rows[0]
+        currency = base
+        kinds = {r["currency"] for r in rows}
+        if len(kinds) == 1 and not kinds & {"", base}:
+            signs = all(r["amount_currency"] is not None and (r["amount_currency"] > 0) == (r["amount"] > 0)
+                        and not (r["amount_currency"] == 0 and r["amount"]) for r in rows)  # fmt: skip
+            if signs and sum(r["amount_currency"] for r in rows) == 0:
+                currency = first["currency"]
+        txn = sub(book, "gnc:transaction", version="2.0.0")
+        sub(txn, "trn:id", uuid.uuid5(space, f"transaction\x1f{first['entry']}").hex, type="guid")
+        held = sub(txn, "trn:currency")
+        sub(held, "cmdty:space", "CURRENCY")
+        sub(held, "cmdty:id", currency)
+        if first["doc"]:
+            sub(txn, "trn:num", first["doc"])
+        for when in ("trn:date-posted", "trn:date-entered"):
+            sub(sub(txn, when), "ts:date", f"{first['date'].isoformat()} 10:59:00 +0000")
+        sub(txn, "trn:description", first["description"])
+        slots = sub(txn, "trn:slots")
+        slot(slots, "date-posted", first["date"].isoformat(), "gdate")
+        if any(r["opening"] for r in rows):
+            slot(slots, "migrator-opening", "true")
+        if first["journal"]:
+            slot(slots, "migrator-journal", first["journal"])
+        splits = sub(txn, "trn:splits")
+        for row in rows:
+            split = sub(splits, "trn:split")
+            sub(split, "split:id", uuid.uuid5(space, f"split\x1f{first['entry']}\x1f{row['line']}").hex, type="guid")
+            if row["description"] and row["description"] != first["description"]:
+                sub(split, "split:memo", row["description"])
+            sub(split, "split:reconciled-state", "n")
+            sub(split, "split:value", f"{row['amount_currency'] if currency != base else row['amount']}/100")
+            sub(split, "split:quantity", f"{row['amount']}/100")
+            sub(split, "split:account", accounts[row["account"]], type="guid")
+            kept = [(f"migrator-{k.replace('_', '-')}", row[k]) for k in ("vat_code", "partner", "cost_centre")]
+            kept = [(k, v) for k, v in kept if v] + ([("migrator-vat-line", "true")] if row["vat_line"] else [])
+            if kept or row["vat_amount"] is not None:
+                holder = sub(split, "split:slots")
+                for key, value in kept:
+                    slot(holder, key, value)
+                if row["vat_amount"] is not None:
+                    slot(holder, "migrator-vat-amount", str(row["vat_amount"]), "integer")
+    text = etree.tostring(doc, encoding="utf-8", pretty_print=True).decode("utf-8")
+    return re.findall(r"    <gnc:transaction .*?\n    </gnc:transaction>\n", text, re.S)
+
+
+def _written_transactions(path: Path) -> list[str]:
+    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    return re.findall(r"    <gnc:transaction .*?\n    </gnc:transaction>\n", text, re.S)
+
+
+_XML_HOSTILE = st.sampled_from(["a & b", "<tag>", "c\rd", "e\nf", " g ", "h\ti", "ü€😀", "]]>", "'\"", "x"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ledger=ledgers(text=st.one_of(texts(), _XML_HOSTILE)))
+def test_transactions_print_as_the_tree_of_elements_would(ledger, tmp_path_factory):
+    out = tmp_path_factory.mktemp("gnc") / "books.gnucash"
+    pipeline.write(ledger, "gnucash", out)
+    continuous = years.continuous(ledger)[0]  # what the pipeline handed the writer
+    assert _written_transactions(out) == _reference_transactions(continuous)
+
+
+def test_transactions_in_a_foreign_currency_shuffled_and_unnumbered(garage, tmp_path, monkeypatch):
+    import migrator.writers.gnucash as writer
+
+    rows = garage.lines.to_pylist()[::-1]  # an entry's lines out of order: written in line order
+    for i, row in enumerate(rows):
+        if i % 7 == 0:
+            row["line"] = None  # counts as line 0, the entry's first
+        if i % 5 == 0:
+            row["description"] += " & <more>\r"  # a memo where a line's text is not the entry's
+    first = rows[0]
+    rows += [
+        first | {"entry": "F1", "line": 1, "account": "1020", "amount": 1000, "currency": "EUR", "amount_currency": 900},
+        first | {"entry": "F1", "line": 2, "account": "3200", "amount": -1000, "currency": "EUR", "amount_currency": -900},
+        # one line in the base currency: the transaction stays in CHF and the EUR amount is declared lost
+        first | {"entry": "F2", "line": 1, "account": "1020", "amount": 1000, "currency": "EUR", "amount_currency": 900},
+        first | {"entry": "F2", "line": 2, "account": "3200", "amount": -1000, "currency": "", "amount_currency": None},
+        # foreign amounts that do not sum to zero, or run against the base amount's sign: CHF
+        first | {"entry": "F3", "line": 1, "account": "1020", "amount": 1000, "currency": "USD", "amount_currency": 900},
+        first | {"entry": "F3", "line": 2, "account": "3200", "amount": -1000, "currency": "USD", "amount_currency": -800},
+        first | {"entry": "F4", "line": 1, "account": "1020", "amount": 5, "currency": "EUR", "amount_currency": -5},
+        first | {"entry": "F4", "line": 2, "account": "3200", "amount": -5, "currency": "EUR", "amount_currency": 5},
+    ]  # fmt: skip
+    ledger = garage.replace(lines=table("lines", rows), company=garage.company.__class__(
+        **{**garage.company.__dict__, "fiscal_years": ()}))  # fmt: skip
+    monkeypatch.setattr(writer, "BATCH", 4)  # entries in several batches
+    out = tmp_path / "shuffled.gnucash"
+    declared = writer.GnucashWriter().write(ledger, out)
+    written = _written_transactions(out)
+    assert written == _reference_transactions(ledger)
+    assert len(written) == 23 + 4
+    f1 = next(t for t in written if "<trn:num>" in t and "900/100" in t and "EUR" in t)
+    assert "<cmdty:id>EUR</cmdty:id>" in f1 and "<split:value>-900/100</split:value>" in f1
+    assert any("<split:memo>" in t and "&amp; &lt;more&gt;&#13;</split:memo>" in t for t in written)
+    # F2's EUR line, F3's two USD lines and F4's two EUR lines are written in CHF only
+    assert (
+        "5 foreign amounts (entries mixing currencies) not carried by this format: written in base currency only"
+        in [p.message for p in declared]
+    )
+    assert sum("USD" in t for t in written) == 0
