@@ -56,7 +56,7 @@ from migrator.model import EntryGroups, FiscalYear, Ledger, Problem, table, year
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, rounding_step, vat_checks, vat_plan
-from migrator.writers.base import entries, lines_with, lost
+from migrator.writers.base import entries, lines_with, lost, lost_columns
 
 ACCOUNT_COLUMNS = (
     "Section", "Group", "Account", "Description", "BClass", "Gr", "Opening", "Currency", "VatCode", "Disable",
@@ -508,9 +508,6 @@ PARTNER_KEPT = ("id", "kind", "roles", "name", "first_name", "last_name", "stree
                 "address_line2", "zip", "city", "country", "email", "phone", "mobile", "fax", "website", "language",
                 "notes")  # fmt: skip
 """Partner columns the Contacts table holds (the building number inside Street)."""
-ITEM_LOST = ("currency", "sale_vat_code", "purchase_vat_code", "revenue_account", "expense_account", "group",
-             "supplier", "supplier_ref", "stock_min")  # fmt: skip
-"""Item columns the Items table has no column for."""
 
 
 def contact_row(partner: dict[str, Any]) -> dict[str, str]:
@@ -577,38 +574,31 @@ def write_address_book(ledger: Ledger, folder: Path, contacts: bool = True) -> l
     items = ledger.items.to_pylist()
     if items:
         (folder / ITEMS).write_text(_table(ITEM_COLUMNS, [item_row(i) for i in items]), "utf-8")
-        counts = {column: sum(1 for i in items if i[column]) for column in ITEM_LOST}
-        counts["active"] = sum(1 for i in items if not i["active"])
-        problems += _losses("items", counts, sum(1 for i in items if not i["active"] or any(i[c] for c in ITEM_LOST)),
-                            f"the Items table has no column for them, or an inactive item is written as active "
-                            f"({ITEMS})")  # fmt: skip
+        kept = table("items", [kept_item(i) for i in items]).to_pylist()
+        problems += lost_columns("items", items, kept, f"the Items table has no column for them, an inactive item "
+                                 f"is written as active ({ITEMS})")  # fmt: skip
     return problems
 
 
 def _partner_losses(partners: list[dict[str, Any]]) -> list[Problem]:
     """How many partners the Contacts table changes, and in which columns (as `kept_partner` says)."""
-    counts: dict[str, int] = {}
-    changed = 0
-    for partner in partners:
-        kept = kept_partner(partner)
-        columns = [c for c, v in partner.items() if (not v if c == "active" else (v or None) != (kept[c] or None))]
-        changed += bool(columns)
-        for column in columns:
-            counts[column] = counts.get(column, 0) + 1
-    counts = {column: counts[column] for column in partners[0] if column in counts} if partners else {}
-    return _losses(
-        "partner details",
-        counts,
-        changed,
-        "the Contacts table has no column for them (IBAN, terms, "
-        f"account…), the building number is inside Street, a name without kind is a company ({CONTACTS})",
-    )
+    kept = table("partners", [kept_partner(p) for p in partners]).to_pylist()
+    return lost_columns("partner details", partners, kept, "the Contacts table has no column for them (IBAN, "
+                        f"terms, account…), the building number is inside Street, a name without kind is a company "
+                        f"({CONTACTS})")  # fmt: skip
 
 
-def _losses(what: str, counts: dict[str, int], rows: int, why: str) -> list[Problem]:
-    """One declaration for the `rows` of a table that change: ``N <what> (<column> <count>, …)``."""
-    listed = ", ".join(f"{column.replace('_', ' ')} {count}" for column, count in counts.items() if count)
-    return lost(f"{what} ({listed})", rows, why)
+def kept_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The item as the Items table keeps it and the reader reads it back: code, name, description,
+    unit, prices and stock (text on one line); every other column empty, the item active."""
+
+    def one_line(text: str) -> str:
+        return " ".join(text.replace("\t", " ").splitlines()).strip()
+
+    return {"code": one_line(item["code"]), "name": one_line(item["name"]),
+            "description": one_line(item["description"]), "unit": one_line(item["unit"]),
+            "sale_price": item["sale_price"], "purchase_price": item["purchase_price"],
+            "stock": _decimal(item["stock"])}  # fmt: skip
 
 
 def address_book_readme(ledger: Ledger, folder: Path, target: Path, register: bool = False) -> str:
@@ -710,25 +700,13 @@ def write_register(ledger: Ledger, folder: Path) -> list[Problem]:
     cleaned = [{k: " ".join(v.replace("\t", " ").splitlines()).strip() for k, v in r.items()} for r in rows]
     kept = {p["id"]: p for p in (register_partner(r, base) for r in cleaned if r.get("Account"))}
     placed = [p for p in ledger.partners.to_pylist() if p not in skipped]
-    counts: dict[str, int] = {}
-    changed = 0
-    for partner in placed:
-        after = kept[partner["id"].strip()]
-        columns_changed = [c for c, v in partner.items() if not _same_value(v, after.get(c))]
-        changed += bool(columns_changed)
-        for column in columns_changed:
-            counts[column] = counts.get(column, 0) + 1
-    counts = {column: counts[column] for column in placed[0] if column in counts} if placed else {}
-    problems = _losses("partner details", counts, changed, "an account row of the register holds the address, "
-                       "IBAN and terms only; the building number is inside Street; the partner's account is its "
-                       "register account")  # fmt: skip
+    after = table("partners", [kept[p["id"].strip()] for p in placed]).to_pylist()
+    problems = lost_columns("partner details", placed, after, "an account row of the register holds the address, "
+                            "IBAN and terms only; the building number is inside Street; the partner's account is its "
+                            "register account")  # fmt: skip
     problems += lost("partners", len(skipped), "left out of the register: a blank code, or a code an account or "
                      "another partner already has")  # fmt: skip
     return problems
-
-
-def _same_value(a: Any, b: Any) -> bool:
-    return a == b or (a in ("", None) and b in ("", None))
 
 
 FORMAT = BananaWriter

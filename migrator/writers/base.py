@@ -50,6 +50,22 @@ def lost(what: str, count: int, action: str) -> list[Problem]:
     return [Problem("info", f"{count} {what} not carried by this format: {action}")]
 
 
+def lost_columns(what: str, before: list[dict[str, Any]], kept: list[dict[str, Any]], action: str) -> list[Problem]:
+    """One declaration for the rows of a table that a format changes: ``N <what> (<column> <count>, …)
+    not carried by this format: <action>``. `kept` holds each row of `before` (same order, all columns)
+    as the format keeps it and its reader reads it back; an empty text and a missing value are the same."""
+    counts: dict[str, int] = {}
+    changed = 0
+    for old, new in zip(before, kept, strict=True):
+        columns = [c for c, v in old.items() if v != new[c] and not (v in ("", None) and new[c] in ("", None))]
+        changed += bool(columns)
+        for column in columns:
+            counts[column] = counts.get(column, 0) + 1
+    order = list(before[0]) if before else []
+    listed = ", ".join(f"{column.replace('_', ' ')} {counts[column]}" for column in order if column in counts)
+    return lost(f"{what} ({listed})", changed, action)
+
+
 def unbooked_years(ledger: Ledger) -> int:
     """The fiscal years no line is dated in: a journal of bookings cannot say they exist."""
     dates = ledger.lines.column("date")

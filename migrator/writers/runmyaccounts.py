@@ -47,7 +47,7 @@ from typing import Any
 from migrator import years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import lines_with, lost, unbooked_years
+from migrator.writers.base import lines_with, lost, lost_columns, unbooked_years
 
 ENCODING = "iso-8859-1"
 JOURNAL = "journal.csv"
@@ -266,21 +266,9 @@ def write_contacts(ledger: Ledger, target: Path, encoder: _Encoder) -> list[Prob
         if rows:
             _write(target / name, (number, *CONTACT_COLUMNS), rows, encoder)
     kept = model.table("partners", [kept_partner(p, _Encoder()) for p in partners]).to_pylist()
-    counts: dict[str, int] = {}
-    changed = 0
-    for before, after in zip(partners, kept, strict=True):
-        columns = [c for c, v in before.items() if v != after[c] and not (v in ("", None) and after[c] in ("", None))]
-        changed += bool(columns)
-        for column in columns:
-            counts[column] = counts.get(column, 0) + 1
-    order = list(partners[0]) if partners else []
-    listed = ", ".join(f"{column.replace('_', ' ')} {counts[column]}" for column in order if column in counts)
-    return lost(
-        f"partner details ({listed})",
-        changed,
-        f"{CUSTOMERS} and {VENDORS} have no column for them (fax, "
-        "VAT number, IBAN…), the building number is inside address1, a partner without roles is a customer",
-    )
+    return lost_columns("partner details", partners, kept, f"{CUSTOMERS} and {VENDORS} have no column for them "
+                        "(fax, VAT number, IBAN…), the building number is inside address1, a partner without roles "
+                        "is a customer")  # fmt: skip
 
 
 FORMAT = RunMyAccountsWriter

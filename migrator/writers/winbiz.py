@@ -64,7 +64,7 @@ from typing import Any
 from migrator.model import Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.writers.base import lines_with, lost
+from migrator.writers.base import lines_with, lost, lost_columns
 
 ENTRIES = "ecritures.csv"
 CHART = "plan.csv"
@@ -598,20 +598,11 @@ def _open_documents(ledger: Ledger) -> list[dict[str, Any]]:
 
 def _column_losses(what: str, before: list[dict[str, Any]], kept: list[dict[str, Any]], table_name: str,
                    file: str) -> list[Problem]:  # fmt: skip
-    """Per column: how many rows the file changes or leaves out (`kept` holds what it carries)."""
+    """How many rows the file changes or leaves out, per column (`kept` holds what it carries)."""
     from migrator import model
 
     full = model.table(table_name, kept).to_pylist()
-    counts: dict[str, int] = {}
-    changed = 0
-    for old, new in zip(before, full, strict=True):
-        columns = [c for c, v in old.items() if v != new[c] and not (v in ("", None) and new[c] in ("", None))]
-        changed += bool(columns)
-        for column in columns:
-            counts[column] = counts.get(column, 0) + 1
-    order = list(before[0]) if before else []
-    listed = ", ".join(f"{column.replace('_', ' ')} {counts[column]}" for column in order if column in counts)
-    return lost(f"{what} ({listed})", changed, f"{file} has no field for them, or holds them otherwise (README)")
+    return lost_columns(what, before, full, f"{file} has no field for them, or holds them otherwise (README)")
 
 
 def _readme(written: list[str]) -> str:
