@@ -81,7 +81,11 @@ def test_banana_export_columns(tmp_path: Path) -> None:
         "K-8\t\t\t\tBrunner Holz AG\tSägestrasse\t\t\tEmmen\tAtlantis\tde\t\t\tVIP\n",
         encoding="utf-8",
     )
-    anna, holz = BananaReader().read(Source(folder), ReadOptions()).partners.to_pylist()
+    read = BananaReader().read(Source(folder), ReadOptions())
+    anna, holz = read.partners.to_pylist()
+    # the columns no partner field takes are kept with their row
+    kept = read.extras["contacts"].to_pylist()
+    assert [(k["source_row"], k["NamePrefix"]) for k in kept] == [(2, "Frau")]
     assert (anna["id"], anna["kind"], anna["name"], anna["address_line2"], anna["country"], anna["language"]) == (
         "K-7", "person", "Anna Brunner", "Postfach 12", "CH", "de")  # fmt: skip
     assert (anna["phone"], anna["email"], anna["roles"]) == ("041 1", "a@b.example", "supplier")

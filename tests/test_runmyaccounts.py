@@ -323,8 +323,11 @@ def test_bad_contact_rows(tmp_path: Path) -> None:
     folder.mkdir()
     write_text(folder / "journal.csv", HEADER + "\nR1,,x,03.01.2024,,CHF,1,1000,10.00,0.00,,,\n"
                "R1,,x,03.01.2024,,CHF,1,3000,0.00,10.00,,,\n")  # fmt: skip
-    write_text(folder / "vendors.csv", "vendornumber,name,terms,typeofcontact\nV1,Holz AG,dreissig,Company\nV2,Kurz\n")
+    write_text(folder / "vendors.csv", "vendornumber,name,terms,typeofcontact,payment_accno\n"
+               "V1,Holz AG,dreissig,Company,1020\nV2,Kurz\n")  # fmt: skip
     back = pipeline.read(folder, "runmyaccounts")
+    assert back.extras["partners"].to_pylist() == [{"source_file": back.extras["partners"].to_pylist()[0]["source_file"],
+                                                    "source_row": 2, "id": "V1", "payment_accno": "1020"}]  # fmt: skip
     assert back.partners.to_pylist()[0] | {} == table("partners", [
         {"id": "V1", "name": "Holz AG", "roles": "supplier", "kind": "company"}]).to_pylist()[0]  # fmt: skip
     assert [(p.severity, p.file.rsplit("/", 1)[-1], p.row) for p in back.problems if p.severity == "error"] == [

@@ -39,6 +39,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from migrator import vat
 from migrator.errors import SourceError
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
@@ -268,6 +270,7 @@ class _State:
         self.step = 1  # the VAT rounding of the book being read, in cents
         self.alias: dict[str, str] = {}  # rounding-difference code (V81-2) -> the code it rounds (V81)
         self.partners: list[dict[str, Any]] = []
+        self.extras: dict[str, list[dict[str, Any]]] = {}  # Contacts and Items columns not read, per table
         self.items: list[dict[str, Any]] = []
 
     def read_book(self, book: Book) -> None:
@@ -281,9 +284,9 @@ class _State:
             if sheet.kind == "vatcodes":
                 self._vat_codes(sheet)
             elif sheet.kind == "contacts":
-                self.partners += contacts(sheet, self.problems)
+                self.partners += contacts(sheet, self.problems, self.extras.setdefault("contacts", []))
             elif sheet.kind == "items":
-                self.items += items(sheet, self.problems)
+                self.items += items(sheet, self.problems, self.extras.setdefault("items", []))
         opening: list[tuple[Sheet, int, str, int]] = []
         for sheet in book.sheets:
             if sheet.kind == "accounts":
@@ -542,7 +545,16 @@ class _State:
             vat_codes=table("vat_codes", self.vat_rows.values()), lines=lines,
             partners=table("partners", self.partners), items=table("items", self.items),
             problems=tuple(self.problems + notes), format="banana", encoding="utf-8",
+            extras={name: _extras_table(rows) for name, rows in self.extras.items() if rows},
         )  # fmt: skip
+
+
+def _extras_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Rows of cells as one table: ``source_file``, ``source_row`` and a text column per other name met
+    (empty where a row lacks it)."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return pa.table({name: pa.array([row.get(name, None if name == "source_row" else "") for row in rows],
+                                    pa.int64() if name == "source_row" else pa.string()) for name in names})  # fmt: skip
 
 
 def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -633,7 +645,7 @@ def register_partner(cells: dict[str, str], base: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def contacts(sheet: Sheet, problems: list[Problem]) -> list[dict[str, Any]]:
+def contacts(sheet: Sheet, problems: list[Problem], extras: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Partners from Banana's Contacts table (``RowId``, ``OrganisationName``, ``FirstName``,
     ``FamilyName``, ``Street``, ``AddressExtra`` (else ``Address2Street``), ``PostalCode``,
     ``Locality``, ``CountryCode`` (else ``Country``), ``Language``, ``PhoneMain`` (else ``PhoneWork``,
@@ -641,12 +653,13 @@ def contacts(sheet: Sheet, problems: list[Problem]) -> list[dict[str, Any]]:
     ``Website``, ``GroupsId``, ``Notes``). A contact with an organisation name is a company, one with
     names only a person (`partners.partner_kind`); ``GroupsId`` customer, supplier or both gives the
     roles. Street is kept as written (with its building number). Country and language names become
-    codes (`partners.country_code`, `language_code`); unknown ones are kept with a warning."""
+    codes (`partners.country_code`, `language_code`); unknown ones are kept with a warning. The other
+    columns of a row that hold something (NamePrefix, Gender, a second phone…) go to `extras`."""
     from migrator.partners import country_code, language_code, partner_kind
 
     out = []
     for number, cells in sheet.rows:
-        cell = _first_of(cells)
+        cell = _Cells(cells)
         org, first, last = cell("OrganisationName"), cell("FirstName"), cell("FamilyName")
         country_text, language_text = cell("CountryCode", "Country"), cell("Language")
         country, language = country_code(country_text), language_code(language_text)
@@ -669,23 +682,36 @@ def contacts(sheet: Sheet, problems: list[Problem]) -> list[dict[str, Any]]:
         })  # fmt: skip
         if groups and not out[-1]["roles"]:
             out[-1]["notes"] = "; ".join(p for p in (out[-1]["notes"], f"GroupsId: {cell('GroupsId')}") if p)
+        _keep_rest(sheet, number, cells, cell.used, extras)
     return out
 
 
-def _first_of(cells: dict[str, Any]) -> Any:
-    """``cell(*names)``: the first of these columns that is not empty in `cells`."""
+def _keep_rest(sheet: Sheet, number: int, cells: dict[str, Any], used: set[str], extras: list[dict[str, Any]] | None
+               ) -> None:  # fmt: skip
+    """The cells of a row no column was read from, as one extras row (none when all are empty)."""
+    rest = {name: _text(value) for name, value in cells.items() if name not in used and _text(value)}
+    if rest and extras is not None:
+        extras.append({"source_file": sheet.file, "source_row": number, **rest})
 
-    def cell(*names: str) -> str:
-        return next((_text(cells.get(n)) for n in names if _text(cells.get(n))), "")
 
-    return cell
+class _Cells:
+    """``cell(*names)``: the first of these columns that is not empty in `cells`; `used` the columns
+    looked at."""
+
+    def __init__(self, cells: dict[str, Any]) -> None:
+        self.cells = cells
+        self.used: set[str] = set()
+
+    def __call__(self, *names: str) -> str:
+        self.used.update(names)
+        return next((_text(self.cells.get(n)) for n in names if _text(self.cells.get(n))), "")
 
 
-def items(sheet: Sheet, problems: list[Problem]) -> list[dict[str, Any]]:
+def items(sheet: Sheet, problems: list[Problem], extras: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Items from Banana's Items table (``ItemsId`` or ``RowId``, ``Description`` the name, ``Notes``
     the longer text, ``UnitPrice`` the sale price, ``Cost`` the purchase price, ``Unit``,
     ``QuantityBegin`` the stock). A price that is not an amount in cents is an error naming the row;
-    the item is kept without it."""
+    the item is kept without it. The other columns that hold something go to `extras`."""
     prices = {n: AmountColumn([_text(c.get(n)) for _, c in sheet.rows]) for n in ("UnitPrice", "Cost")}
     out = []
     for number, cells in sheet.rows:
@@ -704,6 +730,8 @@ def items(sheet: Sheet, problems: list[Problem]) -> list[dict[str, Any]]:
         except ParseError as exc:
             problems.append(Problem("error", f"QuantityBegin: {exc}", sheet.file, number))
         out.append(row)
+        used = {"ItemsId", "RowId", "Description", "Notes", "Unit", "UnitPrice", "Cost", "QuantityBegin"}
+        _keep_rest(sheet, number, cells, used, extras)
     return out
 
 

@@ -96,7 +96,7 @@ class RunMyAccountsReader:
         else:
             accounts, notes = accounts_from_lines(lines, journal.name)
             problems += notes
-        partners, contact_problems = _partners(contacts, options)
+        partners, contact_problems, contact_extras = _partners(contacts, options)
         problems += contact_problems
         return Ledger(
             company=Company(base_currency=_base_currency(header, records), source_system="Run my Accounts"),
@@ -105,7 +105,7 @@ class RunMyAccountsReader:
             partners=partners,
             lines=lines,
             problems=tuple(problems),
-            extras={"lines": extras},
+            extras={"lines": extras, **({"partners": _extras_table(contact_extras)} if contact_extras else {})},
             format=self.name,
             encoding=codec_name(encoding),
         )
@@ -233,6 +233,13 @@ CONTACT_FIELDS = {
 }  # fmt: skip
 
 
+def _extras_table(rows: list[dict[str, Any]]) -> pa.Table:
+    """Extras rows as a table: ``source_file``, ``source_row``, ``id`` and a text column per other name."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return pa.table({name: pa.array([row.get(name, None if name == "source_row" else "") for row in rows],
+                                    pa.int64() if name == "source_row" else pa.string()) for name in names})  # fmt: skip
+
+
 def _contacts_kind(head: bytes) -> str:
     """``customer`` or ``supplier`` for a customers or vendors CSV (header with ``customernumber`` or
     ``vendornumber`` and ``name``), else ""."""
@@ -240,13 +247,15 @@ def _contacts_kind(head: bytes) -> str:
     return next((role for column, role in NUMBERS.items() if column in names and "name" in names), "")
 
 
-def _partners(sources: list[Source], options: ReadOptions) -> tuple[pa.Table, list[Problem]]:
+def _partners(sources: list[Source], options: ReadOptions) -> tuple[pa.Table, list[Problem], list[dict[str, Any]]]:
     """Customers and vendors (the fields of Run my Accounts' API, FORMATS.md): one partner per row; a
     vendor whose number is a customer's (the first of that number) makes that partner both. ``typeofcontact`` company or person,
-    ``address1`` the street as written, ``terms`` the payment terms in days."""
+    ``address1`` the street as written, ``terms`` the payment terms in days. Other columns that hold
+    something (``salutation``, ``payment_accno``…) are returned as extras rows."""
     found: list[dict[str, Any]] = []
     first: dict[tuple[str, str], dict[str, Any]] = {}  # (code, file's role) -> its first partner
     problems: list[Problem] = []
+    extras: list[dict[str, Any]] = []
     for source in sources:
         role = _contacts_kind(source.head())
         number = next(column for column, r in NUMBERS.items() if r == role)
@@ -279,7 +288,11 @@ def _partners(sources: list[Source], options: ReadOptions) -> tuple[pa.Table, li
                                             source.name, line))  # fmt: skip
             first.setdefault((code, role), partner)
             found.append(partner)
-    return table("partners", found), problems
+            used = {number, "typeofcontact", "terms", *CONTACT_FIELDS}
+            rest = {k: v for k, v in row.items() if k not in used and v}
+            if rest:
+                extras.append({"source_file": source.name, "source_row": line, "id": code, **rest})
+    return table("partners", found), problems, extras
 
 
 FORMAT = RunMyAccountsReader
