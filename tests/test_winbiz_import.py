@@ -86,13 +86,17 @@ def test_read_back_equals_what_the_files_carry(tmp_path: Path) -> None:
 def test_other_document_types_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "bizexdoc_x.csv"
     row = [""] * 159
-    row[0], row[1], row[2], row[5] = "12", "20", "01.02.2024", "100.00"
+    row[0], row[1], row[2], row[5], row[44] = "12", "20", "01.02.2024", "100.00", "Madame"
     bad = list(row)
     bad[1], bad[5] = "17", "1'00.0.0"
     path.write_bytes((";".join(row) + "\r\n" + ";".join(bad) + "\r\n").encode("cp1252"))
     found = documentimport.read([(path, "bizexdoc_x.csv")])
     assert [(p.severity, p.row) for p in found.problems] == [("warning", 1), ("error", 2)]
     assert found.open_items == [] and found.partners == []
+    # field 45 (salutation) is read by no column: kept
+    assert [{k: v for k, v in e.items() if k.startswith("field_")} for e in found.extras] == [
+        {"field_45": "Madame"}
+    ] * 2
 
 
 def test_garage_to_winbiz_verifies(samples: Path, tmp_path: Path) -> None:

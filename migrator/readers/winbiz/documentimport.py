@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from migrator.model import Ledger, Problem, table
 from migrator.parsing import ParseError, csv_records, decode, parse_cents, parse_date
 from migrator.sources import Source
@@ -56,6 +58,8 @@ class Read:
     items: list[dict[str, Any]] = field(default_factory=list)
     open_items: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    extras: list[dict[str, Any]] = field(default_factory=list)
+    """Fields the rows fill that no column takes (``field_45``…), with file and row."""
 
 
 def read(paths: list[tuple[Path, str]], encoding: str | None = None) -> Read:
@@ -86,6 +90,14 @@ def _row(number: int, cells: list[str], file: str, out: Read) -> None:
         return cells[position - 1].strip() if position <= len(cells) else ""
 
     kind = f(TYPE)
+    used = {NUMBER, TYPE, DATE, REFERENCE, TOTAL, CURRENCY, RATE, FOREIGN_TOTAL, ADDRESS_UPDATE, ITEM_UPDATE,
+            LINE_NUMBER, LINE_TYPE, QUANTITY, PRICE, VAT_RATE, VAT_INCLUDED, NOTES, ADDRESS_CODE, COMPANY, LAST_NAME,
+            FIRST_NAME, STREET, POSTCODE, TOWN, ITEM_CODE, DESCRIPTION}  # fmt: skip
+    rest = {
+        f"field_{n}": cells[n - 1].strip() for n in range(1, len(cells) + 1) if n not in used and cells[n - 1].strip()
+    }
+    if rest:
+        out.extras.append({"source_file": file, "source_row": number, **rest})
     try:
         if kind in ("00", "0") and f(ITEM_CODE):
             out.items.append({"code": f(ITEM_CODE), "name": f(DESCRIPTION), "sale_price": parse_cents(f(PRICE))})
@@ -131,4 +143,11 @@ def merge(ledger: Ledger, source: Source, encoding: str | None = None) -> Ledger
         items=table("items", [*ledger.items.to_pylist(), *found.items]),
         open_items=table("open_items", [*ledger.open_items.to_pylist(), *opens]),
         problems=ledger.problems + tuple(found.problems),
+        extras={**ledger.extras, **({"document_import": _extras_table(found.extras)} if found.extras else {})},
     )
+
+
+def _extras_table(rows: list[dict[str, Any]]) -> pa.Table:
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    return pa.table({name: pa.array([row.get(name, None if name == "source_row" else "") for row in rows],
+                                    pa.int64() if name == "source_row" else pa.string()) for name in names})  # fmt: skip
