@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from migrator import __version__
+from migrator import __version__, i18n
 from migrator.errors import MigratorError, ProblemsFound
 from migrator.i18n import N_, _
 
@@ -81,7 +81,7 @@ def _status_done() -> None:
 
 def _print_problems(problems: list[Any], limit: int = MAX_PRINTED_PROBLEMS) -> None:
     for problem in problems[:limit]:
-        click.echo(f"  {problem}", err=True)
+        click.echo(f"  {i18n.problem(problem)}", err=True)
     if len(problems) > limit:
         click.echo("  " + _("… and {count} more (see --report)").format(count=len(problems) - limit), err=True)
 
@@ -130,7 +130,7 @@ class _Group(click.Group):
             raise
         except ProblemsFound as exc:
             _status_done()
-            click.echo(_("error: {message}").format(message=exc), err=True)
+            click.echo(_("error: {message}").format(message=i18n.error(exc)), err=True)
             _print_problems([p for p in exc.problems if p.severity == "error"])
             ctx.exit(exc.exit_code)
         except MigratorError as exc:
@@ -138,7 +138,7 @@ class _Group(click.Group):
             if _State.debug:
                 raise
             hint = f" ({_(HINTS[exc.option])})" if exc.option in HINTS else ""
-            click.echo(_("error: {message}").format(message=exc) + hint, err=True)
+            click.echo(_("error: {message}").format(message=i18n.error(exc)) + hint, err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt as exc:
             if _State.step == "verifying":
@@ -375,7 +375,7 @@ def convert(source: str, to_format: str, output: str, from_format: str | None, e
         _print_problems(warnings, 10)
     if not _State.quiet:
         for item in result.not_carried:
-            click.echo(_("not carried: {message}").format(message=item.message), err=True)
+            click.echo(_("not carried: {message}").format(message=i18n.shown(item.message)), err=True)
     _say(_("wrote {format}: {output}").format(format=to_format, output=_("standard output") if to_stdout else output))
     if report:
         _say(_("report: {path}").format(path=report))
@@ -413,19 +413,19 @@ def _print_verdict(check: Any, same: str) -> None:
         _say(_("verified with declared losses: {same}, except what the target format declared it does not carry:")
              .format(same=same))  # fmt: skip
         for loss in check.losses:
-            _say("  " + _("lost (declared): {loss}").format(loss=loss))
+            _say("  " + _("lost (declared): {loss}").format(loss=i18n.shown(loss)))
     for note in check.notes:
-        _say("  " + _("note: {note}").format(note=note))
+        _say("  " + _("note: {note}").format(note=i18n.shown(note)))
     if check.verdict == FAILED:
         click.echo(_("VERIFICATION FAILED:"), err=True)
         for text in check.differences[:MAX_PRINTED_PROBLEMS]:
-            click.echo(f"  {text}", err=True)
+            click.echo(f"  {i18n.shown(text)}", err=True)
         if check.entries:
             click.echo("  " + _("first differing entries (- before, + after):"), err=True)
             for text in check.entries:
                 click.echo(f"    {text}", err=True)
         for loss in check.losses[:MAX_PRINTED_PROBLEMS]:
-            click.echo("  " + _("lost (declared): {loss}").format(loss=loss), err=True)
+            click.echo("  " + _("lost (declared): {loss}").format(loss=i18n.shown(loss)), err=True)
         sys.exit(4)
 
 
@@ -713,7 +713,9 @@ def push(source: str, to_format: str, from_format: str | None, encoding: str | N
         return
     for line in result.created:
         click.echo(f"created in bexio: {line}")
-    click.echo(f"posted to bexio: {result.posted} entries ({result.already} were there already); journal: {journal}")
+    click.echo(f"posted to bexio: {result.contacts} contacts, {result.articles} articles, {result.posted} entries "
+               f"({result.contacts_already + result.articles_already + result.already} were there already); "
+               f"journal: {journal}")  # fmt: skip
     for retry in result.retried:
         click.echo(f"  retried: {retry}", err=True)
     for problem in result.rejected:

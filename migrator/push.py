@@ -72,6 +72,10 @@ class PushResult:
     created: list[str] = field(default_factory=list)
     rejected: list[Problem] = field(default_factory=list)
     retried: list[str] = field(default_factory=list)
+    contacts: int = 0
+    contacts_already: int = 0
+    articles: int = 0
+    articles_already: int = 0
     others: int = 0
     """Manual entries in bexio that this push did not post (not compared)."""
     dry_run: bool = False
@@ -181,12 +185,27 @@ def push(
         factors = {str(c["name"]): c.get("round_factor") for c in currencies}
         step = exact_cents(Decimal(str(factors[base]))) if factors.get(base) else writer.rounding_of(base)
         bodies, body_problems = writer.entry_bodies(carried, step)
-        not_carried = [*year_problems, *body_problems, *writer.declared(carried)]
+        not_carried = [*year_problems, *body_problems, *writer.declared(carried, contacts=True),
+                       *writer.item_losses(carried, files=False)]  # fmt: skip
         not_carried += lost("groups", carried.groups.num_rows, "not posted: bexio's account groups are part of "
                             "its chart, set up in bexio")  # fmt: skip
         account_ids, tax_ids, currency_ids = _ids(accounts, "account_no"), _ids(taxes, "code"), _ids(currencies, "name")
         missing = _missing(carried, bodies, account_ids, tax_ids, currency_ids, taxes, step)
+        partners, items = carried.partners.to_pylist(), carried.items.to_pylist()
+        lists: dict[str, list[dict[str, Any]]] = {}
+        if partners:
+            lists["countries"], lists["languages"] = api.countries(), api.languages()
+        if items:
+            lists["units"] = api.units()
+        contact_bodies = [writer.contact_body(p) for p in partners]
+        plan = writer.vat_plan(carried, "bexio")
+        article_bodies = [writer.article_body(i, plan, base) for i in items]
+        refs = {"countries": _ids(lists.get("countries", []), "iso_3166_alpha2"),
+                "languages": _ids(lists.get("languages", []), "iso_639_1"), "units": _ids(lists.get("units", []), "name"),
+                "accounts": account_ids, "taxes": tax_ids, "currencies": currency_ids}  # fmt: skip
+        _missing_business(contact_bodies, article_bodies, refs, carried, missing)
         result_summary = _summary(carried, bodies, missing)
+        result_summary[1:1] = [f"contacts: {len(contact_bodies)}", f"articles: {len(article_bodies)}"]
         if dry_run:
             conversion = pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
                                              mapping=applied)  # fmt: skip
@@ -206,6 +225,10 @@ def push(
         step_note("posting")
         result = PushResult(pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
                                                 mapping=applied), planned, created=created)  # fmt: skip
+        if contact_bodies or article_bodies:
+            user = int(api.me()["id"])
+            contact_ids = _post_contacts(api, contact_bodies, refs, user, book, result)
+            _post_articles(api, article_bodies, refs, contact_ids, user, book, result)
         _post_entries(api, planned, book, result)
         step_note("reading back from bexio")
         listed = api.manual_entries()
@@ -214,9 +237,11 @@ def push(
         result.others = len(listed) - len(mine)
         from migrator.readers.bexio import api_ledger
 
+        contacts = [c for c in (api.contacts() if contact_bodies else []) if c.get("id") in ours]
+        articles = [a for a in (api.articles() if article_bodies else []) if a.get("id") in ours]
         back = api_ledger(mine, api.accounts(), api.taxes(), currencies, base=base, step=step,
-                          name=f"bexio {api_url}{ENTRIES}",
-                          codes=frozenset(ledger.accounts.column("code").to_pylist()))  # fmt: skip
+                          name=f"bexio {api_url}{ENTRIES}", codes=frozenset(ledger.accounts.column("code").to_pylist()),
+                          contacts=contacts, articles=articles, lists=lists)  # fmt: skip
         result.retried = list(api.retried)
     finally:
         if client is None:
@@ -257,7 +282,7 @@ def _missing(
     plan = writer.vat_plan(ledger, "bexio")
     rates = {plan.codes.get(code, code): rate for code, rate in plan.rates.items()}
     missing: dict[str, dict[str, Any]] = {"accounts": {}, "taxes": {}, "currencies": {}, "rates": {},
-                                          "tax_accounts": {}}  # fmt: skip
+                                          "tax_accounts": {}, "countries": {}, "languages": {}, "units": {}}  # fmt: skip
     bexio_rates = {str(t["code"]): Decimal(str(t.get("value"))) for t in tax_list if t.get("value") is not None}
     numbers: dict[Any, str] = {v: k for k, v in accounts.items()}
     vat_accounts = {str(t["code"]): numbers.get(t.get("account_id"), "") for t in tax_list}
@@ -282,6 +307,97 @@ def _missing(
     return missing
 
 
+def _missing_business(contacts: list[dict[str, Any]], articles: list[dict[str, Any]], refs: dict[str, dict[str, int]],
+                      ledger: Ledger, missing: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+    """Add to `missing` the countries, languages and units the contacts and articles name that bexio's
+    lists lack, and the accounts, VAT codes and currencies of articles."""
+    names = {a["code"]: a for a in ledger.accounts.to_pylist()}
+    types = {"Ertrag": 1, "Aufwand": 2, "Aktiv": 3, "Passiv": 4, "Abschluss": 5}
+    for body in contacts:
+        for key, what in (("country_id", "countries"), ("language_id", "languages")):
+            if body[key] and body[key] not in refs[what]:
+                missing[what].setdefault(body[key], body["nr"])
+    for body in articles:
+        if body["unit_id"] and body["unit_id"] not in refs["units"]:
+            missing["units"].setdefault(body["unit_id"], body["intern_code"])
+        for key in ("account_id", "expense_account_id"):
+            number = body[key]
+            if number and number not in refs["accounts"]:
+                account = names.get(number, {})
+                missing["accounts"][number] = (account.get("name", ""),
+                                               types[writer.kontoart(account.get("type", ""), number)])  # fmt: skip
+        for key in ("tax_income_id", "tax_expense_id"):
+            if body[key] and body[key] not in refs["taxes"]:
+                missing["taxes"].setdefault(body[key], "")
+        if body["currency_id"] not in refs["currencies"]:
+            missing["currencies"][body["currency_id"]] = ""
+
+
+def _post_contacts(api: bexio_api.Client, bodies: list[dict[str, Any]], refs: dict[str, dict[str, int]], user: int,
+                   book: Journal, result: PushResult) -> dict[str, int]:  # fmt: skip
+    """Post each contact not yet in the journal nor in bexio's list (by contact number); the bexio id
+    of every partner code."""
+    known = set(book.ids.values())
+    listed = {str(c.get("nr")): int(c["id"]) for c in api.contacts() if c.get("nr") and c.get("id") not in known}
+    ids: dict[str, int] = {}
+    for body in bodies:
+        key = f"contact:{body['nr']}"
+        if key not in book.ids and body["nr"] in listed:
+            book.record(key, listed[body["nr"]], "contact (found in bexio)")
+        if key in book.ids:
+            ids[body["nr"]] = book.ids[key]
+            result.contacts_already += 1
+            continue
+        mapped = {**body, "user_id": user, "owner_id": user,
+                  "country_id": refs["countries"].get(body["country_id"]) if body["country_id"] else None,
+                  "language_id": refs["languages"].get(body["language_id"]) if body["language_id"] else None}  # fmt: skip
+
+        def saved(nr: str = body["nr"]) -> dict[str, Any] | None:
+            return next((c for c in api.contacts() if str(c.get("nr")) == nr), None)
+
+        try:
+            answer = api.post("/2.0/contact", writer.dumps(mapped), saved=saved)
+        except bexio_api.BexioRejected as exc:
+            result.rejected.append(Problem("error", f"contact {body['nr']} ({body['name_1']}): not posted: {exc}"))
+            continue
+        book.record(key, int(answer["id"]), f"contact {body['nr']}")
+        ids[body["nr"]] = int(answer["id"])
+        result.contacts += 1
+    return ids
+
+
+def _post_articles(api: bexio_api.Client, bodies: list[dict[str, Any]], refs: dict[str, dict[str, int]],
+                   contacts: dict[str, int], user: int, book: Journal, result: PushResult) -> None:  # fmt: skip
+    """Post each article not yet in the journal nor in bexio's list (by ``intern_code``)."""
+    known = set(book.ids.values())
+    listed = {str(a.get("intern_code")): int(a["id"]) for a in api.articles()
+              if a.get("intern_code") and a.get("id") not in known}  # fmt: skip
+    for body in bodies:
+        code = body["intern_code"]
+        key = f"article:{code}"
+        if key not in book.ids and code in listed:
+            book.record(key, listed[code], "article (found in bexio)")
+        if key in book.ids:
+            result.articles_already += 1
+            continue
+        ids = {k: refs[what].get(body[k]) if body[k] else None
+               for k, what in (("tax_income_id", "taxes"), ("tax_expense_id", "taxes"), ("unit_id", "units"),
+                               ("currency_id", "currencies"), ("account_id", "accounts"),
+                               ("expense_account_id", "accounts"))}  # fmt: skip
+        mapped = {**body, **ids, "user_id": user, "contact_id": contacts.get(body["contact_id"] or "")}
+
+        def saved(code: str = code) -> dict[str, Any] | None:
+            return next((a for a in api.articles() if str(a.get("intern_code")) == code), None)
+
+        try:
+            answer = api.post("/2.0/article", writer.dumps(mapped), saved=saved)
+        except bexio_api.BexioRejected as exc:
+            result.rejected.append(Problem("error", f"article {code} ({body['intern_name']}): not posted: {exc}"))
+            continue
+        book.record(key, int(answer["id"]), f"article {code}")
+        result.articles += 1
+
+
 def _missing_text(missing: dict[str, dict[str, Any]]) -> str:
     parts = []
     for number, (name, _) in sorted(missing["accounts"].items()):
@@ -295,6 +411,11 @@ def _missing_text(missing: dict[str, dict[str, Any]]) -> str:
                      "account in bexio's VAT settings, or map the account with --map")  # fmt: skip
     for code in sorted(missing["currencies"]):
         parts.append(f"currency {code}: add it in bexio's currency settings")
+    for what, where in (("countries", "country"), ("languages", "language")):
+        for code, who in sorted(missing[what].items()):
+            parts.append(f"{where} {code} (contact {who}): not in bexio's list of {what}")
+    for name, who in sorted(missing["units"].items()):
+        parts.append(f"unit {name} (article {who}): create it in bexio's settings (units)")
     return (f"{len(parts)} thing(s) the books need are missing in bexio; nothing was posted:\n  "
             + "\n  ".join(parts))  # fmt: skip
 
@@ -309,7 +430,7 @@ def _summary(ledger: Ledger, bodies: list[tuple[dict[str, Any], dict[str, Any]]]
         debit = sum(a for a, d in zip(ledger.lines.column("amount").to_pylist(), ledger.lines.column("date").to_pylist(),
                                       strict=True) if a > 0 and span.contains(d))  # fmt: skip
         out.append(f"  {span.start.isoformat()} to {span.end.isoformat()}: debit total {format_cents(debit)}")
-    for what in ("accounts", "taxes", "currencies", "rates", "tax_accounts"):
+    for what in ("accounts", "taxes", "currencies", "rates", "tax_accounts", "countries", "languages", "units"):
         if missing[what]:
             out.append(f"missing in bexio ({what}): {', '.join(str(k) for k in sorted(missing[what]))}")
     return out

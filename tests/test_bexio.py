@@ -170,8 +170,8 @@ def test_writer_layout(garage, tmp_path: Path) -> None:  # type: ignore[no-untyp
     out = tmp_path / "out"
     problems = pipeline.write(garage, "bexio", out)
     assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == [
-        "Kontenplan.xlsx", "README.md", "currencies.csv", "manual_entries.csv", "manual_entries.json",
-        "taxes.csv"]  # fmt: skip
+        "Kontakte.xlsx", "Kontenplan.xlsx", "Produkte.xlsx", "README.md", "articles.json", "contacts.json",
+        "currencies.csv", "manual_entries.csv", "manual_entries.json", "taxes.csv"]  # fmt: skip
     for name in ("manual_entries.json", "manual_entries.csv", "taxes.csv", "README.md"):
         golden(f"bexio/{name}", (out / name).read_text("utf-8"))
     sheet = openpyxl.load_workbook(out / "Kontenplan.xlsx").active
@@ -204,3 +204,58 @@ def test_formula_text_is_inert(garage, tmp_path: Path) -> None:  # type: ignore[
     pipeline.write(ledger, "bexio", tmp_path / "out")
     assert ";'=HYPERLINK(1)" in (tmp_path / "out" / "manual_entries.csv").read_text("utf-8-sig")
     assert '"=HYPERLINK(1)"' in (tmp_path / "out" / "manual_entries.json").read_text("utf-8")
+
+
+CARRIED_PARTNER = ("kind", "name", "first_name", "last_name", "street", "building_number", "address_line2", "zip",
+                   "city", "country", "email", "phone", "mobile", "website", "language", "notes")  # fmt: skip
+CARRIED_ITEM = ("name", "description", "unit", "sale_price", "purchase_price", "currency", "sale_vat_code",
+                "purchase_vat_code", "revenue_account", "expense_account", "group", "stock", "stock_min")  # fmt: skip
+
+
+def test_contacts_and_products(samples: Path, tmp_path: Path) -> None:
+    """The Winbiz garage's customers, suppliers and parts in bexio's contact and product imports (and the
+    API bodies), read back equal in every field bexio holds; the others declared."""
+    result = pipeline.convert(samples / "winbiz" / "DAT", "bexio", tmp_path / "out", dossier="garage")
+    assert result.verification is not None and result.verification.ok, result.verification.differences
+    out = tmp_path / "out"
+    contacts = openpyxl.load_workbook(out / "Kontakte.xlsx").active
+    assert contacts is not None
+    rows = {r[0]: r for r in contacts.iter_rows(min_row=2, values_only=True)}
+    assert len(rows) == 11
+    assert rows["C001"][:10] == ("C001", "Firma", "Müller Transport AG", None, "Bahnhofstrasse", "4", None, "3000",
+                                 "Bern", "CH")  # fmt: skip
+    assert rows["C004"][:10] == ("C004", "Person", "Sarbach-Zürcher", "Anna", "rue du Lac", "8", "c/o Zürcher", "1815",
+                                 "Clarens", "CH")  # fmt: skip
+    assert rows["S002"][4:11] == ("Hafenstraße", "17a", None, "78462", "Konstanz", "DE", "de")
+    products = openpyxl.load_workbook(out / "Produkte.xlsx").active
+    assert products is not None
+    items = {r[0]: r for r in products.iter_rows(min_row=2, values_only=True)}
+    # PNEU-H: bought at 200.00, sold at 250.00, V81/M81 in bexio codes, 12 in stock (minimum 8)
+    assert items["PNEU-H"] == ("PNEU-H", "Pneus", "Pneu hiver 205/55 R16", "Pneu hiver 205/55 R16 91H\nMarque Nordika",
+                               200, 250, "CHF", "pce", "3200", "4200", "UN81", "VM81", 12, 8)  # fmt: skip
+    assert items["HUILE"][12:] == (137.5, 50)
+    bodies = {b["nr"]: b for b in json.loads((out / "contacts.json").read_text("utf-8"))}
+    assert (bodies["C003"]["contact_type_id"], bodies["C003"]["name_1"], bodies["C003"]["name_2"]) == (
+        2,
+        "Favre",
+        "Jean",
+    )
+    articles = {a["intern_code"]: a for a in json.loads((out / "articles.json").read_text("utf-8"))}
+    assert (articles["MO"]["article_type_id"], articles["MO"]["sale_price"], articles["MO"]["is_stock"]) == (
+        2,
+        125,
+        False,
+    )
+    assert articles["FILTRE"]["contact_id"] == "S002" and articles["FILTRE"]["purchase_price"] == 21.8
+    before, back = result.written, result.reread
+    assert back is not None
+    for table, key, fields in (("partners", "id", CARRIED_PARTNER), ("items", "code", CARRIED_ITEM)):
+        mine = {r[key]: r for r in getattr(before, table).to_pylist()}
+        theirs = {r[key]: r for r in getattr(back, table).to_pylist()}
+        assert set(mine) == set(theirs)
+        for code, row in mine.items():
+            kept = [f for f in fields if row.get("kind") != "company" or f not in ("first_name", "last_name")]
+            assert {f: row[f] or None for f in kept} == {f: theirs[code][f] or None for f in kept}, code
+    declared = [p.message for p in result.not_carried]
+    assert any(m.startswith("44 partner fields not carried") and "roles (11)" in m for m in declared)
+    assert any(m.startswith("16 item fields not carried") and "supplier (8)" in m for m in declared)

@@ -33,6 +33,7 @@ def garage_chart() -> dict[str, str]:
 def bexio(garage_chart: dict[str, str]) -> Iterator[Standin]:
     standin = Standin()
     standin.chart(garage_chart)
+    standin.units += [{"id": 90001, "name": "jeu"}, {"id": 90002, "name": "paire"}]  # the garage's own units
     standin.url = standin.start()  # type: ignore[attr-defined]
     yield standin
     standin.stop()
@@ -60,7 +61,7 @@ def test_full_push_and_read_back(bexio: Standin, tmp_path: Path, monkeypatch: py
     result = CliRunner().invoke(cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url", url(bexio),
                                       "--report", "report.json"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert f"posted to bexio: {ENTRIES} entries (0 were there already)" in result.output
+    assert f"posted to bexio: 11 contacts, 9 articles, {ENTRIES} entries (0 were there already)" in result.output
     assert "verified with declared losses: bexio reads back to the same books" in result.output
     assert TOKEN not in result.output
     assert len(bexio.entries) == ENTRIES
@@ -73,12 +74,22 @@ def test_full_push_and_read_back(bexio: Standin, tmp_path: Path, monkeypatch: py
     line = invoice["entries"][0]
     assert (accounts[line["debit_account_id"]], accounts[line["credit_account_id"]], str(line["amount"]),
             taxes[line["tax_id"]], accounts[line["tax_account_id"]]) == ("1100", "3400", "1292.40", "UN77", "3400")  # fmt: skip
+    # customers, suppliers and parts as bexio holds them
+    contacts = {c["nr"]: c for c in bexio.contacts}
+    countries = {c["id"]: c["iso_3166_alpha2"] for c in bexio.countries}
+    assert (contacts["C004"]["contact_type_id"], contacts["C004"]["name_1"], contacts["C004"]["name_2"],
+            contacts["C004"]["address_addition"], countries[contacts["S002"]["country_id"]]) == (
+        2, "Sarbach-Zürcher", "Anna", "c/o Zürcher", "DE")  # fmt: skip
+    article = next(a for a in bexio.articles if a["intern_code"] == "PNEU-H")
+    assert (str(article["purchase_price"]), str(article["sale_price"]), str(article["stock_nr"]),
+            taxes[article["tax_income_id"]], contacts["S001"]["id"]) == ("200.00", "250.00", "12", "UN81",
+                                                                        article["contact_id"])  # fmt: skip
     report = json.loads((tmp_path / "report.json").read_text("utf-8"))
     assert report["verdict"]["state"] == "verified with declared losses"
     assert report["target"]["format"] == "bexio" and report["target"]["files"][0]["path"] == "bexio-push.jsonl"
     assert TOKEN not in (tmp_path / "report.json").read_text("utf-8")
     journal = (tmp_path / "bexio-push.jsonl").read_text("utf-8").splitlines()
-    assert len(journal) == ENTRIES and TOKEN not in "".join(journal)
+    assert len(journal) == 11 + 9 + ENTRIES and TOKEN not in "".join(journal)
     # per account and year, as bexio holds them: 1000 Caisse closes 2023 at 3038.50 in both
     rows = {(r["start"], r["account"]): r for r in report["year_accounts"]}
     assert rows[("2023-01-01", "1000")]["closing"] == rows[("2023-01-01", "1000")]["closing_after"] == "3038.50"
@@ -89,8 +100,10 @@ def test_full_push_and_read_back(bexio: Standin, tmp_path: Path, monkeypatch: py
     resumed = CliRunner().invoke(cli, ["push", str(DAT), "--dossier", "garage", "--to", "bexio", "--api-url",
                                        url(bexio), "--resume"])  # fmt: skip
     assert resumed.exit_code == 0, resumed.output
-    assert f"posted to bexio: 0 entries ({ENTRIES} were there already)" in resumed.output
-    assert len(bexio.entries) == ENTRIES
+    assert (
+        f"posted to bexio: 0 contacts, 0 articles, 0 entries ({11 + 9 + ENTRIES} were there already)" in resumed.output
+    )
+    assert (len(bexio.entries), len(bexio.contacts), len(bexio.articles)) == (ENTRIES, 11, 9)
 
 
 def test_dry_run_posts_nothing(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,7 +124,7 @@ def test_crash_then_resume_posts_each_entry_once(bexio: Standin, tmp_path: Path,
     record = Journal.record
 
     def crashing(self: Journal, key: str, bexio_id: int, what: str) -> None:
-        if len(self.ids) == 6:
+        if len(self.ids) == 11 + 9 + 6:  # contacts and articles first, then entries
             raise KeyboardInterrupt  # the power goes out between bexio's answer and the journal
         record(self, key, bexio_id, what)
 
@@ -119,10 +132,10 @@ def test_crash_then_resume_posts_each_entry_once(bexio: Standin, tmp_path: Path,
     journal = tmp_path / "journal.jsonl"
     with pytest.raises(KeyboardInterrupt):
         run(bexio, journal)
-    assert len(bexio.entries) == 7 and len(journal.read_text("utf-8").splitlines()) == 6
+    assert len(bexio.entries) == 7 and len(journal.read_text("utf-8").splitlines()) == 11 + 9 + 6
     monkeypatch.setattr(Journal, "record", record)
     result = run(bexio, journal, resume=True)
-    assert (result.posted, result.already) == (ENTRIES - 7, 7)
+    assert (result.posted, result.already, result.contacts_already, result.articles_already) == (ENTRIES - 7, 7, 11, 9)
     assert len(bexio.entries) == ENTRIES
     listed = Counter(fingerprint(e) for e in bexio.entries)
     planned = Counter(item.key.split(":")[1] for item in result.planned)
@@ -132,23 +145,31 @@ def test_crash_then_resume_posts_each_entry_once(bexio: Standin, tmp_path: Path,
 
 def test_rate_limit_and_unavailable_are_retried(bexio: Standin, tmp_path: Path) -> None:
     """429 with Retry-After 3 and a 503, on posts: waited for and retried, nothing posted twice."""
-    bexio.too_many[6] = "3"
-    bexio.unavailable.add(9)
+    bexio.too_many[10] = "3"  # 1-8: accounts, taxes, currencies, countries, languages, units, user, contacts
+    bexio.unavailable.add(13)
     waits: list[float] = []  # float-ok: seconds
     result = run(bexio, tmp_path / "j.jsonl", waits)
     assert [status for _, _, status in bexio.log].count(429) == 1
     assert waits[0] == 3  # Retry-After, more than the 0.5 s backoff
     assert len(waits) == 2 and result.retried[0].endswith("429; tried again after 3 s")
-    assert len(bexio.entries) == ENTRIES and result.conversion.verification.ok
+    assert [bexio.log[i][:2] for i in (9, 12)] == [("POST", "/2.0/contact")] * 2
+    assert len(bexio.contacts) == 11 and len(bexio.entries) == ENTRIES and result.conversion.verification.ok
 
 
 def test_dropped_connection_is_not_posted_twice(bexio: Standin, tmp_path: Path) -> None:
-    """bexio saves the first entry but the connection drops before its answer: the retry looks in
-    bexio's list, finds it, and does not post it again."""
-    bexio.dropped.add(5)  # 1-3 accounts, taxes, currencies; 4 the list of entries; 5 the first POST
+    """bexio saves the first contact and the first entry but the connection drops before its answer:
+    the retry looks in bexio's list, finds it, and does not post it again."""
+    # the first contact POST (9); the first entry POST: after the lookup that found the contact (10), the
+    # other contacts, the articles and the lists, request 32
+    bexio.dropped |= {9, 32}
     result = run(bexio, tmp_path / "j.jsonl", [])
-    assert result.retried and "tried again" in result.retried[0]
-    assert len(bexio.entries) == ENTRIES and posts(bexio) == ENTRIES
+    assert [bexio.log[i - 1][:2] for i in (9, 32)] == [
+        ("POST", "/2.0/contact"),
+        ("POST", "/3.0/accounting/manual_entries"),
+    ]
+    assert len(result.retried) == 2 and "tried again" in result.retried[0]
+    assert (len(bexio.contacts), len(bexio.articles), len(bexio.entries)) == (11, 9, ENTRIES)
+    assert posts(bexio) == 11 + 9 + ENTRIES
     assert result.conversion.verification.ok
 
 
@@ -165,7 +186,9 @@ def test_unknown_account_stops_before_posting(garage_chart: dict[str, str], tmp_
             run(standin, tmp_path / "j.jsonl")
         assert "account 6900 Frais bancaires: create it in bexio's chart" in str(info.value)
         assert "VAT code VB81 books its VAT to no account in bexio and to 1171 in the books" in str(info.value)
+        assert "unit jeu (article PLAQ): create it in bexio's settings (units)" in str(info.value)
         assert posts(standin) == 0
+        standin.units += [{"id": 90001, "name": "jeu"}, {"id": 90002, "name": "paire"}]
         standin.accounts.append({"id": 99991, "account_no": "1171", "name": "Vorsteuer Investitionen",
                                  "account_type": 3, "is_active": True})  # fmt: skip
         next(t for t in standin.taxes if t["code"] == "VB81")["account_id"] = 99991

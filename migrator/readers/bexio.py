@@ -34,6 +34,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -49,6 +50,7 @@ from migrator.parsing import (
     cell_cents,
     csv_records,
     csv_rows,
+    decimal_text,
     decode,
     exact_cents,
     excel_number,
@@ -56,6 +58,7 @@ from migrator.parsing import (
     parse_rate,
     workbook_rows,
 )
+from migrator.partners import country_code, language_code
 from migrator.readers.base import ReadOptions, accounts_from_lines, date_or_none, merge_accounts
 from migrator.sources import Source
 from migrator.vatfold import allocate, computed_vat
@@ -66,10 +69,17 @@ JOURNAL = ("Datum", "Referenz", "Soll", "Haben", "Beschreibung", "Betrag", "Buch
 STATEMENT = ("Kontonummer", "Datum", "Referenz", "Kontakt", "Beschreibung", "GK", "GK Beschreibung", "Code",
              "Prozentsatz", "Ziffer", "Währung", "Soll", "Haben", "Saldo", "Fremdwährung", "Kurs", "FW-Betrag")  # fmt: skip
 CHART = ("Kontonummer", "Kontoname", "Kontengruppe", "Kontoart", "Systemkonto", "Verknüpftes Konto", "MWST-Typ")
+CONTACTS = ("Kontaktnummer", "Kontaktart", "Name 1", "Name 2", "Strasse", "Hausnummer", "Adresszusatz", "PLZ", "Ort",
+            "Land", "Sprache", "E-Mail", "Telefon", "Mobile", "Website", "Bemerkungen")  # fmt: skip
+PRODUCTS = ("Produktcode", "Gruppe", "Produktname", "Produktbeschreibung", "Einkaufspreis", "Verkaufspreis", "Währung",
+            "Einheit", "Ertragskonto", "Aufwandkonto", "MwSt Umsatzsteuer", "MwSt Vorsteuer", "Lagerbestand",
+            "Mindestbestand")  # fmt: skip
 NEEDED = {
     "journal": ("Datum", "Referenz", "Soll", "Haben", "Betrag"),
     "statement": ("Kontonummer", "Datum", "GK", "Soll", "Haben"),
     "chart": ("Kontonummer", "Kontoname"),
+    "contacts": ("Kontaktart", "Name 1"),
+    "products": ("Produktname", "Verkaufspreis"),
 }
 KONTOART = {"ertrag": "income", "aufwand": "expense", "aktiv": "asset", "passiv": "liability", "1": "income",
             "2": "expense", "3": "asset", "4": "liability"}  # fmt: skip
@@ -84,7 +94,7 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9 -]", "?", plain)
 
 
-_CANON = {_norm(n): n for n in (*JOURNAL, *STATEMENT, *CHART, "Id")}
+_CANON = {_norm(n): n for n in (*JOURNAL, *STATEMENT, *CHART, *CONTACTS, *PRODUCTS, "Id")}
 
 
 def header_kind(names: list[str]) -> str:
@@ -92,7 +102,7 @@ def header_kind(names: list[str]) -> str:
     have = {_CANON.get(_norm(n), "") for n in names}
     if "Kontonummer" in have and "GK" in have:
         return "statement"
-    for kind in ("journal", "chart"):
+    for kind in ("journal", "chart", "contacts", "products"):
         if all(n in have for n in NEEDED[kind]):
             return kind
     return ""
@@ -134,6 +144,8 @@ class Found:
     vat: dict[str, dict[str, Any]] = field(default_factory=dict)
     chart: list[dict[str, Any]] = field(default_factory=list)
     groups: list[dict[str, Any]] = field(default_factory=list)
+    partners: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     bases: Counter[str] = field(default_factory=Counter)
     extras: list[dict[str, Any]] = field(default_factory=list)
@@ -275,10 +287,11 @@ class BexioReader:
                 found.problems.append(Problem("warning", "not a bexio export (unknown header); ignored", name, 1))
                 continue
             tables.append(loaded)
-        if not any(t.kind in ("journal", "statement") for t in tables):
-            raise SourceError("no bexio journal or account statement export found", source.name)
+        if not any(t.kind in ("journal", "statement", "contacts", "products") for t in tables):
+            raise SourceError("no bexio journal, account statement, contacts or products export found", source.name)
         for tab in tables:
-            {"journal": _journal, "statement": _statement, "chart": _chart}[tab.kind](tab, found)
+            {"journal": _journal, "statement": _statement, "chart": _chart, "contacts": _contacts,
+             "products": _products}[tab.kind](tab, found)  # fmt: skip
         _deduplicate(found)
         return _ledger(found, source.name, "bexio export")
 
@@ -388,6 +401,68 @@ def _chart(tab: Table, found: Found) -> None:
             found.chart.append({"code": code, "name": _text(cells.get("Kontoname")), "type": kind,
                                 "parent": _text(cells.get("Kontengruppe")),
                                 "vat_code": _text(cells.get("MWST-Typ")), "active": True})  # fmt: skip
+
+
+def _contacts(tab: Table, found: Found) -> None:
+    """Partners from bexio's contacts (the import template's columns, `CONTACTS`; its exports *assumed*
+    alike): Kontaktart Person gives a person (Name 1 the last name, Name 2 the first), else a company."""
+    for number, cells in tab.rows:
+        name_1, name_2 = _text(cells.get("Name 1")), _text(cells.get("Name 2"))
+        if not name_1:
+            found.problems.append(Problem("warning", "a contact without Name 1: left out", tab.file, number))
+            continue
+        person = _text(cells.get("Kontaktart")).casefold() in ("person", "2", "privatperson")
+        land, sprache = _text(cells.get("Land")), _text(cells.get("Sprache"))
+        country, language = country_code(land) if land else "", language_code(sprache) if sprache else ""
+        if land and not country:
+            found.problems.append(Problem("warning", f"country {land!r} not known; left out", tab.file, number))
+        found.partners.append({
+            "id": _text(cells.get("Kontaktnummer")), "kind": "person" if person else "company",
+            "name": " ".join(n for n in (name_2, name_1) if n) if person else " ".join(n for n in (name_1, name_2) if n),
+            "first_name": name_2 if person else "", "last_name": name_1 if person else "",
+            "street": _text(cells.get("Strasse")), "building_number": _text(cells.get("Hausnummer")),
+            "address_line2": _text(cells.get("Adresszusatz")), "zip": _text(cells.get("PLZ")),
+            "city": _text(cells.get("Ort")), "country": country or "", "language": language or "",
+            "email": _text(cells.get("E-Mail")), "phone": _text(cells.get("Telefon")),
+            "mobile": _text(cells.get("Mobile")), "website": _text(cells.get("Website")),
+            "notes": _text(cells.get("Bemerkungen")), "active": True,
+        })  # fmt: skip
+
+
+def _products(tab: Table, found: Found) -> None:
+    """Items from bexio's products (the import's columns, `PRODUCTS`); prices exact, stock as decimal text."""
+    prices = _columns(tab.rows, "Einkaufspreis", "Verkaufspreis")
+    for number, cells in tab.rows:
+        name = _text(cells.get("Produktname"))
+        if not name:
+            found.problems.append(Problem("warning", "a product without Produktname: left out", tab.file, number))
+            continue
+        try:
+            purchase = _cents(cells.get("Einkaufspreis"), prices["Einkaufspreis"])
+            sale = _cents(cells.get("Verkaufspreis"), prices["Verkaufspreis"])
+            stock, minimum = (_quantity(cells.get(k)) for k in ("Lagerbestand", "Mindestbestand"))
+        except (ParseError, ArithmeticError, ValueError) as exc:
+            found.problems.append(Problem("error", f"product {name}: {exc}", tab.file, number))
+            continue
+        found.items.append({
+            "code": _text(cells.get("Produktcode")), "name": name, "description": _text(cells.get("Produktbeschreibung")),
+            "unit": _text(cells.get("Einheit")), "sale_price": sale, "purchase_price": purchase,
+            "currency": _text(cells.get("Währung")), "sale_vat_code": _text(cells.get("MwSt Umsatzsteuer")),
+            "purchase_vat_code": _text(cells.get("MwSt Vorsteuer")), "revenue_account": _text(cells.get("Ertragskonto")),
+            "expense_account": _text(cells.get("Aufwandkonto")), "group": _text(cells.get("Gruppe")),
+            "stock": stock, "stock_min": minimum, "active": True,
+        })  # fmt: skip
+
+
+def _quantity(value: Any) -> str:
+    """A quantity as decimal text (``12``, ``137.5``); empty stays empty."""
+    text = _text(value)
+    return decimal_text(Decimal(text)) if text else ""
+
+
+def _in_base(items: list[dict[str, Any]], base: str) -> list[dict[str, Any]]:
+    """Items priced in the base currency carry no currency (as the model has it)."""
+    return [{**item, "currency": ""} if item["currency"] == base else item for item in items]
 
 
 def _deduplicate(found: Found) -> None:
@@ -513,6 +588,7 @@ def _ledger(found: Found, name: str, system: str) -> Ledger:
     return Ledger(
         company=Company(base_currency=base, source_system=system), accounts=accounts,
         groups=table("groups", found.groups), vat_codes=table("vat_codes", vat_rows), lines=lines,
+        partners=table("partners", found.partners), items=table("items", _in_base(found.items, base)),
         problems=tuple(found.problems + notes), extras=extras, format="bexio", encoding="utf-8",
     )  # fmt: skip
 
@@ -544,6 +620,11 @@ def _read_written(source: Source) -> Ledger:
         tab = _xlsx_table(chart, source.child(chart).name)
         if tab is not None and tab.kind == "chart":
             _chart(tab, found)
+    for file, reader in (("Kontakte.xlsx", _contacts), ("Produkte.xlsx", _products)):
+        if (source.path / file).is_file():
+            tab = _xlsx_table(source.path / file, source.child(source.path / file).name)
+            if tab is not None:
+                reader(tab, found)
     rows: list[dict[str, Any]] = []
     currencies: Counter[str] = Counter()
     for number, body in enumerate(bodies, start=1):
@@ -569,6 +650,7 @@ def _read_written(source: Source) -> Ledger:
     return Ledger(
         company=Company(base_currency=base, source_system="migrator bexio manual entries"), accounts=accounts,
         groups=table("groups", found.groups), vat_codes=table("vat_codes", vat_rows), lines=lines,
+        partners=table("partners", found.partners), items=table("items", _in_base(found.items, base)),
         problems=tuple(found.problems + notes), format="bexio", encoding="utf-8",
     )  # fmt: skip
 
@@ -707,6 +789,9 @@ def api_ledger(
     entries: list[dict[str, Any]], accounts: list[dict[str, Any]], taxes: list[dict[str, Any]],
     currencies: list[dict[str, Any]], *, base: str, step: int, name: str,
     codes: frozenset[str] = frozenset(),
+    contacts: Sequence[dict[str, Any]] = (),
+    articles: Sequence[dict[str, Any]] = (),
+    lists: dict[str, list[dict[str, Any]]] | None = None,
 ) -> Ledger:  # fmt: skip
     """Books from what bexio's API lists (`migrator.bexio_api`): manual entries with ids turned back into
     account numbers, VAT codes and currency codes, each line with a ``tax_id`` split into its base and
@@ -756,8 +841,66 @@ def api_ledger(
              for a in accounts if str(a["account_no"]) in wanted]  # fmt: skip
     vat_rows = [{"code": c, "rate": t["rate"], "account": t["account"], "description": t["description"]}
                 for c, t in sorted(tax_info.items()) if c in used]  # fmt: skip
+    partners, items = _api_business(contacts, articles, numbers, taxes_by_id, currency_names, lists or {}, base)
     return Ledger(
         company=Company(base_currency=base, source_system="bexio API"), accounts=table("accounts", chart),
-        vat_codes=table("vat_codes", vat_rows), lines=lines, problems=tuple(found.problems), format="bexio",
-        encoding="utf-8",
+        vat_codes=table("vat_codes", vat_rows), lines=lines, partners=table("partners", partners),
+        items=table("items", items), problems=tuple(found.problems), format="bexio", encoding="utf-8",
     )  # fmt: skip
+
+
+def _api_business(
+    contacts: Sequence[dict[str, Any]], articles: Sequence[dict[str, Any]], numbers: dict[Any, str],
+    taxes: dict[Any, dict[str, Any]], currencies: dict[Any, str], lists: dict[str, list[dict[str, Any]]], base: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    """Partners and items from bexio's contacts and articles (`migrator.bexio_api` shapes): ids turned
+    back into ISO codes (``lists["countries"]``, ``lists["languages"]``), unit names, VAT codes, account
+    numbers; an article's ``contact_id`` into the supplier's contact number."""
+    countries = {c["id"]: str(c.get("iso_3166_alpha2") or "") for c in lists.get("countries", [])}
+    languages = {c["id"]: str(c.get("iso_639_1") or "") for c in lists.get("languages", [])}
+    units = {u["id"]: str(u.get("name") or "") for u in lists.get("units", [])}
+    nrs = {c["id"]: str(c.get("nr") or "") for c in contacts}
+
+    def text(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    partners = []
+    for contact in contacts:
+        person = contact.get("contact_type_id") == 2
+        name_1, name_2 = text(contact.get("name_1")), text(contact.get("name_2"))
+        partners.append({
+            "id": text(contact.get("nr")), "kind": "person" if person else "company",
+            "name": " ".join(n for n in ((name_2, name_1) if person else (name_1, name_2)) if n),
+            "first_name": name_2 if person else "", "last_name": name_1 if person else "",
+            "street": text(contact.get("street_name")), "building_number": text(contact.get("house_number")),
+            "address_line2": text(contact.get("address_addition")), "zip": text(contact.get("postcode")),
+            "city": text(contact.get("city")), "country": countries.get(contact.get("country_id"), ""),
+            "language": languages.get(contact.get("language_id"), ""), "email": text(contact.get("mail")),
+            "phone": text(contact.get("phone_fixed")), "mobile": text(contact.get("phone_mobile")),
+            "website": text(contact.get("url")), "notes": text(contact.get("remarks")), "active": True,
+        })  # fmt: skip
+    items = []
+    for article in articles:
+
+        def cents(key: str, article: dict[str, Any] = article) -> int | None:
+            value = article.get(key)
+            return None if value is None else exact_cents(Decimal(str(value)))
+
+        def quantity(key: str, article: dict[str, Any] = article) -> str:
+            value = article.get(key)
+            return "" if value is None or not article.get("is_stock") else decimal_text(Decimal(str(value)))
+
+        currency = currencies.get(article.get("currency_id"), "")
+        items.append({
+            "code": text(article.get("intern_code")), "name": text(article.get("intern_name")),
+            "description": text(article.get("intern_description")), "unit": units.get(article.get("unit_id"), ""),
+            "sale_price": cents("sale_price"), "purchase_price": cents("purchase_price"),
+            "currency": "" if currency == base else currency,
+            "sale_vat_code": text((taxes.get(article.get("tax_income_id")) or {}).get("code")),
+            "purchase_vat_code": text((taxes.get(article.get("tax_expense_id")) or {}).get("code")),
+            "revenue_account": numbers.get(article.get("account_id"), ""),
+            "expense_account": numbers.get(article.get("expense_account_id"), ""),
+            "supplier": nrs.get(article.get("contact_id"), ""), "supplier_ref": text(article.get("deliverer_code")),
+            "stock": quantity("stock_nr"), "stock_min": quantity("stock_min_nr"), "active": True,
+        })  # fmt: skip
+    return partners, items

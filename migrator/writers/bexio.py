@@ -49,6 +49,7 @@ import csv
 import io
 import json
 import re
+from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -59,7 +60,7 @@ import pyarrow.compute as pc
 
 from migrator import vat, years
 from migrator.model import Ledger, Problem, table
-from migrator.money import format_cents
+from migrator.money import format_cents, to_decimal
 from migrator.parsing import decimal_text
 from migrator.vatfold import Row, VatPlan, allocate, computed_vat, is_pair, vat_plan
 from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost, unbooked_years
@@ -74,6 +75,16 @@ KONTOART = {"income": "Ertrag", "expense": "Aufwand", "asset": "Aktiv", "liabili
 CSV_COLUMNS = ("reference_nr", "date", "type", "debit_account", "credit_account", "amount", "currency",
                "currency_factor", "tax", "tax_account", "description")  # fmt: skip
 TAX_COLUMNS = ("code", "rate", "kind", "account", "description")
+# bexio's contact import template (FORMATS.md: contact type, name 1 required; *unverified* column labels)
+CONTACT_COLUMNS = ("Kontaktnummer", "Kontaktart", "Name 1", "Name 2", "Strasse", "Hausnummer", "Adresszusatz", "PLZ",
+                   "Ort", "Land", "Sprache", "E-Mail", "Telefon", "Mobile", "Website", "Bemerkungen")  # fmt: skip
+# bexio's product import (FORMATS.md: a header row, the product name required)
+PRODUCT_COLUMNS = ("Produktcode", "Gruppe", "Produktname", "Produktbeschreibung", "Einkaufspreis", "Verkaufspreis",
+                   "Währung", "Einheit", "Ertragskonto", "Aufwandkonto", "MwSt Umsatzsteuer", "MwSt Vorsteuer",
+                   "Lagerbestand", "Mindestbestand")  # fmt: skip
+KONTAKTART = {"company": "Firma", "person": "Person"}
+PARTNER_LEFT_OUT = ("roles", "vat_number", "iban", "currency", "payment_terms", "account", "fax", "contact")
+"""Partner fields a bexio contact does not hold here (FORMATS.md lists no field for them)."""
 _NUMBER = "\x00number:"
 _PLACEHOLDER = re.compile('"' + re.escape(json.dumps(_NUMBER)[1:-1]) + r'([^"]*)"')
 
@@ -165,12 +176,21 @@ class BexioWriter:
         (target / "taxes.csv").write_text(_csv(TAX_COLUMNS, _taxes(ledger, plan)), "utf-8")
         (target / "currencies.csv").write_text(_csv(CURRENCY_COLUMNS, _currencies(ledger, step)), "utf-8")
         problems += _chart(ledger, plan, target / "Kontenplan.xlsx")
+        if ledger.partners.num_rows:
+            _sheet_file(target / "Kontakte.xlsx", "Kontakte", CONTACT_COLUMNS, contact_rows(ledger))
+            contacts = [contact_body(p) for p in ledger.partners.to_pylist()]
+            (target / "contacts.json").write_text(dumps(contacts, indent=2) + "\n", "utf-8")
+        if ledger.items.num_rows:
+            _sheet_file(target / "Produkte.xlsx", "Produkte", PRODUCT_COLUMNS, product_rows(ledger, plan))
+            articles = [article_body(i, plan, base) for i in ledger.items.to_pylist()]
+            (target / "articles.json").write_text(dumps(articles, indent=2) + "\n", "utf-8")
         (target / "README.md").write_text(README.format(entries=len(bodies), rounding=_factor_text(step)), "utf-8")
-        return problems + declared(ledger)
+        return problems + declared(ledger, contacts=True) + item_losses(ledger, files=True)
 
 
-def declared(ledger: Ledger) -> list[Problem]:
-    """What bexio does not carry of `ledger`, whether written to files or posted (see `migrator.push`)."""
+def declared(ledger: Ledger, contacts: bool = False) -> list[Problem]:
+    """What bexio does not carry of `ledger`, whether written to files or posted (see `migrator.push`);
+    with `contacts`, partners and items are carried (`partner_losses`, `item_losses` say what of them is not)."""
     base = ledger.company.base_currency or "CHF"
     problems: list[Problem] = []
     opening = len({e for e, o in zip(ledger.lines.column("entry").to_pylist(),
@@ -179,9 +199,12 @@ def declared(ledger: Ledger) -> list[Problem]:
     # bexio's import files (chart, manual entries) hold no company: the company is the bexio account itself
     problems += lost("company name", 1 if ledger.company.name else 0, "bexio's import files hold none; "
                      "the company is the bexio account the files are loaded into")  # fmt: skip
-    problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
+    if contacts:
+        problems += partner_losses(ledger)
+    else:
+        problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
+        problems += lost("items", ledger.items.num_rows, "left out (bexio products are not written)")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("items", ledger.items.num_rows, "left out (bexio products are not written)")
     problems += lost("documents", ledger.documents.num_rows, "left out: bexio's invoices are not written")
     problems += lost("document lines", ledger.document_lines.num_rows, "left out with their documents")
     foreign = ledger.lines.select(["currency", "amount_currency", "rate", "amount"])
@@ -504,6 +527,143 @@ def _taxes(ledger: Ledger, plan: VatPlan) -> list[dict[str, str]]:
             "description": inert(described.get(code, {}).get("description", "")),
         })  # fmt: skip
     return [out[code] for code in sorted(out)]
+
+
+def _name_parts(partner: dict[str, Any]) -> tuple[str, str]:
+    """name_1 and name_2 of a bexio contact: the company name, or a person's last and first name."""
+    if partner["kind"] == "person" and partner["last_name"]:
+        return partner["last_name"], partner["first_name"]
+    return partner["name"], ""
+
+
+def contact_body(partner: dict[str, Any]) -> dict[str, Any]:
+    """The body of ``POST /2.0/contact`` for a partner, ISO codes where bexio wants the ids of its
+    country and language lists and no user (`migrator.push` fills in ids). ``nr`` is the contact
+    number bexio shows (*assumed* field name: FORMATS.md does not list it): the partner's code."""
+    name_1, name_2 = _name_parts(partner)
+    return {
+        "nr": partner["id"], "contact_type_id": 2 if partner["kind"] == "person" else 1, "name_1": name_1,
+        "name_2": name_2 or None, "street_name": partner["street"] or None,
+        "house_number": partner["building_number"] or None, "address_addition": partner["address_line2"] or None,
+        "postcode": partner["zip"] or None, "city": partner["city"] or None, "country_id": partner["country"] or None,
+        "mail": partner["email"] or None, "phone_fixed": partner["phone"] or None,
+        "phone_mobile": partner["mobile"] or None, "url": partner["website"] or None,
+        "remarks": partner["notes"] or None, "language_id": partner["language"] or None, "user_id": None,
+        "owner_id": None,
+    }  # fmt: skip
+
+
+def contact_rows(ledger: Ledger) -> list[list[Any]]:
+    """The rows of ``Kontakte.xlsx`` (`CONTACT_COLUMNS`)."""
+    rows = []
+    for partner in ledger.partners.to_pylist():
+        name_1, name_2 = _name_parts(partner)
+        rows.append([partner["id"], KONTAKTART.get(partner["kind"], "Firma"), name_1, name_2, partner["street"],
+                     partner["building_number"], partner["address_line2"], partner["zip"], partner["city"],
+                     partner["country"], partner["language"], partner["email"], partner["phone"], partner["mobile"],
+                     partner["website"], partner["notes"]])  # fmt: skip
+    return rows
+
+
+def partner_losses(ledger: Ledger) -> list[Problem]:
+    """The partner fields a bexio contact does not hold (`PARTNER_LEFT_OUT`; a company's contact
+    person; a person's name other than first and last name; the active flag), in one declaration."""
+    counts: Counter[str] = Counter()
+    for partner in ledger.partners.to_pylist():
+        for column in PARTNER_LEFT_OUT:
+            if partner[column] not in ("", None):
+                counts[column] += 1
+        if partner["kind"] != "person":
+            counts["contact person of a company"] += bool(partner["first_name"]) + bool(partner["last_name"])
+        if (
+            partner["kind"] == "person"
+            and partner["last_name"]
+            and partner["name"] != " ".join(n for n in (partner["first_name"], partner["last_name"]) if n)
+        ):
+            counts["name other than first and last name"] += 1
+        if partner["kind"] not in ("person", "company"):
+            counts["kind (taken as company)"] += 1
+        if not partner["active"]:
+            counts["inactive flag"] += 1
+    shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
+    return lost("partner fields", sum(counts.values()), f"a bexio contact has no field for them here: {shown}")
+
+
+def _decimal(text: str) -> Decimal | None:
+    return Decimal(text) if text not in ("", None) else None
+
+
+def _decimal_number(text: str) -> str | None:
+    return _NUMBER + decimal_text(Decimal(text)) if text not in ("", None) else None
+
+
+def article_body(item: dict[str, Any], plan: VatPlan, base: str) -> dict[str, Any]:
+    """The body of ``POST /2.0/article`` for an item: codes where bexio wants ids (VAT codes, unit name,
+    account numbers, currency code, the supplier's partner code in ``contact_id``; `migrator.push`
+    maps them). A service (``article_type_id`` 2) is an item kept in hours and not in stock."""
+    service = item["unit"] in ("h", "Std", "heure", "hour") and item["stock"] in ("", None)
+    return {
+        "user_id": None, "article_type_id": 2 if service else 1, "intern_code": item["code"],
+        "intern_name": item["name"] or item["code"], "intern_description": item["description"] or None,
+        "purchase_price": _number(item["purchase_price"]) if item["purchase_price"] is not None else None,
+        "sale_price": _number(item["sale_price"]) if item["sale_price"] is not None else None,
+        "currency_id": item["currency"] or base,
+        "tax_income_id": plan.codes.get(item["sale_vat_code"], item["sale_vat_code"]) or None,
+        "tax_expense_id": plan.codes.get(item["purchase_vat_code"], item["purchase_vat_code"]) or None,
+        "unit_id": item["unit"] or None, "is_stock": item["stock"] not in ("", None),
+        "stock_nr": _decimal_number(item["stock"]), "stock_min_nr": _decimal_number(item["stock_min"]),
+        "deliverer_code": item["supplier_ref"] or None, "contact_id": item["supplier"] or None,
+        "account_id": item["revenue_account"] or None, "expense_account_id": item["expense_account"] or None,
+    }  # fmt: skip
+
+
+def product_rows(ledger: Ledger, plan: VatPlan) -> list[list[Any]]:
+    """The rows of ``Produkte.xlsx`` (`PRODUCT_COLUMNS`); prices and stock as numbers (Decimals: Excel
+    keeps 15 digits, the reader takes them back exactly)."""
+    base = ledger.company.base_currency or "CHF"
+    rows = []
+    for item in ledger.items.to_pylist():
+        price = {k: to_decimal(item[k]) if item[k] is not None else None for k in ("purchase_price", "sale_price")}
+        rows.append([item["code"], item["group"], item["name"], item["description"], price["purchase_price"],
+                     price["sale_price"], item["currency"] or base, item["unit"], item["revenue_account"],
+                     item["expense_account"], plan.codes.get(item["sale_vat_code"], item["sale_vat_code"]),
+                     plan.codes.get(item["purchase_vat_code"], item["purchase_vat_code"]), _decimal(item["stock"]),
+                     _decimal(item["stock_min"])])  # fmt: skip
+    return rows
+
+
+def item_losses(ledger: Ledger, files: bool) -> list[Problem]:
+    """Item fields bexio's product import (`files`) or its article API does not hold, in one declaration:
+    the import has no supplier columns; the API names groups by id (not posted); neither has an
+    inactive flag."""
+    counts: Counter[str] = Counter()
+    for item in ledger.items.to_pylist():
+        for column in ("supplier", "supplier_ref") if files else ("group",):
+            if item[column]:
+                counts[column] += 1
+        if not item["active"]:
+            counts["inactive flag"] += 1
+    shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
+    where = "bexio's product import" if files else "a bexio article as posted"
+    return lost("item fields", sum(counts.values()), f"{where} has no field for them: {shown}")
+
+
+def _sheet_file(path: Path, title: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
+    """A one-sheet workbook; text stays text, exactly (never a formula)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title
+    sheet.append(list(columns))
+    for row in rows:
+        sheet.append(row)
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+                cell.quotePrefix = cell.value.startswith(FORMULA_STARTS)
+    sheet.freeze_panes = "A2"
+    book.save(path)
 
 
 def _currencies(ledger: Ledger, step: int) -> list[dict[str, str]]:
