@@ -77,6 +77,12 @@ def unbooked_years(ledger: Ledger) -> int:
     return sum(1 for year in ledger.company.fiscal_years if not any(year.contains(d) for d in booked))
 
 
+def off_calendar_years(ledger: Ledger) -> int:
+    """The fiscal years that are not calendar years: a journal of bookings reads back as calendar years."""
+    return sum(1 for y in ledger.company.fiscal_years if (y.start.month, y.start.day, y.end.month, y.end.day,
+                                                           y.end.year) != (1, 1, 12, 31, y.start.year))  # fmt: skip
+
+
 def dates_up_to(ledger: Ledger, last: dt.date, fmt: str, why: str) -> None:
     """`UnsupportedOperation` (exit 2) naming the first line (file, row, entry) or fiscal year that ends
     after `last`, the last day writer `fmt` can hold (`why` says why)."""

@@ -37,7 +37,7 @@ from typing import Any
 from migrator import years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, lines_with, lost, unbooked_years
+from migrator.writers.base import entries, lines_with, lost, off_calendar_years, unbooked_years
 
 ENCODING = "cp1252"
 OTHER = "..."
@@ -138,6 +138,11 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
         unbooked_years(ledger),
         "left out: the years are read back from the bookings' dates",
     )
+    problems += lost("fiscal years other than calendar years", off_calendar_years(ledger),
+                     "the years are read back as calendar years from the bookings' dates: set them in Crésus")  # fmt: skip
+    base = ledger.company.base_currency
+    problems += lost("base currency", int(base not in ("", "CHF")), f"the file holds amounts only and reads back as "
+                     f"CHF: the amounts are in {base}, set it as the base currency in Crésus")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")
     problems += lost("open items", ledger.open_items.num_rows, "left out")
     problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")

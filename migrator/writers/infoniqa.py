@@ -48,7 +48,7 @@ from typing import Any
 from migrator import vat, years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, lines_with, lost, unbooked_years
+from migrator.writers.base import entries, lines_with, lost, off_calendar_years, unbooked_years
 
 HEADER = "Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,PkKey,OpId,Flag"
 ENCODING = "cp1252"
@@ -177,6 +177,11 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
         unbooked_years(ledger),
         "left out: the years are read back from the bookings' dates",
     )
+    problems += lost("fiscal years other than calendar years", off_calendar_years(ledger),
+                     "the years are read back as calendar years from the bookings' dates: set them in Infoniqa")  # fmt: skip
+    base = ledger.company.base_currency
+    problems += lost("base currency", int(base not in ("", "CHF")), f"the file holds amounts only and reads back as "
+                     f"CHF: the amounts are in {base}, set it as the base currency in Infoniqa")  # fmt: skip
     problems += lost("VAT code definitions", ledger.vat_codes.num_rows,
                      "left out (Infoniqa keeps its own VAT codes; each line carries its code)")  # fmt: skip
     problems += lost("partners", ledger.partners.num_rows, "left out")

@@ -64,7 +64,7 @@ from typing import Any
 from migrator.model import Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
-from migrator.writers.base import lines_with, lost, lost_columns
+from migrator.writers.base import lines_with, lost, lost_columns, off_calendar_years
 
 ENTRIES = "ecritures.csv"
 CHART = "plan.csv"
@@ -365,13 +365,19 @@ def _chart_rows(ledger: Ledger) -> list[tuple[str, ...]]:
     rows: dict[str, tuple[str, ...]] = {}
     for code, name in zip(ledger.groups.column("code").to_pylist(), ledger.groups.column("name").to_pylist(),
                           strict=True):  # fmt: skip
-        rows[code] = (str(DIGIT_CLASSES.get(code[:1], 0)), code, name)
+        if _heading(code):  # other group codes are left out (declared)
+            rows[code] = (str(DIGIT_CLASSES.get(code[:1], 0)), code, name)
     accounts = ledger.accounts
     for code, name, kind in zip(accounts.column("code").to_pylist(), accounts.column("name").to_pylist(),
                                 accounts.column("type").to_pylist(), strict=True):  # fmt: skip
         klass = TYPE_CLASSES.get(kind) or DIGIT_CLASSES.get(code[:1], 0)
         rows[code] = (str(klass), code, name)
     return [("no_class", "numero", "libelle"), *(rows[c] for c in sorted(rows))]
+
+
+def _heading(code: str) -> bool:
+    """A code Winbiz's chart takes for a group heading: 1 to 3 digits (FORMATS.md, Winbiz 1)."""
+    return code.isdigit() and len(code) <= 3
 
 
 def _write_csv(path: Path, rows: list[tuple[str, ...]], notes: _Notes, file: str) -> None:
@@ -401,6 +407,17 @@ def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
     days = [d for d in ledger.lines.column("date").unique().to_pylist() if d is not None]
     empty = sum(1 for year in years_of(ledger) if not any(year.contains(d) for d in days))
     problems += lost("fiscal years without entries", empty, "left out (the import CSV has rows, not fiscal years)")
+    groups = sum(1 for code in ledger.groups.column("code").to_pylist() if not _heading(code))
+    problems += lost("groups", groups, "left out: Winbiz's group headings are numbered with 1 to 3 digits")
+    short = sum(1 for code in ledger.accounts.column("code").to_pylist() if _heading(code))
+    problems += lost("accounts (chart) numbered with 1 to 3 digits", short, "Winbiz takes such numbers for group "
+                     "headings: renumber them in Winbiz's chart (their bookings are kept)")  # fmt: skip
+    problems += lost("groups read back from accounts numbered with 1 to 3 digits", short, "see the accounts above")
+    problems += lost("fiscal years other than calendar years", off_calendar_years(ledger),
+                     "the import CSV has rows, not fiscal years: create the years in Winbiz")  # fmt: skip
+    base = ledger.company.base_currency
+    problems += lost("base currency", int(base not in ("", "CHF")), f"the import CSV holds amounts only: they are in "
+                     f"{base}, the base currency of the Winbiz dossier")  # fmt: skip
     problems += lost(
         "currencies of lines (foreign-currency rows' currency codes)",
         notes.currencies,
