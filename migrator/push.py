@@ -109,12 +109,13 @@ class Journal:
             if not resume:
                 raise JournalInUse(f"{path}: an earlier push left this journal; add --resume to go on with it "
                                    "(nothing is posted twice), or name another with --journal")  # fmt: skip
-            for number, text in enumerate(path.read_text("utf-8").splitlines(), start=1):
+            lines = path.read_text("utf-8").splitlines()
+            for number, text in enumerate(lines, start=1):
                 try:
                     item = json.loads(text)
                     self.ids[str(item["key"])] = int(item["id"])
                 except (ValueError, KeyError, TypeError):
-                    if number < len(path.read_text("utf-8").splitlines()):  # a last line cut by a crash is skipped
+                    if number < len(lines):  # only a last line cut by a crash is skipped
                         raise MigratorError(f"{path}, line {number}: not a push journal line") from None
 
     def record(self, key: str, bexio_id: int, what: str) -> None:
@@ -174,6 +175,7 @@ def push(
 ) -> PushResult:
     """Post `source`'s books to bexio and verify them by reading back (see the module doc)."""
     step_note = progress or (lambda _message: None)
+    _check_outputs(source, Path(str(journal)), report, force)
     step_note("reading")
     original, ledger, applied, problems = _read(source, from_format, encoding, year, dossier, mapping)
     carried, year_problems = years.continuous(ledger)
@@ -260,6 +262,20 @@ def push(
 
         write_report(conversion, Path(report), sources=[source], others=[journal], force=force)
     return result
+
+
+def _check_outputs(source: Any, journal: Path, report: Any, force: bool) -> None:
+    """The journal and the report never lie on or inside the source (nor are they one path); the report
+    replaces only an earlier migrator report, with `force` (`migrator.outputs`). Checked before anything
+    is read or posted."""
+    from migrator import outputs
+
+    where = Path(str(source)).resolve()
+    place = journal.resolve()
+    if place == where or where in place.parents or (report is not None and Path(report).resolve() == place):
+        raise MigratorError(f"{journal}: the push journal may not be the source, lie inside it or be the report")
+    if report is not None:
+        outputs.check(report, folder=False, sources=[source], others=[journal], force=force)
 
 
 def _kept(step: int) -> Callable[[Ledger], Ledger]:

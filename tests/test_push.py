@@ -238,3 +238,11 @@ def test_refused_entry_is_reported_with_the_source_row(bexio: Standin, tmp_path:
     assert problem.file.endswith("ecriture.dbf") and problem.row
     assert len(bexio.entries) == ENTRIES - 1
     assert not result.conversion.verification.ok
+
+
+def test_journal_never_inside_the_source(bexio: Standin) -> None:
+    from migrator.errors import MigratorError
+
+    with pytest.raises(MigratorError, match="may not be the source, lie inside it"):
+        run(bexio, DAT / "garage" / "bexio-push.jsonl")
+    assert not bexio.log and not (DAT / "garage" / "bexio-push.jsonl").exists()
