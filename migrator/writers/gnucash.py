@@ -191,6 +191,7 @@ def _document(ledger: Ledger) -> tuple[etree._Element, list[Problem], list[Probl
     for person in vendors:
         _owner(book, "vendor", person, ids, base)
     later = lost("open items", ledger.open_items.num_rows, "left out (GnuCash invoices are not written)")
+    later += _partner_fields(ledger)
     currencies_kept = sum(1 for c in ledger.accounts.column("currency").to_pylist() if c and c != base)
     later += lost("account currencies", currencies_kept, f"every account is kept in {base}")
     plan.guids = guids
@@ -540,6 +541,22 @@ def _percent(rate: str) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
+PARTNER_FIELDS_LEFT = ("kind", "first_name", "last_name", "building_number", "address_line2", "zip", "city",
+                       "country", "mobile", "fax", "website", "vat_number", "iban", "language", "currency",
+                       "payment_terms", "account", "notes")  # fmt: skip
+"""Partner fields a GnuCash customer or vendor has no slot for here: the address is written as lines
+(street and number, postcode and town, country) that read back as the street."""
+
+
+def _partner_fields(ledger: Ledger) -> list[Problem]:
+    """The declaration of the partner fields GnuCash does not keep (partners that have any of them)."""
+    rows = ledger.partners.to_pylist()
+    count = sum(1 for p in rows if not p["active"] or any(p[f] not in ("", None) for f in PARTNER_FIELDS_LEFT))
+    return lost("partner fields (company or person, first and last name, structured address, mobile, fax, web, "
+                "VAT number, IBAN, language, currency, terms, account, notes, inactive flag)", count,
+                "left out: the address goes as lines read back as the street, the rest has no slot")  # fmt: skip
+
+
 def _owner(book: etree._Element, kind: str, person: dict[str, Any], ids: _Ids, base: str) -> None:
     tag, prefix = ("gnc:GncCustomer", "cust") if kind == "customer" else ("gnc:GncVendor", "vendor")
     node = _sub(book, tag, version="2.0.0")
@@ -548,7 +565,8 @@ def _owner(book: etree._Element, kind: str, person: dict[str, Any], ids: _Ids, b
     _sub(node, f"{prefix}:id", person["id"])
     address = _sub(node, f"{prefix}:addr", version="2.0.0")
     town = " ".join(p for p in (person["zip"], person["city"]) if p)
-    for key, value in (("name", person["contact"]), ("addr1", person["street"]), ("addr2", town),
+    street = " ".join(p for p in (person["street"], person["building_number"]) if p)  # one line, Swiss order
+    for key, value in (("name", person["contact"]), ("addr1", street), ("addr2", town),
                        ("addr3", person["country"]), ("phone", person["phone"]), ("email", person["email"])):  # fmt: skip
         if value:
             _sub(address, f"addr:{key}", value)
