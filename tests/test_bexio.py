@@ -259,3 +259,34 @@ def test_contacts_and_products(samples: Path, tmp_path: Path) -> None:
     declared = [p.message for p in result.not_carried]
     assert any(m.startswith("44 partner fields not carried") and "roles (11)" in m for m in declared)
     assert any(m.startswith("16 item fields not carried") and "supplier (8)" in m for m in declared)
+
+
+def test_contact_and_product_exports(tmp_path: Path) -> None:
+    """bexio contacts and products in its import columns, written by hand: a company, a person (Name 1
+    the last name), a country and a language by name, exact prices."""
+    (tmp_path / "kontakte.csv").write_text(
+        "Kontaktnummer;Kontaktart;Name 1;Name 2;Strasse;Hausnummer;Adresszusatz;PLZ;Ort;Land;Sprache;E-Mail;Telefon;"
+        "Mobile;Website;Bemerkungen\n"
+        "1001;Firma;Bäckerei Rochat SA;;Rue Centrale;5;;1003;Lausanne;Schweiz;Französisch;info@rochat.example;"
+        "+41 21 555 00 00;;;\n"
+        "1002;Person;Keller;Ruth;Dorfstrasse;12a;Postfach 4;8400;Winterthur;CH;de;;;+41 79 555 44 33;;Stammkundin\n",
+        "utf-8",
+    )  # fmt: skip
+    (tmp_path / "produkte.csv").write_text(
+        "Produktcode;Gruppe;Produktname;Produktbeschreibung;Einkaufspreis;Verkaufspreis;Währung;Einheit;Ertragskonto;"
+        "Aufwandkonto;MwSt Umsatzsteuer;MwSt Vorsteuer;Lagerbestand;Mindestbestand\n"
+        "BR-1;Brot;Zopf 500 g;;2.10;5.50;CHF;Stk;3200;4200;UN26;VM26;40;10\n", "utf-8",
+    )  # fmt: skip
+    assert pipeline.detect(tmp_path / "kontakte.csv").format == "bexio"
+    ledger = pipeline.read(tmp_path)
+    assert not ledger.problems and ledger.lines.num_rows == 0
+    partners = {p["id"]: p for p in ledger.partners.to_pylist()}
+    assert (partners["1001"]["kind"], partners["1001"]["name"], partners["1001"]["country"],
+            partners["1001"]["language"]) == ("company", "Bäckerei Rochat SA", "CH", "fr")  # fmt: skip
+    ruth = partners["1002"]
+    assert (ruth["kind"], ruth["name"], ruth["first_name"], ruth["last_name"], ruth["building_number"],
+            ruth["address_line2"], ruth["notes"]) == ("person", "Ruth Keller", "Ruth", "Keller", "12a", "Postfach 4",
+                                                      "Stammkundin")  # fmt: skip
+    (item,) = ledger.items.to_pylist()
+    assert (item["code"], item["purchase_price"], item["sale_price"], item["currency"], item["unit"],
+            item["sale_vat_code"], item["stock"], item["stock_min"]) == ("BR-1", 210, 550, "", "Stk", "UN26", "40", "10")  # fmt: skip

@@ -22,6 +22,8 @@
   The line that carries the code is the one on the VAT's side (the side not shared with the VAT row).
   A row with a code and no such VAT row (a manual entry; bexio books its VAT itself and the export does
   not show it) is kept as it is, with the code on its income or expense account: no VAT is invented.
+* Contacts and products (CSV or xlsx) in the columns of bexio's contact and product imports (`CONTACTS`,
+  `PRODUCTS`; its exports *assumed* alike): partners and items, alone or beside a journal.
 * A folder holding ``manual_entries.json`` is what migrator's bexio writer made: the entries, with
   ``taxes.csv`` (rates and VAT accounts, to book the VAT bexio computes from ``tax_id``) and
   ``Kontenplan.xlsx`` (the chart).
@@ -256,7 +258,7 @@ class BexioReader:
             except (OSError, SourceError):
                 return 0.0
         kind = header_kind(_first(source.head()))
-        return 0.95 if kind in ("journal", "statement") else 0.0
+        return 0.95 if kind in ("journal", "statement") else 0.9 if kind in ("contacts", "products") else 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if source.is_dir and (source.path / "manual_entries.json").is_file():
