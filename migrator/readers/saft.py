@@ -451,7 +451,8 @@ class _Read:
         days = _text(element, "PartyInfo", "PaymentTerms", "Days")
         row = {
             "id": pid, "roles": kind, "name": _text(element, "Name"),
-            "street": " ".join(t for t in (_text(place, "StreetName"), _text(place, "Number")) if t) if place is not None else "",
+            "street": _text(place, "StreetName") if place is not None else "",
+            "building_number": _text(place, "Number") if place is not None else "",
             "zip": _text(place, "PostalCode") if place is not None else "",
             "city": _text(place, "City") if place is not None else "",
             "country": _text(place, "Country") if place is not None else "",

@@ -55,7 +55,7 @@ from migrator.model import Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.readers.saft import OPENING_TYPE, category_types, vat_line_codes
 from migrator.vat import meaning
-from migrator.writers.base import dates_up_to, lost
+from migrator.writers.base import dates_up_to, lost, lost_columns
 
 NS = "urn:StandardAuditFile-Taxation-Financial:NO"
 MAPPINGS = shipped.MAPPINGS / "saft-no"
@@ -409,16 +409,23 @@ def _selection_criteria(out: _Out, start: dt.date, end: dt.date) -> None:
         out.leaf("SelectionEndDate", end.isoformat())
 
 
-def _address(out: _Out, street: str, city: str, zip_code: str = "", country: str = "") -> None:
-    """An Address element; a one-line address ``street, zip city`` is split into its parts."""
+def _place(street: str, city: str, zip_code: str) -> tuple[str, str, str]:
+    """Street, city and postcode; a one-line address ``street, zip city`` is split into its parts."""
     if street and not city and not zip_code:
         place = _PLACE.match(street)
         if place:
-            street, zip_code, city = place["street"], place["zip"], place["city"]
-    if not (street or city or zip_code or country):
+            return place["street"], place["city"], place["zip"]
+    return street, city, zip_code
+
+
+def _address(out: _Out, street: str, city: str, zip_code: str = "", country: str = "", number: str = "") -> None:
+    """An Address element (``Number`` the building number)."""
+    street, city, zip_code = _place(street, city, zip_code)
+    if not (street or city or zip_code or country or number):
         return
     with out.node("Address"):
         out.maybe("StreetName", street, LONG)
+        out.maybe("Number", number, SHORT)
         out.maybe("City", city, LONG)
         out.maybe("PostalCode", zip_code, MIDDLE2)
         if len(country) == 2:
@@ -482,7 +489,7 @@ def _partners(out: _Out, ledger: Ledger, plan: _Plan) -> None:
 
 def _party(out: _Out, partner: dict[str, Any], id_tag: str, plan: _Plan) -> None:
     out.leaf("Name", partner["name"], LONG)
-    _address(out, partner["street"], partner["city"], partner["zip"], partner["country"])
+    _address(out, partner["street"], partner["city"], partner["zip"], partner["country"], partner["building_number"])
     if partner["contact"] or partner["email"] or partner["phone"]:
         first, _, last = (partner["contact"] or "NA NA").rpartition(" ")
         with out.node("Contact"):
@@ -809,6 +816,9 @@ def _find_vat_lines(t: pa.Table, dictionary: pa.Array, found: np.ndarray) -> Non
 
 def _several_years(ledger: Ledger) -> list[Problem]:
     spans = years_of(ledger)
+    if not spans:  # no fiscal year and no dated line: the selection period is this calendar year
+        return [Problem("info", "fiscal years not carried by this format: the books have none, and the selection "
+                                "period a SAF-T file must state (read back as the fiscal year) is this calendar year")]  # fmt: skip
     if len(spans) < 2:
         return []
     # Not "N fiscal years …": verification would take that for a declared loss of the fiscal years.
@@ -817,8 +827,32 @@ def _several_years(ledger: Ledger) -> list[Problem]:
                             "audit file per fiscal year, convert with --year")]  # fmt: skip
 
 
+def _kept_partner(partner: dict[str, Any], plan: _Plan) -> dict[str, Any]:
+    """`partner` as a SAF-T file keeps it and the reader reads it back (`_party`)."""
+    street, city, zip_code = _place(partner["street"], partner["city"], partner["zip"])
+    first, _, last = (partner["contact"] or "").rpartition(" ")
+    accounts = sorted(account for pid, account in plan.partner_closing if pid == partner["id"])
+    kept: dict[str, Any] = {column: None if isinstance(value, int) and not isinstance(value, bool) else "" for
+                            column, value in partner.items()}  # fmt: skip
+    terms = partner["payment_terms"]
+    kept.update(
+        id=partner["id"], roles=partner["roles"] if partner["roles"] in ("supplier", "both") else "customer",
+        name=partner["name"][:LONG], street=street[:LONG], building_number=(partner["building_number"] or "")[:SHORT],
+        city=city[:LONG], zip=zip_code[:MIDDLE2], country=partner["country"].upper() if len(partner["country"]) == 2
+        else "", contact=" ".join(n for n in (first[:MIDDLE1], last[:MIDDLE2]) if n), email=partner["email"][:MIDDLE2],
+        phone=partner["phone"][:SHORT], vat_number=partner["vat_number"][:MIDDLE1], iban=partner["iban"][:MIDDLE1],
+        payment_terms=terms if terms is not None and terms >= 0 else None,
+        account=accounts[0] if accounts else partner["account"], active=True,
+    )  # fmt: skip
+    return kept
+
+
 def _not_carried(ledger: Ledger, plan: _Plan, cut: int) -> list[Problem]:
     problems = _several_years(ledger)
+    partners = ledger.partners.to_pylist()
+    problems += lost_columns("partner details", partners, [_kept_partner(p, plan) for p in partners],
+                             "SAF-T's Customer and Supplier have no element for them (a partner without a role "
+                             "is written as a customer)")  # fmt: skip
     problems += lost("groups", ledger.groups.num_rows, "left out (SAF-T has grouping codes, not a group tree)")
     problems += lost("open items", ledger.open_items.num_rows, "left out (SAF-T Financial has no open-item list)")
     problems += lost(
