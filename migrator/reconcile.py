@@ -406,6 +406,7 @@ def compare(
     _compare_keys(found, "accounts", ["accounts"], _keys(before.accounts, "code"), _keys(after.accounts, "code"))
     _compare_keys(found, "VAT codes", ["vat_codes"], _keys(before.vat_codes, "code"), _keys(after.vat_codes, "code"))
     _compare_keys(found, "groups", ["groups"], _keys(before.groups, "code"), _keys(after.groups, "code"))
+    _compare_keys(found, "partners", ["partners"], _keys(before.partners, "id"), _keys(after.partners, "id"))
     _compare_keys(found, "open items", ["open_items"], _keys(before.open_items, "id"), _keys(after.open_items, "id"))
     result.tables = compare_tables(before, after, found, keeps, target or after.format)
     found.close()
@@ -742,9 +743,10 @@ def compare_tables(before: Ledger, after: Ledger, found: Any = None, keeps: Sequ
     """Partners, items, documents and document lines compared by key and, for rows both sides have,
     field by field. Returns per table the rows before and after, matched, missing (before only),
     added (after only) and differing; each difference is recorded with `found` (a `_Found`: declared
-    losses honoured, e.g. "3 partner fields not carried by this format: …"). A table the target format
-    does not keep at all (not in its registry `keeps`) and that comes back empty is a declared loss by
-    that entry. Rows with the same key on one side are compared in order."""
+    losses honoured, e.g. "3 partner fields not carried by this format: …"). Items, documents or
+    document lines a target format does not keep at all (not in its registry `keeps`) that come back
+    empty are a loss that registry entry declares; missing partners are `compare`'s (they need the
+    writer's declaration). Rows with the same key on one side are compared in order."""
     out = []
     for name, what, keys in BUSINESS_TABLES:
         mine, theirs = getattr(before, name), getattr(after, name)
@@ -770,7 +772,7 @@ def compare_tables(before: Ledger, after: Ledger, found: Any = None, keeps: Sequ
         out.append(counts)
         if found is None:
             continue
-        if missing or added:
+        if (missing or added) and name != "partners":  # partners' keys: `compare` (a declaration is needed)
             first = ", ".join("/".join(map(str, k)) for k in (missing or added)[:FIRST_KEYS])
             message = (f"{what}: {mine.num_rows} before, {theirs.num_rows} after ({len(missing)} missing after, "
                        f"{len(added)} not there before; first {'missing' if missing else 'added'}: {first})")  # fmt: skip
