@@ -8,6 +8,8 @@ an error that one argument would fix names it in `option` (``"dossier"``, ``"enc
 
 from __future__ import annotations
 
+from migrator.i18n import N_
+
 
 class MigratorError(Exception):
     """Base of every error migrator raises on purpose."""
@@ -33,6 +35,8 @@ class SourceError(MigratorError, ValueError):
         if row is not None:
             where = f"{file}, row {row}" if file else f"row {row}"
         super().__init__(f"{where}: {message}" if where else message)
+        self.detail = message
+        """The message without its place (`migrator.i18n.error` shows it in the user's language)."""
         self.file = file
         self.row = row
         self.option = option
@@ -46,7 +50,7 @@ class ProblemsFound(MigratorError, ValueError):
     def __init__(self, problems: list, message: str = "") -> None:  # list[Problem]
         self.problems = problems
         errors = [p for p in problems if p.severity == "error"]
-        super().__init__(message or f"{len(errors)} error(s) found; nothing was written")
+        super().__init__(message or N_("{count} error(s) found; nothing was written").format(count=len(errors)))
 
 
 class MappingError(MigratorError, ValueError):

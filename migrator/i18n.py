@@ -116,6 +116,15 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalog(language()).ngettext(singular, plural, n)
 
 
+_ATOMIC = frozenset({"before", "after", "what", "code", "entry", "amount", "label", "side", "value", "total", "largest",
+                     "rate", "day", "standard", "format", "kind", "first", "second", "name", "file"})  # fmt: skip
+"""Placeholders that hold a number, a name or a short phrase, never a list joined by ``;``: so a
+template does not match a longer message made of several (`shown`)."""
+_NUMERIC = frozenset({"count", "row", "year", "size", "packed", "ratio", "num", "n", "done", "mb"})
+_NUMBER = r"-?\d[\d'.,]*"
+_WRAPPING = frozenset({"difference", "message"})
+"""Placeholders that hold a whole other message: their templates are tried first, so the outer
+message is split before its parts are."""
 _FIELD = re.compile(r"\{(\w+)(?:![rsa])?\}")
 
 
@@ -136,8 +145,8 @@ def _templates(tag: str) -> tuple[tuple[re.Pattern[str], str], ...]:
         if not message.id or not isinstance(message.id, str) or not message.string or "{" not in message.id:
             continue
         parts = _FIELD.split(message.id)
-        if len(parts) < 3:
-            continue
+        if len(parts) < 3 or not re.search(r"[^\W\d_]", "".join(parts[::2])):
+            continue  # no placeholder, or only punctuation around them ("{where}: {message}"): no pattern
         regex, seen = [], set()
         for i, part in enumerate(parts):
             if i % 2 == 0:
@@ -146,8 +155,9 @@ def _templates(tag: str) -> tuple[tuple[re.Pattern[str], str], ...]:
                 regex.append(f"(?P={part})")
             else:
                 seen.add(part)
-                regex.append(f"(?P<{part}>.+?)")
-        fixed = sum(len(p) for p in parts[::2])
+                regex.append(f"(?P<{part}>{_NUMBER})" if part in _NUMERIC else f"(?P<{part}>[^;\n]+?)"
+                             if part in _ATOMIC else f"(?P<{part}>.+?)")  # fmt: skip
+        fixed = sum(len(p) for p in parts[::2]) + (10_000 if _WRAPPING & set(parts[1::2]) else 0)
         found.append((fixed, re.compile("".join(regex) + r"\Z", re.S), _FIELD.sub(r"{\1}", str(message.string))))
     found.sort(key=lambda item: -item[0])
     return tuple((pattern, string) for _fixed, pattern, string in found)
@@ -188,7 +198,9 @@ def problem(found: Any) -> str:
         )
     severity = _(SEVERITIES.get(found.severity, found.severity))
     text = shown(found.message)
-    return f"{severity}: {where}: {text}" if where else f"{severity}: {text}"
+    if where:
+        return _("{severity}: {where}: {message}").format(severity=severity, where=where, message=text)
+    return _("{severity}: {message}").format(severity=severity, message=text)
 
 
 def _babel_locale(tag: str) -> str:
@@ -234,3 +246,24 @@ def date(day: dt.date) -> str:
     if "yyyy" not in pattern:
         pattern = pattern.replace("yy", "yyyy")
     return format_date(day, pattern, locale=_babel_locale(tag))
+
+
+def error(exc: BaseException) -> str:
+    """A `MigratorError` for reading: its file and row, and its message through `shown`."""
+    detail = getattr(exc, "detail", None)
+    if detail is None:
+        return shown(str(exc))
+    file, row = getattr(exc, "file", ""), getattr(exc, "row", None)
+    where = file
+    if row is not None:
+        where = _("{file}, row {row}").format(file=file, row=row) if file else _("row {row}").format(row=row)
+    return _("{where}: {message}").format(where=where, message=shown(detail)) if where else shown(detail)
+
+
+ELSEWHERE = (
+    N_("{count} {what} not carried by this format: {action}"),
+    N_("partners"), N_("open items"), N_("items"), N_("documents"), N_("document lines"), N_("company name"),
+    N_("left out"), N_("accounts"), N_("entries"), N_("groups"),
+)  # fmt: skip
+"""Templates and words of messages made where nothing is translated yet (`writers.base.lost`), so that
+`shown` finds them."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from migrator import outputs, registry, years
 from migrator.errors import MigratorError, ProblemsFound, SourceError, UnknownFormat
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem, SourceFile, years_of
 from migrator.readers.base import ReadOptions
 from migrator.reconcile import Comparison, compare
@@ -70,7 +71,8 @@ def _choose(source: Source, format: str | None) -> tuple[registry.Format, Source
         if source.is_dir and not reader.sniff(source):
             files = [p for p in source.path.iterdir() if p.is_file() and not p.name.startswith(".")]
             if len(files) != 1:
-                raise SourceError(f"this is a folder, and {fmt.name} reads a file: name the file", source.name)
+                raise SourceError(N_("this is a folder, and {format} reads a file: name the file").format(format=fmt.name),
+                                  source.name)  # fmt: skip
             return fmt, source.child(files[0]), 1.0
         return fmt, source, 1.0
     scored = _candidates(source)
@@ -79,10 +81,9 @@ def _choose(source: Source, format: str | None) -> tuple[registry.Format, Source
         if len(files) == 1:
             return _choose(source.child(files[0]), None)
     if not scored:
-        error = UnknownFormat(
-            f"{source.name}: no reader recognises this {'folder' if source.is_dir else 'file'}; "
-            "name its format (see `migrator.formats()`)"
-        )
+        template = (N_("{name}: no reader recognises this folder; name its format (see `migrator.formats()`)")
+                    if source.is_dir else N_("{name}: no reader recognises this file; name its format (see `migrator.formats()`)"))  # fmt: skip
+        error = UnknownFormat(template.format(name=source.name))
         error.option = "from_format"
         raise error
     confidence, fmt = scored[0]
@@ -136,7 +137,8 @@ def read(
         except MigratorError:
             raise
         except (UnicodeError, ValueError, KeyError, IndexError, OSError, TypeError, ArithmeticError) as exc:
-            raise SourceError(f"cannot be read as {fmt.name}: {exc}", chosen.name) from exc
+            raise SourceError(N_("cannot be read as {format}: {reason}").format(format=fmt.name, reason=exc),
+                              chosen.name) from exc  # fmt: skip
         if year is not None:
             ledger = only_year(ledger, year, chosen.name)
         if hashing is None or ledger.company.source_files:
@@ -155,7 +157,8 @@ def only_year(ledger: Ledger, year: int, name: str = "") -> Ledger:
     chosen = [y for y in years_of(ledger) if y.start.year == year]
     if not chosen:
         known = ", ".join(str(y.start.year) for y in years_of(ledger)) or "none"
-        raise SourceError(f"no fiscal year starts in {year}; the books hold: {known}", name)
+        raise SourceError(N_("no fiscal year starts in {year}; the books hold: {known}").format(year=year, known=known),
+                          name)  # fmt: skip
     span = chosen[0]
     dates = ledger.lines.column("date")
     inside = pc.and_(pc.greater_equal(dates, pa.scalar(span.start, pa.date32())),

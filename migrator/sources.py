@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from migrator import limits
 from migrator.errors import SourceError
+from migrator.i18n import N_
 
 if TYPE_CHECKING:  # loaded where a gzip or SQLite input is read
     import sqlite3
@@ -79,17 +80,20 @@ def sha256_file(path: Path) -> str:
 def _check_member(info: zipfile.ZipInfo, archive: str) -> PurePosixPath:
     name = PurePosixPath(info.filename.replace("\\", "/"))
     if name.is_absolute() or ".." in name.parts or (name.parts and name.parts[0].endswith(":")):
-        raise SourceError(f"archive member {info.filename!r} points outside the archive; refusing it", archive)
+        raise SourceError(N_("archive member {name!r} points outside the archive; refusing it").format(name=info.filename),
+                          archive)  # fmt: skip
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise SourceError(f"archive member {info.filename!r} is a link; refusing it", archive)
+        raise SourceError(N_("archive member {name!r} is a link; refusing it").format(name=info.filename), archive)
     if info.flag_bits & 0x1:
-        raise SourceError("the archive is encrypted; unpack it with its password first", archive)
+        raise SourceError(N_("the archive is encrypted; unpack it with its password first"), archive)
     bounds = limits.current()
     if info.file_size > MEMBER_RATIO_FREE and info.file_size > bounds.max_ratio * max(info.compress_size, 1):
         raise SourceError(
-            f"archive member {info.filename!r} unpacks to {info.file_size} bytes from {info.compress_size}, more "
-            f"than {bounds.max_ratio}× its packed size: refusing a zip bomb (raise the ratio with MIGRATOR_MAX_RATIO)",
+            N_(
+                "archive member {name!r} unpacks to {size} bytes from {packed}, more than {ratio}× its packed size: "
+                "refusing a zip bomb (raise the ratio with MIGRATOR_MAX_RATIO)"
+            ).format(name=info.filename, size=info.file_size, packed=info.compress_size, ratio=bounds.max_ratio),
             archive,
         )
     return name
@@ -105,15 +109,15 @@ def check_archive(
     bounds = limits.current()
     members = zf.infolist()
     if len(members) > bounds.max_members:
-        raise limits.refusal(label, f"the archive has {len(members)} members", "max_members")
+        raise limits.refusal(label, N_("the archive has {count} members").format(count=len(members)), "max_members")
     total = 0
     for info in members:
         _check_member(info, label)
         total += info.file_size
     if total > getattr(bounds, total_key):
-        raise limits.refusal(label, f"the archive unpacks to {total} bytes", total_key)
+        raise limits.refusal(label, N_("the archive unpacks to {size} bytes").format(size=total), total_key)
     if total > bounds.unpacked_bound(packed):
-        raise limits.ratio_refusal(label, f"the archive unpacks to {total} bytes", packed)
+        raise limits.ratio_refusal(label, N_("the archive unpacks to {size} bytes").format(size=total), packed)
     return members
 
 
@@ -144,15 +148,16 @@ def unpack_zip(archive: Path, into: Path, name: str = "") -> None:
                         size += len(block)
                         written += len(block)
                         if size > info.file_size:
-                            raise SourceError(f"archive member {info.filename!r} is larger than declared", label)
+                            raise SourceError(N_("archive member {name!r} is larger than declared").format(
+                                name=info.filename), label)  # fmt: skip
                         if written > allowed:
                             raise limits.refusal(label, f"the archive unpacks to more than {allowed} bytes",
                                                  "max_input_bytes")  # fmt: skip
                         dst.write(block)
     except zipfile.BadZipFile as exc:
-        raise SourceError(f"not a readable zip archive ({exc})", label) from None
+        raise SourceError(N_("not a readable zip archive ({reason})").format(reason=exc), label) from None
     except RuntimeError as exc:  # zipfile raises RuntimeError for encrypted members
-        raise SourceError(f"cannot unpack the archive: {exc}", label) from None
+        raise SourceError(N_("cannot unpack the archive: {reason}").format(reason=exc), label) from None
 
 
 def _check_names(members: list[zipfile.ZipInfo], archive: str) -> None:
@@ -167,12 +172,14 @@ def _check_names(members: list[zipfile.ZipInfo], archive: str) -> None:
         if not info.is_dir():
             key = "/".join(parts).casefold()
             if key in files:
-                raise SourceError(f"archive holds two members named {files[key]!r} and {info.filename!r}: "
-                                  "one would replace the other; unpack it by hand and keep the right one", archive)  # fmt: skip
+                raise SourceError(N_("archive holds two members named {first!r} and {second!r}: one would replace the "
+                                     "other; unpack it by hand and keep the right one").format(
+                    first=files[key], second=info.filename), archive)  # fmt: skip
             files[key] = info.filename
     for key, filename in files.items():
         if key in folders:
-            raise SourceError(f"archive member {filename!r} is a file where {folders[key]!r} needs a folder", archive)
+            raise SourceError(N_("archive member {name!r} is a file where {folder!r} needs a folder").format(
+                name=filename, folder=folders[key]), archive)  # fmt: skip
 
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -187,7 +194,7 @@ def check_workbook(path: Path, name: str = "") -> None:
     label = name or str(path)
     with path.open("rb") as handle:
         if handle.read(8) == _OLE:  # an OLE file: encrypted xlsx, or old .xls
-            raise SourceError("a password-protected workbook or an old .xls: save it as .xlsx without a password",
+            raise SourceError(N_("a password-protected workbook or an old .xls: save it as .xlsx without a password"),
                               label)  # fmt: skip
     try:
         with zipfile.ZipFile(path) as archive:
@@ -198,9 +205,11 @@ def check_workbook(path: Path, name: str = "") -> None:
     except SourceError:
         raise
     except zipfile.BadZipFile as exc:
-        raise SourceError(f"not a readable Excel workbook (not a zip archive: {exc})", label) from None
+        raise SourceError(N_("not a readable Excel workbook (not a zip archive: {reason})").format(reason=exc),
+                          label) from None  # fmt: skip
     except Exception as exc:  # zipfile raises OSError, EOFError, zlib.error… on a damaged member
-        raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", label) from None
+        raise SourceError(N_("not a readable Excel workbook ({kind}: {reason})").format(kind=type(exc).__name__,
+                                                                                      reason=exc), label) from None  # fmt: skip
 
 
 def gunzip(path: Path, name: str = "", block: int = 1 << 20) -> Iterator[bytes]:
@@ -226,7 +235,7 @@ def gunzip(path: Path, name: str = "", block: int = 1 << 20) -> Iterator[bytes]:
                                                packed)  # fmt: skip
                 yield chunk
     except (OSError, EOFError, zlib.error) as exc:
-        raise SourceError(f"not a readable gzip file ({exc})", label) from None
+        raise SourceError(N_("not a readable gzip file ({reason})").format(reason=exc), label) from None
 
 
 @contextlib.contextmanager
@@ -296,9 +305,9 @@ def opened(path: str | os.PathLike[str]) -> Iterator[Source]:
     """A `Source` for `path`; a zip is unpacked into a temporary folder removed afterwards."""
     path = Path(path)
     if not path.exists():
-        raise SourceError("no such file or folder", str(path))
+        raise SourceError(N_("no such file or folder"), str(path))
     if not path.is_file() and not path.is_dir():
-        raise SourceError("not a regular file or folder (a pipe, socket or device is never read)", str(path))
+        raise SourceError(N_("not a regular file or folder (a pipe, socket or device is never read)"), str(path))
     workbook = path.is_file() and zipfile.is_zipfile(path) and _is_workbook(path)
     if path.is_file() and zipfile.is_zipfile(path) and not workbook:
         workdir = Path(tempfile.mkdtemp(prefix="migrator-zip-"))

@@ -158,3 +158,38 @@ def test_data_files_are_byte_for_byte_the_same_in_every_language(target: str, tm
     assert english
     assert written["fr_CH.UTF-8"] == english
     assert written["de_CH.UTF-8"] == english
+
+
+def test_a_finished_message_is_shown_translated_and_its_data_stay_english() -> None:
+    from migrator.model import Problem
+
+    loss = ("open items: 2 before, 0 after (missing: F24-202, R24-002) (declared: 2 open items not carried by this "
+            "format: left out)")  # fmt: skip
+    with i18n.using("fr_CH"):
+        assert i18n.shown(loss) == ("postes ouverts : 2 avant, 0 après (missing: F24-202, R24-002) (déclaré : 2 postes "
+                                    "ouverts non repris par ce format : laissés de côté)")  # fmt: skip
+        found = Problem("error", "entry 17 does not balance: 0.05 more debit", "journal.csv", 12)
+        assert i18n.problem(found) == (
+            "erreur : journal.csv, ligne 12 : l'écriture 17 n'est pas équilibrée : 0.05 de plus au débit"
+        )
+        assert i18n.shown("a message no template made") == "a message no template made"
+    with i18n.using("de_CH"):
+        assert i18n.shown("account 4711 is not in the chart of accounts (3 lines)") == (
+            "Konto 4711 ist nicht im Kontenplan (3 Zeilen)"
+        )
+        # A list of several differences joined by ';' is not taken for one "before/after" message.
+        joined = "partners: 2 field(s) differ: C1 street: 'A' before, 'B' after; C2 city: 'X' before, 'Y' after"
+        assert i18n.shown(joined) == joined
+    with i18n.using("en"):
+        assert i18n.shown(loss) == loss
+    assert found.message == "entry 17 does not balance: 0.05 more debit"
+
+
+def test_validation_problems_stay_english_in_the_data_whatever_the_language(tmp_path: Path) -> None:
+    import migrator
+
+    journal = tmp_path / "journal.csv"
+    journal.write_text("date,entry,account,amount\n2024-01-05,1,1000,10.00\n2024-01-05,1,3200,-9.95\n", "utf-8")
+    with i18n.using("fr_CH"):
+        problems = migrator.validate(migrator.read(journal))
+    assert "entry 1 does not balance: 0.05 more debit" in [p.message for p in problems]

@@ -188,3 +188,20 @@ def test_bexio_books_offer_the_push_command_for_the_same_source(client: TestClie
         assert f"migrator push {GARAGE} --to bexio --token-file TOKEN-FILE" in page
     else:
         assert "not available in this version" in page
+
+
+def test_refusals_and_remarks_speak_the_page_language(client: TestClient, tmp_path: Path) -> None:
+    csrf = _csrf(client)
+    missing = client.post("/choose?lang=de", data={"csrf": csrf, "path": str(tmp_path / "nirgends")})
+    assert (
+        missing.status_code == 404 and "keine solche Datei und kein solcher Ordner auf diesem Computer" in missing.text
+    )
+    found = client.post("/choose?lang=fr", data={"csrf": csrf, "path": str(GARAGE)})
+    page = _text(found.text)
+    assert "1 remarque sur cette comptabilité" in page and "avertissement :" in page
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    refused = client.post(
+        "/upload?lang=fr", data={"csrf": csrf}, files={"file": ("bad.csv", b"\x00\x01\x02", "text/csv")}
+    )
+    assert refused.status_code == 200 and "Cette comptabilité ne peut pas être lue" in refused.text

@@ -60,7 +60,10 @@ class Job:
     dossier: str | None = None
     dossiers: list[tuple[str, str]] = field(default_factory=list)
     found: dict[str, Any] | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: list[Any] = field(default_factory=list)
+    """The `Problem`s found (shown in the page's language by `i18n.problem`)."""
+    failure: BaseException | None = None
+    """The `MigratorError` that stopped reading or converting (shown by `i18n.error`)."""
     errors: int = 0
     error: str = ""
     target: str = ""
@@ -96,7 +99,8 @@ def _templates() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
                       extensions=["jinja2.ext.i18n"])  # fmt: skip
     env.install_gettext_callables(gettext=lambda m: _(m), ngettext=i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(money=i18n.money, count=i18n.count, date=i18n.date, languages=i18n.LANGUAGES)
+    env.globals.update(money=i18n.money, count=i18n.count, date=i18n.date, languages=i18n.LANGUAGES, shown=i18n.shown,
+                       problem=i18n.problem, error=i18n.error)  # fmt: skip
     return env
 
 
@@ -142,7 +146,8 @@ class Guard(BaseHTTPMiddleware):
             origin = request.headers.get("origin")
             if origin is not None and origin.partition("://")[2] not in session.hosts:
                 return PlainTextResponse("Refused: a form of another site.", status_code=403)
-        response = await call_next(request)
+        with i18n.using(_language(request, session)):  # every message of this request in the page's language
+            response = await call_next(request)
         if request.query_params.get("token"):
             response.set_cookie(TOKEN_COOKIE, session.token, httponly=True, samesite="strict")
         picked = request.query_params.get("lang", "")
@@ -204,11 +209,11 @@ def _examine(job: Job) -> None:
         ledger = read(job.source, dossier=job.dossier)
         ledger = ledger.with_problems(validate(ledger))
     except MigratorError as exc:
-        job.error = str(exc)
+        job.failure = exc
         return
     job.found = summary(ledger)
     job.errors = sum(p.severity == "error" for p in ledger.problems)
-    job.problems = [str(p) for p in ledger.problems]
+    job.problems = list(ledger.problems)
 
 
 def _run(job: Job, lang: str) -> None:
@@ -231,12 +236,12 @@ def _run(job: Job, lang: str) -> None:
             result = convert(job.source, job.target, output, dossier=job.dossier, mapping=job.mapping or None,
                              progress=step, report=report, force=True)  # fmt: skip
     except ProblemsFound as exc:
-        job.error = str(exc)
-        job.differences = [str(p) for p in exc.problems if p.severity == "error"][:50]
+        job.failure = exc
+        job.problems = [p for p in exc.problems if p.severity == "error"][:50]
         job.state = "failed"
         return
     except MigratorError as exc:
-        job.error = str(exc)
+        job.failure = exc
         job.state = "failed"
         return
     except Exception as exc:  # a bug: the page says so rather than spinning forever
@@ -244,7 +249,7 @@ def _run(job: Job, lang: str) -> None:
         job.state = "failed"
         return
     job.output = output
-    job.not_carried = [p.message for p in result.not_carried]
+    job.not_carried = [p.message for p in result.not_carried]  # English data, shown translated (i18n.shown)
     check = result.verification
     if check is None:
         job.verdict = "unverified"
@@ -368,7 +373,7 @@ async def upload(request: Request) -> Response:
             await run_in_threadpool(unpack_zip, kept, unpacked, name)
         except MigratorError as exc:
             shutil.rmtree(folder, ignore_errors=True)
-            return _refuse(request, 413, _("The archive was refused: {reason}").format(reason=exc))
+            return _refuse(request, 413, _("The archive was refused: {reason}").format(reason=i18n.error(exc)))
         entries = [p for p in unpacked.iterdir() if not p.name.startswith("__MACOSX")]
         source = entries[0] if len(entries) == 1 and entries[0].is_dir() else unpacked
     job = _new_job(session, source, name, folder)
@@ -397,7 +402,7 @@ async def dossier(request: Request) -> Response:
     if chosen not in [d for d, _company in job.dossiers]:
         return _refuse(request, 400, _("Choose one of the companies listed."))
     job.dossier = chosen
-    job.error = ""
+    job.error, job.failure = "", None
     await run_in_threadpool(_examine, job)
     return RedirectResponse(f"/job/{job.id}", status_code=303)
 
@@ -419,7 +424,7 @@ async def start(request: Request) -> Response:
         return RedirectResponse(f"/job/{job.id}/result", status_code=303)
     if job.out.exists():
         shutil.rmtree(job.out)
-    job.target, job.mapping, job.state, job.step, job.error = target, mapping, "running", "", ""
+    job.target, job.mapping, job.state, job.step, job.error, job.failure = target, mapping, "running", "", "", None
     job.differences, job.losses, job.not_carried, job.output = [], [], [], None
     lang = _language(request, session)
     threading.Thread(target=_run, args=(job, lang), name=f"convert-{job.id}", daemon=True).start()
