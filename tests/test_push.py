@@ -23,7 +23,7 @@ DAT = ROOT / "samples" / "winbiz" / "DAT"
 ENTRIES = 30
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def garage_chart() -> dict[str, str]:
     ledger = pipeline.read(DAT, dossier="garage")
     return {a["code"]: a["name"] for a in ledger.accounts.to_pylist()}
