@@ -8,7 +8,8 @@ file). Each has ``dos_info.dbf``, ``adresses.dbf`` and one folder per fiscal yea
 a table no canonical one holds) and the lines of its documents (``detail.dbf`` per year); its
 address book has a repeated and a blank code, an address without postcode, a foreign one, a street
 written "8, rue du Lac" and an IBAN that fails its check, as real files have. ``exports/`` holds the garage's journal
-and chart exported as XML (attributes, child elements), Excel (.xlsx, legacy .xls) and CSV.
+and chart exported as XML (attributes, child elements), Excel (.xlsx, legacy .xls) and CSV, and its
+addresses, articles, documents and document lines as CSV and Excel (.xlsx).
 
 Booked the way Winbiz books: an amount with VAT is a base row and a VAT row (``ecr_tvatyp`` −1)
 sharing one entry number; several lines against one account form a compound entry with a
@@ -98,6 +99,7 @@ def generate(ledger: Ledger, folder: Path) -> None:
     _dossier(folder / "DAT" / "garage", "GARAGE", ledger.company.name, garage, foxpro=False)
     _dossier(folder / "DAT" / "boulangerie", "BOULANG", BAKERY_NAME, _bakery(), foxpro=True)
     _exports(folder / "exports", garage)
+    _business_exports(folder / "exports", garage)
 
 
 # ------------------------------------------------------------------------------- books as Winbiz rows
@@ -342,6 +344,39 @@ def _exports(folder: Path, books: dict[str, Any]) -> None:
         else:
             _csv(target / "ecritures.csv", names, rows)
             _csv(target / "plan.csv", chart_names, chart)
+
+
+def _business_value(value: Any, kind: str, decimals: int, route: str) -> Any:
+    """An address, article or document value as the CSV or Excel export writes it."""
+    if route == "xlsx":
+        if kind == "N":
+            return float(value or 0)  # float-ok: Excel cells hold floats; the reader brings them back exact
+        if kind == "L":
+            return bool(value)
+        return value if kind == "D" else (value or "")
+    if kind == "N":
+        return f"{Decimal(value or 0):.{decimals}f}"
+    if kind == "D":
+        return value.strftime("%d.%m.%Y") if value else ""
+    if kind == "L":
+        return "1" if value else "0"
+    return value or ""
+
+
+def _business_exports(folder: Path, books: dict[str, Any]) -> None:
+    """The address book, articles, documents and document lines exported as CSV and Excel (``ad_*``,
+    ``ar_*``, ``do_*``, ``dl_*`` columns, as public importers of Winbiz exports read them)."""
+    tables = (("adresses", ADDRESS_FIELDS, books["addresses"]), ("articles", ARTICLE_FIELDS, books["articles"]),
+              ("documents", DOCUMENT_FIELDS, [d for _, year in sorted(books["documents"].items()) for d in year]),
+              ("detail", LINE_FIELDS, [d for _, year in sorted(books["detail"].items()) for d in year]))  # fmt: skip
+    for route in ("csv", "xlsx"):
+        for name, fields, rows in tables:
+            names = [n.lower() for n, *_ in fields]
+            values = [[_business_value(row.get(n), t, d, route) for n, t, _, d in fields] for row in rows]
+            if route == "csv":
+                _csv(folder / route / f"{name}.csv", names, values)
+            else:
+                _xlsx(folder / route / f"{name}.xlsx", names, values)
 
 
 def _escape(text: str) -> str:

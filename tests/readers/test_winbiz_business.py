@@ -177,3 +177,26 @@ def test_addresses_without_codes_or_numbers(tmp_path: Path) -> None:
         in messages  # fmt: skip
     assert (3, "address 7: country 'Atlantis' is not a country name or ISO code; kept as written") in messages
     assert [r["AD_LANGUE"] for r in ledger.extras["partners"].to_pylist()] == ["D", "Klingon", ""]
+
+
+@pytest.mark.parametrize("route", ["csv", "xlsx"])
+def test_exports_of_addresses_articles_and_documents_read_as_the_data_folder(route: str, garage) -> None:  # type: ignore[no-untyped-def]
+    folder = ROOT / "samples" / "winbiz" / "exports" / route
+    ledger = read(folder)
+    assert ledger.format == "winbiz" and ledger.errors == []
+    # the first address row, as the CSV export writes it (row 1 is the header)
+    text = (ROOT / "samples" / "winbiz" / "exports" / "csv" / "adresses.csv").read_bytes().decode("cp1252")
+    assert text.splitlines()[1].startswith('"1";"C001";"Müller Transport AG";"Müller";"Hans";"Bahnhofstrasse 4";')
+    assert _by(ledger.partners, "id") == _by(garage.partners, "id")
+    assert _by(ledger.documents, "id") == _by(garage.documents, "id")
+    assert _by(ledger.open_items, "id") == _by(garage.open_items, "id")
+    order = lambda r: (r["document"], r["line"])  # noqa: E731
+    assert sorted(ledger.document_lines.to_pylist(), key=order) == sorted(garage.document_lines.to_pylist(), key=order)
+    items, expected = _by(ledger.items, "code"), _by(garage.items, "code")
+    # an export writes an empty numeric field as 0: labour has no stock in the DBF, 0 in the export
+    assert (items["MO"]["stock"], items["MO"]["stock_min"]) == ("0", "0")
+    expected["MO"] = {**expected["MO"], "stock": "0", "stock_min": "0"}
+    assert items == expected
+    assert ledger.counts()["entries"] == garage.counts()["entries"]  # the journal export beside them
+    warned = sorted(p.row for p in ledger.problems if p.file.endswith(f"adresses.{route}"))
+    assert warned == [6, 9, 11, 12]  # the DBF's rows 5, 8, 10, 11 one lower, under a header row
