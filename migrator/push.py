@@ -118,6 +118,10 @@ class Journal:
                     if number < len(lines):  # only a last line cut by a crash is skipped
                         raise MigratorError(f"{path}, line {number}: not a push journal line") from None
 
+    def ids_of(self, kind: str) -> set[int]:
+        """bexio's ids of one kind of object (``entry``, ``contact``, ``article``): each kind has its own ids."""
+        return {bexio_id for key, bexio_id in self.ids.items() if key.startswith(kind + ":")}
+
     def record(self, key: str, bexio_id: int, what: str) -> None:
         self.ids[key] = bexio_id
         with self.path.open("a", encoding="utf-8") as handle:
@@ -212,6 +216,7 @@ def push(
             conversion = pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
                                              mapping=applied)  # fmt: skip
             return PushResult(conversion, [], dry_run=True, summary=result_summary)
+        book = Journal(Path(str(journal)), resume)
         created: list[str] = []
         if missing["accounts"] and create_missing:
             for number, (name, kind) in sorted(missing["accounts"].items()):
@@ -223,7 +228,6 @@ def push(
         if any(missing.values()):
             raise PushStopped(_missing_text(missing))
         planned = _plan(bodies, account_ids, tax_ids, currency_ids)
-        book = Journal(Path(str(journal)), resume)
         step_note("posting")
         result = PushResult(pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
                                                 mapping=applied), planned, created=created)  # fmt: skip
@@ -234,13 +238,12 @@ def push(
         _post_entries(api, planned, book, result)
         step_note("reading back from bexio")
         listed = api.manual_entries()
-        ours = set(book.ids.values())
-        mine = [e for e in listed if e.get("id") in ours]
+        mine = [e for e in listed if e.get("id") in book.ids_of("entry")]
         result.others = len(listed) - len(mine)
         from migrator.readers.bexio import api_ledger
 
-        contacts = [c for c in (api.contacts() if contact_bodies else []) if c.get("id") in ours]
-        articles = [a for a in (api.articles() if article_bodies else []) if a.get("id") in ours]
+        contacts = [c for c in (api.contacts() if contact_bodies else []) if c.get("id") in book.ids_of("contact")]
+        articles = [a for a in (api.articles() if article_bodies else []) if a.get("id") in book.ids_of("article")]
         back = api_ledger(mine, api.accounts(), api.taxes(), currencies, base=base, step=step,
                           name=f"bexio {api_url}{ENTRIES}", codes=frozenset(ledger.accounts.column("code").to_pylist()),
                           contacts=contacts, articles=articles, lists=lists)  # fmt: skip
@@ -353,7 +356,7 @@ def _post_contacts(api: bexio_api.Client, bodies: list[dict[str, Any]], refs: di
                    book: Journal, result: PushResult) -> dict[str, int]:  # fmt: skip
     """Post each contact not yet in the journal nor in bexio's list (by contact number); the bexio id
     of every partner code."""
-    known = set(book.ids.values())
+    known = book.ids_of("contact")
     listed = {str(c.get("nr")): int(c["id"]) for c in api.contacts() if c.get("nr") and c.get("id") not in known}
     ids: dict[str, int] = {}
     for body in bodies:
@@ -385,7 +388,7 @@ def _post_contacts(api: bexio_api.Client, bodies: list[dict[str, Any]], refs: di
 def _post_articles(api: bexio_api.Client, bodies: list[dict[str, Any]], refs: dict[str, dict[str, int]],
                    contacts: dict[str, int], user: int, book: Journal, result: PushResult) -> None:  # fmt: skip
     """Post each article not yet in the journal nor in bexio's list (by ``intern_code``)."""
-    known = set(book.ids.values())
+    known = book.ids_of("article")
     listed = {str(a.get("intern_code")): int(a["id"]) for a in api.articles()
               if a.get("intern_code") and a.get("id") not in known}  # fmt: skip
     for body in bodies:
@@ -476,7 +479,7 @@ def _post_entries(api: bexio_api.Client, planned: list[Planned], book: Journal, 
     """Post each planned entry not yet in the journal nor in bexio's list (see the module doc)."""
     listed = api.manual_entries()
     in_bexio: dict[str, list[int]] = {}
-    known = set(book.ids.values())
+    known = book.ids_of("entry")
     for entry in listed:
         if entry.get("id") not in known:
             in_bexio.setdefault(fingerprint(entry), []).append(int(entry["id"]))
@@ -493,7 +496,7 @@ def _post_entries(api: bexio_api.Client, planned: list[Planned], book: Journal, 
 
         def saved(print_: str = print_) -> dict[str, Any] | None:
             for entry in api.manual_entries():
-                if fingerprint(entry) == print_ and entry.get("id") not in set(book.ids.values()):
+                if fingerprint(entry) == print_ and entry.get("id") not in book.ids_of("entry"):
                     return entry
             return None
 

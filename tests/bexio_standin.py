@@ -74,36 +74,38 @@ class Standin:
     log: list[tuple[str, str, int]] = field(default_factory=list)
     """(method, path, status) of every request, in order."""
     authorizations: list[str] = field(default_factory=list)
-    _next: int = 1
+    _next: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
 
-    def new_id(self) -> int:
-        self._next += 1
-        return self._next * 7  # integers, not positions
+    def new_id(self, kind: str = "") -> int:
+        """The next id of a kind of object: each kind counts on its own, as in bexio (a contact and an
+        entry may share an id), and ids are integers that are not positions."""
+        self._next[kind] = self._next.get(kind, 0) + 1
+        return self._next[kind] * 7
 
     def chart(self, numbers: dict[str, str]) -> None:
         """Accounts (number → name) and the Swiss VAT codes on 1170/1171/2200, CHF rounding to 0.05."""
         types = {"1": 3, "2": 4, "3": 1, "4": 2, "5": 2, "6": 2, "7": 1, "8": 2, "9": 5}
         for number, name in numbers.items():
-            self.accounts.append({"id": self.new_id(), "account_no": number, "name": name,
+            self.accounts.append({"id": self.new_id("/2.0/accounts"), "account_no": number, "name": name,
                                   "account_type": types.get(number[:1], 3), "account_group_id": None,
                                   "tax_id": None, "is_active": True, "is_locked": False})  # fmt: skip
         by_number = {a["account_no"]: a["id"] for a in self.accounts}
         for code, rate, kind, account in SWISS_TAXES:
-            self.taxes.append({"id": self.new_id(), "uuid": f"uuid-{code}", "name": code, "code": code, "digit": None,
+            self.taxes.append({"id": self.new_id("taxes"), "uuid": f"uuid-{code}", "name": code, "code": code, "digit": None,
                                "type": kind, "account_id": by_number.get(account), "tax_settlement_type": "agreed",
                                "value": Decimal(rate), "net_tax_value": None, "start_year": 2024 if rate == "8.1"
                                else 2018, "end_year": None if rate == "8.1" else 2023, "is_active": True,
                                "display_name": f"{code} - {rate}%"})  # fmt: skip
-        self.currencies += [{"id": self.new_id(), "name": "CHF", "round_factor": Decimal("0.05")},
-                            {"id": self.new_id(), "name": "EUR", "round_factor": Decimal("0.01")}]  # fmt: skip
-        self.countries += [{"id": self.new_id(), "name": n, "name_short": c, "iso_3166_alpha2": c}
+        self.currencies += [{"id": self.new_id("currencies"), "name": "CHF", "round_factor": Decimal("0.05")},
+                            {"id": self.new_id("currencies"), "name": "EUR", "round_factor": Decimal("0.01")}]  # fmt: skip
+        self.countries += [{"id": self.new_id("countries"), "name": n, "name_short": c, "iso_3166_alpha2": c}
                            for c, n in (("CH", "Schweiz"), ("FR", "Frankreich"), ("DE", "Deutschland"))]  # fmt: skip
-        self.languages += [{"id": self.new_id(), "name": n, "iso_639_1": c}
+        self.languages += [{"id": self.new_id("languages"), "name": n, "iso_639_1": c}
                            for c, n in (("de", "Deutsch"), ("fr", "Französisch"), ("it", "Italienisch"),
                                         ("en", "Englisch"))]  # fmt: skip
-        self.units += [{"id": self.new_id(), "name": n} for n in ("Stk", "h", "pce", "l", "kg")]
+        self.units += [{"id": self.new_id("units"), "name": n} for n in ("Stk", "h", "pce", "l", "kg")]
 
     # ------------------------------------------------------------------------------------------ serving
     def start(self) -> str:
@@ -157,9 +159,9 @@ class Standin:
         problems = check(data)
         if problems:
             return 422, _error("Could not save the entity", problems), {}
-        saved = {**data, "id": self.new_id()}
+        saved = {**data, "id": self.new_id(path)}
         if path == "/3.0/accounting/manual_entries":
-            saved["entries"] = [{**line, "id": self.new_id()} for line in data["entries"]]
+            saved["entries"] = [{**line, "id": self.new_id("lines")} for line in data["entries"]]
             saved["is_locked"] = False
         lists[path].append(saved)
         return 201, saved, {}
