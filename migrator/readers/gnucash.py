@@ -33,6 +33,7 @@ into a ledger by one function, so XML and SQLite books of the same data read ali
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gzip
 import sqlite3
 from collections import Counter
@@ -69,7 +70,7 @@ NS = {
 }  # fmt: skip
 
 
-@dataclass
+@dataclass(slots=True)
 class Split:
     account: str
     memo: str
@@ -82,7 +83,7 @@ class Split:
     slots: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class Transaction:
     guid: str
     currency: str
@@ -137,6 +138,7 @@ def mnemonic(commodity: str) -> str:
     return commodity.split(":", 1)[-1]
 
 
+@functools.lru_cache(maxsize=4096)  # a book's transactions share a few hundred days
 def timestamp_date(text: str) -> dt.date | None:
     """The date GnuCash means by a posted timestamp (see the module docstring)."""
     text = text.strip()
@@ -159,10 +161,20 @@ def rational(text: str) -> Fraction:
 # ------------------------------------------------------------------------------------------------- XML
 
 
+@functools.lru_cache(maxsize=512)
+def _path(path: str) -> str:
+    """A ``prefix:name/…`` path in Clark notation (``{uri}name/…``): lxml compiles and caches such a
+    path once, where a path with a namespaces map is compiled again on every call (8 µs a call, most of
+    a large book's reading time)."""
+    return "/".join(
+        f"{{{NS[step.split(':', 1)[0]]}}}{step.split(':', 1)[1]}" if ":" in step else step for step in path.split("/")
+    )
+
+
 def _t(node: etree._Element | None, path: str) -> str:
     if node is None:
         return ""
-    found = node.find(path, NS)
+    found = node.find(_path(path))
     return (found.text or "").strip() if found is not None else ""
 
 
@@ -172,7 +184,7 @@ def _line(node: etree._Element) -> int | None:
 
 
 def _commodity(node: etree._Element | None) -> str:
-    if node is None or node.find("cmdty:id", NS) is None:
+    if node is None or node.find(_path("cmdty:id")) is None:
         return ""
     return f"{_t(node, 'cmdty:space')}:{_t(node, 'cmdty:id')}"
 
@@ -189,7 +201,7 @@ def _slots(node: etree._Element | None, prefix: str = "") -> dict[str, str]:
         return out
     for slot in _children(node, "slot"):
         key = prefix + _t(slot, "slot:key")
-        value = slot.find("slot:value", NS)
+        value = slot.find(_path("slot:value"))
         if value is None:
             continue
         kind = value.get("type", "")
@@ -209,16 +221,62 @@ def _address(node: etree._Element | None) -> dict[str, str]:
     return {"contact": _t(node, "addr:name"), **{n: _t(node, f"addr:{n}") for n in names}}
 
 
-def read_xml(root: etree._Element) -> Book:
+_TRN = {name: _path(f"trn:{name}") for name in ("id", "currency", "num", "date-posted", "date-entered",
+                                                 "description", "slots", "splits", "split")}  # fmt: skip
+_SPLIT = {name: _path(f"split:{name}") for name in ("account", "memo", "value", "quantity", "lot", "action", "id",
+                                                    "slots")}  # fmt: skip
+_TS_DATE = _path("ts:date")
+
+
+def _first_children(node: etree._Element) -> dict[Any, etree._Element]:
+    """Each child tag's first element (a dict is built once per element: `find` parses its path on every call)."""
+    out: dict[Any, etree._Element] = {}
+    for child in node:
+        out.setdefault(child.tag, child)
+    return out
+
+
+def _text(children: dict[Any, etree._Element], tag: str) -> str:
+    found = children.get(tag)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _transaction(node: etree._Element) -> Transaction:
+    kids = _first_children(node)
+    posted_node, entered_node = kids.get(_TRN["date-posted"]), kids.get(_TRN["date-entered"])
+    posted = _t(posted_node, "ts:date") if posted_node is not None else ""
+    txn = Transaction(
+        guid=_text(kids, _TRN["id"]), currency=_commodity(kids.get(_TRN["currency"])), num=_text(kids, _TRN["num"]),
+        posted=timestamp_date(posted) if posted else None,
+        entered=_t(entered_node, "ts:date") if entered_node is not None else "",
+        description=_text(kids, _TRN["description"]), row=_line(node), slots=_slots(kids.get(_TRN["slots"])),
+    )  # fmt: skip
+    splits = kids.get(_TRN["splits"])
+    for split in splits.iterchildren(_TRN["split"]) if splits is not None else ():
+        parts = _first_children(split)
+        txn.splits.append(Split(
+            account=_text(parts, _SPLIT["account"]), memo=_text(parts, _SPLIT["memo"]),
+            value=rational(_text(parts, _SPLIT["value"]) or "0"),
+            quantity=rational(_text(parts, _SPLIT["quantity"]) or "0"), row=_line(split),
+            lot=_text(parts, _SPLIT["lot"]), action=_text(parts, _SPLIT["action"]), guid=_text(parts, _SPLIT["id"]),
+            slots=_slots(parts.get(_SPLIT["slots"])),
+        ))  # fmt: skip
+    return txn
+
+
+def read_xml(root: etree._Element, streamed: list[Transaction] | None = None) -> Book:
+    """The book under `root`; `streamed`: its transactions, read (and taken out of the tree) while it
+    was parsed."""
     book = Book(template_file=etree.QName(root).localname == "gnc-account-example")
-    holder = root.find("gnc:book", NS)
+    book.transactions = list(streamed or ())
+    holder = root.find(_path("gnc:book"))
     holder = root if holder is None else holder
-    book.options = _slots(holder.find("book:slots", NS))
-    for node in holder.findall("gnc:account", NS):
-        slots = _slots(node.find("act:slots", NS))
+    book.options = _slots(holder.find(_path("book:slots")))
+    for node in holder.findall(_path("gnc:account")):
+        slots = _slots(node.find(_path("act:slots")))
         account = Account(
             guid=_t(node, "act:id"), name=_t(node, "act:name"), type=_t(node, "act:type"),
-            commodity=_commodity(node.find("act:commodity", NS)), parent=_t(node, "act:parent"),
+            commodity=_commodity(node.find(_path("act:commodity"))), parent=_t(node, "act:parent"),
             code=_t(node, "act:code"), description=_t(node, "act:description"),
             hidden=slots.get("hidden") == "true", placeholder=slots.get("placeholder") == "true",
             row=_line(node), slots=slots,
@@ -226,54 +284,41 @@ def read_xml(root: etree._Element) -> Book:
         book.accounts[account.guid] = account
         if account.type == "ROOT" and not account.parent and not book.root:
             book.root = account.guid
-    for node in holder.findall("gnc:transaction", NS):
-        posted = _t(node, "trn:date-posted/ts:date")
-        txn = Transaction(
-            guid=_t(node, "trn:id"), currency=_commodity(node.find("trn:currency", NS)), num=_t(node, "trn:num"),
-            posted=timestamp_date(posted) if posted else None, entered=_t(node, "trn:date-entered/ts:date"),
-            description=_t(node, "trn:description"), row=_line(node), slots=_slots(node.find("trn:slots", NS)),
-        )  # fmt: skip
-        for split in node.findall("trn:splits/trn:split", NS):
-            txn.splits.append(Split(
-                account=_t(split, "split:account"), memo=_t(split, "split:memo"),
-                value=rational(_t(split, "split:value") or "0"), quantity=rational(_t(split, "split:quantity") or "0"),
-                row=_line(split), lot=_t(split, "split:lot"), action=_t(split, "split:action"),
-                guid=_t(split, "split:id"), slots=_slots(split.find("split:slots", NS)),
-            ))  # fmt: skip
-        book.transactions.append(txn)
+    for node in holder.findall(_path("gnc:transaction")):
+        book.transactions.append(_transaction(node))
     for tag, kind in (("GncCustomer", "customer"), ("GncVendor", "vendor"), ("GncEmployee", "employee")):
         prefix = {"customer": "cust", "vendor": "vendor", "employee": "employee"}[kind]
-        for node in holder.findall(f"gnc:{tag}", NS):
+        for node in holder.findall(_path(f"gnc:{tag}")):
             name = _t(node, f"{prefix}:name") or _t(node, f"{prefix}:username")
             book.owners[_t(node, f"{prefix}:guid")] = {
                 "kind": kind, "id": _t(node, f"{prefix}:id"), "name": name, "row": _line(node),
-                "active": _t(node, f"{prefix}:active") != "0", **_address(node.find(f"{prefix}:addr", NS)),
+                "active": _t(node, f"{prefix}:active") != "0", **_address(node.find(_path(f"{prefix}:addr"))),
             }  # fmt: skip
-    for node in holder.findall("gnc:GncJob", NS):
+    for node in holder.findall(_path("gnc:GncJob")):
         book.owners[_t(node, "job:guid")] = {"kind": "job", "id": _t(node, "job:id"), "name": _t(node, "job:name"),
                                              "owner": _t(node, "job:owner/owner:id")}  # fmt: skip
-    for node in holder.findall("gnc:GncInvoice", NS):
+    for node in holder.findall(_path("gnc:GncInvoice")):
         owner_type = _t(node, "invoice:owner/owner:type")
         book.invoices.append({
             "id": _t(node, "invoice:id"), "owner": _t(node, "invoice:owner/owner:id"),
             "owner_type": owner_type.removeprefix("gnc").lower(), "posted": _t(node, "invoice:posted/ts:date"),
             "post_txn": _t(node, "invoice:posttxn"), "post_lot": _t(node, "invoice:postlot"),
-            "post_acc": _t(node, "invoice:postacc"), "currency": _commodity(node.find("invoice:currency", NS)),
+            "post_acc": _t(node, "invoice:postacc"), "currency": _commodity(node.find(_path("invoice:currency"))),
             "notes": _t(node, "invoice:notes"), "row": _line(node),
         })  # fmt: skip
-    for node in holder.findall("gnc:GncTaxTable", NS):
+    for node in holder.findall(_path("gnc:GncTaxTable")):
         book.taxtables.append({
             "name": _t(node, "taxtable:name"), "invisible": _t(node, "taxtable:invisible") == "1",
             "entries": [(_t(e, "tte:acct"), rational(_t(e, "tte:amount") or "0"), _t(e, "tte:type") == "PERCENT")
-                        for e in node.findall("taxtable:entries/gnc:GncTaxTableEntry", NS)],
-            "slots": _slots(node.find("taxtable:slots", NS)), "row": _line(node),
+                        for e in node.findall(_path("taxtable:entries/gnc:GncTaxTableEntry"))],
+            "slots": _slots(node.find(_path("taxtable:slots"))), "row": _line(node),
         })  # fmt: skip
-    pricedb = holder.find("gnc:pricedb", NS)
+    pricedb = holder.find(_path("gnc:pricedb"))
     for node in _children(pricedb, "price") if pricedb is not None else []:
         when = _t(node, "price:time/ts:date")
-        book.prices.append((_commodity(node.find("price:commodity", NS)), _commodity(node.find("price:currency", NS)),
+        book.prices.append((_commodity(node.find(_path("price:commodity"))), _commodity(node.find(_path("price:currency"))),
                             timestamp_date(when) if when else None, rational(_t(node, "price:value") or "0")))  # fmt: skip
-    for node in holder.findall("gnc:template-transactions/gnc:account", NS):
+    for node in holder.findall(_path("gnc:template-transactions/gnc:account")):
         book.templates.add(_t(node, "act:id"))
     return book
 
@@ -763,21 +808,39 @@ element (measured: 2.1 GB for 16 million ``<a/>``), so a bomb of small elements,
 byte bounds while filling the memory 30 times faster than it decompresses, is stopped by this count."""
 
 
-def _xml_root(source: Source) -> etree._Element:
-    """The root element of a gzip-compressed or plain XML book. A compressed book is decompressed and
-    parsed block by block within the bounds of `migrator.limits` (`sources.gunzip`) and a bound on its
-    tags (`TAGS_PER_PACKED_BYTE`), so that neither a decompression bomb nor the decompressed text is
-    ever held whole."""
+def _xml_root(source: Source) -> tuple[etree._Element, list[Transaction]]:
+    """The root element of a gzip-compressed or plain XML book, and the transactions of a compressed
+    one. A compressed book is decompressed and parsed block by block within the bounds of
+    `migrator.limits` (`sources.gunzip`) and a bound on its tags (`TAGS_PER_PACKED_BYTE`), so that
+    neither a decompression bomb nor the decompressed text is ever held whole; each of the book's
+    transactions is read as soon as it is parsed and taken out of the tree, so the tree holds the
+    rest of the book only (a transaction's elements take about 40 times the memory of what is read)."""
     if not source.head(2).startswith(GZIP_MAGIC):
-        return xmlsafe.parse_bytes(source.read_bytes(), source.name)
+        return xmlsafe.parse_bytes(source.read_bytes(), source.name), []
     # the settings of xmlsafe.parse; comments and processing instructions (which a book does not use) are
     # dropped, so that a stream of them cannot fill the memory within the bounds
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                             huge_tree=False, remove_comments=True, remove_pis=True)  # fmt: skip
+    parser = etree.XMLPullParser(events=("end",), tag=_path("gnc:transaction"), resolve_entities=False,
+                                 no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+                                 remove_comments=True, remove_pis=True)  # fmt: skip
     packed = source.path.stat().st_size
     most = max(TAGS_FREE, TAGS_PER_PACKED_BYTE * packed * limits.current().max_ratio // 200)
     tags = 0
     head: bytes | None = b""
+    streamed: list[Transaction] = []
+    book_tag = _path("gnc:book")
+
+    def take() -> None:
+        for _, node in parser.read_events():
+            assert isinstance(node, etree._Element)
+            parent = node.getparent()
+            if parent is None or (parent.tag != book_tag and parent.getparent() is not None):  # a template's
+                continue
+            try:
+                streamed.append(_transaction(node))
+            except (ValueError, ZeroDivisionError) as exc:
+                raise SourceError(f"not a readable GnuCash XML book: {exc}", source.name) from None
+            parent.remove(node)
+
     try:
         for chunk in sources.gunzip(source.path, source.name):
             tags += chunk.count(b"<")
@@ -792,10 +855,13 @@ def _xml_root(source: Source) -> etree._Element:
                 xmlsafe.check(head, source.name)
                 chunk, head = head, None
             parser.feed(chunk)
+            take()
         if head is not None:  # a book shorter than the prologue checked
             xmlsafe.check(head, source.name)
             parser.feed(head)
-        return parser.close()
+        root = parser.close()
+        take()
+        return root, streamed
     except etree.XMLSyntaxError as exc:
         raise SourceError(f"not well-formed XML: {exc.msg}", source.name, exc.lineno) from None
 
@@ -908,12 +974,12 @@ class GnucashReader:
             return to_ledger(book, source.name, "GnuCash (SQLite)")
         if _sql_dump(source.head(8192)):
             return to_ledger(_read_dump(source), source.name, "GnuCash (SQL dump)")
-        root = _xml_root(source)
+        root, streamed = _xml_root(source)
         tag = etree.QName(root).localname
         if tag not in ("gnc-v2", "gnc-account-example"):
             raise SourceError(f"not a GnuCash XML book (root element {tag!r})", source.name)
         try:
-            book = read_xml(root)
+            book = read_xml(root, streamed)
         except (ValueError, ZeroDivisionError) as exc:
             raise SourceError(f"not a readable GnuCash XML book: {exc}", source.name) from None
         system = "GnuCash account template (.gnucash-xea)" if book.template_file else "GnuCash (XML)"
