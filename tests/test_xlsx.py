@@ -81,7 +81,8 @@ def test_garage_workbook_matches_golden(garage_book: Path) -> None:
 def test_sheets_in_order_with_frozen_header_and_autofilter(garage_book: Path) -> None:
     book = openpyxl.load_workbook(garage_book)
     assert book.sheetnames == [
-        "Company", "Accounts", "Groups", "Journal", "Trial balance", "VAT", "Partners", "Open items",
+        "Company", "Accounts", "Groups", "Journal", "Trial balance", "VAT", "Partners", "Open items", "Items",
+        "Documents", "Document lines",
     ]  # fmt: skip
     journal = book["Journal"]
     assert [c.value for c in journal[1]] == JOURNAL_HEADER
@@ -104,7 +105,8 @@ def test_amounts_are_numbers_and_dates_are_dates(garage_book: Path) -> None:
 
 
 def test_empty_sheets_are_left_out(tmp_path: Path, garage: Ledger) -> None:
-    bare = garage.replace(groups=table("groups"), partners=table("partners"), open_items=table("open_items"))
+    bare = garage.replace(groups=table("groups"), partners=table("partners"), open_items=table("open_items"),
+                          items=table("items"), documents=table("documents"), document_lines=table("document_lines"))
     pipeline.write(bare, "xlsx", tmp_path / "bare.xlsx")
     names = openpyxl.load_workbook(tmp_path / "bare.xlsx").sheetnames
     assert names == ["Company", "Accounts", "Journal", "Trial balance", "VAT"]
