@@ -109,3 +109,21 @@ def test_winbiz_to_the_archives_verifies_every_table(tmp_path: Path, samples: Pa
         assert result.verification is not None and result.verification.verdict == "verified", target
         assert [(t["table"], t["after"], t["differing"]) for t in result.verification.tables] == [
             ("partners", 11, 0), ("items", 9, 0), ("documents", 9, 0), ("document_lines", 16, 0)], target  # fmt: skip
+
+
+def test_source_tables_come_back_from_both_archives(tmp_path: Path, samples: Path) -> None:
+    import datetime as dt
+
+    source = pipeline.read(samples / "winbiz" / "DAT" / "garage")
+    odd = pa.table({"source_row": pa.array([1, 2], pa.int64()), "FLAG": [True, False],
+                    "WHEN": pa.array([dt.date(2024, 2, 29), None], pa.date32()), "TEXT": ["=1+1", ""],
+                    "CODE": ["007", "8"]})  # fmt: skip
+    books = source.replace(source_tables={**source.source_tables, "2024/stock_mvt.dbf": odd})
+    for target, out in (("sqlite", tmp_path / "a.sqlite"), ("xlsx", tmp_path / "a.xlsx")):
+        pipeline.write(books, target, out)
+        back = pipeline.read(out)
+        assert list(back.source_tables) == ["dos_info.dbf", "vehicule.dbf", "2024/stock_mvt.dbf"], target
+        for name, table in books.source_tables.items():
+            assert back.source_tables[name].equals(table), (target, name)
+    plates = back.source_tables["vehicule.dbf"].column("DJ_TEXTE3").to_pylist()
+    assert plates == ["BE 123 456", "FR 98 765", "VD 45 812", "VD 301 277"]

@@ -127,6 +127,7 @@ class XlsxReader:
                             extras[sheet.table] = extra
             company = _company(book, source.name, problems)
             shown = _shown_trial_balance(book, source.name, problems)
+            source_tables = _source_tables(book, titles, source.name, problems)
         except SourceError:
             raise
         except (python_calamine.CalamineError, *_BROKEN) as exc:
@@ -136,7 +137,8 @@ class XlsxReader:
             accounts, notes = merge_accounts(tables.pop("accounts"), lines, source.name)
         else:
             accounts, notes = accounts_from_lines(lines, source.name)
-        ledger = Ledger(company=company, accounts=accounts, **tables, extras=extras, format=self.name)
+        ledger = Ledger(company=company, accounts=accounts, **tables, extras=extras, source_tables=source_tables,
+                        format=self.name)
         if not any(p.severity == "error" for p in problems):  # dropped rows would explain any difference
             problems += _check_trial_balance(ledger, shown, source.name)
         problems += notes
@@ -282,6 +284,45 @@ def _converters(sheet: Sheet) -> dict[str, Callable[[Any], Any]]:
 
 
 # ----------------------------------------------------------------------------------------- sheets
+
+
+def _source_tables(book: CalamineWorkbook, titles: set[str], file: str, problems: list[Problem]) -> dict[str, pa.Table]:
+    """The whole source tables the "Source tables" sheet lists, each from its sheet with its column types."""
+    from migrator.writers.xlsx import SOURCE_INDEX, SOURCE_TYPES
+
+    if SOURCE_INDEX not in titles:
+        return {}
+    out: dict[str, pa.Table] = {}
+    rows = list(_rows(book, SOURCE_INDEX))
+    for number, (name, title, kinds, *_) in rows[1:]:
+        where = _where(file, SOURCE_INDEX)
+        if title not in titles:
+            problems.append(Problem("error", f"source table {name}: no sheet {title!r}; left out", where, number))
+            continue
+        columns = [k.rpartition(":") for k in str(kinds or "").split("\n") if k]
+        data = list(_rows(book, str(title)))
+        values: dict[str, list[Any]] = {n: [] for n, _, _ in columns}
+        for _, row in data[1:]:
+            for (column, _, kind), value in zip(columns, (*row, *([None] * len(columns))), strict=False):
+                values[column].append(_source_value(value, kind))
+        try:
+            out[str(name)] = pa.table({n: pa.array(values[n], SOURCE_TYPES.get(k, pa.string())) for n, _, k in columns})
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+            problems.append(Problem("error", f"source table {name}: {exc}; left out", _where(file, str(title))))
+    return out
+
+
+def _source_value(value: Any, kind: str) -> Any:
+    """A cell of a source table sheet as its column's type."""
+    if value is None:
+        return "" if kind == "string" else None
+    if kind == "int64":
+        return int(value) if isinstance(value, int | float) and float(value).is_integer() else value  # float-ok: a cell
+    if kind == "date32[day]":
+        return value.date() if isinstance(value, dt.datetime) else value
+    if kind == "bool":
+        return bool(value)
+    return value if isinstance(value, str) else _text(value)
 
 
 def _sheet(book: CalamineWorkbook, title: str) -> list[list[Any]]:

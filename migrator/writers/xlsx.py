@@ -234,11 +234,46 @@ class XlsxWriter:
                     _table_sheet(package, sheet, data, problems)
                 if sheet is JOURNAL and data.num_rows:
                     _table_sheet(package, *_trial_balance(ledger), problems)
+            _source_sheets(package, ledger, problems)
         finally:
             package.close()
         extras = sum(t.num_columns - ("source_row" in t.column_names) for t in ledger.extras.values())
         problems += lost("unplaced source columns", extras, "left out (the workbook holds canonical columns only)")
         return problems
+
+
+SOURCE_INDEX = "Source tables"
+"""The sheet naming each whole source table (`Ledger.source_tables`), its sheet and its column types."""
+SOURCE_TYPES = {"string": pa.string(), "int64": pa.int64(), "date32[day]": pa.date32(), "bool": pa.bool_()}
+"""Column types a source table sheet holds as they are; others are written as text (and said so)."""
+
+
+def source_title(number: int) -> str:
+    return f"Source {number}"
+
+
+def _source_sheets(package: _Package, ledger: Ledger, problems: list[Problem]) -> None:
+    """Each source table on a sheet of its own ("Source 1", …), listed with its name and column types on
+    the "Source tables" sheet, so that the reader brings them back as they were."""
+    if not ledger.source_tables:
+        return
+    names, titles, types = [], [], []
+    tables = []
+    for number, (name, data) in enumerate(ledger.source_tables.items(), start=1):
+        kinds = []
+        for index, fld in enumerate(data.schema):
+            if str(fld.type) not in SOURCE_TYPES:
+                problems.append(Problem("info", f"source table {name}, column {fld.name}: type {fld.type} kept as text"))
+                data = data.set_column(index, fld.name, data.column(index).cast(pa.string()))
+            kinds.append(f"{fld.name}:{data.schema.field(index).type}")
+        names.append(name)
+        titles.append(source_title(number))
+        types.append("\n".join(kinds))
+        tables.append(data)
+    index = pa.table({"name": names, "sheet": titles, "columns": types})
+    _table_sheet(package, Sheet("source_tables", SOURCE_INDEX), index, problems)
+    for title, data in zip(titles, tables, strict=True):
+        _table_sheet(package, Sheet("source", title), data, problems)
 
 
 def _trial_balance(ledger: Ledger) -> tuple[Sheet, pa.Table]:
