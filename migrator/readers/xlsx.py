@@ -137,8 +137,9 @@ class XlsxReader:
             accounts, notes = merge_accounts(tables.pop("accounts"), lines, source.name)
         else:
             accounts, notes = accounts_from_lines(lines, source.name)
-        ledger = Ledger(company=company, accounts=accounts, **tables, extras=extras, source_tables=source_tables,
-                        format=self.name)
+        ledger = Ledger(
+            company=company, accounts=accounts, **tables, extras=extras, source_tables=source_tables, format=self.name
+        )
         if not any(p.severity == "error" for p in problems):  # dropped rows would explain any difference
             problems += _check_trial_balance(ledger, shown, source.name)
         problems += notes

@@ -263,7 +263,9 @@ def _source_sheets(package: _Package, ledger: Ledger, problems: list[Problem]) -
         kinds = []
         for index, fld in enumerate(data.schema):
             if str(fld.type) not in SOURCE_TYPES:
-                problems.append(Problem("info", f"source table {name}, column {fld.name}: type {fld.type} kept as text"))
+                problems.append(
+                    Problem("info", f"source table {name}, column {fld.name}: type {fld.type} kept as text")
+                )
                 data = data.set_column(index, fld.name, data.column(index).cast(pa.string()))
             kinds.append(f"{fld.name}:{data.schema.field(index).type}")
         names.append(name)
