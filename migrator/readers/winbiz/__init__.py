@@ -563,26 +563,26 @@ def _ledger(books: _Books, options: ReadOptions) -> Ledger:
     numbers: dict[str, str] = {}
     business_extras: dict[str, list[pa.Table]] = {}
 
-    def keep(name: str, raw: Raw, used: set[str], kept_rows: list[int] | None = None) -> None:
+    def keep(name: str, raw: Raw, used: set[str]) -> None:
         left = raw.extras(used)
         if left is not None:
             business_extras.setdefault(name, []).append(left)
 
     for raw in books.addresses:
         found_partners, used, by_number = tables.partners(raw)
-        _merge(partners, found_partners, "id", raw, "address")
+        _merge(partners, found_partners, "id")
         for number, ident in by_number.items():
             numbers.setdefault(number, ident)
         keep("partners", raw, used)
     items: dict[str, dict[str, Any]] = {}
     for raw in books.articles:
         found_items, used = tables.items(raw, numbers)
-        _merge(items, found_items, "code", raw, "article")
+        _merge(items, found_items, "code")
         keep("items", raw, used)
     documents: dict[str, dict[str, Any]] = {}
     for raw in books.documents:
-        found_documents, used, _rows = tables.documents(raw, numbers, partners)
-        _merge(documents, found_documents, "id", raw, "document")
+        found_documents, used = tables.documents(raw, numbers, partners)
+        _merge(documents, found_documents, "id")
         keep("documents", raw, used)
     document_lines: list[dict[str, Any]] = []
     for raw in books.details:
@@ -638,7 +638,7 @@ def _ledger(books: _Books, options: ReadOptions) -> Ledger:
     )
 
 
-def _merge(known: dict[str, dict[str, Any]], found: list[dict[str, Any]], key: str, raw: Raw, what: str) -> None:
+def _merge(known: dict[str, dict[str, Any]], found: list[dict[str, Any]], key: str) -> None:
     """Rows of one more table (another year's copy of ``adresses.dbf``, say) into `known`: a later
     copy of the same row replaces the earlier one."""
     for row in found:

@@ -357,16 +357,15 @@ DOCUMENT_AMOUNTS = {
 
 
 def documents(raw: Raw, numbers: dict[str, str], known: dict[str, dict[str, Any]], base: str = "CHF"
-              ) -> tuple[list[dict[str, Any]], set[str], list[int]]:  # fmt: skip
-    """Documents of ``document.dbf`` (or a ``do_*`` export), the fields used and each document's source
-    row. ``DO_ADR1..3`` hold address numbers (the first one set is the partner); ``DO_DATE2`` is the
+              ) -> tuple[list[dict[str, Any]], set[str]]:  # fmt: skip
+    """Documents of ``document.dbf`` (or a ``do_*`` export) and the fields used. ``DO_ADR1..3`` hold address numbers (the first one set is the partner); ``DO_DATE2`` is the
     payment date: without a paid-amount field, a document with one is paid in full."""
     missing = [n for n in ("do_numero", "do_date1") if n not in raw.columns]
     gross_field = raw.first(*DOCUMENT_AMOUNTS["gross"])
     if missing or gross_field is None:
         wanted = ", ".join(n.upper() for n in missing) or "DO_TOTAL (or DO_MONTANT)"
         raw.problems.append(Problem("warning", f"no {wanted} field: the documents were not read", raw.file))
-        return [], set(), []
+        return [], set()
     used = {"do_numero", "do_date1"}
     bad = np.zeros(raw.size, dtype=bool)
     issued = raw.dates("do_date1", bad).to_pylist()
@@ -399,7 +398,7 @@ def documents(raw: Raw, numbers: dict[str, str], known: dict[str, dict[str, Any]
     ids, notes = unique_codes(raw.text("do_numero").to_pylist(), [f"row{r}" for r in rows], "document", raw.file,
                               rows)  # fmt: skip
     raw.problems += notes
-    out, kept_rows = [], []
+    out = []
     for i, ident in enumerate(ids):
         row = rows[i]
         if bad[i]:
@@ -433,8 +432,7 @@ def documents(raw: Raw, numbers: dict[str, str], known: dict[str, dict[str, Any]
             "status": status, "account": text["account"][i] or known.get(partner, {}).get("account", ""),
             "title": text["title"][i], "reference": text["reference"][i],
         })  # fmt: skip
-        kept_rows.append(row)
-    return out, used, kept_rows
+    return out, used
 
 
 LINE_FIELDS: dict[str, tuple[str, ...]] = {
