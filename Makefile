@@ -37,7 +37,7 @@ fuzz: install
 # merge them into each language's .po, and compile the .mo files the package ships (committed, so a
 # wheel and `make install` have them without this step).
 locale: install
-	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ -k ngettext:1,2 --no-location --omit-header -o migrator/locale/migrator.pot .
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ -k _h -k ngettext:1,2 --no-location --omit-header -o migrator/locale/migrator.pot .
 	for lang in fr de it; do $(BIN)/pybabel --quiet update --no-fuzzy-matching --omit-header -i migrator/locale/migrator.pot -d migrator/locale -D migrator -l $$lang; done
 	$(BIN)/pybabel --quiet compile -d migrator/locale -D migrator
 

@@ -21,6 +21,16 @@ from migrator import __version__, i18n
 from migrator.errors import MigratorError, ProblemsFound
 from migrator.i18n import N_, _
 
+_IN_F_STRINGS = (
+    N_("format"),
+    N_("read"),
+    N_("write"),
+    N_("output"),
+    N_("description"),
+)
+"""Messages used inside f-strings, marked here for extraction (Babel on Python 3.11 does not look into
+f-strings)."""
+
 EXIT_CODES = N_("""\b
 Exit codes:
   0  success

@@ -5,7 +5,7 @@ request's `using`), then the environment's ``LC_ALL``, ``LC_MESSAGES`` and ``LAN
 order), else English. The web page takes the browser's ``Accept-Language`` (`from_accept_language`).
 
 Messages are marked with `_` (or `N_` where they are translated later) on a template with named
-placeholders, filled after translation: ``_("{count} entries written").format(count=n)``.
+placeholders, filled after translation: ``_("{count} warnings").format(count=n)``.
 
 Numbers and dates a person reads follow the locale (``1'234.50`` and ``31.12.2024`` in Switzerland);
 data files never do: writers keep their formats' own, whatever the language.
@@ -263,7 +263,8 @@ def error(exc: BaseException) -> str:
 ELSEWHERE = (
     N_("{count} {what} not carried by this format: {action}"),
     N_("partners"), N_("open items"), N_("items"), N_("documents"), N_("document lines"), N_("company name"),
-    N_("left out"), N_("accounts"), N_("entries"), N_("groups"),
+    N_("left out"), N_("accounts"), N_("entries"), N_("groups"), N_("verified with declared losses"),
+    N_("verified"), N_("failed"), N_("not verified"),
 )  # fmt: skip
 """Templates and words of messages made where nothing is translated yet (`writers.base.lost`), so that
 `shown` finds them."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import __version__
+from migrator.i18n import N_
 from migrator.model import Ledger, years_of
 from migrator.money import format_cents
 from migrator.pipeline import Conversion, output_files
@@ -43,8 +44,9 @@ def _mapping_differences(conversion: Conversion) -> list[str]:
     for code, rule in conversion.mapping.rules_for(before).items():
         expected[rule.target] = expected.get(rule.target, 0) + before[code]
     return [
-        f"target account {code}: sources sum to {format_cents(expected.get(code, 0))}, "
-        f"balance after {format_cents(after.get(code, 0))}"
+        N_("target account {code}: sources sum to {expected}, balance after {after}").format(
+            code=code, expected=format_cents(expected.get(code, 0)), after=format_cents(after.get(code, 0))
+        )
         for code in sorted(set(expected) | set(after), key=_code_key)
         if expected.get(code, 0) != after.get(code, 0)
     ]
@@ -59,13 +61,13 @@ def verdict(conversion: Conversion) -> dict[str, Any]:
     check = conversion.verification
     if check is None:
         state = NOT_VERIFIED
-        status = "written, not verified (the target format has no reader)"
+        status = N_("written, not verified (the target format has no reader)")
         ok = not errors and not mapping
     else:
         state = FAILED if mapping else check.verdict
-        status = {VERIFIED: "balanced and verified", FAILED: "differences found"}.get(state, state)
+        status = {VERIFIED: N_("balanced and verified"), FAILED: N_("differences found")}.get(state, state)
         if errors and state != FAILED:
-            status += ", with errors allowed by --allow-problems"
+            status = N_("{status}, with errors allowed by --allow-problems").format(status=status)
         ok = state != FAILED and not errors
     return {
         "state": state,

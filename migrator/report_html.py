@@ -6,23 +6,56 @@ SVG, fonts are the reader's own. Print CSS (`@page`) numbers the pages and repea
 
 from __future__ import annotations
 
+import datetime as dt
 from html import escape
 from pathlib import Path
 from typing import Any
 
+from migrator import i18n
+from migrator.i18n import N_, _
+
+_IN_F_STRINGS = (
+    N_("none"),
+    N_("Balance per account class, before and after"),
+    N_("before (source)"),
+    N_("after (target, read back)"),
+    N_("Reconciliation report"),
+    N_("declared loss: {loss}"),
+    N_("Fiscal years: each account before and after"),
+    N_("1. Files"),
+    N_("2. Counts"),
+    N_("3. Balances by class"),
+    N_("4. Accounts: source balance, rule, target"),
+    N_("Target accounts: each balance is the exact sum of its sources"),
+    N_("differs"),
+    N_("5. VAT"),
+    N_("6. Fiscal years and months"),
+    N_("Fiscal years (sum of debits)"),
+    N_("Months"),
+    N_("7. Problems found while reading, mapping and checking"),
+    N_("8. What the target format could not carry, and what was done"),
+)
+"""Messages used inside f-strings, marked here for extraction (Babel on Python 3.11 does not look into
+f-strings)."""
+
 CLASS_NAMES = {
-    "1": "Assets",
-    "2": "Liabilities and equity",
-    "3": "Operating income",
-    "4": "Material and goods",
-    "5": "Personnel",
-    "6": "Other operating expenses",
-    "7": "Ancillary results",
-    "8": "Non-operating results, taxes",
-    "9": "Closing",
-    "other": "Other codes",
+    "1": N_("Assets"),
+    "2": N_("Liabilities and equity"),
+    "3": N_("Operating income"),
+    "4": N_("Material and goods"),
+    "5": N_("Personnel"),
+    "6": N_("Other operating expenses"),
+    "7": N_("Ancillary results"),
+    "8": N_("Non-operating results, taxes"),
+    "9": N_("Closing"),
+    "other": N_("Other codes"),
 }
-"""Classes of the Swiss SME chart (KMU/PME), by first digit."""
+"""Classes of the Swiss SME chart (KMU/PME), by first digit (English; `class_name` translates)."""
+
+
+def class_name(code: str) -> str:
+    """The name of an account class in the current language."""
+    return _(CLASS_NAMES[code]) if code in CLASS_NAMES else ""
 
 
 def cents(text: str) -> int:
@@ -31,9 +64,12 @@ def cents(text: str) -> int:
 
 
 def amount(text: str) -> str:
-    """``-1234.50`` as ``-1’234.50`` (Swiss grouping); empty stays empty."""
+    """``-1234.50`` as a person of the current locale reads it (``-1'234.50`` in Switzerland); in plain
+    English ``-1’234.50``, the Swiss grouping this report was first written with; empty stays empty."""
     if not text:
         return ""
+    if i18n.language() != "en":
+        return i18n.money(cents(text))
     sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
     whole, _, part = digits.partition(".")
     groups: list[str] = []
@@ -49,7 +85,16 @@ def _e(value: Any) -> str:
 
 
 def _size(n: int) -> str:
+    if i18n.language() != "en":
+        return _("{size} bytes").format(size=i18n.count(n))
     return f"{n:,} bytes".replace(",", "’")
+
+
+def _span(start: str, end: str) -> str:
+    """A fiscal year's dates, in the current locale's form."""
+    if i18n.language() == "en" or not start:
+        return f"{start} – {end}"
+    return f"{i18n.date(dt.date.fromisoformat(start))} – {i18n.date(dt.date.fromisoformat(end))}"
 
 
 def _table(head: list[str], rows: list[list[str]], numeric: set[int], foot: list[str] | None = None,
@@ -60,7 +105,7 @@ def _table(head: list[str], rows: list[list[str]], numeric: set[int], foot: list
         return "".join(f"<{tag}{' class=num' if i in numeric else ''}>{v}</{tag}>" for i, v in enumerate(values))
 
     body = "".join(f"\n<tr>{cells(r, 'td')}</tr>" for r in rows) or (
-        f'<tr><td colspan="{len(head)}" class="none">none</td></tr>'
+        f'<tr><td colspan="{len(head)}" class="none">{_e(_("none"))}</td></tr>'
     )
     foot_html = f"<tfoot><tr>{cells(foot, 'td')}</tr></tfoot>" if foot else ""
     return (
@@ -82,12 +127,12 @@ def chart_svg(classes: list[dict[str, str]]) -> str:
     height = row_h * len(classes) + 30
     parts = [
         f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="Balance per account class, before and after">',
+        f'aria-label="{_e(_("Balance per account class, before and after"))}">',
         f'<line x1="{axis}" y1="4" x2="{axis}" y2="{height - 26}" class="axis"/>',
     ]
     for i, row in enumerate(classes):
         top = 6 + i * row_h
-        label = f"{row['class']} {CLASS_NAMES.get(row['class'], '')}".strip()
+        label = f"{row['class']} {class_name(row['class'])}".strip()
         parts.append(f'<text x="0" y="{top + 19}" class="label">{_e(label)}</text>')
         for j, key in enumerate(("before", "after")):
             value = cents(row[key])
@@ -98,9 +143,9 @@ def chart_svg(classes: list[dict[str, str]]) -> str:
             parts.append(f'<text x="{width}" y="{y + 9}" class="value">{_e(amount(row[key]))}</text>')
     legend = height - 10
     parts.append(f'<rect x="{label_w}" y="{legend - 9}" width="10" height="10" class="bar before"/>')
-    parts.append(f'<text x="{label_w + 14}" y="{legend}" class="legend">before (source)</text>')
+    parts.append(f'<text x="{label_w + 14}" y="{legend}" class="legend">{_e(_("before (source)"))}</text>')
     parts.append(f'<rect x="{label_w + 130}" y="{legend - 9}" width="10" height="10" class="bar after"/>')
-    parts.append(f'<text x="{label_w + 144}" y="{legend}" class="legend">after (target, read back)</text>')
+    parts.append(f'<text x="{label_w + 144}" y="{legend}" class="legend">{_e(_("after (target, read back)"))}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -172,27 +217,35 @@ def _css_string(text: str) -> str:
 
 def _header(data: dict[str, Any]) -> str:
     details = data.get("company_details", {})
-    company = details.get("name") or data.get("company") or "(company not named in the source)"
+    company = details.get("name") or data.get("company") or _("(company not named in the source)")
     lines = [f'<div class="company">{_e(company)}</div>']
     for key in ("address", "vat_number"):
         if details.get(key):
             lines.append(f'<div class="muted">{_e(details[key])}</div>')
     meta = [
         (
-            "Source",
+            _("Source"),
             f"{data['source']['format']}" + (f" ({data['source']['encoding']})" if data["source"]["encoding"] else ""),
         ),
-        ("Target", data["target"]["format"]),
-        ("Mapping", data.get("mapping") or "none (accounts kept)"),
-        ("Currency", details.get("base_currency", "")),
-        ("Created", data["created"].replace("T", " ").replace("+00:00", " UTC")),
+        (_("Target"), data["target"]["format"]),
+        (_("Mapping"), data.get("mapping") or _("none (accounts kept)")),
+        (_("Currency"), details.get("base_currency", "")),
+        (_("Created"), _created(data["created"])),
         ("migrator", data["migrator"]),
     ]
     meta_html = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in meta)
     return (
-        f'<header class="doc"><div><h1>Reconciliation report</h1>{"".join(lines)}</div>'
+        f'<header class="doc"><div><h1>{_e(_("Reconciliation report"))}</h1>{"".join(lines)}</div>'
         f'<dl class="meta">{meta_html}</dl></header>'
     )
+
+
+def _created(stamp: str) -> str:
+    """When the report was made: ``2024-03-01 10:15 UTC``, the date in the locale's form."""
+    text = stamp.replace("T", " ").replace("+00:00", " UTC")
+    if i18n.language() == "en" or len(stamp) < 10:
+        return text
+    return i18n.date(dt.date.fromisoformat(stamp[:10])) + text[10:]
 
 
 def _verdict(data: dict[str, Any]) -> str:
@@ -200,43 +253,47 @@ def _verdict(data: dict[str, Any]) -> str:
     losses = v.get("losses", [])
     css = ("loss" if losses else "ok") if v["ok"] else "bad"
     mark = ("!" if losses else "✓") if v["ok"] else "✗"
-    status = v["status"][:1].upper() + v["status"][1:]
+    shown = i18n.shown(v["status"])
+    status = shown[:1].upper() + shown[1:]
     counts = data["counts"]["after"]
-    summary = (
-        f"{counts['entries']} entries, {counts['lines']} lines on {counts['accounts']} accounts; "
-        f"debits {amount(data['totals']['after'])} = credits {amount(data['totals']['after_credit'])}"
-    )
-    items = "".join(f"<li>{_e(d)}</li>" for d in v["differences"])
+    summary = _("{entries} entries, {lines} lines on {accounts} accounts; debits {debits} = credits {credits}").format(
+        entries=_number(counts["entries"]), lines=_number(counts["lines"]), accounts=_number(counts["accounts"]),
+        debits=amount(data["totals"]["after"]), credits=amount(data["totals"]["after_credit"]))  # fmt: skip
+    items = "".join(f"<li>{_e(i18n.shown(d))}</li>" for d in v["differences"])
     items += "".join(f"<li>{_e(d)}</li>" for d in v.get("entries", []))
-    items += "".join(f"<li>declared loss: {_e(d)}</li>" for d in losses)
-    notes = "".join(f"<li class=muted>{_e(n)}</li>" for n in v["notes"])
+    items += "".join(f"<li>{_e(_('declared loss: {loss}').format(loss=i18n.shown(d)))}</li>" for d in losses)
+    notes = "".join(f"<li class=muted>{_e(i18n.shown(n))}</li>" for n in v["notes"])
     listing = f"<ul>{items}{notes}</ul>" if items or notes else ""
     fingerprint = ""
     if data.get("input_fingerprint"):
-        fingerprint = (f'<div class="fingerprint">Input set SHA-256 (over the sorted names and SHA-256 of the source '
-                       f'files): <span class="mono">{_e(data["input_fingerprint"])}</span></div>')  # fmt: skip
+        label = _("Input set SHA-256 (over the sorted names and SHA-256 of the source files):")
+        fingerprint = (f'<div class="fingerprint">{_e(label)} <span class="mono">{_e(data["input_fingerprint"])}'
+                       "</span></div>")  # fmt: skip
     return (f'<section class="verdict {css}"><div class="status">{mark} {_e(status)}</div><div>{_e(summary)}</div>'
             f"{listing}{fingerprint}</section>")  # fmt: skip
 
 
+YEAR_COLUMNS = (N_("opening"), N_("debit"), N_("credit"), N_("closing"))
+
+
 def _year_accounts(data: dict[str, Any]) -> str:
     """Per fiscal year, each account's opening, debit, credit and closing before and after."""
-    html = "<h2>Fiscal years: each account before and after</h2>"
+    html = f"<h2>{_e(_('Fiscal years: each account before and after'))}</h2>"
     by_year: dict[str, list[dict[str, Any]]] = {}
     for row in data.get("year_accounts", []):
-        by_year.setdefault(f"{row['start']} – {row['end']}" if row["start"] else "outside the fiscal years",
+        by_year.setdefault(_span(row["start"], row["end"]) if row["start"] else _("outside the fiscal years"),
                            []).append(row)  # fmt: skip
-    head = ["account", "name"]
-    for column in ("opening", "debit", "credit", "closing"):
-        head += [column, "after"]
-    head.append("difference: reason")
+    head = [_e(_("account")), _e(_("name"))]
+    for column in YEAR_COLUMNS:
+        head += [_e(_(column)), _e(_("after"))]
+    head.append(_e(_("difference: reason")))
     numeric = set(range(2, 10))
     for label, rows in by_year.items():
         body = []
         for r in rows:
             cells = [_e(r["account"]), _e(r["name"])]
             differs = []
-            for column in ("opening", "debit", "credit", "closing"):
+            for column in YEAR_COLUMNS:
                 after = r[f"{column}_after"]
                 changed = bool(after) and cents(r[f"{column}_difference"]) != 0
                 cells += [
@@ -244,20 +301,34 @@ def _year_accounts(data: dict[str, Any]) -> str:
                     f'<span class="diff">{_e(amount(after))}</span>' if changed else _money(after),
                 ]
                 if changed:
-                    differs.append(f"{column} {amount(r[column + '_difference'])}")
-            reason = f'<span class="diff">{_e("; ".join(differs))}</span>: {_e(r["reason"])}' if differs else ""
+                    differs.append(f"{_(column)} {amount(r[column + '_difference'])}")
+            reason = (f'<span class="diff">{_e("; ".join(differs))}</span>: {_e(i18n.shown(r["reason"]))}'
+                      if differs else "")  # fmt: skip
             cells.append(reason)
             body.append(cells)
         html += f"<h3>{_e(label)}</h3>" + _table(head, body, numeric, css="years")
     return html
 
 
+def _h(text: str) -> str:
+    return _e(_(text))
+
+
+def _number(n: int) -> str:
+    return str(n) if i18n.language() == "en" else i18n.count(n)
+
+
 def _files(data: dict[str, Any]) -> str:
-    rows = [["source", _e(f["path"]), _e(_size(f["size"])), f'<span class="mono">{_e(f["sha256"])}</span>']
+    rows = [[_h("source"), _e(f["path"]), _e(_size(f["size"])), f'<span class="mono">{_e(f["sha256"])}</span>']
             for f in data["source"]["files"]]  # fmt: skip
-    rows += [["target", _e(f["path"]), _e(_size(f["size"])), f'<span class="mono">{_e(f["sha256"])}</span>']
+    rows += [[_h("target"), _e(f["path"]), _e(_size(f["size"])), f'<span class="mono">{_e(f["sha256"])}</span>']
              for f in data["target"]["files"]]  # fmt: skip
-    return "<h2>1. Files</h2>" + _table(["", "file", "size", "SHA-256"], rows, {2})
+    return f"<h2>{_h('1. Files')}</h2>" + _table(["", _h("file"), _h("size"), "SHA-256"], rows, {2})
+
+
+COUNT_NAMES = {"accounts": N_("accounts"), "entries": N_("entries"), "lines": N_("lines"), "partners": N_("partners"),
+               "open_items": N_("open items"), "items": N_("items"), "documents": N_("documents"),
+               "document_lines": N_("document lines"), "vat_codes": N_("vat codes")}  # fmt: skip
 
 
 def _counts(data: dict[str, Any]) -> str:
@@ -266,33 +337,34 @@ def _counts(data: dict[str, Any]) -> str:
     for key in before:
         a, b = before[key], after.get(key, 0)
         change = "" if a == b else f'<span class="diff">{b - a:+d}</span>'
-        rows.append([_e(key.replace("_", " ")), str(a), str(b), change])
-    return "<h2>2. Counts</h2>" + _table(["", "before", "after", "change"], rows, {1, 2, 3})
+        name = _(COUNT_NAMES[key]) if key in COUNT_NAMES else key.replace("_", " ")
+        rows.append([_e(name), _number(a), _number(b), change])
+    return f"<h2>{_h('2. Counts')}</h2>" + _table(["", _h("before"), _h("after"), _h("change")], rows, {1, 2, 3})
 
 
 def _classes(data: dict[str, Any]) -> str:
-    rows = [[_e(f"{c['class']} {CLASS_NAMES.get(c['class'], '')}"), _money(c["before"]), _money(c["after"])]
+    rows = [[_e(f"{c['class']} {class_name(c['class'])}"), _money(c["before"]), _money(c["after"])]
             for c in data["classes"]]  # fmt: skip
-    return f"<h2>3. Balances by class</h2><figure>{chart_svg(data['classes'])}</figure>" + _table(
-        ["class", "before", "after"], rows, {1, 2}
+    return f"<h2>{_h('3. Balances by class')}</h2><figure>{chart_svg(data['classes'])}</figure>" + _table(
+        [_h("class"), _h("before"), _h("after")], rows, {1, 2}
     )
 
 
 def _accounts(data: dict[str, Any]) -> str:
     rows = []
     for a in data["accounts"]:
-        rows.append([_e(a["account"]), _e(a["name"]), _money(a["balance"]), _e(a["rule"] or "kept"),
+        rows.append([_e(a["account"]), _e(a["name"]), _money(a["balance"]), _e(a["rule"] or _("kept")),
                      _e(a["target"]), _e(a["target_name"]), _money(a["target_balance"])])  # fmt: skip
     t = data["totals"]
-    foot = ["", "debit balances", _money(t["before"]), "", "", "debit balances", _money(t["after"])]
-    html = "<h2>4. Accounts: source balance, rule, target</h2>"
-    html += _table(["account", "name", "balance", "rule", "target", "target name", "target balance"], rows, {2, 6},
-                   foot, "accounts")  # fmt: skip
+    foot = ["", _h("debit balances"), _money(t["before"]), "", "", _h("debit balances"), _money(t["after"])]
+    html = f"<h2>{_h('4. Accounts: source balance, rule, target')}</h2>"
+    html += _table([_h("account"), _h("name"), _h("balance"), _h("rule"), _h("target"), _h("target name"),
+                    _h("target balance")], rows, {2, 6}, foot, "accounts")  # fmt: skip
     html += _table(
-        ["", "before", "after"],
-        [["sum of debit balances", _money(t["before"]), _money(t["after"])],
-         ["sum of credit balances", _money(t["before_credit"]), _money(t["after_credit"])],
-         ["net (must be zero)", _money(t["balance_before"]), _money(t["balance_after"])]],
+        ["", _h("before"), _h("after")],
+        [[_h("sum of debit balances"), _money(t["before"]), _money(t["after"])],
+         [_h("sum of credit balances"), _money(t["before_credit"]), _money(t["after_credit"])],
+         [_h("net (must be zero)"), _money(t["balance_before"]), _money(t["balance_after"])]],
         {1, 2},
     )  # fmt: skip
     if data.get("mapping"):
@@ -300,9 +372,10 @@ def _accounts(data: dict[str, Any]) -> str:
         for a in data["target_accounts"]:
             diff = a["difference"]
             rows.append([_e(a["account"]), _e(a["name"]), _e(", ".join(a["sources"])), _money(a["expected"]),
-                         _money(a["balance"]), f'<span class="diff">{amount(diff)}</span>' if cents(diff) else "0.00"])  # fmt: skip
-        html += "<h3>Target accounts: each balance is the exact sum of its sources</h3>"
-        html += _table(["target", "name", "from", "sum of sources", "balance after", "difference"], rows, {3, 4, 5})
+                         _money(a["balance"]), f'<span class="diff">{amount(diff)}</span>' if cents(diff) else amount("0.00")])  # fmt: skip
+        html += f"<h3>{_h('Target accounts: each balance is the exact sum of its sources')}</h3>"
+        html += _table([_h("target"), _h("name"), _h("from"), _h("sum of sources"), _h("balance after"),
+                        _h("difference")], rows, {3, 4, 5})  # fmt: skip
     return html
 
 
@@ -310,52 +383,62 @@ def _vat(data: dict[str, Any]) -> str:
     rows = []
     for r in data["vat_rows"]:
         same = r["base"] == r["base_after"] and r["vat"] == r["vat_after"]
-        flag = "" if same else '<span class="diff">differs</span>'
+        flag = "" if same else f'<span class="diff">{_h("differs")}</span>'
         rows.append([_e(r["code"]), _money(r["base"]), _money(r["vat"]), _e(r["target"]), _money(r["base_after"]),
                      _money(r["vat_after"]), flag])  # fmt: skip
-    head = ["code", "base before", "VAT before", "code after", "base after", "VAT after", ""]
-    return "<h2>5. VAT</h2>" + _table(head, rows, {1, 2, 4, 5})
+    head = [_h("code"), _h("base before"), _h("VAT before"), _h("code after"), _h("base after"), _h("VAT after"), ""]
+    return f"<h2>{_h('5. VAT')}</h2>" + _table(head, rows, {1, 2, 4, 5})
 
 
 def _periods(data: dict[str, Any]) -> str:
-    years = [[_e(f"{y['start']} – {y['end']}"), _money(y["opening"]), _money(y["opening_after"]),
+    years = [[_e(_span(y["start"], y["end"])), _money(y["opening"]), _money(y["opening_after"]),
               _money(y["movements"]), _money(y["movements_after"])] for y in data["years"]]  # fmt: skip
     months = []
     for month, t in data["months"].items():
         flag = (
             ""
             if (t["lines"], t["debit"]) == (t["lines_after"], t["debit_after"])
-            else '<span class="diff">differs</span>'
+            else f'<span class="diff">{_h("differs")}</span>'
         )
-        months.append(
-            [_e(month), str(t["lines"]), _money(t["debit"]), str(t["lines_after"]), _money(t["debit_after"]), flag]
-        )
+        months.append([_e(month), _number(t["lines"]), _money(t["debit"]), _number(t["lines_after"]),
+                       _money(t["debit_after"]), flag])  # fmt: skip
     return (
-        "<h2>6. Fiscal years and months</h2><h3>Fiscal years (sum of debits)</h3>"
+        f"<h2>{_h('6. Fiscal years and months')}</h2><h3>{_h('Fiscal years (sum of debits)')}</h3>"
         + _table(
-            ["year", "opening before", "opening after", "movements before", "movements after"], years, {1, 2, 3, 4}
+            [_h("year"), _h("opening before"), _h("opening after"), _h("movements before"), _h("movements after")],
+            years,
+            {1, 2, 3, 4},
         )
-        + "<h3>Months</h3>"
-        + _table(["month", "lines before", "debits before", "lines after", "debits after", ""], months, {1, 2, 3, 4})
+        + f"<h3>{_h('Months')}</h3>"
+        + _table(
+            [_h("month"), _h("lines before"), _h("debits before"), _h("lines after"), _h("debits after"), ""],
+            months,
+            {1, 2, 3, 4},
+        )
     )
 
 
 def _problems(data: dict[str, Any]) -> str:
     def rows(items: list[dict[str, Any]]) -> list[list[str]]:
-        return [[f'<span class="sev-{_e(p["severity"])}">{_e(p["severity"])}</span>', _e(p["file"]),
-                 "" if p["row"] is None else str(p["row"]), _e(p["message"])] for p in items]  # fmt: skip
+        severity = i18n.SEVERITIES
+        return [[f'<span class="sev-{_e(p["severity"])}">{_e(_(severity.get(p["severity"], p["severity"])))}</span>',
+                 _e(p["file"]), "" if p["row"] is None else str(p["row"]), _e(i18n.shown(p["message"]))]
+                for p in items]  # fmt: skip
 
+    head = ["", _h("file"), _h("row"), _h("message")]
     return (
-        "<h2>7. Problems found while reading, mapping and checking</h2>"
-        + _table(["", "file", "row", "message"], rows(data["problems"]), {2})
-        + "<h2>8. What the target format could not carry, and what was done</h2>"
-        + _table(["", "file", "row", "message"], rows(data["not_carried"]), {2})
+        f"<h2>{_h('7. Problems found while reading, mapping and checking')}</h2>"
+        + _table(head, rows(data["problems"]), {2})
+        + f"<h2>{_h('8. What the target format could not carry, and what was done')}</h2>"
+        + _table(head, rows(data["not_carried"]), {2})
     )
 
 
 def _signatures() -> str:
-    box = '<div class="box"><strong>{}</strong><div class="line">Name</div><div class="line">Date</div><div class="line">Signature</div></div>'
-    return f'<section class="signatures">{box.format("Prepared by")}{box.format("Reviewed by")}</section>'
+    lines = "".join(f'<div class="line">{_h(word)}</div>' for word in (N_("Name"), N_("Date"), N_("Signature")))
+    boxes = "".join(f'<div class="box"><strong>{_h(who)}</strong>{lines}</div>'
+                    for who in (N_("Prepared by"), N_("Reviewed by")))  # fmt: skip
+    return f'<section class="signatures">{boxes}</section>'
 
 
 def render_html(data: dict[str, Any]) -> str:
@@ -370,9 +453,10 @@ def render_html(data: dict[str, Any]) -> str:
         (_header(data), _verdict(data), _signatures(), _files(data), _counts(data), _classes(data), _accounts(data),
          _year_accounts(data), _vat(data), _periods(data), _problems(data))
     )  # fmt: skip
-    title = f"Reconciliation report — {company}"
+    title = _("Reconciliation report — {company}").format(company=company)
+    lang = i18n.language().split("_")[0]
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{_e(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
         f"<title>{_e(title)}</title><style>{css}</style></head>"

@@ -14,7 +14,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.worksheet import Worksheet
 
-from migrator.report_html import CLASS_NAMES
+from migrator import i18n
+from migrator.i18n import N_, _
+from migrator.report_html import COUNT_NAMES, class_name
 from migrator.writers.base import inert
 
 MONEY = "#,##0.00;[Red]-#,##0.00"
@@ -39,8 +41,8 @@ def _text(value: Any) -> Any:
 
 def _sheet(book: Workbook, title: str, head: list[str], rows: list[list[Any]], money: set[int],
            widths: list[int]) -> Worksheet:  # fmt: skip
-    sheet = book.create_sheet(title)
-    sheet.append(head)
+    sheet = book.create_sheet(_(title)[:31])
+    sheet.append([_(h) if h else h for h in head])
     for cell in sheet[1]:
         cell.font = BOLD
         cell.fill = PatternFill("solid", fgColor="DDE3EA")
@@ -58,41 +60,42 @@ def _sheet(book: Workbook, title: str, head: list[str], rows: list[list[Any]], m
     sheet.page_setup.fitToWidth = 1
     sheet.page_setup.fitToHeight = 0
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.oddFooter.right.text = "Page &P of &N"
-    sheet.oddHeader.left.text = "Reconciliation report"
+    sheet.oddFooter.right.text = _("Page &P of &N")
+    sheet.oddHeader.left.text = _("Reconciliation report")
     return sheet
 
 
 def _summary(book: Workbook, data: dict[str, Any]) -> None:
     sheet = book.active
     assert sheet is not None
-    sheet.title = "Summary"
+    sheet.title = _("Summary")[:31]
     verdict = data["verdict"]
     details = data.get("company_details", {})
     rows: list[list[Any]] = [
-        ["Reconciliation report"],
-        ["Company", details.get("name") or data["company"]],
-        ["Address", details.get("address", "")],
-        ["VAT number", details.get("vat_number", "")],
-        ["Verdict", verdict["status"]],
-        ["Source format", data["source"]["format"]],
-        ["Target format", data["target"]["format"]],
-        ["Mapping", data.get("mapping") or "none (accounts kept)"],
-        ["Created", data["created"]],
+        [_("Reconciliation report")],
+        [_("Company"), details.get("name") or data["company"]],
+        [_("Address"), details.get("address", "")],
+        [_("VAT number"), details.get("vat_number", "")],
+        [_("Verdict"), i18n.shown(verdict["status"])],
+        [_("Source format"), data["source"]["format"]],
+        [_("Target format"), data["target"]["format"]],
+        [_("Mapping"), data.get("mapping") or _("none (accounts kept)")],
+        [_("Created"), data["created"]],
         ["migrator", data["migrator"]],
-        ["Input set SHA-256", data.get("input_fingerprint", "")],
+        [_("Input set SHA-256"), data.get("input_fingerprint", "")],
         [],
-        ["Prepared by (name, date, signature)"],
+        [_("Prepared by (name, date, signature)")],
         [],
-        ["Reviewed by (name, date, signature)"],
+        [_("Reviewed by (name, date, signature)")],
         [],
     ]
-    rows += [["Difference", d] for d in verdict["differences"]]
-    rows += [["Entry", d] for d in verdict.get("entries", [])]
-    rows += [["Declared loss", d] for d in verdict.get("losses", [])]
-    rows += [["Note", n] for n in verdict["notes"]]
-    rows += [[], ["Count", "before", "after"]]
-    rows += [[k.replace("_", " "), v, data["counts"]["after"].get(k, 0)] for k, v in data["counts"]["before"].items()]
+    rows += [[_("Difference"), i18n.shown(d)] for d in verdict["differences"]]
+    rows += [[_("Entry"), d] for d in verdict.get("entries", [])]
+    rows += [[_("Declared loss"), i18n.shown(d)] for d in verdict.get("losses", [])]
+    rows += [[_("Note"), i18n.shown(n)] for n in verdict["notes"]]
+    rows += [[], [_("Count"), _("before"), _("after")]]
+    rows += [[_(COUNT_NAMES[k]) if k in COUNT_NAMES else k.replace("_", " "), v, data["counts"]["after"].get(k, 0)]
+             for k, v in data["counts"]["before"].items()]  # fmt: skip
     for row in rows:
         sheet.append([_text(v) for v in row])
     sheet["A1"].font = Font(bold=True, size=14)
@@ -106,24 +109,30 @@ def _summary(book: Workbook, data: dict[str, Any]) -> None:
 
 
 YEAR_COLUMNS = ("opening", "debit", "credit", "closing")
+YEAR_HEADS = {
+    "opening": (N_("opening before"), N_("opening after"), N_("opening difference")),
+    "debit": (N_("debit before"), N_("debit after"), N_("debit difference")),
+    "credit": (N_("credit before"), N_("credit after"), N_("credit difference")),
+    "closing": (N_("closing before"), N_("closing after"), N_("closing difference")),
+}
 
 
 def _year_accounts(book: Workbook, data: dict[str, Any]) -> None:
     """Per fiscal year and account: before, after and the difference as a formula (after − before)."""
-    head = ["year", "account", "name"]
+    head = [N_("year"), N_("account"), N_("name")]
     for column in YEAR_COLUMNS:
-        head += [f"{column} before", f"{column} after", f"{column} difference"]
-    head.append("reason")
+        head += list(YEAR_HEADS[column])
+    head.append(N_("reason"))
     rows = []
     for r in data.get("year_accounts", []):
-        row: list[Any] = [f"{r['start']} – {r['end']}" if r["start"] else "outside the fiscal years", r["account"],
+        row: list[Any] = [f"{r['start']} – {r['end']}" if r["start"] else _("outside the fiscal years"), r["account"],
                           r["name"]]  # fmt: skip
         for column in YEAR_COLUMNS:
             row += [r[column], r[f"{column}_after"], ""]
-        row.append(r["reason"])
+        row.append(i18n.shown(r["reason"]))
         rows.append(row)
     money = {3 + 3 * i + j for i in range(len(YEAR_COLUMNS)) for j in (0, 1)}
-    sheet = _sheet(book, "Years by account", head, rows, money, [24, 10, 30] + [14] * 12 + [60])
+    sheet = _sheet(book, N_("Years by account"), head, rows, money, [24, 10, 30] + [14] * 12 + [60])
     differs = PatternFill("solid", fgColor="FBEEEE")
     for number, r in enumerate(data.get("year_accounts", []), start=2):
         for i, column in enumerate(YEAR_COLUMNS):
@@ -141,41 +150,50 @@ def render_xlsx(data: dict[str, Any]) -> Workbook:
     """The workbook for `data` (as `report.report_data` makes it)."""
     book = Workbook()
     _summary(book, data)
-    files = [["source", f["path"], f["size"], f["sha256"]] for f in data["source"]["files"]]
-    files += [["target", f["path"], f["size"], f["sha256"]] for f in data["target"]["files"]]
-    _sheet(book, "Files", ["", "file", "bytes", "SHA-256"], files, set(), [8, 50, 12, 70])
+    files = [[_("source"), f["path"], f["size"], f["sha256"]] for f in data["source"]["files"]]
+    files += [[_("target"), f["path"], f["size"], f["sha256"]] for f in data["target"]["files"]]
+    _sheet(book, N_("Files"), ["", N_("file"), N_("bytes"), "SHA-256"], files, set(), [8, 50, 12, 70])
     accounts = [[a["account"], a["name"], a["balance"], a["rule"], a["target"], a["target_name"], a["target_balance"]]
                 for a in data["accounts"]]  # fmt: skip
     t = data["totals"]
-    accounts += [["", "sum of debit balances", t["before"], "", "", "", t["after"]],
-                 ["", "sum of credit balances", t["before_credit"], "", "", "", t["after_credit"]],
-                 ["", "net", t["balance_before"], "", "", "", t["balance_after"]]]  # fmt: skip
-    sheet = _sheet(book, "Accounts", ["account", "name", "balance", "rule", "target", "target name", "target balance"],
+    accounts += [["", _("sum of debit balances"), t["before"], "", "", "", t["after"]],
+                 ["", _("sum of credit balances"), t["before_credit"], "", "", "", t["after_credit"]],
+                 ["", _("net"), t["balance_before"], "", "", "", t["balance_after"]]]  # fmt: skip
+    sheet = _sheet(book, N_("Accounts"), [N_("account"), N_("name"), N_("balance"), N_("rule"), N_("target"),
+                                          N_("target name"), N_("target balance")],
                    accounts, {2, 6}, [10, 36, 16, 40, 10, 36, 16])  # fmt: skip
     for row in sheet.iter_rows(min_row=sheet.max_row - 2):
         for cell in row:
             cell.font = BOLD
     targets = [[a["account"], a["name"], ", ".join(a["sources"]), a["expected"], a["balance"], a["difference"]]
                for a in data["target_accounts"]]  # fmt: skip
-    _sheet(book, "Target accounts", ["account", "name", "from", "sum of sources", "balance after", "difference"],
+    _sheet(book, N_("Target accounts"), [N_("account"), N_("name"), N_("from"), N_("sum of sources"),
+                                         N_("balance after"), N_("difference")],
            targets, {3, 4, 5}, [10, 36, 24, 16, 16, 14])  # fmt: skip
-    classes = [[c["class"], CLASS_NAMES.get(c["class"], ""), c["before"], c["after"]] for c in data["classes"]]
-    _sheet(book, "Classes", ["class", "", "before", "after"], classes, {2, 3}, [8, 30, 16, 16])
+    classes = [[c["class"], class_name(c["class"]), c["before"], c["after"]] for c in data["classes"]]
+    _sheet(book, N_("Classes"), [N_("class"), "", N_("before"), N_("after")], classes, {2, 3}, [8, 30, 16, 16])
     vat = [[r["code"], r["base"], r["vat"], r["target"], r["base_after"], r["vat_after"]] for r in data["vat_rows"]]
-    _sheet(book, "VAT", ["code", "base before", "VAT before", "code after", "base after", "VAT after"], vat,
+    _sheet(book, N_("VAT"), [N_("code"), N_("base before"), N_("VAT before"), N_("code after"), N_("base after"),
+                             N_("VAT after")], vat,
            {1, 2, 4, 5}, [10, 16, 16, 10, 16, 16])  # fmt: skip
     years = [[f"{y['start']} – {y['end']}", y["opening"], y["opening_after"], y["movements"], y["movements_after"]]
              for y in data["years"]]  # fmt: skip
-    _sheet(book, "Years", ["year", "opening before", "opening after", "movements before", "movements after"], years,
+    _sheet(book, N_("Years"), [N_("year"), N_("opening before"), N_("opening after"), N_("movements before"),
+                               N_("movements after")], years,
            {1, 2, 3, 4}, [26, 16, 16, 16, 16])  # fmt: skip
     _year_accounts(book, data)
     months = [[m, t["lines"], t["debit"], t["lines_after"], t["debit_after"]] for m, t in data["months"].items()]
-    _sheet(book, "Months", ["month", "lines before", "debits before", "lines after", "debits after"], months, {2, 4},
+    _sheet(book, N_("Months"), [N_("month"), N_("lines before"), N_("debits before"), N_("lines after"),
+                                N_("debits after")], months, {2, 4},
            [10, 12, 16, 12, 16])  # fmt: skip
-    problems = [[p["severity"], p["file"], p["row"], p["message"]] for p in data["problems"]]
-    _sheet(book, "Problems", ["severity", "file", "row", "message"], problems, set(), [10, 30, 8, 100])
-    lost = [[p["severity"], p["file"], p["row"], p["message"]] for p in data["not_carried"]]
-    _sheet(book, "Not carried", ["severity", "file", "row", "message"], lost, set(), [10, 30, 8, 100])
+    severity = i18n.SEVERITIES
+    problems = [[_(severity.get(p["severity"], p["severity"])), p["file"], p["row"], i18n.shown(p["message"])]
+                for p in data["problems"]]  # fmt: skip
+    head = [N_("severity"), N_("file"), N_("row"), N_("message")]
+    _sheet(book, N_("Problems"), head, problems, set(), [10, 30, 8, 100])
+    lost = [[_(severity.get(p["severity"], p["severity"])), p["file"], p["row"], i18n.shown(p["message"])]
+            for p in data["not_carried"]]  # fmt: skip
+    _sheet(book, N_("Not carried"), head, lost, set(), [10, 30, 8, 100])
     return book
 
 
