@@ -10,8 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
+
 from migrator import pipeline, vat
-from migrator.model import Company, Ledger, table
+from migrator.model import Company, FiscalYear, Ledger, table
 from migrator.reconcile import compare, trial_balance, vat_totals
 from migrator.writers.bexio import BexioWriter, gross_for
 
@@ -176,3 +178,41 @@ def test_books_rounded_to_the_cent(tmp_path: Path) -> None:
     result = compare(ledger, back, ("entries",), declared=notes)
     assert result.ok and result.verdict == "verified with declared losses", result.differences
     assert not [y for y in result.years if y["reason"]]  # every account's debit and credit as in the books
+
+
+def test_sub_accounts_fiscal_years_and_base_currency(tmp_path: Path) -> None:
+    """GnuCash-like books: 1020 under the account 1000 (an account is never a group in bexio: it goes
+    to 1000's group), a fiscal year from July to June, EUR as base currency, an entry whose lines bear
+    two dates. Each is declared, the chart names real groups only, and EUR comes back as the base."""
+    rows = [
+        {"entry": "1", "line": 1, "date": dt.date(2024, 7, 3), "doc": "A", "account": "1020", "amount": 5000},
+        {"entry": "1", "line": 2, "date": dt.date(2024, 7, 9), "doc": "A", "account": "3400", "amount": -5000},
+    ]
+    accounts = [{"code": "1000", "name": "Bank", "type": "asset", "parent": "10", "active": True},
+                {"code": "1020", "name": "Bank EUR", "type": "asset", "parent": "1000", "active": True},
+                {"code": "3400", "name": "Sales", "type": "income", "parent": "", "active": True}]  # fmt: skip
+    ledger = Ledger(
+        company=Company(base_currency="EUR", fiscal_years=(FiscalYear(dt.date(2024, 7, 1), dt.date(2025, 6, 30)),)),
+        accounts=table("accounts", accounts), groups=table("groups", [{"code": "10", "name": "Liquid"}]),
+        lines=table("lines", rows),
+    )  # fmt: skip
+    result = pipeline.convert(_saved(ledger, tmp_path), "bexio", tmp_path / "out")
+    assert result.verification is not None and result.verification.ok, result.verification.differences
+    sheet = openpyxl.load_workbook(tmp_path / "out" / "Kontenplan.xlsx").active
+    assert sheet is not None
+    assert [row[:4] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        ("10", "Liquid", None, "Aktiv"), ("1000", "Bank", "10", "Aktiv"), ("1020", "Bank EUR", "10", "Aktiv"),
+        ("3400", "Sales", None, "Ertrag")]  # fmt: skip
+    declared = " | ".join(p.message for p in result.not_carried)
+    assert "1 account parents not carried" in declared
+    assert "1 fiscal years not carried by this format: not calendar years" in declared
+    assert "1 lines on several dates not carried" in declared
+    assert result.reread is not None and result.reread.company.base_currency == "EUR"
+    assert "EUR;0.01" in (tmp_path / "out" / "currencies.csv").read_text("utf-8")
+
+
+def _saved(ledger: Ledger, folder: Path) -> Path:
+    """`ledger` as migrator's SQLite archive (it keeps the fiscal years and groups), to convert from."""
+    path = folder / "books.sqlite"
+    pipeline.write(ledger, "sqlite", path)
+    return path

@@ -616,7 +616,7 @@ def _read_written(source: Source) -> Ledger:
     if not isinstance(bodies, list):
         raise SourceError("expected a list of manual entries", json_name)
     taxes = _read_taxes(source, found)
-    step = _read_rounding(source)
+    written_base, step = _read_rounding(source)
     chart = source.path / "Kontenplan.xlsx"
     if chart.is_file():
         tab = _xlsx_table(chart, source.child(chart).name)
@@ -634,7 +634,7 @@ def _read_written(source: Source) -> Ledger:
             rows += _entry(body, number, json_name, taxes, currencies, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(Problem("error", f"entry not read: {exc}", json_name, number))
-    base = currencies.most_common(1)[0][0] if currencies else "CHF"
+    base = written_base or (currencies.most_common(1)[0][0] if currencies else "CHF")
     for row in rows:
         if row.get("currency") == base:
             row.update(currency="", amount_currency=None, rate="")
@@ -683,23 +683,24 @@ def _read_taxes(source: Source, found: Found) -> dict[str, dict[str, str]]:
     return taxes
 
 
-def _read_rounding(source: Source) -> int:
-    """The VAT rounding in cents from ``currencies.csv`` (bexio's ``round_factor`` of the base currency);
-    folders written before the file existed computed VAT to the cent."""
+def _read_rounding(source: Source) -> tuple[str, int]:
+    """The base currency and its VAT rounding in cents from ``currencies.csv`` (bexio's ``round_factor``);
+    folders written before the file existed computed VAT to the cent (and name no base currency)."""
     path = source.path / "currencies.csv"
     if not path.is_file():
-        return 1
+        return "", 1
     name = source.child(path).name
     try:
         records = list(csv_rows(path.read_bytes().decode("utf-8-sig"), ";", name))
         header = records[0] if records else []
         factor = records[1][header.index("round_factor")] if len(records) > 1 else "0.01"
+        code = records[1][header.index("code")] if len(records) > 1 else ""
         cents = exact_cents(Decimal(factor)) if factor else 1
     except (UnicodeError, ParseError, ValueError, IndexError, ArithmeticError) as exc:
         raise SourceError(f"not a readable currencies.csv (code;round_factor): {exc}", name) from None
     if cents <= 0:
         raise SourceError(f"round_factor {factor} is not a positive amount", name, 2)
-    return cents
+    return code, cents
 
 
 def _exact(text: str) -> str:

@@ -59,6 +59,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import vat, years
+from migrator.i18n import N_, guide  # the import guide in the user's language (issue 17)
 from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents, to_decimal
 from migrator.parsing import decimal_text
@@ -88,7 +89,7 @@ PARTNER_LEFT_OUT = ("roles", "vat_number", "iban", "currency", "payment_terms", 
 _NUMBER = "\x00number:"
 _PLACEHOLDER = re.compile('"' + re.escape(json.dumps(_NUMBER)[1:-1]) + r'([^"]*)"')
 
-README = """# bexio import files written by migrator
+README = N_("""# bexio import files written by migrator
 
 Nothing here has been sent to bexio. The files are:
 
@@ -126,7 +127,7 @@ The VAT was computed as bexio computes it, rounded to {rounding} (`currencies.cs
 books hold other VAT, the difference is a line of its own on the VAT account ("VAT rounding …").
 Lines without `tax_id` are booked exactly as they are.
 Compound entries (`manual_compound_entry`) carry one account per line, the other side empty.
-"""
+""")
 
 
 def _number(cents: int) -> str:
@@ -184,7 +185,7 @@ class BexioWriter:
             _sheet_file(target / "Produkte.xlsx", "Produkte", PRODUCT_COLUMNS, product_rows(ledger, plan))
             articles = [article_body(i, plan, base) for i in ledger.items.to_pylist()]
             (target / "articles.json").write_text(dumps(articles, indent=2) + "\n", "utf-8")
-        (target / "README.md").write_text(README.format(entries=len(bodies), rounding=_factor_text(step)), "utf-8")
+        (target / "README.md").write_text(guide(README, entries=len(bodies), rounding=_factor_text(step)), "utf-8")
         return problems + declared(ledger, contacts=True) + item_losses(ledger, files=True)
 
 
@@ -215,6 +216,17 @@ def declared(ledger: Ledger, contacts: bool = False) -> list[Problem]:
                      "the amount in the books")  # fmt: skip
     problems += lost("fiscal years without bookings", unbooked_years(ledger),
                      "left out: bexio's business years are set up in bexio itself")  # fmt: skip
+    other = sum(1 for y in ledger.company.fiscal_years if (y.start.month, y.start.day, y.end.month, y.end.day)
+                != (1, 1, 12, 31))  # fmt: skip
+    problems += lost("fiscal years", other, "not calendar years: bexio's business years are set up in bexio "
+                     "itself; what is written or posted holds none, so the books read back as calendar years")  # fmt: skip
+    dated: dict[str, set[Any]] = {}
+    for entry, day in zip(ledger.lines.column("entry").to_pylist(), ledger.lines.column("date").to_pylist(),
+                          strict=True):  # fmt: skip
+        dated.setdefault(entry, set()).add(day)
+    problems += lost("lines on several dates", sum(1 for days in dated.values() if len(days) > 1),
+                     "entries whose lines bear several dates take their first line's date: a bexio manual entry "
+                     "has one date")  # fmt: skip
     centres = lines_with(ledger.lines, "cost_centre")
     problems += lost("line cost centres", centres, "left out")
     return problems
@@ -688,11 +700,14 @@ def chart_rows(ledger: Ledger, plan: VatPlan) -> tuple[list[list[str]], list[Pro
     Kontoart. Groups no account refers to cannot be told from accounts on reading: left out, declared."""
     accounts = ledger.accounts.to_pylist()
     codes = {a["code"] for a in accounts}
+    parents = {a["code"]: a["parent"] for a in accounts}
     groups = {g["code"]: g for g in ledger.groups.to_pylist() if g["code"] not in codes}
     kinds: dict[str, str] = {}
     needed: list[str] = []
+    under_account = 0
     for account in accounts:
-        parent, seen = account["parent"], set()
+        parent, seen = _group_of(account["code"], parents), set()
+        under_account += account["parent"] in codes
         art = kontoart(account["type"], account["code"])
         while parent and parent not in seen and parent not in codes:
             seen.add(parent)
@@ -703,11 +718,24 @@ def chart_rows(ledger: Ledger, plan: VatPlan) -> tuple[list[list[str]], list[Pro
     rows = [[code, groups.get(code, {}).get("name", ""), groups.get(code, {}).get("parent", ""), kinds[code], "", "",
              ""] for code in sorted(needed, key=lambda c: (len(c), c))]  # fmt: skip
     for account in accounts:
-        rows.append([account["code"], account["name"], account["parent"], kontoart(account["type"], account["code"]),
-                     "", "", plan.codes.get(account["vat_code"], account["vat_code"])])  # fmt: skip
+        rows.append([account["code"], account["name"], _group_of(account["code"], parents),
+                     kontoart(account["type"], account["code"]), "", "",
+                     plan.codes.get(account["vat_code"], account["vat_code"])])  # fmt: skip
     unused = sorted(set(groups) - set(needed))
     problems = lost("groups", len(unused), f"left out: no account refers to them ({', '.join(unused[:10])})")
+    problems += lost("account parents", under_account, "an account under another account (GnuCash sub-accounts) "
+                     "is placed in that account's group: in bexio an account is never the group of another")  # fmt: skip
     return rows, problems
+
+
+def _group_of(code: str, parents: dict[str, str]) -> str:
+    """The group an account goes under in bexio's chart: its parent, or where that is an account (a
+    sub-account), the first group above it."""
+    parent, seen = parents.get(code, ""), {code}
+    while parent in parents and parent not in seen:
+        seen.add(parent)
+        parent = parents[parent]
+    return parent
 
 
 def _chart(ledger: Ledger, plan: VatPlan, path: Path) -> list[Problem]:
