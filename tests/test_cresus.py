@@ -249,6 +249,9 @@ def test_bad_records_are_named_by_file_and_row(tmp_path: Path) -> None:
 def test_empty_file(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"empty\.txt: the file is empty"):
         pipeline.read(write_text(tmp_path / "empty.txt", ["", ""]), "cresus")
+    # books without bookings are written as an empty journal, which verification reads back as no lines
+    back = pipeline.read(write_text(tmp_path / "empty.txt", ["", ""]), "cresus", for_verification=True)
+    assert back.lines.num_rows == 0 and back.accounts.num_rows == 0 and not back.errors
 
 
 def test_unencodable_text_and_tabs(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from strategies import LATIN, ledgers, texts
 
 from migrator import pipeline, registry
-from migrator.model import FiscalYear, Ledger
+from migrator.model import FiscalYear, Ledger, years_of
 from migrator.model import table as model_table
 from migrator.reconcile import compare, trial_balance
 from migrator.validate import validate
@@ -94,6 +94,24 @@ def test_quirks_of_the_reference_files(reference: Path) -> None:
     assert set(wide.lines.filter(wide.lines.column("opening")).column("journal").to_pylist()) == {"AD"}
     crcrlf = pipeline.read(reference / "fec" / "123456789FEC20500930.txt")
     assert not any("\r" in t for t in crcrlf.lines.column("description").to_pylist())
+
+
+def test_detailed_a_nouveaux_open_the_exercise_of_the_file_name(reference: Path) -> None:
+    # journal AD "A Nouveaux Détaillés": 456 lines, 7 dated in 2021, 415 in 2022 and 34 on 2023-01-01,
+    # counted by hand with awk; every other line is dated in 2023, the exercise the name closes (20231231)
+    books = pipeline.read(reference / "fec" / "000000000FEC20231231.txt")
+    opening = books.lines.filter(books.lines.column("opening"))
+    assert opening.num_rows == 456 and set(opening.column("date").to_pylist()) == {dt.date(2023, 1, 1)}
+    assert [y.start.year for y in years_of(books)] == [2023]
+    warned = [p for p in books.problems if "à-nouveaux" in p.message]
+    assert len(warned) == 1 and warned[0].message.startswith("422 à-nouveaux lines are dated before the exercise "
+                                                             "2023-01-01 to 2023-12-31")  # fmt: skip
+    kept = books.extras["lines"].select(["source_row", "EcritureDate"]).to_pylist()
+    own = {r["source_row"]: r["EcritureDate"] for r in kept}
+    first = opening.sort_by("source_row").to_pylist()[0]
+    assert own[first["source_row"]] != "20230101"  # the line's own date, kept aside
+    assert sum(1 for r in opening.to_pylist() if own[r["source_row"]][:4] in ("2021", "2022")) == 422
+    assert pc.sum(opening.column("amount")).as_py() == 0  # the à-nouveaux balance as one opening
 
 
 # ------------------------------------------------------------------------------------------- writing

@@ -86,8 +86,9 @@ class CresusReader:
             raise SourceError(str(exc)) from None
         physical = text.lstrip("\ufeff").split("\n")
         records = [(n, line.rstrip("\r").split("\t")) for n, line in enumerate(physical, start=1) if line.strip()]
-        if not records:
+        if not records and not options.for_verification:
             raise SourceError("the file is empty; expected one booking per line", source.name)
+        # (read back for verification, an empty journal is what the writer makes of books without bookings)
         out = Rows(source.name)
         parsed = _records(records, out)
         extras = _lines(parsed, out)

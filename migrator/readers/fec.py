@@ -11,12 +11,18 @@ or ISO-8859-15, LF, CRLF or CR CR LF. Column names are matched without regard to
   are cut, in file order, into entries that each end where the running balance returns to zero.
 * ``CompAuxNum``/``CompAuxLib`` become partners (``40…`` accounts: suppliers, ``41…``: customers).
 * Opening entries: journal ``AN``/``ANO``/``RAN`` or a journal label with "nouveau" (à-nouveaux).
+  Detailed à-nouveaux keep each open item's own date (``000000000FEC20231231.txt``: "A Nouveaux
+  Détaillés" dated 2021 and 2022 in the file of the exercise that ends 2023-12-31): where the file
+  is named ``<SIREN>FEC<yyyymmdd>`` (the exercise's closing date, article A47 A-1) and every other
+  line lies in the twelve months ending then, opening lines dated before them are dated on the
+  exercise's first day, with a warning; their own dates stay in the extras (``EcritureDate``).
 * ``JournalLib``, ``PieceDate``, ``EcritureLet``, ``DateLet``, ``ValidDate`` and any further columns are
   kept as extras. Amounts are in euros unless ``Idevise``/``Montantdevise`` give a foreign amount.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -93,14 +99,21 @@ class FecReader:
         separator, names = header
         if not ({"Debit", "Credit"} <= set(names) or {"Montant", "Sens"} <= set(names)):
             raise SourceError("the header has neither Debit and Credit nor Montant and Sens", source.name, 1)
-        return _Read(source.name, names, encoding).read(lines[1:], separator)
+        named = re.search(r"FEC(\d{8})", source.path.name, re.IGNORECASE)
+        try:
+            closing = dt.datetime.strptime(named.group(1), "%Y%m%d").date() if named else None
+        except ValueError:
+            closing = None
+        return _Read(source.name, names, encoding, closing).read(lines[1:], separator)
 
 
 class _Read:
-    def __init__(self, file: str, names: list[str], encoding: str) -> None:
+    def __init__(self, file: str, names: list[str], encoding: str, closing: dt.date | None = None) -> None:
         self.file = file
         self.names = names
         self.encoding = encoding
+        self.closing = closing
+        self.redated = 0
         self.problems: list[Problem] = []
 
     def problem(self, message: str, row: int | None, severity: str = "error") -> None:
@@ -112,6 +125,7 @@ class _Read:
                                                                                "Montantdevise")}  # fmt: skip
         dates = DateColumn([r["EcritureDate"] for _, r in records[:2000]], None)
         rows = [row for row in (self._line(number, record, amounts, dates) for number, record in records) if row]
+        self._openings_on_first_day(rows)
         self._entries(rows)
         lines = table("lines", number_lines(rows))
         accounts = self._accounts(records)
@@ -185,6 +199,27 @@ class _Read:
             row.update(currency=currency, amount_currency=abs(foreign) if amount >= 0 else -abs(foreign))
         return row
 
+    def _openings_on_first_day(self, rows: list[dict[str, Any]]) -> None:
+        """Date on the exercise's first day the opening lines dated before it (detailed à-nouveaux), when
+        the file name gives the closing date and every other line lies in the twelve months ending then."""
+        if self.closing is None:
+            return
+        end = self.closing
+        try:
+            start = end.replace(year=end.year - 1) + dt.timedelta(days=1)
+        except ValueError:  # 29 February
+            start = dt.date(end.year - 1, 3, 1)
+        if any(not row["opening"] and not start <= row["date"] <= end for row in rows):
+            return
+        early = [row for row in rows if row["opening"] and row["date"] < start]
+        for row in early:
+            row["date"] = start
+        self.redated = len(early)
+        if early:
+            self.problem(f"{len(early)} à-nouveaux lines are dated before the exercise {start.isoformat()} to "
+                         f"{end.isoformat()} (the closing date in the file name): dated on its first day as its "
+                         "opening; their own dates are kept aside (EcritureDate)", early[0]["source_row"], "warning")  # fmt: skip
+
     def _entries(self, rows: list[dict[str, Any]]) -> None:
         """Cut entries whose number spans several dates where their running balance returns to zero."""
         groups: dict[str, list[dict[str, Any]]] = {}
@@ -230,7 +265,8 @@ class _Read:
         return table("partners", partners.values())
 
     def _extras(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table | None:
-        names = [n for n in self.names if n not in PLACED and any(r[n] for _, r in records)]
+        names = [n for n in self.names if (n not in PLACED or (n == "EcritureDate" and self.redated))
+                 and any(r[n] for _, r in records)]  # fmt: skip
         if not names:
             return None
         columns: dict[str, Any] = {"source_row": pa.array([n for n, _ in records], pa.int64())}

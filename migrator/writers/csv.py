@@ -94,7 +94,17 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     )
     unused = ledger.accounts.num_rows - len(pc.unique(ledger.lines.column("account")))
     problems += lost("accounts without lines", max(unused, 0), "left out (a postings file lists used accounts only)")
-    return problems
+    return problems + base_currency_lost(ledger)
+
+
+def base_currency_lost(ledger: Ledger) -> list[Problem]:
+    """The base currency, when no line carries it: the reader takes the currency of the lines without a
+    foreign amount, CHF when there are none."""
+    base = ledger.company.base_currency
+    lines = ledger.lines
+    plain = pc.is_null(lines.column("amount_currency")) if lines.num_rows else None
+    return lost("base currency", int(base not in ("", "CHF") and (plain is None or not pc.any(plain).as_py())),
+                f"no line is in {base} without a foreign amount, and it reads back as CHF")  # fmt: skip
 
 
 TABLE_FILES = ("accounts", "groups", "vat_codes", "partners", "open_items", "items", "documents", "document_lines")
@@ -140,7 +150,7 @@ class CsvFolderWriter:
         problems += lost("fiscal years", len(ledger.company.fiscal_years),
                          "left out: read back as calendar years from the lines' dates")  # fmt: skip
         problems += lost("source tables", len(ledger.source_tables), "left out (use sqlite or xlsx to keep them)")
-        return problems
+        return problems + base_currency_lost(ledger)
 
 
 FORMAT = CsvWriter

@@ -47,7 +47,7 @@ from typing import Any
 from migrator import years
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import lines_with, lost, lost_columns, unbooked_years
+from migrator.writers.base import lines_with, lost, lost_columns, off_calendar_years, unbooked_years
 
 ENCODING = "iso-8859-1"
 JOURNAL = "journal.csv"
@@ -201,6 +201,11 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
         unbooked_years(ledger),
         "left out: the years are read back from the bookings' dates",
     )
+    problems += lost("fiscal years other than calendar years", off_calendar_years(ledger),
+                     "the years are read back as calendar years from the bookings' dates: set them in Run my Accounts")  # fmt: skip
+    base = ledger.company.base_currency
+    problems += lost("base currency", int(not lines.num_rows and base not in ("", "CHF")), "the journal has no row "
+                     f"to carry it in its currency column: set {base} as the client's currency")  # fmt: skip
     problems += lost("open items", ledger.open_items.num_rows, "left out (the GL import has no invoices)")
     problems += lost("items", ledger.items.num_rows, "left out (no article import here)")
     problems += lost("documents", ledger.documents.num_rows, "left out (the GL import has no invoices)")
