@@ -140,10 +140,7 @@ def _read(source: Any, from_format: str | None, encoding: str | None, year: int 
 
         applied = load_mapping(mapping)
         ledger = apply_mapping(ledger, applied)
-    # the target's VAT codes before writing, as `convert` does (where the pipeline has that step)
-    for_target = getattr(pipeline, "for_target", None)
-    if for_target is not None:
-        ledger = for_target(ledger, "bexio")[0]
+    ledger = pipeline.for_target(ledger, "bexio")[0]  # bexio's VAT codes before writing, as `convert` does
     problems = list(ledger.problems) + validate(ledger)
     if any(p.severity == "error" for p in problems):
         raise ProblemsFound(problems, "the books have errors; nothing was posted")
