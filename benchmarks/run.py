@@ -6,9 +6,14 @@ with lines per second and the ratio to the pyarrow floor and to the peers. Resul
 benchmarks/results.md (with benchmarks/NOTES.md appended). Timings are never asserted in the test suite.
 
     python -m benchmarks.run                 # the default cases
-    python -m benchmarks.run --quick         # 100k entries (and small bulk) only, one run each
+    python -m benchmarks.run --quick         # small sizes only (20k entries, small bulk), one run each
     python -m benchmarks.run --case csv-csv  # one case (repeat --case for several)
     python -m benchmarks.run --case csv-csv --size 10000000 --runs 1   # a size by hand
+
+There is a case per writer (`csv-<format>`: the canonical CSV converted to that format, verification on
+where the format has a reader) at 100k and 200k entries, and at 1M where the target holds it; the floor
+and hledger run at the same sizes, so every writer's row has its ratio to both from the same run.
+A case that fails is reported as failed, and the run goes on.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ class Measure:
     lines: int
     seconds: list[float] = field(default_factory=list)  # float-ok: wall-clock seconds
     peak_mib: float = 0.0  # float-ok: memory in MiB
+    failed: str = ""
+    """Why the case failed (the end of its error output), or empty."""
 
     @property
     def median(self) -> float:  # float-ok: seconds
@@ -146,29 +153,50 @@ class Case:
     runs: int = 0  # 0: the --runs default
 
 
+SIZES = (100 * K, 200 * K, M)
+"""Entries of each writer's case: 100k and 200k for the targets on speed and growth, 1M for memory."""
+QUICK = (20 * K,)
+NOT_AT_1M = {
+    "xlsx": "2.8M journal lines: 3 sheets and a 2 GB workbook, past the reader's 1 GB bound (MIGRATOR_MAX_XLSX_MB)"
+}
+"""Writers whose target cannot hold the 1M-entry books, and why (noted in NOTES.md)."""
+
+
+def _writer_cases() -> list[Case]:
+    """A case per writer of the registry: the canonical CSV converted to it, as a user runs it."""
+    from migrator import registry
+
+    cases = []
+    for fmt in registry.writable():
+        suffix = (fmt.extensions[0] if fmt.extensions else "") if fmt.output == "file" else ""
+        sizes = SIZES if fmt.name not in NOT_AT_1M else SIZES[:-1]
+        runs = 0 if fmt.name == "csv" else 1  # csv→csv: the default runs, for its target against the floor
+        cases.append(Case(f"csv-{fmt.name}", sizes, _convert(fmt.name, suffix), quick=QUICK, runs=runs))
+    return cases
+
+
 CASES = [
     Case("startup-help", (0,), lambda n, work: [MIGRATOR, "--help"], quick=(0,)),
     Case("startup-formats", (0,), lambda n, work: [MIGRATOR, "formats"], quick=(0,)),
-    Case("floor-pyarrow", (100 * K, 300 * K, M), _floor),
-    Case("csv-csv", (100 * K, 300 * K, M), _convert("csv", ".csv")),
-    Case("csv-banana", (100 * K,), _convert("banana", ""), runs=1),
-    Case("csv-xlsx", (100 * K,), _convert("xlsx", ".xlsx"), runs=1),
-    Case("csv-saft", (100 * K,), _convert("saft", ".xml"), runs=1),
-    Case("csv-saft-noverify", (100 * K, 300 * K, M), _convert("saft", ".xml", "--no-verify")),
+    Case("floor-pyarrow", SIZES, _floor, quick=QUICK),
+    *_writer_cases(),
+    Case("csv-saft-noverify", (100 * K, 200 * K, M), _convert("saft", ".xml", "--no-verify"), quick=QUICK),
     Case("winbiz-csv", (M,), _winbiz, quick=(100 * K,)),
     Case("bulk-jobs1", (1000,), _bulk(1), quick=(50,), runs=1),
     Case("bulk-jobs2", (1000,), _bulk(2), quick=(50,), runs=1),
     Case(
         "hledger-print",
-        (100 * K,),
+        (100 * K, 200 * K),
         lambda n, work: ["hledger", "-f", _journal(n), "print", "-O", "csv", "-o", str(work / "h.csv")],
         needs="hledger",
+        quick=QUICK,
     ),
     Case(
         "ledger-csv",
         (100 * K,),
         lambda n, work: ["ledger", "-f", _journal(n), "csv", "--output", str(work / "l.csv")],
         needs="ledger",
+        quick=QUICK,
     ),
 ]
 
@@ -196,13 +224,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"skip {case.name}: {case.needs} is not installed")
             continue
         for size in args.size or (case.quick if args.quick else case.sizes):
+            entries, lines = _entries_lines(case.name, size)
             with tempfile.TemporaryDirectory(prefix="migrator-bench-") as work:
                 command = case.command(size, Path(work))  # generates the input first, outside the timing
-                entries, lines = _entries_lines(case.name, size)
-                seconds, peak = _run(command, 1 if args.quick else case.runs or runs, Path(work))
+                try:
+                    seconds, peak = _run(command, 1 if args.quick else case.runs or runs, Path(work))
+                except RuntimeError as exc:
+                    results.append(Measure(case.name, entries, lines, failed=" ".join(str(exc).split())[-300:]))
+                    print(f"{case.name:<24} {entries:>9} entries  FAILED: {results[-1].failed}", flush=True)
+                    continue
             results.append(Measure(case.name, entries, lines, seconds, peak))
             m = results[-1]
-            print(f"{m.case:<18} {m.entries:>9} entries  {m.median:7.2f} s  {m.lines_per_second:>12,.0f} lines/s  "
+            print(f"{m.case:<24} {m.entries:>9} entries  {m.median:7.2f} s  {m.lines_per_second:>12,.0f} lines/s  "
                   f"{peak:7.0f} MiB", flush=True)  # fmt: skip
     if not args.no_write:
         LAST.write_text(json.dumps({"runs": runs, "when": when, "load": load, "results": [asdict(m) for m in results]}))
@@ -210,9 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _ratios(m: Measure, results: list[Measure]) -> tuple[str, str, str]:
-    """× the pyarrow floor, and how many times faster than hledger and ledger (same entries)."""
-    same = {r.case: r.median for r in results if r.entries == m.entries}
+def _ratios(m: Measure, results: list[Measure]) -> tuple[str, str, str, str]:
+    """× the pyarrow floor, how many times faster than hledger and ledger (same entries), and the time
+    against the same case's smallest size scaled to these entries (1.0× is linear)."""
+    if m.failed:
+        return "", "", "", ""
+    same = {r.case: r.median for r in results if r.entries == m.entries and not r.failed}
     floor = f"{m.median / same['floor-pyarrow']:.1f}×" if "floor-pyarrow" in same and m.case.startswith("csv") else ""
     peers = []
     for peer in PEERS:
@@ -220,18 +256,26 @@ def _ratios(m: Measure, results: list[Measure]) -> tuple[str, str, str]:
             peers.append(f"{same[peer] / m.median:.1f}×")
         else:
             peers.append("")
-    return floor, peers[0], peers[1]
+    smaller = [r for r in results if r.case == m.case and not r.failed and 0 < r.entries < m.entries]
+    growth = ""
+    if smaller:
+        first = min(smaller, key=lambda r: r.entries)
+        growth = f"{m.median / first.median:.2f}× for {m.entries / first.entries:.0f}×"
+    return floor, peers[0], peers[1], growth
 
 
 def write_results(results: list[Measure], runs: int, when: str, load: float) -> None:  # float-ok: load average
     rows = []
     for m in results:
-        floor, hledger, ledger = _ratios(m, results)
+        floor, hledger, ledger, growth = _ratios(m, results)
         size = f"{m.entries:,}" if m.entries else ""
         lines = f"{m.lines:,}" if m.lines else ""
+        if m.failed:
+            rows.append(f"| {m.case} | {size} | {lines} | failed: {m.failed.replace('|', '/')} | | | | | | |")
+            continue
         speed = f"{m.lines_per_second:,.0f}" if m.lines else ""
         rows.append(f"| {m.case} | {size} | {lines} | {m.median:.2f} | {speed} | {m.peak_mib:,.0f} | {floor} | "
-                    f"{hledger} | {ledger} |")  # fmt: skip
+                    f"{hledger} | {ledger} | {growth} |")  # fmt: skip
     cpu = _cpu_name()
     machine = (f"{cpu}, {os.cpu_count()} cores, {_memory_gib()} GiB RAM, Python {platform.python_version()}, "
                f"{platform.system()} {platform.release()}")  # fmt: skip
@@ -239,13 +283,14 @@ def write_results(results: list[Measure], runs: int, when: str, load: float) -> 
         "# Benchmark results",
         "",
         f"Machine: {machine}. Run on {when}, load average before the run {load:.1f} (the machine is shared). "
-        f"Median of {runs} run(s) each (bulk, banana, xlsx and saft: one run), as a user runs it "
+        f"Median of {runs} run(s) each (bulk and the writers' cases `csv-<format>`: one run), as a user runs it "
         "(`migrator convert`, validation and verification on, unless the case says `noverify`). Peak memory is "
-        "the largest resident set size of the process (for bulk: of any one process).",
+        "the largest resident set size of the process (for bulk: of any one process). Growth: the time against "
+        "the case's smallest size (linear growth from 100k to 200k is 2.00×; the target allows 2.3×).",
         "",
         "| case | entries | lines | seconds | lines/s | peak MiB | × pyarrow floor | × faster than hledger "
-        "| × faster than ledger |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| × faster than ledger | growth |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
     ]
