@@ -131,8 +131,9 @@ class Journal:
 
 
 def _read(source: Any, from_format: str | None, encoding: str | None, year: int | None, dossier: str | None,
-          mapping: Any) -> tuple[Ledger, Ledger, Any, list[Problem]]:  # fmt: skip
-    """The books as `convert` reads them: (source, mapped, mapping, problems); errors stop."""
+          mapping: Any) -> tuple[Ledger, Ledger, Any, list[Problem], dict[str, str]]:  # fmt: skip
+    """The books as `convert` reads them: (source, mapped with bexio's VAT codes, mapping, problems, the VAT
+    codes translated); errors stop."""
     original = pipeline.read(source, from_format, encoding=encoding, year=year, dossier=dossier)
     ledger, applied = original, None
     if mapping is not None:
@@ -140,11 +141,11 @@ def _read(source: Any, from_format: str | None, encoding: str | None, year: int 
 
         applied = load_mapping(mapping)
         ledger = apply_mapping(ledger, applied)
-    ledger = pipeline.for_target(ledger, "bexio")[0]  # bexio's VAT codes before writing, as `convert` does
+    ledger, moves = pipeline.for_target(ledger, "bexio")  # bexio's VAT codes before writing, as `convert` does
     problems = list(ledger.problems) + validate(ledger)
     if any(p.severity == "error" for p in problems):
         raise ProblemsFound(problems, "the books have errors; nothing was posted")
-    return original, ledger, applied, problems
+    return original, ledger, applied, problems, moves
 
 
 def _ids(items: list[dict[str, Any]], key: str) -> dict[str, int]:
@@ -178,7 +179,7 @@ def push(
     step_note = progress or (lambda _message: None)
     _check_outputs(source, Path(str(journal)), report, force)
     step_note("reading")
-    original, ledger, applied, problems = _read(source, from_format, encoding, year, dossier, mapping)
+    original, ledger, applied, problems, moves = _read(source, from_format, encoding, year, dossier, mapping)
     carried, year_problems = years.continuous(ledger)
     api = client or bexio_api.Client(token, api_url)
     try:
@@ -211,7 +212,7 @@ def push(
         result_summary[1:1] = [f"contacts: {len(contact_bodies)}", f"articles: {len(article_bodies)}"]
         if dry_run:
             conversion = pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
-                                             mapping=applied)  # fmt: skip
+                                             mapping=applied, vat_codes=moves)  # fmt: skip
             return PushResult(conversion, [], dry_run=True, summary=result_summary)
         book = Journal(Path(str(journal)), resume)
         created: list[str] = []
@@ -226,8 +227,9 @@ def push(
             raise PushStopped(_missing_text(missing))
         planned = _plan(bodies, account_ids, tax_ids, currency_ids)
         step_note("posting")
-        result = PushResult(pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
-                                                mapping=applied), planned, created=created)  # fmt: skip
+        conversion = pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
+                                         mapping=applied, vat_codes=moves)  # fmt: skip
+        result = PushResult(conversion, planned, created=created)
         if contact_bodies or article_bodies:
             user = int(api.me()["id"])
             contact_ids = _post_contacts(api, contact_bodies, refs, user, book, result)

@@ -91,6 +91,10 @@ def test_full_push_and_read_back(bexio: Standin, tmp_path: Path, monkeypatch: py
     journal = (tmp_path / "bexio-push.jsonl").read_text("utf-8").splitlines()
     assert len(journal) == 11 + 9 + ENTRIES and TOKEN not in "".join(journal)
     # per account and year, as bexio holds them: 1000 Caisse closes 2023 at 3038.50 in both
+    # VAT per code as bexio books it from the gross amounts: V77 of the Winbiz garage is bexio's UN77
+    vat = {r["code"]: r for r in report["vat_rows"]}
+    assert (vat["V77"]["target"], vat["V77"]["vat"], vat["V77"]["vat_after"]) == ("UN77", "-388.85", "-388.85")
+    assert (vat["I81"]["target"], vat["I81"]["base_after"], vat["I81"]["vat_after"]) == ("VB81", "12000.00", "972.00")
     rows = {(r["start"], r["account"]): r for r in report["year_accounts"]}
     assert rows[("2023-01-01", "1000")]["closing"] == rows[("2023-01-01", "1000")]["closing_after"] == "3038.50"
     # a second run without --resume refuses the journal; with it, nothing is posted again
