@@ -268,3 +268,9 @@ ELSEWHERE = (
 )  # fmt: skip
 """Templates and words of messages made where nothing is translated yet (`writers.base.lost`), so that
 `shown` finds them."""
+
+
+def guide(template: str, **values: Any) -> str:
+    """An import guide (the README a writer puts beside its files) in the current language: `template`
+    is the English text, marked with `N_` where it is defined, with named placeholders."""
+    return _(template).format(**values)

@@ -209,3 +209,27 @@ def test_messages_inside_f_strings_are_translated_too(lang: str) -> None:
             if text and text not in known:
                 missing.add(f"{path.name}: {text}")
     assert not missing, sorted(missing)[:20]
+
+
+def test_the_import_guide_beside_the_files_speaks_the_user_language(tmp_path: Path) -> None:
+    done = _run(["convert", str(ROOT / "samples/garage/journal.csv"), "--to", "bexio", "-o", "fr"], "fr_CH.UTF-8",
+                tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    guide = (tmp_path / "fr" / "README.md").read_text(encoding="utf-8")
+    assert guide.startswith("# Fichiers d'importation bexio écrits par migrator\n")
+    assert "(23 écritures)" in guide
+    done = _run(["--lang", "de", "convert", str(ROOT / "samples/garage/journal.csv"), "--to", "banana", "-o", "de"],
+                "C.UTF-8", tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Banana-Buchhaltung: Importdateien von migrator" in (tmp_path / "de" / "README.txt").read_text(
+        encoding="utf-8"
+    )
+    english = _run(
+        ["convert", str(ROOT / "samples/garage/journal.csv"), "--to", "bexio", "-o", "en"], "C.UTF-8", tmp_path
+    )
+    assert english.returncode == 0
+    assert (
+        (tmp_path / "en" / "README.md")
+        .read_text(encoding="utf-8")
+        .startswith("# bexio import files written by migrator")
+    )

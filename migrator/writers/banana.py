@@ -52,6 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import vat
+from migrator.i18n import N_, guide  # the import guide in the user's language (issue 17)
 from migrator.model import EntryGroups, FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
@@ -74,7 +75,7 @@ BCLASS = {"asset": "1", "liability": "2", "equity": "2", "expense": "3", "income
 BCLASS_BY_DIGIT = {"1": "1", "2": "2", "3": "4", "4": "3", "5": "3", "6": "3", "7": "4", "8": "3", "9": "3"}
 DUE_KINDS = ("sales", "acquisition")
 
-README = """Banana Accounting import files written by migrator
+README = N_("""Banana Accounting import files written by migrator
 ==================================================
 
 {layout}
@@ -99,7 +100,7 @@ VatAmountType 2 (100 % VAT) books the difference, as Banana's documentation book
 differences; vatcodes.txt has these codes (AmountType 2). A code with a minus (-V81) books the VAT
 in reverse, as on a credit note.
 Compound entries are several rows with the same date and Doc, one account per row.
-"""
+""")
 
 
 def _text(value: str) -> str:
@@ -181,7 +182,7 @@ class BananaWriter:
         problems += write_address_book(ledger, folders[-1][0], contacts=not self.partner_accounts)
         if self.partner_accounts:
             problems += write_register(ledger, folders[-1][0])
-        (target / "README.txt").write_text(README.format(layout=layout, rounding=_rounding_text(fives))
+        (target / "README.txt").write_text(guide(README, layout=layout, rounding=_rounding_text(fives))
                                            + address_book_readme(ledger, folders[-1][0], target,
                                                                  self.partner_accounts), "utf-8")  # fmt: skip
         return problems + _not_carried(ledger)
