@@ -233,3 +233,15 @@ def test_the_import_guide_beside_the_files_speaks_the_user_language(tmp_path: Pa
         .read_text(encoding="utf-8")
         .startswith("# bexio import files written by migrator")
     )
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_compiled_catalogs_and_the_web_page(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path),
+                    str(ROOT)], check=True, capture_output=True, timeout=300)  # fmt: skip
+    [wheel] = tmp_path.glob("migrator-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for lang in ("fr", "de"):
+        assert f"migrator/locale/{lang}/LC_MESSAGES/migrator.mo" in names
+    for part in ("templates/base.html", "templates/result.html", "static/style.css", "static/drop.js", "app.py"):
+        assert f"migrator/web/{part}" in names
