@@ -205,3 +205,8 @@ def test_refusals_and_remarks_speak_the_page_language(client: TestClient, tmp_pa
         "/upload?lang=fr", data={"csrf": csrf}, files={"file": ("bad.csv", b"\x00\x01\x02", "text/csv")}
     )
     assert refused.status_code == 200 and "Cette comptabilité ne peut pas être lue" in refused.text
+
+
+def test_the_page_in_italian_where_translated(client: TestClient) -> None:
+    page = client.get("/", headers={"Accept-Language": "it-CH,it;q=0.9"})
+    assert '<html lang="it">' in page.text and "Dove sono i dati del vecchio programma?" in page.text
