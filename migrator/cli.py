@@ -50,7 +50,7 @@ HINTS = {
 }
 """What the command line adds to a library error that one option would fix (`MigratorError.option`)."""
 
-CLICK_MESSAGES = [N_("Usage:"), N_("Options"), N_("Commands"), N_("Show this message and exit."),
+CLICK_MESSAGES = [N_("required"), N_("default: {default}"), N_("Usage:"), N_("Options"), N_("Commands"), N_("Show this message and exit."),
                   N_("Show the version and exit."), N_("Error: {message}"), N_("Try '{command} {option}' for help."),
                   N_("Missing option {param_hint}."), N_("Missing argument {param_hint}."),
                   N_("No such option: {name}"), N_("No such command {name!r}.")]  # fmt: skip
@@ -237,7 +237,7 @@ def formats(markdown: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("file", type=click.Path(exists=True))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print one JSON object."))
 def detect(file: str, as_json: bool) -> None:
     """Tell which format FILE (or folder, or zip) is in, its encoding and how sure that is.
 
@@ -256,12 +256,12 @@ def detect(file: str, as_json: bool) -> None:
 
 
 def _read_options(function: Any) -> Any:
-    function = click.option("--from", "from_format", metavar="FORMAT", help="Source format (default: detect).")(
+    function = click.option("--from", "from_format", metavar="FORMAT", help=N_("Source format (default: detect)."))(
         function
     )
-    function = click.option("--encoding", help="Text encoding of the source (default: detect).")(function)
-    function = click.option("--year", type=int, help="Only the fiscal year starting in YEAR.")(function)
-    function = click.option("--dossier", help="Which company of a multi-company source (Winbiz DAT).")(function)
+    function = click.option("--encoding", help=N_("Text encoding of the source (default: detect)."))(function)
+    function = click.option("--year", type=int, help=N_("Only the fiscal year starting in YEAR."))(function)
+    function = click.option("--dossier", help=N_("Which company of a multi-company source (Winbiz DAT)."))(function)
     return function
 
 
@@ -269,8 +269,8 @@ def _read_options(function: Any) -> Any:
 @click.argument("source", type=click.Path(exists=True))
 @_read_options
 @click.option("--json", "as_json", is_flag=True,
-              help="Print one JSON object: counts, trial_balance (all years' lines added up), years (per fiscal "
-                   "year opening, movements and closing per account: the accountant's view), VAT, problems.")  # fmt: skip
+              help=N_("Print one JSON object: counts, trial_balance (all years' lines added up), years (per fiscal "
+                   "year opening, movements and closing per account: the accountant's view), VAT, problems."))  # fmt: skip
 def inspect(source: str, from_format: str | None, encoding: str | None, year: int | None, dossier: str | None,
             as_json: bool) -> None:  # fmt: skip
     """Read SOURCE and show what it holds: company, counts, trial balance, years and problems.
@@ -323,7 +323,7 @@ def inspect(source: str, from_format: str | None, encoding: str | None, year: in
 
 @cli.command()
 @click.argument("source", type=click.Path(exists=True))
-@click.option("--to", "to_format", required=True, metavar="FORMAT", help="Target format (see `migrator formats`).")
+@click.option("--to", "to_format", required=True, metavar="FORMAT", help=N_("Target format (see `migrator formats`)."))
 @click.option("-o", "--output", required=True, type=click.Path(),
               help=N_("Output file, or folder for folder formats; - writes a one-file format to standard output."))  # fmt: skip
 @_read_options
@@ -442,13 +442,13 @@ def _print_verdict(check: Any, same: str) -> None:
 @cli.command()
 @click.argument("source", type=click.Path(exists=True))
 @click.argument("output", type=click.Path(exists=True))
-@click.option("--from", "from_format", metavar="FORMAT", help="Source format (default: detect).")
-@click.option("--to", "to_format", metavar="FORMAT", help="Format of OUTPUT (default: detect).")
-@click.option("--map", "mapping", help="The mapping the conversion used.")
-@click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
-@click.option("--force", is_flag=True, help="Replace an earlier migrator report at --report (nothing else).")
+@click.option("--from", "from_format", metavar="FORMAT", help=N_("Source format (default: detect)."))
+@click.option("--to", "to_format", metavar="FORMAT", help=N_("Format of OUTPUT (default: detect)."))
+@click.option("--map", "mapping", help=N_("The mapping the conversion used."))
+@click.option("--report", type=click.Path(), help=N_("Write the reconciliation report (.json, .html, .xlsx)."))
+@click.option("--force", is_flag=True, help=N_("Replace an earlier migrator report at --report (nothing else)."))
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the verdict as one JSON object (verdict, differences, losses, notes, entries).")  # fmt: skip
+              help=N_("Print the verdict as one JSON object (verdict, differences, losses, notes, entries)."))  # fmt: skip
 def verify(source: str, output: str, from_format: str | None, to_format: str | None, mapping: str | None,
            report: str | None, force: bool, as_json: bool) -> None:  # fmt: skip
     """Prove that OUTPUT holds the same books as SOURCE: counts and every account balance.
@@ -482,9 +482,9 @@ def mapping() -> None:
 @mapping.command()
 @click.argument("source", type=click.Path(exists=True))
 @click.option("--to", "chart", required=True, metavar="CHART",
-              help="Target chart: a chart CSV, a name under mappings/ (kmu, winbiz-bexio), or books migrator reads.")  # fmt: skip
-@click.option("-o", "--output", required=True, type=click.Path(), help="The draft map to write (accounts.csv).")
-@click.option("--force", is_flag=True, help="Replace an earlier draft migrator wrote at -o (nothing else).")
+              help=N_("Target chart: a chart CSV, a name under mappings/ (kmu, winbiz-bexio), or books migrator reads."))  # fmt: skip
+@click.option("-o", "--output", required=True, type=click.Path(), help=N_("The draft map to write (accounts.csv)."))
+@click.option("--force", is_flag=True, help=N_("Replace an earlier draft migrator wrote at -o (nothing else)."))
 def suggest(source: str, chart: str, output: str, force: bool) -> None:
     """Write a draft map from the accounts of SOURCE to CHART, to check in Excel before use.
 
@@ -507,19 +507,19 @@ def suggest(source: str, chart: str, output: str, force: bool) -> None:
 
 @cli.command()
 @click.argument("root", type=click.Path(exists=True))
-@click.option("--to", "to_format", required=True, metavar="FORMAT", help="Target format (see `migrator formats`).")
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Output folder (OUTDIR).")
-@click.option("--map", "mapping", help="Account/VAT mapping applied to every client.")
-@click.option("--jobs", type=click.IntRange(1, 256), help="Clients converted at once (default: number of cores).")
-@click.option("--resume", is_flag=True, help="Skip clients already converted from unchanged inputs.")
-@click.option("--force", is_flag=True, help="Convert every client of an earlier run in OUTDIR again (only migrator's "
-              "own client outputs are replaced).")  # fmt: skip
-@click.option("--scheduler", metavar="ADDRESS", help="Run on a Dask distributed cluster (tcp://host:8786).")
-@click.option("--dry-run", is_flag=True, help="List the clients, their format and output folder; write nothing.")
+@click.option("--to", "to_format", required=True, metavar="FORMAT", help=N_("Target format (see `migrator formats`)."))
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help=N_("Output folder (OUTDIR)."))
+@click.option("--map", "mapping", help=N_("Account/VAT mapping applied to every client."))
+@click.option("--jobs", type=click.IntRange(1, 256), help=N_("Clients converted at once (default: number of cores)."))
+@click.option("--resume", is_flag=True, help=N_("Skip clients already converted from unchanged inputs."))
+@click.option("--force", is_flag=True, help=N_("Convert every client of an earlier run in OUTDIR again (only migrator's "
+              "own client outputs are replaced)."))  # fmt: skip
+@click.option("--scheduler", metavar="ADDRESS", help=N_("Run on a Dask distributed cluster (tcp://host:8786)."))
+@click.option("--dry-run", is_flag=True, help=N_("List the clients, their format and output folder; write nothing."))
 @click.option("--client-timeout", type=click.IntRange(1), default=3600, show_default=True, metavar="SECONDS",
-              help="Stop a client that takes longer (local runs).")  # fmt: skip
+              help=N_("Stop a client that takes longer (local runs)."))  # fmt: skip
 @click.option("--client-memory", type=click.IntRange(2048), default=8192, show_default=True, metavar="MIB",
-              help="Stop a client whose process uses more memory (local runs; a worker reserves 1.4 GiB).")  # fmt: skip
+              help=N_("Stop a client whose process uses more memory (local runs; a worker reserves 1.4 GiB)."))  # fmt: skip
 @click.option("--json", "as_json", is_flag=True,
               help=N_("Print one JSON object: each client's result, the skipped entries, and whether all succeeded."))  # fmt: skip
 def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int | None, resume: bool, force: bool,
@@ -667,8 +667,10 @@ def _speak(argv: list[str]) -> None:
 
 
 def _translate_help(command: click.Command) -> None:
+    import inspect
+
     if command.help:
-        command.help = _(command.help)
+        command.help = _(inspect.cleandoc(command.help))
     if command.epilog:
         command.epilog = _(command.epilog)
     if command.short_help:

@@ -274,3 +274,23 @@ def guide(template: str, **values: Any) -> str:
     """An import guide (the README a writer puts beside its files) in the current language: `template`
     is the English text, marked with `N_` where it is defined, with named placeholders."""
     return _(template).format(**values)
+
+
+def extract_click_help(fileobj: Any, keywords: Any, comment_tags: Any, options: Any) -> Any:
+    """Babel extraction method for the command line (``babel.cfg``): the messages of the Python
+    extractor, then the help of every click command, its docstring as `inspect.cleandoc` gives it."""
+    import ast
+
+    from babel.messages.extract import extract_python
+
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    fileobj.seek(0)
+    tree = ast.parse(fileobj.read())
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        commands = [d for d in node.decorator_list if isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+                    and d.func.attr in ("command", "group")]  # fmt: skip
+        doc = ast.get_docstring(node, clean=True)
+        if commands and doc:
+            yield node.lineno, "", doc, []

@@ -245,3 +245,11 @@ def test_the_wheel_carries_the_compiled_catalogs_and_the_web_page(tmp_path: Path
         assert f"migrator/locale/{lang}/LC_MESSAGES/migrator.mo" in names
     for part in ("templates/base.html", "templates/result.html", "static/style.css", "static/drop.js", "app.py"):
         assert f"migrator/web/{part}" in names
+
+
+def test_command_help_speaks_german(tmp_path: Path) -> None:
+    done = _run(["convert", "--help"], "de_CH.UTF-8", tmp_path)
+    assert done.returncode == 0
+    assert "Die Buchhaltung in SOURCE nach FORMAT konvertieren" in done.stdout
+    assert "Zielformat (siehe `migrator formats`).  [erforderlich]" in done.stdout
+    assert "Beispiel:" in done.stdout and "Optionen:" in done.stdout
