@@ -38,7 +38,7 @@ fuzz: install
 # wheel and `make install` have them without this step).
 locale: install
 	$(BIN)/pybabel --quiet extract -F babel.cfg -k N_ -k _h -k ngettext:1,2 --no-location --omit-header -o migrator/locale/migrator.pot .
-	for lang in fr de it; do $(BIN)/pybabel --quiet update --no-fuzzy-matching --omit-header -i migrator/locale/migrator.pot -d migrator/locale -D migrator -l $$lang; done
+	for lang in fr de it; do $(BIN)/pybabel --quiet update --no-fuzzy-matching -i migrator/locale/migrator.pot -d migrator/locale -D migrator -l $$lang; done
 	$(BIN)/pybabel --quiet compile -d migrator/locale -D migrator
 
 clean:
