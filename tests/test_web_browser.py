@@ -30,10 +30,13 @@ pytestmark = [
 ]
 
 WORDS = {
-    "en": {"found": "What was found", "verified": "Verified: the new files hold the same books.", "done": "migrator has stopped"},
-    "fr": {"found": "Ce qui a été trouvé", "verified": "Vérifié : les nouveaux fichiers contiennent la même comptabilité.",
+    "en": {"guide": "# bexio import files written by migrator", "report": "<h1>Reconciliation report</h1>",
+           "found": "What was found", "verified": "Verified: the new files hold the same books.", "done": "migrator has stopped"},
+    "fr": {"guide": "# Fichiers d'importation bexio écrits par migrator", "report": "<h1>Rapport de rapprochement</h1>",
+           "found": "Ce qui a été trouvé", "verified": "Vérifié : les nouveaux fichiers contiennent la même comptabilité.",
            "done": "migrator s'est arrêté"},
-    "de": {"found": "Was gefunden wurde", "verified": "Verifiziert: die neuen Dateien enthalten dieselbe Buchhaltung.",
+    "de": {"guide": "# bexio-Importdateien von migrator", "report": "<h1>Abstimmungsbericht</h1>",
+           "found": "Was gefunden wurde", "verified": "Verifiziert: die neuen Dateien enthalten dieselbe Buchhaltung.",
            "done": "migrator wurde beendet"},
 }  # fmt: skip
 
@@ -146,6 +149,9 @@ def test_garage_to_bexio_in_the_browser(lang: str, server, expected_verdict: str
                     "output/Kontenplan.xlsx", "output/taxes.csv"} <= names  # fmt: skip
             report = zf.read("report.html").decode("utf-8")
             assert "Garage du Lac Sàrl" in report
+            # The report and the import guide speak the page's language.
+            assert zf.read("IMPORT-GUIDE.md").decode("utf-8").startswith(WORDS[lang]["guide"])
+            assert f'<html lang="{lang}">' in report and WORDS[lang]["report"] in report
         driver.find_element(By.CSS_SELECTOR, "footer form.done button").click()
         _wait(lambda: WORDS[lang]["done"] in driver.find_element(By.TAG_NAME, "body").text)
         driver.save_screenshot(str(shots / "5-done.png"))
