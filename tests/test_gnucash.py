@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from strategies import ledgers, texts
 
 from migrator import pipeline, registry, years
+from migrator.errors import SourceError
 from migrator.model import table, years_of
 from migrator.readers.gnucash import Account, Book, Split, Transaction, to_ledger
 from migrator.reconcile import compare, trial_balance
@@ -182,7 +183,10 @@ def test_garage_round_trip(garage, tmp_path):
     # open items and partner fields are declared; items and documents are no GnuCash table (registry)
     assert result.verdict == "verified with declared losses" and len(result.losses) == 5
     assert result.losses[0].startswith("open items: 2 before, 0 after")
-    assert result.losses[1].startswith("partners: ") and "(declared: 11 partner fields (company or person" in result.losses[1]
+    assert (
+        result.losses[1].startswith("partners: ")
+        and "(declared: 11 partner fields (company or person" in result.losses[1]
+    )
     assert [loss.split(":")[0] for loss in result.losses[2:]] == ["items", "documents", "document lines"]
     assert back.vat_codes.equals(garage.vat_codes)  # tax tables, with migrator's slots, in the same order
     assert back.company.fiscal_years == garage.company.fiscal_years
@@ -549,3 +553,32 @@ def test_transactions_in_a_foreign_currency_shuffled_and_unnumbered(garage, tmp_
         in [p.message for p in declared]
     )
     assert sum("USD" in t for t in written) == 0
+
+
+# ------------------------------------------------------------------------------ reading a large book
+
+
+def test_a_compressed_book_streamed_reads_as_the_same_book_uncompressed(garage, tmp_path):
+    """A compressed book's transactions are read while it is parsed and dropped from the tree; a plain
+    XML book is parsed whole first: both give the same ledger."""
+    packed = tmp_path / "garage.gnucash"
+    pipeline.write(garage, "gnucash", packed)
+    plain = tmp_path / "plain.gnucash"
+    plain.write_bytes(gzip.decompress(packed.read_bytes()))
+    streamed, whole = pipeline.read(packed), pipeline.read(plain)
+    for name in ("accounts", "groups", "vat_codes", "partners", "open_items"):
+        assert getattr(streamed, name).equals(getattr(whole, name)), name
+    assert streamed.lines.drop_columns(["source_file"]).equals(whole.lines.drop_columns(["source_file"]))
+    assert set(streamed.lines.column("source_file").to_pylist()) == {str(packed)}
+    assert streamed.lines.num_rows == 75 - 11 + 8  # the 2024 opening's 11 lines replaced by a closing entry's 8
+    assert streamed.problems == whole.problems
+
+
+def test_a_split_value_that_is_no_number_stops_the_streamed_read(garage, tmp_path):
+    packed = tmp_path / "garage.gnucash"
+    pipeline.write(garage, "gnucash", packed)
+    text = gzip.decompress(packed.read_bytes()).decode("utf-8")
+    broken = tmp_path / "broken.gnucash"
+    broken.write_bytes(gzip.compress(text.replace("<split:value>250000/100<", "<split:value>abc/100<", 1).encode()))
+    with pytest.raises(SourceError, match=r"broken\.gnucash: not a readable GnuCash XML book: invalid literal"):
+        pipeline.read(broken)

@@ -36,7 +36,9 @@ import datetime as dt
 import functools
 import gzip
 import sqlite3
+import sys
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
@@ -47,7 +49,7 @@ from lxml import etree
 
 from migrator import limits, sources, xmlsafe
 from migrator.errors import SourceError
-from migrator.model import Company, FiscalYear, Ledger, table
+from migrator.model import SCHEMAS, Company, FiscalYear, Ledger, table
 from migrator.parsing import decimal_text
 from migrator.readers.base import ReadOptions, Rows
 from migrator.sources import Source
@@ -255,7 +257,7 @@ def _transaction(node: etree._Element) -> Transaction:
     for split in splits.iterchildren(_TRN["split"]) if splits is not None else ():
         parts = _first_children(split)
         txn.splits.append(Split(
-            account=_text(parts, _SPLIT["account"]), memo=_text(parts, _SPLIT["memo"]),
+            account=sys.intern(_text(parts, _SPLIT["account"])), memo=_text(parts, _SPLIT["memo"]),
             value=rational(_text(parts, _SPLIT["value"]) or "0"),
             quantity=rational(_text(parts, _SPLIT["quantity"]) or "0"), row=_line(split),
             lot=_text(parts, _SPLIT["lot"]), action=_text(parts, _SPLIT["action"]), guid=_text(parts, _SPLIT["id"]),
@@ -457,13 +459,49 @@ def allocate(raw: list[Fraction], total: int) -> list[int]:
     return floors
 
 
+class _ColumnRows(Rows):
+    """`Rows` keeping a list per column instead of a dict per line (a million splits: about a
+    gigabyte less); `lines()` builds the same table as `Rows.lines()`."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(file)
+        self.columns: dict[str, list[Any]] = {name: [] for name in SCHEMAS["lines"].names}
+
+    def add(self, **values: Any) -> None:
+        values.setdefault("source_file", self.file)
+        for name, column in self.columns.items():
+            column.append(values.get(name))
+
+    def lines(self) -> pa.Table:
+        columns = self.columns
+        if any(v is None for v in columns["line"]):  # numbered within their entry, as `number_lines` does
+            seen: dict[str, int] = {}
+            for i, entry in enumerate(columns["entry"]):
+                key = str(entry if entry is not None else "")
+                seen[key] = seen.get(key, 0) + 1
+                if columns["line"][i] is None:
+                    columns["line"][i] = seen[key]
+        schema = SCHEMAS["lines"]
+        defaults = table("lines", [{}]).to_pylist()[0]  # what `table` puts where a row has no value
+        arrays = []
+        for fld in schema:
+            values = columns.pop(fld.name)
+            default = defaults[fld.name]
+            if default is not None:
+                values = [default if v is None else v for v in values]
+            arrays.append(pa.array(values, type=fld.type))
+            del values
+        self.columns = {name: [] for name in schema.names}
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+
 class _Converter:
     """Turns a `Book` into canonical tables."""
 
     def __init__(self, book: Book, file: str) -> None:
         self.book = book
         self.file = file
-        self.rows = Rows(file)
+        self.rows = _ColumnRows(file)
         self.base = self._base_currency()
         self.codes: dict[str, str] = {}
         self.extras: list[dict[str, Any]] = []
@@ -535,7 +573,7 @@ class _Converter:
     def lines(self) -> None:
         opening_accounts = self.opening_accounts()
         number = 0
-        for txn in self.book.transactions:
+        for txn in self._transactions():
             splits = [s for s in txn.splits if s.account in self.codes]
             if len(splits) != len(txn.splits):
                 if not splits:
@@ -558,6 +596,18 @@ class _Converter:
                     amount_currency=foreign, rate=rate, opening=opening, source_row=split.row, journal=journal,
                     **self._migrator_slots(split),
                 )  # fmt: skip
+
+    def _transactions(self) -> Iterator[Transaction]:
+        """The book's transactions in order; in a book without invoices (nothing reads them again: open
+        items come from invoices) each is let go once converted, so that a book's objects and its lines
+        are not held side by side."""
+        transactions = self.book.transactions
+        if self.book.invoices:
+            yield from transactions
+            return
+        transactions.reverse()
+        while transactions:
+            yield transactions.pop()
 
     def _migrator_slots(self, split: Split) -> dict[str, Any]:
         """Line fields migrator's GnuCash writer keeps in split slots."""
