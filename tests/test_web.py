@@ -210,3 +210,14 @@ def test_refusals_and_remarks_speak_the_page_language(client: TestClient, tmp_pa
 def test_the_page_in_italian_where_translated(client: TestClient) -> None:
     page = client.get("/", headers={"Accept-Language": "it-CH,it;q=0.9"})
     assert '<html lang="it">' in page.text and "Dove sono i dati del vecchio programma?" in page.text
+
+
+def test_an_uploaded_file_name_never_leaves_the_upload_folder(client: TestClient, tmp_path: Path) -> None:
+    csrf = _csrf(client)
+    for name in ("..", "../../journal.csv", "C:\\Users\\me\\journal.csv"):
+        sent = client.post("/upload", data={"csrf": csrf}, files={"file": (name, GARAGE.read_bytes(), "text/csv")})
+        assert sent.status_code == 200, name
+    kept = sorted(p.relative_to(tmp_path / "workspace").parts[1:] for p in (tmp_path / "workspace").rglob("*")
+                  if p.is_file())  # fmt: skip
+    assert kept == [("upload", "journal.csv"), ("upload", "journal.csv"), ("upload", "upload")]
+    assert not (tmp_path / "journal.csv").exists()

@@ -357,7 +357,9 @@ async def upload(request: Request) -> Response:
     sent = form.get("file")
     if sent is None or not getattr(sent, "filename", ""):
         return _refuse(request, 400, _("Choose a file to send."))
-    name = Path(str(sent.filename)).name or "upload"
+    name = Path(str(sent.filename).replace("\\", "/")).name  # a Windows browser may send the whole path
+    if name in ("", ".", ".."):
+        name = "upload"
     ident = secrets.token_hex(8)
     folder = session.workspace / ident
     folder.mkdir(parents=True)
