@@ -317,3 +317,12 @@ def test_a_table_file_with_bad_values_names_file_row_and_column(tmp_path: Path) 
         ("items.csv", 2, "sale_price '12.345' is not an amount (e.g. -1234.50)"),
     ]
     assert ledger.extras["partners"].column("Kundengruppe").to_pylist() == ["A", "B"]
+
+
+def test_a_folder_with_the_journal_alone_is_read_as_that_file(tmp_path: Path) -> None:
+    folder = tmp_path / "client"
+    folder.mkdir()
+    write(folder, f"{HEADER}\n1,1,2024-01-31,R1,Sale,1100,10.00,CHF\n1,2,2024-01-31,R1,Sale,3200,-10.00,CHF\n")
+    assert pipeline.detect(folder).format == "csv"
+    write(folder, "code,name\nP1,Pneu\n", "items.csv")
+    assert pipeline.detect(folder).format == "csvfolder"

@@ -68,7 +68,7 @@ def test_garage_journal_golden(garage, tmp_path):
     out = tmp_path / "garage.journal"
     notes = pipeline.write(garage, "hledger", out)
     golden("hledger/garage.journal", out.read_text(encoding="utf-8"))
-    assert any("6 partners" in p.message for p in notes)
+    assert any("11 partners" in p.message for p in notes)
 
 
 @needs_hledger

@@ -652,8 +652,8 @@ class CsvFolderReader:
         if not source.is_dir:
             return 0.0
         journal = source.path / JOURNAL_FILE
-        if not journal.is_file():
-            return 0.0
+        if not journal.is_file() or not any((source.path / f"{name}.csv").is_file() for name in TABLE_FILES):
+            return 0.0  # a folder with the journal alone is that one file's (the csv format)
         with journal.open("rb") as handle:
             return 0.95 if sniff_header(handle.read(65536)) is not None else 0.0
 
