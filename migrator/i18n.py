@@ -177,8 +177,24 @@ def shown(message: str) -> str:
     for pattern, translated in _templates(tag):
         match = pattern.match(message)
         if match:
-            return translated.format(**{k: shown(v) for k, v in match.groupdict().items()})
+            return translated.format(**{k: _value(k, v) for k, v in match.groupdict().items()})
     return message
+
+
+_CENTS = re.compile(r"-?\d+\.\d\d")
+_ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _value(name: str, value: str) -> str:
+    """A placeholder's value for display: an amount or a day in the locale's form, a count grouped,
+    other text through `shown`."""
+    if name in ("amount", "total", "largest", "expected", "value") and _CENTS.fullmatch(value):
+        return money(int(value.replace(".", "")))
+    if name == "day" and _ISO_DAY.fullmatch(value):
+        return date(dt.date.fromisoformat(value))
+    if name in ("count", "size", "packed") and value.isdigit():
+        return count(int(value))
+    return shown(value)
 
 
 def N_(message: str) -> str:

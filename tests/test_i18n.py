@@ -253,3 +253,22 @@ def test_command_help_speaks_german(tmp_path: Path) -> None:
     assert "Die Buchhaltung in SOURCE nach FORMAT konvertieren" in done.stdout
     assert "Zielformat (siehe `migrator formats`).  [erforderlich]" in done.stdout
     assert "Beispiel:" in done.stdout and "Optionen:" in done.stdout
+
+
+def test_amounts_days_and_counts_inside_a_message_follow_the_locale() -> None:
+    with i18n.using("fr_CH"):
+        assert i18n.shown("entry 17 does not balance: 1234.05 more credit") == (
+            "l'écriture 17 n'est pas équilibrée : 1'234.05 de plus au crédit"
+        )
+        assert i18n.shown("12345 more entries do not balance") == "12'345 écritures de plus ne sont pas équilibrées"
+    with i18n.using("de_DE"):
+        assert i18n.shown("no fiscal year starts in 2021; the books hold: 2023, 2024") == (
+            "kein Geschäftsjahr beginnt 2021; die Buchhaltung enthält: 2023, 2024"
+        )
+        assert "am 01.03.2024" in i18n.shown(
+            "VAT code V81 has rate 7.6 %, not a standard Swiss rate on 2024-03-01 (8.1 %): fine for the net tax "
+            "rate method or old books; carried as it is"
+        )
+        assert i18n.shown("entry 3 does not balance: 1234.05 more debit") == (
+            "Buchung 3 ist nicht ausgeglichen: 1.234,05 mehr im Soll"
+        )
