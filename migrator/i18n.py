@@ -281,9 +281,13 @@ ELSEWHERE = (
     N_("partners"), N_("open items"), N_("items"), N_("documents"), N_("document lines"), N_("company name"),
     N_("left out"), N_("accounts"), N_("entries"), N_("groups"), N_("verified with declared losses"),
     N_("verified"), N_("failed"), N_("not verified"),
+    N_("missing: {keys}"), N_("new: {keys}"), N_("accounts differ in a year"), N_("VAT codes differ in a year"),
+    N_("{count} missing after, {added} not there before; first missing: {first}"),
+    N_("{count} missing after, {added} not there before; first added: {first}"),
+    N_("{label} account {account}: {changes}"),
 )  # fmt: skip
-"""Templates and words of messages made where nothing is translated yet (`writers.base.lost`), so that
-`shown` finds them."""
+"""Templates and words of messages made where nothing is marked yet (`writers.base.lost`, the differences
+`reconcile` lists), written here as those modules make them, so that `shown` finds them."""
 
 
 def guide(template: str, **values: Any) -> str:
