@@ -200,3 +200,25 @@ def test_exports_of_addresses_articles_and_documents_read_as_the_data_folder(rou
     assert ledger.counts()["entries"] == garage.counts()["entries"]  # the journal export beside them
     warned = sorted(p.row for p in ledger.problems if p.file.endswith(f"adresses.{route}"))
     assert warned == [6, 9, 11, 12]  # the DBF's rows 5, 8, 10, 11 one lower, under a header row
+
+
+def test_an_address_export_as_visual_foxpro_xml(tmp_path: Path) -> None:
+    path = tmp_path / "adresses.xml"
+    path.write_bytes(
+        '<?xml version="1.0" encoding="Windows-1252" standalone="yes"?>\r\n<VFPData>\r\n'
+        '<c_tmpexport ad_numero="4" ad_code="K-4" ad_societe="" ad_nom="Zürcher" ad_prenom="Käthi" '
+        'ad_rue_1="Seestrasse 112b" ad_npa="8800" ad_ville="Thalwil" ad_codpays="Schweiz" ad_langue="D" '
+        'ab_iban="CH93 0076 2011 6238 5295 7"/>\r\n'
+        "<c_tmpexport><ad_numero>5</ad_numero><ad_code>K-4</ad_code><ad_societe>Garage Zürcher AG</ad_societe>"
+        "<ad_rue_1>Postfach</ad_rue_1><ad_npa></ad_npa><ad_ville>Thalwil</ad_ville></c_tmpexport>\r\n"
+        "</VFPData>\r\n".encode("cp1252")
+    )
+    ledger = read(path)
+    partners = ledger.partners.to_pylist()
+    assert [(p["id"], p["kind"], p["name"], p["street"], p["building_number"], p["country"], p["language"],
+             p["iban"]) for p in partners] == [
+        ("K-4", "person", "Käthi Zürcher", "Seestrasse", "112b", "CH", "de", "CH9300762011623852957"),
+        ("K-4-5", "company", "Garage Zürcher AG", "Postfach", "", "", "", "")]  # fmt: skip
+    assert [(p.row, p.message) for p in ledger.problems if p.severity == "warning"] == [
+        (4, "address K-4-5: its code 'K-4' is used by an earlier address; kept with the derived code 'K-4-5'"),
+        (4, "address K-4-5 (Garage Zürcher AG) has no postcode")]  # fmt: skip
