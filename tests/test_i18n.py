@@ -166,7 +166,7 @@ def test_a_finished_message_is_shown_translated_and_its_data_stay_english() -> N
     loss = ("open items: 2 before, 0 after (missing: F24-202, R24-002) (declared: 2 open items not carried by this "
             "format: left out)")  # fmt: skip
     with i18n.using("fr_CH"):
-        assert i18n.shown(loss) == ("postes ouverts : 2 avant, 0 après (missing: F24-202, R24-002) (déclaré : 2 postes "
+        assert i18n.shown(loss) == ("postes ouverts : 2 avant, 0 après (manquants : F24-202, R24-002) (déclaré : 2 postes "
                                     "ouverts non repris par ce format : laissés de côté)")  # fmt: skip
         found = Problem("error", "entry 17 does not balance: 0.05 more debit", "journal.csv", 12)
         assert i18n.problem(found) == (
