@@ -659,6 +659,7 @@ def _speak(argv: list[str]) -> None:
         )
         if lang and i18n.supported(lang):
             i18n.set_language(lang)
+            os.environ["MIGRATOR_LANG"] = i18n.normalise(lang)  # for the processes it starts (bulk's clients)
     # click asks gettext's global domain for its own words: point it at migrator's catalog.
     os.environ["LANGUAGE"] = i18n.language()
     gettext.bindtextdomain(i18n.DOMAIN, str(i18n.LOCALEDIR))

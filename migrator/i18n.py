@@ -44,8 +44,9 @@ def normalise(tag: str) -> str:
 
 
 def from_environment() -> str:
-    """The locale of the environment (``LC_ALL``, then ``LC_MESSAGES``, then ``LANG``), else ``en``."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+    """The locale of the environment: ``MIGRATOR_LANG`` (what ``--lang`` hands the processes a command
+    starts), then ``LC_ALL``, ``LC_MESSAGES`` and ``LANG``, else ``en``."""
+    for name in ("MIGRATOR_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = os.environ.get(name, "")
         if value:
             return normalise(value)

@@ -74,6 +74,7 @@ def test_the_shipped_mo_file_is_compiled_from_the_po_file(lang: str) -> None:
 
 def test_language_comes_from_the_environment_in_posix_order(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANG", "de_CH.UTF-8")
+    monkeypatch.delenv("MIGRATOR_LANG", raising=False)
     monkeypatch.delenv("LC_ALL", raising=False)
     monkeypatch.delenv("LC_MESSAGES", raising=False)
     assert i18n.from_environment() == "de_CH"
@@ -105,7 +106,7 @@ def test_numbers_and_dates_follow_the_locale() -> None:
 
 
 def _run(args: list[str], lang: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANGUAGE"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANGUAGE", "MIGRATOR_LANG"))}
     env["LANG"] = lang
     return subprocess.run([sys.executable, "-m", "migrator", *args], capture_output=True, text=True, cwd=cwd, env=env,
                           timeout=300)  # fmt: skip
@@ -272,3 +273,17 @@ def test_amounts_days_and_counts_inside_a_message_follow_the_locale() -> None:
         assert i18n.shown("entry 3 does not balance: 1234.05 more debit") == (
             "Buchung 3 ist nicht ausgeglichen: 1.234,05 mehr im Soll"
         )
+
+
+def test_lang_reaches_the_clients_of_a_bulk_run(tmp_path: Path) -> None:
+    root = tmp_path / "clients"
+    root.mkdir()
+    (root / "garage.csv").write_bytes((ROOT / "samples" / "garage" / "journal.csv").read_bytes())
+    done = _run(["--lang", "fr", "bulk", str(root), "--to", "csv", "-o", str(tmp_path / "out"), "--jobs", "1"],
+                "C.UTF-8", tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "1 clients sur 1 convertis" in done.stdout
+    report = next((tmp_path / "out").rglob("*.html"))
+    pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.html")]
+    assert any("<h1>Rapport de rapprochement</h1>" in page for page in pages), report
+    assert any("Vue d&#x27;ensemble de la migration groupée" in page for page in pages)
