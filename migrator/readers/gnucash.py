@@ -202,7 +202,7 @@ def _slots(node: etree._Element | None, prefix: str = "") -> dict[str, str]:
     if node is None:
         return out
     for slot in _children(node, "slot"):
-        key = prefix + _t(slot, "slot:key")
+        key = sys.intern(prefix + _t(slot, "slot:key"))  # the same few keys on every split
         value = slot.find(_path("slot:value"))
         if value is None:
             continue
@@ -243,14 +243,19 @@ def _text(children: dict[Any, etree._Element], tag: str) -> str:
     return (found.text or "").strip() if found is not None else ""
 
 
+_NO_SLOTS: dict[str, str] = {}
+"""The slots of every split that has none (one dict shared: slots are only read)."""
+
+
 def _transaction(node: etree._Element) -> Transaction:
+    """A transaction and its splits; what nothing reads (the entered date, the splits' GUIDs) is left
+    out, to keep a large book's transactions small while they stream in."""
     kids = _first_children(node)
-    posted_node, entered_node = kids.get(_TRN["date-posted"]), kids.get(_TRN["date-entered"])
+    posted_node = kids.get(_TRN["date-posted"])
     posted = _t(posted_node, "ts:date") if posted_node is not None else ""
     txn = Transaction(
         guid=_text(kids, _TRN["id"]), currency=_commodity(kids.get(_TRN["currency"])), num=_text(kids, _TRN["num"]),
-        posted=timestamp_date(posted) if posted else None,
-        entered=_t(entered_node, "ts:date") if entered_node is not None else "",
+        posted=timestamp_date(posted) if posted else None, entered="",
         description=_text(kids, _TRN["description"]), row=_line(node), slots=_slots(kids.get(_TRN["slots"])),
     )  # fmt: skip
     splits = kids.get(_TRN["splits"])
@@ -260,8 +265,8 @@ def _transaction(node: etree._Element) -> Transaction:
             account=sys.intern(_text(parts, _SPLIT["account"])), memo=_text(parts, _SPLIT["memo"]),
             value=rational(_text(parts, _SPLIT["value"]) or "0"),
             quantity=rational(_text(parts, _SPLIT["quantity"]) or "0"), row=_line(split),
-            lot=_text(parts, _SPLIT["lot"]), action=_text(parts, _SPLIT["action"]), guid=_text(parts, _SPLIT["id"]),
-            slots=_slots(parts.get(_SPLIT["slots"])),
+            lot=_text(parts, _SPLIT["lot"]), action=_text(parts, _SPLIT["action"]),
+            slots=_slots(parts.get(_SPLIT["slots"])) if _SPLIT["slots"] in parts else _NO_SLOTS,
         ))  # fmt: skip
     return txn
 
