@@ -105,8 +105,14 @@ def test_amounts_are_numbers_and_dates_are_dates(garage_book: Path) -> None:
 
 
 def test_empty_sheets_are_left_out(tmp_path: Path, garage: Ledger) -> None:
-    bare = garage.replace(groups=table("groups"), partners=table("partners"), open_items=table("open_items"),
-                          items=table("items"), documents=table("documents"), document_lines=table("document_lines"))
+    bare = garage.replace(
+        groups=table("groups"),
+        partners=table("partners"),
+        open_items=table("open_items"),
+        items=table("items"),
+        documents=table("documents"),
+        document_lines=table("document_lines"),
+    )
     pipeline.write(bare, "xlsx", tmp_path / "bare.xlsx")
     names = openpyxl.load_workbook(tmp_path / "bare.xlsx").sheetnames
     assert names == ["Company", "Accounts", "Journal", "Trial balance", "VAT"]
@@ -548,3 +554,14 @@ def test_amount_cells_are_read_at_excels_fifteen_digits(garage_book: Path, tmp_p
         (4, "amount: 12.345 has more than 2 decimals")
     ]
     assert ledger.lines.column("amount").to_pylist()[:2] == [30, -30]
+
+
+def test_text_typed_into_a_column_of_numbers_with_blanks_is_read_cell_by_cell(
+    garage_book: Path, tmp_path: Path
+) -> None:
+    # vat_amount is blank on most journal rows: a typed "3.10" is read as the amount it says, "abc" is a bad cell
+    book = _edit(garage_book, "Journal", {"L2": "3.10", "L3": "abc"}, tmp_path / "typed.xlsx")
+    ledger = XlsxReader().read(Source(book, "typed.xlsx"), pipeline.ReadOptions())
+    assert [(p.row, p.message.split(":")[0]) for p in ledger.problems if p.severity == "error"] == [(3, "vat_amount")]
+    assert ledger.lines.column("vat_amount").to_pylist()[0] == 310
+    assert ledger.lines.num_rows == 74

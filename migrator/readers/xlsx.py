@@ -488,20 +488,21 @@ def _fast(convert: Callable[[Any], Any], kind: pa.DataType, values: tuple[Any, .
     kinds = set(map(type, values))
     if convert is _text:
         return pa.array(values, pa.string()) if kinds <= {str} else None
-    if empty:
-        if sum(1 for v in values if v.__class__ is str) != empty:  # text other than empty cells
-            return None
+    if empty:  # text other than empty cells stays in `cells`, and Arrow refuses it below
         kinds.discard(str)
         cells: Any = [None if v == "" else v for v in values]
     else:
         cells = values
-    if convert is _flag:
-        return pa.array(cells, pa.bool_()).fill_null(False) if kinds <= {bool} else None
-    if convert is _date:  # datetimes (a time of day) and day numbers: cell by cell
-        return pa.array(cells, pa.date32()) if kinds <= {dt.date} else None
-    if not kinds <= {float, int}:
+    try:
+        if convert is _flag:
+            return pa.array(cells, pa.bool_()).fill_null(False) if kinds <= {bool} else None
+        if convert is _date:  # datetimes (a time of day) and day numbers: cell by cell
+            return pa.array(cells, pa.date32()) if kinds <= {dt.date} else None
+        if not kinds <= {float, int}:
+            return None
+        numbers = pa.array(cells, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    numbers = pa.array(cells, pa.float64())
     floats = numbers.to_numpy(zero_copy_only=False)
     missing = np.isnan(floats)
     floats = np.where(missing, 0.0, floats)

@@ -32,9 +32,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import uuid
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from pathlib import Path
@@ -46,6 +44,7 @@ import pyarrow.compute as pc
 from lxml import etree
 
 from migrator import money, years
+from migrator.ahead import ahead
 from migrator.model import Ledger, Problem
 from migrator.writers.base import lost
 
@@ -129,22 +128,10 @@ class GnucashWriter:
         with target.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0,
                                                     compresslevel=6) as out:  # fmt: skip
             out.write(head)
-            _compressed_aside(out, plan.xml())
+            for chunk in ahead(plan.xml(), name="gnucash-transactions"):  # made while the last is compressed
+                out.write(chunk)
             out.write(tail)
         return problems + plan.problems() + later
-
-
-def _compressed_aside(out: gzip.GzipFile, chunks: Iterator[memoryview]) -> None:
-    """Write the chunks to `out` in a second thread while the next ones are made (zlib and Arrow's
-    kernels both release the GIL), in order, at most two waiting."""
-    with ThreadPoolExecutor(1) as pool:
-        waiting: deque[Future[int]] = deque()
-        for chunk in chunks:
-            waiting.append(pool.submit(out.write, chunk))
-            if len(waiting) > 2:
-                waiting.popleft().result()
-        for done in waiting:
-            done.result()
 
 
 def _document(ledger: Ledger) -> tuple[etree._Element, list[Problem], list[Problem], _Transactions]:

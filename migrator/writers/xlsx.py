@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import money
+from migrator.ahead import ahead
 from migrator.model import SCHEMAS, Ledger, Problem
 from migrator.reconcile import trial_balance
 from migrator.writers.base import FORMULA_STARTS, lost
@@ -382,9 +383,11 @@ def _table_sheet(package: _Package, sheet: Sheet, data: pa.Table, problems: list
         last = f"{column_letter(len(names))}{stop - start + 1}"
         with package.sheet(title, f"A1:{last}") as out:
             out.write(_head(names, widths, stop - start).encode("utf-8"))
-            for lo in range(start, stop, BATCH):
-                hi = min(stop, lo + BATCH)
-                out.write(_rows_xml(columns, lo, hi, lo - start + 2))
+            batches = (
+                _rows_xml(columns, lo, min(stop, lo + BATCH), lo - start + 2) for lo in range(start, stop, BATCH)
+            )
+            for chunk in ahead(batches, name="xlsx-rows"):  # the next rows made while these are compressed
+                out.write(chunk)
             out.write(_tail(f"A1:{last}").encode("utf-8"))
 
 
