@@ -13,9 +13,10 @@ or ISO-8859-15, LF, CRLF or CR CR LF. Column names are matched without regard to
 * Opening entries: journal ``AN``/``ANO``/``RAN`` or a journal label with "nouveau" (à-nouveaux).
   Detailed à-nouveaux keep each open item's own date (``000000000FEC20231231.txt``: "A Nouveaux
   Détaillés" dated 2021 and 2022 in the file of the exercise that ends 2023-12-31): where the file
-  is named ``<SIREN>FEC<yyyymmdd>`` (the exercise's closing date, article A47 A-1) and every other
-  line lies in the twelve months ending then, opening lines dated before them are dated on the
-  exercise's first day, with a warning; their own dates stay in the extras (``EcritureDate``).
+  is named ``<SIREN>FEC<yyyymmdd>`` (the exercise's closing date, article A47 A-1), every other
+  line lies in the twelve months ending then and the opening lines dated before them do not balance
+  day by day (open items, not the openings of earlier years), those are dated on the exercise's first
+  day, with a warning; their own dates stay in the extras (``EcritureDate``).
 * ``JournalLib``, ``PieceDate``, ``EcritureLet``, ``DateLet``, ``ValidDate`` and any further columns are
   kept as extras. Amounts are in euros unless ``Idevise``/``Montantdevise`` give a foreign amount.
 """
@@ -212,6 +213,11 @@ class _Read:
         if any(not row["opening"] and not start <= row["date"] <= end for row in rows):
             return
         early = [row for row in rows if row["opening"] and row["date"] < start]
+        by_day: dict[dt.date, int] = {}
+        for row in early:
+            by_day[row["date"]] = by_day.get(row["date"], 0) + row["amount"]
+        if not any(by_day.values()):  # balanced on their own dates: openings of earlier years (a multi-year file)
+            return
         for row in early:
             row["date"] = start
         self.redated = len(early)
