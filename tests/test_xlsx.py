@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -565,3 +567,34 @@ def test_text_typed_into_a_column_of_numbers_with_blanks_is_read_cell_by_cell(
     assert [(p.row, p.message.split(":")[0]) for p in ledger.problems if p.severity == "error"] == [(3, "vat_amount")]
     assert ledger.lines.column("vat_amount").to_pylist()[0] == 310
     assert ledger.lines.num_rows == 74
+
+
+# ------------------------------------------------------------------- as a spreadsheet program reads it
+
+SOFFICE = shutil.which("soffice")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice is not installed (Debian package libreoffice-calc-nogui)")
+def test_libreoffice_reads_the_workbook_as_migrator_does(tmp_path: Path, garage: Ledger) -> None:
+    """LibreOffice opens the workbook and saves it again: the cells it understood (text that looks
+    like a formula kept as text, spaces and line breaks, dates, amounts, flags) read back to the same books."""
+    lines = garage.lines.to_pylist()
+    odd = ["=1+1", "+41 21 555 00 00", "-rabais", "@SUM(A1)", " leading", "trailing ", "a & b <c>", "two\nlines",
+           "\tindent"]  # fmt: skip
+    for line, text in zip(lines, odd, strict=False):
+        line["description"] = text
+    lines[9]["amount"], lines[10]["amount"] = lines[9]["amount"] + 98348825401, lines[10]["amount"] - 98348825401
+    ledger = garage.replace(lines=table("lines", lines))
+    ours = tmp_path / "books.xlsx"
+    pipeline.write(ledger, "xlsx", ours)
+    saved = tmp_path / "saved"
+    done = subprocess.run([SOFFICE, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/profile",
+                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(saved), str(ours)],
+                          capture_output=True, timeout=180)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    mine, theirs = pipeline.read(ours), pipeline.read(saved / "books.xlsx", "xlsx")
+    assert theirs.problems == ()
+    for name in TABLES:
+        assert getattr(theirs, name).equals(getattr(mine, name)), name
+    assert theirs.lines.column("description").to_pylist()[: len(odd)] == odd
+    assert theirs.lines.column("amount").to_pylist()[9] == lines[9]["amount"]  # 13 digits, exact
