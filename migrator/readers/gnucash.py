@@ -444,8 +444,12 @@ def _descendants(db: sqlite3.Connection, roots: set[str]) -> set[str]:
 
 
 def _cents(value: Fraction) -> int | None:
-    cents = value * 100
-    return int(cents) if cents.denominator == 1 else None
+    """The value in whole cents, or None. A value in lowest terms is whole cents exactly when its
+    denominator divides 100 (the common case, without Fraction arithmetic)."""
+    denominator = value.denominator
+    if 100 % denominator == 0:
+        return value.numerator * (100 // denominator)
+    return None
 
 
 def _rate_text(value: Fraction) -> str:
