@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -59,9 +60,14 @@ class Measure:
         return self.lines / self.median if self.seconds and self.lines else 0.0
 
 
-def _run(command: list[str], runs: int, work: Path) -> tuple[list[float], float]:  # float-ok: seconds and MiB
+TIMEOUT = 1800
+"""Seconds a run may take before it is stopped and reported as failed (`--timeout`)."""
+
+
+def _run(command: list[str], runs: int, work: Path, timeout: float = TIMEOUT) -> tuple[list[float], float]:  # float-ok
     """Wall times of `runs` runs of `command` and the largest peak RSS of any run. Each run starts
-    from an empty `work` folder, as the first does (deleting a previous output is not timed)."""
+    from an empty `work` folder, as the first does (deleting a previous output is not timed). A run
+    still going after `timeout` seconds is stopped: a RuntimeError, as for a run that fails."""
     times = []
     peak = 0.0  # float-ok
     for _ in range(runs):
@@ -70,8 +76,15 @@ def _run(command: list[str], runs: int, work: Path) -> tuple[list[float], float]
         started = time.perf_counter()
         with tempfile.TemporaryFile() as errors:
             child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-            _pid, status, usage = os.wait4(child.pid, 0)
+            stopper = threading.Timer(timeout, child.kill)
+            stopper.start()
+            try:
+                _pid, status, usage = os.wait4(child.pid, 0)
+            finally:
+                stopper.cancel()
             elapsed = time.perf_counter() - started
+            if elapsed >= timeout and os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(f"{' '.join(command)} stopped after {timeout:.0f} s")
             if os.waitstatus_to_exitcode(status) != 0:
                 errors.seek(0)
                 raise RuntimeError(f"{' '.join(command)} failed: {errors.read().decode()[-500:]}")
@@ -207,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--case", action="append", help="run only these cases")
     parser.add_argument("--size", type=int, action="append", help="run these sizes instead of the case's")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds before a run is stopped as failed")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
     parser.add_argument("--rewrite", action="store_true", help="rewrite results.md from the last run (new NOTES.md)")
     args = parser.parse_args(argv)
@@ -228,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             with tempfile.TemporaryDirectory(prefix="migrator-bench-") as work:
                 command = case.command(size, Path(work))  # generates the input first, outside the timing
                 try:
-                    seconds, peak = _run(command, 1 if args.quick else case.runs or runs, Path(work))
+                    seconds, peak = _run(command, 1 if args.quick else case.runs or runs, Path(work), args.timeout)
                 except RuntimeError as exc:
                     results.append(Measure(case.name, entries, lines, failed=" ".join(str(exc).split())[-300:]))
                     print(f"{case.name:<24} {entries:>9} entries  FAILED: {results[-1].failed}", flush=True)

@@ -82,3 +82,8 @@ def test_a_failing_case_is_reported_and_the_run_goes_on(tmp_path: Path, monkeypa
 def test_writer_cases_run_once_each_except_csv(name: str) -> None:
     case = next(c for c in run.CASES if c.name == f"csv-{name}")
     assert case.runs == (0 if name == "csv" else 1)
+
+
+def test_a_run_past_its_time_is_stopped_and_reported(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError, match=r"stopped after 1 s"):
+        run._run([sys.executable, "-c", "import time; time.sleep(30)"], 1, tmp_path, timeout=1)
