@@ -193,7 +193,8 @@ def _commodity(node: etree._Element | None) -> str:
 
 def _children(node: etree._Element, name: str) -> list[etree._Element]:
     """Children called `name` in no namespace or, in .gnucash-xea templates, the default one."""
-    return [c for c in node if isinstance(c.tag, str) and etree.QName(c).localname == name and c.prefix is None]
+    return [c for c in node if c.tag == name  # no namespace: the common case, without a QName per child
+            or (isinstance(c.tag, str) and c.prefix is None and etree.QName(c).localname == name)]  # fmt: skip
 
 
 def _slots(node: etree._Element | None, prefix: str = "") -> dict[str, str]:
