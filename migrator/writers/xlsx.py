@@ -449,9 +449,11 @@ def _column(sheet: Sheet, index: int, name: str, column: pa.ChunkedArray, proble
         if (sheet.table, name) in _FLAGS_WRITTEN_WHEN_TRUE:
             values = pc.if_else(column, values, _NULL)
         return _Column(letter, _chunked(values), 5, '" t="b"><v>', "</v></c>")
-    if kind != pa.string():
+    if pa.types.is_integer(kind):
         width = len(str(pc.max(column).as_py() or "")) if len(column) else 0
         return _Column(letter, _chunked(pc.cast(column, pa.string())), width, '" t="n"><v>', "</v></c>")
+    if kind != pa.string():  # anything else a table may hold (large text, decimals…) goes as its text
+        column = pc.cast(column, pa.string())
     column = _clean(column, f"sheet {sheet.title}, column {name}", problems)
     width = _max_length(column)
     escaped = column
