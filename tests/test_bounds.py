@@ -41,14 +41,20 @@ def bounds(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 def run_measured(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 60) -> dict:
     """Run `migrator ARGS` in a fresh interpreter; its exit code, output, seconds and peak memory (MiB)."""
     script = (
-        "import resource, sys, time\n"
+        "import sys, time\n"
         "from click.testing import CliRunner\n"
         "from migrator.cli import cli\n"
         "start = time.monotonic()\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of a large pytest process
+        # would report its parent's peak (proc(5), getrusage(2)).
+        "def peak():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1]) / 1024\n"
         "result = CliRunner().invoke(cli, sys.argv[1:])\n"
         "import json\n"
         "print(json.dumps({'code': result.exit_code, 'output': result.output, 'seconds': time.monotonic() - start,\n"
-        "    'peak': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "    'peak': peak()}))\n"
     )
     environment = {**os.environ, **(env or {})}
     done = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
