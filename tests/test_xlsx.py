@@ -598,3 +598,23 @@ def test_libreoffice_reads_the_workbook_as_migrator_does(tmp_path: Path, garage:
         assert getattr(theirs, name).equals(getattr(mine, name)), name
     assert theirs.lines.column("description").to_pylist()[: len(odd)] == odd
     assert theirs.lines.column("amount").to_pylist()[9] == lines[9]["amount"]  # 13 digits, exact
+
+
+def test_an_unknown_column_on_one_journal_sheet_is_kept_for_every_line_in_order(
+    tmp_path: Path, garage: Ledger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import migrator.writers.xlsx as writer
+
+    monkeypatch.setattr(writer, "MAX_ROWS", 31)  # Journal, Journal (2), Journal (3): 30, 30 and 15 lines
+    path = tmp_path / "split.xlsx"
+    pipeline.write(garage, "xlsx", path)
+    monkeypatch.undo()
+    book = openpyxl.load_workbook(path)
+    book["Journal (2)"]["T1"] = "Kostenträger"
+    book["Journal (2)"]["T3"] = "K7"
+    book.save(tmp_path / "extra.xlsx")
+    extras = pipeline.read(tmp_path / "extra.xlsx").extras["lines"]
+    assert extras.column_names == ["source_row", "Kostenträger"]
+    assert extras.num_rows == 75  # a value for every line, blank on the sheets without the column
+    assert extras.column("Kostenträger").to_pylist() == [""] * 31 + ["K7"] + [""] * 43
+    assert extras.column("source_row").to_pylist() == [*range(2, 32), *range(2, 32), *range(2, 17)]

@@ -341,25 +341,22 @@ def _rows(book: CalamineWorkbook, title: str) -> Iterator[tuple[int, tuple[Any, 
 def _read_parts(
     book: CalamineWorkbook, sheet: Sheet, parts: list[str], file: str, problems: list[Problem]
 ) -> tuple[pa.Table, pa.Table | None]:
-    """The canonical table held by the sheets `parts`, one after the other, and their unknown columns."""
+    """The canonical table held by the sheets `parts`, one after the other, and their unknown columns
+    (with the row each value came from), if any holds a value."""
     read = [_read_sheet(book, sheet, title, file, problems) for title in parts]
-    if len(read) == 1:
-        return read[0]
-    data = pa.concat_tables([t for t, _ in read])
-    extras = [e for _, e in read if e is not None]
-    if not extras:
+    data = read[0][0] if len(read) == 1 else pa.concat_tables([t for t, _ in read])
+    extras = read[0][1] if len(read) == 1 else pa.concat_tables([e for _, e in read], promote_options="default")
+    columns = [c.fill_null("") for c in extras.columns[1:]]  # a part without a column has it blank
+    if not any(pc.any(pc.not_equal(c, "")).as_py() for c in columns):
         return data, None
-    if len(extras) < len(read):  # parts without unknown columns still hold rows: they are part of the sheet
-        extras += [pa.table({"source_row": t.column("source_row")}) for t, e in read if e is None]
-    merged = pa.concat_tables(extras, promote_options="default")
-    filled = [c.fill_null("") if c.type == pa.string() else c for c in merged.columns]
-    return data, pa.Table.from_arrays(filled, names=merged.column_names)
+    return data, pa.Table.from_arrays([extras.column(0), *columns], names=extras.column_names)
 
 
 def _read_sheet(
     book: CalamineWorkbook, sheet: Sheet, title: str, file: str, problems: list[Problem]
-) -> tuple[pa.Table, pa.Table | None]:
-    """The canonical table a sheet holds, and its unknown columns (with the row they came from)."""
+) -> tuple[pa.Table, pa.Table]:
+    """The canonical table a sheet holds, and its unknown columns (after ``source_row``, the sheet's
+    row each value came from; none but that one where the header names no other column)."""
     where = _where(file, title)
     rows = iter(book.get_sheet_by_name(title).iter_rows())
     start = 0  # rows before the header row
@@ -370,7 +367,7 @@ def _read_sheet(
     else:
         if sheet.table == "lines" and not title.endswith(")"):
             raise SourceError(f"the workbook has no sheet {title!r} with a header row", file)
-        return table(sheet.table), None
+        return table(sheet.table), pa.table({"source_row": pa.array([], pa.int64())})
     header = [_name(v) for v in first]
     for name in REQUIRED.get(sheet.table, ()):
         if name not in header:
@@ -430,8 +427,6 @@ def _read_sheet(
     if data.num_rows != len(kept_rows):  # a sheet with none of the canonical columns
         data = table(sheet.table, [{}] * len(kept_rows))
     extra = {name: _joined(unknown_parts[index], pa.string()).filter(mask) for index, name in unknown}
-    if not any(pc.any(pc.not_equal(v, "")).as_py() for v in extra.values()):
-        return data, None
     return data, pa.table({"source_row": pa.array(kept_rows, pa.int64()), **extra})
 
 
