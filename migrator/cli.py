@@ -215,7 +215,8 @@ def formats(markdown: bool, as_json: bool) -> None:
 
     if as_json:
         listed = [{"name": f.name, "reads": f.reads, "writes": f.writes, "output": f.output if f.writes else "",
-                   "extensions": list(f.extensions), "title": f.title} for f in all_formats()]  # fmt: skip
+                   "extensions": list(f.extensions), "title": f.title, "options": f.writer_options()}
+                  for f in all_formats()]  # fmt: skip
         click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
         return
 
@@ -332,11 +333,15 @@ def inspect(source: str, from_format: str | None, encoding: str | None, year: in
 @click.option("--report", type=click.Path(), help=N_("Write the reconciliation report (.json, .html, .xlsx)."))
 @click.option("--no-verify", is_flag=True, help=N_("Do not re-read the output to prove it."))
 @click.option("--force", is_flag=True, help=N_("Replace an earlier migrator output at -o/--report (nothing else)."))
+@click.option("--option", "writer_options", multiple=True, metavar="NAME=VALUE",
+              help=N_("A writer option of the target format, e.g. partner_accounts=yes for banana (the options "
+                      "are listed by `migrator formats --json`); repeat it for several."))  # fmt: skip
 @click.option("--json", "as_json", is_flag=True,
               help=N_("Print one JSON object: source format, counts, problems, what was not carried, the verdict."))  # fmt: skip
 def convert(source: str, to_format: str, output: str, from_format: str | None, encoding: str | None,
             year: int | None, dossier: str | None, mapping: str | None, allow_problems: bool,
-            report: str | None, no_verify: bool, force: bool, as_json: bool) -> None:  # fmt: skip
+            report: str | None, no_verify: bool, force: bool, writer_options: tuple[str, ...],
+            as_json: bool) -> None:  # fmt: skip
     """Convert the books in SOURCE to FORMAT, validate them and verify the output.
 
     \b
@@ -362,7 +367,8 @@ def convert(source: str, to_format: str, output: str, from_format: str | None, e
         _State.stdout_taken = to_stdout
         result = run(source, to_format, target, from_format=from_format, encoding=encoding, year=year,
                      dossier=dossier, mapping=mapping, allow_problems=allow_problems,
-                     verify_output=not no_verify, progress=_status, report=report, force=force)  # fmt: skip
+                     verify_output=not no_verify, progress=_status, report=report, force=force,
+                     options=_options(writer_options))  # fmt: skip
         _status_done()
         if to_stdout:
             with open(target, "rb") as written:
@@ -393,6 +399,17 @@ def convert(source: str, to_format: str, output: str, from_format: str | None, e
         _say(_("not verified: migrator cannot read this format back") if not no_verify else _("not verified"))
     else:
         _print_verdict(result.verification, _("the output reads back to the same books"))
+
+
+def _options(given: tuple[str, ...]) -> dict[str, str]:
+    """``--option NAME=VALUE`` pairs as a dict (the registry checks the names and values)."""
+    options = {}
+    for item in given:
+        name, equals, value = item.partition("=")
+        if not equals or not name.strip():
+            raise click.BadParameter(_("{given!r} is not NAME=VALUE").format(given=item), param_hint="--option")
+        options[name.strip()] = value.strip()
+    return options
 
 
 def _print_conversion_json(result: Any, output: str, report: str | None) -> None:
@@ -447,10 +464,13 @@ def _print_verdict(check: Any, same: str) -> None:
 @click.option("--map", "mapping", help=N_("The mapping the conversion used."))
 @click.option("--report", type=click.Path(), help=N_("Write the reconciliation report (.json, .html, .xlsx)."))
 @click.option("--force", is_flag=True, help=N_("Replace an earlier migrator report at --report (nothing else)."))
+@click.option("--option", "writer_options", multiple=True, metavar="NAME=VALUE",
+              help=N_("A writer option of the target format, e.g. partner_accounts=yes for banana (the options "
+                      "are listed by `migrator formats --json`); repeat it for several."))  # fmt: skip
 @click.option("--json", "as_json", is_flag=True,
               help=N_("Print the verdict as one JSON object (verdict, differences, losses, notes, entries)."))  # fmt: skip
 def verify(source: str, output: str, from_format: str | None, to_format: str | None, mapping: str | None,
-           report: str | None, force: bool, as_json: bool) -> None:  # fmt: skip
+           report: str | None, force: bool, writer_options: tuple[str, ...], as_json: bool) -> None:  # fmt: skip
     """Prove that OUTPUT holds the same books as SOURCE: counts and every account balance.
 
     \b
@@ -460,7 +480,7 @@ def verify(source: str, output: str, from_format: str | None, to_format: str | N
     from migrator.pipeline import verify as run
 
     result = run(source, output, from_format=from_format, to_format=to_format, mapping=mapping, report=report,
-                 force=force)  # fmt: skip
+                 force=force, options=_options(writer_options))  # fmt: skip
     if report and not as_json:
         _say(_("report: {path}").format(path=report))
     assert result.verification is not None

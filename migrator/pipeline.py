@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,13 +193,16 @@ def _atomic(out: Path, folder: bool) -> Iterator[Path]:
         yield temp
 
 
-def write(ledger: Ledger, to: str, out: PathLike, *, force: bool = False) -> list[Problem]:
+def write(
+    ledger: Ledger, to: str, out: PathLike, *, force: bool = False, options: Mapping[str, str] | None = None
+) -> list[Problem]:
     """Write `ledger` as format `to` at `out`, atomically; return what the format could not carry.
 
     An existing `out` is replaced only with `force`, and only if migrator wrote it (`migrator.outputs`).
+    `options` are the writer's own (`registry.Format.writer_options`), e.g. Banana's ``partner_accounts``.
     """
     fmt = registry.get(to)
-    writer = fmt.writer()
+    writer = fmt.writer(options)
     ledger = for_target(ledger, to)[0]
     carried, year_problems = years.continuous(ledger) if fmt.years == "continuous" else (ledger, [])
     with outputs.placed(Path(out), folder=fmt.output == "folder", force=force) as temp:
@@ -267,8 +270,11 @@ def convert(
     progress: Progress | None = None,
     report: PathLike | None = None,
     force: bool = False,
+    options: Mapping[str, str] | None = None,
 ) -> Conversion:
     """Read, map, validate, write and verify; raise `ProblemsFound` (nothing written) on errors.
+
+    `options` are the writer's own (`registry.Format.writer_options`), e.g. Banana's ``partner_accounts``.
 
     `report` names a reconciliation report to write too (``.html``, ``.xlsx`` or ``.json``). Neither
     `out` nor `report` may be, hold or lie inside the source or the mapping; an existing one is replaced
@@ -276,6 +282,7 @@ def convert(
     """
     step = progress or (lambda _message: None)
     fmt = registry.get(to)
+    writer = fmt.writer(options)  # an unknown option stops here, before anything is read
     sources = [source, mapping if mapping is not None and Path(mapping).exists() else None]
     outputs.check(out, folder=fmt.output == "folder", sources=sources, others=[report], force=force)
     if report is not None:
@@ -303,7 +310,7 @@ def convert(
         carried, year_problems = years.continuous(ledger) if fmt.years == "continuous" else (ledger, [])
         with outputs.placed(out, folder=fmt.output == "folder", sources=sources, others=[report], force=force) as temp:
             try:
-                not_carried = year_problems + list(fmt.writer().write(carried, temp))
+                not_carried = year_problems + list(writer.write(carried, temp))
             except Exception:
                 _stop_on_errors(checking.result(), allow_problems)  # errors in the books explain it better
                 raise
@@ -356,8 +363,10 @@ def _stop_on_errors(problems: list[Problem], allow_problems: bool) -> None:
 
 
 def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, to_format: str | None = None,
-           mapping: PathLike | None = None, report: PathLike | None = None, force: bool = False) -> Conversion:  # fmt: skip
+           mapping: PathLike | None = None, report: PathLike | None = None, force: bool = False,
+           options: Mapping[str, str] | None = None) -> Conversion:  # fmt: skip
     """Read `source` and an earlier output `out` and compare them; raise nothing, report everything.
+    `options` are the writer options `out` was written with (they change what it declares lost).
 
     `report` names a reconciliation report to write (never over `source`, `out` or the mapping)."""
     sources = [source, out, mapping if mapping is not None and Path(mapping).exists() else None]
@@ -381,7 +390,7 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
     if fmt.years == "continuous" and years.reopens(ledger):
         reread = years.per_year(reread, years_of(ledger))
     result.compared = reread
-    result.not_carried = _not_carried(ledger, fmt)
+    result.not_carried = _not_carried(ledger, fmt, options)
     result.verification = compare(ledger, reread, fmt.keeps, declared=result.not_carried)
     if report is not None:
         from migrator.report import write_report
@@ -390,7 +399,7 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
     return result
 
 
-def _not_carried(ledger: Ledger, fmt: registry.Format) -> list[Problem]:
+def _not_carried(ledger: Ledger, fmt: registry.Format, options: Mapping[str, str] | None = None) -> list[Problem]:
     """What `fmt`'s writer declares it cannot carry of `ledger` (written to a temporary place, then
     dropped): verification matches each difference to these declarations."""
     import tempfile
@@ -403,6 +412,6 @@ def _not_carried(ledger: Ledger, fmt: registry.Format) -> list[Problem]:
         if fmt.output == "folder":
             target.mkdir()
         try:
-            return list(problems) + list(fmt.writer().write(carried, target))
+            return list(problems) + list(fmt.writer(options).write(carried, target))
         except MigratorError:
             return list(problems)

@@ -7,6 +7,8 @@ Modules are imported only when used, so `migrator formats` stays fast.
 from __future__ import annotations
 
 import importlib
+import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Literal
@@ -44,14 +46,58 @@ class Format:
             raise UnsupportedOperation(f"format {self.name!r} can be written but not read")
         return _load(f"migrator.readers.{self.name}")
 
-    def writer(self) -> Writer:
+    def writer(self, options: Mapping[str, str] | None = None) -> Writer:
+        """The format's writer; `options` (name to text, as typed on the command line) set the keyword
+        arguments its class takes, e.g. Banana's ``partner_accounts``."""
         if not self.writes:
             raise UnsupportedOperation(f"format {self.name!r} can be read but not written")
-        return _load(f"migrator.writers.{self.name}")
+        writer = _load(f"migrator.writers.{self.name}")
+        if not options:
+            return writer
+        known = self.writer_options()
+        arguments = {}
+        for name, text in options.items():
+            if name not in known:
+                offered = ", ".join(sorted(known)) or "none"
+                raise UnsupportedOperation(
+                    f"format {self.name!r} has no writer option {name!r} (its options: {offered})"
+                )
+            arguments[name] = _option_value(self.name, name, text, known[name])
+        return type(writer)(**arguments)  # type: ignore[no-any-return]
+
+    def writer_options(self) -> dict[str, object]:
+        """The writer's options with their defaults (the keyword arguments of its class)."""
+        if not self.writes:
+            return {}
+        signature = inspect.signature(type(_load(f"migrator.writers.{self.name}")).__init__)
+        return {p.name: p.default for p in signature.parameters.values()
+                if p.name != "self" and p.default is not inspect.Parameter.empty}  # fmt: skip
 
     @property
     def default_extension(self) -> str:
         return self.extensions[0] if self.extensions else ""
+
+
+_TRUE = ("1", "true", "yes", "on", "oui", "ja")
+_FALSE = ("0", "false", "no", "off", "non", "nein")
+
+
+def _option_value(fmt: str, name: str, text: str | bool, default: object) -> object:
+    """`text` as the type of the option's default: a flag (yes/no), a whole number or text."""
+    if isinstance(default, bool):
+        if isinstance(text, bool):
+            return text
+        if text.strip().lower() in _TRUE:
+            return True
+        if text.strip().lower() in _FALSE:
+            return False
+        raise UnsupportedOperation(f"writer option {name!r} of {fmt!r} is yes or no, not {text!r}")
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise UnsupportedOperation(f"writer option {name!r} of {fmt!r} is a whole number, not {text!r}") from None
+    return text
 
 
 @cache
