@@ -51,6 +51,26 @@ step migrator convert "$out/garage.xlsx" --to csv -o "$out/garage.csv"
 echo
 echo "== Winbiz → Banana"
 step migrator convert samples/winbiz/DAT --dossier garage --to banana -o "$out/banana"
+echo
+echo "== The garage's customers, suppliers and parts arrive too: Banana's Contacts and Items tables"
+latest=$(ls -d "$out"/banana/*/ | tail -1)
+python3 - "$latest" <<'PY'
+import csv, sys
+
+for name, columns in (("contacts.txt", ("RowId", "OrganisationName", "FirstName", "FamilyName", "Street",
+                                        "PostalCode", "Locality", "CountryCode")),
+                      ("items.txt", ("ItemsId", "Description", "UnitPrice", "Unit", "QuantityBegin"))):
+    with open(sys.argv[1] + name, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    print(f"  {name}: {len(rows)} rows")
+    for row in rows[:4]:
+        print("   ", " | ".join(row.get(c, "") for c in columns))
+PY
+echo
+echo "== The address book as vCard, for any address program or phone"
+step migrator --quiet convert samples/winbiz/DAT --dossier garage --to vcard -o "$out/garage.vcf"
+printf '  %s cards; the first:\n' "$(grep -c '^BEGIN:VCARD' "$out/garage.vcf")"
+sed -n '/^BEGIN:VCARD/,/^END:VCARD/{s/^/    /;p;/^    END:VCARD/q}' "$out/garage.vcf" | head -12
 
 echo
 echo "== Winbiz → bexio, onto bexio's chart through a shipped map, with the report to sign"
@@ -58,6 +78,16 @@ for form in html xlsx json; do
   step migrator convert samples/winbiz/DAT --dossier garage --to bexio -o "$out/bexio" --map winbiz-bexio --force \
        --report "$out/report-winbiz-bexio.$form"
 done
+echo
+echo "== In bexio form: Kontakte.xlsx and Produkte.xlsx for bexio's imports, and the API bodies"
+python3 - "$out/bexio" <<'PY'
+import json, sys
+
+contacts = json.load(open(sys.argv[1] + "/contacts.json", encoding="utf-8"))
+articles = json.load(open(sys.argv[1] + "/articles.json", encoding="utf-8"))
+print(f"  {len(contacts)} contacts, {len(articles)} articles; the first contact:")
+print("   ", json.dumps(contacts[0], ensure_ascii=False)[:200])
+PY
 
 echo
 echo "== An open archive that outlives any vendor"
