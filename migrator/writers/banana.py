@@ -106,6 +106,8 @@ Compound entries are several rows with the same date and Doc, one account per ro
 def _text(value: str) -> str:
     """A cell of Banana's tab file: tabs and line breaks would break the row, so they become spaces;
     a leading ``"`` would open a quoted field, so such a cell is quoted."""
+    if value.isprintable() and not value.startswith('"'):
+        return value  # no tab or line boundary (none is printable): the cell as it is
     text = " ".join(value.replace("\t", " ").splitlines())
     return '"' + text.replace('"', '""') + '"' if text.startswith('"') else text
 

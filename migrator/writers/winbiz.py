@@ -199,13 +199,16 @@ def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, st
 def _entries(ledger: Ledger) -> Iterator[list[dict[str, Any]]]:
     names = ("entry", "line", "date", "doc", "description", "account", "amount", "amount_currency", "rate",
              "currency", "vat_code", "vat_amount", "vat_line", "journal", "opening")  # fmt: skip
-    columns = {n: ledger.lines.column(n).to_pylist() for n in names}
-    order: dict[str, list[int]] = {}
-    for index, entry in enumerate(columns["entry"]):
-        order.setdefault(entry, []).append(index)
-    for indexes in order.values():
-        lines = [{n: columns[n][i] for n in names} for i in indexes]
-        yield sorted(lines, key=lambda line: line["line"] or 0)
+    rows = [dict(zip(names, values)) for values in zip(*(ledger.lines.column(n).to_pylist() for n in names))]
+    order: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        order.setdefault(row["entry"], []).append(row)
+    for lines in order.values():
+        numbers = [line["line"] or 0 for line in lines]
+        if all(a <= b for a, b in zip(numbers, numbers[1:])):
+            yield lines  # already in line order (a stable sort would keep it)
+        else:
+            yield sorted(lines, key=lambda line: line["line"] or 0)
 
 
 def _plan(ledger: Ledger, notes: _Notes) -> list[_Row]:
@@ -223,6 +226,7 @@ def _folded_vat(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str, str]
     the VAT of each such base line (by its position in the list returned)."""
     merged: dict[int, _Vat] = {}
     dropped: set[int] = set()
+    foldable: dict[str, list[int] | None] = {}  # the code's VAT lines, where they fold onto its bases
     for index, base in enumerate(lines):
         code = base["vat_code"]
         if not code or base["vat_line"] or not base["vat_amount"]:
@@ -230,12 +234,10 @@ def _folded_vat(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str, str]
         kind, rate, method = vat.get(code, ("1", "", "1"))
         if kind not in VAT_ACCOUNTS:
             continue
-        bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
-        booked = [i for i, line in enumerate(lines) if line["vat_line"] and line["vat_code"] == code]
-        if not booked or sum(lines[i]["amount"] for i in booked) != sum(b["vat_amount"] or 0 for b in bases):
-            continue
-        if any(lines[i]["account"] != VAT_ACCOUNTS[kind] or (lines[i]["amount"] >= 0) != (b["amount"] >= 0)
-               for i in booked for b in bases):  # fmt: skip
+        if code not in foldable:
+            foldable[code] = _foldable(lines, code, VAT_ACCOUNTS[kind])
+        booked = foldable[code]
+        if booked is None:
             continue
         side = "d" if base["amount"] >= 0 else "c"
         merged[index] = _Vat(code, kind, rate, method, abs(base["vat_amount"]), side)
@@ -250,6 +252,19 @@ def _folded_vat(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str, str]
             vats[len(out)] = merged[index]
         out.append(line)
     return out, vats
+
+
+def _foldable(lines: list[dict[str, Any]], code: str, account: str) -> list[int] | None:
+    """The positions of the VAT lines of `code` in an entry, if they can go on its base rows: their sum
+    is the base lines' VAT amounts, all on `account`, each of the sign of every base line."""
+    bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
+    booked = [i for i, line in enumerate(lines) if line["vat_line"] and line["vat_code"] == code]
+    if not booked or sum(lines[i]["amount"] for i in booked) != sum(b["vat_amount"] or 0 for b in bases):
+        return None
+    if any(lines[i]["account"] != account or (lines[i]["amount"] >= 0) != (b["amount"] >= 0)
+           for i in booked for b in bases):  # fmt: skip
+        return None
+    return booked
 
 
 def _pairs(lines: list[dict[str, Any]]) -> list[tuple[int, int, int]]:
