@@ -42,6 +42,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from migrator import vat
 from migrator.errors import SourceError
 from migrator.model import Company, Ledger, Problem, table
@@ -635,14 +637,7 @@ def _read_written(source: Source) -> Ledger:
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(Problem("error", f"entry not read: {exc}", json_name, number))
     base = written_base or (currencies.most_common(1)[0][0] if currencies else "CHF")
-    for row in rows:
-        if row.get("currency") == base:
-            row.update(currency="", amount_currency=None, rate="")
-    seen: Counter[str] = Counter()
-    for row in rows:
-        seen[row["entry"]] += 1
-        row["line"] = seen[row["entry"]]
-    lines = table("lines", rows)
+    lines = _numbered_lines(rows, base)
     if found.chart:
         accounts, notes = merge_accounts(table("accounts", found.chart), lines, json_name)
     else:
@@ -830,14 +825,7 @@ def api_ledger(
             rows += _entry(body, number, name, tax_info, counter, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(Problem("error", f"entry {entry.get('id')} not read: {exc}", name, number))
-    for row in rows:
-        if row.get("currency") == base:
-            row.update(currency="", amount_currency=None, rate="")
-    seen: Counter[str] = Counter()
-    for row in rows:
-        seen[row["entry"]] += 1
-        row["line"] = seen[row["entry"]]
-    lines = table("lines", rows)
+    lines = _numbered_lines(rows, base)
     wanted = set(codes) | set(lines.column("account").to_pylist())
     chart = [{"code": str(a["account_no"]), "name": str(a.get("name") or ""),
               "type": _ACCOUNT_TYPES.get(int(a.get("account_type") or 0), ""), "active": bool(a.get("is_active", True))}
@@ -907,3 +895,14 @@ def _api_business(
             "stock": quantity("stock_nr"), "stock_min": quantity("stock_min_nr"), "active": True,
         })  # fmt: skip
     return partners, items
+
+
+def _numbered_lines(rows: list[dict[str, Any]], base: str) -> pa.Table:
+    """The lines table of entry rows: amounts in `base` become base-currency lines, numbered per entry."""
+    seen: Counter[str] = Counter()
+    for row in rows:
+        if row.get("currency") == base:
+            row.update(currency="", amount_currency=None, rate="")
+        seen[row["entry"]] += 1
+        row["line"] = seen[row["entry"]]
+    return table("lines", rows)
