@@ -58,10 +58,13 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from migrator.model import Ledger, Problem, table, years_of
+import pyarrow as pa
+
+from migrator.model import SCHEMAS, Ledger, Problem, conform, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.writers.base import lines_with, lost, lost_columns, off_calendar_years
@@ -109,23 +112,53 @@ class WinbizWriter:
         journal ``d``, no opening flags, partners or cost centres.
         """
         notes = _Notes()
-        out: list[dict[str, Any]] = []
-        for row in _plan(ledger, notes):
-            common = {"entry": row.entry, "date": row.date, "doc": row.doc, "description": row.text,
-                      "journal": JOURNAL}  # fmt: skip
-            debit = {**common, "line": 1, "account": row.debit, "amount": row.cents}
-            credit = {**common, "line": 2, "account": row.credit, "amount": -row.cents}
-            out += [debit, credit]
-            if row.vat is not None and row.vat.amount:
-                sign = 1 if row.vat.side == "d" else -1
-                base = debit if row.vat.side == "d" else credit
-                base["amount"] -= sign * row.vat.amount
-                base.update(vat_code=_read_name(row.vat), vat_amount=sign * row.vat.amount)
-                out.append({**common, "line": 3, "account": VAT_ACCOUNTS[row.vat.kind], "amount": sign * row.vat.amount,
-                            "vat_code": _read_name(row.vat), "vat_line": True})  # fmt: skip
-            elif row.vat is not None:
-                (debit if row.vat.side == "d" else credit).update(vat_code=_read_name(row.vat))
-        return ledger.replace(lines=table("lines", out))
+        names = ("entry", "line", "date", "doc", "description", "account", "amount", "vat_code", "vat_amount",
+                 "vat_line")  # fmt: skip
+        out: dict[str, list[Any]] = {name: [] for name in names}
+        entry, line, date, doc, description, account, amount, vat_code, vat_amount, vat_line = out.values()
+        for row in _plan(ledger, notes):  # columns built row by row: no dict per line
+            lines = 2
+            debit_cents, credit_cents, debit_code, credit_code = row.cents, -row.cents, "", ""
+            debit_vat = credit_vat = None
+            if row.vat is not None:
+                name = _read_name(row.vat)
+                if row.vat.side == "d":
+                    debit_code = name
+                else:
+                    credit_code = name
+                if row.vat.amount:
+                    lines = 3
+                    if row.vat.side == "d":
+                        debit_cents -= row.vat.amount
+                        debit_vat = row.vat.amount
+                    else:
+                        credit_cents += row.vat.amount
+                        credit_vat = -row.vat.amount
+                    vat_sign = 1 if row.vat.side == "d" else -1
+            entry += [row.entry] * lines
+            date += [row.date] * lines
+            doc += [row.doc] * lines
+            description += [row.text] * lines
+            line += [1, 2, 3][:lines]
+            account.append(row.debit)
+            account.append(row.credit)
+            amount.append(debit_cents)
+            amount.append(credit_cents)
+            vat_code.append(debit_code)
+            vat_code.append(credit_code)
+            vat_amount.append(debit_vat)
+            vat_amount.append(credit_vat)
+            vat_line += [False, False]
+            if lines == 3:
+                assert row.vat is not None
+                account.append(VAT_ACCOUNTS[row.vat.kind])
+                amount.append(vat_sign * row.vat.amount)
+                vat_code.append(_read_name(row.vat))
+                vat_amount.append(None)
+                vat_line.append(True)
+        columns = {name: pa.array(values, SCHEMAS["lines"].field(name).type) for name, values in out.items()}
+        columns["journal"] = pa.array([JOURNAL] * len(entry), pa.string())
+        return ledger.replace(lines=conform("lines", columns))
 
 
 class _Notes:
@@ -199,13 +232,13 @@ def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, st
 def _entries(ledger: Ledger) -> Iterator[list[dict[str, Any]]]:
     names = ("entry", "line", "date", "doc", "description", "account", "amount", "amount_currency", "rate",
              "currency", "vat_code", "vat_amount", "vat_line", "journal", "opening")  # fmt: skip
-    rows = [dict(zip(names, values)) for values in zip(*(ledger.lines.column(n).to_pylist() for n in names))]
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*(ledger.lines.column(n).to_pylist() for n in names), strict=True)]
     order: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         order.setdefault(row["entry"], []).append(row)
     for lines in order.values():
         numbers = [line["line"] or 0 for line in lines]
-        if all(a <= b for a, b in zip(numbers, numbers[1:])):
+        if all(a <= b for a, b in pairwise(numbers)):
             yield lines  # already in line order (a stable sort would keep it)
         else:
             yield sorted(lines, key=lambda line: line["line"] or 0)
