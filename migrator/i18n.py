@@ -179,7 +179,29 @@ def shown(message: str) -> str:
         match = pattern.match(message)
         if match:
             return translated.format(**{k: _value(k, v) for k, v in match.groupdict().items()})
+    listed = _LISTED.fullmatch(message)
+    if listed:  # "partner details (street 11, iban 4)", as `writers.base.lost_columns` makes it
+        head, inner = listed.group(1), listed.group(2)
+        return f"{shown(head)} ({', '.join(f'{column(m[1])} {m[2]}' for m in _COLUMN_COUNT.finditer(inner))})"
+    head, colon, tail = message.partition(": ")
+    if colon and tail and head.strip() and "\n" not in head:  # "<file or field>: <message>"
+        rest = shown(tail)
+        if rest != tail:
+            return f"{shown(head)}: {rest}"
     return message
+
+
+_COLUMN_COUNT = re.compile(r"([a-z][a-z0-9 ]*?) (\d+)(?:, |\Z)")
+_LISTED = re.compile(r"(.+?) \(((?:[a-z][a-z0-9 ]*? \d+, )*[a-z][a-z0-9 ]*? \d+)\)")
+
+
+def column(name: str) -> str:
+    """A column of the canonical tables (``building_number`` or ``building number``) named for a person."""
+    spaced = name.replace("_", " ")
+    translated = _catalog(language()).gettext(spaced)
+    return translated if translated != spaced else name
+
+
 
 
 _CENTS = re.compile(r"-?\d+\.\d\d")
@@ -195,6 +217,10 @@ def _value(name: str, value: str) -> str:
         return date(dt.date.fromisoformat(value))
     if name in ("count", "size", "packed") and value.isdigit():
         return count(int(value))
+    if name == "column":
+        return column(value)
+    if name in ("fields", "changes"):  # several differences joined by "; " (reconcile)
+        return "; ".join(shown(part) for part in value.split("; "))
     return shown(value)
 
 
@@ -204,6 +230,22 @@ def N_(message: str) -> str:
 
 
 SEVERITIES = {"error": N_("error"), "warning": N_("warning"), "info": N_("info")}
+
+COLUMNS = (
+    N_("account"), N_("active"), N_("address line2"), N_("amount"), N_("amount currency"), N_("building number"),
+    N_("city"), N_("code"), N_("contact"), N_("cost centre"), N_("country"), N_("currency"), N_("date"),
+    N_("description"), N_("discount"), N_("doc"), N_("document"), N_("due date"), N_("email"), N_("entry"),
+    N_("expense account"), N_("fax"), N_("first name"), N_("form box"), N_("gross"), N_("group"), N_("iban"),
+    N_("id"), N_("item"), N_("journal"), N_("kind"), N_("language"), N_("last name"), N_("line"), N_("method"),
+    N_("mobile"), N_("name"), N_("net"), N_("notes"), N_("open amount"), N_("opening"), N_("paid"), N_("parent"),
+    N_("partner"), N_("payment terms"), N_("phone"), N_("purchase price"), N_("purchase vat code"), N_("quantity"),
+    N_("rate"), N_("reference"), N_("revenue account"), N_("roles"), N_("sale price"), N_("sale vat code"),
+    N_("source file"), N_("source row"), N_("status"), N_("stock"), N_("stock min"), N_("street"), N_("supplier"),
+    N_("supplier ref"), N_("title"), N_("type"), N_("unit"), N_("unit price"), N_("valid from"), N_("valid to"),
+    N_("vat"), N_("vat amount"), N_("vat code"), N_("vat line"), N_("vat number"), N_("vat rate"), N_("website"),
+    N_("zip"),
+)
+"""The columns of the canonical tables, as the "not carried" lines and the reconciliation name them."""
 
 
 def problem(found: Any) -> str:

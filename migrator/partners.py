@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+from migrator.i18n import N_
 from migrator.model import Problem
 
 # ----------------------------------------------------------------------------------------- streets
@@ -75,8 +76,7 @@ def check_iban(text: str, where: str, file: str = "", row: int | None = None) ->
     iban = normalise_iban(text)
     if iban_ok(iban):
         return iban, []
-    return iban, [Problem("warning", f"{where}: IBAN {text.strip()!r} fails its check (ISO 13616 mod 97); kept as "
-                          "written, check it before paying", file, row)]  # fmt: skip
+    return iban, [Problem("warning", N_("{where}: IBAN {text!r} fails its check (ISO 13616 mod 97); kept as written, check it before paying").format(where=where, text=text.strip()), file, row)]  # fmt: skip
 
 
 # -------------------------------------------------------------------------------------- countries
@@ -251,8 +251,8 @@ def unique_codes(
         while candidate in seen or candidate in taken:  # never another row's own code
             n += 1
             candidate = f"{wanted}-{n}"
-        why = f"its code {code!r} is used by an earlier {what}" if code else "it has no code"
-        problems.append(Problem("warning", f"{what} {candidate}: {why}; kept with the derived code {candidate!r}",
+        why = N_("its code {code!r} is used by an earlier {what}").format(code=code, what=what) if code else N_("it has no code")
+        problems.append(Problem("warning", N_("{what} {candidate}: {why}; kept with the derived code {candidate!r}").format(what=what, candidate=candidate, why=why),
                                 file, row))  # fmt: skip
         out.append(candidate)
         seen.add(candidate)

@@ -398,8 +398,9 @@ def compare(
     if kept is not None:
         source = kept(before)
         rule = (getattr(kept, "__doc__", None) or "").strip().splitlines()
-        result.notes.append(f"entries and VAT codes compared as {target or after.format or 'the target'} keeps them"
-                            + (f": {rule[0]}" if rule and rule[0] else ""))  # fmt: skip
+        who = target or after.format or N_("the target")
+        result.notes.append(N_("entries and VAT codes compared as {target} keeps them: {rule}").format(target=who, rule=rule[0])
+                            if rule and rule[0] else N_("entries and VAT codes compared as {target} keeps them").format(target=who))  # fmt: skip
     _compare_vat(source, after, spans_before, found)
     if "entries" in keeps:
         _compare_entries(source, after, found)
@@ -525,11 +526,11 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
         a = sums_after.get((year, account), [0, 0, 0])
         row_before = [*b, sum(b)]
         row_after = [*a, sum(a)]
-        label = f"{spans[year].start.isoformat()}–{spans[year].end.isoformat()}" if year >= 0 else "outside the years"
+        label = f"{spans[year].start.isoformat()}–{spans[year].end.isoformat()}" if year >= 0 else N_("outside the years")
         reason = ""
         if row_before != row_after:
             changed = [
-                f"{name} {format_cents(x)} before, {format_cents(y)} after"
+                N_("{name} {before} before, {after} after").format(name=name, before=format_cents(x), after=format_cents(y))
                 for name, x, y in zip(_COLUMNS, row_before, row_after, strict=True)
                 if x != y
             ]
@@ -542,7 +543,7 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
                 aspects = ["opening", "journal"]
             else:
                 aspects = ["journal"]
-            reason = found(aspects, f"{label} account {account}: {'; '.join(changed)}", "accounts differ in a year")
+            reason = found(aspects, N_("{label} account {account}: {changes}").format(label=label, account=account, changes='; '.join(changed)), "accounts differ in a year")
         found.result.years.append({
             "start": spans[year].start.isoformat() if year >= 0 else "",
             "end": spans[year].end.isoformat() if year >= 0 else "",
@@ -574,9 +575,9 @@ def _compare_vat(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], fou
     for year, code in sorted(set(vat_before) | set(vat_after)):
         b, a = vat_before.get((year, code), [0, 0]), vat_after.get((year, code), [0, 0])
         if b != a:
-            label = str(spans[year].start.year) if year >= 0 else "outside the years"
-            found(["line_vat"], tally="VAT codes differ in a year", message=f"VAT {code} {label}: base {format_cents(b[0])}/{format_cents(a[0])}, "
-                                f"VAT {format_cents(b[1])}/{format_cents(a[1])} before/after")  # fmt: skip
+            label = str(spans[year].start.year) if year >= 0 else N_("outside the years")
+            found(["line_vat"], tally="VAT codes differ in a year", message=N_("VAT {code} {label}: base {base_before}/{base_after}, VAT {vat_before}/{vat_after} before/after").format(
+                code=code, label=label, base_before=format_cents(b[0]), base_after=format_cents(a[0]), vat_before=format_cents(b[1]), vat_after=format_cents(a[1])))  # fmt: skip
 
 
 # Entry fingerprints: one 64-bit hash per line from its columns (each distinct text hashed once), an
@@ -709,15 +710,13 @@ def _compare_entries(before: Ledger, after: Ledger, found: _Found) -> None:
         prints_before, prints_after = _entry_prints(before, relaxed), _entry_prints(after, relaxed)
         missing = _surplus(prints_before.prints, prints_after.prints)
         added = _surplus(prints_after.prints, prints_before.prints)
-    counts = f"{len(strict_before.prints)} before, {len(strict_after.prints)} after"
+    counts = N_("{before} before, {after} after").format(before=len(strict_before.prints), after=len(strict_after.prints))
     if not len(missing) and not len(added):
-        found(sorted(relaxed), f"entries differ only in what the writer declared ({', '.join(sorted(relaxed))}); "
-                               f"entries: {counts}")  # fmt: skip
+        found(sorted(relaxed), N_("entries differ only in what the writer declared ({aspects}); entries: {counts}").format(aspects=', '.join(sorted(relaxed)), counts=counts))  # fmt: skip
         return
     listed = _describe(before, prints_before, missing, "-") + _describe(after, prints_after, added, "+")
     found.result.entries.extend(listed)
-    found(["journal"], f"entries: {counts}; {len(missing)} not found after, {len(added)} not found before "
-              f"(first: {listed[0]})")  # fmt: skip
+    found(["journal"], N_("entries: {counts}; {missing} not found after, {added} not found before (first: {first})").format(counts=counts, missing=len(missing), added=len(added), first=listed[0]))  # fmt: skip
 
 
 # ------------------------------------------------------------------ partners, items, documents (B1)
@@ -764,8 +763,7 @@ def compare_tables(before: Ledger, after: Ledger, found: Any = None, keeps: Sequ
                 continue
             for column in fields:
                 if not _same(row[column], other[column]):
-                    differing.append(f"{'/'.join(map(str, key))} {column}: {_shown(row[column])} before, "
-                                     f"{_shown(other[column])} after")  # fmt: skip
+                    differing.append(N_("{key} {column}: {before} before, {after} after").format(key='/'.join(map(str, key)), column=column, before=_shown(row[column]), after=_shown(other[column])))  # fmt: skip
         counts = {"table": name, "before": mine.num_rows, "after": theirs.num_rows,
                   "matched": len(rows_before) - len(missing), "missing": len(missing), "added": len(added),
                   "differing": len(differing)}  # fmt: skip
@@ -777,14 +775,15 @@ def compare_tables(before: Ledger, after: Ledger, found: Any = None, keeps: Sequ
             message = (f"{what}: {mine.num_rows} before, {theirs.num_rows} after ({len(missing)} missing after, "
                        f"{len(added)} not there before; first {'missing' if missing else 'added'}: {first})")  # fmt: skip
             if found.declaration([name]) is None and name not in keeps and not theirs.num_rows:
-                found.result.losses.append(f"{message} (declared: {target or 'the target'} keeps no {what}, "
-                                           "as its registry entry says)")  # fmt: skip
+                found.result.losses.append(N_("{message} (declared: {target} keeps no {what}, as its registry entry says)").format(message=message, target=target or N_("the target"), what=what))  # fmt: skip
             else:
                 found([name], message)
         if differing:
             shown = "; ".join(differing[:FIRST_FIELDS])
-            more = f" (and {len(differing) - FIRST_FIELDS} more)" if len(differing) > FIRST_FIELDS else ""
-            found([name], f"{what}: {len(differing)} field(s) differ: {shown}{more}")
+            if len(differing) > FIRST_FIELDS:
+                found([name], N_("{what}: {count} field(s) differ: {fields} (and {more} more)").format(what=what, count=len(differing), fields=shown, more=len(differing) - FIRST_FIELDS))
+            else:
+                found([name], N_("{what}: {count} field(s) differ: {fields}").format(what=what, count=len(differing), fields=shown))
     return out
 
 

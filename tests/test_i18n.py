@@ -178,9 +178,12 @@ def test_a_finished_message_is_shown_translated_and_its_data_stay_english() -> N
         assert i18n.shown("account 4711 is not in the chart of accounts (3 lines)") == (
             "Konto 4711 ist nicht im Kontenplan (3 Zeilen)"
         )
-        # A list of several differences joined by ';' is not taken for one "before/after" message.
+        # A list of several differences joined by ';' is translated difference by difference, never taken for
+        # one "before/after" message; the columns are named as a person reads them.
         joined = "partners: 2 field(s) differ: C1 street: 'A' before, 'B' after; C2 city: 'X' before, 'Y' after"
-        assert i18n.shown(joined) == joined
+        assert i18n.shown(joined) == (
+            "Partner: 2 Feld(er) unterschiedlich: C1 Strasse: 'A' vorher, 'B' nachher; C2 Ort: 'X' vorher, 'Y' nachher"
+        )
     with i18n.using("en"):
         assert i18n.shown(loss) == loss
     assert found.message == "entry 17 does not balance: 0.05 more debit"
@@ -287,3 +290,75 @@ def test_lang_reaches_the_clients_of_a_bulk_run(tmp_path: Path) -> None:
     pages = [p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.html")]
     assert any("<h1>Rapport de rapprochement</h1>" in page for page in pages), report
     assert any("Vue d&#x27;ensemble de la migration groupée" in page for page in pages)
+
+
+def _data_files(out: Path) -> dict[str, bytes | dict[str, bytes]]:
+    """The data files of an output (its import guide, README, and manifest aside), each as `_content` gives
+    it; a DATEV header's creation time (field 6 of its first line) blanked, as it differs by run."""
+    files = sorted(p for p in out.rglob("*") if p.is_file()) if out.is_dir() else [out]
+    found: dict[str, bytes | dict[str, bytes]] = {}
+    for path in files:
+        if path.name.startswith(("README", ".migrator")):
+            continue
+        content = _content(path)
+        if path.name.startswith("EXTF_") and isinstance(content, bytes):
+            head, _, rest = content.partition(b"\r\n")
+            fields = head.split(b";")
+            content = b";".join([*fields[:5], b"", *fields[6:]]) + b"\r\n" + rest
+        found[path.relative_to(out).as_posix() if out.is_dir() else path.name] = content
+    return found
+
+
+WRITERS = [f.name for f in __import__("migrator.registry", fromlist=["FORMATS"]).FORMATS if f.writes]
+
+
+@pytest.mark.parametrize("target", WRITERS)
+def test_every_writer_writes_the_same_data_files_in_every_language(target: str, tmp_path: Path) -> None:
+    """The Winbiz garage (partners, items, documents, two years) through every writer in English, French and
+    German: the data files are the same bytes; only the import guide beside them changes language."""
+    import migrator
+    from migrator.registry import get
+
+    kind = get(target)
+    name = target + (kind.extensions[0] if kind.output == "file" and kind.extensions else "")
+    written, guides = {}, {}
+    for lang in ("en", "fr_CH", "de_CH"):
+        out = tmp_path / lang / name
+        out.parent.mkdir()
+        with i18n.using(lang):
+            migrator.convert(ROOT / "samples" / "winbiz" / "DAT", target, out, dossier="garage", allow_problems=True)
+        written[lang] = _data_files(out)
+        guides[lang] = sorted(p.read_text(encoding="utf-8") for p in out.glob("README*")) if out.is_dir() else []
+    assert written["en"]
+    assert written["fr_CH"] == written["en"]
+    assert written["de_CH"] == written["en"]
+    if guides["en"]:  # an import guide is written in the language of the person, never twice the English one
+        assert guides["fr_CH"] != guides["en"] and guides["de_CH"] != guides["en"]
+
+
+ENGLISH = re.compile(r"\b(?:the|not carried|left out|written|their|which|has no|kept)\b")
+
+
+@pytest.mark.parametrize(("lang", "prefix", "title", "layout"), [
+    ("de_CH.UTF-8", "nicht übernommen: ", "Banana-Buchhaltung: Importdateien von migrator",
+     "Ein Ordner pro Geschäftsjahr (2023, 2024), jeder für seine eigene Banana-Datei."),
+    ("fr_CH.UTF-8", "non repris : ", None, "Un dossier par exercice (2023, 2024), chacun pour son propre fichier Banana."),
+])  # fmt: skip
+def test_a_winbiz_dossier_to_banana_speaks_the_user_language(lang: str, prefix: str, title: str | None, layout: str,
+                                                              tmp_path: Path) -> None:  # fmt: skip
+    done = _run(["convert", str(ROOT / "samples/winbiz/DAT"), "--dossier", "garage", "--to", "banana", "-o", "out"],
+                lang, tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    said = done.stdout + done.stderr
+    carried = [line for line in said.splitlines() if line.startswith(prefix)]
+    # Banana's two opening entries a year, the partners and items it cannot hold, company, open items, documents.
+    assert len(carried) == 8, said
+    assert not [line for line in carried if ENGLISH.search(line)], carried
+    assert "not carried" not in said and "before," not in said
+    guide = (tmp_path / "out" / "README.txt").read_text(encoding="utf-8")
+    if title:
+        assert guide.startswith(title)
+    assert layout in guide
+    assert ("5. Kontakte: 2024/contacts.txt" if lang.startswith("de") else "5. Contacts : 2024/contacts.txt") in guide
+    assert "Actions > Import into accounting" in guide  # Banana's menus as its English version names them
+    assert not ENGLISH.search(guide.replace("Text file with column headers", "").replace("VAT/Sales tax rounding", ""))

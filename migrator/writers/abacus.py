@@ -47,6 +47,7 @@ from typing import Any
 from lxml import etree
 
 from migrator import vat
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.writers.base import entries, lines_with, lost
@@ -86,24 +87,18 @@ class AbacusWriter:
                 notes.unfolded += sum(1 for line in lines if line["vat_line"] and id(line) not in folded)
                 _entry(transaction, lines, collective, folded, base, ledger, notes)
         etree.ElementTree(root).write(str(target), xml_declaration=True, encoding="UTF-8", pretty_print=True)
-        problems = [Problem("info", f"Mandant and Client written as {MANDANT}: set them to the client's Abacus number")]
+        problems = [Problem("info", N_("Mandant and Client written as {mandant}: set them to the client's Abacus number").format(mandant=MANDANT))]
         if notes.unfolded:
-            problems.append(Problem("warning", f"{notes.unfolded} VAT lines do not match the VAT their bases declare "
-                                    "(or sit in a split entry): written as ordinary single lines, outside the tax "
-                                    "data"))  # fmt: skip
+            problems.append(Problem("warning", N_("{unfolded} VAT lines do not match the VAT their bases declare (or sit in a split entry): written as ordinary single lines, outside the tax data").format(unfolded=notes.unfolded)))  # fmt: skip
         if notes.split:
-            problems.append(Problem("info", f"{notes.split} entries with several debit and several credit lines "
-                                    "written as one Abacus entry per debit line (its credit parts as single "
-                                    "lines), so that each collective amount is its entry's total"))  # fmt: skip
+            problems.append(Problem("info", N_("{split} entries with several debit and several credit lines written as one Abacus entry per debit line (its credit parts as single lines), so that each collective amount is its entry's total").format(split=notes.split)))  # fmt: skip
         if notes.cut:
-            problems.append(Problem("info", f"{notes.cut} texts longer than {TEXT1} characters cut to fit Text1"))
+            problems.append(Problem("info", N_("{cut} texts longer than {text} characters cut to fit Text1").format(cut=notes.cut, text=TEXT1)))
         if notes.long_documents:
-            problems.append(Problem("warning", f"{len(notes.long_documents)} voucher numbers longer than {DOCUMENT} characters "
-                                    f"cut to fit DocumentNumber"))  # fmt: skip
+            problems.append(Problem("warning", N_("{count} voucher numbers longer than {document} characters cut to fit DocumentNumber").format(count=len(notes.long_documents), document=DOCUMENT)))  # fmt: skip
         for code, short in sorted(notes.codes.items()):
             if code != short:
-                problems.append(Problem("warning", f"VAT code {code} is longer than {TAX_CODE} characters: written as "
-                                        f"TaxCode {short}; map it to the client's Abacus tax code"))  # fmt: skip
+                problems.append(Problem("warning", N_("VAT code {code} is longer than {tax_code} characters: written as TaxCode {short}; map it to the client's Abacus tax code").format(code=code, tax_code=TAX_CODE, short=short)))  # fmt: skip
         return problems + _not_carried(ledger)
 
 
@@ -270,13 +265,13 @@ def _xml_safe(text: str) -> str:
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
-    problems = lost("accounts (chart)", ledger.accounts.num_rows, "bookings only: the accounts must exist in Abacus")
-    problems += lost("partners", ledger.partners.num_rows, "left out")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as Normal entries")
-    problems += lost("cost centres of lines", lines_with(lines, "cost_centre"), "left out")
-    problems += lost("VAT codes", ledger.vat_codes.num_rows,
-                     "written as they are in TaxCode; map them to the client's Abacus tax codes")  # fmt: skip
+    problems = lost(N_("accounts (chart)"), ledger.accounts.num_rows, N_("bookings only: the accounts must exist in Abacus"))
+    problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
+    problems += lost(N_("opening-balance lines"), lines_with(lines, "opening"), N_("written as Normal entries"))
+    problems += lost(N_("cost centres of lines"), lines_with(lines, "cost_centre"), N_("left out"))
+    problems += lost(N_("VAT codes"), ledger.vat_codes.num_rows,
+                     N_("written as they are in TaxCode; map them to the client's Abacus tax codes"))  # fmt: skip
     return problems
 
 

@@ -144,11 +144,11 @@ class BananaWriter:
         folders: list[tuple[Path, FiscalYear | None]]
         if len(years) <= 1:
             folders = [(target, None)]
-            layout = "accounts.txt, vatcodes.txt and transactions.txt: one Banana file."
+            layout = guide(N_("accounts.txt, vatcodes.txt and transactions.txt: one Banana file."))
         else:
             folders = [(target / _folder_name(y.start), y) for y in years]
             names = ", ".join(f.name for f, _ in folders)
-            layout = f"One folder per fiscal year ({names}), each for its own Banana file."
+            layout = guide(N_("One folder per fiscal year ({names}), each for its own Banana file."), names=names)
         checks = vat_checks(ledger.lines, plan)
         due = {code: _due(ledger, code) for code in plan.codes}
         written = 0
@@ -162,7 +162,7 @@ class BananaWriter:
             opening, others = _opening(chosen)
             if len({g[0]["entry"] for g in chosen if g[0]["opening"]}) > 1:
                 problems.append(
-                    Problem("warning", f"{label}: several opening entries; Banana keeps one Opening per account")
+                    Problem("warning", N_("{label}: several opening entries; Banana keeps one Opening per account").format(label=label))
                 )
             (folder / "accounts.txt").write_text(
                 _table(ACCOUNT_COLUMNS, self._accounts(ledger, plan, opening)), "utf-8"
@@ -180,7 +180,7 @@ class BananaWriter:
             (folder / "vatcodes.txt").write_text(_table(VAT_COLUMNS, vat_rows), "utf-8")
         outside = ledger.lines.num_rows - written
         if outside:
-            problems.append(Problem("warning", f"{outside} lines dated outside the fiscal years were not written"))
+            problems.append(Problem("warning", N_("{outside} lines dated outside the fiscal years were not written").format(outside=outside)))
         problems += write_address_book(ledger, folders[-1][0], contacts=not self.partner_accounts)
         if self.partner_accounts:
             problems += write_register(ledger, folders[-1][0])
@@ -272,11 +272,10 @@ class BananaWriter:
                 out.append({**common, **_currency(row), "Description": row.line["description"],
                             side: account, "Amount": format_cents(abs(row.amount)),
                             "VatCode": code, "VatAmountType": kind})  # fmt: skip
-        problems += lost("VAT codes on lines", uncoded, "written as booked, without VAT code, where Banana would "
-                         "not compute the same VAT (see the warnings)")  # fmt: skip
+        problems += lost(N_("VAT codes on lines"), uncoded, N_("written as booked, without VAT code, where Banana would "
+                         "not compute the same VAT (see the warnings)"))  # fmt: skip
         if docs.renamed:
-            problems.append(Problem("info", f"{docs.renamed} compound entries share date and Doc with another one, "
-                                    "which would join them: ' (2)', ' (3)', … added to their Doc"))  # fmt: skip
+            problems.append(Problem("info", N_("{renamed} compound entries share date and Doc with another one, which would join them: ' (2)', ' (3)', … added to their Doc").format(renamed=docs.renamed)))  # fmt: skip
         return out, problems
 
     def as_kept(self, ledger: Ledger) -> Ledger:
@@ -458,13 +457,13 @@ def _rounding_info(step: int) -> dict[str, str]:
 
 def _rounding_text(fives: list[str]) -> str:
     if not fives:
-        return "VAT is rounded to the cent (fileinfo.txt: VatRounding 0.01), Banana's default."
-    return (
-        "VAT ROUNDING: the books round VAT to 0.05 in " + ", ".join(fives) + ". There set\n"
+        return guide(N_("VAT is rounded to the cent (fileinfo.txt: VatRounding 0.01), Banana's default."))
+    return guide(N_(
+        "VAT ROUNDING: the books round VAT to 0.05 in {years}. There set\n"
         "File > File and accounting properties > VAT > 'VAT/Sales tax rounding' to 0.05 BEFORE importing\n"
         "transactions.txt (fileinfo.txt: VatRounding), or Banana computes other VAT. Other files keep\n"
         "Banana's default, 0.01."
-    )
+    ), years=", ".join(fives))
 
 
 def _currency(row: Row) -> dict[str, str]:
@@ -485,16 +484,16 @@ def _bclass(account: dict[str, Any]) -> str:
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
-    problems = lost("company name", 1 if ledger.company.name else 0,
-                     "left out (Banana keeps it in the file properties, which are not imported)")  # fmt: skip
-    problems += lost("open items", ledger.open_items.num_rows, "left out: their amounts stay in the opening "
-                     "balances of the receivable and payable accounts")  # fmt: skip
-    problems += lost("documents", ledger.documents.num_rows, "left out (invoices are not imported here)")
-    problems += lost("document lines", ledger.document_lines.num_rows, "left out")
+    problems = lost(N_("company name"), 1 if ledger.company.name else 0,
+                     N_("left out (Banana keeps it in the file properties, which are not imported)"))  # fmt: skip
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out: their amounts stay in the opening "
+                     "balances of the receivable and payable accounts"))  # fmt: skip
+    problems += lost(N_("documents"), ledger.documents.num_rows, N_("left out (invoices are not imported here)"))
+    problems += lost(N_("document lines"), ledger.document_lines.num_rows, N_("left out"))
     with_partner = lines_with(ledger.lines, "partner")
-    problems += lost("line partner references", with_partner, "left out")
+    problems += lost(N_("line partner references"), with_partner, N_("left out"))
     with_centre = lines_with(ledger.lines, "cost_centre")
-    problems += lost("line cost centres", with_centre, "left out (Banana's Cc1-Cc3 need cost-centre accounts)")
+    problems += lost(N_("line cost centres"), with_centre, N_("left out (Banana's Cc1-Cc3 need cost-centre accounts)"))
     return problems
 
 
@@ -578,17 +577,14 @@ def write_address_book(ledger: Ledger, folder: Path, contacts: bool = True) -> l
     if items:
         (folder / ITEMS).write_text(_table(ITEM_COLUMNS, [item_row(i) for i in items]), "utf-8")
         kept = table("items", [kept_item(i) for i in items]).to_pylist()
-        problems += lost_columns("items", items, kept, f"the Items table has no column for them, an inactive item "
-                                 f"is written as active ({ITEMS})")  # fmt: skip
+        problems += lost_columns(N_("items"), items, kept, N_("the Items table has no column for them, an inactive item is written as active ({items})").format(items=ITEMS))  # fmt: skip
     return problems
 
 
 def _partner_losses(partners: list[dict[str, Any]]) -> list[Problem]:
     """How many partners the Contacts table changes, and in which columns (as `kept_partner` says)."""
     kept = table("partners", [kept_partner(p) for p in partners]).to_pylist()
-    return lost_columns("partner details", partners, kept, "the Contacts table has no column for them (IBAN, "
-                        f"terms, account…), the building number is inside Street, a name without kind is a company "
-                        f"({CONTACTS})")  # fmt: skip
+    return lost_columns(N_("partner details"), partners, kept, N_("the Contacts table has no column for them (IBAN, terms, account…), the building number is inside Street, a name without kind is a company ({contacts})").format(contacts=CONTACTS))  # fmt: skip
 
 
 def kept_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -609,18 +605,18 @@ def address_book_readme(ledger: Ledger, folder: Path, target: Path, register: bo
     where = folder.relative_to(target).as_posix() + "/" if folder != target else ""
     parts = []
     if ledger.partners.num_rows and register:
-        parts.append(f"5. Customers and suppliers: {where}accounts.txt ends with a customers register (section 01,\n"
-                     f"   accounts totalled in group {CUSTOMER_GROUP}) and a suppliers register (section 02, group "
-                     f"{SUPPLIER_GROUP}),\n   one account per partner with its address. They are imported with "
-                     "the accounts (step 1).")  # fmt: skip
+        parts.append(guide(N_("5. Customers and suppliers: {where}accounts.txt ends with a customers register (section 01,\n"
+                              "   accounts totalled in group {customers}) and a suppliers register (section 02, group "
+                              "{suppliers}),\n   one account per partner with its address. They are imported with "
+                              "the accounts (step 1)."), where=where, customers=CUSTOMER_GROUP, suppliers=SUPPLIER_GROUP))  # fmt: skip
     elif ledger.partners.num_rows:
-        parts.append(f"5. Contacts: {where}{CONTACTS} has the customers and suppliers (GroupsId: customer,\n"
-                     "   supplier or both). Add the Contacts table to the accounting file if it has none, then\n"
-                     "   import the file into it like the accounts (the columns are Banana's).")  # fmt: skip
+        parts.append(guide(N_("5. Contacts: {where}{contacts} has the customers and suppliers (GroupsId: customer,\n"
+                              "   supplier or both). Add the Contacts table to the accounting file if it has none, then\n"
+                              "   import the file into it like the accounts (the columns are Banana's)."), where=where, contacts=CONTACTS))  # fmt: skip
     if ledger.items.num_rows:
-        parts.append(f"{5 + len(parts)}. Items: {where}{ITEMS} has the articles (UnitPrice the sale price, Cost the\n"
-                     "   purchase price, QuantityBegin the stock). Add the Items table if the file has none, then\n"
-                     "   import it the same way.")  # fmt: skip
+        parts.append(guide(N_("{step}. Items: {where}{items} has the articles (UnitPrice the sale price, Cost the\n"
+                              "   purchase price, QuantityBegin the stock). Add the Items table if the file has none, then\n"
+                              "   import it the same way."), step=5 + len(parts), where=where, items=ITEMS))  # fmt: skip
     return ("\n" + "\n".join(parts) + "\n") if parts else ""
 
 
@@ -704,11 +700,11 @@ def write_register(ledger: Ledger, folder: Path) -> list[Problem]:
     kept = {p["id"]: p for p in (register_partner(r, base) for r in cleaned if r.get("Account"))}
     placed = [p for p in ledger.partners.to_pylist() if p not in skipped]
     after = table("partners", [kept[p["id"].strip()] for p in placed]).to_pylist()
-    problems = lost_columns("partner details", placed, after, "an account row of the register holds the address, "
+    problems = lost_columns(N_("partner details"), placed, after, N_("an account row of the register holds the address, "
                             "IBAN and terms only; the building number is inside Street; the partner's account is its "
-                            "register account")  # fmt: skip
-    problems += lost("partners", len(skipped), "left out of the register: a blank code, or a code an account or "
-                     "another partner already has")  # fmt: skip
+                            "register account"))  # fmt: skip
+    problems += lost(N_("partners"), len(skipped), N_("left out of the register: a blank code, or a code an account or "
+                     "another partner already has"))  # fmt: skip
     return problems
 
 

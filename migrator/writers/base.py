@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator.errors import UnsupportedOperation
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -47,7 +48,7 @@ def lost(what: str, count: int, action: str) -> list[Problem]:
     """One info problem saying that `count` items of `what` could not be carried, and what was done."""
     if not count:
         return []
-    return [Problem("info", f"{count} {what} not carried by this format: {action}")]
+    return [Problem("info", N_("{count} {what} not carried by this format: {action}").format(count=count, what=what, action=action))]
 
 
 def lost_columns(what: str, before: list[dict[str, Any]], kept: list[dict[str, Any]], action: str) -> list[Problem]:
@@ -95,12 +96,10 @@ def dates_up_to(ledger: Ledger, last: dt.date, fmt: str, why: str) -> None:
         row = ledger.lines.slice(index, 1).to_pylist()[0]
         where = ", ".join(str(p) for p in (row["source_file"], row["source_row"] and f"row {row['source_row']}") if p)
         others = f" (and {count - 1} more line{'s' if count > 2 else ''})" if count > 1 else ""
-        raise UnsupportedOperation(f"{where + ': ' if where else ''}entry {row['entry']} is dated "
-                                   f"{row['date'].isoformat()}{others}; {allowed}")  # fmt: skip
+        raise UnsupportedOperation(N_("{where}entry {entry} is dated {date}{others}; {allowed}").format(where=where + ': ' if where else '', entry=row['entry'], date=row['date'].isoformat(), others=others, allowed=allowed))  # fmt: skip
     for year in ledger.company.fiscal_years:
         if year.end > last:
-            raise UnsupportedOperation(f"the fiscal year {year.start.isoformat()} to {year.end.isoformat()} "
-                                       f"ends after {last.isoformat()}; {allowed}")  # fmt: skip
+            raise UnsupportedOperation(N_("the fiscal year {start} to {end} ends after {last}; {allowed}").format(start=year.start.isoformat(), end=year.end.isoformat(), last=last.isoformat(), allowed=allowed))  # fmt: skip
 
 
 def lines_with(lines: pa.Table, column: str) -> int:

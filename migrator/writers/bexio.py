@@ -196,39 +196,38 @@ def declared(ledger: Ledger, contacts: bool = False) -> list[Problem]:
     problems: list[Problem] = []
     opening = len({e for e, o in zip(ledger.lines.column("entry").to_pylist(),
                                      ledger.lines.column("opening").to_pylist(), strict=True) if o})  # fmt: skip
-    problems += lost("opening-entry flags", opening, "opening entries written as ordinary manual entries")
+    problems += lost(N_("opening-entry flags"), opening, N_("opening entries written as ordinary manual entries"))
     # bexio's import files (chart, manual entries) hold no company: the company is the bexio account itself
-    problems += lost("company name", 1 if ledger.company.name else 0, "bexio's import files hold none; "
-                     "the company is the bexio account the files are loaded into")  # fmt: skip
+    problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("bexio's import files hold none; "
+                     "the company is the bexio account the files are loaded into"))  # fmt: skip
     if contacts:
         problems += partner_losses(ledger)
     else:
-        problems += lost("partners", ledger.partners.num_rows, "left out (bexio contacts are not written)")
-        problems += lost("items", ledger.items.num_rows, "left out (bexio products are not written)")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("documents", ledger.documents.num_rows, "left out: bexio's invoices are not written")
-    problems += lost("document lines", ledger.document_lines.num_rows, "left out with their documents")
+        problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out (bexio contacts are not written)"))
+        problems += lost(N_("items"), ledger.items.num_rows, N_("left out (bexio products are not written)"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
+    problems += lost(N_("documents"), ledger.documents.num_rows, N_("left out: bexio's invoices are not written"))
+    problems += lost(N_("document lines"), ledger.document_lines.num_rows, N_("left out with their documents"))
     foreign = ledger.lines.select(["currency", "amount_currency", "rate", "amount"])
     foreign = foreign.filter(pc.not_equal(foreign.column("currency"), ""))  # few lines: checked one by one
     in_base = sum(1 for line in foreign.to_pylist()
                   if line["currency"] != base and not _in_foreign(line, base, line["amount"]))  # fmt: skip
-    problems += lost("currencies of lines", in_base, f"written in {base}: no foreign amount and rate that give "
-                     "the amount in the books")  # fmt: skip
-    problems += lost("fiscal years without bookings", unbooked_years(ledger),
-                     "left out: bexio's business years are set up in bexio itself")  # fmt: skip
+    problems += lost(N_("currencies of lines"), in_base, N_("written in {base}: no foreign amount and rate that give the amount in the books").format(base=base))  # fmt: skip
+    problems += lost(N_("fiscal years without bookings"), unbooked_years(ledger),
+                     N_("left out: bexio's business years are set up in bexio itself"))  # fmt: skip
     other = sum(1 for y in ledger.company.fiscal_years if (y.start.month, y.start.day, y.end.month, y.end.day)
                 != (1, 1, 12, 31))  # fmt: skip
-    problems += lost("fiscal years", other, "not calendar years: bexio's business years are set up in bexio "
-                     "itself; what is written or posted holds none, so the books read back as calendar years")  # fmt: skip
+    problems += lost(N_("fiscal years"), other, N_("not calendar years: bexio's business years are set up in bexio "
+                     "itself; what is written or posted holds none, so the books read back as calendar years"))  # fmt: skip
     dated: dict[str, set[Any]] = {}
     for entry, day in zip(ledger.lines.column("entry").to_pylist(), ledger.lines.column("date").to_pylist(),
                           strict=True):  # fmt: skip
         dated.setdefault(entry, set()).add(day)
-    problems += lost("lines on several dates", sum(1 for days in dated.values() if len(days) > 1),
-                     "entries whose lines bear several dates take their first line's date: a bexio manual entry "
-                     "has one date")  # fmt: skip
+    problems += lost(N_("lines on several dates"), sum(1 for days in dated.values() if len(days) > 1),
+                     N_("entries whose lines bear several dates take their first line's date: a bexio manual entry "
+                     "has one date"))  # fmt: skip
     centres = lines_with(ledger.lines, "cost_centre")
-    problems += lost("line cost centres", centres, "left out")
+    problems += lost(N_("line cost centres"), centres, N_("left out"))
     return problems
 
 
@@ -266,12 +265,9 @@ def entry_bodies(ledger: Ledger, step: int) -> tuple[list[tuple[dict[str, Any], 
         body, checks = _body(rows, base)
         problems += [Problem("warning", f"{where}: {c}", first["source_file"], first["source_row"]) for c in checks]
         out.append((body, first))
-    problems += lost("VAT codes on lines", plain, "written as booked without a tax_id where bexio would compute "
-                     "other VAT (see the warnings per entry)")  # fmt: skip
-    problems += lost("VAT codes of lines", rounded, f"VAT rounding differences: bexio computes the VAT of each "
-                     f"line rounded to {_factor_text(step)}; where the books hold other VAT, the difference is a "
-                     "line of its own on the VAT account, without a VAT code, so bexio's VAT report per code "
-                     "shows the VAT it computed")  # fmt: skip
+    problems += lost(N_("VAT codes on lines"), plain, N_("written as booked without a tax_id where bexio would compute "
+                     "other VAT (see the warnings per entry)"))  # fmt: skip
+    problems += lost(N_("VAT codes of lines"), rounded, N_("VAT rounding differences: bexio computes the VAT of each line rounded to {factor_text}; where the books hold other VAT, the difference is a line of its own on the VAT account, without a VAT code, so bexio's VAT report per code shows the VAT it computed").format(factor_text=_factor_text(step)))  # fmt: skip
     return out, problems
 
 
@@ -598,7 +594,7 @@ def partner_losses(ledger: Ledger) -> list[Problem]:
         if not partner["active"]:
             counts["inactive flag"] += 1
     shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
-    return lost("partner fields", sum(counts.values()), f"a bexio contact has no field for them here: {shown}")
+    return lost(N_("partner fields"), sum(counts.values()), N_("a bexio contact has no field for them here: {shown}").format(shown=shown))
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -657,7 +653,7 @@ def item_losses(ledger: Ledger, files: bool) -> list[Problem]:
             counts["inactive flag"] += 1
     shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
     where = "bexio's product import" if files else "a bexio article as posted"
-    return lost("item fields", sum(counts.values()), f"{where} has no field for them: {shown}")
+    return lost(N_("item fields"), sum(counts.values()), N_("{where} has no field for them: {shown}").format(where=where, shown=shown))
 
 
 def _sheet_file(path: Path, title: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
@@ -722,9 +718,9 @@ def chart_rows(ledger: Ledger, plan: VatPlan) -> tuple[list[list[str]], list[Pro
                      kontoart(account["type"], account["code"]), "", "",
                      plan.codes.get(account["vat_code"], account["vat_code"])])  # fmt: skip
     unused = sorted(set(groups) - set(needed))
-    problems = lost("groups", len(unused), f"left out: no account refers to them ({', '.join(unused[:10])})")
-    problems += lost("account parents", under_account, "an account under another account (GnuCash sub-accounts) "
-                     "is placed in that account's group: in bexio an account is never the group of another")  # fmt: skip
+    problems = lost(N_("groups"), len(unused), N_("left out: no account refers to them ({unused})").format(unused=', '.join(unused[:10])))
+    problems += lost(N_("account parents"), under_account, N_("an account under another account (GnuCash sub-accounts) "
+                     "is placed in that account's group: in bexio an account is never the group of another"))  # fmt: skip
     return rows, problems
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import years
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.writers.base import entries, lines_with, lost, off_calendar_years, unbooked_years
@@ -74,11 +75,10 @@ class CresusWriter:
         target.write_bytes("".join(line + "\r\n" for line in text_lines).encode(ENCODING))
         problems = []
         if replaced:
-            problems.append(Problem("warning", f"{replaced} records hold characters Windows-1252 cannot encode; "
-                                    "written as '?'"))  # fmt: skip
-        problems += lost("foreign amounts of lines on accounts not kept in that currency", dropped,
-                         "written in base currency only (Crésus keeps foreign amounts on foreign-currency "
-                         "accounts)")  # fmt: skip
+            problems.append(Problem("warning", N_("{replaced} records hold characters Windows-1252 cannot encode; written as '?'").format(replaced=replaced)))  # fmt: skip
+        problems += lost(N_("foreign amounts of lines on accounts not kept in that currency"), dropped,
+                         N_("written in base currency only (Crésus keeps foreign amounts on foreign-currency "
+                         "accounts)"))  # fmt: skip
         return problems + _not_carried(ledger)
 
 
@@ -125,30 +125,29 @@ def _compound_record(line: dict[str, Any], number: int) -> list[str]:
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
-    problems = lost("VAT codes on lines", lines_with(lines, "vat_code"),
-                    "VAT lines written as ordinary lines (Crésus would book a coded line's VAT a second time)")  # fmt: skip
-    problems += lost("VAT code definitions", ledger.vat_codes.num_rows, "left out (Crésus keeps its own VAT codes)")
-    problems += lost("accounts (chart)", ledger.accounts.num_rows, "the journal holds bookings only; "
-                     "create the accounts in Crésus first")  # fmt: skip
-    problems += lost("company name", 1 if ledger.company.name else 0, "the journal holds bookings only; "
-                     "the company is the Crésus file the journal is imported into")  # fmt: skip
-    problems += lost("groups", ledger.groups.num_rows, "the journal holds bookings only; create the groups in Crésus")
+    problems = lost(N_("VAT codes on lines"), lines_with(lines, "vat_code"),
+                    N_("VAT lines written as ordinary lines (Crésus would book a coded line's VAT a second time)"))  # fmt: skip
+    problems += lost(N_("VAT code definitions"), ledger.vat_codes.num_rows, N_("left out (Crésus keeps its own VAT codes)"))
+    problems += lost(N_("accounts (chart)"), ledger.accounts.num_rows, N_("the journal holds bookings only; "
+                     "create the accounts in Crésus first"))  # fmt: skip
+    problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("the journal holds bookings only; "
+                     "the company is the Crésus file the journal is imported into"))  # fmt: skip
+    problems += lost(N_("groups"), ledger.groups.num_rows, N_("the journal holds bookings only; create the groups in Crésus"))
     problems += lost(
-        "fiscal years without bookings",
+        N_("fiscal years without bookings"),
         unbooked_years(ledger),
-        "left out: the years are read back from the bookings' dates",
+        N_("left out: the years are read back from the bookings' dates"),
     )
-    problems += lost("fiscal years other than calendar years", off_calendar_years(ledger),
-                     "the years are read back as calendar years from the bookings' dates: set them in Crésus")  # fmt: skip
+    problems += lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
+                     N_("the years are read back as calendar years from the bookings' dates: set them in Crésus"))  # fmt: skip
     base = ledger.company.base_currency
-    problems += lost("base currency", int(base not in ("", "CHF")), f"the file holds amounts only and reads back as "
-                     f"CHF: the amounts are in {base}, set it as the base currency in Crésus")  # fmt: skip
-    problems += lost("partners", ledger.partners.num_rows, "left out")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
-    problems += lost("currency names of foreign lines", lines_with(lines, "currency"),
-                     "foreign amount and rate written to fields 7-8; Crésus takes the currency from the account")  # fmt: skip
-    problems += lost("cost centres of lines", lines_with(lines, "cost_centre"), "left out")
+    problems += lost(N_("base currency"), int(base not in ("", "CHF")), N_("the file holds amounts only and reads back as CHF: the amounts are in {base}, set it as the base currency in Crésus").format(base=base))  # fmt: skip
+    problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
+    problems += lost(N_("opening-balance lines"), lines_with(lines, "opening"), N_("written as ordinary bookings"))
+    problems += lost(N_("currency names of foreign lines"), lines_with(lines, "currency"),
+                     N_("foreign amount and rate written to fields 7-8; Crésus takes the currency from the account"))  # fmt: skip
+    problems += lost(N_("cost centres of lines"), lines_with(lines, "cost_centre"), N_("left out"))
     return problems
 
 

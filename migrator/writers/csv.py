@@ -20,6 +20,7 @@ import pyarrow.csv as pacsv
 
 from migrator import money
 from migrator.ahead import ahead
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.writers.base import lost
 
@@ -80,20 +81,20 @@ def _rows(lines: pa.Table, names: dict[str, str], rates: dict[str, str], base: s
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
-    problems = lost("partners", ledger.partners.num_rows, "left out (use xlsx or sqlite to keep them)")
-    problems += lost("open items", ledger.open_items.num_rows, "left out (use xlsx or sqlite to keep them)")
+    problems = lost(N_("partners"), ledger.partners.num_rows, N_("left out (use xlsx or sqlite to keep them)"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out (use xlsx or sqlite to keep them)"))
     problems += lost(
-        "VAT code details (kind, account, validity)",
+        N_("VAT code details (kind, account, validity)"),
         ledger.vat_codes.num_rows,
-        "codes and rates kept on the lines, the rest left out",
+        N_("codes and rates kept on the lines, the rest left out"),
     )
-    problems += lost("company name", 1 if ledger.company.name else 0, "left out (a postings file has no header)")
-    problems += lost("groups", ledger.groups.num_rows, "left out (use xlsx or sqlite to keep the chart's groups)")
+    problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("left out (a postings file has no header)"))
+    problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (use xlsx or sqlite to keep the chart's groups)"))
     problems += lost(
-        "fiscal years", len(ledger.company.fiscal_years), "left out: read back as calendar years from the lines' dates"
+        N_("fiscal years"), len(ledger.company.fiscal_years), N_("left out: read back as calendar years from the lines' dates")
     )
     unused = ledger.accounts.num_rows - len(pc.unique(ledger.lines.column("account")))
-    problems += lost("accounts without lines", max(unused, 0), "left out (a postings file lists used accounts only)")
+    problems += lost(N_("accounts without lines"), max(unused, 0), N_("left out (a postings file lists used accounts only)"))
     return problems + base_currency_lost(ledger)
 
 
@@ -103,8 +104,8 @@ def base_currency_lost(ledger: Ledger) -> list[Problem]:
     base = ledger.company.base_currency
     lines = ledger.lines
     plain = pc.is_null(lines.column("amount_currency")) if lines.num_rows else None
-    return lost("base currency", int(base not in ("", "CHF") and (plain is None or not pc.any(plain).as_py())),
-                f"no line is in {base} without a foreign amount, and it reads back as CHF")  # fmt: skip
+    return lost(N_("base currency"), int(base not in ("", "CHF") and (plain is None or not pc.any(plain).as_py())),
+                N_("no line is in {base} without a foreign amount, and it reads back as CHF").format(base=base))  # fmt: skip
 
 
 TABLE_FILES = ("accounts", "groups", "vat_codes", "partners", "open_items", "items", "documents", "document_lines")
@@ -146,10 +147,10 @@ class CsvFolderWriter:
             table = getattr(ledger, name)
             if table.num_rows:
                 write_table(table, target / f"{name}.csv")
-        problems = lost("company name", 1 if ledger.company.name else 0, "left out (the files have no header for it)")
-        problems += lost("fiscal years", len(ledger.company.fiscal_years),
-                         "left out: read back as calendar years from the lines' dates")  # fmt: skip
-        problems += lost("source tables", len(ledger.source_tables), "left out (use sqlite or xlsx to keep them)")
+        problems = lost(N_("company name"), 1 if ledger.company.name else 0, N_("left out (the files have no header for it)"))
+        problems += lost(N_("fiscal years"), len(ledger.company.fiscal_years),
+                         N_("left out: read back as calendar years from the lines' dates"))  # fmt: skip
+        problems += lost(N_("source tables"), len(ledger.source_tables), N_("left out (use sqlite or xlsx to keep them)"))
         return problems + base_currency_lost(ledger)
 
 

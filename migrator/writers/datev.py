@@ -50,6 +50,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, conform, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
@@ -154,8 +155,8 @@ class DatevWriter:
         unbooked = sum(1 for year in years_of(ledger) if not any(year.contains(p.start) for p in batches))
         return (
             _not_carried(ledger, folded, out)
-            + lost("entries without a date", undated, "left out")
-            + lost("fiscal years without bookings", unbooked, "no batch written (a DATEV batch holds bookings)")
+            + lost(N_("entries without a date"), undated, N_("left out"))
+            + lost(N_("fiscal years without bookings"), unbooked, N_("no batch written (a DATEV batch holds bookings)"))
         )
 
     def as_kept(self, ledger: Ledger) -> Ledger:
@@ -581,48 +582,45 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
     problems = [
         Problem(
             "info",
-            f"entries folded into {folded.rows} DATEV booking rows (Konto/Gegenkonto pairs); each row reads "
-            "back as an entry of its own, so a compound entry comes back as its pairs",
+            N_("entries folded into {rows} DATEV booking rows (Konto/Gegenkonto pairs); each row reads back as an entry of its own, so a compound entry comes back as its pairs").format(rows=folded.rows),
         ),
         Problem(
             "info",
-            f"DATEV adviser and client numbers are not in the ledger: written as Berater {BERATER}, "
-            f"Mandant {MANDANT}; set the firm's own numbers before importing",
+            N_("DATEV adviser and client numbers are not in the ledger: written as Berater {berater}, Mandant {mandant}; set the firm's own numbers before importing").format(berater=BERATER, mandant=MANDANT),
         ),
     ]
     tagged = lines_with(lines, "vat_code")
     problems += lost(
-        "VAT codes on lines",
+        N_("VAT codes on lines"),
         tagged,
-        "VAT lines written as plain bookings without BU-Schlüssel (Swiss VAT has no DATEV key equivalent)",
+        N_("VAT lines written as plain bookings without BU-Schlüssel (Swiss VAT has no DATEV key equivalent)"),
     )
-    problems += lost("empty entries (no amount)", folded.dropped_entries, "left out (DATEV rows need an amount)")
-    problems += lost("zero-amount lines", folded.zero_lines, "left out")
-    problems += lost("entries with lines on several dates", folded.mixed_dates, "all rows dated like the first line")
-    problems += lost("foreign amounts of split lines", folded.foreign_lost, "base-currency amounts kept")
-    problems += lost("second cost centres of a row", folded.cost_centres_lost, "the Konto line's one kept")
+    problems += lost(N_("empty entries (no amount)"), folded.dropped_entries, N_("left out (DATEV rows need an amount)"))
+    problems += lost(N_("zero-amount lines"), folded.zero_lines, N_("left out"))
+    problems += lost(N_("entries with lines on several dates"), folded.mixed_dates, N_("all rows dated like the first line"))
+    problems += lost(N_("foreign amounts of split lines"), folded.foreign_lost, N_("base-currency amounts kept"))
+    problems += lost(N_("second cost centres of a row"), folded.cost_centres_lost, N_("the Konto line's one kept"))
     partners = lines_with(lines, "partner")
-    problems += lost("partner references on lines", partners, "left out")
-    problems += lost("partners", ledger.partners.num_rows, "left out (Debitoren/Kreditoren are not written)")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("VAT codes", ledger.vat_codes.num_rows, "left out")
+    problems += lost(N_("partner references on lines"), partners, N_("left out"))
+    problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out (Debitoren/Kreditoren are not written)"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
+    problems += lost(N_("VAT codes"), ledger.vat_codes.num_rows, N_("left out"))
     problems += lost(
-        "account types", ledger.accounts.num_rows, "left out (Kontenbeschriftungen hold number and name only)"
+        N_("account types"), ledger.accounts.num_rows, N_("left out (Kontenbeschriftungen hold number and name only)")
     )
-    problems += lost("groups", ledger.groups.num_rows, "left out (Kontenbeschriftungen hold accounts only)")
-    problems += lost("company name", 1 if ledger.company.name else 0, "written only as the batch label (Bezeichnung)")
+    problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (Kontenbeschriftungen hold accounts only)"))
+    problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("written only as the batch label (Bezeichnung)"))
     problems += _computed_fields(ledger)
     journals = lines_with(lines, "journal")
-    problems += lost("journal codes on lines", journals, "left out")
+    problems += lost(N_("journal codes on lines"), journals, N_("left out"))
     for what, count in sorted(out.counts.items()):
-        problems += lost(what, count, "shortened or transliterated")
+        problems += lost(what, count, N_("shortened or transliterated"))
     odd = sorted({c for c in ledger.accounts.column("code").to_pylist() if not c.isdigit()})
     if odd:
         problems.append(
             Problem(
                 "warning",
-                f"DATEV account numbers are digits only; {len(odd)} codes are not "
-                f"({', '.join(odd[:5])}): written as they are, DATEV will refuse them",
+                N_("DATEV account numbers are digits only; {count} codes are not ({odd}): written as they are, DATEV will refuse them").format(count=len(odd), odd=', '.join(odd[:5])),
             )
         )
     return problems
@@ -650,8 +648,7 @@ def _computed_fields(ledger: Ledger) -> list[Problem]:
         keys = {_name_key(n) for n in names}
         found = [c for c in extras.column_names if _name_key(c) in keys]
         count = sum(1 for c in found for v in extras.column(c).to_pylist() if v and str(v).strip())
-        problems += lost(f"{column} values of source rows", count, f"{column} written empty (the rows are written "
-                         "as the ledger books them)")  # fmt: skip
+        problems += lost(N_("{column} values of source rows").format(column=column), count, N_("{column} written empty (the rows are written as the ledger books them)").format(column=column))  # fmt: skip
     return problems
 
 

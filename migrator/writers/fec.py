@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.writers.base import lost
@@ -169,61 +170,55 @@ def _name_problems(ledger: Ledger, target: Path) -> list[Problem]:
         siren = re.sub(r"\D", "", ledger.company.vat_number)[-9:] if ledger.company.vat_number.upper().startswith(
             "FR") else ""  # fmt: skip
         example = f"{siren or '<SIREN>'}FEC{closing}.txt"
-        return [Problem("warning", f"a FEC must be named <SIREN>FEC<closing date yyyymmdd>.txt (here {example}); "
-                                   f"{name!r} does not follow that pattern")]  # fmt: skip
+        return [Problem("warning", N_("a FEC must be named <SIREN>FEC<closing date yyyymmdd>.txt (here {example}); {name!r} does not follow that pattern").format(example=example, name=name))]  # fmt: skip
     if years and match.group(2) != closing:
-        return [Problem("warning", f"the file name gives the closing date {match.group(2)}, but the books close on "
-                                   f"{closing}")]  # fmt: skip
+        return [Problem("warning", N_("the file name gives the closing date {group}, but the books close on {closing}").format(group=match.group(2), closing=closing))]  # fmt: skip
     return []
 
 
 def _not_carried(ledger: Ledger, state: _State) -> list[Problem]:
     lines = ledger.lines
-    problems = lost("VAT codes", ledger.vat_codes.num_rows, "left out (a FEC has no VAT columns)")
-    problems += lost("lines with a VAT code", int(pc.sum(pc.not_equal(lines.column("vat_code"), "")).as_py() or 0),
-                     "written without it")  # fmt: skip
-    problems += lost("lines with a cost centre", int(pc.sum(pc.not_equal(lines.column("cost_centre"), "")).as_py()
-                     or 0), "written without it")  # fmt: skip
-    problems += lost("groups", ledger.groups.num_rows, "left out")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
+    problems = lost(N_("VAT codes"), ledger.vat_codes.num_rows, N_("left out (a FEC has no VAT columns)"))
+    problems += lost(N_("lines with a VAT code"), int(pc.sum(pc.not_equal(lines.column("vat_code"), "")).as_py() or 0),
+                     N_("written without it"))  # fmt: skip
+    problems += lost(N_("lines with a cost centre"), int(pc.sum(pc.not_equal(lines.column("cost_centre"), "")).as_py()
+                     or 0), N_("written without it"))  # fmt: skip
+    problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
     named = set(pc.unique(lines.column("partner")).to_pylist()) - {"", None}
     listed = set(ledger.partners.column("id").to_pylist())
-    problems += lost("partner details (address, VAT number, terms…)", len(listed & named),
-                     "only the id and name are kept, on the lines")  # fmt: skip
-    problems += lost("partners without lines", len(listed - named),
-                     "left out (a FEC names partners only on its lines, in CompAuxNum)")  # fmt: skip
-    problems += lost("partners named on lines without a partner record", len(named - listed),
-                     "written in CompAuxNum; read back, each becomes a partner (a FEC has no partners table: its "
-                     "partners are the CompAuxNum of its lines)")  # fmt: skip
-    problems += lost("company name", 1 if ledger.company.name else 0,
-                     "a FEC has no field for it (its file name carries the SIREN)")  # fmt: skip
-    problems += lost("unused accounts", max(ledger.accounts.num_rows - len(pc.unique(lines.column("account"))), 0),
-                     "left out (a FEC lists the accounts its lines use)")  # fmt: skip
-    problems += lost("lines whose journal or date differ from their entry's", state.mixed,
-                     "written with the entry's journal and date")  # fmt: skip
-    problems += lost("texts with tabs, line breaks or the separator", state.cleaned, "those became spaces")
+    problems += lost(N_("partner details (address, VAT number, terms…)"), len(listed & named),
+                     N_("only the id and name are kept, on the lines"))  # fmt: skip
+    problems += lost(N_("partners without lines"), len(listed - named),
+                     N_("left out (a FEC names partners only on its lines, in CompAuxNum)"))  # fmt: skip
+    problems += lost(N_("partners named on lines without a partner record"), len(named - listed),
+                     N_("written in CompAuxNum; read back, each becomes a partner (a FEC has no partners table: its "
+                     "partners are the CompAuxNum of its lines)"))  # fmt: skip
+    problems += lost(N_("company name"), 1 if ledger.company.name else 0,
+                     N_("a FEC has no field for it (its file name carries the SIREN)"))  # fmt: skip
+    problems += lost(N_("unused accounts"), max(ledger.accounts.num_rows - len(pc.unique(lines.column("account"))), 0),
+                     N_("left out (a FEC lists the accounts its lines use)"))  # fmt: skip
+    problems += lost(N_("lines whose journal or date differ from their entry's"), state.mixed,
+                     N_("written with the entry's journal and date"))  # fmt: skip
+    problems += lost(N_("texts with tabs, line breaks or the separator"), state.cleaned, N_("those became spaces"))
     base = ledger.company.base_currency
     if base != "EUR":
         # A FEC has no field for the base currency: article A47 A-1 LPF has it kept in euros.
-        problems.append(Problem("info", f"base currency {base or '(none given)'} not carried by this format: a FEC "
-                                        "has no field for it and is read as kept in euros, as the French "
-                                        "administration expects; the amounts are written as they are"))  # fmt: skip
+        problems.append(Problem("info", N_("base currency {value} not carried by this format: a FEC has no field for it and is read as kept in euros, as the French administration expects; the amounts are written as they are").format(value=base or '(none given)')))  # fmt: skip
         euros = int(pc.sum(pc.equal(lines.column("currency"), "EUR")).as_py() or 0)
-        problems += lost("currencies of lines in EUR", euros,
-                         "their euro amount is written in Montantdevise/Idevise, but a FEC is read as kept in euros, "
-                         "so they read back as lines in the base currency")  # fmt: skip
+        problems += lost(N_("currencies of lines in EUR"), euros,
+                         N_("their euro amount is written in Montantdevise/Idevise, but a FEC is read as kept in euros, "
+                         "so they read back as lines in the base currency"))  # fmt: skip
     problems += lost(
-        "fiscal years",
+        N_("fiscal years"),
         len(years_of(ledger)) if _read_years(ledger) != years_of(ledger) else 0,
-        "a FEC has no field for them: read back, its years are the calendar years its lines span",
+        N_("a FEC has no field for them: read back, its years are the calendar years its lines span"),
     )
     if len(years_of(ledger)) > 1:
-        problems.append(Problem("info", f"the file holds {len(years_of(ledger))} fiscal years; the administration "
-                                        "expects one FEC per fiscal year"))  # fmt: skip
+        problems.append(Problem("info", N_("the file holds {count} fiscal years; the administration expects one FEC per fiscal year").format(count=len(years_of(ledger)))))  # fmt: skip
     if state.unencodable:
         shown = " ".join(sorted(state.bad))
-        problems.append(Problem("warning", f"{state.unencodable} characters ({shown}) do not exist in the chosen "
-                                           "encoding and were written as '?'"))  # fmt: skip
+        problems.append(Problem("warning", N_("{unencodable} characters ({shown}) do not exist in the chosen encoding and were written as '?'").format(unencodable=state.unencodable, shown=shown)))  # fmt: skip
     return problems
 
 

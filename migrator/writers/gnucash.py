@@ -45,6 +45,7 @@ from lxml import etree
 
 from migrator import money, years
 from migrator.ahead import ahead
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.writers.base import lost
 
@@ -177,10 +178,10 @@ def _document(ledger: Ledger) -> tuple[etree._Element, list[Problem], list[Probl
     _tax_tables(book, ledger, guids, ids)  # GnuCash saves them between customers and vendors
     for person in vendors:
         _owner(book, "vendor", person, ids, base)
-    later = lost("open items", ledger.open_items.num_rows, "left out (GnuCash invoices are not written)")
+    later = lost(N_("open items"), ledger.open_items.num_rows, N_("left out (GnuCash invoices are not written)"))
     later += _partner_fields(ledger)
     currencies_kept = sum(1 for c in ledger.accounts.column("currency").to_pylist() if c and c != base)
-    later += lost("account currencies", currencies_kept, f"every account is kept in {base}")
+    later += lost(N_("account currencies"), currencies_kept, N_("every account is kept in {base}").format(base=base))
     plan.guids = guids
     return doc, problems, later, plan
 
@@ -219,7 +220,7 @@ def _tree(ledger: Ledger, ids: _Ids, problems: list[Problem]) -> list[dict[str, 
         node = nodes.setdefault(account["code"], {"code": account["code"], "parent": account["parent"]})
         node.update({"name": account["name"] or account["code"], "type": kind, "placeholder": False,
                      "hidden": not account["active"]})  # fmt: skip
-    problems += lost("account types (off-balance or unknown)", guessed, "typed from the Swiss chart's first digit")
+    problems += lost(N_("account types (off-balance or unknown)"), guessed, N_("typed from the Swiss chart's first digit"))
     children: dict[str, list[str]] = {}
     for code, node in nodes.items():
         parent = node["parent"] if node["parent"] in nodes and node["parent"] != code else ""
@@ -360,9 +361,9 @@ class _Transactions:
         self.count = len(self.starts)
 
     def problems(self) -> list[Problem]:
-        return lost("foreign amounts (entries mixing currencies)", self.foreign_lost, "written in base currency only") \
-            + lost("line dates differing from their entry's first line", self.split_dates,
-                   "a GnuCash transaction has one date: the first line's")  # fmt: skip
+        return lost(N_("foreign amounts (entries mixing currencies)"), self.foreign_lost, N_("written in base currency only")) \
+            + lost(N_("line dates differing from their entry's first line"), self.split_dates,
+                   N_("a GnuCash transaction has one date: the first line's"))  # fmt: skip
 
     def xml(self) -> Iterator[memoryview]:
         ends = np.r_[self.starts[1:], self.lines.num_rows]
@@ -539,9 +540,9 @@ def _partner_fields(ledger: Ledger) -> list[Problem]:
     """The declaration of the partner fields GnuCash does not keep (partners that have any of them)."""
     rows = ledger.partners.to_pylist()
     count = sum(1 for p in rows if not p["active"] or any(p[f] not in ("", None) for f in PARTNER_FIELDS_LEFT))
-    return lost("partner fields (company or person, first and last name, structured address, mobile, fax, web, "
-                "VAT number, IBAN, language, currency, terms, account, notes, inactive flag)", count,
-                "left out: the address goes as lines read back as the street, the rest has no slot")  # fmt: skip
+    return lost(N_("partner fields (company or person, first and last name, structured address, mobile, fax, web, "
+                "VAT number, IBAN, language, currency, terms, account, notes, inactive flag)"), count,
+                N_("left out: the address goes as lines read back as the street, the rest has no slot"))  # fmt: skip
 
 
 def _owner(book: etree._Element, kind: str, person: dict[str, Any], ids: _Ids, base: str) -> None:

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import vat, years
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.writers.base import entries, lines_with, lost, off_calendar_years, unbooked_years
@@ -63,7 +64,7 @@ class InfoniqaWriter:
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         # books read from Infoniqa keep the client's own codes; others are translated by kind, rate and date
         codes, untranslated = ({}, []) if ledger.format == self.name else vat.translate(ledger, "infoniqa")
-        problems = [Problem("warning", f"{p.message}; written unchanged: create it in Infoniqa or map it")
+        problems = [Problem("warning", N_("{message}; written unchanged: create it in Infoniqa or map it").format(message=p.message))
                     for p in untranslated]  # fmt: skip
         groups = list(entries(ledger.lines))
         numbers = _voucher_numbers(groups)
@@ -79,11 +80,10 @@ class InfoniqaWriter:
                 out.append(safe)
         target.write_bytes(("\r\n".join(out) + "\r\n").encode(ENCODING))
         if renumbered and groups:
-            problems.append(Problem("info", "voucher numbers are not all distinct whole numbers, which Blg needs: "
-                                    "entries numbered 1, 2, … and each original voucher written to Tx2"))  # fmt: skip
+            problems.append(Problem("info", N_("voucher numbers are not all distinct whole numbers, which Blg needs: "
+                                    "entries numbered 1, 2, … and each original voucher written to Tx2")))  # fmt: skip
         if replaced:
-            problems.append(Problem("warning", f"{replaced} rows hold characters Windows-1252 cannot encode; "
-                                    "written as '?'"))  # fmt: skip
+            problems.append(Problem("warning", N_("{replaced} rows hold characters Windows-1252 cannot encode; written as '?'").format(replaced=replaced)))  # fmt: skip
         return problems + _not_carried(ledger)
 
 
@@ -166,30 +166,29 @@ def _quoted(text: str) -> str:
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
-    problems = lost("accounts (chart)", ledger.accounts.num_rows, "the import file holds bookings only; "
-                    "create the accounts in Infoniqa first")  # fmt: skip
-    problems += lost("company name", 1 if ledger.company.name else 0, "the import file holds bookings only; "
-                     "the company is the Infoniqa mandate the file is imported into")  # fmt: skip
-    problems += lost("groups", ledger.groups.num_rows, "the import file holds bookings only; "
-                     "create the groups in Infoniqa")  # fmt: skip
+    problems = lost(N_("accounts (chart)"), ledger.accounts.num_rows, N_("the import file holds bookings only; "
+                    "create the accounts in Infoniqa first"))  # fmt: skip
+    problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("the import file holds bookings only; "
+                     "the company is the Infoniqa mandate the file is imported into"))  # fmt: skip
+    problems += lost(N_("groups"), ledger.groups.num_rows, N_("the import file holds bookings only; "
+                     "create the groups in Infoniqa"))  # fmt: skip
     problems += lost(
-        "fiscal years without bookings",
+        N_("fiscal years without bookings"),
         unbooked_years(ledger),
-        "left out: the years are read back from the bookings' dates",
+        N_("left out: the years are read back from the bookings' dates"),
     )
-    problems += lost("fiscal years other than calendar years", off_calendar_years(ledger),
-                     "the years are read back as calendar years from the bookings' dates: set them in Infoniqa")  # fmt: skip
+    problems += lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
+                     N_("the years are read back as calendar years from the bookings' dates: set them in Infoniqa"))  # fmt: skip
     base = ledger.company.base_currency
-    problems += lost("base currency", int(base not in ("", "CHF")), f"the file holds amounts only and reads back as "
-                     f"CHF: the amounts are in {base}, set it as the base currency in Infoniqa")  # fmt: skip
-    problems += lost("VAT code definitions", ledger.vat_codes.num_rows,
-                     "left out (Infoniqa keeps its own VAT codes; each line carries its code)")  # fmt: skip
-    problems += lost("partners", ledger.partners.num_rows, "left out")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
-    problems += lost("currency names and rates of foreign lines", lines_with(lines, "currency"),
-                     "the foreign amount is written to FW-Betrag; Infoniqa takes the currency from the account")  # fmt: skip
-    problems += lost("cost centres of lines", lines_with(lines, "cost_centre"), "left out")
+    problems += lost(N_("base currency"), int(base not in ("", "CHF")), N_("the file holds amounts only and reads back as CHF: the amounts are in {base}, set it as the base currency in Infoniqa").format(base=base))  # fmt: skip
+    problems += lost(N_("VAT code definitions"), ledger.vat_codes.num_rows,
+                     N_("left out (Infoniqa keeps its own VAT codes; each line carries its code)"))  # fmt: skip
+    problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
+    problems += lost(N_("opening-balance lines"), lines_with(lines, "opening"), N_("written as ordinary bookings"))
+    problems += lost(N_("currency names and rates of foreign lines"), lines_with(lines, "currency"),
+                     N_("the foreign amount is written to FW-Betrag; Infoniqa takes the currency from the account"))  # fmt: skip
+    problems += lost(N_("cost centres of lines"), lines_with(lines, "cost_centre"), N_("left out"))
     return problems
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.writers.base import lost
 
@@ -30,9 +31,9 @@ def top_level(kind: str, code: str) -> str:
 def guessed_types(ledger: Ledger) -> list[Problem]:
     kinds = ledger.accounts.column("type").to_pylist()
     count = sum(1 for k in kinds if k not in TOP_LEVEL)
-    return lost("account types (off-balance or unknown)", count,
-                "placed under a top level chosen from the Swiss chart's first digit (1 Assets, 2 Liabilities, "
-                "3/7 Income, 4-6/8 Expenses, 9 Equity)")  # fmt: skip
+    return lost(N_("account types (off-balance or unknown)"), count,
+                N_("placed under a top level chosen from the Swiss chart's first digit (1 Assets, 2 Liabilities, "
+                "3/7 Income, 4-6/8 Expenses, 9 Equity)"))  # fmt: skip
 
 
 def used_codes(ledger: Ledger) -> list[str]:
@@ -59,9 +60,9 @@ def one_line(text: str) -> str:
 
 def not_carried(ledger: Ledger, dropped: int) -> list[Problem]:
     problems = guessed_types(ledger)
-    problems += lost("foreign amounts with a sign unlike the base amount", dropped, "written in base currency only")
-    problems += lost("partners", ledger.partners.num_rows, "left out (their ids stay on the lines as partner)")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("VAT code details", ledger.vat_codes.num_rows, "codes kept on the lines as vat, the rest left out")
-    problems += lost("groups", ledger.groups.num_rows, "left out (accounts sit directly under their type)")
+    problems += lost(N_("foreign amounts with a sign unlike the base amount"), dropped, N_("written in base currency only"))
+    problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out (their ids stay on the lines as partner)"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
+    problems += lost(N_("VAT code details"), ledger.vat_codes.num_rows, N_("codes kept on the lines as vat, the rest left out"))
+    problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (accounts sit directly under their type)"))
     return problems

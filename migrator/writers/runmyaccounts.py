@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from migrator import years
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.writers.base import lines_with, lost, lost_columns, off_calendar_years, unbooked_years
@@ -74,8 +75,7 @@ class RunMyAccountsWriter:
         contacts = write_contacts(ledger, target, encoder)
         problems = encoder.problems() + contacts
         if renamed:
-            problems.append(Problem("info", f"{renamed} entries share the reference of the entry before them, which "
-                                    "would merge them: ' (2)', ' (3)', … added to their reference"))  # fmt: skip
+            problems.append(Problem("info", N_("{renamed} entries share the reference of the entry before them, which would merge them: ' (2)', ' (3)', … added to their reference").format(renamed=renamed)))  # fmt: skip
         return problems + _not_carried(ledger)
 
 
@@ -104,8 +104,7 @@ class _Encoder:
 
     def problems(self) -> list[Problem]:
         return [
-            Problem("warning", f"{char!r} (U+{ord(char):04X}) is not in ISO-8859-1: written as "
-                    f"{char.translate(NEAREST) if char.translate(NEAREST) != char else '?'!r} ({count}×)")
+            Problem("warning", N_("{char!r} (U+{ord:04X}) is not in ISO-8859-1: written as {translate!r} ({count}×)").format(char=char, ord=ord(char), translate=char.translate(NEAREST) if char.translate(NEAREST) != char else '?', count=count))
             for char, count in sorted(self.replaced.items())
         ]  # fmt: skip
 
@@ -189,29 +188,28 @@ def _chart(ledger: Ledger) -> list[list[str]]:
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
-    problems = lost("VAT codes on lines", lines_with(lines, "vat_code"),
-                    "the GL import has no VAT columns; VAT lines written as ordinary lines")  # fmt: skip
-    problems += lost("VAT code definitions", ledger.vat_codes.num_rows, "left out")
-    problems += lost("foreign amounts", lines_with(lines, "currency"),
-                     "lines written in base currency with exchange rate 1")  # fmt: skip
-    problems += lost("company name", 1 if ledger.company.name else 0, "the journal and chart hold none; "
-                     "the company is the Run my Accounts client the files are imported into")  # fmt: skip
+    problems = lost(N_("VAT codes on lines"), lines_with(lines, "vat_code"),
+                    N_("the GL import has no VAT columns; VAT lines written as ordinary lines"))  # fmt: skip
+    problems += lost(N_("VAT code definitions"), ledger.vat_codes.num_rows, N_("left out"))
+    problems += lost(N_("foreign amounts"), lines_with(lines, "currency"),
+                     N_("lines written in base currency with exchange rate 1"))  # fmt: skip
+    problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("the journal and chart hold none; "
+                     "the company is the Run my Accounts client the files are imported into"))  # fmt: skip
     problems += lost(
-        "fiscal years without bookings",
+        N_("fiscal years without bookings"),
         unbooked_years(ledger),
-        "left out: the years are read back from the bookings' dates",
+        N_("left out: the years are read back from the bookings' dates"),
     )
-    problems += lost("fiscal years other than calendar years", off_calendar_years(ledger),
-                     "the years are read back as calendar years from the bookings' dates: set them in Run my Accounts")  # fmt: skip
+    problems += lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
+                     N_("the years are read back as calendar years from the bookings' dates: set them in Run my Accounts"))  # fmt: skip
     base = ledger.company.base_currency
-    problems += lost("base currency", int(not lines.num_rows and base not in ("", "CHF")), "the journal has no row "
-                     f"to carry it in its currency column: set {base} as the client's currency")  # fmt: skip
-    problems += lost("open items", ledger.open_items.num_rows, "left out (the GL import has no invoices)")
-    problems += lost("items", ledger.items.num_rows, "left out (no article import here)")
-    problems += lost("documents", ledger.documents.num_rows, "left out (the GL import has no invoices)")
-    problems += lost("document lines", ledger.document_lines.num_rows, "left out")
-    problems += lost("opening-balance lines", lines_with(lines, "opening"), "written as ordinary bookings")
-    problems += lost("journal codes of lines", lines_with(lines, "journal"), "left out")
+    problems += lost(N_("base currency"), int(not lines.num_rows and base not in ("", "CHF")), N_("the journal has no row to carry it in its currency column: set {base} as the client's currency").format(base=base))  # fmt: skip
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out (the GL import has no invoices)"))
+    problems += lost(N_("items"), ledger.items.num_rows, N_("left out (no article import here)"))
+    problems += lost(N_("documents"), ledger.documents.num_rows, N_("left out (the GL import has no invoices)"))
+    problems += lost(N_("document lines"), ledger.document_lines.num_rows, N_("left out"))
+    problems += lost(N_("opening-balance lines"), lines_with(lines, "opening"), N_("written as ordinary bookings"))
+    problems += lost(N_("journal codes of lines"), lines_with(lines, "journal"), N_("left out"))
     return problems
 
 
@@ -271,9 +269,7 @@ def write_contacts(ledger: Ledger, target: Path, encoder: _Encoder) -> list[Prob
         if rows:
             _write(target / name, (number, *CONTACT_COLUMNS), rows, encoder)
     kept = model.table("partners", [kept_partner(p, _Encoder()) for p in partners]).to_pylist()
-    return lost_columns("partner details", partners, kept, f"{CUSTOMERS} and {VENDORS} have no column for them "
-                        "(fax, VAT number, IBAN…), the building number is inside address1, a partner without roles "
-                        "is a customer")  # fmt: skip
+    return lost_columns(N_("partner details"), partners, kept, N_("{customers} and {vendors} have no column for them (fax, VAT number, IBAN…), the building number is inside address1, a partner without roles is a customer").format(customers=CUSTOMERS, vendors=VENDORS))  # fmt: skip
 
 
 FORMAT = RunMyAccountsWriter

@@ -51,6 +51,7 @@ import pyarrow.compute as pc
 from lxml import etree
 
 from migrator import __version__, money, shipped, years
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.readers.saft import OPENING_TYPE, category_types, vat_line_codes
@@ -458,7 +459,7 @@ def _accounts(out: _Out, ledger: Ledger, plan: _Plan) -> None:
                 plan.problems.append(
                     Problem(
                         "warning",
-                        f"account {code}: no SAF-T grouping code in mappings/saft-no/grouping.csv; NA written",
+                        N_("account {code}: no SAF-T grouping code in mappings/saft-no/grouping.csv; NA written").format(code=code),
                     )
                 )
                 group = ("NA", "NA")
@@ -528,7 +529,7 @@ def _tax_table(out: _Out, ledger: Ledger, plan: _Plan) -> None:
         out.leaf("Description", "Merverdiavgift")
         for row in rows:
             if row["code"] in seen:  # TaxCode is a key of the table (KeyTaxCode in the XSD)
-                plan.problems.append(Problem("warning", f"VAT code {row['code']} is defined twice; the first kept"))
+                plan.problems.append(Problem("warning", N_("VAT code {code} is defined twice; the first kept").format(code=row['code'])))
                 continue
             seen.add(row["code"])
             known = meaning(ledger, row["code"])
@@ -537,7 +538,7 @@ def _tax_table(out: _Out, ledger: Ledger, plan: _Plan) -> None:
                 plan.problems.append(
                     Problem(
                         "warning",
-                        f"VAT code {row['code']}: no StandardTaxCode in mappings/saft-no/tax_codes.csv; NA written",
+                        N_("VAT code {code}: no StandardTaxCode in mappings/saft-no/tax_codes.csv; NA written").format(code=row['code']),
                     )
                 )
             with out.node("TaxCodeDetails"):
@@ -817,14 +818,12 @@ def _find_vat_lines(t: pa.Table, dictionary: pa.Array, found: np.ndarray) -> Non
 def _several_years(ledger: Ledger) -> list[Problem]:
     spans = years_of(ledger)
     if not spans:  # no fiscal year and no dated line: the selection period is this calendar year
-        return [Problem("info", "fiscal years not carried by this format: the books have none, and the selection "
-                                "period a SAF-T file must state (read back as the fiscal year) is this calendar year")]  # fmt: skip
+        return [Problem("info", N_("fiscal years not carried by this format: the books have none, and the selection "
+                                "period a SAF-T file must state (read back as the fiscal year) is this calendar year"))]  # fmt: skip
     if len(spans) < 2:
         return []
     # Not "N fiscal years …": verification would take that for a declared loss of the fiscal years.
-    return [Problem("info", f"one audit file for {len(spans)} fiscal years ({spans[0].start.isoformat()} to "
-                            f"{spans[-1].end.isoformat()}), with a closing entry at each year end; for one "
-                            "audit file per fiscal year, convert with --year")]  # fmt: skip
+    return [Problem("info", N_("one audit file for {count} fiscal years ({start} to {end}), with a closing entry at each year end; for one audit file per fiscal year, convert with --year").format(count=len(spans), start=spans[0].start.isoformat(), end=spans[-1].end.isoformat()))]  # fmt: skip
 
 
 def _kept_partner(partner: dict[str, Any], plan: _Plan) -> dict[str, Any]:
@@ -850,42 +849,41 @@ def _kept_partner(partner: dict[str, Any], plan: _Plan) -> dict[str, Any]:
 def _not_carried(ledger: Ledger, plan: _Plan, cut: int) -> list[Problem]:
     problems = _several_years(ledger)
     partners = ledger.partners.to_pylist()
-    problems += lost_columns("partner details", partners, [_kept_partner(p, plan) for p in partners],
-                             "SAF-T's Customer and Supplier have no element for them (a partner without a role "
-                             "is written as a customer)")  # fmt: skip
-    problems += lost("groups", ledger.groups.num_rows, "left out (SAF-T has grouping codes, not a group tree)")
-    problems += lost("open items", ledger.open_items.num_rows, "left out (SAF-T Financial has no open-item list)")
+    problems += lost_columns(N_("partner details"), partners, [_kept_partner(p, plan) for p in partners],
+                             N_("SAF-T's Customer and Supplier have no element for them (a partner without a role "
+                             "is written as a customer)"))  # fmt: skip
+    problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (SAF-T has grouping codes, not a group tree)"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out (SAF-T Financial has no open-item list)"))
     problems += lost(
-        "account details (type, parent group, currency, default VAT code, active flag)",
+        N_("account details (type, parent group, currency, default VAT code, active flag)"),
         ledger.accounts.num_rows,
-        "codes, names and balances kept; the type is read back from the grouping category",
+        N_("codes, names and balances kept; the type is read back from the grouping category"),
     )
     problems += lost(
-        "VAT code details (kind, method, account, VAT form box)",
+        N_("VAT code details (kind, method, account, VAT form box)"),
         ledger.vat_codes.num_rows,
-        "code, rate, validity and the standard tax code kept",
+        N_("code, rate, validity and the standard tax code kept"),
     )
-    problems += lost("lines in a different journal from their entry", plan.mixed_journal,
-                     "written in the journal of the entry's first line")  # fmt: skip
+    problems += lost(N_("lines in a different journal from their entry"), plan.mixed_journal,
+                     N_("written in the journal of the entry's first line"))  # fmt: skip
     if not plan.vouchers:
-        problems += lost("vouchers", len(pc.unique(ledger.lines.column("doc"))) if ledger.lines.num_rows else 0,
-                         "left out: they do not identify the entries one to one, so TransactionID is the entry id")  # fmt: skip
-    problems += lost("lines dated differently from their entry", plan.mixed_date, "written with the entry's date")
-    problems += lost("lines with a currency code that is not 3 letters", plan.bad_currency,
-                     "the foreign amount left out")  # fmt: skip
+        problems += lost(N_("vouchers"), len(pc.unique(ledger.lines.column("doc"))) if ledger.lines.num_rows else 0,
+                         N_("left out: they do not identify the entries one to one, so TransactionID is the entry id"))  # fmt: skip
+    problems += lost(N_("lines dated differently from their entry"), plan.mixed_date, N_("written with the entry's date"))
+    problems += lost(N_("lines with a currency code that is not 3 letters"), plan.bad_currency,
+                     N_("the foreign amount left out"))  # fmt: skip
     if plan.vat_unmarked:
         problems.append(
             Problem(
                 "warning",
-                f"{plan.vat_unmarked} lines: whether the line books VAT cannot be told from its "
-                "amount (SAF-T marks only VAT bases); they will read back differently",
+                N_("{vat_unmarked} lines: whether the line books VAT cannot be told from its amount (SAF-T marks only VAT bases); they will read back differently").format(vat_unmarked=plan.vat_unmarked),
             )
         )
     if cut:
-        problems.append(Problem("warning", f"{cut} texts were longer than SAF-T allows and were cut"))
+        problems.append(Problem("warning", N_("{cut} texts were longer than SAF-T allows and were cut").format(cut=cut)))
     if plan.brought_forward.any():
         problems.append(
-            Problem("info", f"the opening entry of {plan.start} is carried as the accounts' opening balances")
+            Problem("info", N_("the opening entry of {start} is carried as the accounts' opening balances").format(start=plan.start))
         )
     return problems
 

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import __version__ as version
+from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.writers.base import lost
@@ -98,7 +99,7 @@ class _Out:
         return ("\r\n".join(self.lines) + "\r\n").encode(ENCODING)
 
     def problems(self) -> list[Problem]:
-        return lost("texts with characters outside CP437", self.replaced, "written without accents or as '?'")
+        return lost(N_("texts with characters outside CP437"), self.replaced, N_("written without accents or as '?'"))
 
 
 def _kept_lines(ledger: Ledger) -> pa.Table:
@@ -287,22 +288,22 @@ def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> l
     foreign = sum(1 for line in lines if line["currency"])
     tagged = sum(1 for line in lines if line["vat_code"])
     partners = sum(1 for line in lines if line["partner"])
-    problems = lost("VAT codes on lines", tagged, "amounts kept, codes left out (SIE has no VAT code field)")
-    problems += lost("foreign amounts of lines", foreign, "base-currency amounts kept, currency and rate left out")
-    problems += lost("partner references on lines", partners, "left out")
-    problems += lost("partners", ledger.partners.num_rows, "left out (SIE 4 has no customer or supplier register)")
-    problems += lost("open items", ledger.open_items.num_rows, "left out")
-    problems += lost("VAT codes", ledger.vat_codes.num_rows, "left out")
-    problems += lost("groups (account headings)", ledger.groups.num_rows, "left out")
+    problems = lost(N_("VAT codes on lines"), tagged, N_("amounts kept, codes left out (SIE has no VAT code field)"))
+    problems += lost(N_("foreign amounts of lines"), foreign, N_("base-currency amounts kept, currency and rate left out"))
+    problems += lost(N_("partner references on lines"), partners, N_("left out"))
+    problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out (SIE 4 has no customer or supplier register)"))
+    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
+    problems += lost(N_("VAT codes"), ledger.vat_codes.num_rows, N_("left out"))
+    problems += lost(N_("groups (account headings)"), ledger.groups.num_rows, N_("left out"))
     name = ledger.company.name
-    problems += lost("company name", int(" ".join(name.split()).encode(ENCODING, "replace").decode(ENCODING) != name),
-                     "written in #FNAMN without the characters CP437 lacks (accents dropped, others as '?')")  # fmt: skip
-    problems += lost("opening entries outside the fiscal years", outside, "written as ordinary vouchers")
-    problems += lost("opening-entry flags of lines in entries with other lines", mixed,
-                     "written as ordinary voucher lines (#IB holds whole opening entries only)")  # fmt: skip
-    problems += lost("voucher numbers", entry_docs(lines), "vouchers numbered per series; the number starts the text")
+    problems += lost(N_("company name"), int(" ".join(name.split()).encode(ENCODING, "replace").decode(ENCODING) != name),
+                     N_("written in #FNAMN without the characters CP437 lacks (accents dropped, others as '?')"))  # fmt: skip
+    problems += lost(N_("opening entries outside the fiscal years"), outside, N_("written as ordinary vouchers"))
+    problems += lost(N_("opening-entry flags of lines in entries with other lines"), mixed,
+                     N_("written as ordinary voucher lines (#IB holds whole opening entries only)"))  # fmt: skip
+    problems += lost(N_("voucher numbers"), entry_docs(lines), N_("vouchers numbered per series; the number starts the text"))
     equity = pc.sum(pc.equal(ledger.accounts.column("type"), "equity")).as_py() or 0
-    problems += lost("equity account types", equity, "written as #KTYP S (SIE has one type for debts and equity)")
+    problems += lost(N_("equity account types"), equity, N_("written as #KTYP S (SIE has one type for debts and equity)"))
     return problems
 
 

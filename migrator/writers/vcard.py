@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem, years_of
 from migrator.writers.base import lines_with, lost
 
@@ -158,18 +159,18 @@ def not_carried(ledger: Ledger) -> list[Problem]:
     """Everything of the ledger but its partners."""
     why = "a vCard file holds addresses only"
     company = ledger.company
-    problems = lost("company name", 1 if company.name else 0, why)
-    problems += lost("base currency", 1 if company.base_currency != "CHF" else 0, f"{why}; read back as CHF")
-    problems += lost("fiscal years", len(years_of(ledger)), why)
-    problems += lost("accounts (chart)", ledger.accounts.num_rows, why)
-    problems += lost("groups", ledger.groups.num_rows, why)
-    problems += lost("VAT codes", ledger.vat_codes.num_rows, why)
-    problems += lost("VAT codes on lines", lines_with(ledger.lines, "vat_code"), why)
-    problems += lost("journal lines", ledger.lines.num_rows, why)
-    problems += lost("open items", ledger.open_items.num_rows, why)
-    problems += lost("items", ledger.items.num_rows, why)
-    problems += lost("documents", ledger.documents.num_rows, why)
-    problems += lost("document lines", ledger.document_lines.num_rows, why)
+    problems = lost(N_("company name"), 1 if company.name else 0, why)
+    problems += lost(N_("base currency"), 1 if company.base_currency != "CHF" else 0, N_("{why}; read back as CHF").format(why=why))
+    problems += lost(N_("fiscal years"), len(years_of(ledger)), why)
+    problems += lost(N_("accounts (chart)"), ledger.accounts.num_rows, why)
+    problems += lost(N_("groups"), ledger.groups.num_rows, why)
+    problems += lost(N_("VAT codes"), ledger.vat_codes.num_rows, why)
+    problems += lost(N_("VAT codes on lines"), lines_with(ledger.lines, "vat_code"), why)
+    problems += lost(N_("journal lines"), ledger.lines.num_rows, why)
+    problems += lost(N_("open items"), ledger.open_items.num_rows, why)
+    problems += lost(N_("items"), ledger.items.num_rows, why)
+    problems += lost(N_("documents"), ledger.documents.num_rows, why)
+    problems += lost(N_("document lines"), ledger.document_lines.num_rows, why)
     return problems
 
 

@@ -64,6 +64,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from migrator.i18n import N_, guide
 from migrator.model import SCHEMAS, Ledger, Problem, conform, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
@@ -222,7 +223,7 @@ def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, st
         method = "2" if methods.get(code) == "gross" else "1"
         if known is None or known[0] not in VAT_TYPES:
             what = f"kind {known[0]}" if known else "kind and rate unknown"
-            notes.warn(f"VAT code {code} ({what}) has no Winbiz VAT type: its lines are written without VAT type")
+            notes.warn(N_("VAT code {code} ({what}) has no Winbiz VAT type: its lines are written without VAT type").format(code=code, what=what))
             out[code] = ("1", decimal_text(known[1]) if known else "", method)
             continue
         out[code] = (VAT_TYPES[known[0]], decimal_text(Decimal(known[1])), method)
@@ -321,8 +322,7 @@ def _entry_rows(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str, str]
     first = lines[0]
     for line in lines:
         if len(line["account"]) > ACCOUNT_LIMIT:
-            notes.warn(f"entry {line['entry']}: account {line['account']} is longer than {ACCOUNT_LIMIT} characters; "
-                       "written in full, Winbiz may refuse it")  # fmt: skip
+            notes.warn(N_("entry {entry}: account {account} is longer than {account_limit} characters; written in full, Winbiz may refuse it").format(entry=line['entry'], account=line['account'], account_limit=ACCOUNT_LIMIT))  # fmt: skip
     folded, vats = _folded_vat(lines, vat)
     pairs = _pairs(folded)
     rows_of = {}
@@ -384,8 +384,7 @@ def _text(entry: dict[str, Any], field: str, value: str, notes: _Notes) -> str:
     limit = LIMITS[field]
     if len(value) <= limit:
         return value
-    notes.warn(f"entry {entry['entry']} (voucher {entry['doc']!r}, {entry['date']}): {field} longer than {limit} "
-               f"characters, cut to {value[:limit]!r}")  # fmt: skip
+    notes.warn(N_("entry {entry} (voucher {doc!r}, {date}): {field} longer than {limit} characters, cut to {value!r}").format(entry=entry['entry'], doc=entry['doc'], date=entry['date'], field=field, limit=limit, value=value[:limit]))  # fmt: skip
     return value[:limit]
 
 
@@ -437,7 +436,7 @@ def _write_csv(path: Path, rows: list[tuple[str, ...]], notes: _Notes, file: str
         data = text.encode(ENCODING)
     except UnicodeEncodeError:
         bad = sorted({c for c in text if not _encodable(c)})
-        notes.warn(f"characters Windows-1252 cannot hold were written as '?': {''.join(bad)}", file)
+        notes.warn(N_("characters Windows-1252 cannot hold were written as '?': {bad}").format(bad=''.join(bad)), file)
         data = text.encode(ENCODING, errors="replace")
     path.write_bytes(data)
 
@@ -451,48 +450,45 @@ def _encodable(char: str) -> bool:
 
 
 def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
-    problems = lost("company name", 1 if ledger.company.name else 0, "left out (the import CSV has no company fields)")
+    problems = lost(N_("company name"), 1 if ledger.company.name else 0, N_("left out (the import CSV has no company fields)"))
     days = [d for d in ledger.lines.column("date").unique().to_pylist() if d is not None]
     empty = sum(1 for year in years_of(ledger) if not any(year.contains(d) for d in days))
-    problems += lost("fiscal years without entries", empty, "left out (the import CSV has rows, not fiscal years)")
+    problems += lost(N_("fiscal years without entries"), empty, N_("left out (the import CSV has rows, not fiscal years)"))
     groups = sum(1 for code in ledger.groups.column("code").to_pylist() if not _heading(code))
-    problems += lost("groups", groups, "left out: Winbiz's group headings are numbered with 1 to 3 digits")
+    problems += lost(N_("groups"), groups, N_("left out: Winbiz's group headings are numbered with 1 to 3 digits"))
     short = sum(1 for code in ledger.accounts.column("code").to_pylist() if _heading(code))
-    problems += lost("accounts (chart) numbered with 1 to 3 digits", short, "Winbiz takes such numbers for group "
-                     "headings: renumber them in Winbiz's chart (their bookings are kept)")  # fmt: skip
-    problems += lost("groups read back from accounts numbered with 1 to 3 digits", short, "see the accounts above")
-    problems += lost("fiscal years other than calendar years", off_calendar_years(ledger),
-                     "the import CSV has rows, not fiscal years: create the years in Winbiz")  # fmt: skip
+    problems += lost(N_("accounts (chart) numbered with 1 to 3 digits"), short, N_("Winbiz takes such numbers for group "
+                     "headings: renumber them in Winbiz's chart (their bookings are kept)"))  # fmt: skip
+    problems += lost(N_("groups read back from accounts numbered with 1 to 3 digits"), short, N_("see the accounts above"))
+    problems += lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
+                     N_("the import CSV has rows, not fiscal years: create the years in Winbiz"))  # fmt: skip
     base = ledger.company.base_currency
-    problems += lost("base currency", int(base not in ("", "CHF")), f"the import CSV holds amounts only: they are in "
-                     f"{base}, the base currency of the Winbiz dossier")  # fmt: skip
+    problems += lost(N_("base currency"), int(base not in ("", "CHF")), N_("the import CSV holds amounts only: they are in {base}, the base currency of the Winbiz dossier").format(base=base))  # fmt: skip
     problems += lost(
-        "currencies of lines (foreign-currency rows' currency codes)",
+        N_("currencies of lines (foreign-currency rows' currency codes)"),
         notes.currencies,
-        "rate and foreign amount written; Winbiz takes the currency from the account",
+        N_("rate and foreign amount written; Winbiz takes the currency from the account"),
     )
     problems += lost(
-        "VAT code names",
+        N_("VAT code names"),
         ledger.vat_codes.num_rows,
-        "each code written in field 20 for Winbiz; reading back names codes from type, rate and method",
+        N_("each code written in field 20 for Winbiz; reading back names codes from type, rate and method"),
     )
-    problems += lost("lines with a VAT code of no Winbiz VAT type", notes.uncoded, "written without VAT type")
-    problems += lost("lines with a VAT code booking VAT that cannot go on its base row", notes.unfolded_vat,
-                     "written as plain rows without VAT type (another VAT account than 2200/1170, or a base line "
-                     "split over several rows)")  # fmt: skip
-    problems += lost("entries with lines on several dates", notes.mixed_dates, "all rows dated like the first line")
-    problems += lost("zero-amount lines", notes.zero_lines, "left out (a row books an amount between two accounts)")
-    problems += lost("empty entries", notes.empty_entries, "left out")
-    problems += lost("opening-entry flags", notes.opening, "opening entries written in journal d as ordinary "
-                     "bookings (Winbiz refuses journal o when modules other than accounting are active)")  # fmt: skip
+    problems += lost(N_("lines with a VAT code of no Winbiz VAT type"), notes.uncoded, N_("written without VAT type"))
+    problems += lost(N_("lines with a VAT code booking VAT that cannot go on its base row"), notes.unfolded_vat,
+                     N_("written as plain rows without VAT type (another VAT account than 2200/1170, or a base line "
+                     "split over several rows)"))  # fmt: skip
+    problems += lost(N_("entries with lines on several dates"), notes.mixed_dates, N_("all rows dated like the first line"))
+    problems += lost(N_("zero-amount lines"), notes.zero_lines, N_("left out (a row books an amount between two accounts)"))
+    problems += lost(N_("empty entries"), notes.empty_entries, N_("left out"))
+    problems += lost(N_("opening-entry flags"), notes.opening, N_("opening entries written in journal d as ordinary "
+                     "bookings (Winbiz refuses journal o when modules other than accounting are active)"))  # fmt: skip
     for column, what in (("cost_centre", "lines with a cost centre"), ("partner", "lines with a partner")):
         count = lines_with(ledger.lines, column)
-        problems += lost(what, count, "written without it")
+        problems += lost(what, count, N_("written without it"))
     for journal, count in sorted(notes.journals.items()):
-        problems.append(Problem("info", f"journal {journal!r}: {count} entries written in journal d (Winbiz refuses "
-                                "other journals when modules other than accounting are active)", ENTRIES))  # fmt: skip
-    problems.append(Problem("info", f"{ENTRIES} starts with a header row: in Winbiz's import settings, choose not to "
-                            "import the first record", ENTRIES))  # fmt: skip
+        problems.append(Problem("info", N_("journal {journal!r}: {count} entries written in journal d (Winbiz refuses other journals when modules other than accounting are active)").format(journal=journal, count=count), ENTRIES))  # fmt: skip
+    problems.append(Problem("info", N_("{entries} starts with a header row: in Winbiz's import settings, choose not to import the first record").format(entries=ENTRIES), ENTRIES))  # fmt: skip
     return problems
 
 
@@ -617,29 +613,28 @@ def write_document_import(ledger: Ledger, target: Path, notes: _Notes) -> list[P
     if partners:
         long = [p["id"] for p in partners if len(p["id"]) > di.ADDRESS_CODE_LENGTH]
         if long:
-            notes.warn(f"{len(long)} address codes longer than {di.ADDRESS_CODE_LENGTH} characters (field 20 holds "
-                       f"{di.ADDRESS_CODE_LENGTH}), first {long[0]!r}: Winbiz may cut them", ADDRESSES)  # fmt: skip
+            notes.warn(N_("{count} address codes longer than {address_code_length} characters (field 20 holds {address_code_length}), first {long!r}: Winbiz may cut them").format(count=len(long), address_code_length=di.ADDRESS_CODE_LENGTH, long=long[0]), ADDRESSES)  # fmt: skip
         _write_csv(target / ADDRESSES, [address_record(p) for p in partners], notes, ADDRESSES)
-        problems += _column_losses("partner details", partners, [kept_partner(p) for p in partners], "partners",
+        problems += _column_losses(N_("partner details"), partners, [kept_partner(p) for p in partners], "partners",
                                    ADDRESSES)  # fmt: skip
         written.append(ADDRESSES)
     if items:
         _write_csv(target / ARTICLES, [item_record(i) for i in items], notes, ARTICLES)
-        problems += _column_losses("items", items, [kept_item(i) for i in items], "items", ARTICLES)
+        problems += _column_losses(N_("items"), items, [kept_item(i) for i in items], "items", ARTICLES)
         written.append(ARTICLES)
     records = [(o, opening_record(o)) for o in opens]
     other = [o for o, r in records if r is None]
-    problems += lost("open items of another kind than invoice or bill", len(other), "left out")
+    problems += lost(N_("open items of another kind than invoice or bill"), len(other), N_("left out"))
     kept = [o for o, r in records if r is not None]
     if kept:
         _write_csv(target / OPENING, [r for _, r in records if r is not None], notes, OPENING)
         before = model.table("open_items", kept).to_pylist()
-        problems += _column_losses("open items", before, [kept_open_item(o) for o in before], "open_items", OPENING)
+        problems += _column_losses(N_("open items"), before, [kept_open_item(o) for o in before], "open_items", OPENING)
         written.append(OPENING)
     if written:
         (target / README).write_text(_readme(written), "utf-8")
-    problems += lost("documents", ledger.documents.num_rows, "only open invoices are written, as opening balances")
-    problems += lost("document lines", ledger.document_lines.num_rows, "left out")
+    problems += lost(N_("documents"), ledger.documents.num_rows, N_("only open invoices are written, as opening balances"))
+    problems += lost(N_("document lines"), ledger.document_lines.num_rows, N_("left out"))
     return problems
 
 
@@ -667,33 +662,36 @@ def _column_losses(what: str, before: list[dict[str, Any]], kept: list[dict[str,
     from migrator import model
 
     full = model.table(table_name, kept).to_pylist()
-    return lost_columns(what, before, full, f"{file} has no field for them, or holds them otherwise (README)")
+    return lost_columns(what, before, full, N_("{file} has no field for them, or holds them otherwise (README)").format(file=file))
+
+
+README_HEAD = N_("""Winbiz files written by migrator
+================================
+
+{entries} and {chart}: the entries (Tools > Import, export > EntriesImport; choose not to import the
+first record, a header) and the chart of accounts.
+
+The other files are DocumentImport files (Winbiz help center, article 115001603714): import each
+with Tools > Import, export > DocumentImport, in this order:""")
+README_STEPS = {
+    ADDRESSES: N_("the addresses (type 00, code in field 20). Update method 1 (field 47): an address whose code "
+                  "the dossier already has is left as it is, never overwritten; only new codes are added."),
+    ARTICLES: N_("the articles (type 00, code in field 50, name, sale price). Update method 1 (field 74): new "
+                 "articles are added, an article with the same code is updated."),
+    OPENING: N_("the open invoices as opening balances: customer invoices as debtor opening balances (type 17), "
+                "supplier invoices as creditor opening balances (type 43), each of its open amount, without "
+                "VAT, numbered by Winbiz; the old invoice number is the reference. Import the addresses first: "
+                "each balance names its address by code."),
+}  # fmt: skip
+README_END = N_("The files are ';'-separated, Windows-1252, without header; Winbiz takes them as they are.")
 
 
 def _readme(written: list[str]) -> str:
-    lines = [
-        "Winbiz files written by migrator",
-        "================================",
-        "",
-        f"{ENTRIES} and {CHART}: the entries (Tools > Import, export > EntriesImport; choose not to import the",
-        "first record, a header) and the chart of accounts.",
-        "",
-        "The other files are DocumentImport files (Winbiz help center, article 115001603714): import each",
-        "with Tools > Import, export > DocumentImport, in this order:",
-    ]
-    steps = {
-        ADDRESSES: "the addresses (type 00, code in field 20). Update method 1 (field 47): an address whose code "
-                   "the dossier already has is left as it is, never overwritten; only new codes are added.",
-        ARTICLES: "the articles (type 00, code in field 50, name, sale price). Update method 1 (field 74): new "
-                  "articles are added, an article with the same code is updated.",
-        OPENING: "the open invoices as opening balances: customer invoices as debtor opening balances (type 17), "
-                 "supplier invoices as creditor opening balances (type 43), each of its open amount, without "
-                 "VAT, numbered by Winbiz; the old invoice number is the reference. Import the addresses first: "
-                 "each balance names its address by code.",
-    }  # fmt: skip
+    """The import guide, in the user's language (`i18n.guide`), with Windows line ends."""
+    lines = guide(README_HEAD, entries=ENTRIES, chart=CHART).split("\n")
     for number, name in enumerate(written, start=1):
-        lines += [f"{number}. {name}: {steps[name]}"]
-    lines += ["", "The files are ';'-separated, Windows-1252, without header; Winbiz takes them as they are."]
+        lines += [f"{number}. {name}: {guide(README_STEPS[name])}"]
+    lines += ["", guide(README_END)]
     return "\r\n".join(lines) + "\r\n"
 
 

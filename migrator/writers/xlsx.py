@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from migrator import money
 from migrator.ahead import ahead
+from migrator.i18n import N_
 from migrator.model import SCHEMAS, Ledger, Problem
 from migrator.reconcile import trial_balance
 from migrator.writers.base import FORMULA_STARTS, lost
@@ -239,7 +240,7 @@ class XlsxWriter:
         finally:
             package.close()
         extras = sum(t.num_columns - ("source_row" in t.column_names) for t in ledger.extras.values())
-        problems += lost("unplaced source columns", extras, "left out (the workbook holds canonical columns only)")
+        problems += lost(N_("unplaced source columns"), extras, N_("left out (the workbook holds canonical columns only)"))
         return problems
 
 
@@ -265,7 +266,7 @@ def _source_sheets(package: _Package, ledger: Ledger, problems: list[Problem]) -
         for index, fld in enumerate(data.schema):
             if str(fld.type) not in SOURCE_TYPES:
                 problems.append(
-                    Problem("info", f"source table {name}, column {fld.name}: type {fld.type} kept as text")
+                    Problem("info", N_("source table {name}, column {name_b}: type {type} kept as text").format(name=name, name_b=fld.name, type=fld.type))
                 )
                 data = data.set_column(index, fld.name, data.column(index).cast(pa.string()))
             kinds.append(f"{fld.name}:{data.schema.field(index).type}")
@@ -347,7 +348,7 @@ def _cell(ref: str, value: Any, problems: list[Problem]) -> str:
     if _XML_ILLEGAL_RE.search(text):
         text = _XML_ILLEGAL_RE.sub("", text)
         problems.append(
-            Problem("warning", f"sheet {COMPANY_SHEET}: control characters a workbook cannot hold were removed")
+            Problem("warning", N_("sheet {company_sheet}: control characters a workbook cannot hold were removed").format(company_sheet=COMPANY_SHEET))
         )
     if not text:
         return ""
@@ -374,8 +375,7 @@ def _table_sheet(package: _Package, sheet: Sheet, data: pa.Table, problems: list
     if len(titles) > 1:
         problems.append(Problem(
             "warning",
-            f"sheet {sheet.title}: {data.num_rows:,} rows are more than an Excel sheet holds "
-            f"({MAX_ROWS - 1:,} under the header); written on {len(titles)} sheets: {', '.join(titles)}",
+            N_("sheet {title}: {num_rows:,} rows are more than an Excel sheet holds ({max_rows:,} under the header); written on {count} sheets: {titles}").format(title=sheet.title, num_rows=data.num_rows, max_rows=MAX_ROWS - 1, count=len(titles), titles=', '.join(titles)),
         ))  # fmt: skip
     per_sheet = MAX_ROWS - 1
     for n, title in enumerate(titles):
@@ -433,8 +433,7 @@ def _column(sheet: Sheet, index: int, name: str, column: pa.ChunkedArray, proble
     kind = column.type
     if name in sheet.money:
         if len(column) and (pc.max(pc.abs(column)).as_py() or 0) >= 10**15:
-            problems.append(Problem("warning", f"sheet {sheet.title}, column {name}: amounts of more than 15 digits; "
-                                    "Excel keeps only 15 significant digits of a number"))  # fmt: skip
+            problems.append(Problem("warning", N_("sheet {title}, column {name}: amounts of more than 15 digits; Excel keeps only 15 significant digits of a number").format(title=sheet.title, name=name)))  # fmt: skip
         text = money.format_cents_array(column)
         width = _max_length(text) * 4 // 3  # room for thousands separators
         return _Column(letter, _chunked(text), width, f'" s="{_STYLE_AMOUNT}" t="n"><v>', "</v></c>")
@@ -489,12 +488,12 @@ def _clean(column: pa.ChunkedArray, where: str, problems: list[Problem]) -> pa.C
     count = pc.sum(illegal).as_py() or 0
     if count:
         column = pc.replace_substring_regex(column, XML_ILLEGAL, "")
-        problems.append(Problem("warning", f"{where}: {count} texts had control characters a workbook cannot hold"))
+        problems.append(Problem("warning", N_("{where}: {count} texts had control characters a workbook cannot hold").format(where=where, count=count)))
     long = pc.greater(pc.utf8_length(column), MAX_CELL_TEXT)
     count = pc.sum(long).as_py() or 0
     if count:
         column = pc.if_else(long, pc.utf8_slice_codeunits(column, 0, MAX_CELL_TEXT), column)
-        problems.append(Problem("warning", f"{where}: {count} texts longer than {MAX_CELL_TEXT} characters were cut"))
+        problems.append(Problem("warning", N_("{where}: {count} texts longer than {max_cell_text} characters were cut").format(where=where, count=count, max_cell_text=MAX_CELL_TEXT)))
     return column
 
 

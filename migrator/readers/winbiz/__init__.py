@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 
 from migrator import dbf
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, parse_cents
@@ -104,7 +105,7 @@ class WinbizReader:
                 _read_exports([source.child(p) for p in found], options, books)
             else:
                 raise SourceError(
-                    "not a Winbiz folder: no dos_info.dbf, ecriture.dbf or plan.dbf, and no Winbiz export", source.name
+                    N_("not a Winbiz folder: no dos_info.dbf, ecriture.dbf or plan.dbf, and no Winbiz export"), source.name
                 )
         elif source.suffix == ".dbf":
             _read_dbf(source, options, books)
@@ -166,9 +167,8 @@ def _missing_journal(folder: Path, label: str, others: bool) -> Problem:
     else:
         why = f"has a {found.name} that is not a regular file (a pipe, socket or device); it was not opened"
     if others:
-        return Problem("error", f"year {folder.name} {why}: its entries are missing, while other years of the "
-                       "dossier have theirs", label)  # fmt: skip
-    return Problem("warning", f"year {folder.name} {why}: no entries were read for it", label)
+        return Problem("error", N_("year {name} {why}: its entries are missing, while other years of the dossier have theirs").format(name=folder.name, why=why), label)  # fmt: skip
+    return Problem("warning", N_("year {name} {why}: no entries were read for it").format(name=folder.name, why=why), label)
 
 
 def _is_dossier(folder: Path) -> bool:
@@ -217,7 +217,7 @@ def _company(folder: Path, label: str, problems: list[Problem]) -> str:
     try:
         info = dbf.read(path, f"{label}/{path.name}")
     except SourceError as exc:
-        problems.append(Problem("warning", f"company name not read: {exc}", f"{label}/{path.name}"))
+        problems.append(Problem("warning", N_("company name not read: {exc}").format(exc=exc), f"{label}/{path.name}"))
         return ""
     raw = Raw.build(f"{label}/{path.name}", info.columns, info.records)
     offsets = {files.normalise(f.name): f.offset for f in info.fields}
@@ -231,11 +231,11 @@ def _choose_dossier(found: list[Path], wanted: str | None, label: str) -> Path:
         match = [f for f, company in names if wanted.casefold() in (f.name.casefold(), company.casefold())]
         if match:
             return match[0]
-        raise SourceError(f"no dossier {wanted!r} in this Winbiz DAT folder; it holds: {listing}", label)
+        raise SourceError(N_("no dossier {wanted!r} in this Winbiz DAT folder; it holds: {listing}").format(wanted=wanted, listing=listing), label)
     if len(found) == 1:
         return found[0]
     raise SourceError(
-        f"this Winbiz DAT folder holds {len(found)} dossiers: {listing}; choose one", label, option="dossier"
+        N_("this Winbiz DAT folder holds {count} dossiers: {listing}; choose one").format(count=len(found), listing=listing), label, option="dossier"
     )
 
 
@@ -250,7 +250,7 @@ def _read_dossier(folder: Path, label: str, options: ReadOptions, books: _Books)
     if not years and _is_year(folder):
         years = [folder]
     if not years:
-        raise SourceError("this Winbiz dossier has no year folder (with ecriture.dbf or plan.dbf)", label)
+        raise SourceError(N_("this Winbiz dossier has no year folder (with ecriture.dbf or plan.dbf)"), label)
     _read_years(years, label, options, books, single=False)
     if folder not in years:
         _keep_tables(folder, label, "", books)
@@ -276,7 +276,7 @@ def _keep_tables(folder: Path, label: str, prefix: str, books: _Books) -> None:
             raw = files.load_dbf(path, name)
         except SourceError as exc:
             books.others.append(Raw(name, {}, np.zeros(0, dtype=np.int64), problems=[
-                Problem("warning", f"table not kept: {exc}", name)]))  # fmt: skip
+                Problem("warning", N_("table not kept: {exc}").format(exc=exc), name)]))  # fmt: skip
             continue
         columns = {"source_row": pa.array(raw.rows, pa.int64())}
         columns.update((raw.names.get(n, n), column) for n, column in raw.columns.items())
@@ -309,7 +309,7 @@ def _read_years(folders: list[Path], label: str, options: ReadOptions, books: _B
         chosen = [item for item in loaded if item[0] and item[0].start.year == options.year]
         if not chosen:
             have = ", ".join(str(item[0].start.year) for item in loaded if item[0]) or "none"
-            raise SourceError(f"no fiscal year starting in {options.year}; the years here: {have}", label)
+            raise SourceError(N_("no fiscal year starting in {year}; the years here: {have}").format(year=options.year, have=have), label)
         loaded = chosen
     several = len(loaded) > 1
     with_journal = sum(item[3] is not None for item in loaded)
@@ -379,9 +379,9 @@ def _read_dbf(source: Source, options: ReadOptions, books: _Books) -> None:
     elif files.business_kind(names):
         _business(raw, files.business_kind(names), books)
     else:
-        raise SourceError("not a Winbiz table: no journal (cpt_débit, cpt_crédit, montant), chart (numero), "
+        raise SourceError(N_("not a Winbiz table: no journal (cpt_débit, cpt_crédit, montant), chart (numero), "
                           "address (ad_numero), article (ar_code), document (do_numero) or document line "
-                          "(dl_numero) fields", source.name)  # fmt: skip
+                          "(dl_numero) fields"), source.name)  # fmt: skip
 
 
 def _business(raw: Raw, kind: str | None, books: _Books) -> None:
@@ -410,7 +410,7 @@ def _read_exports(sources: list[Source], options: ReadOptions, books: _Books) ->
     if not journals and not books.charts and not (books.addresses or books.articles or books.documents
                                                   or books.details):  # fmt: skip
         raise SourceError(
-            "no Winbiz journal, chart, address, article or document export found", sources[0].name if sources else ""
+            N_("no Winbiz journal, chart, address, article or document export found"), sources[0].name if sources else ""
         )
 
 
@@ -593,8 +593,7 @@ def _ledger(books: _Books, options: ReadOptions) -> Ledger:
     open_items = tables.open_items(list(documents.values()))
     paid = sum(1 for d in documents.values() if d["type"] in ("invoice", "bill") and d["status"] == "paid")
     if paid:
-        problems.append(Problem("info", f"{paid} paid invoice(s) and bill(s) are not open items (their payment is "
-                                "in the journal)", books.documents[0].file))  # fmt: skip
+        problems.append(Problem("info", N_("{paid} paid invoice(s) and bill(s) are not open items (their payment is in the journal)").format(paid=paid), books.documents[0].file))  # fmt: skip
     for doc in documents.values():
         partner = partners.get(doc["partner"])
         if partner is None or partner.get("roles") == "both":
@@ -658,8 +657,7 @@ def _check_totals(documents: dict[str, dict[str, Any]], lines: list[dict[str, An
             problems.append(
                 Problem(
                     "warning",
-                    f"document {ident}: its lines add up to {format_cents(total)}, its "
-                    f"total without VAT is {format_cents(doc['net'])}",
+                    N_("document {ident}: its lines add up to {format_cents}, its total without VAT is {format_cents_b}").format(ident=ident, format_cents=format_cents(total), format_cents_b=format_cents(doc['net'])),
                     raws[0].file if raws else "",
                 )
             )

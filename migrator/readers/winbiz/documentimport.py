@@ -27,6 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem, table
 from migrator.parsing import ParseError, csv_records, decode, parse_cents, parse_date
 from migrator.sources import Source
@@ -69,7 +70,7 @@ def read(paths: list[tuple[Path, str]], encoding: str | None = None) -> Read:
         try:
             text, _ = decode(path.read_bytes(), encoding or "cp1252", name)
         except (ParseError, OSError) as exc:
-            out.problems.append(Problem("error", f"cannot be read as a Winbiz DocumentImport file: {exc}", name))
+            out.problems.append(Problem("error", N_("cannot be read as a Winbiz DocumentImport file: {exc}").format(exc=exc), name))
             continue
         try:
             for number, cells in csv_records(text, ";", name):
@@ -82,8 +83,7 @@ def read(paths: list[tuple[Path, str]], encoding: str | None = None) -> Read:
 
 def _row(number: int, cells: list[str], file: str, out: Read) -> None:
     if len(cells) > FIELD_COUNT:
-        out.problems.append(Problem("error", f"{len(cells)} fields; DocumentImport has {FIELD_COUNT} at most; "
-                                    "row left out", file, number))  # fmt: skip
+        out.problems.append(Problem("error", N_("{count} fields; DocumentImport has {field_count} at most; row left out").format(count=len(cells), field_count=FIELD_COUNT), file, number))  # fmt: skip
         return
 
     def f(position: int) -> str:
@@ -122,10 +122,9 @@ def _row(number: int, cells: list[str], file: str, out: Read) -> None:
                 "amount": amount, "open_amount": amount, "description": f(DESCRIPTION),
             })  # fmt: skip
         else:
-            out.problems.append(Problem("warning", f"document type {kind!r}: only addresses and items (00) and "
-                                        "opening balances (17, 43) are read; row left out", file, number))  # fmt: skip
+            out.problems.append(Problem("warning", N_("document type {kind!r}: only addresses and items (00) and opening balances (17, 43) are read; row left out").format(kind=kind), file, number))  # fmt: skip
     except ParseError as exc:
-        out.problems.append(Problem("error", f"{exc}; row left out", file, number))
+        out.problems.append(Problem("error", N_("{exc}; row left out").format(exc=exc), file, number))
 
 
 def merge(ledger: Ledger, source: Source, encoding: str | None = None) -> Ledger:

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from migrator import dbf
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Problem
 from migrator.parsing import ParseError, codec_name, csv_records, decimal_text, excel_number
 from migrator.readers.winbiz.raw import Raw, normalise
@@ -75,11 +76,9 @@ def load_dbf(path: Path, label: str, encoding: str | None = None) -> Raw:
     table = dbf.read(path, label, encoding)
     raw = Raw.build(label, table.columns, table.records)
     if table.deleted:
-        raw.problems.append(Problem("info", f"{table.deleted} deleted record(s) skipped", label))
+        raw.problems.append(Problem("info", N_("{deleted} deleted record(s) skipped").format(deleted=table.deleted), label))
     if table.truncated is not None:
-        raw.problems.append(Problem("error", f"the file is cut off: the header counts {table.header_count} records "
-                                    f"but the file holds {table.truncated - 1} whole ones; record {table.truncated} "
-                                    "and the following are missing; the complete records before it were read",
+        raw.problems.append(Problem("error", N_("the file is cut off: the header counts {header_count} records but the file holds {truncated} whole ones; record {truncated_b} and the following are missing; the complete records before it were read").format(header_count=table.header_count, truncated=table.truncated - 1, truncated_b=table.truncated),
                                     label, table.truncated))  # fmt: skip
     raw.problems += [Problem("warning", note, label) for note in table.notes]
     return raw
@@ -110,7 +109,7 @@ def load_xml(path: Path, label: str) -> Raw:
     root = xmlsafe.parse(path, label)
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag.split("}")[-1].lower() != "vfpdata":
-        raise SourceError(f"not a Winbiz XML export: the root element is <{tag}>, expected <VFPData>", label)
+        raise SourceError(N_("not a Winbiz XML export: the root element is <{tag}>, expected <VFPData>").format(tag=tag), label)
     records: list[dict[str, str]] = []
     rows: list[int] = []
     for element in root:
@@ -166,7 +165,7 @@ def excel_rows(path: Path, label: str, limit: int | None = None) -> list[tuple[i
     except SourceError:
         raise
     except Exception as exc:  # xlrd and openpyxl raise many kinds on damaged files
-        raise SourceError(f"not a readable Excel file ({type(exc).__name__}: {exc})", label) from None
+        raise SourceError(N_("not a readable Excel file ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label) from None
     return out
 
 
@@ -205,7 +204,7 @@ def _table(rows: list[tuple[int, list[str]]], label: str) -> Raw:
     """A `Raw` from rows whose first non-empty row is the header."""
     rows = [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]
     if not rows:
-        raise SourceError("the file is empty: expected a header row with the Winbiz field names", label)
+        raise SourceError(N_("the file is empty: expected a header row with the Winbiz field names"), label)
     header = rows[0][1]
     names = [h.strip() for h in header]
     width = len(names)
@@ -216,7 +215,7 @@ def _table(rows: list[tuple[int, list[str]]], label: str) -> Raw:
     numbers: list[int] = []
     for number, cells in rows[1:]:
         if len(cells) > width and any(c.strip() for c in cells[width:]):
-            problems.append(Problem("error", f"{len(cells)} fields where the header has {width}; row left out",
+            problems.append(Problem("error", N_("{count} fields where the header has {width}; row left out").format(count=len(cells), width=width),
                                     label, number))  # fmt: skip
             continue
         cells = cells + [""] * (width - len(cells))
@@ -247,7 +246,7 @@ def csv_rows(data: bytes, encoding: str, label: str) -> list[tuple[int, list[str
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", label) from None
+        raise SourceError(N_("not valid {encoding} at byte {start}; use --encoding").format(encoding=encoding, start=exc.start), label) from None
     first = text.split("\n", 1)[0]
     separator = max((";", ",", "\t"), key=first.count)
     out = []
@@ -298,9 +297,9 @@ def load_export(path: Path, label: str, encoding: str | None = None) -> tuple[Ra
     kind = kind_of(set(raw.columns)) or business_kind(set(raw.columns))
     if kind is None:
         raise SourceError(
-            "not a Winbiz export: the header has neither the journal fields (cpt_débit, cpt_crédit, montant), "
+            N_("not a Winbiz export: the header has neither the journal fields (cpt_débit, cpt_crédit, montant), "
             "the chart fields (no_class, numero), nor address, article, document or document line fields "
-            "(ad_numero, ar_code, do_numero, dl_numero)",
+            "(ad_numero, ar_code, do_numero, dl_numero)"),
             label,
         )
     if kind == "import":

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Problem, conform
 from migrator.readers.winbiz.raw import Raw
 
@@ -56,7 +57,7 @@ def check_fields(raw: Raw) -> None:
     missing = [name for name in REQUIRED if name not in raw.columns]
     if missing:
         expected = ", ".join(missing)
-        raise SourceError(f"not a Winbiz journal: the field(s) {expected} are missing", raw.file)
+        raise SourceError(N_("not a Winbiz journal: the field(s) {expected} are missing").format(expected=expected), raw.file)
 
 
 def read(raw: Raw, keys: pa.Array, prefix: str = "", base_currency: str = "CHF") -> Journal:
@@ -71,9 +72,9 @@ def read(raw: Raw, keys: pa.Array, prefix: str = "", base_currency: str = "CHF")
     cred_multi = pc.equal(pc.utf8_lower(credit), "multiple").to_numpy(zero_copy_only=False)
     header = deb_multi | cred_multi
     no_account = pc.and_(pc.equal(debit, ""), pc.equal(credit, "")).to_numpy(zero_copy_only=False)
-    raw.error(no_account & ~header, "cpt_debit", "the row has neither a debit nor a credit account", bad)
+    raw.error(no_account & ~header, "cpt_debit", N_("the row has neither a debit nor a credit account"), bad)
     no_amount = pc.is_null(amount).to_numpy(zero_copy_only=False) & ~header
-    raw.error(no_amount, "montant", "is empty", bad)
+    raw.error(no_amount, "montant", N_("is empty"), bad)
     tvatyp = raw.integers(raw.first("ecr_tvatyp"), bad)
     tvabn = raw.integers(raw.first("ecr_tvabn"), bad)
     tvamnt = raw.cents(raw.first("ecr_tvamnt"), bad)
@@ -94,8 +95,8 @@ def read(raw: Raw, keys: pa.Array, prefix: str = "", base_currency: str = "CHF")
     amount_np = amount.fill_null(0).to_numpy(zero_copy_only=False)
     nonzero_header = header & (amount_np != 0)
     for index in np.flatnonzero(nonzero_header)[:20]:
-        raw.problems.append(Problem("warning", "the 'Multiple' header row carries an amount; the amounts of its lines "
-                                    "were booked and the header's ignored", raw.file, int(raw.rows[index])))  # fmt: skip
+        raw.problems.append(Problem("warning", N_("the 'Multiple' header row carries an amount; the amounts of its lines "
+                                    "were booked and the header's ignored"), raw.file, int(raw.rows[index])))  # fmt: skip
 
     good = np.flatnonzero(~bad) if bad.any() else None
     take = None if good is None else pa.array(good)
@@ -221,8 +222,7 @@ def _note_foreign(raw: Raw) -> None:
     foreign = pc.invert(pc.is_in(raw.text(raw.first("ecr_monmnt")), pa.array(["", "0", "0.00"])))
     count = pc.sum(foreign).as_py() or 0
     if count:
-        raw.problems.append(Problem("info", f"{count} rows have a foreign amount and rate (ME_mnt, ME_cours) but the "
-                                    "file names no currency: kept aside in the extras", raw.file))  # fmt: skip
+        raw.problems.append(Problem("info", N_("{count} rows have a foreign amount and rate (ME_mnt, ME_cours) but the file names no currency: kept aside in the extras").format(count=count), raw.file))  # fmt: skip
 
 
 def _per_entry(e: np.ndarray, m: int, values: np.ndarray, how: str, fill: int) -> np.ndarray:

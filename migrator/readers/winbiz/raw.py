@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import money
+from migrator.i18n import N_
 from migrator.model import Problem
 from migrator.parsing import ParseError, cents_of, dates_of, parse_rate, strict_dates
 
@@ -105,7 +106,7 @@ class Raw:
             self.problems.append(Problem("error", f"{self.names.get(name, name)} {value!r}: {message}", self.file,
                                          int(self.rows[index])))  # fmt: skip
         if len(fresh) > _MAX_LISTED:
-            self.problems.append(Problem("error", f"{len(fresh) - _MAX_LISTED} more rows: {name} {message}", self.file))
+            self.problems.append(Problem("error", N_("{count} more rows: {name} {message}").format(count=len(fresh) - _MAX_LISTED, name=name, message=message), self.file))
         bad |= mask
 
     # ------------------------------------------------------------------------------- typed values
@@ -135,7 +136,7 @@ class Raw:
         for i, cents in zip(indexes, cents_of([text[int(i)].as_py() for i in indexes]), strict=True):
             result[i] = cents
             errors[i] = cents is None
-        self.error(errors, name or "", "is not an amount (two decimals, ±9999999999999999.99 at most)", bad)
+        self.error(errors, name or "", N_("is not an amount (two decimals, ±9999999999999999.99 at most)"), bad)
         return pa.array(result, pa.int64())
 
     def _distinct(self, text: pa.Array) -> tuple[pa.Array, pa.Array | None]:
@@ -151,7 +152,7 @@ class Raw:
         column = self.columns.get(name)
         if column is not None and pa.types.is_date(column.type):
             missing = pc.is_null(column).to_numpy(zero_copy_only=False)
-            self.error(missing, name, "is not a date", bad)
+            self.error(missing, name, N_("is not a date"), bad)
             return column.cast(pa.date32())
         text = self.text(name)
         iso = pc.match_substring_regex(text, r"^\d{4}-\d{2}-\d{2}")
@@ -166,7 +167,7 @@ class Raw:
         for i, day in zip(indexes, dates_of([text[int(i)].as_py() for i in indexes]), strict=True):
             values[i] = day
             errors[i] = day is None
-        self.error(errors, name, "is not a date (expected dd.mm.yyyy, yyyy-mm-dd or yyyymmdd)", bad)
+        self.error(errors, name, N_("is not a date (expected dd.mm.yyyy, yyyy-mm-dd or yyyymmdd)"), bad)
         return pa.array(values, pa.date32())
 
     def flags(self, name: str | None) -> np.ndarray:
@@ -183,7 +184,7 @@ class Raw:
         text = pc.replace_substring_regex(text, r"^(-?\d+)\.0*$", r"\1")
         plain = pc.match_substring_regex(text, r"^-?\d{1,9}$")
         errors = pc.invert(pc.or_(plain, pc.equal(text, "")))
-        self.error(_spread(errors, indices).to_numpy(zero_copy_only=False), name or "", "is not a whole number", bad)
+        self.error(_spread(errors, indices).to_numpy(zero_copy_only=False), name or "", N_("is not a whole number"), bad)
         return _spread(pc.cast(pc.if_else(plain, text, "0"), pa.int64()), indices).to_numpy(zero_copy_only=False)
 
     def rates(self, name: str | None, bad: np.ndarray) -> pa.Array:
@@ -201,7 +202,7 @@ class Raw:
                 errors.append(True)
             out.append("" if rate in ("", "0") else rate)
         mask = pc.take(pa.array(errors, pa.bool_()), encoded.indices).to_numpy(zero_copy_only=False)
-        self.error(mask, name or "", "is not a rate", bad)
+        self.error(mask, name or "", N_("is not a rate"), bad)
         return pc.take(pa.array(out, pa.string()), encoded.indices)
 
     def extras(self, used: set[str]) -> pa.Table | None:

@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Problem
 from migrator.parsing import ParseError, parse_rate
 from migrator.partners import check_iban, country_code, language_code, partner_kind, split_street, unique_codes
@@ -94,7 +95,7 @@ def chart(raw: Raw) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str
     """Accounts and groups of a chart table, and the fields used (problems go to `raw.problems`)."""
     candidates = [n for n in NUMBER if n in raw.columns]
     if not candidates:
-        raise SourceError("not a Winbiz chart: no account number field (NUMERO)", raw.file)
+        raise SourceError(N_("not a Winbiz chart: no account number field (NUMERO)"), raw.file)
     number = max(candidates, key=lambda n: (_digits_share(raw, n), -candidates.index(n)))
     name = next((n for n in NAME if n in raw.columns and n != number), None)
     klass = raw.first(*CLASS)
@@ -111,11 +112,10 @@ def chart(raw: Raw) -> tuple[list[dict[str, Any]], list[dict[str, Any]], set[str
     for i, code in enumerate(codes):
         row = int(raw.rows[i])
         if not code:
-            raw.problems.append(Problem("error", "chart row without an account number; left out", raw.file, row))
+            raw.problems.append(Problem("error", N_("chart row without an account number; left out"), raw.file, row))
             continue
         if code in seen:
-            raw.problems.append(Problem("warning", f"account {code} appears twice in the chart (also row "
-                                        f"{seen[code]}); the later row was kept", raw.file, row))  # fmt: skip
+            raw.problems.append(Problem("warning", N_("account {code} appears twice in the chart (also row {seen}); the later row was kept").format(code=code, seen=seen[code]), raw.file, row))  # fmt: skip
         seen[code] = row
         entries.append((code, names[i], _integer(classes[i]), _integer(supplements[i]), currencies[i]))
     kept = {code: (code, *rest) for code, *rest in entries}
@@ -175,7 +175,7 @@ def _quantity(text: str, raw: Raw, name: str, row: int) -> str:
     try:
         return parse_rate(text) if text else ""
     except ParseError:
-        raw.problems.append(Problem("warning", f"{name} {text!r} is not a number; kept as text", raw.file, row))
+        raw.problems.append(Problem("warning", N_("{name} {text!r} is not a number; kept as text").format(name=name, text=text), raw.file, row))
         return text
 
 
@@ -193,7 +193,7 @@ def partners(raw: Raw, base: str = "CHF") -> tuple[list[dict[str, Any]], set[str
     number_field = raw.first("ad_numero")
     code_field = raw.first("ad_code")
     if number_field is None and code_field is None:
-        raw.problems.append(Problem("warning", "no AD_NUMERO or AD_CODE field: the addresses were not read", raw.file))
+        raw.problems.append(Problem("warning", N_("no AD_NUMERO or AD_CODE field: the addresses were not read"), raw.file))
         return [], set(), {}
     used: set[str] = set()
     rows = [int(r) for r in raw.rows]
@@ -201,7 +201,7 @@ def partners(raw: Raw, base: str = "CHF") -> tuple[list[dict[str, Any]], set[str
     fallbacks = [n or f"row{row}" for n, row in zip(numbers, rows, strict=True)]
     if code_field:
         used.add(code_field)
-        ids, notes = unique_codes(raw.text(code_field).to_pylist(), fallbacks, "address", raw.file, rows)
+        ids, notes = unique_codes(raw.text(code_field).to_pylist(), fallbacks, N_("address"), raw.file, rows)
         raw.problems += notes
     else:
         ids = fallbacks
@@ -232,27 +232,24 @@ def partners(raw: Raw, base: str = "CHF") -> tuple[list[dict[str, Any]], set[str
             entry[target] = text[target][i]
         country = country_code(text["country"][i])
         if country is None:
-            raw.problems.append(Problem("warning", f"address {ident}: country {text['country'][i]!r} is not a "
-                                        "country name or ISO code; kept as written", raw.file, row))  # fmt: skip
+            raw.problems.append(Problem("warning", N_("address {ident}: country {country!r} is not a country name or ISO code; kept as written").format(ident=ident, country=text['country'][i]), raw.file, row))  # fmt: skip
             country = text["country"][i]
         entry["country"] = country
         language = language_code(text["language"][i])
         if language is None:
-            raw.problems.append(Problem("warning", f"address {ident}: language {text['language'][i]!r} not "
-                                        "recognised; left empty (the value stays in the extras)", raw.file, row))  # fmt: skip
+            raw.problems.append(Problem("warning", N_("address {ident}: language {language!r} not recognised; left empty (the value stays in the extras)").format(ident=ident, language=text['language'][i]), raw.file, row))  # fmt: skip
             language = ""
         entry["language"] = language
         entry["currency"] = _currency(text["currency"][i], base)
-        entry["iban"], notes = check_iban(text["iban"][i], f"address {ident}", raw.file, row)
+        entry["iban"], notes = check_iban(text["iban"][i], N_("address {ident}").format(ident=ident), raw.file, row)
         raw.problems += notes
         roles = (customer is not None and bool(customer[i]), supplier is not None and bool(supplier[i]))
         entry["roles"] = {(True, True): "both", (True, False): "customer", (False, True): "supplier"}.get(roles, "")
         entry["active"] = not bool(inactive[i]) if inactive is not None else True
         if not (street or entry["city"] or entry["zip"]):
-            raw.problems.append(Problem("warning", f"address {ident} ({entry['name'] or 'no name'}) has no postal "
-                                        "address", raw.file, row))  # fmt: skip
+            raw.problems.append(Problem("warning", N_("address {ident} ({value}) has no postal address").format(ident=ident, value=entry['name'] or 'no name'), raw.file, row))  # fmt: skip
         elif not entry["zip"]:
-            raw.problems.append(Problem("warning", f"address {ident} ({entry['name']}) has no postcode", raw.file, row))
+            raw.problems.append(Problem("warning", N_("address {ident} ({name}) has no postcode").format(ident=ident, name=entry['name']), raw.file, row))
         out.append(entry)
     if text["language"] and not any(language_code(v) is None for v in text["language"]):
         used.add(raw.first(*PARTNER_FIELDS["language"]) or "")
@@ -292,13 +289,13 @@ def items(raw: Raw, numbers: dict[str, str], base: str = "CHF") -> tuple[list[di
     field holds an address number, turned into the partner's id."""
     code_field = raw.first("ar_code", "ar_numero")
     if code_field is None:
-        raw.problems.append(Problem("warning", "no AR_CODE field: the articles were not read", raw.file))
+        raw.problems.append(Problem("warning", N_("no AR_CODE field: the articles were not read"), raw.file))
         return [], set()
     used = {code_field}
     rows = [int(r) for r in raw.rows]
     fallbacks = [_whole(v) or f"row{row}" for v, row in zip(raw.text(raw.first("ar_numero")).to_pylist(), rows,
                                                             strict=True)]  # fmt: skip
-    codes, notes = unique_codes(raw.text(code_field).to_pylist(), fallbacks, "article", raw.file, rows)
+    codes, notes = unique_codes(raw.text(code_field).to_pylist(), fallbacks, N_("article"), raw.file, rows)
     raw.problems += notes
     text = _texts(raw, ITEM_FIELDS, used)
     bad = np.zeros(raw.size, dtype=bool)
@@ -314,8 +311,7 @@ def items(raw: Raw, numbers: dict[str, str], base: str = "CHF") -> tuple[list[di
         row = rows[i]
         supplier = _whole(text["supplier"][i])
         if supplier and supplier not in numbers:
-            raw.problems.append(Problem("warning", f"article {code}: supplier address {supplier} is not in the "
-                                        "addresses; kept as written", raw.file, row))  # fmt: skip
+            raw.problems.append(Problem("warning", N_("article {code}: supplier address {supplier} is not in the addresses; kept as written").format(code=code, supplier=supplier), raw.file, row))  # fmt: skip
         entry: dict[str, Any] = {
             "code": code, "supplier": numbers.get(supplier, supplier), "currency": _currency(text["currency"][i], base),
             "stock": _quantity(text["stock"][i], raw, "stock", row),
@@ -328,7 +324,7 @@ def items(raw: Raw, numbers: dict[str, str], base: str = "CHF") -> tuple[list[di
             entry[target] = text[target][i]
         if entry["active"] and not entry["sale_price"] and not bad[i]:
             raw.problems.append(
-                Problem("warning", f"article {code} ({entry['name']}) has no sale price", raw.file, row)
+                Problem("warning", N_("article {code} ({name}) has no sale price").format(code=code, name=entry['name']), raw.file, row)
             )
         out.append(entry)
     return out, used
@@ -364,7 +360,7 @@ def documents(raw: Raw, numbers: dict[str, str], known: dict[str, dict[str, Any]
     gross_field = raw.first(*DOCUMENT_AMOUNTS["gross"])
     if missing or gross_field is None:
         wanted = ", ".join(n.upper() for n in missing) or "DO_TOTAL (or DO_MONTANT)"
-        raw.problems.append(Problem("warning", f"no {wanted} field: the documents were not read", raw.file))
+        raw.problems.append(Problem("warning", N_("no {wanted} field: the documents were not read").format(wanted=wanted), raw.file))
         return [], set()
     used = {"do_numero", "do_date1"}
     bad = np.zeros(raw.size, dtype=bool)
@@ -395,7 +391,7 @@ def documents(raw: Raw, numbers: dict[str, str], known: dict[str, dict[str, Any]
     if due_field:
         used.add(due_field)
     rows = [int(r) for r in raw.rows]
-    ids, notes = unique_codes(raw.text("do_numero").to_pylist(), [f"row{r}" for r in rows], "document", raw.file,
+    ids, notes = unique_codes(raw.text("do_numero").to_pylist(), [f"row{r}" for r in rows], N_("document"), raw.file,
                               rows)  # fmt: skip
     raw.problems += notes
     out = []
@@ -406,12 +402,11 @@ def documents(raw: Raw, numbers: dict[str, str], known: dict[str, dict[str, Any]
         number = _integer(kinds[i]) if kinds[i] else 20
         kind = DOCUMENT_TYPES.get(number or 0, "")
         if not kind:
-            raw.problems.append(Problem("warning", f"document {ident}: type {kinds[i]!r} is not a Winbiz document "
-                                        "type; kept without a type", raw.file, row))  # fmt: skip
+            raw.problems.append(Problem("warning", N_("document {ident}: type {kinds!r} is not a Winbiz document type; kept without a type").format(ident=ident, kinds=kinds[i]), raw.file, row))  # fmt: skip
         address = next((_whole(values[i]) for values in links if _whole(values[i])), "")
         partner = numbers.get(address, address)
         if address and address not in numbers:
-            raw.problems.append(Problem("warning", f"document {ident}: address {address} is not in the addresses",
+            raw.problems.append(Problem("warning", N_("document {ident}: address {address} is not in the addresses").format(ident=ident, address=address),
                                         raw.file, row))  # fmt: skip
         gross = amounts["gross"][i] or 0
         vat = amounts["vat"][i]
@@ -461,7 +456,7 @@ def document_lines(raw: Raw, documents: set[str]) -> tuple[list[dict[str, Any]],
     ``DL_MONTANT`` the line total with VAT and ``DL_TVA_MNT`` its VAT (net = the difference, FORMATS.md)."""
     link = raw.first("dl_numero", "dl_nodoc", "dl_document", "dl_do_numero")
     if link is None:
-        raw.problems.append(Problem("warning", "no DL_NUMERO field: the document lines were not read", raw.file))
+        raw.problems.append(Problem("warning", N_("no DL_NUMERO field: the document lines were not read"), raw.file))
         return [], set()
     used = {link}
     text = _texts(raw, LINE_FIELDS, used)
@@ -489,8 +484,7 @@ def document_lines(raw: Raw, documents: set[str]) -> tuple[list[dict[str, Any]],
         if bad[i]:
             continue
         if document not in documents:
-            raw.problems.append(Problem("warning", f"line of document {document!r}, which is not in the documents; "
-                                        "kept", raw.file, row))  # fmt: skip
+            raw.problems.append(Problem("warning", N_("line of document {document!r}, which is not in the documents; kept").format(document=document), raw.file, row))  # fmt: skip
         counters[document] = counters.get(document, 0) + 1
         quantity = _quantity(decimals["quantity"][i], raw, "quantity", row)
         discount = _quantity(decimals["discount"][i], raw, "discount", row)
