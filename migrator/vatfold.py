@@ -246,9 +246,13 @@ def vat_checks(lines: pa.Table, plan: VatPlan) -> dict[tuple[str, str], list[int
     flag = np.asarray(lines.column("vat_line").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     amounts = np.asarray(lines.column("amount").fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
     fractions = {code: rate.as_integer_ratio() for code, rate in plan.rates.items()}
-    num = np.array([fractions[c][0] for c in codes], dtype=object)
-    den = np.array([fractions[c][1] * 100 for c in codes], dtype=object)
-    product = np.abs(amounts).astype(object) * num  # Python integers: exact whatever the rate's digits
+    largest = max(int(amounts.max()), -int(amounts.min())) if len(amounts) else 0
+    widest = max(max(n, d * 100) for n, d in fractions.values())
+    # int64 where every product (and twice a remainder) fits, else Python integers: exact either way
+    exact: Any = np.int64 if largest * widest * 10 < 2**62 else object
+    num = np.array([fractions[c][0] for c in codes], dtype=object).astype(exact)
+    den = np.array([fractions[c][1] * 100 for c in codes], dtype=object).astype(exact)
+    product = np.abs(amounts).astype(exact) * num
     sign = np.where(amounts < 0, -1, 1)
 
     def rounded(step: int) -> np.ndarray:

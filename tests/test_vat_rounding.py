@@ -210,3 +210,19 @@ def test_any_rounding_verifies(
     ledger = books(ledger_entries)
     rows, _ = through_banana(ledger, tmp_path_factory.mktemp("rounding") / "out")
     assert all("\t-V81\t" in r for r in rows if "\t3400\t" in r and r.split("\t")[3] == "3400")
+
+
+@pytest.mark.parametrize("big", [0, 10**14, 2**62])
+def test_vat_checks_compute_as_computed_vat(big: int) -> None:
+    """vat_checks' column-wise computation (int64 for ordinary amounts, Python integers for amounts too
+    large for it) gives per entry what `computed_vat` gives line by line, to the cent and to 0.05."""
+    nets = [1, 5, 6, 17, 185, 186, 61_729, 4_999_995, big]
+    ledger = books({f"E{i}": [("1100", net, "", None, False), ("3400", -net, "V81", None, False),
+                              ("2200", -(net * 81 // 1000), "V81", None, True)]
+                    for i, net in enumerate(nets)})  # fmt: skip
+    checks = vat_checks(ledger.lines, vat_plan(ledger, "banana"))
+    for i, net in enumerate(nets):
+        base, vat_lines, booked, cent, five, _ = checks[(f"E{i}", "V81")]
+        assert (base, vat_lines, booked) == (1, 1, -(net * 81 // 1000))
+        assert cent == computed_vat(-net, Decimal("8.1"), False, 1)
+        assert five == computed_vat(-net, Decimal("8.1"), False, 5)

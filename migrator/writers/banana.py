@@ -114,7 +114,16 @@ def _text(value: str) -> str:
 
 def _table(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
     lines = ["\t".join(columns)]
-    lines += ["\t".join(_text(row.get(c, "")) for c in columns) for row in rows]
+    tabs = len(columns) - 1
+    for row in rows:
+        line = "\t".join([row.get(c, "") for c in columns])
+        # no cell holds a tab, a line boundary or anything else unprintable, and none starts with a
+        # quote: every cell is written as it is (`_text` would return it unchanged)
+        if line.count("\t") == tabs and line.replace("\t", " ").isprintable() and '\t"' not in line \
+                and not line.startswith('"'):  # fmt: skip
+            lines.append(line)
+        else:
+            lines.append("\t".join(_text(row.get(c, "")) for c in columns))
     return "\n".join(lines) + "\n"
 
 
