@@ -73,12 +73,14 @@ class InfoniqaWriter:
         replaced = 0
         for position, lines in enumerate(groups, start=1):
             number = str(position) if numbers is None else numbers[position - 1]
-            for row in _rows(lines, number, codes, renumbered):
-                text = ",".join(row)
-                safe = text.encode(ENCODING, errors="replace").decode(ENCODING)
-                replaced += safe != text
-                out.append(safe)
-        target.write_bytes(("\r\n".join(out) + "\r\n").encode(ENCODING))
+            out += [",".join(row) for row in _rows(lines, number, codes, renumbered)]
+        try:
+            data = ("\r\n".join(out) + "\r\n").encode(ENCODING)
+        except UnicodeEncodeError:  # rows Windows-1252 cannot hold: each such row counted and written with '?'
+            safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in out]
+            replaced = sum(s != text for s, text in zip(safe, out, strict=True))
+            data = ("\r\n".join(safe) + "\r\n").encode(ENCODING)
+        target.write_bytes(data)
         if renumbered and groups:
             problems.append(Problem("info", N_("voucher numbers are not all distinct whole numbers, which Blg needs: "
                                     "entries numbered 1, 2, … and each original voucher written to Tx2")))  # fmt: skip
