@@ -66,13 +66,14 @@ class CresusWriter:
             compound += 1
             for line in lines:
                 records.append(_compound_record(line, compound))
-        text_lines, replaced = [], 0
-        for record in records:
-            text = "\t".join(record)
-            safe = text.encode(ENCODING, errors="replace").decode(ENCODING)
-            replaced += safe != text
-            text_lines.append(safe)
-        target.write_bytes("".join(line + "\r\n" for line in text_lines).encode(ENCODING))
+        text_lines, replaced = ["\t".join(record) for record in records], 0
+        try:
+            data = "".join(line + "\r\n" for line in text_lines).encode(ENCODING)
+        except UnicodeEncodeError:  # records Windows-1252 cannot hold: each counted and written with '?'
+            safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in text_lines]
+            replaced = sum(s != text for s, text in zip(safe, text_lines, strict=True))
+            data = "".join(line + "\r\n" for line in safe).encode(ENCODING)
+        target.write_bytes(data)
         problems = []
         if replaced:
             problems.append(Problem("warning", N_("{replaced} records hold characters Windows-1252 cannot encode; written as '?'").format(replaced=replaced)))  # fmt: skip
