@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from migrator.i18n import N_
 from migrator.money import MAX_CENTS as MAX_CENTS
 from migrator.money import NotCents, format_cents, to_cents
 
@@ -57,7 +58,7 @@ def _shape(text: str) -> _Shape | None:
         negative, s = (s[0] == "-") != negative, s[1:].strip()
     s = _GROUPING_RE.sub("", s)
     if not _NUMBER_RE.match(s):
-        raise ParseError(f"not an amount: {text!r}")
+        raise ParseError(N_("not an amount: {text!r}").format(text=text))
     return _Shape(negative, s)
 
 
@@ -110,12 +111,12 @@ def parse_decimal(text: str, decimal_mark: str = ".") -> Decimal | None:
     grouping = "," if decimal_mark == "." else "."
     s = shape.digits
     if s.count(decimal_mark) > 1:
-        raise ParseError(f"not an amount: {text!r} (more than one decimal mark {decimal_mark!r})")
+        raise ParseError(N_("not an amount: {text!r} (more than one decimal mark {decimal_mark!r})").format(text=text, decimal_mark=decimal_mark))
     if grouping in s:
         head = s.split(decimal_mark)[0]
         groups = head.split(grouping)
         if any(len(g) != 3 for g in groups[1:]) or not groups[0]:
-            raise ParseError(f"not an amount: {text!r} (misplaced {grouping!r})")
+            raise ParseError(N_("not an amount: {text!r} (misplaced {grouping!r})").format(text=text, grouping=grouping))
         s = s.replace(grouping, "")
     s = s.replace(decimal_mark, ".")
     value = Decimal(s)
@@ -138,8 +139,7 @@ def exact_cents(value: Decimal, text: object = None) -> int:
     except NotCents as exc:
         raise ParseError(f"{shown}: {exc}") from None
     if abs(cents) > MAX_CENTS:
-        raise ParseError(f"{shown}: too large for an amount (the largest is ±{format_cents(MAX_CENTS)}, "
-                         "16 digits before the decimal mark)")  # fmt: skip
+        raise ParseError(N_("{shown}: too large for an amount (the largest is ±{format_cents}, 16 digits before the decimal mark)").format(shown=shown, format_cents=format_cents(MAX_CENTS)))  # fmt: skip
     return cents
 
 
@@ -149,10 +149,10 @@ def cell_cents(value: object, column: AmountColumn) -> int | None:
         try:
             number = excel_number(value)
         except (ValueError, ArithmeticError):
-            raise ParseError(f"not an amount: {value!r}") from None
+            raise ParseError(N_("not an amount: {value!r}").format(value=value)) from None
         return exact_cents(number, value)
     if isinstance(value, dt.datetime | dt.date):
-        raise ParseError(f"a date where an amount was expected: {value}")
+        raise ParseError(N_("a date where an amount was expected: {value}").format(value=value))
     return column.cents("" if value is None else str(value).strip())
 
 
@@ -182,7 +182,7 @@ def parse_rate(text: str) -> str:
     if value is None:
         return ""
     if value.adjusted() > 20 or len(value.as_tuple().digits) > 27:  # beyond Decimal's exact 28 digits
-        raise ParseError(f"not a rate: {text!r} (too many digits)")
+        raise ParseError(N_("not a rate: {text!r} (too many digits)").format(text=text))
     return decimal_text(value)
 
 
@@ -235,9 +235,9 @@ def parse_date(text: str, layout: str | None = None) -> dt.date | None:
             try:
                 return _build(name, match)
             except (ValueError, OverflowError):
-                raise ParseError(f"not a valid date: {text!r}") from None
+                raise ParseError(N_("not a valid date: {text!r}").format(text=text)) from None
     expected = layout or "a date (yyyy-mm-dd, dd.mm.yyyy, dd.mm.yy, yyyymmdd)"
-    raise ParseError(f"not a date: {text!r} (expected {expected})")
+    raise ParseError(N_("not a date: {text!r} (expected {expected})").format(text=text, expected=expected))
 
 
 def decide_date_layout(values: Iterable[str]) -> str | None:
@@ -320,7 +320,7 @@ def excel_number(value: int | float | str | Decimal) -> Decimal:  # float-ok: Ex
     if isinstance(value, str):
         parsed = parse_decimal(value)
         if parsed is None:
-            raise ParseError("empty cell where a number was expected")
+            raise ParseError(N_("empty cell where a number was expected"))
         return parsed
     return Decimal(format(value, ".15g"))
 
@@ -350,7 +350,7 @@ def workbook_rows(path: Path, name: str = "", limit: int | None = None) -> list[
     except SourceError:
         raise
     except Exception as exc:  # openpyxl: any error means unreadable (docstring)
-        raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", label) from None
+        raise SourceError(N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label) from None
     try:
         out = []
         for sheet in book.worksheets:
@@ -362,7 +362,7 @@ def workbook_rows(path: Path, name: str = "", limit: int | None = None) -> list[
             out.append((sheet.title, rows))
         return out
     except Exception as exc:  # openpyxl: any error means unreadable (docstring)
-        raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", label) from None
+        raise SourceError(N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label) from None
     finally:
         book.close()
 
@@ -463,10 +463,10 @@ def decode(data: bytes, encoding: str | None = None, file: str = "") -> tuple[st
         return data.decode(name), name
     except UnicodeDecodeError as exc:
         raise ParseError(
-            f"{file or 'input'} is not valid {name} at byte {exc.start}; give the right one with --encoding"
+            N_("{value} is not valid {name} at byte {start}; give the right one with --encoding").format(value=file or 'input', name=name, start=exc.start)
         ) from None
     except LookupError:
-        raise ParseError(f"unknown encoding {name!r}") from None
+        raise ParseError(N_("unknown encoding {name!r}").format(name=name)) from None
 
 
 def codec_name(encoding: str) -> str:
@@ -501,7 +501,7 @@ def csv_records(text: str, delimiter: str = ",", file: str = "") -> Iterator[tup
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise ParseError(f"{file or 'input'}, line {reader.line_num}: {exc}") from None
+                raise ParseError(N_("{value}, line {line_num}: {exc}").format(value=file or 'input', line_num=reader.line_num, exc=exc)) from None
             yield reader.line_num, row
     finally:
         csv.field_size_limit(previous)

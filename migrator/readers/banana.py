@@ -43,6 +43,7 @@ import pyarrow as pa
 
 from migrator import vat
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
 from migrator.parsing import (
     AmountColumn,
@@ -224,7 +225,7 @@ class BananaReader:
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if not source.is_dir and source.path.stat().st_size == 0:
             raise SourceError(
-                "the file is empty; expected a Banana table with its header (Date, AccountDebit, AccountCredit, Amount…)",
+                N_("the file is empty; expected a Banana table with its header (Date, AccountDebit, AccountCredit, Amount…)"),
                 source.name,
             )
         problems: list[Problem] = []
@@ -240,14 +241,14 @@ class BananaReader:
                 name = source.child(path).name if source.is_dir else source.name
                 if not source.is_dir:
                     raise SourceError(
-                        "unknown header: expected Banana's XML column names (Date, AccountDebit, AccountCredit, "
-                        "Amount… or Account, BClass… or VatCode, VatRate…)", name, 1,
+                        N_("unknown header: expected Banana's XML column names (Date, AccountDebit, AccountCredit, "
+                        "Amount… or Account, BClass… or VatCode, VatRate…)"), name, 1,
                     )  # fmt: skip
-                problems.append(Problem("warning", "not a Banana table (unknown header); ignored", name, 1))
+                problems.append(Problem("warning", N_("not a Banana table (unknown header); ignored"), name, 1))
                 continue
             books.setdefault(path.parent, Book(path.parent)).sheets.append(sheet)
         if not books:
-            raise SourceError("no Banana transactions, accounts, VAT codes, contacts or items table found", source.name)
+            raise SourceError(N_("no Banana transactions, accounts, VAT codes, contacts or items table found"), source.name)
         state = _State(problems)
         for book in books.values():
             state.read_book(book)
@@ -301,8 +302,8 @@ class _State:
             start = dt.date(min(dates).year, 1, 1)
         if opening and start is None:
             sheet = opening[0][0]
-            self.problems.append(Problem("warning", "opening balances without a date (no transactions, no year "
-                                         "folder): not read", sheet.file))  # fmt: skip
+            self.problems.append(Problem("warning", N_("opening balances without a date (no transactions, no year "
+                                         "folder): not read"), sheet.file))  # fmt: skip
             return
         if opening:
             self.entries += 1
@@ -320,14 +321,10 @@ class _State:
         guessed, rows = _rate_one_currency(transactions)
         named = sorted({_text(c.get("ExchangeCurrency")) for s in transactions for _, c in s.rows} - {""})
         if guessed:
-            self.problems.append(Problem("warning", f"the base currency is not stated (no Currency column in the "
-                                         f"accounts table): taken as {guessed}, the currency of {rows} rows at "
-                                         "exchange rate 1", transactions[0].file))  # fmt: skip
+            self.problems.append(Problem("warning", N_("the base currency is not stated (no Currency column in the accounts table): taken as {guessed}, the currency of {rows} rows at exchange rate 1").format(guessed=guessed, rows=rows), transactions[0].file))  # fmt: skip
             return guessed
         if named:
-            self.problems.append(Problem("warning", f"the base currency is not stated (no Currency column in the "
-                                         f"accounts table, no row at exchange rate 1): taken as {self.base}; rows "
-                                         f"name {', '.join(named)}", transactions[0].file))  # fmt: skip
+            self.problems.append(Problem("warning", N_("the base currency is not stated (no Currency column in the accounts table, no row at exchange rate 1): taken as {base}; rows name {named}").format(base=self.base, named=', '.join(named)), transactions[0].file))  # fmt: skip
         return self.base
 
     def _file_info(self, sheet: Sheet) -> None:
@@ -343,7 +340,7 @@ class _State:
             if rounding in (0, Decimal("0.01"), Decimal("0.05")):
                 self.step = 5 if rounding == Decimal("0.05") else 1
             else:
-                self.problems.append(Problem("error", f"VatRounding {value!r}: expected 0.01 or 0.05", sheet.file,
+                self.problems.append(Problem("error", N_("VatRounding {value!r}: expected 0.01 or 0.05").format(value=value), sheet.file,
                                              number))  # fmt: skip
 
     def _vat_codes(self, sheet: Sheet) -> None:
@@ -356,10 +353,10 @@ class _State:
             try:
                 rate_text = parse_rate(_text(cells.get("VatRate")))
             except ParseError as exc:
-                self.problems.append(Problem("error", f"VatRate: {exc}", sheet.file, number))
+                self.problems.append(Problem("error", N_("VatRate: {exc}").format(exc=exc), sheet.file, number))
                 continue
             if rate_text and not 0 <= Decimal(rate_text) < 100:
-                self.problems.append(Problem("error", f"VatRate {rate_text} is not a percentage from 0 to 100",
+                self.problems.append(Problem("error", N_("VatRate {rate_text} is not a percentage from 0 to 100").format(rate_text=rate_text),
                                              sheet.file, number))  # fmt: skip
                 continue
             known = vat.identify(code, "banana")
@@ -382,7 +379,7 @@ class _State:
             })  # fmt: skip
         if skipped:
             self.problems.append(
-                Problem("info", f"{skipped} group or heading rows of the VAT codes table skipped", sheet.file)
+                Problem("info", N_("{skipped} group or heading rows of the VAT codes table skipped").format(skipped=skipped), sheet.file)
             )
 
     def _accounts(self, sheet: Sheet) -> list[tuple[Sheet, int, str, int]]:
@@ -407,7 +404,7 @@ class _State:
                 try:
                     cents = _cents(cells.get("Opening"), amounts)
                 except ParseError as exc:
-                    self.problems.append(Problem("error", f"Opening: {exc}", sheet.file, number))
+                    self.problems.append(Problem("error", N_("Opening: {exc}").format(exc=exc), sheet.file, number))
                     continue
                 if cents:
                     opening.append((sheet, number, code, cents))
@@ -417,7 +414,7 @@ class _State:
                 skipped += 1
         if skipped:
             self.problems.append(
-                Problem("info", f"{skipped} section or title rows of the accounts table skipped", sheet.file)
+                Problem("info", N_("{skipped} section or title rows of the accounts table skipped").format(skipped=skipped), sheet.file)
             )
         return opening
 
@@ -436,7 +433,7 @@ class _State:
                 rows.problem(number, str(exc))
                 continue
             if parsed is None:
-                rows.problem(number, "a text row without accounts or amount; skipped", "info")
+                rows.problem(number, N_("a text row without accounts or amount; skipped"), "info")
                 continue
             day, lines, complete = parsed
             key = (day, _text(cells.get("Doc")))
@@ -458,13 +455,13 @@ class _State:
         amount = _cents(cells.get("Amount"), amounts["Amount"])
         if not debit and not credit:
             if amount:
-                raise ParseError(f"Amount {_text(cells.get('Amount'))} without AccountDebit or AccountCredit")
+                raise ParseError(N_("Amount {text} without AccountDebit or AccountCredit").format(text=_text(cells.get('Amount'))))
             return None
         day = _date(cells.get("Date"), dates)
         if day is None:
-            raise ParseError("Date is empty: every transaction needs one")
+            raise ParseError(N_("Date is empty: every transaction needs one"))
         if amount is None:
-            raise ParseError("Amount is empty")
+            raise ParseError(N_("Amount is empty"))
         raw_code = _text(cells.get("VatCode"))
         reversed_ = raw_code.startswith("-")
         code = "" if raw_code.startswith("[") else raw_code.lstrip("-")
@@ -490,7 +487,7 @@ class _State:
         info = self.vat.get(code) or self._known(code)
         amount_type = _text(cells.get("VatAmountType")) or info.amount_type or "0"
         if amount_type not in ("0", "1", "2"):
-            raise ParseError(f"VatAmountType {amount_type!r} is not supported (0 gross, 1 net or 2 VAT only)")
+            raise ParseError(N_("VatAmountType {amount_type!r} is not supported (0 gross, 1 net or 2 VAT only)").format(amount_type=amount_type))
         code = self.alias.get(code, code)
         if debit and credit:
             due = info.due != reversed_
@@ -505,7 +502,7 @@ class _State:
         elif vat_text:
             tax = abs(amounts["VatAmount"].cents(vat_text) or 0) * (1 if amount >= 0 else -1)
         elif info.rate is None:
-            raise ParseError(f"VatCode {code}: rate unknown (not in the VAT codes table)")
+            raise ParseError(N_("VatCode {code}: rate unknown (not in the VAT codes table)").format(code=code))
         else:
             share = info.rate / (100 + info.rate) if amount_type == "0" else info.rate / 100
             tax = _round(abs(Decimal(amount)) * share / self.step) * self.step * (1 if amount >= 0 else -1)
@@ -515,7 +512,7 @@ class _State:
             lines.append({"account": base_account, "amount": side * base, "vat_code": code, "vat_amount": side * tax})
         if tax:
             if not info.account:
-                raise ParseError(f"VatCode {code}: its VAT account is unknown (VatAccount of the VAT codes table)")
+                raise ParseError(N_("VatCode {code}: its VAT account is unknown (VatAccount of the VAT codes table)").format(code=code))
             lines.append({"account": info.account, "amount": side * tax, "vat_code": code, "vat_line": True})
         if other:
             lines.append({"account": other, "amount": -side * total, **signed(foreign, -side)})
@@ -524,9 +521,8 @@ class _State:
     def _known(self, code: str) -> VatCode:
         known = vat.identify(code, "banana")
         if known is None:
-            raise ParseError(f"VatCode {code} is neither in the VAT codes table nor a known Banana code")
-        self.problems.append(Problem("warning", f"VAT code {code} is not in the VAT codes table; its rate is taken "
-                                     "from Banana's standard codes and its VAT account is unknown"))  # fmt: skip
+            raise ParseError(N_("VatCode {code} is neither in the VAT codes table nor a known Banana code").format(code=code))
+        self.problems.append(Problem("warning", N_("VAT code {code} is not in the VAT codes table; its rate is taken from Banana's standard codes and its VAT account is unknown").format(code=code)))  # fmt: skip
         self.vat[code] = VatCode(code, known.rate, known.kind, known.kind in DUE_KINDS, "")
         self.vat_rows[code] = {"code": code, "rate": str(known.rate), "kind": known.kind}
         return self.vat[code]
@@ -665,7 +661,7 @@ def contacts(sheet: Sheet, problems: list[Problem], extras: list[dict[str, Any]]
         country, language = country_code(country_text), language_code(language_text)
         for what, text, code in (("country", country_text, country), ("language", language_text, language)):
             if code is None:
-                problems.append(Problem("warning", f"{what} {text!r} is not one migrator knows; kept as written",
+                problems.append(Problem("warning", N_("{what} {text!r} is not one migrator knows; kept as written").format(what=what, text=text),
                                         sheet.file, number))  # fmt: skip
         groups = cell("GroupsId").lower()
         out.append({
@@ -728,7 +724,7 @@ def items(sheet: Sheet, problems: list[Problem], extras: list[dict[str, Any]] | 
         try:
             row["stock"] = parse_rate(stock) if stock else ""
         except ParseError as exc:
-            problems.append(Problem("error", f"QuantityBegin: {exc}", sheet.file, number))
+            problems.append(Problem("error", N_("QuantityBegin: {exc}").format(exc=exc), sheet.file, number))
         out.append(row)
         used = {"ItemsId", "RowId", "Description", "Notes", "Unit", "UnitPrice", "Cost", "QuantityBegin"}
         _keep_rest(sheet, number, cells, used, extras)

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem, table
 from migrator.sources import Source
 
@@ -93,7 +94,7 @@ def accounts_from_codes(used: Iterable[str], file: str = "") -> tuple[pa.Table, 
     accounts = table("accounts", ({"code": c, "name": "", "active": True} for c in codes))
     note = Problem(
         "warning",
-        f"the source has no chart of accounts; {len(codes)} accounts were created from the codes its lines use",
+        N_("the source has no chart of accounts; {count} accounts were created from the codes its lines use").format(count=len(codes)),
         file,
     )
     return accounts, [note]
@@ -107,7 +108,7 @@ def merge_accounts(known: pa.Table, lines: pa.Table, file: str = "") -> tuple[pa
         return known, []
     added = table("accounts", ({"code": c, "active": True} for c in missing))
     problems = [
-        Problem("warning", f"account {c} is used by the journal but missing from the chart; it was added", file)
+        Problem("warning", N_("account {c} is used by the journal but missing from the chart; it was added").format(c=c), file)
         for c in missing
     ]
     return pa.concat_tables([known, added]), problems

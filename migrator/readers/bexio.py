@@ -46,6 +46,7 @@ import pyarrow as pa
 
 from migrator import vat
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, Ledger, Problem, table
 from migrator.parsing import (
     AmountColumn,
@@ -176,7 +177,7 @@ def _text_table(data: bytes, name: str, encoding: str | None) -> Table | None:
                 number = start + 1 + line
                 if any(c.strip() for c in cells):
                     if len(cells) > len(keys):
-                        raise SourceError(f"{len(cells)} fields where the header has {len(keys)}", name, number)
+                        raise SourceError(N_("{count} fields where the header has {count_b}").format(count=len(cells), count_b=len(keys)), name, number)
                     rows.append((number, dict(zip(keys, cells, strict=False))))
         except ParseError as exc:
             raise SourceError(str(exc)) from None
@@ -267,7 +268,7 @@ class BexioReader:
             return _read_written(source)
         if not source.is_dir and source.path.stat().st_size == 0:
             raise SourceError(
-                "the file is empty; expected a bexio journal export (Datum;Referenz;Soll;Haben;…) or account statement",
+                N_("the file is empty; expected a bexio journal export (Datum;Referenz;Soll;Haben;…) or account statement"),
                 source.name,
             )
         found = Found()
@@ -285,14 +286,14 @@ class BexioReader:
             if loaded is None:
                 if not source.is_dir:
                     raise SourceError(
-                        "unknown header: expected a bexio journal export (Datum;Referenz;Soll;Haben;…), an account "
-                        "statement (Kontonummer;Datum;…;GK;…) or a folder with manual_entries.json", name, 1,
+                        N_("unknown header: expected a bexio journal export (Datum;Referenz;Soll;Haben;…), an account "
+                        "statement (Kontonummer;Datum;…;GK;…) or a folder with manual_entries.json"), name, 1,
                     )  # fmt: skip
-                found.problems.append(Problem("warning", "not a bexio export (unknown header); ignored", name, 1))
+                found.problems.append(Problem("warning", N_("not a bexio export (unknown header); ignored"), name, 1))
                 continue
             tables.append(loaded)
         if not any(t.kind in ("journal", "statement", "contacts", "products") for t in tables):
-            raise SourceError("no bexio journal, account statement, contacts or products export found", source.name)
+            raise SourceError(N_("no bexio journal, account statement, contacts or products export found"), source.name)
         for tab in tables:
             {"journal": _journal, "statement": _statement, "chart": _chart, "contacts": _contacts,
              "products": _products}[tab.kind](tab, found)  # fmt: skip
@@ -326,7 +327,7 @@ def _journal(tab: Table, found: Found) -> None:
         ]
         if missing:
             found.problems.append(
-                Problem("error", f"{', '.join(missing)} empty: the row is not a booking", tab.file, number)
+                Problem("error", N_("{missing} empty: the row is not a booking").format(missing=', '.join(missing)), tab.file, number)
             )
             continue
         assert day is not None and amount is not None
@@ -413,13 +414,13 @@ def _contacts(tab: Table, found: Found) -> None:
     for number, cells in tab.rows:
         name_1, name_2 = _text(cells.get("Name 1")), _text(cells.get("Name 2"))
         if not name_1:
-            found.problems.append(Problem("warning", "a contact without Name 1: left out", tab.file, number))
+            found.problems.append(Problem("warning", N_("a contact without Name 1: left out"), tab.file, number))
             continue
         person = _text(cells.get("Kontaktart")).casefold() in ("person", "2", "privatperson")
         land, sprache = _text(cells.get("Land")), _text(cells.get("Sprache"))
         country, language = country_code(land) if land else "", language_code(sprache) if sprache else ""
         if land and not country:
-            found.problems.append(Problem("warning", f"country {land!r} not known; left out", tab.file, number))
+            found.problems.append(Problem("warning", N_("country {land!r} not known; left out").format(land=land), tab.file, number))
         found.partners.append({
             "id": _text(cells.get("Kontaktnummer")), "kind": "person" if person else "company",
             "name": " ".join(n for n in (name_2, name_1) if n) if person else " ".join(n for n in (name_1, name_2) if n),
@@ -439,14 +440,14 @@ def _products(tab: Table, found: Found) -> None:
     for number, cells in tab.rows:
         name = _text(cells.get("Produktname"))
         if not name:
-            found.problems.append(Problem("warning", "a product without Produktname: left out", tab.file, number))
+            found.problems.append(Problem("warning", N_("a product without Produktname: left out"), tab.file, number))
             continue
         try:
             purchase = _cents(cells.get("Einkaufspreis"), prices["Einkaufspreis"])
             sale = _cents(cells.get("Verkaufspreis"), prices["Verkaufspreis"])
             stock, minimum = (_quantity(cells.get(k)) for k in ("Lagerbestand", "Mindestbestand"))
         except (ParseError, ArithmeticError, ValueError) as exc:
-            found.problems.append(Problem("error", f"product {name}: {exc}", tab.file, number))
+            found.problems.append(Problem("error", N_("product {name}: {exc}").format(name=name, exc=exc), tab.file, number))
             continue
         found.items.append({
             "code": _text(cells.get("Produktcode")), "name": name, "description": _text(cells.get("Produktbeschreibung")),
@@ -614,9 +615,9 @@ def _read_written(source: Source) -> Ledger:
     try:
         bodies = json.loads((source.path / "manual_entries.json").read_text("utf-8"), parse_float=Decimal)
     except (ValueError, UnicodeError, RecursionError) as exc:
-        raise SourceError(f"not valid JSON: {exc}", json_name) from None
+        raise SourceError(N_("not valid JSON: {exc}").format(exc=exc), json_name) from None
     if not isinstance(bodies, list):
-        raise SourceError("expected a list of manual entries", json_name)
+        raise SourceError(N_("expected a list of manual entries"), json_name)
     taxes = _read_taxes(source, found)
     written_base, step = _read_rounding(source)
     chart = source.path / "Kontenplan.xlsx"
@@ -635,7 +636,7 @@ def _read_written(source: Source) -> Ledger:
         try:
             rows += _entry(body, number, json_name, taxes, currencies, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
-            found.problems.append(Problem("error", f"entry not read: {exc}", json_name, number))
+            found.problems.append(Problem("error", N_("entry not read: {exc}").format(exc=exc), json_name, number))
     base = written_base or (currencies.most_common(1)[0][0] if currencies else "CHF")
     lines = _numbered_lines(rows, base)
     if found.chart:
@@ -660,10 +661,10 @@ def _read_taxes(source: Source, found: Found) -> dict[str, dict[str, str]]:
     try:
         records = list(csv_rows(path.read_bytes().decode("utf-8-sig"), ";", name))
     except (UnicodeError, ParseError) as exc:
-        raise SourceError(f"not a readable taxes.csv: {exc}", name) from None
+        raise SourceError(N_("not a readable taxes.csv: {exc}").format(exc=exc), name) from None
     header = records[0] if records else []
     if "code" not in header:
-        raise SourceError("the header lacks the column code", name, 1)
+        raise SourceError(N_("the header lacks the column code"), name, 1)
     taxes: dict[str, dict[str, str]] = {}
     for number, cells in enumerate(records[1:], start=2):
         row = {k: _exact(v) for k, v in zip(header, cells, strict=False)}
@@ -672,7 +673,7 @@ def _read_taxes(source: Source, found: Found) -> dict[str, dict[str, str]]:
         try:
             rate = parse_rate(row.get("rate") or "")
         except ParseError as exc:
-            raise SourceError(f"VAT code {row['code']}: {exc}", name, number) from None
+            raise SourceError(N_("VAT code {code}: {exc}").format(code=row['code'], exc=exc), name, number) from None
         taxes[row["code"]] = {"rate": rate, "kind": row.get("kind") or "", "account": row.get("account") or "",
                               "description": row.get("description") or ""}  # fmt: skip
     return taxes
@@ -692,9 +693,9 @@ def _read_rounding(source: Source) -> tuple[str, int]:
         code = records[1][header.index("code")] if len(records) > 1 else ""
         cents = exact_cents(Decimal(factor)) if factor else 1
     except (UnicodeError, ParseError, ValueError, IndexError, ArithmeticError) as exc:
-        raise SourceError(f"not a readable currencies.csv (code;round_factor): {exc}", name) from None
+        raise SourceError(N_("not a readable currencies.csv (code;round_factor): {exc}").format(exc=exc), name) from None
     if cents <= 0:
-        raise SourceError(f"round_factor {factor} is not a positive amount", name, 2)
+        raise SourceError(N_("round_factor {factor} is not a positive amount").format(factor=factor), name, 2)
     return code, cents
 
 
@@ -710,7 +711,7 @@ def _str(value: Any) -> str:
 
 def _amount(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ParseError(f"amount {value!r} is not a number")
+        raise ParseError(N_("amount {value!r} is not a number").format(value=value))
     return Decimal(value)
 
 
@@ -738,7 +739,7 @@ def _entry(
         described = {**common, "description": _str(item.get("description"))}
         debit, credit = item.get("debit_account_id"), item.get("credit_account_id")
         if not debit and not credit:
-            raise ParseError("a line without debit_account_id and credit_account_id")
+            raise ParseError(N_("a line without debit_account_id and credit_account_id"))
         sides = [(str(debit), 1)] if debit else []
         sides += [(str(credit), -1)] if credit else []
         for account, sign in sides:
@@ -759,7 +760,7 @@ def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]], st
     known = vat.identify(code, "bexio")
     rate_text = tax["rate"] if tax and tax["rate"] else (str(known.rate) if known else "")
     if not rate_text:
-        raise ParseError(f"tax {code}: rate unknown (not in taxes.csv nor a known bexio code)")
+        raise ParseError(N_("tax {code}: rate unknown (not in taxes.csv nor a known bexio code)").format(code=code))
     rate = Decimal(rate_text)
     gross = line["amount"]
     share = computed_vat(gross, rate, True, step)
@@ -769,7 +770,7 @@ def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]], st
         return [base]
     account = tax["account"] if tax else ""
     if not account:
-        raise ParseError(f"tax {code}: VAT account unknown (taxes.csv)")
+        raise ParseError(N_("tax {code}: VAT account unknown (taxes.csv)").format(code=code))
     return [base, {**line, "account": account, "amount": share, "vat_code": code, "vat_line": True,
                    "amount_currency": None, "currency": "", "rate": ""}]  # fmt: skip
 
@@ -824,7 +825,7 @@ def api_ledger(
         try:
             rows += _entry(body, number, name, tax_info, counter, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
-            found.problems.append(Problem("error", f"entry {entry.get('id')} not read: {exc}", name, number))
+            found.problems.append(Problem("error", N_("entry {get} not read: {exc}").format(get=entry.get('id'), exc=exc), name, number))
     lines = _numbered_lines(rows, base)
     wanted = set(codes) | set(lines.column("account").to_pylist())
     chart = [{"code": str(a["account_no"]), "name": str(a.get("name") or ""),

@@ -26,6 +26,7 @@ from lxml import etree
 
 from migrator import xmlsafe
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, Ledger, table
 from migrator.money import NotCents, format_cents, to_cents
 from migrator.readers.base import ReadOptions, Rows
@@ -58,11 +59,11 @@ class Camt053Reader:
         root = xmlsafe.parse(source.path, source.name)
         match = re.match(r"\{(urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.(\d\d))\}Document$", str(root.tag))
         if not match:
-            raise SourceError("not a camt.053 statement (root is not a camt.053 Document)", source.name)
+            raise SourceError(N_("not a camt.053 statement (root is not a camt.053 Document)"), source.name)
         statement = _Statement(root, match.group(1), source.name)
         rows = Rows(source.name)
         if match.group(2) not in KNOWN_VERSIONS:
-            rows.problem(None, f"camt.053.001.{match.group(2)}: read like .04/.08 (the versions this reader knows)",
+            rows.problem(None, N_("camt.053.001.{group}: read like .04/.08 (the versions this reader knows)").format(group=match.group(2)),
                          "warning")  # fmt: skip
         accounts: dict[str, dict[str, Any]] = {}
         base = ""
@@ -108,12 +109,12 @@ class _Statement:
         found = self.find(node, "Amt")
         sign = self.text(node, "CdtDbtInd")
         if found is None or sign not in ("CRDT", "DBIT"):
-            rows.problem(_line(node), f"{what} without amount or credit/debit indicator")
+            rows.problem(_line(node), N_("{what} without amount or credit/debit indicator").format(what=what))
             return None
         try:
             cents = to_cents(Decimal((found.text or "").strip()))
         except (InvalidOperation, NotCents) as exc:
-            rows.problem(_line(node), f"{what}: amount {found.text!r} is not exact cents ({exc})")
+            rows.problem(_line(node), N_("{what}: amount {text!r} is not exact cents ({exc})").format(what=what, text=found.text, exc=exc))
             return None
         return (cents if sign == "CRDT" else -cents), found.get("Ccy", "")
 
@@ -135,15 +136,14 @@ class _Statement:
             return dt.date(int(match["year"]), int(match["month"]), int(match["day"]))
         except ValueError:
             expected = "YYYY-MM-DD" if kind == "Dt" else "YYYY-MM-DDThh:mm:ss"
-            rows.problem(_line(node), f"{path}/{kind} {value!r} is not a date ({expected}, with an optional "
-                         "time-zone offset such as +02:00 or Z)", "warning")  # fmt: skip
+            rows.problem(_line(node), N_("{path}/{kind} {value!r} is not a date ({expected}, with an optional time-zone offset such as +02:00 or Z)").format(path=path, kind=kind, value=value, expected=expected), "warning")  # fmt: skip
             return None
 
     def read(self, stmt: etree._Element, rows: Rows, accounts: dict[str, dict[str, Any]], base: str) -> str:
         acct = self.find(stmt, "Acct")
         code = self.text(stmt, "Acct/Id/IBAN") or self.text(stmt, "Acct/Id/Othr/Id")
         if acct is None or not code:
-            rows.problem(_line(stmt), "statement without account IBAN or id: its entries are left out")
+            rows.problem(_line(stmt), N_("statement without account IBAN or id: its entries are left out"))
             return base
         currency = self.text(stmt, "Acct/Ccy")
         label = self.text(stmt, "Acct/Nm") or self.text(stmt, "Acct/Svcr/FinInstnId/Nm") or "Bank"
@@ -161,12 +161,11 @@ class _Statement:
             message = (f"statement {statement_id} ({code}): opening {format_cents(opening)} + entries "
                        f"{format_cents(total)} = {format_cents(opening + total)}")  # fmt: skip
             if opening + total != closing:
-                rows.problem(_line(stmt), f"{message}, but the closing balance is {format_cents(closing)}")
+                rows.problem(_line(stmt), N_("{message}, but the closing balance is {format_cents}").format(message=message, format_cents=format_cents(closing)))
             else:
-                rows.problem(_line(stmt), f"{message}, the closing balance: checked", "info")
+                rows.problem(_line(stmt), N_("{message}, the closing balance: checked").format(message=message), "info")
         else:
-            rows.problem(_line(stmt), f"statement {statement_id}: no opening and closing booked balance "
-                         "(OPBD/PRCD, CLBD) to check the entries against", "warning")  # fmt: skip
+            rows.problem(_line(stmt), N_("statement {statement_id}: no opening and closing booked balance (OPBD/PRCD, CLBD) to check the entries against").format(statement_id=statement_id), "warning")  # fmt: skip
         return base or currency
 
     def _currency(self, entry: etree._Element) -> str:
@@ -187,18 +186,18 @@ class _Statement:
         row = _line(entry)
         status = self.text(entry, "Sts/Cd") or self.text(entry, "Sts")
         if status != "BOOK":
-            rows.problem(row, f"entry with status {status or 'none'} is not booked: left out", "info")
+            rows.problem(row, N_("entry with status {value} is not booked: left out").format(value=status or 'none'), "info")
             return None
         value = self.amount(entry, rows, "entry")
         if value is None:
             return None
         amount, entry_currency = value
         if (currency and entry_currency != currency) or (base and entry_currency != base):
-            rows.problem(row, f"entry in {entry_currency}, account or books in {currency or base}: left out")
+            rows.problem(row, N_("entry in {entry_currency}, account or books in {value}: left out").format(entry_currency=entry_currency, value=currency or base))
             return None
         day = self.date(entry, "BookgDt", rows) or self.date(entry, "ValDt", rows)
         if day is None:
-            rows.problem(row, "entry without booking or value date: left out")
+            rows.problem(row, N_("entry without booking or value date: left out"))
             return None
         details = self.all("NtryDtls/TxDtls", entry)
         reversal = " (reversal)" if self.text(entry, "RvslInd") == "true" else ""

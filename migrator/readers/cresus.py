@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, Ledger
 from migrator.parsing import AmountColumn, ParseError, codec_name, decode, detect_encoding, head_text, parse_date
 from migrator.readers.base import ReadOptions, Rows, accounts_from_lines
@@ -87,7 +88,7 @@ class CresusReader:
         physical = text.lstrip("\ufeff").split("\n")
         records = [(n, line.rstrip("\r").split("\t")) for n, line in enumerate(physical, start=1) if line.strip()]
         if not records and not options.for_verification:
-            raise SourceError("the file is empty; expected one booking per line", source.name)
+            raise SourceError(N_("the file is empty; expected one booking per line"), source.name)
         # (read back for verification, an empty journal is what the writer makes of books without bookings)
         out = Rows(source.name)
         parsed = _records(records, out)
@@ -110,22 +111,20 @@ def _records(records: list[tuple[int, list[str]]], out: Rows) -> list[_Record]:
     parsed = []
     for row, fields in records:
         if len(fields) < 6:
-            out.problem(row, f"{len(fields)} fields where a booking has at least 6 (date, debit, credit, voucher, "
-                        "text, amount); row left out")  # fmt: skip
+            out.problem(row, N_("{count} fields where a booking has at least 6 (date, debit, credit, voucher, text, amount); row left out").format(count=len(fields)))  # fmt: skip
             continue
         date_text, debit, credit, voucher, text, amount_text = (f.strip() for f in fields[:6])
         try:
             date = parse_date(date_text)
             amount = amounts.cents(amount_text)
         except ParseError as exc:
-            out.problem(row, f"{exc}; row left out")
+            out.problem(row, N_("{exc}; row left out").format(exc=exc))
             continue
         if date is None or amount is None:
-            out.problem(row, f"{'date' if date is None else 'amount'} is empty; row left out")
+            out.problem(row, N_("{value} is empty; row left out").format(value='date' if date is None else 'amount'))
             continue
         if not debit or not credit or debit == credit == OTHER:
-            out.problem(row, f"needs a debit and a credit account, one of them at most {OTHER!r} "
-                        f"(got {debit!r} and {credit!r}); row left out")  # fmt: skip
+            out.problem(row, N_("needs a debit and a credit account, one of them at most {other!r} (got {debit!r} and {credit!r}); row left out").format(other=OTHER, debit=debit, credit=credit))  # fmt: skip
             continue
         parsed.append(_Record(row, date, debit, credit, voucher, text, amount, fields))
     return parsed
@@ -154,11 +153,9 @@ def _lines(records: list[_Record], out: Rows) -> pa.Table:
         if record.credit != OTHER:
             out.add(account=record.credit, amount=-record.amount, **tags, **common)
         if vat_code and not record.compound:
-            out.problem(record.row, f"VAT code {vat_code!r} on a record with two accounts: it is not clear which "
-                        "line it belongs to; kept as extra", "warning")  # fmt: skip
+            out.problem(record.row, N_("VAT code {vat_code!r} on a record with two accounts: it is not clear which line it belongs to; kept as extra").format(vat_code=vat_code), "warning")  # fmt: skip
         if record.vat_tag and not record.compound:
-            out.problem(record.row, f"{VAT_TAG!r} in field 7 of a record with two accounts: it is not clear "
-                        "which line books the VAT; both are read as plain lines", "warning")  # fmt: skip
+            out.problem(record.row, N_("{vat_tag!r} in field 7 of a record with two accounts: it is not clear which line books the VAT; both are read as plain lines").format(vat_tag=VAT_TAG), "warning")  # fmt: skip
         balance += record.amount * ((record.debit != OTHER) - (record.credit != OTHER))
         _foreign(record, out)
         extras["source_row"].append(record.row)
@@ -174,11 +171,11 @@ def _foreign(record: _Record, out: Rows) -> None:
     try:
         amount = AmountColumn([value]).cents(value) if value else None
     except ParseError:
-        out.problem(record.row, f"field 7 {value!r} is not a foreign amount; kept as extra", "info")
+        out.problem(record.row, N_("field 7 {value!r} is not a foreign amount; kept as extra").format(value=value), "info")
         return
     if amount:
-        out.problem(record.row, "foreign amount in field 7, but the journal does not name its currency; "
-                    "kept as extra, the lines are in base currency", "warning")  # fmt: skip
+        out.problem(record.row, N_("foreign amount in field 7, but the journal does not name its currency; "
+                    "kept as extra, the lines are in base currency"), "warning")  # fmt: skip
 
 
 FORMAT = CresusReader

@@ -29,6 +29,7 @@ import pyarrow.csv as pacsv
 from migrator import money
 from migrator.ahead import ahead
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import SCHEMAS, Company, Ledger, Problem, conform
 from migrator.model import table as table_of
 from migrator.parsing import cents_of, codec_name, dates_of, detect_encoding, head_text, strict_dates
@@ -130,21 +131,21 @@ def _decoded(source: Source, options: ReadOptions) -> _Parsed:
     """The general path: any encoding, decoded in memory and handed to Arrow as UTF-8."""
     data = source.read_bytes()
     if not data[: 1 << 16].strip() and not data.strip():
-        raise SourceError("the file is empty; expected a header line with date, account, amount", source.name)
+        raise SourceError(N_("the file is empty; expected a header line with date, account, amount"), source.name)
     encoding = options.encoding or detect_encoding(data)[0]
     if codec_name(encoding) not in ("utf-8",):
         try:
             data = data.decode(encoding).encode("utf-8")
         except UnicodeDecodeError as exc:
-            raise SourceError(f"not valid {encoding} at byte {exc.start}; use --encoding", source.name) from None
+            raise SourceError(N_("not valid {encoding} at byte {start}; use --encoding").format(encoding=encoding, start=exc.start), source.name) from None
         except LookupError:
-            raise SourceError(f"unknown encoding {encoding!r}", source.name) from None
+            raise SourceError(N_("unknown encoding {encoding!r}").format(encoding=encoding), source.name) from None
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     header = sniff_header(data[:65536])
     if header is None:
         raise SourceError(
-            f"the first line is not a canonical header: it needs the columns {', '.join(REQUIRED)}",
+            N_("the first line is not a canonical header: it needs the columns {required}").format(required=', '.join(REQUIRED)),
             source.name,
             1,
         )
@@ -203,7 +204,7 @@ def _batches(parsed: _Parsed, file: str, block: int, newlines_in_values: bool) -
     names = parsed.names
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise SourceError(f"column names repeat: {', '.join(dupes)}", file, 1)
+        raise SourceError(N_("column names repeat: {dupes}").format(dupes=', '.join(dupes)), file, 1)
     data = parsed.data
     reader = pacsv.open_csv(
         pa.BufferReader(data) if isinstance(data, bytes) else data,  # zero-copy, or read from disk in blocks
@@ -413,7 +414,7 @@ class _Lines:
                 problems.append(Problem("error", f"{name}: {value!r} {expected}", self.file, int(rows[index]) + 2))
             if len(fresh) > MAX_ROWS_PER_CHECK:
                 more = len(fresh) - MAX_ROWS_PER_CHECK
-                problems.append(Problem("error", f"{more} more rows where {name} {expected}", self.file))
+                problems.append(Problem("error", N_("{more} more rows where {name} {expected}").format(more=more, name=name, expected=expected), self.file))
             bad[rows] = True
         if "entry" not in self.names or not self.has_entry:
             lines = _entries_by_date_and_doc(lines)
@@ -660,7 +661,7 @@ class CsvFolderReader:
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         journal = source.path / JOURNAL_FILE
         if not journal.is_file():
-            raise SourceError(f"not a canonical CSV folder: no {JOURNAL_FILE}", source.name)
+            raise SourceError(N_("not a canonical CSV folder: no {journal_file}").format(journal_file=JOURNAL_FILE), source.name)
         ledger = CsvReader().read(source.child(journal), options)
         tables: dict[str, pa.Table] = {}
         problems = list(ledger.problems)
@@ -695,7 +696,7 @@ def read_table(name: str, path: Any, label: str) -> tuple[pa.Table, list[Problem
                                                                   strings_can_be_null=False,
                                                                   quoted_strings_can_be_null=False))  # fmt: skip
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError, pycsv.Error) as exc:
-        raise SourceError(f"not a readable CSV table: {exc}", label) from None
+        raise SourceError(N_("not a readable CSV table: {exc}").format(exc=exc), label) from None
     problems: list[Problem] = []
     columns: dict[str, pa.Array] = {}
     for fld in schema:
@@ -717,7 +718,7 @@ def read_table(name: str, path: Any, label: str) -> tuple[pa.Table, list[Problem
             values = texts
         for index, (text, value) in enumerate(zip(texts, values, strict=True)):
             if text and value is None:
-                problems.append(Problem("error", f"{fld.name} {text!r} is not {_KINDS.get(str(fld.type), 'a value')}",
+                problems.append(Problem("error", N_("{name} {text!r} is not {get}").format(name=fld.name, text=text, get=_KINDS.get(str(fld.type), 'a value')),
                                         label, index + 2))  # fmt: skip
         columns[fld.name] = pa.array(values, fld.type)
     if columns:

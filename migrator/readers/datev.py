@@ -35,6 +35,7 @@ from typing import Any
 import pyarrow as pa
 
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
 from migrator.parsing import (
     ParseError,
@@ -113,7 +114,7 @@ class DatevReader:
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if not source.is_dir and source.path.stat().st_size == 0:
-            raise SourceError('the file is empty; expected a DATEV EXTF file (first line starting with "EXTF")',
+            raise SourceError(N_('the file is empty; expected a DATEV EXTF file (first line starting with "EXTF")'),
                               source.name)  # fmt: skip
         paths = sorted(p for p in source.path.iterdir() if p.is_file()) if source.is_dir else [source.path]
         book = _Book()
@@ -122,7 +123,7 @@ class DatevReader:
             child = source.child(path) if source.is_dir else source
             if not is_extf(_head(path)):
                 if source.is_dir and not path.name.startswith("."):
-                    book.problems.append(Problem("info", "not a DATEV EXTF file; not read", child.name))
+                    book.problems.append(Problem("info", N_("not a DATEV EXTF file; not read"), child.name))
                 continue
             parsed, encoding = _parse(path, child.name, options.encoding, book)
             encodings.add(encoding)
@@ -134,13 +135,12 @@ class DatevReader:
                 book.problems.append(
                     Problem(
                         "info",
-                        f"EXTF category {parsed.category} ({parsed.field(4)}) is not "
-                        "read by migrator (only 21 Buchungsstapel and 20 Kontenbeschriftungen)",
+                        N_("EXTF category {category} ({field}) is not read by migrator (only 21 Buchungsstapel and 20 Kontenbeschriftungen)").format(category=parsed.category, field=parsed.field(4)),
                         child.name,
                     )
                 )
         if not encodings:
-            raise SourceError('no DATEV EXTF file (first line starting with "EXTF") found', source.name)
+            raise SourceError(N_('no DATEV EXTF file (first line starting with "EXTF") found'), source.name)
         lines = table("lines", number_lines(book.lines))
         if book.accounts:
             accounts = table("accounts", ({"code": c, "name": n, "active": True} for c, n in book.accounts.items()))
@@ -152,8 +152,7 @@ class DatevReader:
             book.problems.append(
                 Problem(
                     "warning",
-                    f"{count} rows have a {column} ({COMPUTED[column]} on import); "
-                    "migrator reads the rows as written and does not compute those lines",
+                    N_("{count} rows have a {column} ({computed} on import); migrator reads the rows as written and does not compute those lines").format(count=count, column=column, computed=COMPUTED[column]),
                     source.name,
                 )
             )
@@ -192,7 +191,7 @@ def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_F
         try:
             text, encoding = data.decode(guess).lstrip("\ufeff"), guess
         except UnicodeDecodeError as exc:
-            raise SourceError(f"looks like {guess} but is not valid {guess}: {exc}", name) from None
+            raise SourceError(N_("looks like {guess} but is not valid {guess}: {exc}").format(guess=guess, exc=exc), name) from None
     elif encoding is None:
         try:
             text, encoding = data.decode("utf-8-sig"), "utf-8"
@@ -202,13 +201,12 @@ def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_F
         try:
             text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceError(f"cannot be decoded as {encoding}: {exc}", name) from None
+            raise SourceError(N_("cannot be decoded as {encoding}: {exc}").format(encoding=encoding, exc=exc), name) from None
     if "\ufffd" in text:
         book.problems.append(
             Problem(
                 "warning",
-                f"{text.count(chr(0xFFFD))} characters were already damaged "
-                "(U+FFFD) in the file; texts are read as they are",
+                N_("{count} characters were already damaged (U+FFFD) in the file; texts are read as they are").format(count=text.count(chr(0xFFFD))),
                 name,
             )
         )
@@ -217,7 +215,7 @@ def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_F
         header = next(records, (1, []))[1]
         columns = next(records, (2, []))[1]
         if not columns:
-            raise SourceError("the second line (column names) is missing", name, 2)
+            raise SourceError(N_("the second line (column names) is missing"), name, 2)
         rows = [(line, values) for line, values in records if any(v.strip() for v in values)]
     except ParseError as exc:
         raise SourceError(str(exc)) from None
@@ -233,13 +231,13 @@ def _labels(parsed: _File, book: _Book) -> None:
     )
     if code is None or short is None:
         book.problems.append(
-            Problem("error", "Kontenbeschriftungen without the columns Konto and Kontenbeschriftung", parsed.name, 2)
+            Problem("error", N_("Kontenbeschriftungen without the columns Konto and Kontenbeschriftung"), parsed.name, 2)
         )
         return
     for row, values in parsed.rows:
         account = values[code].strip() if code < len(values) else ""
         if not account:
-            book.problems.append(Problem("error", "account label without an account number", parsed.name, row))
+            book.problems.append(Problem("error", N_("account label without an account number"), parsed.name, row))
             continue
         name = values[long].strip() if long is not None and long < len(values) else ""
         book.accounts[account] = name or (values[short].strip() if short < len(values) else "")
@@ -261,7 +259,7 @@ def _bookings(parsed: _File, book: _Book) -> None:
     missing = [NEEDED[k] for k in NEEDED if where[k] is None]
     if missing:
         book.problems.append(
-            Problem("error", f"Buchungsstapel without the columns {', '.join(missing)}; not read", parsed.name, 2)
+            Problem("error", N_("Buchungsstapel without the columns {missing}; not read").format(missing=', '.join(missing)), parsed.name, 2)
         )
         return
     start, first, last = _period(parsed)
@@ -281,7 +279,7 @@ def _bookings(parsed: _File, book: _Book) -> None:
     # A trailing row without Umsatz (a totals or closing row some programs add) is no booking.
     while values_of and not values_of[-1][2]["amount"]:
         row = values_of.pop()[0]
-        book.problems.append(Problem("info", "a row without Umsatz at the end of the batch; skipped", parsed.name, row))
+        book.problems.append(Problem("info", N_("a row without Umsatz at the end of the batch; skipped"), parsed.name, row))
     marked_rows: dict[str, int] = {}
     for _, _, value in values_of:
         if value["art1"] == ENTRY_MARK and value["info1"]:
@@ -326,12 +324,12 @@ def _bookings(parsed: _File, book: _Book) -> None:
 def _row_lines(value: dict[str, str], first: dt.date | None, last: dt.date | None, base: str) -> list[dict[str, Any]]:
     cents = parse_cents(value["amount"], ",")
     if cents is None:
-        raise ParseError("Umsatz is empty")
+        raise ParseError(N_("Umsatz is empty"))
     flag = value["flag"].upper()
     if flag not in ("S", "H"):
-        raise ParseError(f"Soll/Haben-Kennzeichen {value['flag']!r} is neither S nor H")
+        raise ParseError(N_("Soll/Haben-Kennzeichen {flag!r} is neither S nor H").format(flag=value['flag']))
     if not value["account"] or not value["counter"]:
-        raise ParseError("Konto or Gegenkonto is empty")
+        raise ParseError(N_("Konto or Gegenkonto is empty"))
     day = _belegdatum(value["date"], first, last)
     amount, currency, foreign, rate = cents, "", None, ""
     if value["currency"] and value["currency"] != base and value["base"]:
@@ -382,7 +380,7 @@ def _belegdatum(text: str, first: dt.date | None, last: dt.date | None) -> dt.da
     if len(digits) in (3, 4) and digits.isdigit():
         digits = digits.zfill(4)
         if first is None or last is None:
-            raise ParseError(f"Belegdatum {text!r} has no year and the header gives no period")
+            raise ParseError(N_("Belegdatum {text!r} has no year and the header gives no period").format(text=text))
         # the first year that has this day, as over the whole period (a 29 February recurs within 8 years)
         for year in range(first.year, min(last.year, first.year + 8) + 1):
             try:
@@ -391,13 +389,13 @@ def _belegdatum(text: str, first: dt.date | None, last: dt.date | None) -> dt.da
                 continue
             if first <= day <= last:
                 return day
-        raise ParseError(f"Belegdatum {text!r} (DDMM) is not within the batch period {first} to {last}")
+        raise ParseError(N_("Belegdatum {text!r} (DDMM) is not within the batch period {first} to {last}").format(text=text, first=first, last=last))
     if len(digits) == 8 and digits.isdigit():
         try:
             return dt.date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))
         except ValueError:
             pass
-    raise ParseError(f"Belegdatum {text!r} is not a date (expected DDMM)")
+    raise ParseError(N_("Belegdatum {text!r} is not a date (expected DDMM)").format(text=text))
 
 
 def _add_year(day: dt.date) -> dt.date:

@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, Ledger, Problem, table
 from migrator.parsing import AmountColumn, DateColumn, ParseError
 from migrator.readers.base import ReadOptions, number_lines
@@ -90,16 +91,15 @@ class FecReader:
             text, encoding = _decode(source.read_bytes(), options.encoding)
         except UnicodeDecodeError as exc:
             raise SourceError(
-                f"not valid {options.encoding} at byte {exc.start}; use --encoding", source.name
+                N_("not valid {encoding} at byte {start}; use --encoding").format(encoding=options.encoding, start=exc.start), source.name
             ) from None
         lines = text.split("\n") if "\n" in text else text.split("\r")
         header = _header(lines[0].rstrip("\r")) if lines else None
         if header is None:
-            raise SourceError(f"the first line is not a FEC header: it needs the columns {', '.join(REQUIRED)}, "
-                              "separated by tabs or '|'", source.name, 1)  # fmt: skip
+            raise SourceError(N_("the first line is not a FEC header: it needs the columns {required}, separated by tabs or '|'").format(required=', '.join(REQUIRED)), source.name, 1)  # fmt: skip
         separator, names = header
         if not ({"Debit", "Credit"} <= set(names) or {"Montant", "Sens"} <= set(names)):
-            raise SourceError("the header has neither Debit and Credit nor Montant and Sens", source.name, 1)
+            raise SourceError(N_("the header has neither Debit and Credit nor Montant and Sens"), source.name, 1)
         named = re.search(r"FEC(\d{8})", source.path.name, re.IGNORECASE)
         try:
             closing = dt.datetime.strptime(named.group(1), "%Y%m%d").date() if named else None
@@ -170,12 +170,12 @@ class _Read:
         try:
             day = dates.date(record["EcritureDate"])
             if day is None:
-                raise ParseError("EcritureDate is empty")
+                raise ParseError(N_("EcritureDate is empty"))
             if record["Montant"] or record["Sens"]:
                 value = amounts["Montant"].cents(record["Montant"]) or 0
                 sens = record["Sens"].upper()
                 if sens not in ("D", "C", "+1", "-1", "1"):
-                    raise ParseError(f"Sens {record['Sens']!r} is neither D nor C")
+                    raise ParseError(N_("Sens {sens!r} is neither D nor C").format(sens=record['Sens']))
                 amount = value if sens in ("D", "+1", "1") else -value
             else:
                 amount = (amounts["Debit"].cents(record["Debit"]) or 0) - (

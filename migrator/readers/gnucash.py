@@ -49,6 +49,7 @@ from lxml import etree
 
 from migrator import limits, sources, xmlsafe
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import SCHEMAS, Company, FiscalYear, Ledger, table
 from migrator.parsing import decimal_text
 from migrator.readers.base import ReadOptions, Rows
@@ -554,8 +555,7 @@ class _Converter:
                 continue
             code = account.code or self.full_name(account)
             if code in taken:
-                self.rows.problem(account.row, f"account code {code!r} is used twice; "
-                                  f"{self.full_name(account)!r} keeps its full name as code", "warning")  # fmt: skip
+                self.rows.problem(account.row, N_("account code {code!r} is used twice; {full_name!r} keeps its full name as code").format(code=code, full_name=self.full_name(account)), "warning")  # fmt: skip
                 code = self.full_name(account)
             taken[code] = account.guid
             self.codes[account.guid] = code
@@ -573,7 +573,7 @@ class _Converter:
                     "currency": "" if currency == self.base else currency, "active": not account.hidden,
                 })  # fmt: skip
                 if account.type not in TYPES:
-                    self.rows.problem(account.row, f"account {code}: GnuCash type {account.type!r} is unknown",
+                    self.rows.problem(account.row, N_("account {code}: GnuCash type {type!r} is unknown").format(code=code, type=account.type),
                                       "warning")  # fmt: skip
         return table("accounts", accounts), table("groups", groups)
 
@@ -588,10 +588,10 @@ class _Converter:
             if len(splits) != len(txn.splits):
                 if not splits:
                     continue  # a scheduled-transaction template
-                self.rows.problem(txn.row, f"transaction {txn.description!r} uses accounts outside the book: left out")
+                self.rows.problem(txn.row, N_("transaction {description!r} uses accounts outside the book: left out").format(description=txn.description))
                 continue
             if txn.posted is None:
-                self.rows.problem(txn.row, f"transaction {txn.description!r} has no posted date: left out")
+                self.rows.problem(txn.row, N_("transaction {description!r} has no posted date: left out").format(description=txn.description))
                 continue
             amounts = self._amounts(txn, splits)
             if amounts is None:
@@ -634,12 +634,11 @@ class _Converter:
         """(base cents, foreign currency, foreign cents, rate) per split, or None (with a problem)."""
         currency = mnemonic(txn.currency)
         if not is_currency(txn.currency):
-            self.rows.problem(txn.row, f"transaction {txn.description!r} is in {txn.currency!r}, not a currency")
+            self.rows.problem(txn.row, N_("transaction {description!r} is in {currency!r}, not a currency").format(description=txn.description, currency=txn.currency))
             return None
         for split in splits:
             if _cents(split.value) is None:
-                self.rows.problem(split.row, f"transaction {txn.description!r}: split value {split.value} is not a "
-                                  "whole number of cents; the transaction is left out")  # fmt: skip
+                self.rows.problem(split.row, N_("transaction {description!r}: split value {value} is not a whole number of cents; the transaction is left out").format(description=txn.description, value=split.value))  # fmt: skip
                 return None
         out: list[tuple[int, str, int | None, str] | None] = []
         for split in splits:
@@ -649,7 +648,7 @@ class _Converter:
             if is_currency(commodity) and mnemonic(commodity) == self.base:
                 quantity = _cents(split.quantity)
                 if quantity is None:
-                    self.rows.problem(split.row, f"split quantity {split.quantity} is not a whole number of cents")
+                    self.rows.problem(split.row, N_("split quantity {quantity} is not a whole number of cents").format(quantity=split.quantity))
                     return None
                 if currency == self.base:
                     out.append((quantity, "", None, ""))
@@ -684,12 +683,10 @@ class _Converter:
         else:
             price = self._price(currency, txn.posted)
             if price is None:
-                self.rows.problem(txn.row, f"transaction {txn.description!r} is in {currency} with no {self.base} "
-                                  f"split and no {currency}/{self.base} price: left out")  # fmt: skip
+                self.rows.problem(txn.row, N_("transaction {description!r} is in {currency} with no {base} split and no {currency}/{base} price: left out").format(description=txn.description, currency=currency, base=self.base))  # fmt: skip
                 return None
             rate = price
-            self.rows.problem(txn.row, f"transaction {txn.description!r} in {currency} converted to {self.base} at "
-                              f"the price-database rate {_rate_text(price)}", "warning")  # fmt: skip
+            self.rows.problem(txn.row, N_("transaction {description!r} in {currency} converted to {base} at the price-database rate {rate_text}").format(description=txn.description, currency=currency, base=self.base, rate_text=_rate_text(price)), "warning")  # fmt: skip
         cents = allocate([splits[i].value * rate * 100 for i in missing], -known)
         for i, amount in zip(missing, cents, strict=True):
             split = splits[i]
@@ -737,8 +734,7 @@ class _Converter:
                 try:
                     days[key] = dt.date.fromisoformat(text) if text else None
                 except ValueError:
-                    self.rows.problem(tax["row"], f"tax table {tax['name']!r}: {key} {text!r} is not a date "
-                                      "(expected yyyy-mm-dd): left empty", "warning")  # fmt: skip
+                    self.rows.problem(tax["row"], N_("tax table {name!r}: {key} {text!r} is not a date (expected yyyy-mm-dd): left empty").format(name=tax['name'], key=key, text=text), "warning")  # fmt: skip
                     days[key] = None
             rows.append({
                 "code": slots.get("migrator-code") or tax["name"],
@@ -763,8 +759,7 @@ class _Converter:
                     raise ValueError(part)
                 spans.append(span)
             except ValueError:
-                self.rows.problem(None, f"book slot {FISCAL_YEARS}: {part!r} is not a fiscal year "
-                                  "(expected yyyy-mm-dd/yyyy-mm-dd): fiscal years left out", "warning")  # fmt: skip
+                self.rows.problem(None, N_("book slot {fiscal_years}: {part!r} is not a fiscal year (expected yyyy-mm-dd/yyyy-mm-dd): fiscal years left out").format(fiscal_years=FISCAL_YEARS, part=part), "warning")  # fmt: skip
                 return ()
         return tuple(spans)
 
@@ -782,8 +777,7 @@ class _Converter:
                     match["roles"] = "both"
                     continue
                 pid = f"{kind[0].upper()}-{pid}"
-                self.rows.problem(owner.get("row"), f"{owner['kind']} id {owner['id']!r} is also used by another "
-                                  f"customer or vendor; this one is {pid!r}", "warning")  # fmt: skip
+                self.rows.problem(owner.get("row"), N_("{kind} id {id!r} is also used by another customer or vendor; this one is {pid!r}").format(kind=owner['kind'], id=owner['id'], pid=pid), "warning")  # fmt: skip
             seen[pid] = kind
             contact = owner.get("contact", "")
             contact = "" if contact == owner["name"] else contact
@@ -814,7 +808,7 @@ class _Converter:
             total = _cents(abs(sum((s.value for s in posting), Fraction(0))))
             still = _cents(abs(lots.get(invoice["post_lot"], Fraction(0))))
             if total is None or still is None:
-                self.rows.problem(invoice["row"], f"invoice {invoice['id']}: amount not in whole cents: left out")
+                self.rows.problem(invoice["row"], N_("invoice {id}: amount not in whole cents: left out").format(id=invoice['id']))
                 continue
             if still == 0:
                 continue  # paid
@@ -828,7 +822,7 @@ class _Converter:
                 "description": invoice["notes"] or posted.description,
             })  # fmt: skip
         if unposted:
-            self.rows.problem(None, f"{unposted} invoice(s) or bill(s) not posted: not in the books, left out", "info")
+            self.rows.problem(None, N_("{unposted} invoice(s) or bill(s) not posted: not in the books, left out").format(unposted=unposted), "info")
         return table("open_items", rows)
 
 
@@ -898,16 +892,14 @@ def _xml_root(source: Source) -> tuple[etree._Element, list[Transaction]]:
             try:
                 streamed.append(_transaction(node))
             except (ValueError, ZeroDivisionError) as exc:
-                raise SourceError(f"not a readable GnuCash XML book: {exc}", source.name) from None
+                raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), source.name) from None
             parent.remove(node)
 
     try:
         for chunk in sources.gunzip(source.path, source.name):
             tags += chunk.count(b"<")
             if tags > most:
-                raise SourceError(f"the compressed book holds more than {most} XML tags for its {packed} bytes (real "
-                                  "books hold under one per byte packed): refusing a decompression bomb (raise "
-                                  "the bound with MIGRATOR_MAX_RATIO)", source.name)  # fmt: skip
+                raise SourceError(N_("the compressed book holds more than {most} XML tags for its {packed} bytes (real books hold under one per byte packed): refusing a decompression bomb (raise the bound with MIGRATOR_MAX_RATIO)").format(most=most, packed=packed), source.name)  # fmt: skip
             if head is not None:
                 head += chunk
                 if len(head) < 1 << 16:
@@ -923,7 +915,7 @@ def _xml_root(source: Source) -> tuple[etree._Element, list[Transaction]]:
         take()
         return root, streamed
     except etree.XMLSyntaxError as exc:
-        raise SourceError(f"not well-formed XML: {exc.msg}", source.name, exc.lineno) from None
+        raise SourceError(N_("not well-formed XML: {msg}").format(msg=exc.msg), source.name, exc.lineno) from None
 
 
 def _xml_head(source: Source) -> bytes:
@@ -987,7 +979,7 @@ def _read_dump(source: Source) -> Book:
         try:
             db.executescript(source.read_bytes().decode("utf-8"))
         except UnicodeDecodeError as exc:
-            raise SourceError(f"not a loadable GnuCash SQL dump: {exc}", source.name) from None
+            raise SourceError(N_("not a loadable GnuCash SQL dump: {exc}").format(exc=exc), source.name) from None
         db.set_authorizer(None)
         return read_sqlite(db)
     except sqlite3.Error as exc:
@@ -1000,9 +992,9 @@ def _read_dump(source: Source) -> Book:
             if key == "max_ratio":
                 raise limits.ratio_refusal(source.name, what, size) from None
             raise limits.refusal(source.name, what, key) from None
-        raise SourceError(f"not a loadable GnuCash SQL dump: {exc}", source.name) from None
+        raise SourceError(N_("not a loadable GnuCash SQL dump: {exc}").format(exc=exc), source.name) from None
     except (IndexError, KeyError) as exc:
-        raise SourceError(f"not a readable GnuCash SQL dump: {exc}", source.name) from None
+        raise SourceError(N_("not a readable GnuCash SQL dump: {exc}").format(exc=exc), source.name) from None
     finally:
         db.close()
 
@@ -1024,24 +1016,24 @@ class GnucashReader:
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if source.head(16).startswith(SQLITE_MAGIC):
             if not _gnucash_sqlite(source):
-                raise SourceError("an SQLite file, but not a GnuCash book (no books/accounts/splits tables)",
+                raise SourceError(N_("an SQLite file, but not a GnuCash book (no books/accounts/splits tables)"),
                                   source.name)  # fmt: skip
             with sources.sqlite_reading(source.path, source.name, "not a readable GnuCash SQLite book") as db:
                 try:
                     book = read_sqlite(db)
                 except (IndexError, KeyError) as exc:
-                    raise SourceError(f"not a readable GnuCash SQLite book: {exc}", source.name) from None
+                    raise SourceError(N_("not a readable GnuCash SQLite book: {exc}").format(exc=exc), source.name) from None
             return to_ledger(book, source.name, "GnuCash (SQLite)")
         if _sql_dump(source.head(8192)):
             return to_ledger(_read_dump(source), source.name, "GnuCash (SQL dump)")
         root, streamed = _xml_root(source)
         tag = etree.QName(root).localname
         if tag not in ("gnc-v2", "gnc-account-example"):
-            raise SourceError(f"not a GnuCash XML book (root element {tag!r})", source.name)
+            raise SourceError(N_("not a GnuCash XML book (root element {tag!r})").format(tag=tag), source.name)
         try:
             book = read_xml(root, streamed)
         except (ValueError, ZeroDivisionError) as exc:
-            raise SourceError(f"not a readable GnuCash XML book: {exc}", source.name) from None
+            raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), source.name) from None
         system = "GnuCash account template (.gnucash-xea)" if book.template_file else "GnuCash (XML)"
         return to_ledger(book, source.name, system)
 

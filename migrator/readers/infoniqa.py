@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from migrator import vat
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, Ledger, Problem, table
 from migrator.parsing import (
     AmountColumn,
@@ -80,11 +81,11 @@ class InfoniqaReader:
         except ParseError as exc:
             raise SourceError(str(exc)) from None
         if not records or not any(records[0][1]):
-            raise SourceError("the file is empty; expected the header Blg,Datum,Kto,S/H,…", source.name)
+            raise SourceError(N_("the file is empty; expected the header Blg,Datum,Kto,S/H,…"), source.name)
         header = [n.strip() for n in records[0][1]]
         missing = [r for r in REQUIRED if r not in header]
         if missing:
-            raise SourceError(f"not an Infoniqa journal: the header lacks {', '.join(missing)}", source.name, 1)
+            raise SourceError(N_("not an Infoniqa journal: the header lacks {missing}").format(missing=', '.join(missing)), source.name, 1)
         rows = [
             (number, dict(zip(header, (v.strip() for v in values), strict=False)), len(values))
             for number, values in records[1:]
@@ -113,7 +114,7 @@ def _lines(rows: list[tuple[int, dict[str, str], int]], width: int, file: str) -
     entry, previous, foreign = 0, None, 0
     for number, row, count in rows:
         if count != width:
-            out.problem(number, f"{count} fields where the header has {width}; row left out")
+            out.problem(number, N_("{count} fields where the header has {width}; row left out").format(count=count, width=width))
             continue
         try:
             date = dates.date(row["Datum"])
@@ -121,12 +122,12 @@ def _lines(rows: list[tuple[int, dict[str, str], int]], width: int, file: str) -
             tax = amounts.cents(row.get("Steuer", "")) or 0
             fw = amounts.cents(row.get("FW-Betrag", "")) or 0
         except ParseError as exc:
-            out.problem(number, f"{exc}; row left out")
+            out.problem(number, N_("{exc}; row left out").format(exc=exc))
             continue
         side = row["S/H"].upper()
         if date is None or net is None or side not in ("S", "H") or not row["Kto"]:
             what = "date" if date is None else "Netto" if net is None else "account" if not row["Kto"] else "S/H"
-            out.problem(number, f"{what} missing or not S/H ({row['S/H']!r}); row left out")
+            out.problem(number, N_("{what} missing or not S/H ({row!r}); row left out").format(what=what, row=row['S/H']))
             continue
         key = (row["Blg"], date)
         if key != previous:
@@ -143,8 +144,7 @@ def _lines(rows: list[tuple[int, dict[str, str], int]], width: int, file: str) -
     vat_codes, notes = _vat_codes(out.rows, file)
     out.problems += notes
     if foreign:
-        out.problem(None, f"{foreign} rows carry a foreign amount (FW-Betrag) without naming its currency; "
-                    "kept as extras, the lines are in base currency", "warning")  # fmt: skip
+        out.problem(None, N_("{foreign} rows carry a foreign amount (FW-Betrag) without naming its currency; kept as extras, the lines are in base currency").format(foreign=foreign), "warning")  # fmt: skip
     for row in out.rows:
         del row["_tax"], row["_vat_row"]
     return (
@@ -170,8 +170,8 @@ def _link_vat(out: Rows) -> None:
             linked = _match(vat_row, [b for b in bases if "vat_amount" not in b])
             if not linked:
                 if not vat_row["vat_code"]:
-                    out.problem(vat_row["source_row"], "VAT row (BTyp 2) matches no VAT base of its voucher; "
-                                "read as a line without VAT code", "warning")  # fmt: skip
+                    out.problem(vat_row["source_row"], N_("VAT row (BTyp 2) matches no VAT base of its voucher; "
+                                "read as a line without VAT code"), "warning")  # fmt: skip
                     vat_row["vat_line"] = False
                 continue
             sign = 1 if vat_row["amount"] >= 0 else -1
@@ -218,8 +218,7 @@ def _vat_codes(rows: list[dict[str, Any]], file: str) -> tuple[pa.Table, list[Pr
         named = known.rate if known else None
         rate = _rate(pairs[code], named)
         if rate is not None and named is not None and rate != named:
-            problems.append(Problem("info", f"VAT code {code}: its amounts are {rate} % of their bases, not the "
-                                    f"{named} % its name suggests; read as {rate} %", file))  # fmt: skip
+            problems.append(Problem("info", N_("VAT code {code}: its amounts are {percent} of their bases, not the {named} its name suggests; read as {percent}").format(code=code, percent=f"{rate} %", named=f"{named} %"), file))  # fmt: skip
         rate = rate if rate is not None else named
         out.append({"code": code, "account": account, "method": "net", "kind": kind,
                     "rate": decimal_text(rate) if rate is not None else "",

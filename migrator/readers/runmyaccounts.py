@@ -26,6 +26,7 @@ from typing import Any
 import pyarrow as pa
 
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, Ledger, Problem, table
 from migrator.parsing import (
     MAX_CENTS,
@@ -78,8 +79,7 @@ class RunMyAccountsReader:
             files = [source.child(p) for p in sorted(source.path.iterdir()) if p.is_file()]
             journals = [f for f in files if _is_journal(f.head())]
             if len(journals) != 1:
-                raise SourceError(f"expected one GL import CSV (header reference, transdate, accno, debit, credit), "
-                                  f"found {len(journals)}", source.name)  # fmt: skip
+                raise SourceError(N_("expected one GL import CSV (header reference, transdate, accno, debit, credit), found {count}").format(count=len(journals)), source.name)  # fmt: skip
             journal = journals[0]
             chart = next((f for f in files if f is not journal and _is_chart(f.head())), None)
             contacts = [f for f in files if _contacts_kind(f.head())]
@@ -114,7 +114,7 @@ class RunMyAccountsReader:
 def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> tuple[list[str], list[Any], str]:
     data = source.read_bytes()
     if not data:
-        raise SourceError(f"the file is empty; expected a header with {', '.join(required)}", source.name)
+        raise SourceError(N_("the file is empty; expected a header with {required}").format(required=', '.join(required)), source.name)
     encoding = options.encoding or detect_encoding(data)[0]
     try:
         text, encoding = decode(data, encoding, source.name)
@@ -132,7 +132,7 @@ def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> t
         raise SourceError(str(exc)) from None
     missing = [r for r in required if r not in header]
     if missing:
-        raise SourceError(f"the header lacks {', '.join(missing)}", source.name, 1)
+        raise SourceError(N_("the header lacks {missing}").format(missing=', '.join(missing)), source.name, 1)
     return header, records, encoding
 
 
@@ -163,7 +163,7 @@ def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
     entry, previous = 0, None
     for number, row, count in rows:
         if count != len(header):
-            out.problem(number, f"{count} fields where the header has {len(header)}; row left out")
+            out.problem(number, N_("{count} fields where the header has {count_b}; row left out").format(count=count, count_b=len(header)))
             continue
         try:
             date = dates.date(row["transdate"])
@@ -171,10 +171,10 @@ def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
             credit = amounts.cents(row["credit"]) or 0
             rate = parse_rate(row.get("exchangerate", ""))
         except ParseError as exc:
-            out.problem(number, f"{exc}; row left out")
+            out.problem(number, N_("{exc}; row left out").format(exc=exc))
             continue
         if date is None or not row["accno"]:
-            out.problem(number, f"{'transdate' if date is None else 'accno'} is empty; row left out")
+            out.problem(number, N_("{value} is empty; row left out").format(value='transdate' if date is None else 'accno'))
             continue
         if row["reference"] != previous:
             entry, previous = entry + 1, row["reference"]
@@ -182,14 +182,14 @@ def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
         currency = row.get("currency", "").upper()
         if currency and currency != base:
             if not rate or Decimal(rate) <= 0:
-                out.problem(number, f"{currency} row without an exchange rate; row left out")
+                out.problem(number, N_("{currency} row without an exchange rate; row left out").format(currency=currency))
                 continue
             try:
                 converted = (Decimal(debit - credit) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_UP)
             except ArithmeticError:  # more digits than a Decimal holds
                 converted = Decimal(MAX_CENTS + 1)
             if abs(converted) > MAX_CENTS:
-                out.problem(number, f"{currency} amount × exchange rate {rate} is too large; row left out")
+                out.problem(number, N_("{currency} amount × exchange rate {rate} is too large; row left out").format(currency=currency, rate=rate))
                 continue
             values = {"amount": int(converted), "currency": currency, "amount_currency": debit - credit, "rate": rate}
         out.add(entry=str(entry), date=date, doc=row["reference"], account=row["accno"],
@@ -207,14 +207,13 @@ def _chart(source: Source, options: ReadOptions) -> tuple[pa.Table, pa.Table, li
     heading = ""
     for number, values in records:
         if len(values) != len(header):
-            problems.append(Problem("error", f"{len(values)} fields where the header has {len(header)}; row left out",
+            problems.append(Problem("error", N_("{count} fields where the header has {count_b}; row left out").format(count=len(values), count_b=len(header)),
                                     source.name, number))  # fmt: skip
             continue
         row = _fields(header, values)
         kind = row["charttype"].upper()
         if not row["accno"] or kind not in ("A", "H"):
-            problems.append(Problem("error", f"chart row needs an accno and charttype A or H (got {row['accno']!r}, "
-                                    f"{row['charttype']!r}); row left out", source.name, number))  # fmt: skip
+            problems.append(Problem("error", N_("chart row needs an accno and charttype A or H (got {accno!r}, {charttype!r}); row left out").format(accno=row['accno'], charttype=row['charttype']), source.name, number))  # fmt: skip
             continue
         if kind == "H":
             heading = row["accno"]
@@ -262,8 +261,7 @@ def _partners(sources: list[Source], options: ReadOptions) -> tuple[pa.Table, li
         header, records, _ = _table(source, options, (number, "name"))
         for line, values in records:
             if len(values) != len(header):
-                problems.append(Problem("error", f"{len(values)} fields where the header has {len(header)}; row "
-                                        "left out", source.name, line))  # fmt: skip
+                problems.append(Problem("error", N_("{count} fields where the header has {count_b}; row left out").format(count=len(values), count_b=len(header)), source.name, line))  # fmt: skip
                 continue
             row = _fields(header, values)
             code = row[number]
@@ -273,7 +271,7 @@ def _partners(sources: list[Source], options: ReadOptions) -> tuple[pa.Table, li
                 first[(code, role)] = other
                 continue
             if (code, role) in first:
-                problems.append(Problem("warning", f"{number} {code!r} is on an earlier row too; both kept",
+                problems.append(Problem("warning", N_("{number} {code!r} is on an earlier row too; both kept").format(number=number, code=code),
                                         source.name, line))  # fmt: skip
             partner: dict[str, Any] = {"id": code, "roles": role}
             partner.update({column: row.get(field, "") for field, column in CONTACT_FIELDS.items()})
@@ -284,7 +282,7 @@ def _partners(sources: list[Source], options: ReadOptions) -> tuple[pa.Table, li
                 if terms.lstrip("-").isdigit() and abs(int(terms)) < 2**31:
                     partner["payment_terms"] = int(terms)
                 else:
-                    problems.append(Problem("error", f"terms {terms!r} is not a number of days; left empty",
+                    problems.append(Problem("error", N_("terms {terms!r} is not a number of days; left empty").format(terms=terms),
                                             source.name, line))  # fmt: skip
             first.setdefault((code, role), partner)
             found.append(partner)

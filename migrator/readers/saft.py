@@ -44,6 +44,7 @@ from lxml import etree
 
 from migrator import shipped
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import LINES, Company, FiscalYear, Ledger, Problem, table
 from migrator.money import NotCents, format_cents, to_cents
 from migrator.parsing import parse_rate
@@ -397,7 +398,7 @@ class _Read:
                 while element.getprevious() is not None:
                     del parent[0]
         if not seen_root:
-            raise SourceError("not a SAF-T file: the root element is not AuditFile", self.file)
+            raise SourceError(N_("not a SAF-T file: the root element is not AuditFile"), self.file)
         return self._finish()
 
     # ----------------------------------------------------------------------------------- records

@@ -40,6 +40,7 @@ import numpy as np
 import pyarrow as pa
 
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, codec_name, detect_encoding, parse_cents, parse_date
@@ -263,23 +264,22 @@ class SieReader:
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         data = source.read_bytes()
         if not data:
-            raise SourceError("the file is empty; expected SIE records (#FLAGGA, #SIETYP, #VER …)", source.name)
+            raise SourceError(N_("the file is empty; expected SIE records (#FLAGGA, #SIETYP, #VER …)"), source.name)
         try:
             decoded = decode_sie(data, options.encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceError(f"cannot be decoded ({exc}); give the encoding with --encoding", source.name) from None
+            raise SourceError(N_("cannot be decoded ({exc}); give the encoding with --encoding").format(exc=exc), source.name) from None
         text, encoding = decoded.text, decoded.encoding
         state = _State(source.name)
         if decoded.note:
             state.problem(decoded.note_row, decoded.note, "info")
         _parse(text.split("\n"), state)  # not splitlines(): CP437 text may hold \x1c-\x1e
         if not state.company.get("#SIETYP") and not state.vouchers and not state.balances["#IB"]:
-            raise SourceError("no SIE records (#SIETYP, #VER, #IB) found: not a SIE file", source.name)
+            raise SourceError(N_("no SIE records (#SIETYP, #VER, #IB) found: not a SIE file"), source.name)
         if "\ufffd" in text:
             state.problem(
                 None,
-                f"{text.count(chr(0xFFFD))} characters were already damaged (U+FFFD) in the file; "
-                "names and texts are read as they are",
+                N_("{count} characters were already damaged (U+FFFD) in the file; names and texts are read as they are").format(count=text.count(chr(0xFFFD))),
                 "warning",
             )
         rows = Rows(source.name)
@@ -323,12 +323,12 @@ def _parse(lines: list[str], state: _State) -> None:
             continue
         if line == "{":
             if voucher is None or in_body:
-                state.problem(number, "'{' without a #VER before it", "warning")
+                state.problem(number, N_("'{' without a #VER before it"), "warning")
             in_body = True
             continue
         if line == "}":
             if voucher is None:
-                state.problem(number, "'}' without a #VER before it", "warning")
+                state.problem(number, N_("'}' without a #VER before it"), "warning")
             else:
                 _close(voucher, state)
             voucher, in_body = None, False
@@ -336,7 +336,7 @@ def _parse(lines: list[str], state: _State) -> None:
         fields = tokens(line)
         label = str(fields[0]).upper() if fields else ""
         if not label.startswith("#"):
-            state.problem(number, f"not a SIE record: {line[:60]!r}")
+            state.problem(number, N_("not a SIE record: {line!r}").format(line=line[:60]))
             continue
         args = fields[1:]
         if voucher is not None and not in_body and label != "#TRANS":
@@ -344,7 +344,7 @@ def _parse(lines: list[str], state: _State) -> None:
             voucher = None
         if label in ("#TRANS", "#RTRANS", "#BTRANS"):
             if voucher is None:
-                state.problem(number, f"{label} outside a voucher (#VER … {{ }}): not booked")
+                state.problem(number, N_("{label} outside a voucher (#VER … {{ }}): not booked").format(label=label))
             elif label == "#TRANS":
                 _trans(voucher, args, number, state)
             else:
@@ -358,7 +358,7 @@ def _parse(lines: list[str], state: _State) -> None:
         else:
             _record(label, args, number, state)
     if voucher is not None:
-        state.problem(voucher.row, "the last voucher is not closed with '}'", "warning")
+        state.problem(voucher.row, N_("the last voucher is not closed with '}'"), "warning")
         _close(voucher, state)
 
 
@@ -382,7 +382,7 @@ def _cents(text: str, row: int, state: _State, what: str) -> int | None:
         state.problem(row, f"{what}: {exc}")
         return None
     if cents is None:
-        state.problem(row, f"{what}: the amount is missing")
+        state.problem(row, N_("{what}: the amount is missing").format(what=what))
     return cents
 
 
@@ -402,7 +402,7 @@ def _record(label: str, args: list[Field], row: int, state: _State) -> None:
     elif label == "#KTYP":
         kind = KTYP.get(_text(args, 1).upper())
         if kind is None:
-            state.problem(row, f"#KTYP {_text(args, 1)!r} is not T, S, K or I; the type is left empty", "warning")
+            state.problem(row, N_("#KTYP {text!r} is not T, S, K or I; the type is left empty").format(text=_text(args, 1)), "warning")
         state.accounts.setdefault(_text(args, 0), {"name": "", "type": ""})["type"] = kind or ""
     elif label in ("#IB", "#UB", "#RES"):
         _balance(label, args, row, state)
@@ -414,21 +414,21 @@ def _rar(args: list[Field], row: int, state: _State) -> None:
     try:
         index = int(_text(args, 0))
     except ValueError:
-        state.problem(row, f"#RAR year number {_text(args, 0)!r} is not a whole number")
+        state.problem(row, N_("#RAR year number {text!r} is not a whole number").format(text=_text(args, 0)))
         return
     start = _date(_text(args, 1), row, state, "#RAR start")
     end = _date(_text(args, 2), row, state, "#RAR end")
     if start and end:
         state.years[index] = FiscalYear(start, end)
     else:
-        state.problem(row, f"#RAR {index} has no dates; the year is taken from the voucher dates", "info")
+        state.problem(row, N_("#RAR {index} has no dates; the year is taken from the voucher dates").format(index=index), "info")
 
 
 def _balance(label: str, args: list[Field], row: int, state: _State) -> None:
     try:
         index = int(_text(args, 0))
     except ValueError:
-        state.problem(row, f"{label} year number {_text(args, 0)!r} is not a whole number")
+        state.problem(row, N_("{label} year number {text!r} is not a whole number").format(label=label, text=_text(args, 0)))
         return
     account = _text(args, 1)
     cents = _cents(_text(args, 2), row, state, f"{label} {account}")
@@ -437,7 +437,7 @@ def _balance(label: str, args: list[Field], row: int, state: _State) -> None:
     known = state.balances[label].get((index, account))
     if known is not None:
         state.problem(
-            row, f"{label} {index} {account} repeats the record of row {known[1]}; the last one is used", "warning"
+            row, N_("{label} {index} {account} repeats the record of row {known}; the last one is used").format(label=label, index=index, account=account, known=known[1]), "warning"
         )
     state.balances[label][(index, account)] = (cents, row)
 
@@ -472,7 +472,7 @@ def _trans(voucher: _Voucher, args: list[Field], row: int, state: _State) -> Non
 
 def _close(voucher: _Voucher, state: _State) -> None:
     if not voucher.lines:
-        state.problem(voucher.row, f"voucher {voucher.series} {voucher.number} has no transactions", "info")
+        state.problem(voucher.row, N_("voucher {series} {number} has no transactions").format(series=voucher.series, number=voucher.number), "info")
         return
     state.vouchers.append(voucher)
 
@@ -487,7 +487,7 @@ def _extras_notes(extras: list[dict[str, Any]], file: str) -> list[Problem]:
     for row in extras:
         counts[row["record"]] = counts.get(row["record"], 0) + 1
     return [
-        Problem("info", f"{label}: {n} records kept in extras only (the canonical ledger has no place for them)", file)
+        Problem("info", N_("{label}: {n} records kept in extras only (the canonical ledger has no place for them)").format(label=label, n=n), file)
         for label, n in sorted(counts.items())
     ]
 
@@ -513,7 +513,7 @@ def _balances(state: _State, rows: Rows) -> None:
         if year is None:
             for cents, row in [*ib.values(), *ub.values(), *res.values()]:
                 if cents:
-                    state.problem(row, f"no #RAR {index} gives the dates of this year; the balance is not booked")
+                    state.problem(row, N_("no #RAR {index} gives the dates of this year; the balance is not booked").format(index=index))
             continue
         opening = ib
         for account, (cents, row) in sorted(opening.items()):
@@ -608,8 +608,7 @@ def _unbooked_result(
     )
     state.problem(
         first_row,
-        f"the #IB of year {index} do not sum to zero: {format_cents(-total)} {why}; the opening entry books it "
-        f"to {RESULT_ACCOUNT} (BAS: {RESULT_NAME})",
+        N_("the #IB of year {index} do not sum to zero: {format_cents} {why}; the opening entry books it to {result_account} (BAS: {result_name})").format(index=index, format_cents=format_cents(-total), why=why, result_account=RESULT_ACCOUNT, result_name=RESULT_NAME),
         "warning",
     )
 
@@ -636,8 +635,7 @@ def _check_closing(state: _State, index: int, expected: dict[str, tuple[int, int
         if got != cents:
             state.problem(
                 row,
-                f"account {account}: #UB/#RES of year {index} say a movement of {format_cents(cents)}, "
-                f"the vouchers book {format_cents(got)}",
+                N_("account {account}: #UB/#RES of year {index} say a movement of {format_cents}, the vouchers book {format_cents_b}").format(account=account, index=index, format_cents=format_cents(cents), format_cents_b=format_cents(got)),
                 "warning",
             )
 

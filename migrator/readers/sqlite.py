@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from migrator import limits
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import SCHEMAS, Company, FiscalYear, Ledger, Problem, SourceFile
 from migrator.readers.base import ReadOptions
 from migrator.sources import Source, sqlite_reading, tables_only
@@ -51,7 +52,7 @@ class SqliteReader:
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if not source.head(16).startswith(MAGIC):
-            raise SourceError("not an SQLite file", source.name)
+            raise SourceError(N_("not an SQLite file"), source.name)
         with sqlite_reading(source.path, source.name, "not a readable migrator archive") as db:
             return _read(db, source.name)
 
@@ -59,16 +60,15 @@ class SqliteReader:
 def _read(db: sqlite3.Connection, name: str) -> Ledger:
     meta = _meta(db)
     if meta.get("kind") != KIND:
-        raise SourceError("an SQLite file, but not a migrator archive (no meta kind)", name)
+        raise SourceError(N_("an SQLite file, but not a migrator archive (no meta kind)"), name)
     if meta.get("schema_version") != SCHEMA_VERSION:
-        raise SourceError(f"archive schema version {meta.get('schema_version')!r}; this migrator reads "
-                          f"{SCHEMA_VERSION}", name)  # fmt: skip
+        raise SourceError(N_("archive schema version {get!r}; this migrator reads {schema_version}").format(get=meta.get('schema_version'), schema_version=SCHEMA_VERSION), name)  # fmt: skip
     real = tables_only(db)
     wanted = {"company", "fiscal_years", "source_files", "problems", "extras_index", "extras_columns", *SCHEMAS}
     wanted -= {name for name in LATER_TABLES if name not in real and not _named(db, name)}
     views = sorted(wanted - real)
     if views:  # a view (or nothing) under a table's name: never run
-        raise SourceError(f"not a migrator archive: no table {', '.join(views)}", name)
+        raise SourceError(N_("not a migrator archive: no table {views}").format(views=', '.join(views)), name)
     row = db.execute("SELECT " + ", ".join(quote(c[0]) for c in COMPANY) + " FROM company").fetchone()
     years = tuple(
         FiscalYear(dt.date.fromisoformat(s), dt.date.fromisoformat(e))
@@ -110,10 +110,10 @@ def _free_tables(db: sqlite3.Connection, kind: str, real: set[str], name: str) -
         ).fetchall()
         unknown = [t for _, t in columns if t not in EXTRA_TYPES]
         if unknown:
-            raise SourceError(f"not a migrator archive: column type {unknown[0]!r} in {kind}_columns", name)
+            raise SourceError(N_("not a migrator archive: column type {unknown!r} in {kind}_columns").format(unknown=unknown[0], kind=kind), name)
         schema = pa.schema([(c, EXTRA_TYPES[t]) for c, t in columns])
         if table_name not in real:
-            raise SourceError(f"not a migrator archive: no table {table_name} (listed in {kind}_index)", name)
+            raise SourceError(N_("not a migrator archive: no table {table_name} (listed in {kind}_index)").format(table_name=table_name, kind=kind), name)
         out[extra_name] = _table(db, table_name, schema)
     return out
 

@@ -42,6 +42,7 @@ from typing import Any
 import pyarrow as pa
 
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import Company, Ledger, Problem, table
 from migrator.parsing import ParseError, decode, head_text
 from migrator.partners import country_code, language_code, partner_kind
@@ -168,7 +169,7 @@ def parse_line(number: int, line: str) -> Property:
             colon = index
             break
     if colon < 0:
-        raise ParseError(f"expected NAME:value, got {line[:40]!r}")
+        raise ParseError(N_("expected NAME:value, got {line!r}").format(line=line[:40]))
     head, value = line[:colon], line[colon + 1 :]
     pieces = _split_params(head)
     name = pieces[0].split(".")[-1].strip().upper()
@@ -211,26 +212,26 @@ def cards(text: str, file: str, problems: list[Problem]) -> list[Card]:
         try:
             prop = parse_line(number, line)
         except ParseError as exc:
-            problems.append(Problem("error", f"{exc}; line left out", file, number))
+            problems.append(Problem("error", N_("{exc}; line left out").format(exc=exc), file, number))
             continue
         if prop.name == "BEGIN" and prop.value.strip().upper() == "VCARD":
             if current is not None:
-                problems.append(Problem("error", f"the card of line {current.line} has no END:VCARD", file, number))
+                problems.append(Problem("error", N_("the card of line {line} has no END:VCARD").format(line=current.line), file, number))
                 found.append(current)
             current = Card(number)
         elif prop.name == "END" and prop.value.strip().upper() == "VCARD":
             if current is None:
-                problems.append(Problem("warning", "END:VCARD without BEGIN:VCARD; ignored", file, number))
+                problems.append(Problem("warning", N_("END:VCARD without BEGIN:VCARD; ignored"), file, number))
             else:
                 found.append(current)
                 current = None
         elif current is None:
-            problems.append(Problem("warning", f"{prop.name} outside a card (BEGIN:VCARD … END:VCARD); ignored",
+            problems.append(Problem("warning", N_("{name} outside a card (BEGIN:VCARD … END:VCARD); ignored").format(name=prop.name),
                                     file, number))  # fmt: skip
         else:
             current.properties.append(prop)
     if current is not None:
-        problems.append(Problem("error", f"the card of line {current.line} has no END:VCARD (file ends)", file,
+        problems.append(Problem("error", N_("the card of line {line} has no END:VCARD (file ends)").format(line=current.line), file,
                                 current.line))  # fmt: skip
         found.append(current)
     return found
@@ -260,8 +261,7 @@ def _country(prop: Property, component: str, file: str, problems: list[Problem])
             return code
     text = component.strip()
     if text:
-        problems.append(Problem("warning", f"country {text!r} is not a country name or ISO 3166 code migrator "
-                                "knows; kept as written", file, prop.line))  # fmt: skip
+        problems.append(Problem("warning", N_("country {text!r} is not a country name or ISO 3166 code migrator knows; kept as written").format(text=text), file, prop.line))  # fmt: skip
     return text
 
 
@@ -271,7 +271,7 @@ def _language(prop: Property | None, file: str, problems: list[Problem]) -> str:
     text = prop.text_value().strip()
     code = language_code(text)
     if code is None:
-        problems.append(Problem("warning", f"language {text!r} is not one migrator knows; kept as written", file,
+        problems.append(Problem("warning", N_("language {text!r} is not one migrator knows; kept as written").format(text=text), file,
                                 prop.line))  # fmt: skip
         return text
     return code
@@ -311,7 +311,7 @@ def partner(card: Card, file: str, problems: list[Problem]) -> dict[str, Any]:
     else:
         name = text("FN") or " ".join(p for p in (first, last) if p) or org_name
     if not name and not first and not last:
-        problems.append(Problem("warning", "card without a name (FN, N or ORG)", file, card.line))
+        problems.append(Problem("warning", N_("card without a name (FN, N or ORG)"), file, card.line))
     row: dict[str, Any] = {"id": code_prop.text_value() if code_prop else "", "kind": kind, "name": name,
                            "first_name": first, "last_name": last, "roles": _roles(card)}  # fmt: skip
     address = card.first("ADR", "work", "pref")
@@ -341,8 +341,7 @@ def partner(card: Card, file: str, problems: list[Problem]) -> dict[str, Any]:
         if value.lstrip("-").isdigit() and abs(int(value)) < 2**31:
             row["payment_terms"] = int(value)
         else:
-            problems.append(Problem("warning", f"X-MIGRATOR-PAYMENT-TERMS {value!r} is not a number of days; "
-                                    "left empty", file, terms.line))  # fmt: skip
+            problems.append(Problem("warning", N_("X-MIGRATOR-PAYMENT-TERMS {value!r} is not a number of days; left empty").format(value=value), file, terms.line))  # fmt: skip
     active = card.first("X-MIGRATOR-ACTIVE")
     row["active"] = active is None or active.text_value().strip().lower() != "false"
     return row
@@ -368,12 +367,12 @@ class VcardReader:
         problems: list[Problem] = []
         found = cards(text, source.name, problems)
         if not found and text.strip():
-            raise SourceError("no vCard in the file: expected BEGIN:VCARD … END:VCARD", source.name)
+            raise SourceError(N_("no vCard in the file: expected BEGIN:VCARD … END:VCARD"), source.name)
         rows, extras, numbered = [], [], 0
         for card in found:
             version = card.first("VERSION")
             if version is not None and version.value.strip() not in ("2.1", "3.0", "4.0"):
-                problems.append(Problem("warning", f"vCard version {version.value.strip()!r}: read as 4.0",
+                problems.append(Problem("warning", N_("vCard version {value!r}: read as 4.0").format(value=version.value.strip()),
                                         source.name, version.line))  # fmt: skip
             row = partner(card, source.name, problems)
             if card.first("X-MIGRATOR-CODE") is None:
@@ -384,11 +383,10 @@ class VcardReader:
             if others:
                 extras.append({"source_row": card.line, "id": row["id"], "properties": "\n".join(others)})
         if numbered:
-            problems.append(Problem("info", f"{numbered} cards without X-MIGRATOR-CODE: numbered 1 to {numbered} "
-                                    "in file order", source.name))  # fmt: skip
+            problems.append(Problem("info", N_("{numbered} cards without X-MIGRATOR-CODE: numbered 1 to {numbered} in file order").format(numbered=numbered), source.name))  # fmt: skip
         for code, count in sorted(Counter(r["id"] for r in rows).items()):
             if count > 1:
-                problems.append(Problem("warning", f"partner code {code!r} is on {count} cards", source.name))
+                problems.append(Problem("warning", N_("partner code {code!r} is on {count} cards").format(code=code, count=count), source.name))
         kept = {}
         if extras:
             kept["partners"] = pa.table({

@@ -34,6 +34,7 @@ import pyarrow.compute as pc
 
 from migrator import money, xmlsafe
 from migrator.errors import SourceError
+from migrator.i18n import N_
 from migrator.model import SCHEMAS, Company, FiscalYear, Ledger, Problem, conform, table
 from migrator.parsing import ParseError, decimal_text, excel_number, excel_serial_to_date, parse_cents, parse_date
 from migrator.readers.base import ReadOptions, accounts_from_lines, merge_accounts
@@ -114,7 +115,7 @@ class XlsxReader:
                 book = python_calamine.CalamineWorkbook.from_filelike(handle)
             titles = set(book.sheet_names)
             if JOURNAL.title not in titles:
-                raise SourceError(f"the workbook has no sheet {JOURNAL.title!r} with a header row", source.name)
+                raise SourceError(N_("the workbook has no sheet {title!r} with a header row").format(title=JOURNAL.title), source.name)
             problems: list[Problem] = []
             tables: dict[str, pa.Table] = {}
             extras: dict[str, pa.Table] = {}
@@ -131,7 +132,7 @@ class XlsxReader:
         except SourceError:
             raise
         except (python_calamine.CalamineError, *_BROKEN) as exc:
-            raise SourceError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})", source.name) from None
+            raise SourceError(N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc), source.name) from None
         lines = tables.get("lines", table("lines"))
         if "accounts" in tables:
             accounts, notes = merge_accounts(tables.pop("accounts"), lines, source.name)
@@ -213,12 +214,12 @@ def _whole(value: Any) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool):
-        raise ParseError(f"not a whole number: {value!r}")
+        raise ParseError(N_("not a whole number: {value!r}").format(value=value))
     if isinstance(value, int):
         return value
     number = excel_number(value) if isinstance(value, float | str) else None
     if number is None or number != number.to_integral_value():
-        raise ParseError(f"not a whole number: {value!r}")
+        raise ParseError(N_("not a whole number: {value!r}").format(value=value))
     return int(number)
 
 
@@ -230,19 +231,19 @@ def _date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, bool):
-        raise ParseError(f"not a date: {value!r}")
+        raise ParseError(N_("not a date: {value!r}").format(value=value))
     if isinstance(value, int | float):  # a day number in a cell without a date format
         return excel_serial_to_date(value)
     if isinstance(value, str):
         return parse_date(value)
-    raise ParseError(f"not a date: {value!r}")
+    raise ParseError(N_("not a date: {value!r}").format(value=value))
 
 
 def _cents(value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise ParseError(f"not an amount: {value!r}")
+        raise ParseError(N_("not an amount: {value!r}").format(value=value))
     if isinstance(value, int | float):
         try:
             return money.to_cents(excel_number(value))
@@ -250,7 +251,7 @@ def _cents(value: Any) -> int | None:
             raise ParseError(str(exc)) from None
     if isinstance(value, str):
         return parse_cents(value)
-    raise ParseError(f"not an amount: {value!r}")
+    raise ParseError(N_("not an amount: {value!r}").format(value=value))
 
 
 def _flag(value: Any) -> bool:
@@ -265,7 +266,7 @@ def _flag(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ParseError(f"not true or false: {value!r}")
+    raise ParseError(N_("not true or false: {value!r}").format(value=value))
 
 
 def _converters(sheet: Sheet) -> dict[str, Callable[[Any], Any]]:
@@ -298,7 +299,7 @@ def _source_tables(book: CalamineWorkbook, titles: set[str], file: str, problems
     for number, (name, title, kinds, *_) in rows[1:]:
         where = _where(file, SOURCE_INDEX)
         if title not in titles:
-            problems.append(Problem("error", f"source table {name}: no sheet {title!r}; left out", where, number))
+            problems.append(Problem("error", N_("source table {name}: no sheet {title!r}; left out").format(name=name, title=title), where, number))
             continue
         columns = [k.rpartition(":") for k in str(kinds or "").split("\n") if k]
         data = list(_rows(book, str(title)))
@@ -309,7 +310,7 @@ def _source_tables(book: CalamineWorkbook, titles: set[str], file: str, problems
         try:
             out[str(name)] = pa.table({n: pa.array(values[n], SOURCE_TYPES.get(k, pa.string())) for n, _, k in columns})
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            problems.append(Problem("error", f"source table {name}: {exc}; left out", _where(file, str(title))))
+            problems.append(Problem("error", N_("source table {name}: {exc}; left out").format(name=name, exc=exc), _where(file, str(title))))
     return out
 
 
@@ -366,17 +367,17 @@ def _read_sheet(
         start += 1
     else:
         if sheet.table == "lines" and not title.endswith(")"):
-            raise SourceError(f"the workbook has no sheet {title!r} with a header row", file)
+            raise SourceError(N_("the workbook has no sheet {title!r} with a header row").format(title=title), file)
         return table(sheet.table), pa.table({"source_row": pa.array([], pa.int64())})
     header = [_name(v) for v in first]
     for name in REQUIRED.get(sheet.table, ()):
         if name not in header:
-            raise SourceError(f"no column {name!r} in the header row", where, start + 1)
+            raise SourceError(N_("no column {name!r} in the header row").format(name=name), where, start + 1)
     converters = _converters(sheet)
     known = [(i, n) for i, n in enumerate(header) if n in converters]
     repeated = sorted({n for _, n in known if header.count(n) > 1})
     if repeated:
-        raise SourceError(f"column names repeat: {', '.join(repeated)}", where, start + 1)
+        raise SourceError(N_("column names repeat: {repeated}").format(repeated=', '.join(repeated)), where, start + 1)
     titles = [_text(v).strip() for v in first]
     unknown = [(i, titles[i] or f"column {_letter(i + 1)}") for i, n in enumerate(header) if n not in converters]
     required = NOT_EMPTY.get(sheet.table, ())
@@ -417,7 +418,7 @@ def _read_sheet(
         if bad <= MAX_PROBLEMS:
             problems.append(Problem("error", "; ".join(messages), where, int(numbers[position])))
     if len(errors) > MAX_PROBLEMS:
-        problems.append(Problem("error", f"{len(errors) - MAX_PROBLEMS} more rows with bad cells", where))
+        problems.append(Problem("error", N_("{count} more rows with bad cells").format(count=len(errors) - MAX_PROBLEMS), where))
     mask = pa.array(keep)
     kept_rows = numbers[keep]
     data_columns = {n: (v.filter(mask) if errors else v) for n, v in converted.items()}
@@ -564,10 +565,10 @@ def _company(book: CalamineWorkbook, file: str, problems: list[Problem]) -> Comp
             elif label == FISCAL_YEAR.lower():
                 start, end = _date(cells[0]), _date(cells[1])
                 if start is None or end is None:
-                    raise ParseError("a fiscal year needs a start and an end date")
+                    raise ParseError(N_("a fiscal year needs a start and an end date"))
                 years.append(FiscalYear(start, end))
             else:
-                problems.append(Problem("warning", f"unknown field {row[0]!r}; ignored", where, number))
+                problems.append(Problem("warning", N_("unknown field {row!r}; ignored").format(row=row[0]), where, number))
         except ParseError as exc:
             problems.append(Problem("error", str(exc), where, number))
     if not values.get("base_currency"):
@@ -592,7 +593,7 @@ def _shown_trial_balance(book: CalamineWorkbook, file: str, problems: list[Probl
         try:
             shown[_text(row[account])] = _cents(row[balance]) or 0
         except (ParseError, IndexError) as exc:
-            problems.append(Problem("warning", f"balance: {exc}", where, number))
+            problems.append(Problem("warning", N_("balance: {exc}").format(exc=exc), where, number))
     return shown
 
 
@@ -609,8 +610,7 @@ def _check_trial_balance(ledger: Ledger, shown: dict[str, int] | None, file: str
         if shown.get(code, 0) != actual.get(code, 0):
             out.append(Problem(
                 "warning",
-                f"account {code}: the sheet shows {money.format_cents(shown.get(code, 0))} but the journal adds up "
-                f"to {money.format_cents(actual.get(code, 0))}; the journal is what was read",
+                N_("account {code}: the sheet shows {format_cents} but the journal adds up to {format_cents_b}; the journal is what was read").format(code=code, format_cents=money.format_cents(shown.get(code, 0)), format_cents_b=money.format_cents(actual.get(code, 0))),
                 where,
             ))  # fmt: skip
     return out
