@@ -326,7 +326,8 @@ def convert_client(
     """Convert one client into ``outdir/<client>/``, atomically; never raises (failures are results)."""
     from migrator import outputs
     from migrator.pipeline import convert
-    from migrator.report import write_report
+    from migrator.report import report_data, write_json
+    from migrator.report_html import write_html
 
     os.umask(0o077)
     started = time.perf_counter()
@@ -354,9 +355,10 @@ def convert_client(
         result.warnings = len(conversion.problems) - result.errors
         result.verified = conversion.verified or conversion.verification is None
         result.counts = conversion.source.counts()
-        for suffix in (".json", ".html"):
-            with contextlib.suppress(MigratorError):
-                write_report(conversion, temp / f"{client.name}-report{suffix}")
+        data = report_data(conversion)  # once for both forms (what `write_report` does per form)
+        for suffix, render in ((".json", write_json), (".html", write_html)):
+            with contextlib.suppress(MigratorError), outputs.placed(temp / f"{client.name}-report{suffix}", folder=False) as part:
+                render(data, part)
         result.report = f"{client.name}/{client.name}-report.html"
         if conversion.verification is not None and not conversion.verification.ok:
             result.status = "failed"
