@@ -236,7 +236,7 @@ def parse_date(text: str, layout: str | None = None) -> dt.date | None:
                 return _build(name, match)
             except (ValueError, OverflowError):
                 raise ParseError(N_("not a valid date: {text!r}").format(text=text)) from None
-    expected = layout or "a date (yyyy-mm-dd, dd.mm.yyyy, dd.mm.yy, yyyymmdd)"
+    expected = layout or N_("a date (yyyy-mm-dd, dd.mm.yyyy, dd.mm.yy, yyyymmdd)")
     raise ParseError(N_("not a date: {text!r} (expected {expected})").format(text=text, expected=expected))
 
 

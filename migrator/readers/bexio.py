@@ -357,7 +357,7 @@ def _statement(tab: Table, found: Found) -> None:
         other = _account(cells.get("GK"))[0]
         if not _text(cells.get("Datum")) or not (_text(cells.get("Soll")) or _text(cells.get("Haben"))) or not other:
             saldo = _text(cells.get("Saldo"))
-            note = f"not a booking (no date, amount or GK; Saldo {saldo or 'empty'}): a balance or total row, skipped"
+            note = N_("not a booking (no date, amount or GK; Saldo {value}): a balance or total row, skipped").format(value=saldo or 'empty')
             found.problems.append(Problem("info", note, tab.file, number))
             continue
         try:
@@ -488,9 +488,9 @@ def _deduplicate(found: Found) -> None:
                 twin = kept[min(index, len(kept) - 1)]
                 dropped.add(id(booking))
                 if index < len(kept):
-                    message = f"the other side of the booking in {twin.file} row {twin.row}; counted once"
+                    message = N_("the other side of the booking in {file} row {row}; counted once").format(file=twin.file, row=twin.row)
                 else:
-                    message = "listed more often here than in the other account's statement; counted once"
+                    message = N_("listed more often here than in the other account's statement; counted once")
                 found.problems.append(Problem("info", message, booking.file, booking.row))
     found.bookings = [b for b in found.bookings if id(b) not in dropped]
 

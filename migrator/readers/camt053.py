@@ -132,7 +132,7 @@ class _Statement:
         match = pattern.fullmatch(value)
         try:
             if match is None:
-                raise ValueError("not an ISO 8601 date")
+                raise ValueError(N_("not an ISO 8601 date"))
             return dt.date(int(match["year"]), int(match["month"]), int(match["day"]))
         except ValueError:
             expected = "YYYY-MM-DD" if kind == "Dt" else "YYYY-MM-DDThh:mm:ss"
@@ -158,8 +158,7 @@ class _Statement:
                 base = base or currency or self._currency(entry)
         statement_id = self.text(stmt, "Id")
         if opening is not None and closing is not None:
-            message = (f"statement {statement_id} ({code}): opening {format_cents(opening)} + entries "
-                       f"{format_cents(total)} = {format_cents(opening + total)}")  # fmt: skip
+            message = (N_("statement {statement_id} ({code}): opening {format_cents} + entries {format_cents_b} = {format_cents_c}").format(statement_id=statement_id, code=code, format_cents=format_cents(opening), format_cents_b=format_cents(total), format_cents_c=format_cents(opening + total)))  # fmt: skip
             if opening + total != closing:
                 rows.problem(_line(stmt), N_("{message}, but the closing balance is {format_cents}").format(message=message, format_cents=format_cents(closing)))
             else:

@@ -230,22 +230,22 @@ def _parse_error(exc: pa.ArrowInvalid, parsed: _Parsed, source: Source) -> Excep
             parsed.data.decode("utf-8")
         except UnicodeDecodeError as bad:
             row = parsed.data.count(b"\n", 0, bad.start) + 1
-            message = f"not valid utf-8 at byte {bad.start}; give the file's encoding with --encoding"
+            message = N_("not valid utf-8 at byte {start}; give the file's encoding with --encoding").format(start=bad.start)
     if "Expected" in message and "columns" in message:
-        message = f"wrong number of fields: {message.split(':', 1)[-1].strip()} (expected {len(parsed.names)})"
+        message = N_("wrong number of fields: {split} (expected {count})").format(split=message.split(':', 1)[-1].strip(), count=len(parsed.names))
     return SourceError(message, source.name, row)
 
 
 _NO_LINES = pa.table({})
 _CHECKS = {
-    "date": "is not a date (expected yyyy-mm-dd)",
-    "amount": "is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)",
-    "amount_currency": "is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)",
-    "vat_amount": "is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)",
-    "account": "is empty: every line needs one",
-    "opening": "is not true or false",
-    "vat_line": "is not true or false",
-    "line": "is not a whole number",
+    "date": N_("is not a date (expected yyyy-mm-dd)"),
+    "amount": N_("is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)"),
+    "amount_currency": N_("is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)"),
+    "vat_amount": N_("is not an amount (expected e.g. -1234.50, at most ±9999999999999999.99)"),
+    "account": N_("is empty: every line needs one"),
+    "opening": N_("is not true or false"),
+    "vat_line": N_("is not true or false"),
+    "line": N_("is not a whole number"),
 }
 """What each checked column must hold, in the order rows are checked (a row is reported once)."""
 MAX_ROWS_PER_CHECK = 1000

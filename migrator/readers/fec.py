@@ -155,7 +155,7 @@ class _Read:
             while len(fields) > width and not fields[-1]:
                 fields.pop()  # trailing separator
             if len(fields) != width:
-                self.problem(f"{len(fields)} fields, expected {width} as in the header", index)
+                self.problem(N_("{count} fields, expected {width} as in the header").format(count=len(fields), width=width), index)
                 continue
             record = dict(zip(self.names, fields, strict=True))
             for name in ("Montant", "Sens", "Debit", "Credit", "Montantdevise", "Idevise", "JournalLib", "CompteLib",
@@ -186,7 +186,7 @@ class _Read:
             self.problem(str(exc), number)
             return None
         if not record["CompteNum"]:
-            self.problem("CompteNum is empty: every line needs an account", number)
+            self.problem(N_("CompteNum is empty: every line needs an account"), number)
             return None
         journal = record["JournalCode"]
         row: dict[str, Any] = {
@@ -222,9 +222,7 @@ class _Read:
             row["date"] = start
         self.redated = len(early)
         if early:
-            self.problem(f"{len(early)} à-nouveaux lines are dated before the exercise {start.isoformat()} to "
-                         f"{end.isoformat()} (the closing date in the file name): dated on its first day as its "
-                         "opening; their own dates are kept aside (EcritureDate)", early[0]["source_row"], "warning")  # fmt: skip
+            self.problem(N_("{count} à-nouveaux lines are dated before the exercise {start} to {end} (the closing date in the file name): dated on its first day as its opening; their own dates are kept aside (EcritureDate)").format(count=len(early), start=start.isoformat(), end=end.isoformat()), early[0]["source_row"], "warning")  # fmt: skip
 
     def _entries(self, rows: list[dict[str, Any]]) -> None:
         """Cut entries whose number spans several dates where their running balance returns to zero."""
@@ -241,8 +239,7 @@ class _Read:
                 if balance == 0:
                     part += 1
             parts = part - 1 + (balance != 0)
-            self.problem(f"entry {key} spans several dates (EcritureNum does not identify entries): cut into {parts} "
-                         "entries where the balance returns to zero", members[0]["source_row"], "warning")  # fmt: skip
+            self.problem(N_("entry {key} spans several dates (EcritureNum does not identify entries): cut into {parts} entries where the balance returns to zero").format(key=key, parts=parts), members[0]["source_row"], "warning")  # fmt: skip
 
     def _accounts(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table:
         names: dict[str, str] = {}

@@ -934,7 +934,7 @@ def _gnucash_sqlite(source: Source) -> bool:
         return False
     try:
         seconds = limits.current().sniff_seconds
-        with sources.sqlite_reading(source.path, source.name, "not an SQLite file", seconds) as db:
+        with sources.sqlite_reading(source.path, source.name, N_("not an SQLite file"), seconds) as db:
             return {"books", "accounts", "transactions", "splits", "commodities"} <= _tables(db)
     except SourceError:
         return False
@@ -967,7 +967,7 @@ def _read_dump(source: Source) -> Book:
     bounds = limits.current()
     size = source.path.stat().st_size
     if size > bounds.max_input_bytes:
-        raise limits.refusal(source.name, f"the SQL dump holds {size} bytes", "max_input_bytes")
+        raise limits.refusal(source.name, N_("the SQL dump holds {size} bytes").format(size=size), "max_input_bytes")
     grown = min(bounds.max_input_bytes, bounds.unpacked_bound(size))
     db = sqlite3.connect(":memory:")
     clock = sources.Deadline(bounds.sql_seconds)
@@ -984,11 +984,10 @@ def _read_dump(source: Source) -> Book:
         return read_sqlite(db)
     except sqlite3.Error as exc:
         if clock.hit:
-            raise limits.refusal(source.name, "loading and reading the SQL dump took longer than "
-                                 f"{bounds.sql_seconds:g} s", "sql_seconds") from None  # fmt: skip
+            raise limits.refusal(source.name, N_("loading and reading the SQL dump took longer than {sql_seconds:g} s").format(sql_seconds=bounds.sql_seconds), "sql_seconds") from None  # fmt: skip
         if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
             key = "max_input_bytes" if grown == bounds.max_input_bytes else "max_ratio"
-            what = f"the SQL dump grows past {grown} bytes when loaded"
+            what = N_("the SQL dump grows past {grown} bytes when loaded").format(grown=grown)
             if key == "max_ratio":
                 raise limits.ratio_refusal(source.name, what, size) from None
             raise limits.refusal(source.name, what, key) from None
@@ -1018,7 +1017,7 @@ class GnucashReader:
             if not _gnucash_sqlite(source):
                 raise SourceError(N_("an SQLite file, but not a GnuCash book (no books/accounts/splits tables)"),
                                   source.name)  # fmt: skip
-            with sources.sqlite_reading(source.path, source.name, "not a readable GnuCash SQLite book") as db:
+            with sources.sqlite_reading(source.path, source.name, N_("not a readable GnuCash SQLite book")) as db:
                 try:
                     book = read_sqlite(db)
                 except (IndexError, KeyError) as exc:

@@ -182,9 +182,9 @@ def _cents(text: str) -> int:
     try:
         cents = to_cents(Decimal(text))
     except (InvalidOperation, NotCents):
-        raise ValueError(f"not an amount with at most two decimals: {text!r}") from None
+        raise ValueError(N_("not an amount with at most two decimals: {text!r}").format(text=text)) from None
     if not -_INT64 < cents < _INT64:
-        raise ValueError(f"amount too large for 64-bit cents: {text!r}")
+        raise ValueError(N_("amount too large for 64-bit cents: {text!r}").format(text=text))
     return cents
 
 
@@ -194,7 +194,7 @@ def _date(text: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(text[:10])
     except ValueError:
-        raise ValueError(f"not a date (expected yyyy-mm-dd): {text!r}") from None
+        raise ValueError(N_("not a date (expected yyyy-mm-dd): {text!r}").format(text=text)) from None
 
 
 def _balance(element: etree._Element, prefix: str) -> int | None:
@@ -442,7 +442,7 @@ class _Read:
         kind = "customer" if _local(element.tag) == "Customer" else "supplier"
         pid = _text(element, "CustomerID" if kind == "customer" else "SupplierID")
         if not pid:
-            raise ValueError(f"{kind} without an id")
+            raise ValueError(N_("{kind} without an id").format(kind=kind))
         account = _text(element, "BalanceAccount", "AccountID") or _text(element, "AccountID")
         place = _child(element, "Address")
         person = _child(element, "Contact", "ContactPerson")
@@ -469,16 +469,16 @@ class _Read:
         elif known["roles"] != kind:
             known["roles"] = "both"
             if known["name"] != row["name"]:
-                self.problem(f"customer and supplier {pid} have different names; the customer's kept",
+                self.problem(N_("customer and supplier {pid} have different names; the customer's kept").format(pid=pid),
                              _row(element), "warning")  # fmt: skip
         else:
-            self.problem(f"{kind} {pid} is listed twice; the first kept", _row(element), "warning")
+            self.problem(N_("{kind} {pid} is listed twice; the first kept").format(kind=kind, pid=pid), _row(element), "warning")
 
     def tax_entry(self, element: etree._Element) -> None:
         for details in _children(element, "TaxCodeDetails"):
             code = _text(details, "TaxCode")
             if not code:
-                self.problem("tax code without TaxCode", _row(details))
+                self.problem(N_("tax code without TaxCode"), _row(details))
                 continue
             self.vat_codes.append({
                 "code": code, "rate": parse_rate(_text(details, "TaxPercentage")),
@@ -515,7 +515,7 @@ class _Read:
         tid = _stripped(number)
         day = _date(_stripped(date))
         if day is None:
-            raise ValueError(f"transaction {tid}: no TransactionDate")
+            raise ValueError(N_("transaction {tid}: no TransactionDate").format(tid=tid))
         opening = _stripped(kind).lower().startswith(_OPENING)
         text = _stripped(description) if self.full else ""
         batch = self.batch
@@ -574,7 +574,7 @@ class _Read:
             else:
                 text, currency, foreign, rate = _side(side)
         if not text:
-            raise ValueError(f"line on account {code} has neither DebitAmount nor CreditAmount")
+            raise ValueError(N_("line on account {code} has neither DebitAmount nor CreditAmount").format(code=code))
         sign = 1 if debit is not None else -1
         amount = sign * _cents(text)
         foreign_cents = None
@@ -699,11 +699,9 @@ class _Read:
         accounts, notes = merge_accounts(table("accounts", self.accounts), lines, self.file)
         self.problems += notes
         if self.dropped_analyses:
-            self.problem(f"{self.dropped_analyses} further analysis codes on lines were left out (one cost centre "
-                         "per line is kept, AnalysisType A first)", None, "info")  # fmt: skip
+            self.problem(N_("{dropped_analyses} further analysis codes on lines were left out (one cost centre per line is kept, AnalysisType A first)").format(dropped_analyses=self.dropped_analyses), None, "info")  # fmt: skip
         if self.dropped_taxes:
-            self.problem(f"{self.dropped_taxes} further TaxInformation elements on lines were left out (one VAT "
-                         "code per line is kept)", None, "info")  # fmt: skip
+            self.problem(N_("{dropped_taxes} further TaxInformation elements on lines were left out (one VAT code per line is kept)").format(dropped_taxes=self.dropped_taxes), None, "info")  # fmt: skip
         start, end = self.selection
         company = self.company
         if start and end:
@@ -735,7 +733,7 @@ class _Read:
                 continue
             same = stated == value if name == "NumberOfEntries" else _cents(stated) == _cents(value)
             if not same:
-                self.problem(f"GeneralLedgerEntries states {name} {stated}, but the transactions read give {value}",
+                self.problem(N_("GeneralLedgerEntries states {name} {stated}, but the transactions read give {value}").format(name=name, stated=stated, value=value),
                              None, "warning")  # fmt: skip
 
     def _opening_entry(self, entry: str) -> list[dict[str, Any]]:
@@ -746,24 +744,23 @@ class _Read:
             self.balances[code][1] is not None and self.balances[code][1] == movements.get(code, 0) for code in openings
         )
         if included:
-            self.problem("the accounts' closing balances equal their transactions alone, so the opening balances "
-                         "are already booked as transactions; no opening entry added", None, "info")  # fmt: skip
+            self.problem(N_("the accounts' closing balances equal their transactions alone, so the opening balances "
+                         "are already booked as transactions; no opening entry added"), None, "info")  # fmt: skip
         for code, (opening, closing, where) in self.balances.items():
             expected = (0 if included else opening or 0) + movements.get(code, 0)
             if closing is not None and closing != expected:
-                self.problem(f"account {code}: closing balance {format_cents(closing)} differs from opening balance "
-                             f"plus transactions {format_cents(expected)}", where, "warning")  # fmt: skip
+                self.problem(N_("account {code}: closing balance {format_cents} differs from opening balance plus transactions {format_cents_b}").format(code=code, format_cents=format_cents(closing), format_cents_b=format_cents(expected)), where, "warning")  # fmt: skip
         if not openings or included:
             return []
         day = self.selection[0] or self.first_day
         if day is None:
-            self.problem("opening balances without a selection period or any transaction to date them: left out",
+            self.problem(N_("opening balances without a selection period or any transaction to date them: left out"),
                          None)  # fmt: skip
             return []
         total = sum(o for o, _ in openings.values())
         if total:
             side = "debit" if total > 0 else "credit"
-            self.problem(f"the accounts' opening balances do not balance: {format_cents(abs(total))} more {side}",
+            self.problem(N_("the accounts' opening balances do not balance: {format_cents} more {side}").format(format_cents=format_cents(abs(total)), side=side),
                          None, "warning")  # fmt: skip
         return [
             {"entry": entry, "line": line, "date": day, "account": code, "amount": amount,

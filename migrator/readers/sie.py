@@ -157,10 +157,10 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
     declared = header.group(1).decode("ascii", "replace").upper() if header else ""
     said = HEADER_CODECS.get(declared, "cp437")
     if declared in HEADER_CODECS:
-        claim = f"#FORMAT {declared} says CP437"
+        claim = N_("#FORMAT {declared} says CP437").format(declared=declared)
     else:
         claim = (
-            f"#FORMAT {declared!r} is no SIE format; SIE's PC8 is CP437" if header else "no #FORMAT: SIE's PC8 is CP437"
+            N_("#FORMAT {declared!r} is no SIE format; SIE's PC8 is CP437").format(declared=declared) if header else N_("no #FORMAT: SIE's PC8 is CP437")
         )
     row = data.count(b"\n", 0, header.start()) + 1 if header else None
     if data.isascii():
@@ -170,7 +170,7 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
     except UnicodeDecodeError:
         pass
     else:
-        return Decoded(text, "utf-8", f"{claim}, but the file is valid UTF-8 with letters beyond ASCII: read as UTF-8",
+        return Decoded(text, "utf-8", N_("{claim}, but the file is valid UTF-8 with letters beyond ASCII: read as UTF-8").format(claim=claim),
                        row)  # fmt: skip
     high = data.translate(None, _ASCII)  # the bytes beyond ASCII only: few, so counting them is cheap
     counts = np.bincount(np.frombuffer(high, dtype=np.uint8), minlength=256).tolist()
@@ -181,8 +181,7 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
         return Decoded(text, best)
     letters, before = (_swedish(counts, codec) for codec in (best, said))
     name = CODEC_NAMES[best]
-    note = (f"{claim}, but the text reads as {name}: {letters} letters {', '.join(SWEDISH)} there, {before} under "
-            f"{CODEC_NAMES[said]}, where its letters would be symbols or control codes; read as {name}")  # fmt: skip
+    note = (N_("{claim}, but the text reads as {name}: {letters} letters {swedish} there, {before} under {codec_names}, where its letters would be symbols or control codes; read as {name}").format(claim=claim, name=name, letters=letters, swedish=', '.join(SWEDISH), before=before, codec_names=CODEC_NAMES[said]))  # fmt: skip
     return Decoded(text, best, note, row)
 
 

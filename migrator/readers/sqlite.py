@@ -45,7 +45,7 @@ class SqliteReader:
             return 0.0
         try:
             seconds = limits.current().sniff_seconds
-            with sqlite_reading(source.path, source.name, "not a readable SQLite file", seconds) as db:
+            with sqlite_reading(source.path, source.name, N_("not a readable SQLite file"), seconds) as db:
                 return 1.0 if _meta(db).get("kind") == KIND else 0.0
         except SourceError:
             return 0.0
@@ -53,7 +53,7 @@ class SqliteReader:
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if not source.head(16).startswith(MAGIC):
             raise SourceError(N_("not an SQLite file"), source.name)
-        with sqlite_reading(source.path, source.name, "not a readable migrator archive") as db:
+        with sqlite_reading(source.path, source.name, N_("not a readable migrator archive")) as db:
             return _read(db, source.name)
 
 

@@ -468,7 +468,7 @@ def _convert(sheet: Sheet, name: str, convert: Callable[[Any], Any], values: tup
         else:
             if required and value in (None, ""):
                 errors.setdefault(offset + position, []).append(
-                    f"{name}: the cell is empty; every journal line needs one"
+                    N_("{name}: the cell is empty; every journal line needs one").format(name=name)
                 )
         out.append(value)
     if kind == pa.bool_():

@@ -90,7 +90,7 @@ def dates_up_to(ledger: Ledger, last: dt.date, fmt: str, why: str) -> None:
     dates = ledger.lines.column("date")
     late = pc.greater(dates, pa.scalar(last, pa.date32())).fill_null(False)
     count = int(pc.sum(late).as_py() or 0)
-    allowed = f"{fmt} takes dates up to {last.isoformat()} ({why})"
+    allowed = N_("{fmt} takes dates up to {last} ({why})").format(fmt=fmt, last=last.isoformat(), why=why)
     if count:
         index = pc.index(late, True).as_py()
         row = ledger.lines.slice(index, 1).to_pylist()[0]

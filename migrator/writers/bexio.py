@@ -301,7 +301,7 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
         vat_lines = [line for line in lines if line["vat_code"] == code and line["vat_line"]]
         rate = plan.rates.get(code)
         if not bases:
-            notes.append(f"VAT line(s) of {code} without a base line: written as booked, without VAT code")
+            notes.append(N_("VAT line(s) of {code} without a base line: written as booked, without VAT code").format(code=code))
             continue
         total = sum(line["amount"] for line in vat_lines)
         declared_vat = [line["vat_amount"] for line in bases]
@@ -313,19 +313,19 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
         why = ""
         parts: dict[int, list[tuple[int, int]]] = {}  # per base line: (part of its base, gross) written
         if rate is None:
-            why = "its rate is unknown"
+            why = N_("its rate is unknown")
         elif any(line["account"] != account for line in vat_lines):
-            why = f"its VAT lines are not all on its VAT account {account}"
+            why = N_("its VAT lines are not all on its VAT account {account}").format(account=account)
         elif not account:
-            why = "its VAT account is unknown"
+            why = N_("its VAT account is unknown")
         elif any(line["currency"] for line in bases + vat_lines):
-            why = "its lines are in a foreign currency"
+            why = N_("its lines are in a foreign currency")
         else:
             parts = _grosses(bases, shares, total, rate, step)
             if not parts:
-                why = f"bexio would compute other VAT at {rate} % than the {format_cents(total)} booked"
+                why = N_("bexio would compute other VAT at {rate} % than the {format_cents} booked").format(rate=rate, format_cents=format_cents(total))
         if why or rate is None:
-            notes.append(f"VAT code {code}: {why}; written as booked, without VAT code")
+            notes.append(N_("VAT code {code}: {why}; written as booked, without VAT code").format(code=code, why=why))
             continue
         computed = sum(computed_vat(gross, rate, True, step) for pieces in parts.values() for _, gross in pieces)
         difference = total - computed
@@ -488,8 +488,7 @@ def _money(row: Row, base: str, checks: list[str], sign: int = 1) -> dict[str, A
     if _in_foreign(line, base, row.amount):
         return {"amount": _number(sign * foreign), "currency_id": line["currency"], "currency_factor": _factor(rate)}
     if line["currency"] and line["currency"] != base and foreign is not None and rate:
-        checks.append(f"{line['currency']} {format_cents(foreign)} × {rate} is not {format_cents(row.amount)}; "
-                      f"written in {base}")  # fmt: skip
+        checks.append(N_("{currency} {format_cents} × {rate} is not {format_cents_b}; written in {base}").format(currency=line['currency'], format_cents=format_cents(foreign), rate=rate, format_cents_b=format_cents(row.amount), base=base))  # fmt: skip
     return {"amount": _number(sign * row.amount), "currency_id": base, "currency_factor": _NUMBER + "1"}
 
 
@@ -582,15 +581,15 @@ def partner_losses(ledger: Ledger) -> list[Problem]:
             if partner[column] not in ("", None):
                 counts[column] += 1
         if partner["kind"] != "person":
-            counts["contact person of a company"] += bool(partner["first_name"]) + bool(partner["last_name"])
+            counts[N_("contact person of a company")] += bool(partner["first_name"]) + bool(partner["last_name"])
         if (
             partner["kind"] == "person"
             and partner["last_name"]
             and partner["name"] != " ".join(n for n in (partner["first_name"], partner["last_name"]) if n)
         ):
-            counts["name other than first and last name"] += 1
+            counts[N_("name other than first and last name")] += 1
         if partner["kind"] not in ("person", "company"):
-            counts["kind (taken as company)"] += 1
+            counts[N_("kind (taken as company)")] += 1
         if not partner["active"]:
             counts["inactive flag"] += 1
     shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
@@ -652,7 +651,7 @@ def item_losses(ledger: Ledger, files: bool) -> list[Problem]:
         if not item["active"]:
             counts["inactive flag"] += 1
     shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
-    where = "bexio's product import" if files else "a bexio article as posted"
+    where = N_("bexio's product import") if files else N_("a bexio article as posted")
     return lost(N_("item fields"), sum(counts.values()), N_("{where} has no field for them: {shown}").format(where=where, shown=shown))
 
 

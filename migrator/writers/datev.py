@@ -108,8 +108,8 @@ class DatevWriter:
         self.now = now
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
-        dates_up_to(ledger, LAST_DATE, "DATEV", "a batch covers twelve months at most, counted to the same day a "
-                    "year later, and dates end on 9999-12-31")  # fmt: skip
+        dates_up_to(ledger, LAST_DATE, "DATEV", N_("a batch covers twelve months at most, counted to the same day a "
+                    "year later, and dates end on 9999-12-31"))  # fmt: skip
         out = _Text()
         created = (self.now or dt.datetime.now()).strftime("%Y%m%d%H%M%S%f")[:17]
         length = _account_length(ledger)
@@ -193,7 +193,7 @@ class _Text:
             value.encode(ENCODING)
             return value
         except UnicodeEncodeError:
-            self.note("texts with characters outside Windows-1252")
+            self.note(N_("texts with characters outside Windows-1252"))
             return "".join(_cp1252(c) for c in value)
 
 
@@ -486,9 +486,9 @@ def _row(pair: _Pair, out: _Text) -> dict[str, str]:
         "Konto": konto["account"],
         "Gegenkonto (ohne BU-Schlüssel)": gegen["account"],
         "Belegdatum": pair.date.strftime("%d%m"),
-        "Belegfeld 1": out.cut(pair.doc, LENGTH["Belegfeld 1"], "voucher numbers longer than 36 characters"),
-        "Buchungstext": out.cut(text, LENGTH["Buchungstext"], "booking texts longer than 60 characters"),
-        "KOST1 - Kostenstelle": out.cut(konto["cost_centre"], 36, "cost centres longer than 36 characters"),
+        "Belegfeld 1": out.cut(pair.doc, LENGTH["Belegfeld 1"], N_("voucher numbers longer than 36 characters")),
+        "Buchungstext": out.cut(text, LENGTH["Buchungstext"], N_("booking texts longer than 60 characters")),
+        "KOST1 - Kostenstelle": out.cut(konto["cost_centre"], 36, N_("cost centres longer than 36 characters")),
         "Beleginfo - Art 1": ENTRY_MARK,
         "Beleginfo - Inhalt 1": pair.entry,
     }
@@ -535,7 +535,7 @@ def _header(
     day = "%Y%m%d"
     start = period.start.strftime(day) if period else ""
     end = period.end.strftime(day) if period else ""
-    label = out.cut(ledger.company.name, 30, "batch labels longer than 30 characters")
+    label = out.cut(ledger.company.name, 30, N_("batch labels longer than 30 characters"))
     fields = [
         '"EXTF"',
         "700",

@@ -59,7 +59,7 @@ class FecWriter:
 def write_fec(ledger: Ledger, target: Path, separator: str = "\t", encoding: str = "utf-8") -> list[Problem]:
     """Write `ledger` as a FEC at `target` (`separator` tab or ``|``; `encoding` UTF-8 or ISO-8859-15)."""
     if separator not in ("\t", "|"):
-        raise ValueError("a FEC is separated by tabs or by '|'")
+        raise ValueError(N_("a FEC is separated by tabs or by '|'"))
     state = _State(ledger, separator)
     with target.open("w", encoding=encoding, errors="replace", newline="") as handle:
         handle.write(_check(separator.join(COLUMNS) + "\r\n", encoding, state))

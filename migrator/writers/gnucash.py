@@ -391,7 +391,7 @@ class _Transactions:
         self.foreign_lost += int(np.sum(foreign_line & ~foreign[entry_of]))
         dates = col["date"]
         if dates.null_count:
-            raise ValueError("a journal line without a date")
+            raise ValueError(N_("a journal line without a date"))
         first_dates = dates.take(firsts)
         self.split_dates += int(
             np.sum(dates.to_numpy(zero_copy_only=False) != first_dates.to_numpy(zero_copy_only=False)[entry_of])

@@ -194,8 +194,8 @@ class SaftWriter:
 
 def write_saft(ledger: Ledger, target: Path, created: dt.date | None = None) -> list[Problem]:
     """Write `ledger` as a Norwegian SAF-T Financial 1.30 file at `target`; return what was not carried."""
-    dates_up_to(ledger, LAST_DATE, "SAF-T", "the selection period is worked out from the day after its last day "
-                "and from whole calendar years, and dates end on 9999-12-31")  # fmt: skip
+    dates_up_to(ledger, LAST_DATE, "SAF-T", N_("the selection period is worked out from the day after its last day "
+                "and from whole calendar years, and dates end on 9999-12-31"))  # fmt: skip
     plan = _Plan(ledger)
     with target.open("wb") as handle, etree.xmlfile(handle, encoding="UTF-8") as xf:
         xf.write_declaration()

@@ -157,7 +157,7 @@ class VcardWriter:
 
 def not_carried(ledger: Ledger) -> list[Problem]:
     """Everything of the ledger but its partners."""
-    why = "a vCard file holds addresses only"
+    why = N_("a vCard file holds addresses only")
     company = ledger.company
     problems = lost(N_("company name"), 1 if company.name else 0, why)
     problems += lost(N_("base currency"), 1 if company.base_currency != "CHF" else 0, N_("{why}; read back as CHF").format(why=why))

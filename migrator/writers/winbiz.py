@@ -222,7 +222,7 @@ def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, st
         known = meaning(ledger, code)
         method = "2" if methods.get(code) == "gross" else "1"
         if known is None or known[0] not in VAT_TYPES:
-            what = f"kind {known[0]}" if known else "kind and rate unknown"
+            what = f"kind {known[0]}" if known else N_("kind and rate unknown")
             notes.warn(N_("VAT code {code} ({what}) has no Winbiz VAT type: its lines are written without VAT type").format(code=code, what=what))
             out[code] = ("1", decimal_text(known[1]) if known else "", method)
             continue
@@ -483,7 +483,7 @@ def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
     problems += lost(N_("empty entries"), notes.empty_entries, N_("left out"))
     problems += lost(N_("opening-entry flags"), notes.opening, N_("opening entries written in journal d as ordinary "
                      "bookings (Winbiz refuses journal o when modules other than accounting are active)"))  # fmt: skip
-    for column, what in (("cost_centre", "lines with a cost centre"), ("partner", "lines with a partner")):
+    for column, what in (("cost_centre", N_("lines with a cost centre")), ("partner", N_("lines with a partner"))):
         count = lines_with(ledger.lines, column)
         problems += lost(what, count, N_("written without it"))
     for journal, count in sorted(notes.journals.items()):

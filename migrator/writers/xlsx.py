@@ -453,7 +453,7 @@ def _column(sheet: Sheet, index: int, name: str, column: pa.ChunkedArray, proble
         return _Column(letter, _chunked(pc.cast(column, pa.string())), width, '" t="n"><v>', "</v></c>")
     if kind != pa.string():  # anything else a table may hold (large text, decimals…) goes as its text
         column = pc.cast(column, pa.string())
-    column = _clean(column, f"sheet {sheet.title}, column {name}", problems)
+    column = _clean(column, N_("sheet {title}, column {name}").format(title=sheet.title, name=name), problems)
     width = _max_length(column)
     escaped = column
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):

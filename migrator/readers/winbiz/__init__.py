@@ -161,11 +161,11 @@ def _missing_journal(folder: Path, label: str, others: bool) -> Problem:
     (the books would lack a year of entries), else a warning."""
     found = _entry(folder, "ecriture.dbf")
     if found is None:
-        why = "has no journal (ecriture.dbf)"
+        why = N_("has no journal (ecriture.dbf)")
     elif found.is_dir():
-        why = f"has a folder named {found.name} where its journal should be"
+        why = N_("has a folder named {name} where its journal should be").format(name=found.name)
     else:
-        why = f"has a {found.name} that is not a regular file (a pipe, socket or device); it was not opened"
+        why = N_("has a {name} that is not a regular file (a pipe, socket or device); it was not opened").format(name=found.name)
     if others:
         return Problem("error", N_("year {name} {why}: its entries are missing, while other years of the dossier have theirs").format(name=folder.name, why=why), label)  # fmt: skip
     return Problem("warning", N_("year {name} {why}: no entries were read for it").format(name=folder.name, why=why), label)
