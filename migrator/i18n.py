@@ -332,6 +332,18 @@ ELSEWHERE = (
 """Templates and words of messages made where nothing is marked yet (`writers.base.lost`, the differences
 `reconcile` lists), written here as those modules make them, so that `shown` finds them."""
 
+KEPT_RULES = (
+    N_("the opening entries of each fiscal year merged into one opening balance per account."),
+    N_("one VAT line per base line with a tax_id, of the VAT bexio computes in it (rounded as the base currency); "
+       "rounding differences on the VAT account; later years' openings carried."),
+    N_("each later year's opening as one entry of the balances carried into it."),
+    N_("each compound entry split into the Konto/Gegenkonto pairs the writer books, one entry per pair."),
+    N_("the opening entries of each fiscal year merged into one opening entry per year (its #IB)."),
+    N_("each entry split into the debit/credit rows the writer books, one entry per row, VAT as Winbiz books it."),
+)  # fmt: skip
+"""The first line of each writer's `as_kept` docstring, which verification's note quotes (`reconcile`);
+`tests/test_i18n.py` checks that every writer's is here."""
+
 
 def guide(template: str, **values: Any) -> str:
     """An import guide (the README a writer puts beside its files) in the current language: `template`

@@ -362,3 +362,25 @@ def test_a_winbiz_dossier_to_banana_speaks_the_user_language(lang: str, prefix: 
     assert ("5. Kontakte: 2024/contacts.txt" if lang.startswith("de") else "5. Contacts : 2024/contacts.txt") in guide
     assert "Actions > Import into accounting" in guide  # Banana's menus as its English version names them
     assert not ENGLISH.search(guide.replace("Text file with column headers", "").replace("VAT/Sales tax rounding", ""))
+
+
+def test_every_writer_rule_quoted_by_verification_is_translated() -> None:
+    """Verification's note quotes the first line of the writer's `as_kept` docstring: each is a message of
+    `i18n.KEPT_RULES` (so it is extracted and translated) and shows in French and German."""
+    from migrator.registry import FORMATS
+
+    for kind in FORMATS:
+        if not kind.writes:
+            continue
+        hook = getattr(kind.writer(), "as_kept", None)
+        if not callable(hook) or not hook.__doc__:
+            continue
+        rule = hook.__doc__.strip().splitlines()[0]
+        assert rule in i18n.KEPT_RULES, (kind.name, rule)
+        for lang in ("fr_CH", "de_CH"):
+            with i18n.using(lang):
+                assert i18n.shown(rule) != rule, (kind.name, lang)
+    with i18n.using("de_CH"):
+        note = "entries and VAT codes compared as banana keeps them: " + i18n.KEPT_RULES[0]
+        assert i18n.shown(note) == ("Buchungen und MWST-Codes verglichen, wie banana sie führt: die Eröffnungsbuchungen "
+                                    "jedes Geschäftsjahres zu einem Eröffnungssaldo pro Konto zusammengefasst.")  # fmt: skip
