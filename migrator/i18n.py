@@ -202,8 +202,6 @@ def column(name: str) -> str:
     return translated if translated != spaced else name
 
 
-
-
 _CENTS = re.compile(r"-?\d+\.\d\d")
 _ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 
@@ -244,7 +242,7 @@ COLUMNS = (
     N_("supplier ref"), N_("title"), N_("type"), N_("unit"), N_("unit price"), N_("valid from"), N_("valid to"),
     N_("vat"), N_("vat amount"), N_("vat code"), N_("vat line"), N_("vat number"), N_("vat rate"), N_("website"),
     N_("zip"),
-)
+)  # fmt: skip
 """The columns of the canonical tables, as the "not carried" lines and the reconciliation name them."""
 
 
