@@ -56,17 +56,16 @@ def vat_plan(ledger: Ledger, vendor: str) -> VatPlan:
     accounts: dict[str, str] = {}
     used: dict[str, Counter[str]] = {}
     lines = ledger.lines
-    for code, account, is_vat in zip(
-        lines.column("vat_code").to_pylist(), lines.column("account").to_pylist(),
-        lines.column("vat_line").to_pylist(), strict=True,
-    ):  # fmt: skip
-        if code and is_vat:
-            used.setdefault(code, Counter())[account] += 1
+    coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
+    vat_lines = lines.filter(pc.and_(coded, lines.column("vat_line").fill_null(False)))  # in line order
+    for code, account in zip(vat_lines.column("vat_code").to_pylist(), vat_lines.column("account").to_pylist(),
+                             strict=True):  # fmt: skip
+        used.setdefault(code, Counter())[account] += 1
     for row in ledger.vat_codes.to_pylist():
         if row["account"]:
             accounts[row["code"]] = row["account"]
     every = set(codes) | set(used) | set(ledger.vat_codes.column("code").to_pylist())
-    every |= set(ledger.lines.column("vat_code").to_pylist())
+    every |= set(pc.unique(ledger.lines.column("vat_code")).to_pylist())
     for code in sorted(c for c in every if c):
         codes.setdefault(code, code)
         known = vat.meaning(ledger, code)
