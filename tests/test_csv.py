@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -258,6 +259,35 @@ def test_the_same_books_whatever_the_block_size(tmp_path: Path, monkeypatch: pyt
     names = dict(zip(ledger.accounts.column("code").to_pylist(), ledger.accounts.column("name").to_pylist(),
                      strict=True))  # fmt: skip
     assert names["1000"] == "Name 1"
+
+
+def test_a_file_of_one_block_is_read_on_one_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file smaller than a block is parsed and converted without starting threads (a bulk run reads
+    thousands of small files), into the same books as blocks converted on other threads."""
+    from migrator.readers import csv as reader
+
+    source = tmp_path / "odd.csv"
+    _odd_books(source)
+    monkeypatch.setattr(reader, "BLOCK", 1 << 10)
+    threaded = pipeline.read(source)
+
+    def no_thread(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a thread was started for a file of one block")
+
+    pool = reader.concurrent.futures.ThreadPoolExecutor
+
+    def no_convert_pool(*args: Any, **kwargs: Any) -> Any:  # other pools (the source's SHA-256) may run
+        if kwargs.get("thread_name_prefix") == "csv-convert":
+            no_thread()
+        return pool(*args, **kwargs)
+
+    monkeypatch.setattr(reader, "BLOCK", 1 << 22)
+    monkeypatch.setattr(reader, "ahead", no_thread)
+    monkeypatch.setattr(reader.concurrent.futures, "ThreadPoolExecutor", no_convert_pool)
+    alone = pipeline.read(source)
+    assert alone.lines.equals(threaded.lines)
+    assert alone.accounts.equals(threaded.accounts) and alone.vat_codes.equals(threaded.vat_codes)
+    assert [(p.row, p.message) for p in alone.problems] == [(p.row, p.message) for p in threaded.problems]
 
 
 # ----------------------------------------------------------------------------- the canonical CSV folder

@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import datetime as dt
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,7 +160,11 @@ def _converted(parsed: _Parsed, source: Source) -> _Lines:
     while True:
         lines = _Lines(source.name, parsed.names)
         try:
-            lines.convert(_batches(parsed, source.name, block, newlines_in_values))
+            # a file of one block is parsed and converted on this thread: threads would only cost their start
+            threaded = not isinstance(parsed.data, bytes) or len(parsed.data) > block
+            if threaded and isinstance(parsed.data, str):
+                threaded = os.path.getsize(parsed.data) > block
+            lines.convert(_batches(parsed, source.name, block, newlines_in_values, threaded), threaded)
             return lines
         except pa.ArrowInvalid as exc:
             if "straddl" in str(exc) and block < 1 << 31:
@@ -198,9 +203,11 @@ def _ledger(lines: _Lines, parsed: _Parsed, source: Source, renumber: bool) -> L
     )
 
 
-def _batches(parsed: _Parsed, file: str, block: int, newlines_in_values: bool) -> Iterator[pa.RecordBatch]:
-    """Arrow's parse of the text in blocks, every column as text (a block is converted while Arrow
-    reads the next one)."""
+def _batches(
+    parsed: _Parsed, file: str, block: int, newlines_in_values: bool, threaded: bool = True
+) -> Iterator[pa.RecordBatch]:
+    """Arrow's parse of the text in blocks, every column as text (`threaded`: a block is converted
+    while Arrow reads the next one)."""
     names = parsed.names
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
@@ -217,7 +224,7 @@ def _batches(parsed: _Parsed, file: str, block: int, newlines_in_values: bool) -
             include_columns=[n for n in names if n in parsed.wanted] if parsed.wanted else None,
         ),
     )
-    yield from ahead(reader, name="csv-parse")
+    yield from ahead(reader, name="csv-parse") if threaded else reader
 
 
 def _parse_error(exc: pa.ArrowInvalid, parsed: _Parsed, source: Source) -> Exception:
@@ -296,16 +303,23 @@ class _Lines:
         """Columns where a block held values for the general parser: later blocks skip the one-cast try
         (a failed cast costs about 9 ms, whatever its length). Only a shortcut: results do not depend on it."""
 
-    def convert(self, batches: Iterator[pa.RecordBatch]) -> None:
-        with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="csv-convert") as pool:
-            pending: collections.deque[concurrent.futures.Future[_Block]] = collections.deque()
+    def convert(self, batches: Iterator[pa.RecordBatch], threaded: bool = True) -> None:
+        """Convert the blocks, two at a time on other threads (`threaded`) or one after the other here."""
+        if not threaded:
             for raw in batches:
-                pending.append(pool.submit(self._block, raw, self.rows))
+                converted = self._block(raw, self.rows)
                 self.rows += raw.num_rows
-                if len(pending) > 2:
+                self._add(converted)
+        else:
+            with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="csv-convert") as pool:
+                pending: collections.deque[concurrent.futures.Future[_Block]] = collections.deque()
+                for raw in batches:
+                    pending.append(pool.submit(self._block, raw, self.rows))
+                    self.rows += raw.num_rows
+                    if len(pending) > 2:
+                        self._add(pending.popleft().result())
+                while pending:
                     self._add(pending.popleft().result())
-            while pending:
-                self._add(pending.popleft().result())
         if self._extras:
             extras = pa.concat_tables(self._extras)
             self.extras = extras.add_column(0, "source_row", _rows(0, extras.num_rows))
