@@ -126,7 +126,13 @@ _NUMBER = r"-?\d[\d'.,]*"
 _WRAPPING = frozenset({"difference", "message"})
 """Placeholders that hold a whole other message: their templates are tried first, so the outer
 message is split before its parts are."""
-_FIELD = re.compile(r"\{(\w+)(?:![rsa])?\}")
+_FIELD = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
+_FULL_FIELD = re.compile(r"(?<!\{)\{(\w+)(![rsa])?(:[^{}]*)?\}")
+_REPR = r"'[^'\n]*'|\"[^\"\n]*\""
+"""A placeholder written with ``!r`` holds a quoted text (`repr` of a string)."""
+_FEW_LETTERS = 6
+"""Fixed letters a template needs when it has two or more free-text placeholders: fewer (``{name}
+{text} is not {what}``) would take unrelated messages for its own."""
 
 
 @functools.lru_cache(maxsize=8)
@@ -145,21 +151,44 @@ def _templates(tag: str) -> tuple[tuple[re.Pattern[str], str], ...]:
     for message in catalog:
         if not message.id or not isinstance(message.id, str) or not message.string or "{" not in message.id:
             continue
-        parts = _FIELD.split(message.id)
-        if len(parts) < 3 or not re.search(r"[^\W\d_]", "".join(parts[::2])):
+        fields = list(_FULL_FIELD.finditer(message.id))
+        bounds = [0, *(x for f in fields for x in f.span()), len(message.id)]
+        texts = [message.id[bounds[k] : bounds[k + 1]] for k in range(0, len(bounds), 2)]
+        texts = [t.replace("{{", "{").replace("}}", "}") for t in texts]
+        letters = len(re.findall(r"[^\W\d_]", "".join(texts)))
+        if not fields or not letters:
             continue  # no placeholder, or only punctuation around them ("{where}: {message}"): no pattern
-        regex, seen = [], set()
-        for i, part in enumerate(parts):
-            if i % 2 == 0:
-                regex.append(re.escape(part))
-            elif part in seen:
-                regex.append(f"(?P={part})")
+        regex, free = [re.escape(texts[0])], 0
+        seen: dict[str, str] = {}
+        for field, text in zip(fields, texts[1:], strict=True):
+            name, conversion = field.group(1), field.group(2)
+            if seen.get(name) == field.group(0):
+                regex.append(f"(?P={name})")
+            elif name in seen:  # the same value shown otherwise ({code} and {code!r}): matched on its own
+                regex.append(f"(?:{_REPR})" if conversion == "!r" else "(?:.+?)")
             else:
-                seen.add(part)
-                regex.append(f"(?P<{part}>{_NUMBER})" if part in _NUMERIC else f"(?P<{part}>[^;\n]+?)"
-                             if part in _ATOMIC else f"(?P<{part}>.+?)")  # fmt: skip
-        fixed = sum(len(p) for p in parts[::2]) + (10_000 if _WRAPPING & set(parts[1::2]) else 0)
-        found.append((fixed, re.compile("".join(regex) + r"\Z", re.S), _FIELD.sub(r"{\1}", str(message.string))))
+                seen[name] = field.group(0)
+                if conversion == "!r":
+                    regex.append(f"(?P<{name}>{_REPR})")
+                elif name in _NUMERIC:
+                    regex.append(f"(?P<{name}>{_NUMBER})")
+                elif name in _ATOMIC:
+                    regex.append(f"(?P<{name}>[^;\n]+?)")
+                else:
+                    regex.append(f"(?P<{name}>.+?)")
+                    free += 1
+            regex.append(re.escape(text))
+        if free >= 2 and letters < _FEW_LETTERS:
+            continue
+        fixed = sum(len(t) for t in texts) + (10_000 if _WRAPPING & set(seen) else 0)
+        quoted = {name for name, field in seen.items() if "!r}" in field}
+
+        def filled(m: re.Match[str], quoted: set[str] = quoted) -> str:
+            # a value matched with its quotes is put as it is; one matched bare gets them where asked
+            conversion = "!r" if m.group(2) == "!r" and m.group(1) not in quoted else ""
+            return "{" + m.group(1) + conversion + "}"
+
+        found.append((fixed, re.compile("".join(regex) + r"\Z", re.S), _FULL_FIELD.sub(filled, str(message.string))))
     found.sort(key=lambda item: -item[0])
     return tuple((pattern, string) for _fixed, pattern, string in found)
 
@@ -202,6 +231,8 @@ def column(name: str) -> str:
     return translated if translated != spaced else name
 
 
+_COUNTED = re.compile(r"[a-z][\w ()]*? \(\d+\)(?:, [a-z][\w ()]*? \(\d+\))*")
+_COUNTED_PART = re.compile(r"([a-z][\w ()]*?) \((\d+)\)(?:, |\Z)")
 _CENTS = re.compile(r"-?\d+\.\d\d")
 _ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 
@@ -217,6 +248,8 @@ def _value(name: str, value: str) -> str:
         return count(int(value))
     if name == "column":
         return column(value)
+    if name == "shown" and _COUNTED.fullmatch(value):  # "iban (4), payment_terms (11)" (bexio's fields)
+        return ", ".join(f"{shown(column(m[1]))} ({m[2]})" for m in _COUNTED_PART.finditer(value))
     if name in ("fields", "changes"):  # several differences joined by "; " (reconcile)
         return "; ".join(shown(part) for part in value.split("; "))
     return shown(value)

@@ -384,3 +384,28 @@ def test_every_writer_rule_quoted_by_verification_is_translated() -> None:
         note = "entries and VAT codes compared as banana keeps them: " + i18n.KEPT_RULES[0]
         assert i18n.shown(note) == ("Buchungen und MWST-Codes verglichen, wie banana sie führt: die Eröffnungsbuchungen "
                                     "jedes Geschäftsjahres zu einem Eröffnungssaldo pro Konto zusammengefasst.")  # fmt: skip
+
+
+def test_shown_keeps_quotes_repeats_and_braces_and_refuses_loose_matches() -> None:
+    with i18n.using("fr_CH"):
+        # {candidate} then {candidate!r}: the second one is the same code in quotes
+        assert i18n.shown("address 11: it has no code; kept with the derived code '11'") == (
+            "adresse 11 : pas de code ; le code dérivé '11' lui est attribué"
+        )
+        # "{{ }}" in a template is "{ }" in the message it makes
+        assert i18n.shown("#TRANS outside a voucher (#VER … { }): not booked") == (
+            "#TRANS hors d'une pièce (#VER … { }) : non comptabilisé"
+        )
+    with i18n.using("de_CH"):
+        # "{name} {text!r} is not {get}" wants a quoted text: a sentence of another module is not taken for it
+        other = "the 2024 opening is not booked on top of 2023: the closing entry CLOSING-2023 carries the balances"
+        assert i18n.shown(other) == other
+        assert i18n.shown("date '31.02.2024' is not a date (yyyy-mm-dd, dd.mm.yyyy, dd.mm.yy, yyyymmdd)") == (
+            "Datum '31.02.2024': erwartet wurde ein Datum (JJJJ-MM-TT, TT.MM.JJJJ, TT.MM.JJ, JJJJMMTT)"
+        )
+        # bexio's list of fields, each with its count
+        assert i18n.shown("3 partner fields not carried by this format: a bexio contact has no field for them "
+                          "here: iban (2), inactive flag (1)") == (
+            "3 Partnerfelder von diesem Format nicht übernommen: ein bexio-Kontakt hat hier kein Feld dafür: "
+            "IBAN (2), Inaktiv-Kennzeichen (1)"
+        )  # fmt: skip

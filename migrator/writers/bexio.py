@@ -591,7 +591,7 @@ def partner_losses(ledger: Ledger) -> list[Problem]:
         if partner["kind"] not in ("person", "company"):
             counts[N_("kind (taken as company)")] += 1
         if not partner["active"]:
-            counts["inactive flag"] += 1
+            counts[N_("inactive flag")] += 1
     shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
     return lost(N_("partner fields"), sum(counts.values()), N_("a bexio contact has no field for them here: {shown}").format(shown=shown))
 
@@ -649,7 +649,7 @@ def item_losses(ledger: Ledger, files: bool) -> list[Problem]:
             if item[column]:
                 counts[column] += 1
         if not item["active"]:
-            counts["inactive flag"] += 1
+            counts[N_("inactive flag")] += 1
     shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
     where = N_("bexio's product import") if files else N_("a bexio article as posted")
     return lost(N_("item fields"), sum(counts.values()), N_("{where} has no field for them: {shown}").format(where=where, shown=shown))
