@@ -690,7 +690,7 @@ def _readme(written: list[str]) -> str:
     """The import guide, in the user's language (`i18n.guide`), with Windows line ends."""
     lines = guide(README_HEAD, entries=ENTRIES, chart=CHART).split("\n")
     for number, name in enumerate(written, start=1):
-        lines += [f"{number}. {name}: {guide(README_STEPS[name])}"]
+        lines += [guide(N_("{number}. {name}: {step}"), number=number, name=name, step=guide(README_STEPS[name]))]
     lines += ["", guide(README_END)]
     return "\r\n".join(lines) + "\r\n"
 
