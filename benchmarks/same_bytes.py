@@ -5,8 +5,8 @@
 
 Books written: the garage sample, generated books (`benchmarks.generate`, three seeds, one spanning
 two years) and 60 hypothesis ledgers (`tests/strategies.ledgers`, derandomized, so the same ones every
-run), to Banana, Winbiz, Crésus and Infoniqa; also each writer's `as_kept` ledger (what verification
-compares), as the digest of its Arrow IPC bytes.
+run), to Banana, Winbiz, Crésus, Infoniqa and the canonical CSV; also each writer's `as_kept` ledger
+(what verification compares), as the digest of its Arrow IPC bytes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parent.parent
-FORMATS = ("banana", "winbiz", "cresus", "infoniqa")
+FORMATS = ("banana", "winbiz", "cresus", "infoniqa", "csv")
 
 
 def _books() -> list[tuple[str, object]]:

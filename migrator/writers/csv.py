@@ -44,7 +44,8 @@ class CsvWriter:
         options = pacsv.WriteOptions(include_header=True, quoting_style="needed")
         rows = (_rows(pa.Table.from_batches([b]), names, rates, base) for b in ledger.lines.to_batches(CHUNK))
         with pacsv.CSVWriter(target, _schema(), write_options=options) as out:
-            for table in ahead(rows, name="csv-format"):  # the next rows are formatted while these are written
+            # the next rows are formatted while these are written; books of one chunk need no second thread
+            for table in ahead(rows, name="csv-format") if ledger.lines.num_rows > CHUNK else rows:
                 out.write_table(table)
             if not ledger.lines.num_rows:
                 out.write_table(_schema().empty_table())
