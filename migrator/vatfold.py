@@ -115,6 +115,8 @@ def fold_entry(
     VAT on the code's account. With `adjust` (net only) another VAT is no reason to write the lines
     plain: a `rounding` row of the difference follows, in place of the code's first VAT line.
     """
+    if not any(line["vat_code"] for line in lines):
+        return [Row(line, line["amount"]) for line in lines], []  # nothing to fold: every line as booked
     rows = {id(line): [Row(line, line["amount"])] for line in lines}
     dropped: set[int] = set()
     rounding: dict[int, Row] = {}
