@@ -111,12 +111,18 @@ def parse_decimal(text: str, decimal_mark: str = ".") -> Decimal | None:
     grouping = "," if decimal_mark == "." else "."
     s = shape.digits
     if s.count(decimal_mark) > 1:
-        raise ParseError(N_("not an amount: {text!r} (more than one decimal mark {decimal_mark!r})").format(text=text, decimal_mark=decimal_mark))
+        raise ParseError(
+            N_("not an amount: {text!r} (more than one decimal mark {decimal_mark!r})").format(
+                text=text, decimal_mark=decimal_mark
+            )
+        )
     if grouping in s:
         head = s.split(decimal_mark)[0]
         groups = head.split(grouping)
         if any(len(g) != 3 for g in groups[1:]) or not groups[0]:
-            raise ParseError(N_("not an amount: {text!r} (misplaced {grouping!r})").format(text=text, grouping=grouping))
+            raise ParseError(
+                N_("not an amount: {text!r} (misplaced {grouping!r})").format(text=text, grouping=grouping)
+            )
         s = s.replace(grouping, "")
     s = s.replace(decimal_mark, ".")
     value = Decimal(s)
@@ -350,7 +356,9 @@ def workbook_rows(path: Path, name: str = "", limit: int | None = None) -> list[
     except SourceError:
         raise
     except Exception as exc:  # openpyxl: any error means unreadable (docstring)
-        raise SourceError(N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label) from None
+        raise SourceError(
+            N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label
+        ) from None
     try:
         out = []
         for sheet in book.worksheets:
@@ -362,7 +370,9 @@ def workbook_rows(path: Path, name: str = "", limit: int | None = None) -> list[
             out.append((sheet.title, rows))
         return out
     except Exception as exc:  # openpyxl: any error means unreadable (docstring)
-        raise SourceError(N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label) from None
+        raise SourceError(
+            N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label
+        ) from None
     finally:
         book.close()
 
@@ -463,7 +473,9 @@ def decode(data: bytes, encoding: str | None = None, file: str = "") -> tuple[st
         return data.decode(name), name
     except UnicodeDecodeError as exc:
         raise ParseError(
-            N_("{value} is not valid {name} at byte {start}; give the right one with --encoding").format(value=file or 'input', name=name, start=exc.start)
+            N_("{value} is not valid {name} at byte {start}; give the right one with --encoding").format(
+                value=file or "input", name=name, start=exc.start
+            )
         ) from None
     except LookupError:
         raise ParseError(N_("unknown encoding {name!r}").format(name=name)) from None
@@ -501,7 +513,11 @@ def csv_records(text: str, delimiter: str = ",", file: str = "") -> Iterator[tup
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise ParseError(N_("{value}, line {line_num}: {exc}").format(value=file or 'input', line_num=reader.line_num, exc=exc)) from None
+                raise ParseError(
+                    N_("{value}, line {line_num}: {exc}").format(
+                        value=file or "input", line_num=reader.line_num, exc=exc
+                    )
+                ) from None
             yield reader.line_num, row
     finally:
         csv.field_size_limit(previous)

@@ -251,7 +251,11 @@ def unique_codes(
         while candidate in seen or candidate in taken:  # never another row's own code
             n += 1
             candidate = f"{wanted}-{n}"
-        why = N_("its code {code!r} is used by an earlier {what}").format(code=code, what=what) if code else N_("it has no code")
+        why = (
+            N_("its code {code!r} is used by an earlier {what}").format(code=code, what=what)
+            if code
+            else N_("it has no code")
+        )
         problems.append(Problem("warning", N_("{what} {candidate}: {why}; kept with the derived code {candidate!r}").format(what=what, candidate=candidate, why=why),
                                 file, row))  # fmt: skip
         out.append(candidate)

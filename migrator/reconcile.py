@@ -526,11 +526,15 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
         a = sums_after.get((year, account), [0, 0, 0])
         row_before = [*b, sum(b)]
         row_after = [*a, sum(a)]
-        label = f"{spans[year].start.isoformat()}–{spans[year].end.isoformat()}" if year >= 0 else N_("outside the years")
+        label = (
+            f"{spans[year].start.isoformat()}–{spans[year].end.isoformat()}" if year >= 0 else N_("outside the years")
+        )
         reason = ""
         if row_before != row_after:
             changed = [
-                N_("{name} {before} before, {after} after").format(name=name, before=format_cents(x), after=format_cents(y))
+                N_("{name} {before} before, {after} after").format(
+                    name=name, before=format_cents(x), after=format_cents(y)
+                )
                 for name, x, y in zip(_COLUMNS, row_before, row_after, strict=True)
                 if x != y
             ]
@@ -543,7 +547,13 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
                 aspects = ["opening", "journal"]
             else:
                 aspects = ["journal"]
-            reason = found(aspects, N_("{label} account {account}: {changes}").format(label=label, account=account, changes='; '.join(changed)), "accounts differ in a year")
+            reason = found(
+                aspects,
+                N_("{label} account {account}: {changes}").format(
+                    label=label, account=account, changes="; ".join(changed)
+                ),
+                "accounts differ in a year",
+            )
         found.result.years.append({
             "start": spans[year].start.isoformat() if year >= 0 else "",
             "end": spans[year].end.isoformat() if year >= 0 else "",
@@ -710,7 +720,9 @@ def _compare_entries(before: Ledger, after: Ledger, found: _Found) -> None:
         prints_before, prints_after = _entry_prints(before, relaxed), _entry_prints(after, relaxed)
         missing = _surplus(prints_before.prints, prints_after.prints)
         added = _surplus(prints_after.prints, prints_before.prints)
-    counts = N_("{before} before, {after} after").format(before=len(strict_before.prints), after=len(strict_after.prints))
+    counts = N_("{before} before, {after} after").format(
+        before=len(strict_before.prints), after=len(strict_after.prints)
+    )
     if not len(missing) and not len(added):
         found(sorted(relaxed), N_("entries differ only in what the writer declared ({aspects}); entries: {counts}").format(aspects=', '.join(sorted(relaxed)), counts=counts))  # fmt: skip
         return
@@ -781,9 +793,19 @@ def compare_tables(before: Ledger, after: Ledger, found: Any = None, keeps: Sequ
         if differing:
             shown = "; ".join(differing[:FIRST_FIELDS])
             if len(differing) > FIRST_FIELDS:
-                found([name], N_("{what}: {count} field(s) differ: {fields} (and {more} more)").format(what=what, count=len(differing), fields=shown, more=len(differing) - FIRST_FIELDS))
+                found(
+                    [name],
+                    N_("{what}: {count} field(s) differ: {fields} (and {more} more)").format(
+                        what=what, count=len(differing), fields=shown, more=len(differing) - FIRST_FIELDS
+                    ),
+                )
             else:
-                found([name], N_("{what}: {count} field(s) differ: {fields}").format(what=what, count=len(differing), fields=shown))
+                found(
+                    [name],
+                    N_("{what}: {count} field(s) differ: {fields}").format(
+                        what=what, count=len(differing), fields=shown
+                    ),
+                )
     return out
 
 

@@ -225,7 +225,9 @@ class BananaReader:
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         if not source.is_dir and source.path.stat().st_size == 0:
             raise SourceError(
-                N_("the file is empty; expected a Banana table with its header (Date, AccountDebit, AccountCredit, Amount…)"),
+                N_(
+                    "the file is empty; expected a Banana table with its header (Date, AccountDebit, AccountCredit, Amount…)"
+                ),
                 source.name,
             )
         problems: list[Problem] = []
@@ -248,7 +250,9 @@ class BananaReader:
                 continue
             books.setdefault(path.parent, Book(path.parent)).sheets.append(sheet)
         if not books:
-            raise SourceError(N_("no Banana transactions, accounts, VAT codes, contacts or items table found"), source.name)
+            raise SourceError(
+                N_("no Banana transactions, accounts, VAT codes, contacts or items table found"), source.name
+            )
         state = _State(problems)
         for book in books.values():
             state.read_book(book)
@@ -379,7 +383,11 @@ class _State:
             })  # fmt: skip
         if skipped:
             self.problems.append(
-                Problem("info", N_("{skipped} group or heading rows of the VAT codes table skipped").format(skipped=skipped), sheet.file)
+                Problem(
+                    "info",
+                    N_("{skipped} group or heading rows of the VAT codes table skipped").format(skipped=skipped),
+                    sheet.file,
+                )
             )
 
     def _accounts(self, sheet: Sheet) -> list[tuple[Sheet, int, str, int]]:
@@ -414,7 +422,11 @@ class _State:
                 skipped += 1
         if skipped:
             self.problems.append(
-                Problem("info", N_("{skipped} section or title rows of the accounts table skipped").format(skipped=skipped), sheet.file)
+                Problem(
+                    "info",
+                    N_("{skipped} section or title rows of the accounts table skipped").format(skipped=skipped),
+                    sheet.file,
+                )
             )
         return opening
 
@@ -455,7 +467,9 @@ class _State:
         amount = _cents(cells.get("Amount"), amounts["Amount"])
         if not debit and not credit:
             if amount:
-                raise ParseError(N_("Amount {text} without AccountDebit or AccountCredit").format(text=_text(cells.get('Amount'))))
+                raise ParseError(
+                    N_("Amount {text} without AccountDebit or AccountCredit").format(text=_text(cells.get("Amount")))
+                )
             return None
         day = _date(cells.get("Date"), dates)
         if day is None:
@@ -487,7 +501,11 @@ class _State:
         info = self.vat.get(code) or self._known(code)
         amount_type = _text(cells.get("VatAmountType")) or info.amount_type or "0"
         if amount_type not in ("0", "1", "2"):
-            raise ParseError(N_("VatAmountType {amount_type!r} is not supported (0 gross, 1 net or 2 VAT only)").format(amount_type=amount_type))
+            raise ParseError(
+                N_("VatAmountType {amount_type!r} is not supported (0 gross, 1 net or 2 VAT only)").format(
+                    amount_type=amount_type
+                )
+            )
         code = self.alias.get(code, code)
         if debit and credit:
             due = info.due != reversed_
@@ -512,7 +530,11 @@ class _State:
             lines.append({"account": base_account, "amount": side * base, "vat_code": code, "vat_amount": side * tax})
         if tax:
             if not info.account:
-                raise ParseError(N_("VatCode {code}: its VAT account is unknown (VatAccount of the VAT codes table)").format(code=code))
+                raise ParseError(
+                    N_("VatCode {code}: its VAT account is unknown (VatAccount of the VAT codes table)").format(
+                        code=code
+                    )
+                )
             lines.append({"account": info.account, "amount": side * tax, "vat_code": code, "vat_line": True})
         if other:
             lines.append({"account": other, "amount": -side * total, **signed(foreign, -side)})
@@ -521,7 +543,9 @@ class _State:
     def _known(self, code: str) -> VatCode:
         known = vat.identify(code, "banana")
         if known is None:
-            raise ParseError(N_("VatCode {code} is neither in the VAT codes table nor a known Banana code").format(code=code))
+            raise ParseError(
+                N_("VatCode {code} is neither in the VAT codes table nor a known Banana code").format(code=code)
+            )
         self.problems.append(Problem("warning", N_("VAT code {code} is not in the VAT codes table; its rate is taken from Banana's standard codes and its VAT account is unknown").format(code=code)))  # fmt: skip
         self.vat[code] = VatCode(code, known.rate, known.kind, known.kind in DUE_KINDS, "")
         self.vat_rows[code] = {"code": code, "rate": str(known.rate), "kind": known.kind}

@@ -94,7 +94,9 @@ def accounts_from_codes(used: Iterable[str], file: str = "") -> tuple[pa.Table, 
     accounts = table("accounts", ({"code": c, "name": "", "active": True} for c in codes))
     note = Problem(
         "warning",
-        N_("the source has no chart of accounts; {count} accounts were created from the codes its lines use").format(count=len(codes)),
+        N_("the source has no chart of accounts; {count} accounts were created from the codes its lines use").format(
+            count=len(codes)
+        ),
         file,
     )
     return accounts, [note]
@@ -108,7 +110,11 @@ def merge_accounts(known: pa.Table, lines: pa.Table, file: str = "") -> tuple[pa
         return known, []
     added = table("accounts", ({"code": c, "active": True} for c in missing))
     problems = [
-        Problem("warning", N_("account {c} is used by the journal but missing from the chart; it was added").format(c=c), file)
+        Problem(
+            "warning",
+            N_("account {c} is used by the journal but missing from the chart; it was added").format(c=c),
+            file,
+        )
         for c in missing
     ]
     return pa.concat_tables([known, added]), problems

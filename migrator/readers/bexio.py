@@ -177,7 +177,13 @@ def _text_table(data: bytes, name: str, encoding: str | None) -> Table | None:
                 number = start + 1 + line
                 if any(c.strip() for c in cells):
                     if len(cells) > len(keys):
-                        raise SourceError(N_("{count} fields where the header has {count_b}").format(count=len(cells), count_b=len(keys)), name, number)
+                        raise SourceError(
+                            N_("{count} fields where the header has {count_b}").format(
+                                count=len(cells), count_b=len(keys)
+                            ),
+                            name,
+                            number,
+                        )
                     rows.append((number, dict(zip(keys, cells, strict=False))))
         except ParseError as exc:
             raise SourceError(str(exc)) from None
@@ -268,7 +274,9 @@ class BexioReader:
             return _read_written(source)
         if not source.is_dir and source.path.stat().st_size == 0:
             raise SourceError(
-                N_("the file is empty; expected a bexio journal export (Datum;Referenz;Soll;Haben;…) or account statement"),
+                N_(
+                    "the file is empty; expected a bexio journal export (Datum;Referenz;Soll;Haben;…) or account statement"
+                ),
                 source.name,
             )
         found = Found()
@@ -327,7 +335,12 @@ def _journal(tab: Table, found: Found) -> None:
         ]
         if missing:
             found.problems.append(
-                Problem("error", N_("{missing} empty: the row is not a booking").format(missing=', '.join(missing)), tab.file, number)
+                Problem(
+                    "error",
+                    N_("{missing} empty: the row is not a booking").format(missing=", ".join(missing)),
+                    tab.file,
+                    number,
+                )
             )
             continue
         assert day is not None and amount is not None
@@ -357,7 +370,9 @@ def _statement(tab: Table, found: Found) -> None:
         other = _account(cells.get("GK"))[0]
         if not _text(cells.get("Datum")) or not (_text(cells.get("Soll")) or _text(cells.get("Haben"))) or not other:
             saldo = _text(cells.get("Saldo"))
-            note = N_("not a booking (no date, amount or GK; Saldo {value}): a balance or total row, skipped").format(value=saldo or 'empty')
+            note = N_("not a booking (no date, amount or GK; Saldo {value}): a balance or total row, skipped").format(
+                value=saldo or "empty"
+            )
             found.problems.append(Problem("info", note, tab.file, number))
             continue
         try:
@@ -420,7 +435,9 @@ def _contacts(tab: Table, found: Found) -> None:
         land, sprache = _text(cells.get("Land")), _text(cells.get("Sprache"))
         country, language = country_code(land) if land else "", language_code(sprache) if sprache else ""
         if land and not country:
-            found.problems.append(Problem("warning", N_("country {land!r} not known; left out").format(land=land), tab.file, number))
+            found.problems.append(
+                Problem("warning", N_("country {land!r} not known; left out").format(land=land), tab.file, number)
+            )
         found.partners.append({
             "id": _text(cells.get("Kontaktnummer")), "kind": "person" if person else "company",
             "name": " ".join(n for n in (name_2, name_1) if n) if person else " ".join(n for n in (name_1, name_2) if n),
@@ -447,7 +464,9 @@ def _products(tab: Table, found: Found) -> None:
             sale = _cents(cells.get("Verkaufspreis"), prices["Verkaufspreis"])
             stock, minimum = (_quantity(cells.get(k)) for k in ("Lagerbestand", "Mindestbestand"))
         except (ParseError, ArithmeticError, ValueError) as exc:
-            found.problems.append(Problem("error", N_("product {name}: {exc}").format(name=name, exc=exc), tab.file, number))
+            found.problems.append(
+                Problem("error", N_("product {name}: {exc}").format(name=name, exc=exc), tab.file, number)
+            )
             continue
         found.items.append({
             "code": _text(cells.get("Produktcode")), "name": name, "description": _text(cells.get("Produktbeschreibung")),
@@ -488,7 +507,9 @@ def _deduplicate(found: Found) -> None:
                 twin = kept[min(index, len(kept) - 1)]
                 dropped.add(id(booking))
                 if index < len(kept):
-                    message = N_("the other side of the booking in {file} row {row}; counted once").format(file=twin.file, row=twin.row)
+                    message = N_("the other side of the booking in {file} row {row}; counted once").format(
+                        file=twin.file, row=twin.row
+                    )
                 else:
                     message = N_("listed more often here than in the other account's statement; counted once")
                 found.problems.append(Problem("info", message, booking.file, booking.row))
@@ -673,7 +694,7 @@ def _read_taxes(source: Source, found: Found) -> dict[str, dict[str, str]]:
         try:
             rate = parse_rate(row.get("rate") or "")
         except ParseError as exc:
-            raise SourceError(N_("VAT code {code}: {exc}").format(code=row['code'], exc=exc), name, number) from None
+            raise SourceError(N_("VAT code {code}: {exc}").format(code=row["code"], exc=exc), name, number) from None
         taxes[row["code"]] = {"rate": rate, "kind": row.get("kind") or "", "account": row.get("account") or "",
                               "description": row.get("description") or ""}  # fmt: skip
     return taxes
@@ -693,7 +714,9 @@ def _read_rounding(source: Source) -> tuple[str, int]:
         code = records[1][header.index("code")] if len(records) > 1 else ""
         cents = exact_cents(Decimal(factor)) if factor else 1
     except (UnicodeError, ParseError, ValueError, IndexError, ArithmeticError) as exc:
-        raise SourceError(N_("not a readable currencies.csv (code;round_factor): {exc}").format(exc=exc), name) from None
+        raise SourceError(
+            N_("not a readable currencies.csv (code;round_factor): {exc}").format(exc=exc), name
+        ) from None
     if cents <= 0:
         raise SourceError(N_("round_factor {factor} is not a positive amount").format(factor=factor), name, 2)
     return code, cents
@@ -825,7 +848,9 @@ def api_ledger(
         try:
             rows += _entry(body, number, name, tax_info, counter, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
-            found.problems.append(Problem("error", N_("entry {get} not read: {exc}").format(get=entry.get('id'), exc=exc), name, number))
+            found.problems.append(
+                Problem("error", N_("entry {get} not read: {exc}").format(get=entry.get("id"), exc=exc), name, number)
+            )
     lines = _numbered_lines(rows, base)
     wanted = set(codes) | set(lines.column("account").to_pylist())
     chart = [{"code": str(a["account_no"]), "name": str(a.get("name") or ""),

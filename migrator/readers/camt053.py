@@ -114,7 +114,10 @@ class _Statement:
         try:
             cents = to_cents(Decimal((found.text or "").strip()))
         except (InvalidOperation, NotCents) as exc:
-            rows.problem(_line(node), N_("{what}: amount {text!r} is not exact cents ({exc})").format(what=what, text=found.text, exc=exc))
+            rows.problem(
+                _line(node),
+                N_("{what}: amount {text!r} is not exact cents ({exc})").format(what=what, text=found.text, exc=exc),
+            )
             return None
         return (cents if sign == "CRDT" else -cents), found.get("Ccy", "")
 
@@ -160,7 +163,12 @@ class _Statement:
         if opening is not None and closing is not None:
             message = (N_("statement {statement_id} ({code}): opening {format_cents} + entries {format_cents_b} = {format_cents_c}").format(statement_id=statement_id, code=code, format_cents=format_cents(opening), format_cents_b=format_cents(total), format_cents_c=format_cents(opening + total)))  # fmt: skip
             if opening + total != closing:
-                rows.problem(_line(stmt), N_("{message}, but the closing balance is {format_cents}").format(message=message, format_cents=format_cents(closing)))
+                rows.problem(
+                    _line(stmt),
+                    N_("{message}, but the closing balance is {format_cents}").format(
+                        message=message, format_cents=format_cents(closing)
+                    ),
+                )
             else:
                 rows.problem(_line(stmt), N_("{message}, the closing balance: checked").format(message=message), "info")
         else:
@@ -185,14 +193,21 @@ class _Statement:
         row = _line(entry)
         status = self.text(entry, "Sts/Cd") or self.text(entry, "Sts")
         if status != "BOOK":
-            rows.problem(row, N_("entry with status {value} is not booked: left out").format(value=status or 'none'), "info")
+            rows.problem(
+                row, N_("entry with status {value} is not booked: left out").format(value=status or "none"), "info"
+            )
             return None
         value = self.amount(entry, rows, "entry")
         if value is None:
             return None
         amount, entry_currency = value
         if (currency and entry_currency != currency) or (base and entry_currency != base):
-            rows.problem(row, N_("entry in {entry_currency}, account or books in {value}: left out").format(entry_currency=entry_currency, value=currency or base))
+            rows.problem(
+                row,
+                N_("entry in {entry_currency}, account or books in {value}: left out").format(
+                    entry_currency=entry_currency, value=currency or base
+                ),
+            )
             return None
         day = self.date(entry, "BookgDt", rows) or self.date(entry, "ValDt", rows)
         if day is None:

@@ -121,7 +121,7 @@ def _records(records: list[tuple[int, list[str]]], out: Rows) -> list[_Record]:
             out.problem(row, N_("{exc}; row left out").format(exc=exc))
             continue
         if date is None or amount is None:
-            out.problem(row, N_("{value} is empty; row left out").format(value='date' if date is None else 'amount'))
+            out.problem(row, N_("{value} is empty; row left out").format(value="date" if date is None else "amount"))
             continue
         if not debit or not credit or debit == credit == OTHER:
             out.problem(row, N_("needs a debit and a credit account, one of them at most {other!r} (got {debit!r} and {credit!r}); row left out").format(other=OTHER, debit=debit, credit=credit))  # fmt: skip
@@ -171,7 +171,9 @@ def _foreign(record: _Record, out: Rows) -> None:
     try:
         amount = AmountColumn([value]).cents(value) if value else None
     except ParseError:
-        out.problem(record.row, N_("field 7 {value!r} is not a foreign amount; kept as extra").format(value=value), "info")
+        out.problem(
+            record.row, N_("field 7 {value!r} is not a foreign amount; kept as extra").format(value=value), "info"
+        )
         return
     if amount:
         out.problem(record.row, N_("foreign amount in field 7, but the journal does not name its currency; "

@@ -138,7 +138,10 @@ def _decoded(source: Source, options: ReadOptions) -> _Parsed:
         try:
             data = data.decode(encoding).encode("utf-8")
         except UnicodeDecodeError as exc:
-            raise SourceError(N_("not valid {encoding} at byte {start}; use --encoding").format(encoding=encoding, start=exc.start), source.name) from None
+            raise SourceError(
+                N_("not valid {encoding} at byte {start}; use --encoding").format(encoding=encoding, start=exc.start),
+                source.name,
+            ) from None
         except LookupError:
             raise SourceError(N_("unknown encoding {encoding!r}").format(encoding=encoding), source.name) from None
     if data.startswith(b"\xef\xbb\xbf"):
@@ -146,7 +149,9 @@ def _decoded(source: Source, options: ReadOptions) -> _Parsed:
     header = sniff_header(data[:65536])
     if header is None:
         raise SourceError(
-            N_("the first line is not a canonical header: it needs the columns {required}").format(required=', '.join(REQUIRED)),
+            N_("the first line is not a canonical header: it needs the columns {required}").format(
+                required=", ".join(REQUIRED)
+            ),
             source.name,
             1,
         )
@@ -211,7 +216,7 @@ def _batches(
     names = parsed.names
     if len(set(names)) != len(names):
         dupes = sorted({n for n in names if names.count(n) > 1})
-        raise SourceError(N_("column names repeat: {dupes}").format(dupes=', '.join(dupes)), file, 1)
+        raise SourceError(N_("column names repeat: {dupes}").format(dupes=", ".join(dupes)), file, 1)
     data = parsed.data
     reader = pacsv.open_csv(
         pa.BufferReader(data) if isinstance(data, bytes) else data,  # zero-copy, or read from disk in blocks
@@ -237,9 +242,13 @@ def _parse_error(exc: pa.ArrowInvalid, parsed: _Parsed, source: Source) -> Excep
             parsed.data.decode("utf-8")
         except UnicodeDecodeError as bad:
             row = parsed.data.count(b"\n", 0, bad.start) + 1
-            message = N_("not valid utf-8 at byte {start}; give the file's encoding with --encoding").format(start=bad.start)
+            message = N_("not valid utf-8 at byte {start}; give the file's encoding with --encoding").format(
+                start=bad.start
+            )
     if "Expected" in message and "columns" in message:
-        message = N_("wrong number of fields: {split} (expected {count})").format(split=message.split(':', 1)[-1].strip(), count=len(parsed.names))
+        message = N_("wrong number of fields: {split} (expected {count})").format(
+            split=message.split(":", 1)[-1].strip(), count=len(parsed.names)
+        )
     return SourceError(message, source.name, row)
 
 
@@ -428,7 +437,13 @@ class _Lines:
                 problems.append(Problem("error", f"{name}: {value!r} {expected}", self.file, int(rows[index]) + 2))
             if len(fresh) > MAX_ROWS_PER_CHECK:
                 more = len(fresh) - MAX_ROWS_PER_CHECK
-                problems.append(Problem("error", N_("{more} more rows where {name} {expected}").format(more=more, name=name, expected=expected), self.file))
+                problems.append(
+                    Problem(
+                        "error",
+                        N_("{more} more rows where {name} {expected}").format(more=more, name=name, expected=expected),
+                        self.file,
+                    )
+                )
             bad[rows] = True
         if "entry" not in self.names or not self.has_entry:
             lines = _entries_by_date_and_doc(lines)
@@ -675,7 +690,9 @@ class CsvFolderReader:
     def read(self, source: Source, options: ReadOptions) -> Ledger:
         journal = source.path / JOURNAL_FILE
         if not journal.is_file():
-            raise SourceError(N_("not a canonical CSV folder: no {journal_file}").format(journal_file=JOURNAL_FILE), source.name)
+            raise SourceError(
+                N_("not a canonical CSV folder: no {journal_file}").format(journal_file=JOURNAL_FILE), source.name
+            )
         ledger = CsvReader().read(source.child(journal), options)
         tables: dict[str, pa.Table] = {}
         problems = list(ledger.problems)

@@ -135,7 +135,9 @@ class DatevReader:
                 book.problems.append(
                     Problem(
                         "info",
-                        N_("EXTF category {category} ({field}) is not read by migrator (only 21 Buchungsstapel and 20 Kontenbeschriftungen)").format(category=parsed.category, field=parsed.field(4)),
+                        N_(
+                            "EXTF category {category} ({field}) is not read by migrator (only 21 Buchungsstapel and 20 Kontenbeschriftungen)"
+                        ).format(category=parsed.category, field=parsed.field(4)),
                         child.name,
                     )
                 )
@@ -152,7 +154,9 @@ class DatevReader:
             book.problems.append(
                 Problem(
                     "warning",
-                    N_("{count} rows have a {column} ({computed} on import); migrator reads the rows as written and does not compute those lines").format(count=count, column=column, computed=COMPUTED[column]),
+                    N_(
+                        "{count} rows have a {column} ({computed} on import); migrator reads the rows as written and does not compute those lines"
+                    ).format(count=count, column=column, computed=COMPUTED[column]),
                     source.name,
                 )
             )
@@ -191,7 +195,9 @@ def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_F
         try:
             text, encoding = data.decode(guess).lstrip("\ufeff"), guess
         except UnicodeDecodeError as exc:
-            raise SourceError(N_("looks like {guess} but is not valid {guess}: {exc}").format(guess=guess, exc=exc), name) from None
+            raise SourceError(
+                N_("looks like {guess} but is not valid {guess}: {exc}").format(guess=guess, exc=exc), name
+            ) from None
     elif encoding is None:
         try:
             text, encoding = data.decode("utf-8-sig"), "utf-8"
@@ -201,12 +207,16 @@ def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_F
         try:
             text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceError(N_("cannot be decoded as {encoding}: {exc}").format(encoding=encoding, exc=exc), name) from None
+            raise SourceError(
+                N_("cannot be decoded as {encoding}: {exc}").format(encoding=encoding, exc=exc), name
+            ) from None
     if "\ufffd" in text:
         book.problems.append(
             Problem(
                 "warning",
-                N_("{count} characters were already damaged (U+FFFD) in the file; texts are read as they are").format(count=text.count(chr(0xFFFD))),
+                N_("{count} characters were already damaged (U+FFFD) in the file; texts are read as they are").format(
+                    count=text.count(chr(0xFFFD))
+                ),
                 name,
             )
         )
@@ -231,7 +241,9 @@ def _labels(parsed: _File, book: _Book) -> None:
     )
     if code is None or short is None:
         book.problems.append(
-            Problem("error", N_("Kontenbeschriftungen without the columns Konto and Kontenbeschriftung"), parsed.name, 2)
+            Problem(
+                "error", N_("Kontenbeschriftungen without the columns Konto and Kontenbeschriftung"), parsed.name, 2
+            )
         )
         return
     for row, values in parsed.rows:
@@ -259,7 +271,12 @@ def _bookings(parsed: _File, book: _Book) -> None:
     missing = [NEEDED[k] for k in NEEDED if where[k] is None]
     if missing:
         book.problems.append(
-            Problem("error", N_("Buchungsstapel without the columns {missing}; not read").format(missing=', '.join(missing)), parsed.name, 2)
+            Problem(
+                "error",
+                N_("Buchungsstapel without the columns {missing}; not read").format(missing=", ".join(missing)),
+                parsed.name,
+                2,
+            )
         )
         return
     start, first, last = _period(parsed)
@@ -279,7 +296,9 @@ def _bookings(parsed: _File, book: _Book) -> None:
     # A trailing row without Umsatz (a totals or closing row some programs add) is no booking.
     while values_of and not values_of[-1][2]["amount"]:
         row = values_of.pop()[0]
-        book.problems.append(Problem("info", N_("a row without Umsatz at the end of the batch; skipped"), parsed.name, row))
+        book.problems.append(
+            Problem("info", N_("a row without Umsatz at the end of the batch; skipped"), parsed.name, row)
+        )
     marked_rows: dict[str, int] = {}
     for _, _, value in values_of:
         if value["art1"] == ENTRY_MARK and value["info1"]:
@@ -327,7 +346,7 @@ def _row_lines(value: dict[str, str], first: dt.date | None, last: dt.date | Non
         raise ParseError(N_("Umsatz is empty"))
     flag = value["flag"].upper()
     if flag not in ("S", "H"):
-        raise ParseError(N_("Soll/Haben-Kennzeichen {flag!r} is neither S nor H").format(flag=value['flag']))
+        raise ParseError(N_("Soll/Haben-Kennzeichen {flag!r} is neither S nor H").format(flag=value["flag"]))
     if not value["account"] or not value["counter"]:
         raise ParseError(N_("Konto or Gegenkonto is empty"))
     day = _belegdatum(value["date"], first, last)
@@ -389,7 +408,11 @@ def _belegdatum(text: str, first: dt.date | None, last: dt.date | None) -> dt.da
                 continue
             if first <= day <= last:
                 return day
-        raise ParseError(N_("Belegdatum {text!r} (DDMM) is not within the batch period {first} to {last}").format(text=text, first=first, last=last))
+        raise ParseError(
+            N_("Belegdatum {text!r} (DDMM) is not within the batch period {first} to {last}").format(
+                text=text, first=first, last=last
+            )
+        )
     if len(digits) == 8 and digits.isdigit():
         try:
             return dt.date(int(digits[4:]), int(digits[2:4]), int(digits[:2]))

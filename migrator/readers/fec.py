@@ -91,7 +91,10 @@ class FecReader:
             text, encoding = _decode(source.read_bytes(), options.encoding)
         except UnicodeDecodeError as exc:
             raise SourceError(
-                N_("not valid {encoding} at byte {start}; use --encoding").format(encoding=options.encoding, start=exc.start), source.name
+                N_("not valid {encoding} at byte {start}; use --encoding").format(
+                    encoding=options.encoding, start=exc.start
+                ),
+                source.name,
             ) from None
         lines = text.split("\n") if "\n" in text else text.split("\r")
         header = _header(lines[0].rstrip("\r")) if lines else None
@@ -155,7 +158,10 @@ class _Read:
             while len(fields) > width and not fields[-1]:
                 fields.pop()  # trailing separator
             if len(fields) != width:
-                self.problem(N_("{count} fields, expected {width} as in the header").format(count=len(fields), width=width), index)
+                self.problem(
+                    N_("{count} fields, expected {width} as in the header").format(count=len(fields), width=width),
+                    index,
+                )
                 continue
             record = dict(zip(self.names, fields, strict=True))
             for name in ("Montant", "Sens", "Debit", "Credit", "Montantdevise", "Idevise", "JournalLib", "CompteLib",
@@ -175,7 +181,7 @@ class _Read:
                 value = amounts["Montant"].cents(record["Montant"]) or 0
                 sens = record["Sens"].upper()
                 if sens not in ("D", "C", "+1", "-1", "1"):
-                    raise ParseError(N_("Sens {sens!r} is neither D nor C").format(sens=record['Sens']))
+                    raise ParseError(N_("Sens {sens!r} is neither D nor C").format(sens=record["Sens"]))
                 amount = value if sens in ("D", "+1", "1") else -value
             else:
                 amount = (amounts["Debit"].cents(record["Debit"]) or 0) - (

@@ -588,10 +588,18 @@ class _Converter:
             if len(splits) != len(txn.splits):
                 if not splits:
                     continue  # a scheduled-transaction template
-                self.rows.problem(txn.row, N_("transaction {description!r} uses accounts outside the book: left out").format(description=txn.description))
+                self.rows.problem(
+                    txn.row,
+                    N_("transaction {description!r} uses accounts outside the book: left out").format(
+                        description=txn.description
+                    ),
+                )
                 continue
             if txn.posted is None:
-                self.rows.problem(txn.row, N_("transaction {description!r} has no posted date: left out").format(description=txn.description))
+                self.rows.problem(
+                    txn.row,
+                    N_("transaction {description!r} has no posted date: left out").format(description=txn.description),
+                )
                 continue
             amounts = self._amounts(txn, splits)
             if amounts is None:
@@ -634,7 +642,12 @@ class _Converter:
         """(base cents, foreign currency, foreign cents, rate) per split, or None (with a problem)."""
         currency = mnemonic(txn.currency)
         if not is_currency(txn.currency):
-            self.rows.problem(txn.row, N_("transaction {description!r} is in {currency!r}, not a currency").format(description=txn.description, currency=txn.currency))
+            self.rows.problem(
+                txn.row,
+                N_("transaction {description!r} is in {currency!r}, not a currency").format(
+                    description=txn.description, currency=txn.currency
+                ),
+            )
             return None
         for split in splits:
             if _cents(split.value) is None:
@@ -648,7 +661,10 @@ class _Converter:
             if is_currency(commodity) and mnemonic(commodity) == self.base:
                 quantity = _cents(split.quantity)
                 if quantity is None:
-                    self.rows.problem(split.row, N_("split quantity {quantity} is not a whole number of cents").format(quantity=split.quantity))
+                    self.rows.problem(
+                        split.row,
+                        N_("split quantity {quantity} is not a whole number of cents").format(quantity=split.quantity),
+                    )
                     return None
                 if currency == self.base:
                     out.append((quantity, "", None, ""))
@@ -808,7 +824,9 @@ class _Converter:
             total = _cents(abs(sum((s.value for s in posting), Fraction(0))))
             still = _cents(abs(lots.get(invoice["post_lot"], Fraction(0))))
             if total is None or still is None:
-                self.rows.problem(invoice["row"], N_("invoice {id}: amount not in whole cents: left out").format(id=invoice['id']))
+                self.rows.problem(
+                    invoice["row"], N_("invoice {id}: amount not in whole cents: left out").format(id=invoice["id"])
+                )
                 continue
             if still == 0:
                 continue  # paid
@@ -822,7 +840,11 @@ class _Converter:
                 "description": invoice["notes"] or posted.description,
             })  # fmt: skip
         if unposted:
-            self.rows.problem(None, N_("{unposted} invoice(s) or bill(s) not posted: not in the books, left out").format(unposted=unposted), "info")
+            self.rows.problem(
+                None,
+                N_("{unposted} invoice(s) or bill(s) not posted: not in the books, left out").format(unposted=unposted),
+                "info",
+            )
         return table("open_items", rows)
 
 
@@ -1021,7 +1043,9 @@ class GnucashReader:
                 try:
                     book = read_sqlite(db)
                 except (IndexError, KeyError) as exc:
-                    raise SourceError(N_("not a readable GnuCash SQLite book: {exc}").format(exc=exc), source.name) from None
+                    raise SourceError(
+                        N_("not a readable GnuCash SQLite book: {exc}").format(exc=exc), source.name
+                    ) from None
             return to_ledger(book, source.name, "GnuCash (SQLite)")
         if _sql_dump(source.head(8192)):
             return to_ledger(_read_dump(source), source.name, "GnuCash (SQL dump)")

@@ -85,7 +85,11 @@ class InfoniqaReader:
         header = [n.strip() for n in records[0][1]]
         missing = [r for r in REQUIRED if r not in header]
         if missing:
-            raise SourceError(N_("not an Infoniqa journal: the header lacks {missing}").format(missing=', '.join(missing)), source.name, 1)
+            raise SourceError(
+                N_("not an Infoniqa journal: the header lacks {missing}").format(missing=", ".join(missing)),
+                source.name,
+                1,
+            )
         rows = [
             (number, dict(zip(header, (v.strip() for v in values), strict=False)), len(values))
             for number, values in records[1:]
@@ -114,7 +118,9 @@ def _lines(rows: list[tuple[int, dict[str, str], int]], width: int, file: str) -
     entry, previous, foreign = 0, None, 0
     for number, row, count in rows:
         if count != width:
-            out.problem(number, N_("{count} fields where the header has {width}; row left out").format(count=count, width=width))
+            out.problem(
+                number, N_("{count} fields where the header has {width}; row left out").format(count=count, width=width)
+            )
             continue
         try:
             date = dates.date(row["Datum"])
@@ -127,7 +133,9 @@ def _lines(rows: list[tuple[int, dict[str, str], int]], width: int, file: str) -
         side = row["S/H"].upper()
         if date is None or net is None or side not in ("S", "H") or not row["Kto"]:
             what = "date" if date is None else "Netto" if net is None else "account" if not row["Kto"] else "S/H"
-            out.problem(number, N_("{what} missing or not S/H ({row!r}); row left out").format(what=what, row=row['S/H']))
+            out.problem(
+                number, N_("{what} missing or not S/H ({row!r}); row left out").format(what=what, row=row["S/H"])
+            )
             continue
         key = (row["Blg"], date)
         if key != previous:

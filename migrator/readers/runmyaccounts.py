@@ -114,7 +114,9 @@ class RunMyAccountsReader:
 def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> tuple[list[str], list[Any], str]:
     data = source.read_bytes()
     if not data:
-        raise SourceError(N_("the file is empty; expected a header with {required}").format(required=', '.join(required)), source.name)
+        raise SourceError(
+            N_("the file is empty; expected a header with {required}").format(required=", ".join(required)), source.name
+        )
     encoding = options.encoding or detect_encoding(data)[0]
     try:
         text, encoding = decode(data, encoding, source.name)
@@ -132,7 +134,7 @@ def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> t
         raise SourceError(str(exc)) from None
     missing = [r for r in required if r not in header]
     if missing:
-        raise SourceError(N_("the header lacks {missing}").format(missing=', '.join(missing)), source.name, 1)
+        raise SourceError(N_("the header lacks {missing}").format(missing=", ".join(missing)), source.name, 1)
     return header, records, encoding
 
 
@@ -163,7 +165,12 @@ def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
     entry, previous = 0, None
     for number, row, count in rows:
         if count != len(header):
-            out.problem(number, N_("{count} fields where the header has {count_b}; row left out").format(count=count, count_b=len(header)))
+            out.problem(
+                number,
+                N_("{count} fields where the header has {count_b}; row left out").format(
+                    count=count, count_b=len(header)
+                ),
+            )
             continue
         try:
             date = dates.date(row["transdate"])
@@ -174,7 +181,9 @@ def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
             out.problem(number, N_("{exc}; row left out").format(exc=exc))
             continue
         if date is None or not row["accno"]:
-            out.problem(number, N_("{value} is empty; row left out").format(value='transdate' if date is None else 'accno'))
+            out.problem(
+                number, N_("{value} is empty; row left out").format(value="transdate" if date is None else "accno")
+            )
             continue
         if row["reference"] != previous:
             entry, previous = entry + 1, row["reference"]
@@ -182,14 +191,21 @@ def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
         currency = row.get("currency", "").upper()
         if currency and currency != base:
             if not rate or Decimal(rate) <= 0:
-                out.problem(number, N_("{currency} row without an exchange rate; row left out").format(currency=currency))
+                out.problem(
+                    number, N_("{currency} row without an exchange rate; row left out").format(currency=currency)
+                )
                 continue
             try:
                 converted = (Decimal(debit - credit) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_UP)
             except ArithmeticError:  # more digits than a Decimal holds
                 converted = Decimal(MAX_CENTS + 1)
             if abs(converted) > MAX_CENTS:
-                out.problem(number, N_("{currency} amount × exchange rate {rate} is too large; row left out").format(currency=currency, rate=rate))
+                out.problem(
+                    number,
+                    N_("{currency} amount × exchange rate {rate} is too large; row left out").format(
+                        currency=currency, rate=rate
+                    ),
+                )
                 continue
             values = {"amount": int(converted), "currency": currency, "amount_currency": debit - credit, "rate": rate}
         out.add(entry=str(entry), date=date, doc=row["reference"], account=row["accno"],

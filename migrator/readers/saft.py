@@ -472,7 +472,9 @@ class _Read:
                 self.problem(N_("customer and supplier {pid} have different names; the customer's kept").format(pid=pid),
                              _row(element), "warning")  # fmt: skip
         else:
-            self.problem(N_("{kind} {pid} is listed twice; the first kept").format(kind=kind, pid=pid), _row(element), "warning")
+            self.problem(
+                N_("{kind} {pid} is listed twice; the first kept").format(kind=kind, pid=pid), _row(element), "warning"
+            )
 
     def tax_entry(self, element: etree._Element) -> None:
         for details in _children(element, "TaxCodeDetails"):

@@ -160,7 +160,9 @@ def decode_sie(data: bytes, encoding: str | None) -> Decoded:
         claim = N_("#FORMAT {declared} says CP437").format(declared=declared)
     else:
         claim = (
-            N_("#FORMAT {declared!r} is no SIE format; SIE's PC8 is CP437").format(declared=declared) if header else N_("no #FORMAT: SIE's PC8 is CP437")
+            N_("#FORMAT {declared!r} is no SIE format; SIE's PC8 is CP437").format(declared=declared)
+            if header
+            else N_("no #FORMAT: SIE's PC8 is CP437")
         )
     row = data.count(b"\n", 0, header.start()) + 1 if header else None
     if data.isascii():
@@ -267,7 +269,9 @@ class SieReader:
         try:
             decoded = decode_sie(data, options.encoding)
         except (UnicodeDecodeError, LookupError) as exc:
-            raise SourceError(N_("cannot be decoded ({exc}); give the encoding with --encoding").format(exc=exc), source.name) from None
+            raise SourceError(
+                N_("cannot be decoded ({exc}); give the encoding with --encoding").format(exc=exc), source.name
+            ) from None
         text, encoding = decoded.text, decoded.encoding
         state = _State(source.name)
         if decoded.note:
@@ -278,7 +282,9 @@ class SieReader:
         if "\ufffd" in text:
             state.problem(
                 None,
-                N_("{count} characters were already damaged (U+FFFD) in the file; names and texts are read as they are").format(count=text.count(chr(0xFFFD))),
+                N_(
+                    "{count} characters were already damaged (U+FFFD) in the file; names and texts are read as they are"
+                ).format(count=text.count(chr(0xFFFD))),
                 "warning",
             )
         rows = Rows(source.name)
@@ -401,7 +407,11 @@ def _record(label: str, args: list[Field], row: int, state: _State) -> None:
     elif label == "#KTYP":
         kind = KTYP.get(_text(args, 1).upper())
         if kind is None:
-            state.problem(row, N_("#KTYP {text!r} is not T, S, K or I; the type is left empty").format(text=_text(args, 1)), "warning")
+            state.problem(
+                row,
+                N_("#KTYP {text!r} is not T, S, K or I; the type is left empty").format(text=_text(args, 1)),
+                "warning",
+            )
         state.accounts.setdefault(_text(args, 0), {"name": "", "type": ""})["type"] = kind or ""
     elif label in ("#IB", "#UB", "#RES"):
         _balance(label, args, row, state)
@@ -420,14 +430,18 @@ def _rar(args: list[Field], row: int, state: _State) -> None:
     if start and end:
         state.years[index] = FiscalYear(start, end)
     else:
-        state.problem(row, N_("#RAR {index} has no dates; the year is taken from the voucher dates").format(index=index), "info")
+        state.problem(
+            row, N_("#RAR {index} has no dates; the year is taken from the voucher dates").format(index=index), "info"
+        )
 
 
 def _balance(label: str, args: list[Field], row: int, state: _State) -> None:
     try:
         index = int(_text(args, 0))
     except ValueError:
-        state.problem(row, N_("{label} year number {text!r} is not a whole number").format(label=label, text=_text(args, 0)))
+        state.problem(
+            row, N_("{label} year number {text!r} is not a whole number").format(label=label, text=_text(args, 0))
+        )
         return
     account = _text(args, 1)
     cents = _cents(_text(args, 2), row, state, f"{label} {account}")
@@ -436,7 +450,11 @@ def _balance(label: str, args: list[Field], row: int, state: _State) -> None:
     known = state.balances[label].get((index, account))
     if known is not None:
         state.problem(
-            row, N_("{label} {index} {account} repeats the record of row {known}; the last one is used").format(label=label, index=index, account=account, known=known[1]), "warning"
+            row,
+            N_("{label} {index} {account} repeats the record of row {known}; the last one is used").format(
+                label=label, index=index, account=account, known=known[1]
+            ),
+            "warning",
         )
     state.balances[label][(index, account)] = (cents, row)
 
@@ -471,7 +489,11 @@ def _trans(voucher: _Voucher, args: list[Field], row: int, state: _State) -> Non
 
 def _close(voucher: _Voucher, state: _State) -> None:
     if not voucher.lines:
-        state.problem(voucher.row, N_("voucher {series} {number} has no transactions").format(series=voucher.series, number=voucher.number), "info")
+        state.problem(
+            voucher.row,
+            N_("voucher {series} {number} has no transactions").format(series=voucher.series, number=voucher.number),
+            "info",
+        )
         return
     state.vouchers.append(voucher)
 
@@ -486,7 +508,13 @@ def _extras_notes(extras: list[dict[str, Any]], file: str) -> list[Problem]:
     for row in extras:
         counts[row["record"]] = counts.get(row["record"], 0) + 1
     return [
-        Problem("info", N_("{label}: {n} records kept in extras only (the canonical ledger has no place for them)").format(label=label, n=n), file)
+        Problem(
+            "info",
+            N_("{label}: {n} records kept in extras only (the canonical ledger has no place for them)").format(
+                label=label, n=n
+            ),
+            file,
+        )
         for label, n in sorted(counts.items())
     ]
 
@@ -512,7 +540,12 @@ def _balances(state: _State, rows: Rows) -> None:
         if year is None:
             for cents, row in [*ib.values(), *ub.values(), *res.values()]:
                 if cents:
-                    state.problem(row, N_("no #RAR {index} gives the dates of this year; the balance is not booked").format(index=index))
+                    state.problem(
+                        row,
+                        N_("no #RAR {index} gives the dates of this year; the balance is not booked").format(
+                            index=index
+                        ),
+                    )
             continue
         opening = ib
         for account, (cents, row) in sorted(opening.items()):
@@ -607,7 +640,15 @@ def _unbooked_result(
     )
     state.problem(
         first_row,
-        N_("the #IB of year {index} do not sum to zero: {format_cents} {why}; the opening entry books it to {result_account} (BAS: {result_name})").format(index=index, format_cents=format_cents(-total), why=why, result_account=RESULT_ACCOUNT, result_name=RESULT_NAME),
+        N_(
+            "the #IB of year {index} do not sum to zero: {format_cents} {why}; the opening entry books it to {result_account} (BAS: {result_name})"
+        ).format(
+            index=index,
+            format_cents=format_cents(-total),
+            why=why,
+            result_account=RESULT_ACCOUNT,
+            result_name=RESULT_NAME,
+        ),
         "warning",
     )
 
@@ -634,7 +675,11 @@ def _check_closing(state: _State, index: int, expected: dict[str, tuple[int, int
         if got != cents:
             state.problem(
                 row,
-                N_("account {account}: #UB/#RES of year {index} say a movement of {format_cents}, the vouchers book {format_cents_b}").format(account=account, index=index, format_cents=format_cents(cents), format_cents_b=format_cents(got)),
+                N_(
+                    "account {account}: #UB/#RES of year {index} say a movement of {format_cents}, the vouchers book {format_cents_b}"
+                ).format(
+                    account=account, index=index, format_cents=format_cents(cents), format_cents_b=format_cents(got)
+                ),
                 "warning",
             )
 

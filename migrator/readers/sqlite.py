@@ -68,7 +68,7 @@ def _read(db: sqlite3.Connection, name: str) -> Ledger:
     wanted -= {name for name in LATER_TABLES if name not in real and not _named(db, name)}
     views = sorted(wanted - real)
     if views:  # a view (or nothing) under a table's name: never run
-        raise SourceError(N_("not a migrator archive: no table {views}").format(views=', '.join(views)), name)
+        raise SourceError(N_("not a migrator archive: no table {views}").format(views=", ".join(views)), name)
     row = db.execute("SELECT " + ", ".join(quote(c[0]) for c in COMPANY) + " FROM company").fetchone()
     years = tuple(
         FiscalYear(dt.date.fromisoformat(s), dt.date.fromisoformat(e))
@@ -110,10 +110,20 @@ def _free_tables(db: sqlite3.Connection, kind: str, real: set[str], name: str) -
         ).fetchall()
         unknown = [t for _, t in columns if t not in EXTRA_TYPES]
         if unknown:
-            raise SourceError(N_("not a migrator archive: column type {unknown!r} in {kind}_columns").format(unknown=unknown[0], kind=kind), name)
+            raise SourceError(
+                N_("not a migrator archive: column type {unknown!r} in {kind}_columns").format(
+                    unknown=unknown[0], kind=kind
+                ),
+                name,
+            )
         schema = pa.schema([(c, EXTRA_TYPES[t]) for c, t in columns])
         if table_name not in real:
-            raise SourceError(N_("not a migrator archive: no table {table_name} (listed in {kind}_index)").format(table_name=table_name, kind=kind), name)
+            raise SourceError(
+                N_("not a migrator archive: no table {table_name} (listed in {kind}_index)").format(
+                    table_name=table_name, kind=kind
+                ),
+                name,
+            )
         out[extra_name] = _table(db, table_name, schema)
     return out
 

@@ -216,7 +216,11 @@ def cards(text: str, file: str, problems: list[Problem]) -> list[Card]:
             continue
         if prop.name == "BEGIN" and prop.value.strip().upper() == "VCARD":
             if current is not None:
-                problems.append(Problem("error", N_("the card of line {line} has no END:VCARD").format(line=current.line), file, number))
+                problems.append(
+                    Problem(
+                        "error", N_("the card of line {line} has no END:VCARD").format(line=current.line), file, number
+                    )
+                )
                 found.append(current)
             current = Card(number)
         elif prop.name == "END" and prop.value.strip().upper() == "VCARD":
@@ -386,7 +390,13 @@ class VcardReader:
             problems.append(Problem("info", N_("{numbered} cards without X-MIGRATOR-CODE: numbered 1 to {numbered} in file order").format(numbered=numbered), source.name))  # fmt: skip
         for code, count in sorted(Counter(r["id"] for r in rows).items()):
             if count > 1:
-                problems.append(Problem("warning", N_("partner code {code!r} is on {count} cards").format(code=code, count=count), source.name))
+                problems.append(
+                    Problem(
+                        "warning",
+                        N_("partner code {code!r} is on {count} cards").format(code=code, count=count),
+                        source.name,
+                    )
+                )
         kept = {}
         if extras:
             kept["partners"] = pa.table({

@@ -115,7 +115,9 @@ class XlsxReader:
                 book = python_calamine.CalamineWorkbook.from_filelike(handle)
             titles = set(book.sheet_names)
             if JOURNAL.title not in titles:
-                raise SourceError(N_("the workbook has no sheet {title!r} with a header row").format(title=JOURNAL.title), source.name)
+                raise SourceError(
+                    N_("the workbook has no sheet {title!r} with a header row").format(title=JOURNAL.title), source.name
+                )
             problems: list[Problem] = []
             tables: dict[str, pa.Table] = {}
             extras: dict[str, pa.Table] = {}
@@ -132,7 +134,10 @@ class XlsxReader:
         except SourceError:
             raise
         except (python_calamine.CalamineError, *_BROKEN) as exc:
-            raise SourceError(N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc), source.name) from None
+            raise SourceError(
+                N_("not a readable Excel workbook ({name}: {exc})").format(name=type(exc).__name__, exc=exc),
+                source.name,
+            ) from None
         lines = tables.get("lines", table("lines"))
         if "accounts" in tables:
             accounts, notes = merge_accounts(tables.pop("accounts"), lines, source.name)
@@ -299,7 +304,14 @@ def _source_tables(book: CalamineWorkbook, titles: set[str], file: str, problems
     for number, (name, title, kinds, *_) in rows[1:]:
         where = _where(file, SOURCE_INDEX)
         if title not in titles:
-            problems.append(Problem("error", N_("source table {name}: no sheet {title!r}; left out").format(name=name, title=title), where, number))
+            problems.append(
+                Problem(
+                    "error",
+                    N_("source table {name}: no sheet {title!r}; left out").format(name=name, title=title),
+                    where,
+                    number,
+                )
+            )
             continue
         columns = [k.rpartition(":") for k in str(kinds or "").split("\n") if k]
         data = list(_rows(book, str(title)))
@@ -310,7 +322,13 @@ def _source_tables(book: CalamineWorkbook, titles: set[str], file: str, problems
         try:
             out[str(name)] = pa.table({n: pa.array(values[n], SOURCE_TYPES.get(k, pa.string())) for n, _, k in columns})
         except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            problems.append(Problem("error", N_("source table {name}: {exc}; left out").format(name=name, exc=exc), _where(file, str(title))))
+            problems.append(
+                Problem(
+                    "error",
+                    N_("source table {name}: {exc}; left out").format(name=name, exc=exc),
+                    _where(file, str(title)),
+                )
+            )
     return out
 
 
@@ -377,7 +395,7 @@ def _read_sheet(
     known = [(i, n) for i, n in enumerate(header) if n in converters]
     repeated = sorted({n for _, n in known if header.count(n) > 1})
     if repeated:
-        raise SourceError(N_("column names repeat: {repeated}").format(repeated=', '.join(repeated)), where, start + 1)
+        raise SourceError(N_("column names repeat: {repeated}").format(repeated=", ".join(repeated)), where, start + 1)
     titles = [_text(v).strip() for v in first]
     unknown = [(i, titles[i] or f"column {_letter(i + 1)}") for i, n in enumerate(header) if n not in converters]
     required = NOT_EMPTY.get(sheet.table, ())
@@ -418,7 +436,9 @@ def _read_sheet(
         if bad <= MAX_PROBLEMS:
             problems.append(Problem("error", "; ".join(messages), where, int(numbers[position])))
     if len(errors) > MAX_PROBLEMS:
-        problems.append(Problem("error", N_("{count} more rows with bad cells").format(count=len(errors) - MAX_PROBLEMS), where))
+        problems.append(
+            Problem("error", N_("{count} more rows with bad cells").format(count=len(errors) - MAX_PROBLEMS), where)
+        )
     mask = pa.array(keep)
     kept_rows = numbers[keep]
     data_columns = {n: (v.filter(mask) if errors else v) for n, v in converted.items()}
@@ -568,7 +588,9 @@ def _company(book: CalamineWorkbook, file: str, problems: list[Problem]) -> Comp
                     raise ParseError(N_("a fiscal year needs a start and an end date"))
                 years.append(FiscalYear(start, end))
             else:
-                problems.append(Problem("warning", N_("unknown field {row!r}; ignored").format(row=row[0]), where, number))
+                problems.append(
+                    Problem("warning", N_("unknown field {row!r}; ignored").format(row=row[0]), where, number)
+                )
         except ParseError as exc:
             problems.append(Problem("error", str(exc), where, number))
     if not values.get("base_currency"):

@@ -87,13 +87,25 @@ class AbacusWriter:
                 notes.unfolded += sum(1 for line in lines if line["vat_line"] and id(line) not in folded)
                 _entry(transaction, lines, collective, folded, base, ledger, notes)
         etree.ElementTree(root).write(str(target), xml_declaration=True, encoding="UTF-8", pretty_print=True)
-        problems = [Problem("info", N_("Mandant and Client written as {mandant}: set them to the client's Abacus number").format(mandant=MANDANT))]
+        problems = [
+            Problem(
+                "info",
+                N_("Mandant and Client written as {mandant}: set them to the client's Abacus number").format(
+                    mandant=MANDANT
+                ),
+            )
+        ]
         if notes.unfolded:
             problems.append(Problem("warning", N_("{unfolded} VAT lines do not match the VAT their bases declare (or sit in a split entry): written as ordinary single lines, outside the tax data").format(unfolded=notes.unfolded)))  # fmt: skip
         if notes.split:
             problems.append(Problem("info", N_("{split} entries with several debit and several credit lines written as one Abacus entry per debit line (its credit parts as single lines), so that each collective amount is its entry's total").format(split=notes.split)))  # fmt: skip
         if notes.cut:
-            problems.append(Problem("info", N_("{cut} texts longer than {text} characters cut to fit Text1").format(cut=notes.cut, text=TEXT1)))
+            problems.append(
+                Problem(
+                    "info",
+                    N_("{cut} texts longer than {text} characters cut to fit Text1").format(cut=notes.cut, text=TEXT1),
+                )
+            )
         if notes.long_documents:
             problems.append(Problem("warning", N_("{count} voucher numbers longer than {document} characters cut to fit DocumentNumber").format(count=len(notes.long_documents), document=DOCUMENT)))  # fmt: skip
         for code, short in sorted(notes.codes.items()):
@@ -265,7 +277,9 @@ def _xml_safe(text: str) -> str:
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
-    problems = lost(N_("accounts (chart)"), ledger.accounts.num_rows, N_("bookings only: the accounts must exist in Abacus"))
+    problems = lost(
+        N_("accounts (chart)"), ledger.accounts.num_rows, N_("bookings only: the accounts must exist in Abacus")
+    )
     problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out"))
     problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
     problems += lost(N_("opening-balance lines"), lines_with(lines, "opening"), N_("written as Normal entries"))

@@ -171,7 +171,12 @@ class BananaWriter:
             opening, others = _opening(chosen)
             if len({g[0]["entry"] for g in chosen if g[0]["opening"]}) > 1:
                 problems.append(
-                    Problem("warning", N_("{label}: several opening entries; Banana keeps one Opening per account").format(label=label))
+                    Problem(
+                        "warning",
+                        N_("{label}: several opening entries; Banana keeps one Opening per account").format(
+                            label=label
+                        ),
+                    )
                 )
             (folder / "accounts.txt").write_text(
                 _table(ACCOUNT_COLUMNS, self._accounts(ledger, plan, opening)), "utf-8"
@@ -189,7 +194,12 @@ class BananaWriter:
             (folder / "vatcodes.txt").write_text(_table(VAT_COLUMNS, vat_rows), "utf-8")
         outside = ledger.lines.num_rows - written
         if outside:
-            problems.append(Problem("warning", N_("{outside} lines dated outside the fiscal years were not written").format(outside=outside)))
+            problems.append(
+                Problem(
+                    "warning",
+                    N_("{outside} lines dated outside the fiscal years were not written").format(outside=outside),
+                )
+            )
         problems += write_address_book(ledger, folders[-1][0], contacts=not self.partner_accounts)
         if self.partner_accounts:
             problems += write_register(ledger, folders[-1][0])
@@ -467,12 +477,15 @@ def _rounding_info(step: int) -> dict[str, str]:
 def _rounding_text(fives: list[str]) -> str:
     if not fives:
         return guide(N_("VAT is rounded to the cent (fileinfo.txt: VatRounding 0.01), Banana's default."))
-    return guide(N_(
-        "VAT ROUNDING: the books round VAT to 0.05 in {years}. There set\n"
-        "File > File and accounting properties > VAT > 'VAT/Sales tax rounding' to 0.05 BEFORE importing\n"
-        "transactions.txt (fileinfo.txt: VatRounding), or Banana computes other VAT. Other files keep\n"
-        "Banana's default, 0.01."
-    ), years=", ".join(fives))
+    return guide(
+        N_(
+            "VAT ROUNDING: the books round VAT to 0.05 in {years}. There set\n"
+            "File > File and accounting properties > VAT > 'VAT/Sales tax rounding' to 0.05 BEFORE importing\n"
+            "transactions.txt (fileinfo.txt: VatRounding), or Banana computes other VAT. Other files keep\n"
+            "Banana's default, 0.01."
+        ),
+        years=", ".join(fives),
+    )
 
 
 def _currency(row: Row) -> dict[str, str]:

@@ -48,7 +48,12 @@ def lost(what: str, count: int, action: str) -> list[Problem]:
     """One info problem saying that `count` items of `what` could not be carried, and what was done."""
     if not count:
         return []
-    return [Problem("info", N_("{count} {what} not carried by this format: {action}").format(count=count, what=what, action=action))]
+    return [
+        Problem(
+            "info",
+            N_("{count} {what} not carried by this format: {action}").format(count=count, what=what, action=action),
+        )
+    ]
 
 
 def lost_columns(what: str, before: list[dict[str, Any]], kept: list[dict[str, Any]], action: str) -> list[Problem]:

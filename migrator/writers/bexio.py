@@ -301,7 +301,9 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
         vat_lines = [line for line in lines if line["vat_code"] == code and line["vat_line"]]
         rate = plan.rates.get(code)
         if not bases:
-            notes.append(N_("VAT line(s) of {code} without a base line: written as booked, without VAT code").format(code=code))
+            notes.append(
+                N_("VAT line(s) of {code} without a base line: written as booked, without VAT code").format(code=code)
+            )
             continue
         total = sum(line["amount"] for line in vat_lines)
         declared_vat = [line["vat_amount"] for line in bases]
@@ -323,7 +325,9 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
         else:
             parts = _grosses(bases, shares, total, rate, step)
             if not parts:
-                why = N_("bexio would compute other VAT at {rate} % than the {format_cents} booked").format(rate=rate, format_cents=format_cents(total))
+                why = N_("bexio would compute other VAT at {rate} % than the {format_cents} booked").format(
+                    rate=rate, format_cents=format_cents(total)
+                )
         if why or rate is None:
             notes.append(N_("VAT code {code}: {why}; written as booked, without VAT code").format(code=code, why=why))
             continue
@@ -593,7 +597,11 @@ def partner_losses(ledger: Ledger) -> list[Problem]:
         if not partner["active"]:
             counts[N_("inactive flag")] += 1
     shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
-    return lost(N_("partner fields"), sum(counts.values()), N_("a bexio contact has no field for them here: {shown}").format(shown=shown))
+    return lost(
+        N_("partner fields"),
+        sum(counts.values()),
+        N_("a bexio contact has no field for them here: {shown}").format(shown=shown),
+    )
 
 
 def _decimal(text: str) -> Decimal | None:
@@ -652,7 +660,11 @@ def item_losses(ledger: Ledger, files: bool) -> list[Problem]:
             counts[N_("inactive flag")] += 1
     shown = ", ".join(f"{what} ({n})" for what, n in counts.items())
     where = N_("bexio's product import") if files else N_("a bexio article as posted")
-    return lost(N_("item fields"), sum(counts.values()), N_("{where} has no field for them: {shown}").format(where=where, shown=shown))
+    return lost(
+        N_("item fields"),
+        sum(counts.values()),
+        N_("{where} has no field for them: {shown}").format(where=where, shown=shown),
+    )
 
 
 def _sheet_file(path: Path, title: str, columns: tuple[str, ...], rows: list[list[Any]]) -> None:
@@ -717,7 +729,11 @@ def chart_rows(ledger: Ledger, plan: VatPlan) -> tuple[list[list[str]], list[Pro
                      kontoart(account["type"], account["code"]), "", "",
                      plan.codes.get(account["vat_code"], account["vat_code"])])  # fmt: skip
     unused = sorted(set(groups) - set(needed))
-    problems = lost(N_("groups"), len(unused), N_("left out: no account refers to them ({unused})").format(unused=', '.join(unused[:10])))
+    problems = lost(
+        N_("groups"),
+        len(unused),
+        N_("left out: no account refers to them ({unused})").format(unused=", ".join(unused[:10])),
+    )
     problems += lost(N_("account parents"), under_account, N_("an account under another account (GnuCash sub-accounts) "
                      "is placed in that account's group: in bexio an account is never the group of another"))  # fmt: skip
     return rows, problems

@@ -128,12 +128,16 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     lines = ledger.lines
     problems = lost(N_("VAT codes on lines"), lines_with(lines, "vat_code"),
                     N_("VAT lines written as ordinary lines (Crésus would book a coded line's VAT a second time)"))  # fmt: skip
-    problems += lost(N_("VAT code definitions"), ledger.vat_codes.num_rows, N_("left out (Crésus keeps its own VAT codes)"))
+    problems += lost(
+        N_("VAT code definitions"), ledger.vat_codes.num_rows, N_("left out (Crésus keeps its own VAT codes)")
+    )
     problems += lost(N_("accounts (chart)"), ledger.accounts.num_rows, N_("the journal holds bookings only; "
                      "create the accounts in Crésus first"))  # fmt: skip
     problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("the journal holds bookings only; "
                      "the company is the Crésus file the journal is imported into"))  # fmt: skip
-    problems += lost(N_("groups"), ledger.groups.num_rows, N_("the journal holds bookings only; create the groups in Crésus"))
+    problems += lost(
+        N_("groups"), ledger.groups.num_rows, N_("the journal holds bookings only; create the groups in Crésus")
+    )
     problems += lost(
         N_("fiscal years without bookings"),
         unbooked_years(ledger),

@@ -89,13 +89,21 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
         ledger.vat_codes.num_rows,
         N_("codes and rates kept on the lines, the rest left out"),
     )
-    problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("left out (a postings file has no header)"))
-    problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (use xlsx or sqlite to keep the chart's groups)"))
     problems += lost(
-        N_("fiscal years"), len(ledger.company.fiscal_years), N_("left out: read back as calendar years from the lines' dates")
+        N_("company name"), 1 if ledger.company.name else 0, N_("left out (a postings file has no header)")
+    )
+    problems += lost(
+        N_("groups"), ledger.groups.num_rows, N_("left out (use xlsx or sqlite to keep the chart's groups)")
+    )
+    problems += lost(
+        N_("fiscal years"),
+        len(ledger.company.fiscal_years),
+        N_("left out: read back as calendar years from the lines' dates"),
     )
     unused = ledger.accounts.num_rows - len(pc.unique(ledger.lines.column("account")))
-    problems += lost(N_("accounts without lines"), max(unused, 0), N_("left out (a postings file lists used accounts only)"))
+    problems += lost(
+        N_("accounts without lines"), max(unused, 0), N_("left out (a postings file lists used accounts only)")
+    )
     return problems + base_currency_lost(ledger)
 
 
@@ -148,10 +156,14 @@ class CsvFolderWriter:
             table = getattr(ledger, name)
             if table.num_rows:
                 write_table(table, target / f"{name}.csv")
-        problems = lost(N_("company name"), 1 if ledger.company.name else 0, N_("left out (the files have no header for it)"))
+        problems = lost(
+            N_("company name"), 1 if ledger.company.name else 0, N_("left out (the files have no header for it)")
+        )
         problems += lost(N_("fiscal years"), len(ledger.company.fiscal_years),
                          N_("left out: read back as calendar years from the lines' dates"))  # fmt: skip
-        problems += lost(N_("source tables"), len(ledger.source_tables), N_("left out (use sqlite or xlsx to keep them)"))
+        problems += lost(
+            N_("source tables"), len(ledger.source_tables), N_("left out (use sqlite or xlsx to keep them)")
+        )
         return problems + base_currency_lost(ledger)
 
 

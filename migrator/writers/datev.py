@@ -582,11 +582,15 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
     problems = [
         Problem(
             "info",
-            N_("entries folded into {rows} DATEV booking rows (Konto/Gegenkonto pairs); each row reads back as an entry of its own, so a compound entry comes back as its pairs").format(rows=folded.rows),
+            N_(
+                "entries folded into {rows} DATEV booking rows (Konto/Gegenkonto pairs); each row reads back as an entry of its own, so a compound entry comes back as its pairs"
+            ).format(rows=folded.rows),
         ),
         Problem(
             "info",
-            N_("DATEV adviser and client numbers are not in the ledger: written as Berater {berater}, Mandant {mandant}; set the firm's own numbers before importing").format(berater=BERATER, mandant=MANDANT),
+            N_(
+                "DATEV adviser and client numbers are not in the ledger: written as Berater {berater}, Mandant {mandant}; set the firm's own numbers before importing"
+            ).format(berater=BERATER, mandant=MANDANT),
         ),
     ]
     tagged = lines_with(lines, "vat_code")
@@ -595,9 +599,13 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
         tagged,
         N_("VAT lines written as plain bookings without BU-Schlüssel (Swiss VAT has no DATEV key equivalent)"),
     )
-    problems += lost(N_("empty entries (no amount)"), folded.dropped_entries, N_("left out (DATEV rows need an amount)"))
+    problems += lost(
+        N_("empty entries (no amount)"), folded.dropped_entries, N_("left out (DATEV rows need an amount)")
+    )
     problems += lost(N_("zero-amount lines"), folded.zero_lines, N_("left out"))
-    problems += lost(N_("entries with lines on several dates"), folded.mixed_dates, N_("all rows dated like the first line"))
+    problems += lost(
+        N_("entries with lines on several dates"), folded.mixed_dates, N_("all rows dated like the first line")
+    )
     problems += lost(N_("foreign amounts of split lines"), folded.foreign_lost, N_("base-currency amounts kept"))
     problems += lost(N_("second cost centres of a row"), folded.cost_centres_lost, N_("the Konto line's one kept"))
     partners = lines_with(lines, "partner")
@@ -609,7 +617,9 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
         N_("account types"), ledger.accounts.num_rows, N_("left out (Kontenbeschriftungen hold number and name only)")
     )
     problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (Kontenbeschriftungen hold accounts only)"))
-    problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("written only as the batch label (Bezeichnung)"))
+    problems += lost(
+        N_("company name"), 1 if ledger.company.name else 0, N_("written only as the batch label (Bezeichnung)")
+    )
     problems += _computed_fields(ledger)
     journals = lines_with(lines, "journal")
     problems += lost(N_("journal codes on lines"), journals, N_("left out"))
@@ -620,7 +630,9 @@ def _not_carried(ledger: Ledger, folded: _Folded, out: _Text) -> list[Problem]:
         problems.append(
             Problem(
                 "warning",
-                N_("DATEV account numbers are digits only; {count} codes are not ({odd}): written as they are, DATEV will refuse them").format(count=len(odd), odd=', '.join(odd[:5])),
+                N_(
+                    "DATEV account numbers are digits only; {count} codes are not ({odd}): written as they are, DATEV will refuse them"
+                ).format(count=len(odd), odd=", ".join(odd[:5])),
             )
         )
     return problems

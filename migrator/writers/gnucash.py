@@ -220,7 +220,9 @@ def _tree(ledger: Ledger, ids: _Ids, problems: list[Problem]) -> list[dict[str, 
         node = nodes.setdefault(account["code"], {"code": account["code"], "parent": account["parent"]})
         node.update({"name": account["name"] or account["code"], "type": kind, "placeholder": False,
                      "hidden": not account["active"]})  # fmt: skip
-    problems += lost(N_("account types (off-balance or unknown)"), guessed, N_("typed from the Swiss chart's first digit"))
+    problems += lost(
+        N_("account types (off-balance or unknown)"), guessed, N_("typed from the Swiss chart's first digit")
+    )
     children: dict[str, list[str]] = {}
     for code, node in nodes.items():
         parent = node["parent"] if node["parent"] in nodes and node["parent"] != code else ""

@@ -60,9 +60,13 @@ def one_line(text: str) -> str:
 
 def not_carried(ledger: Ledger, dropped: int) -> list[Problem]:
     problems = guessed_types(ledger)
-    problems += lost(N_("foreign amounts with a sign unlike the base amount"), dropped, N_("written in base currency only"))
+    problems += lost(
+        N_("foreign amounts with a sign unlike the base amount"), dropped, N_("written in base currency only")
+    )
     problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out (their ids stay on the lines as partner)"))
     problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
-    problems += lost(N_("VAT code details"), ledger.vat_codes.num_rows, N_("codes kept on the lines as vat, the rest left out"))
+    problems += lost(
+        N_("VAT code details"), ledger.vat_codes.num_rows, N_("codes kept on the lines as vat, the rest left out")
+    )
     problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (accounts sit directly under their type)"))
     return problems

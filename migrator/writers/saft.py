@@ -459,7 +459,9 @@ def _accounts(out: _Out, ledger: Ledger, plan: _Plan) -> None:
                 plan.problems.append(
                     Problem(
                         "warning",
-                        N_("account {code}: no SAF-T grouping code in mappings/saft-no/grouping.csv; NA written").format(code=code),
+                        N_(
+                            "account {code}: no SAF-T grouping code in mappings/saft-no/grouping.csv; NA written"
+                        ).format(code=code),
                     )
                 )
                 group = ("NA", "NA")
@@ -529,7 +531,9 @@ def _tax_table(out: _Out, ledger: Ledger, plan: _Plan) -> None:
         out.leaf("Description", "Merverdiavgift")
         for row in rows:
             if row["code"] in seen:  # TaxCode is a key of the table (KeyTaxCode in the XSD)
-                plan.problems.append(Problem("warning", N_("VAT code {code} is defined twice; the first kept").format(code=row['code'])))
+                plan.problems.append(
+                    Problem("warning", N_("VAT code {code} is defined twice; the first kept").format(code=row["code"]))
+                )
                 continue
             seen.add(row["code"])
             known = meaning(ledger, row["code"])
@@ -538,7 +542,9 @@ def _tax_table(out: _Out, ledger: Ledger, plan: _Plan) -> None:
                 plan.problems.append(
                     Problem(
                         "warning",
-                        N_("VAT code {code}: no StandardTaxCode in mappings/saft-no/tax_codes.csv; NA written").format(code=row['code']),
+                        N_("VAT code {code}: no StandardTaxCode in mappings/saft-no/tax_codes.csv; NA written").format(
+                            code=row["code"]
+                        ),
                     )
                 )
             with out.node("TaxCodeDetails"):
@@ -853,7 +859,9 @@ def _not_carried(ledger: Ledger, plan: _Plan, cut: int) -> list[Problem]:
                              N_("SAF-T's Customer and Supplier have no element for them (a partner without a role "
                              "is written as a customer)"))  # fmt: skip
     problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (SAF-T has grouping codes, not a group tree)"))
-    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out (SAF-T Financial has no open-item list)"))
+    problems += lost(
+        N_("open items"), ledger.open_items.num_rows, N_("left out (SAF-T Financial has no open-item list)")
+    )
     problems += lost(
         N_("account details (type, parent group, currency, default VAT code, active flag)"),
         ledger.accounts.num_rows,
@@ -869,21 +877,32 @@ def _not_carried(ledger: Ledger, plan: _Plan, cut: int) -> list[Problem]:
     if not plan.vouchers:
         problems += lost(N_("vouchers"), len(pc.unique(ledger.lines.column("doc"))) if ledger.lines.num_rows else 0,
                          N_("left out: they do not identify the entries one to one, so TransactionID is the entry id"))  # fmt: skip
-    problems += lost(N_("lines dated differently from their entry"), plan.mixed_date, N_("written with the entry's date"))
+    problems += lost(
+        N_("lines dated differently from their entry"), plan.mixed_date, N_("written with the entry's date")
+    )
     problems += lost(N_("lines with a currency code that is not 3 letters"), plan.bad_currency,
                      N_("the foreign amount left out"))  # fmt: skip
     if plan.vat_unmarked:
         problems.append(
             Problem(
                 "warning",
-                N_("{vat_unmarked} lines: whether the line books VAT cannot be told from its amount (SAF-T marks only VAT bases); they will read back differently").format(vat_unmarked=plan.vat_unmarked),
+                N_(
+                    "{vat_unmarked} lines: whether the line books VAT cannot be told from its amount (SAF-T marks only VAT bases); they will read back differently"
+                ).format(vat_unmarked=plan.vat_unmarked),
             )
         )
     if cut:
-        problems.append(Problem("warning", N_("{cut} texts were longer than SAF-T allows and were cut").format(cut=cut)))
+        problems.append(
+            Problem("warning", N_("{cut} texts were longer than SAF-T allows and were cut").format(cut=cut))
+        )
     if plan.brought_forward.any():
         problems.append(
-            Problem("info", N_("the opening entry of {start} is carried as the accounts' opening balances").format(start=plan.start))
+            Problem(
+                "info",
+                N_("the opening entry of {start} is carried as the accounts' opening balances").format(
+                    start=plan.start
+                ),
+            )
         )
     return problems
 

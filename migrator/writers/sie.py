@@ -289,9 +289,13 @@ def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> l
     tagged = sum(1 for line in lines if line["vat_code"])
     partners = sum(1 for line in lines if line["partner"])
     problems = lost(N_("VAT codes on lines"), tagged, N_("amounts kept, codes left out (SIE has no VAT code field)"))
-    problems += lost(N_("foreign amounts of lines"), foreign, N_("base-currency amounts kept, currency and rate left out"))
+    problems += lost(
+        N_("foreign amounts of lines"), foreign, N_("base-currency amounts kept, currency and rate left out")
+    )
     problems += lost(N_("partner references on lines"), partners, N_("left out"))
-    problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out (SIE 4 has no customer or supplier register)"))
+    problems += lost(
+        N_("partners"), ledger.partners.num_rows, N_("left out (SIE 4 has no customer or supplier register)")
+    )
     problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
     problems += lost(N_("VAT codes"), ledger.vat_codes.num_rows, N_("left out"))
     problems += lost(N_("groups (account headings)"), ledger.groups.num_rows, N_("left out"))
@@ -301,9 +305,13 @@ def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> l
     problems += lost(N_("opening entries outside the fiscal years"), outside, N_("written as ordinary vouchers"))
     problems += lost(N_("opening-entry flags of lines in entries with other lines"), mixed,
                      N_("written as ordinary voucher lines (#IB holds whole opening entries only)"))  # fmt: skip
-    problems += lost(N_("voucher numbers"), entry_docs(lines), N_("vouchers numbered per series; the number starts the text"))
+    problems += lost(
+        N_("voucher numbers"), entry_docs(lines), N_("vouchers numbered per series; the number starts the text")
+    )
     equity = pc.sum(pc.equal(ledger.accounts.column("type"), "equity")).as_py() or 0
-    problems += lost(N_("equity account types"), equity, N_("written as #KTYP S (SIE has one type for debts and equity)"))
+    problems += lost(
+        N_("equity account types"), equity, N_("written as #KTYP S (SIE has one type for debts and equity)")
+    )
     return problems
 
 

@@ -225,7 +225,14 @@ class SqliteWriter:
             for position, fld in enumerate(extra.schema, 1):
                 kind_name = str(fld.type)
                 if kind_name not in EXTRA_TYPES:
-                    notes.append(Problem("info", N_("{kind} {name}.{name_b}: type {kind_name} kept as text").format(kind=kind, name=name, name_b=fld.name, kind_name=kind_name)))
+                    notes.append(
+                        Problem(
+                            "info",
+                            N_("{kind} {name}.{name_b}: type {kind_name} kept as text").format(
+                                kind=kind, name=name, name_b=fld.name, kind_name=kind_name
+                            ),
+                        )
+                    )
                     extra = extra.set_column(position - 1, fld.name, extra.column(position - 1).cast(pa.string()))
                     kind_name = "string"
                 _insert(db, columns_table, 4, [(table_name, position, fld.name, kind_name)])

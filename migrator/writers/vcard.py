@@ -160,7 +160,9 @@ def not_carried(ledger: Ledger) -> list[Problem]:
     why = N_("a vCard file holds addresses only")
     company = ledger.company
     problems = lost(N_("company name"), 1 if company.name else 0, why)
-    problems += lost(N_("base currency"), 1 if company.base_currency != "CHF" else 0, N_("{why}; read back as CHF").format(why=why))
+    problems += lost(
+        N_("base currency"), 1 if company.base_currency != "CHF" else 0, N_("{why}; read back as CHF").format(why=why)
+    )
     problems += lost(N_("fiscal years"), len(years_of(ledger)), why)
     problems += lost(N_("accounts (chart)"), ledger.accounts.num_rows, why)
     problems += lost(N_("groups"), ledger.groups.num_rows, why)

@@ -223,7 +223,11 @@ def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, st
         method = "2" if methods.get(code) == "gross" else "1"
         if known is None or known[0] not in VAT_TYPES:
             what = f"kind {known[0]}" if known else N_("kind and rate unknown")
-            notes.warn(N_("VAT code {code} ({what}) has no Winbiz VAT type: its lines are written without VAT type").format(code=code, what=what))
+            notes.warn(
+                N_("VAT code {code} ({what}) has no Winbiz VAT type: its lines are written without VAT type").format(
+                    code=code, what=what
+                )
+            )
             out[code] = ("1", decimal_text(known[1]) if known else "", method)
             continue
         out[code] = (VAT_TYPES[known[0]], decimal_text(Decimal(known[1])), method)
@@ -233,7 +237,10 @@ def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, st
 def _entries(ledger: Ledger) -> Iterator[list[dict[str, Any]]]:
     names = ("entry", "line", "date", "doc", "description", "account", "amount", "amount_currency", "rate",
              "currency", "vat_code", "vat_amount", "vat_line", "journal", "opening")  # fmt: skip
-    rows = [dict(zip(names, values, strict=True)) for values in zip(*(ledger.lines.column(n).to_pylist() for n in names), strict=True)]
+    rows = [
+        dict(zip(names, values, strict=True))
+        for values in zip(*(ledger.lines.column(n).to_pylist() for n in names), strict=True)
+    ]
     order: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         order.setdefault(row["entry"], []).append(row)
@@ -436,7 +443,7 @@ def _write_csv(path: Path, rows: list[tuple[str, ...]], notes: _Notes, file: str
         data = text.encode(ENCODING)
     except UnicodeEncodeError:
         bad = sorted({c for c in text if not _encodable(c)})
-        notes.warn(N_("characters Windows-1252 cannot hold were written as '?': {bad}").format(bad=''.join(bad)), file)
+        notes.warn(N_("characters Windows-1252 cannot hold were written as '?': {bad}").format(bad="".join(bad)), file)
         data = text.encode(ENCODING, errors="replace")
     path.write_bytes(data)
 
@@ -450,16 +457,22 @@ def _encodable(char: str) -> bool:
 
 
 def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
-    problems = lost(N_("company name"), 1 if ledger.company.name else 0, N_("left out (the import CSV has no company fields)"))
+    problems = lost(
+        N_("company name"), 1 if ledger.company.name else 0, N_("left out (the import CSV has no company fields)")
+    )
     days = [d for d in ledger.lines.column("date").unique().to_pylist() if d is not None]
     empty = sum(1 for year in years_of(ledger) if not any(year.contains(d) for d in days))
-    problems += lost(N_("fiscal years without entries"), empty, N_("left out (the import CSV has rows, not fiscal years)"))
+    problems += lost(
+        N_("fiscal years without entries"), empty, N_("left out (the import CSV has rows, not fiscal years)")
+    )
     groups = sum(1 for code in ledger.groups.column("code").to_pylist() if not _heading(code))
     problems += lost(N_("groups"), groups, N_("left out: Winbiz's group headings are numbered with 1 to 3 digits"))
     short = sum(1 for code in ledger.accounts.column("code").to_pylist() if _heading(code))
     problems += lost(N_("accounts (chart) numbered with 1 to 3 digits"), short, N_("Winbiz takes such numbers for group "
                      "headings: renumber them in Winbiz's chart (their bookings are kept)"))  # fmt: skip
-    problems += lost(N_("groups read back from accounts numbered with 1 to 3 digits"), short, N_("see the accounts above"))
+    problems += lost(
+        N_("groups read back from accounts numbered with 1 to 3 digits"), short, N_("see the accounts above")
+    )
     problems += lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
                      N_("the import CSV has rows, not fiscal years: create the years in Winbiz"))  # fmt: skip
     base = ledger.company.base_currency
@@ -478,8 +491,12 @@ def _not_carried(ledger: Ledger, notes: _Notes) -> list[Problem]:
     problems += lost(N_("lines with a VAT code booking VAT that cannot go on its base row"), notes.unfolded_vat,
                      N_("written as plain rows without VAT type (another VAT account than 2200/1170, or a base line "
                      "split over several rows)"))  # fmt: skip
-    problems += lost(N_("entries with lines on several dates"), notes.mixed_dates, N_("all rows dated like the first line"))
-    problems += lost(N_("zero-amount lines"), notes.zero_lines, N_("left out (a row books an amount between two accounts)"))
+    problems += lost(
+        N_("entries with lines on several dates"), notes.mixed_dates, N_("all rows dated like the first line")
+    )
+    problems += lost(
+        N_("zero-amount lines"), notes.zero_lines, N_("left out (a row books an amount between two accounts)")
+    )
     problems += lost(N_("empty entries"), notes.empty_entries, N_("left out"))
     problems += lost(N_("opening-entry flags"), notes.opening, N_("opening entries written in journal d as ordinary "
                      "bookings (Winbiz refuses journal o when modules other than accounting are active)"))  # fmt: skip
@@ -633,7 +650,9 @@ def write_document_import(ledger: Ledger, target: Path, notes: _Notes) -> list[P
         written.append(OPENING)
     if written:
         (target / README).write_text(_readme(written), "utf-8")
-    problems += lost(N_("documents"), ledger.documents.num_rows, N_("only open invoices are written, as opening balances"))
+    problems += lost(
+        N_("documents"), ledger.documents.num_rows, N_("only open invoices are written, as opening balances")
+    )
     problems += lost(N_("document lines"), ledger.document_lines.num_rows, N_("left out"))
     return problems
 
@@ -662,7 +681,9 @@ def _column_losses(what: str, before: list[dict[str, Any]], kept: list[dict[str,
     from migrator import model
 
     full = model.table(table_name, kept).to_pylist()
-    return lost_columns(what, before, full, N_("{file} has no field for them, or holds them otherwise (README)").format(file=file))
+    return lost_columns(
+        what, before, full, N_("{file} has no field for them, or holds them otherwise (README)").format(file=file)
+    )
 
 
 README_HEAD = N_("""Winbiz files written by migrator

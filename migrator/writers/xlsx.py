@@ -240,7 +240,9 @@ class XlsxWriter:
         finally:
             package.close()
         extras = sum(t.num_columns - ("source_row" in t.column_names) for t in ledger.extras.values())
-        problems += lost(N_("unplaced source columns"), extras, N_("left out (the workbook holds canonical columns only)"))
+        problems += lost(
+            N_("unplaced source columns"), extras, N_("left out (the workbook holds canonical columns only)")
+        )
         return problems
 
 
@@ -266,7 +268,12 @@ def _source_sheets(package: _Package, ledger: Ledger, problems: list[Problem]) -
         for index, fld in enumerate(data.schema):
             if str(fld.type) not in SOURCE_TYPES:
                 problems.append(
-                    Problem("info", N_("source table {name}, column {name_b}: type {type} kept as text").format(name=name, name_b=fld.name, type=fld.type))
+                    Problem(
+                        "info",
+                        N_("source table {name}, column {name_b}: type {type} kept as text").format(
+                            name=name, name_b=fld.name, type=fld.type
+                        ),
+                    )
                 )
                 data = data.set_column(index, fld.name, data.column(index).cast(pa.string()))
             kinds.append(f"{fld.name}:{data.schema.field(index).type}")
@@ -348,7 +355,12 @@ def _cell(ref: str, value: Any, problems: list[Problem]) -> str:
     if _XML_ILLEGAL_RE.search(text):
         text = _XML_ILLEGAL_RE.sub("", text)
         problems.append(
-            Problem("warning", N_("sheet {company_sheet}: control characters a workbook cannot hold were removed").format(company_sheet=COMPANY_SHEET))
+            Problem(
+                "warning",
+                N_("sheet {company_sheet}: control characters a workbook cannot hold were removed").format(
+                    company_sheet=COMPANY_SHEET
+                ),
+            )
         )
     if not text:
         return ""
@@ -488,12 +500,26 @@ def _clean(column: pa.ChunkedArray, where: str, problems: list[Problem]) -> pa.C
     count = pc.sum(illegal).as_py() or 0
     if count:
         column = pc.replace_substring_regex(column, XML_ILLEGAL, "")
-        problems.append(Problem("warning", N_("{where}: {count} texts had control characters a workbook cannot hold").format(where=where, count=count)))
+        problems.append(
+            Problem(
+                "warning",
+                N_("{where}: {count} texts had control characters a workbook cannot hold").format(
+                    where=where, count=count
+                ),
+            )
+        )
     long = pc.greater(pc.utf8_length(column), MAX_CELL_TEXT)
     count = pc.sum(long).as_py() or 0
     if count:
         column = pc.if_else(long, pc.utf8_slice_codeunits(column, 0, MAX_CELL_TEXT), column)
-        problems.append(Problem("warning", N_("{where}: {count} texts longer than {max_cell_text} characters were cut").format(where=where, count=count, max_cell_text=MAX_CELL_TEXT)))
+        problems.append(
+            Problem(
+                "warning",
+                N_("{where}: {count} texts longer than {max_cell_text} characters were cut").format(
+                    where=where, count=count, max_cell_text=MAX_CELL_TEXT
+                ),
+            )
+        )
     return column
 
 

@@ -105,7 +105,8 @@ class WinbizReader:
                 _read_exports([source.child(p) for p in found], options, books)
             else:
                 raise SourceError(
-                    N_("not a Winbiz folder: no dos_info.dbf, ecriture.dbf or plan.dbf, and no Winbiz export"), source.name
+                    N_("not a Winbiz folder: no dos_info.dbf, ecriture.dbf or plan.dbf, and no Winbiz export"),
+                    source.name,
                 )
         elif source.suffix == ".dbf":
             _read_dbf(source, options, books)
@@ -165,10 +166,14 @@ def _missing_journal(folder: Path, label: str, others: bool) -> Problem:
     elif found.is_dir():
         why = N_("has a folder named {name} where its journal should be").format(name=found.name)
     else:
-        why = N_("has a {name} that is not a regular file (a pipe, socket or device); it was not opened").format(name=found.name)
+        why = N_("has a {name} that is not a regular file (a pipe, socket or device); it was not opened").format(
+            name=found.name
+        )
     if others:
         return Problem("error", N_("year {name} {why}: its entries are missing, while other years of the dossier have theirs").format(name=folder.name, why=why), label)  # fmt: skip
-    return Problem("warning", N_("year {name} {why}: no entries were read for it").format(name=folder.name, why=why), label)
+    return Problem(
+        "warning", N_("year {name} {why}: no entries were read for it").format(name=folder.name, why=why), label
+    )
 
 
 def _is_dossier(folder: Path) -> bool:
@@ -231,11 +236,20 @@ def _choose_dossier(found: list[Path], wanted: str | None, label: str) -> Path:
         match = [f for f, company in names if wanted.casefold() in (f.name.casefold(), company.casefold())]
         if match:
             return match[0]
-        raise SourceError(N_("no dossier {wanted!r} in this Winbiz DAT folder; it holds: {listing}").format(wanted=wanted, listing=listing), label)
+        raise SourceError(
+            N_("no dossier {wanted!r} in this Winbiz DAT folder; it holds: {listing}").format(
+                wanted=wanted, listing=listing
+            ),
+            label,
+        )
     if len(found) == 1:
         return found[0]
     raise SourceError(
-        N_("this Winbiz DAT folder holds {count} dossiers: {listing}; choose one").format(count=len(found), listing=listing), label, option="dossier"
+        N_("this Winbiz DAT folder holds {count} dossiers: {listing}; choose one").format(
+            count=len(found), listing=listing
+        ),
+        label,
+        option="dossier",
     )
 
 
@@ -309,7 +323,10 @@ def _read_years(folders: list[Path], label: str, options: ReadOptions, books: _B
         chosen = [item for item in loaded if item[0] and item[0].start.year == options.year]
         if not chosen:
             have = ", ".join(str(item[0].start.year) for item in loaded if item[0]) or "none"
-            raise SourceError(N_("no fiscal year starting in {year}; the years here: {have}").format(year=options.year, have=have), label)
+            raise SourceError(
+                N_("no fiscal year starting in {year}; the years here: {have}").format(year=options.year, have=have),
+                label,
+            )
         loaded = chosen
     several = len(loaded) > 1
     with_journal = sum(item[3] is not None for item in loaded)
@@ -410,7 +427,8 @@ def _read_exports(sources: list[Source], options: ReadOptions, books: _Books) ->
     if not journals and not books.charts and not (books.addresses or books.articles or books.documents
                                                   or books.details):  # fmt: skip
         raise SourceError(
-            N_("no Winbiz journal, chart, address, article or document export found"), sources[0].name if sources else ""
+            N_("no Winbiz journal, chart, address, article or document export found"),
+            sources[0].name if sources else "",
         )
 
 
@@ -657,7 +675,9 @@ def _check_totals(documents: dict[str, dict[str, Any]], lines: list[dict[str, An
             problems.append(
                 Problem(
                     "warning",
-                    N_("document {ident}: its lines add up to {format_cents}, its total without VAT is {format_cents_b}").format(ident=ident, format_cents=format_cents(total), format_cents_b=format_cents(doc['net'])),
+                    N_(
+                        "document {ident}: its lines add up to {format_cents}, its total without VAT is {format_cents_b}"
+                    ).format(ident=ident, format_cents=format_cents(total), format_cents_b=format_cents(doc["net"])),
                     raws[0].file if raws else "",
                 )
             )

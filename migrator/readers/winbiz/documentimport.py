@@ -70,7 +70,9 @@ def read(paths: list[tuple[Path, str]], encoding: str | None = None) -> Read:
         try:
             text, _ = decode(path.read_bytes(), encoding or "cp1252", name)
         except (ParseError, OSError) as exc:
-            out.problems.append(Problem("error", N_("cannot be read as a Winbiz DocumentImport file: {exc}").format(exc=exc), name))
+            out.problems.append(
+                Problem("error", N_("cannot be read as a Winbiz DocumentImport file: {exc}").format(exc=exc), name)
+            )
             continue
         try:
             for number, cells in csv_records(text, ";", name):

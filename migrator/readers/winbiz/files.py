@@ -76,7 +76,9 @@ def load_dbf(path: Path, label: str, encoding: str | None = None) -> Raw:
     table = dbf.read(path, label, encoding)
     raw = Raw.build(label, table.columns, table.records)
     if table.deleted:
-        raw.problems.append(Problem("info", N_("{deleted} deleted record(s) skipped").format(deleted=table.deleted), label))
+        raw.problems.append(
+            Problem("info", N_("{deleted} deleted record(s) skipped").format(deleted=table.deleted), label)
+        )
     if table.truncated is not None:
         raw.problems.append(Problem("error", N_("the file is cut off: the header counts {header_count} records but the file holds {truncated} whole ones; record {truncated_b} and the following are missing; the complete records before it were read").format(header_count=table.header_count, truncated=table.truncated - 1, truncated_b=table.truncated),
                                     label, table.truncated))  # fmt: skip
@@ -109,7 +111,9 @@ def load_xml(path: Path, label: str) -> Raw:
     root = xmlsafe.parse(path, label)
     tag = root.tag if isinstance(root.tag, str) else ""
     if tag.split("}")[-1].lower() != "vfpdata":
-        raise SourceError(N_("not a Winbiz XML export: the root element is <{tag}>, expected <VFPData>").format(tag=tag), label)
+        raise SourceError(
+            N_("not a Winbiz XML export: the root element is <{tag}>, expected <VFPData>").format(tag=tag), label
+        )
     records: list[dict[str, str]] = []
     rows: list[int] = []
     for element in root:
@@ -165,7 +169,9 @@ def excel_rows(path: Path, label: str, limit: int | None = None) -> list[tuple[i
     except SourceError:
         raise
     except Exception as exc:  # xlrd and openpyxl raise many kinds on damaged files
-        raise SourceError(N_("not a readable Excel file ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label) from None
+        raise SourceError(
+            N_("not a readable Excel file ({name}: {exc})").format(name=type(exc).__name__, exc=exc), label
+        ) from None
     return out
 
 
@@ -246,7 +252,9 @@ def csv_rows(data: bytes, encoding: str, label: str) -> list[tuple[int, list[str
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise SourceError(N_("not valid {encoding} at byte {start}; use --encoding").format(encoding=encoding, start=exc.start), label) from None
+        raise SourceError(
+            N_("not valid {encoding} at byte {start}; use --encoding").format(encoding=encoding, start=exc.start), label
+        ) from None
     first = text.split("\n", 1)[0]
     separator = max((";", ",", "\t"), key=first.count)
     out = []
@@ -297,9 +305,11 @@ def load_export(path: Path, label: str, encoding: str | None = None) -> tuple[Ra
     kind = kind_of(set(raw.columns)) or business_kind(set(raw.columns))
     if kind is None:
         raise SourceError(
-            N_("not a Winbiz export: the header has neither the journal fields (cpt_débit, cpt_crédit, montant), "
-            "the chart fields (no_class, numero), nor address, article, document or document line fields "
-            "(ad_numero, ar_code, do_numero, dl_numero)"),
+            N_(
+                "not a Winbiz export: the header has neither the journal fields (cpt_débit, cpt_crédit, montant), "
+                "the chart fields (no_class, numero), nor address, article, document or document line fields "
+                "(ad_numero, ar_code, do_numero, dl_numero)"
+            ),
             label,
         )
     if kind == "import":

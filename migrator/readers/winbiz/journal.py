@@ -57,7 +57,9 @@ def check_fields(raw: Raw) -> None:
     missing = [name for name in REQUIRED if name not in raw.columns]
     if missing:
         expected = ", ".join(missing)
-        raise SourceError(N_("not a Winbiz journal: the field(s) {expected} are missing").format(expected=expected), raw.file)
+        raise SourceError(
+            N_("not a Winbiz journal: the field(s) {expected} are missing").format(expected=expected), raw.file
+        )
 
 
 def read(raw: Raw, keys: pa.Array, prefix: str = "", base_currency: str = "CHF") -> Journal:

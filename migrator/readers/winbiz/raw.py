@@ -106,7 +106,15 @@ class Raw:
             self.problems.append(Problem("error", f"{self.names.get(name, name)} {value!r}: {message}", self.file,
                                          int(self.rows[index])))  # fmt: skip
         if len(fresh) > _MAX_LISTED:
-            self.problems.append(Problem("error", N_("{count} more rows: {name} {message}").format(count=len(fresh) - _MAX_LISTED, name=name, message=message), self.file))
+            self.problems.append(
+                Problem(
+                    "error",
+                    N_("{count} more rows: {name} {message}").format(
+                        count=len(fresh) - _MAX_LISTED, name=name, message=message
+                    ),
+                    self.file,
+                )
+            )
         bad |= mask
 
     # ------------------------------------------------------------------------------- typed values
@@ -184,7 +192,9 @@ class Raw:
         text = pc.replace_substring_regex(text, r"^(-?\d+)\.0*$", r"\1")
         plain = pc.match_substring_regex(text, r"^-?\d{1,9}$")
         errors = pc.invert(pc.or_(plain, pc.equal(text, "")))
-        self.error(_spread(errors, indices).to_numpy(zero_copy_only=False), name or "", N_("is not a whole number"), bad)
+        self.error(
+            _spread(errors, indices).to_numpy(zero_copy_only=False), name or "", N_("is not a whole number"), bad
+        )
         return _spread(pc.cast(pc.if_else(plain, text, "0"), pa.int64()), indices).to_numpy(zero_copy_only=False)
 
     def rates(self, name: str | None, bad: np.ndarray) -> pa.Array:

@@ -175,7 +175,14 @@ def _quantity(text: str, raw: Raw, name: str, row: int) -> str:
     try:
         return parse_rate(text) if text else ""
     except ParseError:
-        raw.problems.append(Problem("warning", N_("{name} {text!r} is not a number; kept as text").format(name=name, text=text), raw.file, row))
+        raw.problems.append(
+            Problem(
+                "warning",
+                N_("{name} {text!r} is not a number; kept as text").format(name=name, text=text),
+                raw.file,
+                row,
+            )
+        )
         return text
 
 
@@ -193,7 +200,9 @@ def partners(raw: Raw, base: str = "CHF") -> tuple[list[dict[str, Any]], set[str
     number_field = raw.first("ad_numero")
     code_field = raw.first("ad_code")
     if number_field is None and code_field is None:
-        raw.problems.append(Problem("warning", N_("no AD_NUMERO or AD_CODE field: the addresses were not read"), raw.file))
+        raw.problems.append(
+            Problem("warning", N_("no AD_NUMERO or AD_CODE field: the addresses were not read"), raw.file)
+        )
         return [], set(), {}
     used: set[str] = set()
     rows = [int(r) for r in raw.rows]
@@ -249,7 +258,14 @@ def partners(raw: Raw, base: str = "CHF") -> tuple[list[dict[str, Any]], set[str
         if not (street or entry["city"] or entry["zip"]):
             raw.problems.append(Problem("warning", N_("address {ident} ({value}) has no postal address").format(ident=ident, value=entry['name'] or 'no name'), raw.file, row))  # fmt: skip
         elif not entry["zip"]:
-            raw.problems.append(Problem("warning", N_("address {ident} ({name}) has no postcode").format(ident=ident, name=entry['name']), raw.file, row))
+            raw.problems.append(
+                Problem(
+                    "warning",
+                    N_("address {ident} ({name}) has no postcode").format(ident=ident, name=entry["name"]),
+                    raw.file,
+                    row,
+                )
+            )
         out.append(entry)
     if text["language"] and not any(language_code(v) is None for v in text["language"]):
         used.add(raw.first(*PARTNER_FIELDS["language"]) or "")
@@ -324,7 +340,12 @@ def items(raw: Raw, numbers: dict[str, str], base: str = "CHF") -> tuple[list[di
             entry[target] = text[target][i]
         if entry["active"] and not entry["sale_price"] and not bad[i]:
             raw.problems.append(
-                Problem("warning", N_("article {code} ({name}) has no sale price").format(code=code, name=entry['name']), raw.file, row)
+                Problem(
+                    "warning",
+                    N_("article {code} ({name}) has no sale price").format(code=code, name=entry["name"]),
+                    raw.file,
+                    row,
+                )
             )
         out.append(entry)
     return out, used
@@ -360,7 +381,9 @@ def documents(raw: Raw, numbers: dict[str, str], known: dict[str, dict[str, Any]
     gross_field = raw.first(*DOCUMENT_AMOUNTS["gross"])
     if missing or gross_field is None:
         wanted = ", ".join(n.upper() for n in missing) or "DO_TOTAL (or DO_MONTANT)"
-        raw.problems.append(Problem("warning", N_("no {wanted} field: the documents were not read").format(wanted=wanted), raw.file))
+        raw.problems.append(
+            Problem("warning", N_("no {wanted} field: the documents were not read").format(wanted=wanted), raw.file)
+        )
         return [], set()
     used = {"do_numero", "do_date1"}
     bad = np.zeros(raw.size, dtype=bool)
