@@ -240,7 +240,8 @@ _ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
 def _value(name: str, value: str) -> str:
     """A placeholder's value for display: an amount or a day in the locale's form, a count grouped,
     other text through `shown`."""
-    if name in ("amount", "total", "largest", "expected", "value", "before", "after") and _CENTS.fullmatch(value):
+    money_names = ("amount", "total", "largest", "expected", "value", "before", "after")
+    if (name in money_names or name.startswith("format_cents")) and _CENTS.fullmatch(value):
         return money(int(value.replace(".", "")))
     if name == "day" and _ISO_DAY.fullmatch(value):
         return date(dt.date.fromisoformat(value))

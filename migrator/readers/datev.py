@@ -61,7 +61,7 @@ OPTIONAL = {
     "art1": "Beleginfo - Art 1", "info1": "Beleginfo - Inhalt 1", "art2": "Beleginfo - Art 2",
     "info2": "Beleginfo - Inhalt 2",
 }  # fmt: skip
-COMPUTED = {"BU-Schlüssel": "DATEV computes VAT from it", "Skonto": "DATEV books the discount from it"}
+COMPUTED = {"BU-Schlüssel": N_("DATEV computes VAT from it"), "Skonto": N_("DATEV books the discount from it")}
 
 
 def _key(name: str) -> str:

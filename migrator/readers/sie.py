@@ -622,11 +622,17 @@ def _unbooked_result(
     explained = bool(previous) and result == -total
     if explained:
         text = f"Föregående års resultat, ej bokat i #IB {index} (motsvarar #RES {index - 1})"
-        why = f"is the previous year's result (#RES {index - 1}) not yet booked to equity"
+        why = N_("is the previous year's result (#RES {index}) not yet booked to equity").format(index=index - 1)
     else:
         text = f"Ej avslutat resultat, ej bokat i #IB {index} (skillnaden i #IB)"
-        told = f"#RES {index - 1} sum to {format_cents(result)}" if previous else f"the file has no #RES {index - 1}"
-        why = f"is taken for results not yet closed to equity ({told}, so check it against the previous year's books)"
+        told = (
+            N_("#RES {index} sum to {format_cents}").format(index=index - 1, format_cents=format_cents(result))
+            if previous
+            else N_("the file has no #RES {index}").format(index=index - 1)
+        )
+        why = N_(
+            "is taken for results not yet closed to equity ({told}, so check it against the previous year's books)"
+        ).format(told=told)
     if RESULT_ACCOUNT not in state.accounts:
         state.accounts[RESULT_ACCOUNT] = {"name": RESULT_NAME, "type": "equity"}
     rows.add(
