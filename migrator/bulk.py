@@ -357,7 +357,10 @@ def convert_client(
         result.counts = conversion.source.counts()
         data = report_data(conversion)  # once for both forms (what `write_report` does per form)
         for suffix, render in ((".json", write_json), (".html", write_html)):
-            with contextlib.suppress(MigratorError), outputs.placed(temp / f"{client.name}-report{suffix}", folder=False) as part:
+            with (
+                contextlib.suppress(MigratorError),
+                outputs.placed(temp / f"{client.name}-report{suffix}", folder=False) as part,
+            ):
                 render(data, part)
         result.report = f"{client.name}/{client.name}-report.html"
         if conversion.verification is not None and not conversion.verification.ok:
