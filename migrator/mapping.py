@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 
 from migrator import shipped
 from migrator.errors import MappingError, UnmappedAccounts
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, decode
@@ -334,7 +335,8 @@ def _vat_translation(ledger: Ledger, mapping: Mapping) -> tuple[dict[str, str], 
     for code in sorted(c for c in used if c):
         rule = mapping.vat.find(code)
         if rule is None:
-            problems.append(Problem("warning", f"VAT code {code}: no rule in the map's vat.csv; kept as {code}"))
+            problems.append(Problem("warning", N_("VAT code {code}: no rule in the map's vat.csv; kept as {code}")
+                                    .format(code=code)))  # fmt: skip
         else:
             translation[code] = rule.target_for(code)
     return translation, problems
@@ -370,8 +372,9 @@ def apply_mapping(ledger: Ledger, mapping: Mapping) -> Ledger:
     applied = mapping.rules_for(sorted(codes, key=_code_key))
     dropped = sorted((c for c in codes if c not in applied), key=_code_key)
     if dropped:
-        problems.append(Problem("info", f"mapping {mapping.name}: {len(dropped)} accounts without lines and "
-                                        f"without a rule were left out of the target chart: {', '.join(dropped)}"))  # fmt: skip
+        problems.append(Problem("info", N_("mapping {name}: {count} accounts without lines and without a rule were "
+                                           "left out of the target chart: {codes}")
+                                .format(name=mapping.name, count=len(dropped), codes=", ".join(dropped))))  # fmt: skip
     moves = {code: a.target for code, a in applied.items()}
     vat_moves, vat_problems = _vat_translation(ledger, mapping)
     problems += vat_problems
@@ -384,23 +387,40 @@ def apply_mapping(ledger: Ledger, mapping: Mapping) -> Ledger:
         lines = lines.set_column(i, "vat_code", _replace(lines.column("vat_code"), vat_moves))
     accounts, groups = _target_chart(ledger, mapping, applied, vat_moves)
     vat_codes, vat_notes = _target_vat_codes(ledger, moves, vat_moves)
-    partners, open_items = ledger.partners, ledger.open_items
     notes = vat_notes
-    for name, tab in (("partners", partners), ("open_items", open_items)):
-        column = tab.column("account")
-        for code in sorted({c for c in column.to_pylist() if c and c not in moves}):
-            notes.append(Problem("warning", f"{name}: account {code} has no rule in the map; kept as {code}"))
-    partners = partners.set_column(partners.schema.get_field_index("account"), "account",
-                                   _replace(partners.column("account"), moves))  # fmt: skip
-    open_items = open_items.set_column(open_items.schema.get_field_index("account"), "account",
-                                       _replace(open_items.column("account"), moves))  # fmt: skip
+    moved: dict[str, pa.Table] = {}
+    for name, column_name, table_moves in _BUSINESS_CODES:
+        tab = moved.get(name, getattr(ledger, name))
+        replacing = moves if table_moves == "accounts" else vat_moves
+        if table_moves == "accounts":
+            for code in sorted({c for c in tab.column(column_name).to_pylist() if c and c not in moves}):
+                notes.append(Problem("warning", N_("{table}: account {code} has no rule in the map; kept as {code}")
+                                     .format(table=name, code=code)))  # fmt: skip
+        if replacing:
+            i = tab.schema.get_field_index(column_name)
+            tab = tab.set_column(i, column_name, _replace(tab.column(column_name), replacing))
+        moved[name] = tab
     targets = {a.target for c, a in applied.items() if c in usage}
-    problems.append(Problem("info", f"mapping {mapping.name}: {len(usage)} accounts with lines carried onto "
-                                    f"{len(targets)} target accounts"))  # fmt: skip
+    problems.append(Problem("info", N_("mapping {name}: {count} accounts with lines carried onto {targets} target "
+                                       "accounts").format(name=mapping.name, count=len(usage), targets=len(targets))))  # fmt: skip
     return ledger.replace(
-        accounts=accounts, groups=groups, lines=lines, vat_codes=vat_codes, partners=partners,
-        open_items=open_items, problems=ledger.problems + tuple(problems + notes),
+        accounts=accounts, groups=groups, lines=lines, vat_codes=vat_codes, **moved,
+        problems=ledger.problems + tuple(problems + notes),
     )  # fmt: skip
+
+
+_BUSINESS_CODES: tuple[tuple[str, str, Literal["accounts", "vat"]], ...] = (
+    ("partners", "account", "accounts"),
+    ("open_items", "account", "accounts"),
+    ("items", "revenue_account", "accounts"),
+    ("items", "expense_account", "accounts"),
+    ("items", "sale_vat_code", "vat"),
+    ("items", "purchase_vat_code", "vat"),
+    ("documents", "account", "accounts"),
+    ("document_lines", "account", "accounts"),
+    ("document_lines", "vat_code", "vat"),
+)
+"""Account and VAT code columns of the tables beside the journal that a map carries too."""
 
 
 def translate_vat(ledger: Ledger, target: str) -> tuple[Ledger, dict[str, str]]:
@@ -492,11 +512,13 @@ def _target_vat_codes(
         code = vat_moves.get(row["code"], row["code"])
         account = moves.get(row["account"], row["account"])
         if row["account"] and row["account"] not in moves:
-            notes.append(Problem("warning", f"VAT code {row['code']}: account {row['account']} has no rule; kept"))
+            notes.append(Problem("warning", N_("VAT code {code}: account {account} has no rule; kept")
+                                 .format(code=row["code"], account=row["account"])))  # fmt: skip
         if code in rows:
             if rows[code]["rate"] != row["rate"] or rows[code]["kind"] != row["kind"]:
-                notes.append(Problem("warning", f"VAT codes {rows[code]['_from']} and {row['code']} both map to {code} "
-                                                "but differ in rate or kind; the first one's definition was kept"))  # fmt: skip
+                notes.append(Problem("warning", N_("VAT codes {first} and {second} both map to {code} but differ in rate "
+                                                   "or kind; the first one's definition was kept")
+                                     .format(first=rows[code]["_from"], second=row["code"], code=code)))  # fmt: skip
             continue
         rows[code] = {**row, "code": code, "account": account, "_from": row["code"]}
     return table("vat_codes", list(rows.values())), notes

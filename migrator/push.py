@@ -32,6 +32,7 @@ from typing import Any
 
 from migrator import bexio_api, pipeline, registry, years
 from migrator.errors import MigratorError, ProblemsFound
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem, years_of
 from migrator.money import format_cents
 from migrator.parsing import exact_cents
@@ -376,7 +377,8 @@ def _post_contacts(api: bexio_api.Client, bodies: list[dict[str, Any]], refs: di
         try:
             answer = api.post("/2.0/contact", writer.dumps(mapped), saved=saved)
         except bexio_api.BexioRejected as exc:
-            result.rejected.append(Problem("error", f"contact {body['nr']} ({body['name_1']}): not posted: {exc}"))
+            result.rejected.append(Problem("error", N_("contact {code} ({name}): not posted: {reason}")
+                                           .format(code=body["nr"], name=body["name_1"], reason=exc)))  # fmt: skip
             continue
         book.record(key, int(answer["id"]), f"contact {body['nr']}")
         ids[body["nr"]] = int(answer["id"])
@@ -410,7 +412,8 @@ def _post_articles(api: bexio_api.Client, bodies: list[dict[str, Any]], refs: di
         try:
             answer = api.post("/2.0/article", writer.dumps(mapped), saved=saved)
         except bexio_api.BexioRejected as exc:
-            result.rejected.append(Problem("error", f"article {code} ({body['intern_name']}): not posted: {exc}"))
+            result.rejected.append(Problem("error", N_("article {code} ({name}): not posted: {reason}")
+                                           .format(code=code, name=body["intern_name"], reason=exc)))  # fmt: skip
             continue
         book.record(key, int(answer["id"]), f"article {code}")
         result.articles += 1
@@ -503,9 +506,10 @@ def _post_entries(api: bexio_api.Client, planned: list[Planned], book: Journal, 
             answer = api.post(ENTRIES, text, saved=saved)
         except bexio_api.BexioRejected as exc:
             first = item.first
-            where = f"entry {first['doc'] or first['entry']} of {first['date']}"
-            result.rejected.append(Problem("error", f"{where}: not posted: {exc}", first["source_file"],
-                                           first["source_row"]))  # fmt: skip
+            message = N_("entry {voucher} of {date}: not posted: {reason}").format(
+                voucher=first["doc"] or first["entry"], date=first["date"], reason=exc
+            )
+            result.rejected.append(Problem("error", message, first["source_file"], first["source_row"]))
             continue
         book.record(item.key, int(answer["id"]), f"entry {item.body.get('reference_nr') or ''}")
         result.posted += 1

@@ -29,6 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.reconcile import sums_by
@@ -162,21 +163,26 @@ def _closing(year: FiscalYear, following: FiscalYear, closing: dict[str, int], o
     rows = _entry(carried, _unique(f"CLOSING-{label}", taken), day, f"CLOSING-{label}",
                   f"Year-end closing {label} (migrator)")  # fmt: skip
     # Worded so that verification does not take it for a declared loss (reconcile.declared_aspects).
-    problems.append(Problem("info", (
-        f"the {following.start.year} opening is not booked on top of {label}: the closing entry CLOSING-{label} "
-        f"on {day.isoformat()} carries the balances into {following.start.year} (income and expenses to zero, "
-        "the result into equity), as a ledger that runs on from year to year keeps them"
-    )))  # fmt: skip
+    problems.append(Problem("info", N_(
+        "the {next_year} opening is not booked on top of {label}: the closing entry CLOSING-{label} on {day} carries "
+        "the balances into {next_year} (income and expenses to zero, the result into equity), as a ledger that runs "
+        "on from year to year keeps them"
+    ).format(next_year=following.start.year, label=label, day=day.isoformat())))  # fmt: skip
     if adjusted:
         rows += _entry(adjusted, _unique(f"ADJUST-{label}", taken), day, f"ADJUST-{label}",
                        f"Opening adjustment {following.start.year} (migrator)")  # fmt: skip
         for account, amount in adjusted.items():
-            problems.append(Problem("warning", (
-                f"account {account}: opening {following.start.isoformat()} {format_cents(opening.get(account, 0))} "
-                f"differs from closing {year.end.isoformat()} {format_cents(closing.get(account, 0))}"
-                f"{' (after the result is carried)' if account in carried else ''}: "
-                f"{format_cents(amount)} booked as an adjustment (voucher ADJUST-{label}) on {day.isoformat()}"
-            )))  # fmt: skip
+            template = (
+                N_("account {account}: opening {opened} {opening} differs from closing {closed} {closing} (after the "
+                   "result is carried): {amount} booked as an adjustment (voucher ADJUST-{label}) on {day}")
+                if account in carried else
+                N_("account {account}: opening {opened} {opening} differs from closing {closed} {closing}: {amount} "
+                   "booked as an adjustment (voucher ADJUST-{label}) on {day}")
+            )  # fmt: skip
+            problems.append(Problem("warning", template.format(
+                account=account, opened=following.start.isoformat(), opening=format_cents(opening.get(account, 0)),
+                closed=year.end.isoformat(), closing=format_cents(closing.get(account, 0)),
+                amount=format_cents(amount), label=label, day=day.isoformat())))  # fmt: skip
     return rows
 
 

@@ -310,3 +310,23 @@ def test_mapping_commands_have_help(run_cli) -> None:  # type: ignore[no-untyped
     assert run_cli("mapping", "--help").exit_code == 0
     result = run_cli("mapping", "suggest", "--help")
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_items_and_documents_follow_the_map(tmp_path: Path) -> None:
+    """Articles' revenue and expense accounts, invoices' accounts and the lines' accounts and VAT codes
+    move with the map as the journal does, so that a target gets no account of the old chart."""
+    from migrator.pipeline import read
+
+    garage = read(Path(__file__).parent.parent / "samples" / "winbiz" / "DAT", dossier="garage")
+    write(tmp_path, "accounts.csv", "source,target\n3200,3000\n3400,3400\n4200,4000\n1100,1105\n2000,2005\n0-9999,*\n")
+    write(tmp_path, "vat.csv", "source,target\nV81,UN81\nV77,UN77\n*,*\n")
+    mapped = apply_mapping(garage, load_mapping(tmp_path))
+    tyre = next(r for r in mapped.items.to_pylist() if r["code"] == "PNEU-H")
+    assert (tyre["revenue_account"], tyre["expense_account"], tyre["sale_vat_code"]) == ("3000", "4000", "UN81")
+    before = garage.document_lines.to_pylist()
+    after = mapped.document_lines.to_pylist()
+    moved = {"3200": "3000", "4200": "4000"}
+    assert [r["account"] for r in after] == [moved.get(r["account"], r["account"]) for r in before]
+    assert {r["vat_code"] for r in after} >= {"UN77"} and "V77" not in {r["vat_code"] for r in after}
+    assert {r["account"] for r in mapped.documents.to_pylist()} == {"1105", "2005"}
+    assert {r["account"] for r in mapped.open_items.to_pylist()} == {"1105", "2005"}
