@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import vat
+from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 
@@ -105,6 +106,66 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     return [sign * s for s in shares]
 
 
+@dataclass
+class CodeGroup:
+    """The lines of one VAT code in one entry: its base lines, its VAT lines, the VAT they book and
+    each base line's share of it (its own `vat_amount` where they add up, else in proportion)."""
+
+    code: str
+    bases: list[dict[str, Any]]
+    vat_lines: list[dict[str, Any]]
+    rate: Decimal | None
+    account: str
+    total: int
+    shares: list[int]
+
+    def first_reason(self) -> str:
+        """Why the code cannot be carried whatever the vendor computes ("" if nothing stops it)."""
+        if self.rate is None:
+            return N_("its rate is unknown")
+        if any(line["account"] != self.account for line in self.vat_lines):
+            return N_("its VAT lines are not all on its VAT account {account}").format(account=self.account)
+        return ""
+
+
+def code_groups(lines: list[dict[str, Any]], plan: VatPlan, notes: list[str]) -> list[CodeGroup]:
+    """The VAT codes of one entry's lines, in code order; a code with VAT lines but no base line is
+    written as booked, with a note."""
+    groups = []
+    for code in sorted({line["vat_code"] for line in lines if line["vat_code"]}):
+        bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
+        vat_lines = [line for line in lines if line["vat_code"] == code and line["vat_line"]]
+        if not bases:
+            notes.append(
+                N_("VAT line(s) of {code} without a base line: written as booked, without VAT code").format(code=code)
+            )
+            continue
+        total = sum(line["amount"] for line in vat_lines)
+        declared = [line["vat_amount"] for line in bases]
+        if all(d is not None for d in declared) and sum(declared) == total:
+            shares = [int(d) for d in declared]
+        else:
+            shares = allocate(total, [line["amount"] for line in bases])
+        groups.append(
+            CodeGroup(code, bases, vat_lines, plan.rates.get(code), plan.accounts.get(code, ""), total, shares)
+        )
+    return groups
+
+
+def assembled(
+    lines: list[dict[str, Any]], rows: dict[int, list[Row]], dropped: set[int], rounding: dict[int, Row]
+) -> list[Row]:
+    """The rows of an entry in line order: each line's rows (none for a dropped VAT line), a rounding
+    row after the line it is anchored to."""
+    out: list[Row] = []
+    for line in lines:
+        if id(line) not in dropped:
+            out += rows[id(line)]
+        if id(line) in rounding:
+            out.append(rounding[id(line)])
+    return out
+
+
 def fold_entry(
     lines: list[dict[str, Any]], plan: VatPlan, gross: bool, step: int = 1, adjust: bool = False
 ) -> tuple[list[Row], list[str]]:
@@ -121,27 +182,15 @@ def fold_entry(
     dropped: set[int] = set()
     rounding: dict[int, Row] = {}
     notes: list[str] = []
-    for code in sorted({line["vat_code"] for line in lines if line["vat_code"]}):
-        bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
-        vat_lines = [line for line in lines if line["vat_code"] == code and line["vat_line"]]
-        rate = plan.rates.get(code)
-        if not bases:
-            notes.append(f"VAT line(s) of {code} without a base line: written as booked, without VAT code")
-            continue
-        total = sum(line["amount"] for line in vat_lines)
-        declared = [line["vat_amount"] for line in bases]
-        if all(d is not None for d in declared) and sum(declared) == total:
-            shares = [int(d) for d in declared]
-        else:
-            shares = allocate(total, [line["amount"] for line in bases])
-        account = plan.accounts.get(code, "")
-        why = ""
+    for group in code_groups(lines, plan, notes):
+        code, bases, vat_lines, rate, total, shares = (
+            group.code, group.bases, group.vat_lines, group.rate, group.total, group.shares
+        )  # fmt: skip
+        why = group.first_reason()
         pieces = {id(line): [line["amount"]] for line in bases}
         difference = 0
-        if rate is None:
-            why = "its rate is unknown"
-        elif any(line["account"] != account for line in vat_lines):
-            why = f"its VAT lines are not all on its VAT account {account}"
+        if why or rate is None:
+            pass  # first_reason says why
         elif any(line["currency"] for line in bases + vat_lines):
             why = "its lines are in a foreign currency"
         elif not adjust:
@@ -172,13 +221,7 @@ def fold_entry(
         if difference:  # in place of the code's first VAT line, or after its last base line
             anchor = vat_lines[0] if vat_lines else bases[-1]
             rounding[id(anchor)] = Row(anchor, difference, plan.codes[code], rounding=True)
-    out: list[Row] = []
-    for line in lines:
-        if id(line) not in dropped:
-            out += rows[id(line)]
-        if id(line) in rounding:
-            out.append(rounding[id(line)])
-    return out, notes
+    return assembled(lines, rows, dropped, rounding), notes
 
 
 def _split(

@@ -63,7 +63,7 @@ from migrator.i18n import N_, guide  # the import guide in the user's language (
 from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents, to_decimal
 from migrator.parsing import decimal_text
-from migrator.vatfold import Row, VatPlan, allocate, computed_vat, is_pair, vat_plan
+from migrator.vatfold import Row, VatPlan, assembled, code_groups, computed_vat, is_pair, vat_plan
 from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost, unbooked_years
 
 ROUND_FACTOR = {"CHF": 5}
@@ -296,38 +296,22 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
     dropped: set[int] = set()
     rounding: dict[int, Row] = {}
     notes: list[str] = []
-    for code in sorted({line["vat_code"] for line in lines if line["vat_code"]}):
-        bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
-        vat_lines = [line for line in lines if line["vat_code"] == code and line["vat_line"]]
-        rate = plan.rates.get(code)
-        if not bases:
-            notes.append(
-                N_("VAT line(s) of {code} without a base line: written as booked, without VAT code").format(code=code)
-            )
-            continue
-        total = sum(line["amount"] for line in vat_lines)
-        declared_vat = [line["vat_amount"] for line in bases]
-        if all(d is not None for d in declared_vat) and sum(declared_vat) == total:
-            shares = [int(d) for d in declared_vat]
-        else:
-            shares = allocate(total, [line["amount"] for line in bases])
-        account = plan.accounts.get(code, "")
-        why = ""
+    for group in code_groups(lines, plan, notes):
+        code, bases, vat_lines, rate, account, total = (
+            group.code, group.bases, group.vat_lines, group.rate, group.account, group.total
+        )  # fmt: skip
+        why = group.first_reason()
         parts: dict[int, list[tuple[int, int]]] = {}  # per base line: (part of its base, gross) written
-        if rate is None:
-            why = N_("its rate is unknown")
-        elif any(line["account"] != account for line in vat_lines):
-            why = N_("its VAT lines are not all on its VAT account {account}").format(account=account)
+        if why or rate is None:
+            pass  # first_reason says why
         elif not account:
             why = N_("its VAT account is unknown")
         elif any(line["currency"] for line in bases + vat_lines):
             why = N_("its lines are in a foreign currency")
-        else:
-            parts = _grosses(bases, shares, total, rate, step)
-            if not parts:
-                why = N_("bexio would compute other VAT at {rate} % than the {format_cents} booked").format(
-                    rate=rate, format_cents=format_cents(total)
-                )
+        elif not (parts := _grosses(bases, group.shares, total, rate, step)):
+            why = N_("bexio would compute other VAT at {rate} % than the {format_cents} booked").format(
+                rate=rate, format_cents=format_cents(total)
+            )
         if why or rate is None:
             notes.append(N_("VAT code {code}: {why}; written as booked, without VAT code").format(code=code, why=why))
             continue
@@ -342,13 +326,7 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
             plain = {**anchor, "account": account, "vat_code": code, "vat_amount": None, "vat_line": True,
                      "description": f"VAT rounding {plan.codes[code]}: {anchor['description']}"[:255]}  # fmt: skip
             rounding[id(anchor)] = Row(plain, difference, "", rounding=True)
-    out: list[Row] = []
-    for line in lines:
-        if id(line) not in dropped:
-            out += rows[id(line)]
-        if id(line) in rounding:
-            out.append(rounding[id(line)])
-    return out, notes
+    return assembled(lines, rows, dropped, rounding), notes
 
 
 def _grosses(
