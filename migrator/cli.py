@@ -399,6 +399,9 @@ def convert(source: str, to_format: str, output: str, from_format: str | None, e
         _say(_("not verified: migrator cannot read this format back") if not no_verify else _("not verified"))
     else:
         _print_verdict(result.verification, _("the output reads back to the same books"))
+    if fmt.output == "file" and not to_stdout:  # a one-file output has no README beside it
+        lang = f" --lang {i18n.chosen().split('_')[0]}" if i18n.chosen() else ""
+        _say(_("how to import it: migrator guide {format}{lang}").format(format=fmt.name, lang=lang))
 
 
 def _options(given: tuple[str, ...]) -> dict[str, str]:
@@ -454,6 +457,25 @@ def _print_verdict(check: Any, same: str) -> None:
         for loss in check.losses[:MAX_PRINTED_PROBLEMS]:
             click.echo("  " + _("lost (declared): {loss}").format(loss=i18n.shown(loss)), err=True)
         sys.exit(4)
+
+
+@cli.command()
+@click.argument("format_name", metavar="FORMAT")
+@click.option("--lang", metavar="LANG", help=N_("Language of the guide: en, fr, de (default: as for every message)."))
+def guide(format_name: str, lang: str | None) -> None:
+    """Print the step-by-step guide for importing what `convert` wrote in FORMAT into its program.
+
+    \b
+    Example:
+      migrator guide cresus --lang fr
+    """
+    from migrator import guides
+    from migrator.i18n import supported
+
+    if lang and not supported(lang):
+        raise click.BadParameter(_("choose en, fr, de or it"), param_hint="--lang")
+    with i18n.using(lang or i18n.language()):
+        click.echo(guides.text(format_name), nl=False)
 
 
 @cli.command()

@@ -299,7 +299,7 @@ def test_the_folder_carries_every_table_and_reads_back_equal(tmp_path: Path, gar
     out = tmp_path / "garage"
     said = pipeline.write(garage, "csvfolder", out)
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
-        ["journal.csv", *(f"{t}.csv" for t in TABLES)])  # fmt: skip
+        ["README.txt", "journal.csv", *(f"{t}.csv" for t in TABLES)])  # fmt: skip
     assert [p.message.split(" not carried")[0] for p in said] == ["1 company name", "2 fiscal years"]
     # written by hand from samples/garage.py: Anna Sarbach-Zürcher, her street and number apart
     partners = list(csv.reader((out / "partners.csv").open(encoding="utf-8", newline="")))

@@ -99,6 +99,7 @@ def test_garage_round_trip(garage: Ledger, tmp_path: Path) -> None:
     notes = pipeline.write(garage, "datev", out)
     assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == [
         "EXTF_Buchungsstapel_2023.csv", "EXTF_Buchungsstapel_2024.csv", "EXTF_Kontenbeschriftungen.csv",
+        "README.txt",
     ]  # fmt: skip
     assert any("BU-Schlüssel" in p.message and p.severity == "info" for p in notes)
     back = pipeline.read(out)

@@ -75,7 +75,7 @@ def test_writer_layout_golden(garage: Ledger, tmp_path: Path) -> None:
     out = tmp_path / "rma"
     problems = pipeline.write(garage, "runmyaccounts", out)
     assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == [
-        "chart.csv", "customers.csv", "journal.csv", "vendors.csv"]  # fmt: skip
+        "README.txt", "chart.csv", "customers.csv", "journal.csv", "vendors.csv"]  # fmt: skip
     journal = (out / "journal.csv").read_bytes()
     chart = (out / "chart.csv").read_bytes()
     assert journal.startswith(HEADER.encode() + b"\r\n")

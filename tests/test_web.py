@@ -74,7 +74,8 @@ def test_choose_by_path_see_what_was_found_convert_and_download(client: TestClie
     assert download.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(download.content)) as zf:
         names = set(zf.namelist())
-        assert names == {"output/csv.csv", "report.html", "IMPORT-GUIDE.txt"}
+        assert names == {"output/csv.csv", "report.html", "README.txt"}
+        assert zf.read("README.txt").decode("utf-8").startswith("Postings CSV\n")  # the csv guide (migrator.guides)
         assert zf.read("output/csv.csv") == (client.app.state.session.jobs[job].output).read_bytes()
         assert "Garage" in zf.read("report.html").decode() or "journal.csv" in zf.read("report.html").decode()
 

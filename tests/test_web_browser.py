@@ -145,12 +145,12 @@ def test_garage_to_bexio_in_the_browser(lang: str, server, expected_verdict: str
         archive = _wait(lambda: [p for p in downloads.glob("*.zip")])[0]
         with zipfile.ZipFile(archive) as zf:
             names = set(zf.namelist())
-            assert {"report.html", "IMPORT-GUIDE.md", "output/README.md", "output/manual_entries.json",
+            assert {"report.html", "README.txt", "output/README.md", "output/manual_entries.json",
                     "output/Kontenplan.xlsx", "output/taxes.csv"} <= names  # fmt: skip
             report = zf.read("report.html").decode("utf-8")
             assert "Garage du Lac Sàrl" in report
             # The report and the import guide speak the page's language.
-            assert zf.read("IMPORT-GUIDE.md").decode("utf-8").startswith(WORDS[lang]["guide"])
+            assert zf.read("README.txt").decode("utf-8").startswith(WORDS[lang]["guide"])
             assert f'<html lang="{lang}">' in report and WORDS[lang]["report"] in report
         driver.find_element(By.CSS_SELECTOR, "footer form.done button").click()
         _wait(lambda: WORDS[lang]["done"] in driver.find_element(By.TAG_NAME, "body").text)

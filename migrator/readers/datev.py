@@ -122,7 +122,7 @@ class DatevReader:
         for path in paths:
             child = source.child(path) if source.is_dir else source
             if not is_extf(_head(path)):
-                if source.is_dir and not path.name.startswith("."):
+                if source.is_dir and not path.name.startswith(".") and path.name != "README.txt":  # the import guide
                     book.problems.append(Problem("info", N_("not a DATEV EXTF file; not read"), child.name))
                 continue
             parsed, encoding = _parse(path, child.name, options.encoding, book)

@@ -75,6 +75,8 @@ class Job:
     losses: list[str] = field(default_factory=list)
     not_carried: list[str] = field(default_factory=list)
     output: Path | None = None
+    lang: str = ""
+    """The language the conversion ran in: its report's, and its import guide's."""
 
     @property
     def out(self) -> Path:
@@ -228,6 +230,8 @@ def _run(job: Job, lang: str) -> None:
     output = job.out / name
     report = job.out / "report.html"
 
+    job.lang = lang
+
     def step(message: str) -> None:
         job.step = message
 
@@ -261,27 +265,21 @@ def _run(job: Job, lang: str) -> None:
 
 
 def _guide(job: Job) -> str:
-    """The import guide put beside the output in the download: the writer's own README if it wrote one."""
-    for name in ("README.md", "README.txt"):
-        if job.output is not None and (job.output / name).is_file():
-            return ""
-    from migrator.registry import get
+    """The import guide of the chosen target: the README the writer put beside its files where it wrote
+    one (bexio's, Banana's and Winbiz's name the files of these books), else the format's guide
+    (`migrator.guides`), in the language of the conversion."""
+    from migrator import guides
 
-    title = get(job.target).title
-    return _(
-        "How to import these books\n"
-        "=========================\n\n"
-        "Target: {title}\n\n"
-        "1. Open the new program and create the company (or open it) with the same fiscal years.\n"
-        "2. Use the program's import function for the file(s) in the folder 'output'.\n"
-        "3. Compare the program's trial balance with report.html: every account's closing balance per "
-        "fiscal year must be the same.\n"
-        "4. Keep this folder: the report names every input file with its SHA-256 fingerprint.\n"
-    ).format(title=title)
+    if job.output is not None and job.output.is_dir():
+        for name in ("README.md", "README.txt"):
+            if (job.output / name).is_file():
+                return (job.output / name).read_text("utf-8")
+    with i18n.using(job.lang or i18n.language()):
+        return guides.text(job.target)
 
 
 def _zip(job: Job) -> Path:
-    """output/, report.html and the import guide, in one zip in the job's folder."""
+    """output/, report.html and the import guide (README.txt), in one zip in the job's folder."""
     assert job.output is not None
     archive = job.folder / f"migrator-{job.target}.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -291,12 +289,8 @@ def _zip(job: Job) -> Path:
             if path.name.startswith("."):  # migrator's own marker (migrator.outputs), nothing for the owner
                 continue
             zf.write(path, "output/" + path.relative_to(base).as_posix())
-            if path.parent == job.output and path.stem == "README":
-                zf.write(path, "IMPORT-GUIDE" + path.suffix)
         zf.write(job.out / "report.html", "report.html")
-        guide = _guide(job)
-        if guide:
-            zf.writestr("IMPORT-GUIDE.txt", guide)
+        zf.writestr("README.txt", _guide(job))
     return archive
 
 

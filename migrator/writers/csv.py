@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from migrator import money
+from migrator import guides, money
 from migrator.ahead import ahead
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
@@ -156,6 +156,7 @@ class CsvFolderWriter:
             table = getattr(ledger, name)
             if table.num_rows:
                 write_table(table, target / f"{name}.csv")
+        guides.write("csvfolder", target)  # what the files are, in the user's language (issue 17)
         problems = lost(
             N_("company name"), 1 if ledger.company.name else 0, N_("left out (the files have no header for it)")
         )

@@ -50,6 +50,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator import guides
 from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, conform, years_of
 from migrator.money import format_cents
@@ -152,6 +153,7 @@ class DatevWriter:
         text = {"Kontenbeschriftung", "Sprach-ID", "Kontenbeschriftung lang"}
         rows_text = [_line(ACCOUNT_COLUMNS, text, a) for a in accounts]
         _save(target / "EXTF_Kontenbeschriftungen.csv", head, rows_text, out, ACCOUNT_COLUMNS)
+        guides.write("datev", target)  # the import guide, in the user's language (issue 17)
         unbooked = sum(1 for year in years_of(ledger) if not any(year.contains(p.start) for p in batches))
         return (
             _not_carried(ledger, folded, out)

@@ -44,7 +44,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from migrator import years
+from migrator import guides, years
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
@@ -73,6 +73,7 @@ class RunMyAccountsWriter:
         _write(target / JOURNAL, COLUMNS, rows, encoder)
         _write(target / CHART, CHART_COLUMNS, _chart(ledger), encoder)
         contacts = write_contacts(ledger, target, encoder)
+        guides.write("runmyaccounts", target)  # the import guide, in the user's language (issue 17)
         problems = encoder.problems() + contacts
         if renamed:
             problems.append(Problem("info", N_("{renamed} entries share the reference of the entry before them, which would merge them: ' (2)', ' (3)', … added to their reference").format(renamed=renamed)))  # fmt: skip
