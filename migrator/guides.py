@@ -47,7 +47,8 @@ fiscal year:
 1. Chart of accounts and entries: ecritures.csv and plan.csv. Import the entries with Tools >
    Import, export > EntriesImport, and choose not to import the first record (a header).
 2. Addresses, articles and open invoices (the bizexdoc_*.csv files, where there are some): Tools >
-   Import, export > DocumentImport, addresses first. The folder's README.txt gives the order.
+   Import, export > DocumentImport: the addresses first, then the articles, then the open invoices
+   (each open invoice names its address by code).
 The files are ';'-separated and Windows-1252; Winbiz takes them as they are.
 """),
     "cresus": N_("""Importing into Crésus Comptabilité
@@ -263,6 +264,7 @@ def text(name: str) -> str:
     return guide(GUIDES[lookup(name)]) + "\n" + guide(CHECK)
 
 
-def write(name: str, folder: Path) -> None:
-    """Put the guide of format `name` beside a folder output, as ``README.txt`` (UTF-8)."""
-    (folder / README).write_text(text(name), "utf-8")
+def write(name: str, folder: Path, newline: str = "\n") -> None:
+    """Put the guide of format `name` beside a folder output, as ``README.txt`` (UTF-8, lines ending in
+    `newline`)."""
+    (folder / README).write_text(text(name), "utf-8", newline=newline)

@@ -100,3 +100,16 @@ def test_the_web_zip_holds_the_guide_of_the_chosen_target(tmp_path: Path) -> Non
         assert set(zf.namelist()) == {"output/cresus.txt", "README.txt", "report.html"}
         assert zf.read("README.txt").decode("utf-8").startswith("Importer dans Crésus Comptabilité\n")
         assert zf.read("output/cresus.txt") == job.output.read_bytes()
+
+
+def test_a_winbiz_folder_without_document_import_files_still_carries_a_guide(tmp_path: Path) -> None:
+    """The garage postings have no partners, items or open items: Winbiz gets entries and chart only, and
+    the short Winbiz guide beside them, with Windows line ends like Winbiz's own README."""
+    with i18n.using("de_CH"):
+        migrator.convert(GARAGE, "winbiz", tmp_path / "wb")
+    names = sorted(p.name for p in (tmp_path / "wb").iterdir() if not p.name.startswith("."))
+    assert names == ["README.txt", "ecritures.csv", "plan.csv"]
+    readme = (tmp_path / "wb" / "README.txt").read_bytes().decode("utf-8")
+    assert readme.startswith("In Winbiz importieren\r\n=====")
+    assert "Tools > Import, export > DocumentImport: zuerst die Adressen" in readme.replace("\r\n   ", " ")
+    assert "\n" not in readme.replace("\r\n", "")

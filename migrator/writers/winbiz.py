@@ -64,6 +64,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from migrator import guides
 from migrator.i18n import N_, guide
 from migrator.model import SCHEMAS, Ledger, Problem, conform, years_of
 from migrator.money import format_cents
@@ -650,6 +651,8 @@ def write_document_import(ledger: Ledger, target: Path, notes: _Notes) -> list[P
         written.append(OPENING)
     if written:
         (target / README).write_text(_readme(written), "utf-8")
+    else:  # entries and chart only: the short guide (migrator.guides), with Windows line ends as above
+        guides.write("winbiz", target, newline="\r\n")
     problems += lost(
         N_("documents"), ledger.documents.num_rows, N_("only open invoices are written, as opening balances")
     )
