@@ -85,9 +85,9 @@ side, the VAT code of each line in SId (USN81, VSM81…).
 Files: journal.csv (the general ledger import), chart.csv (the chart of accounts), and
 customers.csv and vendors.csv where the books have partners. They are ISO-8859-1, ','-separated,
 with a header line.
-1. In the client's settings, set the date format to dd.mm.yyyy and numbers as 1234.50 (the files
-   are written so; Run my Accounts reads dates and numbers as the settings say), and the client's
-   currency to the books' base currency.
+1. In your user settings, set the date format to dd.mm.yyyy and numbers as 1234.50 (the files are
+   written so; Run my Accounts reads dates and numbers as your settings say). The client's currency
+   must be the books' base currency.
 2. Import chart.csv first (headings H, accounts A). Check the column link: it decides in which
    screens an account appears (bank, debtors, creditors, VAT).
 3. Import customers.csv and vendors.csv, where there are some.
