@@ -113,3 +113,17 @@ def test_a_winbiz_folder_without_document_import_files_still_carries_a_guide(tmp
     assert readme.startswith("In Winbiz importieren\r\n=====")
     assert "Tools > Import, export > DocumentImport: zuerst die Adressen" in readme.replace("\r\n   ", " ")
     assert "\n" not in readme.replace("\r\n", "")
+
+
+def test_the_web_zip_of_a_folder_output_holds_the_readme_written_beside_its_files(tmp_path: Path) -> None:
+    from migrator.web.app import Job, _zip
+
+    job = Job("j2", tmp_path, GARAGE, "journal.csv", target="runmyaccounts", lang="de_CH")
+    job.out.mkdir()
+    job.output = job.out / "runmyaccounts"
+    with i18n.using("de_CH"):
+        migrator.convert(GARAGE, "runmyaccounts", job.output, report=job.out / "report.html")
+    with zipfile.ZipFile(_zip(job)) as zf:
+        assert {"README.txt", "output/README.txt", "output/journal.csv", "output/chart.csv"} <= set(zf.namelist())
+        assert zf.read("README.txt") == (job.output / "README.txt").read_bytes()
+        assert zf.read("README.txt").decode("utf-8").startswith("In Run my Accounts importieren\n")

@@ -264,7 +264,7 @@ def _run(job: Job, lang: str) -> None:
     job.state = "done"
 
 
-def _guide(job: Job) -> str:
+def _guide(job: Job) -> bytes:
     """The import guide of the chosen target: the README the writer put beside its files where it wrote
     one (bexio's, Banana's and Winbiz's name the files of these books), else the format's guide
     (`migrator.guides`), in the language of the conversion."""
@@ -273,9 +273,9 @@ def _guide(job: Job) -> str:
     if job.output is not None and job.output.is_dir():
         for name in ("README.md", "README.txt"):
             if (job.output / name).is_file():
-                return (job.output / name).read_text("utf-8")
+                return (job.output / name).read_bytes()  # as written (Winbiz's has Windows line ends)
     with i18n.using(job.lang or i18n.language()):
-        return guides.text(job.target)
+        return guides.text(job.target).encode("utf-8")
 
 
 def _zip(job: Job) -> Path:
