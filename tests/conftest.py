@@ -17,6 +17,12 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 sys.path.insert(0, str(SAMPLES))
 
+# The tests read messages, guides and golden files in English whatever the developer's own locale;
+# the tests of other languages set theirs explicitly (--lang, LANG in a subprocess, monkeypatch).
+for _name in ("MIGRATOR_LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
+
 
 @pytest.fixture(scope="session")
 def garage():
