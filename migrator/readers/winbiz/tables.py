@@ -315,12 +315,7 @@ def items(raw: Raw, numbers: dict[str, str], base: str = "CHF") -> tuple[list[di
     raw.problems += notes
     text = _texts(raw, ITEM_FIELDS, used)
     bad = np.zeros(raw.size, dtype=bool)
-    prices = {}
-    for target, names in ITEM_PRICES.items():
-        found = raw.first(*names)
-        if found:
-            used.add(found)
-        prices[target] = raw.cents(found, bad).to_pylist() if found else [None] * raw.size
+    prices = _cents_columns(raw, ITEM_PRICES, used, bad)
     inactive = _flag(raw, ("ar_inactif", "ar_bloque", "ar_archive"), used)
     out = []
     for i, code in enumerate(codes):
@@ -484,12 +479,7 @@ def document_lines(raw: Raw, documents: set[str]) -> tuple[list[dict[str, Any]],
     used = {link}
     text = _texts(raw, LINE_FIELDS, used)
     bad = np.zeros(raw.size, dtype=bool)
-    cents = {}
-    for target, names in LINE_AMOUNTS.items():
-        found = raw.first(*names)
-        if found:
-            used.add(found)
-        cents[target] = raw.cents(found, bad).to_pylist() if found else [None] * raw.size
+    cents = _cents_columns(raw, LINE_AMOUNTS, used, bad)
     decimals = {}
     for target, names in LINE_DECIMALS.items():
         found = raw.first(*names)
@@ -536,4 +526,18 @@ def open_items(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "due_date": doc["due_date"], "currency": doc["currency"], "amount": doc["gross"],
             "open_amount": doc["gross"] - doc["paid"], "account": doc["account"], "description": doc["title"],
         })  # fmt: skip
+    return out
+
+
+def _cents_columns(
+    raw: Raw, spec: dict[str, tuple[str, ...]], used: set[str], bad: np.ndarray
+) -> dict[str, list[int | None]]:
+    """Each money field of `spec` (target → source names, first found wins) in cents; None where the
+    table has none of the names. Fields read are added to `used`, bad values marked in `bad`."""
+    out: dict[str, list[int | None]] = {}
+    for target, names in spec.items():
+        found = raw.first(*names)
+        if found:
+            used.add(found)
+        out[target] = raw.cents(found, bad).to_pylist() if found else [None] * raw.size
     return out
