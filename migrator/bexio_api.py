@@ -56,6 +56,7 @@ from typing import Any
 import httpx
 
 from migrator.errors import MigratorError
+from migrator.i18n import N_
 
 DEFAULT_URL = "https://api.bexio.com"
 PAGE = 2000
@@ -128,7 +129,11 @@ class Client:
                 if attempt == self.tries:
                     raise BexioError(f"{method} {path}: bexio could not be reached ({type(exc).__name__}) after "
                                      f"{self.tries} tries at {self.base_url}") from None  # fmt: skip
-                self.retried.append(f"{method} {path}: {type(exc).__name__}; tried again after {wait:g} s")
+                self.retried.append(
+                    N_("{request}: {reason}; tried again after {seconds} s").format(
+                        request=f"{method} {path}", reason=type(exc).__name__, seconds=f"{wait:g}"
+                    )
+                )
                 self.sleep(wait)
                 if saved is not None and (found := saved()) is not None:
                     return found
@@ -144,7 +149,11 @@ class Client:
                     raise BexioError(f"{method} {path}: bexio answered {status} ({_message(response)}) "
                                      f"{self.tries} times; try again later")  # fmt: skip
                 wait = max(wait, _retry_after(response))
-                self.retried.append(f"{method} {path}: {status}; tried again after {wait:g} s")
+                self.retried.append(
+                    N_("{request}: {reason}; tried again after {seconds} s").format(
+                        request=f"{method} {path}", reason=status, seconds=f"{wait:g}"
+                    )
+                )
                 self.sleep(wait)
                 if status != 429 and saved is not None and (found := saved()) is not None:
                     return found

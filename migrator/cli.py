@@ -727,19 +727,19 @@ def _translate_help(command: click.Command) -> None:
 
 @cli.command()
 @click.argument("source", type=click.Path(exists=True))
-@click.option("--to", "to_format", required=True, type=click.Choice(["bexio"]), help="The program to post to.")
+@click.option("--to", "to_format", required=True, type=click.Choice(["bexio"]), help=N_("The program to post to."))
 @_read_options
-@click.option("--map", "mapping", help="Account/VAT mapping: a CSV file, a folder, or a name under mappings/.")
-@click.option("--api-url", default="https://api.bexio.com", show_default=True, help="bexio's API (or a stand-in).")
+@click.option("--map", "mapping", help=N_("Account/VAT mapping: a CSV file, a folder, or a name under mappings/."))
+@click.option("--api-url", default="https://api.bexio.com", show_default=True, help=N_("bexio's API (or a stand-in)."))
 @click.option("--token-file", type=click.Path(exists=True, dir_okay=False),
-              help="A file holding the API token (else the environment variable BEXIO_TOKEN).")  # fmt: skip
+              help=N_("A file holding the API token (else the environment variable BEXIO_TOKEN)."))  # fmt: skip
 @click.option("--journal", default="bexio-push.jsonl", show_default=True, type=click.Path(dir_okay=False),
-              help="The local record of what was posted, with bexio's ids.")  # fmt: skip
-@click.option("--resume", is_flag=True, help="Go on with the journal of an earlier push (nothing is posted twice).")
-@click.option("--create-missing", is_flag=True, help="Create accounts the books need that bexio lacks.")
-@click.option("--dry-run", is_flag=True, help="Show what would be posted, with counts and totals; post nothing.")
-@click.option("--report", type=click.Path(), help="Write the reconciliation report (.json, .html, .xlsx).")
-@click.option("--force", is_flag=True, help="Replace an earlier migrator report at --report (nothing else).")
+              help=N_("The local record of what was posted, with bexio's ids."))  # fmt: skip
+@click.option("--resume", is_flag=True, help=N_("Go on with the journal of an earlier push (nothing is posted twice)."))
+@click.option("--create-missing", is_flag=True, help=N_("Create accounts the books need that bexio lacks."))
+@click.option("--dry-run", is_flag=True, help=N_("Show what would be posted, with counts and totals; post nothing."))
+@click.option("--report", type=click.Path(), help=N_("Write the reconciliation report (.json, .html, .xlsx)."))
+@click.option("--force", is_flag=True, help=N_("Replace an earlier migrator report at --report (nothing else)."))
 def push(source: str, to_format: str, from_format: str | None, encoding: str | None, year: int | None,
          dossier: str | None, mapping: str | None, api_url: str, token_file: str | None, journal: str, resume: bool,
          create_missing: bool, dry_run: bool, report: str | None, force: bool) -> None:  # fmt: skip
@@ -761,26 +761,26 @@ def push(source: str, to_format: str, from_format: str | None, encoding: str | N
     _status_done()
     if result.dry_run:
         for line in result.summary:
-            click.echo(line)
+            click.echo(i18n.shown(line))
         for item in result.conversion.not_carried:
-            click.echo(f"not carried: {item.message}", err=True)
-        click.echo("dry run: nothing was posted")
+            click.echo(_("not carried: {message}").format(message=i18n.shown(item.message)), err=True)
+        click.echo(_("dry run: nothing was posted"))
         return
     for line in result.created:
-        click.echo(f"created in bexio: {line}")
-    click.echo(f"posted to bexio: {result.contacts} contacts, {result.articles} articles, {result.posted} entries "
-               f"({result.contacts_already + result.articles_already + result.already} were there already); "
-               f"journal: {journal}")  # fmt: skip
+        click.echo(_("created in bexio: {what}").format(what=i18n.shown(line)))
+    click.echo(_("posted to bexio: {contacts} contacts, {articles} articles, {entries} entries ({already} were there "
+                 "already); journal: {journal}").format(
+        contacts=result.contacts, articles=result.articles, entries=result.posted,
+        already=result.contacts_already + result.articles_already + result.already, journal=journal))  # fmt: skip
     for retry in result.retried:
-        click.echo(f"  retried: {retry}", err=True)
-    for problem in result.rejected:
-        click.echo(f"  {problem}", err=True)
+        click.echo(_("  retried: {what}").format(what=i18n.shown(retry)), err=True)
+    _print_problems(result.rejected, len(result.rejected))
     for item in result.conversion.not_carried:
-        click.echo(f"not carried: {item.message}", err=True)
+        click.echo(_("not carried: {message}").format(message=i18n.shown(item.message)), err=True)
     if report:
-        click.echo(f"report: {report}")
+        _say(_("report: {path}").format(path=report))
     assert result.conversion.verification is not None
-    _print_verdict(result.conversion.verification, "bexio reads back to the same books")
+    _print_verdict(result.conversion.verification, _("bexio reads back to the same books"))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -204,6 +204,9 @@ def shown(message: str) -> str:
     exact = _catalog(tag).gettext(message)
     if exact != message:
         return exact
+    if "\n" in message:  # a message of several lines (a list under a heading): each line on its own
+        lines = message.split("\n")
+        return "\n".join(line[: len(line) - len(line.lstrip())] + shown(line.lstrip()) for line in lines)
     for pattern, translated in _templates(tag):
         match = pattern.match(message)
         if match:

@@ -210,7 +210,8 @@ def push(
                 "accounts": account_ids, "taxes": tax_ids, "currencies": currency_ids}  # fmt: skip
         _missing_business(contact_bodies, article_bodies, refs, carried, missing)
         result_summary = _summary(carried, bodies, missing)
-        result_summary[1:1] = [f"contacts: {len(contact_bodies)}", f"articles: {len(article_bodies)}"]
+        result_summary[1:1] = [N_("contacts: {count}").format(count=len(contact_bodies)),
+                               N_("articles: {count}").format(count=len(article_bodies))]  # fmt: skip
         if dry_run:
             conversion = pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
                                              mapping=applied, vat_codes=moves)  # fmt: skip
@@ -222,7 +223,7 @@ def push(
                 answer = api.post("/2.0/accounts", writer.dumps({"account_no": number, "name": name or number,
                                                                  "account_type": kind}))  # fmt: skip
                 account_ids[number] = int(answer["id"])
-                created.append(f"account {number} {name}")
+                created.append(N_("account {number} {name}").format(number=number, name=name))
             missing["accounts"] = {}
         if any(missing.values()):
             raise PushStopped(_missing_text(missing))
@@ -422,38 +423,52 @@ def _post_articles(api: bexio_api.Client, bodies: list[dict[str, Any]], refs: di
 def _missing_text(missing: dict[str, dict[str, Any]]) -> str:
     parts = []
     for number, (name, _) in sorted(missing["accounts"].items()):
-        parts.append(f"account {number} {name}: create it in bexio's chart of accounts (or push with --create-missing)")
+        parts.append(
+            N_(
+                "account {number} {name}: create it in bexio's chart of accounts (or push with --create-missing)"
+            ).format(number=number, name=name)
+        )
     for code, rate in sorted(missing["taxes"].items()):
-        parts.append(f"VAT code {code} ({rate} %): activate it in bexio's VAT settings, or map it with --map")
+        parts.append(N_("VAT code {code} ({rate} %): activate it in bexio's VAT settings, or map it with --map")
+                     .format(code=code, rate=rate))  # fmt: skip
     for code, (theirs, ours) in sorted(missing["rates"].items()):
-        parts.append(f"VAT code {code} is {theirs} % in bexio and {ours} % in the books: map it with --map")
+        parts.append(N_("VAT code {code} is {theirs} % in bexio and {ours} % in the books: map it with --map")
+                     .format(code=code, theirs=theirs, ours=ours))  # fmt: skip
     for code, (theirs, ours) in sorted(missing["tax_accounts"].items()):
-        parts.append(f"VAT code {code} books its VAT to {theirs} in bexio and to {ours} in the books: set its "
-                     "account in bexio's VAT settings, or map the account with --map")  # fmt: skip
+        parts.append(N_("VAT code {code} books its VAT to {theirs} in bexio and to {ours} in the books: set its "
+                        "account in bexio's VAT settings, or map the account with --map")
+                     .format(code=code, theirs=theirs, ours=ours))  # fmt: skip
     for code in sorted(missing["currencies"]):
-        parts.append(f"currency {code}: add it in bexio's currency settings")
-    for what, where in (("countries", "country"), ("languages", "language")):
+        parts.append(N_("currency {code}: add it in bexio's currency settings").format(code=code))
+    for what, template in (
+        ("countries", N_("country {code} (contact {who}): not in bexio's list of countries")),
+        ("languages", N_("language {code} (contact {who}): not in bexio's list of languages")),
+    ):
         for code, who in sorted(missing[what].items()):
-            parts.append(f"{where} {code} (contact {who}): not in bexio's list of {what}")
+            parts.append(template.format(code=code, who=who))
     for name, who in sorted(missing["units"].items()):
-        parts.append(f"unit {name} (article {who}): create it in bexio's settings (units)")
-    return (f"{len(parts)} thing(s) the books need are missing in bexio; nothing was posted:\n  "
-            + "\n  ".join(parts))  # fmt: skip
+        parts.append(
+            N_("unit {name} (article {who}): create it in bexio's settings (units)").format(name=name, who=who)
+        )
+    heading = N_("{count} thing(s) the books need are missing in bexio; nothing was posted:").format(count=len(parts))
+    return "\n  ".join([heading, *parts])
 
 
 def _summary(ledger: Ledger, bodies: list[tuple[dict[str, Any], dict[str, Any]]],
              missing: dict[str, dict[str, Any]]) -> list[str]:  # fmt: skip
     """What a push would do: counts and totals (the dry run prints these)."""
     kinds = Counter(body["type"] for body, _ in bodies)
-    out = [f"manual entries: {len(bodies)} ({kinds['manual_single_entry']} single, "
-           f"{kinds['manual_compound_entry']} compound)"]  # fmt: skip
+    out = [N_("manual entries: {count} ({single} single, {compound} compound)").format(
+        count=len(bodies), single=kinds["manual_single_entry"], compound=kinds["manual_compound_entry"])]  # fmt: skip
     for span in years_of(ledger):
         debit = sum(a for a, d in zip(ledger.lines.column("amount").to_pylist(), ledger.lines.column("date").to_pylist(),
                                       strict=True) if a > 0 and span.contains(d))  # fmt: skip
-        out.append(f"  {span.start.isoformat()} to {span.end.isoformat()}: debit total {format_cents(debit)}")
+        out.append("  " + N_("{start} to {end}: debit total {total}").format(
+            start=span.start.isoformat(), end=span.end.isoformat(), total=format_cents(debit)))  # fmt: skip
     for what in ("accounts", "taxes", "currencies", "rates", "tax_accounts", "countries", "languages", "units"):
         if missing[what]:
-            out.append(f"missing in bexio ({what}): {', '.join(str(k) for k in sorted(missing[what]))}")
+            out.append(N_("missing in bexio ({what}): {items}").format(
+                what=what, items=", ".join(str(k) for k in sorted(missing[what]))))  # fmt: skip
     return out
 
 

@@ -121,6 +121,19 @@ def test_dry_run_posts_nothing(bexio: Standin, tmp_path: Path, monkeypatch: pyte
     assert posts(bexio) == 0 and not (tmp_path / "bexio-push.jsonl").exists()
 
 
+def test_dry_run_speaks_german(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BEXIO_TOKEN", TOKEN)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["--lang", "de", "push", str(DAT), "--dossier", "garage", "--to", "bexio",
+                                      "--api-url", url(bexio), "--dry-run"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (
+        f"manuelle Buchungen: {ENTRIES} (" in result.output and "Probelauf: nichts wurde übermittelt" in result.output
+    )
+    assert "2023-01-01 bis 2023-12-31: Total Soll" in result.output
+    assert "Kontakte: 11" in result.output and "dry run" not in result.output
+
+
 def test_crash_then_resume_posts_each_entry_once(bexio: Standin, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """A crash after 7 posts, the 7th saved by bexio but not yet in the journal: --resume finds it in
@@ -250,3 +263,15 @@ def test_journal_never_inside_the_source(bexio: Standin) -> None:
     with pytest.raises(MigratorError, match="may not be the source, lie inside it"):
         run(bexio, DAT / "garage" / "bexio-push.jsonl")
     assert not bexio.log and not (DAT / "garage" / "bexio-push.jsonl").exists()
+
+
+def test_a_message_of_several_lines_is_shown_line_by_line() -> None:
+    from migrator import i18n
+
+    message = ("1 thing(s) the books need are missing in bexio; nothing was posted:\n"
+               "  currency EUR: add it in bexio's currency settings")  # fmt: skip
+    with i18n.using("de_CH"):
+        assert i18n.shown(message) == ("1 Element(e), die die Buchhaltung braucht, fehlen in bexio; nichts wurde "
+                                       "übermittelt:\n  Währung EUR: fügen Sie sie in den Währungseinstellungen von "
+                                       "bexio hinzu")  # fmt: skip
+    assert i18n.shown(message) == message  # English: as made
