@@ -122,7 +122,7 @@ class Client:
         assert self._http is not None
         headers = {"Content-Type": "application/json"} if content is not None else None
         for attempt in range(1, self.tries + 1):
-            wait = min(self.backoff * 2 ** (attempt - 1), 30.0)
+            wait = min(self.backoff * 2 ** (attempt - 1), 30.0)  # float-ok: seconds
             try:
                 response = self._http.request(method, path, params=params, content=content, headers=headers)
             except httpx.TransportError as exc:  # refused, dropped, timed out
