@@ -502,7 +502,7 @@ def verify(source: str, output: str, from_format: str | None, to_format: str | N
     from migrator.pipeline import verify as run
 
     result = run(source, output, from_format=from_format, to_format=to_format, mapping=mapping, report=report,
-                 force=force, options=_options(writer_options))  # fmt: skip
+                 force=force, options=_options(writer_options) or None)  # fmt: skip
     if report and not as_json:
         _say(_("report: {path}").format(path=report))
     assert result.verification is not None

@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from migrator import __version__
@@ -180,9 +180,23 @@ def read_manifest(path: Path) -> dict[str, dict[str, str]] | None:
     return {"files": files}
 
 
-def _manifest_text(files: dict[str, str]) -> str:
+def written_with(out: PathLike) -> dict[str, str]:
+    """The writer options an earlier migrator output at `out` was written with (empty if none or unknown)."""
+    out = Path(out)
+    path = out / MANIFEST if out.is_dir() else sidecar(out)
+    if read_manifest(path) is None:
+        return {}
+    options = json.loads(path.read_text(encoding="utf-8")).get("options")
+    if not isinstance(options, dict):
+        return {}
+    return {str(k): str(v) for k, v in options.items()}
+
+
+def _manifest_text(files: dict[str, str], options: Mapping[str, str] | None = None) -> str:
     created = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-    data = {"tool": "migrator", "version": __version__, "created": created, "files": files}
+    data: dict[str, object] = {"tool": "migrator", "version": __version__, "created": created, "files": files}
+    if options:
+        data["options"] = dict(options)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -196,9 +210,11 @@ def _listing(folder: Path) -> dict[str, str]:
 
 @contextlib.contextmanager
 def placed(out: PathLike, *, folder: bool, sources: Iterable[PathLike | None] = (),
-           others: Iterable[PathLike | None] = (), force: bool = False) -> Iterator[Path]:  # fmt: skip
+           others: Iterable[PathLike | None] = (), force: bool = False,
+           options: Mapping[str, str] | None = None) -> Iterator[Path]:  # fmt: skip
     """A temporary path to write the output into; put in place at `out` with its manifest only if the
-    block completes (checked by `check` before and again just before anything is replaced)."""
+    block completes (checked by `check` before and again just before anything is replaced). The
+    manifest keeps the writer `options` too, so that a later verification declares what they did."""
     out = Path(out)
     sources, others = list(sources), list(others)
     check(out, folder=folder, sources=sources, others=others, force=force)
@@ -216,9 +232,9 @@ def placed(out: PathLike, *, folder: bool, sources: Iterable[PathLike | None] = 
         yield temp
         check(out, folder=folder, sources=sources, others=others, force=force)  # the world may have moved on
         if folder:
-            _install_folder(temp, out)
+            _install_folder(temp, out, options)
         else:
-            _install_file(temp, out)
+            _install_file(temp, out, options)
     finally:
         if temp.is_dir():
             shutil.rmtree(temp, ignore_errors=True)
@@ -226,13 +242,13 @@ def placed(out: PathLike, *, folder: bool, sources: Iterable[PathLike | None] = 
             temp.unlink()
 
 
-def write_manifest(folder: Path) -> None:
+def write_manifest(folder: Path, options: Mapping[str, str] | None = None) -> None:
     """List every file of a complete output folder, with its SHA-256, in its manifest."""
-    (folder / MANIFEST).write_text(_manifest_text(_listing(folder)), encoding="utf-8")
+    (folder / MANIFEST).write_text(_manifest_text(_listing(folder), options), encoding="utf-8")
 
 
-def _install_folder(temp: Path, out: Path) -> None:
-    write_manifest(temp)
+def _install_folder(temp: Path, out: Path, options: Mapping[str, str] | None = None) -> None:
+    write_manifest(temp, options)
     if not out.exists():
         temp.rename(out)
         return
@@ -267,10 +283,10 @@ def remove_listed(folder: Path, files: dict[str, str]) -> None:
     (folder / MANIFEST).unlink(missing_ok=True)
 
 
-def _install_file(temp: Path, out: Path) -> None:
+def _install_file(temp: Path, out: Path, options: Mapping[str, str] | None = None) -> None:
     manifest = sidecar(out)
     pending = manifest.with_name(manifest.name + ".part")
-    pending.write_text(_manifest_text({out.name: sha256_file(temp)}), encoding="utf-8")
+    pending.write_text(_manifest_text({out.name: sha256_file(temp)}, options), encoding="utf-8")
     try:
         os.replace(temp, out)
         os.replace(pending, manifest)

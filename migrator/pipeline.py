@@ -205,7 +205,7 @@ def write(
     writer = fmt.writer(options)
     ledger = for_target(ledger, to)[0]
     carried, year_problems = years.continuous(ledger) if fmt.years == "continuous" else (ledger, [])
-    with outputs.placed(Path(out), folder=fmt.output == "folder", force=force) as temp:
+    with outputs.placed(Path(out), folder=fmt.output == "folder", force=force, options=options) as temp:
         return [*year_problems, *writer.write(carried, temp)]
 
 
@@ -308,7 +308,8 @@ def convert(
         checking = pool.submit(_check, ledger)
         # A continuous target gets one opening and a closing entry at each year end (migrator.years).
         carried, year_problems = years.continuous(ledger) if fmt.years == "continuous" else (ledger, [])
-        with outputs.placed(out, folder=fmt.output == "folder", sources=sources, others=[report], force=force) as temp:
+        with outputs.placed(out, folder=fmt.output == "folder", sources=sources, others=[report], force=force,
+                            options=options) as temp:  # fmt: skip
             try:
                 not_carried = year_problems + list(writer.write(carried, temp))
             except Exception:
@@ -366,7 +367,8 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
            mapping: PathLike | None = None, report: PathLike | None = None, force: bool = False,
            options: Mapping[str, str] | None = None) -> Conversion:  # fmt: skip
     """Read `source` and an earlier output `out` and compare them; raise nothing, report everything.
-    `options` are the writer options `out` was written with (they change what it declares lost).
+    `options` are the writer options `out` was written with (they change what it declares lost); by
+    default those its manifest names.
 
     `report` names a reconciliation report to write (never over `source`, `out` or the mapping)."""
     sources = [source, out, mapping if mapping is not None and Path(mapping).exists() else None]
@@ -390,7 +392,7 @@ def verify(source: PathLike, out: PathLike, *, from_format: str | None = None, t
     if fmt.years == "continuous" and years.reopens(ledger):
         reread = years.per_year(reread, years_of(ledger))
     result.compared = reread
-    result.not_carried = _not_carried(ledger, fmt, options)
+    result.not_carried = _not_carried(ledger, fmt, outputs.written_with(out) if options is None else options)
     result.verification = compare(ledger, reread, fmt.keeps, declared=result.not_carried)
     if report is not None:
         from migrator.report import write_report

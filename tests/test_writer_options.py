@@ -40,6 +40,14 @@ def test_the_options_change_what_is_declared_and_verify_takes_them(tmp_path: Pat
     again = verify(GARAGE / "garage", tmp_path / "register", to_format="banana", options={"partner_accounts": "yes"})
     assert again.verification is not None and again.verification.ok
     assert [p.message for p in again.not_carried] == [p.message for p in register.not_carried]
+    # the output's manifest remembers the options, so a later verify needs none
+    manifest = json.loads((tmp_path / "register" / ".migrator-manifest.json").read_text(encoding="utf-8"))
+    assert manifest["options"] == {"partner_accounts": "yes"}
+    remembered = verify(GARAGE / "garage", tmp_path / "register", to_format="banana")
+    assert [p.message for p in remembered.not_carried] == [p.message for p in register.not_carried]
+    result = CliRunner().invoke(cli, ["verify", str(GARAGE / "garage"), str(tmp_path / "register"), "--to", "banana",
+                                      "--json"])  # fmt: skip
+    assert result.exit_code == 0 and json.loads(result.output)["verdict"] == "verified with declared losses"
 
 
 @pytest.mark.parametrize(("options", "expected"), [
