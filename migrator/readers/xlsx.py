@@ -516,7 +516,8 @@ def _fast(convert: Callable[[Any], Any], kind: pa.DataType, values: tuple[Any, .
             return pa.array(cells, pa.date32()) if kinds <= {dt.date} else None
         if not kinds <= {float, int}:
             return None
-        numbers = pa.array(cells, pa.float64())
+        # float-ok: the doubles Excel stores, turned into exact cents below (or the column is refused)
+        numbers = pa.array(cells, pa.float64())  # float-ok
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     floats = numbers.to_numpy(zero_copy_only=False)
