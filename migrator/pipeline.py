@@ -209,6 +209,19 @@ def write(
         return [*year_problems, *writer.write(carried, temp)]
 
 
+def mapped_for(ledger: Ledger, to: str, mapping: PathLike | None) -> tuple[Ledger, Any, dict[str, str]]:
+    """The books as the writer of `to` gets them: carried through `mapping` (if any), then given the
+    target's VAT codes (`for_target`); with the mapping applied and which VAT code became which."""
+    applied = None
+    if mapping is not None:
+        from migrator.mapping import apply_mapping, load_mapping
+
+        applied = load_mapping(mapping)
+        ledger = apply_mapping(ledger, applied)
+    ledger, vat_moves = for_target(ledger, to)
+    return ledger, applied, vat_moves
+
+
 def for_target(ledger: Ledger, to: str) -> tuple[Ledger, dict[str, str]]:
     """The ledger as the writer of `to` gets it: with the target program's VAT codes, and which source
     code became which target code (`migrator.mapping.translate_vat`). Verification compares the output
@@ -292,14 +305,9 @@ def convert(
     step("reading")
     original = read(source, from_format, encoding=encoding, year=year, dossier=dossier)
     timings["read"] = time.perf_counter() - started
-    ledger, applied = original, None
     if mapping is not None:
         step("mapping")
-        from migrator.mapping import apply_mapping, load_mapping
-
-        applied = load_mapping(mapping)
-        ledger = apply_mapping(ledger, applied)
-    ledger, vat_moves = for_target(ledger, to)
+    ledger, applied, vat_moves = mapped_for(original, to, mapping)
     step("validating and writing")
     t = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="validate") as pool:

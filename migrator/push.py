@@ -136,13 +136,7 @@ def _read(source: Any, from_format: str | None, encoding: str | None, year: int 
     """The books as `convert` reads them: (source, mapped with bexio's VAT codes, mapping, problems, the VAT
     codes translated); errors stop."""
     original = pipeline.read(source, from_format, encoding=encoding, year=year, dossier=dossier)
-    ledger, applied = original, None
-    if mapping is not None:
-        from migrator.mapping import apply_mapping, load_mapping
-
-        applied = load_mapping(mapping)
-        ledger = apply_mapping(ledger, applied)
-    ledger, moves = pipeline.for_target(ledger, "bexio")  # bexio's VAT codes before writing, as `convert` does
+    ledger, applied, moves = pipeline.mapped_for(original, "bexio", mapping)  # as `convert` does
     problems = list(ledger.problems) + validate(ledger)
     if any(p.severity == "error" for p in problems):
         raise ProblemsFound(problems, "the books have errors; nothing was posted")
