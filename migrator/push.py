@@ -292,7 +292,6 @@ def _missing(
     """What the entries name that bexio does not have: accounts (number → name, bexio account_type),
     VAT codes (code → rate) and currencies."""
     names = {a["code"]: a for a in ledger.accounts.to_pylist()}
-    types = {"Ertrag": 1, "Aufwand": 2, "Aktiv": 3, "Passiv": 4, "Abschluss": 5}
     plan = writer.vat_plan(ledger, "bexio")
     rates = {plan.codes.get(code, code): rate for code, rate in plan.rates.items()}
     missing: dict[str, dict[str, Any]] = {"accounts": {}, "taxes": {}, "currencies": {}, "rates": {},
@@ -306,9 +305,7 @@ def _missing(
             for side in ("debit_account_id", "credit_account_id", "tax_account_id"):
                 number = line.get(side)
                 if number and number not in accounts:
-                    account = names.get(number, {})
-                    missing["accounts"][number] = (account.get("name", ""),
-                                                   types[writer.kontoart(account.get("type", ""), number)])  # fmt: skip
+                    missing["accounts"][number] = _to_create(names, number)
             code = line.get("tax_id")
             if code and code not in taxes:
                 missing["taxes"][code] = rates.get(code, "")
@@ -321,12 +318,21 @@ def _missing(
     return missing
 
 
+_ACCOUNT_TYPES = {"Ertrag": 1, "Aufwand": 2, "Aktiv": 3, "Passiv": 4, "Abschluss": 5}
+"""bexio's ``account_type`` of each Kontoart (what ``POST /2.0/accounts`` takes)."""
+
+
+def _to_create(names: dict[str, dict[str, Any]], number: str) -> tuple[str, int]:
+    """A missing account as it would be created in bexio: its name in the books and bexio's account type."""
+    account = names.get(number, {})
+    return account.get("name", ""), _ACCOUNT_TYPES[writer.kontoart(account.get("type", ""), number)]
+
+
 def _missing_business(contacts: list[dict[str, Any]], articles: list[dict[str, Any]], refs: dict[str, dict[str, int]],
                       ledger: Ledger, missing: dict[str, dict[str, Any]]) -> None:  # fmt: skip
     """Add to `missing` the countries, languages and units the contacts and articles name that bexio's
     lists lack, and the accounts, VAT codes and currencies of articles."""
     names = {a["code"]: a for a in ledger.accounts.to_pylist()}
-    types = {"Ertrag": 1, "Aufwand": 2, "Aktiv": 3, "Passiv": 4, "Abschluss": 5}
     for body in contacts:
         for key, what in (("country_id", "countries"), ("language_id", "languages")):
             if body[key] and body[key] not in refs[what]:
@@ -337,9 +343,7 @@ def _missing_business(contacts: list[dict[str, Any]], articles: list[dict[str, A
         for key in ("account_id", "expense_account_id"):
             number = body[key]
             if number and number not in refs["accounts"]:
-                account = names.get(number, {})
-                missing["accounts"][number] = (account.get("name", ""),
-                                               types[writer.kontoart(account.get("type", ""), number)])  # fmt: skip
+                missing["accounts"][number] = _to_create(names, number)
         for key in ("tax_income_id", "tax_expense_id"):
             if body[key] and body[key] not in refs["taxes"]:
                 missing["taxes"].setdefault(body[key], "")
