@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator import limits
 from migrator.errors import SourceError
@@ -137,10 +138,31 @@ def _table(db: sqlite3.Connection, table: str, schema: pa.Schema) -> pa.Table:
 
 def _array(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
     if pa.types.is_boolean(kind):
-        return pa.array([None if v is None else bool(v) for v in values], kind)
+        try:  # the whole column at once when it holds integers (or nulls), as the writer stores them
+            return pa.array(values, pa.int64()).cast(kind)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return pa.array([None if v is None else bool(v) for v in values], kind)
     if pa.types.is_date(kind):
-        return pa.array([None if v is None else dt.date.fromisoformat(v) for v in values], kind)
+        return _dates(values, kind)
     return pa.array(list(values), kind)
+
+
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def _dates(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
+    """yyyy-mm-dd texts as dates, the whole column at once; anything else value by value (so a wrong
+    value fails as `date.fromisoformat` says)."""
+    try:
+        text = pa.array(values, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        text = None
+    if text is not None and pc.all(pc.match_substring_regex(text, ISO_DATE)).as_py() is not False:
+        try:
+            return text.cast(kind)
+        except pa.ArrowInvalid:  # 2024-02-30: refused below, with Python's message
+            pass
+    return pa.array([None if v is None else dt.date.fromisoformat(v) for v in values], kind)
 
 
 FORMAT = SqliteReader

@@ -17,7 +17,6 @@ Only the standard library's `sqlite3` is used; no extension, no STRICT tables (S
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -134,21 +133,22 @@ def _doc(fld: pa.Field) -> str:
     return f"{text} (0 or 1)" if pa.types.is_boolean(fld.type) else text
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
+def _sql_column(column: pa.Array) -> list[Any]:
+    """A column as the Python values SQLite stores: booleans as 0/1, dates as yyyy-mm-dd text,
+    converted over the whole column (Arrow's date-to-text cast is the ISO form)."""
+    if pa.types.is_boolean(column.type):
+        column = column.cast(pa.int8())
+    elif pa.types.is_date(column.type):
+        column = column.cast(pa.string())
+    return column.to_pylist()
 
 
 def _rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
     position = 0
     for batch in table.to_batches(BATCH):
-        columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-        for values in zip(*columns, strict=True):
-            position += 1
-            yield (position, *(_value(v) for v in values))
+        columns = [_sql_column(batch.column(i)) for i in range(batch.num_columns)]
+        yield from zip(range(position + 1, position + batch.num_rows + 1), *columns, strict=True)
+        position += batch.num_rows
 
 
 def _insert(db: sqlite3.Connection, table: str, width: int, rows: Iterator[tuple[Any, ...]] | list) -> None:
