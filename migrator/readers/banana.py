@@ -28,6 +28,16 @@ Gr1, IsDue, VatAccount``. A folder with these files reads as one ledger; a folde
   accounts; migrator's writer writes it on every account). A file without it: the currency of most
   rows at exchange rate exactly 1, with a warning; else CHF (Banana's home), with a warning when rows
   name currencies. A foreign row whose rate is empty is never taken for the base.
+* Customers/suppliers register: account rows in section ``01`` (customers) or ``02`` (suppliers) of the
+  accounts table are partners, not accounts of the chart (`split_register`). Open items: a transactions
+  row is an open item carried into the register (what migrator's writer writes at the cut-over, see
+  `writers.banana.open_item_rows`), not a journal line, exactly when its Doc is `OPEN_ITEMS_DOC`, it has a
+  ``DocInvoice``, no VAT code, no foreign currency and a positive amount, and its pair of accounts is a
+  customer's register account in debit and an account of the chart in credit (an invoice: number
+  ``DocInvoice``, partner the register account, account the credited one, issue date ``DateDocument``,
+  open amount and total the Amount) or an account of the chart in debit and a supplier's register
+  account in credit (a bill). Every other row is journal, one that names a register account too: that
+  account is then not in the chart, and the reader says so (`readers.base.merge_accounts`).
 """
 
 from __future__ import annotations
@@ -65,6 +75,8 @@ OFF_BALANCE = {str(n) for n in range(5, 11)}  # BClass 5 to 10
 PREFIX_KINDS = {"V": "sales", "M": "input_material", "I": "input_investment", "B": "acquisition", "Z": "none"}
 DUE_KINDS = ("sales", "acquisition")
 TEXT_SUFFIXES = (".txt", ".tsv", ".csv")
+OPEN_ITEMS_DOC = "OPEN-ITEMS"
+"""The Doc of the rows that carry open items into the customers/suppliers register (see the module doc)."""
 
 
 @dataclass
@@ -277,6 +289,8 @@ class _State:
         self.partners: list[dict[str, Any]] = []
         self.extras: dict[str, list[dict[str, Any]]] = {}  # Contacts and Items columns not read, per table
         self.items: list[dict[str, Any]] = []
+        self.register: dict[str, str] = {}  # register account -> customer or supplier
+        self.open_items: list[dict[str, Any]] = []
 
     def read_book(self, book: Book) -> None:
         transactions = [s for s in book.sheets if s.kind == "transactions"]
@@ -396,6 +410,7 @@ class _State:
         amounts = AmountColumn([_text(c.get("Opening")) for _, c in sheet.rows])
         rows, partners = split_register(sheet, self.base)
         self.partners += partners
+        self.register.update((p["account"], p["roles"]) for p in partners)
         for number, cells in rows:
             code, group = _text(cells.get("Account")), _text(cells.get("Group"))
             name, parent = _text(cells.get("Description")), _text(cells.get("Gr"))
@@ -436,9 +451,13 @@ class _State:
         amount_cols = {
             n: AmountColumn([_text(c.get(n)) for _, c in sheet.rows]) for n in ("Amount", "AmountCurrency", "VatAmount")
         }
+        issued = DateColumn([_text(c.get("DateDocument")) for _, c in sheet.rows
+                             if _text(c.get("Doc")) == OPEN_ITEMS_DOC and not date_or_none(c.get("DateDocument"))])  # fmt: skip
         open_key: tuple[Any, ...] | None = None
         dates: list[dt.date] = []
         for number, cells in sheet.rows:
+            if self._open_item(sheet, number, cells, amount_cols["Amount"], issued):
+                continue
             try:
                 parsed = self._row(cells, dates_col, amount_cols)
             except ParseError as exc:
@@ -459,6 +478,39 @@ class _State:
         self.lines += rows.rows
         self.problems += rows.problems
         return dates
+
+    def _open_item(self, sheet: Sheet, number: int, cells: dict[str, Any], amounts: AmountColumn,
+                   issued: DateColumn) -> bool:  # fmt: skip
+        """Whether the row is an open item carried into the register (the module doc's rule); if so it is
+        added to the open items (a bad issue date is an error naming the row, the item kept without it)."""
+        if _text(cells.get("Doc")) != OPEN_ITEMS_DOC or _text(cells.get("VatCode")):
+            return False
+        invoice = _text(cells.get("DocInvoice"))
+        if not invoice or _text(cells.get("ExchangeCurrency")) not in ("", self.base):
+            return False
+        debit, credit = _text(cells.get("AccountDebit")), _text(cells.get("AccountCredit"))
+        if self.register.get(debit) == "customer" and credit in self.accounts:
+            kind, partner, account = "invoice", debit, credit
+        elif self.register.get(credit) == "supplier" and debit in self.accounts:
+            kind, partner, account = "bill", credit, debit
+        else:
+            return False
+        try:
+            amount = _cents(cells.get("Amount"), amounts)
+        except ParseError:
+            return False  # read as a journal row, whose reading names the bad amount
+        if amount is None or amount <= 0:
+            return False
+        try:
+            day = _date(cells.get("DateDocument"), issued)
+        except ParseError as exc:
+            self.problems.append(Problem("error", N_("DateDocument: {exc}").format(exc=exc), sheet.file, number))
+            day = None
+        self.open_items.append({
+            "id": invoice, "partner": partner, "kind": kind, "date": day, "amount": amount, "open_amount": amount,
+            "account": account, "description": _text(cells.get("Description")),
+        })  # fmt: skip
+        return True
 
     def _row(
         self, cells: dict[str, Any], dates: DateColumn, amounts: dict[str, AmountColumn]
@@ -564,6 +616,7 @@ class _State:
             company=company, accounts=accounts, groups=table("groups", self.groups.values()),
             vat_codes=table("vat_codes", self.vat_rows.values()), lines=lines,
             partners=table("partners", self.partners), items=table("items", self.items),
+            open_items=table("open_items", self.open_items),
             problems=tuple(self.problems + notes), format="banana", encoding="utf-8",
             extras={name: _extras_table(rows) for name, rows in self.extras.items() if rows},
         )  # fmt: skip

@@ -163,6 +163,10 @@ class BananaWriter:
         written = 0
         fives: list[str] = []
         rounded: set[str] = set()
+        transfers: list[dict[str, str]] = []
+        if self.partner_accounts:
+            transfers, notes = open_item_rows(ledger, years[-1].end if years else None)
+            problems += notes
         for folder, year in folders:
             folder.mkdir(exist_ok=True)
             label = folder.name if year is not None else "the books"
@@ -184,7 +188,10 @@ class BananaWriter:
             rows, notes = self._transactions(others, plan, step, due)
             problems += notes
             rounded |= {r["VatCode"].lstrip("-") for r in rows if r.get("VatAmountType") == "2"}
-            (folder / "transactions.txt").write_text(_table(TRANSACTION_COLUMNS, rows), "utf-8")
+            columns: tuple[str, ...] = TRANSACTION_COLUMNS
+            if transfers and folder == folders[-1][0]:  # the open items at the cut-over, after the journal
+                rows, columns = rows + transfers, (*TRANSACTION_COLUMNS, *OPEN_ITEM_COLUMNS)
+            (folder / "transactions.txt").write_text(_table(columns, rows), "utf-8")
             (folder / "fileinfo.txt").write_text(_table(INFO_COLUMNS, [_rounding_info(step)]), "utf-8")
             if step == 5:
                 fives.append(label if year is not None else "this file")
@@ -205,8 +212,8 @@ class BananaWriter:
             problems += write_register(ledger, folders[-1][0])
         (target / "README.txt").write_text(guide(README, layout=layout, rounding=_rounding_text(fives))
                                            + address_book_readme(ledger, folders[-1][0], target,
-                                                                 self.partner_accounts), "utf-8")  # fmt: skip
-        return problems + _not_carried(ledger)
+                                                                 self.partner_accounts, transfers), "utf-8")  # fmt: skip
+        return problems + _not_carried(ledger, register=self.partner_accounts)
 
     def _accounts(self, ledger: Ledger, plan: VatPlan, opening: dict[str, int]) -> list[dict[str, str]]:
         """Accounts grouped under their group rows (Banana totals a group in the row after its members)."""
@@ -505,11 +512,14 @@ def _bclass(account: dict[str, Any]) -> str:
     return BCLASS.get(account["type"]) or BCLASS_BY_DIGIT.get(account["code"][:1], "")
 
 
-def _not_carried(ledger: Ledger) -> list[Problem]:
+def _not_carried(ledger: Ledger, register: bool = False) -> list[Problem]:
+    """What Banana's files leave out (the open items only without the register: `open_item_rows`)."""
     problems = lost(N_("company name"), 1 if ledger.company.name else 0,
                      N_("left out (Banana keeps it in the file properties, which are not imported)"))  # fmt: skip
-    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out: their amounts stay in the opening "
-                     "balances of the receivable and payable accounts"))  # fmt: skip
+    if not register:
+        problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out: their amounts stay in the "
+                         "receivable and payable accounts (the option partner_accounts=yes carries them into a "
+                         "customers/suppliers register)"))  # fmt: skip
     problems += lost(N_("documents"), ledger.documents.num_rows, N_("left out (invoices are not imported here)"))
     problems += lost(N_("document lines"), ledger.document_lines.num_rows, N_("left out"))
     with_partner = lines_with(ledger.lines, "partner")
@@ -622,8 +632,9 @@ def kept_item(item: dict[str, Any]) -> dict[str, Any]:
             "stock": _decimal(item["stock"])}  # fmt: skip
 
 
-def address_book_readme(ledger: Ledger, folder: Path, target: Path, register: bool = False) -> str:
-    """What the README says about contacts.txt (or the register) and items.txt."""
+def address_book_readme(ledger: Ledger, folder: Path, target: Path, register: bool = False,
+                        transfers: list[dict[str, str]] | None = None) -> str:  # fmt: skip
+    """What the README says about contacts.txt (or the register and the open items' `transfers`) and items.txt."""
     where = folder.relative_to(target).as_posix() + "/" if folder != target else ""
     parts = []
     if ledger.partners.num_rows and register:
@@ -631,6 +642,13 @@ def address_book_readme(ledger: Ledger, folder: Path, target: Path, register: bo
                               "   accounts totalled in group {customers}) and a suppliers register (section 02, group "
                               "{suppliers}),\n   one account per partner with its address. They are imported with "
                               "the accounts (step 1)."), where=where, customers=CUSTOMER_GROUP, suppliers=SUPPLIER_GROUP))  # fmt: skip
+        if transfers:
+            parts.append(guide(N_("   Open invoices and bills: the last rows of {where}transactions.txt (Doc {doc},\n"
+                                  "   dated {day}) move each open amount from the receivable or payable account to\n"
+                                  "   the partner's account, with the invoice number in DocInvoice and its date in\n"
+                                  "   DateDocument, so the register lists them by invoice number and 'Create new year'\n"
+                                  "   carries them on. The invoices themselves are in the journal: not booked twice."),
+                               where=where, doc=transfers[0]["Doc"], day=transfers[0]["Date"]))  # fmt: skip
     elif ledger.partners.num_rows:
         parts.append(guide(N_("5. Contacts: {where}{contacts} has the customers and suppliers (GroupsId: customer,\n"
                               "   supplier or both). Add the Contacts table to the accounting file if it has none, then\n"
@@ -638,7 +656,7 @@ def address_book_readme(ledger: Ledger, folder: Path, target: Path, register: bo
     if ledger.items.num_rows:
         parts.append(guide(N_("{step}. Items: {where}{items} has the articles (UnitPrice the sale price, Cost the\n"
                               "   purchase price, QuantityBegin the stock). Add the Items table if the file has none, then\n"
-                              "   import it the same way."), step=5 + len(parts), where=where, items=ITEMS))  # fmt: skip
+                              "   import it the same way."), step=6 if parts else 5, where=where, items=ITEMS))  # fmt: skip
     return ("\n" + "\n".join(parts) + "\n") if parts else ""
 
 
@@ -728,6 +746,106 @@ def write_register(ledger: Ledger, folder: Path) -> list[Problem]:
     problems += lost(N_("partners"), len(skipped), N_("left out of the register: a blank code, or a code an account or "
                      "another partner already has"))  # fmt: skip
     return problems
+
+
+# ---------------------------------------------------------------- open items in the register
+
+OPEN_ITEM_COLUMNS = ("DateDocument", "DocInvoice")
+"""Transactions columns of an open item's transfer (FORMATS.md: recommended import columns)."""
+
+
+def open_item_rows(ledger: Ledger, cut_over: dt.date | None) -> tuple[list[dict[str, str]], list[Problem]]:
+    """The open items as transactions rows into the customers/suppliers register, and what is not carried.
+
+    Banana users keep open invoices in the register: each customer's account holds what he owes, with
+    the invoice number in ``DocInvoice`` (Banana's customer reports list the open invoices by it) and
+    "create new year" carries these balances on. The invoices themselves are already in the journal
+    (receivable against revenue), so an open item is not booked again: on `cut_over` (the last day of
+    the last fiscal year) one row moves its open amount from the receivable account to the customer's
+    register account (a bill: from the supplier's register account to the payable account), Doc
+    `OPEN_ITEMS_DOC`, ``DateDocument`` the issue date. The register's groups total into the group of
+    the collective account (`register_rows`), so the balance sheet's group totals stay as they were.
+    Carried are items of a partner with an account in the right register (customers for invoices,
+    suppliers for bills) in the base currency, with a number, a positive open amount and a receivable
+    or payable account (the item's, else the partner's) of the chart in the group the register totals
+    into; the rest is declared, reason by reason. The due date has no Transactions column (FORMATS.md
+    names none) and only the open amount is written: `kept_open_item` says what reads back."""
+    from migrator.readers.banana import OPEN_ITEMS_DOC
+
+    items = ledger.open_items.to_pylist()
+    if cut_over is None:
+        return [], lost(N_("open items"), len(items), N_("left out: the books have no fiscal year to date their "
+                        "transfer in; their amounts stay in the receivable and payable accounts"))  # fmt: skip
+    if not items:
+        return [], []
+    register, skipped = register_rows(ledger)
+    group_of = {r["Account"]: r["Gr"] for r in register if r.get("Account")}
+    total_of = {r["Group"]: r["Gr"] for r in register if r.get("Group")}
+    placed = {p["id"]: p for p in ledger.partners.to_pylist() if p not in skipped}
+    parents = {a["code"]: a["parent"] for a in ledger.accounts.to_pylist()}
+    base = ledger.company.base_currency
+    reasons: dict[str, int] = {}
+    rows: list[dict[str, str]] = []
+    carried: list[dict[str, Any]] = []
+    for item in items:
+        wanted = {"invoice": CUSTOMER_GROUP, "bill": SUPPLIER_GROUP}.get(item["kind"])
+        partner = placed.get(item["partner"])
+        code = partner["id"].strip() if partner else ""
+        account = item["account"] or (partner["account"] if partner else "")
+        amount = _open_amount(item)
+        reason = ""
+        if wanted is None:
+            reason = N_("neither an invoice nor a bill")
+        elif item["currency"] not in ("", base):
+            reason = N_("in a foreign currency: their amount in the base currency at the cut-over is not known")
+        elif not item["id"].strip():
+            reason = N_("without a number")
+        elif amount is None or amount <= 0:
+            reason = N_("their open amount is not positive")
+        elif partner is None or group_of.get(code) != wanted:
+            reason = N_("their partner has no account in the customers (invoices) or suppliers (bills) register")
+        elif partner["currency"] not in ("", base):
+            reason = N_("their partner's register account is in a foreign currency")
+        elif account not in parents or parents[account] != total_of.get(wanted):
+            reason = N_("their receivable or payable account is not in the chart, or not in the group the register "
+                        "totals into")  # fmt: skip
+        if reason:
+            reasons[reason] = reasons.get(reason, 0) + 1
+            continue
+        pair = (code, account) if wanted == CUSTOMER_GROUP else (account, code)
+        rows.append({"Date": cut_over.isoformat(), "Doc": OPEN_ITEMS_DOC, "Description": item["description"],
+                     "AccountDebit": pair[0], "AccountCredit": pair[1], "Amount": format_cents(amount or 0),
+                     "DateDocument": item["date"].isoformat() if item["date"] else "",
+                     "DocInvoice": item["id"]})  # fmt: skip
+        carried.append(item)
+    problems: list[Problem] = []
+    for reason, count in reasons.items():
+        problems += lost(N_("open items"), count, N_("left out ({reason}): their amounts stay in the receivable "
+                         "and payable accounts").format(reason=reason))  # fmt: skip
+    kept = table("open_items", [kept_open_item(i, placed[i["partner"]]) for i in carried]).to_pylist()
+    problems += lost_columns(N_("open item details"), carried, kept, N_("a transfer into the register at the "
+                             "cut-over carries number, partner, issue date, open amount, account and text; no due "
+                             "date, the open amount as the total"))  # fmt: skip
+    return rows, problems
+
+
+def _open_amount(item: dict[str, Any]) -> int | None:
+    """What is still open: the open amount, else the total."""
+    return item["open_amount"] if item["open_amount"] is not None else item["amount"]
+
+
+def kept_open_item(item: dict[str, Any], partner: dict[str, Any]) -> dict[str, Any]:
+    """The open item as its transfer row carries it and the reader reads it back: number, the partner's
+    register account, kind, issue date, the open amount (as total too), the account (the item's, else
+    the partner's) and the text on one line; no due date, the base currency."""
+
+    def one_line(text: str) -> str:
+        return " ".join(text.replace("\t", " ").splitlines()).strip()
+
+    amount = _open_amount(item)
+    return {"id": one_line(item["id"]), "partner": partner["id"].strip(), "kind": item["kind"], "date": item["date"],
+            "due_date": None, "currency": "", "amount": amount, "open_amount": amount,
+            "account": item["account"] or partner["account"], "description": one_line(item["description"])}  # fmt: skip
 
 
 FORMAT = BananaWriter
