@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 Severity = Literal["error", "warning", "info"]
 T = TypeVar("T")
@@ -462,6 +463,24 @@ class EntryGroups:
         ordered = codes[order]
         starts = np.r_[0, np.flatnonzero(ordered[1:] != ordered[:-1]) + 1]
         return EntryGroups(order, starts, n)
+
+
+def pylist(column: pa.ChunkedArray | pa.Array) -> list[Any]:
+    """`column.to_pylist()`, faster for dates: Arrow makes a `date` object per value (0.4 s for 280k
+    lines), so a date column is converted through its distinct days, which the rows then share."""
+    if not pa.types.is_date(column.type) or len(column) < 64:
+        return column.to_pylist()
+    encoded = pc.dictionary_encode(column)
+    encoded = encoded.combine_chunks() if isinstance(encoded, pa.ChunkedArray) else encoded
+    days = encoded.dictionary.to_pylist()
+    return [None if i is None else days[i] for i in encoded.indices.to_pylist()]
+
+
+def rows(data: pa.Table, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """`data.to_pylist()` (one dict per row), of the `columns` named or all, built column by column."""
+    names = list(columns) if columns is not None else data.column_names
+    values = [pylist(data.column(name)) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def distinct(ids: pa.ChunkedArray | pa.Array) -> bool:

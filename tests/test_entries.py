@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from migrator.model import EntryGroups, conform
+from migrator.model import EntryGroups, conform, rows
 
 ids = st.one_of(
     st.integers(0, 30).map(str),  # numeric ids, in any order, some repeated apart
@@ -77,3 +80,18 @@ def test_rising_numbers_after_a_shared_prefix_are_distinct() -> None:
 
     assert distinct(pa.array([f"B{i}" for i in range(1, 2000)]))
     assert not distinct(pa.array([*(f"B{i}" for i in range(1, 2000)), "B7"]))
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31))), max_size=200),
+    st.integers(1, 5),
+)
+def test_rows_equal_arrow_to_pylist(days: list[dt.date | None], chunks: int) -> None:
+    """`model.rows` (dates through their distinct days) gives what Arrow's `to_pylist` gives, chunked or not."""
+    size = len(days)
+    cut = [size * i // chunks for i in range(chunks + 1)]
+    dates = pa.chunked_array([pa.array(days[a:b], pa.date32()) for a, b in itertools.pairwise(cut)],
+                             pa.date32())  # fmt: skip
+    data = pa.table({"date": dates, "n": pa.array(range(size), pa.int64())})
+    assert rows(data) == data.to_pylist()
+    assert rows(data, ["n"]) == data.select(["n"]).to_pylist()

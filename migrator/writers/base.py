@@ -18,6 +18,7 @@ from typing import Any, ClassVar, Literal, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator import model
 from migrator.errors import UnsupportedOperation
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
@@ -117,7 +118,8 @@ def lines_with(lines: pa.Table, column: str) -> int:
 def entries(lines: pa.Table) -> Iterator[list[dict[str, Any]]]:
     """The lines of each entry, in the order entries first appear, lines in line-number order."""
     groups: dict[str, list[dict[str, Any]]] = {}
-    for row in lines.to_pylist():
+    for row in model.rows(lines):
         groups.setdefault(row["entry"], []).append(row)
-    for rows in groups.values():
-        yield sorted(rows, key=lambda r: r["line"] or 0)
+    for group in groups.values():
+        numbers = [r["line"] or 0 for r in group]
+        yield group if numbers == sorted(numbers) else sorted(group, key=lambda r: r["line"] or 0)
