@@ -62,11 +62,13 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator import guides
 from migrator.i18n import N_, guide
-from migrator.model import SCHEMAS, Ledger, Problem, conform, years_of
+from migrator.model import Ledger, Problem, conform, years_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.writers.base import lines_with, lost, lost_columns, off_calendar_years
@@ -96,9 +98,7 @@ class WinbizWriter:
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         notes = _Notes()
-        rows = _plan(ledger, notes)
-        flat: list[tuple[str, ...]] = [HEADER, *(_fields(row, notes) for row in rows)]
-        _write_csv(target / ENTRIES, flat, notes, ENTRIES)
+        _write_text(target / ENTRIES, _entries_text(_plan(ledger, notes), notes), notes, ENTRIES)
         _write_csv(target / CHART, _chart_rows(ledger), notes, CHART)
         documents = write_document_import(ledger, target, notes)
         return notes.problems + documents + _not_carried(ledger, notes)
@@ -113,53 +113,43 @@ class WinbizWriter:
         ``M77G``); zero-amount lines and currencies left out;
         journal ``d``, no opening flags, partners or cost centres.
         """
-        notes = _Notes()
-        names = ("entry", "line", "date", "doc", "description", "account", "amount", "vat_code", "vat_amount",
-                 "vat_line")  # fmt: skip
-        out: dict[str, list[Any]] = {name: [] for name in names}
-        entry, line, date, doc, description, account, amount, vat_code, vat_amount, vat_line = out.values()
-        for row in _plan(ledger, notes):  # columns built row by row: no dict per line
-            lines = 2
-            debit_cents, credit_cents, debit_code, credit_code = row.cents, -row.cents, "", ""
-            debit_vat = credit_vat = None
-            if row.vat is not None:
-                name = _read_name(row.vat)
-                if row.vat.side == "d":
-                    debit_code = name
-                else:
-                    credit_code = name
-                if row.vat.amount:
-                    lines = 3
-                    if row.vat.side == "d":
-                        debit_cents -= row.vat.amount
-                        debit_vat = row.vat.amount
-                    else:
-                        credit_cents += row.vat.amount
-                        credit_vat = -row.vat.amount
-                    vat_sign = 1 if row.vat.side == "d" else -1
-            entry += [row.entry] * lines
-            date += [row.date] * lines
-            doc += [row.doc] * lines
-            description += [row.text] * lines
-            line += [1, 2, 3][:lines]
-            account.append(row.debit)
-            account.append(row.credit)
-            amount.append(debit_cents)
-            amount.append(credit_cents)
-            vat_code.append(debit_code)
-            vat_code.append(credit_code)
-            vat_amount.append(debit_vat)
-            vat_amount.append(credit_vat)
-            vat_line += [False, False]
-            if lines == 3:
-                assert row.vat is not None
-                account.append(VAT_ACCOUNTS[row.vat.kind])
-                amount.append(vat_sign * row.vat.amount)
-                vat_code.append(_read_name(row.vat))
-                vat_amount.append(None)
-                vat_line.append(True)
-        columns = {name: pa.array(values, SCHEMAS["lines"].field(name).type) for name, values in out.items()}
-        columns["journal"] = pa.array([JOURNAL] * len(entry), pa.string())
+        plan = _plan(ledger, _Notes())
+        c = plan.columns
+        size = plan.size
+        has_vat = c["vat_code"].is_valid().to_numpy(zero_copy_only=False)
+        tax = c["vat_amount"].fill_null(0).to_numpy(zero_copy_only=False)
+        on_debit = pc.equal(c["vat_side"], "d").fill_null(False).to_numpy(zero_copy_only=False)
+        on_credit = has_vat & ~on_debit
+        three = has_vat & (tax != 0)
+        count = np.where(three, 3, 2)
+        row = np.repeat(np.arange(size), count)  # the row of each kept line
+        start = np.cumsum(count) - count
+        line = (np.arange(len(row)) - np.repeat(start, count) + 1).astype(np.int32)
+        is_debit, is_credit, is_vat = line == 1, line == 2, line == 3
+        cents = c["cents"].to_numpy(zero_copy_only=False)[row]
+        tax_row, three_row = tax[row], three[row]
+        amount = np.where(is_debit, cents - np.where(three_row & on_debit[row], tax_row, 0),
+                          np.where(is_credit, -cents + np.where(three_row & on_credit[row], tax_row, 0),
+                                   np.where(on_debit[row], tax_row, -tax_row)))  # fmt: skip
+        codes = list(plan.vat)
+        index = pc.index_in(c["vat_code"], pa.array(codes, pa.string()))
+        spelled = [_read_name(_Vat(k, *plan.vat[k], 0, "")) if plan.vat[k][0] in ("2", "3", "4") else "" for k in codes]
+        names = pc.take(pa.array(spelled, pa.string()), index).fill_null("")
+        vat_account = pc.take(pa.array([VAT_ACCOUNTS.get(plan.vat[k][0], "") for k in codes], pa.string()), index)
+        on_side = (is_debit & on_debit[row]) | (is_credit & on_credit[row]) | is_vat
+        taken = pa.array(row)
+        account_of = np.where(is_debit, 0, np.where(is_credit, 1, 2))
+        accounts = pa.chunked_array([c["debit"], c["credit"], vat_account.fill_null("")]).combine_chunks()
+        valid = three_row & on_side & ~is_vat
+        vat_amount = np.where(valid, np.where(is_debit, tax_row, -tax_row), 0)  # zeros under nulls, as pa.array puts
+        columns = {
+            "entry": pc.take(c["entry"], taken), "line": pa.array(line), "date": pc.take(c["date"], taken),
+            "doc": pc.take(c["doc"], taken), "description": pc.take(c["text"], taken),
+            "account": pc.take(accounts, pa.array(account_of * size + row)), "amount": pa.array(amount, pa.int64()),
+            "vat_code": pc.if_else(pa.array(on_side), pc.take(names, taken), ""),
+            "vat_amount": pa.array(vat_amount, pa.int64(), mask=~valid),
+            "vat_line": pa.array(is_vat), "journal": pa.array([JOURNAL] * len(row), pa.string()),
+        }  # fmt: skip
         return ledger.replace(lines=conform("lines", columns))
 
 
@@ -219,7 +209,7 @@ def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, st
     methods = dict(zip(ledger.vat_codes.column("code").to_pylist(), ledger.vat_codes.column("method").to_pylist(),
                        strict=True))  # fmt: skip
     out: dict[str, tuple[str, str, str]] = {}
-    for code in sorted({c for c in ledger.lines.column("vat_code").to_pylist() if c}):
+    for code in sorted({c for c in pc.unique(ledger.lines.column("vat_code")).to_pylist() if c}):
         known = meaning(ledger, code)
         method = "2" if methods.get(code) == "gross" else "1"
         if known is None or known[0] not in VAT_TYPES:
@@ -235,31 +225,235 @@ def _vat_meanings(ledger: Ledger, notes: _Notes) -> dict[str, tuple[str, str, st
     return out
 
 
-def _entries(ledger: Ledger) -> Iterator[list[dict[str, Any]]]:
-    names = ("entry", "line", "date", "doc", "description", "account", "amount", "amount_currency", "rate",
-             "currency", "vat_code", "vat_amount", "vat_line", "journal", "opening")  # fmt: skip
-    rows = [
-        dict(zip(names, values, strict=True))
-        for values in zip(*(ledger.lines.column(n).to_pylist() for n in names), strict=True)
-    ]
+def _entries(lines: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """The lines of each entry, in the order entries first appear, each in line-number order."""
     order: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
+    for row in lines:
         order.setdefault(row["entry"], []).append(row)
-    for lines in order.values():
-        numbers = [line["line"] or 0 for line in lines]
+    for group in order.values():
+        numbers = [line["line"] or 0 for line in group]
         if all(a <= b for a, b in pairwise(numbers)):
-            yield lines  # already in line order (a stable sort would keep it)
+            yield group  # already in line order (a stable sort would keep it)
         else:
-            yield sorted(lines, key=lambda line: line["line"] or 0)
+            yield sorted(group, key=lambda line: line["line"] or 0)
 
 
-def _plan(ledger: Ledger, notes: _Notes) -> list[_Row]:
-    """The rows of ``ecritures.csv``, entry by entry."""
+LINE_COLUMNS = ("entry", "line", "date", "doc", "description", "account", "amount", "amount_currency", "rate",
+                "currency", "vat_code", "vat_amount", "vat_line", "journal", "opening")  # fmt: skip
+PLAN_TYPES = {"entry": pa.string(), "first_entry": pa.string(), "first_doc": pa.string(), "date": pa.date32(),
+              "doc": pa.string(), "text": pa.string(), "debit": pa.string(), "credit": pa.string(),
+              "cents": pa.int64(), "fx_rate": pa.string(), "fx_amount": pa.string(), "vat_code": pa.string(),
+              "vat_amount": pa.int64(), "vat_side": pa.string()}  # fmt: skip
+
+
+@dataclass
+class _Plan:
+    """The rows of ``ecritures.csv`` as columns (`PLAN_TYPES`), entry by entry: ``entry`` is the row's
+    id (``<entry>/<n>``), ``first_entry``, ``first_doc`` and ``date`` those of its entry's first line;
+    ``vat_code`` is null on a row without VAT (else with its amount, positive cents, and side d/c);
+    `vat` the type, rate and method of each code."""
+
+    columns: dict[str, pa.Array]
+    vat: dict[str, tuple[str, str, str]]
+
+    @property
+    def size(self) -> int:
+        return len(self.columns["cents"])
+
+
+def _plan(ledger: Ledger, notes: _Notes) -> _Plan:
+    """The rows of ``ecritures.csv``, entry by entry.
+
+    Entries of two lines (one debit, one credit of the same amount) and of three (a base line, its
+    counter line and the VAT line that folds onto the base) are planned a column at a time; every
+    other entry goes through `_entry_rows`, line by line, as do all entries if an entry id is missing.
+    """
     vat = _vat_meanings(ledger, notes)
+    lines = ledger.lines
+    n = lines.num_rows
+    entry = lines.column("entry").combine_chunks()
+    if entry.null_count or n == 0:
+        return _slow_plan(lines.select(LINE_COLUMNS).to_pylist(), vat, notes, None)
+    encoded = entry.dictionary_encode()  # indices in order of first appearance
+    e = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    number = lines.column("line").fill_null(0).to_numpy().astype(np.int64)
+    order = np.lexsort((number, e))  # stable: lines of equal number keep their order, as `sorted` does
+    e = e[order]
+    m = len(encoded.dictionary)
+    taken = pa.array(order)
+
+    def col(name: str) -> pa.Array:
+        return pc.take(lines.column(name), taken).combine_chunks()
+
+    amount_col = col("amount")
+    amount = amount_col.fill_null(0).to_numpy(zero_copy_only=False)
+    code = col("vat_code").fill_null("")
+    is_vat = col("vat_line").fill_null(False).to_numpy(zero_copy_only=False)
+    vat_amount = col("vat_amount").fill_null(0).to_numpy(zero_copy_only=False)
+    account = col("account")
+    codes = list(vat)
+    kinds = np.array([0, *(int(vat[c][0]) for c in codes)], dtype=np.int64)  # 0: no code known
+    kind = kinds[pc.fill_null(pc.add(pc.index_in(code, pa.array(codes, pa.string())), 1), 0).to_numpy()]
+    has_code = pc.not_equal(code, "").to_numpy(zero_copy_only=False)
+    counts = np.bincount(e, minlength=m)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    # lines that keep an entry off the fast path: no amount, a zero amount, an account too long (warned)
+    odd = (amount == 0) | ~amount_col.is_valid().to_numpy(zero_copy_only=False)
+    odd |= pc.greater(pc.utf8_length(account.fill_null("")), ACCOUNT_LIMIT).to_numpy(zero_copy_only=False)
+    odd |= account.is_null().to_numpy(zero_copy_only=False)
+    plain = np.bincount(e, weights=odd, minlength=m) == 0
+
+    def at(values: np.ndarray, offset: int, where: np.ndarray) -> np.ndarray:
+        return values[starts[where] + offset]
+
+    # two lines, no VAT line: a debit and a credit of the same amount
+    two = np.flatnonzero(plain & (counts == 2))
+    a0, a1 = at(amount, 0, two), at(amount, 1, two)
+    ok2 = ~at(is_vat, 0, two) & ~at(is_vat, 1, two) & (a0 == -a1)
+    two = two[ok2]
+    # three lines: one VAT line, one base line of its code booking that VAT, one line without a code
+    three = np.flatnonzero(plain & (counts == 3))
+    s3 = starts[three]
+    grid = s3[:, None] + np.arange(3)[None, :]
+    vat_pos = np.argmax(is_vat[grid], axis=1)
+    one_vat = is_vat[grid].sum(axis=1) == 1
+    coded = has_code[grid] & ~is_vat[grid]
+    base_pos = np.argmax(coded, axis=1)
+    one_base = coded.sum(axis=1) == 1
+    shaped = one_vat & one_base & (vat_pos != base_pos)
+    other_pos = np.where(shaped, 3 - vat_pos - base_pos, 0)
+    v, b, o = s3 + vat_pos, s3 + base_pos, s3 + other_pos
+    codes_text = code.to_numpy(zero_copy_only=False)
+    accounts_text = account.to_numpy(zero_copy_only=False)
+    vat_accounts = np.array(["", "", VAT_ACCOUNTS["2"], VAT_ACCOUNTS["3"], ""], dtype=object)
+    b_kind = kind[b]
+    ok3 = shaped & ~has_code[o] & ~is_vat[o]
+    ok3 &= (codes_text[v] == codes_text[b]) & ((b_kind == 2) | (b_kind == 3)) & (vat_amount[b] != 0)
+    ok3 &= (accounts_text[v] == vat_accounts[b_kind]) & ((amount[v] >= 0) == (amount[b] >= 0))
+    ok3 &= amount[v] == vat_amount[b]
+    ok3 &= amount[b] + vat_amount[b] == -amount[o]
+    three, v, b, o = three[ok3], v[ok3], b[ok3], o[ok3]
+
+    # debit and credit line of each fast row (positions in the sorted lines), with the folded amount
+    first = np.concatenate([starts[two], starts[three]])
+    x = np.concatenate([starts[two], b])  # base line of a three-line entry
+    y = np.concatenate([starts[two] + 1, o])
+    x_amount = amount[x] + np.r_[np.zeros(len(two), dtype=np.int64), vat_amount[b]]
+    x_debit = x_amount > 0
+    debit, credit = np.where(x_debit, x, y), np.where(x_debit, y, x)
+    cents = np.where(x_debit, x_amount, -x_amount)
+    fast_entries = np.concatenate([two, three])
+    # VAT: folded from the VAT line (three lines), else kept on a coded line with no VAT booked
+    kept = has_code & ~is_vat & ((kind == 4) | (((kind == 2) | (kind == 3)) & (vat_amount == 0)))
+    side_d = np.r_[kept[debit[: len(two)]], np.zeros(len(three), dtype=bool)]
+    side_c = np.r_[~side_d[: len(two)] & kept[credit[: len(two)]], np.zeros(len(three), dtype=bool)]
+    folded = np.r_[np.zeros(len(two), dtype=bool), np.ones(len(three), dtype=bool)]
+    tax_line = np.where(side_d, debit, np.where(side_c, credit, np.r_[np.zeros(len(two), dtype=np.int64), b]))
+    has_tax = side_d | side_c | folded
+    tax_side = np.where(side_d, "d", np.where(side_c, "c", np.where(amount[tax_line] >= 0, "d", "c")))
+    tax_amount = np.where(folded, np.abs(vat_amount[tax_line]), 0)
+    notes.uncoded += int(np.sum(has_code[first[: len(two)]] & ~kept[first[: len(two)]]))
+    notes.uncoded += int(np.sum(has_code[first[: len(two)] + 1] & ~kept[first[: len(two)] + 1]))
+
+    # per entry: the first line's date, journal and opening flag
+    dates = col("date")
+    day_int = pc.cast(dates, pa.int32()).fill_null(np.iinfo(np.int32).min).to_numpy(zero_copy_only=False)
+    first_of_line = np.repeat(starts, counts)
+    mixed = np.bincount(e, weights=day_int != day_int[first_of_line], minlength=m) > 0
+    notes.mixed_dates += int(np.sum(mixed[fast_entries]))
+    journal = col("journal")
+    opening = col("opening").fill_null(False).to_numpy(zero_copy_only=False)
+    _journal_notes(opening[first], pc.take(journal, pa.array(first)), notes)
+
+    currency = col("currency").fill_null("")
+    fx = col("amount_currency")
+    has_fx = pc.and_(pc.not_equal(currency, ""), fx.is_valid()).to_numpy(zero_copy_only=False)
+    fx_line = np.where(has_fx[debit], debit, credit)
+    fx_any = has_fx[debit] | has_fx[credit]
+    notes.currencies += int(np.sum(fx_any))
+    fx_values = fx.fill_null(0).to_numpy(zero_copy_only=False)
+    rate = col("rate").fill_null("")
+    description = col("description")
+    text = pc.coalesce(*(pc.if_else(pc.equal(t, ""), None, t) for t in (pc.take(description, pa.array(debit)),
+                         pc.take(description, pa.array(credit)), pc.take(description, pa.array(first)))), "")  # fmt: skip
+    doc = col("doc")
+    fast_first = pa.array(first)
+    fast = {
+        "entry": pc.binary_join_element_wise(pc.take(entry, pa.array(order[first])), "/1", ""),
+        "first_entry": pc.take(entry, pa.array(order[first])), "first_doc": pc.take(doc, fast_first),
+        "date": pc.take(dates, fast_first), "doc": pc.take(doc, fast_first).fill_null(""), "text": text,
+        "debit": pc.take(account, pa.array(debit)), "credit": pc.take(account, pa.array(credit)),
+        "cents": pa.array(cents, pa.int64()),
+        "fx_rate": pc.if_else(pa.array(fx_any), pc.take(rate, pa.array(fx_line)), ""),
+        "fx_amount": pc.if_else(pa.array(fx_any), _cents_text(np.abs(fx_values[fx_line])), ""),
+        "vat_code": pc.if_else(pa.array(has_tax), pc.take(code, pa.array(tax_line)), None),
+        "vat_amount": pa.array(tax_amount, pa.int64(), mask=~has_tax),
+        "vat_side": pc.if_else(pa.array(has_tax), pa.array(tax_side, pa.string()), None),
+    }  # fmt: skip
+    slow_entries = np.ones(m, dtype=bool)
+    slow_entries[fast_entries] = False
+    if not slow_entries.any():
+        rank = np.argsort(fast_entries, kind="stable")
+        return _Plan({k: pc.take(v, pa.array(rank)) for k, v in fast.items()}, vat)
+    slow_lines = np.flatnonzero(slow_entries[e])
+    rows = pc.take(lines.select(LINE_COLUMNS), pa.array(order[slow_lines])).to_pylist()
+    slow = _slow_plan(rows, vat, notes, e[slow_lines])
+    both = {k: pa.concat_arrays([fast[k].cast(t), slow.columns[k].cast(t)]) for k, t in PLAN_TYPES.items()}
+    keys = np.concatenate([fast_entries, slow.columns.pop("_entry_index").to_numpy()])  # type: ignore[attr-defined]
+    rank = np.argsort(keys, kind="stable")  # an entry's rows stay in their order
+    return _Plan({k: pc.take(v, pa.array(rank)) for k, v in both.items()}, vat)
+
+
+def _slow_plan(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str, str]], notes: _Notes,
+               index: np.ndarray | None) -> _Plan:  # fmt: skip
+    """The rows of the entries of `lines` (sorted by entry and line number when `index`, their
+    entries' positions, is given) through `_entry_rows`; ``_entry_index`` holds each row's entry position."""
     rows: list[_Row] = []
-    for lines in _entries(ledger):
-        rows += _entry_rows(lines, vat, notes)
-    return rows
+    positions: list[int] = []
+    if index is None:
+        groups: Iterator[list[dict[str, Any]]] = _entries(lines)
+    else:
+        bounds = np.r_[0, np.flatnonzero(np.diff(index)) + 1, len(index)].tolist() if len(index) else [0]
+        groups = (lines[a:b] for a, b in pairwise(bounds))
+        entry_of = index[bounds[:-1]].tolist() if len(index) else []
+    for number, group in enumerate(groups):
+        found = _entry_rows(group, vat, notes)
+        rows += found
+        positions += [entry_of[number] if index is not None else number] * len(found)
+    columns: dict[str, Any] = {
+        "entry": [r.entry for r in rows], "first_entry": [r.line["entry"] for r in rows],
+        "first_doc": [r.line["doc"] for r in rows], "date": [r.date for r in rows], "doc": [r.doc for r in rows],
+        "text": [r.text for r in rows], "debit": [r.debit for r in rows], "credit": [r.credit for r in rows],
+        "cents": [r.cents for r in rows], "fx_rate": [r.foreign[0] for r in rows],
+        "fx_amount": [r.foreign[1] for r in rows], "vat_code": [r.vat.code if r.vat else None for r in rows],
+        "vat_amount": [r.vat.amount if r.vat else None for r in rows],
+        "vat_side": [r.vat.side if r.vat else None for r in rows],
+    }  # fmt: skip
+    out = {k: pa.array(v, PLAN_TYPES[k]) for k, v in columns.items()}
+    out["_entry_index"] = pa.array(positions, pa.int64())
+    return _Plan(out, vat)
+
+
+def _journal_notes(opening: np.ndarray, journal: pa.Array, notes: _Notes) -> None:
+    """`_journal` for the first lines of many entries at once."""
+    notes.opening += int(np.sum(opening))
+    lower = pc.utf8_lower(journal.fill_null(""))
+    other = ~opening & ~pc.is_in(lower, pa.array(["", JOURNAL])).to_numpy(zero_copy_only=False)
+    if other.any():
+        for name in pc.take(journal, pa.array(np.flatnonzero(other))).to_pylist():
+            notes.journals[name] = notes.journals.get(name, 0) + 1
+
+
+def _cents_text(cents: np.ndarray) -> pa.Array:
+    """`format_cents` of each value, a column at a time."""
+    values = np.asarray(cents, dtype=np.int64)
+    if len(values) and values.min() == np.iinfo(np.int64).min:
+        return pa.array([format_cents(int(c)) for c in values.tolist()], pa.string())
+    abs_values = np.abs(values)
+    whole = pc.cast(pa.array(abs_values // 100), pa.string())
+    part = pc.utf8_lpad(pc.cast(pa.array(abs_values % 100), pa.string()), 2, "0")
+    text = pc.binary_join_element_wise(whole, part, ".")
+    return pc.if_else(pa.array(values < 0), pc.binary_join_element_wise("-", text, ""), text)
 
 
 def _folded_vat(lines: list[dict[str, Any]], vat: dict[str, tuple[str, str, str]]
@@ -404,16 +598,75 @@ def _foreign(lines: list[dict[str, Any]], notes: _Notes) -> tuple[str, str]:
     return "", ""
 
 
-def _fields(row: _Row, notes: _Notes) -> tuple[str, ...]:
-    date = row.date.strftime("%d.%m.%Y") if row.date else ""
-    voucher = _text(row.line, "Voucher", row.doc, notes)
-    text = _text(row.line, "Text", row.text.replace("\r", " ").replace("\n", " "), notes)
-    tax = ("", "", "", "", "", "")
-    if row.vat is not None:
-        assert row.vat.kind in ALLOWED_VAT_TYPES
-        tax = (row.vat.rate, format_cents(row.vat.amount), row.vat.side, row.vat.kind, row.vat.method, row.vat.code)
-    return (date, voucher, text, row.debit, row.credit, format_cents(row.cents), row.journal, *row.foreign,
-            *tax[:5], "", "", "", "", "", tax[5])  # fmt: skip
+def _entries_text(plan: _Plan, notes: _Notes) -> str:
+    """``ecritures.csv`` as text: the header and a row per planned row, quoted as `csv.writer` quotes
+    (fields holding ``;``, ``"``, CR or LF), a column at a time."""
+    c = plan.columns
+    size = plan.size
+    date = _date_text(c["date"])
+    cut: list[tuple[int, int, str, dict[str, Any], str]] = []
+    voucher = _limited(plan, "Voucher", c["doc"], cut)
+    text = _limited(plan, "Text", pc.replace_substring(pc.replace_substring(c["text"], "\r", " "), "\n", " "), cut)
+    for _, _, field, first, value in sorted(cut, key=lambda found: found[:2]):  # row by row, voucher first
+        _text(first, field, value, notes)
+    has_vat = pc.is_valid(c["vat_code"])
+    if size:
+        vat = plan.vat
+        codes = [code for code in vat]
+        kinds = [vat[code][0] for code in codes]
+        used = pc.unique(pc.drop_null(c["vat_code"])).to_pylist()
+        assert all(vat[code][0] in ALLOWED_VAT_TYPES for code in used)
+        index = pc.index_in(c["vat_code"], pa.array(codes, pa.string()))
+        rate = pc.take(pa.array([vat[code][1] for code in codes], pa.string()), index).fill_null("")
+        kind = pc.take(pa.array(kinds, pa.string()), index).fill_null("")
+        method = pc.take(pa.array([vat[code][2] for code in codes], pa.string()), index).fill_null("")
+    else:
+        rate = kind = method = pa.array([], pa.string())
+    vat_amount = pc.if_else(has_vat, _cents_text(c["vat_amount"].fill_null(0).to_numpy(zero_copy_only=False)), "")
+    empty = pa.array([""] * size, pa.string())
+    fields = [date, voucher, text, c["debit"], c["credit"], _cents_text(c["cents"].to_numpy(zero_copy_only=False)),
+              pa.array([JOURNAL] * size, pa.string()), c["fx_rate"], c["fx_amount"], rate, vat_amount,
+              c["vat_side"].fill_null(""), kind, method, empty, empty, empty, empty, empty,
+              c["vat_code"].fill_null("")]  # fmt: skip
+    quoted = [_quoted(f) for f in fields]
+    rows = pc.binary_join_element_wise(*quoted, ";").to_pylist() if size else []
+    return "\r\n".join([";".join(HEADER), *rows]) + "\r\n"
+
+
+def _quoted(values: pa.Array) -> pa.Array:
+    """Each value as `csv.writer` (QUOTE_MINIMAL, ``;``, lines ending CR LF) writes it."""
+    values = values.fill_null("")
+    needs = pc.match_substring_regex(values, '[;"\r\n]')
+    if not pc.any(needs).as_py():
+        return values
+    wrapped = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")
+    return pc.if_else(needs, wrapped, values)
+
+
+def _date_text(dates: pa.Array) -> pa.Array:
+    """dd.mm.yyyy of each date, empty where there is none (years before 1000 as `strftime` writes them)."""
+    text = pc.strftime(dates, "%d.%m.%Y").fill_null("") if len(dates) else pa.array([], pa.string())
+    early = pc.less(pc.year(dates), 1000).fill_null(False)
+    if pc.any(early).as_py():
+        text = pa.array([d.strftime("%d.%m.%Y") if d else "" for d in dates.to_pylist()], pa.string())
+    return text
+
+
+def _limited(plan: _Plan, field: str, values: pa.Array, cut: list[tuple[int, int, str, dict[str, Any], str]]
+             ) -> pa.Array:  # fmt: skip
+    """`values` cut to the field's limit; each row cut added to `cut` (row, field's place, field, the
+    entry's first line and the value), for `_text` to warn about."""
+    limit = LIMITS[field]
+    values = values.fill_null("")
+    long = pc.greater(pc.utf8_length(values), limit)
+    if not pc.any(long).as_py():
+        return values
+    c = plan.columns
+    for row in np.flatnonzero(long.to_numpy(zero_copy_only=False)).tolist():
+        first = {"entry": c["first_entry"][row].as_py(), "doc": c["first_doc"][row].as_py(),
+                 "date": c["date"][row].as_py()}  # fmt: skip
+        cut.append((row, list(LIMITS).index(field), field, first, values[row].as_py()))
+    return pc.utf8_slice_codeunits(values, 0, limit)
 
 
 def _chart_rows(ledger: Ledger) -> list[tuple[str, ...]]:
@@ -439,7 +692,11 @@ def _write_csv(path: Path, rows: list[tuple[str, ...]], notes: _Notes, file: str
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", quotechar='"', lineterminator="\r\n")
     writer.writerows(rows)
-    text = buffer.getvalue()
+    _write_text(path, buffer.getvalue(), notes, file)
+
+
+def _write_text(path: Path, text: str, notes: _Notes, file: str) -> None:
+    """`text` in Windows-1252; what it cannot hold is written as ``?``, with a warning."""
     try:
         data = text.encode(ENCODING)
     except UnicodeEncodeError:
