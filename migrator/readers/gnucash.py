@@ -198,14 +198,23 @@ def _children(node: etree._Element, name: str) -> list[etree._Element]:
             or (isinstance(c.tag, str) and c.prefix is None and etree.QName(c).localname == name)]  # fmt: skip
 
 
+_SLOT_KEY = _path("slot:key")
+_SLOT_VALUE = _path("slot:value")
+
+
 def _slots(node: etree._Element | None, prefix: str = "") -> dict[str, str]:
     """KVP slots flattened to ``frame/key`` paths; dates as ISO text."""
     out: dict[str, str] = {}
     if node is None:
         return out
     for slot in _children(node, "slot"):
-        key = sys.intern(prefix + _t(slot, "slot:key"))  # the same few keys on every split
-        value = slot.find(_path("slot:value"))
+        key_node = value = None
+        for child in slot:  # one pass over a slot's two children instead of a `find` for each
+            if child.tag == _SLOT_KEY:
+                key_node = key_node if key_node is not None else child
+            elif child.tag == _SLOT_VALUE and value is None:
+                value = child
+        key = sys.intern(prefix + ((key_node.text or "").strip() if key_node is not None else ""))
         if value is None:
             continue
         kind = value.get("type", "")
