@@ -171,7 +171,7 @@ def test_writer_layout(garage, tmp_path: Path) -> None:  # type: ignore[no-untyp
     problems = pipeline.write(garage, "bexio", out)
     assert sorted(p.name for p in out.iterdir() if p.name != MANIFEST) == [
         "Kontakte.xlsx", "Kontenplan.xlsx", "Produkte.xlsx", "README.md", "articles.json", "contacts.json",
-        "currencies.csv", "manual_entries.csv", "manual_entries.json", "taxes.csv"]  # fmt: skip
+        "currencies.csv", "invoices.json", "manual_entries.csv", "manual_entries.json", "taxes.csv"]  # fmt: skip
     for name in ("manual_entries.json", "manual_entries.csv", "taxes.csv", "README.md"):
         golden(f"bexio/{name}", (out / name).read_text("utf-8"))
     sheet = openpyxl.load_workbook(out / "Kontenplan.xlsx").active
@@ -179,7 +179,12 @@ def test_writer_layout(garage, tmp_path: Path) -> None:  # type: ignore[no-untyp
     chart = "\n".join(";".join("" if c is None else str(c) for c in row) for row in sheet.iter_rows(values_only=True))
     golden("bexio/Kontenplan.txt", chart + "\n")
     bodies = json.loads((out / "manual_entries.json").read_text("utf-8"))
-    assert len(bodies) == 23
+    assert len(bodies) == 23 + 1  # the entries, then the offset of the open invoice R24-002 (4324.00)
+    assert bodies[-1] == {"type": "manual_single_entry", "date": "2024-09-12", "reference_nr": "OP-Übertrag R24-002",
+                          "entries": [{"debit_account_id": "9990", "credit_account_id": "1100", "amount": 4324,
+                                       "currency_id": "CHF", "currency_factor": 1, "description":
+                                       "Übertrag offene Posten R24-002: Facture Carrosserie Weber, réparation",
+                                       "tax_id": None, "tax_account_id": None}]}  # fmt: skip
     # R23-001: receivable against revenue, the VAT folded in: bexio books 92.40 from the gross 1292.40.
     invoice = next(b for b in bodies if b["reference_nr"] == "R23-001")
     assert invoice["type"] == "manual_single_entry"

@@ -26,7 +26,13 @@
   `PRODUCTS`; its exports *assumed* alike): partners and items, alone or beside a journal.
 * A folder holding ``manual_entries.json`` is what migrator's bexio writer made: the entries, with
   ``taxes.csv`` (rates and VAT accounts, to book the VAT bexio computes from ``tax_id``) and
-  ``Kontenplan.xlsx`` (the chart).
+  ``Kontenplan.xlsx`` (the chart). ``invoices.json`` (bexio invoices of open customer invoices, see
+  `migrator.writers.bexio`) gives the open items; the offset entry that pairs with each invoice
+  (reference ``OP-Übertrag <number>``, its date, debit the invoice's position account, the open amount)
+  is taken out of the journal (it and the issued invoice cancel out in bexio's books) and gives the
+  open item its receivable account. An offset-like entry that pairs with no invoice stays in the journal,
+  with a warning. A chart row the writer added for the transition account (named "Übertrag offene
+  Posten", no line left on it) is taken out of the chart again.
 """
 
 from __future__ import annotations
@@ -651,15 +657,25 @@ def _read_written(source: Source) -> Ledger:
             tab = _xlsx_table(source.path / file, source.child(source.path / file).name)
             if tab is not None:
                 reader(tab, found)
+    invoices: list[Invoice] = []
+    invoices_path = source.path / "invoices.json"
+    invoices_name = source.child(invoices_path).name
+    if invoices_path.is_file():
+        invoices = _read_invoices(invoices_path, invoices_name, found)
+    paired, receivable = pair_offsets(bodies, invoices, json_name, found.problems)
     rows: list[dict[str, Any]] = []
     currencies: Counter[str] = Counter()
     for number, body in enumerate(bodies, start=1):
+        if number in paired:
+            continue
         try:
             rows += _entry(body, number, json_name, taxes, currencies, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(Problem("error", N_("entry not read: {exc}").format(exc=exc), json_name, number))
     base = written_base or (currencies.most_common(1)[0][0] if currencies else "CHF")
     lines = _numbered_lines(rows, base)
+    open_items = open_item_rows(invoices, receivable, base, invoices_name, found.problems)
+    _drop_transition(found, invoices, paired, lines)
     if found.chart:
         accounts, notes = merge_accounts(table("accounts", found.chart), lines, json_name)
     else:
@@ -670,8 +686,157 @@ def _read_written(source: Source) -> Ledger:
         company=Company(base_currency=base, source_system="migrator bexio manual entries"), accounts=accounts,
         groups=table("groups", found.groups), vat_codes=table("vat_codes", vat_rows), lines=lines,
         partners=table("partners", found.partners), items=table("items", _in_base(found.items, base)),
-        problems=tuple(found.problems + notes), format="bexio", encoding="utf-8",
+        open_items=table("open_items", open_items), problems=tuple(found.problems + notes), format="bexio",
+        encoding="utf-8",
     )  # fmt: skip
+
+
+@dataclass
+class Invoice:
+    """A bexio invoice of an open customer invoice (`migrator.writers.bexio.open_invoices`), as written
+    or as bexio lists it: accounts, currency and contact as numbers and codes."""
+
+    row: int
+    number: str
+    partner: str
+    date: dt.date
+    due: dt.date | None
+    currency: str
+    open_amount: Decimal
+    account: str
+    """The positions' account (the transition account); empty where bexio's list shows no positions."""
+    title: str
+    draft: bool = False
+
+
+def invoice_of(body: dict[str, Any], row: int, accounts: dict[Any, str] | None = None,
+               currencies: dict[Any, str] | None = None, contacts: dict[Any, str] | None = None) -> Invoice:  # fmt: skip
+    """An `Invoice` of a ``kb_invoice`` body; `accounts`, `currencies`, `contacts` map bexio's ids to account
+    numbers, currency codes and contact numbers (the writer's files hold those already). The open amount
+    is the sum of the positions (``amount`` the quantity × ``unit_price``), else bexio's
+    ``total_remaining_payments`` or ``total`` (*assumed* fields of bexio's list)."""
+    from migrator.writers.bexio import DRAFT
+
+    def mapped(ids: dict[Any, str] | None, value: Any) -> str:
+        return ids.get(value, "") if ids is not None else _str(value)
+
+    positions = body.get("positions")
+    if positions:
+        total = sum((_amount(p.get("amount", 1)) * _amount(p["unit_price"]) for p in positions), Decimal(0))
+        account = mapped(accounts, positions[0].get("account_id"))
+    else:
+        total = _amount(body.get("total_remaining_payments", body.get("total")))
+        account = ""
+    due = body.get("is_valid_to")
+    return Invoice(
+        row=row, number=_str(body.get("api_reference")), partner=mapped(contacts, body.get("contact_id")),
+        date=dt.date.fromisoformat(str(body["is_valid_from"])), due=dt.date.fromisoformat(str(due)) if due else None,
+        currency=mapped(currencies, body.get("currency_id")), open_amount=total, account=account,
+        title=_str(body.get("title")), draft=body.get("kb_item_status_id", DRAFT + 1) == DRAFT,
+    )  # fmt: skip
+
+
+def _read_invoices(path: Path, name: str, found: Found) -> list[Invoice]:
+    """The invoices of ``invoices.json``; one that cannot be read is an error naming its position."""
+    try:
+        bodies = json.loads(path.read_text("utf-8"), parse_float=Decimal)
+    except (ValueError, UnicodeError, RecursionError) as exc:
+        raise SourceError(N_("not valid JSON: {exc}").format(exc=exc), name) from None
+    if not isinstance(bodies, list):
+        raise SourceError(N_("expected a list of bexio invoices"), name)
+    out = []
+    for number, body in enumerate(bodies, start=1):
+        try:
+            out.append(invoice_of(body, number))
+        except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            found.problems.append(Problem("error", N_("invoice not read: {exc}").format(exc=exc), name, number))
+    return out
+
+
+def pair_offsets(bodies: list[Any], invoices: list[Invoice], file: str, problems: list[Problem]
+                 ) -> tuple[set[int], dict[int, str]]:  # fmt: skip
+    """The entries (numbered from 1 in `bodies`, account numbers in place of ids) that are the offset of an
+    issued invoice of `invoices`, and per invoice (its index) the receivable account its offset credits.
+    An offset pairs with one invoice: its reference, date and open amount, one line debiting the
+    invoice's position account (where known) in the invoice's currency. Offset-like entries (reference
+    ``OP-Übertrag …``) that pair with none stay entries, with a warning."""
+    from migrator.writers.bexio import OFFSET_PREFIX, offset_reference
+
+    waiting: dict[str, list[int]] = {}
+    for index, invoice in enumerate(invoices):
+        if not invoice.draft:
+            waiting.setdefault(offset_reference(invoice.number), []).append(index)
+    paired: set[int] = set()
+    receivable: dict[int, str] = {}
+    for number, body in enumerate(bodies, start=1):
+        if not isinstance(body, dict) or not _str(body.get("reference_nr")).startswith(OFFSET_PREFIX):
+            continue
+        reference = _str(body.get("reference_nr"))
+        lines = body.get("entries") or []
+        line = lines[0] if isinstance(lines, list) and len(lines) == 1 and isinstance(lines[0], dict) else {}
+        match = next((i for i in waiting.get(reference, []) if _offset_of(body, line, invoices[i])), None)
+        if match is None:
+            problems.append(Problem("warning", N_("entry {reference} looks like the offset of an open invoice, but no "
+                                                  "issued invoice of the same number, date, amount and account pairs "
+                                                  "with it: kept as a journal entry").format(reference=reference),
+                                    file, number))  # fmt: skip
+            continue
+        waiting[reference].remove(match)
+        paired.add(number)
+        receivable[match] = _str(line.get("credit_account_id"))
+    return paired, receivable
+
+
+def _offset_of(body: dict[str, Any], line: dict[str, Any], invoice: Invoice) -> bool:
+    """Whether manual entry `body` (its one `line`) is the offset of `invoice`."""
+    try:
+        return (body.get("type") == "manual_single_entry" and str(body.get("date")) == invoice.date.isoformat()
+                and _str(line.get("credit_account_id")) != ""
+                and (not invoice.account or _str(line.get("debit_account_id")) == invoice.account)
+                and _amount(line.get("amount")) == invoice.open_amount
+                and _amount(line.get("currency_factor", 1)) == 1
+                and _str(line.get("currency_id")) == invoice.currency)  # fmt: skip
+    except ParseError:
+        return False
+
+
+def open_item_rows(invoices: list[Invoice], receivable: dict[int, str], base: str, file: str,
+                   problems: list[Problem]) -> list[dict[str, Any]]:  # fmt: skip
+    """The open items of `invoices`: each issued invoice, with the receivable account its offset credits.
+    A draft (bexio books none) is not an open item; an invoice without its offset has no account (and
+    bexio counts it twice: a warning)."""
+    from migrator.writers.bexio import offset_reference
+
+    out = []
+    for index, invoice in enumerate(invoices):
+        if invoice.draft:
+            problems.append(Problem("warning", N_("invoice {number} is a draft in bexio: not issued, so bexio has "
+                                                  "not booked it; not an open item").format(number=invoice.number),
+                                    file, invoice.row))  # fmt: skip
+            continue
+        if index not in receivable:
+            problems.append(Problem("warning", N_("invoice {number} has no offset entry ({reference}): bexio books it "
+                                                  "on top of the journal's booking of the same invoice").format(
+                number=invoice.number, reference=offset_reference(invoice.number)), file, invoice.row))  # fmt: skip
+        cents = exact_cents(invoice.open_amount)
+        out.append({
+            "id": invoice.number, "partner": invoice.partner, "kind": "invoice", "date": invoice.date,
+            "due_date": invoice.due, "currency": "" if invoice.currency == base else invoice.currency,
+            "amount": cents, "open_amount": cents, "account": receivable.get(index, ""), "description": invoice.title,
+        })  # fmt: skip
+    return out
+
+
+def _drop_transition(found: Found, invoices: list[Invoice], paired: set[int], lines: pa.Table) -> None:
+    """Take the transition account the writer added out of the chart: a row named "Übertrag offene
+    Posten" whose account is a paired invoice's position account and has no line left."""
+    from migrator.writers.bexio import TRANSITION_NAME
+
+    if not paired:
+        return
+    used = set(lines.column("account").to_pylist())
+    accounts = {i.account for i in invoices if i.account} - used
+    found.chart = [a for a in found.chart if not (a["code"] in accounts and a["name"] == TRANSITION_NAME)]
 
 
 def _read_taxes(source: Source, found: Found) -> dict[str, dict[str, str]]:

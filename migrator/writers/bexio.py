@@ -33,6 +33,24 @@ not on the code's account, in a foreign currency or of an unknown rate are writt
 without tax_id, and a warning says so. bexio has no opening-entry flag: opening entries are manual
 entries like the others.
 * ``currencies.csv``: the base currency and the rounding its VAT was computed with (the reader needs it).
+* ``invoices.json``: the open customer invoices as bexio users carry them into bexio, as bexio invoices
+  (so bexio's debtor list shows them and a later payment closes them): one body of
+  ``POST /2.0/kb_invoice`` per open invoice (`open_invoices`), ``mwst_type`` 2 (no VAT: the VAT is in
+  the journal already), ``currency_id`` the base currency, ONE position of the open amount on the
+  transition account (`TRANSITION_ACCOUNT` "Übertrag offene Posten", class 9; the writer option
+  ``open_items_account`` names another; added to ``Kontenplan.xlsx`` when the chart lacks it). The
+  invoice's number is in ``api_reference``, its text in ``title``, the partner's code in
+  ``contact_id`` (`migrator.push` puts bexio's ids in), ``is_valid_from`` / ``is_valid_to`` the issue
+  and due dates. *Assumed* (not in FORMATS.md): the fields ``title``, ``api_reference``,
+  ``is_valid_from``, ``is_valid_to``; a position's ``type`` ``KbPositionCustom`` and its ``amount`` being
+  the quantity (the total is ``amount`` × ``unit_price``); an issued invoice booking the receivable
+  (bexio's debtors account, which must be the invoice's account of the books) against the positions'
+  account on ``is_valid_from``. Every invoice is already booked in the journal, so for each one
+  ``manual_entries.json`` ends with an offset entry (reference ``OP-Übertrag <number>``) on its date:
+  debit the transition account, credit the invoice's receivable account, the open amount. In bexio
+  the journal's booking, the issued invoice and the offset give the receivable its balance of the
+  books, and the transition account is 0 on every date. Supplier bills are not carried (bexio's
+  purchase API is not in FORMATS.md).
 
 Several fiscal years: bexio carries balances from one business year to the next itself, so the
 openings of later years are not booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
@@ -46,10 +64,13 @@ as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the f
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -59,6 +80,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import vat, years
+from migrator.errors import UnsupportedOperation
 from migrator.i18n import N_, guide  # the import guide in the user's language (issue 17)
 from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents, to_decimal
@@ -86,6 +108,14 @@ PRODUCT_COLUMNS = ("Produktcode", "Gruppe", "Produktname", "Produktbeschreibung"
 KONTAKTART = {"company": "Firma", "person": "Person"}
 PARTNER_LEFT_OUT = ("roles", "vat_number", "iban", "currency", "payment_terms", "account", "fax", "contact")
 """Partner fields a bexio contact does not hold here (FORMATS.md lists no field for them)."""
+TRANSITION_ACCOUNT = "9990"
+"""The account open invoices are carried through (class 9 of the Swiss SME chart, closing accounts)."""
+TRANSITION_NAME = "Übertrag offene Posten"
+"""Its name where the writer adds it to the chart (the reader takes such a row out again, see there)."""
+OFFSET_PREFIX = "OP-Übertrag "
+"""The start of the reference of an open invoice's offset entry (the invoice's number follows)."""
+DRAFT = 7
+"""bexio's ``kb_item_status_id`` of a draft invoice (*assumed*, not in FORMATS.md); issued ones differ."""
 _NUMBER = "\x00number:"
 _PLACEHOLDER = re.compile('"' + re.escape(json.dumps(_NUMBER)[1:-1]) + r'([^"]*)"')
 
@@ -102,6 +132,8 @@ Nothing here has been sent to bexio. The files are:
 - `manual_entries.csv`: the same entries, one row per line, to check by eye (UTF-8, `;`).
 - `taxes.csv`: the VAT codes the entries use, their rates and VAT accounts.
 - `currencies.csv`: the base currency and the rounding of its VAT (bexio's `round_factor`).
+- `invoices.json` (only where the books have open customer invoices): one request body of
+  `POST /2.0/kb_invoice` per open invoice ({invoices} invoices), see "Open invoices" below.
 
 ## Posting
 
@@ -127,6 +159,17 @@ The VAT was computed as bexio computes it, rounded to {rounding} (`currencies.cs
 books hold other VAT, the difference is a line of its own on the VAT account ("VAT rounding …").
 Lines without `tax_id` are booked exactly as they are.
 Compound entries (`manual_compound_entry`) carry one account per line, the other side empty.
+
+## Open invoices
+
+bexio has no file import for invoices: `migrator push` creates and issues them. By hand, create
+each invoice of `invoices.json` in bexio (contact = the customer whose contact number is
+`contact_id`; one position of the open amount on account {account} "Übertrag offene Posten"; no
+VAT; the old invoice number is `api_reference`), issue it, and post the entry with the reference
+`OP-Übertrag <number>` of `manual_entries.json` with it: the journal already holds each invoice, the
+issued invoice books it a second time to the customer, and that entry takes the second booking off
+the receivable account again, so account {account} stays at 0. Check that bexio's debtors account is
+the receivable account of the books. Without the invoices, leave those entries out too.
 """)
 
 
@@ -145,9 +188,14 @@ def _factor(rate: str) -> str:
 
 
 class BexioWriter:
+    """`open_items_account`: the account open invoices are carried through (see the module doc)."""
+
     name = "bexio"
     extension = ".json"
     output = "folder"
+
+    def __init__(self, open_items_account: str = TRANSITION_ACCOUNT) -> None:
+        self.open_items_account = open_items_account.strip()
 
     def as_kept(self, ledger: Ledger) -> Ledger:
         """one VAT line per base line with a tax_id, of the VAT bexio computes in it (rounded as the base currency); rounding differences on the VAT account; later years' openings carried.
@@ -168,15 +216,22 @@ class BexioWriter:
         base = ledger.company.base_currency or "CHF"
         step = rounding_of(base)
         bodies, problems = entry_bodies(ledger, step)
+        carried, open_problems = open_invoices(ledger, self.open_items_account)
+        bodies += [(invoice.offset, invoice.first) for invoice in carried]
         sheet_rows: list[dict[str, str]] = []
         for body, _ in bodies:
             sheet_rows += _sheet(body)
         (target / "manual_entries.json").write_text(dumps([body for body, _ in bodies], indent=2) + "\n", "utf-8")
         (target / "manual_entries.csv").write_text(_csv(CSV_COLUMNS, sheet_rows), "utf-8-sig")
+        if carried:
+            invoices = [invoice.body for invoice in carried]
+            (target / "invoices.json").write_text(dumps(invoices, indent=2) + "\n", "utf-8")
         plan = vat_plan(ledger, "bexio")
         (target / "taxes.csv").write_text(_csv(TAX_COLUMNS, _taxes(ledger, plan)), "utf-8")
         (target / "currencies.csv").write_text(_csv(CURRENCY_COLUMNS, _currencies(ledger, step)), "utf-8")
-        problems += _chart(ledger, plan, target / "Kontenplan.xlsx")
+        added = [] if not carried or self.open_items_account in ledger.accounts.column("code").to_pylist() else [
+            self.open_items_account]  # fmt: skip
+        problems += _chart(ledger, plan, target / "Kontenplan.xlsx", added)
         if ledger.partners.num_rows:
             _sheet_file(target / "Kontakte.xlsx", "Kontakte", CONTACT_COLUMNS, contact_rows(ledger))
             contacts = [contact_body(p) for p in ledger.partners.to_pylist()]
@@ -185,8 +240,9 @@ class BexioWriter:
             _sheet_file(target / "Produkte.xlsx", "Produkte", PRODUCT_COLUMNS, product_rows(ledger, plan))
             articles = [article_body(i, plan, base) for i in ledger.items.to_pylist()]
             (target / "articles.json").write_text(dumps(articles, indent=2) + "\n", "utf-8")
-        (target / "README.md").write_text(guide(README, entries=len(bodies), rounding=_factor_text(step)), "utf-8")
-        return problems + declared(ledger, contacts=True) + item_losses(ledger, files=True)
+        (target / "README.md").write_text(guide(README, entries=len(bodies), rounding=_factor_text(step),
+                                                invoices=len(carried), account=self.open_items_account), "utf-8")  # fmt: skip
+        return problems + declared(ledger, contacts=True) + open_problems + item_losses(ledger, files=True)
 
 
 def declared(ledger: Ledger, contacts: bool = False) -> list[Problem]:
@@ -205,8 +261,8 @@ def declared(ledger: Ledger, contacts: bool = False) -> list[Problem]:
     else:
         problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out (bexio contacts are not written)"))
         problems += lost(N_("items"), ledger.items.num_rows, N_("left out (bexio products are not written)"))
-    problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
-    problems += lost(N_("documents"), ledger.documents.num_rows, N_("left out: bexio's invoices are not written"))
+    problems += lost(N_("documents"), ledger.documents.num_rows, N_("left out: only open customer invoices are "
+                     "carried, as bexio invoices of their open amount (invoices.json)"))  # fmt: skip
     problems += lost(N_("document lines"), ledger.document_lines.num_rows, N_("left out with their documents"))
     foreign = ledger.lines.select(["currency", "amount_currency", "rate", "amount"])
     foreign = foreign.filter(pc.not_equal(foreign.column("currency"), ""))  # few lines: checked one by one
@@ -228,6 +284,132 @@ def declared(ledger: Ledger, contacts: bool = False) -> list[Problem]:
                      "has one date"))  # fmt: skip
     centres = lines_with(ledger.lines, "cost_centre")
     problems += lost(N_("line cost centres"), centres, N_("left out"))
+    return problems
+
+
+@dataclass
+class OpenInvoice:
+    """An open customer invoice as bexio gets it: the ``kb_invoice`` body (codes where bexio wants ids),
+    its offset entry (a manual entry body) and a line-like dict naming it in messages (`entry_bodies`)."""
+
+    item: dict[str, Any]
+    body: dict[str, Any]
+    offset: dict[str, Any]
+    first: dict[str, Any]
+
+
+def offset_reference(number: str) -> str:
+    """The ``reference_nr`` of the offset entry of open invoice `number` (bexio takes 80 characters)."""
+    return (OFFSET_PREFIX + number)[:80]
+
+
+def open_invoices(ledger: Ledger, account: str = TRANSITION_ACCOUNT) -> tuple[list[OpenInvoice], list[Problem]]:
+    """The open customer invoices of `ledger` as bexio invoices through transition account `account`
+    (see the module doc), and what of the open items is not carried.
+
+    Carried: invoices with a partner, a receivable account and a positive open amount, in the base
+    currency, or in a foreign one when fully open and booked on their account in the journal (then the
+    amount booked, in the base currency). Partly paid ones carry their open amount only; one issued
+    before the books begin is dated on their first day (bexio books nothing before). Bills, and the
+    rest, are declared."""
+    base = ledger.company.base_currency or "CHF"
+    items = ledger.open_items.to_pylist()
+    if account in {i["account"] for i in items if i["kind"] == "invoice"}:
+        raise UnsupportedOperation(N_("writer option open_items_account={account}: that is the receivable account "
+                                      "of open invoices; name an account of its own (a closing account, class 9)")
+                                   .format(account=account))  # fmt: skip
+    booked = _booked(ledger, {i["id"] for i in items if i["kind"] == "invoice" and i["currency"] not in ("", base)})
+    first_day = min((y.start for y in ledger.company.fiscal_years), default=None)
+    out: list[OpenInvoice] = []
+    why: dict[str, list[str]] = {}
+    for item in items:
+        if item["kind"] != "invoice":
+            why.setdefault("bill" if item["kind"] == "bill" else "kind", []).append(item["id"])
+            continue
+        amount, open_amount = item["amount"], item["open_amount"]
+        if not item["partner"] or not item["account"] or item["date"] is None:
+            why.setdefault("incomplete", []).append(item["id"])
+            continue
+        if open_amount is None or open_amount <= 0:
+            why.setdefault("not_positive", []).append(item["id"])
+            continue
+        if item["currency"] not in ("", base):
+            known = booked.get((item["id"], item["account"], item["currency"]))
+            if open_amount != amount or known is None or known[0] != amount or known[1] <= 0:
+                why.setdefault("foreign_left", []).append(item["id"])
+                continue
+            why.setdefault("foreign", []).append(item["id"])
+            open_amount = known[1]
+        elif amount is not None and open_amount != amount:
+            why.setdefault("partly", []).append(f"{item['id']} {format_cents(amount)}")
+        day = item["date"]
+        if first_day is not None and day < first_day:
+            why.setdefault("early", []).append(item["id"])
+            day = first_day
+        out.append(_open_invoice(item, day, open_amount, account, base))
+    return out, _open_losses(why, base)
+
+
+def _booked(ledger: Ledger, ids: set[str]) -> dict[tuple[str, str, str], tuple[int, int]]:
+    """Per (voucher, account, currency) of the vouchers `ids`: the foreign and base amounts booked."""
+    if not ids:
+        return {}
+    lines = ledger.lines.filter(pc.is_in(ledger.lines.column("doc"), pa.array(sorted(ids), pa.string())))
+    out: dict[tuple[str, str, str], tuple[int, int]] = {}
+    for line in lines.select(["doc", "account", "currency", "amount_currency", "amount"]).to_pylist():
+        key = (line["doc"], line["account"], line["currency"])
+        foreign, amount = out.get(key, (0, 0))
+        out[key] = (foreign + (line["amount_currency"] or 0), amount + line["amount"])
+    return out
+
+
+def _open_invoice(item: dict[str, Any], day: dt.date, open_amount: int, account: str, base: str) -> OpenInvoice:
+    number, description = item["id"], item["description"]
+    text = f"{number}: {description}" if description else number
+    body = {
+        "title": description or None, "contact_id": item["partner"], "user_id": None, "api_reference": number,
+        "is_valid_from": day.isoformat(), "is_valid_to": item["due_date"].isoformat() if item["due_date"] else None,
+        "currency_id": base, "mwst_type": 2,
+        "positions": [{"type": "KbPositionCustom", "amount": _NUMBER + "1", "unit_id": None, "account_id": account,
+                       "tax_id": None, "text": text, "unit_price": _number(open_amount), "discount_in_percent": None,
+                       "article_id": None}],
+    }  # fmt: skip
+    offset = {"type": "manual_single_entry", "date": day.isoformat(), "reference_nr": offset_reference(number),
+              "entries": [{"debit_account_id": account, "credit_account_id": item["account"],
+                           "amount": _number(open_amount), "currency_id": base, "currency_factor": _NUMBER + "1",
+                           "description": f"{TRANSITION_NAME} {number}: {description}"[:255], "tax_id": None,
+                           "tax_account_id": None}]}  # fmt: skip
+    first = {"doc": offset["reference_nr"], "entry": offset["reference_nr"], "date": day, "source_file": "",
+             "source_row": None}  # fmt: skip
+    return OpenInvoice(item, body, offset, first)
+
+
+def _open_losses(why: dict[str, list[str]], base: str) -> list[Problem]:
+    """The declarations of `open_invoices`, one per reason (the first few numbers named)."""
+
+    def named(key: str) -> str:
+        numbers = why.get(key, [])
+        return ", ".join(numbers[:5]) + (" …" if len(numbers) > 5 else "")
+
+    reasons = (
+        ("bill", N_("supplier bills ({numbers}): bexio's purchase API is not in the documentation migrator follows; "
+                    "left out, their amounts stay in the payable account's balance")),
+        ("kind", N_("neither invoice nor bill ({numbers}): left out")),
+        ("incomplete", N_("invoices without partner, receivable account or date ({numbers}): a bexio invoice needs "
+                          "them; left out, their amounts stay in the receivable account's balance")),
+        ("not_positive", N_("invoices with no positive open amount ({numbers}): left out")),
+        ("foreign_left", N_("invoices in a foreign currency, partly paid or not booked on their account in that "
+                            "currency ({numbers}): their open amount in {base} is not known exactly; left out, their "
+                            "amounts stay in the receivable account's balance")),
+        ("foreign", N_("invoices in a foreign currency ({numbers}): carried in {base} at the amount the journal "
+                       "booked (bexio would book a foreign invoice at its own exchange rate)")),
+        ("partly", N_("partly paid invoices (number and total: {numbers}): carried as bexio invoices of their open "
+                      "amount; their totals and payments are not")),
+        ("early", N_("invoices issued before the books begin ({numbers}): dated on the books' first day")),
+    )  # fmt: skip
+    problems: list[Problem] = []
+    for key, text in reasons:
+        problems += lost(N_("open items"), len(why.get(key, [])), text.format(numbers=named(key), base=base))
     return problems
 
 
@@ -727,13 +909,19 @@ def _group_of(code: str, parents: dict[str, str]) -> str:
     return parent
 
 
-def _chart(ledger: Ledger, plan: VatPlan, path: Path) -> list[Problem]:
+def _chart(ledger: Ledger, plan: VatPlan, path: Path, added: Sequence[str] = ()) -> list[Problem]:
+    """``Kontenplan.xlsx``; `added`: transition accounts of open invoices the chart lacks (`TRANSITION_NAME`,
+    Abschluss, in the longest group of the chart whose code begins theirs)."""
     book = openpyxl.Workbook()
     sheet = book.active
     assert sheet is not None
     sheet.title = "Kontenplan"
     sheet.append(list(CHART_COLUMNS))
     rows, problems = chart_rows(ledger, plan)
+    groups = [row[0] for row in rows if row[0] not in set(ledger.accounts.column("code").to_pylist())]
+    for code in added:
+        group = max((g for g in groups if code.startswith(g) and g != code), key=len, default="")
+        rows.append([code, TRANSITION_NAME, group, "Abschluss", "", "", ""])
     for row in rows:
         sheet.append(row)
     for cells in sheet.iter_rows(min_row=2):
