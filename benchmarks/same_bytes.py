@@ -2,6 +2,7 @@
 
     python -m benchmarks.same_bytes before.json            # record
     python -m benchmarks.same_bytes after.json before.json # record again and compare
+    python -m benchmarks.same_bytes --formats fec,sie before.json  # other writers than the default five
 
 Books written: the garage sample, generated books (`benchmarks.generate`, three seeds, one spanning
 two years) and 60 hypothesis ledgers (`tests/strategies.ledgers`, derandomized, so the same ones every
@@ -49,14 +50,14 @@ def _books() -> list[tuple[str, object]]:
     return books
 
 
-def digests() -> dict[str, str]:
+def digests(formats: tuple[str, ...] = FORMATS) -> dict[str, str]:
     """Name → SHA-256 of every file each writer writes for each book, and of its `as_kept` lines."""
     from migrator import registry
     from migrator.pipeline import for_target
 
     out: dict[str, str] = {}
     for name, ledger in _books():
-        for fmt in FORMATS:
+        for fmt in formats:
             writer = registry.get(fmt).writer({})
             books = for_target(ledger, fmt)[0]  # type: ignore[arg-type]
             with tempfile.TemporaryDirectory() as folder:
@@ -83,10 +84,17 @@ def digests() -> dict[str, str]:
 
 
 def main() -> int:
-    now = digests()
-    Path(sys.argv[1]).write_text(json.dumps(now, indent=1, sort_keys=True))
-    if len(sys.argv) > 2:
-        before = json.loads(Path(sys.argv[2]).read_text())
+    args = sys.argv[1:]
+    formats = FORMATS
+    if args and args[0].startswith("--formats"):
+        value = args[0].partition("=")[2] or args[1]
+        args = args[1:] if "=" in args[0] else args[2:]
+        formats = tuple(value.split(","))
+    now = digests(formats)
+    Path(args[0]).write_text(json.dumps(now, indent=1, sort_keys=True))
+    if len(args) > 1:
+        before = json.loads(Path(args[1]).read_text())
+        before = {k: v for k, v in before.items() if k.split("/")[1] in formats}
         differ = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
         print("\n".join(differ) or f"same bytes: {len(now)} digests")
         return 1 if differ else 0

@@ -28,7 +28,9 @@ client's number); ``Division`` (written 0); ``Type`` Normal for every entry, ope
 included; ``TaxType`` (1 sales VAT, 2 input VAT, written from the VAT kind), ``UseCode`` (1),
 ``TaxCoefficient`` (100), ``Country`` (CH); ``TaxCode`` (the ledger's code where it fits: Abacus tax
 codes are each client's own); ``Text1`` cut at 80 characters, ``Text2`` not written.
-XML for AbaConnect, not a spreadsheet: text is written exactly (escaped by lxml), never made inert.
+XML for AbaConnect, not a spreadsheet: text is written exactly (escaped as lxml escapes text), never made
+inert. The file is written as text a batch of entries at a time (no element tree), so memory does not
+grow with the books.
 
 Several fiscal years: Abacus carries balances into the next fiscal year itself, so the openings of
 later years are not booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
@@ -41,16 +43,21 @@ as a dated adjustment (``ADJUST-<year>``) and reported.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from lxml import etree
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator import vat
 from migrator.i18n import N_
-from migrator.model import Ledger, Problem
+from migrator.model import Ledger, Problem, rows
 from migrator.money import format_cents
-from migrator.writers.base import entries, lines_with, lost
+from migrator.writers.base import lines_with, lost
 
 VERSION = "2022.00"
 MANDANT = "1"
@@ -58,6 +65,18 @@ TEXT1 = 80
 DOCUMENT = 10
 TAX_CODE = 3
 TAX_TYPES = {"sales": "1", "input_material": "2", "input_investment": "2", "acquisition": "2"}
+BATCH = 8192  # entries turned into Python rows and text at a time
+COLUMNS = ("entry", "line", "date", "doc", "description", "account", "amount", "currency", "amount_currency",
+           "rate", "vat_code", "vat_amount", "vat_line")  # fmt: skip
+HEAD = (
+    "<?xml version='1.0' encoding='UTF-8'?>\n<AbaConnectContainer>\n  <TaskCount>1</TaskCount>\n  <Task>\n"
+    "    <Parameter>\n      <Application>FIBU</Application>\n      <Id>XML Buchungen</Id>\n"
+    f"      <MapId>AbaDefault</MapId>\n      <Version>{VERSION}</Version>\n      <Mandant>{MANDANT}</Mandant>\n"
+    "    </Parameter>\n"
+)
+TAIL = "  </Task>\n</AbaConnectContainer>\n"
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML 1.0 cannot hold
+_SPECIAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff&<>\r]")
 
 
 class AbacusWriter:
@@ -66,27 +85,26 @@ class AbacusWriter:
     output = "file"
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
-        root = etree.Element("AbaConnectContainer")
-        _text(root, "TaskCount", "1")
-        task = etree.SubElement(root, "Task")
-        parameter = etree.SubElement(task, "Parameter")
-        for tag, value in (("Application", "FIBU"), ("Id", "XML Buchungen"), ("MapId", "AbaDefault"),
-                           ("Version", VERSION), ("Mandant", MANDANT)):  # fmt: skip
-            _text(parameter, tag, value)
-        base = ledger.company.base_currency or "CHF"
+        base = _esc(ledger.company.base_currency or "CHF")
         notes = _Notes(ledger)
         number = 0
-        for whole in entries(ledger.lines):
-            parts = _parts(whole)
-            notes.split += len(parts) > 1
-            for lines in parts:
-                number += 1
-                transaction = etree.SubElement(task, "Transaction", id=str(number))
-                collective = _collective(lines)
-                folded = _fold(lines, collective) if len(parts) == 1 else {}
-                notes.unfolded += sum(1 for line in lines if line["vat_line"] and id(line) not in folded)
-                _entry(transaction, lines, collective, folded, base, ledger, notes)
-        etree.ElementTree(root).write(str(target), xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        with open(target, "wb") as out:
+            out.write(HEAD.encode())
+            for batch in _entries(ledger):
+                text: list[str] = []
+                for whole in batch:
+                    parts = _parts(whole)
+                    notes.split += len(parts) > 1
+                    for lines in parts:
+                        number += 1
+                        collective = _collective(lines)
+                        folded = _fold(lines, collective) if len(parts) == 1 else {}
+                        notes.unfolded += sum(1 for line in lines if line["vat_line"] and id(line) not in folded)
+                        text.append(f'    <Transaction id="{number}">\n      <Entry mode="SAVE">\n')
+                        _entry(text, lines, collective, folded, base, notes)
+                        text.append("      </Entry>\n    </Transaction>\n")
+                out.write("".join(text).encode())
+            out.write(TAIL.encode())
         problems = [
             Problem(
                 "info",
@@ -115,17 +133,44 @@ class AbacusWriter:
 
 
 class _Notes:
-    """What the writer had to change, and the TaxCode of each VAT code."""
+    """What the writer had to change, the TaxCode of each VAT code and the tax data each code shares."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.unfolded = self.cut = self.split = 0
         self.long_documents: set[str] = set()
-        used = sorted({c for c in ledger.lines.column("vat_code").to_pylist() if c})
+        used = sorted(c for c in pc.unique(ledger.lines.column("vat_code")).to_pylist() if c)
         self.codes = {code: code for code in used if len(code) <= TAX_CODE}
         free = (f"T{n:02d}" for n in range(100))
         for code in used:
             if code not in self.codes:
                 self.codes[code] = next(c for c in free if c not in self.codes.values())
+        self.ledger = ledger
+        self.meanings: dict[str, tuple[str, str]] = {}
+
+    def tax(self, code: str) -> tuple[str, str]:
+        """TaxType and TaxRate of a VAT code of the books."""
+        if code not in self.meanings:
+            known = vat.meaning(self.ledger, code)
+            kind, rate = known if known else ("", None)
+            self.meanings[code] = (TAX_TYPES.get(kind, "0"), _esc(str(rate)) if rate is not None else "")
+        return self.meanings[code]
+
+
+def _entries(ledger: Ledger) -> Iterator[list[list[dict[str, Any]]]]:
+    """The lines of each entry (in the order entries first appear, lines in line-number order), a batch
+    of entries at a time; only the columns the writer reads."""
+    lines = ledger.lines
+    groups = ledger.entries()
+    starts = np.r_[groups.starts, lines.num_rows]
+    for k in range(0, groups.count, BATCH):
+        first, last = int(starts[k]), int(starts[min(k + BATCH, groups.count)])
+        if groups.order is None:
+            part = lines.slice(first, last - first)
+        else:
+            part = lines.take(pa.array(groups.order[first:last]))
+        flat = rows(part, COLUMNS)
+        bounds = (starts[k : k + BATCH + 1] - first).tolist()
+        yield [sorted(flat[a:b], key=lambda r: r["line"] or 0) for a, b in pairwise(bounds)]
 
 
 def _parts(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -180,99 +225,91 @@ def _fold(lines: list[dict[str, Any]], collective: dict[str, Any]) -> dict[int, 
     return folded
 
 
-def _text(parent: etree._Element, tag: str, value: str) -> etree._Element:
-    element = etree.SubElement(parent, tag)
-    element.text = _xml_safe(value)
-    return element
+def _esc(text: str) -> str:
+    """Text as lxml writes it in an element: without the characters XML 1.0 cannot hold, ``& < >``
+    escaped, and a carriage return as ``&#13;``."""
+    if not _SPECIAL.search(text):
+        return text
+    text = _UNSAFE.sub("", text)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
-def _amounts(parent: etree._Element, line: dict[str, Any], base: str, amount: int) -> None:
+def _amounts(text: list[str], pad: str, line: dict[str, Any], base: str, amount: int) -> None:
     foreign = bool(line["currency"]) and line["amount_currency"] is not None
-    data = etree.SubElement(parent, "AmountData", mode="SAVE")
-    _text(data, "Currency", line["currency"] if foreign else base)
-    _text(data, "Amount", format_cents(abs(line["amount_currency"] if foreign else amount)))
-    _text(parent, "KeyAmount", format_cents(abs(amount)))
+    currency = _esc(line["currency"]) if foreign else base
+    shown = format_cents(abs(line["amount_currency"] if foreign else amount))
+    text.append(f'{pad}<AmountData mode="SAVE">\n{pad}  <Currency>{currency}</Currency>\n'
+                f"{pad}  <Amount>{shown}</Amount>\n{pad}</AmountData>\n"
+                f"{pad}<KeyAmount>{format_cents(abs(amount))}</KeyAmount>\n")  # fmt: skip
     if foreign:
-        rate = etree.SubElement(parent, "ExchangeRateData")
-        _text(rate, "FromCurrency", line["currency"])
-        _text(rate, "ToCurrency", base)
-        _text(rate, "ExchangeRate", line["rate"] or "")
+        text.append(f"{pad}<ExchangeRateData>\n{pad}  <FromCurrency>{currency}</FromCurrency>\n"
+                    f"{pad}  <ToCurrency>{base}</ToCurrency>\n{pad}  <ExchangeRate>{_esc(line['rate'] or '')}"
+                    f"</ExchangeRate>\n{pad}</ExchangeRateData>\n")  # fmt: skip
 
 
-def _entry(transaction: etree._Element, lines: list[dict[str, Any]], collective: dict[str, Any],
-           folded: dict[int, list[dict[str, Any]]], base: str, ledger: Ledger, notes: _Notes) -> None:  # fmt: skip
-    """Write one entry."""
+def _entry(text: list[str], lines: list[dict[str, Any]], collective: dict[str, Any],
+           folded: dict[int, list[dict[str, Any]]], base: str, notes: _Notes) -> None:  # fmt: skip
+    """Write one entry's collective and single informations."""
     taxed = {id(b): v for v, bases in folded.items() for b in bases}
     vat_of = {id(line): line for line in lines}
     rest = [line for line in lines if id(line) not in folded]
     singles = [line for line in rest if line is not collective]
-    entry = etree.SubElement(transaction, "Entry", mode="SAVE")
-    head = etree.SubElement(entry, "CollectiveInformation", mode="SAVE")
     first = lines[0]
     date = first["date"].isoformat()
-    _text(head, "EntryLevel", "A")
-    _text(head, "EntryType", "S" if len(singles) == 1 else "C")
-    _text(head, "Type", "Normal")
-    _text(head, "DebitCredit", "D" if collective["amount"] >= 0 else "C")
-    _text(head, "Client", MANDANT)
-    _text(head, "Division", "0")
-    _text(head, "KeyCurrency", base)
-    _text(head, "EntryDate", date)
-    _text(head, "ValueDate", date)
-    _amounts(head, collective, base, collective["amount"])
-    _text(head, "Account", collective["account"])
-    notes.cut += _text1(head, collective["description"] or first["description"])
-    _document(head, first["doc"] or "", notes)
-    _text(head, "SingleCount", str(len(singles)))
+    pad = "          "
+    text.append(
+        '        <CollectiveInformation mode="SAVE">\n'
+        f"{pad}<EntryLevel>A</EntryLevel>\n{pad}<EntryType>{'S' if len(singles) == 1 else 'C'}</EntryType>\n"
+        f"{pad}<Type>Normal</Type>\n{pad}<DebitCredit>{'D' if collective['amount'] >= 0 else 'C'}</DebitCredit>\n"
+        f"{pad}<Client>{MANDANT}</Client>\n{pad}<Division>0</Division>\n{pad}<KeyCurrency>{base}</KeyCurrency>\n"
+        f"{pad}<EntryDate>{date}</EntryDate>\n{pad}<ValueDate>{date}</ValueDate>\n"
+    )
+    _amounts(text, pad, collective, base, collective["amount"])
+    text.append(f"{pad}<Account>{_esc(collective['account'])}</Account>\n")
+    notes.cut += _text1(text, pad, collective["description"] or first["description"])
+    _document(text, pad, first["doc"] or "", notes)
+    text.append(f"{pad}<SingleCount>{len(singles)}</SingleCount>\n        </CollectiveInformation>\n")
     for line in singles:
-        single = etree.SubElement(entry, "SingleInformation", mode="SAVE")
-        _text(single, "Type", "Normal")
-        _text(single, "DebitCredit", "D" if line["amount"] >= 0 else "C")
-        _text(single, "EntryDate", date)
-        _text(single, "ValueDate", date)
-        _amounts(single, line, base, line["amount"])
-        _text(single, "Account", line["account"])
+        text.append(
+            '        <SingleInformation mode="SAVE">\n'
+            f"{pad}<Type>Normal</Type>\n{pad}<DebitCredit>{'D' if line['amount'] >= 0 else 'C'}</DebitCredit>\n"
+            f"{pad}<EntryDate>{date}</EntryDate>\n{pad}<ValueDate>{date}</ValueDate>\n"
+        )
+        _amounts(text, pad, line, base, line["amount"])
+        text.append(f"{pad}<Account>{_esc(line['account'])}</Account>\n")
         vat_line = vat_of.get(taxed.get(id(line), -1))
         if vat_line:
-            _text(single, "TaxAccount", vat_line["account"])
-        notes.cut += _text1(single, line["description"] or "")
-        _document(single, line["doc"] or "", notes)
+            text.append(f"{pad}<TaxAccount>{_esc(vat_line['account'])}</TaxAccount>\n")
+        notes.cut += _text1(text, pad, line["description"] or "")
+        _document(text, pad, line["doc"] or "", notes)
         if vat_line:
-            _tax(single, line, base, ledger, notes.codes[line["vat_code"]])
+            _tax(text, line, base, notes)
+        text.append("        </SingleInformation>\n")
 
 
-def _document(parent: etree._Element, doc: str, notes: _Notes) -> None:
+def _document(text: list[str], pad: str, doc: str, notes: _Notes) -> None:
     if len(doc) > DOCUMENT:
         notes.long_documents.add(doc)
-    _text(parent, "DocumentNumber", doc[:DOCUMENT])
+    text.append(f"{pad}<DocumentNumber>{_esc(doc[:DOCUMENT])}</DocumentNumber>\n")
 
 
-def _tax(single: etree._Element, line: dict[str, Any], base: str, ledger: Ledger, code: str) -> None:
-    known = vat.meaning(ledger, line["vat_code"])
-    kind, rate = known if known else ("", None)
-    data = etree.SubElement(single, "TaxData")
-    _text(data, "TaxIncluded", "E")
-    _text(data, "TaxType", TAX_TYPES.get(kind, "0"))
-    _text(data, "UseCode", "1")
-    amount = etree.SubElement(data, "AmountData", mode="SAVE")
-    _text(amount, "Currency", base)
-    _text(amount, "Amount", format_cents(abs(line["vat_amount"])))
-    _text(data, "KeyAmount", format_cents(abs(line["vat_amount"])))
-    _text(data, "TaxRate", str(rate) if rate is not None else "")
-    _text(data, "TaxCoefficient", "100")
-    _text(data, "Country", "CH")
-    _text(data, "TaxCode", code)
+def _tax(text: list[str], line: dict[str, Any], base: str, notes: _Notes) -> None:
+    kind, rate = notes.tax(line["vat_code"])
+    amount = format_cents(abs(line["vat_amount"]))
+    pad = "            "
+    text.append(
+        f"{pad[:-2]}<TaxData>\n{pad}<TaxIncluded>E</TaxIncluded>\n{pad}<TaxType>{kind}</TaxType>\n"
+        f'{pad}<UseCode>1</UseCode>\n{pad}<AmountData mode="SAVE">\n{pad}  <Currency>{base}</Currency>\n'
+        f"{pad}  <Amount>{amount}</Amount>\n{pad}</AmountData>\n{pad}<KeyAmount>{amount}</KeyAmount>\n"
+        f"{pad}<TaxRate>{rate}</TaxRate>\n{pad}<TaxCoefficient>100</TaxCoefficient>\n{pad}<Country>CH</Country>\n"
+        f"{pad}<TaxCode>{_esc(notes.codes[line['vat_code']])}</TaxCode>\n{pad[:-2]}</TaxData>\n"
+    )
 
 
-def _text1(parent: etree._Element, text: str) -> int:
-    clean = " ".join(_xml_safe(text).split())
-    _text(parent, "Text1", clean[:TEXT1])
+def _text1(text: list[str], pad: str, value: str) -> int:
+    clean = " ".join(_UNSAFE.sub("", value).split())
+    text.append(f"{pad}<Text1>{_esc(clean[:TEXT1])}</Text1>\n")
     return int(len(clean) > TEXT1)
-
-
-def _xml_safe(text: str) -> str:
-    """Text without the control characters XML 1.0 cannot hold."""
-    return "".join(c for c in text if c in "\t\n\r" or (ord(c) >= 0x20 and c not in "\ufffe\uffff"))
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
