@@ -38,6 +38,12 @@ Text is written exactly, formula-like text included (``=…``, ``-…``): the fi
 which takes text columns as text (*assumed*), not for a spreadsheet; nothing is made inert. A text
 starting with ``"`` would open a quoted field and swallow the rows after it: it is written quoted
 (``"`` doubled inside), as CSV does.
+Partners go to the Contacts table, or with the option ``partner_accounts`` to a customers/suppliers
+register in the accounts table (`register_rows`); then the open invoices and bills are carried the way
+Banana users keep them, in the register: the last year's transactions end with one row per open item
+that moves its open amount from the receivable (payable) account to the partner's register account on
+the last day of the year, with its number in ``DocInvoice`` (`open_item_rows`). Without the option
+the open items are declared not carried.
 """
 
 from __future__ import annotations
@@ -681,7 +687,8 @@ def register_rows(ledger: Ledger) -> tuple[list[dict[str, str]], list[dict[str, 
     (Description "Customers"), whose own total goes to the group of the customers' receivable
     account (the account most of them name), so the register appears in the balance sheet beside it;
     suppliers likewise in section ``02``, class 2, group ``CRE``. A partner with both roles is in the
-    customers register. Openings stay on the collective accounts (the open items are not split)."""
+    customers register. Openings stay on the collective accounts; the open items move to the register
+    at the cut-over (`open_item_rows`)."""
     taken = set(ledger.accounts.column("code").to_pylist()) | set(ledger.groups.column("code").to_pylist())
     taken |= {CUSTOMER_GROUP, SUPPLIER_GROUP}
     parents = {a["code"]: a["parent"] for a in ledger.accounts.to_pylist()}
