@@ -92,7 +92,8 @@ def test_garage_open_items_reach_the_register_and_read_back(samples: Path, tmp_p
     result = pipeline.convert(samples / "winbiz" / "DAT", "banana", out, dossier="garage", options=REGISTER)
     assert result.verification is not None and not result.verification.differences
     assert result.verified
-    assert not [loss for loss in result.verification.losses if loss.startswith("open items")]
+    # the due dates are the only difference of the open items (declared, and listed where fields are compared)
+    assert all("due_date" in loss for loss in result.verification.losses if loss.startswith("open items"))
     assert result.reread is not None
     assert result.reread.open_items.to_pylist() == GARAGE_OPEN
     assert result.written.open_items.num_rows == 2
@@ -100,8 +101,7 @@ def test_garage_open_items_reach_the_register_and_read_back(samples: Path, tmp_p
     nonzero = {a: c for a, c in trial_balance(result.written).items() if c}
     assert {a: c for a, c in trial_balance(result.reread).items() if c} == nonzero
     declared = [p.message for p in result.not_carried]
-    assert "2 open item details (due date 2)" in {m.split(" not carried")[0] for m in declared}
-    assert not [m for m in declared if m.split(" not carried")[0].endswith("open items")]
+    assert [m.split(" not carried")[0] for m in declared if "open item" in m] == ["2 open items (due date 2)"]
     # Multi-year: the register and the transfers are in the last year's folder only.
     first = (out / "2023" / "transactions.txt").read_text("utf-8")
     last = (out / "2024" / "transactions.txt").read_text("utf-8")
@@ -220,7 +220,7 @@ def test_partly_paid_foreign_and_misplaced_items(tmp_path: Path) -> None:
         "or suppliers (bills) register): their amounts stay in the receivable and payable accounts",
         "1 open items not carried by this format: left out (their receivable or payable account is not in the chart, "
         "or not in the group the register totals into): their amounts stay in the receivable and payable accounts",
-        "2 open item details (due date 1, amount 1, account 1, description 1) not carried by this format: a transfer into the "
+        "2 open items (due date 1, amount 1, account 1, description 1) not carried by this format: a transfer into the "
         "register at the cut-over carries number, partner, issue date, open amount, account and text; no due date, "
         "the open amount as the total",
     ]  # fmt: skip

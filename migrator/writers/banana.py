@@ -830,7 +830,7 @@ def open_item_rows(ledger: Ledger, cut_over: dt.date | None) -> tuple[list[dict[
         problems += lost(N_("open items"), count, N_("left out ({reason}): their amounts stay in the receivable "
                          "and payable accounts").format(reason=reason))  # fmt: skip
     kept = table("open_items", [kept_open_item(i, placed[i["partner"]]) for i in carried]).to_pylist()
-    problems += lost_columns(N_("open item details"), carried, kept, N_("a transfer into the register at the "
+    problems += lost_columns(N_("open items"), carried, kept, N_("a transfer into the register at the "
                              "cut-over carries number, partner, issue date, open amount, account and text; no due "
                              "date, the open amount as the total"))  # fmt: skip
     return rows, problems
