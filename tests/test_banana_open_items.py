@@ -133,6 +133,7 @@ def test_banana_shows_the_open_amounts_on_the_partners(samples: Path, tmp_path: 
     assert balance["C002"] == 432400 and balance["S001"] == -162150
     register = {"C001", "C002", "C003", "C004", "C005", "S004", "C003-10", "11", "S001", "S002", "S003"}
     assert {a for a, c in balance.items() if c} - set(closing) <= register
+    assert {a: c for a, c in balance.items() if c and a in register} == {"C002": 432400, "S001": -162150}
     assert {a: c for a, c in balance.items() if c and a not in ("1100", "2000", "C002", "S001")} == {
         a: c for a, c in closing.items() if a not in ("1100", "2000")}  # fmt: skip
     # the register groups total into the collective accounts' groups: every group of the source unchanged
