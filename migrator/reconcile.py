@@ -735,11 +735,14 @@ def _compare_entries(before: Ledger, after: Ledger, found: _Found) -> None:
 
 BUSINESS_TABLES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("partners", "partners", ("id",)),
+    ("open_items", "open items", ("kind", "id")),
     ("items", "items", ("code",)),
     ("documents", "documents", ("id",)),
     ("document_lines", "document lines", ("document", "line")),
 )
 """Table, what the report calls its rows, and the columns that key a row."""
+KEYS_COMPARED = ("partners", "open_items")
+"""Tables whose keys `compare` checks already (a missing row needs the writer's declaration)."""
 FIRST_FIELDS = 5
 """How many differing fields a table's difference message shows."""
 
@@ -751,7 +754,7 @@ def _same(a: Any, b: Any) -> bool:
 
 def compare_tables(before: Ledger, after: Ledger, found: Any = None, keeps: Sequence[str] = (), target: str = ""
                    ) -> list[dict[str, Any]]:  # fmt: skip
-    """Partners, items, documents and document lines compared by key and, for rows both sides have,
+    """Partners, open items, items, documents and document lines compared by key and, for rows both sides have,
     field by field. Returns per table the rows before and after, matched, missing (before only),
     added (after only) and differing; each difference is recorded with `found` (a `_Found`: declared
     losses honoured, e.g. "3 partner fields not carried by this format: …"). Items, documents or
@@ -782,7 +785,7 @@ def compare_tables(before: Ledger, after: Ledger, found: Any = None, keeps: Sequ
         out.append(counts)
         if found is None:
             continue
-        if (missing or added) and name != "partners":  # partners' keys: `compare` (a declaration is needed)
+        if (missing or added) and name not in KEYS_COMPARED:
             first = ", ".join("/".join(map(str, k)) for k in (missing or added)[:FIRST_KEYS])
             message = (f"{what}: {mine.num_rows} before, {theirs.num_rows} after ({len(missing)} missing after, "
                        f"{len(added)} not there before; first {'missing' if missing else 'added'}: {first})")  # fmt: skip
