@@ -31,8 +31,16 @@ AMANDA-Technology/BexioApiNet models):
   tax_expense_id, unit_id, is_stock, stock_nr, stock_min_nr, deliverer_code, account_id,
   expense_account_id``.
 
-*Assumed*, not in FORMATS.md (named so in the README): ``GET /3.0/users/me`` gives the ``id`` of the
-token's user (contacts need a ``user_id`` and ``owner_id``); ``GET /2.0/country`` (``id, iso_3166_alpha2``),
+* ``POST /2.0/kb_invoice``: ``contact_id, user_id, currency_id, mwst_type`` (0 VAT included, 1 excluded,
+  2 exempt), ``positions[]`` of ``amount, unit_id, account_id, tax_id, text, unit_price,
+  discount_in_percent, article_id``.
+
+*Assumed*, not in FORMATS.md (named so in the README): ``GET /2.0/kb_invoice`` lists the invoices
+(with ``id``, ``kb_item_status_id``, 7 for a draft, and the fields posted; ``total`` where the list
+shows no positions); ``POST /2.0/kb_invoice/{id}/issue`` issues a draft (bexio then books it);
+the invoice fields ``title, api_reference, is_valid_from, is_valid_to`` and a position's ``type``;
+``GET /3.0/users/me`` gives the ``id`` of the token's user (contacts and invoices need a ``user_id``, contacts
+an ``owner_id``); ``GET /2.0/country`` (``id, iso_3166_alpha2``),
 ``GET /2.0/language`` (``id, iso_639_1``) and ``GET /2.0/unit`` (``id, name``) list what contacts and
 articles refer to; ``POST /2.0/accounts`` with ``account_no, name, account_type`` creates an account
 (``--create-missing`` only).
@@ -212,6 +220,13 @@ class Client:
 
     def units(self) -> list[dict[str, Any]]:
         return self.get_all("/2.0/unit")
+
+    def invoices(self) -> list[dict[str, Any]]:
+        return self.get_all("/2.0/kb_invoice")
+
+    def issue(self, invoice_id: int, saved: Callable[[], Any] | None = None) -> Any:
+        """Issue draft invoice `invoice_id` (`saved`: see `request`; it finds the invoice issued already)."""
+        return self.request("POST", f"/2.0/kb_invoice/{invoice_id}/issue", content="{}", saved=saved)
 
     def me(self) -> dict[str, Any]:
         answer = self.request("GET", "/3.0/users/me")

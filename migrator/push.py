@@ -13,9 +13,16 @@
    manual entries are checked before each post, so a second run or a ``--resume`` after a crash never
    posts anything twice; a POST whose connection dropped is looked up in bexio's list before it is
    sent again. A refused entry (422) is reported with bexio's message and the source row.
-4. Everything posted is read back from bexio (the entries of the journal) into a Ledger
+4. Open customer invoices (`writers.bexio.open_invoices`) are created as bexio invoices
+   (``POST /2.0/kb_invoice``) after the contacts, articles and entries (their offset entries are among
+   the entries), then issued (``POST /2.0/kb_invoice/{id}/issue``, *assumed* endpoint), each step in the
+   journal under the invoice's fingerprint, so a rerun or ``--resume`` never creates one twice (a
+   crash between creating and issuing is resumed by issuing). The transition account is checked with
+   the other accounts (``--create-missing`` creates it); a customer neither among the contacts posted
+   nor in bexio stops the push.
+5. Everything posted is read back from bexio (the entries of the journal, the invoices) into a Ledger
    (`readers.bexio.api_ledger`) and compared with the books as `convert` compares (per fiscal year
-   and account, per entry as bexio keeps it, per VAT code), with the same report.
+   and account, per entry as bexio keeps it, per VAT code, open items), with the same report.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from migrator.writers import bexio as writer
 from migrator.writers.base import lost
 
 ENTRIES = "/3.0/accounting/manual_entries"
+INVOICES = "/2.0/kb_invoice"
 
 
 class PushStopped(MigratorError):
@@ -77,6 +85,10 @@ class PushResult:
     contacts_already: int = 0
     articles: int = 0
     articles_already: int = 0
+    invoices: int = 0
+    """Open invoices created (`issued` counts those issued; both may differ after a crash)."""
+    invoices_already: int = 0
+    issued: int = 0
     others: int = 0
     """Manual entries in bexio that this push did not post (not compared)."""
     dry_run: bool = False
@@ -169,6 +181,7 @@ def push(
     force: bool = False,
     progress: Callable[[str], None] | None = None,
     client: bexio_api.Client | None = None,
+    open_items_account: str = writer.TRANSITION_ACCOUNT,
 ) -> PushResult:
     """Post `source`'s books to bexio and verify them by reading back (see the module doc)."""
     step_note = progress or (lambda _message: None)
@@ -184,12 +197,14 @@ def push(
         factors = {str(c["name"]): c.get("round_factor") for c in currencies}
         step = exact_cents(Decimal(str(factors[base]))) if factors.get(base) else writer.rounding_of(base)
         bodies, body_problems = writer.entry_bodies(carried, step)
-        not_carried = [*year_problems, *body_problems, *writer.declared(carried, contacts=True),
+        open_plan, open_problems = writer.open_invoices(carried, open_items_account)
+        bodies += [(invoice.offset, invoice.first) for invoice in open_plan]
+        not_carried = [*year_problems, *body_problems, *writer.declared(carried, contacts=True), *open_problems,
                        *writer.item_losses(carried, files=False)]  # fmt: skip
         not_carried += lost("groups", carried.groups.num_rows, "not posted: bexio's account groups are part of "
                             "its chart, set up in bexio")  # fmt: skip
         account_ids, tax_ids, currency_ids = _ids(accounts, "account_no"), _ids(taxes, "code"), _ids(currencies, "name")
-        missing = _missing(carried, bodies, account_ids, tax_ids, currency_ids, taxes, step)
+        missing = _missing(carried, bodies, account_ids, tax_ids, currency_ids, taxes, step, open_items_account)
         partners, items = carried.partners.to_pylist(), carried.items.to_pylist()
         lists: dict[str, list[dict[str, Any]]] = {}
         if partners:
@@ -203,9 +218,14 @@ def push(
                 "languages": _ids(lists.get("languages", []), "iso_639_1"), "units": _ids(lists.get("units", []), "name"),
                 "accounts": account_ids, "taxes": tax_ids, "currencies": currency_ids}  # fmt: skip
         _missing_business(contact_bodies, article_bodies, refs, carried, missing)
+        in_bexio = _missing_customers(api, open_plan, contact_bodies, missing)
         result_summary = _summary(carried, bodies, missing)
         result_summary[1:1] = [N_("contacts: {count}").format(count=len(contact_bodies)),
-                               N_("articles: {count}").format(count=len(article_bodies))]  # fmt: skip
+                               N_("articles: {count}").format(count=len(article_bodies)),
+                               N_("open invoices: {count}").format(count=len(open_plan))]  # fmt: skip
+        result_summary[4:4] = ["  " + N_("{number} of {date}, customer {partner}: {amount}").format(
+            number=i.item["id"], date=i.body["is_valid_from"], partner=i.item["partner"],
+            amount=format_cents(i.item["open_amount"])) for i in open_plan]  # fmt: skip
         if dry_run:
             conversion = pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
                                              mapping=applied, vat_codes=moves)  # fmt: skip
@@ -226,22 +246,36 @@ def push(
         conversion = pipeline.Conversion(original, ledger, "bexio", Path(str(journal)), problems, not_carried,
                                          mapping=applied, vat_codes=moves)  # fmt: skip
         result = PushResult(conversion, planned, created=created)
-        if contact_bodies or article_bodies:
+        user, contact_ids = 0, dict(in_bexio)
+        if contact_bodies or article_bodies or open_plan:
             user = int(api.me()["id"])
-            contact_ids = _post_contacts(api, contact_bodies, refs, user, book, result)
+        if contact_bodies or article_bodies:
+            contact_ids.update(_post_contacts(api, contact_bodies, refs, user, book, result))
             _post_articles(api, article_bodies, refs, contact_ids, user, book, result)
         _post_entries(api, planned, book, result)
+        payable = [i for i in open_plan if i.body["contact_id"] in contact_ids]  # a refused contact: none
+        for invoice in open_plan:
+            if invoice not in payable:
+                result.rejected.append(Problem("error", N_("open invoice {number}: not created: its customer {partner} "
+                                                           "was not posted").format(number=invoice.item["id"],
+                                                                                    partner=invoice.item["partner"])))  # fmt: skip
+        if open_plan:
+            step_note("creating and issuing the open invoices")
+            _post_invoices(api, _plan_invoices(payable, account_ids, currency_ids, contact_ids, user), book, result)
         step_note("reading back from bexio")
         listed = api.manual_entries()
         mine = [e for e in listed if e.get("id") in book.ids_of("entry")]
         result.others = len(listed) - len(mine)
         from migrator.readers.bexio import api_ledger
 
-        contacts = [c for c in (api.contacts() if contact_bodies else []) if c.get("id") in book.ids_of("contact")]
+        every_contact = api.contacts() if contact_bodies or open_plan else []
+        contacts = [c for c in every_contact if c.get("id") in book.ids_of("contact")]
         articles = [a for a in (api.articles() if article_bodies else []) if a.get("id") in book.ids_of("article")]
+        invoices = [i for i in (api.invoices() if open_plan else []) if i.get("id") in book.ids_of("invoice")]
         back = api_ledger(mine, api.accounts(), api.taxes(), currencies, base=base, step=step,
                           name=f"bexio {api_url}{ENTRIES}", codes=frozenset(ledger.accounts.column("code").to_pylist()),
-                          contacts=contacts, articles=articles, lists=lists)  # fmt: skip
+                          contacts=contacts, articles=articles, lists=lists, invoices=invoices,
+                          contact_numbers={c["id"]: str(c.get("nr") or "") for c in every_contact})  # fmt: skip
         result.retried = list(api.retried)
     finally:
         if client is None:
@@ -288,14 +322,19 @@ def _kept(step: int) -> Callable[[Ledger], Ledger]:
 def _missing(
     ledger: Ledger, bodies: list[tuple[dict[str, Any], dict[str, Any]]], accounts: dict[str, int],
     taxes: dict[str, int], currencies: dict[str, int], tax_list: list[dict[str, Any]], step: int,
+    transition: str = "",
 ) -> dict[str, dict[str, Any]]:  # fmt: skip
-    """What the entries name that bexio does not have: accounts (number → name, bexio account_type),
-    VAT codes (code → rate) and currencies."""
+    """What the entries name that bexio does not have: accounts (number → name, bexio account_type; the
+    `transition` account of open invoices named as the writer names it), VAT codes (code → rate) and
+    currencies."""
     names = {a["code"]: a for a in ledger.accounts.to_pylist()}
+    if transition:
+        names.setdefault(transition, {"name": writer.TRANSITION_NAME, "type": ""})
     plan = writer.vat_plan(ledger, "bexio")
     rates = {plan.codes.get(code, code): rate for code, rate in plan.rates.items()}
     missing: dict[str, dict[str, Any]] = {"accounts": {}, "taxes": {}, "currencies": {}, "rates": {},
-                                          "tax_accounts": {}, "countries": {}, "languages": {}, "units": {}}  # fmt: skip
+                                          "tax_accounts": {}, "countries": {}, "languages": {}, "units": {},
+                                          "contacts": {}}  # fmt: skip
     bexio_rates = {str(t["code"]): Decimal(str(t.get("value"))) for t in tax_list if t.get("value") is not None}
     numbers: dict[Any, str] = {v: k for k, v in accounts.items()}
     vat_accounts = {str(t["code"]): numbers.get(t.get("account_id"), "") for t in tax_list}
@@ -326,6 +365,21 @@ def _to_create(names: dict[str, dict[str, Any]], number: str) -> tuple[str, int]
     """A missing account as it would be created in bexio: its name in the books and bexio's account type."""
     account = names.get(number, {})
     return account.get("name", ""), _ACCOUNT_TYPES[writer.kontoart(account.get("type", ""), number)]
+
+
+def _missing_customers(api: bexio_api.Client, invoices: list[writer.OpenInvoice], contacts: list[dict[str, Any]],
+                       missing: dict[str, dict[str, Any]]) -> dict[str, int]:  # fmt: skip
+    """Add to `missing` the customers of open invoices that are neither among the `contacts` to post nor a
+    contact number in bexio; the bexio ids of those found in bexio (its list is fetched only for them)."""
+    posted = {body["nr"] for body in contacts}
+    others = {i.body["contact_id"]: i.item["id"] for i in invoices if i.body["contact_id"] not in posted}
+    if not others:
+        return {}
+    listed = {str(c.get("nr")): int(c["id"]) for c in api.contacts() if c.get("nr")}
+    for code, number in others.items():
+        if code not in listed:
+            missing["contacts"][code] = number
+    return {code: listed[code] for code in others if code in listed}
 
 
 def _missing_business(contacts: list[dict[str, Any]], articles: list[dict[str, Any]], refs: dict[str, dict[str, int]],
@@ -444,6 +498,9 @@ def _missing_text(missing: dict[str, dict[str, Any]]) -> str:
     ):
         for code, who in sorted(missing[what].items()):
             parts.append(template.format(code=code, who=who))
+    for code, number in sorted(missing["contacts"].items()):
+        parts.append(N_("customer {code} (open invoice {number}): neither among the partners of the books nor a "
+                        "contact number in bexio").format(code=code, number=number))  # fmt: skip
     for name, who in sorted(missing["units"].items()):
         parts.append(
             N_("unit {name} (article {who}): create it in bexio's settings (units)").format(name=name, who=who)
@@ -463,7 +520,17 @@ def _summary(ledger: Ledger, bodies: list[tuple[dict[str, Any], dict[str, Any]]]
                                       strict=True) if a > 0 and span.contains(d))  # fmt: skip
         out.append("  " + N_("{start} to {end}: debit total {total}").format(
             start=span.start.isoformat(), end=span.end.isoformat(), total=format_cents(debit)))  # fmt: skip
-    for what in ("accounts", "taxes", "currencies", "rates", "tax_accounts", "countries", "languages", "units"):
+    for what in (
+        "accounts",
+        "taxes",
+        "currencies",
+        "rates",
+        "tax_accounts",
+        "countries",
+        "languages",
+        "units",
+        "contacts",
+    ):
         if missing[what]:
             out.append(N_("missing in bexio ({what}): {items}").format(
                 what=what, items=", ".join(str(k) for k in sorted(missing[what]))))  # fmt: skip
@@ -528,4 +595,105 @@ def _post_entries(api: bexio_api.Client, planned: list[Planned], book: Journal, 
         result.posted += 1
 
 
-__all__ = ["PushResult", "PushStopped", "fingerprint", "push"]
+@dataclass
+class PlannedInvoice:
+    """One open invoice to create and issue: its body with ids, its key, and the invoice as planned."""
+
+    body: dict[str, Any]
+    key: str
+    invoice: writer.OpenInvoice
+
+
+def invoice_fingerprint(body: dict[str, Any]) -> str:
+    """A stable key of a bexio invoice as posted or as bexio lists it: contact, number (``api_reference``),
+    dates, currency, VAT type and total (the positions' quantity × unit price, else bexio's ``total``)."""
+    positions = body.get("positions")
+    if positions:
+        total = sum((Decimal(str(p.get("amount", 1))) * Decimal(str(p.get("unit_price"))) for p in positions),
+                    Decimal(0))  # fmt: skip
+    else:
+        total = Decimal(str(body.get("total") or 0))
+    text = json.dumps([body.get("contact_id"), body.get("api_reference") or "", body.get("is_valid_from"),
+                       body.get("is_valid_to"), body.get("currency_id"), body.get("mwst_type"),
+                       format(total.normalize(), "f")], ensure_ascii=False)  # fmt: skip
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _plan_invoices(invoices: list[writer.OpenInvoice], accounts: dict[str, int], currencies: dict[str, int],
+                   contacts: dict[str, int], user: int) -> list[PlannedInvoice]:  # fmt: skip
+    """The invoice bodies with bexio's ids, each with its key (fingerprint and occurrence number)."""
+    seen: Counter[str] = Counter()
+    out = []
+    for invoice in invoices:
+        body = invoice.body
+        mapped = {**body, "contact_id": contacts[body["contact_id"]], "user_id": user,
+                  "currency_id": currencies[body["currency_id"]],
+                  "positions": [{**p, "account_id": accounts[p["account_id"]]} for p in body["positions"]]}  # fmt: skip
+        print_ = invoice_fingerprint(json.loads(writer.dumps(mapped), parse_float=Decimal))
+        seen[print_] += 1
+        out.append(PlannedInvoice(mapped, f"invoice:{print_}:{seen[print_]}", invoice))
+    return out
+
+
+def _post_invoices(api: bexio_api.Client, planned: list[PlannedInvoice], book: Journal, result: PushResult) -> None:
+    """Create each planned invoice not yet in the journal nor in bexio's list, then issue each one still a
+    draft. The journal records the creation (``invoice:…``) and the issuing (``issued:…``) apart, so a
+    crash between them is resumed by issuing, never by creating again."""
+    listed = api.invoices()
+    known = book.ids_of("invoice")
+    status = {int(i["id"]): i.get("kb_item_status_id") for i in listed}
+    in_bexio: dict[str, list[int]] = {}
+    for invoice in listed:
+        if invoice.get("id") not in known:
+            in_bexio.setdefault(invoice_fingerprint(invoice), []).append(int(invoice["id"]))
+    for item in planned:
+        print_ = item.key.split(":")[1]
+        number = item.invoice.item["id"]
+        if item.key in book.ids:
+            result.invoices_already += 1
+        elif in_bexio.get(print_):
+            book.record(item.key, in_bexio[print_].pop(0), f"invoice {number} (found in bexio)")
+            result.invoices_already += 1
+        else:
+
+            def saved(print_: str = print_) -> dict[str, Any] | None:
+                for invoice in api.invoices():
+                    if invoice_fingerprint(invoice) == print_ and invoice.get("id") not in book.ids_of("invoice"):
+                        return invoice
+                return None
+
+            try:
+                answer = api.post(INVOICES, writer.dumps(item.body), saved=saved)
+            except bexio_api.BexioRejected as exc:
+                result.rejected.append(Problem("error", N_("open invoice {number}: not created: {reason}").format(
+                    number=number, reason=exc)))  # fmt: skip
+                continue
+            book.record(item.key, int(answer["id"]), f"invoice {number}")
+            status[int(answer["id"])] = answer.get("kb_item_status_id", writer.DRAFT)
+            result.invoices += 1
+        issued = "issued:" + item.key.split(":", 1)[1]
+        invoice_id = book.ids[item.key]
+        if issued in book.ids:
+            continue
+        if status.get(invoice_id, writer.DRAFT) != writer.DRAFT:
+            book.record(issued, invoice_id, f"invoice {number} issued (found in bexio)")
+            continue
+
+        def done(invoice_id: int = invoice_id) -> dict[str, Any] | None:
+            now = next((i for i in api.invoices() if i.get("id") == invoice_id), None)
+            return now if now is not None and now.get("kb_item_status_id") != writer.DRAFT else None
+
+        try:
+            api.issue(invoice_id, saved=done)
+        except bexio_api.BexioRejected as exc:
+            result.rejected.append(Problem("error", N_("open invoice {number}: created, not issued: {reason}").format(
+                number=number, reason=exc)))  # fmt: skip
+            continue
+        book.record(issued, invoice_id, f"invoice {number} issued")
+        result.issued += 1
+        result.created.append(N_("open invoice {number} of {partner}, {amount} (issued)").format(
+            number=number, partner=item.invoice.item["partner"],
+            amount=format_cents(item.invoice.item["open_amount"])))  # fmt: skip
+
+
+__all__ = ["PushResult", "PushStopped", "fingerprint", "invoice_fingerprint", "push"]

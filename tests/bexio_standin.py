@@ -9,6 +9,11 @@ compound entry line with both sides or neither, or whose sides do not balance; a
 not one line with both; ``reference_nr`` over 80 or ``description`` over 255 characters; a missing
 required contact or article field). Faults are injected by request number: 429 with ``Retry-After``,
 503, or a connection dropped after the request was handled (a POST is saved, its answer never sent).
+Invoices: ``POST /2.0/kb_invoice`` saves a draft (``kb_item_status_id`` 7) with its ``total`` (quantity ×
+unit price of its positions; 422 for an unknown contact, account, tax or currency, a missing user or
+position, a ``mwst_type`` other than 0, 1, 2); ``POST /2.0/kb_invoice/{id}/issue`` makes a draft
+pending (8; 422 when it is not a draft, 404 for an unknown id); ``GET /2.0/kb_invoice`` lists them.
+The stand-in books nothing for an invoice (bexio would: the receivable against the positions' accounts).
 bexio's VAT on a line with ``tax_id`` is computed as migrator expects it (the gross amount, rounded to
 the currency's ``round_factor``) only on reading back, in migrator; the stand-in keeps what it is sent.
 """
@@ -65,6 +70,7 @@ class Standin:
     countries: list[dict[str, Any]] = field(default_factory=list)
     languages: list[dict[str, Any]] = field(default_factory=list)
     units: list[dict[str, Any]] = field(default_factory=list)
+    invoices: list[dict[str, Any]] = field(default_factory=list)
     too_many: dict[int, str] = field(default_factory=dict)
     """Request number → Retry-After value of a 429 answer."""
     unavailable: set[int] = field(default_factory=set)
@@ -130,9 +136,18 @@ class Standin:
         lists = {"/2.0/accounts": self.accounts, "/3.0/taxes": self.taxes, "/3.0/currencies": self.currencies,
                  "/3.0/accounting/manual_entries": self.entries, "/2.0/contact": self.contacts,
                  "/2.0/article": self.articles, "/2.0/country": self.countries, "/2.0/language": self.languages,
-                 "/2.0/unit": self.units}  # fmt: skip
+                 "/2.0/unit": self.units, "/2.0/kb_invoice": self.invoices}  # fmt: skip
         if method == "GET" and path == "/3.0/users/me":
             return 200, {"id": 1, "firstname": "Test", "lastname": "User", "email": "owner@example.ch"}, {}
+        issue = re.fullmatch(r"/2\.0/kb_invoice/(\d+)/issue", path)
+        if issue and method == "POST":
+            invoice = next((i for i in self.invoices if i["id"] == int(issue.group(1))), None)
+            if invoice is None:
+                return 404, {"error_code": 404, "message": "Invoice not found", "errors": []}, {}
+            if invoice["kb_item_status_id"] != 7:
+                return 422, _error("Could not issue the invoice", ["the invoice is not a draft"]), {}
+            invoice["kb_item_status_id"] = 8
+            return 200, {"success": True}, {}
         if path not in lists:
             return 404, {"error_code": 404, "message": f"No route for {path}", "errors": []}, {}
         if method == "GET":
@@ -153,7 +168,8 @@ class Standin:
         if not isinstance(data, dict):
             return 422, _error("expected an object"), {}
         check = {"/3.0/accounting/manual_entries": self._entry, "/2.0/contact": self._contact,
-                 "/2.0/article": self._article, "/2.0/accounts": self._account}.get(path)  # fmt: skip
+                 "/2.0/article": self._article, "/2.0/accounts": self._account,
+                 "/2.0/kb_invoice": self._invoice}.get(path)  # fmt: skip
         if check is None:
             return 404, _error(f"POST not allowed on {path}"), {}
         problems = check(data)
@@ -163,6 +179,11 @@ class Standin:
         if path == "/3.0/accounting/manual_entries":
             saved["entries"] = [{**line, "id": self.new_id("lines")} for line in data["entries"]]
             saved["is_locked"] = False
+        if path == "/2.0/kb_invoice":
+            saved["positions"] = [{**position, "id": self.new_id("positions")} for position in data["positions"]]
+            saved["total"] = sum((Decimal(p.get("amount") or 0) * Decimal(p.get("unit_price") or 0)
+                                  for p in data["positions"]), Decimal(0))  # fmt: skip
+            saved["kb_item_status_id"] = 7
         lists[path].append(saved)
         return 201, saved, {}
 
@@ -225,6 +246,29 @@ class Standin:
         problems = [f"{k}: required" for k in missing]
         if any(a.get("intern_code") == data.get("intern_code") for a in self.articles if data.get("intern_code")):
             problems.append(f"intern_code: {data.get('intern_code')} is already used")
+        return problems
+
+    def _invoice(self, data: dict[str, Any]) -> list[str]:
+        problems = [f"{k}: required" for k in ("contact_id", "user_id") if not data.get(k)]
+        if data.get("contact_id") and data["contact_id"] not in {c["id"] for c in self.contacts}:
+            problems.append(f"contact_id: {data['contact_id']} does not exist")
+        if data.get("currency_id") not in {c["id"] for c in self.currencies}:
+            problems.append(f"currency_id: {data.get('currency_id')} does not exist")
+        if data.get("mwst_type") not in (0, 1, 2):
+            problems.append("mwst_type: 0, 1 or 2")
+        positions = data.get("positions")
+        if not isinstance(positions, list) or not positions:
+            return [*problems, "positions: at least one"]
+        for number, position in enumerate(positions, start=1):
+            account, tax = position.get("account_id"), position.get("tax_id")
+            if account is not None and account not in {a["id"] for a in self.accounts}:
+                problems.append(f"positions.{number}: account {account} does not exist")
+            if tax is not None and tax not in {t["id"] for t in self.taxes}:
+                problems.append(f"positions.{number}: tax {tax} does not exist")
+            if not isinstance(position.get("unit_price"), int | Decimal) or isinstance(
+                position.get("unit_price"), bool
+            ):
+                problems.append(f"positions.{number}.unit_price: a number")
         return problems
 
     def _account(self, data: dict[str, Any]) -> list[str]:

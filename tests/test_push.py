@@ -19,8 +19,11 @@ from migrator.push import Journal, PushStopped, fingerprint, push
 ROOT = Path(__file__).resolve().parent.parent
 DAT = ROOT / "samples" / "winbiz" / "DAT"
 # The garage (Winbiz sample): 40 source entries; bexio gets 30 manual entries (2023 with its openings and
-# the closing entry CLOSING-2023; the 2024 openings are carried by bexio itself, years.continuous).
-ENTRIES = 30
+# the closing entry CLOSING-2023; the 2024 openings are carried by bexio itself, years.continuous), and
+# the offset entry of the one open customer invoice, R24-002 (4324.00), created as a bexio invoice.
+ENTRIES = 30 + 1
+INVOICE_STEPS = 2
+"""Journal lines of the open invoice: created, issued."""
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +35,7 @@ def garage_chart() -> dict[str, str]:
 @pytest.fixture
 def bexio(garage_chart: dict[str, str]) -> Iterator[Standin]:
     standin = Standin()
-    standin.chart(garage_chart)
+    standin.chart({**garage_chart, "9990": "Übertrag offene Posten"})  # the open invoices' transition account
     standin.units += [{"id": 90001, "name": "jeu"}, {"id": 90002, "name": "paire"}]  # the garage's own units
     standin.url = standin.start()  # type: ignore[attr-defined]
     yield standin
@@ -62,6 +65,7 @@ def test_full_push_and_read_back(bexio: Standin, tmp_path: Path, monkeypatch: py
                                       "--report", "report.json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert f"posted to bexio: 11 contacts, 9 articles, {ENTRIES} entries (0 were there already)" in result.output
+    assert "created in bexio: open invoice R24-002 of C002, 4324.00 (issued)" in result.output
     assert "verified with declared losses: bexio reads back to the same books" in result.output
     assert TOKEN not in result.output
     assert len(bexio.entries) == ENTRIES
@@ -89,7 +93,7 @@ def test_full_push_and_read_back(bexio: Standin, tmp_path: Path, monkeypatch: py
     assert report["target"]["format"] == "bexio" and report["target"]["files"][0]["path"] == "bexio-push.jsonl"
     assert TOKEN not in (tmp_path / "report.json").read_text("utf-8")
     journal = (tmp_path / "bexio-push.jsonl").read_text("utf-8").splitlines()
-    assert len(journal) == 11 + 9 + ENTRIES and TOKEN not in "".join(journal)
+    assert len(journal) == 11 + 9 + ENTRIES + INVOICE_STEPS and TOKEN not in "".join(journal)
     # per account and year, as bexio holds them: 1000 Caisse closes 2023 at 3038.50 in both
     # VAT per code as bexio books it from the gross amounts: V77 of the Winbiz garage is bexio's UN77
     vat = {r["code"]: r for r in report["vat_rows"]}
@@ -108,6 +112,7 @@ def test_full_push_and_read_back(bexio: Standin, tmp_path: Path, monkeypatch: py
         f"posted to bexio: 0 contacts, 0 articles, 0 entries ({11 + 9 + ENTRIES} were there already)" in resumed.output
     )
     assert (len(bexio.entries), len(bexio.contacts), len(bexio.articles)) == (ENTRIES, 11, 9)
+    assert len(bexio.invoices) == 1 and "created in bexio" not in resumed.output
 
 
 def test_dry_run_posts_nothing(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,14 +191,14 @@ def test_dropped_connection_is_not_posted_twice(bexio: Standin, tmp_path: Path) 
     ]
     assert len(result.retried) == 2 and "tried again" in result.retried[0]
     assert (len(bexio.contacts), len(bexio.articles), len(bexio.entries)) == (11, 9, ENTRIES)
-    assert posts(bexio) == 11 + 9 + ENTRIES
+    assert posts(bexio) == 11 + 9 + ENTRIES + INVOICE_STEPS
     assert result.conversion.verification.ok
 
 
 def test_unknown_account_stops_before_posting(garage_chart: dict[str, str], tmp_path: Path) -> None:
-    """6900 Frais bancaires is not in bexio's chart: nothing is posted, the account is named; with
-    --create-missing it is created (an expense account) and the push verifies. Without 1171, bexio's
-    VB81 books its VAT nowhere: named too."""
+    """6900 Frais bancaires is not in bexio's chart, nor the open invoices' transition account 9990: nothing
+    is posted, the accounts are named; with --create-missing they are created (an expense account, a
+    closing account) and the push verifies. Without 1171, bexio's VB81 books its VAT nowhere: named too."""
     chart = {k: v for k, v in garage_chart.items() if k not in ("6900", "1171")}
     standin = Standin()
     standin.chart(chart)
@@ -202,6 +207,7 @@ def test_unknown_account_stops_before_posting(garage_chart: dict[str, str], tmp_
         with pytest.raises(PushStopped) as info:
             run(standin, tmp_path / "j.jsonl")
         assert "account 6900 Frais bancaires: create it in bexio's chart" in str(info.value)
+        assert "account 9990 Übertrag offene Posten: create it in bexio's chart" in str(info.value)
         assert "VAT code VB81 books its VAT to no account in bexio and to 1171 in the books" in str(info.value)
         assert "unit jeu (article PLAQ): create it in bexio's settings (units)" in str(info.value)
         assert posts(standin) == 0
@@ -210,8 +216,10 @@ def test_unknown_account_stops_before_posting(garage_chart: dict[str, str], tmp_
                                  "account_type": 3, "is_active": True})  # fmt: skip
         next(t for t in standin.taxes if t["code"] == "VB81")["account_id"] = 99991
         result = run(standin, tmp_path / "j.jsonl", create_missing=True)
-        assert result.created == ["account 6900 Frais bancaires"]
+        assert result.created == ["account 6900 Frais bancaires", "account 9990 Übertrag offene Posten",
+                                  "open invoice R24-002 of C002, 4324.00 (issued)"]  # fmt: skip
         assert [a["account_type"] for a in standin.accounts if a["account_no"] == "6900"] == [2]  # expense
+        assert [a["account_type"] for a in standin.accounts if a["account_no"] == "9990"] == [5]  # closing
         assert len(standin.entries) == ENTRIES and result.conversion.verification.ok
     finally:
         standin.stop()

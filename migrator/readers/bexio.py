@@ -979,12 +979,16 @@ def api_ledger(
     contacts: Sequence[dict[str, Any]] = (),
     articles: Sequence[dict[str, Any]] = (),
     lists: dict[str, list[dict[str, Any]]] | None = None,
+    invoices: Sequence[dict[str, Any]] = (),
+    contact_numbers: dict[Any, str] | None = None,
 ) -> Ledger:  # fmt: skip
     """Books from what bexio's API lists (`migrator.bexio_api`): manual entries with ids turned back into
     account numbers, VAT codes and currency codes, each line with a ``tax_id`` split into its base and
     the VAT bexio books in it (the gross amount's VAT rounded to `step` cents, the base currency's
     ``round_factor``), as `_read_written` reads the writer's files. Accounts are those of bexio's chart
-    the lines use or `codes` names; source rows are the entries' positions in the list named `name`."""
+    the lines use or `codes` names; source rows are the entries' positions in the list named `name`.
+    `invoices` (bexio's ``kb_invoice`` list) give the open items, their offset entries taken out of the
+    journal as `_read_written` does; `contact_numbers` maps bexio's contact ids to contact numbers."""
     numbers: dict[Any, str] = {a["id"]: str(a["account_no"]) for a in accounts}
     found = Found()
     taxes_by_id: dict[Any, dict[str, Any]] = {t["id"]: t for t in taxes}
@@ -998,7 +1002,16 @@ def api_ledger(
     rows: list[dict[str, Any]] = []
     counter: Counter[str] = Counter()
     used: set[str] = set()
-    for number, entry in enumerate(entries, start=1):
+    nrs = contact_numbers if contact_numbers is not None else {c["id"]: str(c.get("nr") or "") for c in contacts}
+    open_invoices: list[Invoice] = []
+    for row, listed in enumerate(invoices, start=1):
+        try:
+            open_invoices.append(invoice_of(listed, row, numbers, currency_names, nrs))
+        except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+            found.problems.append(Problem("error", N_("invoice {id} not read: {exc}").format(id=listed.get("id"),
+                                                                                            exc=exc), "kb_invoice", row))  # fmt: skip
+    bodies: list[dict[str, Any]] = []
+    for entry in entries:
         body: dict[str, Any] = {**entry, "entries": []}
         for line in entry.get("entries") or []:
             known = taxes_by_id.get(line.get("tax_id"))
@@ -1010,11 +1023,16 @@ def api_ledger(
             })  # fmt: skip
             if known:
                 used.add(str(known["code"]))
+        bodies.append(body)
+    paired, receivable = pair_offsets(bodies, open_invoices, name, found.problems)
+    for number, body in enumerate(bodies, start=1):
+        if number in paired:
+            continue
         try:
             rows += _entry(body, number, name, tax_info, counter, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(
-                Problem("error", N_("entry {get} not read: {exc}").format(get=entry.get("id"), exc=exc), name, number)
+                Problem("error", N_("entry {get} not read: {exc}").format(get=body.get("id"), exc=exc), name, number)
             )
     lines = _numbered_lines(rows, base)
     wanted = set(codes) | set(lines.column("account").to_pylist())
@@ -1024,10 +1042,12 @@ def api_ledger(
     vat_rows = [{"code": c, "rate": t["rate"], "account": t["account"], "description": t["description"]}
                 for c, t in sorted(tax_info.items()) if c in used]  # fmt: skip
     partners, items = _api_business(contacts, articles, numbers, taxes_by_id, currency_names, lists or {}, base)
+    open_items = open_item_rows(open_invoices, receivable, base, "kb_invoice", found.problems)
     return Ledger(
         company=Company(base_currency=base, source_system="bexio API"), accounts=table("accounts", chart),
         vat_codes=table("vat_codes", vat_rows), lines=lines, partners=table("partners", partners),
         items=table("items", items), problems=tuple(found.problems), format="bexio", encoding="utf-8",
+        open_items=table("open_items", open_items),
     )  # fmt: skip
 
 
