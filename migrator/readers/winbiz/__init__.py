@@ -33,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migrator import dbf
+from migrator import dbf, money
 from migrator.errors import SourceError
 from migrator.i18n import N_
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
@@ -457,6 +457,12 @@ def _group_keys(raw: Raw) -> pa.Array:
       entry, which closes when they balance (rows of zero never close it);
     * every other row is an entry of its own.
     """
+    if "cpt_debit" in raw.columns and "cpt_credit" in raw.columns:
+        debit, credit = raw.text("cpt_debit"), raw.text("cpt_credit")
+        multiple = pc.or_(pc.equal(pc.utf8_lower(debit), "multiple"), pc.equal(pc.utf8_lower(credit), "multiple"))
+        one_sided = pc.or_(pc.equal(debit, ""), pc.equal(credit, ""))
+        if not pc.any(pc.or_(multiple, one_sided)).as_py():  # every row books both accounts: an entry each
+            return pc.cast(pa.array(np.arange(1, raw.size + 1, dtype=np.int64)), pa.string())
     dates = raw.text("date").to_pylist()
     docs = raw.text(raw.first("piece")).to_pylist()
     debits = raw.text("cpt_debit").to_pylist() if "cpt_debit" in raw.columns else [""] * raw.size
@@ -506,43 +512,80 @@ def _vat_rows(raw: Raw, keys: pa.Array) -> tuple[Raw, pa.Array]:
     `IMPORT_VAT_ACCOUNTS`, the other side unchanged."""
     if "ecr_tvatyp" not in raw.columns or "ecr_tvamnt" not in raw.columns:
         return raw, keys
-    types = raw.text("ecr_tvatyp").to_pylist()
-    if "-1" in types:
+    types = raw.text("ecr_tvatyp")
+    if pc.any(pc.equal(types, "-1")).as_py():
         return raw, keys
-    vats, amounts = raw.text("ecr_tvamnt").to_pylist(), raw.text("montant").to_pylist()
-    sides = pc.utf8_lower(raw.text(raw.first("ecr_tvadc"))).to_pylist()
-    take: list[int] = []
-    changed: dict[int, tuple[str, str, str]] = {}  # position in `take` → (montant, tvatyp, account side)
-    for index, (kind, vat, amount, side) in enumerate(zip(types, vats, amounts, sides, strict=True)):
-        take.append(index)
-        if kind not in IMPORT_VAT_ACCOUNTS or not vat:
-            continue
-        try:
-            tax, total = parse_cents(vat), parse_cents(amount)
+    vats, amounts = raw.text("ecr_tvamnt"), raw.text("montant")
+    candidate = pc.and_(pc.is_in(types, pa.array(list(IMPORT_VAT_ACCOUNTS))), pc.not_equal(vats, ""))
+    rows = np.flatnonzero(candidate.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return raw, keys
+    at = pa.array(rows)
+    tax, total, parsed = _plain_cents(pc.take(vats, at)), _plain_cents(pc.take(amounts, at)), []
+    for i in np.flatnonzero(pc.or_(pc.is_null(tax), pc.is_null(total)).to_numpy(zero_copy_only=False)).tolist():
+        try:  # what the regex does not read: parse_cents, as the journal reader does
+            parsed.append((i, parse_cents(vats[int(rows[i])].as_py()), parse_cents(amounts[int(rows[i])].as_py())))
         except ParseError:
-            continue  # journal.read reports the bad value
-        if not tax or total is None:
-            continue
-        side = side if side in ("d", "c") else ("c" if kind == "2" else "d")
-        changed[len(take) - 1] = (format_cents(total - tax), kind, "")
-        take.append(index)
-        changed[len(take) - 1] = (format_cents(tax), "-1", side)
-    if not changed:
+            parsed.append((i, None, None))  # journal.read reports the bad value
+    tax_np = tax.fill_null(0).to_numpy(zero_copy_only=False).copy()
+    total_np = total.fill_null(0).to_numpy(zero_copy_only=False).copy()
+    has_total = np.ones(len(rows), dtype=bool)
+    for i, one_tax, one_total in parsed:
+        tax_np[i], total_np[i], has_total[i] = one_tax or 0, one_total or 0, one_total is not None
+    changed = has_total & (tax_np != 0)
+    if not changed.any():
         return raw, keys
+    rows, tax_np, total_np = rows[changed], tax_np[changed], total_np[changed]
+    kind = pc.take(types, pa.array(rows))
+    written = pc.utf8_lower(raw.text(raw.first("ecr_tvadc")))
+    side = pc.take(written, pa.array(rows))
+    side = pc.if_else(pc.is_in(side, pa.array(["d", "c"])), side, pc.if_else(pc.equal(kind, "2"), "c", "d"))
+    extra = np.zeros(raw.size, dtype=np.int64)
+    extra[rows] = 1
+    take = np.repeat(np.arange(raw.size), 1 + extra)  # each base row followed by its VAT row
+    position = np.cumsum(1 + extra) - 1 - extra  # where each row went
+    base_at, vat_at = position[rows], position[rows] + 1
     indices = pa.array(take, pa.int64())
     columns = {name: pc.take(column, indices) for name, column in raw.columns.items()}
-    for name in ("montant", "ecr_tvatyp", "cpt_debit", "cpt_credit"):
-        values = pc.take(raw.text(name), indices).to_pylist()
-        for position, (amount, kind, side) in changed.items():
-            if name == "montant":
-                values[position] = amount
-            elif name == "ecr_tvatyp":
-                values[position] = kind
-            elif side and name == ("cpt_debit" if side == "d" else "cpt_credit"):
-                values[position] = IMPORT_VAT_ACCOUNTS[types[take[position]]]
-        columns[name] = pa.array(values, pa.string())
-    out = Raw(raw.file, columns, raw.rows[np.array(take, dtype=np.int64)], dict(raw.names), raw.problems)
+    moved = np.concatenate([base_at, vat_at])
+    mask = np.zeros(len(take), dtype=bool)
+    mask[moved] = True
+    order = np.argsort(moved, kind="stable")  # replace_with_mask takes the new values in row order
+
+    def put(name: str, at: np.ndarray, values: pa.Array) -> None:
+        spot = np.zeros(len(take), dtype=bool)
+        spot[at] = True
+        columns[name] = pc.replace_with_mask(pc.take(raw.text(name), indices), pa.array(spot), values)
+
+    amounts_new = pa.concat_arrays([_cents_texts(total_np - tax_np), _cents_texts(tax_np)])
+    columns["montant"] = pc.replace_with_mask(pc.take(raw.text("montant"), indices), pa.array(mask),
+                                              pc.take(amounts_new, pa.array(order)))  # fmt: skip
+    put("ecr_tvatyp", vat_at, pa.array(["-1"] * len(rows), pa.string()))
+    accounts = pc.if_else(pc.equal(kind, "2"), IMPORT_VAT_ACCOUNTS["2"], IMPORT_VAT_ACCOUNTS["3"])
+    for name, letter in (("cpt_debit", "d"), ("cpt_credit", "c")):
+        on_side = pc.equal(side, letter).to_numpy(zero_copy_only=False)
+        put(name, vat_at[on_side], pc.filter(accounts, pa.array(on_side)))
+    out = Raw(raw.file, columns, raw.rows[take], dict(raw.names), raw.problems)
     return out, pc.take(keys, indices)
+
+
+def _plain_cents(text: pa.Array) -> pa.Array:
+    """Cents of plain amounts (``-1234.5``, ``12.05``), null for any other text."""
+    plain = pc.match_substring_regex(text, r"^-?\d{1,16}(\.\d{1,2})?$")
+    return pc.if_else(
+        plain, money.decimal_array_to_cents(pc.cast(pc.if_else(plain, text, "0"), money.DECIMAL_TYPE)), None
+    )
+
+
+def _cents_texts(cents: np.ndarray) -> pa.Array:
+    """`format_cents` of each value, a column at a time."""
+    values = np.asarray(cents, dtype=np.int64)
+    if len(values) and values.min() == np.iinfo(np.int64).min:  # no absolute value in int64
+        return pa.array([format_cents(c) for c in values.tolist()], pa.string())
+    whole = pc.cast(pa.array(np.abs(values) // 100), pa.string())
+    part = pc.utf8_lpad(pc.cast(pa.array(np.abs(values) % 100), pa.string()), 2, "0")
+    text = pc.binary_join_element_wise(whole, part, ".")
+    return pc.if_else(pa.array(values < 0), pc.binary_join_element_wise("-", text, ""), text)
 
 
 # ------------------------------------------------------------------------------------------- ledger

@@ -23,7 +23,7 @@ from migrator import dbf
 from migrator.errors import SourceError
 from migrator.i18n import N_
 from migrator.model import Problem
-from migrator.parsing import ParseError, codec_name, csv_records, decimal_text, excel_number
+from migrator.parsing import MAX_FIELD, ParseError, codec_name, csv_records, decimal_text, excel_number
 from migrator.readers.winbiz.raw import Raw, normalise
 
 EXPORT_SUFFIXES = (".xml", ".csv", ".txt", ".xls", ".xlsx")
@@ -208,7 +208,7 @@ def xls_rows(path: Path, size: int, mtime_ns: int) -> tuple[tuple[int, tuple[str
 
 def _table(rows: list[tuple[int, list[str]]], label: str) -> Raw:
     """A `Raw` from rows whose first non-empty row is the header."""
-    rows = [(n, cells) for n, cells in rows if any(c.strip() for c in cells)]
+    rows = [(n, cells) for n, cells in rows if "".join(cells).strip()]  # a cell with more than blanks
     if not rows:
         raise SourceError(N_("the file is empty: expected a header row with the Winbiz field names"), label)
     header = rows[0][1]
@@ -217,18 +217,26 @@ def _table(rows: list[tuple[int, list[str]]], label: str) -> Raw:
     while width and not names[width - 1]:
         width -= 1
     problems = []
-    records: list[dict[str, str]] = []
+    kept: list[list[str]] = []
     numbers: list[int] = []
     for number, cells in rows[1:]:
-        if len(cells) > width and any(c.strip() for c in cells[width:]):
-            problems.append(Problem("error", N_("{count} fields where the header has {width}; row left out").format(count=len(cells), width=width),
-                                    label, number))  # fmt: skip
-            continue
-        cells = cells + [""] * (width - len(cells))
-        records.append({names[i]: cells[i] for i in range(width) if names[i]})
+        if len(cells) != width:
+            if len(cells) > width and "".join(cells[width:]).strip():
+                problems.append(Problem("error", N_("{count} fields where the header has {width}; row left out").format(count=len(cells), width=width),
+                                        label, number))  # fmt: skip
+                continue
+            cells = (cells + [""] * (width - len(cells)))[:width]
+        kept.append(cells)
         numbers.append(number)
-    raw = Raw.build(label, _columns(records) if records else {n: pa.array([], pa.string()) for n in names[:width]},
-                    np.array(numbers, dtype=np.int64))  # fmt: skip
+    last = {name: i for i, name in enumerate(names[:width]) if name}  # a repeated name: its last field
+    if kept:
+        fields = list(zip(*kept, strict=True))
+        columns = {
+            name: pa.array(fields[last[name]], pa.string()) for name in dict.fromkeys(n for n in names[:width] if n)
+        }
+    else:
+        columns = {n: pa.array([], pa.string()) for n in names[:width]}
+    raw = Raw.build(label, columns, np.array(numbers, dtype=np.int64))
     raw.problems += problems
     return raw
 
@@ -268,6 +276,42 @@ def csv_rows(data: bytes, encoding: str, label: str) -> list[tuple[int, list[str
     return out
 
 
+_NOT_BLANK = "[^\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+"""A character `str.strip` keeps (`str.isspace` is false for it)."""
+
+
+def _csv_table(data: bytes, encoding: str, label: str) -> Raw:
+    """`_table` of `csv_rows`, a column at a time for a file without quotes in which every row has as
+    many fields as the header (lines split at the separator are then exactly what `csv.reader` reads)."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return _table(csv_rows(data, encoding, label), label)  # which reports it
+    if '"' in text or "\0" in text or text.count("\r") != text.count("\r\n"):
+        return _table(csv_rows(data, encoding, label), label)
+    separator = max((";", ",", "\t"), key=text.split("\n", 1)[0].count)
+    lines = text.replace("\r\n", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the line end of the last row
+    column = pa.array(lines, pa.string())
+    del lines
+    filled = np.flatnonzero(pc.match_substring_regex(pc.replace_substring(column, separator, ""), _NOT_BLANK)
+                            .to_numpy(zero_copy_only=False))  # fmt: skip
+    if not len(filled) or pc.max(pc.utf8_length(column)).as_py() > MAX_FIELD:
+        return _table(csv_rows(data, encoding, label), label)
+    names = [h.strip() for h in column[int(filled[0])].as_py().split(separator)]
+    width = len(names)
+    while width and not names[width - 1]:
+        width -= 1
+    body = filled[1:]
+    cells = pc.split_pattern(pc.take(column, pa.array(body)), separator)
+    if not width or width != len(names) or not pc.all(pc.equal(pc.list_value_length(cells), width)).as_py():
+        return _table(csv_rows(data, encoding, label), label)
+    last = {name: i for i, name in enumerate(names) if name}  # a repeated name: its last field
+    columns = {name: pc.list_element(cells, last[name]) for name in dict.fromkeys(n for n in names if n)}
+    return Raw.build(label, columns, (body + 1).astype(np.int64))
+
+
 def header_names(path: Path) -> set[str]:
     """Normalised names of the header of an export file (cheap: for sniffing)."""
     suffix = path.suffix.lower()
@@ -301,7 +345,7 @@ def load_export(path: Path, label: str, encoding: str | None = None) -> tuple[Ra
     else:
         data = path.read_bytes()
         used = text_encoding(data, encoding)
-        raw = _table(csv_rows(data, used, label), label)
+        raw = _csv_table(data, used, label)
     kind = kind_of(set(raw.columns)) or business_kind(set(raw.columns))
     if kind is None:
         raise SourceError(

@@ -169,6 +169,10 @@ class Raw:
         slow = pc.is_null(parsed).to_numpy(zero_copy_only=False)
         if not slow.any():
             return parsed
+        mask = pa.array(slow)
+        dmy = strict_dates(pc.filter(text, mask), "%d.%m.%Y")
+        if not dmy.null_count:  # every other value a real dd.mm.yyyy date: the layout `dates_of` decides on
+            return pc.replace_with_mask(parsed, mask, dmy)
         values = parsed.to_pylist()
         indexes = np.flatnonzero(slow)
         errors = np.zeros(self.size, dtype=bool)
