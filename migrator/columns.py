@@ -212,3 +212,32 @@ def complete(
     mask = np.zeros(len(fast), dtype=bool)
     mask[undecided] = True  # replace_with_mask takes the replacements in row order
     return pc.replace_with_mask(fast, pa.array(mask), pa.array(found, fast.type)), errors
+
+
+# ----------------------------------------------------------------------------------- delimited text
+
+
+def physical_lines(text: str) -> pa.Array:
+    """The lines of `text` as ``text.split("\\n")`` gives them, as one Arrow string array."""
+    whole = pa.array([text], pa.large_string())
+    return pc.list_flatten(pc.split_pattern(whole, "\n")).cast(pa.string())
+
+
+class Fields:
+    """The `separator`-separated fields of each line (no quoting), taken out column by column."""
+
+    def __init__(self, lines: Strings, separator: str) -> None:
+        lists = pc.split_pattern(texts(lines), separator)
+        offsets = lists.offsets.to_numpy()
+        self.values = pc.list_flatten(lists)
+        self.starts = offsets[:-1] - offsets[0]
+        self.counts = np.diff(offsets)
+        """How many fields each line has."""
+
+    def column(self, index: int) -> pa.Array:
+        """Field `index` of every line, ``""`` where a line has fewer fields."""
+        has = self.counts > index
+        if not has.any():
+            return pa.array([""] * len(self.counts), pa.string())
+        taken = self.values.take(pa.array(np.where(has, self.starts + index, 0)))
+        return pc.if_else(pa.array(has), taken, "")
