@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
 import pytest
 from bexio_standin import READ_ONLY, TOKEN, Standin
 from click.testing import CliRunner
@@ -283,3 +285,109 @@ def test_a_message_of_several_lines_is_shown_line_by_line() -> None:
                                        "übermittelt:\n  Währung EUR: fügen Sie sie in den Währungseinstellungen von "
                                        "bexio hinzu")  # fmt: skip
     assert i18n.shown(message) == message  # English: as made
+
+
+def test_open_invoice_created_issued_and_read_back(bexio: Standin, tmp_path: Path) -> None:
+    """R24-002 becomes one issued bexio invoice of 4324.00 on 9990 for C002, no VAT; it reads back as the
+    garage's open item (its offset entry paired away); a second run creates nothing."""
+    result = run(bexio, tmp_path / "j.jsonl")
+    assert (result.invoices, result.issued, result.invoices_already) == (1, 1, 0)
+    (invoice,) = bexio.invoices
+    contacts = {c["id"]: c["nr"] for c in bexio.contacts}
+    accounts = {a["id"]: a["account_no"] for a in bexio.accounts}
+    (position,) = invoice["positions"]
+    assert (contacts[invoice["contact_id"]], invoice["api_reference"], invoice["is_valid_from"], invoice["mwst_type"],
+            invoice["kb_item_status_id"], accounts[position["account_id"]], str(position["unit_price"])) == (
+        "C002", "R24-002", "2024-09-12", 2, 8, "9990", "4324.00")  # fmt: skip
+    offset = next(e for e in bexio.entries if e["reference_nr"] == "OP-Übertrag R24-002")
+    (line,) = offset["entries"]
+    assert (accounts[line["debit_account_id"]], accounts[line["credit_account_id"]], str(line["amount"])) == (
+        "9990", "1100", "4324.00")  # fmt: skip
+    back = result.conversion.compared
+    assert back.open_items.to_pylist() == [{
+        "id": "R24-002", "partner": "C002", "kind": "invoice", "date": dt.date(2024, 9, 12),
+        "due_date": dt.date(2024, 10, 12), "currency": "", "amount": 432400, "open_amount": 432400,
+        "account": "1100", "description": "Facture Carrosserie Weber, réparation"}]  # fmt: skip
+    assert not [r for r in back.lines.to_pylist() if r["doc"].startswith("OP-")]
+    assert result.conversion.verification is not None and result.conversion.verification.ok
+    again = run(bexio, tmp_path / "j.jsonl", resume=True)
+    assert (again.invoices, again.issued, again.invoices_already, len(bexio.invoices)) == (0, 0, 1, 1)
+    assert [path for method, path, _ in bexio.log if method == "POST" and "kb_invoice" in path] == [
+        "/2.0/kb_invoice", f"/2.0/kb_invoice/{invoice['id']}/issue"]  # fmt: skip
+
+
+def test_crash_between_creating_and_issuing(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The power goes out after the invoice is created (and journaled) but before it is issued: --resume
+    issues it, and creates no second invoice. Until then bexio holds a draft, which bexio does not book:
+    read back, it is no open item and its offset stays an entry, so the verification fails."""
+    issue = bexio_api.Client.issue
+
+    def crashing(self: bexio_api.Client, invoice_id: int, saved: Any = None) -> Any:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bexio_api.Client, "issue", crashing)
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(bexio, journal)
+    assert [i["kb_item_status_id"] for i in bexio.invoices] == [7]
+    from migrator.readers.bexio import api_ledger
+
+    draft = api_ledger(bexio.entries, bexio.accounts, bexio.taxes, bexio.currencies, base="CHF", step=5, name="x",
+                       invoices=bexio.invoices, contact_numbers={c["id"]: c["nr"] for c in bexio.contacts})  # fmt: skip
+    assert not draft.open_items.num_rows
+    assert any("R24-002 is a draft in bexio" in p.message for p in draft.problems)
+    assert [r["amount"] for r in draft.lines.to_pylist() if r["doc"] == "OP-Übertrag R24-002"] == [432400, -432400]
+    monkeypatch.setattr(bexio_api.Client, "issue", issue)
+    result = run(bexio, journal, resume=True)
+    assert (result.invoices, result.invoices_already, result.issued) == (0, 1, 1)
+    assert [i["kb_item_status_id"] for i in bexio.invoices] == [8]
+    assert result.conversion.verification is not None and result.conversion.verification.ok
+
+
+def test_crash_after_bexio_saved_the_invoice(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bexio saved the invoice but the journal never heard of it: --resume finds it in bexio's list by its
+    fingerprint, records it, issues it, and creates none again."""
+    record = Journal.record
+
+    def crashing(self: Journal, key: str, bexio_id: int, what: str) -> None:
+        if key.startswith("invoice:"):
+            raise KeyboardInterrupt
+        record(self, key, bexio_id, what)
+
+    monkeypatch.setattr(Journal, "record", crashing)
+    journal = tmp_path / "j.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        run(bexio, journal)
+    monkeypatch.setattr(Journal, "record", record)
+    result = run(bexio, journal, resume=True)
+    assert (result.invoices, result.invoices_already, result.issued, len(bexio.invoices)) == (0, 1, 1, 1)
+    assert "invoice R24-002 (found in bexio)" in journal.read_text("utf-8")
+    assert result.conversion.verification is not None and result.conversion.verification.ok
+
+
+def test_dry_run_lists_the_open_invoices(bexio: Standin, tmp_path: Path) -> None:
+    result = run(bexio, tmp_path / "j.jsonl", dry_run=True)
+    assert "open invoices: 1" in result.summary
+    assert "  R24-002 of 2024-09-12, customer C002: 4324.00" in result.summary
+    assert any("supplier bills (F24-202)" in p.message for p in result.conversion.not_carried)
+    assert posts(bexio) == 0 and not bexio.invoices
+
+
+def test_customer_missing_in_bexio_stops(bexio: Standin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An open invoice whose customer is neither among the books' partners nor in bexio: nothing is posted."""
+    from migrator import push as push_module
+
+    read = push_module._read
+
+    def without_c002(*args: Any) -> Any:
+        original, ledger, *rest = read(*args)
+        partners = ledger.partners.filter(pc.not_equal(ledger.partners.column("id"), "C002"))
+        return (original, ledger.replace(partners=partners), *rest)
+
+    monkeypatch.setattr(push_module, "_read", without_c002)
+    with pytest.raises(PushStopped, match="customer C002 \\(open invoice R24-002\\): neither among the partners"):
+        run(bexio, tmp_path / "j.jsonl")
+    assert posts(bexio) == 0
+    bexio.contacts.append({"id": 4242, "nr": "C002", "name_1": "Carrosserie Weber", "contact_type_id": 1})
+    result = run(bexio, tmp_path / "j.jsonl")
+    assert [i["contact_id"] for i in bexio.invoices] == [4242] and result.issued == 1
