@@ -29,6 +29,10 @@ The folder holds a README.md with the details of your files. In short:
 3. Products: import Produkte.xlsx with bexio's product import (one bad row rejects the whole file).
 4. Entries: bexio has no file import for entries. `migrator push SOURCE --to bexio` posts them for
    you; by hand, README.md says how to fill in bexio's ids in manual_entries.json.
+5. Open invoices (invoices.json, where the books have open customer invoices): bexio has no file
+   import for invoices; only `migrator push` creates and issues them. By hand, create each one in
+   bexio from invoices.json (or type it), issue it, and post its entry "OP-Übertrag <number>" of
+   manual_entries.json with it; without the invoices, leave those entries out (README.md).
 """),
     "banana": N_("""Importing into Banana Accounting
 ================================
