@@ -281,9 +281,10 @@ def _plan(ledger: Ledger, notes: _Notes) -> _Plan:
     e = e[order]
     m = len(encoded.dictionary)
     taken = pa.array(order)
+    in_order = bool(np.all(order == np.arange(n)))  # lines usually come entry by entry, in line order
 
     def col(name: str) -> pa.Array:
-        return pc.take(lines.column(name), taken).combine_chunks()
+        return lines.column(name).combine_chunks() if in_order else pc.take(lines.column(name), taken).combine_chunks()
 
     amount_col = col("amount")
     amount = amount_col.fill_null(0).to_numpy(zero_copy_only=False)
@@ -628,8 +629,14 @@ def _entries_text(plan: _Plan, notes: _Notes) -> str:
               pa.array([JOURNAL] * size, pa.string()), c["fx_rate"], c["fx_amount"], rate, vat_amount,
               c["vat_side"].fill_null(""), kind, method, empty, empty, empty, empty, empty,
               c["vat_code"].fill_null("")]  # fmt: skip
-    quoted = [_quoted(f) for f in fields]
-    rows = pc.binary_join_element_wise(*quoted, ";").to_pylist() if size else []
+    fields = [f.fill_null("") for f in fields]
+    joined = pc.binary_join_element_wise(*fields, ";")
+    # a row needs quotes where a field holds ; " CR or LF: more separators than fields, or one of those
+    plain = pc.and_(pc.equal(pc.count_substring(joined, ";"), len(fields) - 1),
+                    pc.invert(pc.match_substring_regex(joined, '["\r\n]')))  # fmt: skip
+    if size and not pc.all(plain).as_py():
+        joined = pc.if_else(plain, joined, pc.binary_join_element_wise(*(_quoted(f) for f in fields), ";"))
+    rows = joined.to_pylist() if size else []
     return "\r\n".join([";".join(HEADER), *rows]) + "\r\n"
 
 
@@ -645,7 +652,8 @@ def _quoted(values: pa.Array) -> pa.Array:
 
 def _date_text(dates: pa.Array) -> pa.Array:
     """dd.mm.yyyy of each date, empty where there is none (years before 1000 as `strftime` writes them)."""
-    text = pc.strftime(dates, "%d.%m.%Y").fill_null("") if len(dates) else pa.array([], pa.string())
+    days = dates.dictionary_encode()  # a few hundred distinct days: each formatted once
+    text = pc.take(pc.strftime(days.dictionary, "%d.%m.%Y"), days.indices).fill_null("")
     early = pc.less(pc.year(dates), 1000).fill_null(False)
     if pc.any(early).as_py():
         text = pa.array([d.strftime("%d.%m.%Y") if d else "" for d in dates.to_pylist()], pa.string())

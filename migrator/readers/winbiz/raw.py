@@ -170,7 +170,8 @@ class Raw:
         if not slow.any():
             return parsed
         mask = pa.array(slow)
-        dmy = strict_dates(pc.filter(text, mask), "%d.%m.%Y")
+        distinct, indices = self._distinct(pc.filter(text, mask))
+        dmy = _spread(strict_dates(distinct, "%d.%m.%Y"), indices)
         if not dmy.null_count:  # every other value a real dd.mm.yyyy date: the layout `dates_of` decides on
             return pc.replace_with_mask(parsed, mask, dmy)
         values = parsed.to_pylist()
