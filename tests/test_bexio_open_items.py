@@ -215,6 +215,8 @@ def test_open_items_account_option(garage: Ledger, tmp_path: Path) -> None:
     (body,) = json.loads((tmp_path / "out" / "invoices.json").read_text("utf-8"))
     assert body["positions"][0]["account_id"] == "9910"
     assert result.reread is not None and result.reread.open_items.column("id").to_pylist() == ["R24-002"]
+    with pytest.raises(UnsupportedOperation, match="open_items_account is empty"):
+        pipeline.convert(_sqlite(garage, tmp_path), "bexio", tmp_path / "none", options={"open_items_account": " "})
     with pytest.raises(UnsupportedOperation, match="open_items_account=1100: that is the receivable account"):
         pipeline.convert(_sqlite(garage, tmp_path), "bexio", tmp_path / "other", options={"open_items_account": "1100"})
 

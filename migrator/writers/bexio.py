@@ -314,6 +314,9 @@ def open_invoices(ledger: Ledger, account: str = TRANSITION_ACCOUNT) -> tuple[li
     rest, are declared."""
     base = ledger.company.base_currency or "CHF"
     items = ledger.open_items.to_pylist()
+    if not account and any(i["kind"] == "invoice" for i in items):
+        raise UnsupportedOperation(N_("writer option open_items_account is empty; name the account open invoices "
+                                      "are carried through (a closing account, class 9)"))  # fmt: skip
     if account in {i["account"] for i in items if i["kind"] == "invoice"}:
         raise UnsupportedOperation(N_("writer option open_items_account={account}: that is the receivable account "
                                       "of open invoices; name an account of its own (a closing account, class 9)")
