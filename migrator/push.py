@@ -557,6 +557,13 @@ def _plan(bodies: list[tuple[dict[str, Any], dict[str, Any]]], accounts: dict[st
     return out
 
 
+def _unjournaled(listed: list[dict[str, Any]], key: Callable[[dict[str, Any]], str], print_: str,
+                 journaled: set[int]) -> dict[str, Any] | None:  # fmt: skip
+    """The first object of bexio's list `listed` whose fingerprint (`key`) is `print_` and that the journal
+    does not hold yet: a POST bexio saved though its answer was lost."""
+    return next((o for o in listed if key(o) == print_ and o.get("id") not in journaled), None)
+
+
 def _post_entries(api: bexio_api.Client, planned: list[Planned], book: Journal, result: PushResult) -> None:
     """Post each planned entry not yet in the journal nor in bexio's list (see the module doc)."""
     listed = api.manual_entries()
@@ -577,10 +584,7 @@ def _post_entries(api: bexio_api.Client, planned: list[Planned], book: Journal, 
         text = writer.dumps(item.body)
 
         def saved(print_: str = print_) -> dict[str, Any] | None:
-            for entry in api.manual_entries():
-                if fingerprint(entry) == print_ and entry.get("id") not in book.ids_of("entry"):
-                    return entry
-            return None
+            return _unjournaled(api.manual_entries(), fingerprint, print_, book.ids_of("entry"))
 
         try:
             answer = api.post(ENTRIES, text, saved=saved)
@@ -657,10 +661,7 @@ def _post_invoices(api: bexio_api.Client, planned: list[PlannedInvoice], book: J
         else:
 
             def saved(print_: str = print_) -> dict[str, Any] | None:
-                for invoice in api.invoices():
-                    if invoice_fingerprint(invoice) == print_ and invoice.get("id") not in book.ids_of("invoice"):
-                        return invoice
-                return None
+                return _unjournaled(api.invoices(), invoice_fingerprint, print_, book.ids_of("invoice"))
 
             try:
                 answer = api.post(INVOICES, writer.dumps(item.body), saved=saved)
