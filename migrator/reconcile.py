@@ -831,6 +831,8 @@ def _keyed(table: pa.Table, keys: tuple[str, ...]) -> dict[tuple[Any, ...], dict
 def _shown(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return repr("" if value is None else value)
 
 

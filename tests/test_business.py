@@ -141,3 +141,12 @@ def test_source_tables_come_back_from_both_archives(tmp_path: Path, samples: Pat
             assert back.source_tables[name].equals(table), (target, name)
     plates = back.source_tables["vehicule.dbf"].column("DJ_TEXTE3").to_pylist()
     assert plates == ["BE 123 456", "FR 98 765", "VD 45 812", "VD 301 277"]
+
+
+def test_a_differing_date_is_shown_as_a_date(garage) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    after = garage.replace(open_items=_set(garage.open_items, "id", "F24-202", "due_date", dt.date(2024, 11, 30)))
+    assert compare(garage, after, ("entries",)).differences == [
+        "open items: 1 field(s) differ: bill/F24-202 due_date: 2024-10-31 before, 2024-11-30 after"
+    ]
