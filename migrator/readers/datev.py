@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ from migrator.parsing import (
     parse_decimal,
 )
 from migrator.readers.base import ReadOptions, accounts_from_lines, merge_accounts, number_lines
+from migrator.rowwise import collector_paused, same_keys_table
 from migrator.sources import Source
 from migrator.writers.datev import ENTRY_MARK, OPENING_MARK
 
@@ -61,6 +64,8 @@ OPTIONAL = {
     "art1": "Beleginfo - Art 1", "info1": "Beleginfo - Inhalt 1", "art2": "Beleginfo - Art 2",
     "info2": "Beleginfo - Inhalt 2",
 }  # fmt: skip
+MARKED_USED = ("Beleginfo - Art 1", "Beleginfo - Inhalt 1")  # the entry id of a row migrator wrote
+OPENING_USED = ("Beleginfo - Art 2", "Beleginfo - Inhalt 2")  # and its opening mark
 COMPUTED = {"BU-Schlüssel": N_("DATEV computes VAT from it"), "Skonto": N_("DATEV books the discount from it")}
 
 
@@ -113,6 +118,10 @@ class DatevReader:
         return 0.95 if is_extf(source.head(64)) else 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
+        with collector_paused():
+            return self._read(source, options)
+
+    def _read(self, source: Source, options: ReadOptions) -> Ledger:
         if not source.is_dir and source.path.stat().st_size == 0:
             raise SourceError(N_('the file is empty; expected a DATEV EXTF file (first line starting with "EXTF")'),
                               source.name)  # fmt: skip
@@ -143,7 +152,7 @@ class DatevReader:
                 )
         if not encodings:
             raise SourceError(N_('no DATEV EXTF file (first line starting with "EXTF") found'), source.name)
-        lines = table("lines", number_lines(book.lines))
+        lines = same_keys_table("lines", number_lines(book.lines))
         if book.accounts:
             accounts = table("accounts", ({"code": c, "name": n, "active": True} for c, n in book.accounts.items()))
             accounts, notes = merge_accounts(accounts, lines, source.name)
@@ -226,7 +235,7 @@ def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_F
         columns = next(records, (2, []))[1]
         if not columns:
             raise SourceError(N_("the second line (column names) is missing"), name, 2)
-        rows = [(line, values) for line, values in records if any(v.strip() for v in values)]
+        rows = [(line, values) for line, values in records if "".join(values).strip()]
     except ParseError as exc:
         raise SourceError(str(exc)) from None
     return _File(name, header, columns, rows), encoding
@@ -289,8 +298,18 @@ def _bookings(parsed: _File, book: _Book) -> None:
     base = parsed.field(22).strip('"')
     marks = ("art1", "info1", "art2", "info2")
     placed = {i for k, i in where.items() if i is not None and k not in marks}
+    found = [(k, i) for k, i in where.items() if i is not None]
+    blank = {k: "" for k in where}
+    names, picked = [k for k, _ in found], _getter([i for _, i in found])
+    reach = max(i for _, i in found) + 1
     values_of = [
-        (row, values, {k: (values[i].strip() if i is not None and i < len(values) else "") for k, i in where.items()})
+        (row, values, {**blank, **dict(zip(names, map(str.strip, _tuple(picked(values))), strict=True))})
+        if len(values) >= reach
+        else (
+            row,
+            values,
+            {k: (values[i].strip() if i is not None and i < len(values) else "") for k, i in where.items()},
+        )
         for row, values in parsed.rows
     ]
     # A trailing row without Umsatz (a totals or closing row some programs add) is no booking.
@@ -304,6 +323,12 @@ def _bookings(parsed: _File, book: _Book) -> None:
         if value["art1"] == ENTRY_MARK and value["info1"]:
             marked_rows[value["info1"]] = marked_rows.get(value["info1"], 0) + 1
     seen: dict[str, int] = {}
+    width = len(parsed.columns)
+    others = [i for i in range(width) if i not in placed]
+    plain, after_mark, after_opening = (
+        _getter([i for i in others if _key(parsed.columns[i]) not in {_key(u) for u in used}])
+        for used in ((), MARKED_USED, (*MARKED_USED, *OPENING_USED))
+    )
     for row, values, value in values_of:
         try:
             lines = _row_lines(value, first, last, base)
@@ -323,21 +348,32 @@ def _bookings(parsed: _File, book: _Book) -> None:
         for line in lines:
             line.update(entry=entry, opening=opening, source_file=parsed.name, source_row=row)
         book.lines.extend(lines)
+        if len(values) == width:  # nothing in the columns left (most rows): no need to name them
+            left = (after_opening if opening else after_mark if marked else plain)(values)
+            if not "".join(left).strip():
+                continue
         unplaced = {
             parsed.columns[i] if i < len(parsed.columns) else f"column {i + 1}": v
             for i, v in enumerate(values)
             if i not in placed and v.strip()
         }
         if marked:
-            used = {"Beleginfo - Art 1", "Beleginfo - Inhalt 1"}
-            if opening:
-                used |= {"Beleginfo - Art 2", "Beleginfo - Inhalt 2"}
+            used = {*MARKED_USED, *(OPENING_USED if opening else ())}
             unplaced = {k: v for k, v in unplaced.items() if _key(k) not in {_key(u) for u in used}}
         for column in COMPUTED:
             if any(_key(k) == _key(column) for k in unplaced):
                 book.computed[column] = book.computed.get(column, 0) + 1
         if unplaced:
             book.extras.append({**unplaced, "source_file": parsed.name, "source_row": row})
+
+
+def _getter(indices: list[int]) -> Callable[[list[str]], tuple[str, ...] | str]:
+    """The values of a row at `indices` (a tuple, or the value itself for one index)."""
+    return itemgetter(*indices) if indices else lambda _values: ()
+
+
+def _tuple(values: tuple[str, ...] | str) -> tuple[str, ...]:
+    return values if isinstance(values, tuple) else (values,)
 
 
 def _row_lines(value: dict[str, str], first: dt.date | None, last: dt.date | None, base: str) -> list[dict[str, Any]]:

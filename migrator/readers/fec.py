@@ -29,11 +29,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, Ledger, Problem, table
-from migrator.parsing import AmountColumn, DateColumn, ParseError
+from migrator.model import Company, Ledger, Problem, pylist, table
+from migrator.parsing import DateColumn, ParseError, parse_cents, parse_date
 from migrator.readers.base import ReadOptions, number_lines
+from migrator.rowwise import collector_paused, same_keys_table
 from migrator.sources import Source
 
 COLUMNS = (
@@ -111,6 +113,35 @@ class FecReader:
         return _Read(source.name, names, encoding, closing).read(lines[1:], separator)
 
 
+def _value(found: Any) -> Any:
+    """A parsed value, or raise the `ParseError` kept in its place."""
+    if isinstance(found, ParseError):
+        raise found
+    return found
+
+
+def _cents(texts: list[str]) -> list[Any]:
+    """What `AmountColumn(texts, ",").cents` gives for each text (cents or None), or the `ParseError` it
+    raises, worked out a column at a time."""
+    mark = columns.decimal_mark(texts, ",")
+    fast, undecided = columns.cents(texts, mark)
+    cents, errors = columns.complete(fast, undecided, texts, lambda text: parse_cents(text, mark))
+    found: list[Any] = cents.to_pylist()
+    for index, exc in errors.items():
+        found[index] = exc
+    return found
+
+
+def _dates(texts: list[str], layout: str | None) -> list[Any]:
+    """`parse_date(text, layout)` of each text (a date or None), or the `ParseError` it raises."""
+    fast, undecided = columns.dates(texts, layout)
+    days, errors = columns.complete(fast, undecided, texts, lambda text: parse_date(text, layout))
+    found: list[Any] = pylist(days)
+    for index, exc in errors.items():
+        found[index] = exc
+    return found
+
+
 class _Read:
     def __init__(self, file: str, names: list[str], encoding: str, closing: dt.date | None = None) -> None:
         self.file = file
@@ -124,14 +155,22 @@ class _Read:
         self.problems.append(Problem(severity, message, self.file, row))  # type: ignore[arg-type]
 
     def read(self, physical: list[str], separator: str) -> Ledger:
+        with collector_paused():
+            return self._read(physical, separator)
+
+    def _read(self, physical: list[str], separator: str) -> Ledger:
         records = self._records(physical, separator)
-        amounts = {c: AmountColumn([r[c] for _, r in records], ",") for c in ("Debit", "Credit", "Montant",
-                                                                               "Montantdevise")}  # fmt: skip
-        dates = DateColumn([r["EcritureDate"] for _, r in records[:2000]], None)
-        rows = [row for row in (self._line(number, record, amounts, dates) for number, record in records) if row]
+        amounts = {c: _cents([r[c] for _, r in records]) for c in ("Debit", "Credit", "Montant", "Montantdevise")}
+        layout = DateColumn([r["EcritureDate"] for _, r in records[:2000]], None).layout
+        dates = _dates([r["EcritureDate"] for _, r in records], layout)
+        rows = [
+            row
+            for row in (self._line(i, number, record, amounts, dates) for i, (number, record) in enumerate(records))
+            if row
+        ]
         self._openings_on_first_day(rows)
         self._entries(rows)
-        lines = table("lines", number_lines(rows))
+        lines = same_keys_table("lines", number_lines(rows))
         accounts = self._accounts(records)
         partners = self._partners(records)
         extras = self._extras(records)
@@ -171,23 +210,21 @@ class _Read:
         return records
 
     def _line(
-        self, number: int, record: dict[str, str], amounts: dict[str, AmountColumn], dates: DateColumn
+        self, i: int, number: int, record: dict[str, str], amounts: dict[str, list[Any]], dates: list[Any]
     ) -> dict[str, Any] | None:
         try:
-            day = dates.date(record["EcritureDate"])
+            day = _value(dates[i])
             if day is None:
                 raise ParseError(N_("EcritureDate is empty"))
             if record["Montant"] or record["Sens"]:
-                value = amounts["Montant"].cents(record["Montant"]) or 0
+                value = _value(amounts["Montant"][i]) or 0
                 sens = record["Sens"].upper()
                 if sens not in ("D", "C", "+1", "-1", "1"):
                     raise ParseError(N_("Sens {sens!r} is neither D nor C").format(sens=record["Sens"]))
                 amount = value if sens in ("D", "+1", "1") else -value
             else:
-                amount = (amounts["Debit"].cents(record["Debit"]) or 0) - (
-                    amounts["Credit"].cents(record["Credit"]) or 0
-                )
-            foreign = amounts["Montantdevise"].cents(record["Montantdevise"])
+                amount = (_value(amounts["Debit"][i]) or 0) - (_value(amounts["Credit"][i]) or 0)
+            foreign = _value(amounts["Montantdevise"][i])
         except ParseError as exc:
             self.problem(str(exc), number)
             return None

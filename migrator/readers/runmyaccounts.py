@@ -21,26 +21,29 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
 import pyarrow as pa
 
+from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, Ledger, Problem, table
+from migrator.model import SCHEMAS, Company, Ledger, Problem, conform, pylist, table
 from migrator.parsing import (
     MAX_CENTS,
-    AmountColumn,
-    DateColumn,
     ParseError,
     codec_name,
     csv_records,
     decode,
     detect_encoding,
     head_text,
+    parse_cents,
+    parse_date,
     parse_rate,
 )
 from migrator.readers.base import ReadOptions, Rows, accounts_from_lines, merge_accounts
+from migrator.rowwise import collector_paused
 from migrator.sources import Source
 
 REQUIRED = ("reference", "transdate", "accno", "debit", "credit")
@@ -84,8 +87,12 @@ class RunMyAccountsReader:
             chart = next((f for f in files if f is not journal and _is_chart(f.head())), None)
             contacts = [f for f in files if _contacts_kind(f.head())]
         header, records, encoding = _table(journal, options, REQUIRED)
-        out = Rows(journal.name)
-        extras = _lines(header, records, out)
+        out = _Lines(journal.name)
+        with collector_paused():
+            currencies = _column(header, records, "currency")
+            rates = _column(header, records, "exchangerate")
+            base = _base_currency(currencies, rates, _rates(rates))
+            extras = _lines(header, records, out, base)
         lines = out.lines()
         problems: list[Problem] = list(out.problems)
         groups = table("groups")
@@ -99,7 +106,7 @@ class RunMyAccountsReader:
         partners, contact_problems, contact_extras = _partners(contacts, options)
         problems += contact_problems
         return Ledger(
-            company=Company(base_currency=_base_currency(header, records), source_system="Run my Accounts"),
+            company=Company(base_currency=base, source_system="Run my Accounts"),
             accounts=accounts,
             groups=groups,
             partners=partners,
@@ -128,7 +135,7 @@ def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> t
             if not header:
                 header = [v.strip().lower() for v in values]
                 continue
-            if any(v.strip() for v in values):
+            if "".join(values).strip():
                 records.append((line, values))
     except ParseError as exc:
         raise SourceError(str(exc)) from None
@@ -142,53 +149,131 @@ def _fields(header: list[str], values: list[str]) -> dict[str, str]:
     return {name: value.strip() for name, value in zip(header, values, strict=False)}
 
 
-def _base_currency(header: list[str], records: list[Any]) -> str:
+class _Lines(Rows):
+    """The journal's lines, kept as columns (`_lines` fills `columns`)."""
+
+    columns: dict[str, list[Any]]
+
+    def lines(self) -> pa.Table:
+        lines = dict(self.columns)
+        seen: dict[str, int] = {}
+        numbers = []
+        for entry in lines["entry"]:
+            seen[entry] = seen.get(entry, 0) + 1
+            numbers.append(seen[entry])
+        lines["line"] = numbers
+        lines["source_file"] = [self.file] * len(numbers)
+        schema = SCHEMAS["lines"]
+        return conform("lines", {k: pa.array(v, schema.field(k).type) for k, v in lines.items()})
+
+
+def _columns(header: list[str], records: list[Any], names: tuple[str, ...]) -> dict[str, list[str]]:
+    """`_column` of each name, a whole row at a time where every row is as long as the header."""
+    width = len(header)
+    if not records or any(len(values) != width for _, values in records):
+        return {name: _column(header, records, name) for name in names}
+    where = [(name, width - 1 - header[::-1].index(name)) for name in names if name in header]
+    columns = zip(*(itemgetter(*(i for _, i in where))(values) for _, values in records), strict=True)
+    found = {name: list(map(str.strip, column)) for (name, _), column in zip(where, columns, strict=True)}
+    return {name: found.get(name, [""] * len(records)) for name in names}
+
+
+def _column(header: list[str], records: list[Any], name: str) -> list[str]:
+    """The stripped values of column `name` of every record ("" where a row is too short or the header
+    lacks it); a name the header repeats is its last column, as in `_fields`."""
+    if name not in header:
+        return [""] * len(records)
+    index = len(header) - 1 - header[::-1].index(name)
+    return [values[index].strip() if index < len(values) else _fields(header, values).get(name, "")
+            for _, values in records]  # fmt: skip
+
+
+def _rates(texts: list[str]) -> dict[str, str | ParseError]:
+    """`parse_rate` of each distinct text (or the error it raises)."""
+    found: dict[str, str | ParseError] = {}
+    for text in set(texts):
+        try:
+            found[text] = parse_rate(text)
+        except ParseError as exc:
+            found[text] = exc
+    return found
+
+
+def _base_currency(currencies: list[str], rates: list[str], parsed: dict[str, str | ParseError]) -> str:
     """The currency of rows at exchange rate 1 (or none), by majority; CHF if the file never says."""
     votes: Counter[str] = Counter()
-    for _, values in records:
-        row = _fields(header, values)
-        try:
-            unit = parse_rate(row.get("exchangerate", "") or "1") in ("1", "")
-        except ParseError:
-            continue  # the row itself reports it
-        if row.get("currency") and unit:
-            votes[row["currency"].upper()] += 1
+    for currency, text in zip(currencies, rates, strict=True):
+        if not currency:
+            continue
+        rate = parsed[text or "1"]
+        if not isinstance(rate, ParseError) and rate in ("1", ""):  # an error: the row itself reports it
+            votes[currency.upper()] += 1
     return votes.most_common(1)[0][0] if votes else "CHF"
 
 
-def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
-    rows = [(number, _fields(header, values), len(values)) for number, values in records]
-    dates = DateColumn([r.get("transdate", "") for _, r, _ in rows])
-    amounts = AmountColumn([r[c] for _, r, _ in rows for c in ("debit", "credit") if c in r])
-    base = _base_currency(header, records)
-    extras: dict[str, list[Any]] = {"source_row": [], **{name: [] for name in EXTRAS}}
+def _amounts(header: list[str], records: list[Any], texts: dict[str, list[str]]) -> dict[str, list[Any]]:
+    """Cents (or the `ParseError`) of each debit and credit, the decimal mark decided from both columns
+    (only from the rows that have the column)."""
+    present: list[str] = []
+    for name in ("debit", "credit"):
+        index = len(header) - 1 - header[::-1].index(name)
+        present += [v for v, (_, values) in zip(texts[name], records, strict=True)
+                    if index < len(values) or name in header[: len(values)]]  # fmt: skip
+    mark = columns.decimal_mark(present, ".")
+    out: dict[str, list[Any]] = {}
+    for name in ("debit", "credit"):
+        fast, undecided = columns.cents(texts[name], mark)
+        cents, errors = columns.complete(fast, undecided, texts[name], lambda t: parse_cents(t, mark))
+        found: list[Any] = cents.to_pylist()
+        for index, exc in errors.items():
+            found[index] = exc
+        out[name] = found
+    return out
+
+
+def _lines(header: list[str], records: list[Any], out: _Lines, base: str) -> pa.Table:
+    """The lines (in `out`'s rows as columns) and the extras table; problems go to `out`."""
+    names = ("reference", "transdate", "accno", "debit", "credit", "exchangerate", "currency", "memo",
+             "description", "department", *EXTRAS)  # fmt: skip
+    texts = _columns(header, records, names)
+    day_texts = texts["transdate"]
+    layout = columns.date_layout(day_texts)
+    fast, undecided = columns.dates(day_texts, layout)
+    days, day_errors = columns.complete(fast, undecided, day_texts, lambda t: parse_date(t, layout))
+    dates = pylist(days)
+    amounts = _amounts(header, records, texts)
+    rates = _rates(texts["exchangerate"])
+    kept: list[int] = []
+    made: dict[str, list[Any]] = {k: [] for k in ("entry", "amount", "currency", "amount_currency", "rate")}
+    foreign_rows: list[int] = []
     entry, previous = 0, None
-    for number, row, count in rows:
-        if count != len(header):
+    for i, (number, values) in enumerate(records):
+        if len(values) != len(header):
             out.problem(
                 number,
                 N_("{count} fields where the header has {count_b}; row left out").format(
-                    count=count, count_b=len(header)
+                    count=len(values), count_b=len(header)
                 ),
             )
             continue
-        try:
-            date = dates.date(row["transdate"])
-            debit = amounts.cents(row["debit"]) or 0
-            credit = amounts.cents(row["credit"]) or 0
-            rate = parse_rate(row.get("exchangerate", ""))
-        except ParseError as exc:
-            out.problem(number, N_("{exc}; row left out").format(exc=exc))
+        date, debit, credit, rate = dates[i], amounts["debit"][i], amounts["credit"][i], rates[texts["exchangerate"][i]]
+        failed = day_errors.get(i) if day_errors else None
+        for value in (debit, credit, rate):
+            if failed is None and isinstance(value, ParseError):
+                failed = value
+        if failed is not None:
+            out.problem(number, N_("{exc}; row left out").format(exc=failed))
             continue
-        if date is None or not row["accno"]:
+        debit, credit, rate = debit or 0, credit or 0, cast(str, rate)
+        account, reference = texts["accno"][i], texts["reference"][i]
+        if date is None or not account:
             out.problem(
                 number, N_("{value} is empty; row left out").format(value="transdate" if date is None else "accno")
             )
             continue
-        if row["reference"] != previous:
-            entry, previous = entry + 1, row["reference"]
-        values: dict[str, Any] = {"amount": debit - credit}
-        currency = row.get("currency", "").upper()
+        if reference != previous:
+            entry, previous = entry + 1, reference
+        amount, currency, foreign = debit - credit, texts["currency"][i].upper(), None
         if currency and currency != base:
             if not rate or Decimal(rate) <= 0:
                 out.problem(
@@ -207,13 +292,31 @@ def _lines(header: list[str], records: list[Any], out: Rows) -> pa.Table:
                     ),
                 )
                 continue
-            values = {"amount": int(converted), "currency": currency, "amount_currency": debit - credit, "rate": rate}
-        out.add(entry=str(entry), date=date, doc=row["reference"], account=row["accno"],
-                description=row.get("memo") or row.get("description", ""), cost_centre=row.get("department", ""),
-                source_row=number, **values)  # fmt: skip
-        extras["source_row"].append(number)
-        for name in EXTRAS:
-            extras[name].append(row.get(name, ""))
+            amount, foreign = int(converted), debit - credit
+        else:
+            currency, rate = "", ""
+        kept.append(i)
+        made["entry"].append(str(entry))
+        made["amount"].append(amount)
+        if currency:
+            made["currency"].append(currency)
+            made["amount_currency"].append(foreign)
+            made["rate"].append(rate)
+            foreign_rows.append(len(kept) - 1)
+    lines: dict[str, list[Any]] = dict(made)
+    lines["date"] = [dates[i] for i in kept]
+    lines["doc"] = [texts["reference"][i] for i in kept]
+    lines["account"] = [texts["accno"][i] for i in kept]
+    lines["description"] = [texts["memo"][i] or texts["description"][i] for i in kept]
+    lines["cost_centre"] = [texts["department"][i] for i in kept]
+    lines["source_row"] = [records[i][0] for i in kept]
+    for name, blank in (("currency", ""), ("amount_currency", None), ("rate", "")):
+        column: list[Any] = [blank] * len(kept)
+        for at, value in zip(foreign_rows, made[name], strict=True):
+            column[at] = value
+        lines[name] = column
+    out.columns = lines
+    extras = {"source_row": lines["source_row"], **{name: [texts[name][i] for i in kept] for name in EXTRAS}}
     return pa.table({k: pa.array(v, pa.int64() if k == "source_row" else pa.string()) for k, v in extras.items()})
 
 

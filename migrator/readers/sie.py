@@ -44,7 +44,8 @@ from migrator.i18n import N_
 from migrator.model import Company, FiscalYear, Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, codec_name, detect_encoding, parse_cents, parse_date
-from migrator.readers.base import ReadOptions, Rows, merge_accounts
+from migrator.readers.base import ReadOptions, Rows, merge_accounts, number_lines
+from migrator.rowwise import collector_paused, same_keys_table
 from migrator.sources import Source
 
 Field = str | list[str]
@@ -263,6 +264,10 @@ class SieReader:
         return 0.6 if b"#SIETYP" in head and b"#FNAMN" in head else 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
+        with collector_paused():
+            return self._read(source, options)
+
+    def _read(self, source: Source, options: ReadOptions) -> Ledger:
         data = source.read_bytes()
         if not data:
             raise SourceError(N_("the file is empty; expected SIE records (#FLAGGA, #SIETYP, #VER …)"), source.name)
@@ -290,7 +295,7 @@ class SieReader:
         rows = Rows(source.name)
         _vouchers(state, rows)
         _balances(state, rows)
-        lines = rows.lines()
+        lines = same_keys_table("lines", number_lines(rows.rows))
         accounts = table("accounts", ({"code": c, **a, "active": True} for c, a in state.accounts.items()))
         accounts, notes = merge_accounts(accounts, lines, source.name)
         extras: dict[str, pa.Table] = {}

@@ -76,6 +76,8 @@ class _State:
         lines = ledger.lines
         self.lines_table = lines.select(list(_FIELDS))
         self.separator = separator
+        self.unsafe = re.compile(r"[\t\r\n|]" if separator == "|" else r"[\t\r\n]")
+        self.days: dict[Any, str] = {None: ""}
         self.account_names = dict(zip(ledger.accounts.column("code").to_pylist(),
                                       ledger.accounts.column("name").to_pylist(), strict=True))  # fmt: skip
         self.partner_names = dict(zip(ledger.partners.column("id").to_pylist(),
@@ -105,10 +107,10 @@ class _State:
 
     def text(self, value: str) -> str:
         """Free text without the separator, tabs or line breaks (each becomes a space)."""
-        cleaned = re.sub(r"[\t\r\n|]" if self.separator == "|" else r"[\t\r\n]", " ", value)
-        if cleaned != value:
-            self.cleaned += 1
-        return cleaned
+        if self.unsafe.search(value) is None:
+            return value
+        self.cleaned += 1
+        return self.unsafe.sub(" ", value)
 
     def lines(self, start: int) -> list[str]:
         index = pa.array(self.order[start : start + BATCH])
@@ -121,7 +123,9 @@ class _State:
         for values, number, journal, day in zip(zip(*columns, strict=True), numbers, journals, days, strict=True):
             row = dict(zip(_FIELDS, values, strict=True))
             amount = row["amount"] or 0
-            date = day.strftime("%Y%m%d") if day else ""
+            date = self.days.get(day)
+            if date is None:
+                date = self.days[day] = day.strftime("%Y%m%d")
             foreign = row["amount_currency"] if row["currency"] else None
             fields = (
                 self.text(journal or "OD"), OPENING_LABEL if row["opening"] else self.text(journal or "OD"),

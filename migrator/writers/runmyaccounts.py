@@ -47,7 +47,9 @@ from typing import Any
 from migrator import guides, years
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
+from migrator.model import rows as rows_of
 from migrator.money import format_cents
+from migrator.rowwise import collector_paused
 from migrator.writers.base import lines_with, lost, lost_columns, off_calendar_years, unbooked_years
 
 ENCODING = "iso-8859-1"
@@ -68,6 +70,10 @@ class RunMyAccountsWriter:
     as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
+        with collector_paused():
+            return self._write(ledger, target)
+
+    def _write(self, ledger: Ledger, target: Path) -> list[Problem]:
         encoder = _Encoder()
         rows, renamed = _journal(ledger)
         _write(target / JOURNAL, COLUMNS, rows, encoder)
@@ -114,13 +120,28 @@ def _write(path: Path, header: tuple[str, ...], rows: list[list[str]], encode: _
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([[encode(" ".join(value.split())) for value in row] for row in rows])
+    known: dict[str, str] = {}  # values that need no replacement, as written
+
+    def cell(value: str) -> str:
+        found = known.get(value)
+        if found is not None:
+            return found
+        text = " ".join(value.split())
+        try:
+            text.encode(ENCODING)
+        except UnicodeEncodeError:
+            return encode(text)  # counted at each use
+        known[value] = text
+        return text
+
+    writer.writerows([[cell(value) for value in row] for row in rows])
     path.write_bytes(buffer.getvalue().encode(ENCODING))
 
 
 def _journal(ledger: Ledger) -> tuple[list[list[str]], int]:
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for line in ledger.lines.to_pylist():
+    for line in rows_of(ledger.lines, ("entry", "line", "doc", "date", "description", "cost_centre", "amount",
+                                         "account")):  # fmt: skip
         grouped.setdefault(line["entry"], []).append(line)
     base = ledger.company.base_currency or "CHF"
     rows, previous, renamed = [], "", 0

@@ -1,0 +1,42 @@
+"""Helpers for readers and writers that make a Python object per row of a large file (FEC, DATEV, Run my
+Accounts, SIE): `same_keys_table`, and the cycle collector paused while they work."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from migrator.model import SCHEMAS, conform
+
+
+def same_keys_table(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """`model.table(name, rows)`: columns are made only for the keys the rows carry, the others are
+    left to `model.conform` (empty text, false flags, nulls), which gives the same table; faster when
+    the rows share their keys."""
+    schema = SCHEMAS[name]
+    keys = set(rows[0]) if rows else set()
+    if any(row.keys() != keys for row in rows):  # rows of other keys: every key any row has
+        keys = {k for row in rows for k in row}
+    columns = {
+        fld.name: pa.array([row.get(fld.name) for row in rows], type=fld.type) for fld in schema if fld.name in keys
+    }
+    if not rows:
+        columns = {fld.name: pa.array([], type=fld.type) for fld in schema}
+    return conform(name, columns)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused: a reader that keeps a list or dict per row makes no cycles,
+    but every full collection walks all of them again (1.7 of 7 s for a 180,000-row DATEV file)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
