@@ -9,6 +9,7 @@ benchmarks/results.md (with benchmarks/NOTES.md appended). Timings are never ass
     python -m benchmarks.run --quick         # small sizes only (20k entries, small bulk), one run each
     python -m benchmarks.run --case csv-csv  # one case (repeat --case for several)
     python -m benchmarks.run --case csv-csv --size 10000000 --runs 1   # a size by hand
+    python -m benchmarks.run --case csv-gnucash --size 1000000 --merge  # add rows to the last run's table
 
 There is a case per writer (`csv-<format>`: the canonical CSV converted to that format, verification on
 where the format has a reader) at 100k and 200k entries, and at 1M where the target holds it; the floor
@@ -223,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds before a run is stopped as failed")
     parser.add_argument("--no-write", action="store_true", help="print only; leave results.md alone")
     parser.add_argument("--rewrite", action="store_true", help="rewrite results.md from the last run (new NOTES.md)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the last run's rows of the cases and sizes this run does not measure")  # fmt: skip
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     if args.rewrite:
@@ -251,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
             m = results[-1]
             print(f"{m.case:<24} {m.entries:>9} entries  {m.median:7.2f} s  {m.lines_per_second:>12,.0f} lines/s  "
                   f"{peak:7.0f} MiB", flush=True)  # fmt: skip
+    if args.merge and LAST.exists():
+        last = json.loads(LAST.read_text(encoding="utf-8"))
+        measured = {(m.case, m.entries) for m in results}
+        kept = [Measure(**m) for m in last["results"] if (m["case"], m["entries"]) not in measured]
+        order = {case.name: i for i, case in enumerate(CASES)}
+        results = sorted(kept + results, key=lambda m: (order.get(m.case, len(order)), m.entries))
+        when, load = f"{last['when']} and {when}", max(load, last["load"])
     if not args.no_write:
         LAST.write_text(json.dumps({"runs": runs, "when": when, "load": load, "results": [asdict(m) for m in results]}))
         write_results(results, runs, when, load)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -87,3 +88,18 @@ def test_writer_cases_run_once_each_except_csv(name: str) -> None:
 def test_a_run_past_its_time_is_stopped_and_reported(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match=r"stopped after 1 s"):
         run._run([sys.executable, "-c", "import time; time.sleep(30)"], 1, tmp_path, timeout=1)
+
+
+def test_merge_keeps_the_last_runs_other_rows_and_replaces_the_remeasured(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    first = run.Case("first", (5,), lambda n, work: [sys.executable, "-c", "pass"])
+    second = run.Case("second", (5, 7), lambda n, work: [sys.executable, "-c", "pass"])
+    monkeypatch.setattr(run, "CASES", [first, second])
+    monkeypatch.setattr(run, "HERE", tmp_path)
+    monkeypatch.setattr(run, "LAST", tmp_path / "last-run.json")
+    assert run.main(["--runs", "1"]) == 0
+    assert run.main(["--runs", "1", "--case", "second", "--size", "7", "--merge"]) == 0
+    kept = json.loads((tmp_path / "last-run.json").read_text(encoding="utf-8"))
+    assert [(m["case"], m["entries"]) for m in kept["results"]] == [("first", 5), ("second", 5), ("second", 7)]
+    assert " and " in kept["when"]
+    text = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert text.count("| second | ") == 2 and text.count("| first | ") == 1
