@@ -14,6 +14,7 @@ many invoices) round VAT to 0.05, which the Swiss tax administration allows (FOR
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -84,9 +85,31 @@ def _round(value: Decimal) -> int:
 def computed_vat(amount: int, rate: Decimal, gross: bool, step: int = 1) -> int:
     """The VAT in cents a vendor computes on `amount` (net: rate × amount; gross: the VAT inside it),
     rounded half up to a multiple of `step` cents (1, or 5 for 0.05 rounding)."""
-    share = rate / (100 + rate) if gross else rate / 100
-    value = _round(abs(Decimal(amount)) * share / step) * step
+    ratio = _net_ratio(rate, step) if not gross and -_EXACT < amount < _EXACT else None
+    if ratio is not None:  # in integers: what the decimal computation below gives exactly here
+        numerator, denominator = ratio
+        whole, rest = divmod(abs(amount) * numerator, denominator)
+        value = (whole + (2 * rest >= denominator)) * step
+    else:
+        share = rate / (100 + rate) if gross else rate / 100
+        value = _round(abs(Decimal(amount)) * share / step) * step
     return -value if amount < 0 else value
+
+
+_EXACT = 10**15
+"""Amounts (cents) below which net VAT at a rate of up to 10 digits is exact in 28-digit decimals."""
+
+
+@functools.lru_cache(maxsize=256)
+def _net_ratio(rate: Decimal, step: int) -> tuple[int, int] | None:
+    """Net VAT per `step` cents as numerator and denominator of a cent amount, where the decimal
+    computation of `computed_vat` is exact (a positive rate of up to 10 digits, step 1 or 5); else None."""
+    if step not in (1, 5) or not isinstance(rate, Decimal) or not rate.is_finite() or rate < 0:
+        return None
+    if len(rate.as_tuple().digits) > 10:
+        return None
+    numerator, denominator = rate.as_integer_ratio()
+    return numerator, denominator * 100 * step
 
 
 def allocate(total: int, weights: list[int]) -> list[int]:
@@ -132,9 +155,12 @@ def code_groups(lines: list[dict[str, Any]], plan: VatPlan, notes: list[str]) ->
     """The VAT codes of one entry's lines, in code order; a code with VAT lines but no base line is
     written as booked, with a note."""
     groups = []
-    for code in sorted({line["vat_code"] for line in lines if line["vat_code"]}):
-        bases = [line for line in lines if line["vat_code"] == code and not line["vat_line"]]
-        vat_lines = [line for line in lines if line["vat_code"] == code and line["vat_line"]]
+    found: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}  # code: base lines, VAT lines
+    for line in lines:
+        if line["vat_code"]:
+            found.setdefault(line["vat_code"], ([], []))[1 if line["vat_line"] else 0].append(line)
+    for code in sorted(found):
+        bases, vat_lines = found[code]
         if not bases:
             notes.append(
                 N_("VAT line(s) of {code} without a base line: written as booked, without VAT code").format(code=code)
