@@ -219,8 +219,15 @@ def complete(
 
 def physical_lines(text: str) -> pa.Array:
     """The lines of `text` as ``text.split("\\n")`` gives them, as one Arrow string array."""
-    whole = pa.array([text], pa.large_string())
-    return pc.list_flatten(pc.split_pattern(whole, "\n")).cast(pa.string())
+    data = text.encode("utf-8")
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+    # each line with its line break, then the break trimmed: one buffer, no Python string per line
+    offsets = np.concatenate(([0], ends + 1, [len(data)]))
+    kind, width = (pa.string(), np.int32) if len(data) < 2**31 else (pa.large_string(), np.int64)
+    lines = pa.Array.from_buffers(
+        kind, len(offsets) - 1, [None, pa.py_buffer(offsets.astype(width)), pa.py_buffer(data)]
+    )
+    return pc.utf8_rtrim(lines, "\n").cast(pa.string())
 
 
 class Fields:

@@ -156,3 +156,16 @@ def test_chunked_columns_read_like_plain_ones(chunked: bool) -> None:
     values = pa.array(["1.50", "2"])
     column = pa.chunked_array([values[:1], values[1:]]) if chunked else values
     assert columns.cents(column, ".")[0].to_pylist() == [150, 200]
+
+
+@given(st.text(st.sampled_from('ab\r\n\t,"é\u2028\x85 ')))
+def test_physical_lines_are_python_split(text: str) -> None:
+    assert columns.physical_lines(text).to_pylist() == text.split("\n")
+
+
+@given(st.lists(st.text(st.sampled_from("ab\t é")), max_size=8), st.integers(0, 6))
+def test_fields_are_python_split(lines: list[str], index: int) -> None:
+    fields = columns.Fields(lines, "\t")
+    split = [line.split("\t") for line in lines]
+    assert fields.counts.tolist() == [len(parts) for parts in split]
+    assert fields.column(index).to_pylist() == [parts[index] if len(parts) > index else "" for parts in split]

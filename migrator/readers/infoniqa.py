@@ -68,7 +68,6 @@ KIND_PREFIXES = (("US", "sales"), ("VSM", "input_material"), ("VSB", "input_inve
 # Python's csv module alone.
 _FIELD = r'(?:[^",]*|"(?:[^"]|"")*")'
 _PLAIN_LINE = "^" + _FIELD + "(?:," + _FIELD + ")*$"
-_QUOTED = r'"(?:[^"]|"")*"'
 
 
 class InfoniqaReader:
@@ -172,17 +171,21 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
     lines = pc.utf8_rtrim(lines, "\r")
     if not len(lines):
         return None
-    if not pc.all(pc.match_substring_regex(lines, _PLAIN_LINE)).as_py():
-        return False
-    if pc.max(pc.utf8_length(lines)).as_py() > MAX_FIELD:
+    if pc.max(pc.utf8_length(lines)).as_py() > MAX_FIELD or not _plain(lines[:1]).all():
         return False
     first = next(csv.reader([lines[0].as_py()]), [])
     if not any(first):
         return None
     width = len(first)
     data = lines.slice(1)
-    commas = pc.count_substring(pc.replace_substring_regex(data, _QUOTED, ""), ",")
-    counts = np.where(pc.equal(data, "").to_numpy(zero_copy_only=False), 0, commas.to_numpy(zero_copy_only=False) + 1)
+    # lines of exactly `width` plain fields in one regex pass; the others, if plain, counted one by one
+    exact = f"^{_FIELD}(?:,{_FIELD}){{{width - 1}}}$" if width <= 100 else None
+    full = _plain(data, exact) if exact else np.zeros(len(data), dtype=bool)
+    others = np.flatnonzero(~full)
+    if not _plain(data.take(pa.array(others))).all():
+        return False
+    counts = np.full(len(data), width, dtype=np.int64)
+    counts[others] = [len(next(csv.reader([data[i].as_py()]), [])) for i in others.tolist()]
     full = counts == width
     cells = _arrow_fields(data.filter(pa.array(full)), width)
     if cells is None:
@@ -208,6 +211,11 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
         columns=[cell.filter(kept) for cell in cells],
         odd=odd,
     )
+
+
+def _plain(lines: pa.Array, pattern: str = _PLAIN_LINE) -> np.ndarray:
+    """Which lines match `pattern` (by default: plain CSV)."""
+    return np.asarray(pc.match_substring_regex(lines, pattern).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _arrow_fields(lines: pa.Array, width: int) -> list[pa.Array] | None:
