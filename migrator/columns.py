@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator.money import SCALE, format_cents
 from migrator.parsing import EXCEL_EPOCH, ParseError, decimal_mark_evidence, parse_date
 
 Strings: TypeAlias = Any
@@ -248,3 +249,52 @@ class Fields:
             return pa.array([""] * len(self.counts), pa.string())
         taken = self.values.take(pa.array(np.where(has, self.starts + index, 0)))
         return pc.if_else(pa.array(has), taken, "")
+
+
+# ---------------------------------------------------------------------------------------- for writers
+
+
+def one_line(values: Strings) -> pa.Array:
+    """``" ".join(text.split())`` of each value, ``""`` for a null (Arrow's whitespace is Python's)."""
+    text = pc.fill_null(texts(values), "")
+    return pc.binary_join(pc.utf8_split_whitespace(pc.utf8_trim_whitespace(text)), " ")
+
+
+def cents_text(cents: Any, decimal_mark: str = ".") -> pa.Array:
+    """`money.format_cents` of each value of an int64 column (no nulls): ``-1234.50``."""
+    values = np.asarray(cents.to_numpy(zero_copy_only=False) if hasattr(cents, "to_numpy") else cents, np.int64)
+    magnitude = np.abs(values)
+    scale = 10**SCALE
+    signed = pc.binary_join_element_wise(
+        pa.array(np.where(values < 0, "-", "")), pc.cast(pa.array(magnitude // scale), pa.string()), ""
+    )
+    text = pc.binary_join_element_wise(
+        signed, pc.utf8_lpad(pc.cast(pa.array(magnitude % scale), pa.string()), SCALE, "0"), decimal_mark
+    )
+    wrapped = np.flatnonzero(magnitude < 0)  # -2**63 has no positive int64
+    if len(wrapped):
+        mask = np.zeros(len(values), dtype=bool)
+        mask[wrapped] = True
+        text = pc.replace_with_mask(
+            text, pa.array(mask), pa.array([format_cents(int(values[i]), decimal_mark) for i in wrapped])
+        )
+    return text
+
+
+def entry_order(lines: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """The order `writers.base.entries` gives the lines (entries as they first appear, each one's lines
+    by line number, ties as they stand), and the position where each entry starts in that order."""
+    size = lines.num_rows
+    if not size:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    entry = (
+        lines.column("entry").combine_chunks()
+        if isinstance(lines.column("entry"), pa.ChunkedArray)
+        else lines.column("entry")
+    )
+    codes = pc.dictionary_encode(entry, null_encoding="encode").indices.to_numpy(zero_copy_only=False)
+    number = pc.fill_null(lines.column("line"), 0).to_numpy(zero_copy_only=False)
+    order = np.lexsort((number, codes))
+    grouped = codes[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    return order, starts

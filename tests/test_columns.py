@@ -4,6 +4,7 @@ result is the scalar function's, and it never decides a value the scalar functio
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pyarrow as pa
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from migrator import columns
+from migrator.money import format_cents
 from migrator.parsing import (
     ParseError,
     decide_date_layout,
@@ -169,3 +171,31 @@ def test_fields_are_python_split(lines: list[str], index: int) -> None:
     split = [line.split("\t") for line in lines]
     assert fields.counts.tolist() == [len(parts) for parts in split]
     assert fields.column(index).to_pylist() == [parts[index] if len(parts) > index else "" for parts in split]
+
+
+@given(st.lists(st.one_of(st.integers(-(2**63), 2**63 - 1), st.integers(-1000, 1000)), max_size=20))
+def test_cents_text_is_format_cents(values: list[int]) -> None:
+    assert columns.cents_text(pa.array(values, pa.int64())).to_pylist() == [format_cents(v) for v in values]
+    assert columns.cents_text(values, ",").to_pylist() == [format_cents(v, ",") for v in values]
+
+
+@given(st.lists(st.one_of(st.none(), st.text(st.sampled_from("ab \t\n\u00a0\u2028\x1cé"))), max_size=10))
+def test_one_line_is_python_split_and_join(values: list[str | None]) -> None:
+    assert columns.one_line(pa.array(values, pa.string())).to_pylist() == [" ".join((v or "").split()) for v in values]
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["1", "2", "B", None]), st.one_of(st.none(), st.integers(0, 3))), max_size=12)
+)
+def test_entry_order_is_the_writers_order(rows: list[tuple[str | None, int | None]]) -> None:
+    lines = pa.table(
+        {"entry": pa.array([e for e, _ in rows], pa.string()), "line": pa.array([n for _, n in rows], pa.int32())}
+    )
+    groups: dict[str | None, list[int]] = {}
+    for index, (entry, _) in enumerate(rows):
+        groups.setdefault(entry, []).append(index)
+    expected = [i for group in groups.values() for i in sorted(group, key=lambda i: rows[i][1] or 0)]
+    order, starts = columns.entry_order(lines)
+    assert order.tolist() == expected
+    sizes = [len(group) for group in groups.values()]
+    assert starts.tolist() == list(itertools.accumulate([0, *sizes[:-1]]))[: len(sizes)]
