@@ -131,6 +131,8 @@ TEXTS = [
     "Date;Voucher;Text;Text;Cpt_debit;Cpt_credit;Montant;\n01.02.2024;A1;un;deux;6000;1020;1.00;\n",
     "\ufeffDate;Voucher\r\n01.02.2024;A1\r02.02.2024;A2\r\n",
     "Date;Voucher\n",
+    "Date; Text ;Text;Cpt_debit\r\n01.02.2024; un ;deux;6000\r\n\r\n;;;\r\n02.02.2024;;trois;\u00a0\r\n",
+    "\ufeffDate;Voucher\n01.02.2024;A1\n\u2003;\n02.02.2024;\x1f\n",
 ]
 
 

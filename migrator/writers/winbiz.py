@@ -324,13 +324,17 @@ def _plan(ledger: Ledger, notes: _Notes) -> _Plan:
     shaped = one_vat & one_base & (vat_pos != base_pos)
     other_pos = np.where(shaped, 3 - vat_pos - base_pos, 0)
     v, b, o = s3 + vat_pos, s3 + base_pos, s3 + other_pos
-    codes_text = code.to_numpy(zero_copy_only=False)
-    accounts_text = account.to_numpy(zero_copy_only=False)
-    vat_accounts = np.array(["", "", VAT_ACCOUNTS["2"], VAT_ACCOUNTS["3"], ""], dtype=object)
+    vat_accounts = pa.array(["", "", VAT_ACCOUNTS["2"], VAT_ACCOUNTS["3"], ""], pa.string())
+
+    def same(left: pa.Array, right: pa.Array) -> np.ndarray:
+        return pc.equal(left, right).fill_null(False).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+    v_at, b_at = pa.array(v), pa.array(b)
     b_kind = kind[b]
     ok3 = shaped & ~has_code[o] & ~is_vat[o]
-    ok3 &= (codes_text[v] == codes_text[b]) & ((b_kind == 2) | (b_kind == 3)) & (vat_amount[b] != 0)
-    ok3 &= (accounts_text[v] == vat_accounts[b_kind]) & ((amount[v] >= 0) == (amount[b] >= 0))
+    ok3 &= same(pc.take(code, v_at), pc.take(code, b_at)) & ((b_kind == 2) | (b_kind == 3)) & (vat_amount[b] != 0)
+    ok3 &= same(pc.take(account, v_at), pc.take(vat_accounts, pa.array(b_kind)))
+    ok3 &= (amount[v] >= 0) == (amount[b] >= 0)
     ok3 &= amount[v] == vat_amount[b]
     ok3 &= amount[b] + vat_amount[b] == -amount[o]
     three, v, b, o = three[ok3], v[ok3], b[ok3], o[ok3]
@@ -636,8 +640,14 @@ def _entries_text(plan: _Plan, notes: _Notes) -> str:
                     pc.invert(pc.match_substring_regex(joined, '["\r\n]')))  # fmt: skip
     if size and not pc.all(plain).as_py():
         joined = pc.if_else(plain, joined, pc.binary_join_element_wise(*(_quoted(f) for f in fields), ";"))
-    rows = joined.to_pylist() if size else []
-    return "\r\n".join([";".join(HEADER), *rows]) + "\r\n"
+    head = ";".join(HEADER) + "\r\n"
+    if not size:
+        return head
+    # the rows with their line ends, one after the other in the array's data: decoded at once
+    ended = pc.binary_join_element_wise(joined, pa.scalar("\r\n"), "")
+    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int32, count=len(ended) + 1, offset=4 * ended.offset)
+    body = ended.buffers()[2]
+    return head + str(memoryview(body)[int(offsets[0]) : int(offsets[-1])], "utf-8")
 
 
 def _quoted(values: pa.Array) -> pa.Array:

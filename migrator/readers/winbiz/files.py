@@ -290,11 +290,14 @@ def _csv_table(data: bytes, encoding: str, label: str) -> Raw:
     if '"' in text or "\0" in text or text.count("\r") != text.count("\r\n"):
         return _table(csv_rows(data, encoding, label), label)
     separator = max((";", ",", "\t"), key=text.split("\n", 1)[0].count)
-    lines = text.replace("\r\n", "\n").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()  # the line end of the last row
-    column = pa.array(lines, pa.string())
-    del lines
+    # the lines as one Arrow column, split by Arrow (no Python string per line)
+    column = pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n"))
+    del text
+    if len(column) and column[len(column) - 1].as_py() == "":
+        column = column.slice(0, len(column) - 1)  # the line end of the last row
+    if (pc.sum(pc.binary_length(column)).as_py() or 0) >= 2**31 - 1:  # past a string column: the old way
+        return _table(csv_rows(data, encoding, label), label)
+    column = pc.utf8_rtrim(column.cast(pa.string()), "\r")  # CR only ever comes before LF (checked above)
     filled = np.flatnonzero(pc.match_substring_regex(pc.replace_substring(column, separator, ""), _NOT_BLANK)
                             .to_numpy(zero_copy_only=False))  # fmt: skip
     if not len(filled) or pc.max(pc.utf8_length(column)).as_py() > MAX_FIELD:
