@@ -32,13 +32,15 @@ as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from migrator import years
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrator import columns, years
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
-from migrator.money import format_cents
-from migrator.writers.base import entries, lines_with, lost, off_calendar_years, unbooked_years
+from migrator.writers.base import lines_with, lost, off_calendar_years, unbooked_years
 
 ENCODING = "cp1252"
 OTHER = "..."
@@ -51,27 +53,14 @@ class CresusWriter:
     as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
-        records: list[list[str]] = []
-        compound = 0
-        held = {code: currency for code, currency in zip(ledger.accounts.column("code").to_pylist(),
-                ledger.accounts.column("currency").to_pylist(), strict=True) if currency}  # fmt: skip
-        dropped = 0
-        for whole in entries(ledger.lines):
-            lines = [_in_account_currency(line, held) for line in whole]
-            dropped += sum(1 for a, b in zip(whole, lines, strict=True) if a is not b)
-            simple = _simple(lines)
-            if simple is not None:
-                records.append(simple)
-                continue
-            compound += 1
-            for line in lines:
-                records.append(_compound_record(line, compound))
-        text_lines, replaced = ["\t".join(record) for record in records], 0
+        text_lines, dropped = _records(ledger)
+        replaced = 0
         try:
-            data = "".join(line + "\r\n" for line in text_lines).encode(ENCODING)
+            data = text_lines.encode(ENCODING)
         except UnicodeEncodeError:  # records Windows-1252 cannot hold: each counted and written with '?'
-            safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in text_lines]
-            replaced = sum(s != text for s, text in zip(safe, text_lines, strict=True))
+            records = text_lines.split("\r\n")[:-1]
+            safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in records]
+            replaced = sum(s != text for s, text in zip(safe, records, strict=True))
             data = "".join(line + "\r\n" for line in safe).encode(ENCODING)
         target.write_bytes(data)
         problems = []
@@ -83,45 +72,85 @@ class CresusWriter:
         return problems + _not_carried(ledger)
 
 
-def _in_account_currency(line: dict[str, Any], held: dict[str, str]) -> dict[str, Any]:
-    """`line`, or a copy without its foreign amount when its account is not kept in that currency."""
-    if not line["currency"] or line["amount_currency"] is None or held.get(line["account"]) == line["currency"]:
-        return line
-    return {**line, "currency": "", "amount_currency": None, "rate": ""}
+def _records(ledger: Ledger) -> tuple[str, int]:
+    """The journal's text (each record ending in CR LF) and how many foreign amounts were left out.
 
-
-def _clean(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
-def _head(line: dict[str, Any], debit: str, credit: str, amount: int) -> list[str]:
-    day = line["date"]
-    date = f"{day.day:02d}.{day.month:02d}.{day.year}"
-    return [date, debit, credit, _clean(line["doc"]), _clean(line["description"]), format_cents(amount)]
-
-
-def _simple(lines: list[dict[str, Any]]) -> list[str] | None:
-    """One record for an entry of one debit and one credit line, else None."""
-    if len(lines) != 2:
-        return None
-    debit, credit = sorted(lines, key=lambda line: -line["amount"])
-    if debit["amount"] != -credit["amount"] or debit["amount"] < 0:
-        return None
-    record = _head(debit, debit["account"], credit["account"], debit["amount"])
-    foreign = [line for line in lines if line["currency"] and line["amount_currency"] is not None]
-    if foreign:
-        record += [format_cents(abs(foreign[0]["amount_currency"])), foreign[0]["rate"] or "", ""]
-    return record
-
-
-def _compound_record(line: dict[str, Any], number: int) -> list[str]:
-    amount = line["amount"]
-    debit, credit = (line["account"], OTHER) if amount >= 0 else (OTHER, line["account"])
-    record = _head(line, debit, credit, abs(amount))
-    foreign = line["amount_currency"] if line["currency"] and line["amount_currency"] is not None else None
-    record += [format_cents(abs(foreign)) if foreign is not None else "0", (line["rate"] or "") if foreign else "",
-               str(number)]  # fmt: skip
-    return record
+    An entry of one debit and one credit line of opposite amounts is one record (its debit line's
+    date and texts); every other entry is one record per line, numbered as a compound entry.
+    Column by column, in the order `writers.base.entries` gives the lines.
+    """
+    order, starts = columns.entry_order(ledger.lines)
+    size = len(order)
+    if not size:
+        return "", 0
+    lines = ledger.lines.select(["date", "doc", "description", "account", "amount", "currency", "amount_currency",
+                                 "rate"]).take(pa.array(order)).combine_chunks()  # fmt: skip
+    amount = lines.column("amount").to_numpy().astype(np.int64)
+    account = columns.texts(lines.column("account"))
+    currency = pc.fill_null(columns.texts(lines.column("currency")), "")
+    foreign_amount = (
+        columns.texts(lines.column("amount_currency")) if False else lines.column("amount_currency").chunk(0)
+    )
+    rate = pc.fill_null(columns.texts(lines.column("rate")), "")
+    # a foreign amount is kept only on an account held in that currency (module docstring)
+    held = {code: currency for code, currency in zip(ledger.accounts.column("code").to_pylist(),
+            ledger.accounts.column("currency").to_pylist(), strict=True) if currency}  # fmt: skip
+    held_currency = pc.take(pa.array(list(held.values()), pa.string()), pc.index_in(account, pa.array(list(held), pa.string())))  # fmt: skip
+    foreign = pc.and_(pc.not_equal(currency, ""), pc.is_valid(foreign_amount)).to_numpy(zero_copy_only=False)
+    kept = pc.fill_null(pc.equal(held_currency, currency), False).to_numpy(zero_copy_only=False)
+    dropped = foreign & ~kept
+    foreign &= kept
+    foreign_cents = np.abs(pc.fill_null(foreign_amount, 0).to_numpy(zero_copy_only=False).astype(np.int64))
+    # entries of two lines that are one debit and one credit of the same amount: one record each
+    ends = np.r_[starts[1:], size]
+    first, second = starts, np.minimum(starts + 1, size - 1)
+    debit = np.where(amount[first] >= amount[second], first, second)  # sorted by -amount, ties as they stand
+    credit = np.where(debit == first, second, first)
+    simple = (ends - starts == 2) & (amount[debit] == -amount[credit]) & (amount[debit] >= 0)
+    entry = np.repeat(np.arange(len(starts)), ends - starts)
+    at_start = np.zeros(size, dtype=bool)
+    at_start[starts] = True
+    record = ~simple[entry] | at_start  # positions that write a record
+    positions = np.flatnonzero(record)
+    owner = entry[positions]
+    is_simple = simple[owner]
+    source = np.where(is_simple, debit[owner], positions)  # the line whose date and texts the record takes
+    take = pa.array(source)
+    signed = amount[positions]
+    own = account.take(pa.array(positions))
+    debit_account = pc.if_else(pa.array(is_simple), account.take(pa.array(debit[owner])),
+                               pc.if_else(pa.array(signed >= 0), own, OTHER))  # fmt: skip
+    credit_account = pc.if_else(pa.array(is_simple), account.take(pa.array(credit[owner])),
+                                pc.if_else(pa.array(signed >= 0), OTHER, own))  # fmt: skip
+    dates = lines.column("date").chunk(0).take(take)
+    day = pc.binary_join_element_wise(
+        pc.utf8_lpad(pc.cast(pc.day(dates), pa.string()), 2, "0"),
+        pc.utf8_lpad(pc.cast(pc.month(dates), pa.string()), 2, "0"),
+        pc.cast(pc.year(dates), pa.string()),
+        ".",
+    )
+    head = pc.binary_join_element_wise(
+        day, debit_account, credit_account, columns.one_line(lines.column("doc").chunk(0).take(take)),
+        columns.one_line(lines.column("description").chunk(0).take(take)),
+        columns.cents_text(np.where(is_simple, amount[debit[owner]], np.abs(signed))), "\t",
+    )  # fmt: skip
+    # fields 7-9: a compound record's foreign amount (0 if none), rate and entry number; a simple
+    # record's foreign amount and rate (of its first foreign line) with field 9 empty, if it has one
+    a_foreign, b_foreign = foreign[first[owner]], foreign[second[owner]]
+    simple_foreign = np.where(a_foreign, first[owner], second[owner])
+    which = np.where(is_simple, simple_foreign, positions)
+    with_foreign = np.where(is_simple, a_foreign | b_foreign, foreign[positions])
+    compound_number = np.cumsum(~simple)[owner]
+    amount7 = pc.if_else(pa.array(with_foreign), columns.cents_text(foreign_cents[which]), "0")
+    rate8 = rate.take(pa.array(which))
+    rate8 = pc.if_else(pa.array(with_foreign & (is_simple | (foreign_cents[which] != 0))), rate8, "")
+    number9 = pc.if_else(pa.array(is_simple), "", pc.cast(pa.array(compound_number), pa.string()))
+    extended = pc.binary_join_element_wise(head, amount7, rate8, number9, "\t")
+    text = pc.if_else(pa.array(~is_simple | with_foreign), extended, head)
+    ended = pc.binary_join_element_wise(text, "", "\r\n")
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(ended)], pa.int32()), ended), "")[0].as_py(), int(
+        dropped.sum()
+    )
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:
