@@ -34,6 +34,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,8 @@ def tokens(line: str, inner: bool = False) -> list[Field]:
     >>> tokens('#TRANS 3010 {1 "2" 6 "a b"} -1.50 20240101 "say \\\\"hi\\\\""')
     ['#TRANS', '3010', ['1', '2', '6', 'a b'], '-1.50', '20240101', 'say "hi"']
     """
+    if not inner and _SIMPLE_LINE.fullmatch(line):
+        return _simple_tokens(line)
     out: list[Field] = []
     i, n = 0, len(line)
     while i < n:
@@ -90,6 +93,26 @@ def tokens(line: str, inner: bool = False) -> list[Field]:
 
 
 _WORD = re.compile(r"[^ \t\r\n{]+")
+# Most lines hold only words and quoted texts without backslashes, braces or inner quotes, apart by
+# blanks, and brace lists of those: their fields are found with one regex (same fields as the loop).
+_SIMPLE_ITEM = r'(?:[^ \t\r\n{}"\\]+|"[^"\\{}]*")'
+_SIMPLE_FIELD = rf"(?:{_SIMPLE_ITEM}|\{{[ \t\r\n]*(?:{_SIMPLE_ITEM}(?:[ \t\r\n]+{_SIMPLE_ITEM})*)?[ \t\r\n]*\}})"
+_SIMPLE_LINE = re.compile(rf"{_SIMPLE_FIELD}(?:[ \t\r\n]+{_SIMPLE_FIELD})*")
+_SIMPLE_TOKEN = re.compile(r'"([^"]*)"|\{([^}]*)\}|([^ \t\r\n{}"]+)')
+_SIMPLE_INNER = re.compile(r'"([^"]*)"|([^ \t\r\n"]+)')
+
+
+def _simple_tokens(line: str) -> list[Field]:
+    """`tokens` of a line `_SIMPLE_LINE` matches."""
+    out: list[Field] = []
+    for match in _SIMPLE_TOKEN.finditer(line):
+        if match.lastindex == 2:
+            out.append([m.group(m.lastindex or 0) for m in _SIMPLE_INNER.finditer(match.group(2))])
+        else:
+            out.append(match.group(match.lastindex or 0))
+    return out
+
+
 _ESCAPE = re.compile(r'\\(["\\])')
 
 
@@ -377,15 +400,29 @@ def _text(args: list[Field], index: int) -> str:
     return value if isinstance(value, str) else ""
 
 
+@lru_cache(maxsize=4096)
+def _ymd(text: str) -> dt.date | None:
+    """`parse_date(text, "ymd")`, once per text (a `ParseError` is not kept: raised at each use)."""
+    return parse_date(text, "ymd")
+
+
 def _date(text: str, row: int, state: _State, what: str) -> dt.date | None:
     try:
-        return parse_date(text, "ymd") if text else None
+        return _ymd(text) if text else None
     except ParseError as exc:
         state.problem(row, f"{what}: {exc}")
         return None
 
 
+_PLAIN_AMOUNT = re.compile(r"(-?)([0-9]{1,16})(?:\.([0-9]{1,2}))?")
+
+
 def _cents(text: str, row: int, state: _State, what: str) -> int | None:
+    plain = _PLAIN_AMOUNT.fullmatch(text)
+    if plain:  # what parse_cents gives a plain amount (16 digits at most before the point)
+        sign, whole, part = plain.groups()
+        number = int(whole) * 100 + int((part or "").ljust(2, "0"))
+        return -number if sign else number
     try:
         cents = parse_cents(text, ".")
     except ParseError as exc:

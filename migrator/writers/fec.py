@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, years_of
 from migrator.money import format_cents
+from migrator.rowwise import collector_paused
 from migrator.writers.base import lost
 
 COLUMNS = (
@@ -61,7 +62,7 @@ def write_fec(ledger: Ledger, target: Path, separator: str = "\t", encoding: str
     if separator not in ("\t", "|"):
         raise ValueError(N_("a FEC is separated by tabs or by '|'"))
     state = _State(ledger, separator)
-    with target.open("w", encoding=encoding, errors="replace", newline="") as handle:
+    with collector_paused(), target.open("w", encoding=encoding, errors="replace", newline="") as handle:
         handle.write(_check(separator.join(COLUMNS) + "\r\n", encoding, state))
         for start in range(0, len(state.order), BATCH):
             chunk = "".join(state.lines(start))

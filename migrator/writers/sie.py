@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from migrator import __version__ as version
 from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
+from migrator.rowwise import collector_paused
 from migrator.writers.base import lost
 
 CHART_TYPE = "EUBAS97"
@@ -54,7 +56,8 @@ class SieWriter:
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         out = _Out()
-        problems = _write(ledger, out, self.today or dt.date.today())
+        with collector_paused():
+            problems = _write(ledger, out, self.today or dt.date.today())
         target.write_bytes(out.data())
         return problems + out.problems()
 
@@ -77,23 +80,38 @@ class _Out:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.replaced = 0
+        self.plain: dict[str, str] = {}  # texts and words written without a replacement, as written
 
     def add(self, *fields: str) -> None:
         self.lines.append(" ".join(fields))
 
     def text(self, value: str) -> str:
         """A quoted SIE string: ``"`` and ``\\`` escaped, line breaks as blanks, CP437 only."""
+        key = '"' + value
+        done = self.plain.get(key)
+        if done is not None:
+            return done
         value = " ".join(value.split())
         try:
             value.encode(ENCODING)
+            clean = True
         except UnicodeEncodeError:
-            self.replaced += 1
+            self.replaced += 1  # counted at each use
             value = "".join(_cp437(char) for char in value)
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            clean = False
+        done = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if clean:
+            self.plain[key] = done
+        return done
 
     def word(self, value: str) -> str:
         """A bare field (account numbers, series) where SIE allows one, else a quoted string."""
-        return value if value and all(c.isascii() and (c.isalnum() or c in "-_.") for c in value) else self.text(value)
+        done = self.plain.get(value)
+        if done is None:
+            if not (value and all(c.isascii() and (c.isalnum() or c in "-_.") for c in value)):
+                return self.text(value)
+            done = self.plain[value] = value
+        return done
 
     def data(self) -> bytes:
         return ("\r\n".join(self.lines) + "\r\n").encode(ENCODING)
@@ -154,6 +172,7 @@ def _amount(cents: int) -> str:
     return format_cents(cents)
 
 
+@lru_cache(maxsize=4096)
 def _day(day: dt.date) -> str:
     return day.strftime("%Y%m%d")
 
