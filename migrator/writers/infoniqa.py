@@ -45,11 +45,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from migrator import vat, years
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrator import columns, vat, years
 from migrator.i18n import N_
-from migrator.model import Ledger, Problem
+from migrator.model import Ledger, Problem, rows
 from migrator.money import format_cents
-from migrator.writers.base import entries, lines_with, lost, off_calendar_years, unbooked_years
+from migrator.writers.base import lines_with, lost, off_calendar_years, unbooked_years
 
 HEADER = "Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,PkKey,OpId,Flag"
 ENCODING = "cp1252"
@@ -66,22 +70,17 @@ class InfoniqaWriter:
         codes, untranslated = ({}, []) if ledger.format == self.name else vat.translate(ledger, "infoniqa")
         problems = [Problem("warning", N_("{message}; written unchanged: create it in Infoniqa or map it").format(message=p.message))
                     for p in untranslated]  # fmt: skip
-        groups = list(entries(ledger.lines))
-        numbers = _voucher_numbers(groups)
-        renumbered = numbers is None
-        out = [HEADER]
+        rows, entry_count, renumbered = _text(ledger, codes)
         replaced = 0
-        for position, lines in enumerate(groups, start=1):
-            number = str(position) if numbers is None else numbers[position - 1]
-            out += [",".join(row) for row in _rows(lines, number, codes, renumbered)]
         try:
-            data = ("\r\n".join(out) + "\r\n").encode(ENCODING)
+            data = (HEADER + "\r\n" + rows).encode(ENCODING)
         except UnicodeEncodeError:  # rows Windows-1252 cannot hold: each such row counted and written with '?'
+            out = [HEADER, *rows.split("\r\n")[:-1]]
             safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in out]
             replaced = sum(s != text for s, text in zip(safe, out, strict=True))
             data = ("\r\n".join(safe) + "\r\n").encode(ENCODING)
         target.write_bytes(data)
-        if renumbered and groups:
+        if renumbered and entry_count:
             problems.append(Problem("info", N_("voucher numbers are not all distinct whole numbers, which Blg needs: "
                                     "entries numbered 1, 2, … and each original voucher written to Tx2")))  # fmt: skip
         if replaced:
@@ -89,16 +88,138 @@ class InfoniqaWriter:
         return problems + _not_carried(ledger)
 
 
-def _voucher_numbers(entries: list[list[dict[str, Any]]]) -> list[str] | None:
-    """The vouchers, when they are distinct whole numbers; the year-end entries `years.continuous` adds
-    (``CLOSING-2023``) take the numbers after the highest, so that they do not cost the others theirs."""
-    docs = [str(lines[0]["doc"] or "").strip() for lines in entries]
+def _voucher_numbers(docs: list[str]) -> list[str] | None:
+    """The vouchers (each entry's first), when they are distinct whole numbers; the year-end entries
+    `years.continuous` adds (``CLOSING-2023``) take the numbers after the highest, so that they do not
+    cost the others theirs."""
     added = [years.added_voucher(d) for d in docs]
     own = [d for d, a in zip(docs, added, strict=True) if not a]
     if not all(d.isdigit() and int(d) > 0 for d in own) or len(set(own)) != len(own):
         return None
     following = itertools.count(max((int(d) for d in own), default=0) + 1)
     return [str(next(following)) if a else d for d, a in zip(docs, added, strict=True)]
+
+
+def _first(values: np.ndarray, groups: np.ndarray, count: int, fill: int = -1) -> np.ndarray:
+    """Per group (0..count-1), the first position where `values` is true, else `fill`."""
+    out = np.full(count, fill, dtype=np.int64)
+    where = np.flatnonzero(values)
+    found, first = np.unique(groups[where], return_index=True)
+    out[found] = where[first]
+    return out
+
+
+def _text(ledger: Ledger, codes: dict[str, str]) -> tuple[str, int, bool]:
+    """The rows after the header (each ending in CR LF), the number of entries, and whether they were
+    renumbered. Column by column in the order `writers.base.entries` gives the lines; an entry with
+    several VAT lines of one code goes through `_rows`, line by line."""
+    order, starts = columns.entry_order(ledger.lines)
+    size, count = len(order), len(starts)
+    if not size:
+        return "", 0, _voucher_numbers([]) is None
+    lines = ledger.lines.take(pa.array(order)).combine_chunks()
+    column = {name: lines.column(name).chunk(0) for name in lines.column_names}
+    entry = np.repeat(np.arange(count), np.diff(np.r_[starts, size]))
+    position = np.arange(size) - starts[entry] + 1
+    amount = column["amount"].to_numpy(zero_copy_only=False).astype(np.int64)
+    vat_code = pc.fill_null(column["vat_code"], "")
+    coded = pc.not_equal(vat_code, "").to_numpy(zero_copy_only=False)
+    flagged = pc.fill_null(column["vat_line"], False).to_numpy(zero_copy_only=False)
+    is_vat = flagged & coded
+    debit = amount >= 0
+    principal = ~is_vat
+    account = pc.fill_null(column["account"], "")
+    # the counter account of a principal line: the other side's account when it has one line, else div
+    n_debit = np.bincount(entry, weights=principal & debit, minlength=count).astype(np.int64)
+    n_credit = np.bincount(entry, weights=principal & ~debit, minlength=count).astype(np.int64)
+    first_debit = _first(principal & debit, entry, count, 0)
+    first_credit = _first(principal & ~debit, entry, count, 0)
+    other_one = np.where(debit, n_credit[entry] == 1, n_debit[entry] == 1)
+    other_first = np.where(debit, first_credit[entry], first_debit[entry])
+    counter = pc.if_else(pa.array(other_one), account.take(pa.array(other_first)), "div")
+    single = (n_debit == 1) & (n_credit == 1)
+    # VAT lines and their bases, by entry and code: the bases are the code's lines that are not VAT lines
+    code_index = pc.dictionary_encode(vat_code).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    key = entry * (int(code_index.max()) + 1) + code_index
+    bases = coded & ~flagged
+    base_keys, first_base, base_counts = np.unique(key[bases], return_index=True, return_counts=True)
+    first_base = np.flatnonzero(bases)[first_base]
+    magnitude = np.abs(amount)
+    base_sums = np.add.reduceat(magnitude[bases][np.argsort(key[bases], kind="stable")], np.r_[0, np.cumsum(base_counts)[:-1]]) if len(base_keys) else np.zeros(0, dtype=np.int64)  # fmt: skip
+    vat_keys, vat_counts = np.unique(key[is_vat], return_counts=True)
+    hard = np.zeros(count, dtype=bool)
+    hard[(vat_keys[vat_counts > 1] // (int(code_index.max()) + 1))] = True  # several VAT lines of one code
+    if len(base_keys) and int(magnitude.max()) * int(base_counts.max()) >= 2**62:  # sums beyond int64
+        hard[base_keys // (int(code_index.max()) + 1)] = True
+    # each VAT line's bases (found by its key); each base's SIdx: the position of its key's VAT line
+    found = np.searchsorted(base_keys, key)
+    found_ok = (found < len(base_keys)) & (base_keys[np.minimum(found, max(len(base_keys) - 1, 0))] == key) if len(base_keys) else np.zeros(size, dtype=bool)  # fmt: skip
+    found = np.minimum(found, max(len(base_keys) - 1, 0))
+    vat_of = np.searchsorted(vat_keys, key)
+    vat_ok = (vat_of < len(vat_keys)) & (vat_keys[np.minimum(vat_of, max(len(vat_keys) - 1, 0))] == key) if len(vat_keys) else np.zeros(size, dtype=bool)  # fmt: skip
+    vat_position = np.zeros(size, dtype=np.int64)
+    vat_position[is_vat] = position[is_vat]
+    position_of_key = np.zeros(len(vat_keys), dtype=np.int64)
+    position_of_key[np.searchsorted(vat_keys, key[is_vat])] = position[is_vat]
+    translated = pc.if_else(pa.array(coded), _translate(vat_code, codes), "")
+    has_code = pc.not_equal(translated, "").to_numpy(zero_copy_only=False)
+    sidx = np.where(bases & vat_ok & has_code, position_of_key[np.minimum(vat_of, max(len(vat_keys) - 1, 0))], 0) if len(vat_keys) else np.zeros(size, dtype=np.int64)  # fmt: skip
+    vat_amount = np.abs(pc.fill_null(column["vat_amount"], 0).to_numpy(zero_copy_only=False).astype(np.int64))
+    base_first = np.where(found_ok, first_base[found] if len(base_keys) else 0, 0)
+    vat_counter = pc.if_else(pa.array(found_ok), counter.take(pa.array(base_first)), "div")
+    steuer = np.where(is_vat, np.where(found_ok, base_sums[found] if len(base_keys) else 0, 0), np.where(has_code, vat_amount, 0))  # fmt: skip
+    vat_rows = pa.array(is_vat)
+    # the entry's number, date and Tx2
+    first_doc = column["doc"].take(pa.array(starts))
+    docs = [d.strip() for d in pc.fill_null(first_doc, "").to_pylist()]
+    numbers = _voucher_numbers(docs)
+    renumbered = numbers is None
+    number = pa.array([str(n) for n in range(1, count + 1)] if numbers is None else numbers, pa.string())
+    extra = _quote(columns.one_line(first_doc) if renumbered else pa.array([""] * count, pa.string()))
+    first_date = column["date"].take(pa.array(starts))
+    day = pc.binary_join_element_wise(*(pc.cast(f(first_date), pa.string()) for f in (pc.day, pc.month, pc.year)), ".")
+    take = pa.array(entry)
+    currency = pc.not_equal(pc.fill_null(column["currency"], ""), "").to_numpy(zero_copy_only=False)
+    foreign = np.where(currency, np.abs(pc.fill_null(column["amount_currency"], 0).to_numpy(zero_copy_only=False).astype(np.int64)), 0)  # fmt: skip
+    fields = [
+        number.take(take), day.take(take), account, pa.array(np.where(debit, "S", "H")), " ",
+        pc.if_else(vat_rows, vat_counter, counter), pc.if_else(vat_rows, "", translated),
+        pc.cast(pa.array(np.where(is_vat, 0, sidx)), pa.string()), "0", pa.array(np.where(is_vat, "2", "0")),
+        pa.array(np.where(single[entry], "1", "2")), "", columns.cents_text(magnitude), columns.cents_text(steuer),
+        columns.cents_text(foreign), _quote(columns.one_line(column["description"])), extra.take(take), "0", "", "0",
+    ]  # fmt: skip
+    written = pc.binary_join_element_wise(*fields, ",")
+    difficult = np.flatnonzero(hard[entry])
+    if len(difficult):
+        written = pc.replace_with_mask(written, pa.array(hard[entry]), pa.array(_hard_rows(lines, entry, difficult, number, codes, renumbered)))  # fmt: skip
+    ended = pc.binary_join_element_wise(written, "", "\r\n")
+    text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(ended)], pa.int32()), ended), "")[0].as_py()
+    return text, count, renumbered
+
+
+def _hard_rows(lines: pa.Table, entry: np.ndarray, positions: np.ndarray, number: pa.Array, codes: dict[str, str],
+               renumbered: bool) -> list[str]:  # fmt: skip
+    """The rows of the entries at `positions` (whole entries, in order) by `_rows`, line by line."""
+    out: list[str] = []
+    chosen = rows(lines.take(pa.array(positions)))
+    for _, group in itertools.groupby(zip(entry[positions].tolist(), chosen, strict=True), key=lambda pair: pair[0]):
+        pairs = list(group)
+        out += [",".join(row) for row in _rows([line for _, line in pairs], number[pairs[0][0]].as_py(), codes, renumbered)]  # fmt: skip
+    return out
+
+
+def _translate(codes: pa.Array, table: dict[str, str]) -> pa.Array:
+    """Each code as `table` translates it (unchanged when it has no entry)."""
+    if not table:
+        return codes
+    known = pa.array(list(table), pa.string())
+    index = pc.index_in(codes, known)
+    return pc.if_else(pc.is_valid(index), pc.take(pa.array(list(table.values()), pa.string()), index), codes)
+
+
+def _quote(texts: pa.Array) -> pa.Array:
+    """`_quoted` of each value."""
+    return pc.binary_join_element_wise('"', pc.replace_substring(texts, '"', '""'), '"', "")
 
 
 def _rows(lines: list[dict[str, Any]], number: str, codes: dict[str, str], renumbered: bool) -> Iterator[list[str]]:
