@@ -54,6 +54,7 @@ import pyarrow.compute as pc
 from migrator import guides
 from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, conform, years_of
+from migrator.model import rows as rows_of
 from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.rowwise import collector_paused
@@ -120,7 +121,8 @@ class DatevWriter:
         out = _Text()
         created = (self.now or dt.datetime.now()).strftime("%Y%m%d%H%M%S%f")[:17]
         length = _account_length(ledger)
-        lines = ledger.lines.to_pylist()
+        lines = rows_of(ledger.lines, ("entry", "date", "doc", "description", "account", "cost_centre", "opening",
+                                    "currency", "amount_currency"))  # fmt: skip
         pairs = fold(ledger)
         folded = _Folded()
         folded.count(ledger, pairs)
