@@ -45,6 +45,13 @@ def strip(values: Strings | Sequence[str]) -> pa.Array:
     return pc.utf8_trim_whitespace(texts(values))
 
 
+def _distinct(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The distinct values (in order of first appearance) and each value's index among them: a
+    column's work is done once per distinct value (dates and zero amounts repeat a lot)."""
+    encoded = pc.dictionary_encode(pc.fill_null(values, ""))
+    return encoded.dictionary, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _indices(mask: Any) -> np.ndarray:
     """Row numbers where a boolean Arrow array is true (null counts as false)."""
     return np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
@@ -60,19 +67,21 @@ _EVIDENCE = r"^-?[0-9]+(?:'[0-9]{3})*(?:[.,]([0-9]+))?$"
 
 def decimal_mark(values: Strings | Sequence[str], default: str = ".") -> str:
     """`parsing.decide_decimal_mark` of a column, counted column-wise."""
-    stripped = strip(values)
+    distinct, index = _distinct(strip(values))
+    counts = np.bincount(index, minlength=len(distinct))
     votes = {".": 0, ",": 0}
-    plain = pc.match_substring_regex(stripped, _EVIDENCE)
-    fraction = pc.extract_regex(stripped, r"(?P<mark>[.,])(?P<digits>[0-9]+)$")
+    plain = np.asarray(pc.match_substring_regex(distinct, _EVIDENCE).to_numpy(zero_copy_only=False), dtype=bool)
+    fraction = pc.extract_regex(distinct, r"(?P<mark>[.,])(?P<digits>[0-9]+)$")
     marks = pc.struct_field(fraction, "mark")
-    proves = pc.and_(plain, pc.not_equal(pc.utf8_length(pc.struct_field(fraction, "digits")), 3))
+    proves = plain & pc.fill_null(pc.not_equal(pc.utf8_length(pc.struct_field(fraction, "digits")), 3), False).to_numpy(zero_copy_only=False)  # fmt: skip
     for mark in votes:
-        votes[mark] += pc.sum(pc.and_(proves, pc.equal(marks, mark))).as_py() or 0
-    empty = pc.equal(stripped, "")
-    for index in _indices(pc.invert(pc.or_(plain, empty))):
-        evidence = decimal_mark_evidence(stripped[index].as_py())
+        said = pc.fill_null(pc.equal(marks, mark), False).to_numpy(zero_copy_only=False)
+        votes[mark] += int(counts[proves & said].sum())
+    empty = np.asarray(pc.equal(distinct, "").to_numpy(zero_copy_only=False), dtype=bool)
+    for at in np.flatnonzero(~plain & ~empty).tolist():
+        evidence = decimal_mark_evidence(distinct[at].as_py())
         if evidence:
-            votes[evidence] += 1
+            votes[evidence] += int(counts[at])
     if votes["."] == votes[","]:
         return default
     return "." if votes["."] > votes[","] else ","
@@ -82,9 +91,23 @@ def cents(values: Strings | Sequence[str], mark: str = ".") -> tuple[pa.Array, n
     """Exact cents (int64) of each value written with decimal mark `mark`, null for an empty one, and
     the indices of the values left undecided (null in the array): give those to `parsing.parse_cents`.
     """
-    stripped = strip(values)
-    pattern = r"^(?P<sign>-?)(?P<whole>[0-9]+(?:'[0-9]{3})*)(?:" + re_escape(mark) + r"(?P<part>[0-9]{1,2}))?$"
-    parts = pc.extract_regex(stripped, pattern)
+    distinct, index = _distinct(strip(values))
+    amount = _distinct_cents(distinct, mark)
+    empty = np.asarray(pc.equal(distinct, "").to_numpy(zero_copy_only=False), dtype=bool)
+    open_ = np.asarray(pc.is_null(amount).to_numpy(zero_copy_only=False), dtype=bool) & ~empty
+    return amount.take(pa.array(index)), np.flatnonzero(open_[index])
+
+
+def _distinct_cents(distinct: pa.Array, mark: str) -> pa.Array:
+    """`cents` of distinct stripped values (null where empty or undecided)."""
+    escaped = re_escape(mark)
+    simple = pc.match_substring_regex(distinct, r"^-?[0-9]{1,16}" + escaped + r"[0-9]{2}$")
+    if pc.all(pc.or_(simple, pc.equal(distinct, ""))).as_py():
+        # every value as writers write them (``-1234.50``) or empty: the digits without the mark are the cents
+        digits = pc.if_else(simple, pc.replace_substring(distinct, mark, ""), pa.scalar(None, pa.string()))
+        return pc.cast(digits, pa.int64())
+    pattern = r"^(?P<sign>-?)(?P<whole>[0-9]+(?:'[0-9]{3})*)(?:" + escaped + r"(?P<part>[0-9]{1,2}))?$"
+    parts = pc.extract_regex(distinct, pattern)
     whole = pc.replace_substring(pc.struct_field(parts, "whole"), "'", "")
     fraction = pc.utf8_rpad(pc.fill_null(pc.struct_field(parts, "part"), ""), 2, "0")
     digits = pc.binary_join_element_wise(whole, fraction, "")
@@ -92,10 +115,7 @@ def cents(values: Strings | Sequence[str], mark: str = ".") -> tuple[pa.Array, n
     fits = pc.less_equal(pc.utf8_length(digits), 18)
     digits = pc.if_else(fits, digits, pa.scalar(None, pa.string()))
     amount = pc.cast(digits, pa.int64())
-    amount = pc.if_else(pc.equal(pc.struct_field(parts, "sign"), "-"), pc.negate(amount), amount)
-    empty = pc.equal(stripped, "")
-    undecided = _indices(pc.and_(pc.is_null(amount), pc.invert(empty)))
-    return amount, undecided
+    return pc.if_else(pc.equal(pc.struct_field(parts, "sign"), "-"), pc.negate(amount), amount)
 
 
 def re_escape(mark: str) -> str:
@@ -145,16 +165,17 @@ def _layout_days(stripped: pa.Array, layout: str, pattern: str) -> tuple[np.ndar
 
 def date_layout(values: Strings | Sequence[str]) -> str | None:
     """`parsing.decide_date_layout` of a column, counted column-wise."""
-    stripped = strip(values)
-    ascii_ = pc.fill_null(pc.string_is_ascii(stripped), True)
+    distinct, index = _distinct(strip(values))
+    counts = np.bincount(index, minlength=len(distinct))
     scores = {}
     for layout, pattern in _LAYOUTS:
-        _, valid, _ = _layout_days(stripped, layout, pattern)
-        scores[layout] = int(np.count_nonzero(valid))
-    for index in _indices(pc.invert(ascii_)):  # Python's \d reads other digits: score these the scalar way
-        text = stripped[index].as_py()
+        _, valid, _ = _layout_days(distinct, layout, pattern)
+        scores[layout] = int(counts[valid].sum())
+    others = np.flatnonzero(~np.asarray(pc.string_is_ascii(distinct).to_numpy(zero_copy_only=False), dtype=bool))
+    for at in others.tolist():  # Python's \d reads other digits: score these the scalar way
+        text = distinct[at].as_py()
         for layout, _ in _LAYOUTS:
-            scores[layout] += _fits(text, layout)
+            scores[layout] += int(counts[at]) * _fits(text, layout)
     best = max(scores.values())
     if best == 0:
         return None
@@ -173,22 +194,22 @@ def dates(values: Strings | Sequence[str], layout: str | None = None) -> tuple[p
     """Dates (date32) of each value as `parsing.parse_date(value, layout)` reads it, null for an empty
     one, and the indices of the values left undecided (null in the array): give those to `parse_date`.
     """
-    stripped = strip(values)
-    size = len(stripped)
+    distinct, index = _distinct(strip(values))
+    size = len(distinct)
     decided = np.zeros(size, dtype=bool)
     claimed = np.zeros(size, dtype=bool)  # a layout's pattern matched first: parse_date stops there
     days = np.zeros(size, dtype=np.int64)
     for name, pattern in _LAYOUTS:
         if layout not in (None, name):
             continue
-        matches, valid, these = _layout_days(stripped, name, pattern)
+        matches, valid, these = _layout_days(distinct, name, pattern)
         take = valid & ~claimed
         days = np.where(take, these, days)
         decided |= take
         claimed |= matches
-    array = pa.array(days.astype(np.int32), pa.int32(), mask=~decided).view(pa.date32())
-    empty = np.asarray(pc.equal(stripped, "").to_numpy(zero_copy_only=False), dtype=bool)
-    return array, np.flatnonzero(~decided & ~empty)
+    array = pa.array(days[index].astype(np.int32), pa.int32(), mask=~decided[index]).view(pa.date32())
+    empty = np.asarray(pc.equal(distinct, "").to_numpy(zero_copy_only=False), dtype=bool)
+    return array, np.flatnonzero((~decided & ~empty)[index])
 
 
 # ---------------------------------------------------------------------------------------- the fallback

@@ -199,3 +199,14 @@ def test_entry_order_is_the_writers_order(rows: list[tuple[str | None, int | Non
     assert order.tolist() == expected
     sizes = [len(group) for group in groups.values()]
     assert starts.tolist() == list(itertools.accumulate([0, *sizes[:-1]]))[: len(sizes)]
+
+
+@given(
+    st.lists(st.one_of(st.integers(-(10**18) + 1, 10**18 - 1), st.integers(-999, 999), st.just(None)), max_size=20),
+    st.sampled_from([".", ","]),
+)
+def test_cents_of_written_amounts(values: list[int | None], mark: str) -> None:
+    texts = ["" if v is None else format_cents(v, mark) for v in values]
+    fast, undecided = columns.cents(texts, mark)
+    assert undecided.tolist() == []
+    assert fast.to_pylist() == [parse_cents(t, mark) for t in texts] == values
