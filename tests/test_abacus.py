@@ -196,3 +196,35 @@ def test_write_only(tmp_path: Path) -> None:
     assert fmt.writes and not fmt.reads
     with pytest.raises(UnsupportedOperation):
         fmt.reader()
+
+
+def test_text_the_xml_reader_gets_back(tmp_path: Path) -> None:
+    """Characters XML escapes or cannot hold, in every text field: an XML parser (lxml, as AbaConnect
+    reads the file) gets back the text as written, without the characters XML 1.0 lacks."""
+    day = dt.date(2024, 5, 1)
+    hostile = "a&b <c> \"d\" 'e' ]]> f\rg \ufffe\uffff\x07 é ✓ 😀"
+    lines = table("lines", [
+        {"entry": "1", "line": 1, "date": day, "account": "1<0>0&", "amount": 500, "doc": "&<\r>",
+         "description": hostile, "currency": "E&R", "amount_currency": 400, "rate": "1<2"},
+        {"entry": "1", "line": 2, "date": day, "account": "2000", "amount": -500, "doc": "&<\r>", "description": "x"},
+    ])  # fmt: skip
+    root, _ = written(Ledger(lines=lines), tmp_path)
+    head = root.find(".//CollectiveInformation")
+    assert head.findtext("Account") == "1<0>0&"
+    assert head.findtext("Text1") == "a&b <c> \"d\" 'e' ]]> f g é ✓ 😀"  # CR and the run of blanks become one blank
+    assert head.findtext("DocumentNumber") == "&<\r>"
+    assert head.findtext("AmountData/Currency") == "E&R"
+    assert head.findtext("ExchangeRateData/ExchangeRate") == "1<2"
+    assert b"&#13;" in (tmp_path / "abacus.xml").read_bytes()  # the CR kept as a character reference
+
+
+def test_batches_do_not_change_the_file(garage: Ledger, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries are written a batch at a time: batches of 3 entries give the same bytes as one batch."""
+    from migrator.writers import abacus
+
+    pipeline.write(garage, "abacus", tmp_path / "one.xml")
+    monkeypatch.setattr(abacus, "BATCH", 3)
+    pipeline.write(garage, "abacus", tmp_path / "many.xml")
+    assert (tmp_path / "many.xml").read_bytes() == (tmp_path / "one.xml").read_bytes()
+    ids = [t.get("id") for t in parse(tmp_path / "many.xml").findall("Task/Transaction")]
+    assert ids == [str(n) for n in range(1, len(ids) + 1)]

@@ -185,6 +185,33 @@ def test_bad_rows_are_named_by_file_and_row(tmp_path: Path) -> None:
     assert [(p.file, p.row) for p in unbalanced] == [(str(path), 8)]
 
 
+def test_amounts_and_dates_as_the_user_wrote_them(tmp_path: Path) -> None:
+    """Amounts in the Swiss and the other forms (grouping, trailing minus, brackets) and dates with a
+    two-digit year: the column's decimal mark and date layout decided from all rows, odd cells read
+    one by one, bad ones named with their row."""
+    path = write_text(tmp_path / "odd.csv", HEADER + "\n"
+        + "R1,,a,03.01.24,,CHF,1,1000,1'234.50,0.00,,,\n"
+        + "R1,,a,03.01.24,,CHF,1,2000,0.00,1’234.50,,,\n"
+        + "R2,,b,4.1.24,,CHF,1,1000,(5.00),0.00,,,\n"
+        + "R2,,b,4.1.24,,CHF,1,2000,5.00-,0.00,,,\n"
+        + "R3,,c,31.12.23,,CHF,1,1000,+7.1,,,,\n"
+        + "R3,,c,31.12.23,,CHF,1,2000,,7.10,,,\n"
+        + "R4,,d,30.02.24,,CHF,1,1000,1.2.3,0.00,,,\n"
+        + "R5,,e,05.01.24,,CHF,8.1%,1000,1.005,0.00,,,\n", "utf-8")  # fmt: skip
+    ledger = pipeline.read(path, "runmyaccounts")
+    rows = ledger.lines.to_pylist()
+    assert [(r["doc"], r["date"], r["account"], r["amount"]) for r in rows] == [
+        ("R1", dt.date(2024, 1, 3), "1000", 123450), ("R1", dt.date(2024, 1, 3), "2000", -123450),
+        ("R2", dt.date(2024, 1, 4), "1000", -500), ("R2", dt.date(2024, 1, 4), "2000", -500),
+        ("R3", dt.date(2023, 12, 31), "1000", 710), ("R3", dt.date(2023, 12, 31), "2000", -710),
+    ]  # fmt: skip
+    assert [r["line"] for r in rows] == [1, 2, 1, 2, 1, 2]
+    assert [r["entry"] for r in rows] == ["1", "1", "2", "2", "3", "3"]
+    errors = {p.row: p.message for p in ledger.errors}
+    assert set(errors) == {8, 9}
+    assert "30.02.24" in errors[8] and "1.005" in errors[9] and "row left out" in errors[9]
+
+
 def test_not_a_gl_file(tmp_path: Path) -> None:
     path = write_text(tmp_path / "x.csv", "reference,transdate,accno\nR1,03.01.2024,1000\n")
     with pytest.raises(SourceError, match=r"x\.csv, row 1: the header lacks debit, credit"):

@@ -142,6 +142,46 @@ def test_tokens() -> None:
     assert tokens('#TRANS 3010 { "1" "1"} -500') == ["#TRANS", "3010", ["1", "1"], "-500"]
 
 
+_WORDS = st.text(alphabet="ab1-.#é\xa0", min_size=1, max_size=5)
+_QUOTED = st.text(alphabet="ab1 -.é\t", max_size=5).map(lambda t: f'"{t}"')
+_BRACES = st.lists(st.one_of(_WORDS, _QUOTED), max_size=4).map(lambda items: "{" + " ".join(items) + "}")
+_PLAIN = st.lists(st.one_of(_WORDS, _QUOTED, _BRACES), min_size=1, max_size=6).map(" \t".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_PLAIN, st.text(alphabet=' \t"{}\\ab1-.#é\xa0\r', max_size=30)))
+def test_tokens_of_plain_lines_are_the_loops(line: str) -> None:
+    """Lines of plain words and quoted texts are split by one regex: the same fields as the loop
+    (which every other line still goes through)."""
+    assert tokens(line.strip()) == _loop_tokens(line.strip())
+
+
+def _loop_tokens(line: str) -> list[object]:
+    from migrator.readers import sie
+
+    saved = sie._SIMPLE_LINE
+    sie._SIMPLE_LINE = re.compile(r"(?!)")  # matches nothing: the loop
+    try:
+        return sie.tokens(line)
+    finally:
+        sie._SIMPLE_LINE = saved
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"-?[0-9]{1,17}(\.[0-9]{0,3})?", fullmatch=True))
+def test_plain_amounts_are_parse_cents(text: str) -> None:
+    from migrator.parsing import ParseError, parse_cents
+    from migrator.readers import sie
+
+    state = sie._State("f.se")
+    try:
+        expected = parse_cents(text, ".")
+    except ParseError:
+        expected = None
+    assert sie._cents(text, 1, state, "#TRANS 1000") == expected
+    assert bool(state.problems) == (expected is None)
+
+
 def test_garage_round_trip(garage: Ledger, tmp_path: Path) -> None:
     out = tmp_path / "garage.se"
     notes = pipeline.write(garage, "sie", out)
