@@ -271,3 +271,74 @@ def test_as_kept_merges_opening_entries_per_account(tmp_path: Path) -> None:
     assert entry_lines(back) == entry_lines(kept)
     result = compare(ledger, back, ("entries",), declared=notes)
     assert not [d for d in result.differences if d.startswith("entries")]
+
+
+MIXED = [
+    "Date\tDoc\tDescription\tAccountDebit\tAccountCredit\tAmount\tVatCode\tVatAmountType\tAmountCurrency\t"
+    "ExchangeCurrency\tExchangeRate",
+    "2024-03-01\tA1\tRent\t6000\t1020\t1500.00",
+    "2024-03-02\tA2\tSale\t1100\t\t1081.00",
+    "2024-03-02\tA2\tSale net\t\t3400\t1000.00\tV81\t1",
+    "2024-03-03\tA3\tGross sale\t1020\t3400\t108.10\tV81\t0",
+    "2024-03-04\tA4\tBad amount\t1020\t3400\t12,3,4",
+    "",
+    "2024-03-05\tA5\tEuro\t1020\t3400\t95.00\t\t\t100.00\tEUR\t0.95",
+    "2024-03-06\tA6\tGross tiny\t1020\t3400\t0.03\tV20\t0",
+    "2024-03-07\tA7\tCredit note\t3400\t1100\t200.00\t-V81\t1",
+]
+MIXED_VAT = (
+    "Group\tVatCode\tDescription\tVatRate\tGr1\tIsDue\tVatAccount\n\tV81\tx\t8.1\t\t1\t2200\n\tV20\ty\t20\t\t1\t2200\n"
+)
+# By hand from MIXED: (entry, account, amount, VAT code, VAT amount, VAT line, currency, foreign amount, row)
+MIXED_LINES = [
+    ("1", "6000", 150000, "", None, False, "", None, 2),
+    ("1", "1020", -150000, "", None, False, "", None, 2),
+    # A2: a one-account row and a net V81 row of the same date and Doc: one entry; VAT 8.1 % of 1000.00
+    ("2", "1100", 108100, "", None, False, "", None, 3),
+    ("2", "3400", -100000, "V81", -8100, False, "", None, 4),
+    ("2", "2200", -8100, "V81", None, True, "", None, 4),
+    # A3: gross, VAT due: 108.10 × 8.1 / 108.1 = 8.10 inside, the base 100.00 on the credit side
+    ("3", "3400", -10000, "V81", -810, False, "", None, 5),
+    ("3", "2200", -810, "V81", None, True, "", None, 5),
+    ("3", "1020", 10810, "", None, False, "", None, 5),
+    # A4 is refused (row 6); row 7 is blank; A5 in EUR
+    ("4", "1020", 9500, "", None, False, "EUR", 10000, 8),
+    ("4", "3400", -9500, "", None, False, "EUR", -10000, 8),
+    # A6: 0.03 × 20 / 120 = 0.005 exactly, rounded half up to 0.01
+    ("5", "3400", -2, "V20", -1, False, "", None, 9),
+    ("5", "2200", -1, "V20", None, True, "", None, 9),
+    ("5", "1020", 3, "", None, False, "", None, 9),
+    # A7: -V81 reverses the due side: the base 200.00 in debit, VAT 16.20 in debit, 216.20 credited
+    ("6", "3400", 20000, "V81", 1620, False, "", None, 10),
+    ("6", "2200", 1620, "V81", None, True, "", None, 10),
+    ("6", "1100", -21620, "", None, False, "", None, 10),
+]
+
+
+def _mixed_lines(ledger: Ledger) -> list[tuple[Any, ...]]:
+    names = ("entry", "account", "amount", "vat_code", "vat_amount", "vat_line", "currency", "amount_currency",
+             "source_row")  # fmt: skip
+    return [tuple(r[n] for n in names) for r in ledger.lines.to_pylist()]
+
+
+@pytest.mark.parametrize("variant", ["plain", "quoted", "crlf", "semicolons"])
+def test_transactions_read_column_wise_and_row_by_row_alike(tmp_path: Path, variant: str) -> None:
+    """Plain rows (read by whole columns) and odd ones (a bad amount, a foreign currency: read row by row)
+    in one file, whose text is split column-wise or, with a quoted cell, by Python's csv reader."""
+    rows = list(MIXED)
+    if variant == "quoted":
+        rows[1] = rows[1].replace("\tRent\t", '\t"Rent ""March"""\t')
+    text = "\n".join(rows) + "\n"
+    if variant == "crlf":
+        text = text.replace("\n", "\r\n")
+    if variant == "semicolons":
+        text = text.replace("\t", ";")
+    (tmp_path / "transactions.txt").write_text(text, "utf-8")
+    (tmp_path / "vatcodes.txt").write_text(MIXED_VAT, "utf-8")
+    ledger = pipeline.read(tmp_path, "banana")
+    assert _mixed_lines(ledger) == MIXED_LINES
+    assert [r["line"] for r in ledger.lines.to_pylist()] == [1, 2, 1, 2, 3, 1, 2, 3, 1, 2, 1, 2, 3, 1, 2, 3]
+    assert ledger.lines.column("date").to_pylist()[:3] == [dt.date(2024, 3, 1)] * 2 + [dt.date(2024, 3, 2)]
+    assert ledger.lines.column("description").to_pylist()[0] == ('Rent "March"' if variant == "quoted" else "Rent")
+    assert [(p.row, p.message) for p in ledger.errors] == [(6, "not an amount: '12,3,4' (misplaced ',')")]
+    assert trial_balance(ledger)["2200"] == -8100 - 810 - 1 + 1620

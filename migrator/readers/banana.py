@@ -43,19 +43,24 @@ Gr1, IsDue, VatAccount``. A folder with these files reads as one ledger; a folde
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from migrator import vat
+from migrator import columns, vat
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, FiscalYear, Ledger, Problem, table
+from migrator.model import Company, FiscalYear, Ledger, Problem, conform, table
 from migrator.parsing import (
+    MAX_FIELD,
     AmountColumn,
     DateColumn,
     ParseError,
@@ -75,18 +80,69 @@ OFF_BALANCE = {str(n) for n in range(5, 11)}  # BClass 5 to 10
 PREFIX_KINDS = {"V": "sales", "M": "input_material", "I": "input_investment", "B": "acquisition", "Z": "none"}
 DUE_KINDS = ("sales", "acquisition")
 TEXT_SUFFIXES = (".txt", ".tsv", ".csv")
+TRANSACTION_FIELDS = (
+    "Date", "Doc", "Description", "AccountDebit", "AccountCredit", "Amount", "VatCode", "VatAmountType",
+    "AmountCurrency", "ExchangeCurrency", "ExchangeRate", "VatAmount", "DateDocument", "DocInvoice",
+)  # fmt: skip
+EPOCH = dt.date(1970, 1, 1)
 OPEN_ITEMS_DOC = "OPEN-ITEMS"
 """The Doc of the rows that carry open items into the customers/suppliers register (see the module doc)."""
 
 
 @dataclass
 class Sheet:
-    """One table of a Banana file: which table, its column names and its rows (row number, cells)."""
+    """One table of a Banana file: which table, the number of each of its rows in the file, and its
+    cells by column name: the raw text of a text file as one Arrow column per name, the cell values of
+    a workbook as one list per name ("" where a row has no cell)."""
 
     file: str
     kind: str
-    rows: list[tuple[int, dict[str, Any]]]
+    numbers: np.ndarray
+    columns: dict[str, Any]
     folder: Path
+
+    @property
+    def size(self) -> int:
+        return len(self.numbers)
+
+    @functools.cached_property
+    def rows(self) -> list[tuple[int, dict[str, Any]]]:
+        """(row number, cells) of each row, for the small tables read row by row."""
+        return self.cells(range(self.size))
+
+    def cells(self, indices: Iterable[int]) -> list[tuple[int, dict[str, Any]]]:
+        """(row number, cells) of the rows at `indices`."""
+        chosen = list(indices)
+        if len(chosen) * 8 > self.size:
+            values = {n: c.to_pylist() if isinstance(c, pa.Array) else c for n, c in self.columns.items()}
+            return [(int(self.numbers[i]), {n: v[i] for n, v in values.items()}) for i in chosen]
+        return [(int(self.numbers[i]), {n: c[i].as_py() if isinstance(c, pa.Array) else c[i]
+                                        for n, c in self.columns.items()}) for i in chosen]  # fmt: skip
+
+    def texts(self, name: str) -> pa.Array:
+        """`_text` of each cell of column `name` ("" where the table has no such column)."""
+        column = self.columns.get(name)
+        if column is None:
+            return pa.array(np.full(self.size, ""), pa.string())
+        if isinstance(column, pa.Array):
+            return columns.strip(column)
+        return pa.array([_text(v) for v in column], pa.string())
+
+    def plain(self, names: Iterable[str]) -> np.ndarray:
+        """Whether each row's cells in `names` are all text (a workbook's numbers and dates are not)."""
+        out = np.ones(self.size, dtype=bool)
+        for name in names:
+            column = self.columns.get(name)
+            if column is not None and not isinstance(column, pa.Array):
+                out &= np.array([isinstance(v, str) for v in column], dtype=bool)
+        return out
+
+    def dated(self, name: str) -> np.ndarray:
+        """Whether each cell of column `name` is a date (a workbook's date cell)."""
+        column = self.columns.get(name)
+        if column is None or isinstance(column, pa.Array):
+            return np.zeros(self.size, dtype=bool)
+        return np.array([date_or_none(v) is not None for v in column], dtype=bool)
 
 
 @dataclass
@@ -140,14 +196,45 @@ def _text_sheet(path: Path, name: str, encoding: str | None) -> Sheet | None:
     kind = table_kind(names)
     if not kind:
         return None
-    rows = []
+    text = text.lstrip("\ufeff")
+    split = _split_fields(text, separator)
+    if split is not None:
+        numbers, fields = split
+        cells = {n: fields.column(i) for i, n in enumerate(names) if n}  # a repeated name: its last column
+        return Sheet(name, kind, numbers, cells, path.parent)
+    found: list[int] = []
+    records: list[list[str]] = []
     try:
-        for number, cells in csv_records(text.lstrip("\ufeff"), separator, name):
-            if number > 1 and any(c.strip() for c in cells):
-                rows.append((number, {n: (cells[i] if i < len(cells) else "") for i, n in enumerate(names) if n}))
+        for number, row in csv_records(text, separator, name):
+            if number > 1 and any(c.strip() for c in row):
+                found.append(number)
+                records.append(row)
     except ParseError as exc:
         raise SourceError(str(exc)) from None
-    return Sheet(name, kind, rows, path.parent)
+    positions = {n: i for i, n in enumerate(names) if n}  # a repeated name: its last column, as a dict keeps it
+    cells = {
+        n: pa.array([row[i] if i < len(row) else "" for row in records], pa.string()) for n, i in positions.items()
+    }
+    return Sheet(name, kind, np.array(found, dtype=np.int64), cells, path.parent)
+
+
+def _split_fields(text: str, separator: str) -> tuple[np.ndarray, columns.Fields] | None:
+    """The line number and fields of each non-blank line after the header, split column-wise, where
+    Python's csv reader would give the same: no quote, no NUL, every CR part of a CRLF and no field
+    past `parsing.MAX_FIELD`; else None (the caller reads the text with `parsing.csv_records`)."""
+    if '"' in text or "\x00" in text or text.count("\r") != text.count("\r\n"):
+        return None
+    lines = columns.physical_lines(text)
+    if "\r" in text:
+        lines = pc.utf8_rtrim(lines, characters="\r")
+    blank = pc.equal(columns.strip(pc.replace_substring(lines, separator, "")), "").to_numpy(zero_copy_only=False)
+    keep = ~np.asarray(blank, dtype=bool)
+    keep[:1] = False  # the header
+    numbers = np.flatnonzero(keep) + 1
+    fields = columns.Fields(lines.filter(pa.array(keep)), separator)
+    if len(fields.values) and (pc.max(pc.utf8_length(fields.values)).as_py() or 0) > MAX_FIELD:
+        return None
+    return numbers.astype(np.int64), fields
 
 
 def _xlsx_sheet(path: Path, name: str, limit: int | None = None) -> Sheet | None:
@@ -158,12 +245,16 @@ def _xlsx_sheet(path: Path, name: str, limit: int | None = None) -> Sheet | None
         kind = table_kind(names)
         if not kind:
             continue
-        out = []
+        numbers: list[int] = []
+        kept: list[dict[str, Any]] = []
         for number, cells in enumerate(rows, start=2):
             values = {n: cells[i] for i, n in enumerate(names) if n and i < len(cells)}
             if any(v not in (None, "") for v in values.values()):
-                out.append((number, {k: "" if v is None else v for k, v in values.items()}))
-        return Sheet(name, kind, out, path.parent)
+                numbers.append(number)
+                kept.append({k: "" if v is None else v for k, v in values.items()})
+        order = dict.fromkeys(n for n in names if n)
+        cells_by_name = {n: [row.get(n, "") for row in kept] for n in order}
+        return Sheet(name, kind, np.array(numbers, dtype=np.int64), cells_by_name, path.parent)
     return None
 
 
@@ -280,7 +371,7 @@ class _State:
         self.groups: dict[str, dict[str, Any]] = {}
         self.vat: dict[str, VatCode] = {}
         self.vat_rows: dict[str, dict[str, Any]] = {}
-        self.lines: list[dict[str, Any]] = []
+        self.lines: list[pa.Table] = []  # in reading order, without line numbers (`ledger` numbers them)
         self.entries = 0
         self.years: list[FiscalYear] = []
         self.base = "CHF"
@@ -310,14 +401,12 @@ class _State:
         for sheet in book.sheets:
             if sheet.kind == "accounts":
                 opening += self._accounts(sheet)
-        dates: list[dt.date] = []
-        for sheet in transactions:
-            dates += self._transactions(sheet)
+        first = [day for day in (self._transactions(sheet) for sheet in transactions) if day is not None]
         start = _year_start(book.folder)
         if start is not None:
             self.years.append(FiscalYear(start, _year_end(start)))
-        elif dates:
-            start = dt.date(min(dates).year, 1, 1)
+        elif first:
+            start = dt.date(min(first).year, 1, 1)
         if opening and start is None:
             sheet = opening[0][0]
             self.problems.append(Problem("warning", N_("opening balances without a date (no transactions, no year "
@@ -325,10 +414,10 @@ class _State:
             return
         if opening:
             self.entries += 1
-            for sheet, row, account, cents in opening:
-                self.lines.append({"entry": f"O{self.entries}", "date": start, "doc": "", "account": account,
-                                   "description": "Opening balance", "amount": cents, "opening": True,
-                                   "source_file": sheet.file, "source_row": row})  # fmt: skip
+            self.lines.append(table("lines", (
+                {"entry": f"O{self.entries}", "date": start, "doc": "", "account": account,
+                 "description": "Opening balance", "amount": cents, "opening": True, "source_file": sheet.file,
+                 "source_row": row} for sheet, row, account, cents in opening)))  # fmt: skip
 
     def _base_currency(self, book: Book, transactions: list[Sheet]) -> str:
         """The base currency of a book: stated by its accounts table, else guessed from the transactions
@@ -337,7 +426,7 @@ class _State:
         if stated:
             return stated
         guessed, rows = _rate_one_currency(transactions)
-        named = sorted({_text(c.get("ExchangeCurrency")) for s in transactions for _, c in s.rows} - {""})
+        named = sorted({c for s in transactions for c in pc.unique(s.texts("ExchangeCurrency")).to_pylist()} - {""})
         if guessed:
             self.problems.append(Problem("warning", N_("the base currency is not stated (no Currency column in the accounts table): taken as {guessed}, the currency of {rows} rows at exchange rate 1").format(guessed=guessed, rows=rows), transactions[0].file))  # fmt: skip
             return guessed
@@ -445,17 +534,34 @@ class _State:
             )
         return opening
 
-    def _transactions(self, sheet: Sheet) -> list[dt.date]:
+    def _transactions(self, sheet: Sheet) -> dt.date | None:
+        """Read a transactions table into `lines` and `problems`; the earliest date of its entries.
+
+        Column-wise: the rows `_plain_rows` can book from whole columns are booked so; every other row
+        (an open item's transfer, an odd or bad cell, a foreign currency, a VAT code not in the VAT
+        codes table…) goes through `_open_item` and `_row` one by one, in file order, so it reads and
+        fails exactly as it always has. Rows then form entries as `_row` says: a two-account row is
+        one, one-account rows of the same date and Doc in a row are one."""
+        text = {name: sheet.texts(name) for name in TRANSACTION_FIELDS}
+        mark = {n: columns.decimal_mark(text[n]) for n in ("Amount", "AmountCurrency", "VatAmount")}
+        dated = sheet.dated("Date")
+        layout = columns.date_layout(text["Date"].filter(pa.array(~dated)) if dated.any() else text["Date"])
+        days, _ = columns.dates(text["Date"], layout)
+        amounts, _ = columns.cents(text["Amount"], mark["Amount"])
+        plan = self._plain_rows(text, days, amounts, sheet.plain(TRANSACTION_FIELDS))
+        # every other row, in file order
+        open_doc = np.asarray(pc.equal(text["Doc"], OPEN_ITEMS_DOC).to_numpy(zero_copy_only=False), dtype=bool)
+        issued = DateColumn([_text(c.get("DateDocument")) for _, c in sheet.cells(np.flatnonzero(open_doc).tolist())
+                             if not date_or_none(c.get("DateDocument"))])  # fmt: skip
+        dates_col = DateColumn([], layout)
+        amount_cols = {n: AmountColumn([], m) for n, m in mark.items()}
         rows = Rows(sheet.file)
-        dates_col = DateColumn([_text(c.get("Date")) for _, c in sheet.rows if not date_or_none(c.get("Date"))])
-        amount_cols = {
-            n: AmountColumn([_text(c.get(n)) for _, c in sheet.rows]) for n in ("Amount", "AmountCurrency", "VatAmount")
-        }
-        issued = DateColumn([_text(c.get("DateDocument")) for _, c in sheet.rows
-                             if _text(c.get("Doc")) == OPEN_ITEMS_DOC and not date_or_none(c.get("DateDocument"))])  # fmt: skip
-        open_key: tuple[Any, ...] | None = None
-        dates: list[dt.date] = []
-        for number, cells in sheet.rows:
+        booked = plan.booked.copy()
+        complete = plan.complete.copy()
+        day_of = np.asarray(pc.fill_null(days.cast(pa.int32()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        slow: list[dict[str, Any]] = []
+        for index, (number, cells) in zip(np.flatnonzero(~plan.booked).tolist(),
+                                          sheet.cells(np.flatnonzero(~plan.booked).tolist()), strict=True):  # fmt: skip
             if self._open_item(sheet, number, cells, amount_cols["Amount"], issued):
                 continue
             try:
@@ -466,18 +572,100 @@ class _State:
             if parsed is None:
                 rows.problem(number, N_("a text row without accounts or amount; skipped"), "info")
                 continue
-            day, lines, complete = parsed
-            key = (day, _text(cells.get("Doc")))
-            if complete or open_key != key:
-                self.entries += 1  # a two-account row is an entry; a one-account row may start a compound one
-            open_key = None if complete else key
-            for line in lines:
-                rows.add(entry=str(self.entries), date=day, doc=key[1], description=_text(cells.get("Description")),
-                         source_row=number, **line)  # fmt: skip
-            dates.append(day)
-        self.lines += rows.rows
+            day, lines, whole = parsed
+            booked[index], complete[index] = True, whole
+            day_of[index] = (day - EPOCH).days
+            slow += [{**line, "source_row": number, "position": index, "part": part} for part, line in enumerate(lines)]
         self.problems += rows.problems
-        return dates
+        if not booked.any():
+            return None
+        # entries: a complete row is one; a one-account row joins the one before if that is incomplete
+        # and has the same date and Doc
+        order = np.flatnonzero(booked)
+        docs = text["Doc"].take(pa.array(order))
+        same = np.zeros(len(order), dtype=bool)
+        if len(order) > 1:
+            same_doc = pc.equal(docs.slice(1), docs.slice(0, len(order) - 1)).to_numpy(zero_copy_only=False)
+            same[1:] = np.asarray(same_doc, dtype=bool) & (day_of[order[1:]] == day_of[order[:-1]])
+            same[1:] &= ~complete[order[:-1]]
+        starts = ~same | complete[order]
+        numbers = self.entries + np.cumsum(starts)
+        self.entries = int(numbers[-1])
+        entry_of = np.zeros(sheet.size, dtype=np.int64)
+        entry_of[order] = numbers
+        self.lines.append(_booked_lines(sheet, text, plan, slow, entry_of, day_of))
+        return EPOCH + dt.timedelta(days=int(day_of[order].min()))
+
+    def _plain_rows(self, text: dict[str, pa.Array], days: pa.Array, amounts: pa.Array, plain: np.ndarray) -> _Plan:
+        """Which rows are booked column-wise, and their lines: rows of text cells with a date and an
+        amount written plainly (`columns.dates`, `columns.cents`), one or two accounts, no foreign
+        currency, no ``VatAmount``, Doc not `OPEN_ITEMS_DOC`, and no VAT code or one of the VAT codes
+        table whose VAT `_row` computes here in integers (a rate, a VAT account, an amount type of
+        0, 1 or 2)."""
+
+        def array(values: Any) -> np.ndarray:
+            return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+
+        debit, credit = text["AccountDebit"], text["AccountCredit"]
+        has_debit, has_credit = array(pc.not_equal(debit, "")), array(pc.not_equal(credit, ""))
+        currency = text["ExchangeCurrency"]
+        fast = plain & (has_debit | has_credit) & array(pc.is_valid(days)) & array(pc.is_valid(amounts))
+        fast &= array(pc.not_equal(text["Doc"], OPEN_ITEMS_DOC))
+        fast &= array(pc.or_(pc.equal(currency, ""), pc.equal(currency, self.base)))
+        raw = text["VatCode"]
+        reverse = array(pc.starts_with(raw, "-"))
+        code = pc.if_else(pc.starts_with(raw, "["), "", pc.utf8_ltrim(raw, characters="-"))
+        coded = array(pc.not_equal(code, ""))
+        known = sorted(self.vat)
+        index = np.asarray(pc.fill_null(pc.index_in(code, value_set=pa.array(known, pa.string())), -1)
+                           .to_numpy(zero_copy_only=False), dtype=np.int64)  # fmt: skip
+        fast &= ~coded | (index >= 0)
+        cents = np.asarray(pc.fill_null(amounts, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        size = len(cents)
+        tax = np.zeros(size, dtype=np.int64)
+        net = np.ones(size, dtype=bool)  # the amount is the base: VatAmountType 1, or no VAT code
+        whole_vat = np.zeros(size, dtype=bool)  # VatAmountType 2: the whole amount is VAT
+        due = np.zeros(size, dtype=bool)
+        vat_account = np.full(size, "", dtype=object)
+        if coded.any():
+            types_text = text["VatAmountType"]
+            vat_text = array(pc.not_equal(text["VatAmount"], ""))
+            for position, name in enumerate(known):
+                rows = coded & (index == position) & fast
+                if not rows.any():
+                    continue
+                info = self.vat[name]
+                given = np.asarray(types_text.filter(pa.array(rows)).to_numpy(zero_copy_only=False), dtype=object)
+                kinds = np.where(given == "", info.amount_type or "0", given)
+                picked = np.flatnonzero(rows)
+                ok = np.isin(kinds, ("0", "1", "2")) & ~(vat_text[picked] & (kinds != "2"))
+                whole = kinds == "2"
+                computed, exact = _computed_vat(cents[picked], info.rate, kinds == "0", self.step)
+                ok &= whole | exact
+                found = np.where(whole, cents[picked], computed)
+                ok &= (found == 0) | (info.account != "")
+                fast[picked[~ok]] = False
+                keep = picked[ok]
+                tax[keep], net[keep], whole_vat[keep] = found[ok], kinds[ok] == "1", whole[ok]
+                due[keep] = info.due
+                vat_account[keep] = info.account
+        both = has_debit & has_credit
+        side = np.where(both, np.where(due != reverse, -1, 1), np.where(has_debit, 1, -1))
+        side = np.where(coded, side, np.where(has_debit, 1, -1))
+        base = np.where(net, cents, cents - tax)
+        total = np.where(net, cents + tax, cents)
+        aliased = pc.if_else(coded, code, "")
+        if self.alias:
+            alias_keys = pa.array(list(self.alias), pa.string())
+            where = pc.index_in(aliased, value_set=alias_keys)
+            target = pa.array(list(self.alias.values()), pa.string()).take(pc.fill_null(where, 0))
+            aliased = pc.if_else(pc.is_valid(where), target, aliased)
+        debit_side = pa.array(side == 1)
+        return _Plan(
+            booked=fast, complete=fast & both, side=side, base=base, tax=tax, total=total, coded=coded,
+            whole_vat=whole_vat, code=aliased, base_account=pc.if_else(debit_side, debit, credit),
+            other=pc.if_else(debit_side, credit, debit), vat_account=pa.array(vat_account, pa.string()),
+        )  # fmt: skip
 
     def _open_item(self, sheet: Sheet, number: int, cells: dict[str, Any], amounts: AmountColumn,
                    issued: DateColumn) -> bool:  # fmt: skip
@@ -604,7 +792,7 @@ class _State:
         return self.vat[code]
 
     def ledger(self, name: str) -> Ledger:
-        lines = table("lines", _numbered(self.lines))
+        lines = _numbered(pa.concat_tables(self.lines) if self.lines else table("lines"))
         notes: list[Problem] = []
         if self.accounts:
             accounts, notes = merge_accounts(table("accounts", self.accounts.values()), lines, name)
@@ -630,12 +818,112 @@ def _extras_table(rows: list[dict[str, Any]]) -> pa.Table:
                                     pa.int64() if name == "source_row" else pa.string()) for name in names})  # fmt: skip
 
 
-def _numbered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: Counter[str] = Counter()
-    for row in rows:
-        seen[row["entry"]] += 1
-        row["line"] = seen[row["entry"]]
-    return rows
+def _numbered(lines: pa.Table) -> pa.Table:
+    """`lines` with each line's position in its entry (from 1), in table order."""
+    size = lines.num_rows
+    if not size:
+        return lines
+    codes = np.asarray(pc.dictionary_encode(lines.column("entry").combine_chunks()).indices
+                       .to_numpy(zero_copy_only=False), dtype=np.int64)  # fmt: skip
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, size]))
+    line = np.empty(size, dtype=np.int32)
+    line[order] = np.arange(size) - first + 1
+    at = lines.schema.get_field_index("line")
+    return lines.set_column(at, lines.schema.field(at), pa.array(line, pa.int32()))
+
+
+@dataclass
+class _Plan:
+    """The rows `_State._plain_rows` books column-wise (`booked`) and, for each, its lines: the base
+    line (``side`` × ``base`` on ``base_account``; none for ``whole_vat``), the VAT line (``side`` ×
+    ``tax`` on ``vat_account``, where ``tax`` is not 0) and the other account's line (−``side`` ×
+    ``total`` on ``other``, where there is one: the row is then ``complete``, an entry of its own)."""
+
+    booked: np.ndarray
+    complete: np.ndarray
+    side: np.ndarray
+    base: np.ndarray
+    tax: np.ndarray
+    total: np.ndarray
+    coded: np.ndarray
+    whole_vat: np.ndarray
+    code: pa.Array
+    base_account: pa.Array
+    other: pa.Array
+    vat_account: pa.Array
+
+
+def _booked_lines(sheet: Sheet, text: dict[str, pa.Array], plan: _Plan, slow: list[dict[str, Any]],
+                  entry_of: np.ndarray, day_of: np.ndarray) -> pa.Table:  # fmt: skip
+    """The lines of a transactions table in file order: those `plan` books and those `_row` gave
+    (`slow`, each with its row's ``position`` and its ``part`` in the row)."""
+    rows = np.flatnonzero(plan.booked)
+    has_other = np.asarray(pc.not_equal(plan.other, "").to_numpy(zero_copy_only=False), dtype=bool)
+    base = rows[~plan.whole_vat[rows]]
+    vat = rows[(plan.tax[rows] != 0) & plan.coded[rows]]
+    other = rows[has_other[rows]]
+    no_vat = pa.nulls(len(other), pa.int64())
+    parts = [
+        _part(base, 0, plan.base_account, plan.side[base] * plan.base[base], plan.code,
+              pa.array(plan.side[base] * plan.tax[base], pa.int64(), mask=~plan.coded[base]), False),
+        _part(vat, 1, plan.vat_account, plan.side[vat] * plan.tax[vat], plan.code, pa.nulls(len(vat), pa.int64()),
+              True),
+        _part(other, 2, plan.other, -plan.side[other] * plan.total[other], None, no_vat, False),
+    ]  # fmt: skip
+    if slow:
+        extra = table("lines", slow).select(["account", "amount", "vat_code", "vat_amount", "vat_line", "currency",
+                                             "amount_currency", "rate"])  # fmt: skip
+        parts.append(extra.append_column("position", pa.array([line["position"] for line in slow], pa.int64()))
+                     .append_column("part", pa.array([line["part"] for line in slow], pa.int64())))  # fmt: skip
+    lines = pa.concat_tables(parts, promote_options="default")
+    position = np.asarray(lines.column("position").to_numpy(), dtype=np.int64)
+    order = np.lexsort((np.asarray(lines.column("part").to_numpy(), dtype=np.int64), position))
+    lines = lines.take(pa.array(order)).drop_columns(["position", "part"])
+    position = position[order]
+    at = pa.array(position)
+    return conform("lines", {
+        "entry": pa.array(entry_of[position]).cast(pa.string()),
+        "date": pa.array(day_of[position].astype(np.int32)).view(pa.date32()),
+        "doc": text["Doc"].take(at), "description": text["Description"].take(at),
+        **{name: lines.column(name) for name in lines.column_names},
+        "source_file": pa.array(np.full(len(position), sheet.file), pa.string()),
+        "source_row": pa.array(sheet.numbers[position], pa.int64()),
+    })  # fmt: skip
+
+
+def _part(rows: np.ndarray, part: int, accounts: pa.Array, amounts: np.ndarray, codes: pa.Array | None,
+          vat_amounts: pa.Array, vat_line: bool) -> pa.Table:  # fmt: skip
+    """One kind of line (`part` of its row) of the `rows` booked column-wise."""
+    at = pa.array(rows, pa.int64())
+    return pa.table({
+        "account": accounts.take(at), "amount": pa.array(amounts, pa.int64()),
+        "vat_code": codes.take(at) if codes is not None else pa.array(np.full(len(rows), ""), pa.string()),
+        "vat_amount": vat_amounts, "vat_line": pa.array(np.full(len(rows), vat_line), pa.bool_()),
+        "position": at, "part": pa.array(np.full(len(rows), part), pa.int64()),
+    })  # fmt: skip
+
+
+def _computed_vat(cents: np.ndarray, rate: Decimal | None, gross: np.ndarray, step: int
+                  ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The VAT `_State._row` computes on each amount at `rate` (the VAT inside it where `gross`, else
+    rate × amount), and whether this integer computation is sure to equal its decimal one: for a rate
+    of up to 10 digits and amounts below 10^15 cents (and small enough for int64 products) the 28-digit decimals
+    are exact (net) or off by far less than the distance to a rounding boundary (gross), except for a
+    gross VAT exactly half a step from two roundings: those are left to `_row`."""
+    size = len(cents)
+    if rate is None or not rate.is_finite() or rate < 0 or len(rate.as_tuple().digits) > 10:
+        return np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
+    numerator, denominator = rate.as_integer_ratio()
+    magnitude = np.abs(cents)
+    fits = (magnitude < 10**15) & (magnitude <= 2**61 // max(numerator, 1))  # twice the product fits int64
+    divisor = np.where(gross, (100 * denominator + numerator) * step, 100 * denominator * step)
+    product = np.where(fits, magnitude, 0) * numerator
+    value = (2 * product + divisor) // (2 * divisor) * step
+    half = (2 * product) % (2 * divisor) == divisor
+    return np.where(cents < 0, -value, value), fits & ~(gross & half)
 
 
 def _accounts_currency(sheets: list[Sheet]) -> str:
@@ -657,8 +945,9 @@ def _rate_one_currency(sheets: list[Sheet]) -> tuple[str, int]:
     without a rate says nothing: a foreign amount whose rate is unknown is not at rate 1."""
     counts: Counter[str] = Counter()
     for sheet in sheets:
-        for _, cells in sheet.rows:
-            currency, rate = _text(cells.get("ExchangeCurrency")), _text(cells.get("ExchangeRate"))
+        currencies, rates = sheet.texts("ExchangeCurrency"), sheet.texts("ExchangeRate")
+        named = pc.and_(pc.not_equal(currencies, ""), pc.not_equal(rates, ""))
+        for currency, rate in zip(currencies.filter(named).to_pylist(), rates.filter(named).to_pylist(), strict=True):
             try:
                 at_one = bool(rate) and Decimal(parse_rate(rate)) == 1
             except (ParseError, ArithmeticError):
