@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from migrator import __version__ as version
 from migrator.i18n import N_
-from migrator.model import FiscalYear, Ledger, Problem, table, years_of
+from migrator.model import FiscalYear, Ledger, Problem, rows, table, years_of
 from migrator.money import format_cents
 from migrator.rowwise import collector_paused
 from migrator.writers.base import lost
@@ -177,6 +177,11 @@ def _day(day: dt.date) -> str:
     return day.strftime("%Y%m%d")
 
 
+LINE_COLUMNS = ("entry", "date", "opening", "journal", "doc", "description", "cost_centre", "account", "amount",
+                "currency", "vat_code", "partner")  # fmt: skip
+"""The columns of the lines the writer reads."""
+
+
 def _write(ledger: Ledger, out: _Out, today: dt.date) -> list[Problem]:
     company = ledger.company
     years = list(years_of(ledger))
@@ -203,7 +208,7 @@ def _write(ledger: Ledger, out: _Out, today: dt.date) -> list[Problem]:
         out.add("#DIM", "1", out.text("Kostnadsställe"))
         for centre in centres:
             out.add("#OBJEKT", "1", out.word(centre), out.text(centre))
-    lines = ledger.lines.to_pylist()
+    lines = rows(ledger.lines, LINE_COLUMNS)
     entries: dict[str, list[dict[str, Any]]] = {}
     for line in lines:
         entries.setdefault(line["entry"], []).append(line)
