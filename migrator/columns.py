@@ -287,7 +287,7 @@ def cents_text(cents: Any, decimal_mark: str = ".") -> pa.Array:
     magnitude = np.abs(values)
     scale = 10**SCALE
     signed = pc.binary_join_element_wise(
-        pa.array(np.where(values < 0, "-", "")), pc.cast(pa.array(magnitude // scale), pa.string()), ""
+        pc.if_else(pa.array(values < 0), "-", ""), pc.cast(pa.array(magnitude // scale), pa.string()), ""
     )
     text = pc.binary_join_element_wise(
         signed, pc.utf8_lpad(pc.cast(pa.array(magnitude % scale), pa.string()), SCALE, "0"), decimal_mark

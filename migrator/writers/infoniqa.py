@@ -182,10 +182,10 @@ def _text(ledger: Ledger, codes: dict[str, str]) -> tuple[str, int, bool]:
     currency = pc.not_equal(pc.fill_null(column["currency"], ""), "").to_numpy(zero_copy_only=False)
     foreign = np.where(currency, np.abs(pc.fill_null(column["amount_currency"], 0).to_numpy(zero_copy_only=False).astype(np.int64)), 0)  # fmt: skip
     fields = [
-        number.take(take), day.take(take), account, pa.array(np.where(debit, "S", "H")), " ",
+        number.take(take), day.take(take), account, pc.if_else(pa.array(debit), "S", "H"), " ",
         pc.if_else(vat_rows, vat_counter, counter), pc.if_else(vat_rows, "", translated),
-        pc.cast(pa.array(np.where(is_vat, 0, sidx)), pa.string()), "0", pa.array(np.where(is_vat, "2", "0")),
-        pa.array(np.where(single[entry], "1", "2")), "", columns.cents_text(magnitude), columns.cents_text(steuer),
+        pc.cast(pa.array(np.where(is_vat, 0, sidx)), pa.string()), "0", pc.if_else(vat_rows, "2", "0"),
+        pc.if_else(pa.array(single[entry]), "1", "2"), "", columns.cents_text(magnitude), columns.cents_text(steuer),
         columns.cents_text(foreign), _quote(columns.one_line(column["description"])), extra.take(take), "0", "", "0",
     ]  # fmt: skip
     written = pc.binary_join_element_wise(*fields, ",")
