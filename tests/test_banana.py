@@ -342,3 +342,45 @@ def test_transactions_read_column_wise_and_row_by_row_alike(tmp_path: Path, vari
     assert ledger.lines.column("description").to_pylist()[0] == ('Rent "March"' if variant == "quoted" else "Rent")
     assert [(p.row, p.message) for p in ledger.errors] == [(6, "not an amount: '12,3,4' (misplaced ',')")]
     assert trial_balance(ledger)["2200"] == -8100 - 810 - 1 + 1620
+
+
+def test_writer_rows_plain_and_folded_in_entry_order(tmp_path: Path) -> None:
+    """Entries Banana computes alike are written by whole columns, the others (VAT to round) one by one:
+    the rows come out in entry order, Docs made unique across both."""
+    day = dt.date(2024, 5, 2)
+    rows: list[dict[str, Any]] = []
+    for entry, when, doc, text, lines in (
+        ("E1", dt.date(2024, 5, 1), "P1", "pair", [("1020", 10000, "", False), ("3400", -10000, "", False)]),
+        ("E2", day, "S1", "sale", [("1100", 108100, "", False), ("3400", -100000, "V81", False),
+                                   ("2200", -8100, "V81", True)]),
+        # 8.1 % of 100.00 is 8.10; the books hold 8.15: a rounding row of 0.05 books the rest
+        ("E3", dt.date(2024, 5, 3), "S2", "sale2", [("1100", 10815, "", False), ("3400", -10000, "V81", False),
+                                                    ("2200", -815, "V81", True)]),
+        ("E4", day, "S1", "split", [("1000", 500, "", False), ("6000", -300, "", False), ("6500", -200, "", False)]),
+    ):  # fmt: skip
+        for number, (account, cents, code, vat_line) in enumerate(lines, start=1):
+            base = code and not vat_line
+            rows.append({"entry": entry, "line": number, "date": when, "doc": doc, "description": text,
+                         "account": account, "amount": cents, "vat_code": code, "vat_line": vat_line,
+                         "vat_amount": {"E2": -8100, "E3": -815}[entry] if base else None})  # fmt: skip
+    codes = sorted({r["account"] for r in rows})
+    ledger = Ledger(lines=table("lines", rows), accounts=table("accounts", [{"code": c} for c in codes]),
+                    vat_codes=table("vat_codes", [{"code": "V81", "rate": "8.1", "kind": "sales", "account": "2200"}]))  # fmt: skip
+    notes = pipeline.write(ledger, "banana", tmp_path / "out")
+    body = (tmp_path / "out" / "transactions.txt").read_text("utf-8").split("\n")[1:]
+    assert body == [
+        "2024-05-01\tP1\tpair\t1020\t3400\t100.00\t\t\t\t\t",
+        "2024-05-02\tS1\tsale\t1100\t\t1081.00\t\t\t\t\t",
+        "2024-05-02\tS1\tsale\t\t3400\t1000.00\tV81\t1\t\t\t",
+        "2024-05-03\tS2\tsale2\t1100\t\t108.15\t\t\t\t\t",
+        "2024-05-03\tS2\tsale2\t\t3400\t100.00\tV81\t1\t\t\t",
+        "2024-05-03\tS2\tsale2\t\t2200\t0.05\tV81-2\t2\t\t\t",
+        "2024-05-02\tS1 (2)\tsplit\t1000\t\t5.00\t\t\t\t\t",
+        "2024-05-02\tS1 (2)\tsplit\t\t6000\t3.00\t\t\t\t\t",
+        "2024-05-02\tS1 (2)\tsplit\t\t6500\t2.00\t\t\t\t\t",
+        "",
+    ]
+    assert any(p.message.startswith("1 compound entries share date and Doc") for p in notes)
+    back = pipeline.read(tmp_path / "out", "banana")
+    assert trial_balance(back) == trial_balance(ledger)
+    assert vat_totals(back)["V81"]["vat"] == -8100 - 815

@@ -49,6 +49,7 @@ the open items are declared not carried.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ import pyarrow.compute as pc
 from migrator import vat
 from migrator.i18n import N_, guide  # the import guide in the user's language (issue 17)
 from migrator.model import EntryGroups, FiscalYear, Ledger, Problem, table, years_of
-from migrator.money import format_cents
+from migrator.model import rows as model_rows
+from migrator.money import format_cents, format_cents_array
 from migrator.parsing import decimal_text
 from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, rounding_step, vat_checks, vat_plan
 from migrator.writers.base import entries, lines_with, lost, lost_columns
@@ -155,7 +157,7 @@ class BananaWriter:
         plan = vat_plan(ledger, "banana")
         problems = list(plan.problems)
         years = years_of(ledger) or ()
-        groups = list(entries(ledger.lines))
+        journal = _Journal(ledger.lines)
         folders: list[tuple[Path, FiscalYear | None]]
         if len(years) <= 1:
             folders = [(target, None)]
@@ -176,10 +178,11 @@ class BananaWriter:
         for folder, year in folders:
             folder.mkdir(exist_ok=True)
             label = folder.name if year is not None else "the books"
-            chosen = [g for g in groups if year is None or _in_year(g[0]["date"], year.start, year.end)]
-            step = rounding_step(checks, {g[0]["entry"] for g in chosen}) if year is not None else rounding_step(checks)
-            opening, others = _opening(chosen)
-            if len({g[0]["entry"] for g in chosen if g[0]["opening"]}) > 1:
+            chosen = journal.within(year)
+            step = rounding_step(checks, set(journal.ids.filter(pa.array(chosen)).to_pylist())) if year is not None \
+                else rounding_step(checks)  # fmt: skip
+            opening = journal.opening(chosen)
+            if int(np.count_nonzero(chosen & journal.first_opening)) > 1:
                 problems.append(
                     Problem(
                         "warning",
@@ -191,17 +194,21 @@ class BananaWriter:
             (folder / "accounts.txt").write_text(
                 _table(ACCOUNT_COLUMNS, self._accounts(ledger, plan, opening)), "utf-8"
             )
-            rows, notes = self._transactions(others, plan, step, due)
+            cells, notes = self._transactions(journal, chosen & ~journal.all_opening, plan, step, due, checks)
             problems += notes
-            rounded |= {r["VatCode"].lstrip("-") for r in rows if r.get("VatAmountType") == "2"}
+            kinds, codes = cells["VatAmountType"], cells["VatCode"]
+            rounded |= {code.lstrip("-") for code in pc.filter(codes, pc.equal(kinds, "2")).to_pylist()}
             columns: tuple[str, ...] = TRANSACTION_COLUMNS
             if transfers and folder == folders[-1][0]:  # the open items at the cut-over, after the journal
-                rows, columns = rows + transfers, (*TRANSACTION_COLUMNS, *OPEN_ITEM_COLUMNS)
-            (folder / "transactions.txt").write_text(_table(columns, rows), "utf-8")
+                columns = (*TRANSACTION_COLUMNS, *OPEN_ITEM_COLUMNS)
+                cells = {name: pa.concat_arrays([cells.get(name, pa.array(np.full(len(kinds), ""), pa.string())),
+                                                 pa.array([row.get(name, "") for row in transfers], pa.string())])
+                         for name in columns}  # fmt: skip
+            (folder / "transactions.txt").write_text(_column_table(columns, cells), "utf-8")
             (folder / "fileinfo.txt").write_text(_table(INFO_COLUMNS, [_rounding_info(step)]), "utf-8")
             if step == 5:
                 fives.append(label if year is not None else "this file")
-            written += sum(len(g) for g in chosen)
+            written += int(journal.sizes[chosen].sum())
         vat_rows = self._vat_codes(ledger, plan, rounded)
         for folder, _ in folders:
             (folder / "vatcodes.txt").write_text(_table(VAT_COLUMNS, vat_rows), "utf-8")
@@ -270,29 +277,39 @@ class BananaWriter:
                                         "Description": f"Rounding differences {target}"})  # fmt: skip
         return list(rows.values())
 
-    def _transactions(
-        self, groups: list[list[dict[str, Any]]], plan: VatPlan, step: int, due: dict[str, bool]
-    ) -> tuple[list[dict[str, str]], list[Problem]]:
-        out: list[dict[str, str]] = []
+    def _transactions(self, journal: _Journal, chosen: np.ndarray, plan: VatPlan, step: int, due: dict[str, bool],
+                      checks: dict[tuple[str, str], list[int]]) -> tuple[dict[str, pa.Array], list[Problem]]:  # fmt: skip
+        """The transactions table's cells (one Arrow column per column name) of the `chosen` entries, and
+        the notes. An entry `journal.plain` finds folding alike by whole columns is written column-wise;
+        every other one goes through `fold_entry` on its own, in entry order."""
         problems: list[Problem] = []
-        docs = _Docs()
+        plain = journal.plain(plan, step, checks) & chosen
+        folded: dict[int, tuple[list[Row], bool]] = {}
         uncoded = 0
-        for lines in groups:
+        for index, lines in journal.groups(np.flatnonzero(chosen & ~plain)):
             rows, notes = fold_entry(lines, plan, gross=False, step=step, adjust=True)
             uncoded += sum(1 for row in rows if row.line["vat_code"] and not row.tax)
             first = lines[0]
             where = f"entry {first['doc'] or first['entry']} of {first['date']}"
             problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
-            pair = is_pair(rows)
-            doc = first["doc"] if pair else docs.unique(first["date"], first["doc"])
-            common = {"Date": first["date"].isoformat(), "Doc": doc}
-            if pair:
+            folded[index] = (rows, is_pair(rows))
+        simple = journal.simple_rows(plain, plan, due)
+        pair = simple.pair.copy()
+        for index, (_, whole) in folded.items():
+            pair[index] = whole
+        docs, renamed = journal.docs(chosen & ~pair)
+        out: list[dict[str, str]] = []
+        keys: list[tuple[int, int]] = []
+        for index, (rows, whole) in folded.items():
+            common = {"Date": journal.first_date(index).isoformat(), "Doc": docs[index]}
+            if whole:
                 debit, credit = sorted(rows, key=lambda r: r.amount < 0)
                 out.append({**common, **_currency(debit), "Description": debit.line["description"],
                             "AccountDebit": debit.line["account"], "AccountCredit": credit.line["account"],
                             "Amount": format_cents(abs(debit.amount))})  # fmt: skip
+                keys.append((index, 0))
                 continue
-            for row in rows:
+            for number, row in enumerate(rows):
                 side = "AccountDebit" if row.amount >= 0 else "AccountCredit"
                 code = row.tax
                 if code:
@@ -304,11 +321,19 @@ class BananaWriter:
                 out.append({**common, **_currency(row), "Description": row.line["description"],
                             side: account, "Amount": format_cents(abs(row.amount)),
                             "VatCode": code, "VatAmountType": kind})  # fmt: skip
+                keys.append((index, number))
+        cells = simple.cells(docs)
+        if out:
+            entry_key = np.concatenate([simple.entry, np.array([k[0] for k in keys], dtype=np.int64)])
+            part_key = np.concatenate([simple.part, np.array([k[1] for k in keys], dtype=np.int64)])
+            order = pa.array(np.lexsort((part_key, entry_key)))
+            cells = {name: pa.concat_arrays([values, pa.array([row.get(name, "") for row in out], pa.string())])
+                     .take(order) for name, values in cells.items()}  # fmt: skip
         problems += lost(N_("VAT codes on lines"), uncoded, N_("written as booked, without VAT code, where Banana would "
                          "not compute the same VAT (see the warnings)"))  # fmt: skip
-        if docs.renamed:
-            problems.append(Problem("info", N_("{renamed} compound entries share date and Doc with another one, which would join them: ' (2)', ' (3)', … added to their Doc").format(renamed=docs.renamed)))  # fmt: skip
-        return out, problems
+        if renamed:
+            problems.append(Problem("info", N_("{renamed} compound entries share date and Doc with another one, which would join them: ' (2)', ' (3)', … added to their Doc").format(renamed=renamed)))  # fmt: skip
+        return cells, problems
 
     def as_kept(self, ledger: Ledger) -> Ledger:
         """the opening entries of each fiscal year merged into one opening balance per account.
@@ -326,6 +351,276 @@ class BananaWriter:
         Column-wise: per-account sums with `reconcile.sums_by`.
         """
         return ledger.replace(lines=_kept_lines(ledger))
+
+
+class _Journal:
+    """A ledger's lines grouped by entry, entries in the order they first appear and lines in line
+    number order (as `writers.base.entries` gives them), and what the writer asks of each entry."""
+
+    def __init__(self, lines: pa.Table) -> None:
+        lines = lines.combine_chunks()
+        size = lines.num_rows
+        number = np.asarray(EntryGroups.of(lines).numbers(), dtype=np.int64) if size else np.zeros(0, np.int64)
+        line = np.asarray(pc.fill_null(lines.column("line"), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        order = np.lexsort((line, number))
+        if size and not (order == np.arange(size)).all():
+            lines = lines.take(pa.array(order))
+        self.lines = lines = lines.combine_chunks()
+        ordered = number[order]
+        self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if size else np.zeros(0, np.int64)
+        self.sizes = np.diff(np.r_[self.starts, size])
+        self.entry = np.repeat(np.arange(len(self.starts)), self.sizes)
+        """Entry (index) of each line."""
+        at = pa.array(self.starts)
+        self.ids = self._column("entry").take(at)
+        self.dates = self._column("date").take(at)
+        opening = np.asarray(pc.fill_null(lines.column("opening"), False).to_numpy(zero_copy_only=False), dtype=bool)
+        self.first_opening = opening[self.starts]
+        self.all_opening = np.logical_and.reduceat(opening, self.starts) if size else np.zeros(0, bool)
+
+    def first_date(self, index: int) -> dt.date:
+        return self.dates[index].as_py()
+
+    def within(self, year: FiscalYear | None) -> np.ndarray:
+        """Entries whose first line is dated in `year` (all of them for None)."""
+        if year is None:
+            return np.ones(len(self.starts), dtype=bool)
+        inside = pc.and_(pc.greater_equal(self.dates, pa.scalar(year.start, pa.date32())),
+                         pc.less_equal(self.dates, pa.scalar(year.end, pa.date32())))  # fmt: skip
+        return np.asarray(pc.fill_null(inside, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+    def opening(self, chosen: np.ndarray) -> dict[str, int]:
+        """The sum per account of the chosen entries all of whose lines are opening lines."""
+        mask = (chosen & self.all_opening)[self.entry]
+        taken = self.lines.filter(pa.array(mask))
+        out: dict[str, int] = {}
+        for account, cents in zip(taken.column("account").to_pylist(), taken.column("amount").to_pylist(),
+                                  strict=True):  # fmt: skip
+            out[account] = out.get(account, 0) + cents
+        return out
+
+    def groups(self, indices: np.ndarray) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+        """(index, lines as dicts) of the entries at `indices`, in order."""
+        if not len(indices):
+            return
+        mask = np.zeros(len(self.starts), dtype=bool)
+        mask[indices] = True
+        rows = model_rows(self.lines.filter(pa.array(mask[self.entry])))
+        at = 0
+        for index in indices.tolist():
+            yield index, rows[at : at + int(self.sizes[index])]
+            at += int(self.sizes[index])
+
+    def _column(self, name: str) -> pa.Array:
+        return self.lines.column(name).combine_chunks()
+
+    def plain(self, plan: VatPlan, step: int, checks: dict[tuple[str, str], list[int]]) -> np.ndarray:
+        """Entries `fold_entry` writes line by line without rounding row or split and without a note,
+        found column-wise: no VAT code, or for each code one base line and one VAT line on the code's VAT
+        account (`VatPlan.accounts`), in the base currency, whose VAT Banana computes alike at `step`
+        (`vat_checks`). Entries with a missing date, amount or text go through `fold_entry` too."""
+        count = len(self.starts)
+        if not count:
+            return np.zeros(0, dtype=bool)
+        bad = np.zeros(len(self.entry), dtype=bool)
+        for name in ("account", "amount", "currency", "rate", "description", "vat_code", "doc", "entry"):
+            bad |= np.asarray(pc.is_null(self._column(name)).to_numpy(zero_copy_only=False), dtype=bool)
+        codes = self._column("vat_code").fill_null("")
+        coded = np.asarray(pc.not_equal(codes, "").to_numpy(zero_copy_only=False), dtype=bool)
+        vat_line = np.asarray(pc.fill_null(self._column("vat_line"), False).to_numpy(zero_copy_only=False), dtype=bool)
+        foreign = np.asarray(pc.not_equal(self._column("currency").fill_null(""), "").to_numpy(zero_copy_only=False),
+                             dtype=bool)  # fmt: skip
+        bad |= coded & foreign
+        expected = _mapped(codes, plan.accounts)
+        on_account = pc.equal(self._column("account").fill_null(""), expected)
+        bad |= coded & vat_line & ~np.asarray(on_account.to_numpy(zero_copy_only=False), dtype=bool)
+        out = ~np.logical_or.reduceat(bad, self.starts)
+        out &= np.asarray(pc.is_valid(self.dates).to_numpy(zero_copy_only=False), dtype=bool)
+        coded_lines = np.add.reduceat(coded.astype(np.int64), self.starts)
+        index = {entry: k for k, entry in enumerate(self.ids.to_pylist())}
+        counted = np.zeros(count, dtype=np.int64)
+        alike = np.ones(count, dtype=bool)
+        for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items():
+            k = index.get(entry)
+            if k is None:
+                continue
+            counted[k] += bases + vats
+            if bases != 1 or vats != 1 or zero or booked != (five if step == 5 else cent):
+                alike[k] = False
+        return out & alike & (counted == coded_lines)
+
+    def simple_rows(self, plain: np.ndarray, plan: VatPlan, due: dict[str, bool]) -> _Simple:
+        """The rows of the `plain` entries (`fold_entry` drops their VAT lines and gives their base lines
+        the code), column-wise."""
+        codes = self._column("vat_code").fill_null("")
+        vat_line = np.asarray(pc.fill_null(self._column("vat_line"), False).to_numpy(zero_copy_only=False), dtype=bool)
+        coded = np.asarray(pc.not_equal(codes, "").to_numpy(zero_copy_only=False), dtype=bool)
+        keep = plain[self.entry] & ~(coded & vat_line)
+        rows = np.flatnonzero(keep)
+        entry = self.entry[rows]
+        count = np.bincount(entry, minlength=len(self.starts))
+        first = np.full(len(self.starts), -1, dtype=np.int64)
+        first[entry[::-1]] = rows[::-1]  # each entry's first row
+        amounts = np.asarray(pc.fill_null(self._column("amount"), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        foreign = self._column("amount_currency")
+        pair = plain & (count == 2)
+        candidates = np.flatnonzero(pair)
+        if len(candidates):
+            a = first[candidates]
+            b = _next_rows(rows, a)
+            at_a, at_b = pa.array(a), pa.array(b)
+            same = np.asarray(pc.and_(
+                pc.equal(self._column("currency").take(at_a), self._column("currency").take(at_b)),
+                pc.equal(self._column("rate").take(at_a), self._column("rate").take(at_b)),
+            ).to_numpy(zero_copy_only=False), dtype=bool)  # fmt: skip
+            fa, fb = foreign.take(at_a), foreign.take(at_b)
+            both_null = np.asarray(pc.and_(pc.is_null(fa), pc.is_null(fb)).to_numpy(zero_copy_only=False), dtype=bool)
+            opposite = np.asarray(pc.fill_null(pc.equal(fa, pc.negate(fb)), False).to_numpy(zero_copy_only=False),
+                                  dtype=bool)  # fmt: skip
+            untaxed = ~coded[a] & ~coded[b]
+            pair[candidates] = untaxed & same & (both_null | opposite) & (amounts[a] == -amounts[b])
+        return _Simple(self, rows, entry, first, pair, coded & ~vat_line, codes, plan, due, amounts)
+
+    def docs(self, chosen: np.ndarray) -> tuple[list[str], int]:
+        """Each entry's Doc, made unique per date among the `chosen` entries (`_Docs`, in entry order),
+        and how many were renamed."""
+        docs = self.lines.column("doc").take(pa.array(self.starts)).to_pylist()
+        picked = np.flatnonzero(chosen)
+        if not len(picked):
+            return docs, 0
+        at = pa.array(picked)
+        keys = pa.table({"date": self.dates.take(at), "doc": pa.array(docs, pa.string()).take(at)})
+        if keys.group_by(["date", "doc"]).aggregate([]).num_rows == len(picked):
+            return docs, 0  # no date and Doc twice: none renamed
+        unique = _Docs()
+        days = self.dates.take(at).to_pylist()
+        for index, day in zip(picked.tolist(), days, strict=True):
+            docs[index] = unique.unique(day, docs[index])
+        return docs, unique.renamed
+
+
+def _next_rows(rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
+    """The row after each of `firsts` in `rows` (sorted)."""
+    return rows[np.searchsorted(rows, firsts, side="right")]
+
+
+class _Simple:
+    """The rows of the entries written column-wise: `rows` (line indexes), their `entry`, each entry's
+    `first` row and whether it is a `pair` (one debit/credit row)."""
+
+    def __init__(self, journal: _Journal, rows: np.ndarray, entry: np.ndarray, first: np.ndarray, pair: np.ndarray,
+                 taxed: np.ndarray, codes: pa.Array, plan: VatPlan, due: dict[str, bool], amounts: np.ndarray
+                 ) -> None:  # fmt: skip
+        self.journal, self.rows, self.entry_of, self.first, self.pair = journal, rows, entry, first, pair
+        self.taxed, self.codes, self.plan, self.due, self.amounts = taxed, codes, plan, due, amounts
+        single = ~pair[entry]
+        self.singles = rows[single]
+        paired = np.flatnonzero(pair)
+        position = np.arange(len(rows)) - np.searchsorted(rows, first[entry])
+        entries = np.concatenate([entry[single], paired])
+        parts = np.concatenate([position[single], np.zeros(len(paired), dtype=np.int64)])
+        self.order = np.lexsort((parts, entries))
+        self.entry, self.part = entries[self.order], parts[self.order]
+        """Entry and position in it of each row `cells` gives, in its order."""
+        self.pairs = paired
+
+    def cells(self, docs: list[str]) -> dict[str, pa.Array]:
+        """The transactions table's cells of these rows: one row per line of an entry, then one per pair."""
+        journal, lines = self.journal, self.journal.lines
+        doc_of = pa.array(docs, pa.string())
+        rows, pairs = self.singles, self.pairs
+        a = self.first[pairs]
+        b = _next_rows(self.rows, a)
+        debit_first = self.amounts[a] >= 0
+        debit = np.where(debit_first | (self.amounts[b] < 0), a, b)
+        credit = np.where(debit == a, b, a)
+        at = pa.array(rows)
+        amount = self.amounts[rows]
+        date_text = journal.dates.cast(pa.string())
+        entries = journal.entry[rows]
+        accounts = journal._column("account")
+        empty = pa.array(np.full(len(rows), ""), pa.string())
+        debit_side = pa.array(amount >= 0)
+        taxed = self.taxed[rows]
+        codes = self.codes.take(at)
+        target = _mapped(codes, self.plan.codes)
+        due = _mapped(codes, {c: "1" for c, d in self.due.items() if d})
+        reverse = (amount > 0) == np.asarray(pc.equal(due, "1").to_numpy(zero_copy_only=False), dtype=bool)
+        signed = pc.if_else(pa.array(reverse), pc.binary_join_element_wise("-", target, ""), target)
+        single = {
+            "Date": date_text.take(pa.array(entries)), "Doc": doc_of.take(pa.array(entries)),
+            "Description": journal._column("description").take(at),
+            "AccountDebit": pc.if_else(debit_side, accounts.take(at), empty),
+            "AccountCredit": pc.if_else(debit_side, empty, accounts.take(at)),
+            "Amount": format_cents_array(pa.array(np.abs(amount))),
+            "VatCode": pc.if_else(pa.array(taxed), signed, empty),
+            "VatAmountType": pc.if_else(pa.array(taxed), "1", empty),
+            **_currency_cells(lines, at),
+        }  # fmt: skip
+        at_debit, at_credit = pa.array(debit), pa.array(credit)
+        double = {
+            "Date": date_text.take(pa.array(pairs)), "Doc": doc_of.take(pa.array(pairs)),
+            "Description": journal._column("description").take(at_debit),
+            "AccountDebit": accounts.take(at_debit), "AccountCredit": accounts.take(at_credit),
+            "Amount": format_cents_array(pa.array(np.abs(self.amounts[debit]))),
+            "VatCode": pa.array(np.full(len(pairs), ""), pa.string()),
+            "VatAmountType": pa.array(np.full(len(pairs), ""), pa.string()),
+            **_currency_cells(lines, at_debit),
+        }  # fmt: skip
+        order = pa.array(self.order)
+        return {name: pa.concat_arrays([_flat(single[name]), _flat(double[name])]).take(order)
+                for name in TRANSACTION_COLUMNS}  # fmt: skip
+
+
+def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One string array."""
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return values.cast(pa.string())
+
+
+def _mapped(keys: pa.Array, mapping: dict[str, str]) -> pa.Array:
+    """`mapping[key]` of each key, "" where it has none."""
+    names = list(mapping)
+    where = pc.index_in(keys, value_set=pa.array(names, pa.string()))
+    values = pa.array([mapping[n] for n in names] or [""], pa.string()).take(pc.fill_null(where, 0))
+    return pc.if_else(pc.is_valid(where), values, "")
+
+
+def _currency_cells(lines: pa.Table, at: pa.Array) -> dict[str, pa.Array]:
+    """`_currency` of the lines at `at`: AmountCurrency, ExchangeCurrency, ExchangeRate ("" for a line in
+    the base currency or without a foreign amount)."""
+    currency = lines.column("currency").combine_chunks().take(at)
+    foreign = lines.column("amount_currency").combine_chunks().take(at)
+    shown = pc.and_(pc.not_equal(currency, ""), pc.is_valid(foreign))
+    empty = pa.array(np.full(len(at), ""), pa.string())
+    if not pc.any(shown).as_py():
+        return {"AmountCurrency": empty, "ExchangeCurrency": empty, "ExchangeRate": empty}
+    rates = lines.column("rate").combine_chunks().take(at)
+    distinct = pc.unique(rates).to_pylist()
+    written = _mapped(rates, {r: _decimal(r) for r in distinct if r is not None})
+    amount = format_cents_array(pc.abs(pc.fill_null(foreign, 0)))
+    return {"AmountCurrency": pc.if_else(shown, amount, empty), "ExchangeCurrency": pc.if_else(shown, currency, empty),
+            "ExchangeRate": pc.if_else(shown, written, empty)}  # fmt: skip
+
+
+def _column_table(columns: tuple[str, ...], cells: dict[str, pa.Array]) -> str:
+    """`_table` of rows given column-wise: each cell through `_text` (only those that are not plain
+    printable ASCII without a leading quote can change), joined by tabs, a line per row."""
+    texts = []
+    for name in columns:
+        values = cells[name]
+        odd = np.flatnonzero(~np.asarray(pc.match_substring_regex(values, r"^(?:[ !#-~][ -~]*)?$")
+                                          .to_numpy(zero_copy_only=False), dtype=bool))  # fmt: skip
+        if len(odd):
+            fixed = [_text(v) for v in values.take(pa.array(odd)).to_pylist()]
+            mask = np.zeros(len(values), dtype=bool)
+            mask[odd] = True
+            values = pc.replace_with_mask(values, pa.array(mask), pa.array(fixed, pa.string()))
+        texts.append(values)
+    if not texts or not len(texts[0]):
+        return "\t".join(columns) + "\n"
+    joined = pc.binary_join_element_wise(*texts, "\t")
+    return "\t".join(columns) + "\n" + "\n".join(joined.to_pylist()) + "\n"
 
 
 class _Docs:
@@ -458,22 +753,6 @@ def _whole_opening(lines: pa.Table) -> pa.Array:
 
 def _folder_name(start: dt.date) -> str:
     return str(start.year) if (start.month, start.day) == (1, 1) else start.isoformat()
-
-
-def _in_year(day: dt.date | None, start: dt.date, end: dt.date) -> bool:
-    return day is not None and start <= day <= end
-
-
-def _opening(groups: list[list[dict[str, Any]]]) -> tuple[dict[str, int], list[list[dict[str, Any]]]]:
-    opening: dict[str, int] = {}
-    others = []
-    for group in groups:
-        if all(line["opening"] for line in group):
-            for line in group:
-                opening[line["account"]] = opening.get(line["account"], 0) + line["amount"]
-        else:
-            others.append(group)
-    return opening, others
 
 
 def _due(ledger: Ledger, code: str) -> bool:
