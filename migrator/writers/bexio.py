@@ -65,13 +65,15 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -428,7 +430,54 @@ def _factor_text(step: int) -> str:
 
 def dumps(value: Any, indent: int | None = None) -> str:
     """JSON text of `value`, amounts made by `_number` written as bare, exact numbers."""
-    return _unquote(json.dumps(value, ensure_ascii=False, indent=indent))
+    if indent is None:
+        return _unquote(json.dumps(value, ensure_ascii=False))
+    parts: list[str] = []
+    _indented(value, indent, 0, parts)
+    return _unquote("".join(parts))
+
+
+_FLAT = (str, int, float, bool, type(None))  # float-ok: what json.dumps takes as one value
+
+
+@functools.lru_cache(maxsize=64)
+def _flat_encoder(indent: int, level: int) -> json.JSONEncoder:
+    """Python's C encoder for a list or dict of plain values at depth `level`, laid out as
+    ``json.dumps(..., indent=indent)`` lays them out there (its separators carry the line breaks)."""
+    inner = "\n" + " " * (indent * (level + 1))
+    return json.JSONEncoder(ensure_ascii=False, separators=("," + inner, ": "))
+
+
+def _indented(value: Any, indent: int, level: int, out: list[str]) -> None:
+    """Append the text ``json.dumps(value, ensure_ascii=False, indent=indent)`` gives `value` at depth
+    `level` to `out`: containers of plain values by the C encoder (the pure-Python one that `indent`
+    otherwise takes is several times slower), the others element by element."""
+    if isinstance(value, _FLAT):
+        out.append(json.dumps(value, ensure_ascii=False))
+        return
+    is_dict = isinstance(value, dict)
+    if not isinstance(value, list | tuple) and not is_dict:
+        out.append(json.dumps(value, ensure_ascii=False, indent=indent))  # anything else: as json would
+        return
+    if not value:
+        out.append("{}" if is_dict else "[]")
+        return
+    inner = "\n" + " " * (indent * (level + 1))
+    values = value.values() if is_dict else value
+    if all(isinstance(v, _FLAT) for v in values) and (not is_dict or all(isinstance(k, str) for k in value)):
+        text = _flat_encoder(indent, level).encode(value)
+        out.append(text[0] + inner + text[1:-1] + "\n" + " " * (indent * level) + text[-1])
+        return
+    out.append("{" if is_dict else "[")
+    first = True
+    for key, item in value.items() if is_dict else ((None, v) for v in value):
+        out.append(inner if first else "," + inner)
+        first = False
+        if is_dict:
+            key_text = json.dumps(key, ensure_ascii=False) if isinstance(key, str) else json.dumps({key: 0})[1:-4]
+            out.append(key_text + ": ")
+        _indented(item, indent, level + 1, out)
+    out.append("\n" + " " * (indent * level) + ("}" if is_dict else "]"))
 
 
 def entry_bodies(ledger: Ledger, step: int) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], list[Problem]]:
@@ -456,15 +505,72 @@ def entry_bodies(ledger: Ledger, step: int) -> tuple[list[tuple[dict[str, Any], 
     return out, problems
 
 
+def gross_vat(amount: int, rate: Decimal, step: int) -> int:
+    """`computed_vat(amount, rate, True, step)` (the VAT inside a gross amount), in integers where that
+    gives the same: away from an exact half step the decimal computation's error (28 digits, under
+    10^-12 here) cannot change the rounding; an exact half, or a rate or amount outside the bounds, is
+    left to `computed_vat`."""
+    return _gross_vat_of(rate, step)(amount)
+
+
+_GROSS_EXACT = 10**15
+"""Amounts (cents) below which `gross_vat` computes in integers."""
+
+
+@functools.lru_cache(maxsize=256)
+def _gross_vat_of(rate: Decimal, step: int) -> Callable[[int], int]:
+    """`gross_vat` for one rate and step. In integers: VAT per `step` cents of a gross amount is
+    rate / (100 + rate) / step, for a positive rate of up to 10 digits whose fraction has a denominator
+    small enough (10^10) that the 28-digit decimal computation never crosses a rounding boundary."""
+
+    def decimal(amount: int) -> int:
+        return computed_vat(amount, rate, True, step)
+
+    if step not in (1, 5) or not isinstance(rate, Decimal) or not rate.is_finite() or rate < 0:
+        return decimal
+    if len(rate.as_tuple().digits) > 10:
+        return decimal
+    fraction = Fraction(*rate.as_integer_ratio())
+    share = fraction / (100 + fraction)
+    numerator, denominator = share.numerator, share.denominator * step
+    if denominator > 10**10:
+        return decimal
+
+    def integer(amount: int) -> int:
+        if not -_GROSS_EXACT < amount < _GROSS_EXACT:
+            return decimal(amount)
+        whole, rest = divmod((amount if amount >= 0 else -amount) * numerator, denominator)
+        if 2 * rest == denominator:
+            return decimal(amount)
+        value = (whole + (2 * rest > denominator)) * step
+        return -value if amount < 0 else value
+
+    return integer
+
+
 def gross_for(base: int, share: int, rate: Decimal, step: int) -> int | None:
     """The gross amount whose base, after bexio takes out the VAT it computes in it, is `base`: the
-    one nearest `base` + `share` (None if none lies within a few rounding steps)."""
-    start = base + share
-    for distance in range(0, 4 * step + 4):
-        for gross in (start - distance, start + distance) if distance else (start,):
-            if gross - computed_vat(gross, rate, True, step) == base:
-                return gross
-    return None
+    one nearest `base` + `share`, the lower one first (None if none lies within 4 rounding steps and 3
+    cents). bexio's VAT is a multiple of `step`, so only `base` plus a multiple of `step` can be it:
+    those are tried outward from `base` + `share`, not every cent."""
+    vat_of = _gross_vat_of(rate, step)
+    start, reach = base + share, 4 * step + 3
+    below = start - (start - base) % step  # the nearest candidate at or below start
+    above = below + step
+    while True:
+        low, high = start - below, above - start
+        if low <= high:
+            if low > reach:
+                return None
+            if vat_of(below) == below - base:
+                return below
+            below -= step
+        else:
+            if high > reach:
+                return None
+            if vat_of(above) == above - base:
+                return above
+            above += step
 
 
 def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Row], list[str]]:
@@ -500,7 +606,7 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
         if why or rate is None:
             notes.append(N_("VAT code {code}: {why}; written as booked, without VAT code").format(code=code, why=why))
             continue
-        computed = sum(computed_vat(gross, rate, True, step) for pieces in parts.values() for _, gross in pieces)
+        computed = sum(gross_vat(gross, rate, step) for pieces in parts.values() for _, gross in pieces)
         difference = total - computed
         for line in bases:
             rows[id(line)] = [Row(line, gross, plan.codes[code]) for _, gross in parts[id(line)]]
@@ -524,7 +630,7 @@ def _grosses(
     a part and up to 8 parts too small to carry VAT. Empty if nothing fits."""
 
     def fits(parts: dict[int, list[tuple[int, int]]]) -> bool:
-        computed = sum(computed_vat(gross, rate, True, step) for pieces in parts.values() for _, gross in pieces)
+        computed = sum(gross_vat(gross, rate, step) for pieces in parts.values() for _, gross in pieces)
         same_side = computed == 0 or total == 0 or (computed > 0) == (total > 0)
         return same_side and abs(computed) <= abs(total) and abs(total - computed) <= step * (len(parts) + 8)
 
@@ -539,7 +645,7 @@ def _grosses(
     largest = max(bases, key=lambda b: abs(b["amount"]))
     amount, sign = largest["amount"], (-1 if largest["amount"] < 0 else 1)
     tiny = int(Decimal(step) * (100 + rate) / (2 * rate)) if rate else 0
-    while tiny and computed_vat(tiny, rate, True, step):
+    while tiny and gross_vat(tiny, rate, step):
         tiny -= 1
     for count in range(1, 9):
         for small in range(1, tiny + 1):
@@ -578,7 +684,7 @@ def kept_lines(ledger: Ledger, step: int) -> pa.Table:
                 out.append({**row.line, "amount": row.amount})
                 continue
             code = row.line["vat_code"]
-            share = computed_vat(row.amount, plan.rates[code], True, step)
+            share = gross_vat(row.amount, plan.rates[code], step)
             out.append({**row.line, "amount": row.amount - share, "vat_amount": share, "vat_line": False})
             if share:
                 out.append({**row.line, "account": plan.accounts.get(code, ""), "amount": share, "vat_amount": None,
@@ -614,7 +720,7 @@ def _changed_entries(lines: pa.Table, plan: VatPlan, step: int) -> set[str]:
     for (entry, code), (bases, vats, base, booked, zeros) in sums_by(sums, ["entry", "code"], values).items():
         if not bases:
             continue
-        if bases > 1 or vats > 1 or zeros or computed_vat(base + booked, plan.rates[code], True, step) != booked:
+        if bases > 1 or vats > 1 or zeros or gross_vat(base + booked, plan.rates[code], step) != booked:
             out.add(entry)
     return out
 
