@@ -173,7 +173,7 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
         return None
     if pc.max(pc.utf8_length(lines)).as_py() > MAX_FIELD or not _plain(lines[:1]).all():
         return False
-    first = next(csv.reader([lines[0].as_py()]), [])
+    first = _fields(lines[0].as_py())
     if not any(first):
         return None
     width = len(first)
@@ -185,7 +185,7 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
     if not _plain(data.take(pa.array(others))).all():
         return False
     counts = np.full(len(data), width, dtype=np.int64)
-    counts[others] = [len(next(csv.reader([data[i].as_py()]), [])) for i in others.tolist()]
+    counts[others] = [len(_fields(data[i].as_py())) for i in others.tolist()]
     full = counts == width
     cells = _arrow_fields(data.filter(pa.array(full)), width)
     if cells is None:
@@ -198,7 +198,7 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
         blank[full] = empty.to_numpy(zero_copy_only=False)
     odd = []
     for index in np.flatnonzero(~full).tolist():
-        values = next(csv.reader([data[index].as_py()]), [])
+        values = _fields(data[index].as_py())
         if any(v.strip() for v in values):
             odd.append(values)
         else:
@@ -211,6 +211,15 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
         columns=[cell.filter(kept) for cell in cells],
         odd=odd,
     )
+
+
+def _fields(line: str) -> list[str]:
+    """The fields of one plain CSV line, by Python's csv module (fields up to `MAX_FIELD`, as `csv_records`)."""
+    previous = csv.field_size_limit(MAX_FIELD)
+    try:
+        return next(csv.reader([line]), [])
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _plain(lines: pa.Array, pattern: str = _PLAIN_LINE) -> np.ndarray:
@@ -229,7 +238,8 @@ def _arrow_fields(lines: pa.Array, width: int) -> list[pa.Array] | None:
     names = [f"f{i}" for i in range(width)]
     read = pcsv.read_csv(
         pa.BufferReader(ended.buffers()[2].slice(start, end - start)),
-        read_options=pcsv.ReadOptions(column_names=names),
+        # a block holds whole rows: at least the longest line (a field may be up to MAX_FIELD)
+        read_options=pcsv.ReadOptions(column_names=names, block_size=max(1 << 20, 2 * (int(pc.max(pc.binary_length(ended)).as_py()) + 1))),
         parse_options=pcsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True, escape_char=False,
                                         newlines_in_values=False, ignore_empty_lines=False),
         convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
