@@ -154,7 +154,7 @@ class BananaWriter:
         self.partner_accounts = partner_accounts
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
-        plan = vat_plan(ledger, "banana")
+        plan = _plan(ledger)
         problems = list(plan.problems)
         years = years_of(ledger) or ()
         journal = _Journal(ledger.lines)
@@ -166,7 +166,7 @@ class BananaWriter:
             folders = [(target / _folder_name(y.start), y) for y in years]
             names = ", ".join(f.name for f, _ in folders)
             layout = guide(N_("One folder per fiscal year ({names}), each for its own Banana file."), names=names)
-        checks = vat_checks(ledger.lines, plan)
+        checks = _checks(ledger)
         due = {code: _due(ledger, code) for code in plan.codes}
         written = 0
         fives: list[str] = []
@@ -437,16 +437,17 @@ class _Journal:
         out = ~np.logical_or.reduceat(bad, self.starts)
         out &= np.asarray(pc.is_valid(self.dates).to_numpy(zero_copy_only=False), dtype=bool)
         coded_lines = np.add.reduceat(coded.astype(np.int64), self.starts)
-        index = {entry: k for k, entry in enumerate(self.ids.to_pylist())}
         counted = np.zeros(count, dtype=np.int64)
         alike = np.ones(count, dtype=bool)
-        for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items():
-            k = index.get(entry)
-            if k is None:
-                continue
-            counted[k] += bases + vats
-            if bases != 1 or vats != 1 or zero or booked != (five if step == 5 else cent):
-                alike[k] = False
+        if checks:
+            keys = pa.array([entry for entry, _ in checks], pa.string())
+            sums = np.array(list(checks.values()), dtype=object)
+            bases, vats, booked, cent, five, zero = (sums[:, k] for k in range(6))
+            where = np.asarray(pc.fill_null(pc.index_in(keys, value_set=self.ids), -1).to_numpy(zero_copy_only=False))
+            found = where >= 0
+            same = (bases == 1) & (vats == 1) & (zero == 0) & (booked == (five if step == 5 else cent))
+            np.add.at(counted, where[found], (bases + vats)[found].astype(np.int64))
+            np.logical_and.at(alike, where[found], same[found].astype(bool))
         return out & alike & (counted == coded_lines)
 
     def simple_rows(self, plain: np.ndarray, plan: VatPlan, due: dict[str, bool]) -> _Simple:
@@ -603,13 +604,19 @@ def _currency_cells(lines: pa.Table, at: pa.Array) -> dict[str, pa.Array]:
             "ExchangeRate": pc.if_else(shown, written, empty)}  # fmt: skip
 
 
+_PLAIN_CELL = r"^(?:[ !#-~\x{A1}-\x{AC}\x{AE}-\x{17F}][ -~\x{A1}-\x{AC}\x{AE}-\x{17F}]*)?$"
+"""A cell `_text` leaves as it is, for sure: printable ASCII, Latin-1 and Latin Extended-A letters and signs
+(printable in every Unicode version; not the no-break space U+00A0 nor the soft hyphen U+00AD), no
+leading quote."""
+
+
 def _column_table(columns: tuple[str, ...], cells: dict[str, pa.Array]) -> str:
     """`_table` of rows given column-wise: each cell through `_text` (only those that are not plain
     printable ASCII without a leading quote can change), joined by tabs, a line per row."""
     texts = []
     for name in columns:
         values = cells[name]
-        odd = np.flatnonzero(~np.asarray(pc.match_substring_regex(values, r"^(?:[ !#-~][ -~]*)?$")
+        odd = np.flatnonzero(~np.asarray(pc.match_substring_regex(values, _PLAIN_CELL)
                                           .to_numpy(zero_copy_only=False), dtype=bool))  # fmt: skip
         if len(odd):
             fixed = [_text(v) for v in values.take(pa.array(odd)).to_pylist()]
@@ -693,8 +700,9 @@ def _vat_per_row(ledger: Ledger, lines: pa.Table, year: pa.Array, flat: bool) ->
     them. Only such entries are looked at line by line; they are found column-wise (`vat_checks`)."""
     if not lines.num_rows:
         return lines
-    plan = vat_plan(ledger, "banana")
-    checks = vat_checks(lines, plan)
+    plan = _plan(ledger)
+    present = set(pc.unique(lines.column("entry")).to_pylist())
+    checks = {key: sums for key, sums in _checks(ledger).items() if key[0] in present}  # whole entries left out
     if not checks:
         return lines
     coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
@@ -739,6 +747,16 @@ def _year_index(dates: pa.ChunkedArray | pa.Array, years: tuple[FiscalYear, ...]
                          pc.less_equal(dates, pa.scalar(span.end, pa.date32()))).fill_null(False)  # fmt: skip
         out = pc.if_else(inside, index, out)
     return out
+
+
+def _plan(ledger: Ledger) -> VatPlan:
+    """`vat_plan` of `ledger` for Banana, worked out once per ledger (the writer and `as_kept` both need it)."""
+    return ledger.memo("banana_vat_plan", lambda: vat_plan(ledger, "banana"))
+
+
+def _checks(ledger: Ledger) -> dict[tuple[str, str], list[int]]:
+    """`vat_checks` of all of `ledger`'s lines, worked out once per ledger; read only."""
+    return ledger.memo("banana_vat_checks", lambda: vat_checks(ledger.lines, _plan(ledger)))
 
 
 def _whole_opening(lines: pa.Table) -> pa.Array:
