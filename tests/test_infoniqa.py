@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from migrator import pipeline
 from migrator.errors import SourceError
 from migrator.model import Ledger, table
+from migrator.readers import infoniqa as infoniqa_reader
 from migrator.reconcile import trial_balance, vat_totals
 from migrator.validate import validate
 from migrator.years import per_year
@@ -256,6 +257,44 @@ def test_bad_rows_are_named_by_file_and_row(tmp_path: Path) -> None:
     assert set(errors) == {4, 5, 6, 7}
     assert "31.2.2024" in errors[4] and "S/H" in errors[5] and "abc" in errors[6] and "fields" in errors[7]
     assert all(p.file == str(path) for p in ledger.errors)
+
+
+ODD_ROWS = (
+    '1,1.1.2024,1000,S, ,2000,,0,0,0,1,,10.00,0.00,0.00,"say ""hi"", ok","",0,,0\n'
+    + "\n"
+    + '1,1.1.2024,2000,H, ,1000,,0,0,0,1,,10.00,0.00,0.00,"","{tx2}",0,,0\n'
+    + ",,,,,,,,,,,,,,,,,,,\n"
+    + '2,2.1.2024,1000,S, ,3200,,0,0,0,1,,1\'077.00,0.00,0.00,ab,"",0,,0\n'
+    + '2,2.1.2024,3200,H, ,1000,USt77,0,0,0,1,,1000.00,77.00,0.00,"x","",0,,0\n'
+    + "3,3.1.2024,1000,S\n"
+)
+
+
+def test_rows_read_alike_by_arrow_and_by_pythons_csv_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same rows, once in plain CSV lines (read by Arrow) and once with a line break inside a
+    # quoted extra of row 4 (which sends the whole file through Python's csv module)
+    by_python: list[str] = []
+    python_journal = infoniqa_reader._python_journal
+
+    def recorded(text: str, file: str) -> object:
+        by_python.append(file)
+        return python_journal(text, file)
+
+    monkeypatch.setattr(infoniqa_reader, "_python_journal", recorded)
+    plain = pipeline.read(write_text(tmp_path / "plain.csv", HEAD + ODD_ROWS.format(tx2="")), "infoniqa")
+    broken = pipeline.read(write_text(tmp_path / "broken.csv", HEAD + ODD_ROWS.format(tx2="two\nlines")), "infoniqa")
+    assert [Path(f).name for f in by_python] == ["broken.csv"]
+    assert plain.lines.column("description").to_pylist() == ['say "hi", ok', "", "ab", "x"]
+    assert plain.lines.column("amount").to_pylist() == [1000, -1000, 107700, -100000]
+    assert plain.lines.column("source_row").to_pylist() == [2, 4, 6, 7]
+    assert [(p.row, p.message) for p in plain.errors] == [(8, "4 fields where the header has 20; row left out")]
+    assert broken.extras["lines"].column("Tx2").to_pylist() == ["", "two\r\nlines", "", ""]
+    # the rows after the line break end one line further down
+    assert broken.lines.column("source_row").to_pylist() == [2, 5, 7, 8]
+    assert [p.row for p in broken.errors] == [9]
+    same = ["entry", "line", "date", "doc", "description", "account", "amount", "vat_code", "vat_amount", "vat_line"]
+    assert broken.lines.select(same).equals(plain.lines.select(same))
+    assert broken.vat_codes.equals(plain.vat_codes)
 
 
 def test_unbalanced_voucher_is_reported(tmp_path: Path) -> None:
