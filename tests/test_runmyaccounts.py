@@ -212,6 +212,17 @@ def test_amounts_and_dates_as_the_user_wrote_them(tmp_path: Path) -> None:
     assert "30.02.24" in errors[8] and "1.005" in errors[9] and "row left out" in errors[9]
 
 
+def test_no_exchange_rate_anywhere_means_rate_one(tmp_path: Path) -> None:
+    """Rows without an exchange rate are at rate 1: their currency is the base currency."""
+    path = write_text(tmp_path / "eur.csv", HEADER + "\n"
+        + "R1,,a,03.01.2024,,EUR,,1000,10.00,0.00,,,\n"
+        + "R1,,a,03.01.2024,,EUR,,2000,0.00,10.00,,,\n")  # fmt: skip
+    ledger = pipeline.read(path, "runmyaccounts")
+    assert ledger.company.base_currency == "EUR" and not ledger.errors
+    assert ledger.lines.column("currency").to_pylist() == ["", ""]
+    assert ledger.lines.column("amount").to_pylist() == [1000, -1000]
+
+
 def test_not_a_gl_file(tmp_path: Path) -> None:
     path = write_text(tmp_path / "x.csv", "reference,transdate,accno\nR1,03.01.2024,1000\n")
     with pytest.raises(SourceError, match=r"x\.csv, row 1: the header lacks debit, credit"):

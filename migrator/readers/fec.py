@@ -46,6 +46,9 @@ COLUMNS = (
 REQUIRED = ("JournalCode", "EcritureNum", "EcritureDate", "CompteNum")
 PLACED = {"JournalCode", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib", "CompAuxNum", "CompAuxLib",
           "PieceRef", "EcritureLib", "Debit", "Credit", "Montant", "Sens", "Montantdevise", "Idevise"}  # fmt: skip
+OPTIONAL = ("Montant", "Sens", "Debit", "Credit", "Montantdevise", "Idevise", "JournalLib", "CompteLib", "CompAuxNum",
+            "CompAuxLib", "PieceRef", "EcritureLib")  # fmt: skip
+"""Columns read as empty where a file does not have them."""
 OPENING_JOURNALS = frozenset(("AN", "ANO", "RAN"))
 BASE_CURRENCY = "EUR"
 _CANONICAL = {name.lower(): name for name in (*COLUMNS, "Montant", "Sens")}
@@ -189,11 +192,12 @@ class _Read:
         """(row number, column → stripped value) of every non-empty line after the header."""
         width = len(self.names)
         records = []
+        blank = {name: "" for name in OPTIONAL if name not in self.names}  # columns the file does not have
         for index, raw in enumerate(physical, start=2):
             line = raw.strip("\r")
             if not line.strip():
                 continue
-            fields = [f.strip() for f in line.split(separator)]
+            fields = list(map(str.strip, line.split(separator)))
             while len(fields) > width and not fields[-1]:
                 fields.pop()  # trailing separator
             if len(fields) != width:
@@ -203,9 +207,8 @@ class _Read:
                 )
                 continue
             record = dict(zip(self.names, fields, strict=True))
-            for name in ("Montant", "Sens", "Debit", "Credit", "Montantdevise", "Idevise", "JournalLib", "CompteLib",
-                         "CompAuxNum", "CompAuxLib", "PieceRef", "EcritureLib"):  # fmt: skip
-                record.setdefault(name, "")
+            if blank:
+                record.update(blank)
             records.append((index, record))
         return records
 

@@ -189,9 +189,9 @@ def _column(header: list[str], records: list[Any], name: str) -> list[str]:
 
 
 def _rates(texts: list[str]) -> dict[str, str | ParseError]:
-    """`parse_rate` of each distinct text (or the error it raises)."""
+    """`parse_rate` of each distinct text and of "1" (or the error it raises)."""
     found: dict[str, str | ParseError] = {}
-    for text in set(texts):
+    for text in {*texts, "1"}:
         try:
             found[text] = parse_rate(text)
         except ParseError as exc:
