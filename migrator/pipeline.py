@@ -326,6 +326,8 @@ def convert(
             problems = checking.result()
             _stop_on_errors(problems, allow_problems)
     timings["validate and write"] = time.perf_counter() - t
+    reopened = carried is not ledger
+    del carried  # the books as written (a copy of the lines where years were carried on): not needed to verify
     result = Conversion(
         original, ledger, to, Path(out), problems, not_carried, mapping=applied, vat_codes=vat_moves, timings=timings
     )
@@ -333,7 +335,7 @@ def convert(
         step("verifying")
         t = time.perf_counter()
         result.reread = read(out, to, for_verification=True)
-        reread = years.per_year(result.reread, years_of(ledger)) if carried is not ledger else result.reread
+        reread = years.per_year(result.reread, years_of(ledger)) if reopened else result.reread
         result.compared = reread
         _totals(reread)
         result.verification = compare(ledger, reread, fmt.keeps, declared=not_carried)
