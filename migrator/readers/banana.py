@@ -197,11 +197,15 @@ def _text_sheet(path: Path, name: str, encoding: str | None) -> Sheet | None:
     if not kind:
         return None
     text = text.lstrip("\ufeff")
-    split = _split_fields(text, separator)
-    if split is not None:
-        numbers, fields = split
-        cells = {n: fields.column(i) for i, n in enumerate(names) if n}  # a repeated name: its last column
-        return Sheet(name, kind, numbers, cells, path.parent)
+    lines = _plain_lines(text)
+    if lines is not None:
+        del text  # the lines hold it now, as UTF-8
+        split = _split_fields(lines, separator)
+        if split is not None:
+            numbers, fields = split
+            cells = {n: fields.column(i) for i, n in enumerate(names) if n}  # a repeated name: its last column
+            return Sheet(name, kind, numbers, cells, path.parent)
+        text = decode(path.read_bytes(), encoding, name)[0].lstrip("\ufeff")  # a huge field: csv says so
     found: list[int] = []
     records: list[list[str]] = []
     try:
@@ -218,15 +222,18 @@ def _text_sheet(path: Path, name: str, encoding: str | None) -> Sheet | None:
     return Sheet(name, kind, np.array(found, dtype=np.int64), cells, path.parent)
 
 
-def _split_fields(text: str, separator: str) -> tuple[np.ndarray, columns.Fields] | None:
-    """The line number and fields of each non-blank line after the header, split column-wise, where
-    Python's csv reader would give the same: no quote, no NUL, every CR part of a CRLF and no field
-    past `parsing.MAX_FIELD`; else None (the caller reads the text with `parsing.csv_records`)."""
+def _plain_lines(text: str) -> pa.Array | None:
+    """The physical lines of `text` (CRLF or LF), if Python's csv reader would split them alike: no
+    quote, no NUL, every CR part of a CRLF; else None (the caller reads `text` with `parsing.csv_records`)."""
     if '"' in text or "\x00" in text or text.count("\r") != text.count("\r\n"):
         return None
     lines = columns.physical_lines(text)
-    if "\r" in text:
-        lines = pc.utf8_rtrim(lines, characters="\r")
+    return pc.utf8_rtrim(lines, characters="\r") if "\r" in text else lines
+
+
+def _split_fields(lines: pa.Array, separator: str) -> tuple[np.ndarray, columns.Fields] | None:
+    """The line number and fields of each non-blank line after the header, split column-wise; None
+    where a field is longer than `parsing.MAX_FIELD` (Python's csv reader refuses it)."""
     blank = pc.equal(columns.strip(pc.replace_substring(lines, separator, "")), "").to_numpy(zero_copy_only=False)
     keep = ~np.asarray(blank, dtype=bool)
     keep[:1] = False  # the header
