@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from migrator.vatfold import computed_vat
-from migrator.writers.bexio import _unquote, dumps, gross_for, gross_vat
+from migrator.writers.bexio import _PLACEHOLDER, _grosses, _unquote, dumps, entries_json, gross_for, gross_vat
 
 
 def searched_gross(base: int, share: int, rate: Decimal, step: int) -> int | None:
@@ -85,3 +86,100 @@ def test_dumps_lays_out_as_json_does(value: object, indent: int) -> None:
     """The indented text built from the C encoder's pieces is byte for byte Python's own."""
     expected = _unquote(json.dumps(value, ensure_ascii=False, indent=indent))
     assert dumps(value, indent=indent) == expected
+
+
+def searched_grosses(
+    bases: list[dict[str, Any]], shares: list[int], total: int, rate: Decimal, step: int
+) -> dict[int, list[tuple[int, int]]]:
+    """The writer's former `_grosses`: every trial's VAT summed anew, grosses by `searched_gross`."""
+
+    def fits(parts: dict[int, list[tuple[int, int]]]) -> bool:
+        computed = sum(computed_vat(gross, rate, True, step) for pieces in parts.values() for _, gross in pieces)
+        same_side = computed == 0 or total == 0 or (computed > 0) == (total > 0)
+        return same_side and abs(computed) <= abs(total) and abs(total - computed) <= step * (len(parts) + 8)
+
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for line, share in zip(bases, shares, strict=True):
+        gross = searched_gross(line["amount"], share, rate, step)
+        if gross is None:
+            return {}
+        parts[id(line)] = [(line["amount"], gross)]
+    if fits(parts):
+        return parts
+    largest = max(bases, key=lambda b: abs(b["amount"]))
+    amount, sign = largest["amount"], (-1 if largest["amount"] < 0 else 1)
+    tiny = int(Decimal(step) * (100 + rate) / (2 * rate)) if rate else 0
+    while tiny and computed_vat(tiny, rate, True, step):
+        tiny -= 1
+    for count in range(1, 9):
+        for small in range(1, tiny + 1):
+            pieces = [small] + [tiny] * (count - 1)
+            rest = abs(amount) - sum(pieces)
+            if rest <= 0:
+                return {}
+            split = [(sign * p, sign * p) for p in pieces]
+            gross = searched_gross(sign * rest, computed_vat(sign * rest, rate, False, step), rate, step)
+            if gross is None:
+                continue
+            trial = {**parts, id(largest): [(sign * rest, gross), *split]}
+            if fits(trial):
+                return trial
+    return {}
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.lists(st.integers(-5_000_00, 5_000_00), min_size=1, max_size=4),
+    st.sampled_from([Decimal(r) for r in ("8.1", "7.7", "2.6", "3.8", "12", "20")]),
+    st.sampled_from([1, 5]),
+    st.integers(-3, 3),
+    st.booleans(),
+)
+@example([10030], Decimal("8.1"), 5, 0, False)
+@example([10030, 2515, 7], Decimal("8.1"), 5, 1, False)
+def test_grosses_are_the_former_search(
+    amounts: list[int], rate: Decimal, step: int, offset: int, proportional: bool
+) -> None:
+    """Base lines with the VAT the books hold (to the cent, give or take `offset` cents): the parts and
+    grosses (split lines included) are those the former search gave."""
+    bases = [{"amount": a} for a in amounts]
+    shares = [computed_vat(a, rate, False, 1) for a in amounts]
+    shares[0] += offset
+    total = sum(shares) if not proportional else sum(shares) + offset
+    assert _grosses(bases, shares, total, rate, step) == searched_grosses(bases, shares, total, rate, step)
+
+
+PLACEHOLDER_TEXT = st.lists(
+    st.sampled_from(['"\\u0000number:', "12.50", '"', "\\", "\\u0000number:", ",", "x", '\\"', "é"]), max_size=12
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(PLACEHOLDER_TEXT)
+@example('[1, "\\u0000number:12.50", "\\u0000number:-3"]')
+@example('"\\u0000number:1"\\u0000number:2"')
+@example('"\\u0000number:12')
+def test_unquote_is_the_regular_expression(text: str) -> None:
+    assert _unquote(text) == _PLACEHOLDER.sub(r"\1", text)
+
+
+TEXTS = st.one_of(st.text(max_size=8), st.sampled_from(["\x00number:12.50", "\x00number:-0.05", "}, {", '"\n']))
+LINES = st.dictionaries(
+    st.sampled_from(["debit_account_id", "credit_account_id", "amount", "description", "tax_id"]),
+    st.none() | TEXTS,
+    max_size=5,
+)
+BODIES = st.one_of(
+    st.fixed_dictionaries(
+        {"type": TEXTS, "date": TEXTS, "reference_nr": st.none() | TEXTS, "entries": st.lists(LINES, max_size=3)}
+    ),
+    st.fixed_dictionaries({"type": TEXTS, "entries": st.lists(st.none() | st.integers() | LINES, max_size=2)}),
+    st.dictionaries(st.text(max_size=3), JSON_VALUES, max_size=3),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(BODIES, max_size=5))
+def test_entries_json_is_dumps(bodies: list[dict[str, Any]]) -> None:
+    """manual_entries.json from the heads and lines encoded in bulk: byte for byte the indented JSON."""
+    assert entries_json(bodies) == dumps(bodies, indent=2)

@@ -119,6 +119,8 @@ OFFSET_PREFIX = "OP-Übertrag "
 DRAFT = 7
 """bexio's ``kb_item_status_id`` of a draft invoice (*assumed*, not in FORMATS.md); issued ones differ."""
 _NUMBER = "\x00number:"
+_QUOTED = json.dumps(_NUMBER)[:-1]
+"""A placeholder's start as JSON text: the opening quote and the escaped marker."""
 _PLACEHOLDER = re.compile('"' + re.escape(json.dumps(_NUMBER)[1:-1]) + r'([^"]*)"')
 
 README = N_("""# bexio import files written by migrator
@@ -181,8 +183,16 @@ def _number(cents: int) -> str:
 
 
 def _unquote(text: str) -> str:
-    """Turn the placeholders ``"\\u0000number:12.50"`` back into bare numbers, in one pass over `text`."""
-    return _PLACEHOLDER.sub(r"\1", text)
+    """Turn the placeholders ``"\\u0000number:12.50"`` back into bare numbers, in one pass over `text`:
+    split at each placeholder's start, the first quote after it (its end) taken out; the regular
+    expression only where a placeholder has no closing quote before the next (as it matches then)."""
+    parts = text.split(_QUOTED)
+    if len(parts) == 1:
+        return text
+    ends = [part.find('"') for part in parts]
+    if -1 in ends[1:]:
+        return _PLACEHOLDER.sub(r"\1", text)
+    return parts[0] + "".join([part[:end] + part[end + 1 :] for part, end in zip(parts[1:], ends[1:], strict=True)])
 
 
 def _factor(rate: str) -> str:
@@ -220,10 +230,10 @@ class BexioWriter:
         bodies, problems = entry_bodies(ledger, step)
         carried, open_problems = open_invoices(ledger, self.open_items_account)
         bodies += [(invoice.offset, invoice.first) for invoice in carried]
-        sheet_rows: list[dict[str, str]] = []
+        sheet_rows: list[list[str]] = []
         for body, _ in bodies:
             sheet_rows += _sheet(body)
-        (target / "manual_entries.json").write_text(dumps([body for body, _ in bodies], indent=2) + "\n", "utf-8")
+        (target / "manual_entries.json").write_text(entries_json([body for body, _ in bodies]) + "\n", "utf-8")
         (target / "manual_entries.csv").write_text(_csv(CSV_COLUMNS, sheet_rows), "utf-8-sig")
         if carried:
             invoices = [invoice.body for invoice in carried]
@@ -252,8 +262,9 @@ def declared(ledger: Ledger, contacts: bool = False) -> list[Problem]:
     with `contacts`, partners and items are carried (`partner_losses`, `item_losses` say what of them is not)."""
     base = ledger.company.base_currency or "CHF"
     problems: list[Problem] = []
-    opening = len({e for e, o in zip(ledger.lines.column("entry").to_pylist(),
-                                     ledger.lines.column("opening").to_pylist(), strict=True) if o})  # fmt: skip
+    lines = ledger.lines
+    flagged = lines.filter(pc.fill_null(lines.column("opening"), False))
+    opening = pc.count_distinct(flagged.column("entry"), mode="all").as_py() if flagged.num_rows else 0
     problems += lost(N_("opening-entry flags"), opening, N_("opening entries written as ordinary manual entries"))
     # bexio's import files (chart, manual entries) hold no company: the company is the bexio account itself
     problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("bexio's import files hold none; "
@@ -277,11 +288,13 @@ def declared(ledger: Ledger, contacts: bool = False) -> list[Problem]:
                 != (1, 1, 12, 31))  # fmt: skip
     problems += lost(N_("fiscal years"), other, N_("not calendar years: bexio's business years are set up in bexio "
                      "itself; what is written or posted holds none, so the books read back as calendar years"))  # fmt: skip
-    dated: dict[str, set[Any]] = {}
-    for entry, day in zip(ledger.lines.column("entry").to_pylist(), ledger.lines.column("date").to_pylist(),
-                          strict=True):  # fmt: skip
-        dated.setdefault(entry, set()).add(day)
-    problems += lost(N_("lines on several dates"), sum(1 for days in dated.values() if len(days) > 1),
+    days = (
+        lines.select(["entry", "date"])
+        .group_by("entry", use_threads=False)
+        .aggregate([("date", "count_distinct", pc.CountOptions(mode="all"))])
+    )
+    several = pc.sum(pc.greater(days.column("date_count_distinct"), 1)).as_py() or 0 if days.num_rows else 0
+    problems += lost(N_("lines on several dates"), several,
                      N_("entries whose lines bear several dates take their first line's date: a bexio manual entry "
                      "has one date"))  # fmt: skip
     centres = lines_with(ledger.lines, "cost_centre")
@@ -437,7 +450,63 @@ def dumps(value: Any, indent: int | None = None) -> str:
     return _unquote("".join(parts))
 
 
+_BODY_KEYS = ["type", "date", "reference_nr", "entries"]
+
+
+def entries_json(bodies: list[dict[str, Any]]) -> str:
+    """``dumps(bodies, indent=2)`` for manual entry bodies as `entry_bodies` makes them (the keys of
+    `_BODY_KEYS`, lines that are dicts of text and null): every body's head in one call of the C
+    encoder and every line in another, their texts split apart at the line breaks between two dicts
+    (a text holds none: JSON escapes it) and put together; other bodies as `dumps` lays them out."""
+    plain = [
+        list(body) == _BODY_KEYS
+        and type(body["entries"]) is list
+        and body["entries"]
+        and all(
+            type(item) is dict and item and all(type(v) in _PLAIN for v in item.values()) for item in body["entries"]
+        )
+        and all(type(body[k]) in _PLAIN for k in _BODY_KEYS[:3])
+        for body in bodies
+    ]
+    chosen = [body for body, ok in zip(bodies, plain, strict=True) if ok]
+    heads = _split_dicts(_flat_encoder(2, 1).encode([{k: body[k] for k in _BODY_KEYS[:3]} for body in chosen]), 1)
+    lines = _split_dicts(_flat_encoder(2, 3).encode([item for body in chosen for item in body["entries"]]), 3)
+    if (
+        heads is None
+        or lines is None
+        or len(heads) != len(chosen)
+        or len(lines) != sum(len(b["entries"]) for b in chosen)
+    ):
+        return dumps(bodies, indent=2)  # never expected: the plain way
+    out = []
+    at = taken = 0
+    between = "\n      },\n      {\n        "
+    for body, ok in zip(bodies, plain, strict=True):
+        if not ok:
+            parts: list[str] = []
+            _indented(body, 2, 1, parts)
+            out.append(_unquote("".join(parts)))
+            continue
+        count = len(body["entries"])
+        text = between.join(lines[taken : taken + count])
+        out.append(f'{{\n    {heads[at]},\n    "entries": [\n      {{\n        {text}\n      }}\n    ]\n  }}')
+        at, taken = at + 1, taken + count
+    return "[\n  " + ",\n  ".join(out) + "\n]" if out else "[]"
+
+
+def _split_dicts(text: str, level: int) -> list[str] | None:
+    """The insides of the dicts of a list the flat encoder of depth `level` wrote, placeholders
+    unquoted (None if `text` is not such a list)."""
+    if text == "[]":
+        return []
+    if not (text.startswith("[{") and text.endswith("}]")):
+        return None
+    return _unquote(text[2:-2]).split("}," + "\n" + " " * (2 * (level + 1)) + "{")
+
+
 _FLAT = (str, int, float, bool, type(None))  # float-ok: what json.dumps takes as one value
+_PLAIN = frozenset((str, type(None)))
+"""The types of a manual entry line's values (text, placeholders of numbers, null)."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -450,8 +519,8 @@ def _flat_encoder(indent: int, level: int) -> json.JSONEncoder:
 
 def _indented(value: Any, indent: int, level: int, out: list[str]) -> None:
     """Append the text ``json.dumps(value, ensure_ascii=False, indent=indent)`` gives `value` at depth
-    `level` to `out`: containers of plain values by the C encoder (the pure-Python one that `indent`
-    otherwise takes is several times slower), the others element by element."""
+    `level` to `out`: plain values, and runs of them in a list or dict, by the C encoder (the
+    pure-Python one that `indent` otherwise takes is several times slower), containers one by one."""
     if isinstance(value, _FLAT):
         out.append(json.dumps(value, ensure_ascii=False))
         return
@@ -463,20 +532,26 @@ def _indented(value: Any, indent: int, level: int, out: list[str]) -> None:
         out.append("{}" if is_dict else "[]")
         return
     inner = "\n" + " " * (indent * (level + 1))
-    values = value.values() if is_dict else value
-    if all(isinstance(v, _FLAT) for v in values) and (not is_dict or all(isinstance(k, str) for k in value)):
-        text = _flat_encoder(indent, level).encode(value)
-        out.append(text[0] + inner + text[1:-1] + "\n" + " " * (indent * level) + text[-1])
-        return
+    encoder = _flat_encoder(indent, level)
+    pairs: list[tuple[Any, Any]] = list(value.items()) if is_dict else [(None, v) for v in value]
     out.append("{" if is_dict else "[")
-    first = True
-    for key, item in value.items() if is_dict else ((None, v) for v in value):
-        out.append(inner if first else "," + inner)
-        first = False
+    index, count = 0, len(pairs)
+    while index < count:
+        out.append(inner if index == 0 else "," + inner)
+        end = index
+        while end < count and isinstance(pairs[end][1], _FLAT) and (not is_dict or isinstance(pairs[end][0], str)):
+            end += 1
+        if end > index:  # a run of plain values: one call of the C encoder, its brackets taken off
+            run = dict(pairs[index:end]) if is_dict else [v for _, v in pairs[index:end]]
+            out.append(encoder.encode(run)[1:-1])
+            index = end
+            continue
+        key, item = pairs[index]
         if is_dict:
             key_text = json.dumps(key, ensure_ascii=False) if isinstance(key, str) else json.dumps({key: 0})[1:-4]
             out.append(key_text + ": ")
         _indented(item, indent, level + 1, out)
+        index += 1
     out.append("\n" + " " * (indent * level) + ("}" if is_dict else "]"))
 
 
@@ -629,37 +704,43 @@ def _grosses(
     is booked against it). One part per line where that holds; else the largest line is split into
     a part and up to 8 parts too small to carry VAT. Empty if nothing fits."""
 
-    def fits(parts: dict[int, list[tuple[int, int]]]) -> bool:
-        computed = sum(gross_vat(gross, rate, step) for pieces in parts.values() for _, gross in pieces)
+    vat_of = _gross_vat_of(rate, step)
+    most = step * (len(bases) + 8)
+
+    def fits(computed: int) -> bool:
+        """Whether bexio's VAT `computed` (of every part) is close enough to `total` and on its side."""
         same_side = computed == 0 or total == 0 or (computed > 0) == (total > 0)
-        return same_side and abs(computed) <= abs(total) and abs(total - computed) <= step * (len(parts) + 8)
+        return same_side and abs(computed) <= abs(total) and abs(total - computed) <= most
 
     parts: dict[int, list[tuple[int, int]]] = {}
+    computed = 0
     for line, share in zip(bases, shares, strict=True):
         gross = gross_for(line["amount"], share, rate, step)
         if gross is None:
             return {}
         parts[id(line)] = [(line["amount"], gross)]
-    if fits(parts):
+        computed += gross - line["amount"]  # bexio's VAT in it (what gross_for made it)
+    if fits(computed):
         return parts
     largest = max(bases, key=lambda b: abs(b["amount"]))
     amount, sign = largest["amount"], (-1 if largest["amount"] < 0 else 1)
+    others = computed - (parts[id(largest)][0][1] - amount)
     tiny = int(Decimal(step) * (100 + rate) / (2 * rate)) if rate else 0
-    while tiny and gross_vat(tiny, rate, step):
+    while tiny and vat_of(tiny):
         tiny -= 1
+    tiny_vat = vat_of(sign * tiny)
     for count in range(1, 9):
         for small in range(1, tiny + 1):
-            pieces = [small] + [tiny] * (count - 1)
-            rest = abs(amount) - sum(pieces)
+            rest = abs(amount) - small - tiny * (count - 1)
             if rest <= 0:
                 return {}
-            split = [(sign * p, sign * p) for p in pieces]  # too small to carry VAT: gross = base
             gross = gross_for(sign * rest, computed_vat(sign * rest, rate, False, step), rate, step)
             if gross is None:
                 continue
-            trial = {**parts, id(largest): [(sign * rest, gross), *split]}
-            if fits(trial):
-                return trial
+            # the parts too small to carry VAT (gross = base) are summed as every part is: exactly
+            if fits(others + (gross - sign * rest) + vat_of(sign * small) + (count - 1) * tiny_vat):
+                split = [(sign * p, sign * p) for p in [small] + [tiny] * (count - 1)]
+                return {**parts, id(largest): [(sign * rest, gross), *split]}
     return {}
 
 
@@ -774,25 +855,24 @@ def _in_foreign(line: dict[str, Any], base: str, amount: int) -> bool:
     return int(product.quantize(Decimal(1), rounding=ROUND_HALF_UP)) == amount
 
 
-def _sheet(body: dict[str, Any]) -> list[dict[str, str]]:
-    out = []
-    for item in body["entries"]:
-        out.append({
-            "reference_nr": inert(body["reference_nr"]), "date": body["date"], "type": body["type"],
-            "debit_account": inert(item["debit_account_id"] or ""),
-            "credit_account": inert(item["credit_account_id"] or ""),
-            "amount": item["amount"].removeprefix(_NUMBER), "currency": inert(item["currency_id"]),
-            "currency_factor": item["currency_factor"].removeprefix(_NUMBER), "tax": inert(item["tax_id"] or ""),
-            "tax_account": inert(item["tax_account_id"] or ""), "description": inert(item["description"]),
-        })  # fmt: skip
-    return out
+def _sheet(body: dict[str, Any]) -> list[list[str]]:
+    """The rows of ``manual_entries.csv`` for one body, in the order of `CSV_COLUMNS`."""
+    reference, date, kind = inert(body["reference_nr"]), body["date"], body["type"]
+    return [
+        [reference, date, kind, inert(item["debit_account_id"] or ""), inert(item["credit_account_id"] or ""),
+         item["amount"].removeprefix(_NUMBER), inert(item["currency_id"]),
+         item["currency_factor"].removeprefix(_NUMBER), inert(item["tax_id"] or ""),
+         inert(item["tax_account_id"] or ""), inert(item["description"])]
+        for item in body["entries"]
+    ]  # fmt: skip
 
 
-def _csv(columns: tuple[str, ...], rows: list[dict[str, str]]) -> str:
+def _csv(columns: tuple[str, ...], rows: Sequence[dict[str, str] | list[str]]) -> str:
+    """``;``-separated text of `rows` (dicts by column name, or lists in the order of `columns`)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, columns, delimiter=";", lineterminator="\r\n")  # CRLF: a CR in a text is quoted
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")  # CRLF: a CR in a text is quoted
+    writer.writerow(columns)
+    writer.writerows(row if isinstance(row, list) else [row.get(c, "") for c in columns] for row in rows)
     return buffer.getvalue()
 
 
