@@ -102,6 +102,7 @@ class FecReader:
                 source.name,
             ) from None
         lines = text.split("\n") if "\n" in text else text.split("\r")
+        del text  # the lines hold it now
         header = _header(lines[0].rstrip("\r")) if lines else None
         if header is None:
             raise SourceError(N_("the first line is not a FEC header: it needs the columns {required}, separated by tabs or '|'").format(required=', '.join(REQUIRED)), source.name, 1)  # fmt: skip
@@ -113,7 +114,8 @@ class FecReader:
             closing = dt.datetime.strptime(named.group(1), "%Y%m%d").date() if named else None
         except ValueError:
             closing = None
-        return _Read(source.name, names, encoding, closing).read(lines[1:], separator)
+        del lines[0]
+        return _Read(source.name, names, encoding, closing).read(lines, separator)
 
 
 def _value(found: Any) -> Any:
@@ -163,6 +165,7 @@ class _Read:
 
     def _read(self, physical: list[str], separator: str) -> Ledger:
         records = self._records(physical, separator)
+        physical.clear()  # the lines are in the records now: let them go
         amounts = {c: _cents([r[c] for _, r in records]) for c in ("Debit", "Credit", "Montant", "Montantdevise")}
         layout = DateColumn([r["EcritureDate"] for _, r in records[:2000]], None).layout
         dates = _dates([r["EcritureDate"] for _, r in records], layout)
