@@ -49,6 +49,7 @@ the open items are declared not carried.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -175,12 +176,12 @@ class BananaWriter:
         if self.partner_accounts:
             transfers, notes = open_item_rows(ledger, years[-1].end if years else None)
             problems += notes
-        for folder, year in folders:
+        within = [journal.within(year) for _, year in folders]
+        year_checks = _checks_by_year(checks, journal, within) if len(folders) > 1 else [checks]
+        for (folder, year), chosen, its_checks in zip(folders, within, year_checks, strict=True):
             folder.mkdir(exist_ok=True)
             label = folder.name if year is not None else "the books"
-            chosen = journal.within(year)
-            step = rounding_step(checks, set(journal.ids.filter(pa.array(chosen)).to_pylist())) if year is not None \
-                else rounding_step(checks)  # fmt: skip
+            step = rounding_step(its_checks)
             opening = journal.opening(chosen)
             if int(np.count_nonzero(chosen & journal.first_opening)) > 1:
                 problems.append(
@@ -301,7 +302,7 @@ class BananaWriter:
         out: list[dict[str, str]] = []
         keys: list[tuple[int, int]] = []
         for index, (rows, whole) in folded.items():
-            common = {"Date": journal.first_date(index).isoformat(), "Doc": docs[index]}
+            common = {"Date": journal.first_date(index).isoformat(), "Doc": docs[index].as_py()}
             if whole:
                 debit, credit = sorted(rows, key=lambda r: r.amount < 0)
                 out.append({**common, **_currency(debit), "Description": debit.line["description"],
@@ -377,6 +378,33 @@ class _Journal:
         opening = np.asarray(pc.fill_null(lines.column("opening"), False).to_numpy(zero_copy_only=False), dtype=bool)
         self.first_opening = opening[self.starts]
         self.all_opening = np.logical_and.reduceat(opening, self.starts) if size else np.zeros(0, bool)
+        self._plain: dict[int, np.ndarray] = {}
+
+    @functools.cached_property
+    def first_docs(self) -> pa.Array:
+        """Each entry's first line's Doc."""
+        return self._column("doc").take(pa.array(self.starts))
+
+    @functools.cached_property
+    def date_texts(self) -> pa.Array:
+        """Each entry's first line's date, yyyy-mm-dd."""
+        return self.dates.cast(pa.string())
+
+    @functools.cached_property
+    def codes(self) -> pa.Array:
+        return self._column("vat_code").fill_null("")
+
+    @functools.cached_property
+    def coded(self) -> np.ndarray:
+        return np.asarray(pc.not_equal(self.codes, "").to_numpy(zero_copy_only=False), dtype=bool)
+
+    @functools.cached_property
+    def vat_line(self) -> np.ndarray:
+        return np.asarray(pc.fill_null(self._column("vat_line"), False).to_numpy(zero_copy_only=False), dtype=bool)
+
+    @functools.cached_property
+    def amounts(self) -> np.ndarray:
+        return np.asarray(pc.fill_null(self._column("amount"), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
     def first_date(self, index: int) -> dt.date:
         return self.dates[index].as_py()
@@ -415,6 +443,12 @@ class _Journal:
         return self.lines.column(name).combine_chunks()
 
     def plain(self, plan: VatPlan, step: int, checks: dict[tuple[str, str], list[int]]) -> np.ndarray:
+        """`_plain` at `step`, worked out once per step."""
+        if step not in self._plain:
+            self._plain[step] = self._plain_entries(plan, step, checks)
+        return self._plain[step]
+
+    def _plain_entries(self, plan: VatPlan, step: int, checks: dict[tuple[str, str], list[int]]) -> np.ndarray:
         """Entries `fold_entry` writes line by line without rounding row or split and without a note,
         found column-wise: no VAT code, or for each code one base line and one VAT line on the code's VAT
         account (`VatPlan.accounts`), in the base currency, whose VAT Banana computes alike at `step`
@@ -425,9 +459,7 @@ class _Journal:
         bad = np.zeros(len(self.entry), dtype=bool)
         for name in ("account", "amount", "currency", "rate", "description", "vat_code", "doc", "entry"):
             bad |= np.asarray(pc.is_null(self._column(name)).to_numpy(zero_copy_only=False), dtype=bool)
-        codes = self._column("vat_code").fill_null("")
-        coded = np.asarray(pc.not_equal(codes, "").to_numpy(zero_copy_only=False), dtype=bool)
-        vat_line = np.asarray(pc.fill_null(self._column("vat_line"), False).to_numpy(zero_copy_only=False), dtype=bool)
+        codes, coded, vat_line = self.codes, self.coded, self.vat_line
         foreign = np.asarray(pc.not_equal(self._column("currency").fill_null(""), "").to_numpy(zero_copy_only=False),
                              dtype=bool)  # fmt: skip
         bad |= coded & foreign
@@ -453,16 +485,14 @@ class _Journal:
     def simple_rows(self, plain: np.ndarray, plan: VatPlan, due: dict[str, bool]) -> _Simple:
         """The rows of the `plain` entries (`fold_entry` drops their VAT lines and gives their base lines
         the code), column-wise."""
-        codes = self._column("vat_code").fill_null("")
-        vat_line = np.asarray(pc.fill_null(self._column("vat_line"), False).to_numpy(zero_copy_only=False), dtype=bool)
-        coded = np.asarray(pc.not_equal(codes, "").to_numpy(zero_copy_only=False), dtype=bool)
+        codes, coded, vat_line = self.codes, self.coded, self.vat_line
         keep = plain[self.entry] & ~(coded & vat_line)
         rows = np.flatnonzero(keep)
         entry = self.entry[rows]
         count = np.bincount(entry, minlength=len(self.starts))
         first = np.full(len(self.starts), -1, dtype=np.int64)
         first[entry[::-1]] = rows[::-1]  # each entry's first row
-        amounts = np.asarray(pc.fill_null(self._column("amount"), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        amounts = self.amounts
         foreign = self._column("amount_currency")
         pair = plain & (count == 2)
         candidates = np.flatnonzero(pair)
@@ -482,22 +512,23 @@ class _Journal:
             pair[candidates] = untaxed & same & (both_null | opposite) & (amounts[a] == -amounts[b])
         return _Simple(self, rows, entry, first, pair, coded & ~vat_line, codes, plan, due, amounts)
 
-    def docs(self, chosen: np.ndarray) -> tuple[list[str], int]:
+    def docs(self, chosen: np.ndarray) -> tuple[pa.Array, int]:
         """Each entry's Doc, made unique per date among the `chosen` entries (`_Docs`, in entry order),
         and how many were renamed."""
-        docs = self.lines.column("doc").take(pa.array(self.starts)).to_pylist()
+        docs = self.first_docs
         picked = np.flatnonzero(chosen)
         if not len(picked):
             return docs, 0
         at = pa.array(picked)
-        keys = pa.table({"date": self.dates.take(at), "doc": pa.array(docs, pa.string()).take(at)})
+        keys = pa.table({"date": self.dates.take(at), "doc": docs.take(at)})
         if keys.group_by(["date", "doc"]).aggregate([]).num_rows == len(picked):
             return docs, 0  # no date and Doc twice: none renamed
         unique = _Docs()
-        days = self.dates.take(at).to_pylist()
-        for index, day in zip(picked.tolist(), days, strict=True):
-            docs[index] = unique.unique(day, docs[index])
-        return docs, unique.renamed
+        days, texts = self.dates.take(at).to_pylist(), docs.take(at).to_pylist()
+        renamed = [unique.unique(day, doc) for day, doc in zip(days, texts, strict=True)]
+        mask = np.zeros(len(docs), dtype=bool)
+        mask[picked] = True
+        return pc.replace_with_mask(docs, pa.array(mask), pa.array(renamed, pa.string())), unique.renamed
 
 
 def _next_rows(rows: np.ndarray, firsts: np.ndarray) -> np.ndarray:
@@ -525,10 +556,10 @@ class _Simple:
         """Entry and position in it of each row `cells` gives, in its order."""
         self.pairs = paired
 
-    def cells(self, docs: list[str]) -> dict[str, pa.Array]:
+    def cells(self, docs: pa.Array) -> dict[str, pa.Array]:
         """The transactions table's cells of these rows: one row per line of an entry, then one per pair."""
         journal, lines = self.journal, self.journal.lines
-        doc_of = pa.array(docs, pa.string())
+        doc_of = docs
         rows, pairs = self.singles, self.pairs
         a = self.first[pairs]
         b = _next_rows(self.rows, a)
@@ -537,7 +568,7 @@ class _Simple:
         credit = np.where(debit == a, b, a)
         at = pa.array(rows)
         amount = self.amounts[rows]
-        date_text = journal.dates.cast(pa.string())
+        date_text = journal.date_texts
         entries = journal.entry[rows]
         accounts = journal._column("account")
         empty = pa.array(np.full(len(rows), ""), pa.string())
@@ -707,10 +738,12 @@ def _vat_per_row(ledger: Ledger, lines: pa.Table, year: pa.Array, flat: bool) ->
     coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
     years_of_entry = dict(zip(lines.column("entry").filter(coded).to_pylist(), year.filter(coded).to_pylist(),
                               strict=True))  # fmt: skip
-    steps: dict[int, int] = {}
-    for index in set(years_of_entry.values()):
-        chosen = None if flat else {e for e, y in years_of_entry.items() if y == index}
-        steps[index] = rounding_step(checks, chosen)
+    per_year: dict[int, dict[tuple[str, str], list[int]]] = {}
+    for key, sums in checks.items():  # each year's checks, in one pass
+        per_year.setdefault(years_of_entry[key[0]], {})[key] = sums
+    steps = {
+        index: rounding_step(checks if flat else per_year.get(index, {})) for index in set(years_of_entry.values())
+    }
     step_of = {entry: steps[index] for entry, index in years_of_entry.items()}
     candidates = sorted({
         entry for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items()
@@ -745,6 +778,21 @@ def _year_index(dates: pa.ChunkedArray | pa.Array, years: tuple[FiscalYear, ...]
         inside = pc.and_(pc.greater_equal(dates, pa.scalar(span.start, pa.date32())),
                          pc.less_equal(dates, pa.scalar(span.end, pa.date32()))).fill_null(False)  # fmt: skip
         out = pc.if_else(inside, index, out)
+    return out
+
+
+def _checks_by_year(checks: dict[tuple[str, str], list[int]], journal: _Journal, within: list[np.ndarray]
+                    ) -> list[dict[tuple[str, str], list[int]]]:  # fmt: skip
+    """`checks` split by the year (`within`: its entries) each entry is written in, in one pass."""
+    year = np.full(len(journal.starts), -1, dtype=np.int64)
+    for index, chosen in enumerate(within):
+        year[chosen & (year < 0)] = index
+    of = dict(zip(journal.ids.to_pylist(), year.tolist(), strict=True))
+    out: list[dict[tuple[str, str], list[int]]] = [{} for _ in within]
+    for key, sums in checks.items():
+        index = of.get(key[0], -1)
+        if index >= 0:
+            out[index][key] = sums
     return out
 
 
