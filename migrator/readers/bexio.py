@@ -1116,4 +1116,6 @@ def _numbered_lines(rows: list[dict[str, Any]], base: str) -> pa.Table:
             row.update(currency="", amount_currency=None, rate="")
         seen[row["entry"]] += 1
         row["line"] = seen[row["entry"]]
-    return table("lines", rows)
+    from migrator.writers.bexio import lines_table
+
+    return lines_table(rows)
