@@ -72,7 +72,7 @@ from migrator.parsing import (
 from migrator.partners import country_code, language_code
 from migrator.readers.base import ReadOptions, accounts_from_lines, date_or_none, merge_accounts
 from migrator.sources import Source
-from migrator.vatfold import allocate, computed_vat
+from migrator.vatfold import allocate
 from migrator.writers.base import FORMULA_STARTS
 
 JOURNAL = ("Datum", "Referenz", "Soll", "Haben", "Beschreibung", "Betrag", "Buchungswährung", "Umrechnungsfaktor",
@@ -944,14 +944,19 @@ def _entry(
 def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]], step: int = 1) -> list[dict[str, Any]]:
     """A gross line with a bexio tax: the base line and the VAT line bexio books (the VAT inside the
     amount, rounded to `step` cents: the currency's round_factor)."""
+    from migrator.writers.bexio import gross_vat
+
     tax = taxes.get(code)
-    known = vat.identify(code, "bexio")
-    rate_text = tax["rate"] if tax and tax["rate"] else (str(known.rate) if known else "")
+    if tax and tax["rate"]:
+        rate_text = tax["rate"]
+    else:
+        known = vat.identify(code, "bexio")
+        rate_text = str(known.rate) if known else ""
     if not rate_text:
         raise ParseError(N_("tax {code}: rate unknown (not in taxes.csv nor a known bexio code)").format(code=code))
     rate = Decimal(rate_text)
     gross = line["amount"]
-    share = computed_vat(gross, rate, True, step)
+    share = gross_vat(gross, rate, step)  # computed_vat(gross, rate, True, step), in integers
     base = {**line, "amount": gross - share, "vat_code": code, "vat_amount": share, "amount_currency": None,
             "currency": "", "rate": ""}  # fmt: skip
     if not share:
