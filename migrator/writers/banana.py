@@ -167,7 +167,7 @@ class BananaWriter:
             folders = [(target / _folder_name(y.start), y) for y in years]
             names = ", ".join(f.name for f, _ in folders)
             layout = guide(N_("One folder per fiscal year ({names}), each for its own Banana file."), names=names)
-        checks = vat_checks(ledger.lines, plan)
+        checks = _checks(ledger)
         due = {code: _due(ledger, code) for code in plan.codes}
         written = 0
         fives: list[str] = []
@@ -732,7 +732,8 @@ def _vat_per_row(ledger: Ledger, lines: pa.Table, year: pa.Array, flat: bool) ->
     if not lines.num_rows:
         return lines
     plan = _plan(ledger)
-    checks = vat_checks(lines, plan)
+    present = set(pc.unique(lines.column("entry")).to_pylist())
+    checks = {key: sums for key, sums in _checks(ledger).items() if key[0] in present}  # it drops whole entries
     if not checks:
         return lines
     coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
@@ -799,6 +800,11 @@ def _checks_by_year(checks: dict[tuple[str, str], list[int]], journal: _Journal,
 def _plan(ledger: Ledger) -> VatPlan:
     """`vat_plan` of `ledger` for Banana, worked out once per ledger (the writer and `as_kept` both need it)."""
     return ledger.memo("banana_vat_plan", lambda: vat_plan(ledger, "banana"))
+
+
+def _checks(ledger: Ledger) -> dict[tuple[str, str], list[int]]:
+    """`vat_checks` of all of `ledger`'s lines, worked out once per ledger (the writer and `as_kept`); read only."""
+    return ledger.memo("banana_vat_checks", lambda: vat_checks(ledger.lines, _plan(ledger)))
 
 
 def _whole_opening(lines: pa.Table) -> pa.Array:
