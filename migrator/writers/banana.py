@@ -732,30 +732,39 @@ def _vat_per_row(ledger: Ledger, lines: pa.Table, year: pa.Array, flat: bool) ->
     if not lines.num_rows:
         return lines
     plan = _plan(ledger)
-    present = set(pc.unique(lines.column("entry")).to_pylist())
-    checks = {key: sums for key, sums in _checks(ledger).items() if key[0] in present}  # it drops whole entries
+    checks = _checks(ledger)
+    if lines.num_rows != ledger.lines.num_rows:  # it drops whole entries: their checks go too
+        present = set(pc.unique(lines.column("entry")).to_pylist())
+        checks = {key: sums for key, sums in checks.items() if key[0] in present}
     if not checks:
         return lines
-    coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
-    years_of_entry = dict(zip(lines.column("entry").filter(coded).to_pylist(), year.filter(coded).to_pylist(),
-                              strict=True))  # fmt: skip
-    per_year: dict[int, dict[tuple[str, str], list[int]]] = {}
-    for key, sums in checks.items():  # each year's checks, in one pass
-        per_year.setdefault(years_of_entry[key[0]], {})[key] = sums
-    steps = {
-        index: rounding_step(checks if flat else per_year.get(index, {})) for index in set(years_of_entry.values())
-    }
-    step_of = {entry: steps[index] for entry, index in years_of_entry.items()}
-    candidates = sorted({
-        entry for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items()
-        if bases > 1 or vats > 1 or zero or booked != (five if step_of[entry] == 5 else cent)
-    })  # fmt: skip
+    step_of: dict[str, int] = {}
+    if flat:  # one file, one rounding
+        only = rounding_step(checks)
+        candidates = sorted({
+            entry for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items()
+            if bases > 1 or vats > 1 or zero or booked != (five if only == 5 else cent)
+        })  # fmt: skip
+    else:
+        coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
+        years_of_entry = dict(zip(lines.column("entry").filter(coded).to_pylist(), year.filter(coded).to_pylist(),
+                                  strict=True))  # fmt: skip
+        per_year: dict[int, dict[tuple[str, str], list[int]]] = {}
+        for key, sums in checks.items():  # each year's checks, in one pass
+            per_year.setdefault(years_of_entry[key[0]], {})[key] = sums
+        steps = {index: rounding_step(per_year.get(index, {})) for index in set(years_of_entry.values())}
+        step_of = {entry: steps[index] for entry, index in years_of_entry.items()}
+        only = 0
+        candidates = sorted({
+            entry for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items()
+            if bases > 1 or vats > 1 or zero or booked != (five if step_of[entry] == 5 else cent)
+        })  # fmt: skip
     if not candidates:
         return lines
     chosen_lines = pc.is_in(lines.column("entry"), pa.array(candidates, pa.string()))
     rebuilt: list[dict[str, Any]] = []
     for entry_lines in entries(lines.filter(chosen_lines)):
-        step = step_of[entry_lines[0]["entry"]]
+        step = only or step_of[entry_lines[0]["entry"]]
         rows, _ = fold_entry(entry_lines, plan, gross=False, step=step, adjust=True)
         out: list[dict[str, Any]] = []
         for row in rows:  # each row as the reader reads it: its line (split parts apart), then its VAT
