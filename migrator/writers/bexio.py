@@ -628,7 +628,11 @@ def gross_for(base: int, share: int, rate: Decimal, step: int) -> int | None:
     one nearest `base` + `share`, the lower one first (None if none lies within 4 rounding steps and 3
     cents). bexio's VAT is a multiple of `step`, so only `base` plus a multiple of `step` can be it:
     those are tried outward from `base` + `share`, not every cent."""
-    vat_of = _gross_vat_of(rate, step)
+    return _gross_for(base, share, _gross_vat_of(rate, step), step)
+
+
+def _gross_for(base: int, share: int, vat_of: Callable[[int], int], step: int) -> int | None:
+    """`gross_for` with bexio's VAT of a gross amount given (`_gross_vat_of`)."""
     start, reach = base + share, 4 * step + 3
     below = start - (start - base) % step  # the nearest candidate at or below start
     above = below + step
@@ -715,7 +719,7 @@ def _grosses(
     parts: dict[int, list[tuple[int, int]]] = {}
     computed = 0
     for line, share in zip(bases, shares, strict=True):
-        gross = gross_for(line["amount"], share, rate, step)
+        gross = _gross_for(line["amount"], share, vat_of, step)
         if gross is None:
             return {}
         parts[id(line)] = [(line["amount"], gross)]
@@ -725,16 +729,14 @@ def _grosses(
     largest = max(bases, key=lambda b: abs(b["amount"]))
     amount, sign = largest["amount"], (-1 if largest["amount"] < 0 else 1)
     others = computed - (parts[id(largest)][0][1] - amount)
-    tiny = int(Decimal(step) * (100 + rate) / (2 * rate)) if rate else 0
-    while tiny and vat_of(tiny):
-        tiny -= 1
+    tiny = _tiny(rate, step)
     tiny_vat = vat_of(sign * tiny)
     for count in range(1, 9):
         for small in range(1, tiny + 1):
             rest = abs(amount) - small - tiny * (count - 1)
             if rest <= 0:
                 return {}
-            gross = gross_for(sign * rest, computed_vat(sign * rest, rate, False, step), rate, step)
+            gross = _gross_for(sign * rest, computed_vat(sign * rest, rate, False, step), vat_of, step)
             if gross is None:
                 continue
             # the parts too small to carry VAT (gross = base) are summed as every part is: exactly
@@ -742,6 +744,17 @@ def _grosses(
                 split = [(sign * p, sign * p) for p in [small] + [tiny] * (count - 1)]
                 return {**parts, id(largest): [(sign * rest, gross), *split]}
     return {}
+
+
+@functools.lru_cache(maxsize=256)
+def _tiny(rate: Decimal, step: int) -> int:
+    """The largest part (cents) too small for bexio to compute VAT in, from half a rounding step's
+    gross down (0 for a rate of 0)."""
+    vat_of = _gross_vat_of(rate, step)
+    tiny = int(Decimal(step) * (100 + rate) / (2 * rate)) if rate else 0
+    while tiny and vat_of(tiny):
+        tiny -= 1
+    return tiny
 
 
 def kept_lines(ledger: Ledger, step: int) -> pa.Table:
