@@ -183,3 +183,44 @@ BODIES = st.one_of(
 def test_entries_json_is_dumps(bodies: list[dict[str, Any]]) -> None:
     """manual_entries.json from the heads and lines encoded in bulk: byte for byte the indented JSON."""
     assert entries_json(bodies) == dumps(bodies, indent=2)
+
+
+def former_cents(amount: Decimal, factor: Decimal) -> tuple[int, int] | str:
+    """The reader's amount and foreign amount of a manual entry line as it computed them for every line."""
+    from decimal import ROUND_HALF_UP
+
+    from migrator.parsing import ParseError, exact_cents
+
+    try:
+        return exact_cents((amount * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)), exact_cents(amount)
+    except (ParseError, ArithmeticError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, places=2, min_value=-(10**16), max_value=10**16),
+        st.decimals(allow_nan=False, allow_infinity=False),
+        st.integers(-(10**18), 10**18).map(Decimal),
+    ),
+    st.sampled_from([Decimal(1), Decimal("1.0"), Decimal("0.92"), Decimal("1.5")]),
+)
+@example(Decimal("123456789012345.67"), Decimal(1))
+@example(Decimal("1E+999"), Decimal(1))
+@example(Decimal("0.005"), Decimal(1))
+def test_reader_amounts_as_before(amount: Decimal, factor: Decimal) -> None:
+    """A written line's amounts read back (`_entry`, whole cents in the base currency taken at once)
+    as the decimal computation gave them, errors included."""
+    from collections import Counter
+
+    from migrator.readers.bexio import _entry
+
+    body = {"date": "2024-01-01", "entries": [{"amount": amount, "currency_factor": factor, "currency_id": "EUR",
+                                                "debit_account_id": "1020"}]}  # fmt: skip
+    try:
+        lines = _entry(body, 1, "manual_entries.json", {}, Counter())
+        got: tuple[int, int] | str = (lines[0]["amount"], lines[0]["amount_currency"])
+    except Exception as exc:  # compared with the former computation's error
+        got = f"{type(exc).__name__}: {exc}"
+    assert got == former_cents(amount, factor)

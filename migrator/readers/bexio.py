@@ -55,6 +55,7 @@ from migrator.errors import SourceError
 from migrator.i18n import N_
 from migrator.model import Company, Ledger, Problem, table
 from migrator.parsing import (
+    MAX_CENTS,
     AmountColumn,
     DateColumn,
     ParseError,
@@ -921,8 +922,12 @@ def _entry(
         currency = _str(item.get("currency_id"))
         if factor == 1:
             currencies[currency] += 1
-        cents = exact_cents((amount * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-        foreign = exact_cents(amount)
+        scaled = amount * 100 if factor == 1 and amount.adjusted() < 17 else None  # (no overflow)
+        if scaled is not None and scaled == scaled.to_integral_value() and -MAX_CENTS <= scaled <= MAX_CENTS:
+            cents = foreign = int(scaled)  # what the lines below give an amount of whole cents in the base
+        else:
+            cents = exact_cents((amount * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+            foreign = exact_cents(amount)
         money = {"currency": currency, "rate": str(factor)}
         described = {**common, "description": _str(item.get("description"))}
         debit, credit = item.get("debit_account_id"), item.get("credit_account_id")
