@@ -94,13 +94,13 @@ def _browser(lang: str, downloads: Path):
 
 
 def _wait(check, seconds: float = 90.0):
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             found = check()
-        except StaleElementReferenceException:  # the page was being replaced
+        except (StaleElementReferenceException, NoSuchElementException):  # the page was being replaced
             found = None
         if found:
             return found
