@@ -569,10 +569,11 @@ def entry_bodies(ledger: Ledger, step: int) -> tuple[list[tuple[dict[str, Any], 
         plain += sum(1 for row in rows if row.line["vat_code"] and not row.tax and not row.rounding) if notes else 0
         rounded += sum(1 for row in rows if row.rounding)
         first = lines[0]
-        where = f"entry {first['doc'] or first['entry']} of {first['date']}"
-        problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
         body, checks = _body(rows, base)
-        problems += [Problem("warning", f"{where}: {c}", first["source_file"], first["source_row"]) for c in checks]
+        if notes or checks:
+            where = f"entry {first['doc'] or first['entry']} of {first['date']}"
+            problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
+            problems += [Problem("warning", f"{where}: {c}", first["source_file"], first["source_row"]) for c in checks]
         out.append((body, first))
     problems += lost(N_("VAT codes on lines"), plain, N_("written as booked without a tax_id where bexio would compute "
                      "other VAT (see the warnings per entry)"))  # fmt: skip
