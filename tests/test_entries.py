@@ -95,3 +95,29 @@ def test_rows_equal_arrow_to_pylist(days: list[dt.date | None], chunks: int) -> 
     data = pa.table({"date": dates, "n": pa.array(range(size), pa.int64())})
     assert rows(data) == data.to_pylist()
     assert rows(data, ["n"]) == data.select(["n"]).to_pylist()
+
+
+def _grouped_by_hand(data: pa.Table) -> list[list[dict[str, object]]]:
+    groups: dict[object, list[dict[str, object]]] = {}
+    for row in data.to_pylist():
+        groups.setdefault(row["entry"], []).append(row)
+    return [sorted(g, key=lambda r: r["line"] or 0) for g in groups.values()]
+
+
+@given(
+    st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["1", "2", "3", "A", "10"])), st.integers(0, 4)),
+             max_size=40),
+    st.integers(1, 6),
+)  # fmt: skip
+def test_writer_entries_in_batches_equal_the_grouping_by_hand(pairs: list[tuple[str | None, int]], batch: int) -> None:
+    """`writers.base.entries` (batches of adjacent entries, or all lines at once) groups as a dict would."""
+    from migrator.writers import base
+
+    data = conform("lines", {"entry": pa.array([e for e, _ in pairs], pa.string()),
+                             "line": pa.array([n or None for _, n in pairs], pa.int32())})  # fmt: skip
+    original = base.ROWS_AT_ONCE
+    base.ROWS_AT_ONCE = batch
+    try:
+        assert list(base.entries(data)) == _grouped_by_hand(data)
+    finally:
+        base.ROWS_AT_ONCE = original

@@ -117,9 +117,37 @@ def lines_with(lines: pa.Table, column: str) -> int:
 
 def entries(lines: pa.Table) -> Iterator[list[dict[str, Any]]]:
     """The lines of each entry, in the order entries first appear, lines in line-number order."""
+    if lines.num_rows > ROWS_AT_ONCE and not lines.column("entry").null_count:
+        grouped = model.EntryGroups.of(lines)
+        if grouped.order is None:  # each entry's lines side by side: a batch of entries at a time
+            yield from _adjacent_entries(lines, grouped.starts)
+            return
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in model.rows(lines):
         groups.setdefault(row["entry"], []).append(row)
     for group in groups.values():
-        numbers = [r["line"] or 0 for r in group]
-        yield group if numbers == sorted(numbers) else sorted(group, key=lambda r: r["line"] or 0)
+        yield _in_line_order(group)
+
+
+ROWS_AT_ONCE = 65_536
+"""Lines turned into dicts at once when entries are side by side (a dict per line of a million-entry
+book at once took gigabytes)."""
+
+
+def _adjacent_entries(lines: pa.Table, starts: Any) -> Iterator[list[dict[str, Any]]]:
+    bounds = [*starts.tolist(), lines.num_rows]
+    first = 0
+    while first < len(bounds) - 1:
+        last = first + 1
+        while last < len(bounds) - 1 and bounds[last + 1] - bounds[first] <= ROWS_AT_ONCE:
+            last += 1
+        rows = model.rows(lines.slice(bounds[first], bounds[last] - bounds[first]))
+        base = bounds[first]
+        for k in range(first, last):
+            yield _in_line_order(rows[bounds[k] - base : bounds[k + 1] - base])
+        first = last
+
+
+def _in_line_order(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    numbers = [r["line"] or 0 for r in group]
+    return group if numbers == sorted(numbers) else sorted(group, key=lambda r: r["line"] or 0)
