@@ -467,15 +467,21 @@ _NO_DATE = -(2**31)
 _EPOCH = dt.date(1970, 1, 1)
 
 
-def _year_numbers(lines: pa.Table, spans: Sequence[FiscalYear]) -> np.ndarray:
-    """Index in `spans` of the fiscal year each line falls in; -1 outside them (or undated)."""
-    days = _day_numbers(lines.column("date"))
+def _year_numbers(ledger: Ledger, spans: Sequence[FiscalYear]) -> pa.Array:
+    """Index in `spans` of the fiscal year each line falls in; -1 outside them (or undated). Worked out
+    once per ledger and years (the balances, the openings and the VAT totals each need it)."""
+    key = "year_numbers " + " ".join(f"{y.start}/{y.end}" for y in spans)
+    return ledger.memo(key, lambda: pa.array(_years_of_days(_day_numbers(ledger.lines.column("date")), spans)))
+
+
+def _years_of_days(days: np.ndarray, spans: Sequence[FiscalYear]) -> np.ndarray:
     starts = np.array([(y.start - _EPOCH).days for y in spans], dtype=np.int64)
     ends = np.array([(y.end - _EPOCH).days for y in spans], dtype=np.int64)
+    if not len(starts):
+        return np.full(len(days), -1, dtype=np.int32)
     index = np.searchsorted(starts, days, side="right") - 1
-    inside = index >= 0
-    inside[inside] = days[inside] <= ends[index[inside]]
-    return np.where(inside & (days != _NO_DATE), index, -1).astype(np.int32)
+    inside = (index >= 0) & (days <= ends[np.maximum(index, 0)]) & (days != _NO_DATE)
+    return np.where(inside, index, -1).astype(np.int32)
 
 
 def year_balances(ledger: Ledger, spans: Sequence[FiscalYear]) -> dict[tuple[int, str], list[int]]:
@@ -492,7 +498,7 @@ def year_balances(ledger: Ledger, spans: Sequence[FiscalYear]) -> dict[tuple[int
     zero = pa.scalar(0, pa.int64())
     moving = pc.invert(opening)
     table = pa.table({
-        "year": pa.array(_year_numbers(lines, spans)),
+        "year": _year_numbers(ledger, spans),
         "account": lines.column("account"),
         "opening": pc.if_else(opening, amount, zero),
         "debit": pc.if_else(pc.and_(moving, pc.greater(amount, 0)), amount, zero),
@@ -512,7 +518,7 @@ def _opening_accounts(ledger: Ledger, spans: Sequence[FiscalYear]) -> set[tuple[
     opening = lines.column("opening").fill_null(False)
     if not pc.any(opening).as_py():
         return set()
-    table = pa.table({"year": pa.array(_year_numbers(lines, spans)), "account": lines.column("account")})
+    table = pa.table({"year": _year_numbers(ledger, spans), "account": lines.column("account")})
     return set(sums_by(table.filter(opening), ["year", "account"], []))
 
 
@@ -572,7 +578,7 @@ def _compare_vat(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], fou
         if not lines.num_rows:
             return {}
         table = pa.table({
-            "year": pa.array(_year_numbers(lines, spans)), "code": lines.column("vat_code").fill_null(""),
+            "year": _year_numbers(ledger, spans), "code": lines.column("vat_code").fill_null(""),
             "vat_line": lines.column("vat_line").fill_null(False), "amount": lines.column("amount"),
         })  # fmt: skip
         out: dict[tuple[int, str], list[int]] = {}
