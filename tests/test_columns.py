@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -57,29 +59,38 @@ def test_strip_is_python_strip_for_every_code_point() -> None:
     assert columns.strip(values).to_pylist() == [v.strip() for v in values]
 
 
-@given(st.lists(AMOUNT_TEXTS, max_size=30), st.sampled_from([".", ","]))
-def test_cents_equal_the_scalar_parser_where_decided(values: list[str], mark: str) -> None:
-    fast, undecided = columns.cents(values, mark)
+def _decided_alike(values: list[str], fast: Any, undecided: Any, scalar: Callable[[str], Any]) -> None:
+    """Each value the column parser decided equals the scalar parser's; the others are left empty."""
     left = set(undecided.tolist())
     for index, (text, value) in enumerate(zip(values, fast.to_pylist(), strict=True)):
         if index in left:
             assert value is None
             continue
-        assert parse_cents(text, mark) == value, text  # never decides what the scalar parser refuses
+        assert scalar(text) == value, text
 
 
 @given(st.lists(AMOUNT_TEXTS, max_size=30), st.sampled_from([".", ","]))
-def test_cents_with_the_fallback_equal_the_scalar_parser_everywhere(values: list[str], mark: str) -> None:
-    fast, undecided = columns.cents(values, mark)
-    filled, errors = columns.complete(fast, undecided, values, lambda text: parse_cents(text, mark))
+def test_cents_equal_the_scalar_parser_where_decided(values: list[str], mark: str) -> None:
+    # never decides what the scalar parser refuses
+    _decided_alike(values, *columns.cents(values, mark), lambda text: parse_cents(text, mark))
+
+
+def _completed_alike(values: list[str], fast: Any, undecided: Any, scalar: Callable[[str], Any]) -> None:
+    """With the scalar parser run on the undecided values, every value and every error is the scalar one."""
+    filled, errors = columns.complete(fast, undecided, values, scalar)
     for index, (text, value) in enumerate(zip(values, filled.to_pylist(), strict=True)):
-        expected = scalar_or_error(lambda t: parse_cents(t, mark), text)
+        expected = scalar_or_error(scalar, text)
         if isinstance(expected, ParseError):
             assert str(errors[index]) == str(expected)
             assert value is None
         else:
             assert index not in errors
             assert value == expected
+
+
+@given(st.lists(AMOUNT_TEXTS, max_size=30), st.sampled_from([".", ","]))
+def test_cents_with_the_fallback_equal_the_scalar_parser_everywhere(values: list[str], mark: str) -> None:
+    _completed_alike(values, *columns.cents(values, mark), lambda text: parse_cents(text, mark))
 
 
 @given(st.lists(AMOUNT_TEXTS, max_size=30), st.sampled_from([".", ","]))
@@ -119,25 +130,12 @@ LAYOUTS = st.sampled_from([None, "iso", "dmy", "dmy2", "dmy/", "ymd", "serial"])
 
 @given(st.lists(DATE_TEXTS, max_size=30), LAYOUTS)
 def test_dates_equal_the_scalar_parser_where_decided(values: list[str], layout: str | None) -> None:
-    fast, undecided = columns.dates(values, layout)
-    left = set(undecided.tolist())
-    for index, (text, value) in enumerate(zip(values, fast.to_pylist(), strict=True)):
-        if index in left:
-            assert value is None
-            continue
-        assert parse_date(text, layout) == value, text
+    _decided_alike(values, *columns.dates(values, layout), lambda text: parse_date(text, layout))
 
 
 @given(st.lists(DATE_TEXTS, max_size=30), LAYOUTS)
 def test_dates_with_the_fallback_equal_the_scalar_parser_everywhere(values: list[str], layout: str | None) -> None:
-    fast, undecided = columns.dates(values, layout)
-    filled, errors = columns.complete(fast, undecided, values, lambda text: parse_date(text, layout))
-    for index, (text, value) in enumerate(zip(values, filled.to_pylist(), strict=True)):
-        expected = scalar_or_error(lambda t: parse_date(t, layout), text)
-        if isinstance(expected, ParseError):
-            assert str(errors[index]) == str(expected)
-        else:
-            assert value == expected
+    _completed_alike(values, *columns.dates(values, layout), lambda text: parse_date(text, layout))
 
 
 @given(st.lists(DATE_TEXTS, max_size=30))
