@@ -67,6 +67,13 @@ for name, columns in (("contacts.txt", ("RowId", "OrganisationName", "FirstName"
         print("   ", " | ".join(row.get(c, "") for c in columns))
 PY
 echo
+echo "== Open invoices carried into Banana's customers/suppliers register (the option partner_accounts=yes)"
+step migrator --quiet convert samples/winbiz/DAT --dossier garage --to banana --option partner_accounts=yes \
+     -o "$out/banana-register"
+latest=$(ls -d "$out"/banana-register/*/ | tail -1)
+printf '  %s: the transfer rows at the year end\n' "${latest#"$out"/}transactions.txt"
+grep 'OPEN-ITEMS' "$latest/transactions.txt" | cut -f1-6 | sed 's/^/    /'
+echo
 echo "== The address book as vCard, for any address program or phone"
 step migrator --quiet convert samples/winbiz/DAT --dossier garage --to vcard -o "$out/garage.vcf"
 printf '  %s cards; the first:\n' "$(grep -c '^BEGIN:VCARD' "$out/garage.vcf")"
@@ -87,6 +94,11 @@ contacts = json.load(open(sys.argv[1] + "/contacts.json", encoding="utf-8"))
 articles = json.load(open(sys.argv[1] + "/articles.json", encoding="utf-8"))
 print(f"  {len(contacts)} contacts, {len(articles)} articles; the first contact:")
 print("   ", json.dumps(contacts[0], ensure_ascii=False)[:200])
+invoices = json.load(open(sys.argv[1] + "/invoices.json", encoding="utf-8"), parse_float=str)  # exact, as written
+for invoice in invoices:  # created and issued in bexio by `migrator push`
+    position = invoice["positions"][0]
+    print(f"  open invoice {invoice['api_reference']} of {invoice['is_valid_from']}, customer {invoice['contact_id']}:"
+          f" {position['unit_price']} (invoices.json)")
 PY
 
 echo
