@@ -80,6 +80,16 @@ def test_garage_reads_back_exactly(garage, tmp_path):
     assert pipeline.detect(out).format == "sqlite"
 
 
+def test_tables_read_a_batch_of_rows_at_a_time_read_back_exactly(garage, tmp_path, monkeypatch):
+    """Rows fetched a few at a time (batches of 3, so the garage's lines span many) give the same books."""
+    from migrator.readers import sqlite as reader
+
+    out = tmp_path / "garage.sqlite"
+    pipeline.write(garage, "sqlite", out)
+    monkeypatch.setattr(reader, "ROWS_AT_ONCE", 3)
+    _assert_same(garage, _read(out))
+
+
 def test_plain_sql_gives_the_trial_balance(garage, tmp_path):
     """Any SQL tool can compute the balances: amounts are integer cents, nothing to decode."""
     out = tmp_path / "garage.sqlite"

@@ -129,11 +129,23 @@ def _free_tables(db: sqlite3.Connection, kind: str, real: set[str], name: str) -
     return out
 
 
+ROWS_AT_ONCE = 65_536
+"""Rows fetched and turned into Arrow columns at once (a million-entry journal fetched whole held a
+Python tuple per row: gigabytes)."""
+
+
 def _table(db: sqlite3.Connection, table: str, schema: pa.Schema) -> pa.Table:
+    if not len(schema):
+        return pa.table([], schema=schema)
     names = ", ".join(quote(f.name) for f in schema)
-    rows = db.execute(f"SELECT {names} FROM {quote(table)} ORDER BY position").fetchall() if len(schema) else []
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    return pa.table([_array(values, f.type) for values, f in zip(columns, schema, strict=True)], schema=schema)
+    cursor = db.execute(f"SELECT {names} FROM {quote(table)} ORDER BY position")
+    batches = []
+    while rows := cursor.fetchmany(ROWS_AT_ONCE):
+        columns = list(zip(*rows, strict=True))
+        batches.append(
+            pa.record_batch([_array(v, f.type) for v, f in zip(columns, schema, strict=True)], schema=schema)
+        )
+    return pa.Table.from_batches(batches, schema=schema).combine_chunks()
 
 
 def _array(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
