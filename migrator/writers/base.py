@@ -135,6 +135,8 @@ book at once took gigabytes)."""
 
 
 def _adjacent_entries(lines: pa.Table, starts: Any) -> Iterator[list[dict[str, Any]]]:
+    """Each entry's lines, entry k being ``lines[starts[k]:starts[k + 1]]``, turned into dicts a batch of
+    whole entries at a time (one entry alone when it is longer than a batch)."""
     bounds = [*starts.tolist(), lines.num_rows]
     first = 0
     while first < len(bounds) - 1:
