@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import golden
 from hypothesis import given, settings
+from hypothesis import strategies as st
 from strategies import ledgers
 
 from migrator import pipeline, years
@@ -109,3 +110,26 @@ def test_hypothesis_hledger_agrees(ledger):
         pipeline.write(ledger, "hledger", out)
         _hledger("-f", out, "check", "--strict")
         assert _balances(out) == trial_balance(ledger)
+
+
+@settings(max_examples=60, deadline=None)
+@given(ledgers(), st.integers(1, 8))
+def test_column_wise_transactions_equal_the_per_entry_ones(ledger: Ledger, batch: int) -> None:
+    """What the writer writes a column at a time (in batches, here of a few lines) is, entry for entry,
+    what `_transaction` writes from each entry's rows, foreign amounts it drops counted alike."""
+    from migrator.writers import hledger
+    from migrator.writers.base import entries
+
+    for books in (ledger, years.continuous(ledger)[0]):
+        names = hledger.account_names(books)
+        base = books.company.base_currency or "CHF"
+        expected = [hledger._transaction(rows, names, base) for rows in entries(books.lines)]
+        original = hledger.BATCH
+        hledger.BATCH = batch
+        try:
+            written = list(hledger._transactions(books.lines, names, base))
+        finally:
+            hledger.BATCH = original
+        assert hledger._plain(books.lines)
+        assert "".join(text for text, _ in written) == "".join("\n" + text for text, _ in expected)
+        assert sum(n for _, n in written) == sum(n for _, n in expected)

@@ -25,11 +25,15 @@ as a dated adjustment (``ADJUST-<year>``) and reported.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator import columns
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
 from migrator.writers.base import entries
@@ -55,10 +59,15 @@ class HledgerWriter:
             out.write("\n")
             for code in used_codes(ledger):
                 out.write(f"account {names[code]}  ; type:{HLEDGER_TYPE[names[code].split(':')[0]]}\n")
-            for rows in entries(ledger.lines):
-                text, dropped_here = _transaction(rows, names, base)
-                dropped += dropped_here
-                out.write("\n" + text)
+            if _plain(ledger.lines):
+                for text, dropped_here in _transactions(ledger.lines, names, base):
+                    dropped += dropped_here
+                    out.write(text)
+            else:
+                for rows in entries(ledger.lines):
+                    text, dropped_here = _transaction(rows, names, base)
+                    dropped += dropped_here
+                    out.write("\n" + text)
         return not_carried(ledger, dropped)
 
 
@@ -118,6 +127,113 @@ def _transaction(rows: list[dict[str, Any]], names: dict[str, str], base: str) -
         comment = f"  ; {', '.join(notes)}" if notes else ""
         out.append(f"    {names[row['account']]}  {amount}{comment}")
     return "\n".join(out) + "\n", dropped
+
+
+TEXTS = ("entry", "doc", "description", "account", "currency", "vat_code", "partner", "cost_centre", "journal")
+BATCH = 65_536
+"""Lines written a batch of whole entries at a time."""
+
+
+def _plain(lines: pa.Table) -> bool:
+    """Whether `_transactions` (column by column) writes these lines: no missing text, amount or date
+    (`_transaction` writes a missing text as "None"; the others it does not take)."""
+    return not any(lines.column(name).null_count for name in (*TEXTS, "amount", "date"))
+
+
+def _transactions(lines: pa.Table, names: dict[str, str], base: str) -> Iterator[tuple[str, int]]:
+    """What `_transaction` writes for every entry, in the order `writers.base.entries` gives, worked out
+    a column at a time: the text of a batch of entries and the foreign amounts it could not write."""
+    order, starts = columns.entry_order(lines)
+    bounds = [*starts.tolist(), lines.num_rows]
+    first = 0
+    while first < len(bounds) - 1:
+        last = first + 1
+        while last < len(bounds) - 1 and bounds[last + 1] - bounds[first] <= BATCH:
+            last += 1
+        taken = lines.take(pa.array(order[bounds[first] : bounds[last]]))
+        yield _batch(taken, np.asarray(bounds[first:last]) - bounds[first], names, base)
+        first = last
+
+
+def _tags(values: Any) -> pa.Array:
+    """`_tag` of each value."""
+    return pc.replace_substring(columns.one_line(values), ",", " ")
+
+
+def _batch(lines: pa.Table, starts: np.ndarray, names: dict[str, str], base: str) -> tuple[str, int]:
+    size = lines.num_rows
+    sizes = np.diff(np.r_[starts, size])
+    firsts = pa.array(np.repeat(starts, sizes))
+    col = {name: lines.column(name).combine_chunks() for name in lines.column_names}
+    none = pa.nulls(size, pa.string())
+    amount, units, currency = col["amount"], col["amount_currency"], col["currency"]
+    amount_np = amount.to_numpy(zero_copy_only=False)
+    units_np = pc.fill_null(units, 0).to_numpy(zero_copy_only=False)
+    other = (pc.not_equal(currency, "").to_numpy(zero_copy_only=False)
+             & pc.not_equal(currency, base).to_numpy(zero_copy_only=False)
+             & units.is_valid().to_numpy(zero_copy_only=False))  # fmt: skip
+    same_sign = np.where(units_np == 0, amount_np == 0, ((amount_np > 0) == (units_np > 0)) & (amount_np != 0))
+    is_foreign = other & same_sign
+    dropped = int(np.count_nonzero(other & ~same_sign))
+    plain = pc.binary_join_element_wise(base, columns.cents_text(amount), " ")
+    priced = pc.binary_join_element_wise(currency, columns.cents_text(units_np), "@@", base,
+                                         columns.cents_text(np.abs(amount_np)), " ")  # fmt: skip
+    amounts = pc.if_else(pa.array(is_foreign), priced, plain)
+    dates = col["date"].cast(pa.string())
+    first_date, first_text = pc.take(col["date"], firsts), pc.take(col["description"], firsts)
+    notes = [
+        pc.if_else(pc.not_equal(col["date"], first_date), pc.binary_join_element_wise("date:", dates, ""), none),
+        *(pc.if_else(pc.not_equal(col[key], ""), pc.binary_join_element_wise(f"{label}:", _tags(col[key]), ""), none)
+          for key, label in (("vat_code", "vat"), ("partner", "partner"), ("cost_centre", "cost_centre"))),
+        pc.if_else(col["vat_amount"].is_valid(),
+                   pc.binary_join_element_wise("vat_amount:", columns.cents_text(pc.fill_null(col["vat_amount"], 0)), ""),
+                   none),
+        pc.if_else(pc.fill_null(col["vat_line"], False), "vat_line:", none),
+        pc.if_else(pc.and_(pc.not_equal(col["description"], first_text), pc.not_equal(col["description"], "")),
+                   pc.binary_join_element_wise("text:", _tags(col["description"]), ""), none),
+    ]  # fmt: skip
+    joined = _joined(notes)
+    comments = pc.if_else(pc.not_equal(joined, ""), pc.binary_join_element_wise("  ; ", joined, ""), "")
+    accounts = col["account"].dictionary_encode()
+    account_names = pc.take(pa.array([names[c] for c in accounts.dictionary.to_pylist()], pa.string()),
+                            accounts.indices)  # fmt: skip
+    postings = pc.binary_join_element_wise("    ", account_names, "  ", amounts, comments, "").to_pylist()
+    heads = _heads(
+        lines.take(pa.array(starts)),
+        np.maximum.reduceat(pc.fill_null(col["opening"], False).to_numpy(zero_copy_only=False), starts) if size else [],
+    )
+    parts = []
+    for head, start, end in zip(heads, starts.tolist(), [*starts.tolist()[1:], size], strict=True):
+        parts.append("\n" + head + "\n" + "\n".join(postings[start:end]) + "\n")
+    return "".join(parts), dropped
+
+
+def _joined(parts: list[Any]) -> pa.Array:
+    """The parts present (not null) of each row, joined with ", " (Arrow's own skipping join drops rows
+    where every part is missing, pyarrow 26)."""
+    each = [pc.if_else(part.is_valid(), pc.binary_join_element_wise(part, ", ", ""), "") for part in parts]
+    joined = pc.binary_join_element_wise(*each, "")
+    return pc.if_else(pc.equal(joined, ""), "", pc.utf8_slice_codeunits(joined, 0, -2))
+
+
+def _heads(first: pa.Table, opening: Any) -> list[str]:
+    """Each entry's first line: date, (voucher), text and tags, from the entry's first line."""
+    doc = first.column("doc").combine_chunks()
+    coded = pc.and_(pc.not_equal(doc, ""), pc.invert(pc.match_substring(doc, ")")))
+    code = pc.if_else(coded, pc.binary_join_element_wise(" (", doc, ")", ""), "")
+    text = pc.replace_substring(columns.one_line(first.column("description")), ";", ",")
+    none = pa.nulls(first.num_rows, pa.string())
+    journal = first.column("journal").combine_chunks()
+    tags = _joined([
+        pc.binary_join_element_wise("entry:", _tags(first.column("entry")), ""),
+        pc.if_else(pc.and_(pc.not_equal(doc, ""), pc.invert(coded)),
+                   pc.binary_join_element_wise("doc:", _tags(doc), ""), none),
+        pc.if_else(pc.not_equal(journal, ""), pc.binary_join_element_wise("journal:", _tags(journal), ""), none),
+        pc.if_else(pa.array(np.asarray(opening, dtype=bool)), "opening:", none),
+    ])  # fmt: skip
+    dates = first.column("date").combine_chunks().cast(pa.string())
+    head = pc.binary_join_element_wise(pc.binary_join_element_wise(dates, code, ""), text, " ")
+    return pc.binary_join_element_wise(head, "  ; ", tags, "").to_pylist()
 
 
 FORMAT = HledgerWriter
