@@ -138,16 +138,35 @@ def _adjacent_entries(lines: pa.Table, starts: Any) -> Iterator[list[dict[str, A
     """Each entry's lines, entry k being ``lines[starts[k]:starts[k + 1]]``, turned into dicts a batch of
     whole entries at a time (one entry alone when it is longer than a batch)."""
     bounds = [*starts.tolist(), lines.num_rows]
-    first = 0
-    while first < len(bounds) - 1:
-        last = first + 1
-        while last < len(bounds) - 1 and bounds[last + 1] - bounds[first] <= ROWS_AT_ONCE:
-            last += 1
+    for first, last in _batches(bounds, ROWS_AT_ONCE):
         rows = model.rows(lines.slice(bounds[first], bounds[last] - bounds[first]))
         base = bounds[first]
         for k in range(first, last):
             yield _in_line_order(rows[bounds[k] - base : bounds[k + 1] - base])
+
+
+def _batches(bounds: list[int], size: int) -> Iterator[tuple[int, int]]:
+    """Runs ``first, last`` of whole entries (entry k spans ``bounds[k]:bounds[k + 1]``) of at most
+    `size` lines each, or one entry when it alone is longer."""
+    first = 0
+    while first < len(bounds) - 1:
+        last = first + 1
+        while last < len(bounds) - 1 and bounds[last + 1] - bounds[first] <= size:
+            last += 1
+        yield first, last
         first = last
+
+
+def entry_batches(lines: pa.Table, size: int = ROWS_AT_ONCE) -> Iterator[tuple[pa.Table, Any]]:
+    """The lines in the order `entries` gives them, a batch of whole entries at a time: each batch's
+    lines and the position where each of its entries starts (for writers that work column by column)."""
+    from migrator import columns
+
+    order, starts = columns.entry_order(lines)
+    bounds = [*starts.tolist(), lines.num_rows]
+    for first, last in _batches(bounds, size):
+        taken = lines.take(pa.array(order[bounds[first] : bounds[last]]))
+        yield taken, starts[first:last] - bounds[first]
 
 
 def _in_line_order(group: list[dict[str, Any]]) -> list[dict[str, Any]]:

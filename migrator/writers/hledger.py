@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 from migrator import columns
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries
+from migrator.writers.base import entries, entry_batches
 from migrator.writers.plaintext import foreign, not_carried, one_line, top_level, used_codes
 
 HLEDGER_TYPE = {"Assets": "A", "Liabilities": "L", "Equity": "E", "Income": "R", "Expenses": "X"}
@@ -143,16 +143,8 @@ def _plain(lines: pa.Table) -> bool:
 def _transactions(lines: pa.Table, names: dict[str, str], base: str) -> Iterator[tuple[str, int]]:
     """What `_transaction` writes for every entry, in the order `writers.base.entries` gives, worked out
     a column at a time: the text of a batch of entries and the foreign amounts it could not write."""
-    order, starts = columns.entry_order(lines)
-    bounds = [*starts.tolist(), lines.num_rows]
-    first = 0
-    while first < len(bounds) - 1:
-        last = first + 1
-        while last < len(bounds) - 1 and bounds[last + 1] - bounds[first] <= BATCH:
-            last += 1
-        taken = lines.take(pa.array(order[bounds[first] : bounds[last]]))
-        yield _batch(taken, np.asarray(bounds[first:last]) - bounds[first], names, base)
-        first = last
+    for taken, starts in entry_batches(lines, BATCH):
+        yield _batch(taken, starts, names, base)
 
 
 def _tags(values: Any) -> pa.Array:
