@@ -40,11 +40,14 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator import columns
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries
+from migrator.writers.base import entries, entry_batches
 from migrator.writers.plaintext import foreign, not_carried, one_line, top_level, used_codes
 
 _SPECIAL = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
@@ -116,10 +119,16 @@ class BeancountWriter:
             out.write(f'option "operating_currency" "{base}"\n\n')
             for code in used_codes(ledger):
                 out.write(f"{opened.isoformat()} open {names[code]}\n")
-            for rows in entries(ledger.lines):
-                text, dropped_here = _transaction(rows, names, base)
-                dropped += dropped_here
-                out.write("\n" + text)
+            if _plain(ledger.lines):
+                for taken, starts in entry_batches(ledger.lines, BATCH):
+                    text, dropped_here = _batch(taken, starts, names, base)
+                    dropped += dropped_here
+                    out.write(text)
+            else:
+                for rows in entries(ledger.lines):
+                    text, dropped_here = _transaction(rows, names, base)
+                    dropped += dropped_here
+                    out.write("\n" + text)
         return not_carried(ledger, dropped)
 
 
@@ -153,6 +162,84 @@ def _transaction(rows: list[dict[str, Any]], names: dict[str, str], base: str) -
             meta.append(f"text: {string(one_line(row['description']))}")
         out.extend(f"    {m}" for m in meta)
     return "\n".join(out) + "\n", dropped
+
+
+TEXTS = ("entry", "doc", "description", "account", "currency", "vat_code", "partner", "cost_centre", "journal")
+BATCH = 65_536
+"""Lines written a batch of whole entries at a time."""
+
+
+def _plain(lines: pa.Table) -> bool:
+    """Whether `_batch` (column by column) writes these lines: no missing text, amount or date
+    (`_transaction` writes a missing text as "None"; the others it does not take)."""
+    return not any(lines.column(name).null_count for name in (*TEXTS, "amount", "date"))
+
+
+def _strings(values: Any) -> pa.Array:
+    """`string` of each value."""
+    text = pc.replace_substring(pc.replace_substring(columns.texts(values), "\\", "\\\\"), '"', '\\"')
+    return pc.binary_join_element_wise('"', text, '"', "")
+
+
+def _join(*parts: Any) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _batch(lines: pa.Table, starts: np.ndarray, names: dict[str, str], base: str) -> tuple[str, int]:
+    """What `_transaction` writes for each entry of `lines` (in entry order, entry k starting at
+    ``starts[k]``), a column at a time, and the foreign amounts it could not write."""
+    size = lines.num_rows
+    firsts = pa.array(np.repeat(starts, np.diff(np.r_[starts, size])))
+    col = {name: lines.column(name).combine_chunks() for name in lines.column_names}
+    amount, units, raw = col["amount"], col["amount_currency"], col["currency"]
+    encoded = raw.dictionary_encode()
+    coded = pc.take(pa.array([currency_code(c) if c else "" for c in encoded.dictionary.to_pylist()], pa.string()),
+                    encoded.indices)  # fmt: skip
+    amount_np = amount.to_numpy(zero_copy_only=False)
+    units_np = pc.fill_null(units, 0).to_numpy(zero_copy_only=False)
+    valid = units.is_valid().to_numpy(zero_copy_only=False)
+    same_sign = np.where(units_np == 0, amount_np == 0, ((amount_np > 0) == (units_np > 0)) & (amount_np != 0))
+    is_foreign = (pc.not_equal(raw, "").to_numpy(zero_copy_only=False)
+                  & pc.not_equal(raw, base).to_numpy(zero_copy_only=False) & valid & same_sign)  # fmt: skip
+    others = pc.not_equal(coded, "").to_numpy(zero_copy_only=False) & pc.not_equal(coded, base).to_numpy(
+        zero_copy_only=False) & valid  # fmt: skip
+    dropped = int(np.count_nonzero(others & ~is_foreign))
+    plain = _join(columns.cents_text(amount), f" {base}")
+    priced = _join(columns.cents_text(units_np), " ", coded, " @@ ", columns.cents_text(np.abs(amount_np)), f" {base}")
+    amounts = pc.if_else(pa.array(is_foreign), priced, plain)
+    accounts = col["account"].dictionary_encode()
+    account_names = pc.take(pa.array([names[c] for c in accounts.dictionary.to_pylist()], pa.string()),
+                            accounts.indices)  # fmt: skip
+    first_date, first_text = pc.take(col["date"], firsts), pc.take(col["description"], firsts)
+    meta = "\n    "
+    parts = [
+        pc.if_else(pc.not_equal(col["date"], first_date), _join(f"{meta}date: ", col["date"].cast(pa.string())), ""),
+        *(pc.if_else(pc.not_equal(col[key], ""), _join(f"{meta}{label}: ", _strings(col[key])), "")
+          for key, label in (("vat_code", "vat"), ("partner", "partner"), ("cost_centre", "cost_centre"))),
+        pc.if_else(col["vat_amount"].is_valid(),
+                   _join(f"{meta}vat_amount: ", columns.cents_text(pc.fill_null(col["vat_amount"], 0)), f" {base}"), ""),
+        pc.if_else(pc.fill_null(col["vat_line"], False), f"{meta}vat_line: TRUE", ""),
+        pc.if_else(pc.and_(pc.not_equal(col["description"], first_text), pc.not_equal(col["description"], "")),
+                   _join(f"{meta}text: ", _strings(columns.one_line(col["description"]))), ""),
+    ]  # fmt: skip
+    postings = _join("  ", account_names, "  ", amounts, *parts).to_pylist()
+    heads = _heads(lines.take(pa.array(starts)), np.maximum.reduceat(
+        pc.fill_null(col["opening"], False).to_numpy(zero_copy_only=False), starts) if size else [])  # fmt: skip
+    texts = []
+    for head, start, end in zip(heads, starts.tolist(), [*starts.tolist()[1:], size], strict=True):
+        texts.append("\n" + head + "\n" + "\n".join(postings[start:end]) + "\n")
+    return "".join(texts), dropped
+
+
+def _heads(first: pa.Table, opening: Any) -> list[str]:
+    """Each entry's head: date, flag, text, the opening tag, then doc, entry and journal metadata."""
+    head = _join(first.column("date").combine_chunks().cast(pa.string()), " * ",
+                 _strings(columns.one_line(first.column("description"))),
+                 pc.if_else(pa.array(np.asarray(opening, dtype=bool)), " #opening", ""))  # fmt: skip
+    for key in ("doc", "entry", "journal"):
+        values = first.column(key).combine_chunks()
+        head = _join(head, pc.if_else(pc.not_equal(values, ""), _join(f"\n  {key}: ", _strings(values)), ""))
+    return head.to_pylist()
 
 
 FORMAT = BeancountWriter
