@@ -14,12 +14,10 @@ from pathlib import Path
 import pytest
 from conftest import golden
 from hypothesis import given, settings
-from hypothesis import strategies as st
 from strategies import ledgers
 from test_hledger import _odd
 
 from migrator import pipeline, years
-from migrator.model import Ledger
 from migrator.money import to_cents
 from migrator.reconcile import trial_balance
 from migrator.writers.beancount import ascii_words, component
@@ -125,21 +123,3 @@ def test_hypothesis_beancount_agrees(ledger):
             code = _code(posting.account)
             sums[code] = sums.get(code, 0) + _cents(convert.get_weight(posting).number)
     assert sums == trial_balance(ledger)
-
-
-@settings(max_examples=60, deadline=None)
-@given(ledgers(), st.integers(1, 8))
-def test_column_wise_transactions_equal_the_per_entry_ones(ledger: Ledger, batch: int) -> None:
-    """What the writer writes a column at a time (in batches, here of a few lines) is, entry for entry,
-    what `_transaction` writes from each entry's rows, foreign amounts it drops counted alike."""
-    from migrator.writers import beancount
-    from migrator.writers.base import entries, entry_batches
-
-    for books in (ledger, years.continuous(ledger)[0]):
-        names = beancount.account_names(books)
-        base = beancount.currency_code(books.company.base_currency or "CHF")
-        expected = [beancount._transaction(rows, names, base) for rows in entries(books.lines)]
-        written = [beancount._batch(taken, starts, names, base) for taken, starts in entry_batches(books.lines, batch)]
-        assert beancount._plain(books.lines)
-        assert "".join(text for text, _ in written) == "".join("\n" + text for text, _ in expected)
-        assert sum(n for _, n in written) == sum(n for _, n in expected)

@@ -112,24 +112,24 @@ def test_hypothesis_hledger_agrees(ledger):
         assert _balances(out) == trial_balance(ledger)
 
 
+@pytest.mark.parametrize("name", ["hledger", "beancount"])
 @settings(max_examples=60, deadline=None)
-@given(ledgers(), st.integers(1, 8))
-def test_column_wise_transactions_equal_the_per_entry_ones(ledger: Ledger, batch: int) -> None:
-    """What the writer writes a column at a time (in batches, here of a few lines) is, entry for entry,
-    what `_transaction` writes from each entry's rows, foreign amounts it drops counted alike."""
-    from migrator.writers import hledger
-    from migrator.writers.base import entries
+@given(ledger=ledgers(), batch=st.integers(1, 8))
+def test_column_wise_transactions_equal_the_per_entry_ones(name: str, ledger: Ledger, batch: int) -> None:
+    """What a plain-text writer writes a column at a time (in batches, here of a few lines) is, entry for
+    entry, what its `_transaction` writes from each entry's rows, foreign amounts it drops counted alike."""
+    import importlib
 
+    from migrator.writers.base import entries, entry_batches
+    from migrator.writers.plaintext import plain
+
+    writer = importlib.import_module(f"migrator.writers.{name}")
     for books in (ledger, years.continuous(ledger)[0]):
-        names = hledger.account_names(books)
+        names = writer.account_names(books)
         base = books.company.base_currency or "CHF"
-        expected = [hledger._transaction(rows, names, base) for rows in entries(books.lines)]
-        original = hledger.BATCH
-        hledger.BATCH = batch
-        try:
-            written = list(hledger._transactions(books.lines, names, base))
-        finally:
-            hledger.BATCH = original
-        assert hledger._plain(books.lines)
+        base = writer.currency_code(base) if name == "beancount" else base
+        expected = [writer._transaction(rows, names, base) for rows in entries(books.lines)]
+        written = [writer._batch(taken, starts, names, base) for taken, starts in entry_batches(books.lines, batch)]
+        assert plain(books.lines)
         assert "".join(text for text, _ in written) == "".join("\n" + text for text, _ in expected)
         assert sum(n for _, n in written) == sum(n for _, n in expected)

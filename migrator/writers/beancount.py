@@ -47,8 +47,7 @@ import pyarrow.compute as pc
 from migrator import columns
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, entry_batches
-from migrator.writers.plaintext import foreign, not_carried, one_line, top_level, used_codes
+from migrator.writers.plaintext import foreign, not_carried, one_line, top_level, used_codes, write_entries
 
 _SPECIAL = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss",
                           "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l", "Ł": "L",
@@ -112,23 +111,14 @@ class BeancountWriter:
         if ledger.lines.num_rows:
             starts.append(pc.min(dates).as_py())
         opened = min(starts) if starts else dt.date(2000, 1, 1)
-        dropped = 0
         with target.open("w", encoding="utf-8", newline="\n") as out:
             out.write(f"; written by migrator; base currency {base}\n")
             out.write(f'option "title" {string(one_line(ledger.company.name) or "books")}\n')
             out.write(f'option "operating_currency" "{base}"\n\n')
             for code in used_codes(ledger):
                 out.write(f"{opened.isoformat()} open {names[code]}\n")
-            if _plain(ledger.lines):
-                for taken, starts in entry_batches(ledger.lines, BATCH):
-                    text, dropped_here = _batch(taken, starts, names, base)
-                    dropped += dropped_here
-                    out.write(text)
-            else:
-                for rows in entries(ledger.lines):
-                    text, dropped_here = _transaction(rows, names, base)
-                    dropped += dropped_here
-                    out.write("\n" + text)
+            dropped = write_entries(out, ledger.lines, lambda rows: _transaction(rows, names, base),
+                                    lambda taken, starts: _batch(taken, starts, names, base))  # fmt: skip
         return not_carried(ledger, dropped)
 
 
@@ -162,17 +152,6 @@ def _transaction(rows: list[dict[str, Any]], names: dict[str, str], base: str) -
             meta.append(f"text: {string(one_line(row['description']))}")
         out.extend(f"    {m}" for m in meta)
     return "\n".join(out) + "\n", dropped
-
-
-TEXTS = ("entry", "doc", "description", "account", "currency", "vat_code", "partner", "cost_centre", "journal")
-BATCH = 65_536
-"""Lines written a batch of whole entries at a time."""
-
-
-def _plain(lines: pa.Table) -> bool:
-    """Whether `_batch` (column by column) writes these lines: no missing text, amount or date
-    (`_transaction` writes a missing text as "None"; the others it does not take)."""
-    return not any(lines.column(name).null_count for name in (*TEXTS, "amount", "date"))
 
 
 def _strings(values: Any) -> pa.Array:

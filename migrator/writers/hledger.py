@@ -25,7 +25,6 @@ as a dated adjustment (``ADJUST-<year>``) and reported.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,7 @@ import pyarrow.compute as pc
 from migrator import columns
 from migrator.model import Ledger, Problem
 from migrator.money import format_cents
-from migrator.writers.base import entries, entry_batches
-from migrator.writers.plaintext import foreign, not_carried, one_line, top_level, used_codes
+from migrator.writers.plaintext import foreign, not_carried, one_line, top_level, used_codes, write_entries
 
 HLEDGER_TYPE = {"Assets": "A", "Liabilities": "L", "Equity": "E", "Income": "R", "Expenses": "X"}
 
@@ -50,7 +48,6 @@ class HledgerWriter:
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         base = ledger.company.base_currency or "CHF"
         names = account_names(ledger)
-        dropped = 0
         with target.open("w", encoding="utf-8", newline="\n") as out:
             out.write(f"; {one_line(ledger.company.name) or 'books'}, written by migrator; base currency {base}\n\n")
             currencies = sorted({base, *(c for c in pc.unique(ledger.lines.column("currency")).to_pylist() if c)})
@@ -59,15 +56,8 @@ class HledgerWriter:
             out.write("\n")
             for code in used_codes(ledger):
                 out.write(f"account {names[code]}  ; type:{HLEDGER_TYPE[names[code].split(':')[0]]}\n")
-            if _plain(ledger.lines):
-                for text, dropped_here in _transactions(ledger.lines, names, base):
-                    dropped += dropped_here
-                    out.write(text)
-            else:
-                for rows in entries(ledger.lines):
-                    text, dropped_here = _transaction(rows, names, base)
-                    dropped += dropped_here
-                    out.write("\n" + text)
+            dropped = write_entries(out, ledger.lines, lambda rows: _transaction(rows, names, base),
+                                    lambda taken, starts: _batch(taken, starts, names, base))  # fmt: skip
         return not_carried(ledger, dropped)
 
 
@@ -127,24 +117,6 @@ def _transaction(rows: list[dict[str, Any]], names: dict[str, str], base: str) -
         comment = f"  ; {', '.join(notes)}" if notes else ""
         out.append(f"    {names[row['account']]}  {amount}{comment}")
     return "\n".join(out) + "\n", dropped
-
-
-TEXTS = ("entry", "doc", "description", "account", "currency", "vat_code", "partner", "cost_centre", "journal")
-BATCH = 65_536
-"""Lines written a batch of whole entries at a time."""
-
-
-def _plain(lines: pa.Table) -> bool:
-    """Whether `_transactions` (column by column) writes these lines: no missing text, amount or date
-    (`_transaction` writes a missing text as "None"; the others it does not take)."""
-    return not any(lines.column(name).null_count for name in (*TEXTS, "amount", "date"))
-
-
-def _transactions(lines: pa.Table, names: dict[str, str], base: str) -> Iterator[tuple[str, int]]:
-    """What `_transaction` writes for every entry, in the order `writers.base.entries` gives, worked out
-    a column at a time: the text of a batch of entries and the foreign amounts it could not write."""
-    for taken, starts in entry_batches(lines, BATCH):
-        yield _batch(taken, starts, names, base)
 
 
 def _tags(values: Any) -> pa.Array:

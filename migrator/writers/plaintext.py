@@ -6,13 +6,15 @@ and say the same things about what a journal does not carry.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
-from migrator.writers.base import lost
+from migrator.writers.base import entries, entry_batches, lost
 
 TOP_LEVEL = {"asset": "Assets", "liability": "Liabilities", "equity": "Equity", "income": "Income",
              "expense": "Expenses"}  # fmt: skip
@@ -70,3 +72,32 @@ def not_carried(ledger: Ledger, dropped: int) -> list[Problem]:
     )
     problems += lost(N_("groups"), ledger.groups.num_rows, N_("left out (accounts sit directly under their type)"))
     return problems
+
+
+TEXTS = ("entry", "doc", "description", "account", "currency", "vat_code", "partner", "cost_centre", "journal")
+BATCH = 65_536
+"""Lines written a batch of whole entries at a time."""
+
+
+def plain(lines: pa.Table) -> bool:
+    """Whether a writer's column-wise form writes these lines: no missing text, amount or date (the
+    per-entry form writes a missing text as "None"; the others it does not take)."""
+    return not any(lines.column(name).null_count for name in (*TEXTS, "amount", "date"))
+
+
+def write_entries(out: TextIO, lines: pa.Table, per_entry: Callable[[list[dict[str, Any]]], tuple[str, int]],
+                  per_batch: Callable[[pa.Table, Any], tuple[str, int]]) -> int:  # fmt: skip
+    """Every entry's text written to `out` (column by column where the lines allow it, else entry by
+    entry); the number of foreign amounts that could not be written."""
+    dropped = 0
+    if plain(lines):
+        for taken, starts in entry_batches(lines, BATCH):
+            text, dropped_here = per_batch(taken, starts)
+            dropped += dropped_here
+            out.write(text)
+        return dropped
+    for rows in entries(lines):
+        text, dropped_here = per_entry(rows)
+        dropped += dropped_here
+        out.write("\n" + text)
+    return dropped
