@@ -90,6 +90,24 @@ def off_calendar_years(ledger: Ledger) -> int:
                                                            y.end.year) != (1, 1, 12, 31, y.start.year))  # fmt: skip
 
 
+def fiscal_year_losses(ledger: Ledger, program: str) -> list[Problem]:
+    """What a journal of bookings alone loses of the fiscal years: those without bookings, and that a
+    year is not a calendar year (`program`'s own settings hold them)."""
+    problems = lost(N_("fiscal years without bookings"), unbooked_years(ledger),
+                    N_("left out: the years are read back from the bookings' dates"))  # fmt: skip
+    return problems + lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
+                           N_("the years are read back as calendar years from the bookings' dates: set them in "
+                              "{program}").format(program=program))  # fmt: skip
+
+
+def amounts_only_currency_loss(ledger: Ledger, program: str) -> list[Problem]:
+    """A base currency other than CHF, which a file of bare amounts cannot say (`program` reads CHF)."""
+    base = ledger.company.base_currency
+    return lost(N_("base currency"), int(base not in ("", "CHF")), N_("the file holds amounts only and reads back "
+                "as CHF: the amounts are in {base}, set it as the base currency in {program}").format(base=base,
+                program=program))  # fmt: skip
+
+
 def dates_up_to(ledger: Ledger, last: dt.date, fmt: str, why: str) -> None:
     """`UnsupportedOperation` (exit 2) naming the first line (file, row, entry) or fiscal year that ends
     after `last`, the last day writer `fmt` can hold (`why` says why)."""

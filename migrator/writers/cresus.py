@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from migrator import columns, years
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
-from migrator.writers.base import lines_with, lost, off_calendar_years, unbooked_years
+from migrator.writers.base import amounts_only_currency_loss, fiscal_year_losses, lines_with, lost
 
 ENCODING = "cp1252"
 OTHER = "..."
@@ -167,15 +167,8 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
     problems += lost(
         N_("groups"), ledger.groups.num_rows, N_("the journal holds bookings only; create the groups in Crésus")
     )
-    problems += lost(
-        N_("fiscal years without bookings"),
-        unbooked_years(ledger),
-        N_("left out: the years are read back from the bookings' dates"),
-    )
-    problems += lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
-                     N_("the years are read back as calendar years from the bookings' dates: set them in Crésus"))  # fmt: skip
-    base = ledger.company.base_currency
-    problems += lost(N_("base currency"), int(base not in ("", "CHF")), N_("the file holds amounts only and reads back as CHF: the amounts are in {base}, set it as the base currency in Crésus").format(base=base))  # fmt: skip
+    problems += fiscal_year_losses(ledger, "Crésus")
+    problems += amounts_only_currency_loss(ledger, "Crésus")
     problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out"))
     problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out"))
     problems += lost(N_("opening-balance lines"), lines_with(lines, "opening"), N_("written as ordinary bookings"))

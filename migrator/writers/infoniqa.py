@@ -53,7 +53,7 @@ from migrator import columns, vat, years
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem, rows
 from migrator.money import format_cents
-from migrator.writers.base import lines_with, lost, off_calendar_years, unbooked_years
+from migrator.writers.base import amounts_only_currency_loss, fiscal_year_losses, lines_with, lost
 
 HEADER = "Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,PkKey,OpId,Flag"
 ENCODING = "cp1252"
@@ -295,15 +295,8 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
                      "the company is the Infoniqa mandate the file is imported into"))  # fmt: skip
     problems += lost(N_("groups"), ledger.groups.num_rows, N_("the import file holds bookings only; "
                      "create the groups in Infoniqa"))  # fmt: skip
-    problems += lost(
-        N_("fiscal years without bookings"),
-        unbooked_years(ledger),
-        N_("left out: the years are read back from the bookings' dates"),
-    )
-    problems += lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
-                     N_("the years are read back as calendar years from the bookings' dates: set them in Infoniqa"))  # fmt: skip
-    base = ledger.company.base_currency
-    problems += lost(N_("base currency"), int(base not in ("", "CHF")), N_("the file holds amounts only and reads back as CHF: the amounts are in {base}, set it as the base currency in Infoniqa").format(base=base))  # fmt: skip
+    problems += fiscal_year_losses(ledger, "Infoniqa")
+    problems += amounts_only_currency_loss(ledger, "Infoniqa")
     problems += lost(N_("VAT code definitions"), ledger.vat_codes.num_rows,
                      N_("left out (Infoniqa keeps its own VAT codes; each line carries its code)"))  # fmt: skip
     problems += lost(N_("partners"), ledger.partners.num_rows, N_("left out"))

@@ -50,7 +50,7 @@ from migrator.model import Ledger, Problem
 from migrator.model import rows as rows_of
 from migrator.money import format_cents
 from migrator.rowwise import collector_paused
-from migrator.writers.base import lines_with, lost, lost_columns, off_calendar_years, unbooked_years
+from migrator.writers.base import fiscal_year_losses, lines_with, lost, lost_columns
 
 ENCODING = "iso-8859-1"
 JOURNAL = "journal.csv"
@@ -217,13 +217,7 @@ def _not_carried(ledger: Ledger) -> list[Problem]:
                      N_("lines written in base currency with exchange rate 1"))  # fmt: skip
     problems += lost(N_("company name"), 1 if ledger.company.name else 0, N_("the journal and chart hold none; "
                      "the company is the Run my Accounts client the files are imported into"))  # fmt: skip
-    problems += lost(
-        N_("fiscal years without bookings"),
-        unbooked_years(ledger),
-        N_("left out: the years are read back from the bookings' dates"),
-    )
-    problems += lost(N_("fiscal years other than calendar years"), off_calendar_years(ledger),
-                     N_("the years are read back as calendar years from the bookings' dates: set them in Run my Accounts"))  # fmt: skip
+    problems += fiscal_year_losses(ledger, "Run my Accounts")
     base = ledger.company.base_currency
     problems += lost(N_("base currency"), int(not lines.num_rows and base not in ("", "CHF")), N_("the journal has no row to carry it in its currency column: set {base} as the client's currency").format(base=base))  # fmt: skip
     problems += lost(N_("open items"), ledger.open_items.num_rows, N_("left out (the GL import has no invoices)"))
