@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any, Literal, TypeVar
 
 import pyarrow as pa
@@ -266,9 +267,29 @@ def _default(name: str, fld: pa.Field) -> Any:
 
 
 def table(name: str, rows: Iterable[Mapping[str, Any]] = ()) -> pa.Table:
-    """Build table `name` from row dicts; missing text is ``""``, missing flags false, others null."""
+    """Build table `name` from row dicts; missing text is ``""``, missing flags false, others null.
+
+    Only the columns the rows carry are collected (all of them in one pass when the rows share their
+    keys); `conform` makes the others whole."""
     schema = SCHEMAS[name]
     rows = list(rows)
+    if not rows:
+        return _by_rows(name, rows)
+    keys = rows[0].keys()
+    names = [fld.name for fld in schema if fld.name in keys]
+    if len(names) > 1 and all(row.keys() == keys for row in rows):
+        values = dict(zip(names, zip(*map(itemgetter(*names), rows), strict=True), strict=True))
+    else:
+        present = {key for row in rows for key in row}
+        values = {fld.name: [row.get(fld.name) for row in rows] for fld in schema if fld.name in present}
+    if not values:  # no column of the table at all: rows of defaults
+        return _by_rows(name, rows)
+    return conform(name, {n: pa.array(v, type=schema.field(n).type) for n, v in values.items()})
+
+
+def _by_rows(name: str, rows: list[Mapping[str, Any]]) -> pa.Table:
+    """`table`, column after column over every row."""
+    schema = SCHEMAS[name]
     columns = {}
     for fld in schema:
         default = _default(name, fld)

@@ -1,4 +1,5 @@
-"""migrator.rowwise: `same_keys_table` is `model.table`; the collector comes back as it was."""
+"""`model.table` (columns collected only for the keys the rows carry) is the table built row by row
+over every column; `rowwise.collector_paused` leaves the collector as it was."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import gc
 
 import pytest
 
-from migrator.model import table
-from migrator.rowwise import collector_paused, same_keys_table
+from migrator.model import _by_rows, table
+from migrator.rowwise import collector_paused
 
 DAY = dt.date(2024, 3, 1)
 FULL = {"entry": "1", "line": 1, "date": DAY, "account": "1000", "amount": 500, "description": None, "opening": None}
@@ -26,8 +27,8 @@ OTHER = {"entry": "2", "account": "2000", "amount": None, "currency": "EUR", "am
         [],
     ],
 )
-def test_same_keys_table_is_model_table(rows: list[dict[str, object]]) -> None:
-    made, expected = same_keys_table("lines", rows), table("lines", rows)
+def test_table_from_the_keys_rows_carry_is_the_table_built_row_by_row(rows: list[dict[str, object]]) -> None:
+    made, expected = table("lines", rows), _by_rows("lines", rows)
     assert made.schema.equals(expected.schema, check_metadata=True)
     assert made.equals(expected)
     assert made.num_rows == len(rows)
@@ -48,3 +49,11 @@ def test_collector_paused_and_restored() -> None:
     with pytest.raises(ValueError), collector_paused():
         raise ValueError
     assert gc.isenabled()
+
+
+def test_flags_true_by_default_stay_true_where_rows_say_nothing() -> None:
+    rows = [{"id": "C1", "active": None, "payment_terms": 30}, {"id": "C2", "active": False, "payment_terms": None}]
+    for given in (rows, [{"id": "C3"}], [{"id": "C1", "active": None}, {"id": "C2"}]):
+        made, expected = table("partners", given), _by_rows("partners", given)
+        assert made.equals(expected) and made.schema.equals(expected.schema, check_metadata=True)
+    assert table("partners", rows).column("active").to_pylist() == [True, False]

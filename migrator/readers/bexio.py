@@ -1126,6 +1126,4 @@ def _numbered_lines(rows: list[dict[str, Any]], base: str) -> pa.Table:
             row.update(currency="", amount_currency=None, rate="")
         seen[row["entry"]] += 1
         row["line"] = seen[row["entry"]]
-    from migrator.writers.bexio import lines_table
-
-    return lines_table(rows)
+    return table("lines", rows)

@@ -50,7 +50,7 @@ from migrator.parsing import (
     parse_decimal,
 )
 from migrator.readers.base import ReadOptions, accounts_from_lines, merge_accounts, number_lines
-from migrator.rowwise import collector_paused, same_keys_table
+from migrator.rowwise import collector_paused
 from migrator.sources import Source
 from migrator.writers.datev import ENTRY_MARK, OPENING_MARK
 
@@ -152,7 +152,7 @@ class DatevReader:
                 )
         if not encodings:
             raise SourceError(N_('no DATEV EXTF file (first line starting with "EXTF") found'), source.name)
-        lines = same_keys_table("lines", number_lines(book.lines))
+        lines = table("lines", number_lines(book.lines))
         if book.accounts:
             accounts = table("accounts", ({"code": c, "name": n, "active": True} for c, n in book.accounts.items()))
             accounts, notes = merge_accounts(accounts, lines, source.name)

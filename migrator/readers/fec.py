@@ -35,7 +35,7 @@ from migrator.i18n import N_
 from migrator.model import Company, Ledger, Problem, pylist, table
 from migrator.parsing import DateColumn, ParseError, parse_cents, parse_date
 from migrator.readers.base import ReadOptions, number_lines
-from migrator.rowwise import collector_paused, same_keys_table
+from migrator.rowwise import collector_paused
 from migrator.sources import Source
 
 COLUMNS = (
@@ -176,7 +176,7 @@ class _Read:
         ]
         self._openings_on_first_day(rows)
         self._entries(rows)
-        lines = same_keys_table("lines", number_lines(rows))
+        lines = table("lines", number_lines(rows))
         accounts = self._accounts(records)
         partners = self._partners(records)
         extras = self._extras(records)

@@ -46,7 +46,7 @@ from migrator.model import Company, FiscalYear, Ledger, Problem, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, codec_name, detect_encoding, parse_cents, parse_date
 from migrator.readers.base import ReadOptions, Rows, merge_accounts, number_lines
-from migrator.rowwise import collector_paused, same_keys_table
+from migrator.rowwise import collector_paused
 from migrator.sources import Source
 
 Field = str | list[str]
@@ -318,7 +318,7 @@ class SieReader:
         rows = Rows(source.name)
         _vouchers(state, rows)
         _balances(state, rows)
-        lines = same_keys_table("lines", number_lines(rows.rows))
+        lines = table("lines", number_lines(rows.rows))
         accounts = table("accounts", ({"code": c, **a, "active": True} for c, a in state.accounts.items()))
         accounts, notes = merge_accounts(accounts, lines, source.name)
         extras: dict[str, pa.Table] = {}

@@ -84,7 +84,7 @@ import pyarrow.compute as pc
 from migrator import vat, years
 from migrator.errors import UnsupportedOperation
 from migrator.i18n import N_, guide  # the import guide in the user's language (issue 17)
-from migrator.model import SCHEMAS, Ledger, Problem, conform, table
+from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents, to_decimal
 from migrator.parsing import decimal_text
 from migrator.vatfold import Row, VatPlan, assembled, code_groups, computed_vat, is_pair, vat_plan
@@ -785,16 +785,7 @@ def kept_lines(ledger: Ledger, step: int) -> pa.Table:
                 out.append({**row.line, "account": plan.accounts.get(code, ""), "amount": share, "vat_amount": None,
                             "vat_line": True})  # fmt: skip
         rebuilt += [{**line, "line": number} for number, line in enumerate(out, start=1)]
-    return pa.concat_tables([lines.filter(pc.invert(chosen)), lines_table(rebuilt)])
-
-
-def lines_table(rows: list[dict[str, Any]]) -> pa.Table:
-    """``model.table("lines", rows)`` built from columns: only the keys `rows` use are collected one by
-    one, the schema's other columns made whole (`model.conform`)."""
-    schema = SCHEMAS["lines"]
-    used = set().union(*rows)
-    columns = {f.name: pa.array([row.get(f.name) for row in rows], f.type) for f in schema if f.name in used}
-    return conform("lines", columns) if columns else table("lines")
+    return pa.concat_tables([lines.filter(pc.invert(chosen)), table("lines", rebuilt)])
 
 
 def _changed_entries(lines: pa.Table, plan: VatPlan, step: int) -> set[str]:
