@@ -11,6 +11,7 @@ The problems a writer returns name what the format could not carry (severity "in
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -134,33 +135,18 @@ def lines_with(lines: pa.Table, column: str) -> int:
 
 
 def entries(lines: pa.Table) -> Iterator[list[dict[str, Any]]]:
-    """The lines of each entry, in the order entries first appear, lines in line-number order."""
-    if lines.num_rows > ROWS_AT_ONCE and not lines.column("entry").null_count:
-        grouped = model.EntryGroups.of(lines)
-        if grouped.order is None:  # each entry's lines side by side: a batch of entries at a time
-            yield from _adjacent_entries(lines, grouped.starts)
-            return
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in model.rows(lines):
-        groups.setdefault(row["entry"], []).append(row)
-    for group in groups.values():
-        yield _in_line_order(group)
+    """The lines of each entry, in the order entries first appear, lines in line-number order; turned
+    into dicts a batch of whole entries at a time (a dict per line of a million-entry book at once took
+    gigabytes)."""
+    for taken, starts in entry_batches(lines, ROWS_AT_ONCE):
+        rows = model.rows(taken)
+        bounds = [*starts.tolist(), len(rows)]
+        for start, end in itertools.pairwise(bounds):
+            yield rows[start:end]
 
 
 ROWS_AT_ONCE = 65_536
-"""Lines turned into dicts at once when entries are side by side (a dict per line of a million-entry
-book at once took gigabytes)."""
-
-
-def _adjacent_entries(lines: pa.Table, starts: Any) -> Iterator[list[dict[str, Any]]]:
-    """Each entry's lines, entry k being ``lines[starts[k]:starts[k + 1]]``, turned into dicts a batch of
-    whole entries at a time (one entry alone when it is longer than a batch)."""
-    bounds = [*starts.tolist(), lines.num_rows]
-    for first, last in _batches(bounds, ROWS_AT_ONCE):
-        rows = model.rows(lines.slice(bounds[first], bounds[last] - bounds[first]))
-        base = bounds[first]
-        for k in range(first, last):
-            yield _in_line_order(rows[bounds[k] - base : bounds[k + 1] - base])
+"""Lines turned into dicts (or columns into text) at once."""
 
 
 def _batches(bounds: list[int], size: int) -> Iterator[tuple[int, int]]:
@@ -185,8 +171,3 @@ def entry_batches(lines: pa.Table, size: int = ROWS_AT_ONCE) -> Iterator[tuple[p
     for first, last in _batches(bounds, size):
         taken = lines.take(pa.array(order[bounds[first] : bounds[last]]))
         yield taken, starts[first:last] - bounds[first]
-
-
-def _in_line_order(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    numbers = [r["line"] or 0 for r in group]
-    return group if numbers == sorted(numbers) else sorted(group, key=lambda r: r["line"] or 0)
