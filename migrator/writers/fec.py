@@ -29,9 +29,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from migrator import columns
 from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, years_of
-from migrator.money import format_cents
 from migrator.rowwise import collector_paused
 from migrator.writers.base import lost
 
@@ -65,7 +65,7 @@ def write_fec(ledger: Ledger, target: Path, separator: str = "\t", encoding: str
     with collector_paused(), target.open("w", encoding=encoding, errors="replace", newline="") as handle:
         handle.write(_check(separator.join(COLUMNS) + "\r\n", encoding, state))
         for start in range(0, len(state.order), BATCH):
-            chunk = "".join(state.lines(start))
+            chunk = state.lines(start)
             handle.write(_check(chunk, encoding, state))
     return _name_problems(ledger, target) + _not_carried(ledger, state)
 
@@ -106,39 +106,70 @@ class _State:
         self.mixed = int(pc.sum(pc.not_equal(journal, self.journal)).as_py() or 0)
         self.mixed += int(pc.sum(pc.not_equal(lines.column("date"), self.day)).as_py() or 0)
 
-    def text(self, value: str) -> str:
-        """Free text without the separator, tabs or line breaks (each becomes a space)."""
-        if self.unsafe.search(value) is None:
-            return value
-        self.cleaned += 1
-        return self.unsafe.sub(" ", value)
+    def text(self, values: pa.Array) -> pa.Array:
+        """Free text without the separator, tabs or line breaks (each becomes a space), counted."""
+        found = pc.match_substring_regex(values, self.unsafe.pattern)
+        count = int(pc.sum(found).as_py() or 0)
+        if not count:
+            return values
+        self.cleaned += count
+        return pc.replace_substring_regex(values, self.unsafe.pattern, " ")
 
-    def lines(self, start: int) -> list[str]:
+    def names(self, codes: pa.Array, names: dict[Any, str]) -> pa.Array:
+        """The name `names` gives each code (``""`` for codes it lacks)."""
+        if not names:
+            return pa.array([""] * len(codes), pa.string())
+        keys = pa.array(list(names), pa.string())
+        at = pc.index_in(codes, value_set=keys)
+        return pc.fill_null(pa.array(list(names.values()), pa.string()).take(at), "")
+
+    def dates(self, days: pa.Array) -> pa.Array:
+        """``yyyymmdd`` of each day (``""`` for none), formatted once per distinct day."""
+        encoded = pc.dictionary_encode(days)
+        texts = []
+        for day in encoded.dictionary.to_pylist():
+            text = self.days.get(day)
+            if text is None:
+                text = self.days[day] = day.strftime("%Y%m%d")
+            texts.append(text)
+        return pc.fill_null(pa.array(texts, pa.string()).take(encoded.indices), "")
+
+    def lines(self, start: int) -> str:
+        """The lines of the batch of lines starting at `start` (in entry order), as one text."""
         index = pa.array(self.order[start : start + BATCH])
+        if not len(index):
+            return ""
         batch = self.lines_table.take(index)
-        columns: list[list[Any]] = [batch.column(c).to_pylist() for c in _FIELDS]
-        numbers = self.number[self.order[start : start + BATCH]].tolist()
-        journals = self.journal.take(index).to_pylist()
-        days = self.day.take(index).to_pylist()
-        out = []
-        for values, number, journal, day in zip(zip(*columns, strict=True), numbers, journals, days, strict=True):
-            row = dict(zip(_FIELDS, values, strict=True))
-            amount = row["amount"] or 0
-            date = self.days.get(day)
-            if date is None:
-                date = self.days[day] = day.strftime("%Y%m%d")
-            foreign = row["amount_currency"] if row["currency"] else None
-            fields = (
-                self.text(journal or "OD"), OPENING_LABEL if row["opening"] else self.text(journal or "OD"),
-                str(number), date, self.text(row["account"]), self.text(self.account_names.get(row["account"], "")),
-                self.text(row["partner"]), self.text(self.partner_names.get(row["partner"], "")),
-                self.text(row["doc"]), date, self.text(row["description"]),
-                format_cents(max(amount, 0), ","), format_cents(max(-amount, 0), ","), "", "", date,
-                format_cents(abs(foreign), ",") if foreign is not None else "",
-                self.text(row["currency"]) if foreign is not None else "",
-            )  # fmt: skip
-            out.append(self.separator.join(fields) + "\r\n")
-        return out
+        column = {name: batch.column(name).combine_chunks() for name in _FIELDS}
+        code = self.journal.take(index)
+        code = pc.if_else(pc.equal(pc.fill_null(code, ""), ""), "OD", code)
+        opening = pc.fill_null(column["opening"], False)
+        journal = self.text(code)
+        # JournalLib is the journal again (cleaned, and counted, again) where the line is not an opening
+        unsafe = pc.match_substring_regex(code, self.unsafe.pattern)
+        self.cleaned += int(pc.sum(pc.and_(pc.invert(opening), unsafe)).as_py() or 0)
+        label = pc.if_else(opening, OPENING_LABEL, journal)
+        numbers = pc.cast(pa.array(self.number[self.order[start : start + BATCH]]), pa.string())
+        date = self.dates(self.day.take(index))
+        amount = pc.fill_null(column["amount"], 0).to_numpy(zero_copy_only=False)
+        account, partner, currency = column["account"], column["partner"], column["currency"]
+        empty = pa.array([""] * len(index), pa.string())
+        foreign = pc.and_(pc.not_equal(pc.fill_null(currency, ""), ""), pc.is_valid(column["amount_currency"]))
+        foreign_amount = foreign_currency = empty
+        if pc.any(foreign).as_py():
+            magnitude = np.abs(pc.fill_null(column["amount_currency"], 0).to_numpy(zero_copy_only=False))
+            foreign_amount = pc.if_else(foreign, columns.cents_text(magnitude, ","), "")
+            foreign_currency = self.text(pc.if_else(foreign, currency, ""))
+        fields = (
+            journal, label, numbers, date, self.text(account), self.text(self.names(account, self.account_names)),
+            self.text(partner), self.text(self.names(partner, self.partner_names)), self.text(column["doc"]), date,
+            self.text(column["description"]), columns.cents_text(np.maximum(amount, 0), ","),
+            columns.cents_text(np.maximum(-amount, 0), ","), empty, empty, date, foreign_amount, foreign_currency,
+        )  # fmt: skip
+        joined = pc.binary_join_element_wise(*fields, self.separator)
+        text = pc.binary_join_element_wise(joined, "\r\n", "")
+        offsets = np.frombuffer(text.buffers()[1], np.int32)[text.offset : text.offset + len(text) + 1]
+        return text.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]].decode("utf-8")
 
 
 def _check(text: str, encoding: str, state: _State) -> str:
