@@ -11,7 +11,16 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from migrator.vatfold import computed_vat
-from migrator.writers.bexio import _PLACEHOLDER, _grosses, _unquote, dumps, entries_json, gross_for, gross_vat
+from migrator.writers.bexio import (
+    _PLACEHOLDER,
+    _grosses,
+    _single_grosses,
+    _unquote,
+    dumps,
+    entries_json,
+    gross_for,
+    gross_vat,
+)
 
 
 def searched_gross(base: int, share: int, rate: Decimal, step: int) -> int | None:
@@ -224,3 +233,28 @@ def test_reader_amounts_as_before(amount: Decimal, factor: Decimal) -> None:
     except Exception as exc:  # compared with the former computation's error
         got = f"{type(exc).__name__}: {exc}"
     assert got == former_cents(amount, factor)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(st.integers(-5_000_00, 5_000_00), st.integers(-40, 40), st.integers(-(10**13), 10**13)),
+                       st.integers(-12, 12)), min_size=1, max_size=30),
+    RATES,
+    st.sampled_from([1, 5]),
+)  # fmt: skip
+@example([(10030, 0), (14, 0), (-42, 0), (3, 1)], Decimal("12"), 1)
+@example([(10030, 0), (7, 0), (1, 0)], Decimal("8.1"), 5)
+def test_column_grosses_are_the_scalar_ones(pairs: list[tuple[int, int]], rate: Decimal, step: int) -> None:
+    """One base line per group, its VAT near what the books would book: the parts `_single_grosses`
+    works out over whole columns are those `_grosses` gives one group at a time (and where the integers
+    cannot decide, it leaves the group to `_grosses`)."""
+    amounts = [a for a, _ in pairs]
+    totals = [computed_vat(a, rate, False, 1) + offset for a, offset in pairs]
+    found = _single_grosses(amounts, totals, rate, step)
+    if found is None:
+        return
+    for amount, total in zip(amounts, totals, strict=True):
+        if (amount, total) in found:
+            line = {"amount": amount}
+            parts = _grosses([line], [total], total, rate, step)
+            assert found[(amount, total)] == (list(parts[id(line)]) if parts else None)

@@ -77,6 +77,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -87,7 +88,7 @@ from migrator.i18n import N_, guide  # the import guide in the user's language (
 from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents, to_decimal
 from migrator.parsing import decimal_text
-from migrator.vatfold import Row, VatPlan, assembled, code_groups, computed_vat, is_pair, vat_plan
+from migrator.vatfold import _EXACT, Row, VatPlan, _net_ratio, assembled, code_groups, computed_vat, is_pair, vat_plan
 from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost, unbooked_years
 
 ROUND_FACTOR = {"CHF": 5}
@@ -564,8 +565,9 @@ def entry_bodies(ledger: Ledger, step: int) -> tuple[list[tuple[dict[str, Any], 
     base = ledger.company.base_currency or "CHF"
     out: list[tuple[dict[str, Any], dict[str, Any]]] = []
     plain = rounded = 0  # lines with a VAT code written without tax_id; VAT rounding lines
+    known = known_grosses(ledger.lines, plan, step)
     for lines in entries(ledger.lines):
-        rows, notes = fold(lines, plan, step)
+        rows, notes = fold(lines, plan, step, known)
         plain += sum(1 for row in rows if row.line["vat_code"] and not row.tax and not row.rounding) if notes else 0
         rounded += sum(1 for row in rows if row.rounding)
         first = lines[0]
@@ -602,15 +604,10 @@ def _gross_vat_of(rate: Decimal, step: int) -> Callable[[int], int]:
     def decimal(amount: int) -> int:
         return computed_vat(amount, rate, True, step)
 
-    if step not in (1, 5) or not isinstance(rate, Decimal) or not rate.is_finite() or rate < 0:
+    ratio = _gross_ratio(rate, step)
+    if ratio is None:
         return decimal
-    if len(rate.as_tuple().digits) > 10:
-        return decimal
-    fraction = Fraction(*rate.as_integer_ratio())
-    share = fraction / (100 + fraction)
-    numerator, denominator = share.numerator, share.denominator * step
-    if denominator > 10**10:
-        return decimal
+    numerator, denominator = ratio
 
     def integer(amount: int) -> int:
         if not -_GROSS_EXACT < amount < _GROSS_EXACT:
@@ -622,6 +619,22 @@ def _gross_vat_of(rate: Decimal, step: int) -> Callable[[int], int]:
         return -value if amount < 0 else value
 
     return integer
+
+
+@functools.lru_cache(maxsize=256)
+def _gross_ratio(rate: Decimal, step: int) -> tuple[int, int] | None:
+    """VAT per `step` cents of a gross amount as numerator and denominator, where `gross_vat` computes in
+    integers (see `_gross_vat_of`); else None."""
+    if step not in (1, 5) or not isinstance(rate, Decimal) or not rate.is_finite() or rate < 0:
+        return None
+    if len(rate.as_tuple().digits) > 10:
+        return None
+    fraction = Fraction(*rate.as_integer_ratio())
+    share = fraction / (100 + fraction)
+    numerator, denominator = share.numerator, share.denominator * step
+    if denominator > 10**10:
+        return None
+    return numerator, denominator
 
 
 def gross_for(base: int, share: int, rate: Decimal, step: int) -> int | None:
@@ -653,7 +666,9 @@ def _gross_for(base: int, share: int, vat_of: Callable[[int], int], step: int) -
             above += step
 
 
-def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Row], list[str]]:
+def fold(
+    lines: list[dict[str, Any]], plan: VatPlan, step: int, known: Known | None = None
+) -> tuple[list[Row], list[str]]:
     """The rows bexio must get for one entry, and why some are written as booked.
 
     Each base line of a code whose VAT lines are all on the code's VAT account is written gross with
@@ -662,6 +677,7 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
     the VAT booked, a `rounding` row of the difference follows on the VAT account, plain, in place of
     the code's first VAT line. A code whose rate is unknown, whose lines are in a foreign currency or
     whose difference would be more than a rounding step per line is written as booked, without code.
+    `known`: `_grosses` of one-base-line groups worked out beforehand (`known_grosses`).
     """
     rows = {id(line): [Row(line, line["amount"])] for line in lines}
     dropped: set[int] = set()
@@ -679,7 +695,7 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
             why = N_("its VAT account is unknown")
         elif any(line["currency"] for line in bases + vat_lines):
             why = N_("its lines are in a foreign currency")
-        elif not (parts := _grosses(bases, group.shares, total, rate, step)):
+        elif not (parts := _grosses(bases, group.shares, total, rate, step, known)):
             why = N_("bexio would compute other VAT at {rate} % than the {format_cents} booked").format(
                 rate=rate, format_cents=format_cents(total)
             )
@@ -701,13 +717,17 @@ def fold(lines: list[dict[str, Any]], plan: VatPlan, step: int) -> tuple[list[Ro
 
 
 def _grosses(
-    bases: list[dict[str, Any]], shares: list[int], total: int, rate: Decimal, step: int
+    bases: list[dict[str, Any]], shares: list[int], total: int, rate: Decimal, step: int, known: Known | None = None
 ) -> dict[int, list[tuple[int, int]]]:
     """Per base line (by id) the parts of its base and the gross amount written for each, such that
     bexio's VAT is within a rounding step per line of the `total` booked and not more than it (the
     difference, a rounding line, then lies on the VAT's own side of the VAT account, so no turnover
     is booked against it). One part per line where that holds; else the largest line is split into
-    a part and up to 8 parts too small to carry VAT. Empty if nothing fits."""
+    a part and up to 8 parts too small to carry VAT. Empty if nothing fits. One base line's result
+    is taken from `known` where it is there (its share is the total then, see `code_groups`)."""
+    if known is not None and len(bases) == 1 and (rate, bases[0]["amount"], total) in known:
+        found = known[(rate, bases[0]["amount"], total)]
+        return {id(bases[0]): list(found)} if found is not None else {}
 
     vat_of = _gross_vat_of(rate, step)
     most = step * (len(bases) + 8)
@@ -771,8 +791,9 @@ def kept_lines(ledger: Ledger, step: int) -> pa.Table:
         return lines
     chosen = pc.is_in(lines.column("entry"), pa.array(sorted(candidates), pa.string()))
     rebuilt: list[dict[str, Any]] = []
+    known = known_grosses(lines.filter(chosen), plan, step)
     for entry_lines in entries(lines.filter(chosen)):
-        rows, _ = fold(entry_lines, plan, step)
+        rows, _ = fold(entry_lines, plan, step, known)
         out: list[dict[str, Any]] = []
         for row in rows:
             if not row.tax:
@@ -1140,3 +1161,156 @@ def _chart(ledger: Ledger, plan: VatPlan, path: Path, added: Sequence[str] = ())
 
 
 FORMAT = BexioWriter
+
+
+# ------------------------------------------------------------------ the gross search over whole columns
+
+
+def _vat_columns(amounts: np.ndarray, numerator: int, denominator: int, step: int, net: bool
+                 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """VAT of int64 `amounts` as `gross_vat` (gross: half up, an exact half undecided) or `computed_vat`
+    (net: half up) compute it in integers with the ratio `numerator` / `denominator`, and which values
+    are undecided (an exact half of the gross computation, or an amount outside the bounds)."""
+    size = np.abs(amounts)
+    product = size * numerator
+    whole, rest = np.divmod(product, denominator)
+    twice = 2 * rest
+    if net:
+        undecided = size >= _EXACT
+        value = (whole + (twice >= denominator)) * step
+    else:
+        undecided = (twice == denominator) | (size >= _GROSS_EXACT)
+        value = (whole + (twice > denominator)) * step
+    return np.where(amounts < 0, -value, value), undecided
+
+
+def _gross_columns(base: np.ndarray, share: np.ndarray, ratio: tuple[int, int], step: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """`_gross_for` of each (base, share) pair at once: the gross amounts, which were found, and which
+    need the scalar search (a candidate before the one found, or none, is undecided in integers)."""
+    reach = 4 * step + 3
+    start = base + share
+    offset = share % step  # as Python's %: start - below
+    below = start - offset
+    reach_k = reach // step + 1
+    candidates, keys = [], []
+    for k in range(reach_k):
+        distance = offset + k * step
+        candidates.append(below - k * step)
+        keys.append(np.where(distance <= reach, 2 * distance, np.iinfo(np.int64).max))
+        distance = step - offset + k * step
+        candidates.append(below + step + k * step)
+        keys.append(np.where(distance <= reach, 2 * distance + 1, np.iinfo(np.int64).max))
+    cand = np.stack(candidates, axis=1)
+    key = np.stack(keys, axis=1)
+    order = np.argsort(key, axis=1, kind="stable")
+    cand = np.take_along_axis(cand, order, axis=1)
+    valid = np.take_along_axis(key, order, axis=1) != np.iinfo(np.int64).max
+    vat_values, undecided = _vat_columns(cand, ratio[0], ratio[1], step, net=False)
+    match = valid & (vat_values == cand - base[:, None])
+    stop = valid & (match | undecided)
+    first = np.argmax(stop, axis=1)
+    any_stop = stop.any(axis=1)
+    rows = np.arange(len(base))
+    open_ = any_stop & undecided[rows, first] & valid[rows, first]
+    found = any_stop & ~open_ & match[rows, first]
+    return cand[rows, first], found, open_
+
+
+Known = dict[tuple[Decimal, int, int], "list[tuple[int, int]] | None"]
+"""`_grosses` of one-base-line code groups by (rate, base amount, VAT booked): the parts written, or None."""
+
+
+def known_grosses(lines: pa.Table, plan: VatPlan, step: int) -> Known:
+    """`_grosses` of every code group of `lines` that has one base line (per entry and VAT code of a
+    known rate), worked out over whole columns; groups the integers cannot decide are left out."""
+    if not lines.num_rows or not plan.rates:
+        return {}
+    codes = lines.column("vat_code").fill_null("")
+    lines = lines.filter(pc.is_in(codes, pa.array(sorted(plan.rates), pa.string())))
+    if not lines.num_rows:
+        return {}
+    flag = pc.fill_null(lines.column("vat_line"), False)
+    amount = lines.column("amount").fill_null(0)
+    zero = pa.scalar(0, pa.int64())
+    one = pa.scalar(1, pa.int64())
+    sums = (
+        pa.table({
+            "entry": lines.column("entry"), "code": lines.column("vat_code"), "base": pc.if_else(flag, zero, one),
+            "base_amount": pc.if_else(flag, zero, amount), "vat_amount": pc.if_else(flag, amount, zero),
+        })
+        .group_by(["entry", "code"], use_threads=False)
+        .aggregate([("base", "sum"), ("base_amount", "sum"), ("vat_amount", "sum")])
+    )  # fmt: skip
+    sums = sums.filter(pc.equal(sums.column("base_sum"), 1))
+    out: Known = {}
+    for code in pc.unique(sums.column("code")).to_pylist():
+        rate = plan.rates[code]
+        chosen = sums.filter(pc.equal(sums.column("code"), code))
+        amounts, totals = chosen.column("base_amount_sum").to_pylist(), chosen.column("vat_amount_sum").to_pylist()
+        found = _single_grosses(amounts, totals, rate, step)
+        if found:
+            out.update({(rate, a, t): parts for (a, t), parts in found.items()})
+    return out
+
+
+def _single_grosses(amounts: list[int], totals: list[int], rate: Decimal, step: int
+                    ) -> dict[tuple[int, int], list[tuple[int, int]] | None] | None:  # fmt: skip
+    """`_grosses` of code groups of one base line (`amounts`, their `totals` booked; the share is the
+    total then), computed over whole columns: per (amount, total) the parts written, None where nothing
+    fits; pairs left for the scalar path are not in it. None where the rate or step leave integers."""
+    gross_ratio = _gross_ratio(rate, step)
+    net_ratio = _net_ratio(rate, step)
+    if gross_ratio is None or net_ratio is None or not amounts:
+        return None
+    base = np.array(amounts, dtype=object)
+    total = np.array(totals, dtype=object)
+    largest = max(int(np.abs(base).max()), int(np.abs(total).max())) + 100 * step + 10**4
+    if largest * max(gross_ratio[0], net_ratio[0]) * 4 >= 2**62 or largest >= _GROSS_EXACT:
+        return None
+    base, total = base.astype(np.int64), total.astype(np.int64)
+    net_ratio = (net_ratio[0], net_ratio[1])
+    most = step * (1 + 8)
+
+    def fits(computed: np.ndarray, booked: np.ndarray) -> np.ndarray:
+        same_side = (computed == 0) | (booked == 0) | ((computed > 0) == (booked > 0))
+        return same_side & (np.abs(computed) <= np.abs(booked)) & (np.abs(booked - computed) <= most)
+
+    out: dict[tuple[int, int], list[tuple[int, int]] | None] = {}
+    gross, found, open_ = _gross_columns(base, total, gross_ratio, step)
+    computed = gross - base
+    whole = found & fits(computed, total)
+    for a, t, g in zip(base[whole].tolist(), total[whole].tolist(), gross[whole].tolist(), strict=True):
+        out[(a, t)] = [(a, g)]
+    for a, t in zip(base[~found & ~open_].tolist(), total[~found & ~open_].tolist(), strict=True):
+        out[(a, t)] = None
+    pending = found & ~whole  # to split: the largest (the only) line into a rest and small parts
+    amount, booked = base[pending], total[pending]
+    tiny = _tiny(rate, step)
+    sign = np.where(amount < 0, -1, 1)
+    vat_of = _gross_vat_of(rate, step)
+    tiny_vat = np.where(sign < 0, vat_of(-tiny), vat_of(tiny))
+    for count in range(1, 9):
+        for small in range(1, tiny + 1):
+            if not len(amount):
+                return out
+            rest = np.abs(amount) - small - tiny * (count - 1)
+            gone = rest <= 0
+            for a, t in zip(amount[gone].tolist(), booked[gone].tolist(), strict=True):
+                out[(a, t)] = None
+            keep = ~gone
+            amount, booked, sign, tiny_vat, rest = amount[keep], booked[keep], sign[keep], tiny_vat[keep], rest[keep]
+            signed = sign * rest
+            net, net_open = _vat_columns(signed, *net_ratio, step, net=True)
+            gross, found, open_ = _gross_columns(signed, net, gross_ratio, step)
+            small_vat, small_open = _vat_columns(sign * small, *gross_ratio, step, net=False)
+            open_ |= net_open | (found & small_open)
+            ok = found & ~open_ & fits((gross - signed) + small_vat + (count - 1) * tiny_vat, booked)
+            for a, t, s, r, g in zip(amount[ok].tolist(), booked[ok].tolist(), sign[ok].tolist(), rest[ok].tolist(),
+                                     gross[ok].tolist(), strict=True):  # fmt: skip
+                out[(a, t)] = [(s * r, g), (s * small, s * small)] + [(s * tiny, s * tiny)] * (count - 1)
+            keep = ~ok & ~open_
+            amount, booked, sign, tiny_vat = amount[keep], booked[keep], sign[keep], tiny_vat[keep]
+    for a, t in zip(amount.tolist(), booked.tolist(), strict=True):
+        out[(a, t)] = None
+    return out
