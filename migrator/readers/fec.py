@@ -27,14 +27,16 @@ import datetime as dt
 import re
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, Ledger, Problem, pylist, table
+from migrator.model import Company, Ledger, Problem, conform, table
 from migrator.parsing import DateColumn, ParseError, parse_cents, parse_date
-from migrator.readers.base import ReadOptions, number_lines
+from migrator.readers.base import ReadOptions
 from migrator.rowwise import collector_paused
 from migrator.sources import Source
 
@@ -101,9 +103,9 @@ class FecReader:
                 ),
                 source.name,
             ) from None
-        lines = text.split("\n") if "\n" in text else text.split("\r")
-        del text  # the lines hold it now
-        header = _header(lines[0].rstrip("\r")) if lines else None
+        newline = "\n" if "\n" in text else "\r"
+        end = text.find(newline)
+        header = _header((text if end < 0 else text[:end]).rstrip("\r"))
         if header is None:
             raise SourceError(N_("the first line is not a FEC header: it needs the columns {required}, separated by tabs or '|'").format(required=', '.join(REQUIRED)), source.name, 1)  # fmt: skip
         separator, names = header
@@ -114,37 +116,39 @@ class FecReader:
             closing = dt.datetime.strptime(named.group(1), "%Y%m%d").date() if named else None
         except ValueError:
             closing = None
-        del lines[0]
-        return _Read(source.name, names, encoding, closing).read(lines, separator)
+        if end < 0:
+            physical = pa.array([], pa.string())
+        else:
+            physical = columns.physical_lines(text if newline == "\n" else text.replace("\r", "\n")).slice(1)
+        del text  # the lines hold it now
+        return _Read(source.name, names, encoding, closing).read(physical, separator)
 
 
-def _value(found: Any) -> Any:
-    """A parsed value, or raise the `ParseError` kept in its place."""
-    if isinstance(found, ParseError):
-        raise found
-    return found
-
-
-def _cents(texts: list[str]) -> list[Any]:
-    """What `AmountColumn(texts, ",").cents` gives for each text (cents or None), or the `ParseError` it
-    raises, worked out a column at a time."""
+def _cents(texts: pa.Array) -> tuple[pa.Array, dict[int, ParseError]]:
+    """What `AmountColumn(texts, ",").cents` gives for each text (cents or null), and the `ParseError` it
+    raises for each text it refuses, by index, worked out a column at a time."""
     mark = columns.decimal_mark(texts, ",")
     fast, undecided = columns.cents(texts, mark)
-    cents, errors = columns.complete(fast, undecided, texts, lambda text: parse_cents(text, mark))
-    found: list[Any] = cents.to_pylist()
-    for index, exc in errors.items():
-        found[index] = exc
-    return found
+    return columns.complete(fast, undecided, texts, lambda text: parse_cents(text, mark))
 
 
-def _dates(texts: list[str], layout: str | None) -> list[Any]:
-    """`parse_date(text, layout)` of each text (a date or None), or the `ParseError` it raises."""
-    fast, undecided = columns.dates(texts, layout)
-    days, errors = columns.complete(fast, undecided, texts, lambda text: parse_date(text, layout))
-    found: list[Any] = pylist(days)
-    for index, exc in errors.items():
-        found[index] = exc
-    return found
+def _per_distinct(values: pa.Array, function: Any, kind: pa.DataType) -> pa.Array:
+    """`function` of each value, called once per distinct value."""
+    encoded = pc.dictionary_encode(values)
+    return pa.array([function(v) for v in encoded.dictionary.to_pylist()], kind).take(encoded.indices)
+
+
+def _first_nonempty(keys: np.ndarray, values: pa.Array, size: int) -> list[str]:
+    """For each of `size` keys (codes 0…size-1 per row), the first non-empty value of its rows, or ``""``."""
+    rows = np.flatnonzero(pc.not_equal(values, "").to_numpy(zero_copy_only=False))
+    found, first = np.unique(keys[rows], return_index=True)
+    names = [""] * size
+    for key, text in zip(found.tolist(), values.take(pa.array(rows[first])).to_pylist(), strict=True):
+        names[key] = text
+    return names
+
+
+_DAY0 = dt.date(1970, 1, 1)
 
 
 class _Read:
@@ -159,27 +163,52 @@ class _Read:
     def problem(self, message: str, row: int | None, severity: str = "error") -> None:
         self.problems.append(Problem(severity, message, self.file, row))  # type: ignore[arg-type]
 
-    def read(self, physical: list[str], separator: str) -> Ledger:
+    def read(self, physical: pa.Array, separator: str) -> Ledger:
         with collector_paused():
             return self._read(physical, separator)
 
-    def _read(self, physical: list[str], separator: str) -> Ledger:
-        records = self._records(physical, separator)
-        physical.clear()  # the lines are in the records now: let them go
-        amounts = {c: _cents([r[c] for _, r in records]) for c in ("Debit", "Credit", "Montant", "Montantdevise")}
-        layout = DateColumn([r["EcritureDate"] for _, r in records[:2000]], None).layout
-        dates = _dates([r["EcritureDate"] for _, r in records], layout)
-        rows = [
-            row
-            for row in (self._line(i, number, record, amounts, dates) for i, (number, record) in enumerate(records))
-            if row
-        ]
-        self._openings_on_first_day(rows)
-        self._entries(rows)
-        lines = table("lines", number_lines(rows))
-        accounts = self._accounts(records)
-        partners = self._partners(records)
-        extras = self._extras(records)
+    def _read(self, physical: pa.Array, separator: str) -> Ledger:
+        numbers, record = self._records(physical, separator)
+        del physical
+        good, amount, foreign = self._lines(numbers, record)
+        mask = pa.array(good)
+        days = pc.cast(record["EcritureDate_day"].filter(mask), pa.int32()).to_numpy(zero_copy_only=False).copy()
+        amount = amount[good]
+        kept = {name: record[name].filter(mask) for name in ("JournalCode", "EcritureNum", "JournalLib", "PieceRef",
+                                                               "EcritureLib", "CompteNum", "CompAuxNum", "Idevise")}  # fmt: skip
+        rows = numbers[good]
+        journal = kept["JournalCode"]
+        opening = pc.or_(
+            _per_distinct(journal, lambda j: j.upper() in OPENING_JOURNALS, pa.bool_()),
+            _per_distinct(kept["JournalLib"], lambda lib: "nouveau" in lib.lower(), pa.bool_()),
+        ).to_numpy(zero_copy_only=False)
+        self._openings_on_first_day(days, opening, amount, rows)
+        entry = self._entries(pc.binary_join_element_wise(journal, kept["EcritureNum"], "/"), days, amount, rows)
+        codes = pc.dictionary_encode(entry).indices.to_numpy(zero_copy_only=False)
+        order = np.argsort(codes, kind="stable")
+        sizes = np.bincount(codes, minlength=int(codes.max()) + 1 if len(codes) else 0)
+        line = np.empty(len(codes), dtype=np.int64)
+        line[order] = np.arange(len(codes)) - np.repeat(np.cumsum(sizes) - sizes, sizes) + 1
+        currency = _per_distinct(kept["Idevise"], str.upper, pa.string())
+        foreign = foreign.filter(mask)
+        has = pc.and_(pc.and_(pc.not_equal(currency, ""), pc.fill_null(pc.not_equal(foreign, 0), False)),
+                      pc.not_equal(currency, BASE_CURRENCY))  # fmt: skip
+        magnitude = pc.abs_checked(foreign.filter(has)) if pc.any(has).as_py() else pa.array([], pa.int64())
+        signed = np.where(amount[has.to_numpy(zero_copy_only=False)] >= 0, 1, -1) * magnitude.to_numpy(
+            zero_copy_only=False
+        )
+        amount_currency = pc.replace_with_mask(pa.nulls(len(rows), pa.int64()), has, pa.array(signed, pa.int64()))
+        lines = conform("lines", {
+            "entry": entry, "line": pa.array(line), "date": pa.array(days, pa.int32()).cast(pa.date32()),
+            "doc": kept["PieceRef"], "description": kept["EcritureLib"], "account": kept["CompteNum"],
+            "amount": pa.array(amount, pa.int64()), "currency": pc.if_else(has, currency, ""),
+            "amount_currency": amount_currency, "partner": kept["CompAuxNum"], "journal": journal,
+            "source_file": pa.array([self.file] * len(rows), pa.string()), "source_row": pa.array(rows, pa.int64()),
+            "opening": pa.array(opening, pa.bool_()),
+        })  # fmt: skip
+        accounts = self._accounts(record)
+        partners = self._partners(record)
+        extras = self._extras(numbers, record)
         return Ledger(
             company=Company(base_currency=BASE_CURRENCY, source_system="FEC"),
             accounts=accounts,
@@ -191,65 +220,99 @@ class _Read:
             encoding=self.encoding,
         )
 
-    def _records(self, physical: list[str], separator: str) -> list[tuple[int, dict[str, str]]]:
-        """(row number, column → stripped value) of every non-empty line after the header."""
+    def _records(self, physical: pa.Array, separator: str) -> tuple[np.ndarray, dict[str, pa.Array]]:
+        """Row numbers and columns (name → stripped values) of the non-empty lines after the header that
+        have as many fields as the header (a trailing separator allowed); the others are problems."""
         width = len(self.names)
-        records = []
-        blank = {name: "" for name in OPTIONAL if name not in self.names}  # columns the file does not have
-        for index, raw in enumerate(physical, start=2):
-            line = raw.strip("\r")
-            if not line.strip():
-                continue
-            fields = list(map(str.strip, line.split(separator)))
-            while len(fields) > width and not fields[-1]:
-                fields.pop()  # trailing separator
-            if len(fields) != width:
-                self.problem(
-                    N_("{count} fields, expected {width} as in the header").format(count=len(fields), width=width),
-                    index,
-                )
-                continue
-            record = dict(zip(self.names, fields, strict=True))
-            if blank:
-                record.update(blank)
-            records.append((index, record))
-        return records
+        numbers = np.arange(2, len(physical) + 2, dtype=np.int64)
+        filled = pc.not_equal(pc.utf8_trim_whitespace(physical), "").to_numpy(zero_copy_only=False)
+        numbers = numbers[filled]
+        fields = columns.Fields(physical.filter(pa.array(filled)), separator)
+        del physical
+        values = columns.strip(fields.values)
+        counts = fields.counts
+        owner = np.repeat(np.arange(len(counts)), counts)
+        position = np.arange(len(values)) - np.repeat(fields.starts, counts)
+        beyond = (position >= width) & pc.not_equal(values, "").to_numpy(zero_copy_only=False)
+        last = np.zeros(len(counts), dtype=np.int64)  # fields kept once empty trailing ones are dropped
+        np.maximum.at(last, owner[beyond], position[beyond] + 1)
+        count = np.where(counts > width, np.maximum(last, width), counts)
+        for at in np.flatnonzero(count != width).tolist():
+            self.problem(
+                N_("{count} fields, expected {width} as in the header").format(count=int(count[at]), width=width),
+                int(numbers[at]),
+            )
+        good = count == width
+        taken = fields.starts[good]
+        record: dict[str, pa.Array] = {}
+        for index, name in enumerate(self.names):  # a repeated name: its last column
+            record[name] = values.take(pa.array(taken + index))
+        size = int(good.sum())
+        for name in OPTIONAL:
+            if name not in record:  # columns the file does not have
+                record[name] = pa.array([""] * size, pa.string())
+        return numbers[good], record
 
-    def _line(
-        self, i: int, number: int, record: dict[str, str], amounts: dict[str, list[Any]], dates: list[Any]
-    ) -> dict[str, Any] | None:
-        try:
-            day = _value(dates[i])
-            if day is None:
-                raise ParseError(N_("EcritureDate is empty"))
-            if record["Montant"] or record["Sens"]:
-                value = _value(amounts["Montant"][i]) or 0
-                sens = record["Sens"].upper()
-                if sens not in ("D", "C", "+1", "-1", "1"):
-                    raise ParseError(N_("Sens {sens!r} is neither D nor C").format(sens=record["Sens"]))
-                amount = value if sens in ("D", "+1", "1") else -value
-            else:
-                amount = (_value(amounts["Debit"][i]) or 0) - (_value(amounts["Credit"][i]) or 0)
-            foreign = _value(amounts["Montantdevise"][i])
-        except ParseError as exc:
-            self.problem(str(exc), number)
-            return None
-        if not record["CompteNum"]:
-            self.problem(N_("CompteNum is empty: every line needs an account"), number)
-            return None
-        journal = record["JournalCode"]
-        row: dict[str, Any] = {
-            "entry": f"{journal}/{record['EcritureNum']}", "date": day, "doc": record["PieceRef"],
-            "description": record["EcritureLib"], "account": record["CompteNum"], "amount": amount,
-            "partner": record["CompAuxNum"], "journal": journal, "source_file": self.file, "source_row": number,
-            "opening": journal.upper() in OPENING_JOURNALS or "nouveau" in record["JournalLib"].lower(),
-        }  # fmt: skip
-        currency = record["Idevise"].upper()
-        if currency and foreign and currency != BASE_CURRENCY:
-            row.update(currency=currency, amount_currency=abs(foreign) if amount >= 0 else -abs(foreign))
-        return row
+    def _lines(self, numbers: np.ndarray, record: dict[str, pa.Array]) -> tuple[np.ndarray, np.ndarray, pa.Array]:
+        """Which records are lines (the others are problems), the amount of each and its foreign amount."""
+        amounts = {c: _cents(record[c]) for c in ("Debit", "Credit", "Montant", "Montantdevise")}
+        layout = DateColumn(record["EcritureDate"].slice(0, 2000).to_pylist(), None).layout
+        fast, undecided = columns.dates(record["EcritureDate"], layout)
+        days, day_errors = columns.complete(
+            fast, undecided, record["EcritureDate"], lambda text: parse_date(text, layout)
+        )
+        record["EcritureDate_day"] = days
+        signed = pc.or_(pc.not_equal(record["Montant"], ""), pc.not_equal(record["Sens"], "")).to_numpy(
+            zero_copy_only=False
+        )
+        sens = record["Sens"]
+        debit = _per_distinct(sens, lambda text: text.upper() in ("D", "+1", "1"), pa.bool_())
+        known = _per_distinct(sens, lambda text: text.upper() in ("D", "C", "+1", "-1", "1"), pa.bool_())
+        value = {
+            c: pc.fill_null(amounts[c][0], 0).to_numpy(zero_copy_only=False) for c in ("Debit", "Credit", "Montant")
+        }
+        amount = np.where(
+            signed,
+            np.where(debit.to_numpy(zero_copy_only=False), value["Montant"], -value["Montant"]),
+            value["Debit"] - value["Credit"],
+        )
+        bad = np.zeros(len(numbers), dtype=bool)
+        for errors in (day_errors, amounts["Montantdevise"][1]):
+            bad[list(errors)] = True
+        for name, where in (("Montant", signed), ("Debit", ~signed), ("Credit", ~signed)):
+            failed = np.zeros(len(numbers), dtype=bool)
+            failed[list(amounts[name][1])] = True
+            bad |= failed & where  # Debit and Credit are not read where Montant or Sens is given
+        bad |= pc.is_null(days).to_numpy(zero_copy_only=False)
+        bad |= signed & ~known.to_numpy(zero_copy_only=False)
+        bad |= pc.equal(record["CompteNum"], "").to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(bad).tolist():
+            self.problem(self._refused(i, record, amounts, day_errors, bool(signed[i])), int(numbers[i]))
+        return ~bad, amount, amounts["Montantdevise"][0]
 
-    def _openings_on_first_day(self, rows: list[dict[str, Any]]) -> None:
+    def _refused(
+        self, i: int, record: dict[str, pa.Array], amounts: dict[str, Any], day_errors: dict[int, ParseError],
+        signed: bool,
+    ) -> str:  # fmt: skip
+        """Why record `i` is not a line: the first fault in the order the fields are read."""
+        if i in day_errors:
+            return str(day_errors[i])
+        if not record["EcritureDate_day"][i].is_valid:
+            return N_("EcritureDate is empty")
+        for name in ("Montant",) if signed else ("Debit", "Credit"):
+            if i in amounts[name][1]:
+                return str(amounts[name][1][i])
+        if signed:
+            sens = record["Sens"][i].as_py()
+            if sens.upper() not in ("D", "C", "+1", "-1", "1"):
+                return N_("Sens {sens!r} is neither D nor C").format(sens=sens)
+        if i in amounts["Montantdevise"][1]:
+            return str(amounts["Montantdevise"][1][i])
+        return N_("CompteNum is empty: every line needs an account")
+
+    def _openings_on_first_day(
+        self, days: np.ndarray, opening: np.ndarray, amount: np.ndarray, rows: np.ndarray
+    ) -> None:
         """Date on the exercise's first day the opening lines dated before it (detailed à-nouveaux), when
         the file name gives the closing date and every other line lies in the twelve months ending then."""
         if self.closing is None:
@@ -259,72 +322,87 @@ class _Read:
             start = end.replace(year=end.year - 1) + dt.timedelta(days=1)
         except ValueError:  # 29 February
             start = dt.date(end.year - 1, 3, 1)
-        if any(not row["opening"] and not start <= row["date"] <= end for row in rows):
+        first, last = (start - _DAY0).days, (end - _DAY0).days
+        if np.any(~opening & ((days < first) | (days > last))):
             return
-        early = [row for row in rows if row["opening"] and row["date"] < start]
-        by_day: dict[dt.date, int] = {}
-        for row in early:
-            by_day[row["date"]] = by_day.get(row["date"], 0) + row["amount"]
+        early = np.flatnonzero(opening & (days < first))
+        by_day: dict[int, int] = {}
+        for day, value in zip(days[early].tolist(), amount[early].tolist(), strict=True):
+            by_day[day] = by_day.get(day, 0) + value
         if not any(by_day.values()):  # balanced on their own dates: openings of earlier years (a multi-year file)
             return
-        for row in early:
-            row["date"] = start
+        days[early] = first
         self.redated = len(early)
-        if early:
-            self.problem(N_("{count} à-nouveaux lines are dated before the exercise {start} to {end} (the closing date in the file name): dated on its first day as its opening; their own dates are kept aside (EcritureDate)").format(count=len(early), start=start.isoformat(), end=end.isoformat()), early[0]["source_row"], "warning")  # fmt: skip
+        if len(early):
+            self.problem(N_("{count} à-nouveaux lines are dated before the exercise {start} to {end} (the closing date in the file name): dated on its first day as its opening; their own dates are kept aside (EcritureDate)").format(count=len(early), start=start.isoformat(), end=end.isoformat()), int(rows[early[0]]), "warning")  # fmt: skip
 
-    def _entries(self, rows: list[dict[str, Any]]) -> None:
+    def _entries(self, entry: pa.Array, days: np.ndarray, amount: np.ndarray, rows: np.ndarray) -> pa.Array:
         """Cut entries whose number spans several dates where their running balance returns to zero."""
-        groups: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
-            groups.setdefault(row["entry"], []).append(row)
-        for key, members in groups.items():
-            if len({r["date"] for r in members}) < 2:
-                continue
+        if not len(entry):
+            return entry
+        codes = pc.dictionary_encode(entry).indices.to_numpy(zero_copy_only=False)
+        size = int(codes.max()) + 1
+        low = np.full(size, np.iinfo(np.int64).max)
+        high = np.full(size, np.iinfo(np.int64).min)
+        np.minimum.at(low, codes, days)
+        np.maximum.at(high, codes, days)
+        spanning = np.flatnonzero(low != high)  # in order of first appearance, as the entries are
+        if not len(spanning):
+            return entry
+        names = entry.to_pylist()
+        for code in spanning.tolist():
+            members = np.flatnonzero(codes == code).tolist()
+            key = names[members[0]]
             part, balance = 1, 0
-            for row in members:
-                row["entry"] = f"{key}-{part}"
-                balance += row["amount"]
+            for at, value in zip(members, amount[members].tolist(), strict=True):
+                names[at] = f"{key}-{part}"
+                balance += value
                 if balance == 0:
                     part += 1
             parts = part - 1 + (balance != 0)
-            self.problem(N_("entry {key} spans several dates (EcritureNum does not identify entries): cut into {parts} entries where the balance returns to zero").format(key=key, parts=parts), members[0]["source_row"], "warning")  # fmt: skip
+            self.problem(N_("entry {key} spans several dates (EcritureNum does not identify entries): cut into {parts} entries where the balance returns to zero").format(key=key, parts=parts), int(rows[members[0]]), "warning")  # fmt: skip
+        return pa.array(names, pa.string())
 
-    def _accounts(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table:
-        names: dict[str, str] = {}
-        for _, record in records:
-            code = record["CompteNum"]
-            if code and not names.get(code):
-                names[code] = record["CompteLib"]
-        return table("accounts", ({"code": c, "name": n, "active": True} for c, n in names.items()))
+    def _accounts(self, record: dict[str, pa.Array]) -> pa.Table:
+        code = record["CompteNum"]
+        used = pc.not_equal(code, "")
+        encoded = pc.dictionary_encode(code.filter(used))
+        keys = encoded.indices.to_numpy(zero_copy_only=False)
+        codes = encoded.dictionary.to_pylist()
+        names = _first_nonempty(keys, record["CompteLib"].filter(used), len(codes))
+        return table("accounts", ({"code": c, "name": n, "active": True} for c, n in zip(codes, names, strict=True)))
 
-    def _partners(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table:
-        partners: dict[str, dict[str, Any]] = {}
-        for _, record in records:
-            pid = record["CompAuxNum"]
-            if not pid:
-                continue
-            account = record["CompteNum"]
-            # French chart (PCG): class 40 suppliers, 41 customers.
-            kind = "supplier" if account.startswith("40") else "customer" if account.startswith("41") else ""
-            known = partners.setdefault(
-                pid, {"id": pid, "name": record["CompAuxLib"], "roles": kind, "account": account}
-            )
-            known["name"] = known["name"] or record["CompAuxLib"]
-            if kind and known["roles"] and kind != known["roles"]:
-                known["roles"] = "both"
-            known["roles"] = known["roles"] or kind
-        return table("partners", partners.values())
+    def _partners(self, record: dict[str, pa.Array]) -> pa.Table:
+        named = pc.not_equal(record["CompAuxNum"], "")
+        encoded = pc.dictionary_encode(record["CompAuxNum"].filter(named))
+        keys = encoded.indices.to_numpy(zero_copy_only=False)
+        ids = encoded.dictionary.to_pylist()
+        if not ids:
+            return table("partners")
+        account = record["CompteNum"].filter(named)
+        names = _first_nonempty(keys, record["CompAuxLib"].filter(named), len(ids))
+        _, first = np.unique(keys, return_index=True)
+        accounts = account.take(pa.array(first)).to_pylist()
+        # French chart (PCG): class 40 suppliers, 41 customers.
+        supplier = np.bincount(keys, pc.starts_with(account, "40").to_numpy(zero_copy_only=False), len(ids)) > 0
+        customer = np.bincount(keys, pc.starts_with(account, "41").to_numpy(zero_copy_only=False), len(ids)) > 0
+        roles = np.where(
+            supplier & customer, "both", np.where(supplier, "supplier", np.where(customer, "customer", ""))
+        )
+        return table("partners", (
+            {"id": pid, "name": name, "roles": str(role), "account": code}
+            for pid, name, role, code in zip(ids, names, roles.tolist(), accounts, strict=True)
+        ))  # fmt: skip
 
-    def _extras(self, records: list[tuple[int, dict[str, str]]]) -> pa.Table | None:
+    def _extras(self, numbers: np.ndarray, record: dict[str, pa.Array]) -> pa.Table | None:
         names = [n for n in self.names if (n not in PLACED or (n == "EcritureDate" and self.redated))
-                 and any(r[n] for _, r in records)]  # fmt: skip
+                 and pc.any(pc.not_equal(record[n], "")).as_py()]  # fmt: skip
         if not names:
             return None
-        columns: dict[str, Any] = {"source_row": pa.array([n for n, _ in records], pa.int64())}
+        found: dict[str, Any] = {"source_row": pa.array(numbers, pa.int64())}
         for name in names:
-            columns[name] = pa.array([r[name] for _, r in records], pa.string())
-        return pa.table(columns)
+            found[name] = record[name]
+        return pa.table(found)
 
 
 FORMAT = FecReader
