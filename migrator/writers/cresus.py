@@ -31,6 +31,7 @@ as a dated adjustment (``ADJUST-<year>``) and reported. Verification reads the f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,14 @@ import pyarrow.compute as pc
 from migrator import columns, years
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
-from migrator.writers.base import amounts_only_currency_loss, fiscal_year_losses, lines_with, lost
+from migrator.writers.base import (
+    ROWS_AT_ONCE,
+    _batches,
+    amounts_only_currency_loss,
+    fiscal_year_losses,
+    lines_with,
+    lost,
+)
 
 ENCODING = "cp1252"
 OTHER = "..."
@@ -53,16 +61,18 @@ class CresusWriter:
     as_kept = staticmethod(years.as_kept)  # how verification reads the years back (migrator.years)
 
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
-        text_lines, dropped = _records(ledger)
-        replaced = 0
-        try:
-            data = text_lines.encode(ENCODING)
-        except UnicodeEncodeError:  # records Windows-1252 cannot hold: each counted and written with '?'
-            records = text_lines.split("\r\n")[:-1]
-            safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in records]
-            replaced = sum(s != text for s, text in zip(safe, records, strict=True))
-            data = "".join(line + "\r\n" for line in safe).encode(ENCODING)
-        target.write_bytes(data)
+        replaced = dropped = 0
+        with target.open("wb") as out:  # a batch of entries at a time: the whole text is never in memory
+            for text_lines, left_out in _records(ledger):
+                dropped += left_out
+                try:
+                    data = text_lines.encode(ENCODING)
+                except UnicodeEncodeError:  # records Windows-1252 cannot hold: each counted and written with '?'
+                    records = text_lines.split("\r\n")[:-1]
+                    safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in records]
+                    replaced += sum(s != text for s, text in zip(safe, records, strict=True))
+                    data = "".join(line + "\r\n" for line in safe).encode(ENCODING)
+                out.write(data)
         problems = []
         if replaced:
             problems.append(Problem("warning", N_("{replaced} records hold characters Windows-1252 cannot encode; written as '?'").format(replaced=replaced)))  # fmt: skip
@@ -72,19 +82,33 @@ class CresusWriter:
         return problems + _not_carried(ledger)
 
 
-def _records(ledger: Ledger) -> tuple[str, int]:
-    """The journal's text (each record ending in CR LF) and how many foreign amounts were left out.
+def _records(ledger: Ledger) -> Iterator[tuple[str, int]]:
+    """The journal's text (each record ending in CR LF) and how many foreign amounts were left out, a
+    batch of whole entries at a time, in the order `writers.base.entries` gives the lines."""
+    order, starts = columns.entry_order(ledger.lines)
+    if not len(order):
+        return
+    held = {code: currency for code, currency in zip(ledger.accounts.column("code").to_pylist(),
+            ledger.accounts.column("currency").to_pylist(), strict=True) if currency}  # fmt: skip
+    chosen = ledger.lines.select(["date", "doc", "description", "account", "amount", "currency", "amount_currency",
+                                  "rate"])  # fmt: skip
+    bounds = [*starts.tolist(), len(order)]
+    compound = 0  # compound entries numbered across batches
+    for first, last in _batches(bounds, ROWS_AT_ONCE):
+        lines = chosen.take(pa.array(order[bounds[first] : bounds[last]])).combine_chunks()
+        text, dropped, compound = _batch(lines, starts[first:last] - bounds[first], held, compound)
+        yield text, dropped
+
+
+def _batch(lines: pa.Table, starts: np.ndarray, held: dict[str, str], compound: int) -> tuple[str, int, int]:
+    """The records of whole entries (`lines` in entry order, each entry's first line at `starts`), how
+    many foreign amounts were left out, and the last compound-entry number (numbering from `compound`).
 
     An entry of one debit and one credit line of opposite amounts is one record (its debit line's
     date and texts); every other entry is one record per line, numbered as a compound entry.
-    Column by column, in the order `writers.base.entries` gives the lines.
+    Column by column.
     """
-    order, starts = columns.entry_order(ledger.lines)
-    size = len(order)
-    if not size:
-        return "", 0
-    lines = ledger.lines.select(["date", "doc", "description", "account", "amount", "currency", "amount_currency",
-                                 "rate"]).take(pa.array(order)).combine_chunks()  # fmt: skip
+    size = lines.num_rows
     amount = lines.column("amount").to_numpy().astype(np.int64)
     account = columns.texts(lines.column("account"))
     currency = pc.fill_null(columns.texts(lines.column("currency")), "")
@@ -93,8 +117,6 @@ def _records(ledger: Ledger) -> tuple[str, int]:
     )
     rate = pc.fill_null(columns.texts(lines.column("rate")), "")
     # a foreign amount is kept only on an account held in that currency (module docstring)
-    held = {code: currency for code, currency in zip(ledger.accounts.column("code").to_pylist(),
-            ledger.accounts.column("currency").to_pylist(), strict=True) if currency}  # fmt: skip
     held_currency = pc.take(pa.array(list(held.values()), pa.string()), pc.index_in(account, pa.array(list(held), pa.string())))  # fmt: skip
     foreign = pc.and_(pc.not_equal(currency, ""), pc.is_valid(foreign_amount)).to_numpy(zero_copy_only=False)
     kept = pc.fill_null(pc.equal(held_currency, currency), False).to_numpy(zero_copy_only=False)
@@ -140,7 +162,7 @@ def _records(ledger: Ledger) -> tuple[str, int]:
     simple_foreign = np.where(a_foreign, first[owner], second[owner])
     which = np.where(is_simple, simple_foreign, positions)
     with_foreign = np.where(is_simple, a_foreign | b_foreign, foreign[positions])
-    compound_number = np.cumsum(~simple)[owner]
+    compound_number = compound + np.cumsum(~simple)[owner]
     amount7 = pc.if_else(pa.array(with_foreign), columns.cents_text(foreign_cents[which]), "0")
     rate8 = rate.take(pa.array(which))
     rate8 = pc.if_else(pa.array(with_foreign & (is_simple | (foreign_cents[which] != 0))), rate8, "")
@@ -148,9 +170,8 @@ def _records(ledger: Ledger) -> tuple[str, int]:
     extended = pc.binary_join_element_wise(head, amount7, rate8, number9, "\t")
     text = pc.if_else(pa.array(~is_simple | with_foreign), extended, head)
     ended = pc.binary_join_element_wise(text, "", "\r\n")
-    return pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(ended)], pa.int32()), ended), "")[0].as_py(), int(
-        dropped.sum()
-    )
+    text_lines = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(ended)], pa.int32()), ended), "")[0]
+    return text_lines.as_py(), int(dropped.sum()), compound + int((~simple).sum())
 
 
 def _not_carried(ledger: Ledger) -> list[Problem]:

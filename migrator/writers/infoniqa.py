@@ -53,7 +53,14 @@ from migrator import columns, vat, years
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem, rows
 from migrator.money import format_cents
-from migrator.writers.base import amounts_only_currency_loss, fiscal_year_losses, lines_with, lost
+from migrator.writers.base import (
+    ROWS_AT_ONCE,
+    _batches,
+    amounts_only_currency_loss,
+    fiscal_year_losses,
+    lines_with,
+    lost,
+)
 
 HEADER = "Blg,Datum,Kto,S/H,Grp,GKto,SId,SIdx,KIdx,BTyp,MTyp,Code,Netto,Steuer,FW-Betrag,Tx1,Tx2,PkKey,OpId,Flag"
 ENCODING = "cp1252"
@@ -70,16 +77,19 @@ class InfoniqaWriter:
         codes, untranslated = ({}, []) if ledger.format == self.name else vat.translate(ledger, "infoniqa")
         problems = [Problem("warning", N_("{message}; written unchanged: create it in Infoniqa or map it").format(message=p.message))
                     for p in untranslated]  # fmt: skip
-        rows, entry_count, renumbered = _text(ledger, codes)
+        chunks, entry_count, renumbered = _texts(ledger, codes)
         replaced = 0
-        try:
-            data = (HEADER + "\r\n" + rows).encode(ENCODING)
-        except UnicodeEncodeError:  # rows Windows-1252 cannot hold: each such row counted and written with '?'
-            out = [HEADER, *rows.split("\r\n")[:-1]]
-            safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in out]
-            replaced = sum(s != text for s, text in zip(safe, out, strict=True))
-            data = ("\r\n".join(safe) + "\r\n").encode(ENCODING)
-        target.write_bytes(data)
+        with target.open("wb") as out:  # a batch of entries at a time: the whole text is never in memory
+            out.write((HEADER + "\r\n").encode(ENCODING))
+            for rows in chunks:
+                try:
+                    data = rows.encode(ENCODING)
+                except UnicodeEncodeError:  # rows Windows-1252 cannot hold: each such row counted and written with '?'
+                    each = rows.split("\r\n")[:-1]
+                    safe = [text.encode(ENCODING, errors="replace").decode(ENCODING) for text in each]
+                    replaced += sum(s != text for s, text in zip(safe, each, strict=True))
+                    data = "".join(text + "\r\n" for text in safe).encode(ENCODING)
+                out.write(data)
         if renumbered and entry_count:
             problems.append(Problem("info", N_("voucher numbers are not all distinct whole numbers, which Blg needs: "
                                     "entries numbered 1, 2, … and each original voucher written to Tx2")))  # fmt: skip
@@ -109,15 +119,36 @@ def _first(values: np.ndarray, groups: np.ndarray, count: int, fill: int = -1) -
     return out
 
 
-def _text(ledger: Ledger, codes: dict[str, str]) -> tuple[str, int, bool]:
-    """The rows after the header (each ending in CR LF), the number of entries, and whether they were
-    renumbered. Column by column in the order `writers.base.entries` gives the lines; an entry with
-    several VAT lines of one code goes through `_rows`, line by line."""
+def _texts(ledger: Ledger, codes: dict[str, str]) -> tuple[Iterator[str], int, bool]:
+    """The rows after the header (each ending in CR LF), a batch of whole entries at a time; the number
+    of entries, and whether they were renumbered. Entries in the order `writers.base.entries` gives."""
     order, starts = columns.entry_order(ledger.lines)
     size, count = len(order), len(starts)
     if not size:
-        return "", 0, _voucher_numbers([]) is None
-    lines = ledger.lines.take(pa.array(order)).combine_chunks()
+        return iter(()), 0, _voucher_numbers([]) is None
+    first_doc = ledger.lines.column("doc").take(pa.array(order[starts])).combine_chunks()
+    numbers = _voucher_numbers([d.strip() for d in pc.fill_null(first_doc, "").to_pylist()])
+    renumbered = numbers is None
+    number = pa.array([str(n) for n in range(1, count + 1)] if numbers is None else numbers, pa.string())
+    extra = _quote(columns.one_line(first_doc) if renumbered else pa.array([""] * count, pa.string()))
+    del first_doc
+
+    def batches() -> Iterator[str]:
+        bounds = [*starts.tolist(), size]
+        for first, last in _batches(bounds, ROWS_AT_ONCE):
+            lines = ledger.lines.take(pa.array(order[bounds[first] : bounds[last]])).combine_chunks()
+            yield _text(lines, starts[first:last] - bounds[first], number[first:last], extra[first:last], codes,
+                        renumbered)  # fmt: skip
+
+    return batches(), count, renumbered
+
+
+def _text(lines: pa.Table, starts: np.ndarray, number: pa.Array, extra: pa.Array, codes: dict[str, str],
+          renumbered: bool) -> str:  # fmt: skip
+    """The rows of whole entries (`lines` in entry order, each entry's first line at `starts`; its
+    number and Tx2 given). Column by column; an entry with several VAT lines of one code goes
+    through `_rows`, line by line."""
+    size, count = lines.num_rows, len(starts)
     column = {name: lines.column(name).chunk(0) for name in lines.column_names}
     entry = np.repeat(np.arange(count), np.diff(np.r_[starts, size]))
     position = np.arange(size) - starts[entry] + 1
@@ -169,13 +200,7 @@ def _text(ledger: Ledger, codes: dict[str, str]) -> tuple[str, int, bool]:
     vat_counter = pc.if_else(pa.array(found_ok), counter.take(pa.array(base_first)), "div")
     steuer = np.where(is_vat, np.where(found_ok, base_sums[found] if len(base_keys) else 0, 0), np.where(has_code, vat_amount, 0))  # fmt: skip
     vat_rows = pa.array(is_vat)
-    # the entry's number, date and Tx2
-    first_doc = column["doc"].take(pa.array(starts))
-    docs = [d.strip() for d in pc.fill_null(first_doc, "").to_pylist()]
-    numbers = _voucher_numbers(docs)
-    renumbered = numbers is None
-    number = pa.array([str(n) for n in range(1, count + 1)] if numbers is None else numbers, pa.string())
-    extra = _quote(columns.one_line(first_doc) if renumbered else pa.array([""] * count, pa.string()))
+    # the entry's date
     first_date = column["date"].take(pa.array(starts))
     day = pc.binary_join_element_wise(*(pc.cast(f(first_date), pa.string()) for f in (pc.day, pc.month, pc.year)), ".")
     take = pa.array(entry)
@@ -194,7 +219,7 @@ def _text(ledger: Ledger, codes: dict[str, str]) -> tuple[str, int, bool]:
         written = pc.replace_with_mask(written, pa.array(hard[entry]), pa.array(_hard_rows(lines, entry, difficult, number, codes, renumbered)))  # fmt: skip
     ended = pc.binary_join_element_wise(written, "", "\r\n")
     text = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(ended)], pa.int32()), ended), "")[0].as_py()
-    return text, count, renumbered
+    return text
 
 
 def _hard_rows(lines: pa.Table, entry: np.ndarray, positions: np.ndarray, number: pa.Array, codes: dict[str, str],
