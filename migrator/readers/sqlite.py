@@ -137,15 +137,100 @@ Python tuple per row: gigabytes)."""
 def _table(db: sqlite3.Connection, table: str, schema: pa.Schema) -> pa.Table:
     if not len(schema):
         return pa.table([], schema=schema)
+    constant = _constant_columns(db, table, schema)
+    varying = [f for f in schema if f.name not in constant]
+    parts: dict[str, list[pa.Array]] = {f.name: [] for f in varying}
+    count = 0
+    if varying:
+        names = ", ".join(quote(f.name) for f in varying)
+        cursor = db.execute(f"SELECT {names} FROM {quote(table)} ORDER BY position")
+        while rows := cursor.fetchmany(ROWS_AT_ONCE):
+            count += len(rows)
+            for fld, array in zip(varying, _batch(rows, varying), strict=True):
+                parts[fld.name].append(array)
+            del rows
+    else:
+        count = db.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()[0]
+    arrays = []
+    for fld in schema:
+        if fld.name in constant:
+            arrays.append(_repeated(constant[fld.name], count))
+        else:  # one column at a time, its batches let go once joined
+            arrays.append(pa.concat_arrays(parts.pop(fld.name)) if count else pa.array([], fld.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _repeated(value: pa.Array, count: int) -> pa.Array:
+    if value.null_count:
+        return pa.nulls(count, value.type)
+    return pa.repeat(value[0], count)
+
+
+def _constant_columns(db: sqlite3.Connection, table: str, schema: pa.Schema) -> dict[str, pa.Array]:
+    """The columns whose every row holds the same value (NULL, an INTEGER, or a TEXT byte for byte),
+    each as that value converted as `_array` converts a column: these need not be fetched row by row
+    (a Python object per cell). A value `_array` refuses leaves its column to be read like any other."""
     names = ", ".join(quote(f.name) for f in schema)
-    cursor = db.execute(f"SELECT {names} FROM {quote(table)} ORDER BY position")
-    batches = []
-    while rows := cursor.fetchmany(ROWS_AT_ONCE):
+    head = db.execute(f"SELECT {names} FROM {quote(table)} ORDER BY position LIMIT 1").fetchone()
+    if head is None:
+        return {}
+    tail = db.execute(f"SELECT {names} FROM {quote(table)} ORDER BY position DESC LIMIT 1").fetchone()
+    tests: dict[str, tuple[str, tuple[Any, ...], pa.Array]] = {}
+    for fld, value, last in zip(schema, head, tail, strict=True):
+        if type(value) is not type(last) or value != last:
+            continue
+        try:
+            converted = _array((value,), fld.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, ValueError, TypeError):
+            continue
+        column = quote(fld.name)
+        # Storage class and value both: an INTEGER column compares equal to a REAL or, by its affinity, to
+        # a numeric TEXT; a declared collation (NOCASE…) would compare unequal texts equal.
+        if value is None:
+            tests[fld.name] = (f"{column} IS NULL", (), converted)
+        elif type(value) is int:
+            tests[fld.name] = (f"(typeof({column}) = 'integer' AND {column} = ?)", (value,), converted)
+        elif type(value) is str:
+            tests[fld.name] = (f"(typeof({column}) = 'text' AND {column} COLLATE BINARY = ?)", (value,), converted)
+    if not tests:
+        return {}
+
+    alike = list(tests)
+    while alike:  # one pass when the columns hold one value throughout, one more per row found otherwise
+        tested = [tests[n][0] for n in alike]
+        values = tuple(v for n in alike for v in tests[n][1])
+        other = db.execute(
+            f"SELECT {', '.join(tested)} FROM {quote(table)} WHERE NOT ({' AND '.join(tested)}) LIMIT 1",
+            values + values,
+        ).fetchone()
+        if other is None:
+            break
+        alike = [n for n, same in zip(alike, other, strict=True) if same]
+    return {n: tests[n][2] for n in alike}
+
+
+def _batch(rows: list[tuple[Any, ...]], fields: list[pa.Field]) -> list[pa.Array]:
+    """Fetched rows as one Arrow array per field: the rows at once as an Arrow struct (Arrow converts each
+    value to its field's type as `pa.array` does a column's), column by column where that is refused."""
+    stored = pa.struct([(f.name, _STORED.get(f.type, f.type)) for f in fields])
+    try:
+        whole = pa.array(rows, stored)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         columns = list(zip(*rows, strict=True))
-        batches.append(
-            pa.record_batch([_array(v, f.type) for v, f in zip(columns, schema, strict=True)], schema=schema)
-        )
-    return pa.Table.from_batches(batches, schema=schema).combine_chunks()
+        return [_array(values, f.type) for values, f in zip(columns, fields, strict=True)]
+    out = []
+    for index, fld in enumerate(fields):
+        column = whole.field(index)
+        if pa.types.is_boolean(fld.type):
+            column = column.cast(fld.type)
+        elif pa.types.is_date(fld.type):
+            column = _dates(column, fld.type)
+        out.append(column)
+    return out
+
+
+_STORED = {pa.bool_(): pa.int64(), pa.date32(): pa.string()}
+"""Arrow types of what the writer stores for a column of these types (0/1, yyyy-mm-dd)."""
 
 
 def _array(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
@@ -162,19 +247,24 @@ def _array(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 
-def _dates(values: tuple[Any, ...], kind: pa.DataType) -> pa.Array:
-    """yyyy-mm-dd texts as dates, the whole column at once; anything else value by value (so a wrong
-    value fails as `date.fromisoformat` says)."""
-    try:
-        text = pa.array(values, pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        text = None
+def _dates(values: tuple[Any, ...] | pa.Array, kind: pa.DataType) -> pa.Array:
+    """yyyy-mm-dd texts (or their Arrow array) as dates, the whole column at once; anything else value by
+    value (so a wrong value fails as `date.fromisoformat` says)."""
+    text: pa.Array | None
+    if isinstance(values, pa.Array):
+        text = values
+    else:
+        try:
+            text = pa.array(values, pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            text = None
     if text is not None and pc.all(pc.match_substring_regex(text, ISO_DATE)).as_py() is not False:
         try:
             return text.cast(kind)
         except pa.ArrowInvalid:  # 2024-02-30: refused below, with Python's message
             pass
-    return pa.array([None if v is None else dt.date.fromisoformat(v) for v in values], kind)
+    cells = values.to_pylist() if isinstance(values, pa.Array) else values
+    return pa.array([None if v is None else dt.date.fromisoformat(v) for v in cells], kind)
 
 
 FORMAT = SqliteReader

@@ -17,12 +17,14 @@ Only the standard library's `sqlite3` is used; no extension, no STRICT tables (S
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 import migrator
 from migrator.i18n import N_
@@ -143,17 +145,59 @@ def _sql_column(column: pa.Array) -> list[Any]:
     return column.to_pylist()
 
 
-def _rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
-    position = 0
-    for batch in table.to_batches(BATCH):
-        columns = [_sql_column(batch.column(i)) for i in range(batch.num_columns)]
-        yield from zip(range(position + 1, position + batch.num_rows + 1), *columns, strict=True)
-        position += batch.num_rows
-
-
 def _insert(db: sqlite3.Connection, table: str, width: int, rows: Iterator[tuple[Any, ...]] | list) -> None:
     marks = ", ".join("?" * width)
     db.executemany(f"INSERT INTO {quote(table)} VALUES ({marks})", rows)
+
+
+def _literal(value: Any) -> str | None:
+    """`value` as an SQL literal that stores exactly what binding it would (None where unsure)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**62:
+        return str(value)  # (-2**63 would be the literal 2**63, a REAL, negated)
+    if isinstance(value, str) and "\x00" not in value:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: binding reports it, as before
+            return None
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def _constant(column: pa.ChunkedArray) -> str | None:
+    """The SQL literal of the value every row of `column` holds, if they all hold one."""
+    if not len(column):
+        return None
+    if column.null_count == len(column):
+        return "NULL"
+    if column.null_count or len({column[i] for i in (0, len(column) // 2, len(column) - 1)}) > 1:
+        return None  # (three looks settle most columns)
+    if pc.count_distinct(column).as_py() != 1:
+        return None
+    return _literal(_sql_column(column.slice(0, 1).combine_chunks())[0])
+
+
+def _insert_table(db: sqlite3.Connection, name: str, data: pa.Table) -> None:
+    """The rows of `data` after their 1-based `position`. Only the columns whose values vary are bound
+    row by row (binding is most of the time of an insert): a column holding one value throughout is a
+    literal of the statement, and `position` is left to SQLite, which numbers the rows of an empty table
+    from 1 in the order they come when an INTEGER PRIMARY KEY is given no value (sqlite.org/autoinc.html).
+    The stored values are the same as when every value is bound."""
+    values = ["NULL"]  # position
+    varying = []
+    for index in range(data.num_columns):
+        literal = _constant(data.column(index))
+        values.append("?" if literal is None else literal)
+        if literal is None:
+            varying.append(index)
+    statement = f"INSERT INTO {quote(name)} VALUES ({', '.join(values)})"
+    if not varying:
+        db.executemany(statement, itertools.repeat((), data.num_rows))
+        return
+    for batch in data.select(varying).to_batches(BATCH):
+        columns = [_sql_column(batch.column(i)) for i in range(batch.num_columns)]
+        db.executemany(statement, zip(*columns, strict=True))
 
 
 class SqliteWriter:
@@ -165,6 +209,9 @@ class SqliteWriter:
         if target.exists():
             target.unlink()  # the pipeline hands an empty temporary file; SQLite wants its own
         db = sqlite3.connect(target)
+        # A new file of ours at a temporary path, renamed when complete: no rollback journal, no fsync.
+        db.execute("PRAGMA journal_mode = OFF")
+        db.execute("PRAGMA synchronous = OFF")
         try:
             problems = self._fill(db, ledger)
             db.commit()
@@ -198,7 +245,7 @@ class SqliteWriter:
         for name in SCHEMAS:
             columns = canonical_columns(name)
             _create(db, name, columns, doc)
-            _insert(db, name, len(columns), _rows(getattr(ledger, name)))
+            _insert_table(db, name, getattr(ledger, name))
         _create(db, "problems", PROBLEMS, doc)
         found = [(i, p.severity, p.message, p.file, p.row) for i, p in enumerate(ledger.problems, 1)]
         _insert(db, "problems", 5, found)
@@ -238,7 +285,7 @@ class SqliteWriter:
                 _insert(db, columns_table, 4, [(table_name, position, fld.name, kind_name)])
                 columns.append((fld.name, sql_type(EXTRA_TYPES[kind_name]), f"source column {fld.name} ({kind_name})"))
             _create(db, table_name, (("position", "INTEGER", "row order, from 1"), *columns), doc)
-            _insert(db, table_name, len(columns) + 1, _rows(extra))
+            _insert_table(db, table_name, extra)
         return notes
 
 
