@@ -19,19 +19,25 @@ Customers and vendors (``customers.csv``, ``vendors.csv`` beside the journal: a 
 
 from __future__ import annotations
 
-from collections import Counter
+import csv
+import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 from typing import Any, cast
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import SCHEMAS, Company, Ledger, Problem, conform, pylist, table
+from migrator.model import Company, Ledger, Problem, conform, table
 from migrator.parsing import (
     MAX_CENTS,
+    MAX_FIELD,
     ParseError,
     codec_name,
     csv_records,
@@ -86,13 +92,12 @@ class RunMyAccountsReader:
             journal = journals[0]
             chart = next((f for f in files if f is not journal and _is_chart(f.head())), None)
             contacts = [f for f in files if _contacts_kind(f.head())]
-        header, records, encoding = _table(journal, options, REQUIRED)
         out = _Lines(journal.name)
         with collector_paused():
-            currencies = _column(header, records, "currency")
-            rates = _column(header, records, "exchangerate")
-            base = _base_currency(currencies, rates, _rates(rates))
-            extras = _lines(header, records, out, base)
+            found, encoding = _journal(journal, options)
+            rates = _rates(pc.unique(found.texts["exchangerate"]).to_pylist())
+            base = _base_currency(found.texts["currency"], found.texts["exchangerate"], rates)
+            extras = _lines(found, out, base, rates)
         lines = out.lines()
         problems: list[Problem] = list(out.problems)
         groups = table("groups")
@@ -118,7 +123,8 @@ class RunMyAccountsReader:
         )
 
 
-def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> tuple[list[str], list[Any], str]:
+def _data(source: Source, options: ReadOptions, required: tuple[str, ...]) -> tuple[str, str, str]:
+    """The text (without a BOM), its separator and its encoding."""
     data = source.read_bytes()
     if not data:
         raise SourceError(
@@ -127,11 +133,20 @@ def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> t
     encoding = options.encoding or detect_encoding(data)[0]
     try:
         text, encoding = decode(data, encoding, source.name)
-        text = text.lstrip("\ufeff")
-        separator, _ = _header(text[:4096].encode("utf-8"))
-        records = []
-        header: list[str] = []
-        for line, values in csv_records(text, separator, source.name):
+    except ParseError as exc:
+        raise SourceError(str(exc)) from None
+    text = text.lstrip("\ufeff")
+    separator, _ = _header(text[:4096].encode("utf-8"))
+    return text, separator, encoding
+
+
+def _records(text: str, separator: str, file: str) -> tuple[list[str], list[Any]]:
+    """The header (names stripped and in lower case) and the (line, values) of every row that holds
+    something, by Python's csv module."""
+    records = []
+    header: list[str] = []
+    try:
+        for line, values in csv_records(text, separator, file):
             if not header:
                 header = [v.strip().lower() for v in values]
                 continue
@@ -139,10 +154,183 @@ def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> t
                 records.append((line, values))
     except ParseError as exc:
         raise SourceError(str(exc)) from None
+    return header, records
+
+
+def _missing(header: list[str], required: tuple[str, ...], file: str) -> None:
     missing = [r for r in required if r not in header]
     if missing:
-        raise SourceError(N_("the header lacks {missing}").format(missing=", ".join(missing)), source.name, 1)
+        raise SourceError(N_("the header lacks {missing}").format(missing=", ".join(missing)), file, 1)
+
+
+def _table(source: Source, options: ReadOptions, required: tuple[str, ...]) -> tuple[list[str], list[Any], str]:
+    text, separator, encoding = _data(source, options, required)
+    header, records = _records(text, separator, source.name)
+    _missing(header, required, source.name)
     return header, records, encoding
+
+
+NAMES = ("reference", "transdate", "accno", "debit", "credit", "exchangerate", "currency", "memo", "description",
+         "department", *EXTRAS)  # fmt: skip
+
+
+@dataclass
+class _Journal:
+    """The rows of the GL import that hold something, as columns."""
+
+    width: int
+    """Fields in the header."""
+    rows: np.ndarray
+    """The line each row ends on."""
+    counts: np.ndarray
+    """Fields in each row."""
+    texts: dict[str, pa.Array]
+    """The stripped value of each of `NAMES` in each row, as `_column` gives it."""
+    present: dict[str, np.ndarray]
+    """For debit and credit: which rows have the column."""
+
+
+def _journal(source: Source, options: ReadOptions) -> tuple[_Journal, str]:
+    """The journal's rows: read by Arrow where every line is plain CSV (`_plain`), else by Python's csv module."""
+    text, separator, encoding = _data(source, options, REQUIRED)
+    plain = _plain(text, separator)
+    if plain is None:
+        header, records = _records(text, separator, source.name)
+        del text
+        _missing(header, REQUIRED, source.name)
+        return _from_records(header, records), encoding
+    _missing(plain[0], REQUIRED, source.name)
+    return plain[1], encoding
+
+
+def _from_records(header: list[str], records: list[Any]) -> _Journal:
+    present = {}
+    for name in ("debit", "credit"):
+        index = len(header) - 1 - header[::-1].index(name)
+        present[name] = np.array([index < len(values) or name in header[: len(values)] for _, values in records], bool)
+    return _Journal(
+        width=len(header),
+        rows=np.array([line for line, _ in records], np.int64),
+        counts=np.array([len(values) for _, values in records], np.int64),
+        texts={name: pa.array(values, pa.string()) for name, values in _columns(header, records, NAMES).items()},
+        present=present,
+    )
+
+
+def _one_row(line: str, separator: str) -> list[str]:
+    """The fields of one line, by Python's csv module (fields up to `MAX_FIELD`, as `csv_records`)."""
+    previous = csv.field_size_limit(MAX_FIELD)
+    try:
+        return next(csv.reader([line], delimiter=separator), [])
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _plain(text: str, separator: str) -> tuple[list[str], _Journal] | None:
+    """The header and rows of a file whose lines are all plain CSV: no line break but at their end (LF or
+    CRLF), fields unquoted (no quote, no separator) or quoted whole (``""`` for a quote). Python's csv
+    module and Arrow's CSV parser read those alike. None for any other file."""
+    if "\x00" in text:
+        return None
+    lines = columns.physical_lines(text)
+    if len(lines) and lines[len(lines) - 1].as_py() == "":
+        lines = lines.slice(0, len(lines) - 1)  # the line break that ends the last line
+    if not len(lines):
+        return None
+    lines = pc.replace_substring_regex(lines, "\r$", "")
+    if pc.any(pc.match_substring(lines, "\r")).as_py() or pc.max(pc.utf8_length(lines)).as_py() > MAX_FIELD:
+        return None
+    sep = re.escape(separator) if separator != "\t" else "\t"
+    field = f'(?:[^"{sep}]*|"(?:[^"]|"")*")'
+    if not pc.all(pc.match_substring_regex(lines, f"^{field}(?:{sep}{field})*$")).as_py():
+        return None
+    values = _one_row(lines[0].as_py(), separator)
+    if not values:
+        return None
+    header = [v.strip().lower() for v in values]
+    width = len(header)
+    data = lines.slice(1)
+    if width <= 100:
+        exact = f"^{field}(?:{sep}{field}){{{width - 1}}}$"
+        full = np.asarray(pc.match_substring_regex(data, exact).to_numpy(zero_copy_only=False), dtype=bool)
+    else:
+        full = np.zeros(len(data), dtype=bool)
+    odd = {int(i): _one_row(data[i].as_py(), separator) for i in np.flatnonzero(~full).tolist()}
+    for i, row in odd.items():
+        full[i] = len(row) == width
+    cells = _arrow_fields(data.filter(pa.array(full)), width, separator)
+    if cells is None:
+        return None
+    stripped = [columns.strip(cell) for cell in cells]
+    # rows whose fields are all blank hold nothing: left out, as `_records` leaves them
+    blank = np.zeros(len(data), dtype=bool)
+    if width and len(stripped[0]):
+        empty = pc.equal(stripped[0], "")
+        for cell in stripped[1:]:
+            empty = pc.and_(empty, pc.equal(cell, ""))
+        blank[full] = empty.to_numpy(zero_copy_only=False)
+    odd = {i: row for i, row in odd.items() if len(row) != width}
+    for i, row in odd.items():
+        blank[i] = not "".join(row).strip()
+    kept = ~blank
+    # full rows first, then the others: `order` puts them back in file order
+    full_kept = np.flatnonzero(full & kept)
+    odd_kept = [i for i in sorted(odd) if kept[i]]
+    position = np.empty(len(full_kept) + len(odd_kept), dtype=np.int64)
+    rows_in_order = np.flatnonzero(kept)
+    rank = np.empty(len(data), dtype=np.int64)
+    rank[rows_in_order] = np.arange(len(rows_in_order))
+    position[: len(full_kept)] = rank[full_kept]
+    position[len(full_kept) :] = rank[odd_kept] if odd_kept else np.zeros(0, dtype=np.int64)
+    order = pa.array(np.argsort(position, kind="stable"))
+    keep_full = pa.array(kept[full])
+    odd_records = [(0, odd[i]) for i in odd_kept]
+    texts = {}
+    for name in NAMES:
+        if name in header:
+            index = len(header) - 1 - header[::-1].index(name)
+            head = stripped[index].filter(keep_full)
+        else:
+            head = pa.array([""] * len(full_kept), pa.string())
+        tail = pa.array(_column(header, odd_records, name), pa.string())
+        texts[name] = pa.concat_arrays([head, tail]).take(order) if odd_records else head
+    present = {}
+    for name in ("debit", "credit"):
+        index = len(header) - 1 - header[::-1].index(name) if name in header else width
+        has = np.ones(len(rows_in_order), dtype=bool)
+        for i in odd_kept:
+            values = odd[i]
+            has[rank[i]] = index < len(values) or name in header[: len(values)]
+        present[name] = has
+    counts = np.full(len(data), width, dtype=np.int64)
+    for i, row in odd.items():
+        counts[i] = len(row)
+    return header, _Journal(width, rows_in_order + 2, counts[kept], texts, present)
+
+
+def _arrow_fields(lines: pa.Array, width: int, separator: str) -> list[pa.Array] | None:
+    """The `width` fields of each plain CSV line, by Arrow's CSV parser; None if it reads them otherwise."""
+    if not len(lines):
+        return [pa.array([], pa.string()) for _ in range(width)]
+    ended = pc.binary_join_element_wise(lines, "", "\n")
+    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int32)[ended.offset : ended.offset + len(ended) + 1]
+    names = [f"f{i}" for i in range(width)]
+    longest = int(np.diff(offsets).max())
+    try:
+        read = pacsv.read_csv(
+            pa.BufferReader(ended.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))),
+            # a block holds whole rows: at least the longest line (a field may be up to MAX_FIELD)
+            read_options=pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, 2 * (longest + 1))),
+            parse_options=pacsv.ParseOptions(delimiter=separator, quote_char='"', double_quote=True, escape_char=False,
+                                              newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )  # fmt: skip
+    except pa.ArrowInvalid:
+        return None
+    if read.num_rows != len(lines):
+        return None
+    return [columns.texts(read.column(name)) for name in names]
 
 
 def _fields(header: list[str], values: list[str]) -> dict[str, str]:
@@ -152,19 +340,10 @@ def _fields(header: list[str], values: list[str]) -> dict[str, str]:
 class _Lines(Rows):
     """The journal's lines, kept as columns (`_lines` fills `columns`)."""
 
-    columns: dict[str, list[Any]]
+    columns: dict[str, pa.Array]
 
     def lines(self) -> pa.Table:
-        lines = dict(self.columns)
-        seen: dict[str, int] = {}
-        numbers = []
-        for entry in lines["entry"]:
-            seen[entry] = seen.get(entry, 0) + 1
-            numbers.append(seen[entry])
-        lines["line"] = numbers
-        lines["source_file"] = [self.file] * len(numbers)
-        schema = SCHEMAS["lines"]
-        return conform("lines", {k: pa.array(v, schema.field(k).type) for k, v in lines.items()})
+        return conform("lines", self.columns)
 
 
 def _columns(header: list[str], records: list[Any], names: tuple[str, ...]) -> dict[str, list[str]]:
@@ -199,125 +378,134 @@ def _rates(texts: list[str]) -> dict[str, str | ParseError]:
     return found
 
 
-def _base_currency(currencies: list[str], rates: list[str], parsed: dict[str, str | ParseError]) -> str:
+def _base_currency(currencies: pa.Array, rates: pa.Array, parsed: dict[str, str | ParseError]) -> str:
     """The currency of rows at exchange rate 1 (or none), by majority; CHF if the file never says."""
-    votes: Counter[str] = Counter()
-    for currency, text in zip(currencies, rates, strict=True):
-        if not currency:
-            continue
-        rate = parsed[text or "1"]
-        if not isinstance(rate, ParseError) and rate in ("1", ""):  # an error: the row itself reports it
-            votes[currency.upper()] += 1
-    return votes.most_common(1)[0][0] if votes else "CHF"
+    # an error: the row itself reports it; an empty rate is 1
+    one = _per_distinct(rates, lambda text: not isinstance(parsed[text or "1"], ParseError)
+                        and parsed[text or "1"] in ("1", ""), pa.bool_())  # fmt: skip
+    voting = pc.and_(one, pc.not_equal(currencies, ""))
+    upper = _per_distinct(currencies.filter(voting), str.upper, pa.string())
+    if not len(upper):
+        return "CHF"
+    encoded = pc.dictionary_encode(upper)
+    votes = np.bincount(encoded.indices.to_numpy(zero_copy_only=False))
+    return str(encoded.dictionary[int(np.argmax(votes))].as_py())  # a tie: the first named, as Counter gives
 
 
-def _amounts(header: list[str], records: list[Any], texts: dict[str, list[str]]) -> dict[str, list[Any]]:
-    """Cents (or the `ParseError`) of each debit and credit, the decimal mark decided from both columns
-    (only from the rows that have the column)."""
-    present: list[str] = []
+def _per_distinct(values: pa.Array, function: Any, kind: pa.DataType) -> pa.Array:
+    """`function` of each value, called once per distinct value."""
+    encoded = pc.dictionary_encode(values)
+    return pa.array([function(v) for v in encoded.dictionary.to_pylist()], kind).take(encoded.indices)
+
+
+def _amounts(journal: _Journal) -> dict[str, tuple[pa.Array, dict[int, ParseError]]]:
+    """Cents (null where empty or refused) of each debit and credit and the `ParseError` of each refused
+    one, the decimal mark decided from both columns (only from the rows that have the column)."""
+    present = [journal.texts[name].filter(pa.array(journal.present[name])) for name in ("debit", "credit")]
+    mark = columns.decimal_mark(pa.concat_arrays(present), ".")
+    out = {}
     for name in ("debit", "credit"):
-        index = len(header) - 1 - header[::-1].index(name)
-        present += [v for v, (_, values) in zip(texts[name], records, strict=True)
-                    if index < len(values) or name in header[: len(values)]]  # fmt: skip
-    mark = columns.decimal_mark(present, ".")
-    out: dict[str, list[Any]] = {}
-    for name in ("debit", "credit"):
-        fast, undecided = columns.cents(texts[name], mark)
-        cents, errors = columns.complete(fast, undecided, texts[name], lambda t: parse_cents(t, mark))
-        found: list[Any] = cents.to_pylist()
-        for index, exc in errors.items():
-            found[index] = exc
-        out[name] = found
+        fast, undecided = columns.cents(journal.texts[name], mark)
+        out[name] = columns.complete(fast, undecided, journal.texts[name], lambda t: parse_cents(t, mark))
     return out
 
 
-def _lines(header: list[str], records: list[Any], out: _Lines, base: str) -> pa.Table:
-    """The lines (in `out`'s rows as columns) and the extras table; problems go to `out`."""
-    names = ("reference", "transdate", "accno", "debit", "credit", "exchangerate", "currency", "memo",
-             "description", "department", *EXTRAS)  # fmt: skip
-    texts = _columns(header, records, names)
+def _mask(size: int, where: Any) -> np.ndarray:
+    found = np.zeros(size, dtype=bool)
+    found[list(where)] = True
+    return found
+
+
+def _lines(journal: _Journal, out: _Lines, base: str, rates: dict[str, str | ParseError]) -> pa.Table:
+    """The lines (in `out`'s columns) and the extras table; problems go to `out`."""
+    texts = journal.texts
+    size = len(journal.rows)
     day_texts = texts["transdate"]
     layout = columns.date_layout(day_texts)
     fast, undecided = columns.dates(day_texts, layout)
     days, day_errors = columns.complete(fast, undecided, day_texts, lambda t: parse_date(t, layout))
-    dates = pylist(days)
-    amounts = _amounts(header, records, texts)
-    rates = _rates(texts["exchangerate"])
-    kept: list[int] = []
-    made: dict[str, list[Any]] = {k: [] for k in ("entry", "amount", "currency", "amount_currency", "rate")}
-    foreign_rows: list[int] = []
-    entry, previous = 0, None
-    for i, (number, values) in enumerate(records):
-        if len(values) != len(header):
-            out.problem(
-                number,
-                N_("{count} fields where the header has {count_b}; row left out").format(
-                    count=len(values), count_b=len(header)
-                ),
-            )
-            continue
-        date, debit, credit, rate = dates[i], amounts["debit"][i], amounts["credit"][i], rates[texts["exchangerate"][i]]
-        failed = day_errors.get(i) if day_errors else None
-        for value in (debit, credit, rate):
-            if failed is None and isinstance(value, ParseError):
-                failed = value
-        if failed is not None:
-            out.problem(number, N_("{exc}; row left out").format(exc=failed))
-            continue
-        debit, credit, rate = debit or 0, credit or 0, cast(str, rate)
-        account, reference = texts["accno"][i], texts["reference"][i]
-        if date is None or not account:
-            out.problem(
-                number, N_("{value} is empty; row left out").format(value="transdate" if date is None else "accno")
-            )
-            continue
-        if reference != previous:
-            entry, previous = entry + 1, reference
-        amount, currency, foreign = debit - credit, texts["currency"][i].upper(), None
-        if currency and currency != base:
-            if not rate or Decimal(rate) <= 0:
-                out.problem(
-                    number, N_("{currency} row without an exchange rate; row left out").format(currency=currency)
-                )
-                continue
-            try:
-                converted = (Decimal(debit - credit) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_UP)
-            except ArithmeticError:  # more digits than a Decimal holds
-                converted = Decimal(MAX_CENTS + 1)
-            if abs(converted) > MAX_CENTS:
-                out.problem(
-                    number,
-                    N_("{currency} amount × exchange rate {rate} is too large; row left out").format(
-                        currency=currency, rate=rate
-                    ),
-                )
-                continue
-            amount, foreign = int(converted), debit - credit
+    amounts = _amounts(journal)
+    rate_failed = _per_distinct(texts["exchangerate"], lambda t: isinstance(rates[t], ParseError), pa.bool_())
+    wide = journal.counts == journal.width
+    failed = _mask(size, day_errors) | _mask(size, amounts["debit"][1]) | _mask(size, amounts["credit"][1])
+    failed |= rate_failed.to_numpy(zero_copy_only=False)
+    dated = pc.is_valid(days).to_numpy(zero_copy_only=False)
+    accounted = pc.not_equal(texts["accno"], "").to_numpy(zero_copy_only=False)
+    refused: dict[int, str] = {}
+    for i in np.flatnonzero(~(wide & ~failed & dated & accounted)).tolist():
+        if not wide[i]:
+            refused[i] = N_("{count} fields where the header has {count_b}; row left out").format(count=int(journal.counts[i]), count_b=journal.width)  # fmt: skip
+        elif failed[i]:
+            exc = day_errors.get(i) or amounts["debit"][1].get(i) or amounts["credit"][1].get(i)
+            refused[i] = N_("{exc}; row left out").format(exc=exc or rates[texts["exchangerate"][i].as_py()])
         else:
-            currency, rate = "", ""
-        kept.append(i)
-        made["entry"].append(str(entry))
-        made["amount"].append(amount)
-        if currency:
-            made["currency"].append(currency)
-            made["amount_currency"].append(foreign)
-            made["rate"].append(rate)
-            foreign_rows.append(len(kept) - 1)
-    lines: dict[str, list[Any]] = dict(made)
-    lines["date"] = [dates[i] for i in kept]
-    lines["doc"] = [texts["reference"][i] for i in kept]
-    lines["account"] = [texts["accno"][i] for i in kept]
-    lines["description"] = [texts["memo"][i] or texts["description"][i] for i in kept]
-    lines["cost_centre"] = [texts["department"][i] for i in kept]
-    lines["source_row"] = [records[i][0] for i in kept]
-    for name, blank in (("currency", ""), ("amount_currency", None), ("rate", "")):
-        column: list[Any] = [blank] * len(kept)
-        for at, value in zip(foreign_rows, made[name], strict=True):
-            column[at] = value
-        lines[name] = column
+            refused[i] = N_("{value} is empty; row left out").format(value="transdate" if not dated[i] else "accno")
+    passed = wide & ~failed & dated & accounted
+    # consecutive rows with one reference form one entry
+    reference = texts["reference"].filter(pa.array(passed))
+    starts = np.ones(len(reference), dtype=bool)
+    if len(reference) > 1:
+        starts[1:] = pc.not_equal(reference.slice(1), reference.slice(0, len(reference) - 1)).to_numpy(
+            zero_copy_only=False
+        )
+    entry = np.zeros(size, dtype=np.int64)
+    entry[passed] = np.cumsum(starts)
+    debit = pc.fill_null(amounts["debit"][0], 0).to_numpy(zero_copy_only=False)
+    credit = pc.fill_null(amounts["credit"][0], 0).to_numpy(zero_copy_only=False)
+    amount = debit - credit
+    currency = _per_distinct(texts["currency"], str.upper, pa.string())
+    foreign = passed & pc.and_(pc.not_equal(currency, ""), pc.not_equal(currency, base)).to_numpy(zero_copy_only=False)
+    rows_foreign: dict[int, tuple[int, str, int, str]] = {}
+    for i in np.flatnonzero(foreign).tolist():
+        code, rate = currency[i].as_py(), cast(str, rates[texts["exchangerate"][i].as_py()])
+        if not rate or Decimal(rate) <= 0:
+            refused[i] = N_("{currency} row without an exchange rate; row left out").format(currency=code)
+            continue
+        try:
+            converted = (Decimal(int(amount[i])) * Decimal(rate)).quantize(Decimal(1), ROUND_HALF_UP)
+        except ArithmeticError:  # more digits than a Decimal holds
+            converted = Decimal(MAX_CENTS + 1)
+        if abs(converted) > MAX_CENTS:
+            refused[i] = N_("{currency} amount × exchange rate {rate} is too large; row left out").format(currency=code, rate=rate)  # fmt: skip
+            continue
+        rows_foreign[i] = (int(converted), code, int(amount[i]), rate)
+    for i in sorted(refused):
+        out.problem(int(journal.rows[i]), refused[i])
+    kept = passed & ~_mask(size, refused)
+    taken = pa.array(kept)
+    at = np.flatnonzero(kept)
+    for i, (value, _, _, _) in rows_foreign.items():
+        amount[i] = value
+    is_foreign = pa.array(_mask(size, rows_foreign)[kept])
+    foreign_at = sorted(rows_foreign)
+    entries = entry[kept]
+    line = np.ones(len(entries), dtype=np.int64)
+    if len(entries):
+        first = np.r_[True, entries[1:] != entries[:-1]]  # an entry's rows are consecutive
+        begin = np.flatnonzero(first)
+        line = np.arange(len(entries)) - np.repeat(begin, np.diff(np.r_[begin, len(entries)])) + 1
+    memo = texts["memo"].filter(taken)
+    row = pa.array(journal.rows[kept], pa.int64())
+    lines = {
+        "entry": pc.cast(pa.array(entries), pa.string()),
+        "line": pa.array(line, pa.int64()),
+        "amount": pa.array(amount[kept], pa.int64()),
+        "currency": pc.replace_with_mask(pa.array([""] * len(at), pa.string()), is_foreign,
+                                         pa.array([rows_foreign[i][1] for i in foreign_at], pa.string())),
+        "amount_currency": pc.replace_with_mask(pa.nulls(len(at), pa.int64()), is_foreign,
+                                                pa.array([rows_foreign[i][2] for i in foreign_at], pa.int64())),
+        "rate": pc.replace_with_mask(pa.array([""] * len(at), pa.string()), is_foreign,
+                                     pa.array([rows_foreign[i][3] for i in foreign_at], pa.string())),
+        "date": days.filter(taken),
+        "doc": texts["reference"].filter(taken),
+        "account": texts["accno"].filter(taken),
+        "description": pc.if_else(pc.not_equal(memo, ""), memo, texts["description"].filter(taken)),
+        "cost_centre": texts["department"].filter(taken),
+        "source_file": pa.array([out.file] * len(at), pa.string()),
+        "source_row": row,
+    }  # fmt: skip
     out.columns = lines
-    extras = {"source_row": lines["source_row"], **{name: [texts[name][i] for i in kept] for name in EXTRAS}}
-    return pa.table({k: pa.array(v, pa.int64() if k == "source_row" else pa.string()) for k, v in extras.items()})
+    return pa.table({"source_row": row, **{name: texts[name].filter(taken) for name in EXTRAS}})
 
 
 def _chart(source: Source, options: ReadOptions) -> tuple[pa.Table, pa.Table, list[Problem]]:
