@@ -82,7 +82,7 @@ import openpyxl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migrator import vat, years
+from migrator import columns, model, vat, years
 from migrator.errors import UnsupportedOperation
 from migrator.i18n import N_, guide  # the import guide in the user's language (issue 17)
 from migrator.model import Ledger, Problem, table
@@ -790,23 +790,118 @@ def kept_lines(ledger: Ledger, step: int) -> pa.Table:
     if not candidates:
         return lines
     chosen = pc.is_in(lines.column("entry"), pa.array(sorted(candidates), pa.string()))
-    rebuilt: list[dict[str, Any]] = []
-    known = known_grosses(lines.filter(chosen), plan, step)
-    for entry_lines in entries(lines.filter(chosen)):
-        rows, _ = fold(entry_lines, plan, step, known)
-        out: list[dict[str, Any]] = []
-        for row in rows:
-            if not row.tax:
-                out.append({**row.line, "amount": row.amount})
-                continue
-            code = row.line["vat_code"]
-            share = gross_vat(row.amount, plan.rates[code], step)
-            out.append({**row.line, "amount": row.amount - share, "vat_amount": share, "vat_line": False})
-            if share:
-                out.append({**row.line, "account": plan.accounts.get(code, ""), "amount": share, "vat_amount": None,
-                            "vat_line": True})  # fmt: skip
-        rebuilt += [{**line, "line": number} for number, line in enumerate(out, start=1)]
-    return pa.concat_tables([lines.filter(pc.invert(chosen)), table("lines", rebuilt)])
+    taken = lines.filter(chosen)
+    known = known_grosses(taken, plan, step)
+    order, starts = columns.entry_order(taken)
+    taken = taken.take(pa.array(order))
+    return pa.concat_tables([lines.filter(pc.invert(chosen)), _kept_entries(taken, starts, plan, step, known)])
+
+
+def _kept_entries(lines: pa.Table, starts: np.ndarray, plan: VatPlan, step: int, known: Known) -> pa.Table:
+    """The as-kept lines of the entries of `lines` (in the order of `writers.base.entries`, each entry
+    starting at `starts`), as `fold` rebuilds them. An entry of one VAT code with one base line and one
+    VAT line on the code's account, in the base currency, whose gross `known` holds, is rebuilt from the
+    columns (each output line a source line with new amount, VAT amount and flag, account, text and
+    number); any other through `fold`, its lines as dicts. Both are put back in entry order."""
+    count = lines.num_rows
+    codes = pc.fill_null(lines.column("vat_code"), "").to_pylist()
+    flags = pc.fill_null(lines.column("vat_line"), False).to_pylist()
+    amounts = lines.column("amount").to_pylist()
+    raw_vat = lines.column("vat_amount").to_pylist()
+    raw_flags = lines.column("vat_line").to_pylist()
+    accounts = lines.column("account").to_pylist()
+    texts = lines.column("description").to_pylist()
+    foreign = pc.fill_null(pc.not_equal(pc.fill_null(lines.column("currency"), ""), ""), False).to_pylist()
+    bounds = [*starts.tolist(), count]
+    written: list[tuple[int, int, int | None, bool | None, str, str, int, int]] = []
+    """per line written: its source line, amount, VAT amount, flag, account, text, number, entry position"""
+    slow: list[dict[str, Any]] = []
+    slow_keys: list[int] = []
+    for position in range(len(starts)):
+        first, last = bounds[position], bounds[position + 1]
+        coded = [i for i in range(first, last) if codes[i]]
+        parts = None
+        if len(coded) == 2 and not any(foreign[first:last]):
+            base, vat_line = coded if flags[coded[1]] else coded[::-1]
+            code = codes[base]
+            rate = plan.rates.get(code)
+            account = plan.accounts.get(code, "")
+            if (
+                rate is not None
+                and codes[vat_line] == code
+                and flags[vat_line]
+                and not flags[base]
+                and account
+                and accounts[vat_line] == account
+            ):
+                parts = known.get((rate, amounts[base], amounts[vat_line]))
+        if parts is None:
+            rows, _ = fold(model.rows(lines.slice(first, last - first)), plan, step, known)
+            out = _kept_rows(rows, plan, step)
+            slow += [{**line, "line": number} for number, line in enumerate(out, start=1)]
+            slow_keys += [position] * len(out)
+            continue
+        assert rate is not None
+        shares = [gross_vat(gross, rate, step) for _, gross in parts]
+        number = 0
+        for i in range(first, last):
+            if i == vat_line:
+                difference = amounts[vat_line] - sum(shares)
+                if difference:  # the rounding line, in place of the VAT line (see `fold`)
+                    number += 1
+                    text = f"VAT rounding {plan.codes[code]}: {texts[i]}"[:255]
+                    written.append((i, difference, None, True, account, text, number, position))
+            elif i != base:
+                number += 1
+                written.append((i, amounts[i], raw_vat[i], raw_flags[i], accounts[i], texts[i], number, position))
+            else:
+                for (_, gross), share in zip(parts, shares, strict=True):
+                    number += 1
+                    written.append((i, gross - share, share, False, accounts[i], texts[i], number, position))
+                    if share:
+                        number += 1
+                        written.append((i, share, None, True, account, texts[i], number, position))
+    return _kept_table(lines, written, slow, slow_keys)
+
+
+def _kept_rows(rows: list[Row], plan: VatPlan, step: int) -> list[dict[str, Any]]:
+    """The as-kept lines of one entry's rows (`fold`): a row with a tax_id as the base and the VAT bexio
+    books in it (as the reader books it), the others as written."""
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if not row.tax:
+            out.append({**row.line, "amount": row.amount})
+            continue
+        code = row.line["vat_code"]
+        share = gross_vat(row.amount, plan.rates[code], step)
+        out.append({**row.line, "amount": row.amount - share, "vat_amount": share, "vat_line": False})
+        if share:
+            out.append({**row.line, "account": plan.accounts.get(code, ""), "amount": share, "vat_amount": None,
+                        "vat_line": True})  # fmt: skip
+    return out
+
+
+def _kept_table(
+    lines: pa.Table,
+    written: list[tuple[int, int, int | None, bool | None, str, str, int, int]],
+    slow: list[dict[str, Any]],
+    slow_keys: list[int],
+) -> pa.Table:
+    """The lines `_kept_entries` worked out: source lines of `lines` with new values (`written`), and
+    the `slow` ones as dicts, in the order of their entries' positions, each entry's in order."""
+    source, amounts, vat_amounts, flags, accounts, texts, numbers, keys = (
+        [list(column) for column in zip(*written, strict=True)] if written else [[] for _ in range(8)]
+    )
+    fast = lines.take(pa.array(source, pa.int64()))
+    for name, values in (("amount", amounts), ("vat_amount", vat_amounts), ("vat_line", flags),
+                         ("account", accounts), ("description", texts), ("line", numbers)):  # fmt: skip
+        index = fast.schema.get_field_index(name)
+        fast = fast.set_column(index, fast.schema.field(index), pa.array(values, fast.schema.field(index).type))
+    if not slow:
+        return fast
+    every = pa.concat_tables([fast, table("lines", slow).cast(fast.schema)])
+    order = np.argsort(np.array(keys + slow_keys, dtype=np.int64), kind="stable")
+    return every.take(pa.array(order))
 
 
 def _changed_entries(lines: pa.Table, plan: VatPlan, step: int) -> set[str]:
