@@ -32,10 +32,16 @@ starting with ``.``), get ``-`` and 8 hex digits of the SHA-256 of the entry's p
 stable from run to run and independent of the order of entries. A clash group's one member whose
 name needed no change keeps it.
 
-Each client runs in a process of its own (forked from a fork server that has migrator loaded,
-nothing shared but the code), at most ``--jobs`` at a time, each limited to ``--client-timeout``
-seconds (the coordinator kills it) and ``--client-memory`` MiB of address space (``RLIMIT_AS``); or
-as a task on a Dask distributed cluster (where the cluster's own limits apply). Its output is written
+Clients run in ``--jobs`` worker processes (forked from a fork server that has migrator loaded),
+each converting one client at a time as the coordinator hands them out, each client limited to
+``--client-timeout`` seconds (the coordinator kills the worker, reports the client and starts a new
+worker) and each worker to ``--client-memory`` MiB of address space (``RLIMIT_AS``); or as tasks on a
+Dask distributed cluster (where the cluster's own limits apply). A worker keeps nothing of one client
+for the next: a conversion holds its data in its own objects, and after each client the worker clears
+every cache of migrator's modules that a client's data can reach (`forget`; the few caches kept hold
+only what is fixed by the code: formats, catalogs of messages, lookup tables shipped with migrator),
+and collects what is left. A worker whose client failed, or that still runs a thread the client
+started, is replaced by a fresh one, as is each worker after `CLIENTS_PER_WORKER` clients. Its output is written
 to a private temporary folder and renamed to ``OUTDIR/<client>/`` only when complete, so a run stopped
 at any moment leaves no half client behind. Links inside a client's folder that point outside it
 fail that client (like links in a zip); they are never followed.
@@ -57,6 +63,7 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import gc
 import hashlib
 import importlib.util
 import json
@@ -69,6 +76,8 @@ import resource
 import shutil
 import signal
 import sqlite3
+import sys
+import threading
 import time
 import traceback
 import uuid
@@ -97,6 +106,9 @@ DEFAULT_MEMORY = 8192
 """MiB of address space one client's process may use (``--client-memory``); a worker with pyarrow
 loaded starts at about 1.4 GiB of address space, most of it reserved and never touched."""
 OK_STATUSES = ("ok", "unchanged")
+CLIENTS_PER_WORKER = 100
+"""Clients one worker converts before a fresh one takes over (what a long run may leave in memory is
+bounded by that: fragments of the allocator, anything a cache not cleared would keep)."""
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
@@ -566,26 +578,95 @@ def _preload(to: str) -> list[str]:
             "migrator.bulk", *readers, *writer]  # fmt: skip
 
 
-def _child(
+def _worker(
     pipe: multiprocessing.connection.Connection,
     task: Callable[..., ClientResult],
-    client: Client,
     args: tuple[Any, ...],
     memory_mib: int | None,
 ) -> None:
-    """A client's process: limit its address space, convert, send the result back."""
+    """A worker process: limit its address space, then convert each client the coordinator sends (None
+    ends it) and send back ``(result, retiring)``; it retires after a failed client, when a thread of the
+    client still runs, or after `CLIENTS_PER_WORKER` clients. Between clients it keeps nothing of them
+    (`forget`)."""
     if memory_mib:
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = memory_mib << 20
         resource.setrlimit(resource.RLIMIT_AS, (limit if hard < 0 else min(limit, hard), hard))
-    try:
-        result = task(client, *args, memory_mib=memory_mib)
-    except MemoryError:
-        result = ClientResult(client.name, client.source, "failed", message=_memory_message(memory_mib))
-    except Exception as exc:
-        result = ClientResult(client.name, client.source, "failed", message=f"internal error: {exc!r}")
-    pipe.send(result)
+    gc.freeze()  # the preloaded modules' objects: never scanned by the collector between clients
+    threads = threading.active_count()
+    for done in range(1, CLIENTS_PER_WORKER + 1):
+        try:
+            client: Client | None = pipe.recv()
+        except (EOFError, OSError):
+            break
+        if client is None:
+            break
+        try:
+            result = task(client, *args, memory_mib=memory_mib)
+        except MemoryError:
+            result = ClientResult(client.name, client.source, "failed", message=_memory_message(memory_mib))
+        except Exception as exc:
+            result = ClientResult(client.name, client.source, "failed", message=f"internal error: {exc!r}")
+        del client
+        retiring = result.status == "failed" or done == CLIENTS_PER_WORKER or threading.active_count() > threads
+        pipe.send((result, retiring))
+        del result
+        forget()
+        if retiring:
+            break
     pipe.close()
+
+
+KEPT_CACHES = frozenset({
+    "migrator.i18n._catalog",  # a message catalog per language tag
+    "migrator.i18n._templates",  # the catalog's patterns per language tag
+    "migrator.limits.current",  # the bounds set in the environment
+    "migrator.readers.gnucash._path",  # XPath expressions written in the reader
+    "migrator.readers.saft.category_types",  # mappings/saft-no/categories.csv
+    "migrator.readers.saft.standard_kinds",  # mappings/saft-no/standard_kinds.csv
+    "migrator.registry._load",  # a format's description per module name
+    "migrator.vat.vendor_codes",  # the VAT code table shipped with migrator, per vendor name
+    "migrator.writers.bexio._flat_encoder",  # a JSON encoder per indent and depth
+    "migrator.writers.saft.grouping_rules",  # mappings/saft-no/grouping.csv
+    "migrator.writers.saft.tax_rules",  # mappings/saft-no/tax_codes.csv
+})  # fmt: skip
+"""The caches a worker keeps from client to client: keyed and filled only by what the code and the files
+shipped with it fix, never by a client's books (tests/test_bulk_workers.py converts different clients and
+checks they do not grow). Every other cache of migrator's modules is cleared after each client."""
+
+
+MEMOS = ("migrator.readers.saft._DAYS",)
+"""Module-level dictionaries a reader or writer fills from a client's books to save work (the SAF-T reader's
+dates by their bytes): emptied after each client. tests/test_bulk_workers.py checks that no other container
+of migrator's modules changes size from one client to the next."""
+
+
+def caches() -> dict[str, Any]:
+    """Every ``functools`` cache of migrator's loaded modules, by qualified name."""
+    found = {}
+    for module_name, module in list(sys.modules.items()):
+        if module is None or (module_name != "migrator" and not module_name.startswith("migrator.")):
+            continue
+        for name, value in list(vars(module).items()):
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == module_name:
+                found[f"{module_name}.{name}"] = value
+    return found
+
+
+def forget() -> None:
+    """Drop what one client left in the process: every cache but `KEPT_CACHES`, the `MEMOS`, the compiled
+    patterns of `re` (a pattern may have been built from a client's text), and the objects left in
+    reference cycles."""
+    for name, cached in caches().items():
+        if name not in KEPT_CACHES:
+            cached.cache_clear()
+    for name in MEMOS:
+        module_name, _dot, attribute = name.rpartition(".")
+        module = sys.modules.get(module_name)
+        if module is not None:
+            getattr(module, attribute).clear()
+    re.purge()
+    gc.collect()
 
 
 def _died(client: Client, code: int | None, memory_mib: int | None) -> ClientResult:
@@ -600,6 +681,14 @@ def _died(client: Client, code: int | None, memory_mib: int | None) -> ClientRes
     return ClientResult(client.name, client.source, "failed", message=f"the client's process {how}{hint}")
 
 
+@dataclass
+class _Worker:
+    """A worker process and the coordinator's end of its pipe."""
+
+    process: Any
+    pipe: Any
+
+
 def _local(
     clients: list[Client],
     to: str,
@@ -609,60 +698,94 @@ def _local(
     timeout: float | None = DEFAULT_TIMEOUT,  # float-ok: seconds
     memory_mib: int | None = DEFAULT_MEMORY,
 ) -> Iterator[ClientResult]:
-    """Each client in a fresh process forked from a server that has migrator loaded (cheap and isolated),
-    at most `jobs` at once; one that runs past `timeout` seconds is killed and reported. A process that
-    has sent its result is left to exit while the next one starts (killed if it lingers: a stuck thread)."""
+    """The clients handed one at a time to at most `jobs` worker processes forked from a server that has
+    migrator loaded (`_worker`). A client that runs past `timeout` seconds has its worker killed and is
+    reported; one whose worker dies is reported with how it died. A worker killed, died or retired is
+    replaced by a fresh one while clients wait."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(_preload(to))
     waiting = list(reversed(clients))
-    running: dict[Any, tuple[Any, Client, float]] = {}  # float-ok: monotonic deadline
+    idle: list[_Worker] = []
+    busy: dict[Any, tuple[_Worker, Client, float]] = {}  # float-ok: monotonic deadline
     exiting: list[tuple[Any, float]] = []  # float-ok: monotonic deadline
-    try:
-        while waiting or running:
-            while waiting and len(running) < jobs:
-                client = waiting.pop()
-                receiver, sender = context.Pipe(duplex=False)
-                process = context.Process(target=_child, name=f"migrator-{client.name}", daemon=True,
-                                          args=(sender, convert_client, client, (to, str(outdir), mapping), memory_mib))  # fmt: skip
+    task, args = convert_client, (to, str(outdir), mapping)
+
+    def hand_out() -> None:
+        while waiting and len(busy) < jobs:
+            if idle:
+                worker = idle.pop()
+            else:
+                receiver, sender = context.Pipe()
+                process = context.Process(target=_worker, name="migrator-bulk-worker", daemon=True,
+                                          args=(sender, task, args, memory_mib))  # fmt: skip
                 process.start()
                 sender.close()
-                running[receiver] = (process, client, time.monotonic() + timeout if timeout else math.inf)
-            soonest = min([deadline for _p, _c, deadline in running.values()] + [d for _p, d in exiting])
+                worker = _Worker(process, receiver)
+            client = waiting.pop()
+            try:
+                worker.pipe.send(client)
+            except OSError:  # it died while idle: the client goes to a fresh one
+                waiting.append(client)
+                retire(worker)
+                continue
+            busy[worker.pipe] = (worker, client, time.monotonic() + timeout if timeout else math.inf)
+
+    def retire(worker: _Worker) -> None:
+        worker.pipe.close()
+        exiting.append((worker.process, time.monotonic() + 10))
+
+    try:
+        while waiting or busy:
+            hand_out()
+            soonest = min([deadline for _w, _c, deadline in busy.values()] + [d for _p, d in exiting])
             wait = None if soonest == math.inf else max(0.0, soonest - time.monotonic())
-            for ready in multiprocessing.connection.wait(list(running), timeout=wait):
-                process, client, _deadline = running.pop(ready)
+            finished: list[ClientResult] = []
+            for ready in multiprocessing.connection.wait(list(busy), timeout=wait):
+                worker, client, _deadline = busy.pop(ready)
                 try:
-                    result: ClientResult = ready.recv()  # type: ignore[union-attr,call-arg,assignment]
+                    result, retiring = worker.pipe.recv()
                 except (EOFError, OSError):
-                    process.join(10)
-                    result = _died(client, process.exitcode, memory_mib)
-                ready.close()  # type: ignore[union-attr]
-                exiting.append((process, time.monotonic() + 10))
-                yield result
+                    worker.process.join(10)
+                    result, retiring = _died(client, worker.process.exitcode, memory_mib), True
+                if retiring:
+                    retire(worker)
+                else:
+                    idle.append(worker)
+                finished.append(result)
+            hand_out()  # the next clients start before the results are recorded
+            yield from finished
             now = time.monotonic()
             for process, deadline in list(exiting):
                 if process.exitcode is not None or now >= deadline:
                     exiting.remove((process, deadline))
                     _end(process)
-            for receiver, (process, client, deadline) in list(running.items()):
+            for receiver, (worker, client, deadline) in list(busy.items()):
                 if now >= deadline:
-                    del running[receiver]
-                    _end(process, at_once=True)
+                    del busy[receiver]
+                    _end(worker.process, at_once=True)
                     receiver.close()
-                    _tidy(outdir, client.name, process.pid)
+                    _tidy(outdir, client.name, worker.process.pid)
                     yield ClientResult(client.name, client.source, "failed",
                                        message=f"stopped after {timeout:g} s (--client-timeout)", seconds=timeout or 0.0)  # fmt: skip
+        for worker in idle:
+            with contextlib.suppress(OSError):
+                worker.pipe.send(None)
+            retire(worker)
+        idle.clear()
         for process, _deadline in exiting:
             _end(process)
     finally:
-        for receiver, (process, client, _deadline) in running.items():
-            _end(process, at_once=True)
+        for receiver, (worker, client, _deadline) in busy.items():
+            _end(worker.process, at_once=True)
             receiver.close()
-            _tidy(outdir, client.name, process.pid)
+            _tidy(outdir, client.name, worker.process.pid)
+        for worker in idle:
+            _end(worker.process, at_once=True)
+            worker.pipe.close()
 
 
 def _end(process: Any, at_once: bool = False) -> None:
-    """Reap a client's process; kill it first if it is to stop at once, or still runs a moment on."""
+    """Reap a worker's process; kill it first if it is to stop at once, or still runs a moment on."""
     if at_once:
         process.kill()
     process.join(0 if at_once else 2)
@@ -698,7 +821,7 @@ def _dask(clients: list[Client], to: str, outdir: Path, mapping: str | None, add
     run_id = uuid.uuid4().hex[:12]  # two runs on one cluster never share a task
     with DaskClient(address) as dask:
         futures = {
-            dask.submit(convert_client, c, to, str(outdir), mapping, key=f"migrator-{run_id}-{c.name}", pure=False): c
+            dask.submit(_dask_task, c, to, str(outdir), mapping, key=f"migrator-{run_id}-{c.name}", pure=False): c
             for c in clients
         }
         for future in as_completed(futures):
@@ -707,6 +830,14 @@ def _dask(clients: list[Client], to: str, outdir: Path, mapping: str | None, add
                 yield future.result()
             except Exception as exc:
                 yield ClientResult(client.name, client.source, "failed", message=f"task failed on the cluster: {exc}")
+
+
+def _dask_task(client: Client, to: str, outdir: str, mapping: str | None) -> ClientResult:
+    """One client on a Dask worker, which runs many clients: nothing of it is kept for the next (`forget`)."""
+    try:
+        return convert_client(client, to, outdir, mapping)
+    finally:
+        forget()
 
 
 def run(
