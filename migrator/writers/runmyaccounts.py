@@ -44,15 +44,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from migrator import guides, years
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from migrator import columns, guides, years
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem
-from migrator.model import rows as rows_of
-from migrator.money import format_cents
 from migrator.rowwise import collector_paused
 from migrator.writers.base import fiscal_year_losses, lines_with, lost, lost_columns
 
 ENCODING = "iso-8859-1"
+BATCH = 1 << 16
 JOURNAL = "journal.csv"
 CHART = "chart.csv"
 COLUMNS = ("reference", "department", "description", "transdate", "notes", "currency", "exchangerate", "accno",
@@ -75,8 +78,7 @@ class RunMyAccountsWriter:
 
     def _write(self, ledger: Ledger, target: Path) -> list[Problem]:
         encoder = _Encoder()
-        rows, renamed = _journal(ledger)
-        _write(target / JOURNAL, COLUMNS, rows, encoder)
+        renamed = _write_journal(ledger, target / JOURNAL, encoder)
         _write(target / CHART, CHART_COLUMNS, _chart(ledger), encoder)
         contacts = write_contacts(ledger, target, encoder)
         guides.write("runmyaccounts", target)  # the import guide, in the user's language (issue 17)
@@ -138,32 +140,75 @@ def _write(path: Path, header: tuple[str, ...], rows: list[list[str]], encode: _
     path.write_bytes(buffer.getvalue().encode(ENCODING))
 
 
-def _journal(ledger: Ledger) -> tuple[list[list[str]], int]:
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for line in rows_of(ledger.lines, ("entry", "line", "doc", "date", "description", "cost_centre", "amount",
-                                         "account")):  # fmt: skip
-        grouped.setdefault(line["entry"], []).append(line)
+def _cells(values: pa.Array, encode: _Encoder) -> pa.Array:
+    """Each value as `_write` writes it: spaces and line breaks as one space, ISO-8859-1 (`encode`),
+    quoted where the csv module quotes (a comma or a quote in it)."""
+    text = columns.one_line(values)
+    foreign = np.flatnonzero(pc.match_substring_regex(text, "[^\\x00-\\xff]").to_numpy(zero_copy_only=False))
+    if len(foreign):
+        mask = np.zeros(len(text), dtype=bool)
+        mask[foreign] = True
+        text = pc.replace_with_mask(text, pa.array(mask), pa.array([encode(text[i].as_py()) for i in foreign.tolist()]))
+    quoted = pc.match_substring_regex(text, '[,"\r\n]')
+    if not pc.any(quoted).as_py():
+        return text
+    wrapped = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(quoted, wrapped, text)
+
+
+def _write_journal(ledger: Ledger, path: Path, encode: _Encoder) -> int:
+    """journal.csv, written from the ledger's columns a batch of lines at a time, as `_write` writes rows:
+    one row per line, entries as they first appear, each one's lines by number, the entry's reference,
+    text and date on each. Returns how many entries' references got a suffix."""
+    lines = ledger.lines
+    order, starts = columns.entry_order(lines)
+    size = len(order)
+    entry = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, size]).astype(np.int64))
+    first = lines.select(["entry", "doc", "date", "description"]).take(pa.array(order[starts]))
+    doc = pc.fill_null(first.column("doc"), "")
+    reference = columns.one_line(pc.if_else(pc.equal(doc, ""), pc.fill_null(first.column("entry"), ""), doc))
+    renamed = 0
+    if len(reference) and (
+        reference[0].as_py() == ""
+        or pc.any(pc.equal(reference.slice(1), reference.slice(0, len(reference) - 1))).as_py()
+    ):
+        names, previous = reference.to_pylist(), ""
+        for at, name in enumerate(names):
+            unique, count = name, 1
+            while unique == previous:
+                count += 1
+                unique = f"{name} ({count})"
+            renamed += unique != name
+            previous = names[at] = unique
+        reference = pa.array(names, pa.string())
+    days = pc.dictionary_encode(first.column("date").combine_chunks())
+    dates = pa.array([f"{d.day:02d}.{d.month:02d}.{d.year}" for d in days.dictionary.to_pylist()], pa.string())
+    date = dates.take(days.indices)
+    texts = first.column("description").combine_chunks()
     base = ledger.company.base_currency or "CHF"
-    rows, previous, renamed = [], "", 0
-    for entry, lines in grouped.items():
-        lines.sort(key=lambda line: line["line"] or 0)
-        first = lines[0]
-        reference = " ".join((first["doc"] or entry).split())
-        unique, count = reference, 1
-        while unique == previous:
-            count += 1
-            unique = f"{reference} ({count})"
-        renamed += unique != reference
-        previous = unique
-        day = first["date"]
-        date = f"{day.day:02d}.{day.month:02d}.{day.year}"
-        for line in lines:
-            amount = line["amount"]
-            memo = line["description"] if line["description"] != first["description"] else ""
-            debit, credit = (format_cents(amount), "0.00") if amount >= 0 else ("0.00", format_cents(-amount))
-            rows.append([unique, line["cost_centre"], first["description"], date, "", base, "1", line["account"],
-                         debit, credit, "", memo, ""])  # fmt: skip
-    return rows, renamed
+    fields = lines.select(["cost_centre", "account", "amount", "description"])
+    with path.open("wb") as handle:
+        handle.write((",".join(COLUMNS) + "\r\n").encode(ENCODING))
+        for start in range(0, size, BATCH):
+            rows = pa.array(order[start : start + BATCH])
+            at = pa.array(entry[start : start + BATCH])
+            batch = fields.take(rows)
+            amount = batch.column("amount").to_numpy()
+            description = batch.column("description").combine_chunks()
+            memo = pc.if_else(pc.equal(description, texts.take(at)), "", description)
+            empty = pa.array([""] * len(rows), pa.string())
+            # every cell goes through `_cells` (characters ISO-8859-1 lacks are counted at each use)
+            row = (
+                _cells(reference.take(at), encode), _cells(batch.column("cost_centre").combine_chunks(), encode),
+                _cells(texts.take(at), encode), date.take(at), empty, _cells(pa.array([base] * len(rows)), encode), "1",
+                _cells(batch.column("account").combine_chunks(), encode), columns.cents_text(np.maximum(amount, 0)),
+                columns.cents_text(np.maximum(-amount, 0)), empty, _cells(memo, encode), empty,
+            )  # fmt: skip
+            text = pc.binary_join_element_wise(pc.binary_join_element_wise(*row, ","), "\r\n", "")
+            offsets = np.frombuffer(text.buffers()[1], np.int32)[text.offset : text.offset + len(text) + 1]
+            data = text.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+            handle.write(data.decode("utf-8").encode(ENCODING))
+    return renamed
 
 
 def _category(code: str, kind: str) -> str:
