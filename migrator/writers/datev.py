@@ -51,11 +51,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from migrator import guides
+from migrator import columns, guides
 from migrator.i18n import N_
 from migrator.model import FiscalYear, Ledger, Problem, conform, years_of
-from migrator.model import rows as rows_of
-from migrator.money import format_cents
 from migrator.parsing import decimal_text
 from migrator.rowwise import collector_paused
 from migrator.writers.base import dates_up_to, lines_with, lost
@@ -121,30 +119,21 @@ class DatevWriter:
         out = _Text()
         created = (self.now or dt.datetime.now()).strftime("%Y%m%d%H%M%S%f")[:17]
         length = _account_length(ledger)
-        lines = rows_of(ledger.lines, ("entry", "date", "doc", "description", "account", "cost_centre", "opening",
-                                    "currency", "amount_currency"))  # fmt: skip
         pairs = fold(ledger)
         folded = _Folded()
         folded.count(ledger, pairs)
-        by_entry: dict[int, list[_Pair]] = {}
-        base = ledger.company.base_currency
-        for number, debit, credit, cents, whole, first in zip(
-            pairs.entry.tolist(), pairs.debit.tolist(), pairs.credit.tolist(), pairs.cents.tolist(),
-            pairs.whole.tolist(), pairs.first.tolist(), strict=True,
-        ):  # fmt: skip
-            pair = folded.pair(lines[first], lines[debit], lines[credit], cents, whole, base)
-            by_entry.setdefault(number, []).append(pair)
-        firsts = ledger.entries().first_lines().tolist()
-        entries = [[lines[firsts[number]], number] for number in range(len(firsts))]
-        batches = _batches(entries, list(years_of(ledger)))
-        undated = len(batches.pop(UNDATED, []))
-        for period, batch in sorted(batches.items(), key=lambda item: item[0].start):
+        sides = _Sides.of(ledger, pairs)
+        folded.cost_centres_lost, folded.foreign_lost = sides.lost()
+        firsts = ledger.entries().first_lines()
+        batches, batch_of = _batches(pc.take(ledger.lines.column("date"), pa.array(firsts)), list(years_of(ledger)))
+        undated = int(np.count_nonzero(batch_of == -1))
+        pair_batch = batch_of[pairs.entry] if len(pairs.entry) else np.zeros(0, dtype=np.int64)
+        for number, period in sorted(enumerate(batches), key=lambda item: item[1].start):
             head = _header(21, "Buchungsstapel", 13, created, period, length, ledger, out)
-            rows = [_row(pair, out) for entry in batch for pair in by_entry.get(entry[1], [])]
             name = f"EXTF_Buchungsstapel_{period.start.year}.csv"
             if (target / name).exists():
                 name = f"EXTF_Buchungsstapel_{period.start:%Y%m%d}.csv"
-            _save(target / name, head, [_line(COLUMNS, TEXT, r) for r in rows], out)
+            _save_rows(target / name, head, sides, np.flatnonzero(pair_batch == number), ledger, out)
         first = min(batches, key=lambda p: p.start) if batches else None
         head = _header(20, "Kontenbeschriftungen", 3, created, first, length, ledger, out)
         accounts = [
@@ -240,38 +229,29 @@ def _add_year(day: dt.date) -> dt.date:
         return day.replace(year=day.year + 1, day=28)
 
 
-def _batches(entries: list[list[dict[str, Any]]], years: list[FiscalYear]) -> dict[FiscalYear, list[Any]]:
-    """Entries per batch period: its fiscal year, else the calendar year of its date."""
+def _batches(days: pa.Array | pa.ChunkedArray, years: list[FiscalYear]) -> tuple[list[FiscalYear], np.ndarray]:
+    """The batch periods entries fall in (in the order they first occur) and each entry's period
+    (-1 for an entry without a date): its fiscal year's batch, else the calendar year of its date."""
     periods = _periods(years)
-    batches: dict[FiscalYear, list[Any]] = {}
-    for entry in entries:
-        day = entry[0]["date"]
+    encoded = pc.dictionary_encode(days, null_encoding="encode")
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    found: dict[FiscalYear, int] = {}
+    where = np.full(len(encoded.dictionary), -1, dtype=np.int64)
+    # each distinct day once, in the order of the entries that first have it
+    firsts = np.unique(index, return_index=True)[1] if len(index) else np.zeros(0, dtype=np.int64)
+    for at in np.sort(firsts).tolist():
+        code = int(index[at])
+        day = encoded.dictionary[code].as_py()
         if day is None:
-            batches.setdefault(UNDATED, []).append(entry)
             continue
         period = next((p for p in periods if p.contains(day)), None)
         if period is None:
             period = FiscalYear(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31))
             periods.append(period)
-        batches.setdefault(period, []).append(entry)
-    return batches
-
-
-UNDATED = FiscalYear(dt.date.min, dt.date.min)
-"""Key of entries without a date: DATEV rows need a Belegdatum, so they are left out (and counted)."""
-
-
-@dataclass
-class _Pair:
-    entry: str
-    date: dt.date
-    doc: str
-    text: str
-    debit: dict[str, Any]
-    credit: dict[str, Any]
-    cents: int
-    opening: bool
-    foreign: tuple[str, int, str] | None = None  # currency, foreign cents, base currency
+        where[code] = found.setdefault(period, len(found))
+    return list(found), where[index] if len(index) else np.zeros(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -456,63 +436,226 @@ class _Folded:
             differs = pc.and_(other, pc.invert(both_null)).to_numpy(zero_copy_only=False)
             self.mixed_dates = len(np.unique(np.asarray(groups.numbers())[np.asarray(differs, dtype=bool)]))
 
-    def pair(
-        self, first: dict[str, Any], debit: dict[str, Any], credit: dict[str, Any], cents: int, whole: bool, base: str
-    ) -> _Pair:
-        pair = _Pair(
-            first["entry"],
-            first["date"],
-            first["doc"],
-            debit["description"] or first["description"],
-            debit,
-            credit,
-            cents,
-            all(x["opening"] for x in (debit, credit)),
+
+@dataclass
+class _Sides:
+    """Per pair (a DATEV row): its Konto and Gegenkonto lines, flag and foreign amount, column-wise."""
+
+    pairs: Pairs
+    konto: pa.Table
+    gegen: pa.Table
+    first: pa.Table
+    flag: np.ndarray
+    text: pa.Array
+    currency: pa.Array
+    foreign: np.ndarray
+    kept: np.ndarray
+    """True where a pair carries its foreign amount (a whole debit line against a whole credit line)."""
+    centres_differ: np.ndarray
+    foreign_lost: np.ndarray
+
+    @classmethod
+    def of(cls, ledger: Ledger, pairs: Pairs) -> _Sides:
+        lines = ledger.lines.combine_chunks()
+        wanted = ["entry", "date", "doc", "description", "account", "cost_centre", "opening", "currency",
+                  "amount_currency"]  # fmt: skip
+        lines = lines.select(wanted)
+        debit, credit, first = (lines.take(pa.array(i)) for i in (pairs.debit, pairs.credit, pairs.first))
+
+        def text(table: pa.Table, name: str) -> pa.Array:
+            return table.column(name).combine_chunks().fill_null("")
+
+        debit_centre, credit_centre = text(debit, "cost_centre"), text(credit, "cost_centre")
+        # Konto is the credit line where only it has a cost centre (KOST1 belongs to Konto)
+        flipped = _bools(pc.and_(pc.equal(debit_centre, ""), pc.not_equal(credit_centre, "")))
+        swap = pa.array(flipped)
+        konto = pa.table({n: pc.if_else(swap, credit.column(n), debit.column(n)) for n in ("description", "account", "cost_centre")})  # fmt: skip
+        gegen = pa.table({"account": pc.if_else(swap, debit.column("account"), credit.column("account"))})
+        debit_text = text(debit, "description")
+        pair_text = pc.if_else(pc.equal(debit_text, ""), text(first, "description"), debit_text)
+        konto_text = text(konto, "description")
+        row_text = pc.if_else(pc.equal(konto_text, ""), pair_text, konto_text)
+        differ = _bools(pc.and_(pc.and_(pc.not_equal(debit_centre, ""), pc.not_equal(credit_centre, "")),
+                                pc.not_equal(debit_centre, credit_centre)))  # fmt: skip
+        debit_currency, credit_currency = text(debit, "currency"), text(credit, "currency")
+        currency = pc.if_else(pc.equal(debit_currency, ""), credit_currency, debit_currency)
+        has = ~_bools(pc.equal(currency, ""))
+        foreign_debit = debit.column("amount_currency").combine_chunks().fill_null(0).to_numpy(zero_copy_only=False)
+        foreign_credit = credit.column("amount_currency").combine_chunks().fill_null(0).to_numpy(zero_copy_only=False)
+        same = _bools(pc.equal(debit_currency, credit_currency)) & (foreign_debit == -foreign_credit)
+        same &= foreign_debit != 0
+        kept = has & same & pairs.whole
+        opening = pc.and_(text_bool(debit, "opening"), text_bool(credit, "opening"))
+        return cls(
+            pairs=pairs,
+            konto=konto.append_column("opening", opening),
+            gegen=gegen,
+            first=first.select(["entry", "date", "doc"]),
+            flag=np.where(flipped, "H", "S"),
+            text=row_text,
+            currency=currency,
+            foreign=np.abs(foreign_debit),
+            kept=kept,
+            centres_differ=differ,
+            foreign_lost=has & ~kept,
         )
-        if debit["cost_centre"] and credit["cost_centre"] and debit["cost_centre"] != credit["cost_centre"]:
-            self.cost_centres_lost += 1
-        currency = debit["currency"] or credit["currency"]
-        if currency:
-            same = (
-                debit["currency"] == credit["currency"]
-                and (debit["amount_currency"] or 0) == -(credit["amount_currency"] or 0) != 0
-            )
-            if whole and same:
-                pair.foreign = (currency, abs(debit["amount_currency"]), base)
-            else:
-                self.foreign_lost += 1
-        return pair
+
+    def lost(self) -> tuple[int, int]:
+        """Second cost centres and foreign amounts the pairs cannot carry."""
+        return int(np.count_nonzero(self.centres_differ)), int(np.count_nonzero(self.foreign_lost))
 
 
-def _row(pair: _Pair, out: _Text) -> dict[str, str]:
-    # Konto is the line with the cost centre where only the credit line has one (KOST1 belongs to Konto).
-    konto, gegen, flag = pair.debit, pair.credit, "S"
-    if pair.credit["cost_centre"] and not pair.debit["cost_centre"]:
-        konto, gegen, flag = pair.credit, pair.debit, "H"
-    text = konto["description"] or pair.text
-    row = {
-        "Umsatz (ohne Soll/Haben-Kz)": format_cents(pair.cents, ","),
-        "Soll/Haben-Kennzeichen": flag,
-        "Konto": konto["account"],
-        "Gegenkonto (ohne BU-Schlüssel)": gegen["account"],
-        "Belegdatum": pair.date.strftime("%d%m"),
-        "Belegfeld 1": out.cut(pair.doc, LENGTH["Belegfeld 1"], N_("voucher numbers longer than 36 characters")),
-        "Buchungstext": out.cut(text, LENGTH["Buchungstext"], N_("booking texts longer than 60 characters")),
-        "KOST1 - Kostenstelle": out.cut(konto["cost_centre"], 36, N_("cost centres longer than 36 characters")),
-        "Beleginfo - Art 1": ENTRY_MARK,
-        "Beleginfo - Inhalt 1": pair.entry,
+def text_bool(table: pa.Table, name: str) -> pa.Array:
+    """A flag column with a missing value as false."""
+    return table.column(name).combine_chunks().fill_null(False)
+
+
+def _bools(mask: Any) -> np.ndarray:
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+ROWS_AT_ONCE = 65_536
+"""Rows turned into text and written at a time (the whole batch's text would be held at once)."""
+
+
+def _save_rows(path: Path, header: str, sides: _Sides, positions: np.ndarray, ledger: Ledger, out: _Text) -> None:
+    """Write one Buchungsstapel: header, column names and the rows of the pairs at `positions`."""
+    base = ledger.company.base_currency
+    head = "\r\n".join([header, ";".join(COLUMNS)]) + "\r\n"
+    parts: list[bytes | pa.Buffer] = []
+    odd = False
+    for start in range(0, len(positions), ROWS_AT_ONCE):
+        rows = _row_texts(sides, positions[start : start + ROWS_AT_ONCE], base, out)
+        latin = _latin1(_values_buffer(pc.binary_join_element_wise(rows, "", "\r\n")))
+        if latin is not None:
+            parts.append(latin)
+            continue
+        ascii_ = _bools(pc.string_is_ascii(rows))
+        if not ascii_.all():  # Windows-1252 bytes differ from UTF-8 only outside ASCII
+            others = np.flatnonzero(~ascii_)
+            encoded = []
+            for text in rows.take(pa.array(others)).to_pylist():
+                try:
+                    encoded.append(text.encode(ENCODING))
+                except UnicodeEncodeError:
+                    odd = True
+                    encoded.append("".join(_cp1252(c) for c in text).encode(ENCODING))
+            mask = np.zeros(len(rows), dtype=bool)
+            mask[others] = True
+            rows = pc.replace_with_mask(rows.cast(pa.binary()), pa.array(mask), pa.array(encoded, pa.binary()))
+        ended = pc.binary_join_element_wise(rows.cast(pa.binary()), pa.scalar(b"", pa.binary()), b"\r\n")
+        parts.append(_values_buffer(ended))
+    try:
+        first = head.encode(ENCODING)
+    except UnicodeEncodeError:
+        odd = True
+        first = "".join(_cp1252(c) for c in head).encode(ENCODING)
+    if odd:
+        out.note(N_("texts with characters outside Windows-1252"))
+    with path.open("wb") as handle:
+        handle.write(first)
+        for part in parts:
+            handle.write(part)
+
+
+def _latin1(data: pa.Buffer) -> pa.Buffer | bytes | None:
+    """The Windows-1252 bytes of UTF-8 text whose characters are ASCII or U+00A0–U+00FF (where
+    Windows-1252 is Latin-1: one byte, the code point); None for other text."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    high = np.flatnonzero(raw >= 0x80)
+    if not len(high):
+        return data
+    leads = high[(raw[high] == 0xC2) | (raw[high] == 0xC3)]
+    if 2 * len(leads) != len(high) or (raw[high] >= 0xC4).any():  # a character from U+0100 on
+        return None
+    following = raw[leads + 1]
+    if ((raw[leads] == 0xC2) & (following < 0xA0)).any():  # U+0080–U+009F: not Latin-1 in Windows-1252
+        return None
+    out = raw.copy()
+    out[leads + 1] = ((raw[leads] & 0x03) << 6) | (following & 0x3F)
+    keep = np.ones(len(raw), dtype=bool)
+    keep[leads] = False
+    return out[keep].tobytes()
+
+
+def _values_buffer(values: pa.Array) -> pa.Buffer:
+    """The bytes of a binary array's values, end to end."""
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int32, count=len(values) + 1, offset=values.offset * 4)
+    data = values.buffers()[2]
+    if data is None:
+        return pa.py_buffer(b"")
+    return data.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+
+
+def _row_texts(sides: _Sides, at: np.ndarray, base: str, out: _Text) -> pa.Array:
+    """The text of the rows of the pairs at `at` (as `_line` of `_row` gave them, one pair at a time)."""
+    take = pa.array(at.astype(np.int64))
+    count = len(at)
+    konto, gegen, first = sides.konto.take(take), sides.gegen.take(take), sides.first.take(take)
+    cents = sides.pairs.cents[at]
+    kept = sides.kept[at]
+    foreign = sides.foreign[at]
+    blank = pa.array([""] * count, pa.string())
+
+    def only(mask: np.ndarray, values: Any) -> pa.Array:
+        return pc.if_else(pa.array(mask), values, blank) if mask.any() else blank
+
+    days = pc.cast(first.column("date").combine_chunks(), pa.timestamp("s"))
+    values: dict[str, pa.Array] = {
+        "Umsatz (ohne Soll/Haben-Kz)": columns.cents_text(np.where(kept, foreign, cents), ","),
+        "Soll/Haben-Kennzeichen": pa.array(sides.flag[at], pa.string()),
+        "Konto": konto.column("account").combine_chunks().fill_null(""),
+        "Gegenkonto (ohne BU-Schlüssel)": gegen.column("account").combine_chunks().fill_null(""),
+        "Belegdatum": pc.strftime(days, "%d%m"),
+        "Belegfeld 1": _cut_counted(
+            first.column("doc"), LENGTH["Belegfeld 1"], N_("voucher numbers longer than 36 characters"), out
+        ),
+        "Buchungstext": _cut_counted(
+            sides.text.take(take), LENGTH["Buchungstext"], N_("booking texts longer than 60 characters"), out
+        ),
+        "KOST1 - Kostenstelle": _cut_counted(
+            konto.column("cost_centre"), 36, N_("cost centres longer than 36 characters"), out
+        ),
+        "Beleginfo - Art 1": pa.array([ENTRY_MARK] * count, pa.string()),
+        "Beleginfo - Inhalt 1": first.column("entry").combine_chunks().fill_null(""),
     }
-    if pair.opening:
-        row["Beleginfo - Art 2"] = OPENING_MARK
-        row["Beleginfo - Inhalt 2"] = "ja"
-    if pair.foreign:
-        currency, foreign, base = pair.foreign
-        row["Umsatz (ohne Soll/Haben-Kz)"] = format_cents(foreign, ",")
-        row["WKZ Umsatz"] = currency
-        row["Kurs"] = _kurs(foreign, pair.cents)
-        row["Basis-Umsatz"] = format_cents(pair.cents, ",")
-        row["WKZ Basis-Umsatz"] = base
-    return row
+    opening = _bools(konto.column("opening").combine_chunks())
+    values["Beleginfo - Art 2"] = only(opening, OPENING_MARK)
+    values["Beleginfo - Inhalt 2"] = only(opening, "ja")
+    if kept.any():
+        values["WKZ Umsatz"] = only(kept, sides.currency.take(take))
+        kurs = [_kurs(int(foreign[k]), int(cents[k])) if kept[k] else "" for k in range(count)]
+        values["Kurs"] = pa.array(kurs, pa.string())
+        values["Basis-Umsatz"] = only(kept, columns.cents_text(cents, ","))
+        values["WKZ Basis-Umsatz"] = only(kept, base)
+    blank_fields, where, quoted = _layout(COLUMNS, TEXT)
+    fields: list[Any] = list(blank_fields)
+    for name, value in values.items():
+        if name in quoted:
+            value = pc.binary_join_element_wise('"', pc.replace_substring(value, '"', '""'), '"', "")
+        for index in where.get(name, ()):
+            fields[index] = value
+    # runs of constant fields as one piece
+    pieces: list[Any] = []
+    for item in fields:
+        if isinstance(item, str) and pieces and isinstance(pieces[-1], str):
+            pieces[-1] += ";" + item
+        else:
+            pieces.append(item)
+    if count == 0:
+        return blank
+    return pc.binary_join_element_wise(*pieces, ";")
+
+
+def _cut_counted(column: Any, size: int, what: str, out: _Text) -> pa.Array:
+    """`_Text.cut` of every value (spaces evened out, cut to `size` characters), each cut counted."""
+    even = columns.one_line(column)
+    longer = _bools(pc.greater(pc.utf8_length(even), size))
+    cut = int(np.count_nonzero(longer))
+    if cut:
+        out.counts[what] = out.counts.get(what, 0) + cut
+        return pc.utf8_slice_codeunits(even, 0, size)
+    return even
 
 
 def _kurs(foreign: int, base: int) -> str:
