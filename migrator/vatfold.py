@@ -302,16 +302,28 @@ def vat_checks(lines: pa.Table, plan: VatPlan) -> dict[tuple[str, str], list[int
     """Per entry and VAT code with base lines and a known rate, column-wise: ``[base lines, VAT lines,
     VAT booked, VAT computed net to the cent, VAT computed net to 0.05, VAT lines of 0.00]`` (cents), the computation
     one per base line as `computed_vat` does it. Tells which entries a program computing VAT per row
-    books alike, and which rounding fits the books."""
+    books alike, and which rounding fits the books. (`vat_check_table` gives the same as columns.)"""
     from migrator.reconcile import sums_by
 
-    if not lines.num_rows or not plan.rates:
+    table = _check_lines(lines, plan)
+    if table is None:
         return {}
+    return {key: sums for key, sums in sums_by(table, ["entry", "code"], CHECKS).items() if sums[0]}
+
+
+CHECKS = ["base", "vat", "booked", "cent", "five", "zero"]
+"""The sums of `vat_checks`, in order."""
+
+
+def _check_lines(lines: pa.Table, plan: VatPlan) -> pa.Table | None:
+    """Per line of a VAT code with a known rate: its entry and code and what it adds to each of `CHECKS`."""
+    if not lines.num_rows or not plan.rates:
+        return None
     codes = lines.column("vat_code").fill_null("")
     known = pc.is_in(codes, pa.array(sorted(plan.rates), pa.string()))
     lines = lines.filter(known)
     if not lines.num_rows:
-        return {}
+        return None
     codes = lines.column("vat_code").to_pylist()
     flag = np.asarray(lines.column("vat_line").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     amounts = np.asarray(lines.column("amount").fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -331,13 +343,76 @@ def vat_checks(lines: pa.Table, plan: VatPlan) -> dict[tuple[str, str], list[int
         value = (quotient + (2 * rest >= whole)) * step
         return np.where(flag, 0, (value * sign).astype(np.int64))
 
-    table = pa.table({
+    return pa.table({
         "entry": lines.column("entry"), "code": lines.column("vat_code"), "base": (~flag).astype(np.int64),
         "vat": flag.astype(np.int64), "booked": np.where(flag, amounts, 0), "cent": rounded(1), "five": rounded(5),
         "zero": (flag & (amounts == 0)).astype(np.int64),
     })  # fmt: skip
-    values = ["base", "vat", "booked", "cent", "five", "zero"]
-    return {key: sums for key, sums in sums_by(table, ["entry", "code"], values).items() if sums[0]}
+
+
+@dataclass(frozen=True)
+class VatChecks:
+    """`vat_checks` as columns: one row per entry and VAT code (those with base lines), in the dict's
+    order; `sums` holds the six sums of `CHECKS` (int64), one row each."""
+
+    entry: pa.Array
+    code: pa.Array
+    sums: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.entry)
+
+    def filter(self, mask: np.ndarray) -> VatChecks:
+        """The rows where `mask` is true."""
+        return VatChecks(self.entry.filter(pa.array(mask)), self.code.filter(pa.array(mask)), self.sums[:, mask])
+
+    def as_dict(self) -> dict[tuple[str, str], list[int]]:
+        """As `vat_checks` gives them."""
+        keys = zip(self.entry.to_pylist(), self.code.to_pylist(), strict=True)
+        return dict(zip(keys, (list(row) for row in zip(*self.sums.tolist(), strict=True)), strict=True))
+
+    def rounding_step(self) -> int:
+        """`rounding_step` of these checks, column-wise."""
+        booked, cent, five = self.sums[2], self.sums[3], self.sums[4]
+        if len(booked) and min(int(booked.min()), int(cent.min()), int(five.min())) == -(2**63):
+            booked, cent, five = (values.astype(object) for values in (booked, cent, five))  # abs() wraps there
+
+        def over(computed: np.ndarray) -> int:
+            beyond = (abs(computed) > abs(booked)) | ((computed > 0) != (booked > 0))
+            return int(np.count_nonzero((booked != computed) & beyond))
+
+        by_cent, by_five = int(np.count_nonzero(booked == cent)), int(np.count_nonzero(booked == five))
+        return 5 if (by_five, -over(five)) > (by_cent, -over(cent)) else 1
+
+
+def vat_check_table(lines: pa.Table, plan: VatPlan) -> VatChecks:
+    """`vat_checks` as `VatChecks`, grouped with NumPy (no dict per entry and code)."""
+    from migrator import money
+
+    table = _check_lines(lines, plan)
+    if table is None:
+        return VatChecks(pa.array([], pa.string()), pa.array([], pa.string()), np.zeros((6, 0), dtype=np.int64))
+    if any(money.may_wrap(table.column(name), table.num_rows) for name in CHECKS):  # exact sums (or their error)
+        found = vat_checks(lines, plan)
+        return VatChecks(pa.array([e for e, _ in found], pa.string()), pa.array([c for _, c in found], pa.string()),
+                         np.array(list(found.values()), dtype=np.int64).reshape(-1, 6).T.copy())  # fmt: skip
+    # groups ordered as `reconcile.sums_by` orders them: by entry, then code, each as it first appears
+    entries = table.column("entry").combine_chunks().dictionary_encode(null_encoding="encode")
+    codes = table.column("code").combine_chunks().dictionary_encode(null_encoding="encode")
+    width = len(codes.dictionary)
+    key = entries.indices.to_numpy(zero_copy_only=False).astype(np.int64) * width + codes.indices.to_numpy(
+        zero_copy_only=False
+    )
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    sums = np.stack([
+        np.add.reduceat(table.column(name).to_numpy().astype(np.int64, copy=False)[order], starts) for name in CHECKS
+    ])  # fmt: skip
+    groups = ordered[starts]
+    kept = sums[0] != 0
+    return VatChecks(entries.dictionary.take(pa.array(groups[kept] // width)),
+                     codes.dictionary.take(pa.array(groups[kept] % width)), sums[:, kept])  # fmt: skip
 
 
 def rounding_step(checks: dict[tuple[str, str], list[int]], entries: set[str] | None = None) -> int:

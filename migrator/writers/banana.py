@@ -65,7 +65,7 @@ from migrator.model import EntryGroups, FiscalYear, Ledger, Problem, table, year
 from migrator.model import rows as model_rows
 from migrator.money import format_cents, format_cents_array
 from migrator.parsing import decimal_text
-from migrator.vatfold import Row, VatPlan, computed_vat, fold_entry, is_pair, rounding_step, vat_checks, vat_plan
+from migrator.vatfold import Row, VatChecks, VatPlan, computed_vat, fold_entry, is_pair, vat_check_table, vat_plan
 from migrator.writers.base import entries, lines_with, lost, lost_columns
 
 ACCOUNT_COLUMNS = (
@@ -181,7 +181,7 @@ class BananaWriter:
         for (folder, year), chosen, its_checks in zip(folders, within, year_checks, strict=True):
             folder.mkdir(exist_ok=True)
             label = folder.name if year is not None else "the books"
-            step = rounding_step(its_checks)
+            step = its_checks.rounding_step()
             opening = journal.opening(chosen)
             if int(np.count_nonzero(chosen & journal.first_opening)) > 1:
                 problems.append(
@@ -279,7 +279,7 @@ class BananaWriter:
         return list(rows.values())
 
     def _transactions(self, journal: _Journal, chosen: np.ndarray, plan: VatPlan, step: int, due: dict[str, bool],
-                      checks: dict[tuple[str, str], list[int]]) -> tuple[dict[str, pa.Array], list[Problem]]:  # fmt: skip
+                      checks: VatChecks) -> tuple[dict[str, pa.Array], list[Problem]]:  # fmt: skip
         """The transactions table's cells (one Arrow column per column name) of the `chosen` entries, and
         the notes. An entry `journal.plain` finds folding alike by whole columns is written column-wise;
         every other one goes through `fold_entry` on its own, in entry order."""
@@ -442,13 +442,13 @@ class _Journal:
     def _column(self, name: str) -> pa.Array:
         return self.lines.column(name).combine_chunks()
 
-    def plain(self, plan: VatPlan, step: int, checks: dict[tuple[str, str], list[int]]) -> np.ndarray:
+    def plain(self, plan: VatPlan, step: int, checks: VatChecks) -> np.ndarray:
         """`_plain` at `step`, worked out once per step."""
         if step not in self._plain:
             self._plain[step] = self._plain_entries(plan, step, checks)
         return self._plain[step]
 
-    def _plain_entries(self, plan: VatPlan, step: int, checks: dict[tuple[str, str], list[int]]) -> np.ndarray:
+    def _plain_entries(self, plan: VatPlan, step: int, checks: VatChecks) -> np.ndarray:
         """Entries `fold_entry` writes line by line without rounding row or split and without a note,
         found column-wise: no VAT code, or for each code one base line and one VAT line on the code's VAT
         account (`VatPlan.accounts`), in the base currency, whose VAT Banana computes alike at `step`
@@ -471,11 +471,10 @@ class _Journal:
         coded_lines = np.add.reduceat(coded.astype(np.int64), self.starts)
         counted = np.zeros(count, dtype=np.int64)
         alike = np.ones(count, dtype=bool)
-        if checks:
-            keys = pa.array([entry for entry, _ in checks], pa.string())
-            sums = np.array(list(checks.values()), dtype=object)
-            bases, vats, booked, cent, five, zero = (sums[:, k] for k in range(6))
-            where = np.asarray(pc.fill_null(pc.index_in(keys, value_set=self.ids), -1).to_numpy(zero_copy_only=False))
+        if len(checks):
+            bases, vats, booked, cent, five, zero = checks.sums
+            where = np.asarray(pc.fill_null(pc.index_in(checks.entry, value_set=self.ids), -1)
+                               .to_numpy(zero_copy_only=False))  # fmt: skip
             found = where >= 0
             same = (bases == 1) & (vats == 1) & (zero == 0) & (booked == (five if step == 5 else cent))
             np.add.at(counted, where[found], (bases + vats)[found].astype(np.int64))
@@ -734,34 +733,29 @@ def _vat_per_row(ledger: Ledger, lines: pa.Table, year: pa.Array, flat: bool) ->
     plan = _plan(ledger)
     checks = _checks(ledger)
     if lines.num_rows != ledger.lines.num_rows:  # it drops whole entries: their checks go too
-        present = set(pc.unique(lines.column("entry")).to_pylist())
-        checks = {key: sums for key, sums in checks.items() if key[0] in present}
-    if not checks:
+        present = pc.is_in(checks.entry, value_set=pc.unique(lines.column("entry")))
+        checks = checks.filter(np.asarray(present.to_numpy(zero_copy_only=False), dtype=bool))
+    if not len(checks):
         return lines
     step_of: dict[str, int] = {}
+    bases, vats, booked, cent, five, zero = checks.sums
     if flat:  # one file, one rounding
-        only = rounding_step(checks)
-        candidates = sorted({
-            entry for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items()
-            if bases > 1 or vats > 1 or zero or booked != (five if only == 5 else cent)
-        })  # fmt: skip
-    else:
-        coded = pc.not_equal(lines.column("vat_code").fill_null(""), "")
-        years_of_entry = dict(zip(lines.column("entry").filter(coded).to_pylist(), year.filter(coded).to_pylist(),
-                                  strict=True))  # fmt: skip
-        per_year: dict[int, dict[tuple[str, str], list[int]]] = {}
-        for key, sums in checks.items():  # each year's checks, in one pass
-            per_year.setdefault(years_of_entry[key[0]], {})[key] = sums
-        steps = {index: rounding_step(per_year.get(index, {})) for index in set(years_of_entry.values())}
-        step_of = {entry: steps[index] for entry, index in years_of_entry.items()}
+        only = checks.rounding_step()
+        steps = np.full(len(checks), only)
+    else:  # each year's rounding, from its entries' checks (every line of an entry is in its year)
+        first = pc.index_in(checks.entry, value_set=lines.column("entry"))
+        year_of = np.asarray(year.take(first).to_numpy(zero_copy_only=False), dtype=np.int64)
+        steps = np.ones(len(checks), dtype=np.int64)
+        for index in np.unique(year_of).tolist():
+            mine = year_of == index
+            steps[mine] = checks.filter(mine).rounding_step()
+        step_of = dict(zip(checks.entry.to_pylist(), steps.tolist(), strict=True))
         only = 0
-        candidates = sorted({
-            entry for (entry, _), (bases, vats, booked, cent, five, zero) in checks.items()
-            if bases > 1 or vats > 1 or zero or booked != (five if step_of[entry] == 5 else cent)
-        })  # fmt: skip
+    odd = (bases > 1) | (vats > 1) | (zero != 0) | (booked != np.where(steps == 5, five, cent))
+    candidates = pc.unique(checks.entry.filter(pa.array(odd)))
     if not candidates:
         return lines
-    chosen_lines = pc.is_in(lines.column("entry"), pa.array(candidates, pa.string()))
+    chosen_lines = pc.is_in(lines.column("entry"), value_set=candidates)
     rebuilt: list[dict[str, Any]] = []
     for entry_lines in entries(lines.filter(chosen_lines)):
         step = only or step_of[entry_lines[0]["entry"]]
@@ -791,19 +785,14 @@ def _year_index(dates: pa.ChunkedArray | pa.Array, years: tuple[FiscalYear, ...]
     return out
 
 
-def _checks_by_year(checks: dict[tuple[str, str], list[int]], journal: _Journal, within: list[np.ndarray]
-                    ) -> list[dict[tuple[str, str], list[int]]]:  # fmt: skip
-    """`checks` split by the year (`within`: its entries) each entry is written in, in one pass."""
+def _checks_by_year(checks: VatChecks, journal: _Journal, within: list[np.ndarray]) -> list[VatChecks]:
+    """`checks` split by the year (`within`: its entries) each entry is written in."""
     year = np.full(len(journal.starts), -1, dtype=np.int64)
     for index, chosen in enumerate(within):
         year[chosen & (year < 0)] = index
-    of = dict(zip(journal.ids.to_pylist(), year.tolist(), strict=True))
-    out: list[dict[tuple[str, str], list[int]]] = [{} for _ in within]
-    for key, sums in checks.items():
-        index = of.get(key[0], -1)
-        if index >= 0:
-            out[index][key] = sums
-    return out
+    at = np.asarray(pc.fill_null(pc.index_in(checks.entry, value_set=journal.ids), -1).to_numpy(zero_copy_only=False))
+    of = np.where(at >= 0, year[np.maximum(at, 0)], -1)
+    return [checks.filter(of == index) for index in range(len(within))]
 
 
 def _plan(ledger: Ledger) -> VatPlan:
@@ -811,9 +800,10 @@ def _plan(ledger: Ledger) -> VatPlan:
     return ledger.memo("banana_vat_plan", lambda: vat_plan(ledger, "banana"))
 
 
-def _checks(ledger: Ledger) -> dict[tuple[str, str], list[int]]:
-    """`vat_checks` of all of `ledger`'s lines, worked out once per ledger (the writer and `as_kept`); read only."""
-    return ledger.memo("banana_vat_checks", lambda: vat_checks(ledger.lines, _plan(ledger)))
+def _checks(ledger: Ledger) -> VatChecks:
+    """`vat_checks` of all of `ledger`'s lines as columns, worked out once per ledger (the writer and
+    `as_kept`); read only."""
+    return ledger.memo("banana_vat_checks", lambda: vat_check_table(ledger.lines, _plan(ledger)))
 
 
 def _whole_opening(lines: pa.Table) -> pa.Array:
