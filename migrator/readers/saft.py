@@ -36,13 +36,14 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from lxml import etree
 
-from migrator import shipped
+from migrator import columns, shipped
 from migrator.errors import SourceError
 from migrator.i18n import N_
 from migrator.model import LINES, Company, FiscalYear, Ledger, Problem, table
@@ -50,7 +51,7 @@ from migrator.money import NotCents, format_cents, to_cents
 from migrator.parsing import parse_rate
 from migrator.readers.base import ReadOptions, merge_accounts
 from migrator.sources import Source
-from migrator.xmlsafe import iterparse
+from migrator.xmlsafe import check, iterparse
 
 OPENING_TYPE = "Opening"
 """``TransactionType`` of opening entries written by migrator (not a value the standard defines)."""
@@ -252,7 +253,10 @@ class SaftReader:
         return 0.6 if b"urn:OECD:StandardAuditFile-Taxation/2.0" in head else 0.0
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
-        return _Read(source, options).ledger()
+        try:
+            return _read_fast(_Read(source, options))
+        except _NotPlain:
+            return _Read(source, options).ledger()
 
 
 class _Sparse:
@@ -655,6 +659,10 @@ class _Read:
         lines, keys, owner = self.batch.table(self.file, self.full)
         self.batch = _Batch()
         self.chunks.append((lines, keys, owner))
+        self.add_sums(lines)
+
+    def add_sums(self, lines: pa.Table) -> None:
+        """Add a batch's lines to the accounts' movements and the debit and credit totals."""
         accounts, amounts = lines.column("account"), lines.column("amount")
         if not len(amounts):
             return
@@ -810,6 +818,443 @@ def _years(start: dt.date, end: dt.date) -> tuple[FiscalYear, ...]:
 def _encoding(head: bytes) -> str:
     match = _ENCODING.search(head)
     return match.group(1).decode("ascii").lower() if match else "utf-8"
+
+
+# ------------------------------------------------------------------------------------- fast path
+#
+# Files of the plain shape migrator's writer gives (and any file laid out alike) are read without an
+# lxml element per value. Runs of ``Transaction`` elements are cut into tags and texts with NumPy (the
+# positions of ``<`` and ``>``), their tag sequence is checked against the plain shape by one regular
+# expression, and the values are taken column by column with Arrow. Everything else (header, master
+# files, totals, the nesting) goes through lxml's pull parser and `_HANDLERS` as before, each run of
+# transactions replaced by as many line breaks, so rows, handlers and the well-formedness of the rest are
+# lxml's own. Anything outside the plain shape (other elements, attributes, order, prefixes, comments,
+# character references other than the five entities and &#9; &#10; &#13;, carriage returns, odd amounts
+# or dates, a line the full reader would report) stops the fast path, and the full reader reads the file
+# again from the start.
+
+
+class _NotPlain(Exception):
+    """The file leaves the plain shape: read it with the full reader."""
+
+
+_HEAD = 1 << 16
+_READ = 1 << 23
+_TRANSACTION_OPEN, _TRANSACTION_CLOSE = b"<Transaction>", b"</Transaction>"
+_LEAVES = {"TransactionID": "iI", "Period": "pP", "PeriodYear": "qQ", "TransactionDate": "dD",
+           "TransactionType": "yY", "Description": "hH", "SystemEntryDate": "sS", "GLPostingDate": "gG",
+           "RecordID": "rR", "AccountID": "aA", "AnalysisType": "kK", "AnalysisID": "jJ", "CustomerID": "cC",
+           "SupplierID": "oO", "Amount": "mM", "CurrencyCode": "wW", "CurrencyAmount": "fF", "ExchangeRate": "zZ",
+           "TaxType": "1!", "TaxCode": "2@", "TaxPercentage": "3#", "TaxBase": "4$"}  # fmt: skip
+_NODES = {"Transaction": "()", "Line": "[]", "Analysis": "{}", "DebitAmount": "<>", "CreditAmount": "5%",
+          "TaxInformation": "6^", "DebitTaxAmount": "7&", "CreditTaxAmount": "8*"}  # fmt: skip
+_TOKENS = {f"<{name}>": pair[0] for name, pair in (_LEAVES | _NODES).items()} | {
+    f"</{name}>": pair[1] for name, pair in (_LEAVES | _NODES).items()
+}
+"""One character per tag of the plain shape; any other tag is "?", which the shape refuses."""
+_LEAF_STARTS = np.frombuffer("".join(pair[0] for pair in _LEAVES.values()).encode(), np.uint8)
+_SIDE = rb"(?:mM(?:wWfF(?:zZ)?)?)"
+_SHAPE = re.compile(
+    rb"(?:\(iI(?:pP)?(?:qQ)?dD(?:yY)?(?:hH)?(?:sS)?(?:gG)?"
+    rb"(?:\[(?:rR)?aA(?:\{kKjJ\})?(?:cC|oO)?(?:hH)?(?:<" + _SIDE + rb">|5" + _SIDE + rb"%)"
+    rb"(?:6(?:1!)?2@(?:3#)?(?:4\$)?(?:7mM&|8mM\*)\^)?\])+\))+"
+)
+"""A run of transactions of the plain shape, as tag characters (`_TOKENS`)."""
+_AMOUNT = re.compile(r"[0-9]{1,16}\.[0-9]{2}")  # what `_cents` reads without a Decimal
+_ENTITIES = re.compile(r"(?:[^&]|&(?:amp|lt|gt|quot|apos|#9|#10|#13);)*", re.S)
+_UNESCAPE = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&#9;", "\t"), ("&#10;", "\n"),
+             ("&#13;", "\r"), ("&amp;", "&"))  # fmt: skip
+_ODD = (b"\r", b"]]>", b"<!", b"<?", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+"""What a plain file never holds after its XML declaration (carriage returns that XML turns into line
+feeds, comments, CDATA, processing instructions, a DOCTYPE, U+FFFE and U+FFFF)."""
+
+
+def _plain_bytes(data: bytes) -> bool:
+    """No byte XML refuses (controls but tab and line feed) and nothing of `_ODD`."""
+    raw = np.frombuffer(data, np.uint8)
+    controls = int(np.count_nonzero(raw < 0x20))
+    return controls == data.count(b"\n") + data.count(b"\t") and not any(odd in data for odd in _ODD)
+
+
+def _column(values: Any) -> pa.Array:
+    """Element texts (Arrow binary as in the file, null where absent) as lxml and `_stripped` give
+    them: entities replaced, stripped; absent is ""."""
+    try:
+        column = values.cast(pa.large_string()).cast(pa.string())  # the cast checks UTF-8
+    except pa.ArrowInvalid:
+        raise _NotPlain from None
+    column = column.fill_null("") if column.null_count else column
+    if pc.any(pc.match_substring(column, "&")).as_py():
+        texts = column.to_pylist()
+        for index, text in enumerate(texts):
+            if "&" in text:
+                if not _ENTITIES.fullmatch(text):
+                    raise _NotPlain
+                for entity, char in _UNESCAPE:
+                    text = text.replace(entity, char)
+                texts[index] = text
+        column = pa.array(texts, pa.string())
+    return columns.strip(column)
+
+
+def _read_fast(read: _Read) -> Ledger:
+    """`read.ledger()` for a file of the plain shape; raises `_NotPlain` as soon as it is not one."""
+    path = read.source.path
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD)
+        check(head, read.file)
+    except (OSError, SourceError):
+        raise _NotPlain from None  # the full reader says what is wrong
+    if _encoding(head[:200]) not in ("utf-8", "utf8") or head.startswith((b"\xef\xbb\xbf", b"\xff", b"\xfe")):
+        raise _NotPlain
+    parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True, load_dtd=False,
+                                 huge_tree=False)  # fmt: skip
+    skeleton = _Skeleton(read, parser)
+    plain = _Plain(read)
+    declaration = re.match(rb"<\?xml[^>]*\?>", head)
+    skip = declaration.end() if declaration else 0  # `_ODD` is looked for after it
+    line = 1  # the file's line at the start of `region`
+    try:
+        with path.open("rb") as handle:
+            rest = b""
+            while True:
+                data = handle.read(_READ)
+                region = rest + data
+                if data:
+                    cut = region.rfind(_TRANSACTION_CLOSE)
+                    if cut >= 0:
+                        cut += len(_TRANSACTION_CLOSE)
+                    else:  # before a tag, so that no markup is cut in two
+                        cut = max(region.rfind(b"<"), 0)
+                    rest, region = region[cut:], region[:cut]
+                if not _plain_bytes(region[skip:]):
+                    raise _NotPlain
+                skip = 0
+                line = _region(skeleton, plain, region, line)
+                if not data:
+                    break
+        parser.close()
+        skeleton.drain()
+    except (etree.LxmlError, OSError):
+        raise _NotPlain from None
+    plain.flush(everything=True)
+    if not skeleton.seen_root:
+        raise _NotPlain
+    return read._finish()
+
+
+class _Skeleton:
+    """lxml's pull parser over everything but the runs of transactions, calling `_HANDLERS` as
+    `_Read.ledger` does, and knowing the innermost open element."""
+
+    def __init__(self, read: _Read, parser: etree.XMLPullParser) -> None:
+        self.read, self.parser = read, parser
+        self.open: list[str] = []
+        self.seen_root = False
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self.parser.feed(data)
+            self.drain()
+
+    def drain(self) -> None:
+        read = self.read
+        for event, item in self.parser.read_events():
+            element = cast(etree._Element, item)
+            name = _local(element.tag)
+            if event == "start":
+                self.open.append(name)
+                continue
+            self.open.pop()
+            parent = element.getparent()
+            if parent is None:
+                self.seen_root = name == "AuditFile"
+                continue
+            handler = _HANDLERS.get((_local(parent.tag), name))
+            if handler is None:
+                continue
+            if handler is _Read.transaction:
+                raise _NotPlain
+            try:
+                handler(read, element)
+            except ValueError as exc:
+                read.problem(str(exc), _row(element))
+            if name in _DROPPED:
+                element.clear()
+                while element.getprevious() is not None:
+                    del parent[0]
+
+
+def _region(skeleton: _Skeleton, plain: _Plain, region: bytes, line: int) -> int:
+    """Read a stretch of the file (cut after a ``</Transaction>``); the file's line after it. Runs of
+    transactions end where a journal ends."""
+    position = 0
+    while True:
+        first = region.find(_TRANSACTION_OPEN, position)
+        if first < 0:
+            break
+        skeleton.feed(region[position:first])
+        line += region.count(b"\n", position, first)
+        if skeleton.open[-1:] != ["Journal"]:
+            raise _NotPlain
+        journal_end = region.find(b"</Journal>", first)
+        last = region.rfind(_TRANSACTION_CLOSE, first, journal_end if journal_end >= 0 else len(region))
+        if last < 0:
+            raise _NotPlain
+        end = last + len(_TRANSACTION_CLOSE)
+        plain.run(region[first:end], line)
+        breaks = region.count(b"\n", first, end)
+        skeleton.feed(b"\n" * breaks)
+        line += breaks
+        position = end
+    skeleton.feed(region[position:])
+    return line + region.count(b"\n", position)
+
+
+_LINE_START, _TRANSACTION_START = ord("["), ord("(")
+
+
+class _Plain:
+    """Runs of plain transactions read, as Arrow columns of raw texts, until they make a lines table
+    (cut where `_Read.transaction` cuts its batches: after the transaction that brings one to CHUNK lines)."""
+
+    def __init__(self, read: _Read) -> None:
+        self.read = read
+        self.transactions: list[pa.Table] = []
+        self.lines: list[pa.Table] = []
+        self.count = 0  # lines gathered
+
+    def run(self, run: bytes, line: int) -> None:
+        """Read a run of ``Transaction`` elements (whitespace between them) starting on the file's `line`."""
+        raw = np.frombuffer(run, np.uint8)
+        opens, closes = np.flatnonzero(raw == ord("<")), np.flatnonzero(raw == ord(">"))
+        if len(opens) != len(closes) or not (opens < closes).all() or not (closes[:-1] < opens[1:]).all():
+            raise _NotPlain  # a ">" in a text (lxml writes "&gt;"), or worse
+        bounds = np.empty(2 * len(opens), np.int64)
+        bounds[0::2], bounds[1::2] = opens, closes + 1
+        pieces = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(bounds) - 1,
+                                                  [None, pa.py_buffer(bounds), pa.py_buffer(run)])  # fmt: skip
+        tags = pc.dictionary_encode(pieces.take(pa.array(np.arange(0, len(bounds) - 1, 2))))
+        table = np.frombuffer(
+            "".join(_TOKENS.get(tag, "?") for tag in tags.dictionary.cast(pa.large_string()).to_pylist()).encode(),
+            np.uint8,
+        )
+        tokens = table[tags.indices.to_numpy(zero_copy_only=False)]
+        if not _SHAPE.fullmatch(tokens.tobytes()):
+            raise _NotPlain
+        texts = pieces.take(pa.array(np.arange(1, len(bounds) - 1, 2)))  # text after each tag but the last
+        leaf = np.isin(tokens[:-1], _LEAF_STARTS)
+        between = texts.filter(pa.array(~leaf))
+        if len(between) and pc.max(pc.binary_length(pc.utf8_trim(between.cast(pa.large_string()), " \t\n"))).as_py():
+            raise _NotPlain  # text between elements
+        read = self.read
+        transaction = np.cumsum(tokens == _TRANSACTION_START) - 1
+        line_of = np.cumsum(tokens == _LINE_START) - 1
+        in_line = line_of - (np.cumsum(tokens == ord("]")) - 1) > 0
+        in_tax = np.cumsum(tokens == ord("6")) - np.cumsum(tokens == ord("^")) > 0
+        count = int(transaction[-1]) + 1
+        starts = np.flatnonzero(tokens == _LINE_START)
+        lines = len(starts)
+
+        def at(char: str, where: Any = None) -> np.ndarray:
+            mask = tokens == ord(char)
+            return np.flatnonzero(mask if where is None else mask & where)
+
+        def field(positions: np.ndarray, owners: np.ndarray, size: int) -> pa.Array:
+            """The texts of the leaves at `positions`, one per owner (null where an owner has none)."""
+            index = np.full(size, -1, np.int64)
+            index[owners[positions]] = np.arange(len(positions))
+            return texts.take(pa.array(positions)).take(pa.array(index, mask=index < 0))
+
+        numbers = np.arange(read.transactions + 1, read.transactions + count + 1)
+        read.transactions += count
+        self.transactions.append(pa.table({
+            "id": field(at("i"), transaction, count), "date": field(at("d"), transaction, count),
+            "kind": field(at("y"), transaction, count), "text": field(at("h", ~in_line), transaction, count),
+            "journal": pa.repeat(pa.scalar(read.journal, pa.string()), count), "number": pa.array(numbers),
+        }))  # fmt: skip
+        side = np.zeros(lines, bool)
+        side[line_of[at("<")]] = True
+        tax_side = np.zeros(lines, bool)
+        tax_side[line_of[at("7")]] = True
+        breaks = np.flatnonzero(raw == ord("\n"))
+        rows = line + np.searchsorted(breaks, opens[starts])
+        # libxml2 keeps an element's line in 16 bits: from line 65535 on, lxml's sourceline is the line
+        # of the element's first child (xmlGetLineNo in libxml2's tree.c), here the text after <Line>,
+        # which ends where the next tag starts.
+        rows = np.where(rows >= 65535, line + np.searchsorted(breaks, opens[starts + 1]), rows)
+        self.lines.append(pa.table({
+            "owner": pa.array(transaction[starts] + sum(len(t) for t in self.transactions[:-1])),
+            "account": field(at("a"), line_of, lines), "debit": pa.array(side),
+            "amount": field(at("m", ~in_tax), line_of, lines), "currency": field(at("w"), line_of, lines),
+            "foreign": field(at("f"), line_of, lines), "rate": field(at("z"), line_of, lines),
+            "code": field(at("2"), line_of, lines), "tax_debit": pa.array(tax_side),
+            "tax": field(at("m", in_tax), line_of, lines), "centre": field(at("j"), line_of, lines),
+            "customer": field(at("c"), line_of, lines), "supplier": field(at("o"), line_of, lines),
+            "description": field(at("h", in_line), line_of, lines), "row": pa.array(rows, pa.int64()),
+        }))  # fmt: skip
+        self.count += lines
+        if self.count >= CHUNK:
+            self.flush()
+
+    def flush(self, everything: bool = False) -> None:
+        """Make lines tables of the transactions gathered (all of them with `everything`)."""
+        read = self.read
+        while self.transactions:
+            if self.count < CHUNK and not everything:
+                return
+            heads = pa.concat_tables(self.transactions).combine_chunks()
+            lines = pa.concat_tables(self.lines).combine_chunks()
+            sizes = np.bincount(lines.column("owner").to_numpy(), minlength=heads.num_rows)
+            total = np.cumsum(sizes)
+            count = int(np.searchsorted(total, CHUNK)) + 1 if total[-1] >= CHUNK else heads.num_rows
+            size = int(total[count - 1])
+            self.transactions = [heads.slice(count)] if count < heads.num_rows else []
+            rest = lines.slice(size)
+            self.lines = [rest.set_column(0, "owner", pc.subtract(rest.column("owner"), count))] if self.transactions else []
+            self.count = rest.num_rows
+            chunk = _plain_table(read, heads.slice(0, count), lines.slice(0, size), sizes[:count])
+            read.chunks.append(chunk)
+            read.add_sums(chunk[0])
+
+
+_DAYS: dict[str, dt.date] = {}
+
+
+def _plain_cents(values: pa.Array) -> np.ndarray:
+    """Cents of amounts written as digits, a point and two digits (else not plain)."""
+    if not pc.all(pc.match_substring_regex(values, _AMOUNT.pattern.join("^$"))).as_py():
+        raise _NotPlain
+    return pc.cast(pc.replace_substring(values, ".", ""), pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _plain_table(read: _Read, heads: pa.Table, lines: pa.Table, sizes: np.ndarray) -> tuple[pa.Table, pa.Array, pa.Array]:  # fmt: skip
+    """`_Batch.table` of plain transactions."""
+    ids = _column(heads.column("id").combine_chunks())
+    numbers = heads.column("number").to_pylist()
+    journals = heads.column("journal").to_pylist()
+    keys = pa.array([own or f"{journal}#{number}" for own, journal, number in
+                     zip(ids.to_pylist(), journals, numbers, strict=True)], pa.string())  # fmt: skip
+    days = pc.dictionary_encode(_column(heads.column("date").combine_chunks()))
+    distinct = []
+    for written in days.dictionary.to_pylist():
+        day = _DAYS.get(written)
+        if day is None:
+            try:
+                day = dt.date.fromisoformat(written[:10])
+            except ValueError:
+                raise _NotPlain from None  # a problem, which the full reader reports
+            if len(_DAYS) < 4096:
+                _DAYS[written] = day
+        distinct.append(day)
+    if distinct and (read.first_day is None or min(distinct) < read.first_day):
+        read.first_day = min(distinct)
+    dates = pa.array(distinct, pa.date32()).take(days.indices)
+    owner = pa.array(np.repeat(np.arange(len(sizes), dtype=np.int32), sizes), pa.int32())
+    size = lines.num_rows
+
+    def text(name: str) -> pa.Array:
+        return _column(lines.column(name).combine_chunks())
+
+    accounts = text("account")
+    if size and not pc.all(pc.not_equal(accounts, "")).as_py():
+        raise _NotPlain  # "line without AccountID"
+    sign = np.where(lines.column("debit").to_numpy(), 1, -1)
+    amount = lines.column("amount").combine_chunks()
+    if amount.null_count:
+        raise _NotPlain
+    amounts = _plain_cents(amount.cast(pa.string())) * sign
+    currencies = text("currency")
+    foreign_mask = pc.and_(pc.and_(pc.not_equal(currencies, ""), pc.not_equal(text("foreign"), "")),
+                           pc.not_equal(currencies, read.company.base_currency))  # fmt: skip
+    foreign = foreign_mask.to_numpy(zero_copy_only=False)
+    empty, nothing = pa.repeat(pa.scalar("", pa.string()), size), pa.nulls(size, pa.int64())
+    currency = pc.if_else(foreign_mask, currencies, "") if foreign.any() else empty
+    amount_currency, rate = nothing, empty
+    if read.full and foreign.any():
+        chosen = np.flatnonzero(foreign)
+        cents = np.zeros(size, np.int64)
+        cents[chosen] = _plain_cents(lines.column("foreign").combine_chunks().take(chosen).cast(pa.string()))
+        amount_currency = pa.array(cents * sign, pa.int64(), mask=~foreign)
+        rate = pc.if_else(foreign_mask, text("rate"), "")
+    codes = text("code")
+    base = pc.not_equal(codes, "").to_numpy(zero_copy_only=False)
+    vat_code, vat_amount, vat_line = empty, nothing, pa.repeat(pa.scalar(False), size)
+    if base.any():
+        chosen = np.flatnonzero(base)
+        tax = lines.column("tax").combine_chunks().take(chosen)
+        if tax.null_count:
+            raise _NotPlain  # a base without a tax amount: left to the full reader
+        vats = np.zeros(size, np.int64)
+        vats[chosen] = _plain_cents(tax.cast(pa.string())) * np.where(lines.column("tax_debit").to_numpy()[chosen], 1, -1)
+        code_list = codes.to_pylist()
+        booked = _plain_vat_lines(amounts, sizes, base, code_list, vats)
+        vat_code = pa.array([code_list[i] if base[i] else booked.get(i, "") for i in range(size)], pa.string())
+        vat_amount = pa.array(vats, pa.int64(), mask=~base)
+        flags = np.zeros(size, bool)
+        flags[list(booked)] = True
+        vat_line = pa.array(flags, pa.bool_())
+    first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
+    number = (np.arange(size, dtype=np.int64) - np.repeat(first, sizes) + 1).astype(np.int32)
+    kinds = pc.dictionary_encode(_column(heads.column("kind").combine_chunks()))
+    opening = pa.array([kind.lower().startswith(_OPENING) for kind in kinds.dictionary.to_pylist()], pa.bool_())
+    doc = journal = description = partner = cost_centre = empty
+    rows = nothing
+    if read.full:
+        doc = ids.take(owner)
+        journal = heads.column("journal").combine_chunks().take(owner)
+        rows = lines.column("row").combine_chunks()
+        own = text("description")
+        description = pc.if_else(pc.equal(own, ""), _column(heads.column("text").combine_chunks()).take(owner), own)
+        customers = text("customer")
+        partner = pc.if_else(pc.not_equal(customers, ""), customers, text("supplier"))
+        cost_centre = text("centre")
+    built = {
+        "entry": keys.take(owner), "line": pa.array(number, pa.int32()), "date": dates.take(owner), "doc": doc,
+        "description": description, "account": accounts, "amount": pa.array(amounts, pa.int64()),
+        "currency": currency, "amount_currency": amount_currency, "rate": rate, "vat_code": vat_code,
+        "vat_amount": vat_amount, "vat_line": vat_line, "partner": partner, "cost_centre": cost_centre,
+        "journal": journal, "opening": opening.take(kinds.indices).take(owner),
+        "source_file": pa.repeat(pa.scalar(read.file, pa.string()), size) if read.full else empty,
+        "source_row": rows,
+    }  # fmt: skip
+    return pa.Table.from_arrays([built[f.name] for f in LINES], schema=LINES), keys, owner
+
+
+def _plain_vat_lines(amounts: np.ndarray, sizes: np.ndarray, base: np.ndarray, codes: list[str],
+                     vats: np.ndarray) -> dict[int, str]:  # fmt: skip
+    """The lines that book their transaction's VAT (position → code), as `_Read._vat_lines` finds them."""
+    count = len(sizes)
+    owner = np.repeat(np.arange(count), sizes)
+    starts = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    bases = np.flatnonzero(base)
+    per_transaction = np.bincount(owner[bases], minlength=count)
+    found: dict[int, str] = {}
+    # one base: the first other line of the transaction whose amount is the base's VAT
+    single = bases[per_transaction[owner[bases]] == 1]
+    single = single[vats[single] != 0]
+    if len(single):
+        vat_of = np.zeros(count, np.int64)
+        base_of = np.full(count, -1, np.int64)
+        vat_of[owner[single]] = vats[single]
+        base_of[owner[single]] = single
+        hit = (base_of[owner] >= 0) & (amounts == vat_of[owner]) & (np.arange(len(amounts)) != base_of[owner])
+        hits = np.flatnonzero(hit)
+        _, first = np.unique(owner[hits], return_index=True)
+        for position in hits[first].tolist():
+            found[position] = codes[int(base_of[owner[position]])]
+    # several bases: `vat_line_codes`
+    for transaction in np.flatnonzero(per_transaction > 1).tolist():
+        a, b = int(starts[transaction]), int(starts[transaction + 1])
+        tagged = base[a:b].tolist()
+        line_codes = [code if is_base else "" for code, is_base in zip(codes[a:b], tagged, strict=True)]
+        line_vats = [int(v) if is_base else None for v, is_base in zip(vats[a:b], tagged, strict=True)]
+        for offset, code in enumerate(vat_line_codes(amounts[a:b].tolist(), line_codes, line_vats, tagged)):
+            if code:
+                found[a + offset] = code
+    return found
+
 
 
 _HANDLERS = {
