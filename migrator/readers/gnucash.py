@@ -32,9 +32,12 @@ into a ledger by one function, so XML and SQLite books of the same data read ali
 
 from __future__ import annotations
 
+import bisect
+import contextvars
 import datetime as dt
 import functools
 import gzip
+import re
 import sqlite3
 import sys
 from collections import Counter
@@ -183,7 +186,35 @@ def _t(node: etree._Element | None, path: str) -> str:
 
 def _line(node: etree._Element) -> int | None:
     line = node.sourceline
-    return line if isinstance(line, int) else None
+    if not isinstance(line, int):
+        return None
+    shifts = _SHIFTS.get()
+    if shifts is None or not shifts.at or line >= _BIG_LINE:
+        return shifts.true(line) if shifts is not None else line
+    line = shifts.true(line)
+    if line < _BIG_LINE:
+        return line
+    # lxml saw this element before line 65535, GnuCash's file has it after: what lxml reports there
+    text = node.text  # (`_big_line`)
+    return line + text.count("\n") if text else line
+
+
+_BIG_LINE = 65535
+"""From this line on, libxml2 keeps no line number in an element: lxml's `sourceline` (xmlGetLineNo)
+is then the line where the element's first child, its leading blanks as a rule, ends (libxml2
+tree.c, xmlGetLineNoInternal)."""
+
+
+def _big_line(text: str, tag_end: int, line: int) -> int | None:
+    """The line lxml reports for an element whose start tag ends at `tag_end` on `line` (>= 65535):
+    where its leading blanks end, else where the text of its first child ends (None where that is
+    empty: not worked out here)."""
+    end = text.find("<", tag_end)
+    if end > tag_end:
+        return line + text.count("\n", tag_end, end)
+    close = text.find("<", text.find(">", end) + 1)
+    inner = text.find(">", end) + 1
+    return line + text.count("\n", tag_end, close) if close > inner else None
 
 
 def _commodity(node: etree._Element | None) -> str:
@@ -515,6 +546,9 @@ class _ColumnRows(Rows):
         return pa.Table.from_arrays(arrays, schema=schema)
 
 
+_NO_FIELDS: tuple[str, int | None, bool, str, str] = ("", None, False, "", "")
+
+
 class _Converter:
     """Turns a `Book` into canonical tables."""
 
@@ -592,6 +626,8 @@ class _Converter:
     def lines(self) -> None:
         opening_accounts = self.opening_accounts()
         number = 0
+        codes, file = self.codes, self.file
+        columns = [self.rows.columns[name] for name in SCHEMAS["lines"].names]  # in `values`' order below
         for txn in self._transactions():
             splits = [s for s in txn.splits if s.account in self.codes]
             if len(splits) != len(txn.splits):
@@ -614,15 +650,15 @@ class _Converter:
             if amounts is None:
                 continue
             number += 1
+            entry = str(number)
             opening = txn.slots.get("migrator-opening") == "true" or any(s.account in opening_accounts for s in splits)
             journal = txn.slots.get("migrator-journal", "")
             for position, (split, (amount, currency, foreign, rate)) in enumerate(zip(splits, amounts, strict=True), 1):
-                self.rows.add(
-                    entry=str(number), line=position, date=txn.posted, doc=txn.num, description=split.memo or
-                    txn.description, account=self.codes[split.account], amount=amount, currency=currency,
-                    amount_currency=foreign, rate=rate, opening=opening, source_row=split.row, journal=journal,
-                    **self._migrator_slots(split),
-                )  # fmt: skip
+                values = (entry, position, txn.posted, txn.num, split.memo or txn.description, codes[split.account],
+                          amount, currency, foreign, rate, *self._migrator_slots(split), journal, opening, file,
+                          split.row)  # fmt: skip
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
 
     def _transactions(self) -> Iterator[Transaction]:
         """The book's transactions in order; in a book without invoices (nothing reads them again: open
@@ -636,16 +672,16 @@ class _Converter:
         while transactions:
             yield transactions.pop()
 
-    def _migrator_slots(self, split: Split) -> dict[str, Any]:
-        """Line fields migrator's GnuCash writer keeps in split slots."""
+    def _migrator_slots(self, split: Split) -> tuple[str, int | None, bool, str, str]:
+        """Line fields migrator's GnuCash writer keeps in split slots: VAT code, VAT amount, VAT line,
+        partner, cost centre."""
         slots = split.slots
-        out: dict[str, Any] = {key: slots.get(f"migrator-{key.replace('_', '-')}", "")
-                               for key in ("vat_code", "partner", "cost_centre")}  # fmt: skip
-        out["vat_line"] = slots.get("migrator-vat-line") == "true"
+        if not slots:
+            return _NO_FIELDS
         amount = slots.get("migrator-vat-amount", "")
-        if amount.lstrip("-").isdigit():
-            out["vat_amount"] = int(amount)
-        return out
+        return (slots.get("migrator-vat-code", ""), int(amount) if amount.lstrip("-").isdigit() else None,
+                slots.get("migrator-vat-line") == "true", slots.get("migrator-partner", ""),
+                slots.get("migrator-cost-centre", ""))  # fmt: skip
 
     def _amounts(self, txn: Transaction, splits: list[Split]) -> list[tuple[int, str, int | None, str]] | None:
         """(base cents, foreign currency, foreign cents, rate) per split, or None (with a problem)."""
@@ -893,60 +929,326 @@ element (measured: 2.1 GB for 16 million ``<a/>``), so a bomb of small elements,
 byte bounds while filling the memory 30 times faster than it decompresses, is stopped by this count."""
 
 
+class _Shifts:
+    """Lines lxml does not see. The transactions `_FAST_TXN` reads from the text are never fed to
+    lxml, so lxml numbers the lines after them as if they were not there; `true` gives a line
+    lxml reports its number in the file."""
+
+    def __init__(self) -> None:
+        self.at: list[int] = []  # lxml's line where lines were taken out (ascending)
+        self.total: list[int] = []  # the lines taken out up to there
+
+    def add(self, line: int, count: int) -> None:
+        if count:
+            self.at.append(line)
+            self.total.append((self.total[-1] if self.total else 0) + count)
+
+    def true(self, line: int) -> int:
+        k = bisect.bisect_right(self.at, line)
+        return line + (self.total[k - 1] if k else 0)
+
+
+_SHIFTS: contextvars.ContextVar[_Shifts | None] = contextvars.ContextVar("gnucash_line_shifts", default=None)
+
+# The transactions of a compressed XML book are read from its text, without an lxml element per
+# value, wherever they are laid out as GnuCash and migrator write them; the text must then be
+# well-formed XML that lxml would read to the same values: only the five predefined entities (no
+# character reference, no CDATA, comment or processing instruction in the rest of the book), no
+# character XML refuses, no carriage return (XML turns it into a line feed), no "]]>". Anything else
+# (another order, a frame slot, another attribute…) is read by lxml, transaction by transaction.
+_W = "[ \t\n]*"
+_C = r"\x00-\x08\x0b\x0c\x0e-\x1f\r\ufffe\uffff"
+_TEXT = rf"[^<&\]{_C}]*(?:(?:&(?:amp|lt|gt|quot|apos);|\](?!\]>))[^<&\]{_C}]*)*"
+
+
+def _slot_re(group: str) -> str:
+    """A slot whose value is text, a gdate or a timespec (`group`: ``(`` captures, ``(?:`` not)."""
+    return (rf"<slot>{_W}<slot:key>{group}{_TEXT})</slot:key>{_W}"
+            rf'(?:<slot:value type="{group}[a-z0-9-]+)">{group}{_TEXT})</slot:value>'
+            rf'|<slot:value type="gdate">{_W}<gdate>{group}{_TEXT})</gdate>{_W}</slot:value>'
+            rf'|<slot:value type="timespec">{_W}<ts:date>{group}{_TEXT})</ts:date>{_W}</slot:value>){_W}</slot>{_W}')  # fmt: skip
+
+
+def _split_re(group: str) -> str:
+    return (rf'<trn:split>{_W}<split:id type="guid">{_TEXT}</split:id>{_W}'
+            rf"(?:<split:memo>{group}{_TEXT})</split:memo>{_W})?"
+            rf"(?:<split:action>{group}{_TEXT})</split:action>{_W})?"
+            rf"<split:reconciled-state>{_TEXT}</split:reconciled-state>{_W}"
+            rf"(?:<split:reconcile-date>{_W}<ts:date>{_TEXT}</ts:date>{_W}</split:reconcile-date>{_W})?"
+            rf"<split:value>{group}{_TEXT})</split:value>{_W}<split:quantity>{group}{_TEXT})</split:quantity>{_W}"
+            rf'<split:account type="guid">{group}{_TEXT})</split:account>{_W}'
+            rf'(?:<split:lot type="guid">{group}{_TEXT})</split:lot>{_W})?'
+            rf"(?:<split:slots>{_W}{group}(?:{_slot_re('(?:')})*)</split:slots>{_W})?"
+            rf"</trn:split>{_W}")  # fmt: skip
+
+
+_FAST_SLOT = re.compile(_slot_re("("))
+_FAST_SPLIT = re.compile(_split_re("("))
+_FAST_TXN = re.compile(
+    rf'<gnc:transaction version="2\.0\.0">{_W}<trn:id type="guid">({_TEXT})</trn:id>{_W}'
+    rf"<trn:currency>{_W}<cmdty:space>({_TEXT})</cmdty:space>{_W}<cmdty:id>({_TEXT})</cmdty:id>{_W}</trn:currency>{_W}"
+    rf"(?:<trn:num>({_TEXT})</trn:num>{_W})?"
+    rf"<trn:date-posted>{_W}<ts:date>({_TEXT})</ts:date>{_W}</trn:date-posted>{_W}"
+    rf"(?:<trn:date-entered>{_W}<ts:date>{_TEXT}</ts:date>{_W}</trn:date-entered>{_W})?"
+    rf"(?:<trn:description>({_TEXT})</trn:description>{_W})?"
+    rf"(?:<trn:slots>{_W}((?:{_slot_re('(?:')})*)</trn:slots>{_W})?"
+    rf"<trn:splits>{_W}((?:{_split_re('(?:')})*)</trn:splits>{_W}</gnc:transaction>{_W}"
+)  # fmt: skip
+_FAST_START = b'<gnc:transaction version="2.0.0">'
+_FAST_END = b"</gnc:transaction>"
+_FAST_PREFIXES = ("gnc", "trn", "split", "ts", "cmdty", "slot")
+_FAST_MOST = 1 << 20
+"""Bytes a transaction read from the text may take (lxml, without `huge_tree`, refuses a text of
+10 MB: such a transaction goes to lxml)."""
+_FAST_WAIT = 1 << 24
+"""Bytes held while waiting for the end of a transaction; past them lxml reads it."""
+_ENCODING = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def _unescaped(text: str) -> str:
+    """The text lxml gives for an element's text in the form `_TEXT` matches, stripped as `_t` strips."""
+    if "&" in text:
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+        text = text.replace("&amp;", "&")
+    return text.strip()
+
+
+def _fast_slots(text: str) -> dict[str, str]:
+    """`_slots` of slots `_FAST_SLOT` matches one after another."""
+    out: dict[str, str] = {}
+    for key, kind, value, gdate, stamp in _FAST_SLOT.findall(text):
+        key = sys.intern(_unescaped(key))
+        if not kind:
+            out[key] = _unescaped(gdate or stamp)
+        elif kind != "frame":  # a frame without slots adds nothing
+            out[key] = "" if kind in ("gdate", "timespec") else _unescaped(value)
+    return out
+
+
+def _fast_transaction(text: str, match: re.Match[str], line: int) -> Transaction | None:
+    """`_transaction` of a transaction `_FAST_TXN` matched (starting on `line`), or None where its
+    splits are not what `_FAST_SPLIT` reads one after another."""
+    guid, space, mnemonic_, num, posted, description, slots, _ = match.groups()
+    clean = _unescaped if text.find("&", match.start(), match.end()) >= 0 else str.strip
+    posted = clean(posted)
+    row = _big_line(text, match.start() + len(_FAST_START), line) if line >= _BIG_LINE else line
+    if row is None:
+        return None
+    txn = Transaction(
+        guid=clean(guid), currency=f"{clean(space)}:{clean(mnemonic_)}", num=clean(num) if num else "",
+        posted=timestamp_date(posted) if posted else None, entered="", description=clean(description or ""),
+        row=row, slots=_fast_slots(slots) if slots else {},
+    )  # fmt: skip
+    start, stop = match.span(8)
+    cursor, at = match.start(), start
+    for split in _FAST_SPLIT.finditer(text, start, stop):
+        if split.start() != at:
+            return None
+        line += text.count("\n", cursor, at)
+        cursor = at
+        row = _big_line(text, at + len("<trn:split>"), line) if line >= _BIG_LINE else line
+        if row is None:
+            return None
+        memo, action, value, quantity, account, lot, split_slots = split.groups()
+        txn.splits.append(Split(
+            account=sys.intern(clean(account)), memo=clean(memo) if memo else "",
+            value=rational(clean(value) or "0"), quantity=rational(clean(quantity) or "0"), row=row,
+            lot=clean(lot) if lot else "", action=clean(action) if action else "",
+            slots=_fast_slots(split_slots) if split_slots is not None else _NO_SLOTS,
+        ))  # fmt: skip
+        at = split.end()
+    return txn if at == stop else None
+
+
+class _XmlStream:
+    """A compressed book's XML fed block by block to lxml's pull parser, its transactions read as
+    they come: from the text where `_FAST_TXN` reads them (never fed to lxml), else from lxml's
+    elements, each taken out of the tree once read."""
+
+    def __init__(self, name: str, head: bytes) -> None:
+        self.name = name
+        # the settings of xmlsafe.parse; comments and processing instructions (which a book does not use)
+        # are dropped, so that a stream of them cannot fill the memory within the bounds
+        self.parser = etree.XMLPullParser(events=("start", "end"), resolve_entities=False, no_network=True,
+                                          load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True,
+                                          remove_pis=True)  # fmt: skip
+        self.stack: list[etree._Element] = []  # the open elements, as lxml has parsed them
+        self.streamed: list[Transaction] = []
+        self.shifts = _SHIFTS.get() or _Shifts()
+        self.lxml_line = 1  # the line lxml has reached: 1 + the line feeds fed to it
+        self.line_start = False  # whether what was read so far ends in a line feed and blanks
+        declared = _ENCODING.match(head)
+        self.fast = declared is None or declared.group(1).lower() == b"utf-8"
+        self.pending = b""
+        self.seen = 0
+        self.last = b""
+
+    def syntax_error(self, exc: etree.XMLSyntaxError) -> SourceError:
+        line = self.shifts.true(exc.lineno) if isinstance(exc.lineno, int) else exc.lineno
+        return SourceError(N_("not well-formed XML: {msg}").format(msg=exc.msg), self.name, line)
+
+    def push(self, chunk: bytes, final: bool = False) -> None:
+        """The next block of the text."""
+        if self.fast:
+            probe = self.last + chunk
+            # a comment, CDATA section, DOCTYPE or processing instruction (the XML declaration aside):
+            # lxml reads the rest
+            if b"<!" in probe or probe.find(b"<?", 1 if self.seen == 0 else 0) >= 0:
+                self.fast = False
+            self.last = chunk[-1:]
+        self.seen += len(chunk)
+        data = self.pending + chunk if self.pending else chunk
+        pos = 0
+        while True:
+            if not self.fast:
+                self.feed(data[pos:])
+                pos = len(data)
+                break
+            i = data.find(_FAST_START, pos)
+            if i < 0:
+                cut = len(data) if final else max(pos, len(data) - len(_FAST_START) + 1)
+                self.feed(data[pos:cut])
+                pos = cut
+                break
+            self.feed(data[pos:i])
+            pos = i
+            end = data.rfind(_FAST_END, i)
+            if end < 0 and not final and len(data) - i < _FAST_WAIT:
+                break  # the rest of the transaction is still to come
+            taken = self.read_text(data, i, end + len(_FAST_END)) if end >= 0 else i
+            if taken == i:  # not in the form read from the text: lxml reads it
+                taken = i + 1
+                self.feed(data[i:taken])
+            pos = taken
+        self.pending = data[pos:]
+
+    def feed(self, data: bytes) -> None:
+        if not data:
+            return
+        self.lxml_line += data.count(b"\n")
+        self._blank_end(data)
+        try:
+            self.parser.feed(data)
+        except etree.XMLSyntaxError as exc:
+            raise self.syntax_error(exc) from None
+        self.take()
+
+    def _blank_end(self, data: bytes) -> None:
+        feed = data.rfind(b"\n")
+        if feed >= 0:
+            self.line_start = not data[feed + 1 :].strip(b" \t")
+        elif data.strip(b" \t"):
+            self.line_start = False
+
+    def take(self) -> None:
+        """The transactions lxml has parsed under the book (not the templates'), taken out of the tree."""
+        book_tag = _path("gnc:book")
+        for event, node in self.parser.read_events():
+            assert isinstance(node, etree._Element)
+            if event == "start":
+                self.stack.append(node)
+                continue
+            self.stack.pop()
+            if node.tag != _TRN_TAG:
+                continue
+            parent = node.getparent()
+            if parent is None or (parent.tag != book_tag and parent.getparent() is not None):  # a template's
+                continue
+            try:
+                self.streamed.append(_transaction(node))
+            except (ValueError, ZeroDivisionError) as exc:
+                raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), self.name) from None
+            parent.remove(node)
+
+    def read_text(self, data: bytes, start: int, end: int) -> int:
+        """Transactions read from the text from `start` (where one begins) up to `end` at most; where
+        the text read ends (`start` if it read none)."""
+        stack = self.stack
+        if not stack or (len(stack) > 1 and stack[-1].tag != _path("gnc:book")):
+            return start  # not among the book's transactions (a template's, or inside something else)
+        namespaces = stack[-1].nsmap
+        if any(namespaces.get(prefix) != NS[prefix] for prefix in _FAST_PREFIXES):
+            return start
+        before = data.rfind(b"\n", 0, start)
+        if data[before + 1 : start].strip(b" \t") or (before < 0 and not self.line_start):
+            return start  # the transaction does not begin a line (see `_Shifts`)
+        first = data.find(_FAST_END, start) + len(_FAST_END)
+        whole = True
+        try:  # the first transaction alone, then (if it is read) the rest: a book lxml reads is decoded once
+            text = data[start:first].decode("utf-8")
+            if _FAST_TXN.match(text) is None:
+                return start
+            text = data[start:end].decode("utf-8")
+        except UnicodeDecodeError as exc:  # lxml reports it when it gets there
+            text, whole = data[start : start + exc.start].decode("utf-8"), False
+        line = self.shifts.true(self.lxml_line)
+        pos = cursor = 0
+        read: list[Transaction] = []
+        while (match := _FAST_TXN.match(text, pos)) is not None and match.end() - pos <= _FAST_MOST:
+            line += text.count("\n", cursor, pos)
+            cursor = pos
+            try:
+                txn = _fast_transaction(text, match, line)
+            except (ValueError, ZeroDivisionError) as exc:
+                raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), self.name) from None
+            if txn is None:
+                break
+            read.append(txn)
+            pos = match.end()
+        if not pos:
+            return start
+        self.streamed.extend(read)
+        self.shifts.add(self.lxml_line, text.count("\n", 0, pos))
+        feed = text.rfind("\n", 0, pos)
+        self.line_start = feed >= 0 and not text[feed + 1 : pos].strip(" \t")
+        if pos == len(text) and whole:
+            return end
+        return start + len(text[:pos].encode("utf-8"))
+
+
+_TRN_TAG = _path("gnc:transaction")
+
+
 def _xml_root(source: Source) -> tuple[etree._Element, list[Transaction]]:
     """The root element of a gzip-compressed or plain XML book, and the transactions of a compressed
     one. A compressed book is decompressed and parsed block by block within the bounds of
     `migrator.limits` (`sources.gunzip`) and a bound on its tags (`TAGS_PER_PACKED_BYTE`), so that
     neither a decompression bomb nor the decompressed text is ever held whole; each of the book's
-    transactions is read as soon as it is parsed and taken out of the tree, so the tree holds the
-    rest of the book only (a transaction's elements take about 40 times the memory of what is read)."""
+    transactions is read as soon as it is parsed (`_XmlStream`), so the tree holds the rest of the
+    book only (a transaction's elements take about 40 times the memory of what is read)."""
     if not source.head(2).startswith(GZIP_MAGIC):
         return xmlsafe.parse_bytes(source.read_bytes(), source.name), []
-    # the settings of xmlsafe.parse; comments and processing instructions (which a book does not use) are
-    # dropped, so that a stream of them cannot fill the memory within the bounds
-    parser = etree.XMLPullParser(events=("end",), tag=_path("gnc:transaction"), resolve_entities=False,
-                                 no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
-                                 remove_comments=True, remove_pis=True)  # fmt: skip
     packed = source.path.stat().st_size
     most = max(TAGS_FREE, TAGS_PER_PACKED_BYTE * packed * limits.current().max_ratio // 200)
     tags = 0
     head: bytes | None = b""
-    streamed: list[Transaction] = []
-    book_tag = _path("gnc:book")
-
-    def take() -> None:
-        for _, node in parser.read_events():
-            assert isinstance(node, etree._Element)
-            parent = node.getparent()
-            if parent is None or (parent.tag != book_tag and parent.getparent() is not None):  # a template's
+    stream: _XmlStream | None = None
+    for chunk in sources.gunzip(source.path, source.name):
+        tags += chunk.count(b"<")
+        if tags > most:
+            raise SourceError(N_("the compressed book holds more than {most} XML tags for its {packed} bytes (real books hold under one per byte packed): refusing a decompression bomb (raise the bound with MIGRATOR_MAX_RATIO)").format(most=most, packed=packed), source.name)  # fmt: skip
+        if head is not None:
+            head += chunk
+            if len(head) < 1 << 16:
                 continue
-            try:
-                streamed.append(_transaction(node))
-            except (ValueError, ZeroDivisionError) as exc:
-                raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), source.name) from None
-            parent.remove(node)
-
-    try:
-        for chunk in sources.gunzip(source.path, source.name):
-            tags += chunk.count(b"<")
-            if tags > most:
-                raise SourceError(N_("the compressed book holds more than {most} XML tags for its {packed} bytes (real books hold under one per byte packed): refusing a decompression bomb (raise the bound with MIGRATOR_MAX_RATIO)").format(most=most, packed=packed), source.name)  # fmt: skip
-            if head is not None:
-                head += chunk
-                if len(head) < 1 << 16:
-                    continue
-                xmlsafe.check(head, source.name)
-                chunk, head = head, None
-            parser.feed(chunk)
-            take()
-        if head is not None:  # a book shorter than the prologue checked
             xmlsafe.check(head, source.name)
-            parser.feed(head)
-        root = parser.close()
-        take()
-        return root, streamed
+            chunk, head = head, None
+            stream = _XmlStream(source.name, chunk)
+        assert stream is not None
+        stream.push(chunk)
+    if head is not None:  # a book shorter than the prologue checked
+        xmlsafe.check(head, source.name)
+        stream = _XmlStream(source.name, head)
+        stream.push(head, final=True)
+    else:
+        assert stream is not None
+        stream.push(b"", final=True)
+    try:
+        root = stream.parser.close()
     except etree.XMLSyntaxError as exc:
-        raise SourceError(N_("not well-formed XML: {msg}").format(msg=exc.msg), source.name, exc.lineno) from None
+        raise stream.syntax_error(exc) from None
+    stream.take()
+    return root, stream.streamed
 
 
 def _xml_head(source: Source) -> bytes:
@@ -1058,14 +1360,18 @@ class GnucashReader:
             return to_ledger(book, source.name, "GnuCash (SQLite)")
         if _sql_dump(source.head(8192)):
             return to_ledger(_read_dump(source), source.name, "GnuCash (SQL dump)")
-        root, streamed = _xml_root(source)
-        tag = etree.QName(root).localname
-        if tag not in ("gnc-v2", "gnc-account-example"):
-            raise SourceError(N_("not a GnuCash XML book (root element {tag!r})").format(tag=tag), source.name)
+        shifts = _SHIFTS.set(_Shifts())  # the lines of the book lxml did not see (`_XmlStream`)
         try:
-            book = read_xml(root, streamed)
-        except (ValueError, ZeroDivisionError) as exc:
-            raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), source.name) from None
+            root, streamed = _xml_root(source)
+            tag = etree.QName(root).localname
+            if tag not in ("gnc-v2", "gnc-account-example"):
+                raise SourceError(N_("not a GnuCash XML book (root element {tag!r})").format(tag=tag), source.name)
+            try:
+                book = read_xml(root, streamed)
+            except (ValueError, ZeroDivisionError) as exc:
+                raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), source.name) from None
+        finally:
+            _SHIFTS.reset(shifts)
         system = "GnuCash account template (.gnucash-xea)" if book.template_file else "GnuCash (XML)"
         return to_ledger(book, source.name, system)
 
