@@ -368,6 +368,9 @@ def convert_client(
         result.verified = conversion.verified or conversion.verification is None
         result.counts = conversion.source.counts()
         data = report_data(conversion)  # once for both forms (what `write_report` does per form)
+        for written in data["target"]["files"]:  # where the file will be, not the temporary folder it is in now
+            if Path(written["path"]).is_relative_to(temp):
+                written["path"] = str(final / Path(written["path"]).relative_to(temp))
         for suffix, render in ((".json", write_json), (".html", write_html)):
             with (
                 contextlib.suppress(MigratorError),
@@ -641,8 +644,16 @@ dates by their bytes): emptied after each client. tests/test_bulk_workers.py che
 of migrator's modules changes size from one client to the next."""
 
 
+_found_caches: tuple[int, dict[str, Any]] = (0, {})
+
+
 def caches() -> dict[str, Any]:
-    """Every ``functools`` cache of migrator's loaded modules, by qualified name."""
+    """Every ``functools`` cache of migrator's loaded modules, by qualified name (looked for again only
+    when modules were loaded since)."""
+    global _found_caches
+    loaded, found = _found_caches
+    if loaded == len(sys.modules):
+        return found
     found = {}
     for module_name, module in list(sys.modules.items()):
         if module is None or (module_name != "migrator" and not module_name.startswith("migrator.")):
@@ -650,6 +661,7 @@ def caches() -> dict[str, Any]:
         for name, value in list(vars(module).items()):
             if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == module_name:
                 found[f"{module_name}.{name}"] = value
+    _found_caches = (len(sys.modules), found)
     return found
 
 

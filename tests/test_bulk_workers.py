@@ -112,6 +112,7 @@ def test_clients_sharing_a_worker_keep_nothing_of_each_other(tmp_path: Path, mon
         else:
             report = json.loads((out / outcome.name / f"{outcome.name}-report.json").read_text(encoding="utf-8"))
             assert report["verdict"]["verified"] is True
+            assert [f["path"] for f in report["target"]["files"]] == [str(out / outcome.name / f"{outcome.name}.csv")]
     # two workers, in the reverse order, over the first run's outputs
     shutil.rmtree(out.parent / "pids")
     listing.write_text("".join(f"clients/{name}\n" for name, _ in reversed(made)), encoding="utf-8")
