@@ -23,6 +23,7 @@ or ISO-8859-15, LF, CRLF or CR CR LF. Column names are matched without regard to
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import re
 from typing import Any
@@ -53,6 +54,7 @@ OPTIONAL = ("Montant", "Sens", "Debit", "Credit", "Montantdevise", "Idevise", "J
 """Columns read as empty where a file does not have them."""
 OPENING_JOURNALS = frozenset(("AN", "ANO", "RAN"))
 BASE_CURRENCY = "EUR"
+BATCH = 1 << 16
 _CANONICAL = {name.lower(): name for name in (*COLUMNS, "Montant", "Sens")}
 
 
@@ -94,18 +96,26 @@ class FecReader:
         return 1.0 if re.match(r"^\d{9}FEC\d{8}\.txt$", source.path.name, re.IGNORECASE) else 0.95
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
-        try:
-            text, encoding = _decode(source.read_bytes(), options.encoding)
-        except UnicodeDecodeError as exc:
-            raise SourceError(
-                N_("not valid {encoding} at byte {start}; use --encoding").format(
-                    encoding=options.encoding, start=exc.start
-                ),
-                source.name,
-            ) from None
-        newline = "\n" if "\n" in text else "\r"
-        end = text.find(newline)
-        header = _header((text if end < 0 else text[:end]).rstrip("\r"))
+        data = source.read_bytes()
+        encoding = _utf8(data) if not options.encoding else None
+        if encoding is None:  # not UTF-8, or another encoding asked for: decoded by Python
+            try:
+                text, encoding = _decode(data, options.encoding)
+            except UnicodeDecodeError as exc:
+                raise SourceError(
+                    N_("not valid {encoding} at byte {start}; use --encoding").format(
+                        encoding=options.encoding, start=exc.start
+                    ),
+                    source.name,
+                ) from None
+            data = text.encode("utf-8")
+            del text
+        elif encoding == "utf-8-sig":
+            data = data[3:]
+        if b"\n" not in data:
+            data = data.replace(b"\r", b"\n")
+        end = data.find(b"\n")
+        header = _header((data if end < 0 else data[:end]).decode("utf-8").rstrip("\r"))
         if header is None:
             raise SourceError(N_("the first line is not a FEC header: it needs the columns {required}, separated by tabs or '|'").format(required=', '.join(REQUIRED)), source.name, 1)  # fmt: skip
         separator, names = header
@@ -116,12 +126,35 @@ class FecReader:
             closing = dt.datetime.strptime(named.group(1), "%Y%m%d").date() if named else None
         except ValueError:
             closing = None
-        if end < 0:
-            physical = pa.array([], pa.string())
-        else:
-            physical = columns.physical_lines(text if newline == "\n" else text.replace("\r", "\n")).slice(1)
-        del text  # the lines hold it now
+        physical = _lines_of(data)[1:] if end >= 0 else pa.array([], pa.string())
+        del data  # the lines hold it now
         return _Read(source.name, names, encoding, closing).read(physical, separator)
+
+
+def _utf8(data: bytes) -> str | None:
+    """``utf-8-sig`` or ``utf-8`` if `data` is valid UTF-8 with or without a BOM (as `_decode` finds it),
+    else None; checked a piece at a time, without holding the whole text."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    view = memoryview(data)
+    try:
+        for at in range(start, len(data), 1 << 24):
+            decoder.decode(view[at : at + (1 << 24)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    return "utf-8-sig" if start else "utf-8"
+
+
+def _lines_of(data: bytes) -> pa.Array:
+    """The lines of UTF-8 `data` as ``split("\\n")`` gives them but each with its line break, as one Arrow
+    string array over `data` itself (the breaks are whitespace: stripping the fields drops them)."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+    offsets = np.concatenate(([0], ends + 1, [len(data)]))
+    kind, width = (pa.string(), np.int32) if len(data) < 2**31 else (pa.large_string(), np.int64)
+    return pa.Array.from_buffers(
+        kind, len(offsets) - 1, [None, pa.py_buffer(offsets.astype(width)), pa.py_buffer(data)]
+    )
 
 
 def _cents(texts: pa.Array) -> tuple[pa.Array, dict[int, ParseError]]:
@@ -222,36 +255,47 @@ class _Read:
 
     def _records(self, physical: pa.Array, separator: str) -> tuple[np.ndarray, dict[str, pa.Array]]:
         """Row numbers and columns (name → stripped values) of the non-empty lines after the header that
-        have as many fields as the header (a trailing separator allowed); the others are problems."""
+        have as many fields as the header (a trailing separator allowed); the others are problems.
+        Taken `BATCH` lines at a time, so that only the columns of the whole file are held."""
         width = len(self.names)
-        numbers = np.arange(2, len(physical) + 2, dtype=np.int64)
-        filled = pc.not_equal(pc.utf8_trim_whitespace(physical), "").to_numpy(zero_copy_only=False)
-        numbers = numbers[filled]
-        fields = columns.Fields(physical.filter(pa.array(filled)), separator)
-        del physical
-        values = columns.strip(fields.values)
-        counts = fields.counts
-        owner = np.repeat(np.arange(len(counts)), counts)
-        position = np.arange(len(values)) - np.repeat(fields.starts, counts)
-        beyond = (position >= width) & pc.not_equal(values, "").to_numpy(zero_copy_only=False)
-        last = np.zeros(len(counts), dtype=np.int64)  # fields kept once empty trailing ones are dropped
-        np.maximum.at(last, owner[beyond], position[beyond] + 1)
-        count = np.where(counts > width, np.maximum(last, width), counts)
-        for at in np.flatnonzero(count != width).tolist():
-            self.problem(
-                N_("{count} fields, expected {width} as in the header").format(count=int(count[at]), width=width),
-                int(numbers[at]),
-            )
-        good = count == width
-        taken = fields.starts[good]
-        record: dict[str, pa.Array] = {}
-        for index, name in enumerate(self.names):  # a repeated name: its last column
-            record[name] = values.take(pa.array(taken + index))
-        size = int(good.sum())
+        last = {name: index for index, name in enumerate(self.names)}  # a repeated name: its last column
+        parts: dict[str, list[pa.Array]] = {name: [] for name in last}
+        numbers = []
+        for start in range(0, len(physical), BATCH):
+            batch = physical.slice(start, BATCH)
+            filled = pc.not_equal(pc.utf8_trim_whitespace(batch), "").to_numpy(zero_copy_only=False)
+            rows = np.arange(start + 2, start + 2 + len(batch), dtype=np.int64)[filled]
+            fields = columns.Fields(batch.filter(pa.array(filled)), separator)
+            counts = fields.counts
+            count = counts.copy()
+            more = np.flatnonzero(counts > width)
+            if len(more):  # fields kept once the empty trailing ones are dropped
+                extra = counts[more] - width
+                owner = np.repeat(np.arange(len(more)), extra)
+                position = np.arange(int(extra.sum())) - np.repeat(np.cumsum(extra) - extra, extra) + width
+                value = columns.strip(fields.values.take(pa.array(np.repeat(fields.starts[more], extra) + position)))
+                used = pc.not_equal(value, "").to_numpy(zero_copy_only=False)
+                kept = np.full(len(more), width, dtype=np.int64)
+                np.maximum.at(kept, owner[used], position[used] + 1)
+                count[more] = kept
+            for at in np.flatnonzero(count != width).tolist():
+                self.problem(
+                    N_("{count} fields, expected {width} as in the header").format(count=int(count[at]), width=width),
+                    int(rows[at]),
+                )
+            good = count == width
+            taken = fields.starts[good]
+            for name, index in last.items():
+                parts[name].append(columns.strip(fields.values.take(pa.array(taken + index))))
+            numbers.append(rows[good])
+        record: dict[str, pa.Array] = {
+            name: pa.concat_arrays(chunks) if chunks else pa.array([], pa.string()) for name, chunks in parts.items()
+        }
+        found = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64)
         for name in OPTIONAL:
             if name not in record:  # columns the file does not have
-                record[name] = pa.array([""] * size, pa.string())
-        return numbers[good], record
+                record[name] = pa.array([""] * len(found), pa.string())
+        return found, record
 
     def _lines(self, numbers: np.ndarray, record: dict[str, pa.Array]) -> tuple[np.ndarray, np.ndarray, pa.Array]:
         """Which records are lines (the others are problems), the amount of each and its foreign amount."""
