@@ -72,6 +72,7 @@ class CresusReader:
             text, encoding = decode(data, encoding, source.name)
         except ParseError as exc:
             raise SourceError(str(exc)) from None
+        del data  # each copy of the text is let go as soon as the next one is made
         physical = columns.physical_lines(text.lstrip("\ufeff"))
         del text
         kept = pc.not_equal(columns.strip(physical), "")
@@ -80,7 +81,9 @@ class CresusReader:
             raise SourceError(N_("the file is empty; expected one booking per line"), source.name)
         # (read back for verification, an empty journal is what the writer makes of books without bookings)
         fields = columns.Fields(pc.utf8_rtrim(physical.filter(kept), "\r"), "\t")
+        del physical, kept
         records, problems = _records(fields, rows, source.name)
+        del fields
         lines, extras, more = _lines(records, source.name)
         accounts, notes = accounts_from_lines(lines, source.name)
         return Ledger(

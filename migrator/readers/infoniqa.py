@@ -88,7 +88,9 @@ class InfoniqaReader:
         encoding = options.encoding or detect_encoding(data)[0]
         try:
             text, encoding = decode(data, encoding, source.name)
+            del data  # the text is enough from here on
             journal = _journal(text.lstrip("\ufeff"), source.name)
+            del text
         except ParseError as exc:
             raise SourceError(str(exc)) from None
         if journal is None:
