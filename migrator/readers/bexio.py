@@ -48,12 +48,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from migrator import vat
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, Ledger, Problem, table
+from migrator.model import LINES, Company, Ledger, Problem, conform, table
 from migrator.parsing import (
     MAX_CENTS,
     AmountColumn,
@@ -664,17 +665,18 @@ def _read_written(source: Source) -> Ledger:
     if invoices_path.is_file():
         invoices = _read_invoices(invoices_path, invoices_name, found)
     paired, receivable = pair_offsets(bodies, invoices, json_name, found.problems)
-    rows: list[dict[str, Any]] = []
+    collected = _Lines()
     currencies: Counter[str] = Counter()
     for number, body in enumerate(bodies, start=1):
         if number in paired:
             continue
         try:
-            rows += _entry(body, number, json_name, taxes, currencies, step)
+            collected.entry(body, number, json_name, taxes, currencies, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(Problem("error", N_("entry not read: {exc}").format(exc=exc), json_name, number))
     base = written_base or (currencies.most_common(1)[0][0] if currencies else "CHF")
-    lines = _numbered_lines(rows, base)
+    lines = collected.table(base)
+    del collected
     open_items = open_item_rows(invoices, receivable, base, invoices_name, found.problems)
     _drop_transition(found, invoices, paired, lines)
     if found.chart:
@@ -904,6 +906,126 @@ def _amount(value: Any) -> Decimal:
     return Decimal(value)
 
 
+_LINE_FIELDS = ("entry", "date", "doc", "source_file", "source_row", "description", "currency", "rate", "account",
+                "amount", "amount_currency", "vat_code", "vat_amount", "vat_line")  # fmt: skip
+
+
+class _Lines:
+    """The lines of manual entry bodies, collected column by column (a list per field, no dict per
+    line): `entry` adds one body's lines (none if it cannot be read), `table` makes the lines table."""
+
+    def __init__(self) -> None:
+        self.columns: dict[str, list[Any]] = {name: [] for name in _LINE_FIELDS}
+        self._days: dict[str, dt.date] = {}
+        self._taxes: dict[str, tuple[Decimal, str]] = {}
+        from migrator.writers.bexio import gross_vat
+
+        self._gross_vat = gross_vat
+
+    def entry(self, body: Any, number: int, file: str, taxes: dict[str, dict[str, str]], currencies: Counter[str],
+              step: int = 1) -> None:  # fmt: skip
+        """Add the lines of manual entry `body` (number `number` in `file`): each line's debit and credit
+        side, a side whose account is its ``tax_account_id`` split into the base and the VAT bexio books
+        in the gross amount (rounded to `step` cents: the currency's round_factor). On an error (raised)
+        nothing of the body is kept."""
+        mark = len(self.columns["entry"])
+        try:
+            self._entry(body, number, file, taxes, currencies, step)
+        except BaseException:
+            for values in self.columns.values():
+                del values[mark:]
+            raise
+
+    def _entry(self, body: Any, number: int, file: str, taxes: dict[str, dict[str, str]], currencies: Counter[str],
+               step: int) -> None:  # fmt: skip
+        text = body["date"]
+        day = self._days.get(text) if type(text) is str else None
+        if day is None:
+            day = dt.date.fromisoformat(text)
+            if type(text) is str:
+                self._days[text] = day
+        entry, doc = str(number), _str(body.get("reference_nr"))
+        add = self._add
+        for item in body["entries"]:
+            amount = _amount(item["amount"])
+            factor = _amount(item.get("currency_factor", 1))
+            currency = _str(item.get("currency_id"))
+            if factor == 1:
+                currencies[currency] += 1
+            scaled = amount * 100 if factor == 1 and amount.adjusted() < 17 else None  # (no overflow)
+            if scaled is not None and scaled == scaled.to_integral_value() and -MAX_CENTS <= scaled <= MAX_CENTS:
+                cents = foreign = int(scaled)  # what the lines below give an amount of whole cents in the base
+            else:
+                cents = exact_cents((amount * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+                foreign = exact_cents(amount)
+            rate_text = str(factor)
+            description = _str(item.get("description"))
+            debit, credit = item.get("debit_account_id"), item.get("credit_account_id")
+            if not debit and not credit:
+                raise ParseError(N_("a line without debit_account_id and credit_account_id"))
+            sides = [(str(debit), 1)] if debit else []
+            sides += [(str(credit), -1)] if credit else []
+            for account, sign in sides:
+                tax = item.get("tax_id")
+                if not (tax and str(item.get("tax_account_id")) == account):
+                    add(entry, day, doc, file, number, description, currency, rate_text, account, sign * cents,
+                        sign * foreign, "", None, False)  # fmt: skip
+                    continue
+                code = str(tax)
+                rate, vat_account = self._tax(code, taxes)
+                gross = sign * cents
+                share = self._gross_vat(gross, rate, step)  # computed_vat(gross, rate, True, step), in integers
+                if share and not vat_account:
+                    raise ParseError(N_("tax {code}: VAT account unknown (taxes.csv)").format(code=code))
+                add(entry, day, doc, file, number, description, "", "", account, gross - share, None, code, share,
+                    False)  # fmt: skip
+                if share:
+                    add(entry, day, doc, file, number, description, "", "", vat_account, share, None, code, None,
+                        True)  # fmt: skip
+
+    def _add(self, *values: Any) -> None:
+        for column, value in zip(self.columns.values(), values, strict=True):
+            column.append(value)
+
+    def _tax(self, code: str, taxes: dict[str, dict[str, str]]) -> tuple[Decimal, str]:
+        """The rate and VAT account of bexio tax `code` (taxes.csv, else a known bexio code)."""
+        if code in self._taxes:
+            return self._taxes[code]
+        tax = taxes.get(code)
+        if tax and tax["rate"]:
+            rate_text = tax["rate"]
+        else:
+            known = vat.identify(code, "bexio")
+            rate_text = str(known.rate) if known else ""
+        if not rate_text:
+            raise ParseError(N_("tax {code}: rate unknown (not in taxes.csv nor a known bexio code)").format(code=code))
+        found = self._taxes[code] = (Decimal(rate_text), tax["account"] if tax else "")
+        return found
+
+    def table(self, base: str) -> pa.Table:
+        """The lines table: amounts in `base` as base-currency lines, lines numbered per entry."""
+        c = self.columns
+        size = len(c["entry"])
+        if not size:
+            return table("lines", [])
+        in_base = [currency == base for currency in c["currency"]]
+        currency = ["" if same else value for same, value in zip(in_base, c["currency"], strict=True)]
+        foreign = [None if same else value for same, value in zip(in_base, c["amount_currency"], strict=True)]
+        rate = ["" if same else value for same, value in zip(in_base, c["rate"], strict=True)]
+        numbers = np.ones(size, dtype=np.int64)
+        rows = np.asarray(c["source_row"], dtype=np.int64)
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # one body's lines lie together
+        numbers[starts[1:]] -= np.diff(starts)
+        values = {**c, "currency": currency, "amount_currency": foreign, "rate": rate,
+                  "line": np.cumsum(numbers)}  # fmt: skip
+        return conform("lines", {name: pa.array(v, type=LINES.field(name).type) for name, v in values.items()})
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The lines collected, as dicts (before `table` numbers them)."""
+        names = list(self.columns)
+        return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
+
+
 def _entry(
     body: dict[str, Any],
     number: int,
@@ -912,65 +1034,10 @@ def _entry(
     currencies: Counter[str],
     step: int = 1,
 ) -> list[dict[str, Any]]:
-    day = dt.date.fromisoformat(body["date"])
-    common = {"entry": str(number), "date": day, "doc": _str(body.get("reference_nr")), "source_file": file,
-              "source_row": number}  # fmt: skip
-    out: list[dict[str, Any]] = []
-    for item in body["entries"]:
-        amount = _amount(item["amount"])
-        factor = _amount(item.get("currency_factor", 1))
-        currency = _str(item.get("currency_id"))
-        if factor == 1:
-            currencies[currency] += 1
-        scaled = amount * 100 if factor == 1 and amount.adjusted() < 17 else None  # (no overflow)
-        if scaled is not None and scaled == scaled.to_integral_value() and -MAX_CENTS <= scaled <= MAX_CENTS:
-            cents = foreign = int(scaled)  # what the lines below give an amount of whole cents in the base
-        else:
-            cents = exact_cents((amount * factor).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-            foreign = exact_cents(amount)
-        money = {"currency": currency, "rate": str(factor)}
-        described = {**common, "description": _str(item.get("description"))}
-        debit, credit = item.get("debit_account_id"), item.get("credit_account_id")
-        if not debit and not credit:
-            raise ParseError(N_("a line without debit_account_id and credit_account_id"))
-        sides = [(str(debit), 1)] if debit else []
-        sides += [(str(credit), -1)] if credit else []
-        for account, sign in sides:
-            line = {**described, **money, "account": account, "amount": sign * cents,
-                    "amount_currency": sign * foreign}  # fmt: skip
-            tax = item.get("tax_id")
-            if tax and str(item.get("tax_account_id")) == account:
-                out += _split(line, str(tax), taxes, step)
-            else:
-                out.append(line)
-    return out
-
-
-def _split(line: dict[str, Any], code: str, taxes: dict[str, dict[str, str]], step: int = 1) -> list[dict[str, Any]]:
-    """A gross line with a bexio tax: the base line and the VAT line bexio books (the VAT inside the
-    amount, rounded to `step` cents: the currency's round_factor)."""
-    from migrator.writers.bexio import gross_vat
-
-    tax = taxes.get(code)
-    if tax and tax["rate"]:
-        rate_text = tax["rate"]
-    else:
-        known = vat.identify(code, "bexio")
-        rate_text = str(known.rate) if known else ""
-    if not rate_text:
-        raise ParseError(N_("tax {code}: rate unknown (not in taxes.csv nor a known bexio code)").format(code=code))
-    rate = Decimal(rate_text)
-    gross = line["amount"]
-    share = gross_vat(gross, rate, step)  # computed_vat(gross, rate, True, step), in integers
-    base = {**line, "amount": gross - share, "vat_code": code, "vat_amount": share, "amount_currency": None,
-            "currency": "", "rate": ""}  # fmt: skip
-    if not share:
-        return [base]
-    account = tax["account"] if tax else ""
-    if not account:
-        raise ParseError(N_("tax {code}: VAT account unknown (taxes.csv)").format(code=code))
-    return [base, {**line, "account": account, "amount": share, "vat_code": code, "vat_line": True,
-                   "amount_currency": None, "currency": "", "rate": ""}]  # fmt: skip
+    """The lines of one manual entry body, as dicts (`_Lines.entry`)."""
+    lines = _Lines()
+    lines.entry(body, number, file, taxes, currencies, step)
+    return lines.rows()
 
 
 FORMAT = BexioReader
@@ -1009,7 +1076,6 @@ def api_ledger(
             "account": numbers.get(tax.get("account_id"), ""), "description": str(tax.get("name") or ""),
         })  # fmt: skip
     currency_names = {c["id"]: str(c["name"]) for c in currencies}
-    rows: list[dict[str, Any]] = []
     counter: Counter[str] = Counter()
     used: set[str] = set()
     nrs = contact_numbers if contact_numbers is not None else {c["id"]: str(c.get("nr") or "") for c in contacts}
@@ -1035,16 +1101,17 @@ def api_ledger(
                 used.add(str(known["code"]))
         bodies.append(body)
     paired, receivable = pair_offsets(bodies, open_invoices, name, found.problems)
+    collected = _Lines()
     for number, body in enumerate(bodies, start=1):
         if number in paired:
             continue
         try:
-            rows += _entry(body, number, name, tax_info, counter, step)
+            collected.entry(body, number, name, tax_info, counter, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(
                 Problem("error", N_("entry {get} not read: {exc}").format(get=body.get("id"), exc=exc), name, number)
             )
-    lines = _numbered_lines(rows, base)
+    lines = collected.table(base)
     wanted = set(codes) | set(lines.column("account").to_pylist())
     chart = [{"code": str(a["account_no"]), "name": str(a.get("name") or ""),
               "type": _ACCOUNT_TYPES.get(int(a.get("account_type") or 0), ""), "active": bool(a.get("is_active", True))}
@@ -1116,14 +1183,3 @@ def _api_business(
             "stock": quantity("stock_nr"), "stock_min": quantity("stock_min_nr"), "active": True,
         })  # fmt: skip
     return partners, items
-
-
-def _numbered_lines(rows: list[dict[str, Any]], base: str) -> pa.Table:
-    """The lines table of entry rows: amounts in `base` become base-currency lines, numbered per entry."""
-    seen: Counter[str] = Counter()
-    for row in rows:
-        if row.get("currency") == base:
-            row.update(currency="", amount_currency=None, rate="")
-        seen[row["entry"]] += 1
-        row["line"] = seen[row["entry"]]
-    return table("lines", rows)
