@@ -855,25 +855,31 @@ _TOKENS = {f"<{name}>": pair[0] for name, pair in (_LEAVES | _NODES).items()} | 
 _LEAF_STARTS = np.frombuffer("".join(pair[0] for pair in _LEAVES.values()).encode(), np.uint8)
 _SIDE = rb"(?:mM(?:wWfF(?:zZ)?)?)"
 _SHAPE = re.compile(
-    rb"(?:\(iI(?:pP)?(?:qQ)?dD(?:yY)?(?:hH)?(?:sS)?(?:gG)?"
+    rb"\(iI(?:pP)?(?:qQ)?dD(?:yY)?(?:hH)?(?:sS)?(?:gG)?"
     rb"(?:\[(?:rR)?aA(?:\{kKjJ\})?(?:cC|oO)?(?:hH)?(?:<" + _SIDE + rb">|5" + _SIDE + rb"%)"
-    rb"(?:6(?:1!)?2@(?:3#)?(?:4\$)?(?:7mM&|8mM\*)\^)?\])+\))+"
+    rb"(?:6(?:1!)?2@(?:3#)?(?:4\$)?(?:7mM&|8mM\*)\^)?\])+\)"
 )
-"""A run of transactions of the plain shape, as tag characters (`_TOKENS`)."""
+"""A transaction of the plain shape, as tag characters (`_TOKENS`)."""
 _AMOUNT = re.compile(r"[0-9]{1,16}\.[0-9]{2}")  # what `_cents` reads without a Decimal
 _ENTITIES = re.compile(r"(?:[^&]|&(?:amp|lt|gt|quot|apos|#9|#10|#13);)*", re.S)
 _UNESCAPE = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&#9;", "\t"), ("&#10;", "\n"),
              ("&#13;", "\r"), ("&amp;", "&"))  # fmt: skip
-_ODD = (b"\r", b"]]>", b"<!", b"<?", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
-"""What a plain file never holds after its XML declaration (carriage returns that XML turns into line
-feeds, comments, CDATA, processing instructions, a DOCTYPE, U+FFFE and U+FFFF)."""
+_ODD = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 
 
 def _plain_bytes(data: bytes) -> bool:
-    """No byte XML refuses (controls but tab and line feed) and nothing of `_ODD`."""
+    """What a plain file holds after its XML declaration: no control character but tab and line feed
+    (a carriage return XML would turn into a line feed), no ``<!`` or ``<?`` (comments, CDATA,
+    processing instructions, a DOCTYPE), none of `_ODD` (U+FFFE, U+FFFF)."""
     raw = np.frombuffer(data, np.uint8)
-    controls = int(np.count_nonzero(raw < 0x20))
-    return controls == data.count(b"\n") + data.count(b"\t") and not any(odd in data for odd in _ODD)
+    if int(np.count_nonzero(raw < 0x20)) != data.count(b"\n") + data.count(b"\t"):
+        return False
+    after = np.flatnonzero(raw[:-1] == ord("<")) + 1
+    marks = raw[after]
+    if np.count_nonzero((marks == ord("!")) | (marks == ord("?"))):
+        return False
+    # "]]" first: a search for "]]>" would stop at every ">"
+    return not ((b"]]" in data and b"]]>" in data) or (b"\xef\xbf" in data and any(odd in data for odd in _ODD)))
 
 
 def _column(values: Any) -> pa.Array:
@@ -925,8 +931,9 @@ def _read_fast(read: _Read) -> Ledger:
                     cut = region.rfind(_TRANSACTION_CLOSE)
                     if cut >= 0:
                         cut += len(_TRANSACTION_CLOSE)
-                    else:  # before a tag, so that no markup is cut in two
-                        cut = max(region.rfind(b"<"), 0)
+                    else:  # before a transaction that has not ended, else before a tag (no markup cut in two)
+                        opened = region.find(_TRANSACTION_OPEN)
+                        cut = opened if opened >= 0 else max(region.rfind(b"<"), 0)
                     rest, region = region[cut:], region[:cut]
                 if not _plain_bytes(region[skip:]):
                     raise _NotPlain
@@ -1041,8 +1048,15 @@ class _Plain:
             np.uint8,
         )
         tokens = table[tags.indices.to_numpy(zero_copy_only=False)]
-        if not _SHAPE.fullmatch(tokens.tobytes()):
+        if tokens[0] != _TRANSACTION_START:
             raise _NotPlain
+        # each transaction's tags, checked once per distinct sequence
+        cuts = np.r_[np.flatnonzero(tokens == _TRANSACTION_START), len(tokens)].astype(np.int64)
+        shapes = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(cuts) - 1,
+                                                  [None, pa.py_buffer(cuts), pa.py_buffer(tokens.tobytes())])  # fmt: skip
+        for shape in pc.unique(shapes).to_pylist():
+            if not _SHAPE.fullmatch(shape):
+                raise _NotPlain
         texts = pieces.take(pa.array(np.arange(1, len(bounds) - 1, 2)))  # text after each tag but the last
         leaf = np.isin(tokens[:-1], _LEAF_STARTS)
         between = texts.filter(pa.array(~leaf))
@@ -1078,12 +1092,14 @@ class _Plain:
         side[line_of[at("<")]] = True
         tax_side = np.zeros(lines, bool)
         tax_side[line_of[at("7")]] = True
-        breaks = np.flatnonzero(raw == ord("\n"))
-        rows = line + np.searchsorted(breaks, opens[starts])
-        # libxml2 keeps an element's line in 16 bits: from line 65535 on, lxml's sourceline is the line
-        # of the element's first child (xmlGetLineNo in libxml2's tree.c), here the text after <Line>,
-        # which ends where the next tag starts.
-        rows = np.where(rows >= 65535, line + np.searchsorted(breaks, opens[starts + 1]), rows)
+        rows = np.zeros(lines, np.int64)
+        if read.full:
+            breaks = np.flatnonzero(raw == ord("\n"))
+            rows = line + np.searchsorted(breaks, opens[starts])
+            # libxml2 keeps an element's line in 16 bits: from line 65535 on, lxml's sourceline is the
+            # line of the element's first child (xmlGetLineNo in libxml2's tree.c), here the text after
+            # <Line>, which ends where the next tag starts.
+            rows = np.where(rows >= 65535, line + np.searchsorted(breaks, opens[starts + 1]), rows)
         self.lines.append(pa.table({
             "owner": pa.array(transaction[starts] + sum(len(t) for t in self.transactions[:-1])),
             "account": field(at("a"), line_of, lines), "debit": pa.array(side),
@@ -1112,7 +1128,9 @@ class _Plain:
             size = int(total[count - 1])
             self.transactions = [heads.slice(count)] if count < heads.num_rows else []
             rest = lines.slice(size)
-            self.lines = [rest.set_column(0, "owner", pc.subtract(rest.column("owner"), count))] if self.transactions else []
+            self.lines = (
+                [rest.set_column(0, "owner", pc.subtract(rest.column("owner"), count))] if self.transactions else []
+            )
             self.count = rest.num_rows
             chunk = _plain_table(read, heads.slice(0, count), lines.slice(0, size), sizes[:count])
             read.chunks.append(chunk)
@@ -1187,7 +1205,9 @@ def _plain_table(read: _Read, heads: pa.Table, lines: pa.Table, sizes: np.ndarra
         if tax.null_count:
             raise _NotPlain  # a base without a tax amount: left to the full reader
         vats = np.zeros(size, np.int64)
-        vats[chosen] = _plain_cents(tax.cast(pa.string())) * np.where(lines.column("tax_debit").to_numpy()[chosen], 1, -1)
+        vats[chosen] = _plain_cents(tax.cast(pa.string())) * np.where(
+            lines.column("tax_debit").to_numpy()[chosen], 1, -1
+        )
         code_list = codes.to_pylist()
         booked = _plain_vat_lines(amounts, sizes, base, code_list, vats)
         vat_code = pa.array([code_list[i] if base[i] else booked.get(i, "") for i in range(size)], pa.string())
@@ -1254,7 +1274,6 @@ def _plain_vat_lines(amounts: np.ndarray, sizes: np.ndarray, base: np.ndarray, c
             if code:
                 found[a + offset] = code
     return found
-
 
 
 _HANDLERS = {
