@@ -239,22 +239,106 @@ def _head(path: Path) -> bytes:
 
 
 def _parse(path: Path, name: str, encoding: str | None, book: _Book) -> tuple[_File, str]:
-    text, encoding = _decode(path, name, encoding)
-    if "\ufffd" in text:
+    data = path.read_bytes()
+    utf8 = _as_utf8(data) if encoding is None else None
+    if utf8 is not None:  # the text as UTF-8 bytes, without a Python string of it
+        text_bytes, encoding = utf8
+        del data
+        parsed = _arrow_bytes(text_bytes, name)
+        if parsed is not None:
+            _damaged(text_bytes.count("\ufffd".encode()) if encoding == "utf-8" else 0, name, book)
+            return parsed, encoding
+        text = text_bytes.decode("utf-8")
+        del text_bytes
+    else:
+        text, encoding = _decode(data, name, encoding)
+        del data
+    _damaged(text.count("\ufffd"), name, book)
+    return _arrow_file(text, name) or _python_file(text, name), encoding
+
+
+def _damaged(count: int, name: str, book: _Book) -> None:
+    if count:
         book.problems.append(
             Problem(
                 "warning",
                 N_("{count} characters were already damaged (U+FFFD) in the file; texts are read as they are").format(
-                    count=text.count(chr(0xFFFD))
+                    count=count
                 ),
                 name,
             )
         )
-    return _arrow_file(text, name) or _python_file(text, name), encoding
 
 
-def _decode(path: Path, name: str, encoding: str | None) -> tuple[str, str]:
-    data = path.read_bytes()
+def _as_utf8(data: bytes) -> tuple[bytes, str] | None:
+    """The file's text as UTF-8 bytes and its encoding, as `_decode` without ``--encoding`` reads it:
+    UTF-8 as it stands, Windows-1252 converted where every byte is ASCII or Latin-1 (0xA0–0xFF, where
+    Windows-1252 is Latin-1); None for any other file (UTF-16, 0x80–0x9F)."""
+    if detect_encoding(data[: 1 << 16])[0].startswith("utf-16"):
+        return None
+    try:
+        str(data, "utf-8")  # the check `_decode` makes (the string is let go at once)
+        return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    raw = np.frombuffer(data, dtype=np.uint8)
+    high = np.flatnonzero(raw >= 0x80)
+    if (raw[high] < 0xA0).any():
+        return None
+    # each Latin-1 byte b becomes the two bytes 0xC0 | b >> 6, 0x80 | b & 0x3F
+    out = np.insert(raw, high, 0xC0 | (raw[high] >> 6))
+    out[high + np.arange(1, len(high) + 1)] = 0x80 | (raw[high] & 0x3F)
+    return out.tobytes(), "cp1252"
+
+
+def _arrow_bytes(whole: bytes, name: str) -> _File | None:
+    """`_File` of UTF-8 text whose rows are plain lines (`_PLAIN_LINE`) of exactly the width of the
+    column names (nearly every file), split by Arrow straight from the bytes; None for another file."""
+    if b"\x00" in whole or whole.count(b"\r") != whole.count(b"\r\n"):  # NULs or lone CRs: Python's csv module
+        return None
+    first = whole.find(b"\n")
+    second = whole.find(b"\n", first + 1) if first >= 0 else -1
+    if second < 0:
+        return None
+    header_line = whole[:first].decode("utf-8").removesuffix("\r")
+    names_line = whole[first + 1 : second].decode("utf-8").removesuffix("\r")
+    if not all(re.fullmatch(_PLAIN_LINE, line) for line in (header_line, names_line)):
+        return None
+    header, names = _fields(header_line), _fields(names_line)
+    width = len(names)
+    if not names:
+        return None
+    body = pa.py_buffer(whole).slice(second + 1)
+    lines = whole.count(b"\n", second + 1) + (0 if whole.endswith(b"\n") or len(whole) == second + 1 else 1)
+    ended = whole.count(b"\n", second + 1)
+    if ended:  # every line that ends in a line break plain (Arrow's parser checks the width)
+        column = pa.Array.from_buffers(
+            pa.large_string(), 1, [None, pa.py_buffer(np.array([0, body.size], dtype=np.int64)), body]
+        )
+        if pc.count_substring_regex(column, "(?m)^" + _PLAIN_PART + "\\r?\\n")[0].as_py() != ended:
+            return None
+    if lines > ended and not re.fullmatch(_PLAIN_LINE, whole[whole.rfind(b"\n") + 1 :].decode("utf-8")):
+        return None
+    longest = body.size
+    if longest > MAX_FIELD:  # csv refuses a field longer than MAX_FIELD: lines that long go its way
+        ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 0x0A)
+        longest = int(np.diff(np.r_[-1, ends, body.size]).max())
+        if longest > MAX_FIELD:
+            return None
+    cells = _arrow_cells(body, lines, longest, width)
+    if cells is None:
+        return None
+    blank = np.ones(lines, dtype=bool)
+    for cell in cells:
+        if cell is not None:
+            blank &= _is(pc.equal(columns.strip(cell), ""))
+    keep = pa.array(~blank)
+    cells = [c.filter(keep) if c is not None else None for c in cells]
+    rows = np.flatnonzero(~blank)
+    return _File(name, header, names, rows + 3, np.full(len(rows), width, dtype=np.int64), cells)
+
+
+def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
     guess = detect_encoding(data[: 1 << 16])[0]
     if encoding is None and guess.startswith("utf-16"):
         try:
@@ -305,6 +389,8 @@ def _python_file(text: str, name: str) -> _File:
 # wholly in quotes (a quote doubled inside); a line of such fields has no quoted line break.
 _FIELD = r'(?:[^";]*|"(?:[^"]|"")*")'
 _PLAIN_LINE = "^" + _FIELD + "(?:;" + _FIELD + ")*$"
+_LINE_FIELD = r'(?:[^";\r\n]*|"(?:[^"\r\n]|"")*")'
+_PLAIN_PART = _LINE_FIELD + "(?:;" + _LINE_FIELD + ")*"
 _SIMPLE_FIELD = r'(?:[^";]*|"(?:[^";]|"")*")'
 _SIMPLE_LINE = "^" + _SIMPLE_FIELD + "(?:;" + _SIMPLE_FIELD + ")*$"
 
@@ -403,22 +489,25 @@ def _arrow_cells(body: pa.Buffer, rows: int, longest: int, width: int) -> list[p
     if not rows:
         return [None] * width
     names = [f"f{i}" for i in range(width)]
-    reader = pcsv.open_csv(
-        pa.BufferReader(body),
-        # a block holds whole rows: at least the longest line (a field may be up to MAX_FIELD)
-        read_options=pcsv.ReadOptions(column_names=names, block_size=max(1 << 22, 2 * (longest + 1)), use_threads=False),
-        parse_options=pcsv.ParseOptions(delimiter=";", quote_char='"', double_quote=True, escape_char=False,
-                                        newlines_in_values=False, ignore_empty_lines=False),
-        convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
-                                            quoted_strings_can_be_null=False),
-    )  # fmt: skip
     chunks: list[list[pa.Array | None]] = [[] for _ in range(width)]
     sizes = []
-    for batch in reader:
-        sizes.append(batch.num_rows)
-        for index in range(width):
-            cell = columns.texts(batch.column(index))
-            chunks[index].append(cell if _has_text(cell) else None)
+    try:
+        reader = pcsv.open_csv(
+            pa.BufferReader(body),
+            # a block holds whole rows: at least the longest line (a field may be up to MAX_FIELD)
+            read_options=pcsv.ReadOptions(column_names=names, block_size=max(1 << 22, 2 * (longest + 1)), use_threads=False),
+            parse_options=pcsv.ParseOptions(delimiter=";", quote_char='"', double_quote=True, escape_char=False,
+                                            newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
+                                                quoted_strings_can_be_null=False),
+        )  # fmt: skip
+        for batch in reader:
+            sizes.append(batch.num_rows)
+            for index in range(width):
+                cell = columns.texts(batch.column(index))
+                chunks[index].append(cell if _has_text(cell) else None)
+    except pa.ArrowInvalid:  # a line of another width: leave the file to Python's csv module
+        return None
     if sum(sizes) != rows:  # not expected: Arrow reads each plain line as one row
         return None
     out: list[pa.Array | None] = []

@@ -278,8 +278,19 @@ class Pairs:
     """True where the pair is the whole debit line against the whole credit line."""
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """`np.unique(values)` by sorting (NumPy's hash table is slower on these integers)."""
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]] if len(ordered) else ordered
+
+
 def fold(ledger: Ledger) -> Pairs:
-    """The DATEV pairs of every entry of `ledger`, column-wise (see `Pairs`)."""
+    """The DATEV pairs of every entry of `ledger`, column-wise (see `Pairs`), worked out once per ledger
+    (the writer and `as_kept` both need them)."""
+    return ledger.memo("datev_pairs", lambda: _fold(ledger))
+
+
+def _fold(ledger: Ledger) -> Pairs:
     lines = ledger.lines
     groups = ledger.entries()
     n = lines.num_rows
@@ -308,7 +319,7 @@ def fold(ledger: Ledger) -> Pairs:
     c_pos, c_start, c_end = laid(amounts < 0, credit_total)
     if not len(d_pos) or not len(c_pos):
         return Pairs(empty, empty, empty, empty, empty, np.zeros(0, dtype=bool))
-    points = np.unique(np.concatenate([d_start, d_end, c_start, c_end]))
+    points = _sorted_unique(np.concatenate([d_start, d_end, c_start, c_end]))
     begin, size = points[:-1], np.diff(points)
     d = np.minimum(np.searchsorted(d_end, begin, side="right"), len(d_end) - 1)
     c = np.minimum(np.searchsorted(c_end, begin, side="right"), len(c_end) - 1)
@@ -332,11 +343,16 @@ def _cut(column: pa.Array, size: int) -> pa.Array:
 
 def kept_lines(ledger: Ledger, pairs: Pairs) -> pa.Table:
     """The lines of `DatevWriter.as_kept`: two per pair, as the reader reads the row back."""
-    lines = ledger.lines.combine_chunks()  # one chunk: taking rows from many chunks is slow
+    # the columns needed, each in one chunk (taking rows from many chunks is slow)
+    lines = ledger.lines
     count = len(pairs.cents)
     if not count:
         return conform("lines", {"entry": pa.array([], pa.string())})
-    debit, credit, first = (lines.take(pa.array(i)) for i in (pairs.debit, pairs.credit, pairs.first))
+    sides = ["description", "cost_centre", "opening", "currency", "amount_currency"]
+    both_sides = lines.select(sides).combine_chunks()
+    debit, credit = (both_sides.take(pa.array(i)) for i in (pairs.debit, pairs.credit))
+    del both_sides
+    first = lines.select(["entry", "date", "doc", "description"]).combine_chunks().take(pa.array(pairs.first))
     debit_centre = debit.column("cost_centre").fill_null("").combine_chunks()
     credit_centre = credit.column("cost_centre").fill_null("").combine_chunks()
     # Konto is the credit line where only it has a cost centre (`_row`); KOST1 belongs to Konto.
@@ -348,7 +364,7 @@ def kept_lines(ledger: Ledger, pairs: Pairs) -> pa.Table:
     sign = np.where(flipped, -1, 1).astype(np.int64)
     both = np.empty(2 * count, dtype=np.int64)
     both[0::2], both[1::2] = konto, gegen
-    taken = lines.take(pa.array(both))
+    taken = lines.select(["account", "source_file", "source_row"]).combine_chunks().take(pa.array(both))
 
     def twice_text(column: pa.Array | pa.ChunkedArray) -> pa.Array:
         return pc.take(column, pa.array(np.repeat(np.arange(count), 2)))
@@ -358,7 +374,7 @@ def kept_lines(ledger: Ledger, pairs: Pairs) -> pa.Table:
     ids = first.column("entry").fill_null("").combine_chunks()
     suffixed = pc.binary_join_element_wise(ids, pa.array(ordinal.astype(str)), "/")
     entry = pc.if_else(pa.array(per_entry[pairs.entry] > 1), suffixed, ids)
-    konto_text = pc.take(lines.column("description").fill_null(""), pa.array(konto))
+    konto_text = pc.if_else(pa.array(flipped), credit.column("description"), debit.column("description")).fill_null("")
     debit_text = debit.column("description").fill_null("").combine_chunks()
     first_text = first.column("description").fill_null("").combine_chunks()
     text = pc.if_else(pc.equal(konto_text, ""), pc.if_else(pc.equal(debit_text, ""), first_text, debit_text),
@@ -425,7 +441,7 @@ class _Folded:
         lines = ledger.lines
         groups = ledger.entries()
         self.rows = len(pairs.cents)
-        self.dropped_entries = groups.count - len(np.unique(pairs.entry))
+        self.dropped_entries = groups.count - len(_sorted_unique(pairs.entry))
         self.zero_lines = lines.num_rows - pc.sum(pc.not_equal(lines.column("amount").fill_null(0), 0)).as_py() \
             if lines.num_rows else 0  # fmt: skip
         if lines.num_rows:
@@ -434,7 +450,7 @@ class _Folded:
             other = pc.not_equal(lines.column("date"), pc.take(firsts, numbers)).fill_null(True)
             both_null = pc.and_(pc.is_null(lines.column("date")), pc.is_null(pc.take(firsts, numbers)))
             differs = pc.and_(other, pc.invert(both_null)).to_numpy(zero_copy_only=False)
-            self.mixed_dates = len(np.unique(np.asarray(groups.numbers())[np.asarray(differs, dtype=bool)]))
+            self.mixed_dates = len(_sorted_unique(np.asarray(groups.numbers())[np.asarray(differs, dtype=bool)]))
 
 
 @dataclass
@@ -456,10 +472,9 @@ class _Sides:
 
     @classmethod
     def of(cls, ledger: Ledger, pairs: Pairs) -> _Sides:
-        lines = ledger.lines.combine_chunks()
         wanted = ["entry", "date", "doc", "description", "account", "cost_centre", "opening", "currency",
                   "amount_currency"]  # fmt: skip
-        lines = lines.select(wanted)
+        lines = ledger.lines.select(wanted).combine_chunks()
         debit, credit, first = (lines.take(pa.array(i)) for i in (pairs.debit, pairs.credit, pairs.first))
 
         def text(table: pa.Table, name: str) -> pa.Array:
