@@ -1084,8 +1084,10 @@ class _XmlStream:
         self.last = b""
 
     def syntax_error(self, exc: etree.XMLSyntaxError) -> SourceError:
+        """lxml's error, its line numbers (in the message too) those of the file."""
         line = self.shifts.true(exc.lineno) if isinstance(exc.lineno, int) else exc.lineno
-        return SourceError(N_("not well-formed XML: {msg}").format(msg=exc.msg), self.name, line)
+        message = _LINE_IN_MESSAGE.sub(lambda m: f"line {self.shifts.true(int(m.group(1)))}", exc.msg)
+        return SourceError(N_("not well-formed XML: {msg}").format(msg=message), self.name, line)
 
     def push(self, chunk: bytes, final: bool = False) -> None:
         """The next block of the text."""
@@ -1207,6 +1209,7 @@ class _XmlStream:
 
 
 _TRN_TAG = _path("gnc:transaction")
+_LINE_IN_MESSAGE = re.compile(r"\bline (\d+)")
 
 
 def _xml_root(source: Source) -> tuple[etree._Element, list[Transaction]]:
