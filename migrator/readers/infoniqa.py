@@ -189,22 +189,15 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
     counts = np.full(len(data), width, dtype=np.int64)
     counts[others] = [len(_fields(data[i].as_py())) for i in others.tolist()]
     full = counts == width
-    whole = data.filter(pa.array(full))
-    cells = _arrow_fields(whole, width)
+    cells = _arrow_fields(data.filter(pa.array(full)), width)
     if cells is None:
         return False
     blank = np.zeros(len(data), dtype=bool)
-    # a record whose every field strips to "" holds nothing but whitespace, commas and quotes: only such
-    # lines (usually none) are looked at field by field
-    bare = pc.utf8_trim_whitespace(pc.replace_substring_regex(whole, '[,"]', ""))
-    maybe = np.flatnonzero(pc.equal(bare, "").to_numpy(zero_copy_only=False))
-    del whole, bare
-    if len(maybe):
-        at = pa.array(maybe)
-        empty = pc.equal(columns.strip(cells[0].take(at)), "")
+    if len(cells[0]):
+        empty = pc.equal(columns.strip(cells[0]), "")
         for cell in cells[1:]:
-            empty = pc.and_(empty, pc.equal(columns.strip(cell.take(at)), ""))
-        blank[np.flatnonzero(full)[maybe]] = empty.to_numpy(zero_copy_only=False)
+            empty = pc.and_(empty, pc.equal(columns.strip(cell), ""))
+        blank[full] = empty.to_numpy(zero_copy_only=False)
     odd = []
     for index in np.flatnonzero(~full).tolist():
         values = _fields(data[index].as_py())
