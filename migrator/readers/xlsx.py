@@ -9,9 +9,11 @@ it. The "Source file" rows of the Company sheet describe where the workbook's bo
 the workbook itself is now the source, so they are not carried. A table longer than an Excel sheet
 holds comes on several sheets ("Journal", "Journal (2)", …): they are read one after the other.
 
-Sheets are read with python-calamine (Rust), and their cells converted a whole column at a time:
-where every cell of a column has the type the column expects (numbers in an amount column, dates in
-a date column), the column is converted at once; a column with other cells (amounts typed as text,
+A sheet laid out as the writer lays it out (a header of canonical names, each column one type of cell)
+is read by fastexcel, calamine's cells put into Arrow columns in Rust, without a Python object per
+cell (`_columns_at_once` says when). Other sheets are read with python-calamine (Rust), and their
+cells converted a whole column at a time: where every cell of a column has the type the column expects
+(numbers in an amount column, dates in a date column), the column is converted at once; a column with other cells (amounts typed as text,
 dates typed by hand, bad cells) is converted cell by cell, so bad cells are problems naming their row.
 openpyxl is used only to sniff (it reads the Journal's first row without parsing the whole sheet).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -40,7 +43,8 @@ from migrator.reconcile import trial_balance
 from migrator.rowwise import collector_paused
 from migrator.sources import Source, check_workbook
 
-if TYPE_CHECKING:  # openpyxl and calamine load only when a workbook is read
+if TYPE_CHECKING:  # openpyxl, calamine and fastexcel load only when a workbook is read
+    from fastexcel import ExcelReader
     from openpyxl.workbook.workbook import Workbook
     from python_calamine import CalamineWorkbook
 
@@ -112,6 +116,7 @@ class XlsxReader:
         try:
             with source.path.open("rb") as handle:  # by handle: a workbook named without .xlsx is one all the same
                 book = python_calamine.CalamineWorkbook.from_filelike(handle)
+            columnar = _columnar_book(source)
             titles = set(book.sheet_names)
             if JOURNAL.title not in titles:
                 raise SourceError(
@@ -124,7 +129,7 @@ class XlsxReader:
                 for sheet in SHEETS:
                     parts = _parts(sheet.title, titles)
                     if parts:
-                        tables[sheet.table], extra = _read_parts(book, sheet, parts, source.name, problems)
+                        tables[sheet.table], extra = _read_parts(book, sheet, parts, source.name, problems, columnar)
                         if extra is not None:
                             extras[sheet.table] = extra
             company = _company(book, source.name, problems)
@@ -343,11 +348,12 @@ def _rows(book: CalamineWorkbook, title: str) -> Iterator[tuple[int, tuple[Any, 
 
 
 def _read_parts(
-    book: CalamineWorkbook, sheet: Sheet, parts: list[str], file: str, problems: list[Problem]
-) -> tuple[pa.Table, pa.Table | None]:
+    book: CalamineWorkbook, sheet: Sheet, parts: list[str], file: str, problems: list[Problem],
+    columnar: ExcelReader | None = None,
+) -> tuple[pa.Table, pa.Table | None]:  # fmt: skip
     """The canonical table held by the sheets `parts`, one after the other, and their unknown columns
     (with the row each value came from), if any holds a value."""
-    read = [_read_sheet(book, sheet, title, file, problems) for title in parts]
+    read = [_read_sheet(book, sheet, title, file, problems, columnar) for title in parts]
     data = read[0][0] if len(read) == 1 else pa.concat_tables([t for t, _ in read])
     extras = read[0][1] if len(read) == 1 else pa.concat_tables([e for _, e in read], promote_options="default")
     columns = [c.fill_null("") for c in extras.columns[1:]]  # a part without a column has it blank
@@ -357,11 +363,15 @@ def _read_parts(
 
 
 def _read_sheet(
-    book: CalamineWorkbook, sheet: Sheet, title: str, file: str, problems: list[Problem]
-) -> tuple[pa.Table, pa.Table]:
+    book: CalamineWorkbook, sheet: Sheet, title: str, file: str, problems: list[Problem],
+    columnar: ExcelReader | None = None,
+) -> tuple[pa.Table, pa.Table]:  # fmt: skip
     """The canonical table a sheet holds, and its unknown columns (after ``source_row``, the sheet's
     row each value came from; none but that one where the header names no other column)."""
     where = _where(file, title)
+    whole = _columns_at_once(columnar, sheet, title) if columnar is not None else None
+    if whole is not None:
+        return _finish(sheet, where, whole, np.arange(2, 2 + _length(whole)), {}, {}, problems)
     rows = iter(book.get_sheet_by_name(title).iter_rows())
     start = 0  # rows before the header row
     for first in rows:
@@ -415,6 +425,14 @@ def _read_sheet(
         done += len(numbers)
     numbers = np.concatenate(numbered) if numbered else np.zeros(0, np.int64)
     converted = {name: _joined(parts[name], SCHEMAS[sheet.table].field(name).type) for _, name in known}
+    extra_columns = {name: _joined(unknown_parts[index], pa.string()) for index, name in unknown}
+    return _finish(sheet, where, converted, numbers, errors, extra_columns, problems)
+
+
+def _finish(sheet: Sheet, where: str, converted: dict[str, pa.Array], numbers: np.ndarray,
+            errors: dict[int, list[str]], extra_columns: dict[str, pa.Array],
+            problems: list[Problem]) -> tuple[pa.Table, pa.Table]:  # fmt: skip
+    """The table of a sheet's converted columns, without the rows with bad cells (each a problem)."""
     keep = np.ones(len(numbers), dtype=bool)
     for bad, (position, messages) in enumerate(sorted(errors.items()), start=1):
         keep[position] = False
@@ -432,8 +450,95 @@ def _read_sheet(
     data = conform(sheet.table, data_columns)
     if data.num_rows != len(kept_rows):  # a sheet with none of the canonical columns
         data = table(sheet.table, [{}] * len(kept_rows))
-    extra = {name: _joined(unknown_parts[index], pa.string()).filter(mask) for index, name in unknown}
+    extra = {name: column.filter(mask) for name, column in extra_columns.items()}
     return data, pa.table({"source_row": pa.array(kept_rows, pa.int64()), **extra})
+
+
+def _columnar_book(source: Source) -> ExcelReader | None:
+    """The workbook opened for fastexcel (calamine's cells straight into Arrow columns, in Rust)."""
+    import fastexcel
+
+    # fastexcel logs a warning for each column without a value (typed as text): a blank column is no news
+    logging.getLogger("fastexcel.types.dtype").setLevel(logging.ERROR)
+    try:
+        return fastexcel.read_excel(source.path.read_bytes())
+    except (fastexcel.FastExcelError, OSError):
+        return None
+
+
+def _length(columns: dict[str, pa.Array]) -> int:
+    return len(next(iter(columns.values())))
+
+
+def _columns_at_once(columnar: ExcelReader, sheet: Sheet, title: str) -> dict[str, pa.Array] | None:
+    """A sheet read the way the workbook's writer lays it out, in Arrow columns without a Python object
+    per cell; None where it is laid out otherwise, so that `_read_sheet` reads it cell by cell.
+
+    Taken only where the result is the one of the cell-by-cell reading without a bad cell: the header
+    (first row of the sheet's cells) holds only canonical names of the table, once each; no row is blank;
+    every column holds one type of cell (fastexcel's strict guess over all rows), the type its canonical
+    column expects (text, numbers, dates at midnight, true/false); required columns are full; amounts and
+    whole numbers pass `_fast`'s test for exact cents and integers."""
+    import fastexcel
+
+    expected = SCHEMAS[sheet.table]
+    try:
+        loaded = columnar.load_sheet(title, schema_sample_rows=None, dtype_coercion="strict", eager=True)
+    except (fastexcel.FastExcelError, pa.ArrowException):
+        return None
+    names = loaded.schema.names
+    if not names or len(set(names)) != len(names) or not set(names) <= set(expected.names):
+        return None
+    if not set(REQUIRED.get(sheet.table, ())) <= set(names):  # refused, with its message, cell by cell
+        return None
+    converters = _converters(sheet)
+    required = NOT_EMPTY.get(sheet.table, ())
+    count = loaded.num_rows
+    filled = np.zeros(count, dtype=bool)
+    out: dict[str, pa.Array] = {}
+    for name, column in zip(names, loaded.columns, strict=True):
+        kind = expected.field(name).type
+        blank = pc.is_null(column)
+        if pa.types.is_string(column.type):
+            blank = pc.fill_null(pc.equal(column, ""), True)
+        blanks = pc.sum(blank).as_py() or 0
+        if blanks < count:
+            filled |= np.invert(blank.to_numpy(zero_copy_only=False))
+        if name in required and blanks:
+            return None
+        converted = _arrow_column(converters[name], kind, column, blanks == count)
+        if converted is None:
+            return None
+        out[name] = converted
+    if not filled.all():  # blank rows are left out, and the rows after them numbered on: cell by cell
+        return None
+    return out
+
+
+def _arrow_column(convert: Callable[[Any], Any], kind: pa.DataType, column: pa.Array, blank: bool) -> pa.Array | None:
+    """A column fastexcel read as `_fast` converts the same cells (None where it would not)."""
+    count = len(column)
+    if convert is _text:
+        return column.fill_null("") if pa.types.is_string(column.type) else None
+    if blank:  # no value at all (fastexcel types such a column as text)
+        return pa.array([False] * count, pa.bool_()) if convert is _flag else pa.nulls(count, kind)
+    if convert is _flag:
+        return column.fill_null(False) if pa.types.is_boolean(column.type) else None
+    if convert is _date:
+        if not pa.types.is_timestamp(column.type):
+            return None
+        days = pc.cast(column, pa.date32(), safe=False)
+        # Whole days only (a time of day is read cell by cell), and none before 1 March 1900: Excel's day
+        # numbers count a 29 February 1900 that never was (ECMA-376 18.17.4.1), which readers treat apart.
+        if pc.all(pc.equal(pc.cast(days, column.type), column)).as_py() is False:
+            return None
+        first = pc.min(days).as_py()
+        if first is not None and first < dt.date(1900, 3, 1):
+            return None
+        return days
+    if not pa.types.is_floating(column.type):
+        return None
+    return _exact(convert, kind, column.to_numpy(zero_copy_only=False), column.null_count > 0)
 
 
 def _letter(index: int) -> str:
@@ -505,7 +610,12 @@ def _fast(convert: Callable[[Any], Any], kind: pa.DataType, values: tuple[Any, .
         numbers = pa.array(cells, pa.float64())  # float-ok
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    floats = numbers.to_numpy(zero_copy_only=False)
+    return _exact(convert, kind, numbers.to_numpy(zero_copy_only=False), bool(empty))
+
+
+def _exact(convert: Callable[[Any], Any], kind: pa.DataType, floats: np.ndarray, empty: bool) -> pa.Array | None:
+    """Cells' doubles (NaN where empty) as exact cents or whole numbers, or None where some cell needs a
+    look of its own."""
     missing = np.isnan(floats)
     floats = np.where(missing, 0.0, floats)
     if convert is _cents:
