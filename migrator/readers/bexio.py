@@ -911,11 +911,12 @@ _LINE_FIELDS = ("entry", "date", "doc", "source_file", "source_row", "descriptio
 
 
 class _Lines:
-    """The lines of manual entry bodies, collected column by column (a list per field, no dict per
-    line): `entry` adds one body's lines (none if it cannot be read), `table` makes the lines table."""
+    """The lines of manual entry bodies, collected as tuples of `_LINE_FIELDS` (no dict per line) and
+    turned into columns at once: `entry` adds one body's lines (none if it cannot be read), `table`
+    makes the lines table."""
 
     def __init__(self) -> None:
-        self.columns: dict[str, list[Any]] = {name: [] for name in _LINE_FIELDS}
+        self.lines: list[tuple[Any, ...]] = []
         self._days: dict[str, dt.date] = {}
         self._taxes: dict[str, tuple[Decimal, str]] = {}
         from migrator.writers.bexio import gross_vat
@@ -928,12 +929,11 @@ class _Lines:
         side, a side whose account is its ``tax_account_id`` split into the base and the VAT bexio books
         in the gross amount (rounded to `step` cents: the currency's round_factor). On an error (raised)
         nothing of the body is kept."""
-        mark = len(self.columns["entry"])
+        mark = len(self.lines)
         try:
             self._entry(body, number, file, taxes, currencies, step)
         except BaseException:
-            for values in self.columns.values():
-                del values[mark:]
+            del self.lines[mark:]
             raise
 
     def _entry(self, body: Any, number: int, file: str, taxes: dict[str, dict[str, str]], currencies: Counter[str],
@@ -945,7 +945,7 @@ class _Lines:
             if type(text) is str:
                 self._days[text] = day
         entry, doc = str(number), _str(body.get("reference_nr"))
-        add = self._add
+        add = self.lines.append
         for item in body["entries"]:
             amount = _amount(item["amount"])
             factor = _amount(item.get("currency_factor", 1))
@@ -968,8 +968,8 @@ class _Lines:
             for account, sign in sides:
                 tax = item.get("tax_id")
                 if not (tax and str(item.get("tax_account_id")) == account):
-                    add(entry, day, doc, file, number, description, currency, rate_text, account, sign * cents,
-                        sign * foreign, "", None, False)  # fmt: skip
+                    add((entry, day, doc, file, number, description, currency, rate_text, account, sign * cents,
+                        sign * foreign, "", None, False))  # fmt: skip
                     continue
                 code = str(tax)
                 rate, vat_account = self._tax(code, taxes)
@@ -977,15 +977,11 @@ class _Lines:
                 share = self._gross_vat(gross, rate, step)  # computed_vat(gross, rate, True, step), in integers
                 if share and not vat_account:
                     raise ParseError(N_("tax {code}: VAT account unknown (taxes.csv)").format(code=code))
-                add(entry, day, doc, file, number, description, "", "", account, gross - share, None, code, share,
-                    False)  # fmt: skip
+                add((entry, day, doc, file, number, description, "", "", account, gross - share, None, code, share,
+                    False))  # fmt: skip
                 if share:
-                    add(entry, day, doc, file, number, description, "", "", vat_account, share, None, code, None,
-                        True)  # fmt: skip
-
-    def _add(self, *values: Any) -> None:
-        for column, value in zip(self.columns.values(), values, strict=True):
-            column.append(value)
+                    add((entry, day, doc, file, number, description, "", "", vat_account, share, None, code, None,
+                        True))  # fmt: skip
 
     def _tax(self, code: str, taxes: dict[str, dict[str, str]]) -> tuple[Decimal, str]:
         """The rate and VAT account of bexio tax `code` (taxes.csv, else a known bexio code)."""
@@ -1004,10 +1000,10 @@ class _Lines:
 
     def table(self, base: str) -> pa.Table:
         """The lines table: amounts in `base` as base-currency lines, lines numbered per entry."""
-        c = self.columns
-        size = len(c["entry"])
+        size = len(self.lines)
         if not size:
             return table("lines", [])
+        c = dict(zip(_LINE_FIELDS, zip(*self.lines, strict=True), strict=True))
         in_base = [currency == base for currency in c["currency"]]
         currency = ["" if same else value for same, value in zip(in_base, c["currency"], strict=True)]
         foreign = [None if same else value for same, value in zip(in_base, c["amount_currency"], strict=True)]
@@ -1022,8 +1018,7 @@ class _Lines:
 
     def rows(self) -> list[dict[str, Any]]:
         """The lines collected, as dicts (before `table` numbers them)."""
-        names = list(self.columns)
-        return [dict(zip(names, values, strict=True)) for values in zip(*self.columns.values(), strict=True)]
+        return [dict(zip(_LINE_FIELDS, values, strict=True)) for values in self.lines]
 
 
 def _entry(
