@@ -214,3 +214,16 @@ def test_dates_as_lxml_reads_them(tmp_path: Path, garage: Ledger) -> None:
     first = text.split("<TransactionID>", 2)[1].split("<", 1)[0]
     lines = back.lines.filter(pc.equal(back.lines.column("doc"), first))
     assert set(lines.column("date").to_pylist()) == {dt.date.fromisoformat(day)}
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [("<MasterFiles>", "<MasterFiles><!-- <Transaction> -->"), ("<Header>", "<Header>\r"), ("\n", "\r\n")],
+)
+def test_odd_master_files_leave_the_fast_path(tmp_path: Path, garage: Ledger, old: str, new: str) -> None:
+    """A comment or a carriage return anywhere: the file is the full reader's, and reads the same."""
+    written = tmp_path / "garage.xml"
+    pipeline.write(garage, "saft", written)
+    out = tmp_path / "odd.xml"
+    out.write_bytes(written.read_text(encoding="utf-8").replace(old, new, 1).encode())
+    assert not assert_reads_as_full(out)

@@ -864,22 +864,9 @@ _AMOUNT = re.compile(r"[0-9]{1,16}\.[0-9]{2}")  # what `_cents` reads without a 
 _ENTITIES = re.compile(r"(?:[^&]|&(?:amp|lt|gt|quot|apos|#9|#10|#13);)*", re.S)
 _UNESCAPE = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&#9;", "\t"), ("&#10;", "\n"),
              ("&#13;", "\r"), ("&amp;", "&"))  # fmt: skip
-_ODD = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
-
-
-def _plain_bytes(data: bytes) -> bool:
-    """What a plain file holds after its XML declaration: no control character but tab and line feed
-    (a carriage return XML would turn into a line feed), no ``<!`` or ``<?`` (comments, CDATA,
-    processing instructions, a DOCTYPE), none of `_ODD` (U+FFFE, U+FFFF)."""
-    raw = np.frombuffer(data, np.uint8)
-    if int(np.count_nonzero(raw < 0x20)) != data.count(b"\n") + data.count(b"\t"):
-        return False
-    after = np.flatnonzero(raw[:-1] == ord("<")) + 1
-    marks = raw[after]
-    if np.count_nonzero((marks == ord("!")) | (marks == ord("?"))):
-        return False
-    # "]]" first: a search for "]]>" would stop at every ">"
-    return not ((b"]]" in data and b"]]>" in data) or (b"\xef\xbf" in data and any(odd in data for odd in _ODD)))
+_NOT_TEXT = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\r\\x{FFFE}\\x{FFFF}]|]]>"
+"""What an element's text in a plain file never holds: characters XML refuses, a carriage return (XML
+turns it into a line feed), "]]>" (refused in text)."""
 
 
 def _column(values: Any) -> pa.Array:
@@ -918,8 +905,6 @@ def _read_fast(read: _Read) -> Ledger:
                                  huge_tree=False)  # fmt: skip
     skeleton = _Skeleton(read, parser)
     plain = _Plain(read)
-    declaration = re.match(rb"<\?xml[^>]*\?>", head)
-    skip = declaration.end() if declaration else 0  # `_ODD` is looked for after it
     line = 1  # the file's line at the start of `region`
     try:
         with path.open("rb") as handle:
@@ -935,9 +920,6 @@ def _read_fast(read: _Read) -> Ledger:
                         opened = region.find(_TRANSACTION_OPEN)
                         cut = opened if opened >= 0 else max(region.rfind(b"<"), 0)
                     rest, region = region[cut:], region[:cut]
-                if not _plain_bytes(region[skip:]):
-                    raise _NotPlain
-                skip = 0
                 line = _region(skeleton, plain, region, line)
                 if not data:
                     break
@@ -959,11 +941,24 @@ class _Skeleton:
         self.read, self.parser = read, parser
         self.open: list[str] = []
         self.seen_root = False
+        self.fed = 0
 
     def feed(self, data: bytes) -> None:
-        if data:
-            self.parser.feed(data)
-            self.drain()
+        """Parse `data`, which holds no comment, CDATA, processing instruction or DOCTYPE after the XML
+        declaration (a ``<Transaction>`` inside one is not a transaction) and no carriage return (lxml
+        counts a lone one as a line break)."""
+        declaration = re.match(rb"<\?xml[^>]*\?>", data) if not self.fed else None
+        rest = data[declaration.end() :] if declaration else data
+        if b"<!" in rest or b"<?" in rest or b"\r" in rest:
+            raise _NotPlain
+        self.fed += len(data)
+        self.parser.feed(data)
+        self.drain()
+
+    def skip(self, breaks: int) -> None:
+        """Line breaks in place of a run of transactions read apart."""
+        self.parser.feed(b"\n" * breaks)
+        self.fed += breaks
 
     def drain(self) -> None:
         read = self.read
@@ -1012,7 +1007,7 @@ def _region(skeleton: _Skeleton, plain: _Plain, region: bytes, line: int) -> int
         end = last + len(_TRANSACTION_CLOSE)
         plain.run(region[first:end], line)
         breaks = region.count(b"\n", first, end)
-        skeleton.feed(b"\n" * breaks)
+        skeleton.skip(breaks)
         line += breaks
         position = end
     skeleton.feed(region[position:])
@@ -1059,6 +1054,12 @@ class _Plain:
                 raise _NotPlain
         texts = pieces.take(pa.array(np.arange(1, len(bounds) - 1, 2)))  # text after each tag but the last
         leaf = np.isin(tokens[:-1], _LEAF_STARTS)
+        try:
+            values = texts.filter(pa.array(leaf)).cast(pa.large_string())  # the cast checks UTF-8
+        except pa.ArrowInvalid:
+            raise _NotPlain from None
+        if pc.any(pc.match_substring_regex(values, _NOT_TEXT)).as_py():
+            raise _NotPlain
         between = texts.filter(pa.array(~leaf))
         if len(between) and pc.max(pc.binary_length(pc.utf8_trim(between.cast(pa.large_string()), " \t\n"))).as_py():
             raise _NotPlain  # text between elements
