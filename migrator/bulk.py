@@ -103,8 +103,8 @@ _DEVICES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)
 DEFAULT_TIMEOUT = 3600
 """Seconds one client may take (``--client-timeout``)."""
 DEFAULT_MEMORY = 8192
-"""MiB of address space one client's process may use (``--client-memory``); a worker with pyarrow
-loaded starts at about 1.4 GiB of address space, most of it reserved and never touched."""
+"""MiB of address space the worker process converting a client may use (``--client-memory``); a worker
+with pyarrow loaded starts at about 1.4 GiB of address space, most of it reserved and never touched."""
 OK_STATUSES = ("ok", "unchanged")
 CLIENTS_PER_WORKER = 100
 """Clients one worker converts before a fresh one takes over (what a long run may leave in memory is
@@ -571,7 +571,7 @@ class BulkRun:
 
 
 def _preload(to: str) -> list[str]:
-    """What every client process imports, loaded once in the fork server so that each fork starts warm:
+    """What every worker imports, loaded once in the fork server so that each fork starts warm:
     detection sniffs with every reader, the report needs its renderers, and pyarrow loads pandas (if
     installed) on its first conversion of a numpy array. Measured: 0.5 s less per client."""
     readers = [f"migrator.readers.{f.name}" for f in registry.readable()]
@@ -612,7 +612,10 @@ def _worker(
             result = ClientResult(client.name, client.source, "failed", message=f"internal error: {exc!r}")
         del client
         retiring = result.status == "failed" or done == CLIENTS_PER_WORKER or threading.active_count() > threads
-        pipe.send((result, retiring))
+        try:
+            pipe.send((result, retiring))
+        except OSError:  # the coordinator is gone (a run killed part-way): nothing to report to
+            break
         del result
         forget()
         if retiring:

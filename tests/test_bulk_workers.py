@@ -10,6 +10,8 @@ import re
 import shutil
 import signal
 import sqlite3
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -63,6 +65,13 @@ def crash_fail_or_convert(client: bulk.Client, *args: object, **kwargs: object) 
         os.kill(os.getpid(), signal.SIGKILL)
     if "bug" in client.name:
         raise RuntimeError("a bug in one client")
+    return note_worker(client, *args, **kwargs)
+
+
+def leave_a_thread_or_convert(client: bulk.Client, *args: object, **kwargs: object) -> bulk.ClientResult:
+    """A client named ``thread`` leaves a thread running when its conversion returns."""
+    if "thread" in client.name:
+        threading.Thread(target=time.sleep, args=(5,), daemon=True).start()
     return note_worker(client, *args, **kwargs)
 
 
@@ -147,6 +156,20 @@ def test_a_crash_a_bug_or_a_hang_costs_one_client_and_its_worker(
     assert pids[names[4]] == pids[names[5]]
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")], "a temporary folder was left behind"
     assert not (out / f"{crash}-crash").exists()
+
+
+def test_a_client_that_leaves_a_thread_behind_gets_its_worker_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "clients"
+    names = [make_client(root, n)[0] for n in range(1, 4)]
+    (root / names[1]).rename(root / f"{names[1]}-thread")
+    monkeypatch.setattr(bulk, "convert_client", leave_a_thread_or_convert)
+    out = tmp_path / "run" / "out"
+    result = bulk.run(root, "csv", out, jobs=1)
+    assert [r.status for r in result.results] == ["ok", "ok", "ok"]
+    pids = workers(out)
+    assert pids[names[0]] == pids[f"{names[1]}-thread"] != pids[names[2]]
 
 
 def _every_format_once(tmp_path: Path, number: int) -> None:
