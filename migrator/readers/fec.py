@@ -26,6 +26,8 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,11 +98,14 @@ class FecReader:
         return 1.0 if re.match(r"^\d{9}FEC\d{8}\.txt$", source.path.name, re.IGNORECASE) else 0.95
 
     def read(self, source: Source, options: ReadOptions) -> Ledger:
-        data = source.read_bytes()
-        encoding = _utf8(data) if not options.encoding else None
-        if encoding is None:  # not UTF-8, or another encoding asked for: decoded by Python
+        encoding = None if options.encoding else _utf8(source.path)
+        if encoding is not None:  # UTF-8 with line feeds: read a block of lines at a time
+            skip = 3 if encoding == "utf-8-sig" else 0
+            first = _first_line(source.path, skip)
+            pieces: Iterable[pa.Array] = _blocks(source.path, skip + len(first) + 1)
+        else:  # not UTF-8, another encoding asked for, or CR line breaks: decoded whole by Python
             try:
-                text, encoding = _decode(data, options.encoding)
+                text, encoding = _decode(source.read_bytes(), options.encoding)
             except UnicodeDecodeError as exc:
                 raise SourceError(
                     N_("not valid {encoding} at byte {start}; use --encoding").format(
@@ -110,12 +115,13 @@ class FecReader:
                 ) from None
             data = text.encode("utf-8")
             del text
-        elif encoding == "utf-8-sig":
-            data = data[3:]
-        if b"\n" not in data:
-            data = data.replace(b"\r", b"\n")
-        end = data.find(b"\n")
-        header = _header((data if end < 0 else data[:end]).decode("utf-8").rstrip("\r"))
+            if b"\n" not in data:
+                data = data.replace(b"\r", b"\n")
+            end = data.find(b"\n")
+            first = data if end < 0 else data[:end]
+            pieces = [_lines_of(data)[1:]] if end >= 0 else []
+            del data
+        header = _header(first.decode("utf-8").rstrip("\r"))
         if header is None:
             raise SourceError(N_("the first line is not a FEC header: it needs the columns {required}, separated by tabs or '|'").format(required=', '.join(REQUIRED)), source.name, 1)  # fmt: skip
         separator, names = header
@@ -126,24 +132,69 @@ class FecReader:
             closing = dt.datetime.strptime(named.group(1), "%Y%m%d").date() if named else None
         except ValueError:
             closing = None
-        physical = _lines_of(data)[1:] if end >= 0 else pa.array([], pa.string())
-        del data  # the lines hold it now
-        return _Read(source.name, names, encoding, closing).read(physical, separator)
+        reading = _Read(source.name, names, encoding, closing)
+        with collector_paused():
+            found = reading.records(pieces, separator)
+            del pieces
+            return reading.ledger(*found)
 
 
-def _utf8(data: bytes) -> str | None:
-    """``utf-8-sig`` or ``utf-8`` if `data` is valid UTF-8 with or without a BOM (as `_decode` finds it),
-    else None; checked a piece at a time, without holding the whole text."""
+BLOCK = 1 << 24
+
+
+def _utf8(path: Path) -> str | None:
+    """``utf-8-sig`` or ``utf-8`` if the file is valid UTF-8 with or without a BOM (as `_decode` finds
+    it) and holds a line feed, else None; checked a block at a time, without holding the whole text."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    view = memoryview(data)
-    try:
-        for at in range(start, len(data), 1 << 24):
-            decoder.decode(view[at : at + (1 << 24)])
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+    newline = False
+    with path.open("rb") as handle:
+        block = handle.read(BLOCK)
+        bom = block.startswith(b"\xef\xbb\xbf")
+        block = block[3:] if bom else block
+        try:
+            while block:
+                decoder.decode(block)
+                newline = newline or b"\n" in block
+                block = handle.read(BLOCK)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+    if not newline:
         return None
-    return "utf-8-sig" if start else "utf-8"
+    return "utf-8-sig" if bom else "utf-8"
+
+
+def _first_line(path: Path, skip: int) -> bytes:
+    """The bytes of the file's first line (after `skip` bytes), without its line feed."""
+    found = b""
+    with path.open("rb") as handle:
+        handle.seek(skip)
+        while b"\n" not in found:
+            block = handle.read(1 << 16)
+            if not block:
+                break
+            found += block
+    return found.split(b"\n", 1)[0]
+
+
+def _blocks(path: Path, skip: int) -> Iterator[pa.Array]:
+    """The lines of the file after `skip` bytes (`_lines_of`), a block of about `BLOCK` bytes at a time."""
+    rest = b""
+    with path.open("rb") as handle:
+        handle.seek(skip)
+        while True:
+            block = handle.read(BLOCK)
+            if not block:
+                break
+            data = rest + block
+            end = data.rfind(b"\n") + 1
+            if not end:
+                rest = data
+                continue
+            rest = data[end:]
+            yield _lines_of(data[:end])[:-1]  # the empty piece after its last line feed
+    if rest:
+        yield _lines_of(rest)
 
 
 def _lines_of(data: bytes) -> pa.Array:
@@ -196,19 +247,21 @@ class _Read:
     def problem(self, message: str, row: int | None, severity: str = "error") -> None:
         self.problems.append(Problem(severity, message, self.file, row))  # type: ignore[arg-type]
 
-    def read(self, physical: pa.Array, separator: str) -> Ledger:
-        with collector_paused():
-            return self._read(physical, separator)
-
-    def _read(self, physical: pa.Array, separator: str) -> Ledger:
-        numbers, record = self._records(physical, separator)
-        del physical
+    def ledger(self, numbers: np.ndarray, record: dict[str, pa.Array]) -> Ledger:
+        """The ledger of the records (`records`)."""
+        accounts = self._accounts(record)
+        partners = self._partners(record)
         good, amount, foreign = self._lines(numbers, record)
+        for name in ("CompteLib", "CompAuxLib", "Debit", "Credit", "Montant", "Sens", "Montantdevise"):
+            record[name] = pa.array([], pa.string())  # used: let go (placed, so never extras)
         mask = pa.array(good)
         days = pc.cast(record["EcritureDate_day"].filter(mask), pa.int32()).to_numpy(zero_copy_only=False).copy()
         amount = amount[good]
         kept = {name: record[name].filter(mask) for name in ("JournalCode", "EcritureNum", "JournalLib", "PieceRef",
                                                                "EcritureLib", "CompteNum", "CompAuxNum", "Idevise")}  # fmt: skip
+        for name in ("JournalCode", "EcritureNum", "PieceRef", "EcritureLib", "CompteNum", "CompAuxNum", "Idevise",
+                     "EcritureDate_day"):  # fmt: skip
+            record[name] = pa.array([], pa.string())  # copied into `kept`: let go (placed, so never extras)
         rows = numbers[good]
         journal = kept["JournalCode"]
         opening = pc.or_(
@@ -239,8 +292,6 @@ class _Read:
             "source_file": pa.array([self.file] * len(rows), pa.string()), "source_row": pa.array(rows, pa.int64()),
             "opening": pa.array(opening, pa.bool_()),
         })  # fmt: skip
-        accounts = self._accounts(record)
-        partners = self._partners(record)
         extras = self._extras(numbers, record)
         return Ledger(
             company=Company(base_currency=BASE_CURRENCY, source_system="FEC"),
@@ -253,49 +304,65 @@ class _Read:
             encoding=self.encoding,
         )
 
-    def _records(self, physical: pa.Array, separator: str) -> tuple[np.ndarray, dict[str, pa.Array]]:
+    def records(self, pieces: Iterable[pa.Array], separator: str) -> tuple[np.ndarray, dict[str, pa.Array]]:
         """Row numbers and columns (name → stripped values) of the non-empty lines after the header that
         have as many fields as the header (a trailing separator allowed); the others are problems.
         Taken `BATCH` lines at a time, so that only the columns of the whole file are held."""
-        width = len(self.names)
-        last = {name: index for index, name in enumerate(self.names)}  # a repeated name: its last column
-        parts: dict[str, list[pa.Array]] = {name: [] for name in last}
-        numbers = []
-        for start in range(0, len(physical), BATCH):
-            batch = physical.slice(start, BATCH)
-            filled = pc.not_equal(pc.utf8_trim_whitespace(batch), "").to_numpy(zero_copy_only=False)
-            rows = np.arange(start + 2, start + 2 + len(batch), dtype=np.int64)[filled]
-            fields = columns.Fields(batch.filter(pa.array(filled)), separator)
-            counts = fields.counts
-            count = counts.copy()
-            more = np.flatnonzero(counts > width)
-            if len(more):  # fields kept once the empty trailing ones are dropped
-                extra = counts[more] - width
-                owner = np.repeat(np.arange(len(more)), extra)
-                position = np.arange(int(extra.sum())) - np.repeat(np.cumsum(extra) - extra, extra) + width
-                value = columns.strip(fields.values.take(pa.array(np.repeat(fields.starts[more], extra) + position)))
-                used = pc.not_equal(value, "").to_numpy(zero_copy_only=False)
-                kept = np.full(len(more), width, dtype=np.int64)
-                np.maximum.at(kept, owner[used], position[used] + 1)
-                count[more] = kept
-            for at in np.flatnonzero(count != width).tolist():
-                self.problem(
-                    N_("{count} fields, expected {width} as in the header").format(count=int(count[at]), width=width),
-                    int(rows[at]),
-                )
-            good = count == width
-            taken = fields.starts[good]
-            for name, index in last.items():
-                parts[name].append(columns.strip(fields.values.take(pa.array(taken + index))))
-            numbers.append(rows[good])
-        record: dict[str, pa.Array] = {
-            name: pa.concat_arrays(chunks) if chunks else pa.array([], pa.string()) for name, chunks in parts.items()
-        }
+        parts: dict[str, list[pa.Array]] = {name: [] for name in self.names}
+        numbers: list[np.ndarray] = []
+        row = 2
+        for piece in pieces:
+            for start in range(0, len(piece), BATCH):
+                batch = piece.slice(start, BATCH)
+                filled = pc.not_equal(pc.utf8_trim_whitespace(batch), "").to_numpy(zero_copy_only=False)
+                rows = np.arange(row, row + len(batch), dtype=np.int64)[filled]
+                row += len(batch)
+                self._batch(batch.filter(pa.array(filled)), rows, separator, parts, numbers)
+        record: dict[str, pa.Array] = {}
+        for name in list(parts):  # one column at a time, its pieces let go as it is put together
+            chunks = parts.pop(name)
+            record[name] = pa.concat_arrays(chunks) if chunks else pa.array([], pa.string())
+            del chunks
         found = np.concatenate(numbers) if numbers else np.zeros(0, dtype=np.int64)
         for name in OPTIONAL:
             if name not in record:  # columns the file does not have
                 record[name] = pa.array([""] * len(found), pa.string())
         return found, record
+
+    def _batch(
+        self,
+        lines: pa.Array,
+        rows: np.ndarray,
+        separator: str,
+        parts: dict[str, list[pa.Array]],
+        numbers: list[np.ndarray],
+    ) -> None:
+        """Add the fields of `lines` (not empty, numbered `rows`) to `parts`, their numbers to `numbers`."""
+        width = len(self.names)
+        fields = columns.Fields(lines, separator)
+        counts = fields.counts
+        count = counts.copy()
+        more = np.flatnonzero(counts > width)
+        if len(more):  # fields kept once the empty trailing ones are dropped
+            extra = counts[more] - width
+            owner = np.repeat(np.arange(len(more)), extra)
+            position = np.arange(int(extra.sum())) - np.repeat(np.cumsum(extra) - extra, extra) + width
+            value = columns.strip(fields.values.take(pa.array(np.repeat(fields.starts[more], extra) + position)))
+            used = pc.not_equal(value, "").to_numpy(zero_copy_only=False)
+            kept = np.full(len(more), width, dtype=np.int64)
+            np.maximum.at(kept, owner[used], position[used] + 1)
+            count[more] = kept
+        for at in np.flatnonzero(count != width).tolist():
+            self.problem(
+                N_("{count} fields, expected {width} as in the header").format(count=int(count[at]), width=width),
+                int(rows[at]),
+            )
+        good = count == width
+        taken = fields.starts[good]
+        for index, name in enumerate(self.names):  # a repeated name: its last column
+            if self.names[::-1].index(name) == width - 1 - index:
+                parts[name].append(columns.strip(fields.values.take(pa.array(taken + index))))
+        numbers.append(rows[good])
 
     def _lines(self, numbers: np.ndarray, record: dict[str, pa.Array]) -> tuple[np.ndarray, np.ndarray, pa.Array]:
         """Which records are lines (the others are problems), the amount of each and its foreign amount."""
