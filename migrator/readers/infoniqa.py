@@ -210,7 +210,7 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
         header=[n.strip() for n in first],
         rows=np.flatnonzero(~blank) + 2,
         counts=counts[~blank],
-        columns=[cell.filter(kept) for cell in cells],
+        columns=[cell.filter(kept) for cell in cells] if blank.any() else cells,  # (no copy of every field)
         odd=odd,
     )
 

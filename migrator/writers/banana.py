@@ -699,9 +699,12 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
         year = year.filter(pc.greater_equal(year, 0))
     opening = _whole_opening(lines)
     moving = pc.invert(opening)
-    kept = _vat_per_row(ledger, lines.filter(moving), year.filter(moving), flat)
     openings = lines.filter(opening).append_column("year", year.filter(opening))
     moving_dates = first_date.filter(pc.invert(opening))
+    moving_lines = lines.filter(moving)
+    del lines  # a copy of the books (one chunk): let go before the VAT rows are rebuilt
+    kept = _vat_per_row(ledger, moving_lines, year.filter(moving), flat)
+    del moving_lines
     merged: list[dict[str, Any]] = []
     for (index, account), (cents,) in sums_by(openings, ["year", "account"], ["amount"]).items():
         if not cents:
