@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +55,7 @@ import pyarrow.compute as pc
 from migrator import vat
 from migrator.i18n import N_
 from migrator.model import Ledger, Problem, rows
-from migrator.money import format_cents
+from migrator.money import format_cents, format_cents_array
 from migrator.writers.base import lines_with, lost
 
 VERSION = "2022.00"
@@ -90,20 +89,9 @@ class AbacusWriter:
         number = 0
         with open(target, "wb") as out:
             out.write(HEAD.encode())
-            for batch in _entries(ledger):
-                text: list[str] = []
-                for whole in batch:
-                    parts = _parts(whole)
-                    notes.split += len(parts) > 1
-                    for lines in parts:
-                        number += 1
-                        collective = _collective(lines)
-                        folded = _fold(lines, collective) if len(parts) == 1 else {}
-                        notes.unfolded += sum(1 for line in lines if line["vat_line"] and id(line) not in folded)
-                        text.append(f'    <Transaction id="{number}">\n      <Entry mode="SAVE">\n')
-                        _entry(text, lines, collective, folded, base, notes)
-                        text.append("      </Entry>\n    </Transaction>\n")
-                out.write("".join(text).encode())
+            for part, bounds in _batches(ledger):
+                texts, number = _batch_text(part, bounds, number, base, notes)
+                out.write("".join(texts).encode())
             out.write(TAIL.encode())
         problems = [
             Problem(
@@ -156,10 +144,11 @@ class _Notes:
         return self.meanings[code]
 
 
-def _entries(ledger: Ledger) -> Iterator[list[list[dict[str, Any]]]]:
-    """The lines of each entry (in the order entries first appear, lines in line-number order), a batch
-    of entries at a time; only the columns the writer reads."""
-    lines = ledger.lines
+def _batches(ledger: Ledger) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
+    """The lines of BATCH entries at a time (in the order entries first appear), each entry's lines side
+    by side in line-number order (a missing number counts as 0, ties in book order), with the bounds of
+    the entries; only the columns the writer reads."""
+    lines = ledger.lines.select(list(COLUMNS))
     groups = ledger.entries()
     starts = np.r_[groups.starts, lines.num_rows]
     for k in range(0, groups.count, BATCH):
@@ -168,9 +157,234 @@ def _entries(ledger: Ledger) -> Iterator[list[list[dict[str, Any]]]]:
             part = lines.slice(first, last - first)
         else:
             part = lines.take(pa.array(groups.order[first:last]))
-        flat = rows(part, COLUMNS)
-        bounds = (starts[k : k + BATCH + 1] - first).tolist()
-        yield [sorted(flat[a:b], key=lambda r: r["line"] or 0) for a, b in pairwise(bounds)]
+        bounds = starts[k : k + BATCH + 1] - first
+        owner = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+        numbers = part.column("line").fill_null(0).to_numpy()
+        order = np.lexsort((np.arange(len(owner)), numbers, owner))
+        if (order != np.arange(len(order))).any():
+            part = part.take(pa.array(order))
+        yield pa.RecordBatch.from_arrays([c.combine_chunks() for c in part.columns], schema=part.schema), bounds
+
+
+def _batch_text(
+    part: pa.RecordBatch, bounds: np.ndarray, number: int, base: str, notes: _Notes
+) -> tuple[list[str], int]:
+    """The Transactions of a batch of entries (in order), and the last Transaction number written.
+
+    Entries of two lines without VAT, and of three lines where a base's VAT is booked by one VAT line
+    (folded into the base's tax data), are written from whole columns (`_plain`); every other entry
+    line by line (`_entry`)."""
+    count = len(bounds) - 1
+    plain, roles = _plain_entries(part, bounds)
+    transactions = np.ones(count, np.int64)
+    slow = np.flatnonzero(~plain)
+    wholes: dict[int, list[dict[str, Any]]] = {}
+    parts: dict[int, list[list[dict[str, Any]]]] = {}
+    if len(slow):
+        positions = np.concatenate([np.arange(bounds[e], bounds[e + 1]) for e in slow])
+        flat = rows(pa.Table.from_batches([part.take(pa.array(positions))]), COLUMNS)
+        at = 0
+        for e in slow.tolist():
+            size = int(bounds[e + 1] - bounds[e])
+            wholes[e] = flat[at : at + size]
+            at += size
+            parts[e] = _parts(wholes[e])
+            transactions[e] = len(parts[e])
+    firsts = number + np.cumsum(transactions) - transactions  # each entry's first Transaction number, minus 1
+    texts: list[str] = [""] * count
+    if plain.any():
+        written = _plain(part, roles, firsts[plain] + 1, base, notes)
+        for e, transaction in zip(np.flatnonzero(plain).tolist(), written, strict=True):
+            texts[e] = transaction
+    for e in slow.tolist():
+        text: list[str] = []
+        numbered = int(firsts[e])
+        notes.split += len(parts[e]) > 1
+        for lines in parts[e]:
+            numbered += 1
+            collective = _collective(lines)
+            folded = _fold(lines, collective) if len(parts[e]) == 1 else {}
+            notes.unfolded += sum(1 for line in lines if line["vat_line"] and id(line) not in folded)
+            text.append(f'    <Transaction id="{numbered}">\n      <Entry mode="SAVE">\n')
+            _entry(text, lines, collective, folded, base, notes)
+            text.append("      </Entry>\n    </Transaction>\n")
+        texts[e] = "".join(text)
+    return texts, number + int(transactions.sum())
+
+
+# Entries written from whole columns: the same text `_entry` writes for them.
+
+_INT64_MIN = -(1 << 63)
+_SPECIAL_RE2 = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x{FFFE}\\x{FFFF}&<>\\r]"
+_PYTHON_SPACE = "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f\\x{85}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}"
+"""The characters `str.split()` splits at, but the space (``tests/test_abacus_columns.py`` checks the set)."""
+_TEXT1_ODD = f"[\\x00-\\x08\\x0e-\\x1f\\x{{FFFE}}\\x{{FFFF}}&<>{_PYTHON_SPACE}]|  |^ | $"
+"""A text `_text1` would change (other than cutting it)."""
+PAD = " " * 10
+
+
+def _plain_entries(part: pa.RecordBatch, bounds: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Which entries `_plain` writes, and the positions of their lines by role: ``first`` (the entry's
+    date, voucher and fallback text), ``collective``, ``single`` and ``vat`` (-1: none).
+
+    Two lines without VAT (the collective line is the larger, the first on a tie, as `_collective`);
+    or three lines: one without VAT (the collective line), a VAT base (the single line) and one VAT
+    line of the base's code booking exactly the VAT the base declares (folded, as `_fold`)."""
+    count = len(bounds) - 1
+    sizes = np.diff(bounds)
+    owner = np.repeat(np.arange(count), sizes)
+    amount = part.column("amount")
+    amounts = amount.fill_null(0).to_numpy()
+    coded = pc.fill_null(pc.not_equal(part.column("vat_code"), ""), False).to_numpy(zero_copy_only=False)
+    vat_line = part.column("vat_line").fill_null(False).to_numpy(zero_copy_only=False)
+    foreign = part.column("amount_currency")
+    sound = (
+        pc.and_(pc.is_valid(amount), pc.is_valid(part.column("account"))).to_numpy(zero_copy_only=False)
+        & pc.is_valid(part.column("date")).to_numpy(zero_copy_only=False)
+        & (amounts != _INT64_MIN)
+        & (foreign.fill_null(0).to_numpy() != _INT64_MIN)
+    )
+    plain_line = ~coded & ~vat_line
+    unsound = np.bincount(owner, ~sound, minlength=count) > 0
+    plains = np.bincount(owner, plain_line, minlength=count)
+    first = bounds[:-1]
+    two = (sizes == 2) & (plains == 2) & ~unsound
+    three = (sizes == 3) & (plains == 1) & ~unsound
+    three &= np.bincount(owner, vat_line, minlength=count) == 1
+    three &= np.bincount(owner, vat_line & coded, minlength=count) == 1
+    collective = np.where(np.abs(amounts[first]) >= np.abs(amounts[np.minimum(first + 1, len(amounts) - 1)]),
+                          first, first + 1)  # fmt: skip
+    single = 2 * first + 1 - collective
+    vat = np.full(count, -1, np.int64)
+    entries = np.flatnonzero(three)
+    if len(entries):
+        at = np.flatnonzero(plain_line & three[owner])
+        collective[owner[at]] = at
+        at = np.flatnonzero(vat_line & three[owner])
+        vat[owner[at]] = at
+        single[entries] = 3 * first[entries] + 3 - collective[entries] - vat[entries]
+        base, booked = single[entries], vat[entries]
+        codes = part.column("vat_code")
+        declared = part.column("vat_amount").take(pa.array(base))
+        folds = pc.and_(
+            pc.equal(codes.take(pa.array(base)), codes.take(pa.array(booked))),
+            pc.equal(declared, pa.array(amounts[booked])),
+        )
+        three[entries] = pc.fill_null(folds, False).to_numpy(zero_copy_only=False)
+    plain = two | three
+    vat[~three] = -1
+    return plain, {"first": first[plain], "collective": collective[plain], "single": single[plain],
+                   "vat": vat[plain]}  # fmt: skip
+
+
+def _esc_column(values: Any) -> pa.Array:
+    """`_esc` of every value of a string column (nulls as "")."""
+    values = values.fill_null("") if values.null_count else values
+    if not pc.any(pc.match_substring_regex(values, _SPECIAL_RE2)).as_py():
+        return values
+    return pa.array([_esc(v) for v in values.to_pylist()], pa.string())
+
+
+def _text1_column(values: Any, notes: _Notes) -> pa.Array:
+    """`_text1`'s text of every value (nulls as ""), counting the texts cut."""
+    values = values.fill_null("") if values.null_count else values
+    odd = pc.or_(pc.match_substring_regex(values, _TEXT1_ODD), pc.greater(pc.utf8_length(values), TEXT1))
+    if not pc.any(odd).as_py():
+        return values
+    texts = values.to_pylist()
+    for index in np.flatnonzero(odd.to_numpy(zero_copy_only=False)).tolist():
+        clean = " ".join(_UNSAFE.sub("", texts[index]).split())
+        notes.cut += len(clean) > TEXT1
+        texts[index] = _esc(clean[:TEXT1])
+    return pa.array(texts, pa.string())
+
+
+def _document_column(values: Any, notes: _Notes) -> pa.Array:
+    """`_document`'s text of every value (nulls as ""), noting the long voucher numbers."""
+    values = values.fill_null("") if values.null_count else values
+    long = pc.greater(pc.utf8_length(values), DOCUMENT)
+    if pc.any(long).as_py():
+        notes.long_documents.update(pc.unique(values.filter(long)).to_pylist())
+        values = pc.utf8_slice_codeunits(values, 0, DOCUMENT)
+    return _esc_column(values)
+
+
+def _amounts_column(part: pa.RecordBatch, at: pa.Array, base: str) -> pa.Array:
+    """`_amounts` of the lines at `at`."""
+    currency, foreign, amount = (part.column(c).take(at) for c in ("currency", "amount_currency", "amount"))
+    is_foreign = pc.fill_null(pc.and_(pc.not_equal(currency, ""), pc.is_valid(foreign)), False)
+    shown_currency = pc.if_else(is_foreign, _esc_column(currency), base)
+    shown = format_cents_array(pc.abs(pc.if_else(is_foreign, foreign, amount)))
+    text = _join(
+        f'{PAD}<AmountData mode="SAVE">\n{PAD}  <Currency>', shown_currency, f"</Currency>\n{PAD}  <Amount>", shown,
+        f"</Amount>\n{PAD}</AmountData>\n{PAD}<KeyAmount>", format_cents_array(pc.abs(amount)), "</KeyAmount>\n",
+    )  # fmt: skip
+    if pc.any(is_foreign).as_py():
+        rate = _esc_column(part.column("rate").take(at))
+        exchange = _join(
+            f"{PAD}<ExchangeRateData>\n{PAD}  <FromCurrency>", shown_currency, f"</FromCurrency>\n{PAD}  <ToCurrency>",
+            base, f"</ToCurrency>\n{PAD}  <ExchangeRate>", rate, f"</ExchangeRate>\n{PAD}</ExchangeRateData>\n",
+        )  # fmt: skip
+        text = _join(text, pc.if_else(is_foreign, exchange, ""))
+    return text
+
+
+def _join(*parts: Any) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _plain(part: pa.RecordBatch, roles: dict[str, np.ndarray], ids: np.ndarray, base: str, notes: _Notes) -> list[str]:
+    """The Transaction of each entry `_plain_entries` chose, numbered `ids`."""
+    first, collective, single = (pa.array(roles[r]) for r in ("first", "collective", "single"))
+    taxed = roles["vat"] >= 0
+    vat = pa.array(roles["vat"], mask=~taxed)
+    days = pc.dictionary_encode(part.column("date").take(first))
+    date = pa.array([d.isoformat() for d in days.dictionary.to_pylist()], pa.string()).take(days.indices)
+    amount = part.column("amount")
+    own = part.column("description").take(collective)
+    text = pc.if_else(pc.fill_null(pc.not_equal(own, ""), False), own, part.column("description").take(first))
+    head = _join(
+        '    <Transaction id="', pa.array(ids).cast(pa.string()), '">\n      <Entry mode="SAVE">\n'
+        f'        <CollectiveInformation mode="SAVE">\n{PAD}<EntryLevel>A</EntryLevel>\n{PAD}<EntryType>S</EntryType>\n'
+        f"{PAD}<Type>Normal</Type>\n{PAD}<DebitCredit>",
+        pc.if_else(pc.greater_equal(amount.take(collective), 0), "D", "C"),
+        f"</DebitCredit>\n{PAD}<Client>{MANDANT}</Client>\n{PAD}<Division>0</Division>\n{PAD}<KeyCurrency>{base}"
+        f"</KeyCurrency>\n{PAD}<EntryDate>", date, f"</EntryDate>\n{PAD}<ValueDate>", date, "</ValueDate>\n",
+        _amounts_column(part, collective, base),
+        f"{PAD}<Account>", _esc_column(part.column("account").take(collective)), f"</Account>\n{PAD}<Text1>",
+        _text1_column(text, notes), f"</Text1>\n{PAD}<DocumentNumber>",
+        _document_column(part.column("doc").take(first), notes),
+        f"</DocumentNumber>\n{PAD}<SingleCount>1</SingleCount>\n        </CollectiveInformation>\n",
+    )  # fmt: skip
+    tax_account = tax = pa.repeat(pa.scalar("", pa.string()), len(ids))
+    if taxed.any():
+        tax_account = pc.if_else(taxed, _join(f"{PAD}<TaxAccount>", _esc_column(part.column("account").take(vat)),
+                                              "</TaxAccount>\n"), "")  # fmt: skip
+        codes = pc.dictionary_encode(part.column("vat_code").take(single).fill_null(""))
+        meanings = [notes.tax(c) if c else ("", "") for c in codes.dictionary.to_pylist()]
+        kinds = pa.array([m[0] for m in meanings], pa.string()).take(codes.indices)
+        rates = pa.array([m[1] for m in meanings], pa.string()).take(codes.indices)
+        short = pa.array([_esc(notes.codes.get(c, "")) for c in codes.dictionary.to_pylist()], pa.string())
+        declared = format_cents_array(pc.abs(part.column("vat_amount").take(single).fill_null(0)))
+        pad = PAD + "  "
+        tax = pc.if_else(taxed, _join(
+            f"{PAD}<TaxData>\n{pad}<TaxIncluded>E</TaxIncluded>\n{pad}<TaxType>", kinds,
+            f'</TaxType>\n{pad}<UseCode>1</UseCode>\n{pad}<AmountData mode="SAVE">\n{pad}  <Currency>{base}'
+            f"</Currency>\n{pad}  <Amount>", declared, f"</Amount>\n{pad}</AmountData>\n{pad}<KeyAmount>", declared,
+            f"</KeyAmount>\n{pad}<TaxRate>", rates, f"</TaxRate>\n{pad}<TaxCoefficient>100</TaxCoefficient>\n"
+            f"{pad}<Country>CH</Country>\n{pad}<TaxCode>", short.take(codes.indices), f"</TaxCode>\n{PAD}</TaxData>\n",
+        ), "")  # fmt: skip
+    body = _join(
+        f'        <SingleInformation mode="SAVE">\n{PAD}<Type>Normal</Type>\n{PAD}<DebitCredit>',
+        pc.if_else(pc.greater_equal(amount.take(single), 0), "D", "C"),
+        f"</DebitCredit>\n{PAD}<EntryDate>", date, f"</EntryDate>\n{PAD}<ValueDate>", date, "</ValueDate>\n",
+        _amounts_column(part, single, base),
+        f"{PAD}<Account>", _esc_column(part.column("account").take(single)), "</Account>\n", tax_account,
+        f"{PAD}<Text1>", _text1_column(part.column("description").take(single), notes),
+        f"</Text1>\n{PAD}<DocumentNumber>", _document_column(part.column("doc").take(single), notes),
+        "</DocumentNumber>\n", tax, "        </SingleInformation>\n      </Entry>\n    </Transaction>\n",
+    )  # fmt: skip
+    return _join(head, body).to_pylist()
 
 
 def _parts(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
