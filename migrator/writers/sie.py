@@ -33,8 +33,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import __version__ as version
+from migrator import columns
 from migrator.i18n import N_
-from migrator.model import FiscalYear, Ledger, Problem, rows, table, years_of
+from migrator.model import FiscalYear, Ledger, Problem, table, years_of
 from migrator.money import format_cents
 from migrator.rowwise import collector_paused
 from migrator.writers.base import lost
@@ -79,6 +80,8 @@ class _Out:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
+        self.blocks: list[pa.Array] = []
+        """The vouchers, written after the lines: CP437 bytes, one line with its line break per value."""
         self.replaced = 0
         self.plain: dict[str, str] = {}  # texts and words written without a replacement, as written
 
@@ -91,33 +94,57 @@ class _Out:
         done = self.plain.get(key)
         if done is not None:
             return done
-        value = " ".join(value.split())
-        try:
-            value.encode(ENCODING)
-            clean = True
-        except UnicodeEncodeError:
-            self.replaced += 1  # counted at each use
-            value = "".join(_cp437(char) for char in value)
-            clean = False
-        done = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        done, clean = _quoted(value)
         if clean:
             self.plain[key] = done
+        else:
+            self.replaced += 1  # counted at each use
         return done
 
     def word(self, value: str) -> str:
         """A bare field (account numbers, series) where SIE allows one, else a quoted string."""
         done = self.plain.get(value)
         if done is None:
-            if not (value and all(c.isascii() and (c.isalnum() or c in "-_.") for c in value)):
+            if not _bare(value):
                 return self.text(value)
             done = self.plain[value] = value
         return done
 
     def data(self) -> bytes:
-        return ("\r\n".join(self.lines) + "\r\n").encode(ENCODING)
+        head = ("\r\n".join(self.lines) + "\r\n").encode(ENCODING)
+        return head + b"".join(_values(block) for block in self.blocks)
 
     def problems(self) -> list[Problem]:
         return lost(N_("texts with characters outside CP437"), self.replaced, N_("written without accents or as '?'"))
+
+
+def _bare(value: str) -> bool:
+    return bool(value) and all(c.isascii() and (c.isalnum() or c in "-_.") for c in value)
+
+
+def _quoted(value: str) -> tuple[str, bool]:
+    """`_Out.text` of `value`, and whether CP437 holds it as it is."""
+    value = " ".join(value.split())
+    try:
+        value.encode(ENCODING)
+        clean = True
+    except UnicodeEncodeError:
+        value = "".join(_cp437(char) for char in value)
+        clean = False
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"', clean
+
+
+def _word(value: str) -> tuple[str, bool]:
+    """`_Out.word` of `value`, and whether it needed no replacement."""
+    return (value, True) if _bare(value) else _quoted(value)
+
+
+def _values(array: pa.Array) -> bytes:
+    """The bytes of a binary array's values, end to end."""
+    if not len(array):
+        return b""
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int32, count=len(array) + 1, offset=array.offset * 4)
+    return array.buffers()[2].to_pybytes()[int(offsets[0]) : int(offsets[-1])]
 
 
 def _kept_lines(ledger: Ledger) -> pa.Table:
@@ -208,24 +235,11 @@ def _write(ledger: Ledger, out: _Out, today: dt.date) -> list[Problem]:
         out.add("#DIM", "1", out.text("Kostnadsställe"))
         for centre in centres:
             out.add("#OBJEKT", "1", out.word(centre), out.text(centre))
-    lines = rows(ledger.lines, LINE_COLUMNS)
-    entries: dict[str, list[dict[str, Any]]] = {}
-    for line in lines:
-        entries.setdefault(line["entry"], []).append(line)
-    as_ib = _ib_entries(entries, years)
-    _balances(out, entries, as_ib, years, index, types)
-    outside = _vouchers(out, entries, as_ib)
-    return _not_carried(ledger, lines, outside)
-
-
-def _ib_entries(entries: dict[str, list[dict[str, Any]]], years: list[FiscalYear]) -> dict[str, FiscalYear]:
-    """The entries written as #IB (all lines opening, first line in a fiscal year), with their year."""
-    out = {}
-    for key, entry in entries.items():
-        year = _year_of(entry[0]["date"], years)
-        if year is not None and all(line["opening"] for line in entry):
-            out[key] = year
-    return out
+    lines = ledger.lines.select(list(LINE_COLUMNS)).combine_chunks()
+    book = _Book(lines, years)
+    _balances(out, lines, book, years, index, types)
+    outside = _vouchers(out, lines, book)
+    return _not_carried(ledger, lines, book, outside)
 
 
 def _types(ledger: Ledger) -> dict[str, str]:
@@ -239,28 +253,75 @@ def _types(ledger: Ledger) -> dict[str, str]:
     return types
 
 
-def _year_of(day: dt.date | None, years: list[FiscalYear]) -> FiscalYear | None:
-    return next((y for y in years if day is not None and y.contains(day)), None)
+class _Book:
+    """The lines grouped by entry (entries as they first appear, lines in table order) and what the
+    writer needs of each entry, column-wise."""
+
+    def __init__(self, lines: pa.Table, years: list[FiscalYear]) -> None:
+        size = lines.num_rows
+        encoded = pc.dictionary_encode(lines.column("entry").combine_chunks(), null_encoding="encode")
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        self.order = np.argsort(codes, kind="stable")
+        ordered = codes[self.order]
+        self.starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if size else np.zeros(0, np.int64)
+        self.sizes = np.diff(np.r_[self.starts, size]).astype(np.int64)
+        self.entry = codes  # entry number of each line (numbered as they first appear)
+        self.first = self.order[self.starts]  # table index of each entry's first line
+        self.opening = _flags(lines.column("opening"))
+        self.whole = np.logical_and.reduceat(self.opening[self.order], self.starts) if size else np.zeros(0, dtype=bool)
+        self.year = _year_index(lines.column("date"), years)
+        entry_year = self.year[self.first]
+        self.as_ib = (entry_year >= 0) & self.whole  # entries written as #IB, in their first line's year
+        self.ib_year = np.where(self.as_ib, entry_year, -1)
+
+
+def _flags(column: Any) -> np.ndarray:
+    return np.asarray(pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _year_index(dates: Any, years: list[FiscalYear]) -> np.ndarray:
+    """Index in `years` of the first year holding each date (as `_year_of`), -1 for none or no date."""
+    out = np.full(len(dates), -1, dtype=np.int64)
+    for position, span in enumerate(years):
+        inside = _flags(pc.and_(pc.greater_equal(dates, pa.scalar(span.start, pa.date32())),
+                                pc.less_equal(dates, pa.scalar(span.end, pa.date32()))))  # fmt: skip
+        out[inside & (out < 0)] = position
+    return out
+
+
+def _sums(accounts: pa.Array, amounts: np.ndarray) -> dict[str, int]:
+    """Sum of the amounts per account, exact (Python integers where int64 could overflow)."""
+    if not len(amounts):
+        return {}
+    if float(np.abs(amounts.astype(np.float64)).sum()) < 2.0**62:  # float-ok: a bound, not money
+        grouped = pa.table({"account": accounts, "amount": pa.array(amounts, pa.int64())})
+        summed = grouped.group_by("account", use_threads=False).aggregate([("amount", "sum")])
+        return dict(zip(summed.column("account").to_pylist(), summed.column("amount_sum").to_pylist(), strict=True))
+    out: dict[str, int] = {}
+    for account, cents in zip(accounts.to_pylist(), amounts.tolist(), strict=True):
+        out[account] = out.get(account, 0) + cents
+    return out
 
 
 def _balances(
     out: _Out,
-    entries: dict[str, list[dict[str, Any]]],
-    as_ib: dict[str, FiscalYear],
+    lines: pa.Table,
+    book: _Book,
     years: list[FiscalYear],
     index: dict[FiscalYear, int],
     types: dict[str, str],
 ) -> None:
-    """#IB of the opening entries of each year (`as_ib`), #UB and #RES from them and every other line."""
-    for year in reversed(years):
-        opening: dict[str, int] = {}
-        movement: dict[str, int] = {}
-        for key, entry in entries.items():
-            for line in entry:
-                if (as_ib[key] if key in as_ib else _year_of(line["date"], years)) != year:
-                    continue
-                target = opening if key in as_ib else movement
-                target[line["account"]] = target.get(line["account"], 0) + line["amount"]
+    """#IB of the opening entries of each year (`book.as_ib`), #UB and #RES from them and every other line."""
+    accounts = lines.column("account").combine_chunks()
+    amounts = lines.column("amount").fill_null(0).to_numpy(zero_copy_only=False)
+    ib = book.as_ib[book.entry]
+    ib_year = book.ib_year[book.entry]
+    for position in reversed(range(len(years))):
+        year = years[position]
+        taken = ib & (ib_year == position)
+        opening = _sums(accounts.filter(pa.array(taken)), amounts[taken])
+        moved = ~ib & (book.year == position)
+        movement = _sums(accounts.filter(pa.array(moved)), amounts[moved])
         codes = sorted(set(opening) | set(movement))
         for code in codes:
             if opening.get(code):
@@ -273,45 +334,112 @@ def _balances(
                 out.add("#RES", str(index[year]), out.word(code), _amount(opening.get(code, 0) + movement.get(code, 0)))
 
 
-def _vouchers(out: _Out, entries: dict[str, list[dict[str, Any]]], as_ib: dict[str, FiscalYear]) -> int:
+def _one(column: Any) -> Any:
+    """A chunked array as one array."""
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _distinct(column: Any) -> tuple[list[Any], pa.Array]:
+    encoded = pc.dictionary_encode(_one(column), null_encoding="encode")
+    return encoded.dictionary.to_pylist(), encoded.indices
+
+
+def _mapped(out: _Out, column: Any, how: str) -> pa.Array:
+    """`out.text` (or `out.word`) of every value as Windows bytes of the file (CP437), each use counted."""
+    values, indices = _distinct(column)
+    done = []
+    unclean = np.zeros(len(values), dtype=bool)
+    for k, value in enumerate(values):
+        text, clean = (_word if how == "word" else _quoted)(value)
+        done.append(text.encode(ENCODING))
+        unclean[k] = not clean
+    if unclean.any():
+        out.replaced += int(np.count_nonzero(unclean[indices.to_numpy(zero_copy_only=False)]))
+    return pa.array(done, pa.binary()).take(indices)
+
+
+def _days(column: Any) -> pa.Array:
+    """`_day` of every date, ``""`` where there is none."""
+    values, indices = _distinct(column)
+    return pa.array([_day(v) if v else "" for v in values], pa.string()).take(indices)
+
+
+def _vouchers(out: _Out, lines: pa.Table, book: _Book) -> int:
     """Write every entry but those written as #IB; return how many opening entries fell outside the years."""
-    numbers: dict[str, int] = {}
-    outside = 0
-    for key, entry in entries.items():
-        first = entry[0]
-        if key in as_ib:
-            continue
-        if all(line["opening"] for line in entry):
-            outside += 1
-        series = first["journal"] or "A"
-        numbers[series] = numbers.get(series, 0) + 1
-        date = _day(first["date"]) if first["date"] else ""
-        text = f"{first['doc']} {first['description']}".strip() if first["doc"] else first["description"]
-        out.add("#VER", out.word(series), str(numbers[series]), date, out.text(text))
-        out.add("{")
-        for line in entry:
-            objects = "{" + (f"1 {out.text(line['cost_centre'])}" if line["cost_centre"] else "") + "}"
-            day = _day(line["date"]) if line["date"] else date
-            out.add(
-                "\t#TRANS",
-                out.word(line["account"]),
-                objects,
-                _amount(line["amount"]),
-                day,
-                out.text(line["description"]),
-            )
-        out.add("}")
+    written = np.flatnonzero(~book.as_ib)
+    outside = int(np.count_nonzero(book.whole[written]))
+    if not len(written):
+        return outside
+    first = lines.take(pa.array(book.first[written])).combine_chunks()
+    journal = first.column("journal").fill_null("")
+    series = pc.if_else(pc.equal(journal, ""), "A", journal)
+    # vouchers numbered 1, 2, … per series, in entry order
+    series_codes = pc.dictionary_encode(_one(series)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    by_series = np.argsort(series_codes, kind="stable")
+    ranked = series_codes[by_series]
+    run = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    ordinal = np.empty(len(written), dtype=np.int64)
+    ordinal[by_series] = np.arange(len(written)) - np.repeat(run, np.diff(np.r_[run, len(written)])) + 1
+    date = _days(first.column("date"))
+    doc = first.column("doc").fill_null("")
+    description = first.column("description").fill_null("")
+    joined = columns.strip(pc.binary_join_element_wise(doc, description, " "))
+    text = pc.if_else(pc.equal(doc, ""), description, joined)
+    ver = pc.binary_join_element_wise(
+        b"#VER", _mapped(out, series, "word"), pa.array(ordinal.astype(str).tolist(), pa.string()).cast(pa.binary()),
+        date.cast(pa.binary()), _mapped(out, text, "text"), b" ",
+    )  # fmt: skip
+    # the lines of the written entries, entry by entry
+    sizes = book.sizes[written]
+    taken = _spans(book.starts[written], sizes, book.order)
+    trans_lines = lines.take(pa.array(taken)).combine_chunks()
+    centre = trans_lines.column("cost_centre").fill_null("")
+    centre_text = _mapped(out, centre, "text")
+    objects = pc.if_else(
+        pc.equal(centre, ""), pa.scalar(b"{}", pa.binary()),
+        pc.binary_join_element_wise(b"{1 ", centre_text, b"}", b""),
+    )  # fmt: skip
+    own_day = _days(trans_lines.column("date"))
+    entry_day = date.take(pa.array(np.repeat(np.arange(len(written)), sizes)))
+    day = pc.if_else(pc.equal(own_day, ""), entry_day, own_day)
+    amounts = trans_lines.column("amount").fill_null(0).combine_chunks()
+    trans = pc.binary_join_element_wise(
+        b"\t#TRANS", _mapped(out, trans_lines.column("account"), "word"), objects,
+        columns.cents_text(amounts).cast(pa.binary()), day.cast(pa.binary()),
+        _mapped(out, trans_lines.column("description").fill_null(""), "text"), b" ",
+    )  # fmt: skip
+    # each entry: #VER, "{", its #TRANS lines, "}"
+    block = sizes + 3
+    begin = np.r_[0, np.cumsum(block)[:-1]]
+    total = int(block.sum())
+    pick = np.empty(total, dtype=np.int64)
+    count, lines_count = len(written), len(taken)
+    pick[begin] = np.arange(count)
+    pick[begin + 1] = count + lines_count  # "{"
+    pick[begin + 2 + sizes] = count + lines_count + 1  # "}"
+    inside = np.ones(total, dtype=bool)
+    inside[begin] = inside[begin + 1] = inside[begin + 2 + sizes] = False
+    pick[inside] = count + np.arange(lines_count)
+    everything = pa.concat_arrays([_one(ver), _one(trans), pa.array([b"{", b"}"], pa.binary())]).take(pa.array(pick))
+    out.blocks.append(pc.binary_join_element_wise(everything, b"", b"\r\n"))
     return outside
 
 
-def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> list[Problem]:
-    whole: dict[str, bool] = {}
-    for line in lines:
-        whole[line["entry"]] = whole.get(line["entry"], True) and line["opening"]
-    mixed = sum(1 for line in lines if line["opening"] and not whole[line["entry"]])
-    foreign = sum(1 for line in lines if line["currency"])
-    tagged = sum(1 for line in lines if line["vat_code"])
-    partners = sum(1 for line in lines if line["partner"])
+def _spans(starts: np.ndarray, sizes: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """`order[start:start + size]` of every span, end to end."""
+    total = int(sizes.sum())
+    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+    return order[np.repeat(starts - offsets, sizes) + np.arange(total)]
+
+
+def _not_carried(ledger: Ledger, lines: pa.Table, book: _Book, outside: int) -> list[Problem]:
+    def filled(name: str) -> np.ndarray:
+        return _flags(pc.not_equal(lines.column(name).fill_null(""), ""))
+
+    mixed = int(np.count_nonzero(book.opening & ~book.whole[book.entry]))
+    foreign = int(np.count_nonzero(filled("currency")))
+    tagged = int(np.count_nonzero(filled("vat_code")))
+    partners = int(np.count_nonzero(filled("partner")))
     problems = lost(N_("VAT codes on lines"), tagged, N_("amounts kept, codes left out (SIE has no VAT code field)"))
     problems += lost(
         N_("foreign amounts of lines"), foreign, N_("base-currency amounts kept, currency and rate left out")
@@ -329,18 +457,17 @@ def _not_carried(ledger: Ledger, lines: list[dict[str, Any]], outside: int) -> l
     problems += lost(N_("opening entries outside the fiscal years"), outside, N_("written as ordinary vouchers"))
     problems += lost(N_("opening-entry flags of lines in entries with other lines"), mixed,
                      N_("written as ordinary voucher lines (#IB holds whole opening entries only)"))  # fmt: skip
+    with_doc = filled("doc") & ~book.opening
     problems += lost(
-        N_("voucher numbers"), entry_docs(lines), N_("vouchers numbered per series; the number starts the text")
+        N_("voucher numbers"),
+        len(np.unique(book.entry[with_doc])),
+        N_("vouchers numbered per series; the number starts the text"),
     )
     equity = pc.sum(pc.equal(ledger.accounts.column("type"), "equity")).as_py() or 0
     problems += lost(
         N_("equity account types"), equity, N_("written as #KTYP S (SIE has one type for debts and equity)")
     )
     return problems
-
-
-def entry_docs(lines: list[dict[str, Any]]) -> int:
-    return len({line["entry"] for line in lines if line["doc"] and not line["opening"]})
 
 
 FORMAT = SieWriter
