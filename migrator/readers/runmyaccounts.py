@@ -193,7 +193,18 @@ class _Journal:
 def _journal(source: Source, options: ReadOptions) -> tuple[_Journal, str]:
     """The journal's rows: read by Arrow where every line is plain CSV (`_plain`), else by Python's csv module."""
     text, separator, encoding = _data(source, options, REQUIRED)
-    plain = _plain(text, separator)
+    plain = None
+    if "\x00" not in text:
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate
+            data = b""
+        if data:
+            del text  # the bytes hold it now
+            plain = _plain(data, separator)
+            if plain is None:
+                text = data.decode("utf-8")
+            del data
     if plain is None:
         header, records = _records(text, separator, source.name)
         del text
@@ -226,44 +237,42 @@ def _one_row(line: str, separator: str) -> list[str]:
         csv.field_size_limit(previous)
 
 
-def _plain(text: str, separator: str) -> tuple[list[str], _Journal] | None:
-    """The header and rows of a file whose lines are all plain CSV: no line break but at their end (LF or
-    CRLF), fields unquoted (no quote, no separator) or quoted whole (``""`` for a quote). Python's csv
-    module and Arrow's CSV parser read those alike. None for any other file."""
-    if "\x00" in text:
-        return None
-    lines = columns.physical_lines(text)
+def _plain(data: bytes, separator: str) -> tuple[list[str], _Journal] | None:
+    """The header and rows of UTF-8 `data` whose lines are all plain CSV: no line break but at their end
+    (LF or CRLF), fields unquoted (no quote, no separator) or quoted whole (``""`` for a quote). Python's
+    csv module and Arrow's CSV parser read those alike. None for any other file."""
+    lines = _lines_of(data)
     if len(lines) and lines[len(lines) - 1].as_py() == "":
-        lines = lines.slice(0, len(lines) - 1)  # the line break that ends the last line
-    if not len(lines):
-        return None
-    lines = pc.replace_substring_regex(lines, "\r$", "")
-    if pc.any(pc.match_substring(lines, "\r")).as_py() or pc.max(pc.utf8_length(lines)).as_py() > MAX_FIELD:
+        lines = lines.slice(0, len(lines) - 1)  # the empty piece after the last line break
+    if not len(lines) or pc.max(pc.utf8_length(lines)).as_py() > MAX_FIELD:
         return None
     sep = re.escape(separator) if separator != "\t" else "\t"
-    field = f'(?:[^"{sep}]*|"(?:[^"]|"")*")'
-    if not pc.all(pc.match_substring_regex(lines, f"^{field}(?:{sep}{field})*$")).as_py():
+    field = f'(?:[^"{sep}\r\n]*|"(?:[^"\r\n]|"")*")'
+    if not pc.all(pc.match_substring_regex(lines, f"^{field}(?:{sep}{field})*\r?\n?$")).as_py():
         return None
-    values = _one_row(lines[0].as_py(), separator)
+    values = _one_row(_line(lines[0].as_py()), separator)
     if not values:
         return None
     header = [v.strip().lower() for v in values]
     width = len(header)
-    data = lines.slice(1)
+    rows = lines.slice(1)
+    del lines
     if width <= 100:
-        exact = f"^{field}(?:{sep}{field}){{{width - 1}}}$"
-        full = np.asarray(pc.match_substring_regex(data, exact).to_numpy(zero_copy_only=False), dtype=bool)
+        exact = f"^{field}(?:{sep}{field}){{{width - 1}}}\\r?\\n?$"
+        full = np.asarray(pc.match_substring_regex(rows, exact).to_numpy(zero_copy_only=False), dtype=bool)
     else:
-        full = np.zeros(len(data), dtype=bool)
-    odd = {int(i): _one_row(data[i].as_py(), separator) for i in np.flatnonzero(~full).tolist()}
+        full = np.zeros(len(rows), dtype=bool)
+    odd = {int(i): _one_row(_line(rows[i].as_py()), separator) for i in np.flatnonzero(~full).tolist()}
     for i, row in odd.items():
         full[i] = len(row) == width
-    cells = _arrow_fields(data.filter(pa.array(full)), width, separator)
+    cells = _arrow_fields(rows if full.all() else rows.filter(pa.array(full)), width, separator)
+    size = len(rows)
+    del rows
     if cells is None:
         return None
     stripped = [columns.strip(cell) for cell in cells]
     # rows whose fields are all blank hold nothing: left out, as `_records` leaves them
-    blank = np.zeros(len(data), dtype=bool)
+    blank = np.zeros(size, dtype=bool)
     if width and len(stripped[0]):
         empty = pc.equal(stripped[0], "")
         for cell in stripped[1:]:
@@ -278,7 +287,7 @@ def _plain(text: str, separator: str) -> tuple[list[str], _Journal] | None:
     odd_kept = [i for i in sorted(odd) if kept[i]]
     position = np.empty(len(full_kept) + len(odd_kept), dtype=np.int64)
     rows_in_order = np.flatnonzero(kept)
-    rank = np.empty(len(data), dtype=np.int64)
+    rank = np.empty(size, dtype=np.int64)
     rank[rows_in_order] = np.arange(len(rows_in_order))
     position[: len(full_kept)] = rank[full_kept]
     position[len(full_kept) :] = rank[odd_kept] if odd_kept else np.zeros(0, dtype=np.int64)
@@ -302,23 +311,41 @@ def _plain(text: str, separator: str) -> tuple[list[str], _Journal] | None:
             values = odd[i]
             has[rank[i]] = index < len(values) or name in header[: len(values)]
         present[name] = has
-    counts = np.full(len(data), width, dtype=np.int64)
+    counts = np.full(size, width, dtype=np.int64)
     for i, row in odd.items():
         counts[i] = len(row)
     return header, _Journal(width, rows_in_order + 2, counts[kept], texts, present)
 
 
+def _line(text: str) -> str:
+    """A line without its line break (LF or CRLF)."""
+    text = text[:-1] if text.endswith("\n") else text
+    return text[:-1] if text.endswith("\r") else text
+
+
+def _lines_of(data: bytes) -> pa.Array:
+    """The lines of UTF-8 `data` as ``split("\\n")`` gives them but each with its line break, as one Arrow
+    string array over `data` itself."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+    offsets = np.concatenate(([0], ends + 1, [len(data)]))
+    kind, width = (pa.string(), np.int32) if len(data) < 2**31 else (pa.large_string(), np.int64)
+    return pa.Array.from_buffers(
+        kind, len(offsets) - 1, [None, pa.py_buffer(offsets.astype(width)), pa.py_buffer(data)]
+    )
+
+
 def _arrow_fields(lines: pa.Array, width: int, separator: str) -> list[pa.Array] | None:
-    """The `width` fields of each plain CSV line, by Arrow's CSV parser; None if it reads them otherwise."""
+    """The `width` fields of each plain CSV line (with its line break), by Arrow's CSV parser; None if it
+    reads them otherwise."""
     if not len(lines):
         return [pa.array([], pa.string()) for _ in range(width)]
-    ended = pc.binary_join_element_wise(lines, "", "\n")
-    offsets = np.frombuffer(ended.buffers()[1], dtype=np.int32)[ended.offset : ended.offset + len(ended) + 1]
+    kind = np.int64 if lines.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(lines.buffers()[1], dtype=kind)[lines.offset : lines.offset + len(lines) + 1]
     names = [f"f{i}" for i in range(width)]
     longest = int(np.diff(offsets).max())
     try:
         read = pacsv.read_csv(
-            pa.BufferReader(ended.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))),
+            pa.BufferReader(lines.buffers()[2].slice(int(offsets[0]), int(offsets[-1] - offsets[0]))),
             # a block holds whole rows: at least the longest line (a field may be up to MAX_FIELD)
             read_options=pacsv.ReadOptions(column_names=names, block_size=max(1 << 20, 2 * (longest + 1))),
             parse_options=pacsv.ParseOptions(delimiter=separator, quote_char='"', double_quote=True, escape_char=False,
@@ -330,7 +357,11 @@ def _arrow_fields(lines: pa.Array, width: int, separator: str) -> list[pa.Array]
         return None
     if read.num_rows != len(lines):
         return None
-    return [columns.texts(read.column(name)) for name in names]
+    found = []
+    for name in names:  # each column in one piece, the parser's pieces let go one column at a time
+        found.append(columns.texts(read.column(name)))
+        read = read.drop_columns([name])
+    return found
 
 
 def _fields(header: list[str], values: list[str]) -> dict[str, str]:
