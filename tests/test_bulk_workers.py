@@ -4,6 +4,7 @@ and order they run in; a client that crashes, fails or hangs its worker does not
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import os
 import re
@@ -236,3 +237,28 @@ def test_the_isolation_check_sees_a_worker_that_keeps_data(tmp_path: Path, monke
     result = bulk.run(root, "csv", out, jobs=1)
     with pytest.raises(AssertionError, match="holds another client's data"):
         check_isolation(out, result, markers)
+
+
+def _written(folder: Path) -> dict[str, bytes]:
+    """A client's output files but the reports and manifests (they carry the time they were made)."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "report" not in path.name and not path.name.startswith("."):
+            data = path.read_bytes()
+            data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+            files[path.name] = re.sub(rb"(?m)^#GEN .*$", b"#GEN", data)  # SIE's #GEN line: the day it was written
+    return files
+
+
+@pytest.mark.parametrize("target", ["csv", "sie", "gnucash", "fec"])
+def test_a_clients_output_does_not_depend_on_who_ran_before_it_in_the_worker(tmp_path: Path, target: str) -> None:
+    made = [make_client(tmp_path / "clients", n) for n in range(1, 7)]
+    outputs = []
+    for run, order in (("forward", made), ("reversed", made[::-1])):
+        listing = tmp_path / f"{run}.txt"
+        listing.write_text("".join(f"clients/{name}\n" for name, _ in order), encoding="utf-8")
+        result = bulk.run(listing, target, tmp_path / run, jobs=1)
+        assert {r.status for r in result.results} == {"ok"}
+        outputs.append({name: _written(tmp_path / run / name) for name, _ in made})
+    assert outputs[0] == outputs[1]
+    assert all(outputs[0][name] for name, _ in made)
