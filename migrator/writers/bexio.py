@@ -228,14 +228,18 @@ class BexioWriter:
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         base = ledger.company.base_currency or "CHF"
         step = rounding_of(base)
-        bodies, problems = entry_bodies(ledger, step)
+        written = written_entries(ledger, step)  # the text `entry_bodies` gives, laid out from the columns
+        problems = written.problems
         carried, open_problems = open_invoices(ledger, self.open_items_account)
-        bodies += [(invoice.offset, invoice.first) for invoice in carried]
-        sheet_rows: list[list[str]] = []
-        for body, _ in bodies:
-            sheet_rows += _sheet(body)
-        (target / "manual_entries.json").write_text(entries_json([body for body, _ in bodies]) + "\n", "utf-8")
+        offsets = [invoice.offset for invoice in carried]
+        count = len(written.texts) + len(offsets)
+        texts = written.texts + ([entries_json(offsets)[4:-2]] if offsets else [])
+        sheet_rows = written.sheet_rows + [row for body in offsets for row in _sheet(body)]
+        del written
+        text = "[\n  " + ",\n  ".join(texts) + "\n]" if texts else "[]"
+        (target / "manual_entries.json").write_text(text + "\n", "utf-8")
         (target / "manual_entries.csv").write_text(_csv(CSV_COLUMNS, sheet_rows), "utf-8-sig")
+        del texts, sheet_rows
         if carried:
             invoices = [invoice.body for invoice in carried]
             (target / "invoices.json").write_text(dumps(invoices, indent=2) + "\n", "utf-8")
@@ -253,7 +257,7 @@ class BexioWriter:
             _sheet_file(target / "Produkte.xlsx", "Produkte", PRODUCT_COLUMNS, product_rows(ledger, plan))
             articles = [article_body(i, plan, base) for i in ledger.items.to_pylist()]
             (target / "articles.json").write_text(dumps(articles, indent=2) + "\n", "utf-8")
-        (target / "README.md").write_text(guide(README, entries=len(bodies), rounding=_factor_text(step),
+        (target / "README.md").write_text(guide(README, entries=count, rounding=_factor_text(step),
                                                 invoices=len(carried), account=self.open_items_account), "utf-8")  # fmt: skip
         return problems + declared(ledger, contacts=True) + open_problems + item_losses(ledger, files=True)
 
@@ -997,12 +1001,12 @@ def _sheet(body: dict[str, Any]) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def _csv(columns: tuple[str, ...], rows: Sequence[dict[str, str] | list[str]]) -> str:
-    """``;``-separated text of `rows` (dicts by column name, or lists in the order of `columns`)."""
+def _csv(columns: tuple[str, ...], rows: Sequence[dict[str, str] | Sequence[str]]) -> str:
+    """``;``-separated text of `rows` (dicts by column name, or rows in the order of `columns`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")  # CRLF: a CR in a text is quoted
     writer.writerow(columns)
-    writer.writerows(row if isinstance(row, list) else [row.get(c, "") for c in columns] for row in rows)
+    writer.writerows([row.get(c, "") for c in columns] if isinstance(row, dict) else row for row in rows)
     return buffer.getvalue()
 
 
@@ -1409,3 +1413,213 @@ def _single_grosses(amounts: list[int], totals: list[int], rate: Decimal, step: 
     for a, t in zip(amount.tolist(), booked.tolist(), strict=True):
         out[(a, t)] = None
     return out
+
+
+# ------------------------------------------------------------------ manual entries written from the columns
+
+
+_ITEM_KEYS = ("debit_account_id", "credit_account_id", "amount", "currency_id", "currency_factor", "description",
+              "tax_id", "tax_account_id")  # fmt: skip
+
+
+@dataclass
+class Written:
+    """What `written_entries` makes of the lines: each entry's body as the text `entries_json` lays out
+    and its rows of ``manual_entries.csv``, and the warnings and counts `entry_bodies` gives."""
+
+    texts: list[str]
+    sheet_rows: list[list[str]]
+    problems: list[Problem]
+
+
+def written_entries(ledger: Ledger, step: int) -> Written:
+    """`entry_bodies` laid out as ``manual_entries.json`` and ``manual_entries.csv`` lay them out (same
+    text, same warnings), without a dict per line where it can: entries without a VAT code, and
+    entries whose one VAT code has one base line and one VAT line on its account (`_kept_entries`),
+    all in the base currency, are laid out from the columns; any other through `fold` and `_body` as
+    `entry_bodies` does, put back in entry order."""
+    plan = vat_plan(ledger, "bexio")
+    problems = list(plan.problems)
+    base = ledger.company.base_currency or "CHF"
+    lines = ledger.lines
+    known = known_grosses(lines, plan, step)
+    order, starts = columns.entry_order(lines)
+    lines = lines.take(pa.array(order))
+    count = lines.num_rows
+    codes = pc.fill_null(lines.column("vat_code"), "").to_pylist()
+    flags = pc.fill_null(lines.column("vat_line"), False).to_pylist()
+    amounts = lines.column("amount").to_pylist()
+    accounts = lines.column("account").to_pylist()
+    texts = lines.column("description").to_pylist()
+    foreign = pc.fill_null(pc.not_equal(pc.fill_null(lines.column("currency"), ""), ""), False).to_pylist()
+    rates = lines.column("rate").to_pylist()
+    amounts_currency = lines.column("amount_currency").to_pylist()
+    odd = pc.fill_null(pc.starts_with(lines.column("description"), "\x00"), False)
+    for name in ("doc", "account", "vat_code"):  # a text starting like a number placeholder: as `dumps` writes it
+        odd = pc.or_(odd, pc.fill_null(pc.starts_with(lines.column(name), "\x00"), False))
+    odd_lines = odd.to_pylist()
+    bounds = [*starts.tolist(), count]
+    items: list[tuple[int, str | None, str | None, int, str, str | None, str | None]] = []
+    """per line written: entry position, debit and credit account, amount, text, tax_id, tax_account_id"""
+    single: list[bool] = []
+    heads: list[int] = []  # per entry: the line its head (date, reference) is taken from, as `_body` takes it
+    slow: dict[int, tuple[str, list[list[str]]]] = {}
+    plain = rounded = 0
+    for position in range(len(starts)):
+        first, last = bounds[position], bounds[position + 1]
+        coded = [i for i in range(first, last) if codes[i]]
+        rows: list[tuple[int, int, str, str, str, bool]] | None = None  # line, amount, tax_id, account, text, …
+        if (len(coded) == 2 or not coded) and not any(foreign[first:last]) and not any(odd_lines[first:last]):
+            if not coded:
+                rows = [(i, amounts[i], "", accounts[i], texts[i], False) for i in range(first, last)]
+            else:
+                rows = _fast_rows(coded, first, last, codes, flags, amounts, accounts, texts, plan, step, known)
+                rounded += sum(1 for row in rows if row[5]) if rows is not None else 0
+        if rows is None:
+            entry_lines = model.rows(lines.slice(first, last - first))
+            folded, notes = fold(entry_lines, plan, step, known)
+            plain += sum(1 for r in folded if r.line["vat_code"] and not r.tax and not r.rounding) if notes else 0
+            rounded += sum(1 for r in folded if r.rounding)
+            head = entry_lines[0]
+            body, checks = _body(folded, base)
+            if notes or checks:
+                where = f"entry {head['doc'] or head['entry']} of {head['date']}"
+                problems += [Problem("warning", f"{where}: {n}", head["source_file"], head["source_row"])
+                             for n in [*notes, *checks]]  # fmt: skip
+            slow[position] = (entries_json([body])[4:-2], _sheet(body))
+            single.append(False)
+            heads.append(first)
+            continue
+        heads.append(rows[0][0])
+        tax_rows = [row for row in rows if row[2]]
+        if len(rows) == 2 and not tax_rows and _pair_lines(rows[0][0], rows[1][0], amounts, rates, amounts_currency):
+            debit, credit = sorted(rows, key=lambda r: r[1] < 0)
+            items.append((position, debit[3], credit[3], debit[1], debit[4], None, None))
+            single.append(True)
+        elif len(rows) == 2 and rows[0][1] == -rows[1][1] and len(tax_rows) == 1:
+            debit, credit = sorted(rows, key=lambda r: r[1] < 0)
+            taxed = tax_rows[0]
+            items.append((position, debit[3], credit[3], debit[1], taxed[4], taxed[2], taxed[3]))
+            single.append(True)
+        else:
+            for _, amount, tax, account, text, _ in rows:
+                side = amount >= 0
+                items.append((position, account if side else None, None if side else account,
+                              amount if side else -amount, text, tax or None, account if tax else None))  # fmt: skip
+            single.append(False)
+    problems += lost(N_("VAT codes on lines"), plain, N_("written as booked without a tax_id where bexio would compute "
+                     "other VAT (see the warnings per entry)"))  # fmt: skip
+    problems += lost(N_("VAT codes of lines"), rounded, N_("VAT rounding differences: bexio computes the VAT of each line rounded to {factor_text}; where the books hold other VAT, the difference is a line of its own on the VAT account, without a VAT code, so bexio's VAT report per code shows the VAT it computed").format(factor_text=_factor_text(step)))  # fmt: skip
+    return _laid_out(lines, heads, items, single, slow, base, problems)
+
+
+def _fast_rows(
+    coded: list[int], first: int, last: int, codes: list[str], flags: list[bool], amounts: list[int],
+    accounts: list[str], texts: list[str], plan: VatPlan, step: int, known: Known,
+) -> list[tuple[int, int, str, str, str, bool]] | None:  # fmt: skip
+    """The rows `fold` gives an entry of one VAT code with one base line and one VAT line on the code's
+    account whose gross `known` holds (`coded`: their positions): per row its line, amount, tax_id,
+    account, text and whether it is a rounding row; None for any other entry."""
+    base, vat_line = coded if flags[coded[1]] else coded[::-1]
+    code = codes[base]
+    rate = plan.rates.get(code)
+    account = plan.accounts.get(code, "")
+    tax = plan.codes.get(code, "")
+    if not (rate is not None and tax and codes[vat_line] == code and flags[vat_line] and not flags[base]
+            and account and accounts[vat_line] == account):  # fmt: skip
+        return None
+    parts = known.get((rate, amounts[base], amounts[vat_line]))
+    if parts is None:
+        return None
+    rows: list[tuple[int, int, str, str, str, bool]] = []
+    for i in range(first, last):
+        if i == vat_line:
+            difference = amounts[i] - sum(gross_vat(gross, rate, step) for _, gross in parts)
+            if difference:  # in place of the VAT line, plain (see `fold`)
+                rows.append((i, difference, "", account, f"VAT rounding {tax}: {texts[i]}"[:255], True))
+        elif i == base:
+            rows += [(i, gross, tax, accounts[i], texts[i], False) for _, gross in parts]
+        else:
+            rows.append((i, amounts[i], "", accounts[i], texts[i], False))
+    return rows
+
+
+def _pair_lines(a: int, b: int, amounts: list[int], rates: list[str], foreign: list[int | None]) -> bool:
+    """`is_pair` of two plain lines in the base currency (their positions)."""
+    matched = (foreign[a], foreign[b]) == (None, None) or (
+        foreign[a] is not None and foreign[b] is not None and foreign[a] == -foreign[b]  # type: ignore[operator]
+    )
+    return amounts[a] == -amounts[b] and rates[a] == rates[b] and matched
+
+
+def _json_texts(values: list[str | None]) -> list[str]:
+    """``json.dumps(value, ensure_ascii=False)`` of each text (``null`` for None): each distinct text
+    encoded in one call of the C encoder, split apart at the ``", "`` between two strings (a quote
+    inside a string is escaped, so that sequence is never inside one)."""
+    encoded = pc.dictionary_encode(pa.array(values, pa.string()))
+    distinct = encoded.dictionary.to_pylist()
+    text = json.dumps(distinct, ensure_ascii=False)
+    parts = ['"' + part + '"' for part in text[2:-2].split('", "')] if distinct else []
+    return pa.array(parts, pa.string()).take(encoded.indices).fill_null("null").to_pylist()
+
+
+def _inert_texts(values: list[str]) -> list[str]:
+    """`inert` of each text, over the column."""
+    column = pa.array(values, pa.string())
+    formula = pc.match_substring_regex(column, "^[=+\\-@\\t\\r]")
+    return pc.if_else(formula, pc.binary_join_element_wise("'", column, ""), column).to_pylist()
+
+
+def _laid_out(
+    lines: pa.Table, firsts: list[int],
+    items: list[tuple[int, str | None, str | None, int, str, str | None, str | None]], single: list[bool],
+    slow: dict[int, tuple[str, list[list[str]]]], base: str, problems: list[Problem],
+) -> Written:  # fmt: skip
+    """The body texts and ``manual_entries.csv`` rows of `written_entries`: heads and lines of the
+    entries laid out from the columns (`items`; per entry the line of its head, `firsts`, and whether
+    it is a single entry, `single`), the others (`slow`) as laid out already, in entry order."""
+    heads = lines.take(pa.array(firsts, pa.int64()))
+    kinds = ["manual_single_entry" if one else "manual_compound_entry" for one in single]
+    days = pc.cast(heads.column("date"), pa.string()).to_pylist()
+    docs = heads.column("doc").to_pylist()
+    head_texts = [
+        f'"type": "{kind}",\n    "date": {day},\n    "reference_nr": {doc}'
+        for kind, day, doc in zip(kinds, _json_texts(days), _json_texts(docs), strict=True)
+    ]
+    positions, debits, credits, amounts, texts, taxes, tax_accounts = (
+        [list(column) for column in zip(*items, strict=True)] if items else [[] for _ in range(7)]
+    )
+    money = columns.cents_text(np.asarray(amounts, dtype=np.int64)).to_pylist() if items else []
+    currency = json.dumps(base, ensure_ascii=False)
+    item_texts = [
+        f'"debit_account_id": {d},\n        "credit_account_id": {c},\n        "amount": {a},\n        '
+        f'"currency_id": {currency},\n        "currency_factor": 1,\n        "description": {t},\n        '
+        f'"tax_id": {x},\n        "tax_account_id": {y}'
+        for d, c, a, t, x, y in zip(_json_texts(debits), _json_texts(credits), money, _json_texts(texts),
+                                    _json_texts(taxes), _json_texts(tax_accounts), strict=True)
+    ]  # fmt: skip
+    inert_base = inert(base)
+    sheet_items = list(zip(
+        _inert_texts([docs[p] for p in positions]), [days[p] for p in positions], [kinds[p] for p in positions],
+        _inert_texts([d or "" for d in debits]), _inert_texts([c or "" for c in credits]), money,
+        [inert_base] * len(items), ["1"] * len(items), _inert_texts([x or "" for x in taxes]),
+        _inert_texts([y or "" for y in tax_accounts]), _inert_texts(texts), strict=True,
+    ))  # fmt: skip
+    between = "\n      },\n      {\n        "
+    bodies: list[str] = []
+    sheet: list[Any] = []
+    at = 0
+    for position in range(len(firsts)):
+        if position in slow:
+            text, rows = slow[position]
+            bodies.append(text)
+            sheet += rows
+            continue
+        end = at
+        while end < len(positions) and positions[end] == position:
+            end += 1
+        inner = between.join(item_texts[at:end])
+        bodies.append(f'{{\n    {head_texts[position]},\n    "entries": [\n      {{\n        {inner}\n      }}\n    ]\n  }}')
+        sheet += sheet_items[at:end]
+        at = end
+    return Written(bodies, sheet, problems)
