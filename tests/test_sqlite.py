@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from strategies import ledgers
 
 from migrator import pipeline
+from migrator.errors import SourceError
 from migrator.model import Company, FiscalYear, Ledger, Problem, SourceFile, table
 from migrator.readers.base import ReadOptions
 from migrator.readers.sqlite import SqliteReader
@@ -167,3 +168,51 @@ def test_an_archive_from_before_the_business_tables_still_reads(tmp_path: Path) 
     back = _read(out)
     assert back.items.num_rows == back.documents.num_rows == 0 and back.source_tables == {}
     assert back.lines.equals(_odd_ledger().lines)
+
+
+def test_a_column_of_one_value_but_one_row_reads_back_as_it_is(garage, tmp_path: Path) -> None:
+    """The reader takes a column holding one value on every row without fetching it row by row: a row in
+    the middle holding another value (or the same text in another case, or the number as text) is seen."""
+    out = tmp_path / "garage.sqlite"
+    pipeline.write(garage, "sqlite", out)
+    with sqlite3.connect(out) as db:
+        db.execute("UPDATE lines SET journal = 'X', cost_centre = 'ab', partner = '' ")
+        db.execute("UPDATE lines SET journal = 'Y', cost_centre = 'AB' WHERE position = 5")
+        db.execute("UPDATE lines SET partner = 'P1' WHERE position = 6")
+    lines = _read(out).lines
+    assert lines.column("journal").to_pylist() == ["X"] * 4 + ["Y"] + ["X"] * (lines.num_rows - 5)
+    assert lines.column("cost_centre").to_pylist() == ["ab"] * 4 + ["AB"] + ["ab"] * (lines.num_rows - 5)
+    assert lines.column("partner").to_pylist() == [""] * 5 + ["P1"] + [""] * (lines.num_rows - 6)
+
+
+def test_a_column_of_one_value_is_stored_as_binding_it_would(tmp_path: Path) -> None:
+    """Columns of one value go into the INSERT as literals: same storage classes and values as bound ones."""
+    ledger = _odd_ledger()
+    out = tmp_path / "odd.sqlite"
+    pipeline.write(ledger, "sqlite", out)
+    with sqlite3.connect(out) as db:
+        rows = db.execute(
+            "SELECT position, entry, typeof(entry), partner, currency, typeof(amount_currency) FROM lines ORDER BY 1"
+        ).fetchall()
+    assert rows == [(1, "A'1", "text", "", "EUR", "integer"), (2, "A'1", "text", "", "", "null")]
+
+
+@pytest.mark.parametrize(("column", "value"), [("amount", 12.5), ("line", 1.25), ("vat_line", 0.5)])
+def test_decimals_in_a_column_of_whole_numbers_are_refused(garage, tmp_path: Path, column: str, value: float) -> None:
+    """An archive edited by hand with 12.5 in a column of cents is refused, naming the column and row:
+    Arrow would have read 12 (whole REALs such as 12.0 read as the number they are)."""
+    out = tmp_path / "garage.sqlite"
+    pipeline.write(garage, "sqlite", out)
+    with sqlite3.connect(out) as db:
+        db.execute(f"UPDATE lines SET {column} = ? WHERE position = 7", (value,))
+        db.execute("UPDATE lines SET amount = 1250.0 WHERE position = 3")
+    with pytest.raises(SourceError, match=rf"lines\.{column} holds a number with decimals at position 7"):
+        _read(out)
+
+
+def test_whole_reals_in_a_column_of_cents_read_as_their_number(garage, tmp_path: Path) -> None:
+    out = tmp_path / "garage.sqlite"
+    pipeline.write(garage, "sqlite", out)
+    with sqlite3.connect(out) as db:
+        db.execute("UPDATE lines SET amount = 1250.0 WHERE position = 3")
+    assert _read(out).lines.column("amount")[2].as_py() == 1250

@@ -81,7 +81,7 @@ def _read(db: sqlite3.Connection, name: str) -> Ledger:
     )
     company = Company(**dict(zip((c[0] for c in COMPANY), row or (), strict=False)), fiscal_years=years,
                       source_files=files)  # fmt: skip
-    tables = {n: _table(db, n, SCHEMAS[n]) for n in SCHEMAS if n in real}
+    tables = {n: _table(db, n, SCHEMAS[n], name) for n in SCHEMAS if n in real}
     problems = tuple(
         Problem(*r) for r in db.execute("SELECT severity, message, file, row FROM problems ORDER BY position")
     )
@@ -125,7 +125,7 @@ def _free_tables(db: sqlite3.Connection, kind: str, real: set[str], name: str) -
                 ),
                 name,
             )
-        out[extra_name] = _table(db, table_name, schema)
+        out[extra_name] = _table(db, table_name, schema, name)
     return out
 
 
@@ -134,11 +134,13 @@ ROWS_AT_ONCE = 65_536
 Python tuple per row: gigabytes)."""
 
 
-def _table(db: sqlite3.Connection, table: str, schema: pa.Schema) -> pa.Table:
+def _table(db: sqlite3.Connection, table: str, schema: pa.Schema, name: str) -> pa.Table:
     if not len(schema):
         return pa.table([], schema=schema)
     constant = _constant_columns(db, table, schema)
     varying = [f for f in schema if f.name not in constant]
+    _refuse_fractions(db, table, [f.name for f in varying if pa.types.is_integer(f.type) or
+                                  pa.types.is_boolean(f.type)], name)  # fmt: skip
     parts: dict[str, list[pa.Array]] = {f.name: [] for f in varying}
     count = 0
     if varying:
@@ -158,6 +160,24 @@ def _table(db: sqlite3.Connection, table: str, schema: pa.Schema) -> pa.Table:
         else:  # one column at a time, its batches let go once joined
             arrays.append(pa.concat_arrays(parts.pop(fld.name)) if count else pa.array([], fld.type))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _refuse_fractions(db: sqlite3.Connection, table: str, columns: list[str], name: str) -> None:
+    """A SourceError where a column of whole numbers (cents, counts, flags) holds a REAL with a fraction:
+    Arrow would take 12.5 as 12 without a word (an archive edited by hand: the writer stores INTEGERs)."""
+    if not columns:
+        return
+    tests = [f"(typeof({quote(c)}) = 'real' AND {quote(c)} <> CAST({quote(c)} AS INTEGER))" for c in columns]
+    found = db.execute(
+        f"SELECT position, {', '.join(tests)} FROM {quote(table)} WHERE {' OR '.join(tests)} LIMIT 1"
+    ).fetchone()
+    if found is not None:
+        column = columns[found[1:].index(1)]
+        raise SourceError(
+            N_("{table}.{column} holds a number with decimals at position {position}; the archive keeps whole "
+               "numbers there (amounts in cents)").format(table=table, column=column, position=found[0]),
+            name,
+        )  # fmt: skip
 
 
 def _repeated(value: pa.Array, count: int) -> pa.Array:
