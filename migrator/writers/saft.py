@@ -648,7 +648,7 @@ def _transaction_head(batch: pa.RecordBatch, plan: _Plan, first: np.ndarray) -> 
     )
 
 
-def _lines(batch: pa.RecordBatch, plan: _Plan) -> pa.Array:
+def _lines(batch: pa.RecordBatch, plan: _Plan) -> _Cat:
     """Each line's ``Line`` element (as `_Out` would write it, indented in the Transaction)."""
     amount = batch.column("amount").fill_null(0)
     debit = pc.greater_equal(amount, 0)
@@ -669,22 +669,22 @@ def _lines(batch: pa.RecordBatch, plan: _Plan) -> pa.Array:
     vat_debit = pc.or_(pc.greater(vat, 0), pc.and_(pc.equal(vat, 0), debit))
     vat_side = pc.if_else(vat_debit, "DebitTaxAmount", "CreditTaxAmount")
     vat_rate = _mapped(_vat_rates(batch, plan), lambda r: _decimal(r, 6, 18))
-    return _join(
+    return _cat(
         "\n\t\t\t\t<Line>",
         _leaf(5, "RecordID", _text(pc.cast(batch.column("line"), pa.string()), SHORT, plan)),
         _leaf(5, "AccountID", _text(batch.column("account"), MIDDLE2, plan)),
-        _if(centre, _join("\n\t\t\t\t\t<Analysis>", _leaf(6, "AnalysisType", COST_CENTRE),
+        _if(centre, _cat("\n\t\t\t\t\t<Analysis>", _leaf(6, "AnalysisType", COST_CENTRE),
                           _leaf(6, "AnalysisID", _text(batch.column("cost_centre"), MIDDLE1, plan, centre)),
                           "\n\t\t\t\t\t</Analysis>")),
         _if(pc.not_equal(partner, ""), _leaf(5, partner_tag, _text(partner, MIDDLE1, plan, pc.not_equal(partner, "")))),
         _leaf(5, "Description", _text(batch.column("description"), LONG, plan)),
         "\n\t\t\t\t\t<", side, ">",
         _leaf(6, "Amount", money.format_cents_array(pc.abs(amount))),
-        _if(foreign, _join(_leaf(6, "CurrencyCode", pc.utf8_upper(currency)),
+        _if(foreign, _cat(_leaf(6, "CurrencyCode", pc.utf8_upper(currency)),
                            _leaf(6, "CurrencyAmount", money.format_cents_array(pc.abs(batch.column("amount_currency")).fill_null(0))),
                            _if(pc.not_equal(rate, ""), _leaf(6, "ExchangeRate", rate)))),
         "\n\t\t\t\t\t</", side, ">",
-        _if(base, _join("\n\t\t\t\t\t<TaxInformation>", _leaf(6, "TaxType", "MVA"),
+        _if(base, _cat("\n\t\t\t\t\t<TaxInformation>", _leaf(6, "TaxType", "MVA"),
                         _leaf(6, "TaxCode", _text(vat_code, MIDDLE2, plan, base)),
                         _if(pc.not_equal(vat_rate, ""), _leaf(6, "TaxPercentage", vat_rate)),
                         _leaf(6, "TaxBase", money.format_cents_array(pc.abs(amount))),
@@ -699,19 +699,40 @@ def _lines(batch: pa.RecordBatch, plan: _Plan) -> pa.Array:
 # Column-wise XML text: the helpers below build one string per line from whole columns.
 
 
+class _Cat(tuple):  # type: ignore[type-arg]
+    """Text columns and constants to concatenate, kept apart until `_join` joins them all in one pass."""
+
+
+def _cat(*parts: Any) -> _Cat:
+    return _Cat(parts)
+
+
+def _flat(parts: Any, out: list[Any]) -> list[Any]:
+    for part in parts:
+        if isinstance(part, _Cat):
+            _flat(part, out)
+        elif isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        else:
+            out.append(part)
+    return out
+
+
 def _join(*parts: Any) -> pa.Array:
-    """Concatenate text columns and constants element-wise."""
-    return pc.binary_join_element_wise(*parts, "")
+    """Concatenate text columns and constants element-wise (nested `_cat` parts in the same pass)."""
+    return pc.binary_join_element_wise(*_flat(parts, []), "")
 
 
 def _if(condition: Any, text: Any) -> pa.Array:
     """`text` where `condition` holds, else nothing."""
-    return pc.if_else(condition, text, "")
+    return pc.if_else(condition, _join(text) if isinstance(text, _Cat) else text, "")
 
 
-def _leaf(depth: int, tag: Any, text: Any) -> pa.Array:
+def _leaf(depth: int, tag: Any, text: Any) -> _Cat:
     """An element on a line of its own, as `_Out.leaf` writes it (`tag` may be a column of tag names)."""
-    return _join("\n" + "\t" * depth + "<", tag, ">", text, "</", tag, ">")
+    if isinstance(tag, str):
+        return _cat("\n" + "\t" * depth + f"<{tag}>", text, f"</{tag}>")
+    return _cat("\n" + "\t" * depth + "<", tag, ">", text, "</", tag, ">")
 
 
 def _text(values: Any, limit: int, plan: _Plan, written: Any = None) -> pa.Array:
