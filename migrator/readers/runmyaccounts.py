@@ -270,7 +270,9 @@ def _plain(data: bytes, separator: str) -> tuple[list[str], _Journal] | None:
     del rows
     if cells is None:
         return None
-    stripped = [columns.strip(cell) for cell in cells]
+    stripped = []
+    while cells:  # each parsed column let go once stripped
+        stripped.append(columns.strip(cells.pop(0)))
     # rows whose fields are all blank hold nothing: left out, as `_records` leaves them
     blank = np.zeros(size, dtype=bool)
     if width and len(stripped[0]):
@@ -298,7 +300,7 @@ def _plain(data: bytes, separator: str) -> tuple[list[str], _Journal] | None:
     for name in NAMES:
         if name in header:
             index = len(header) - 1 - header[::-1].index(name)
-            head = stripped[index].filter(keep_full)
+            head = stripped[index] if kept[full].all() else stripped[index].filter(keep_full)
         else:
             head = pa.array([""] * len(full_kept), pa.string())
         tail = pa.array(_column(header, odd_records, name), pa.string())
@@ -504,6 +506,10 @@ def _lines(journal: _Journal, out: _Lines, base: str, rates: dict[str, str | Par
         out.problem(int(journal.rows[i]), refused[i])
     kept = passed & ~_mask(size, refused)
     taken = pa.array(kept)
+
+    def chosen(values: pa.Array) -> pa.Array:
+        return values if kept.all() else values.filter(taken)
+
     at = np.flatnonzero(kept)
     for i, (value, _, _, _) in rows_foreign.items():
         amount[i] = value
@@ -515,7 +521,7 @@ def _lines(journal: _Journal, out: _Lines, base: str, rates: dict[str, str | Par
         first = np.r_[True, entries[1:] != entries[:-1]]  # an entry's rows are consecutive
         begin = np.flatnonzero(first)
         line = np.arange(len(entries)) - np.repeat(begin, np.diff(np.r_[begin, len(entries)])) + 1
-    memo = texts["memo"].filter(taken)
+    memo = chosen(texts["memo"])
     row = pa.array(journal.rows[kept], pa.int64())
     lines = {
         "entry": pc.cast(pa.array(entries), pa.string()),
@@ -527,16 +533,16 @@ def _lines(journal: _Journal, out: _Lines, base: str, rates: dict[str, str | Par
                                                 pa.array([rows_foreign[i][2] for i in foreign_at], pa.int64())),
         "rate": pc.replace_with_mask(pa.array([""] * len(at), pa.string()), is_foreign,
                                      pa.array([rows_foreign[i][3] for i in foreign_at], pa.string())),
-        "date": days.filter(taken),
-        "doc": texts["reference"].filter(taken),
-        "account": texts["accno"].filter(taken),
-        "description": pc.if_else(pc.not_equal(memo, ""), memo, texts["description"].filter(taken)),
-        "cost_centre": texts["department"].filter(taken),
+        "date": chosen(days),
+        "doc": chosen(texts["reference"]),
+        "account": chosen(texts["accno"]),
+        "description": pc.if_else(pc.not_equal(memo, ""), memo, chosen(texts["description"])),
+        "cost_centre": chosen(texts["department"]),
         "source_file": pa.array([out.file] * len(at), pa.string()),
         "source_row": row,
     }  # fmt: skip
     out.columns = lines
-    return pa.table({"source_row": row, **{name: texts[name].filter(taken) for name in EXTRAS}})
+    return pa.table({"source_row": row, **{name: chosen(texts[name]) for name in EXTRAS}})
 
 
 def _chart(source: Source, options: ReadOptions) -> tuple[pa.Table, pa.Table, list[Problem]]:
