@@ -356,6 +356,46 @@ class _Found:
                                                                                           declaration=declaration))  # fmt: skip
 
 
+@dataclass
+class Expected:
+    """What the comparison needs of the books before a write, worked out before the output is read
+    back (`expect`): the as-kept books (a copy of the lines for writers that reshape them) need not
+    be alive beside the books read back. Only a failing comparison works them out again, to name
+    the entries that differ."""
+
+    before: Ledger
+    keeps: tuple[str, ...]
+    target: str | None
+    kept: Callable[[Ledger], Ledger] | None
+    spans: tuple[FiscalYear, ...]
+    balances: dict[tuple[int, str], list[int]]
+    with_opening: set[tuple[int, str]]
+    vat: dict[tuple[int, str], list[int]]
+    prints: _Prints | None
+    """Fingerprints of the as-kept entries (None where the format keeps no entries)."""
+
+    def source(self) -> Ledger:
+        """The books as the target keeps them (worked out again)."""
+        return self.kept(self.before) if self.kept is not None else self.before
+
+
+def expect(
+    before: Ledger,
+    keeps: tuple[str, ...] = ("entries",),
+    *,
+    target: str | None = None,
+    kept: Callable[[Ledger], Ledger] | None = None,
+) -> Expected:
+    """The part of `compare` that looks only at the books before the write (see `compare`)."""
+    if kept is None and target is not None:
+        kept = _as_kept(target)
+    spans = years_of(before)
+    source = kept(before) if kept is not None else before
+    prints = _entry_prints(source, set()) if "entries" in keeps else None
+    return Expected(before, keeps, target, kept, spans, year_balances(before, spans), _opening_accounts(before, spans),
+                    _vat_year_totals(source, spans), prints)  # fmt: skip
+
+
 def compare(
     before: Ledger,
     after: Ledger,
@@ -364,6 +404,7 @@ def compare(
     declared: Sequence[Problem] = (),
     target: str | None = None,
     kept: Callable[[Ledger], Ledger] | None = None,
+    expected: Expected | None = None,
 ) -> Comparison:
     """Compare the books before a write with the books read back, as an accountant compares them.
 
@@ -376,7 +417,12 @@ def compare(
     format `after` was read as, unless `kept` is given), and the rule is stated in the notes; base currency, company name and fiscal years; accounts, VAT codes, groups,
     partners and open items by key. A difference the writer `declared` as not carried is a declared
     loss; any other fails the verification.
+
+    `expected` is `expect(before, keeps, target=…)` worked out earlier (before `after` was read, so
+    the as-kept books were let go); without it, it is worked out here.
     """
+    if expected is None:
+        expected = expect(before, keeps, target=target if target is not None else after.format, kept=kept)
     result = Comparison()
     found = _Found(result, declared)
     base = before.company.base_currency
@@ -387,29 +433,26 @@ def compare(
     if base != company_after.base_currency:
         found(["base_currency"], N_("base currency: {before} before, {after} after").format(
             before=base, after=company_after.base_currency))  # fmt: skip
-    spans_before, spans_after = years_of(before), years_of(after)
+    spans_before, spans_after = expected.spans, years_of(after)
     if spans_before != spans_after:
         found(["fiscal_years"], N_("fiscal years: {before} before, {after} after").format(
             before=_spans(spans_before), after=_spans(spans_after)))  # fmt: skip
-    _compare_years(before, after, spans_before, found)
-    if kept is None:
-        kept = _as_kept(target if target is not None else after.format)
-    source = before
-    if kept is not None:
-        source = kept(before)
+    _compare_years(expected, after, found)
+    if expected.kept is not None:
+        kept = expected.kept
         rule = (getattr(kept, "__doc__", None) or "").strip().splitlines()
-        who = target or after.format or N_("the target")
+        who = expected.target or after.format or N_("the target")
         result.notes.append(N_("entries and VAT codes compared as {target} keeps them: {rule}").format(target=who, rule=rule[0])
                             if rule and rule[0] else N_("entries and VAT codes compared as {target} keeps them").format(target=who))  # fmt: skip
-    _compare_vat(source, after, spans_before, found)
-    if "entries" in keeps:
-        _compare_entries(source, after, found)
+    _compare_vat(expected.vat, after, spans_before, found)
+    if expected.prints is not None:
+        _compare_entries(expected, after, found)
     _compare_keys(found, "accounts", ["accounts"], _keys(before.accounts, "code"), _keys(after.accounts, "code"))
     _compare_keys(found, "VAT codes", ["vat_codes"], _keys(before.vat_codes, "code"), _keys(after.vat_codes, "code"))
     _compare_keys(found, "groups", ["groups"], _keys(before.groups, "code"), _keys(after.groups, "code"))
     _compare_keys(found, "partners", ["partners"], _keys(before.partners, "id"), _keys(after.partners, "id"))
     _compare_keys(found, "open items", ["open_items"], _keys(before.open_items, "id"), _keys(after.open_items, "id"))
-    result.tables = compare_tables(before, after, found, keeps, target or after.format)
+    result.tables = compare_tables(before, after, found, keeps, expected.target or after.format)
     found.close()
     return result
 
@@ -522,10 +565,11 @@ def _opening_accounts(ledger: Ledger, spans: Sequence[FiscalYear]) -> set[tuple[
     return set(sums_by(table.filter(opening), ["year", "account"], []))
 
 
-def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], found: _Found) -> None:
+def _compare_years(expected: Expected, after: Ledger, found: _Found) -> None:
     """Per fiscal year and account: opening, debit, credit and closing before and after."""
-    sums_before, sums_after = year_balances(before, spans), year_balances(after, spans)
-    with_opening = _opening_accounts(before, spans)
+    spans = expected.spans
+    sums_before, sums_after = expected.balances, year_balances(after, spans)
+    with_opening = expected.with_opening
     keys = sorted(set(sums_before) | set(sums_after), key=lambda k: (k[0], _code_key(k[1])))
     for year, account in keys:
         b = sums_before.get((year, account), [0, 0, 0])
@@ -570,24 +614,26 @@ def _compare_years(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], f
         })  # fmt: skip
 
 
-def _compare_vat(before: Ledger, after: Ledger, spans: Sequence[FiscalYear], found: _Found) -> None:
+def _vat_year_totals(ledger: Ledger, spans: Sequence[FiscalYear]) -> dict[tuple[int, str], list[int]]:
+    """Per (index of the fiscal year in `spans`, VAT code): [base, VAT] in cents."""
+    lines = ledger.lines
+    if not lines.num_rows:
+        return {}
+    table = pa.table({
+        "year": _year_numbers(ledger, spans), "code": lines.column("vat_code").fill_null(""),
+        "vat_line": lines.column("vat_line").fill_null(False), "amount": lines.column("amount"),
+    })  # fmt: skip
+    out: dict[tuple[int, str], list[int]] = {}
+    for (year, code, vat_line), (amount,) in sums_by(table, ["year", "code", "vat_line"], ["amount"]).items():
+        if code:
+            out.setdefault((year, code), [0, 0])[1 if vat_line else 0] += amount
+    return out
+
+
+def _compare_vat(vat_before: dict[tuple[int, str], list[int]], after: Ledger, spans: Sequence[FiscalYear],
+                 found: _Found) -> None:  # fmt: skip
     """VAT base and tax per code and fiscal year."""
-
-    def totals(ledger: Ledger) -> dict[tuple[int, str], list[int]]:
-        lines = ledger.lines
-        if not lines.num_rows:
-            return {}
-        table = pa.table({
-            "year": _year_numbers(ledger, spans), "code": lines.column("vat_code").fill_null(""),
-            "vat_line": lines.column("vat_line").fill_null(False), "amount": lines.column("amount"),
-        })  # fmt: skip
-        out: dict[tuple[int, str], list[int]] = {}
-        for (year, code, vat_line), (amount,) in sums_by(table, ["year", "code", "vat_line"], ["amount"]).items():
-            if code:
-                out.setdefault((year, code), [0, 0])[1 if vat_line else 0] += amount
-        return out
-
-    vat_before, vat_after = totals(before), totals(after)
+    vat_after = _vat_year_totals(after, spans)
     for year, code in sorted(set(vat_before) | set(vat_after)):
         b, a = vat_before.get((year, code), [0, 0]), vat_after.get((year, code), [0, 0])
         if b != a:
@@ -713,13 +759,15 @@ def _describe(ledger: Ledger, prints: _Prints, positions: np.ndarray, sign: str)
     return out
 
 
-def _compare_entries(before: Ledger, after: Ledger, found: _Found) -> None:
+def _compare_entries(expected: Expected, after: Ledger, found: _Found) -> None:
     """The same entries, line for line, on both sides: a merge, a split or a changed line differs."""
-    strict_before, strict_after = _entry_prints(before, set()), _entry_prints(after, set())
+    assert expected.prints is not None
+    strict_before, strict_after = expected.prints, _entry_prints(after, set())
     missing = _surplus(strict_before.prints, strict_after.prints)
     added = _surplus(strict_after.prints, strict_before.prints)
     if not len(missing) and not len(added):
         return
+    before = expected.source()
     relaxed = {a for a in ("currency", "line_vat", "zero_lines", "undated", "dates") if found.declaration([a])}
     prints_before, prints_after = strict_before, strict_after
     if relaxed:
