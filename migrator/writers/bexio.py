@@ -228,7 +228,8 @@ class BexioWriter:
     def write(self, ledger: Ledger, target: Path) -> list[Problem]:
         base = ledger.company.base_currency or "CHF"
         step = rounding_of(base)
-        written = written_entries(ledger, step)  # the text `entry_bodies` gives, laid out from the columns
+        plan = vat_plan(ledger, "bexio")
+        written = written_entries(ledger, step, plan)  # the text `entry_bodies` gives, laid out from the columns
         problems = written.problems
         carried, open_problems = open_invoices(ledger, self.open_items_account)
         offsets = [invoice.offset for invoice in carried]
@@ -243,7 +244,6 @@ class BexioWriter:
         if carried:
             invoices = [invoice.body for invoice in carried]
             (target / "invoices.json").write_text(dumps(invoices, indent=2) + "\n", "utf-8")
-        plan = vat_plan(ledger, "bexio")
         (target / "taxes.csv").write_text(_csv(TAX_COLUMNS, _taxes(ledger, plan)), "utf-8")
         (target / "currencies.csv").write_text(_csv(CURRENCY_COLUMNS, _currencies(ledger, step)), "utf-8")
         added = [] if not carried or self.open_items_account in ledger.accounts.column("code").to_pylist() else [
@@ -1428,17 +1428,17 @@ class Written:
     and its rows of ``manual_entries.csv``, and the warnings and counts `entry_bodies` gives."""
 
     texts: list[str]
-    sheet_rows: list[list[str]]
+    sheet_rows: list[Any]
     problems: list[Problem]
 
 
-def written_entries(ledger: Ledger, step: int) -> Written:
+def written_entries(ledger: Ledger, step: int, plan: VatPlan | None = None) -> Written:
     """`entry_bodies` laid out as ``manual_entries.json`` and ``manual_entries.csv`` lay them out (same
     text, same warnings), without a dict per line where it can: entries without a VAT code, and
     entries whose one VAT code has one base line and one VAT line on its account (`_kept_entries`),
     all in the base currency, are laid out from the columns; any other through `fold` and `_body` as
-    `entry_bodies` does, put back in entry order."""
-    plan = vat_plan(ledger, "bexio")
+    `entry_bodies` does, put back in entry order. `plan`: `vat_plan(ledger, "bexio")`, if made already."""
+    plan = plan if plan is not None else vat_plan(ledger, "bexio")
     problems = list(plan.problems)
     base = ledger.company.base_currency or "CHF"
     lines = ledger.lines
@@ -1606,20 +1606,18 @@ def _laid_out(
         _inert_texts([y or "" for y in tax_accounts]), _inert_texts(texts), strict=True,
     ))  # fmt: skip
     between = "\n      },\n      {\n        "
-    bodies: list[str] = []
+    where = np.asarray(positions, dtype=np.int64)
+    entries_at = np.arange(len(firsts))
+    starts = np.searchsorted(where, entries_at, "left").tolist()
+    ends = np.searchsorted(where, entries_at, "right").tolist()
+    bodies = [
+        slow[position][0] if position in slow else
+        f'{{\n    {head},\n    "entries": [\n      {{\n        {between.join(item_texts[start:end])}\n      }}\n    ]\n  }}'
+        for position, head, start, end in zip(entries_at.tolist(), head_texts, starts, ends, strict=True)
+    ]  # fmt: skip
+    if not slow:
+        return Written(bodies, sheet_items, problems)
     sheet: list[Any] = []
-    at = 0
-    for position in range(len(firsts)):
-        if position in slow:
-            text, rows = slow[position]
-            bodies.append(text)
-            sheet += rows
-            continue
-        end = at
-        while end < len(positions) and positions[end] == position:
-            end += 1
-        inner = between.join(item_texts[at:end])
-        bodies.append(f'{{\n    {head_texts[position]},\n    "entries": [\n      {{\n        {inner}\n      }}\n    ]\n  }}')
-        sheet += sheet_items[at:end]
-        at = end
+    for position, start, end in zip(entries_at.tolist(), starts, ends, strict=True):
+        sheet += slow[position][1] if position in slow else sheet_items[start:end]
     return Written(bodies, sheet, problems)
