@@ -55,6 +55,7 @@ from migrator.sources import Source
 REQUIRED = ("reference", "transdate", "accno", "debit", "credit")
 CHART_REQUIRED = ("accno", "description", "charttype")
 EXTRAS = ("notes", "source", "projectnumber")
+BATCH = 1 << 16
 TYPES = {"A": "asset", "L": "liability", "Q": "equity", "I": "income", "E": "expense"}
 
 
@@ -265,14 +266,22 @@ def _plain(data: bytes, separator: str) -> tuple[list[str], _Journal] | None:
     odd = {int(i): _one_row(_line(rows[i].as_py()), separator) for i in np.flatnonzero(~full).tolist()}
     for i, row in odd.items():
         full[i] = len(row) == width
-    cells = _arrow_fields(rows if full.all() else rows.filter(pa.array(full)), width, separator)
+    plain = rows if full.all() else rows.filter(pa.array(full))
     size = len(rows)
     del rows
-    if cells is None:
-        return None
+    pieces: list[list[pa.Array]] = [[] for _ in range(width)]
+    for start in range(0, len(plain), BATCH):  # parsed a batch of lines at a time: only the columns are held
+        cells = _arrow_fields(plain.slice(start, BATCH), width, separator)
+        if cells is None:
+            return None
+        for column, cell in zip(pieces, cells, strict=True):
+            column.append(columns.strip(cell))
+        del cells
+    del plain
     stripped = []
-    while cells:  # each parsed column let go once stripped
-        stripped.append(columns.strip(cells.pop(0)))
+    for column in pieces:
+        stripped.append(pa.concat_arrays(column) if column else pa.array([], pa.string()))
+        column.clear()
     # rows whose fields are all blank hold nothing: left out, as `_records` leaves them
     blank = np.zeros(size, dtype=bool)
     if width and len(stripped[0]):
