@@ -89,8 +89,9 @@ class InfoniqaReader:
         try:
             text, encoding = decode(data, encoding, source.name)
             del data  # the text is enough from here on
-            journal = _journal(text.lstrip("\ufeff"), source.name)
+            held = [text.lstrip("\ufeff")]
             del text
+            journal = _journal(held, source.name)
         except ParseError as exc:
             raise SourceError(str(exc)) from None
         if journal is None:
@@ -139,12 +140,13 @@ class _Journal:
         return [dict(zip(self.header, (v.strip() for v in values), strict=False)).get(name, "") for values in self.odd]
 
 
-def _journal(text: str, file: str) -> _Journal | None:
-    """The file's records; None when it is empty or its first record is."""
-    if "\x00" in text or text.count("\r") != text.count("\r\n"):  # NULs or lone CRs: Python's csv module alone
-        return _python_journal(text, file)
-    fast = _plain_journal(text)
-    return _python_journal(text, file) if fast is False else fast
+def _journal(held: list[str], file: str) -> _Journal | None:
+    """The records of the file's text (`held`, the only reference to it, so that it can be let go
+    once no longer needed); None when it is empty or its first record is."""
+    if "\x00" in held[0] or held[0].count("\r") != held[0].count("\r\n"):  # NULs or lone CRs: Python's csv alone
+        return _python_journal(held.pop(), file)
+    fast = _plain_journal(held)
+    return _python_journal(held.pop(), file) if fast is False else fast
 
 
 def _python_journal(text: str, file: str) -> _Journal | None:
@@ -165,9 +167,10 @@ def _python_journal(text: str, file: str) -> _Journal | None:
     )
 
 
-def _plain_journal(text: str) -> _Journal | Literal[False] | None:
-    """`_Journal` of a file whose every line is plain CSV (`_PLAIN_LINE`), read by Arrow; False for another file."""
-    lines = columns.physical_lines(text)
+def _plain_journal(held: list[str]) -> _Journal | Literal[False] | None:
+    """`_Journal` of a file whose every line is plain CSV (`_PLAIN_LINE`), read by Arrow; False for another
+    file. The text (`held`) is let go once Arrow has read the fields."""
+    lines = columns.physical_lines(held[0])
     if len(lines) and lines[len(lines) - 1].as_py() == "":
         lines = lines.slice(0, len(lines) - 1)  # the line break that ends the last line
     lines = pc.utf8_rtrim(lines, "\r")
@@ -192,6 +195,7 @@ def _plain_journal(text: str) -> _Journal | Literal[False] | None:
     cells = _arrow_fields(data.filter(pa.array(full)), width)
     if cells is None:
         return False
+    held.clear()  # no way back to Python's csv module from here
     blank = np.zeros(len(data), dtype=bool)
     if len(cells[0]):
         empty = pc.equal(columns.strip(cells[0]), "")
