@@ -570,7 +570,8 @@ def bulk(root: str, to_format: str, output: str, mapping: str | None, jobs: int 
     list file of paths).
 
     Every top-level entry of ROOT is a client or is listed as skipped with its reason. Each client is
-    converted in its own process into OUTDIR/<client>/ with its reconciliation report;
+    converted by a worker process, one client at a time and nothing kept from one to the next, into
+    OUTDIR/<client>/ with its reconciliation report;
     OUTDIR/catalog.sqlite records inputs, outputs and SHA-256; OUTDIR/overview.html sums it all up.
 
     \b
