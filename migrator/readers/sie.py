@@ -39,13 +39,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, FiscalYear, Ledger, Problem, table
+from migrator.model import Company, FiscalYear, Ledger, Problem, conform, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, codec_name, detect_encoding, parse_cents, parse_date
-from migrator.readers.base import ReadOptions, Rows, merge_accounts, number_lines
+from migrator.readers.base import ReadOptions, Rows, merge_accounts
 from migrator.rowwise import collector_paused
 from migrator.sources import Source
 
@@ -265,7 +267,9 @@ class _State:
     balances: dict[str, dict[tuple[int, str], tuple[int, int]]] = field(
         default_factory=lambda: {"#IB": {}, "#UB": {}, "#RES": {}}
     )
-    vouchers: list[_Voucher] = field(default_factory=list)
+    vouchers: list[_Voucher | _Block] = field(default_factory=list)
+    plain: Any = None
+    """The plain vouchers (`_Plain`), read column-wise."""
     extras: list[dict[str, Any]] = field(default_factory=list)
     object_lists: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -316,9 +320,11 @@ class SieReader:
                 "warning",
             )
         rows = Rows(source.name)
-        _vouchers(state, rows)
+        parts = _vouchers(state, rows)
         _balances(state, rows)
-        lines = table("lines", number_lines(rows.rows))
+        if rows.rows:
+            parts.append(table("lines", rows.rows))
+        lines = _numbered(parts)
         accounts = table("accounts", ({"code": c, **a, "active": True} for c, a in state.accounts.items()))
         accounts, notes = merge_accounts(accounts, lines, source.name)
         extras: dict[str, pa.Table] = {}
@@ -347,10 +353,42 @@ class SieReader:
         )
 
 
+@dataclass
+class _Block:
+    """A plain voucher (`_Plain`), read column-wise: its lines are `_Plain.lines` from `first` on."""
+
+    row: int
+    series: str
+    number: str
+    date: dt.date | None
+    text: str
+    first: int
+    size: int
+
+
 def _parse(lines: list[str], state: _State) -> None:
+    plain = _plain_vouchers(lines)
+    state.plain = plain
     voucher: _Voucher | None = None
     in_body = False
-    for number, raw in enumerate(lines, start=1):
+    at, size, first = 0, len(lines), 0
+    while at < size:
+        number, raw = at + 1, lines[at]
+        at += 1
+        if plain is not None and number - 1 in plain.starts:  # a plain voucher: #VER, {, #TRANS…, }
+            k = plain.starts[number - 1]
+            if voucher is not None:
+                _close(voucher, state)
+                voucher, in_body = None, False
+            if in_body:  # a stray "{" before: the record loop warns at this voucher's "{" too
+                state.problem(number + 1, N_("'{' without a #VER before it"), "warning")
+            in_body = False
+            count = int(plain.sizes[k])
+            state.vouchers.append(_Block(int(plain.row[k]), plain.series[k], plain.number[k], plain.date[k],
+                                         plain.text[k], first, count))  # fmt: skip
+            first += count
+            at = int(plain.ends[k])
+            continue
         line = raw.strip()
         if not line:
             continue
@@ -393,6 +431,139 @@ def _parse(lines: list[str], state: _State) -> None:
     if voucher is not None:
         state.problem(voucher.row, N_("the last voucher is not closed with '}'"), "warning")
         _close(voucher, state)
+
+
+# A voucher written plainly (as migrator and most programs write one) is read column-wise: its
+# #VER line, "{", one or more #TRANS lines and "}", with bare series, number and account, a plain
+# amount, a valid yyyymmdd date, texts without backslashes, quotes or braces, and no objects but a
+# cost centre (dimension 1). Every other line goes through the record loop.
+_BARE = r"[\x21\x23-\x5b\x5d-\x7a\x7c\x7e]+"  # printable ASCII but blank, quote, backslash and braces
+_PLAIN_TEXT = r'[^"\\{}]*'
+_GAP = r"[ \t\r\n]+"
+_PLAIN_VER = rf'^#VER{_GAP}(?P<series>{_BARE}){_GAP}(?P<number>{_BARE}){_GAP}(?P<date>[0-9]{{8}}){_GAP}"(?P<text>{_PLAIN_TEXT})"$'
+_PLAIN_TRANS = (
+    rf'^#TRANS{_GAP}(?P<account>{_BARE}){_GAP}\{{[ \t\r\n]*(?:1{_GAP}"(?P<centre>{_PLAIN_TEXT})"[ \t\r\n]*)?\}}{_GAP}'
+    rf'(?P<amount>-?[0-9]{{1,16}}(?:\.[0-9]{{1,2}})?){_GAP}(?P<date>[0-9]{{8}}){_GAP}"(?P<text>{_PLAIN_TEXT})"$'
+)
+
+
+@dataclass
+class _Plain:
+    """The plainly written vouchers of a file (see `_PLAIN_VER`), found column-wise."""
+
+    starts: dict[int, int]
+    """Index of each plain voucher's #VER line → its number among them."""
+    ends: np.ndarray
+    """Index after each one's closing brace."""
+    row: np.ndarray
+    series: list[str]
+    number: list[str]
+    date: list[dt.date]
+    text: list[str]
+    sizes: np.ndarray
+    lines: pa.Table
+    """Their #TRANS lines, voucher after voucher: account, amount, date, description, cost_centre, source_row."""
+
+
+def _plain_vouchers(lines: list[str]) -> _Plain | None:
+    """The plain vouchers among `lines` (None when there are none)."""
+    if len(lines) < 4:
+        return None
+    stripped = pc.utf8_trim_whitespace(pa.array(lines, pa.string()))
+    ver = _matches(stripped, _PLAIN_VER)
+    if not ver.any():
+        return None
+    trans = _matches(stripped, _PLAIN_TRANS)
+    opening = _matches_text(stripped, "{")
+    closing = _matches_text(stripped, "}")
+    # dates: valid ones only (an invalid one is the record loop's problem to report)
+    ver_at, trans_at = np.flatnonzero(ver), np.flatnonzero(trans)
+    ver_parts = pc.extract_regex(stripped.take(pa.array(ver_at)), _PLAIN_VER)
+    trans_parts = pc.extract_regex(stripped.take(pa.array(trans_at)), _PLAIN_TRANS)
+    del stripped
+    ver_fields = [pc.struct_field(ver_parts, n) for n in ("series", "number", "date", "text")]
+    trans_fields = [pc.struct_field(trans_parts, n) for n in ("account", "centre", "amount", "date", "text")]
+    ver_days, ver_ok = _plain_dates(ver_fields[2])
+    trans_days, trans_ok = _plain_dates(trans_fields[3])
+    ver[ver_at[~ver_ok]] = False
+    trans[trans_at[~trans_ok]] = False
+    # the index of the first line at or after each index that is no plain #TRANS line
+    size = len(lines)
+    not_trans = np.r_[np.flatnonzero(~trans), size]
+    following = not_trans[np.searchsorted(not_trans, np.arange(size + 1))]
+    starts: dict[int, int] = {}
+    ends: list[int] = []
+    for at in np.flatnonzero(ver[: size - 3]).tolist():
+        if not opening[at + 1]:
+            continue
+        end = int(following[at + 2]) if at + 2 < size else size
+        if end > at + 2 and end < size and closing[end]:
+            starts[at] = len(ends)
+            ends.append(end + 1)
+    if not starts:
+        return None
+    begin = np.fromiter(starts, dtype=np.int64, count=len(starts))
+    stop = np.array(ends, dtype=np.int64)
+    sizes = stop - begin - 3
+    total = int(sizes.sum())
+    offsets = np.r_[0, np.cumsum(sizes)[:-1]]
+    line_index = np.repeat(begin + 2 - offsets, sizes) + np.arange(total)  # the #TRANS lines, in order
+    where_trans = np.full(size, -1, dtype=np.int64)
+    where_trans[trans_at] = np.arange(len(trans_at))
+    picked = pa.array(where_trans[line_index])
+    where_ver = np.full(size, -1, dtype=np.int64)
+    where_ver[ver_at] = np.arange(len(ver_at))
+    vers = pa.array(where_ver[begin])
+    ver_day = ver_days.take(vers)
+    ver_text = ver_fields[3].take(vers)
+    owner = pa.array(np.repeat(np.arange(len(begin)), sizes))
+    text = trans_fields[4].take(picked)
+    amounts, undecided = columns.cents(trans_fields[2].take(picked), ".")
+    if len(undecided):  # not expected for plain amounts: the record loop reads the file
+        return None
+    return _Plain(
+        starts=starts,
+        ends=stop,
+        row=begin + 1,
+        series=ver_fields[0].take(vers).to_pylist(),
+        number=ver_fields[1].take(vers).to_pylist(),
+        date=ver_day.to_pylist(),
+        text=ver_text.to_pylist(),
+        sizes=sizes,
+        lines=pa.table(
+            {
+                "account": trans_fields[0].take(picked),
+                "amount": amounts,
+                "date": trans_days.take(picked),
+                "description": pc.if_else(pc.equal(text, ""), ver_text.take(owner), text),
+                "cost_centre": pc.fill_null(trans_fields[1].take(picked), ""),
+                "source_row": pa.array(line_index + 1, pa.int64()),
+            }
+        ),
+    )
+
+
+def _matches(values: pa.Array, pattern: str) -> np.ndarray:
+    return np.array(
+        pc.fill_null(pc.match_substring_regex(values, pattern), False).to_numpy(zero_copy_only=False), dtype=bool
+    )
+
+
+def _matches_text(values: pa.Array, text: str) -> np.ndarray:
+    return np.asarray(pc.fill_null(pc.equal(values, text), False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _plain_dates(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The dates of yyyymmdd texts (`_ymd`, once per text), and which are valid."""
+    encoded = pc.dictionary_encode(texts)
+    days: list[dt.date | None] = []
+    for text in encoded.dictionary.to_pylist():
+        try:
+            days.append(_ymd(text))
+        except ParseError:
+            days.append(None)
+    found = pa.array(days, pa.date32()).take(encoded.indices)
+    return found, ~np.asarray(pc.is_null(found).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _text(args: list[Field], index: int) -> str:
@@ -561,15 +732,64 @@ def _extras_notes(extras: list[dict[str, Any]], file: str) -> list[Problem]:
     ]
 
 
-def _vouchers(state: _State, rows: Rows) -> None:
+def _vouchers(state: _State, rows: Rows) -> list[pa.Table]:
+    """The voucher lines in voucher order: a table per run of plain vouchers (their lines column-wise),
+    the others' rows as before (a run of them becomes a table of its own)."""
     seen: set[str] = set()
+    parts: list[pa.Table] = []
+    plain: list[tuple[str, str, str, int, int]] = []  # entry, doc, journal, first line, size
+
+    def flush_plain() -> None:
+        if plain:
+            parts.append(_plain_lines(state.plain, plain, rows.file))
+            plain.clear()
+
+    def flush_rows() -> None:
+        if rows.rows:
+            parts.append(table("lines", rows.rows))
+            rows.rows = []
+
     for position, voucher in enumerate(state.vouchers, start=1):
         entry = f"{voucher.series} {voucher.number}".strip() or str(position)
         if entry in seen:
             entry = f"{entry} ({position})"
         seen.add(entry)
+        if isinstance(voucher, _Block):
+            flush_rows()
+            plain.append((entry, f"{voucher.series}{voucher.number}", voucher.series, voucher.first, voucher.size))
+            continue
+        flush_plain()
         for line in voucher.lines:
             rows.add(entry=entry, doc=f"{voucher.series}{voucher.number}", journal=voucher.series, **line)
+    flush_plain()
+    flush_rows()
+    return parts
+
+
+def _plain_lines(found: _Plain, vouchers: list[tuple[str, str, str, int, int]], file: str) -> pa.Table:
+    """The lines of consecutive plain vouchers, with their entry, voucher number and series."""
+    sizes = np.array([v[4] for v in vouchers], dtype=np.int64)
+    start, stop = vouchers[0][3], vouchers[-1][3] + vouchers[-1][4]
+    owner = pa.array(np.repeat(np.arange(len(vouchers)), sizes))
+    lines = found.lines.slice(start, stop - start)
+    extra = {
+        name: pa.array([v[k] for v in vouchers], pa.string()).take(owner)
+        for k, name in enumerate(("entry", "doc", "journal"))
+    }
+    return conform("lines", {**{n: lines.column(n) for n in lines.column_names}, **extra,
+                             "source_file": pa.array([file] * (stop - start), pa.string())})  # fmt: skip
+
+
+def _numbered(parts: list[pa.Table]) -> pa.Table:
+    """The lines of `parts`, each numbered by its place among its entry's lines (from 1)."""
+    lines = pa.concat_tables([conform("lines", p) for p in parts]).combine_chunks() if parts else table("lines")
+    codes = pc.dictionary_encode(lines.column("entry").combine_chunks()).indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else order
+    number = np.empty(len(order), dtype=np.int32)
+    number[order] = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)])) + 1
+    return conform("lines", lines.drop_columns(["line"]).append_column("line", pa.array(number, pa.int32())))
 
 
 def _balances(state: _State, rows: Rows) -> None:
@@ -710,14 +930,35 @@ def _voucher_years(state: _State) -> set[int]:
     return found
 
 
+def _booked(lines: pa.Table, year: FiscalYear) -> dict[str, int]:
+    """Sum per account of the lines dated within `year` (exact: Python integers where int64 could overflow)."""
+    dates = lines.column("date")
+    inside = pc.and_(pc.greater_equal(dates, pa.scalar(year.start, pa.date32())),
+                     pc.less_equal(dates, pa.scalar(year.end, pa.date32()))).fill_null(False)  # fmt: skip
+    chosen = lines.filter(inside)
+    amounts = chosen.column("amount").to_numpy()
+    if float(np.abs(amounts.astype(np.float64)).sum()) < 2.0**62:  # float-ok: a bound, not money
+        summed = chosen.group_by("account", use_threads=False).aggregate([("amount", "sum")])
+        return dict(zip(summed.column("account").to_pylist(), summed.column("amount_sum").to_pylist(), strict=True))
+    out: dict[str, int] = {}
+    for account, cents in zip(chosen.column("account").to_pylist(), amounts.tolist(), strict=True):
+        out[account] = out.get(account, 0) + cents
+    return out
+
+
 def _check_closing(state: _State, index: int, expected: dict[str, tuple[int, int]]) -> None:
     """Warn where #UB − #IB or #RES of a year differs from what its vouchers book."""
     year = state.years[index]
     booked: dict[str, int] = {}
     for voucher in state.vouchers:
+        if isinstance(voucher, _Block):
+            continue
         for line in voucher.lines:
             if line["date"] and year.contains(line["date"]):
                 booked[line["account"]] = booked.get(line["account"], 0) + line["amount"]
+    if state.plain is not None:  # the plain vouchers' lines, column-wise
+        for account, cents in _booked(state.plain.lines, year).items():
+            booked[account] = booked.get(account, 0) + cents
     for account, (cents, row) in sorted(expected.items()):
         got = booked.get(account, 0)
         if got != cents:
