@@ -1052,17 +1052,23 @@ class _Plain:
         for shape in pc.unique(shapes).to_pylist():
             if not _SHAPE.fullmatch(shape):
                 raise _NotPlain
-        texts = pieces.take(pa.array(np.arange(1, len(bounds) - 1, 2)))  # text after each tag but the last
-        leaf = np.isin(tokens[:-1], _LEAF_STARTS)
-        try:
-            values = texts.filter(pa.array(leaf)).cast(pa.large_string())  # the cast checks UTF-8
+        leaf = np.isin(tokens[:-1], _LEAF_STARTS)  # the text after tag k is an element's value
+        leaves = np.flatnonzero(leaf)
+        try:  # piece 2k + 1 is the text after tag k
+            values = pieces.take(pa.array(2 * leaves + 1)).cast(pa.large_string())  # the cast checks UTF-8
         except pa.ArrowInvalid:
             raise _NotPlain from None
         if pc.any(pc.match_substring_regex(values, _NOT_TEXT)).as_py():
             raise _NotPlain
-        between = texts.filter(pa.array(~leaf))
-        if len(between) and pc.max(pc.binary_length(pc.utf8_trim(between.cast(pa.large_string()), " \t\n"))).as_py():
-            raise _NotPlain  # text between elements
+        # between elements, nothing but spaces, tabs and line feeds
+        other = (raw != ord(" ")) & (raw != ord("\t")) & (raw != ord("\n"))
+        before = np.zeros(len(raw) + 1, np.int32 if len(raw) < 1 << 31 else np.int64)
+        np.cumsum(other, out=before[1:])
+        between = np.flatnonzero(~leaf)
+        if (before[opens[between + 1]] != before[closes[between] + 1]).any():
+            raise _NotPlain
+        rank = np.full(len(tokens), -1, np.int64)
+        rank[leaves] = np.arange(len(leaves))
         read = self.read
         transaction = np.cumsum(tokens == _TRANSACTION_START) - 1
         line_of = np.cumsum(tokens == _LINE_START) - 1
@@ -1079,8 +1085,8 @@ class _Plain:
         def field(positions: np.ndarray, owners: np.ndarray, size: int) -> pa.Array:
             """The texts of the leaves at `positions`, one per owner (null where an owner has none)."""
             index = np.full(size, -1, np.int64)
-            index[owners[positions]] = np.arange(len(positions))
-            return texts.take(pa.array(positions)).take(pa.array(index, mask=index < 0))
+            index[owners[positions]] = rank[positions]
+            return values.take(pa.array(index, mask=index < 0))
 
         numbers = np.arange(read.transactions + 1, read.transactions + count + 1)
         read.transactions += count
