@@ -202,10 +202,11 @@ def _journal(source: Source, options: ReadOptions) -> tuple[_Journal, str]:
             data = b""
         if data:
             del text  # the bytes hold it now
-            plain = _plain(data, separator)
-            if plain is None:
-                text = data.decode("utf-8")
+            held = [data]
             del data
+            plain = _plain(held, separator)  # lets the bytes go once parsed
+            if plain is None:
+                text, separator, encoding = _data(source, options, REQUIRED)
     if plain is None:
         header, records = _records(text, separator, source.name)
         del text
@@ -238,11 +239,11 @@ def _one_row(line: str, separator: str) -> list[str]:
         csv.field_size_limit(previous)
 
 
-def _plain(data: bytes, separator: str) -> tuple[list[str], _Journal] | None:
-    """The header and rows of UTF-8 `data` whose lines are all plain CSV: no line break but at their end
+def _plain(held: list[bytes], separator: str) -> tuple[list[str], _Journal] | None:
+    """The header and rows of the UTF-8 text in `held` (taken from it) whose lines are all plain CSV: no line break but at their end
     (LF or CRLF), fields unquoted (no quote, no separator) or quoted whole (``""`` for a quote). Python's
     csv module and Arrow's CSV parser read those alike. None for any other file."""
-    lines = _lines_of(data)
+    lines = _lines_of(held.pop())
     if len(lines) and lines[len(lines) - 1].as_py() == "":
         lines = lines.slice(0, len(lines) - 1)  # the empty piece after the last line break
     if not len(lines) or pc.max(pc.utf8_length(lines)).as_py() > MAX_FIELD:
@@ -467,6 +468,9 @@ def _lines(journal: _Journal, out: _Lines, base: str, rates: dict[str, str | Par
     fast, undecided = columns.dates(day_texts, layout)
     days, day_errors = columns.complete(fast, undecided, day_texts, lambda t: parse_date(t, layout))
     amounts = _amounts(journal)
+    for name in ("transdate", "debit", "credit"):
+        texts[name] = pa.array([], pa.string())  # parsed: let go
+    del day_texts, fast
     rate_failed = _per_distinct(texts["exchangerate"], lambda t: isinstance(rates[t], ParseError), pa.bool_())
     wide = journal.counts == journal.width
     failed = _mask(size, day_errors) | _mask(size, amounts["debit"][1]) | _mask(size, amounts["credit"][1])
@@ -511,6 +515,9 @@ def _lines(journal: _Journal, out: _Lines, base: str, rates: dict[str, str | Par
             refused[i] = N_("{currency} amount × exchange rate {rate} is too large; row left out").format(currency=code, rate=rate)  # fmt: skip
             continue
         rows_foreign[i] = (int(converted), code, int(amount[i]), rate)
+    for name in ("exchangerate", "currency"):
+        texts[name] = pa.array([], pa.string())  # used: let go
+    del currency
     for i in sorted(refused):
         out.problem(int(journal.rows[i]), refused[i])
     kept = passed & ~_mask(size, refused)
