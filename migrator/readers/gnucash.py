@@ -627,7 +627,8 @@ class _Converter:
         opening_accounts = self.opening_accounts()
         number = 0
         codes, file = self.codes, self.file
-        columns = [self.rows.columns[name] for name in SCHEMAS["lines"].names]  # in `values`' order below
+        columns = [self.rows.columns[name] for name in SCHEMAS["lines"].names]  # in `batch`'s order below
+        batch: list[tuple[Any, ...]] = []
         for txn in self._transactions():
             splits = [s for s in txn.splits if s.account in self.codes]
             if len(splits) != len(txn.splits):
@@ -654,11 +655,15 @@ class _Converter:
             opening = txn.slots.get("migrator-opening") == "true" or any(s.account in opening_accounts for s in splits)
             journal = txn.slots.get("migrator-journal", "")
             for position, (split, (amount, currency, foreign, rate)) in enumerate(zip(splits, amounts, strict=True), 1):
-                values = (entry, position, txn.posted, txn.num, split.memo or txn.description, codes[split.account],
-                          amount, currency, foreign, rate, *self._migrator_slots(split), journal, opening, file,
-                          split.row)  # fmt: skip
-                for column, value in zip(columns, values, strict=True):
-                    column.append(value)
+                batch.append((entry, position, txn.posted, txn.num, split.memo or txn.description,
+                              codes[split.account], amount, currency, foreign, rate, *self._migrator_slots(split),
+                              journal, opening, file, split.row))  # fmt: skip
+            if len(batch) >= 65_536:  # lines as rows, moved into the columns a batch at a time
+                for column, values in zip(columns, zip(*batch, strict=True), strict=True):
+                    column.extend(values)
+                batch.clear()
+        for column, values in zip(columns, zip(*batch, strict=True), strict=True) if batch else ():
+            column.extend(values)
 
     def _transactions(self) -> Iterator[Transaction]:
         """The book's transactions in order; in a book without invoices (nothing reads them again: open
@@ -685,6 +690,34 @@ class _Converter:
 
     def _amounts(self, txn: Transaction, splits: list[Split]) -> list[tuple[int, str, int | None, str]] | None:
         """(base cents, foreign currency, foreign cents, rate) per split, or None (with a problem)."""
+        if txn.currency in self.base_commodities and all(s.account in self.base_accounts for s in splits):
+            # the common case, as below without the currency lookups: every value, then every quantity
+            for split in splits:
+                if 100 % split.value.denominator:
+                    break
+            else:
+                out: list[tuple[int, str, int | None, str]] = []
+                for split in splits:
+                    quantity = split.quantity
+                    if 100 % quantity.denominator:
+                        self.rows.problem(split.row, N_("split quantity {quantity} is not a whole number of cents").format(quantity=quantity))  # fmt: skip
+                        return None
+                    out.append((quantity.numerator * (100 // quantity.denominator), "", None, ""))
+                return out
+        return self._other_amounts(txn, splits)
+
+    @functools.cached_property
+    def base_commodities(self) -> set[str]:
+        """The base currency as a commodity (``CURRENCY:CHF``, ``ISO4217:CHF``)."""
+        return {f"{space}:{self.base}" for space in CURRENCY_SPACES}
+
+    @functools.cached_property
+    def base_accounts(self) -> set[str]:
+        """GUIDs of the accounts kept in the base currency."""
+        return {guid for guid, account in self.book.accounts.items()
+                if is_currency(account.commodity) and mnemonic(account.commodity) == self.base}  # fmt: skip
+
+    def _other_amounts(self, txn: Transaction, splits: list[Split]) -> list[tuple[int, str, int | None, str]] | None:
         currency = mnemonic(txn.currency)
         if not is_currency(txn.currency):
             self.rows.problem(
@@ -930,7 +963,7 @@ byte bounds while filling the memory 30 times faster than it decompresses, is st
 
 
 class _Shifts:
-    """Lines lxml does not see. The transactions `_FAST_TXN` reads from the text are never fed to
+    """Lines lxml does not see. The transactions `_fast_transaction` reads from the text are never fed to
     lxml, so lxml numbers the lines after them as if they were not there; `true` gives a line
     lxml reports its number in the file."""
 
@@ -984,7 +1017,7 @@ def _split_re(group: str) -> str:
 
 _FAST_SLOT = re.compile(_slot_re("("))
 _FAST_SPLIT = re.compile(_split_re("("))
-_FAST_TXN = re.compile(
+_FAST_HEAD = re.compile(
     rf'<gnc:transaction version="2\.0\.0">{_W}<trn:id type="guid">({_TEXT})</trn:id>{_W}'
     rf"<trn:currency>{_W}<cmdty:space>({_TEXT})</cmdty:space>{_W}<cmdty:id>({_TEXT})</cmdty:id>{_W}</trn:currency>{_W}"
     rf"(?:<trn:num>({_TEXT})</trn:num>{_W})?"
@@ -992,8 +1025,9 @@ _FAST_TXN = re.compile(
     rf"(?:<trn:date-entered>{_W}<ts:date>{_TEXT}</ts:date>{_W}</trn:date-entered>{_W})?"
     rf"(?:<trn:description>({_TEXT})</trn:description>{_W})?"
     rf"(?:<trn:slots>{_W}((?:{_slot_re('(?:')})*)</trn:slots>{_W})?"
-    rf"<trn:splits>{_W}((?:{_split_re('(?:')})*)</trn:splits>{_W}</gnc:transaction>{_W}"
+    rf"<trn:splits>{_W}"
 )  # fmt: skip
+_FAST_TAIL = re.compile(rf"</trn:splits>{_W}</gnc:transaction>{_W}")
 _FAST_START = b'<gnc:transaction version="2.0.0">'
 _FAST_END = b"</gnc:transaction>"
 _FAST_PREFIXES = ("gnc", "trn", "split", "ts", "cmdty", "slot")
@@ -1025,13 +1059,24 @@ def _fast_slots(text: str) -> dict[str, str]:
     return out
 
 
-def _fast_transaction(text: str, match: re.Match[str], line: int) -> Transaction | None:
-    """`_transaction` of a transaction `_FAST_TXN` matched (starting on `line`), or None where its
-    splits are not what `_FAST_SPLIT` reads one after another."""
-    guid, space, mnemonic_, num, posted, description, slots, _ = match.groups()
-    clean = _unescaped if text.find("&", match.start(), match.end()) >= 0 else str.strip
+def _fast_transaction(text: str, pos: int, line: int) -> tuple[Transaction, int] | None:
+    """`_transaction` of the transaction at `pos` (on `line`) and where it ends, if `_FAST_HEAD`,
+    `_FAST_SPLIT` and `_FAST_TAIL` read the whole of it, one after another; else None."""
+    head = _FAST_HEAD.match(text, pos)
+    if head is None:
+        return None
+    at = head.end()
+    splits = []
+    while (split := _FAST_SPLIT.match(text, at)) is not None:
+        splits.append(split)
+        at = split.end()
+    tail = _FAST_TAIL.match(text, at)
+    if tail is None or tail.end() - pos > _FAST_MOST:
+        return None
+    guid, space, mnemonic_, num, posted, description, slots = head.groups()
+    clean = _unescaped if text.find("&", pos, tail.end()) >= 0 else str.strip
     posted = clean(posted)
-    row = _big_line(text, match.start() + len(_FAST_START), line) if line >= _BIG_LINE else line
+    row = _big_line(text, pos + len(_FAST_START), line) if line >= _BIG_LINE else line
     if row is None:
         return None
     txn = Transaction(
@@ -1039,11 +1084,9 @@ def _fast_transaction(text: str, match: re.Match[str], line: int) -> Transaction
         posted=timestamp_date(posted) if posted else None, entered="", description=clean(description or ""),
         row=row, slots=_fast_slots(slots) if slots else {},
     )  # fmt: skip
-    start, stop = match.span(8)
-    cursor, at = match.start(), start
-    for split in _FAST_SPLIT.finditer(text, start, stop):
-        if split.start() != at:
-            return None
+    cursor = pos
+    for split in splits:
+        at = split.start()
         line += text.count("\n", cursor, at)
         cursor = at
         row = _big_line(text, at + len("<trn:split>"), line) if line >= _BIG_LINE else line
@@ -1056,13 +1099,12 @@ def _fast_transaction(text: str, match: re.Match[str], line: int) -> Transaction
             lot=clean(lot) if lot else "", action=clean(action) if action else "",
             slots=_fast_slots(split_slots) if split_slots is not None else _NO_SLOTS,
         ))  # fmt: skip
-        at = split.end()
-    return txn if at == stop else None
+    return txn, tail.end()
 
 
 class _XmlStream:
     """A compressed book's XML fed block by block to lxml's pull parser, its transactions read as
-    they come: from the text where `_FAST_TXN` reads them (never fed to lxml), else from lxml's
+    they come: from the text where `_fast_transaction` reads them (never fed to lxml), else from lxml's
     elements, each taken out of the tree once read."""
 
     def __init__(self, name: str, head: bytes) -> None:
@@ -1175,28 +1217,30 @@ class _XmlStream:
         if data[before + 1 : start].strip(b" \t") or (before < 0 and not self.line_start):
             return start  # the transaction does not begin a line (see `_Shifts`)
         first = data.find(_FAST_END, start) + len(_FAST_END)
+        line = self.shifts.true(self.lxml_line)
         whole = True
-        try:  # the first transaction alone, then (if it is read) the rest: a book lxml reads is decoded once
-            text = data[start:first].decode("utf-8")
-            if _FAST_TXN.match(text) is None:
+        try:
+            # the first transaction alone, then (if it is read) the rest: a book lxml reads is decoded once
+            if _fast_transaction(data[start:first].decode("utf-8"), 0, line) is None:
                 return start
             text = data[start:end].decode("utf-8")
         except UnicodeDecodeError as exc:  # lxml reports it when it gets there
             text, whole = data[start : start + exc.start].decode("utf-8"), False
-        line = self.shifts.true(self.lxml_line)
+        except (ValueError, ZeroDivisionError) as exc:
+            raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), self.name) from None
         pos = cursor = 0
         read: list[Transaction] = []
-        while (match := _FAST_TXN.match(text, pos)) is not None and match.end() - pos <= _FAST_MOST:
+        while pos < len(text):
             line += text.count("\n", cursor, pos)
             cursor = pos
             try:
-                txn = _fast_transaction(text, match, line)
+                found = _fast_transaction(text, pos, line)
             except (ValueError, ZeroDivisionError) as exc:
                 raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), self.name) from None
-            if txn is None:
+            if found is None:
                 break
-            read.append(txn)
-            pos = match.end()
+            read.append(found[0])
+            pos = found[1]
         if not pos:
             return start
         self.streamed.extend(read)
