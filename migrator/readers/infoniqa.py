@@ -251,9 +251,17 @@ def _arrow_fields(lines: pa.Array, width: int) -> list[pa.Array] | None:
         convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
                                             quoted_strings_can_be_null=False),
     )  # fmt: skip
+    del ended, offsets  # not needed once parsed
     if read.num_rows != len(lines):
         return None
-    return [columns.texts(read.column(name)) for name in names]
+    chunked: list[pa.ChunkedArray | None] = [read.column(name) for name in names]
+    del read
+    out = []
+    for index, column in enumerate(chunked):  # each column in one piece, its chunks let go at once
+        chunked[index] = None
+        out.append(columns.texts(column))
+        del column
+    return out
 
 
 def _lines(journal: _Journal, file: str) -> tuple[pa.Table, pa.Table, pa.Table, list[Problem]]:
