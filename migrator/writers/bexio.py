@@ -75,7 +75,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import openpyxl
@@ -89,7 +89,7 @@ from migrator.model import Ledger, Problem, table
 from migrator.money import format_cents, to_decimal
 from migrator.parsing import decimal_text
 from migrator.vatfold import _EXACT, Row, VatPlan, _net_ratio, assembled, code_groups, computed_vat, is_pair, vat_plan
-from migrator.writers.base import FORMULA_STARTS, entries, inert, lines_with, lost, unbooked_years
+from migrator.writers.base import FORMULA_STARTS, entries, entry_batches, inert, lines_with, lost, unbooked_years
 
 ROUND_FACTOR = {"CHF": 5}
 """bexio's ``round_factor`` per currency, in cents (FORMATS.md: ``GET /3.0/currencies``, CHF 0.05)."""
@@ -229,18 +229,23 @@ class BexioWriter:
         base = ledger.company.base_currency or "CHF"
         step = rounding_of(base)
         plan = vat_plan(ledger, "bexio")
-        written = written_entries(ledger, step, plan)  # the text `entry_bodies` gives, laid out from the columns
-        problems = written.problems
         carried, open_problems = open_invoices(ledger, self.open_items_account)
         offsets = [invoice.offset for invoice in carried]
-        count = len(written.texts) + len(offsets)
-        texts = written.texts + ([entries_json(offsets)[4:-2]] if offsets else [])
-        sheet_rows = written.sheet_rows + [row for body in offsets for row in _sheet(body)]
-        del written
-        text = "[\n  " + ",\n  ".join(texts) + "\n]" if texts else "[]"
-        (target / "manual_entries.json").write_text(text + "\n", "utf-8")
-        (target / "manual_entries.csv").write_text(_csv(CSV_COLUMNS, sheet_rows), "utf-8-sig")
-        del texts, sheet_rows
+        with (
+            (target / "manual_entries.json").open("w", encoding="utf-8") as json_file,
+            (target / "manual_entries.csv").open("w", encoding="utf-8-sig") as csv_file,
+        ):
+            # the text entries_json and _csv give all entry bodies, written a batch of entries at a time
+            json_file.write("[")
+            csv.writer(csv_file, delimiter=";", lineterminator="\r\n").writerow(CSV_COLUMNS)
+            count, problems = write_entries(ledger, step, plan, json_file, csv_file)
+            if offsets:
+                json_file.write((",\n  " if count else "\n  ") + entries_json(offsets)[4:-2])
+                csv.writer(csv_file, delimiter=";", lineterminator="\r\n").writerows(
+                    row for body in offsets for row in _sheet(body)
+                )
+            count += len(offsets)
+            json_file.write("\n]\n" if count else "]\n")
         if carried:
             invoices = [invoice.body for invoice in carried]
             (target / "invoices.json").write_text(dumps(invoices, indent=2) + "\n", "utf-8")
@@ -1471,27 +1476,48 @@ _ITEM_KEYS = ("debit_account_id", "credit_account_id", "amount", "currency_id", 
 
 @dataclass
 class Written:
-    """What `written_entries` makes of the lines: each entry's body as the text `entries_json` lays out
-    and its rows of ``manual_entries.csv``, and the warnings and counts `entry_bodies` gives."""
+    """What `_batch_entries` makes of a batch of entries: each entry's body as the text `entries_json`
+    lays out and its rows of ``manual_entries.csv``, the warnings `entry_bodies` gives, and the number
+    of lines with a VAT code written plain and of VAT rounding lines."""
 
     texts: list[str]
     sheet_rows: list[Any]
     problems: list[Problem]
+    plain: int = 0
+    rounded: int = 0
 
 
-def written_entries(ledger: Ledger, step: int, plan: VatPlan | None = None) -> Written:
-    """`entry_bodies` laid out as ``manual_entries.json`` and ``manual_entries.csv`` lay them out (same
-    text, same warnings), without a dict per line where it can: entries without a VAT code, and
-    entries whose one VAT code has one base line and one VAT line on its account (`_kept_entries`),
-    all in the base currency, are laid out from the columns; any other through `fold` and `_body` as
-    `entry_bodies` does, put back in entry order. `plan`: `vat_plan(ledger, "bexio")`, if made already."""
-    plan = plan if plan is not None else vat_plan(ledger, "bexio")
+def write_entries(ledger: Ledger, step: int, plan: VatPlan, json_file: TextIO, csv_file: TextIO) -> tuple[int, list[Problem]]:
+    """`entry_bodies` written to ``manual_entries.json`` and ``manual_entries.csv`` (`json_file` and
+    `csv_file`, open; the list's bracket and the header written, each entry written after a line
+    break, with a comma but the first) as they lay them out, a batch of whole entries at a time (`_batch_entries`);
+    the number of entries, and the warnings and declarations `entry_bodies` gives."""
     problems = list(plan.problems)
     base = ledger.company.base_currency or "CHF"
-    lines = ledger.lines
-    known = known_grosses(lines, plan, step)
-    order, starts = columns.entry_order(lines)
-    lines = lines.take(pa.array(order))
+    sheet = csv.writer(csv_file, delimiter=";", lineterminator="\r\n")
+    count = plain = rounded = 0
+    for lines, starts in entry_batches(ledger.lines):
+        known = known_grosses(lines, plan, step)
+        batch = _batch_entries(lines, starts, plan, step, base, known)
+        problems += batch.problems
+        plain, rounded = plain + batch.plain, rounded + batch.rounded
+        for text in batch.texts:
+            json_file.write(",\n  " + text if count else "\n  " + text)
+            count += 1
+        sheet.writerows(batch.sheet_rows)
+    problems += lost(N_("VAT codes on lines"), plain, N_("written as booked without a tax_id where bexio would compute "
+                     "other VAT (see the warnings per entry)"))  # fmt: skip
+    problems += lost(N_("VAT codes of lines"), rounded, N_("VAT rounding differences: bexio computes the VAT of each line rounded to {factor_text}; where the books hold other VAT, the difference is a line of its own on the VAT account, without a VAT code, so bexio's VAT report per code shows the VAT it computed").format(factor_text=_factor_text(step)))  # fmt: skip
+    return count, problems
+
+
+def _batch_entries(lines: pa.Table, starts: np.ndarray, plan: VatPlan, step: int, base: str, known: Known) -> Written:
+    """The entries of `lines` (in the order of `writers.base.entries`, each starting at `starts`) laid
+    out as ``manual_entries.json`` and ``manual_entries.csv`` lay out `entry_bodies`, without a dict per
+    line where it can: entries without a VAT code, and entries whose one VAT code has one base line and
+    one VAT line on its account (`_fast_rows`), all in the base currency, from the columns; any other
+    through `fold` and `_body` as `entry_bodies` does, put back in entry order."""
+    problems: list[Problem] = []
     count = lines.num_rows
     codes = pc.fill_null(lines.column("vat_code"), "").to_pylist()
     flags = pc.fill_null(lines.column("vat_line"), False).to_pylist()
@@ -1554,10 +1580,9 @@ def written_entries(ledger: Ledger, step: int, plan: VatPlan | None = None) -> W
                 items.append((position, account if side else None, None if side else account,
                               amount if side else -amount, text, tax or None, account if tax else None))  # fmt: skip
             single.append(False)
-    problems += lost(N_("VAT codes on lines"), plain, N_("written as booked without a tax_id where bexio would compute "
-                     "other VAT (see the warnings per entry)"))  # fmt: skip
-    problems += lost(N_("VAT codes of lines"), rounded, N_("VAT rounding differences: bexio computes the VAT of each line rounded to {factor_text}; where the books hold other VAT, the difference is a line of its own on the VAT account, without a VAT code, so bexio's VAT report per code shows the VAT it computed").format(factor_text=_factor_text(step)))  # fmt: skip
-    return _laid_out(lines, heads, items, single, slow, base, problems)
+    written = _laid_out(lines, heads, items, single, slow, base, problems)
+    written.plain, written.rounded = plain, rounded
+    return written
 
 
 def _fast_rows(
@@ -1622,7 +1647,7 @@ def _laid_out(
     items: list[tuple[int, str | None, str | None, int, str, str | None, str | None]], single: list[bool],
     slow: dict[int, tuple[str, list[list[str]]]], base: str, problems: list[Problem],
 ) -> Written:  # fmt: skip
-    """The body texts and ``manual_entries.csv`` rows of `written_entries`: heads and lines of the
+    """The body texts and ``manual_entries.csv`` rows of `_batch_entries`: heads and lines of the
     entries laid out from the columns (`items`; per entry the line of its head, `firsts`, and whether
     it is a single entry, `single`), the others (`slow`) as laid out already, in entry order."""
     heads = lines.take(pa.array(firsts, pa.int64()))
