@@ -148,10 +148,13 @@ def _utf8(path: Path) -> str | None:
     decoder = codecs.getincrementaldecoder("utf-8")()
     newline = False
     with path.open("rb") as handle:
-        block = handle.read(BLOCK)
-        bom = block.startswith(b"\xef\xbb\xbf")
-        block = block[3:] if bom else block
+        block = handle.read(3)
+        bom = block == b"\xef\xbb\xbf"
+        block = b"" if bom else block
         try:
+            decoder.decode(block)
+            newline = b"\n" in block
+            block = handle.read(BLOCK)
             while block:
                 decoder.decode(block)
                 newline = newline or b"\n" in block
