@@ -87,9 +87,14 @@ def test_plain_journal_is_read_by_arrow(tmp_path: Path, monkeypatch: pytest.Monk
                          "B1,,Loyer,03.01.2024,,CHF,1,1020,0.00,1200.00,,,"]) + "\r\n"  # fmt: skip
     path = tmp_path / "journal.csv"
     path.write_bytes(plain.encode("iso-8859-1"))
-    taken = []
+    taken: list[object] = []
     original = runmyaccounts._plain
-    monkeypatch.setattr(runmyaccounts, "_plain", lambda held, sep: taken.append(r := original(held, sep)) or r)
+
+    def recorded(held: list[bytes], separator: str) -> object:
+        taken.append(original(held, separator))
+        return taken[-1]
+
+    monkeypatch.setattr(runmyaccounts, "_plain", recorded)
     ledger = _read(path)
     assert taken[0] is not None
     assert ledger.lines.column("amount").to_pylist() == [120000, -120000]
