@@ -940,6 +940,7 @@ class _Skeleton:
     def __init__(self, read: _Read, parser: etree.XMLPullParser) -> None:
         self.read, self.parser = read, parser
         self.open: list[str] = []
+        self.elements: list[etree._Element] = []  # the open elements, innermost last
         self.seen_root = False
         self.fed = 0
 
@@ -956,9 +957,18 @@ class _Skeleton:
         self.drain()
 
     def skip(self, breaks: int) -> None:
-        """Line breaks in place of a run of transactions read apart."""
-        self.parser.feed(b"\n" * breaks)
-        self.fed += breaks
+        """Line breaks in place of a run of transactions read apart (in a comment, taken out of the tree
+        at once: as text they would add up to one text node past libxml2's 10 MB limit)."""
+        if not breaks:
+            return
+        self.parser.feed(b"<!--" + b"\n" * breaks + b"-->")
+        self.fed += breaks + 7
+        self.drain()
+        if self.elements:
+            holder = self.elements[-1]
+            for child in list(holder):
+                if child.tag is etree.Comment:
+                    holder.remove(child)
 
     def drain(self) -> None:
         read = self.read
@@ -967,8 +977,10 @@ class _Skeleton:
             name = _local(element.tag)
             if event == "start":
                 self.open.append(name)
+                self.elements.append(element)
                 continue
             self.open.pop()
+            self.elements.pop()
             parent = element.getparent()
             if parent is None:
                 self.seen_root = name == "AuditFile"
