@@ -141,19 +141,30 @@ def _write(path: Path, header: tuple[str, ...], rows: list[list[str]], encode: _
 
 
 def _cells(values: pa.Array, encode: _Encoder) -> pa.Array:
-    """Each value as `_write` writes it: spaces and line breaks as one space, ISO-8859-1 (`encode`),
-    quoted where the csv module quotes (a comma or a quote in it)."""
-    text = columns.one_line(values)
+    """Each value as `_write` writes it: spaces and line breaks as one space, ISO-8859-1 (`encode`, which
+    counts what it replaces at each use), quoted where the csv module quotes (a comma or a quote in it).
+    Worked out once per distinct value."""
+    encoded = pc.dictionary_encode(pc.fill_null(columns.texts(values), ""))
+    indices = encoded.indices
+    text = columns.one_line(encoded.dictionary)
     foreign = np.flatnonzero(pc.match_substring_regex(text, "[^\\x00-\\xff]").to_numpy(zero_copy_only=False))
     if len(foreign):
+        uses = np.bincount(indices.to_numpy(zero_copy_only=False), minlength=len(text))
+        replaced = []
+        for at in foreign.tolist():
+            value = text[at].as_py()
+            replaced.append(encode(value))
+            for _ in range(int(uses[at]) - 1):
+                encode(value)  # counted at each use
         mask = np.zeros(len(text), dtype=bool)
         mask[foreign] = True
-        text = pc.replace_with_mask(text, pa.array(mask), pa.array([encode(text[i].as_py()) for i in foreign.tolist()]))
+        text = pc.replace_with_mask(text, pa.array(mask), pa.array(replaced, pa.string()))
     quoted = pc.match_substring_regex(text, '[,"\r\n]')
-    if not pc.any(quoted).as_py():
-        return text
-    wrapped = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
-    return pc.if_else(quoted, wrapped, text)
+    if pc.any(quoted).as_py():
+        text = pc.if_else(
+            quoted, pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', ""), text
+        )
+    return text.take(indices)
 
 
 def _write_journal(ledger: Ledger, path: Path, encode: _Encoder) -> int:
