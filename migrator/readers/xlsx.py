@@ -13,8 +13,9 @@ A sheet laid out as the writer lays it out (a header of canonical names, each co
 is read by fastexcel, calamine's cells put into Arrow columns in Rust, without a Python object per
 cell (`_columns_at_once` says when). Other sheets are read with python-calamine (Rust), and their
 cells converted a whole column at a time: where every cell of a column has the type the column expects
-(numbers in an amount column, dates in a date column), the column is converted at once; a column with other cells (amounts typed as text,
-dates typed by hand, bad cells) is converted cell by cell, so bad cells are problems naming their row.
+(numbers in an amount column, dates in a date column), the column is converted at once; a column with
+other cells (amounts typed as text, dates typed by hand, bad cells) is converted cell by cell, so bad
+cells are problems naming their row.
 openpyxl is used only to sniff (it reads the Journal's first row without parsing the whole sheet).
 """
 
@@ -538,6 +539,7 @@ def _arrow_column(convert: Callable[[Any], Any], kind: pa.DataType, column: pa.A
         return days
     if not pa.types.is_floating(column.type):
         return None
+    # float-ok: the doubles Excel stores, taken as exact cents or integers by `_exact` (else cell by cell)
     return _exact(convert, kind, column.to_numpy(zero_copy_only=False), column.null_count > 0)
 
 
@@ -615,7 +617,7 @@ def _fast(convert: Callable[[Any], Any], kind: pa.DataType, values: tuple[Any, .
 
 def _exact(convert: Callable[[Any], Any], kind: pa.DataType, floats: np.ndarray, empty: bool) -> pa.Array | None:
     """Cells' doubles (NaN where empty) as exact cents or whole numbers, or None where some cell needs a
-    look of its own."""
+    look of its own."""  # float-ok: cells' doubles, never kept
     missing = np.isnan(floats)
     floats = np.where(missing, 0.0, floats)
     if convert is _cents:
