@@ -192,7 +192,7 @@ def _plain_journal(held: list[str]) -> _Journal | Literal[False] | None:
     counts = np.full(len(data), width, dtype=np.int64)
     counts[others] = [len(_fields(data[i].as_py())) for i in others.tolist()]
     full = counts == width
-    cells = _arrow_fields(data.filter(pa.array(full)), width)
+    cells = _arrow_fields(data if full.all() else data.filter(pa.array(full)), width)  # (no copy when all are)
     if cells is None:
         return False
     held.clear()  # no way back to Python's csv module from here
