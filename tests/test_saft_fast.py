@@ -12,6 +12,7 @@ import pytest
 from conftest import REFERENCE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from strategies import ledgers, texts
 
 from benchmarks.generate import ledger as generated
@@ -227,3 +228,25 @@ def test_odd_master_files_leave_the_fast_path(tmp_path: Path, garage: Ledger, ol
     out = tmp_path / "odd.xml"
     out.write_bytes(written.read_text(encoding="utf-8").replace(old, new, 1).encode())
     assert not assert_reads_as_full(out)
+
+
+def test_line_breaks_of_long_runs_stay_under_libxml2_limits(tmp_path: Path) -> None:
+    """The line breaks that stand for runs of transactions (12 million here, past libxml2's 10 MB for
+    one text node) keep lxml's rows right and leave nothing behind in the tree."""
+    path = tmp_path / "empty.xml"
+    path.write_bytes(b"<AuditFile/>")
+    with opened(path) as source:
+        read = saft._Read(source, ReadOptions())
+        parser = etree.XMLPullParser(events=("start", "end"))
+        skeleton = saft._Skeleton(read, parser)
+        skeleton.feed(b"<AuditFile>\n<GeneralLedgerEntries>\n<Journal>\n")
+        for _ in range(3):
+            skeleton.skip(4_000_000)
+        skeleton.feed(b"<JournalID>GL</JournalID>\n")
+        (journal,) = [e for e in skeleton.elements if e.tag == "Journal"]
+        assert [child.tag for child in journal] == ["JournalID"]  # no comment left
+        assert journal[0].sourceline == 12_000_004
+        skeleton.feed(b"</Journal>\n</GeneralLedgerEntries>\n</AuditFile>\n")
+        parser.close()
+        skeleton.drain()
+        assert read.journal == "GL" and skeleton.seen_root
