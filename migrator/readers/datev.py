@@ -281,14 +281,12 @@ def _as_utf8(data: bytes) -> tuple[bytes, str] | None:
         return (data[3:] if data.startswith(b"\xef\xbb\xbf") else data), "utf-8"
     except UnicodeDecodeError:
         pass
-    raw = np.frombuffer(data, dtype=np.uint8)
-    high = np.flatnonzero(raw >= 0x80)
-    if (raw[high] < 0xA0).any():
+    if data.translate(None, _NOT_C1):  # a byte 0x80–0x9F: Windows-1252 differs from Latin-1 there
         return None
-    # each Latin-1 byte b becomes the two bytes 0xC0 | b >> 6, 0x80 | b & 0x3F
-    out = np.insert(raw, high, 0xC0 | (raw[high] >> 6))
-    out[high + np.arange(1, len(high) + 1)] = 0x80 | (raw[high] & 0x3F)
-    return out.tobytes(), "cp1252"
+    return data.decode("cp1252").encode("utf-8"), "cp1252"
+
+
+_NOT_C1 = bytes(range(0x80)) + bytes(range(0xA0, 0x100))
 
 
 def _arrow_bytes(whole: bytes, name: str) -> _File | None:
@@ -319,13 +317,8 @@ def _arrow_bytes(whole: bytes, name: str) -> _File | None:
             return None
     if lines > ended and not re.fullmatch(_PLAIN_LINE, whole[whole.rfind(b"\n") + 1 :].decode("utf-8")):
         return None
-    longest = body.size
-    if longest > MAX_FIELD:  # csv refuses a field longer than MAX_FIELD: lines that long go its way
-        ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 0x0A)
-        longest = int(np.diff(np.r_[-1, ends, body.size]).max())
-        if longest > MAX_FIELD:
-            return None
-    cells = _arrow_cells(body, lines, longest, width)
+    # a block of MAX_FIELD bytes: Arrow refuses a longer line (csv reads it, or refuses a field that long)
+    cells = _arrow_cells(body, lines, min(body.size, MAX_FIELD // 2 - 2), width)
     if cells is None:
         return None
     blank = np.ones(lines, dtype=bool)
@@ -495,7 +488,7 @@ def _arrow_cells(body: pa.Buffer, rows: int, longest: int, width: int) -> list[p
         reader = pcsv.open_csv(
             pa.BufferReader(body),
             # a block holds whole rows: at least the longest line (a field may be up to MAX_FIELD)
-            read_options=pcsv.ReadOptions(column_names=names, block_size=max(1 << 22, 2 * (longest + 1)), use_threads=False),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=max(1 << 22, 2 * (longest + 1)), use_threads=True),
             parse_options=pcsv.ParseOptions(delimiter=";", quote_char='"', double_quote=True, escape_char=False,
                                             newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False,
@@ -699,7 +692,9 @@ def _entries(info: pa.Array, marked: np.ndarray, good: np.ndarray, rows: np.ndar
     several rows), another row ``<file stem>#<line>``."""
     ids, index = _distinct(info)
     per_id = np.bincount(index[marked], minlength=len(ids)) if len(ids) else np.zeros(0, dtype=np.int64)
-    out = np.array([f"{stem}#{row}" for row in rows.tolist()], dtype=object)
+    out = np.empty(len(rows), dtype=object)
+    plain = np.flatnonzero(~marked)
+    out[plain] = [f"{stem}#{row}" for row in rows[plain].tolist()]
     counted = np.flatnonzero(marked & good)
     if len(counted):
         codes = index[counted]

@@ -345,8 +345,18 @@ def _distinct(column: Any) -> tuple[list[Any], pa.Array]:
 
 
 def _mapped(out: _Out, column: Any, how: str) -> pa.Array:
-    """`out.text` (or `out.word`) of every value as Windows bytes of the file (CP437), each use counted."""
-    values, indices = _distinct(column)
+    """`out.text` (or `out.word`) of every value as bytes of the file (CP437), each use counted."""
+    column = _one(column)
+    fast = None
+    if how == "text" and len(column) > 1024:  # texts CP437 holds as they are, column-wise
+        quoted = pc.binary_join_element_wise(
+            '"', pc.replace_substring(pc.replace_substring(columns.one_line(column), "\\", "\\\\"), '"', '\\"'), '"', ""
+        )  # fmt: skip
+        fast = np.asarray(pc.match_substring_regex(quoted, _CP437_TEXT).to_numpy(zero_copy_only=False), dtype=bool)
+        if fast.all():
+            return _cp437_bytes(quoted)
+    rest = column if fast is None else column.filter(pa.array(~fast))
+    values, indices = _distinct(rest)
     done = []
     unclean = np.zeros(len(values), dtype=bool)
     for k, value in enumerate(values):
@@ -355,7 +365,51 @@ def _mapped(out: _Out, column: Any, how: str) -> pa.Array:
         unclean[k] = not clean
     if unclean.any():
         out.replaced += int(np.count_nonzero(unclean[indices.to_numpy(zero_copy_only=False)]))
-    return pa.array(done, pa.binary()).take(indices)
+    slow = pa.array(done, pa.binary()).take(indices)
+    if fast is None or not fast.any():
+        return slow
+    spread = pa.array(np.maximum(np.cumsum(fast) - 1, 0))  # each fast value in its place (the others replaced)
+    return pc.replace_with_mask(_cp437_bytes(quoted.filter(pa.array(fast))).take(spread), pa.array(~fast), slow)
+
+
+def _cp437_table() -> tuple[str, np.ndarray]:
+    """A regex class of the characters below U+0800 CP437 holds, and each one's CP437 byte by code point."""
+    byte_of = np.zeros(0x800, dtype=np.uint8)
+    chars = []
+    for byte in range(0x80, 0x100):
+        char = bytes([byte]).decode(ENCODING)
+        if ord(char) < 0x800:
+            byte_of[ord(char)] = byte
+            chars.append(f"\\x{{{ord(char):04x}}}")
+    return "^[\\x{00}-\\x{7f}" + "".join(chars) + "]*$", byte_of
+
+
+_CP437_TEXT, _CP437_BYTE = _cp437_table()
+
+
+def _cp437_bytes(texts: pa.Array) -> pa.Array:
+    """CP437 bytes of texts whose every character CP437 holds and lies below U+0800 (one or two UTF-8
+    bytes: a two-byte character becomes its one CP437 byte)."""
+    texts = _one(texts)
+    if not len(texts):
+        return pa.array([], pa.binary())
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=len(texts) + 1, offset=texts.offset * 4)
+    data = texts.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
+    raw = raw[int(offsets[0]) : int(offsets[-1])]
+    offsets = offsets - offsets[0]
+    leads = np.flatnonzero(raw >= 0xC0)
+    if not len(leads):
+        return texts.cast(pa.binary())
+    out = raw.copy()
+    out[leads] = _CP437_BYTE[((raw[leads].astype(np.int64) & 0x1F) << 6) | (raw[leads + 1] & 0x3F)]
+    keep = np.ones(len(raw), dtype=bool)
+    keep[leads + 1] = False
+    dropped = np.r_[0, np.cumsum(~keep)]
+    new_offsets = (offsets - dropped[offsets]).astype(np.int32)
+    return pa.Array.from_buffers(
+        pa.binary(), len(texts), [None, pa.py_buffer(new_offsets), pa.py_buffer(out[keep].tobytes())]
+    )
 
 
 def _days(column: Any) -> pa.Array:
