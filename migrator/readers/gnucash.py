@@ -1059,9 +1059,23 @@ def _fast_slots(text: str) -> dict[str, str]:
     return out
 
 
-def _fast_transaction(text: str, pos: int, line: int) -> tuple[Transaction, int] | None:
+def _shared_slots(text: str, known: dict[str, dict[str, str]]) -> dict[str, str]:
+    """`_fast_slots`, one dict for slots of the same text (only read): a book's transactions mostly
+    carry the same few (the posted day, a VAT code)."""
+    slots = known.get(text)
+    if slots is None:
+        if len(known) >= 65_536:
+            known.clear()
+        slots = known[text] = _fast_slots(text)
+    return slots
+
+
+def _fast_transaction(
+    text: str, pos: int, line: int, known: dict[str, dict[str, str]]
+) -> tuple[Transaction, int] | None:
     """`_transaction` of the transaction at `pos` (on `line`) and where it ends, if `_FAST_HEAD`,
-    `_FAST_SPLIT` and `_FAST_TAIL` read the whole of it, one after another; else None."""
+    `_FAST_SPLIT` and `_FAST_TAIL` read the whole of it, one after another; else None. `known`:
+    slots read so far (`_shared_slots`)."""
     head = _FAST_HEAD.match(text, pos)
     if head is None:
         return None
@@ -1082,7 +1096,7 @@ def _fast_transaction(text: str, pos: int, line: int) -> tuple[Transaction, int]
     txn = Transaction(
         guid=clean(guid), currency=f"{clean(space)}:{clean(mnemonic_)}", num=clean(num) if num else "",
         posted=timestamp_date(posted) if posted else None, entered="", description=clean(description or ""),
-        row=row, slots=_fast_slots(slots) if slots else {},
+        row=row, slots=_shared_slots(slots, known) if slots else {},
     )  # fmt: skip
     cursor = pos
     for split in splits:
@@ -1093,11 +1107,12 @@ def _fast_transaction(text: str, pos: int, line: int) -> tuple[Transaction, int]
         if row is None:
             return None
         memo, action, value, quantity, account, lot, split_slots = split.groups()
+        amount = rational(clean(value) or "0")
         txn.splits.append(Split(
-            account=sys.intern(clean(account)), memo=clean(memo) if memo else "",
-            value=rational(clean(value) or "0"), quantity=rational(clean(quantity) or "0"), row=row,
+            account=sys.intern(clean(account)), memo=clean(memo) if memo else "", value=amount,
+            quantity=amount if quantity == value else rational(clean(quantity) or "0"), row=row,  # one Fraction
             lot=clean(lot) if lot else "", action=clean(action) if action else "",
-            slots=_fast_slots(split_slots) if split_slots is not None else _NO_SLOTS,
+            slots=_shared_slots(split_slots, known) if split_slots is not None else _NO_SLOTS,
         ))  # fmt: skip
     return txn, tail.end()
 
@@ -1122,6 +1137,7 @@ class _XmlStream:
         declared = _ENCODING.match(head)
         self.fast = declared is None or declared.group(1).lower() == b"utf-8"
         self.pending = b""
+        self.known: dict[str, dict[str, str]] = {}  # `_shared_slots`
         self.seen = 0
         self.last = b""
 
@@ -1221,7 +1237,7 @@ class _XmlStream:
         whole = True
         try:
             # the first transaction alone, then (if it is read) the rest: a book lxml reads is decoded once
-            if _fast_transaction(data[start:first].decode("utf-8"), 0, line) is None:
+            if _fast_transaction(data[start:first].decode("utf-8"), 0, line, self.known) is None:
                 return start
             text = data[start:end].decode("utf-8")
         except UnicodeDecodeError as exc:  # lxml reports it when it gets there
@@ -1234,7 +1250,7 @@ class _XmlStream:
             line += text.count("\n", cursor, pos)
             cursor = pos
             try:
-                found = _fast_transaction(text, pos, line)
+                found = _fast_transaction(text, pos, line, self.known)
             except (ValueError, ZeroDivisionError) as exc:
                 raise SourceError(N_("not a readable GnuCash XML book: {exc}").format(exc=exc), self.name) from None
             if found is None:
