@@ -693,7 +693,7 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
     flat = len(years) <= 1
     # the year (its index) each entry is written in, by its first line's date; -1 outside every year
     year = pa.array(np.zeros(lines.num_rows, dtype=np.int64)) if flat else _year_index(first_date, years)
-    if not flat:
+    if not flat and pc.min(year).as_py() < 0:  # (no copy of the books when every line is inside)
         lines = lines.filter(pc.greater_equal(year, 0))
         first_date = first_date.filter(pc.greater_equal(year, 0))
         year = year.filter(pc.greater_equal(year, 0))
@@ -701,7 +701,7 @@ def _kept_lines(ledger: Ledger) -> pa.Table:
     moving = pc.invert(opening)
     openings = lines.filter(opening).append_column("year", year.filter(opening))
     moving_dates = first_date.filter(pc.invert(opening))
-    moving_lines = lines.filter(moving)
+    moving_lines = lines.filter(moving) if pc.any(opening).as_py() else lines
     del lines  # a copy of the books (one chunk): let go before the VAT rows are rebuilt
     kept = _vat_per_row(ledger, moving_lines, year.filter(moving), flat)
     del moving_lines
