@@ -1094,7 +1094,7 @@ def _fast_transaction(
     if row is None:
         return None
     txn = Transaction(
-        guid=clean(guid), currency=f"{clean(space)}:{clean(mnemonic_)}", num=clean(num) if num else "",
+        guid=clean(guid), currency=sys.intern(f"{clean(space)}:{clean(mnemonic_)}"), num=clean(num) if num else "",
         posted=timestamp_date(posted) if posted else None, entered="", description=clean(description or ""),
         row=row, slots=_shared_slots(slots, known) if slots else {},
     )  # fmt: skip
