@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from migrator import vat
 from migrator.errors import SourceError
@@ -674,6 +675,7 @@ def _read_written(source: Source) -> Ledger:
             collected.entry(body, number, json_name, taxes, currencies, step)
         except (ParseError, KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
             found.problems.append(Problem("error", N_("entry not read: {exc}").format(exc=exc), json_name, number))
+        bodies[number - 1] = None  # read: let it go (the whole list of a large book takes gigabytes)
     base = written_base or (currencies.most_common(1)[0][0] if currencies else "CHF")
     lines = collected.table(base)
     del collected
@@ -906,6 +908,8 @@ def _amount(value: Any) -> Decimal:
     return Decimal(value)
 
 
+BATCH = 65_536
+"""Lines of manual entries kept as tuples before they become columns."""
 _LINE_FIELDS = ("entry", "date", "doc", "source_file", "source_row", "description", "currency", "rate", "account",
                 "amount", "amount_currency", "vat_code", "vat_amount", "vat_line")  # fmt: skip
 
@@ -915,8 +919,11 @@ class _Lines:
     turned into columns at once: `entry` adds one body's lines (none if it cannot be read), `table`
     makes the lines table."""
 
-    def __init__(self) -> None:
+    def __init__(self, batch: int | None = BATCH) -> None:
+        self.batch = batch
         self.lines: list[tuple[Any, ...]] = []
+        self.batches: list[pa.Table] = []
+        """Lines collected earlier, made columns `BATCH` lines at a time (whole entries)."""
         self._days: dict[str, dt.date] = {}
         self._taxes: dict[str, tuple[Decimal, str]] = {}
         from migrator.writers.bexio import gross_vat
@@ -935,6 +942,9 @@ class _Lines:
         except BaseException:
             del self.lines[mark:]
             raise
+        if self.batch is not None and len(self.lines) >= self.batch:
+            self.batches.append(self._columns())
+            self.lines = []
 
     def _entry(self, body: Any, number: int, file: str, taxes: dict[str, dict[str, str]], currencies: Counter[str],
                step: int) -> None:  # fmt: skip
@@ -998,23 +1008,39 @@ class _Lines:
         found = self._taxes[code] = (Decimal(rate_text), tax["account"] if tax else "")
         return found
 
-    def table(self, base: str) -> pa.Table:
-        """The lines table: amounts in `base` as base-currency lines, lines numbered per entry."""
+    def _columns(self) -> pa.Table:
+        """The lines collected since the last batch as columns (currency as read), numbered per entry."""
         size = len(self.lines)
-        if not size:
-            return table("lines", [])
         c = dict(zip(_LINE_FIELDS, zip(*self.lines, strict=True), strict=True))
-        in_base = [currency == base for currency in c["currency"]]
-        currency = ["" if same else value for same, value in zip(in_base, c["currency"], strict=True)]
-        foreign = [None if same else value for same, value in zip(in_base, c["amount_currency"], strict=True)]
-        rate = ["" if same else value for same, value in zip(in_base, c["rate"], strict=True)]
         numbers = np.ones(size, dtype=np.int64)
         rows = np.asarray(c["source_row"], dtype=np.int64)
         starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # one body's lines lie together
         numbers[starts[1:]] -= np.diff(starts)
-        values = {**c, "currency": currency, "amount_currency": foreign, "rate": rate,
-                  "line": np.cumsum(numbers)}  # fmt: skip
-        return conform("lines", {name: pa.array(v, type=LINES.field(name).type) for name, v in values.items()})
+        values = {**c, "line": np.cumsum(numbers)}
+        return pa.table({name: pa.array(v, type=LINES.field(name).type) for name, v in values.items()})
+
+    def table(self, base: str) -> pa.Table:
+        """The lines table: amounts in `base` as base-currency lines, lines numbered per entry."""
+        if self.lines:
+            self.batches.append(self._columns())
+            self.lines = []
+        if not self.batches:
+            return table("lines", [])
+        lines = pa.concat_tables(self.batches)
+        self.batches = []
+        in_base = pc.equal(lines.column("currency"), base)
+        blank = pa.scalar("", pa.string())
+        for name in ("currency", "rate"):
+            index = lines.schema.get_field_index(name)
+            lines = lines.set_column(index, name, pc.if_else(in_base, blank, lines.column(name)))
+        foreign = lines.column("amount_currency")
+        missing = np.asarray(pc.or_(in_base, pc.is_null(foreign)).to_numpy(zero_copy_only=False), dtype=bool)
+        values = np.where(missing, 0, foreign.fill_null(0).to_numpy(zero_copy_only=False))  # 0 under a null, as
+        index = lines.schema.get_field_index("amount_currency")  # pa.array makes it of a list
+        lines = lines.set_column(
+            index, "amount_currency", pa.array(values, pa.int64(), mask=missing if missing.any() else None)
+        )
+        return conform("lines", lines.combine_chunks())
 
     def rows(self) -> list[dict[str, Any]]:
         """The lines collected, as dicts (before `table` numbers them)."""
@@ -1030,7 +1056,7 @@ def _entry(
     step: int = 1,
 ) -> list[dict[str, Any]]:
     """The lines of one manual entry body, as dicts (`_Lines.entry`)."""
-    lines = _Lines()
+    lines = _Lines(batch=None)
     lines.entry(body, number, file, taxes, currencies, step)
     return lines.rows()
 
