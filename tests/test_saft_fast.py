@@ -151,6 +151,17 @@ MUTATIONS = [
     ("<Transaction>", "<Transaction >", False),
     ("<CreditAmount>", "<CreditAmount >", False),
     ("</AccountID>", "</AccountId>", False),
+    # foreign amounts: one that is not an amount is a problem for every kind of read
+    (
+        "</Amount>\n\t\t\t\t\t</DebitAmount>",
+        "</Amount><CurrencyCode>EUR</CurrencyCode><CurrencyAmount>1.555</CurrencyAmount></DebitAmount>",
+        False,
+    ),
+    (
+        "</Amount>\n\t\t\t\t\t</DebitAmount>",
+        "</Amount><CurrencyCode>EUR</CurrencyCode><CurrencyAmount>1.50</CurrencyAmount></DebitAmount>",
+        True,
+    ),
 ]
 
 
@@ -250,3 +261,15 @@ def test_line_breaks_of_long_runs_stay_under_libxml2_limits(tmp_path: Path) -> N
         parser.close()
         skeleton.drain()
         assert read.journal == "GL" and skeleton.seen_root
+
+
+def test_header_after_the_transactions(tmp_path: Path, garage: Ledger) -> None:
+    written = tmp_path / "garage.xml"
+    pipeline.write(garage, "saft", written)
+    text = written.read_text(encoding="utf-8")
+    start, end = text.index("<Header>"), text.index("</Header>") + len("</Header>")
+    moved = text[:start] + text[end:]
+    moved = moved.replace("</GeneralLedgerEntries>", "</GeneralLedgerEntries>" + text[start:end])
+    out = tmp_path / "late.xml"
+    out.write_text(moved, encoding="utf-8")
+    assert not assert_reads_as_full(out)

@@ -988,8 +988,8 @@ class _Skeleton:
             handler = _HANDLERS.get((_local(parent.tag), name))
             if handler is None:
                 continue
-            if handler is _Read.transaction:
-                raise _NotPlain
+            if handler is _Read.transaction or (handler is _Read.header and read.transactions):
+                raise _NotPlain  # a header after transactions: their base currency was the default
             try:
                 handler(read, element)
             except ValueError as exc:
@@ -1209,12 +1209,13 @@ def _plain_table(read: _Read, heads: pa.Table, lines: pa.Table, sizes: np.ndarra
     empty, nothing = pa.repeat(pa.scalar("", pa.string()), size), pa.nulls(size, pa.int64())
     currency = pc.if_else(foreign_mask, currencies, "") if foreign.any() else empty
     amount_currency, rate = nothing, empty
-    if read.full and foreign.any():
+    if foreign.any():  # parsed for every read, as `_Read._line` does (an odd one is a problem there)
         chosen = np.flatnonzero(foreign)
         cents = np.zeros(size, np.int64)
         cents[chosen] = _plain_cents(lines.column("foreign").combine_chunks().take(chosen).cast(pa.string()))
-        amount_currency = pa.array(cents * sign, pa.int64(), mask=~foreign)
-        rate = pc.if_else(foreign_mask, text("rate"), "")
+        if read.full:
+            amount_currency = pa.array(cents * sign, pa.int64(), mask=~foreign)
+            rate = pc.if_else(foreign_mask, text("rate"), "")
     codes = text("code")
     base = pc.not_equal(codes, "").to_numpy(zero_copy_only=False)
     vat_code, vat_amount, vat_line = empty, nothing, pa.repeat(pa.scalar(False), size)
