@@ -91,7 +91,7 @@ class AbacusWriter:
             out.write(HEAD.encode())
             for part, bounds in _batches(ledger):
                 texts, number = _batch_text(part, bounds, number, base, notes)
-                out.write("".join(texts).encode())
+                out.write(_bytes(texts))
             out.write(TAIL.encode())
         problems = [
             Problem(
@@ -168,7 +168,7 @@ def _batches(ledger: Ledger) -> Iterator[tuple[pa.RecordBatch, np.ndarray]]:
 
 def _batch_text(
     part: pa.RecordBatch, bounds: np.ndarray, number: int, base: str, notes: _Notes
-) -> tuple[list[str], int]:
+) -> tuple[pa.Array, int]:
     """The Transactions of a batch of entries (in order), and the last Transaction number written.
 
     Entries of two lines without VAT, and of three lines where a base's VAT is booked by one VAT line
@@ -191,11 +191,11 @@ def _batch_text(
             parts[e] = _parts(wholes[e])
             transactions[e] = len(parts[e])
     firsts = number + np.cumsum(transactions) - transactions  # each entry's first Transaction number, minus 1
-    texts: list[str] = [""] * count
+    texts = pa.nulls(count, pa.large_string())
     if plain.any():
-        written = _plain(part, roles, firsts[plain] + 1, base, notes)
-        for e, transaction in zip(np.flatnonzero(plain).tolist(), written, strict=True):
-            texts[e] = transaction
+        written = _plain(part, roles, firsts[plain] + 1, base, notes).cast(pa.large_string())
+        texts = pc.replace_with_mask(texts, pa.array(plain), written)
+    slow_texts: list[str] = []
     for e in slow.tolist():
         text: list[str] = []
         numbered = int(firsts[e])
@@ -208,8 +208,16 @@ def _batch_text(
             text.append(f'    <Transaction id="{numbered}">\n      <Entry mode="SAVE">\n')
             _entry(text, lines, collective, folded, base, notes)
             text.append("      </Entry>\n    </Transaction>\n")
-        texts[e] = "".join(text)
+        slow_texts.append("".join(text))
+    if slow_texts:
+        texts = pc.replace_with_mask(texts, pa.array(~plain), pa.array(slow_texts, pa.large_string()))
     return texts, number + int(transactions.sum())
+
+
+def _bytes(text: pa.Array) -> memoryview:
+    """The UTF-8 bytes of a large string column's values, one after the other (no copy)."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    return memoryview(text.buffers()[2])[offsets[0] : offsets[-1]]
 
 
 # Entries written from whole columns: the same text `_entry` writes for them.
@@ -333,7 +341,7 @@ def _join(*parts: Any) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
-def _plain(part: pa.RecordBatch, roles: dict[str, np.ndarray], ids: np.ndarray, base: str, notes: _Notes) -> list[str]:
+def _plain(part: pa.RecordBatch, roles: dict[str, np.ndarray], ids: np.ndarray, base: str, notes: _Notes) -> pa.Array:
     """The Transaction of each entry `_plain_entries` chose, numbered `ids`."""
     first, collective, single = (pa.array(roles[r]) for r in ("first", "collective", "single"))
     taxed = roles["vat"] >= 0
@@ -384,7 +392,7 @@ def _plain(part: pa.RecordBatch, roles: dict[str, np.ndarray], ids: np.ndarray, 
         f"</Text1>\n{PAD}<DocumentNumber>", _document_column(part.column("doc").take(single), notes),
         "</DocumentNumber>\n", tax, "        </SingleInformation>\n      </Entry>\n    </Transaction>\n",
     )  # fmt: skip
-    return _join(head, body).to_pylist()
+    return _join(head, body)
 
 
 def _parts(lines: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
