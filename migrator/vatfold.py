@@ -324,7 +324,9 @@ def _check_lines(lines: pa.Table, plan: VatPlan) -> pa.Table | None:
     lines = lines.filter(known)
     if not lines.num_rows:
         return None
-    codes = lines.column("vat_code").to_pylist()
+    encoded = lines.column("vat_code").combine_chunks().dictionary_encode()
+    codes = encoded.dictionary.to_pylist()  # each code once; `at` is each line's
+    at = encoded.indices.to_numpy(zero_copy_only=False)
     flag = np.asarray(lines.column("vat_line").fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
     amounts = np.asarray(lines.column("amount").fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
     fractions = {code: rate.as_integer_ratio() for code, rate in plan.rates.items()}
@@ -332,8 +334,8 @@ def _check_lines(lines: pa.Table, plan: VatPlan) -> pa.Table | None:
     widest = max(max(n, d * 100) for n, d in fractions.values())
     # int64 where every product (and twice a remainder) fits, else Python integers: exact either way
     exact: Any = np.int64 if largest * widest * 10 < 2**62 else object
-    num = np.array([fractions[c][0] for c in codes], dtype=object).astype(exact)
-    den = np.array([fractions[c][1] * 100 for c in codes], dtype=object).astype(exact)
+    num = np.array([fractions[c][0] for c in codes], dtype=object).astype(exact)[at]
+    den = np.array([fractions[c][1] * 100 for c in codes], dtype=object).astype(exact)[at]
     product = np.abs(amounts).astype(exact) * num
     sign = np.where(amounts < 0, -1, 1)
 
