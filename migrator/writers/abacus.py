@@ -30,7 +30,8 @@ included; ``TaxType`` (1 sales VAT, 2 input VAT, written from the VAT kind), ``U
 codes are each client's own); ``Text1`` cut at 80 characters, ``Text2`` not written.
 XML for AbaConnect, not a spreadsheet: text is written exactly (escaped as lxml escapes text), never made
 inert. The file is written as text a batch of entries at a time (no element tree), so memory does not
-grow with the books.
+grow with the books; entries of two lines, and of a base, its VAT line and one counter line, are written
+from whole Arrow columns, the others entry by entry (the same text either way).
 
 Several fiscal years: Abacus carries balances into the next fiscal year itself, so the openings of
 later years are not booked (they would count twice). The pipeline hands the writer `years.continuous(ledger)`: the
