@@ -59,7 +59,7 @@ class SieWriter:
         out = _Out()
         with collector_paused():
             problems = _write(ledger, out, self.today or dt.date.today())
-        target.write_bytes(out.data())
+        out.save(target)
         return problems + out.problems()
 
     def as_kept(self, ledger: Ledger) -> Ledger:
@@ -80,8 +80,8 @@ class _Out:
 
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.blocks: list[pa.Array] = []
-        """The vouchers, written after the lines: CP437 bytes, one line with its line break per value."""
+        self.blocks: list[bytes] = []
+        """The vouchers, written after the lines: CP437 bytes, each line with its line break."""
         self.replaced = 0
         self.plain: dict[str, str] = {}  # texts and words written without a replacement, as written
 
@@ -110,9 +110,12 @@ class _Out:
             done = self.plain[value] = value
         return done
 
-    def data(self) -> bytes:
-        head = ("\r\n".join(self.lines) + "\r\n").encode(ENCODING)
-        return head + b"".join(_values(block) for block in self.blocks)
+    def save(self, target: Path) -> None:
+        """Write the lines, then the vouchers."""
+        with target.open("wb") as handle:
+            handle.write(("\r\n".join(self.lines) + "\r\n").encode(ENCODING))
+            for block in self.blocks:
+                handle.write(block)
 
     def problems(self) -> list[Problem]:
         return lost(N_("texts with characters outside CP437"), self.replaced, N_("written without accents or as '?'"))
@@ -424,8 +427,7 @@ def _vouchers(out: _Out, lines: pa.Table, book: _Book) -> int:
     outside = int(np.count_nonzero(book.whole[written]))
     if not len(written):
         return outside
-    first = lines.take(pa.array(book.first[written])).combine_chunks()
-    journal = first.column("journal").fill_null("")
+    journal = lines.column("journal").take(pa.array(book.first[written])).fill_null("")
     series = pc.if_else(pc.equal(journal, ""), "A", journal)
     # vouchers numbered 1, 2, … per series, in entry order
     series_codes = pc.dictionary_encode(_one(series)).indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -434,6 +436,21 @@ def _vouchers(out: _Out, lines: pa.Table, book: _Book) -> int:
     run = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
     ordinal = np.empty(len(written), dtype=np.int64)
     ordinal[by_series] = np.arange(len(written)) - np.repeat(run, np.diff(np.r_[run, len(written)])) + 1
+    for start in range(0, len(written), ENTRIES_AT_ONCE):  # a batch at a time: bounded memory
+        part = slice(start, start + ENTRIES_AT_ONCE)
+        _voucher_batch(out, lines, book, written[part], ordinal[part])
+    return outside
+
+
+ENTRIES_AT_ONCE = 32_768
+"""Vouchers turned into text at a time."""
+
+
+def _voucher_batch(out: _Out, lines: pa.Table, book: _Book, written: np.ndarray, ordinal: np.ndarray) -> None:
+    """The #VER blocks of the entries `written` (numbered `ordinal` in their series), as CP437 bytes."""
+    first = lines.take(pa.array(book.first[written])).combine_chunks()
+    journal = first.column("journal").fill_null("")
+    series = pc.if_else(pc.equal(journal, ""), "A", journal)
     date = _days(first.column("date"))
     doc = first.column("doc").fill_null("")
     description = first.column("description").fill_null("")
@@ -475,8 +492,7 @@ def _vouchers(out: _Out, lines: pa.Table, book: _Book) -> int:
     inside[begin] = inside[begin + 1] = inside[begin + 2 + sizes] = False
     pick[inside] = count + np.arange(lines_count)
     everything = pa.concat_arrays([_one(ver), _one(trans), pa.array([b"{", b"}"], pa.binary())]).take(pa.array(pick))
-    out.blocks.append(pc.binary_join_element_wise(everything, b"", b"\r\n"))
-    return outside
+    out.blocks.append(_values(pc.binary_join_element_wise(everything, b"", b"\r\n")))
 
 
 def _spans(starts: np.ndarray, sizes: np.ndarray, order: np.ndarray) -> np.ndarray:
