@@ -64,7 +64,7 @@ def _entry(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 @st.composite
 def vat_ledgers(draw: st.DrawFn) -> Ledger:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for number, lines in enumerate(draw(st.lists(_entry(), min_size=1, max_size=25)), start=1):
         day = dt.date(2024, 1, 1) + dt.timedelta(days=draw(st.integers(0, 365)))
         for position, line in enumerate(lines, start=1):
