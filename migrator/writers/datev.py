@@ -233,9 +233,9 @@ def _batches(days: pa.Array | pa.ChunkedArray, years: list[FiscalYear]) -> tuple
     """The batch periods entries fall in (in the order they first occur) and each entry's period
     (-1 for an entry without a date): its fiscal year's batch, else the calendar year of its date."""
     periods = _periods(years)
+    if isinstance(days, pa.ChunkedArray):
+        days = days.combine_chunks()
     encoded = pc.dictionary_encode(days, null_encoding="encode")
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
     index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     found: dict[FiscalYear, int] = {}
     where = np.full(len(encoded.dictionary), -1, dtype=np.int64)
