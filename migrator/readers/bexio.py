@@ -53,6 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import vat
+from migrator.bexio_format import DRAFT, OFFSET_PREFIX, TRANSITION_NAME, gross_vat, offset_reference
 from migrator.errors import SourceError
 from migrator.i18n import N_
 from migrator.model import LINES, Company, Ledger, Problem, conform, table
@@ -720,8 +721,6 @@ def invoice_of(body: dict[str, Any], row: int, accounts: dict[Any, str] | None =
     numbers, currency codes and contact numbers (the writer's files hold those already). The open amount
     is the sum of the positions (``amount`` the quantity × ``unit_price``), else bexio's
     ``total_remaining_payments`` or ``total`` (*assumed* fields of bexio's list)."""
-    from migrator.writers.bexio import DRAFT
-
     def mapped(ids: dict[Any, str] | None, value: Any) -> str:
         return ids.get(value, "") if ids is not None else _str(value)
 
@@ -765,8 +764,6 @@ def pair_offsets(bodies: list[Any], invoices: list[Invoice], file: str, problems
     An offset pairs with one invoice: its reference, date and open amount, one line debiting the
     invoice's position account (where known) in the invoice's currency. Offset-like entries (reference
     ``OP-Übertrag …``) that pair with none stay entries, with a warning."""
-    from migrator.writers.bexio import OFFSET_PREFIX, offset_reference
-
     waiting: dict[str, list[int]] = {}
     for index, invoice in enumerate(invoices):
         if not invoice.draft:
@@ -810,8 +807,6 @@ def open_item_rows(invoices: list[Invoice], receivable: dict[int, str], base: st
     """The open items of `invoices`: each issued invoice, with the receivable account its offset credits.
     A draft (bexio books none) is not an open item; an invoice without its offset has no account (and
     bexio counts it twice: a warning)."""
-    from migrator.writers.bexio import offset_reference
-
     out = []
     for index, invoice in enumerate(invoices):
         if invoice.draft:
@@ -835,8 +830,6 @@ def open_item_rows(invoices: list[Invoice], receivable: dict[int, str], base: st
 def _drop_transition(found: Found, invoices: list[Invoice], paired: set[int], lines: pa.Table) -> None:
     """Take the transition account the writer added out of the chart: a row named "Übertrag offene
     Posten" whose account is a paired invoice's position account and has no line left."""
-    from migrator.writers.bexio import TRANSITION_NAME
-
     if not paired:
         return
     used = set(lines.column("account").to_pylist())
@@ -926,9 +919,6 @@ class _Lines:
         """Lines collected earlier, made columns `BATCH` lines at a time (whole entries)."""
         self._days: dict[str, dt.date] = {}
         self._taxes: dict[str, tuple[Decimal, str]] = {}
-        from migrator.writers.bexio import gross_vat
-
-        self._gross_vat = gross_vat
 
     def entry(self, body: Any, number: int, file: str, taxes: dict[str, dict[str, str]], currencies: Counter[str],
               step: int = 1) -> None:  # fmt: skip
@@ -984,7 +974,7 @@ class _Lines:
                 code = str(tax)
                 rate, vat_account = self._tax(code, taxes)
                 gross = sign * cents
-                share = self._gross_vat(gross, rate, step)  # computed_vat(gross, rate, True, step), in integers
+                share = gross_vat(gross, rate, step)  # computed_vat(gross, rate, True, step), in integers
                 if share and not vat_account:
                     raise ParseError(N_("tax {code}: VAT account unknown (taxes.csv)").format(code=code))
                 add((entry, day, doc, file, number, description, "", "", account, gross - share, None, code, share,

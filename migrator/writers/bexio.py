@@ -73,7 +73,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -83,6 +82,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from migrator import columns, model, money, vat, years
+from migrator.bexio_format import (  # noqa: F401 (the writer's names, as push and tests use them)
+    _GROSS_EXACT,
+    DRAFT,
+    OFFSET_PREFIX,
+    TRANSITION_ACCOUNT,
+    TRANSITION_NAME,
+    _gross_ratio,
+    _gross_vat_of,
+    gross_vat,
+    offset_reference,
+)
 from migrator.errors import UnsupportedOperation
 from migrator.i18n import N_, guide  # the import guide in the user's language (issue 17)
 from migrator.model import Ledger, Problem, table
@@ -111,14 +121,6 @@ PRODUCT_COLUMNS = ("Produktcode", "Gruppe", "Produktname", "Produktbeschreibung"
 KONTAKTART = {"company": "Firma", "person": "Person"}
 PARTNER_LEFT_OUT = ("roles", "vat_number", "iban", "currency", "payment_terms", "account", "fax", "contact")
 """Partner fields a bexio contact does not hold here (FORMATS.md lists no field for them)."""
-TRANSITION_ACCOUNT = "9990"
-"""The account open invoices are carried through (class 9 of the Swiss SME chart, closing accounts)."""
-TRANSITION_NAME = "Übertrag offene Posten"
-"""Its name where the writer adds it to the chart (the reader takes such a row out again, see there)."""
-OFFSET_PREFIX = "OP-Übertrag "
-"""The start of the reference of an open invoice's offset entry (the invoice's number follows)."""
-DRAFT = 7
-"""bexio's ``kb_item_status_id`` of a draft invoice (*assumed*, not in FORMATS.md); issued ones differ."""
 _NUMBER = "\x00number:"
 _QUOTED = json.dumps(_NUMBER)[:-1]
 """A placeholder's start as JSON text: the opening quote and the escaped marker."""
@@ -321,11 +323,6 @@ class OpenInvoice:
     body: dict[str, Any]
     offset: dict[str, Any]
     first: dict[str, Any]
-
-
-def offset_reference(number: str) -> str:
-    """The ``reference_nr`` of the offset entry of open invoice `number` (bexio takes 80 characters)."""
-    return (OFFSET_PREFIX + number)[:80]
 
 
 def open_invoices(ledger: Ledger, account: str = TRANSITION_ACCOUNT) -> tuple[list[OpenInvoice], list[Problem]]:
@@ -590,60 +587,6 @@ def entry_bodies(ledger: Ledger, step: int) -> tuple[list[tuple[dict[str, Any], 
                      "other VAT (see the warnings per entry)"))  # fmt: skip
     problems += lost(N_("VAT codes of lines"), rounded, N_("VAT rounding differences: bexio computes the VAT of each line rounded to {factor_text}; where the books hold other VAT, the difference is a line of its own on the VAT account, without a VAT code, so bexio's VAT report per code shows the VAT it computed").format(factor_text=_factor_text(step)))  # fmt: skip
     return out, problems
-
-
-def gross_vat(amount: int, rate: Decimal, step: int) -> int:
-    """`computed_vat(amount, rate, True, step)` (the VAT inside a gross amount), in integers where that
-    gives the same: away from an exact half step the decimal computation's error (28 digits, under
-    10^-12 here) cannot change the rounding; an exact half, or a rate or amount outside the bounds, is
-    left to `computed_vat`."""
-    return _gross_vat_of(rate, step)(amount)
-
-
-_GROSS_EXACT = 10**15
-"""Amounts (cents) below which `gross_vat` computes in integers."""
-
-
-@functools.lru_cache(maxsize=256)
-def _gross_vat_of(rate: Decimal, step: int) -> Callable[[int], int]:
-    """`gross_vat` for one rate and step. In integers: VAT per `step` cents of a gross amount is
-    rate / (100 + rate) / step, for a positive rate of up to 10 digits whose fraction has a denominator
-    small enough (10^10) that the 28-digit decimal computation never crosses a rounding boundary."""
-
-    def decimal(amount: int) -> int:
-        return computed_vat(amount, rate, True, step)
-
-    ratio = _gross_ratio(rate, step)
-    if ratio is None:
-        return decimal
-    numerator, denominator = ratio
-
-    def integer(amount: int) -> int:
-        if not -_GROSS_EXACT < amount < _GROSS_EXACT:
-            return decimal(amount)
-        whole, rest = divmod((amount if amount >= 0 else -amount) * numerator, denominator)
-        if 2 * rest == denominator:
-            return decimal(amount)
-        value = (whole + (2 * rest > denominator)) * step
-        return -value if amount < 0 else value
-
-    return integer
-
-
-@functools.lru_cache(maxsize=256)
-def _gross_ratio(rate: Decimal, step: int) -> tuple[int, int] | None:
-    """VAT per `step` cents of a gross amount as numerator and denominator, where `gross_vat` computes in
-    integers (see `_gross_vat_of`); else None."""
-    if step not in (1, 5) or not isinstance(rate, Decimal) or not rate.is_finite() or rate < 0:
-        return None
-    if len(rate.as_tuple().digits) > 10:
-        return None
-    fraction = Fraction(*rate.as_integer_ratio())
-    share = fraction / (100 + fraction)
-    numerator, denominator = share.numerator, share.denominator * step
-    if denominator > 10**10:
-        return None
-    return numerator, denominator
 
 
 def gross_for(base: int, share: int, rate: Decimal, step: int) -> int | None:
