@@ -14,6 +14,7 @@ import pytest
 from benchmarks import generate
 from migrator import pipeline
 from migrator.errors import SourceError
+from migrator.model import Ledger
 from migrator.readers import gnucash as reader
 
 TABLES = ("accounts", "groups", "vat_codes", "partners", "open_items")
@@ -25,7 +26,7 @@ def _book(ledger, tmp_path: Path) -> str:
     return gzip.decompress(packed.read_bytes()).decode("utf-8")
 
 
-def _both(text: str, tmp_path: Path, monkeypatch) -> tuple[object, object, int]:
+def _both(text: str, tmp_path: Path, monkeypatch) -> tuple[Ledger, Ledger, int]:
     """The book read compressed (text where it can) and uncompressed (lxml throughout), and how many
     transactions lxml read in the compressed one."""
     packed, plain = tmp_path / "book.gnucash", tmp_path / "plain" / "book.gnucash"
@@ -33,14 +34,19 @@ def _both(text: str, tmp_path: Path, monkeypatch) -> tuple[object, object, int]:
     packed.write_bytes(gzip.compress(text.encode("utf-8")))
     plain.write_bytes(text.encode("utf-8"))
     whole = pipeline.read(plain)
-    by_lxml = []
+    by_lxml: list[object] = []
     element_read = reader._transaction
-    monkeypatch.setattr(reader, "_transaction", lambda node: by_lxml.append(1) or element_read(node))
+
+    def counted(node: object) -> reader.Transaction:
+        by_lxml.append(node)
+        return element_read(node)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader, "_transaction", counted)
     streamed = pipeline.read(packed)
     return streamed, whole, len(by_lxml)
 
 
-def _same(streamed, whole) -> None:
+def _same(streamed: Ledger, whole: Ledger) -> None:
     for name in TABLES:
         assert getattr(streamed, name).equals(getattr(whole, name)), name
     assert streamed.lines.drop_columns(["source_file"]).equals(whole.lines.drop_columns(["source_file"]))
