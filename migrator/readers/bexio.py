@@ -721,6 +721,7 @@ def invoice_of(body: dict[str, Any], row: int, accounts: dict[Any, str] | None =
     numbers, currency codes and contact numbers (the writer's files hold those already). The open amount
     is the sum of the positions (``amount`` the quantity × ``unit_price``), else bexio's
     ``total_remaining_payments`` or ``total`` (*assumed* fields of bexio's list)."""
+
     def mapped(ids: dict[Any, str] | None, value: Any) -> str:
         return ids.get(value, "") if ids is not None else _str(value)
 

@@ -1430,7 +1430,9 @@ class Written:
     rounded: int = 0
 
 
-def write_entries(ledger: Ledger, step: int, plan: VatPlan, json_file: TextIO, csv_file: TextIO) -> tuple[int, list[Problem]]:
+def write_entries(
+    ledger: Ledger, step: int, plan: VatPlan, json_file: TextIO, csv_file: TextIO
+) -> tuple[int, list[Problem]]:
     """`entry_bodies` written to ``manual_entries.json`` and ``manual_entries.csv`` (`json_file` and
     `csv_file`, open; the list's bracket and the header written, each entry written after a line
     break, with a comma but the first) as they lay them out, a batch of whole entries at a time (`_batch_entries`);
