@@ -336,7 +336,7 @@ def convert(
         t = time.perf_counter()
         # The source's side first: the books as the target keeps them are let go before the output
         # is read back (at a million lines, a whole copy of the lines less alive at once).
-        expected = expect(ledger, fmt.keeps, target=to)
+        expected = expect(ledger, fmt.keeps, target=to, declared=not_carried)
         result.reread = read(out, to, for_verification=True)
         reread = years.per_year(result.reread, years_of(ledger)) if reopened else result.reread
         result.compared = reread

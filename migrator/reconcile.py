@@ -373,6 +373,9 @@ class Expected:
     vat: dict[tuple[int, str], list[int]]
     prints: _Prints | None
     """Fingerprints of the as-kept entries (None where the format keeps no entries)."""
+    relaxed: frozenset[str] = frozenset()
+    relaxed_prints: _Prints | None = None
+    """Fingerprints leaving out the aspects the writer declared lost (`relaxed`), if it declared any."""
 
     def source(self) -> Ledger:
         """The books as the target keeps them (worked out again)."""
@@ -385,15 +388,21 @@ def expect(
     *,
     target: str | None = None,
     kept: Callable[[Ledger], Ledger] | None = None,
+    declared: Sequence[Problem] = (),
 ) -> Expected:
-    """The part of `compare` that looks only at the books before the write (see `compare`)."""
+    """The part of `compare` that looks only at the books before the write (see `compare`); with the
+    writer's `declared` losses, also the fingerprints `compare` falls back on when entries differ."""
     if kept is None and target is not None:
         kept = _as_kept(target)
     spans = years_of(before)
     source = kept(before) if kept is not None else before
-    prints = _entry_prints(source, set()) if "entries" in keeps else None
+    prints = relaxed_prints = None
+    relaxed = _relaxed(_Found(Comparison(), declared))
+    if "entries" in keeps:
+        prints = _entry_prints(source, set())
+        relaxed_prints = _entry_prints(source, set(relaxed)) if relaxed else None
     return Expected(before, keeps, target, kept, spans, year_balances(before, spans), _opening_accounts(before, spans),
-                    _vat_year_totals(source, spans), prints)  # fmt: skip
+                    _vat_year_totals(source, spans), prints, relaxed, relaxed_prints)  # fmt: skip
 
 
 def compare(
@@ -722,6 +731,11 @@ def _entry_prints(ledger: Ledger, relaxed: set[str]) -> _Prints:
     return _Prints(prints[numbers], numbers, groups)
 
 
+def _relaxed(found: _Found) -> frozenset[str]:
+    """The aspects of an entry left out of its fingerprint because the writer declared them lost."""
+    return frozenset(a for a in ("currency", "line_vat", "zero_lines", "undated", "dates") if found.declaration([a]))
+
+
 def _surplus(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
     """Positions in `mine` of the fingerprints it holds more often than `theirs` (the extra copies)."""
     order = np.argsort(mine, kind="stable")
@@ -767,11 +781,12 @@ def _compare_entries(expected: Expected, after: Ledger, found: _Found) -> None:
     added = _surplus(strict_after.prints, strict_before.prints)
     if not len(missing) and not len(added):
         return
-    before = expected.source()
-    relaxed = {a for a in ("currency", "line_vat", "zero_lines", "undated", "dates") if found.declaration([a])}
+    relaxed = _relaxed(found)
     prints_before, prints_after = strict_before, strict_after
     if relaxed:
-        prints_before, prints_after = _entry_prints(before, relaxed), _entry_prints(after, relaxed)
+        known = expected.relaxed_prints if expected.relaxed == relaxed else None
+        prints_before = known or _entry_prints(expected.source(), set(relaxed))
+        prints_after = _entry_prints(after, set(relaxed))
         missing = _surplus(prints_before.prints, prints_after.prints)
         added = _surplus(prints_after.prints, prints_before.prints)
     counts = N_("{before} before, {after} after").format(
@@ -780,7 +795,7 @@ def _compare_entries(expected: Expected, after: Ledger, found: _Found) -> None:
     if not len(missing) and not len(added):
         found(sorted(relaxed), N_("entries differ only in what the writer declared ({aspects}); entries: {counts}").format(aspects=', '.join(sorted(relaxed)), counts=counts))  # fmt: skip
         return
-    listed = _describe(before, prints_before, missing, "-") + _describe(after, prints_after, added, "+")
+    listed = _describe(expected.source(), prints_before, missing, "-") + _describe(after, prints_after, added, "+")
     found.result.entries.extend(listed)
     found(["journal"], N_("entries: {counts}; {missing} not found after, {added} not found before (first: {first})").format(counts=counts, missing=len(missing), added=len(added), first=listed[0]))  # fmt: skip
 
