@@ -149,7 +149,7 @@ ROWS_AT_ONCE = 65_536
 """Lines turned into dicts (or columns into text) at once."""
 
 
-def _batches(bounds: list[int], size: int) -> Iterator[tuple[int, int]]:
+def entry_runs(bounds: list[int], size: int) -> Iterator[tuple[int, int]]:
     """Runs ``first, last`` of whole entries (entry k spans ``bounds[k]:bounds[k + 1]``) of at most
     `size` lines each, or one entry when it alone is longer."""
     first = 0
@@ -168,6 +168,6 @@ def entry_batches(lines: pa.Table, size: int = ROWS_AT_ONCE) -> Iterator[tuple[p
 
     order, starts = columns.entry_order(lines)
     bounds = [*starts.tolist(), lines.num_rows]
-    for first, last in _batches(bounds, size):
+    for first, last in entry_runs(bounds, size):
         taken = lines.take(pa.array(order[bounds[first] : bounds[last]]))
         yield taken, starts[first:last] - bounds[first]

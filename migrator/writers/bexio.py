@@ -573,20 +573,31 @@ def entry_bodies(ledger: Ledger, step: int) -> tuple[list[tuple[dict[str, Any], 
     plain = rounded = 0  # lines with a VAT code written without tax_id; VAT rounding lines
     known = known_grosses(ledger.lines, plan, step)
     for lines in entries(ledger.lines):
-        rows, notes = fold(lines, plan, step, known)
-        plain += sum(1 for row in rows if row.line["vat_code"] and not row.tax and not row.rounding) if notes else 0
-        rounded += sum(1 for row in rows if row.rounding)
-        first = lines[0]
-        body, checks = _body(rows, base)
-        if notes or checks:
-            where = f"entry {first['doc'] or first['entry']} of {first['date']}"
-            problems += [Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in notes]
-            problems += [Problem("warning", f"{where}: {c}", first["source_file"], first["source_row"]) for c in checks]
-        out.append((body, first))
+        body, warnings, plain_lines, rounding_lines = _folded_body(lines, plan, step, known, base)
+        problems += warnings
+        plain += plain_lines
+        rounded += rounding_lines
+        out.append((body, lines[0]))
     problems += lost(N_("VAT codes on lines"), plain, N_("written as booked without a tax_id where bexio would compute "
                      "other VAT (see the warnings per entry)"))  # fmt: skip
     problems += lost(N_("VAT codes of lines"), rounded, N_("VAT rounding differences: bexio computes the VAT of each line rounded to {factor_text}; where the books hold other VAT, the difference is a line of its own on the VAT account, without a VAT code, so bexio's VAT report per code shows the VAT it computed").format(factor_text=_factor_text(step)))  # fmt: skip
     return out, problems
+
+
+def _folded_body(lines: list[dict[str, Any]], plan: VatPlan, step: int, known: Known | None, base: str
+                 ) -> tuple[dict[str, Any], list[Problem], int, int]:  # fmt: skip
+    """An entry's body through `fold`, its warnings, and how many of its lines keep a VAT code without a
+    tax_id and how many are VAT rounding lines."""
+    rows, notes = fold(lines, plan, step, known)
+    plain = sum(1 for row in rows if row.line["vat_code"] and not row.tax and not row.rounding) if notes else 0
+    rounded = sum(1 for row in rows if row.rounding)
+    body, checks = _body(rows, base)
+    first = lines[0]
+    where = f"entry {first['doc'] or first['entry']} of {first['date']}"
+    warnings = [
+        Problem("warning", f"{where}: {n}", first["source_file"], first["source_row"]) for n in [*notes, *checks]
+    ]
+    return body, warnings, plain, rounded
 
 
 def gross_for(base: int, share: int, rate: Decimal, step: int) -> int | None:
@@ -1494,16 +1505,12 @@ def _batch_entries(lines: pa.Table, starts: np.ndarray, plan: VatPlan, step: int
                 rows = _fast_rows(coded, first, last, codes, flags, amounts, accounts, texts, plan, step, known)
                 rounded += sum(1 for row in rows if row[5]) if rows is not None else 0
         if rows is None:
-            entry_lines = model.rows(lines.slice(first, last - first))
-            folded, notes = fold(entry_lines, plan, step, known)
-            plain += sum(1 for r in folded if r.line["vat_code"] and not r.tax and not r.rounding) if notes else 0
-            rounded += sum(1 for r in folded if r.rounding)
-            head = entry_lines[0]
-            body, checks = _body(folded, base)
-            if notes or checks:
-                where = f"entry {head['doc'] or head['entry']} of {head['date']}"
-                problems += [Problem("warning", f"{where}: {n}", head["source_file"], head["source_row"])
-                             for n in [*notes, *checks]]  # fmt: skip
+            body, warnings, plain_lines, rounding_lines = _folded_body(
+                model.rows(lines.slice(first, last - first)), plan, step, known, base
+            )
+            problems += warnings
+            plain += plain_lines
+            rounded += rounding_lines
             slow[position] = (entries_json([body])[4:-2], _sheet(body))
             single.append(False)
             heads.append(first)

@@ -43,8 +43,8 @@ from migrator.i18n import N_
 from migrator.model import Ledger, Problem
 from migrator.writers.base import (
     ROWS_AT_ONCE,
-    _batches,
     amounts_only_currency_loss,
+    entry_runs,
     fiscal_year_losses,
     lines_with,
     lost,
@@ -94,7 +94,7 @@ def _records(ledger: Ledger) -> Iterator[tuple[str, int]]:
                                   "rate"])  # fmt: skip
     bounds = [*starts.tolist(), len(order)]
     compound = 0  # compound entries numbered across batches
-    for first, last in _batches(bounds, ROWS_AT_ONCE):
+    for first, last in entry_runs(bounds, ROWS_AT_ONCE):
         lines = chosen.take(pa.array(order[bounds[first] : bounds[last]])).combine_chunks()
         text, dropped, compound = _batch(lines, starts[first:last] - bounds[first], held, compound)
         yield text, dropped

@@ -55,8 +55,8 @@ from migrator.model import Ledger, Problem, rows
 from migrator.money import format_cents
 from migrator.writers.base import (
     ROWS_AT_ONCE,
-    _batches,
     amounts_only_currency_loss,
+    entry_runs,
     fiscal_year_losses,
     lines_with,
     lost,
@@ -135,7 +135,7 @@ def _texts(ledger: Ledger, codes: dict[str, str]) -> tuple[Iterator[str], int, b
 
     def batches() -> Iterator[str]:
         bounds = [*starts.tolist(), size]
-        for first, last in _batches(bounds, ROWS_AT_ONCE):
+        for first, last in entry_runs(bounds, ROWS_AT_ONCE):
             lines = ledger.lines.take(pa.array(order[bounds[first] : bounds[last]])).combine_chunks()
             yield _text(lines, starts[first:last] - bounds[first], number[first:last], extra[first:last], codes,
                         renumbered)  # fmt: skip
