@@ -340,7 +340,6 @@ def convert(
         result.reread = read(out, to, for_verification=True)
         reread = years.per_year(result.reread, years_of(ledger)) if reopened else result.reread
         result.compared = reread
-        _totals(reread)
         result.verification = compare(ledger, reread, fmt.keeps, declared=not_carried, expected=expected)
         timings["verify"] = time.perf_counter() - t
     if report is not None:
@@ -352,23 +351,13 @@ def convert(
 
 
 def _check(ledger: Ledger) -> list[Problem]:
-    """Problems of reading, mapping and validation; also works out the totals verification compares."""
+    """Problems of reading, mapping and validation; also works out the source's totals (for the summary and report)."""
     from migrator.reconcile import trial_balance, vat_totals
 
     problems = list(ledger.problems) + validate(ledger)
     if not any(p.severity == "error" for p in problems):
-        ledger.counts(), trial_balance(ledger), vat_totals(ledger)  # kept on the ledger for the comparison
+        ledger.counts(), trial_balance(ledger), vat_totals(ledger)  # kept on the ledger for the summary and report
     return problems
-
-
-def _totals(ledger: Ledger) -> None:
-    """The counts, trial balance and VAT totals a comparison uses, worked out side by side (they are
-    kept on the ledger)."""
-    from migrator.reconcile import trial_balance, vat_totals
-
-    with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="totals") as pool:
-        for done in [pool.submit(f, ledger) for f in (Ledger.counts, trial_balance, vat_totals)]:
-            done.result()
 
 
 def _stop_on_errors(problems: list[Problem], allow_problems: bool) -> None:

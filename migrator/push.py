@@ -283,7 +283,6 @@ def push(
     conversion = result.conversion
     conversion.reread = back
     conversion.compared = years.per_year(back, years_of(ledger))
-    pipeline._totals(conversion.compared)
     conversion.verification = compare(ledger, conversion.compared, registry.get("bexio").keeps,
                                       declared=not_carried, kept=_kept(step))  # fmt: skip
     if result.others:

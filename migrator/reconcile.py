@@ -742,12 +742,13 @@ def _surplus(mine: np.ndarray, theirs: np.ndarray) -> np.ndarray:
     ordered = mine[order]
     values, first, counts = np.unique(ordered, return_index=True, return_counts=True)
     other_values, other_counts = np.unique(theirs, return_counts=True)
-    at = np.searchsorted(other_values, values)
-    found = (at < len(other_values)) & (other_values[np.minimum(at, len(other_values) - 1)] == values)
-    have = np.where(found, other_counts[np.minimum(at, len(other_values) - 1)], 0)
-    extra = counts - have
-    out = [order[first[i] + have[i] : first[i] + counts[i]] for i in np.flatnonzero(extra > 0)]
-    return np.sort(np.concatenate(out)) if out else np.zeros(0, dtype=np.int64)
+    have = np.zeros(len(values), dtype=np.int64)  # copies of each value in `theirs`
+    if len(other_values):
+        at = np.minimum(np.searchsorted(other_values, values), len(other_values) - 1)
+        have = np.where(other_values[at] == values, other_counts[at], 0)
+    group = np.repeat(np.arange(len(values)), counts)  # of each fingerprint in `ordered`
+    rank = np.arange(len(ordered)) - first[group]  # its copy number among the equal ones
+    return np.sort(order[rank >= have[group]]).astype(np.int64, copy=False)
 
 
 def _describe(ledger: Ledger, prints: _Prints, positions: np.ndarray, sign: str) -> list[str]:

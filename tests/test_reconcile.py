@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from hypothesis import given, settings
@@ -154,3 +155,23 @@ def test_years_split_opening_and_movements_per_account(ledger: Ledger) -> None:
                 into = opening if is_opening else movements
                 into[account] = into.get(account, 0) + (amount or 0)
         assert summary.opening == opening and summary.movements == movements
+
+
+def test_surplus_names_the_extra_copies_by_position() -> None:
+    from migrator.reconcile import _surplus
+
+    mine = np.array([7, 3, 7, 7, 5], dtype=np.uint64)
+    assert _surplus(mine, np.array([7, 5, 9], dtype=np.uint64)).tolist() == [1, 2, 3]  # 3 once, 7 twice more
+    assert _surplus(mine, np.array([], dtype=np.uint64)).tolist() == [0, 1, 2, 3, 4]  # nothing read back
+    assert _surplus(np.array([], dtype=np.uint64), mine).tolist() == []
+
+
+@given(st.lists(st.integers(0, 6), max_size=30), st.lists(st.integers(0, 6), max_size=30))
+def test_surplus_is_the_multiset_difference(mine: list[int], theirs: list[int]) -> None:
+    from collections import Counter
+
+    from migrator.reconcile import _surplus
+
+    found = _surplus(np.array(mine, dtype=np.uint64), np.array(theirs, dtype=np.uint64)).tolist()
+    assert found == sorted(found)
+    assert Counter(mine[i] for i in found) == Counter(mine) - Counter(theirs)
