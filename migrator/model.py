@@ -338,8 +338,13 @@ def _shared_if_one(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedA
     first = column[0]
     if not pc.all(pc.equal(column, first)).as_py():
         return column
-    run = pa.repeat(first, _SHARED_RUN)
-    size = len(column)
+    return repeated_text(first.as_py(), len(column))
+
+
+def repeated_text(text: str, size: int) -> pa.ChunkedArray:
+    """`text` `size` times, as slices of one array of at most 65,536 copies (a reader naming the file of
+    each of a million lines spends no more than that)."""
+    run = pa.repeat(pa.scalar(text, pa.string()), min(size, _SHARED_RUN))
     return pa.chunked_array([run.slice(0, min(_SHARED_RUN, size - start)) for start in range(0, size, _SHARED_RUN)],
                             pa.string())  # fmt: skip
 

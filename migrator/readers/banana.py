@@ -58,7 +58,7 @@ import pyarrow.compute as pc
 from migrator import columns, vat
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, FiscalYear, Ledger, Problem, conform, table
+from migrator.model import Company, FiscalYear, Ledger, Problem, conform, repeated_text, table
 from migrator.parsing import (
     MAX_FIELD,
     AmountColumn,
@@ -896,7 +896,7 @@ def _booked_lines(sheet: Sheet, text: dict[str, pa.Array], plan: _Plan, slow: li
         "date": pa.array(day_of[position].astype(np.int32)).view(pa.date32()),
         "doc": text["Doc"].take(at), "description": text["Description"].take(at),
         **{name: lines.column(name) for name in lines.column_names},
-        "source_file": pa.array(np.full(len(position), sheet.file), pa.string()),
+        "source_file": repeated_text(sheet.file, len(position)),
         "source_row": pa.array(sheet.numbers[position], pa.int64()),
     })  # fmt: skip
 

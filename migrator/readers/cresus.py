@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, Ledger, Problem, conform
+from migrator.model import Company, Ledger, Problem, conform, repeated_text
 from migrator.parsing import (
     AmountColumn,
     ParseError,
@@ -216,7 +216,7 @@ def _lines(records: dict[str, Any], file: str) -> tuple[pa.Table, pa.Table, list
             "amount": pa.array(line_amounts, pa.int64()),
             "vat_code": pc.if_else(pa.array(tagged), vat_code.take(take), ""),
             "vat_line": pa.array(tagged & vat_tag[record]),
-            "source_file": pa.array([file] * len(record), pa.string()),
+            "source_file": repeated_text(file, len(record)),
             "source_row": pa.array(records["row"][record], pa.int64()),
         },
     )

@@ -38,7 +38,7 @@ import pyarrow.csv as pcsv
 from migrator import columns, vat
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, Ledger, Problem, conform, table
+from migrator.model import Company, Ledger, Problem, conform, repeated_text, table
 from migrator.parsing import (
     MAX_FIELD,
     ParseError,
@@ -346,7 +346,7 @@ def _lines(journal: _Journal, file: str) -> tuple[pa.Table, pa.Table, pa.Table, 
             "vat_code": found.codes,
             "vat_amount": found.vat_amounts,
             "vat_line": pa.array(found.vat_lines),
-            "source_file": pa.array([file] * len(take), pa.string()),
+            "source_file": repeated_text(file, len(take)),
             "source_row": pa.array(found.source_rows, pa.int64()),
         },
     )

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, Ledger, Problem, conform, table
+from migrator.model import Company, Ledger, Problem, conform, repeated_text, table
 from migrator.parsing import (
     MAX_CENTS,
     MAX_FIELD,
@@ -543,18 +543,18 @@ def _lines(journal: _Journal, out: _Lines, base: str, rates: dict[str, str | Par
         "entry": pc.cast(pa.array(entries), pa.string()),
         "line": pa.array(line, pa.int64()),
         "amount": pa.array(amount[kept], pa.int64()),
-        "currency": pc.replace_with_mask(pa.array([""] * len(at), pa.string()), is_foreign,
+        "currency": pc.replace_with_mask(pa.repeat(pa.scalar("", pa.string()), len(at)), is_foreign,
                                          pa.array([rows_foreign[i][1] for i in foreign_at], pa.string())),
         "amount_currency": pc.replace_with_mask(pa.nulls(len(at), pa.int64()), is_foreign,
                                                 pa.array([rows_foreign[i][2] for i in foreign_at], pa.int64())),
-        "rate": pc.replace_with_mask(pa.array([""] * len(at), pa.string()), is_foreign,
+        "rate": pc.replace_with_mask(pa.repeat(pa.scalar("", pa.string()), len(at)), is_foreign,
                                      pa.array([rows_foreign[i][3] for i in foreign_at], pa.string())),
         "date": chosen(days),
         "doc": chosen(texts["reference"]),
         "account": chosen(texts["accno"]),
         "description": pc.if_else(pc.not_equal(memo, ""), memo, chosen(texts["description"])),
         "cost_centre": chosen(texts["department"]),
-        "source_file": pa.array([out.file] * len(at), pa.string()),
+        "source_file": repeated_text(out.file, len(at)),
         "source_row": row,
     }  # fmt: skip
     out.columns = lines

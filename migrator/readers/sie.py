@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, FiscalYear, Ledger, Problem, conform, table
+from migrator.model import Company, FiscalYear, Ledger, Problem, conform, repeated_text, table
 from migrator.money import format_cents
 from migrator.parsing import ParseError, codec_name, detect_encoding, parse_cents, parse_date
 from migrator.readers.base import ReadOptions, Rows, merge_accounts
@@ -777,7 +777,7 @@ def _plain_lines(found: _Plain, vouchers: list[tuple[str, str, str, int, int]], 
         for k, name in enumerate(("entry", "doc", "journal"))
     }
     return conform("lines", {**{n: lines.column(n) for n in lines.column_names}, **extra,
-                             "source_file": pa.array([file] * (stop - start), pa.string())})  # fmt: skip
+                             "source_file": repeated_text(file, stop - start)})  # fmt: skip
 
 
 def _numbered(parts: list[pa.Table]) -> pa.Table:
