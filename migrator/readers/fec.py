@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from migrator import columns
 from migrator.errors import SourceError
 from migrator.i18n import N_
-from migrator.model import Company, Ledger, Problem, conform, table
+from migrator.model import Company, Ledger, Problem, conform, repeated_text, table
 from migrator.parsing import DateColumn, ParseError, parse_cents, parse_date
 from migrator.readers.base import ReadOptions
 from migrator.rowwise import collector_paused
@@ -292,7 +292,7 @@ class _Read:
             "doc": kept["PieceRef"], "description": kept["EcritureLib"], "account": kept["CompteNum"],
             "amount": pa.array(amount, pa.int64()), "currency": pc.if_else(has, currency, ""),
             "amount_currency": amount_currency, "partner": kept["CompAuxNum"], "journal": journal,
-            "source_file": pa.array([self.file] * len(rows), pa.string()), "source_row": pa.array(rows, pa.int64()),
+            "source_file": repeated_text(self.file, len(rows)), "source_row": pa.array(rows, pa.int64()),
             "opening": pa.array(opening, pa.bool_()),
         })  # fmt: skip
         extras = self._extras(numbers, record)
