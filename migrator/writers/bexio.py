@@ -760,6 +760,15 @@ def kept_lines(ledger: Ledger, step: int) -> pa.Table:
     return pa.concat_tables([lines.filter(pc.invert(chosen)), _kept_entries(taken, starts, plan, step, known)])
 
 
+def _line_lists(lines: pa.Table) -> tuple[list[Any], list[Any], list[Any], list[Any], list[Any], list[Any]]:
+    """The columns the column-wise write and `as_kept` walk entry by entry, as Python lists: VAT code
+    ("" for none), VAT-line flag, amount, account, text, and whether the line is in a foreign currency."""
+    return (pc.fill_null(lines.column("vat_code"), "").to_pylist(),
+            pc.fill_null(lines.column("vat_line"), False).to_pylist(), lines.column("amount").to_pylist(),
+            lines.column("account").to_pylist(), lines.column("description").to_pylist(),
+            pc.fill_null(pc.not_equal(pc.fill_null(lines.column("currency"), ""), ""), False).to_pylist())  # fmt: skip
+
+
 def _kept_entries(lines: pa.Table, starts: np.ndarray, plan: VatPlan, step: int, known: Known) -> pa.Table:
     """The as-kept lines of the entries of `lines` (in the order of `writers.base.entries`, each entry
     starting at `starts`), as `fold` rebuilds them. An entry of one VAT code with one base line and one
@@ -767,14 +776,9 @@ def _kept_entries(lines: pa.Table, starts: np.ndarray, plan: VatPlan, step: int,
     columns (each output line a source line with new amount, VAT amount and flag, account, text and
     number); any other through `fold`, its lines as dicts. Both are put back in entry order."""
     count = lines.num_rows
-    codes = pc.fill_null(lines.column("vat_code"), "").to_pylist()
-    flags = pc.fill_null(lines.column("vat_line"), False).to_pylist()
-    amounts = lines.column("amount").to_pylist()
+    codes, flags, amounts, accounts, texts, foreign = _line_lists(lines)
     raw_vat = lines.column("vat_amount").to_pylist()
     raw_flags = lines.column("vat_line").to_pylist()
-    accounts = lines.column("account").to_pylist()
-    texts = lines.column("description").to_pylist()
-    foreign = pc.fill_null(pc.not_equal(pc.fill_null(lines.column("currency"), ""), ""), False).to_pylist()
     bounds = [*starts.tolist(), count]
     written: list[tuple[int, int, int | None, bool | None, str, str, int, int]] = []
     """per line written: its source line, amount, VAT amount, flag, account, text, number, entry position"""
@@ -1475,12 +1479,7 @@ def _batch_entries(lines: pa.Table, starts: np.ndarray, plan: VatPlan, step: int
     through `fold` and `_body` as `entry_bodies` does, put back in entry order."""
     problems: list[Problem] = []
     count = lines.num_rows
-    codes = pc.fill_null(lines.column("vat_code"), "").to_pylist()
-    flags = pc.fill_null(lines.column("vat_line"), False).to_pylist()
-    amounts = lines.column("amount").to_pylist()
-    accounts = lines.column("account").to_pylist()
-    texts = lines.column("description").to_pylist()
-    foreign = pc.fill_null(pc.not_equal(pc.fill_null(lines.column("currency"), ""), ""), False).to_pylist()
+    codes, flags, amounts, accounts, texts, foreign = _line_lists(lines)
     rates = lines.column("rate").to_pylist()
     amounts_currency = lines.column("amount_currency").to_pylist()
     odd = pc.fill_null(pc.starts_with(lines.column("description"), "\x00"), False)
