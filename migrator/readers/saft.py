@@ -35,7 +35,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any, cast
@@ -395,14 +395,7 @@ class _Read:
             handler = _HANDLERS.get((_local(parent.tag), name))
             if handler is None:
                 continue
-            try:
-                handler(self, element)
-            except ValueError as exc:
-                self.problem(str(exc), _row(element))
-            if name in _DROPPED:
-                element.clear()
-                while element.getprevious() is not None:
-                    del parent[0]
+            _apply(self, handler, element, parent, name)
         if not seen_root:
             raise SourceError(N_("not a SAF-T file: the root element is not AuditFile"), self.file)
         return self._finish()
@@ -992,14 +985,20 @@ class _Skeleton:
                 continue
             if handler is _Read.transaction or (handler is _Read.header and read.transactions):
                 raise _NotPlain  # a header after transactions: their base currency was the default
-            try:
-                handler(read, element)
-            except ValueError as exc:
-                read.problem(str(exc), _row(element))
-            if name in _DROPPED:
-                element.clear()
-                while element.getprevious() is not None:
-                    del parent[0]
+            _apply(read, handler, element, parent, name)
+
+
+def _apply(read: _Read, handler: Callable[[_Read, Any], None], element: Any, parent: Any, name: str) -> None:
+    """`handler` on `element` (a ValueError is a problem on the element's row); then, for an element
+    whose content is read, the element and the siblings before it let go."""
+    try:
+        handler(read, element)
+    except ValueError as exc:
+        read.problem(str(exc), _row(element))
+    if name in _DROPPED:
+        element.clear()
+        while element.getprevious() is not None:
+            del parent[0]
 
 
 def _region(skeleton: _Skeleton, plain: _Plain, region: bytes, line: int) -> int:
